@@ -1,0 +1,2 @@
+//! kgate: a CI policy gate and manifest linter for GitOps repositories.
+pub mod yaml;

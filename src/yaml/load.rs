@@ -1,0 +1,363 @@
+//! Builds [`Node`] trees from the `saphyr-parser` event stream.
+
+use std::collections::{HashMap, HashSet};
+
+use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Span};
+
+use super::scalar::{resolve_plain, resolve_tagged};
+use super::{Document, Entry, Node, Pos, Value};
+
+/// Bounds on what a single file may make the loader do.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadLimits {
+    /// Nodes that alias expansion may add to one file (the "billion laughs" guard).
+    pub max_alias_nodes: usize,
+    /// Nesting depth of collections.
+    pub max_depth: usize,
+}
+
+impl Default for LoadLimits {
+    fn default() -> Self {
+        LoadLimits {
+            max_alias_nodes: 1_000_000,
+            max_depth: 256,
+        }
+    }
+}
+
+/// A YAML file could not be loaded; `pos` is where the problem is.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{kind}")]
+pub struct YamlError {
+    pub pos: Pos,
+    pub kind: YamlErrorKind,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum YamlErrorKind {
+    #[error("YAML syntax error: {0}")]
+    Syntax(String),
+    #[error("duplicate key `{key}` (first defined on line {first_line})")]
+    DuplicateKey { key: String, first_line: u32 },
+    #[error("alias `*{0}` refers to an anchor that encloses it")]
+    RecursiveAlias(usize),
+    #[error("alias refers to an undefined anchor")]
+    UnknownAlias,
+    #[error("alias expansion exceeds the limit of {limit} nodes")]
+    AliasExpansionLimit { limit: usize },
+    #[error("collections are nested deeper than the limit of {limit}")]
+    DepthLimit { limit: usize },
+    #[error("a mapping key must be a scalar, not a {0}")]
+    ComplexKey(&'static str),
+    #[error("merge key `<<` needs a mapping or a list of mappings")]
+    BadMerge,
+}
+
+fn pos(m: &Marker) -> Pos {
+    Pos {
+        line: u32::try_from(m.line()).unwrap_or(u32::MAX),
+        column: u32::try_from(m.col() + 1).unwrap_or(u32::MAX),
+    }
+}
+
+enum Frame {
+    Seq {
+        items: Vec<Node>,
+        start: Pos,
+        anchor: usize,
+    },
+    Map {
+        entries: Vec<Entry>,
+        merges: Vec<(Node, Pos)>,
+        pending: Option<PendingKey>,
+        seen: HashMap<String, u32>,
+        start: Pos,
+        anchor: usize,
+    },
+}
+
+struct PendingKey {
+    key: String,
+    pos: Pos,
+    is_merge: bool,
+}
+
+struct Builder {
+    limits: LoadLimits,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, (Node, usize)>,
+    open_anchors: HashSet<usize>,
+    alias_budget_used: usize,
+    docs: Vec<Document>,
+    current_root: Option<Node>,
+}
+
+/// Parses every document of `text`. Documents completed before an error are returned along
+/// with the error, so one bad document does not hide the findings of the others.
+pub fn parse_documents(text: &str, limits: LoadLimits) -> (Vec<Document>, Option<YamlError>) {
+    let mut b = Builder {
+        limits,
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        open_anchors: HashSet::new(),
+        alias_budget_used: 0,
+        docs: Vec::new(),
+        current_root: None,
+    };
+    let mut parser = Parser::new_from_str(text);
+    let err = loop {
+        match parser.next_event() {
+            None => break None,
+            Some(Err(e)) => {
+                break Some(YamlError {
+                    pos: pos(e.marker()),
+                    kind: YamlErrorKind::Syntax(e.info().to_owned()),
+                });
+            }
+            Some(Ok((event, span))) => match b.on_event(event, span) {
+                Ok(true) => break None,
+                Ok(false) => {}
+                Err(e) => break Some(e),
+            },
+        }
+    };
+    (b.docs, err)
+}
+
+fn node_count(n: &Node) -> usize {
+    1 + match &n.value {
+        Value::Seq(items) => items.iter().map(node_count).sum(),
+        Value::Map(entries) => entries.iter().map(|e| node_count(&e.value)).sum(),
+        _ => 0,
+    }
+}
+
+impl Builder {
+    /// Returns `Ok(true)` at the end of the stream.
+    fn on_event(&mut self, event: Event<'_>, span: Span) -> Result<bool, YamlError> {
+        let start = pos(&span.start);
+        let end = pos(&span.end);
+        match event {
+            Event::StreamEnd => return Ok(true),
+            Event::Nothing | Event::StreamStart => {}
+            Event::DocumentStart(_) => {
+                self.anchors.clear();
+                self.current_root = None;
+            }
+            Event::DocumentEnd => {
+                let root = self.current_root.take().unwrap_or(Node {
+                    value: Value::Null,
+                    start,
+                    end: start,
+                });
+                let index = self.docs.len();
+                self.docs.push(Document { index, root });
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                let value = match (&tag, style) {
+                    (Some(t), _) if t.is_yaml_core_schema() => resolve_tagged(&text, &t.suffix),
+                    (_, ScalarStyle::Plain) => resolve_plain(&text),
+                    _ => Value::String(text.clone().into_owned()),
+                };
+                let is_merge_key = style == ScalarStyle::Plain && text == "<<";
+                let node = Node { value, start, end };
+                if anchor != 0 {
+                    self.anchors.insert(anchor, (node.clone(), 1));
+                }
+                self.push(node, is_merge_key)?;
+            }
+            Event::Alias(id) => {
+                let Some((node, size)) = self.anchors.get(&id) else {
+                    let kind = if self.open_anchors.contains(&id) {
+                        YamlErrorKind::RecursiveAlias(id)
+                    } else {
+                        YamlErrorKind::UnknownAlias
+                    };
+                    return Err(YamlError { pos: start, kind });
+                };
+                self.alias_budget_used = self.alias_budget_used.saturating_add(*size);
+                if self.alias_budget_used > self.limits.max_alias_nodes {
+                    return Err(YamlError {
+                        pos: start,
+                        kind: YamlErrorKind::AliasExpansionLimit {
+                            limit: self.limits.max_alias_nodes,
+                        },
+                    });
+                }
+                let node = node.clone();
+                self.push(node, false)?;
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if self.stack.len() >= self.limits.max_depth {
+                    return Err(YamlError {
+                        pos: start,
+                        kind: YamlErrorKind::DepthLimit {
+                            limit: self.limits.max_depth,
+                        },
+                    });
+                }
+                if anchor != 0 {
+                    self.open_anchors.insert(anchor);
+                }
+                let frame = if matches!(event, Event::SequenceStart(..)) {
+                    Frame::Seq {
+                        items: Vec::new(),
+                        start,
+                        anchor,
+                    }
+                } else {
+                    Frame::Map {
+                        entries: Vec::new(),
+                        merges: Vec::new(),
+                        pending: None,
+                        seen: HashMap::new(),
+                        start,
+                        anchor,
+                    }
+                };
+                self.stack.push(frame);
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let Some(frame) = self.stack.pop() else {
+                    return Ok(false);
+                };
+                let (node, anchor) = match frame {
+                    Frame::Seq {
+                        items,
+                        start,
+                        anchor,
+                    } => (
+                        Node {
+                            value: Value::Seq(items),
+                            start,
+                            end,
+                        },
+                        anchor,
+                    ),
+                    Frame::Map {
+                        mut entries,
+                        merges,
+                        start,
+                        anchor,
+                        ..
+                    } => {
+                        apply_merges(&mut entries, merges)?;
+                        (
+                            Node {
+                                value: Value::Map(entries),
+                                start,
+                                end,
+                            },
+                            anchor,
+                        )
+                    }
+                };
+                if anchor != 0 {
+                    self.open_anchors.remove(&anchor);
+                    self.anchors.insert(anchor, (node.clone(), node_count(&node)));
+                }
+                self.push(node, false)?;
+            }
+        }
+        Ok(false)
+    }
+
+    fn push(&mut self, node: Node, is_merge_key: bool) -> Result<(), YamlError> {
+        match self.stack.last_mut() {
+            None => self.current_root = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map {
+                entries,
+                merges,
+                pending,
+                seen,
+                ..
+            }) => match pending.take() {
+                None => {
+                    let key = match &node.value {
+                        Value::String(s) => s.clone(),
+                        Value::Null => "null".to_owned(),
+                        Value::Bool(b) => b.to_string(),
+                        Value::Int(i) => i.to_string(),
+                        Value::Float(f) => f.to_string(),
+                        Value::Seq(_) => {
+                            return Err(YamlError {
+                                pos: node.start,
+                                kind: YamlErrorKind::ComplexKey("sequence"),
+                            });
+                        }
+                        Value::Map(_) => {
+                            return Err(YamlError {
+                                pos: node.start,
+                                kind: YamlErrorKind::ComplexKey("mapping"),
+                            });
+                        }
+                    };
+                    *pending = Some(PendingKey {
+                        key,
+                        pos: node.start,
+                        is_merge: is_merge_key,
+                    });
+                }
+                Some(k) if k.is_merge => merges.push((node, k.pos)),
+                Some(k) => {
+                    if let Some(first_line) = seen.get(&k.key) {
+                        return Err(YamlError {
+                            pos: k.pos,
+                            kind: YamlErrorKind::DuplicateKey {
+                                key: k.key,
+                                first_line: *first_line,
+                            },
+                        });
+                    }
+                    seen.insert(k.key.clone(), k.pos.line);
+                    entries.push(Entry {
+                        key: k.key,
+                        key_pos: k.pos,
+                        value: node,
+                    });
+                }
+            },
+        }
+        Ok(())
+    }
+}
+
+/// YAML 1.1 merge keys: keys written in the mapping win over merged ones, and among several
+/// merged mappings the first one that has a key wins. Merged entries keep their own source
+/// positions (the anchor's lines), which is where a user would fix them.
+fn apply_merges(entries: &mut Vec<Entry>, merges: Vec<(Node, Pos)>) -> Result<(), YamlError> {
+    let mut sources = Vec::new();
+    for (node, key_pos) in merges {
+        match node.value {
+            Value::Map(m) => sources.push(m),
+            Value::Seq(items) => {
+                for item in items {
+                    match item.value {
+                        Value::Map(m) => sources.push(m),
+                        _ => {
+                            return Err(YamlError {
+                                pos: item.start,
+                                kind: YamlErrorKind::BadMerge,
+                            });
+                        }
+                    }
+                }
+            }
+            _ => {
+                return Err(YamlError {
+                    pos: key_pos,
+                    kind: YamlErrorKind::BadMerge,
+                });
+            }
+        }
+    }
+    for source in sources {
+        for e in source {
+            if !entries.iter().any(|x| x.key == e.key) {
+                entries.push(e);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,182 @@
+//! YAML documents with a source position on every node.
+//!
+//! kgate must point at the line a user has to edit, so the parser keeps, for every mapping
+//! key and every value, where it starts and ends in the file. The tree is built from the
+//! event stream of `saphyr-parser` (see README, "Design notes"), which also lets kgate bound
+//! alias expansion itself and report duplicate keys the way the Kubernetes API server does.
+
+mod load;
+mod scalar;
+
+pub use load::{LoadLimits, YamlError, YamlErrorKind, parse_documents};
+
+use std::fmt;
+
+/// A position in a source file: 1-based line and 1-based column (in characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Pos {
+    pub line: u32,
+    pub column: u32,
+}
+
+impl fmt::Display for Pos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// A YAML node and the source range it was read from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub start: Pos,
+    pub end: Pos,
+}
+
+/// One `key: value` pair of a mapping. Keys are always strings, as in JSON and Kubernetes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub key: String,
+    pub key_pos: Pos,
+    pub value: Node,
+}
+
+/// The value of a node, typed as the Kubernetes API server would see it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    String(String),
+    Seq(Vec<Node>),
+    Map(Vec<Entry>),
+}
+
+/// One document of a (possibly multi-document) YAML file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    /// 0-based position of the document in its file.
+    pub index: usize,
+    pub root: Node,
+}
+
+/// One step of a path into a document: a mapping key or a sequence index.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PathSegment {
+    Key(String),
+    Index(usize),
+}
+
+impl Node {
+    /// The mapping entry for `key`, if this node is a mapping that has it.
+    pub fn entry(&self, key: &str) -> Option<&Entry> {
+        match &self.value {
+            Value::Map(entries) => entries.iter().find(|e| e.key == key),
+            _ => None,
+        }
+    }
+
+    /// The value under `key`, if this node is a mapping that has it.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|e| &e.value)
+    }
+
+    /// The string value of this node, if it is a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Follows `path` as far as it exists. Returns the deepest node reached, the position a
+    /// finding about that path should point at, and whether the whole path exists.
+    ///
+    /// For a mapping value the position is the value's own (the `latest` of `image: x:latest`);
+    /// when the path ends at a missing key, it is the deepest existing node's start.
+    pub fn locate(&self, path: &[PathSegment]) -> Located<'_> {
+        let mut node = self;
+        let mut pos = self.start;
+        for (depth, seg) in path.iter().enumerate() {
+            let next = match (seg, &node.value) {
+                (PathSegment::Key(k), Value::Map(entries)) => {
+                    entries.iter().find(|e| &e.key == k).map(|e| &e.value)
+                }
+                (PathSegment::Index(i), Value::Seq(items)) => items.get(*i),
+                // Policies written for JSON may address a list item by a numeric string.
+                (PathSegment::Key(k), Value::Seq(items)) => {
+                    k.parse::<usize>().ok().and_then(|i| items.get(i))
+                }
+                _ => None,
+            };
+            match next {
+                Some(n) => {
+                    node = n;
+                    pos = n.start;
+                }
+                None => {
+                    return Located {
+                        node,
+                        pos,
+                        depth,
+                        complete: false,
+                    };
+                }
+            }
+        }
+        Located {
+            node,
+            pos,
+            depth: path.len(),
+            complete: true,
+        }
+    }
+
+    /// Converts the node to JSON (the form policies and reports see).
+    pub fn to_json(&self) -> serde_json::Value {
+        match &self.value {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Int(i) => serde_json::Value::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(serde_json::Value::Number)
+                // JSON has no NaN or infinity; keep the value visible rather than dropping it.
+                .unwrap_or_else(|| serde_json::Value::String(f.to_string())),
+            Value::String(s) => serde_json::Value::String(s.clone()),
+            Value::Seq(items) => serde_json::Value::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(entries) => serde_json::Value::Object(
+                entries
+                    .iter()
+                    .map(|e| (e.key.clone(), e.value.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// Result of [`Node::locate`].
+#[derive(Debug, Clone, Copy)]
+pub struct Located<'a> {
+    pub node: &'a Node,
+    pub pos: Pos,
+    /// How many path segments were found.
+    pub depth: usize,
+    pub complete: bool,
+}
+
+/// Renders a path as an RFC 6901 JSON pointer.
+pub fn json_pointer(path: &[PathSegment]) -> String {
+    let mut out = String::new();
+    for seg in path {
+        out.push('/');
+        match seg {
+            PathSegment::Key(k) => out.push_str(&k.replace('~', "~0").replace('/', "~1")),
+            PathSegment::Index(i) => out.push_str(&i.to_string()),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

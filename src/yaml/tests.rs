@@ -1,0 +1,136 @@
+use super::*;
+
+fn parse(text: &str) -> Vec<Document> {
+    let (docs, err) = parse_documents(text, LoadLimits::default());
+    assert_eq!(err, None, "unexpected error for {text:?}");
+    docs
+}
+
+fn parse_err(text: &str) -> (Vec<Document>, YamlError) {
+    let (docs, err) = parse_documents(text, LoadLimits::default());
+    (docs, err.expect("expected an error"))
+}
+
+fn key(k: &str) -> PathSegment {
+    PathSegment::Key(k.to_owned())
+}
+
+#[test]
+fn positions_point_at_values_not_documents() {
+    let docs = parse("# comment\napiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: a\n      image: nginx:latest\n");
+    let root = &docs[0].root;
+    let located = root.locate(&[key("spec"), key("containers"), PathSegment::Index(0), key("image")]);
+    assert!(located.complete);
+    assert_eq!(located.pos, Pos { line: 7, column: 14 });
+    let item = root.locate(&[key("spec"), key("containers"), PathSegment::Index(0)]);
+    assert_eq!(item.pos, Pos { line: 6, column: 7 });
+}
+
+#[test]
+fn locate_stops_at_deepest_existing_node() {
+    let docs = parse("spec:\n  containers:\n  - name: a\n");
+    let l = docs[0].root.locate(&[
+        key("spec"),
+        key("containers"),
+        PathSegment::Index(0),
+        key("resources"),
+        key("limits"),
+    ]);
+    assert!(!l.complete);
+    assert_eq!(l.depth, 3);
+    assert_eq!(l.pos, Pos { line: 3, column: 5 });
+}
+
+#[test]
+fn multi_document_streams_keep_their_lines() {
+    let docs = parse("a: 1\n---\nb: 2\n---\n# only a comment\n---\nc: 3\n");
+    let lines: Vec<u32> = docs.iter().map(|d| d.root.start.line).collect();
+    assert_eq!(docs.len(), 4);
+    assert_eq!(lines[0], 1);
+    assert_eq!(lines[1], 3);
+    assert_eq!(docs[2].root.value, Value::Null);
+    assert_eq!(lines[3], 7);
+}
+
+#[test]
+fn anchors_aliases_and_merge_keys() {
+    let docs = parse(
+        "base: &b\n  image: nginx:1.0\n  pullPolicy: Always\nuse:\n  <<: *b\n  pullPolicy: IfNotPresent\ncopy: *b\n",
+    );
+    let root = &docs[0].root;
+    let use_ = root.get("use").unwrap();
+    assert_eq!(use_.get("pullPolicy").unwrap().as_str(), Some("IfNotPresent"));
+    // The merged value keeps the position of the anchor it came from.
+    let image = use_.get("image").unwrap();
+    assert_eq!(image.as_str(), Some("nginx:1.0"));
+    assert_eq!(image.start.line, 2);
+    assert_eq!(root.get("copy").unwrap().get("image").unwrap().start.line, 2);
+}
+
+#[test]
+fn duplicate_keys_are_errors_with_both_lines() {
+    let (_, err) = parse_err("a: 1\nb: 2\na: 3\n");
+    assert_eq!(err.pos.line, 3);
+    assert_eq!(
+        err.kind,
+        YamlErrorKind::DuplicateKey {
+            key: "a".into(),
+            first_line: 1
+        }
+    );
+}
+
+#[test]
+fn syntax_errors_keep_earlier_documents() {
+    let (docs, err) = parse_err("a: 1\n---\nb: [1, 2\n");
+    assert_eq!(docs.len(), 1);
+    assert!(matches!(err.kind, YamlErrorKind::Syntax(_)));
+    assert!(err.pos.line >= 3);
+}
+
+#[test]
+fn billion_laughs_is_bounded() {
+    let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+    let mut prev = 'a';
+    for name in ['b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'] {
+        text.push_str(&format!(
+            "{name}: &{name} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+        ));
+        prev = name;
+    }
+    let (_, err) = parse_err(&text);
+    assert!(matches!(err.kind, YamlErrorKind::AliasExpansionLimit { .. }));
+}
+
+#[test]
+fn deep_nesting_is_bounded() {
+    let text = "[".repeat(1000) + &"]".repeat(1000);
+    // Either saphyr's own recursion guard or kgate's depth limit stops it; never a stack overflow.
+    let (_, err) = parse_err(&text);
+    assert!(
+        matches!(err.kind, YamlErrorKind::DepthLimit { .. })
+            || err.to_string().contains("limit"),
+        "{err}"
+    );
+}
+
+#[test]
+fn complex_keys_are_rejected() {
+    let (_, err) = parse_err("? [a, b]\n: 1\n");
+    assert_eq!(err.kind, YamlErrorKind::ComplexKey("sequence"));
+}
+
+#[test]
+fn quoted_scalars_stay_strings() {
+    let docs = parse("a: 'yes'\nb: yes\nc: \"1\"\nd: !!str 2\ne: 0644\n");
+    let j = docs[0].root.to_json();
+    assert_eq!(j, serde_json::json!({"a": "yes", "b": true, "c": "1", "d": "2", "e": 420}));
+}
+
+#[test]
+fn json_pointer_escapes() {
+    assert_eq!(
+        json_pointer(&[key("metadata"), key("annotations"), key("a/b~c"), PathSegment::Index(2)]),
+        "/metadata/annotations/a~1b~0c/2"
+    );
+}
