@@ -1,1 +1,41 @@
-fn main() {}
+//! Embeds every file under `policies/` into the binary, so the built-in rule library is the
+//! directory itself: adding a rule is adding a file (no list to keep in sync).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rego") {
+            out.push(path);
+        }
+    }
+}
+
+fn main() {
+    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let policies = manifest_dir.join("policies");
+    println!("cargo:rerun-if-changed=policies");
+    let mut files = Vec::new();
+    collect(&policies, &mut files);
+    files.sort();
+    let mut code = String::from("/// Built-in policy files: (path relative to `policies/`, content).\npub static BUILTIN_POLICIES: &[(&str, &str)] = &[\n");
+    for f in &files {
+        println!("cargo:rerun-if-changed={}", f.display());
+        let rel = f
+            .strip_prefix(&policies)
+            .expect("collected under policies/")
+            .to_string_lossy()
+            .replace('\\', "/");
+        code.push_str(&format!("    ({rel:?}, include_str!({:?})),\n", f.display().to_string()));
+    }
+    code.push_str("];\n");
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    fs::write(out.join("builtin_policies.rs"), code).expect("OUT_DIR is writable");
+}

@@ -1,0 +1,467 @@
+//! `.kgate.yaml`: the repository's configuration.
+//!
+//! Decoded by hand from the spanned YAML tree so that every error names the key and the line
+//! (an unknown key is an error, with a did-you-mean, rather than a silently ignored typo).
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+
+use crate::finding::Severity;
+use crate::yaml::{self, Entry, LoadLimits, Node, Pos, Value};
+
+pub const CONFIG_FILE_NAME: &str = ".kgate.yaml";
+
+/// Default for `limits.maxFileSize`: 16 MiB. etcd caps one object at ~1.5 MiB, so a
+/// manifest file ten times that is almost certainly generated output or a mistake.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 16 * 1024 * 1024;
+
+/// A value read from the config, with the position it was read at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub pos: Pos,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The file this was read from, if any.
+    pub path: Option<PathBuf>,
+    pub kube_version: Option<Spanned<String>>,
+    pub environments: Vec<Spanned<String>>,
+    pub images: ImagesConfig,
+    /// Globs (gitignore-like, relative to the config's directory) of paths not to check.
+    pub exclude: Vec<Spanned<String>>,
+    pub rules: RulesConfig,
+    pub limits: LimitsConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ImagesConfig {
+    pub allowed_registries: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RulesConfig {
+    pub disable: Vec<Spanned<String>>,
+    pub severity: IndexMap<String, Spanned<Severity>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LimitsConfig {
+    pub max_file_size: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            path: None,
+            kube_version: None,
+            environments: Vec::new(),
+            images: ImagesConfig::default(),
+            exclude: Vec::new(),
+            rules: RulesConfig::default(),
+            limits: LimitsConfig {
+                max_file_size: DEFAULT_MAX_FILE_SIZE,
+            },
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{message}")]
+    Invalid {
+        path: PathBuf,
+        pos: Pos,
+        message: String,
+        help: Option<String>,
+    },
+}
+
+impl ConfigError {
+    fn invalid(path: &Path, pos: Pos, message: impl Into<String>, help: Option<String>) -> Self {
+        ConfigError::Invalid {
+            path: path.to_owned(),
+            pos,
+            message: message.into(),
+            help,
+        }
+    }
+}
+
+/// Finds `.kgate.yaml` in `start` or its ancestors, stopping at the top of the enclosing git
+/// repository so a config outside the checked-out repo is never picked up.
+pub fn find_config(start: &Path) -> Option<PathBuf> {
+    let mut dir = if start.is_dir() {
+        Some(start)
+    } else {
+        start.parent()
+    };
+    while let Some(d) = dir {
+        let candidate = d.join(CONFIG_FILE_NAME);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        if d.join(".git").exists() {
+            return None;
+        }
+        dir = d.parent();
+    }
+    None
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let (docs, err) = yaml::parse_documents(text, LoadLimits::default());
+        if let Some(e) = err {
+            return Err(ConfigError::invalid(path, e.pos, e.to_string(), None));
+        }
+        let mut config = Config {
+            path: Some(path.to_owned()),
+            ..Config::default()
+        };
+        let Some(doc) = docs.first() else {
+            return Ok(config);
+        };
+        if docs.len() > 1 {
+            return Err(ConfigError::invalid(
+                path,
+                docs[1].root.start,
+                "the config file must hold a single YAML document",
+                None,
+            ));
+        }
+        if doc.root.value == Value::Null {
+            return Ok(config);
+        }
+        let d = Decoder { path };
+        for entry in d.map(
+            &doc.root,
+            "the config",
+            &[
+                "kubeVersion",
+                "environments",
+                "images",
+                "exclude",
+                "rules",
+                "limits",
+            ],
+        )? {
+            let v = &entry.value;
+            match entry.key.as_str() {
+                "kubeVersion" => config.kube_version = Some(d.kube_version(v)?),
+                "environments" => config.environments = d.string_list(v, "environments")?,
+                "images" => {
+                    for e in d.map(v, "images", &["allowedRegistries"])? {
+                        config.images.allowed_registries =
+                            d.string_list(&e.value, "images.allowedRegistries")?;
+                    }
+                }
+                "exclude" => {
+                    config.exclude = d.string_list(v, "exclude")?;
+                    for g in &config.exclude {
+                        if let Err(e) = globset::Glob::new(&g.value) {
+                            return Err(ConfigError::invalid(
+                                path,
+                                g.pos,
+                                format!("invalid glob `{}` in exclude: {}", g.value, e.kind()),
+                                None,
+                            ));
+                        }
+                    }
+                }
+                "rules" => {
+                    for e in d.map(v, "rules", &["disable", "severity"])? {
+                        match e.key.as_str() {
+                            "disable" => {
+                                config.rules.disable = d.string_list(&e.value, "rules.disable")?
+                            }
+                            _ => {
+                                for s in d.map(&e.value, "rules.severity", &[])? {
+                                    let sev = d.severity(&s.value)?;
+                                    config.rules.severity.insert(
+                                        s.key.clone(),
+                                        Spanned {
+                                            value: sev,
+                                            pos: s.key_pos,
+                                        },
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+                _ => {
+                    for e in d.map(v, "limits", &["maxFileSize"])? {
+                        config.limits.max_file_size = d.size(&e.value)?;
+                    }
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    /// Error for a rule id in `rules:` that no loaded rule has.
+    pub fn unknown_rule_error(&self, id: &Spanned<String>, known: &[&str]) -> ConfigError {
+        let path = self.path.clone().unwrap_or_else(|| CONFIG_FILE_NAME.into());
+        ConfigError::invalid(
+            &path,
+            id.pos,
+            format!("unknown rule `{}`", id.value),
+            Some(did_you_mean(&id.value, known).map_or_else(
+                || "`kgate` lists rule ids in the SARIF output and `policies/`".to_owned(),
+                |s| format!("did you mean `{s}`?"),
+            )),
+        )
+    }
+}
+
+/// The closest of `candidates` to `word`, if one is close enough to be a likely typo.
+pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (strsim::jaro_winkler(word, c), *c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+struct Decoder<'p> {
+    path: &'p Path,
+}
+
+impl Decoder<'_> {
+    fn err(&self, pos: Pos, message: String, help: Option<String>) -> ConfigError {
+        ConfigError::invalid(self.path, pos, message, help)
+    }
+
+    fn type_name(node: &Node) -> &'static str {
+        match node.value {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Int(_) => "integer",
+            Value::Float(_) => "number",
+            Value::String(_) => "string",
+            Value::Seq(_) => "list",
+            Value::Map(_) => "mapping",
+        }
+    }
+
+    /// The entries of a mapping; with a non-empty `allowed`, any other key is an error.
+    fn map<'n>(
+        &self,
+        node: &'n Node,
+        what: &str,
+        allowed: &[&str],
+    ) -> Result<&'n [Entry], ConfigError> {
+        let entries: &[Entry] = match &node.value {
+            Value::Map(entries) => entries,
+            Value::Null => &[],
+            _ => {
+                return Err(self.err(
+                    node.start,
+                    format!("{what} must be a mapping, not a {}", Self::type_name(node)),
+                    None,
+                ));
+            }
+        };
+        if !allowed.is_empty() {
+            for e in entries {
+                if !allowed.contains(&e.key.as_str()) {
+                    let help = match did_you_mean(&e.key, allowed) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => format!("expected one of: {}", allowed.join(", ")),
+                    };
+                    return Err(self.err(
+                        e.key_pos,
+                        format!("unknown key `{}` in {what}", e.key),
+                        Some(help),
+                    ));
+                }
+            }
+        }
+        Ok(entries)
+    }
+
+    fn string(&self, node: &Node, what: &str) -> Result<Spanned<String>, ConfigError> {
+        match &node.value {
+            Value::String(s) => Ok(Spanned {
+                value: s.clone(),
+                pos: node.start,
+            }),
+            _ => Err(self.err(
+                node.start,
+                format!("{what} must be a string, not a {}", Self::type_name(node)),
+                None,
+            )),
+        }
+    }
+
+    fn string_list(&self, node: &Node, what: &str) -> Result<Vec<Spanned<String>>, ConfigError> {
+        match &node.value {
+            Value::Seq(items) => items
+                .iter()
+                .map(|i| self.string(i, &format!("each entry of {what}")))
+                .collect(),
+            Value::Null => Ok(Vec::new()),
+            _ => Err(self.err(
+                node.start,
+                format!("{what} must be a list, not a {}", Self::type_name(node)),
+                None,
+            )),
+        }
+    }
+
+    fn kube_version(&self, node: &Node) -> Result<Spanned<String>, ConfigError> {
+        if matches!(node.value, Value::Float(_) | Value::Int(_)) {
+            return Err(self.err(
+                node.start,
+                "kubeVersion must be a quoted string".to_owned(),
+                Some(
+                    "write it in quotes, e.g. `kubeVersion: \"1.30\"`: unquoted, 1.30 is the number 1.3"
+                        .to_owned(),
+                ),
+            ));
+        }
+        let v = self.string(node, "kubeVersion")?;
+        let ok = v
+            .value
+            .split_once('.')
+            .is_some_and(|(a, b)| {
+                !a.is_empty()
+                    && !b.is_empty()
+                    && a.bytes().all(|c| c.is_ascii_digit())
+                    && b.bytes().all(|c| c.is_ascii_digit())
+            });
+        if !ok {
+            return Err(self.err(
+                node.start,
+                format!("kubeVersion `{}` is not of the form MAJOR.MINOR", v.value),
+                Some("for example `kubeVersion: \"1.32\"`".to_owned()),
+            ));
+        }
+        Ok(v)
+    }
+
+    fn severity(&self, node: &Node) -> Result<Severity, ConfigError> {
+        let s = self.string(node, "a severity")?;
+        s.value
+            .parse()
+            .map_err(|m: String| self.err(node.start, m, None))
+    }
+
+    /// A size in bytes: an integer, or a string with a unit (`512KiB`, `16MiB`, `1GB`).
+    fn size(&self, node: &Node) -> Result<u64, ConfigError> {
+        let bad = || {
+            self.err(
+                node.start,
+                "limits.maxFileSize must be a positive size such as 16MiB, 500KB or 1048576"
+                    .to_owned(),
+                None,
+            )
+        };
+        match &node.value {
+            Value::Int(i) if *i > 0 => Ok(*i as u64),
+            Value::String(s) => {
+                let s = s.trim();
+                let split = s
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(s.len());
+                let (num, unit) = s.split_at(split);
+                let n: u64 = num.parse().map_err(|_| bad())?;
+                let mult: u64 = match unit.trim() {
+                    "" | "B" => 1,
+                    "KB" | "kB" => 1000,
+                    "KiB" => 1024,
+                    "MB" => 1000 * 1000,
+                    "MiB" => 1024 * 1024,
+                    "GB" => 1000 * 1000 * 1000,
+                    "GiB" => 1024 * 1024 * 1024,
+                    _ => return Err(bad()),
+                };
+                match n.checked_mul(mult) {
+                    Some(v) if v > 0 => Ok(v),
+                    _ => Err(bad()),
+                }
+            }
+            _ => Err(bad()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new(".kgate.yaml"), text)
+    }
+
+    fn err_at(text: &str) -> (u32, String, Option<String>) {
+        match parse(text) {
+            Err(ConfigError::Invalid {
+                pos, message, help, ..
+            }) => (pos.line, message, help),
+            other => panic!("expected an invalid-config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn contract_keys_parse() {
+        let c = parse(
+            "kubeVersion: \"1.32\"\nenvironments: [dev, staging, prod]\nimages:\n  allowedRegistries: [registry.example.com/platform]\nexclude: [\"vendor/**\"]\nrules:\n  disable: [image-latest-tag]\n  severity:\n    privileged-container: warning\nlimits:\n  maxFileSize: 2MiB\n",
+        )
+        .unwrap();
+        assert_eq!(c.kube_version.unwrap().value, "1.32");
+        assert_eq!(c.environments.len(), 3);
+        assert_eq!(c.images.allowed_registries[0].value, "registry.example.com/platform");
+        assert_eq!(c.rules.disable[0].value, "image-latest-tag");
+        assert_eq!(
+            c.rules.severity["privileged-container"].value,
+            Severity::Warning
+        );
+        assert_eq!(c.limits.max_file_size, 2 * 1024 * 1024);
+    }
+
+    #[test]
+    fn unknown_keys_name_key_and_line() {
+        let (line, msg, help) = err_at("environments: [dev]\nexlude: [a]\n");
+        assert_eq!(line, 2);
+        assert_eq!(msg, "unknown key `exlude` in the config");
+        assert_eq!(help.as_deref(), Some("did you mean `exclude`?"));
+        let (line, msg, _) = err_at("images:\n  registries: []\n");
+        assert_eq!((line, msg.as_str()), (2, "unknown key `registries` in images"));
+    }
+
+    #[test]
+    fn wrong_types_and_values_are_errors() {
+        assert_eq!(err_at("kubeVersion: 1.30\n").0, 1);
+        assert!(err_at("kubeVersion: \"v1\"\n").1.contains("MAJOR.MINOR"));
+        assert!(err_at("environments: dev\n").1.contains("must be a list"));
+        assert!(err_at("rules:\n  severity:\n    x: fatal\n").1.contains("unknown severity"));
+        assert!(err_at("limits:\n  maxFileSize: 12 parsecs\n").1.contains("maxFileSize"));
+        assert!(err_at("exclude: [\"a/[b\"]\n").1.contains("invalid glob"));
+        assert_eq!(err_at("a: [\n").1.starts_with("YAML syntax error"), true);
+        assert!(err_at("- a\n").1.contains("must be a mapping"));
+    }
+
+    #[test]
+    fn empty_config_is_default() {
+        assert_eq!(parse("").unwrap().limits.max_file_size, DEFAULT_MAX_FILE_SIZE);
+        assert_eq!(parse("# nothing\n").unwrap().exclude.len(), 0);
+    }
+}

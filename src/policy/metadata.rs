@@ -1,0 +1,133 @@
+//! OPA `# METADATA` blocks. regorus does not parse them, so kgate does: the block is YAML
+//! inside comments, right above the `package` line for package-scoped metadata.
+
+use crate::finding::Severity;
+use crate::yaml::{self, LoadLimits, Node, Value};
+
+/// What a rule file documents about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleMetadata {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub severity: Severity,
+    pub remediation: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct MetadataError {
+    /// 1-based line in the `.rego` file.
+    pub line: u32,
+    pub message: String,
+}
+
+/// Extracts the first METADATA block of a Rego file. `Ok(None)` when there is none.
+pub fn parse_metadata(rego: &str) -> Result<Option<RuleMetadata>, MetadataError> {
+    let lines: Vec<&str> = rego.lines().collect();
+    let Some(start) = lines
+        .iter()
+        .position(|l| l.trim_start().trim_start_matches('#').trim() == "METADATA" && l.trim_start().starts_with('#'))
+    else {
+        return Ok(None);
+    };
+    let mut yaml_text = String::new();
+    for line in &lines[start + 1..] {
+        let t = line.trim_start();
+        let Some(rest) = t.strip_prefix('#') else {
+            break;
+        };
+        yaml_text.push_str(rest.strip_prefix(' ').unwrap_or(rest));
+        yaml_text.push('\n');
+    }
+    // Lines in the YAML text are offset from the file by the METADATA line itself.
+    let offset = u32::try_from(start + 1).unwrap_or(u32::MAX);
+    let err = |line: u32, message: String| MetadataError {
+        line: line.saturating_add(offset),
+        message,
+    };
+    let (docs, parse_err) = yaml::parse_documents(&yaml_text, LoadLimits::default());
+    if let Some(e) = parse_err {
+        return Err(err(e.pos.line, format!("METADATA is not valid YAML: {e}")));
+    }
+    let Some(root) = docs.first().map(|d| &d.root) else {
+        return Err(err(0, "METADATA block is empty".to_owned()));
+    };
+    let text = |node: Option<&Node>, what: &str, line: u32| -> Result<String, MetadataError> {
+        match node.map(|n| &n.value) {
+            Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
+            _ => Err(err(line, format!("METADATA needs a non-empty string `{what}`"))),
+        }
+    };
+    let root_line = root.start.line;
+    let title = text(root.get("title"), "title", root_line)?;
+    let description = text(root.get("description"), "description", root_line)?;
+    let Some(custom) = root.get("custom") else {
+        return Err(err(root_line, "METADATA needs a `custom` block with id, severity and remediation".to_owned()));
+    };
+    let custom_line = custom.start.line;
+    let id = text(custom.get("id"), "custom.id", custom_line)?;
+    if !is_rule_id(&id) {
+        return Err(err(
+            custom_line,
+            format!("rule id `{id}` must be kebab-case (lowercase letters, digits and '-')"),
+        ));
+    }
+    let severity_node = custom.get("severity");
+    let severity_line = severity_node.map_or(custom_line, |n| n.start.line);
+    let severity = text(severity_node, "custom.severity", custom_line)?
+        .parse()
+        .map_err(|m: String| err(severity_line, m))?;
+    let remediation = text(custom.get("remediation"), "custom.remediation", custom_line)?;
+    Ok(Some(RuleMetadata {
+        id,
+        title,
+        description,
+        severity,
+        remediation,
+    }))
+}
+
+/// Rule ids are kebab-case slugs: `image-latest-tag`.
+pub fn is_rule_id(id: &str) -> bool {
+    !id.is_empty()
+        && !id.starts_with('-')
+        && !id.ends_with('-')
+        && !id.contains("--")
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "# METADATA\n# title: T\n# description: |-\n#   Long\n#   text.\n# custom:\n#   id: some-rule\n#   severity: warning\n#   remediation: Do it.\npackage x\n";
+
+    #[test]
+    fn parses_a_block() {
+        let m = parse_metadata(GOOD).unwrap().unwrap();
+        assert_eq!(m.id, "some-rule");
+        assert_eq!(m.description, "Long\ntext.");
+        assert_eq!(m.severity, Severity::Warning);
+        assert_eq!(m.remediation, "Do it.");
+    }
+
+    #[test]
+    fn no_block_is_none() {
+        assert_eq!(parse_metadata("package x\n").unwrap(), None);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let bad = GOOD.replace("warning", "fatal");
+        let e = parse_metadata(&bad).unwrap_err();
+        assert_eq!(e.line, 8);
+        assert!(e.message.contains("fatal"));
+        let bad = GOOD.replace("some-rule", "Some_Rule");
+        assert!(parse_metadata(&bad).unwrap_err().message.contains("kebab-case"));
+        let bad = GOOD.replace("# title: T\n", "");
+        assert!(parse_metadata(&bad).unwrap_err().message.contains("title"));
+    }
+}

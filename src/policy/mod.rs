@@ -1,0 +1,428 @@
+//! The evaluate stage: Rego policies run by `regorus` on each Kubernetes object.
+//!
+//! A rule is a Rego file with a METADATA block (id, title, description, severity,
+//! remediation) whose package defines `deny`: a set of strings, or of objects
+//! `{"msg": ..., "path": [...]}` where `path` names the offending field so kgate can point
+//! at its source line. The engine is loaded once and cloned per worker thread.
+
+mod metadata;
+pub mod testing;
+
+pub use metadata::{MetadataError, RuleMetadata, is_rule_id, parse_metadata};
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use regorus::utils::limits::ExecutionTimerConfig;
+
+use crate::rules::RuleInfo;
+use crate::yaml::PathSegment;
+
+include!(concat!(env!("OUT_DIR"), "/builtin_policies.rs"));
+
+/// Wall-clock budget for evaluating all rules on one object: untrusted input must not be able
+/// to hang the gate.
+pub const EVAL_TIME_LIMIT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    #[error("policy {path}: {message}")]
+    Load { path: String, message: String },
+    #[error("policy {path}: {source}")]
+    Metadata {
+        path: String,
+        #[source]
+        source: MetadataError,
+    },
+    #[error("policy {path}: rule id `{id}` does not match the file name `{stem}.rego`")]
+    IdMismatch {
+        path: String,
+        id: String,
+        stem: String,
+    },
+    #[error("policy {path}: rule id `{id}` is already defined by {other}")]
+    DuplicateId {
+        path: String,
+        id: String,
+        other: String,
+    },
+    #[error("policy {path}: a rule file needs a `# METADATA` block with custom.id (files under lib/ are libraries)")]
+    MissingMetadata { path: String },
+}
+
+/// A Rego source file.
+#[derive(Debug, Clone)]
+pub struct PolicySource {
+    /// Path used in messages, e.g. `policies/images/image-latest-tag.rego`.
+    pub path: String,
+    pub text: String,
+}
+
+/// One loaded rule.
+#[derive(Debug, Clone)]
+pub struct PolicyRule {
+    pub info: RuleInfo,
+    /// The Rego rule evaluated per object, e.g. `data.kgate.rules.images.image_latest_tag.deny`.
+    pub query: String,
+}
+
+/// A violation reported by a rule for one object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Violation {
+    pub rule: String,
+    pub message: String,
+    pub path: Option<Vec<PathSegment>>,
+}
+
+/// A rule that could not be evaluated on one object.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("rule `{rule}` failed: {message}")]
+pub struct EvalError {
+    pub rule: String,
+    pub message: String,
+}
+
+/// All loaded policies, ready to be cloned into per-thread evaluators.
+#[derive(Clone)]
+pub struct PolicySet {
+    engine: regorus::Engine,
+    rules: Arc<Vec<PolicyRule>>,
+}
+
+fn is_test_file(path: &str) -> bool {
+    path.ends_with("_test.rego")
+}
+
+fn is_library(path: &str) -> bool {
+    path.starts_with("lib/") || path.contains("/lib/")
+}
+
+/// The built-in policy files, `_test.rego` files included.
+pub fn builtin_sources() -> Vec<PolicySource> {
+    BUILTIN_POLICIES
+        .iter()
+        .map(|(path, text)| PolicySource {
+            path: format!("policies/{path}"),
+            text: (*text).to_owned(),
+        })
+        .collect()
+}
+
+impl PolicySet {
+    /// Loads kgate's built-in rule library.
+    pub fn builtin() -> Result<PolicySet, PolicyError> {
+        PolicySet::load(&builtin_sources())
+    }
+
+    /// Loads rule and library files; `_test.rego` files are skipped (see [`testing`]).
+    pub fn load(sources: &[PolicySource]) -> Result<PolicySet, PolicyError> {
+        let mut engine = new_engine();
+        let mut rules: Vec<PolicyRule> = Vec::new();
+        for src in sources.iter().filter(|s| !is_test_file(&s.path)) {
+            let package = engine
+                .add_policy(src.path.clone(), src.text.clone())
+                .map_err(|e| PolicyError::Load {
+                    path: src.path.clone(),
+                    message: e.to_string(),
+                })?;
+            let meta = parse_metadata(&src.text).map_err(|source| PolicyError::Metadata {
+                path: src.path.clone(),
+                source,
+            })?;
+            let Some(meta) = meta else {
+                let rel = src.path.strip_prefix("policies/").unwrap_or(&src.path);
+                if is_library(rel) {
+                    continue;
+                }
+                return Err(PolicyError::MissingMetadata {
+                    path: src.path.clone(),
+                });
+            };
+            let stem = std::path::Path::new(&src.path)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if stem != meta.id {
+                return Err(PolicyError::IdMismatch {
+                    path: src.path.clone(),
+                    id: meta.id,
+                    stem,
+                });
+            }
+            if let Some(other) = rules.iter().find(|r| r.info.id == meta.id) {
+                return Err(PolicyError::DuplicateId {
+                    path: src.path.clone(),
+                    id: meta.id,
+                    other: other.info.source.clone(),
+                });
+            }
+            rules.push(PolicyRule {
+                info: RuleInfo {
+                    id: meta.id,
+                    title: meta.title,
+                    description: meta.description,
+                    severity: meta.severity,
+                    remediation: meta.remediation,
+                    source: src.path.clone(),
+                },
+                query: format!("{package}.deny"),
+            });
+        }
+        rules.sort_by(|a, b| a.info.id.cmp(&b.info.id));
+        Ok(PolicySet {
+            engine,
+            rules: Arc::new(rules),
+        })
+    }
+
+    pub fn rules(&self) -> &[PolicyRule] {
+        &self.rules
+    }
+
+    /// A private evaluator for one worker thread.
+    pub fn evaluator(&self) -> Evaluator {
+        Evaluator {
+            engine: self.engine.clone(),
+            rules: Arc::clone(&self.rules),
+        }
+    }
+}
+
+pub(crate) fn new_engine() -> regorus::Engine {
+    let mut engine = regorus::Engine::new();
+    engine.set_execution_timer_config(ExecutionTimerConfig {
+        limit: EVAL_TIME_LIMIT,
+        check_interval: NonZeroU32::new(64).unwrap_or(NonZeroU32::MIN),
+    });
+    engine
+}
+
+/// Evaluates rules on objects; one per thread.
+pub struct Evaluator {
+    engine: regorus::Engine,
+    rules: Arc<Vec<PolicyRule>>,
+}
+
+impl Evaluator {
+    /// Runs every rule for which `enabled(id)` holds on `object`, with `context` as
+    /// `data.kgate`. Violations and per-rule failures are returned in rule order.
+    pub fn evaluate(
+        &mut self,
+        object: &serde_json::Value,
+        context: &serde_json::Value,
+        enabled: impl Fn(&str) -> bool,
+    ) -> Vec<Result<Violation, EvalError>> {
+        let mut out = Vec::new();
+        self.engine.set_input(regorus::Value::from(object.clone()));
+        self.engine.clear_data();
+        let data = serde_json::json!({ "kgate": context });
+        if let Err(e) = self.engine.add_data(regorus::Value::from(data)) {
+            out.push(Err(EvalError {
+                rule: "kgate".to_owned(),
+                message: e.to_string(),
+            }));
+            return out;
+        }
+        for rule in self.rules.iter() {
+            if !enabled(&rule.info.id) {
+                continue;
+            }
+            match self.engine.eval_rule(rule.query.clone()) {
+                Ok(value) => {
+                    for v in violations_of(&rule.info.id, &value) {
+                        out.push(v);
+                    }
+                }
+                Err(e) => out.push(Err(EvalError {
+                    rule: rule.info.id.clone(),
+                    message: e.to_string(),
+                })),
+            }
+        }
+        out
+    }
+}
+
+/// Reads a `deny` result: a set (or array) of messages or `{msg, path}` objects.
+fn violations_of(rule: &str, value: &regorus::Value) -> Vec<Result<Violation, EvalError>> {
+    let json = match serde_json::to_value(value) {
+        Ok(j) => j,
+        Err(e) => {
+            return vec![Err(EvalError {
+                rule: rule.to_owned(),
+                message: format!("result is not JSON: {e}"),
+            })];
+        }
+    };
+    let items = match json {
+        serde_json::Value::Array(items) => items,
+        // An undefined `deny` (no violations) serializes as a string "<undefined>" or null.
+        serde_json::Value::Null => Vec::new(),
+        serde_json::Value::String(s) if s == "<undefined>" => Vec::new(),
+        serde_json::Value::Object(o) if o.is_empty() => Vec::new(),
+        other => {
+            return vec![Err(EvalError {
+                rule: rule.to_owned(),
+                message: format!("`deny` must be a set of messages, got {other}"),
+            })];
+        }
+    };
+    items
+        .into_iter()
+        .map(|item| violation_of(rule, item))
+        .collect()
+}
+
+fn violation_of(rule: &str, item: serde_json::Value) -> Result<Violation, EvalError> {
+    let bad = |what: String| EvalError {
+        rule: rule.to_owned(),
+        message: what,
+    };
+    match item {
+        serde_json::Value::String(message) => Ok(Violation {
+            rule: rule.to_owned(),
+            message,
+            path: None,
+        }),
+        serde_json::Value::Object(o) => {
+            let message = o
+                .get("msg")
+                .or_else(|| o.get("message"))
+                .and_then(|m| m.as_str())
+                .ok_or_else(|| bad("a violation object needs a string `msg`".to_owned()))?
+                .to_owned();
+            let path = match o.get("path") {
+                None | Some(serde_json::Value::Null) => None,
+                Some(p) => Some(parse_path(p).ok_or_else(|| {
+                    bad(format!(
+                        "violation `path` must be an array of keys and indices or a JSON pointer, got {p}"
+                    ))
+                })?),
+            };
+            Ok(Violation {
+                rule: rule.to_owned(),
+                message,
+                path,
+            })
+        }
+        other => Err(bad(format!("a violation must be a string or an object, got {other}"))),
+    }
+}
+
+fn parse_path(p: &serde_json::Value) -> Option<Vec<PathSegment>> {
+    match p {
+        serde_json::Value::Array(items) => items
+            .iter()
+            .map(|i| match i {
+                serde_json::Value::String(s) => Some(PathSegment::Key(s.clone())),
+                serde_json::Value::Number(n) => {
+                    n.as_u64().and_then(|u| usize::try_from(u).ok()).map(PathSegment::Index)
+                }
+                _ => None,
+            })
+            .collect(),
+        serde_json::Value::String(s) if s.is_empty() => Some(Vec::new()),
+        serde_json::Value::String(s) if s.starts_with('/') => Some(
+            s[1..]
+                .split('/')
+                .map(|seg| {
+                    let seg = seg.replace("~1", "/").replace("~0", "~");
+                    // In a pointer a number addresses a list item; `locate` also accepts it as
+                    // a key on lists, so keep the textual form for maps with numeric keys.
+                    PathSegment::Key(seg)
+                })
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_policies_load_with_metadata() {
+        let set = PolicySet::builtin().unwrap();
+        let ids: Vec<&str> = set.rules().iter().map(|r| r.info.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["image-latest-tag", "missing-resource-limits", "privileged-container"]
+        );
+    }
+
+    #[test]
+    fn evaluates_and_returns_paths() {
+        let set = PolicySet::builtin().unwrap();
+        let mut ev = set.evaluator();
+        let obj = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "a", "image": "nginx",
+                "resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}]}});
+        let out = ev.evaluate(&obj, &serde_json::json!({}), |_| true);
+        assert_eq!(out.len(), 1, "{out:?}");
+        let v = out[0].clone().unwrap();
+        assert_eq!(v.rule, "image-latest-tag");
+        assert_eq!(
+            v.path.unwrap(),
+            vec![
+                PathSegment::Key("spec".into()),
+                PathSegment::Key("containers".into()),
+                PathSegment::Index(0),
+                PathSegment::Key("image".into())
+            ]
+        );
+        let none = ev.evaluate(&obj, &serde_json::json!({}), |id| id != "image-latest-tag");
+        assert!(none.is_empty());
+    }
+
+    fn user_rule(body: &str) -> Vec<PolicySource> {
+        vec![PolicySource {
+            path: "policies/custom/my-rule.rego".into(),
+            text: format!("# METADATA\n# title: T\n# description: D\n# custom:\n#   id: my-rule\n#   severity: error\n#   remediation: R\npackage custom.my_rule\n{body}\n"),
+        }]
+    }
+
+    #[test]
+    fn string_violations_and_pointer_paths() {
+        let set = PolicySet::load(&user_rule(
+            "deny contains \"plain message\" if input.kind == \"X\"\ndeny contains {\"msg\": \"m\", \"path\": \"/metadata/name\"} if input.kind == \"X\"",
+        ))
+        .unwrap();
+        let out = set
+            .evaluator()
+            .evaluate(&serde_json::json!({"kind": "X"}), &serde_json::json!({}), |_| true);
+        assert_eq!(out.len(), 2);
+        assert!(out.iter().any(|v| v.as_ref().unwrap().path.is_none()));
+    }
+
+    #[test]
+    fn runtime_errors_are_reported_not_panics() {
+        let set = PolicySet::load(&user_rule(
+            "deny contains msg if { x := 1 / 0; msg := sprintf(\"%v\", [x]) }",
+        ))
+        .unwrap();
+        let out = set
+            .evaluator()
+            .evaluate(&serde_json::json!({}), &serde_json::json!({}), |_| true);
+        // regorus reports division by zero as an evaluation error: it must come back as data.
+        assert!(matches!(&out[..], [Err(EvalError { rule, .. })] if rule == "my-rule"), "{out:?}");
+        let set = PolicySet::load(&user_rule("deny := 3")).unwrap();
+        let out = set
+            .evaluator()
+            .evaluate(&serde_json::json!({}), &serde_json::json!({}), |_| true);
+        assert!(matches!(&out[..], [Err(_)]), "{out:?}");
+    }
+
+    #[test]
+    fn load_errors_name_the_file() {
+        let e = PolicySet::load(&user_rule("deny contains x if {")).err().unwrap();
+        assert!(matches!(e, PolicyError::Load { ref path, .. } if path == "policies/custom/my-rule.rego"));
+        let mut src = user_rule("");
+        src[0].path = "policies/custom/other-name.rego".into();
+        assert!(matches!(
+            PolicySet::load(&src).err().unwrap(),
+            PolicyError::IdMismatch { .. }
+        ));
+    }
+}

@@ -1,0 +1,112 @@
+//! The rule registry: every rule id kgate can report, with its documentation.
+//!
+//! Policy rules are data (`policies/**/*.rego`, documented by their METADATA block); the few
+//! rules that kgate's own stages raise (a file that does not parse, a file too large) are
+//! declared here, in the same shape, so reports and `--config` treat both alike.
+
+use serde::Serialize;
+
+use crate::finding::Severity;
+
+/// Documentation and default severity of one rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleInfo {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub severity: Severity,
+    pub remediation: String,
+    /// Where the rule is defined: a policy file, or `kgate` for built-in engine rules.
+    pub source: String,
+}
+
+struct EngineRule {
+    id: &'static str,
+    title: &'static str,
+    description: &'static str,
+    severity: Severity,
+    remediation: &'static str,
+}
+
+pub const PARSE_ERROR: &str = "parse-error";
+pub const UNREADABLE_FILE: &str = "unreadable-file";
+pub const FILE_TOO_LARGE: &str = "file-too-large";
+pub const INVALID_MANIFEST: &str = "invalid-manifest";
+pub const NOT_A_MANIFEST: &str = "not-a-manifest";
+pub const EMPTY_MANIFEST: &str = "empty-manifest";
+pub const POLICY_ERROR: &str = "policy-error";
+pub const RENDER_UNAVAILABLE: &str = "render-unavailable";
+
+const ENGINE_RULES: &[EngineRule] = &[
+    EngineRule {
+        id: PARSE_ERROR,
+        title: "File is not valid YAML",
+        description: "The file could not be parsed: a YAML syntax error, a duplicate mapping key (the API server rejects those too), an alias to an undefined anchor, invalid UTF-8 or binary content. Nothing in the file after the error is checked.",
+        severity: Severity::Error,
+        remediation: "Fix the YAML at the reported line; `kgate check FILE` re-checks just that file.",
+    },
+    EngineRule {
+        id: UNREADABLE_FILE,
+        title: "File could not be read",
+        description: "The file exists but reading it failed (permissions, a broken symlink, an I/O error), so none of its content was checked.",
+        severity: Severity::Error,
+        remediation: "Make the file readable, or exclude it with `exclude:` in .kgate.yaml if it is not meant to be deployed.",
+    },
+    EngineRule {
+        id: FILE_TOO_LARGE,
+        title: "File exceeds the size limit",
+        description: "Files larger than `limits.maxFileSize` (default 16 MiB) are not parsed, which bounds the time and memory a pull request can make the gate spend. A single Kubernetes object is limited to about 1.5 MiB by etcd, so a larger manifest file is almost always generated output or a mistake.",
+        severity: Severity::Error,
+        remediation: "Split the file, exclude it, or raise `limits.maxFileSize` in .kgate.yaml.",
+    },
+    EngineRule {
+        id: INVALID_MANIFEST,
+        title: "Document is not a well-formed Kubernetes object",
+        description: "A YAML document that looks like a Kubernetes object lacks what every object needs: string `apiVersion` and `kind`, and a `metadata` mapping. The API server would reject it.",
+        severity: Severity::Error,
+        remediation: "Add the missing field or fix its type at the reported line.",
+    },
+    EngineRule {
+        id: NOT_A_MANIFEST,
+        title: "YAML file holds no Kubernetes objects",
+        description: "The file parses, but its documents have neither `apiVersion` nor `kind`, so it is not a Kubernetes manifest (Helm values, tool configuration, ...) and was not checked.",
+        severity: Severity::Note,
+        remediation: "If the file is not meant to be deployed, add it to `exclude:` in .kgate.yaml to silence this note.",
+    },
+    EngineRule {
+        id: EMPTY_MANIFEST,
+        title: "Manifest file is empty",
+        description: "The file has no YAML documents (it is empty or holds only comments). It deploys nothing, which is usually a leftover.",
+        severity: Severity::Note,
+        remediation: "Delete the file or add the objects it was meant to hold.",
+    },
+    EngineRule {
+        id: POLICY_ERROR,
+        title: "Policy evaluation failed",
+        description: "A policy raised an error or exceeded its time limit on this object, so the object was not fully checked.",
+        severity: Severity::Error,
+        remediation: "Fix the policy named in the message; `kgate` reports the Rego error as the policy engine gave it.",
+    },
+    EngineRule {
+        id: RENDER_UNAVAILABLE,
+        title: "Source cannot be rendered",
+        description: "The directory is a Helm chart; kgate does not render Helm charts yet, so its templates were not checked. (Go templates are not YAML and are never checked as plain manifests.)",
+        severity: Severity::Note,
+        remediation: "Render the chart in CI (`helm template`) and check the output with `kgate check`, until chart rendering lands.",
+    },
+];
+
+/// The rules kgate's own stages report.
+pub fn engine_rules() -> Vec<RuleInfo> {
+    ENGINE_RULES
+        .iter()
+        .map(|r| RuleInfo {
+            id: r.id.to_owned(),
+            title: r.title.to_owned(),
+            description: r.description.to_owned(),
+            severity: r.severity,
+            remediation: r.remediation.to_owned(),
+            source: "kgate".to_owned(),
+        })
+        .collect()
+}
