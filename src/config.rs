@@ -173,13 +173,16 @@ impl Config {
                 }
                 "exclude" => {
                     config.exclude = d.string_list(v, "exclude")?;
+                    // Exclude patterns use .gitignore syntax, checked here so a bad one is a
+                    // config error with its line rather than a surprise during the walk.
+                    let mut probe = ignore::gitignore::GitignoreBuilder::new("/");
                     for g in &config.exclude {
-                        if let Err(e) = globset::Glob::new(&g.value) {
+                        if let Err(e) = probe.add_line(None, &g.value) {
                             return Err(ConfigError::invalid(
                                 path,
                                 g.pos,
-                                format!("invalid glob `{}` in exclude: {}", g.value, e.kind()),
-                                None,
+                                format!("invalid pattern `{}` in exclude: {e}", g.value),
+                                Some("patterns use .gitignore syntax, e.g. `vendor/` or `**/*.generated.yaml`".to_owned()),
                             ));
                         }
                     }
@@ -454,7 +457,7 @@ mod tests {
         assert!(err_at("environments: dev\n").1.contains("must be a list"));
         assert!(err_at("rules:\n  severity:\n    x: fatal\n").1.contains("unknown severity"));
         assert!(err_at("limits:\n  maxFileSize: 12 parsecs\n").1.contains("maxFileSize"));
-        assert!(err_at("exclude: [\"a/[b\"]\n").1.contains("invalid glob"));
+        assert!(err_at("exclude: [\"a/{b\"]\n").1.contains("invalid pattern"));
         assert_eq!(err_at("a: [\n").1.starts_with("YAML syntax error"), true);
         assert!(err_at("- a\n").1.contains("must be a mapping"));
     }

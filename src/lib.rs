@@ -1,6 +1,19 @@
 //! kgate: a CI policy gate and manifest linter for GitOps repositories.
+//!
+//! The library owns the pipeline (`discover -> load -> evaluate -> gate -> report`); the
+//! `kgate` binary only parses arguments and prints. Stages exchange plain data:
+//! [`discover::SourceFile`], [`manifest::Manifest`], [`finding::Finding`].
+
+pub mod check;
 pub mod config;
+pub mod discover;
 pub mod finding;
+pub mod gate;
+pub mod manifest;
+pub mod policy;
+pub mod report;
 pub mod rules;
 pub mod yaml;
-pub mod policy;
+
+pub use check::{CheckError, CheckOptions, CheckResult, check};
+pub use finding::{Finding, Location, ObjectRef, Severity, Summary};

@@ -1,0 +1,301 @@
+//! `kgate check`: the whole pipeline, discover -> load -> evaluate -> gate, as a library call.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::config::{Config, ConfigError, find_config};
+use crate::discover::{self, DiscoverError, Discovery, SourceFile};
+use crate::finding::{Finding, Location, Severity, Summary};
+use crate::gate;
+use crate::manifest::{self, Manifest};
+use crate::policy::{Evaluator, PolicyError, PolicySet};
+use crate::rules::{self, RuleInfo};
+use crate::yaml::{Pos, json_pointer};
+
+/// What to check and how.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// Files or directories; empty means the current directory.
+    pub paths: Vec<PathBuf>,
+    /// An explicit config file; otherwise `.kgate.yaml` is searched upward from the first path.
+    pub config: Option<PathBuf>,
+    /// Worker threads; `None` uses every core.
+    pub jobs: Option<usize>,
+}
+
+/// Errors that stop a check before it produces findings (usage and configuration errors).
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("path does not exist: {}", .0.display())]
+    PathNotFound(PathBuf),
+    #[error("cannot resolve {}: {source}", path.display())]
+    Path {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    #[error(transparent)]
+    Discover(#[from] DiscoverError),
+    #[error("cannot start worker threads: {0}")]
+    Threads(String),
+}
+
+/// The outcome of a check, ready for any report format.
+#[derive(Debug, Clone)]
+pub struct CheckResult {
+    /// The scanned root: every path in findings is relative to it.
+    pub root: PathBuf,
+    /// Findings after rule configuration, in report order.
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+    /// Every enabled rule with its effective severity, sorted by id.
+    pub rules: Vec<RuleInfo>,
+    pub config: Config,
+}
+
+impl CheckResult {
+    pub fn passes(&self, fail_on: Severity) -> bool {
+        gate::passes(&self.findings, fail_on)
+    }
+}
+
+/// Runs the whole pipeline.
+pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
+    let paths = resolve_paths(&opts.paths)?;
+    let (config, found_config_dir) = match &opts.config {
+        Some(p) => (Config::load(p)?, None),
+        None => match find_config(&paths[0]) {
+            Some(p) => {
+                let dir = p.parent().map(Path::to_path_buf);
+                (Config::load(&p)?, dir.and_then(|d| std::fs::canonicalize(d).ok()))
+            }
+            None => (Config::default(), None),
+        },
+    };
+    let root = scan_root(&paths, found_config_dir.as_deref());
+
+    let policies = PolicySet::builtin()?;
+    let mut all_rules = rules::engine_rules();
+    all_rules.extend(policies.rules().iter().map(|r| r.info.clone()));
+    validate_rule_ids(&config, &all_rules)?;
+
+    let excludes: Vec<String> = config.exclude.iter().map(|e| e.value.clone()).collect();
+    let discovery = discover::discover(&root, &paths, &excludes)?;
+
+    let rule_index: Arc<HashMap<String, RuleInfo>> =
+        Arc::new(all_rules.iter().map(|r| (r.id.clone(), r.clone())).collect());
+    let disabled: Vec<String> = config.rules.disable.iter().map(|d| d.value.clone()).collect();
+    let max_size = config.limits.max_file_size;
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.unwrap_or(0))
+        .build()
+        .map_err(|e| CheckError::Threads(e.to_string()))?;
+    let per_file: Vec<(Vec<Finding>, usize)> = pool.install(|| {
+        discovery
+            .manifests
+            .par_iter()
+            .map_init(
+                || policies.evaluator(),
+                |ev, file| check_file(ev, file, max_size, &rule_index, &disabled),
+            )
+            .collect()
+    });
+
+    let mut findings = discovery_findings(&discovery);
+    let mut summary = Summary::default();
+    for (f, objects) in per_file {
+        findings.extend(f);
+        summary.objects += objects;
+    }
+    let mut findings = gate::apply_rule_config(findings, &config);
+    findings.sort_by(Finding::report_order);
+    findings.dedup();
+    summary.count(&findings);
+
+    let mut enabled: Vec<RuleInfo> = all_rules
+        .into_iter()
+        .filter(|r| !disabled.contains(&r.id))
+        .map(|mut r| {
+            if let Some(s) = config.rules.severity.get(&r.id) {
+                r.severity = s.value;
+            }
+            r
+        })
+        .collect();
+    enabled.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(CheckResult {
+        root,
+        findings,
+        summary,
+        rules: enabled,
+        config,
+    })
+}
+
+fn resolve_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CheckError> {
+    let given: Vec<PathBuf> = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
+    given
+        .iter()
+        .map(|p| {
+            if !p.exists() && p.symlink_metadata().is_err() {
+                return Err(CheckError::PathNotFound(p.clone()));
+            }
+            std::fs::canonicalize(p).map_err(|source| CheckError::Path {
+                path: p.clone(),
+                source,
+            })
+        })
+        .collect()
+}
+
+/// The directory findings are relative to: the config's directory when one was found above
+/// the paths, else the paths' common ancestor (a file's parent for a single file).
+fn scan_root(paths: &[PathBuf], config_dir: Option<&Path>) -> PathBuf {
+    let dir_of = |p: &PathBuf| -> PathBuf {
+        if p.is_dir() {
+            p.clone()
+        } else {
+            p.parent().map_or_else(|| p.clone(), Path::to_path_buf)
+        }
+    };
+    let mut root = config_dir.map_or_else(|| dir_of(&paths[0]), Path::to_path_buf);
+    for p in paths {
+        let d = dir_of(p);
+        while !d.starts_with(&root) {
+            match root.parent() {
+                Some(parent) => root = parent.to_path_buf(),
+                None => break,
+            }
+        }
+    }
+    root
+}
+
+fn validate_rule_ids(config: &Config, rules: &[RuleInfo]) -> Result<(), ConfigError> {
+    let known: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+    for id in &config.rules.disable {
+        if !known.contains(&id.value.as_str()) {
+            return Err(config.unknown_rule_error(id, &known));
+        }
+    }
+    for (id, sev) in &config.rules.severity {
+        if !known.contains(&id.as_str()) {
+            let spanned = crate::config::Spanned {
+                value: id.clone(),
+                pos: sev.pos,
+            };
+            return Err(config.unknown_rule_error(&spanned, &known));
+        }
+    }
+    Ok(())
+}
+
+fn discovery_findings(d: &Discovery) -> Vec<Finding> {
+    let start = Pos { line: 1, column: 1 };
+    let mut out: Vec<Finding> = d
+        .problems
+        .iter()
+        .map(|p| Finding {
+            rule: rules::UNREADABLE_FILE.to_owned(),
+            severity: Severity::Error,
+            message: p.message.clone(),
+            help: "Make the path readable inside the repository, or exclude it with `exclude:` in .kgate.yaml.".to_owned(),
+            location: Location::new(p.rel.clone(), start),
+            object: None,
+            pointer: None,
+            roots: Vec::new(),
+        })
+        .collect();
+    out.extend(d.charts.iter().map(|c| Finding {
+        rule: rules::RENDER_UNAVAILABLE.to_owned(),
+        severity: Severity::Note,
+        message: "Helm chart: kgate does not render Helm charts yet, so its templates were not checked".to_owned(),
+        help: "Render the chart (`helm template`) and check the output with `kgate check` until chart rendering lands.".to_owned(),
+        location: Location::new(c.rel.clone(), start),
+        object: None,
+        pointer: None,
+        roots: Vec::new(),
+    }));
+    out
+}
+
+fn check_file(
+    ev: &mut Evaluator,
+    file: &SourceFile,
+    max_size: u64,
+    rules: &HashMap<String, RuleInfo>,
+    disabled: &[String],
+) -> (Vec<Finding>, usize) {
+    let loaded = manifest::load_file(file, max_size);
+    let mut findings = loaded.findings;
+    for object in &loaded.objects {
+        findings.extend(evaluate_object(ev, object, rules, disabled));
+    }
+    (findings, loaded.objects.len())
+}
+
+fn evaluate_object(
+    ev: &mut Evaluator,
+    object: &Manifest,
+    rules: &HashMap<String, RuleInfo>,
+    disabled: &[String],
+) -> Vec<Finding> {
+    let input = object.node.to_json();
+    let context = serde_json::json!({
+        "file": object.file,
+        "root": null,
+        "environment": null,
+        "cluster": null,
+    });
+    let results = ev.evaluate(&input, &context, |id| !disabled.iter().any(|d| d == id));
+    results
+        .into_iter()
+        .map(|r| match r {
+            Ok(v) => {
+                let info = rules.get(&v.rule);
+                let (pos, end, pointer) = match &v.path {
+                    Some(path) => {
+                        let (pos, end) = object.position(path);
+                        (pos, end, Some(json_pointer(path)))
+                    }
+                    None => (object.node.start, None, None),
+                };
+                let mut location = Location::new(object.file.clone(), pos);
+                if let Some(end) = end {
+                    location = location.with_end(end);
+                }
+                Finding {
+                    severity: info.map_or(Severity::Error, |i| i.severity),
+                    help: info.map(|i| i.remediation.clone()).unwrap_or_default(),
+                    rule: v.rule,
+                    message: v.message,
+                    location,
+                    object: Some(object.id.clone()),
+                    pointer,
+                    roots: Vec::new(),
+                }
+            }
+            Err(e) => Finding {
+                rule: rules::POLICY_ERROR.to_owned(),
+                severity: Severity::Error,
+                message: format!("rule `{}` could not be evaluated on this object: {}", e.rule, e.message),
+                help: "Fix the policy; the object was not fully checked.".to_owned(),
+                location: Location::new(object.file.clone(), object.node.start),
+                object: Some(object.id.clone()),
+                pointer: None,
+                roots: Vec::new(),
+            },
+        })
+        .collect()
+}

@@ -1,0 +1,278 @@
+//! The discover stage: walk the repository and classify what it holds.
+//!
+//! The walk honours `.gitignore`, `.ignore` and the config's `exclude` patterns (both in
+//! .gitignore syntax), skips hidden files, and never follows a symlink out of the scanned
+//! root. Files given explicitly on the command line are always checked, as ripgrep does.
+
+use std::path::{Path, PathBuf};
+
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+
+/// A file under the scanned root.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SourceFile {
+    /// Path relative to the scanned root, `/`-separated: what reports print.
+    pub rel: String,
+    pub abs: PathBuf,
+}
+
+/// Something the walk could not enter or must refuse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalkProblem {
+    pub rel: String,
+    pub message: String,
+}
+
+/// What the walk found, each list sorted by path.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// YAML files to load as plain manifests.
+    pub manifests: Vec<SourceFile>,
+    /// `kustomization.yaml` (and `.yml`, `Kustomization`) files.
+    pub kustomizations: Vec<SourceFile>,
+    /// `Chart.yaml` of each Helm chart; nothing under a chart is a plain manifest.
+    pub charts: Vec<SourceFile>,
+    pub problems: Vec<WalkProblem>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoverError {
+    #[error("invalid exclude pattern `{pattern}`: {message}")]
+    Exclude { pattern: String, message: String },
+}
+
+pub const KUSTOMIZATION_FILE_NAMES: [&str; 3] =
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// `path` relative to `root`, with `/` separators.
+pub fn relative(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let s = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/");
+    if s.is_empty() { ".".to_owned() } else { s }
+}
+
+fn is_yaml(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
+}
+
+fn file_name(path: &Path) -> &str {
+    path.file_name().and_then(|n| n.to_str()).unwrap_or("")
+}
+
+/// Walks `paths` (canonical, under the canonical `root`).
+pub fn discover(root: &Path, paths: &[PathBuf], exclude: &[String]) -> Result<Discovery, DiscoverError> {
+    let mut gi = GitignoreBuilder::new(root);
+    for pattern in exclude {
+        gi.add_line(None, pattern)
+            .map_err(|e| DiscoverError::Exclude {
+                pattern: pattern.clone(),
+                message: e.to_string(),
+            })?;
+    }
+    let excludes = gi.build().map_err(|e| DiscoverError::Exclude {
+        pattern: exclude.join(", "),
+        message: e.to_string(),
+    })?;
+
+    let mut found = Discovery::default();
+    let mut yaml_files: Vec<PathBuf> = Vec::new();
+    let mut explicit: Vec<PathBuf> = Vec::new();
+    for path in paths {
+        if path.is_file() {
+            explicit.push(path.clone());
+            continue;
+        }
+        walk_dir(root, path, &excludes, &mut yaml_files, &mut found.problems);
+    }
+
+    // Charts: a directory holding Chart.yaml is rendered by Helm, not read as manifests.
+    let chart_dirs: Vec<PathBuf> = yaml_files
+        .iter()
+        .filter(|p| file_name(p) == "Chart.yaml")
+        .filter_map(|p| p.parent().map(Path::to_path_buf))
+        .collect();
+    for p in yaml_files {
+        let rel = relative(root, &p);
+        let file = SourceFile { rel, abs: p };
+        if file_name(&file.abs) == "Chart.yaml" {
+            found.charts.push(file);
+        } else if chart_dirs.iter().any(|d| file.abs.starts_with(d)) {
+            continue;
+        } else if KUSTOMIZATION_FILE_NAMES.contains(&file_name(&file.abs)) {
+            found.kustomizations.push(file);
+        } else {
+            found.manifests.push(file);
+        }
+    }
+    for p in explicit {
+        let rel = relative(root, &p);
+        let file = SourceFile { rel, abs: p };
+        if KUSTOMIZATION_FILE_NAMES.contains(&file_name(&file.abs)) {
+            found.kustomizations.push(file);
+        } else if !found.manifests.contains(&file) {
+            found.manifests.push(file);
+        }
+    }
+    found.manifests.sort();
+    found.manifests.dedup();
+    found.kustomizations.sort();
+    found.kustomizations.dedup();
+    found.charts.sort();
+    found.charts.dedup();
+    found.problems.sort_by(|a, b| a.rel.cmp(&b.rel));
+    found.problems.dedup();
+    Ok(found)
+}
+
+fn walk_dir(
+    root: &Path,
+    dir: &Path,
+    excludes: &Gitignore,
+    out: &mut Vec<PathBuf>,
+    problems: &mut Vec<WalkProblem>,
+) {
+    let excludes_for_filter = excludes.clone();
+    let walker = ignore::WalkBuilder::new(dir)
+        .hidden(true)
+        .git_ignore(true)
+        .git_exclude(true)
+        // The user's global gitignore would make results differ between machines.
+        .git_global(false)
+        .require_git(false)
+        .follow_links(false)
+        .sort_by_file_name(|a, b| a.cmp(b))
+        .filter_entry(move |e| {
+            let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+            !excludes_for_filter
+                .matched_path_or_any_parents(e.path(), is_dir)
+                .is_ignore()
+        })
+        .build();
+    for entry in walker {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(err) => {
+                let rel = err_path(&err).map_or_else(|| relative(root, dir), |p| relative(root, p));
+                problems.push(WalkProblem {
+                    rel,
+                    message: format!("cannot read: {}", io_message(&err)),
+                });
+                continue;
+            }
+        };
+        let Some(ft) = entry.file_type() else { continue };
+        let path = entry.path();
+        if ft.is_symlink() {
+            match std::fs::canonicalize(path) {
+                Ok(target) if !target.starts_with(root) => {
+                    if is_yaml(path) || target.is_dir() {
+                        problems.push(WalkProblem {
+                            rel: relative(root, path),
+                            message: "symlink points outside the scanned repository; refused".to_owned(),
+                        });
+                    }
+                }
+                // Inside the root the target is walked on its own; a file link is read here.
+                Ok(target) if target.is_file() && is_yaml(path) => out.push(path.to_path_buf()),
+                Ok(_) => {}
+                Err(e) => {
+                    if is_yaml(path) {
+                        problems.push(WalkProblem {
+                            rel: relative(root, path),
+                            message: format!("broken symlink: {e}"),
+                        });
+                    }
+                }
+            }
+            continue;
+        }
+        if ft.is_file() && is_yaml(path) {
+            out.push(path.to_path_buf());
+        }
+    }
+}
+
+fn err_path(err: &ignore::Error) -> Option<&Path> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            err_path(err)
+        }
+        _ => None,
+    }
+}
+
+fn io_message(err: &ignore::Error) -> String {
+    match err {
+        ignore::Error::WithPath { err, .. }
+        | ignore::Error::WithDepth { err, .. }
+        | ignore::Error::WithLineNumber { err, .. } => io_message(err),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn write(root: &Path, rel: &str, text: &str) {
+        let p = root.join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, text).unwrap();
+    }
+
+    fn rels(files: &[SourceFile]) -> Vec<&str> {
+        files.iter().map(|f| f.rel.as_str()).collect()
+    }
+
+    #[test]
+    fn classifies_and_honours_ignores() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = fs::canonicalize(tmp.path()).unwrap();
+        write(&root, "apps/web/deployment.yaml", "a: 1");
+        write(&root, "apps/web/kustomization.yaml", "resources: []");
+        write(&root, "apps/web/notes.txt", "x");
+        write(&root, "apps/db/sts.yml", "a: 1");
+        write(&root, "charts/db/Chart.yaml", "apiVersion: v2");
+        write(&root, "charts/db/templates/deploy.yaml", "{{ .Values }}");
+        write(&root, ".github/workflows/ci.yaml", "on: push");
+        write(&root, "vendor/x.yaml", "a: 1");
+        write(&root, "generated/out.yaml", "a: 1");
+        write(&root, ".gitignore", "generated/\n");
+        let found = discover(&root, &[root.clone()], &["vendor/".to_owned()]).unwrap();
+        assert_eq!(rels(&found.manifests), ["apps/db/sts.yml", "apps/web/deployment.yaml"]);
+        assert_eq!(rels(&found.kustomizations), ["apps/web/kustomization.yaml"]);
+        assert_eq!(rels(&found.charts), ["charts/db/Chart.yaml"]);
+        assert!(found.problems.is_empty());
+    }
+
+    #[test]
+    fn explicit_files_are_always_checked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = fs::canonicalize(tmp.path()).unwrap();
+        write(&root, "manifest.txt", "a: 1");
+        let found = discover(&root, &[root.join("manifest.txt")], &[]).unwrap();
+        assert_eq!(rels(&found.manifests), ["manifest.txt"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_out_of_the_root_are_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        write(outside.path(), "secret.yaml", "a: 1");
+        let tmp = tempfile::tempdir().unwrap();
+        let root = fs::canonicalize(tmp.path()).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret.yaml"), root.join("link.yaml")).unwrap();
+        let found = discover(&root, &[root.clone()], &[]).unwrap();
+        assert!(found.manifests.is_empty());
+        assert_eq!(found.problems.len(), 1);
+        assert_eq!(found.problems[0].rel, "link.yaml");
+    }
+}

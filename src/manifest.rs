@@ -1,0 +1,390 @@
+//! Loading manifest files into Kubernetes objects, with every problem as a finding.
+//!
+//! A file that cannot be read, is binary, is not UTF-8, does not parse or holds malformed
+//! objects yields a finding at the line concerned; nothing is skipped without one.
+
+use std::io::Read;
+
+use crate::discover::SourceFile;
+use crate::finding::{Finding, Location, ObjectRef, Severity};
+use crate::rules;
+use crate::yaml::{self, Document, LoadLimits, Node, PathSegment, Pos, Value};
+
+/// One Kubernetes object read from a source file.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// Source file, relative to the scanned root.
+    pub file: String,
+    pub id: ObjectRef,
+    /// The object, with source positions.
+    pub node: Node,
+    /// Where the object sits in its file: document index, then `items` index for `List`s.
+    pub document: usize,
+    pub list_item: Option<usize>,
+}
+
+/// Result of loading one file.
+#[derive(Debug, Default)]
+pub struct LoadedFile {
+    pub objects: Vec<Manifest>,
+    pub findings: Vec<Finding>,
+}
+
+const START: Pos = Pos { line: 1, column: 1 };
+
+fn finding(rule: &str, severity: Severity, file: &str, pos: Pos, message: String, help: &str) -> Finding {
+    Finding {
+        rule: rule.to_owned(),
+        severity,
+        message,
+        help: help.to_owned(),
+        location: Location::new(file, pos),
+        object: None,
+        pointer: None,
+        roots: Vec::new(),
+    }
+}
+
+/// Reads and parses `file`, refusing files larger than `max_size` bytes.
+pub fn load_file(file: &SourceFile, max_size: u64) -> LoadedFile {
+    let rel = file.rel.as_str();
+    let mut out = LoadedFile::default();
+    let read = std::fs::File::open(&file.abs).and_then(|f| {
+        let len = f.metadata()?.len();
+        if len > max_size {
+            return Ok(Err(len));
+        }
+        let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        // Read one byte past the limit so a file growing under us is still bounded.
+        f.take(max_size.saturating_add(1)).read_to_end(&mut buf)?;
+        if buf.len() as u64 > max_size {
+            return Ok(Err(buf.len() as u64));
+        }
+        Ok(Ok(buf))
+    });
+    let bytes = match read {
+        Err(e) => {
+            out.findings.push(finding(
+                rules::UNREADABLE_FILE,
+                Severity::Error,
+                rel,
+                START,
+                format!("cannot read file: {e}"),
+                "Make the file readable, or exclude it with `exclude:` in .kgate.yaml.",
+            ));
+            return out;
+        }
+        Ok(Err(len)) => {
+            out.findings.push(finding(
+                rules::FILE_TOO_LARGE,
+                Severity::Error,
+                rel,
+                START,
+                format!("file is {} bytes, over the limit of {max_size} bytes; it was not checked", len),
+                "Split the file, exclude it, or raise `limits.maxFileSize` in .kgate.yaml.",
+            ));
+            return out;
+        }
+        Ok(Ok(bytes)) => bytes,
+    };
+    let (docs, _text) = match decode(&bytes) {
+        Ok(text) => {
+            let (docs, err) = yaml::parse_documents(text, LoadLimits::default());
+            if let Some(e) = err {
+                out.findings.push(finding(
+                    rules::PARSE_ERROR,
+                    Severity::Error,
+                    rel,
+                    e.pos,
+                    e.to_string(),
+                    "Fix the YAML at this line; documents after it in the file were not checked.",
+                ));
+            }
+            (docs, text)
+        }
+        Err((pos, message)) => {
+            out.findings.push(finding(
+                rules::PARSE_ERROR,
+                Severity::Error,
+                rel,
+                pos,
+                message,
+                "Manifests must be UTF-8 text; if this file is not a manifest, exclude it in .kgate.yaml.",
+            ));
+            return out;
+        }
+    };
+    extract_objects(rel, &docs, &mut out);
+    if docs.iter().all(|d| d.root.value == Value::Null) && out.findings.is_empty() {
+        out.findings.push(finding(
+            rules::EMPTY_MANIFEST,
+            Severity::Note,
+            rel,
+            START,
+            "file holds no YAML documents".to_owned(),
+            "Delete the file or add the objects it was meant to hold.",
+        ));
+    }
+    out
+}
+
+/// UTF-8 text of a file, or the position and reason it is not text.
+fn decode(bytes: &[u8]) -> Result<&str, (Pos, String)> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    // Binary files (images, archives) hold NUL bytes early; say so rather than "bad UTF-8".
+    if bytes.iter().take(8192).any(|b| *b == 0) {
+        return Err((START, "file is binary (it contains NUL bytes), not YAML".to_owned()));
+    }
+    std::str::from_utf8(bytes).map_err(|e| {
+        let at = e.valid_up_to();
+        (
+            pos_of_byte(bytes, at),
+            format!("file is not valid UTF-8 (invalid byte 0x{:02X} at offset {at})", bytes[at]),
+        )
+    })
+}
+
+/// Line and column of byte offset `at`, counting columns in characters of the valid prefix.
+fn pos_of_byte(bytes: &[u8], at: usize) -> Pos {
+    let before = &bytes[..at];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    Pos {
+        line: u32::try_from(line).unwrap_or(u32::MAX),
+        column: u32::try_from(column).unwrap_or(u32::MAX),
+    }
+}
+
+enum Shape {
+    /// Has apiVersion and kind.
+    Object,
+    /// Neither apiVersion nor kind: not a Kubernetes document at all.
+    Foreign,
+    /// Null document (`---` with nothing after it).
+    Empty,
+}
+
+fn shape(node: &Node) -> Shape {
+    match &node.value {
+        Value::Null => Shape::Empty,
+        Value::Map(_) if node.get("apiVersion").is_some() || node.get("kind").is_some() => {
+            Shape::Object
+        }
+        _ => Shape::Foreign,
+    }
+}
+
+fn extract_objects(rel: &str, docs: &[Document], out: &mut LoadedFile) {
+    let shapes: Vec<Shape> = docs.iter().map(|d| shape(&d.root)).collect();
+    let any_object = shapes.iter().any(|s| matches!(s, Shape::Object));
+    if !any_object {
+        if let Some(first) = docs.iter().find(|d| matches!(shape(&d.root), Shape::Foreign)) {
+            out.findings.push(finding(
+                rules::NOT_A_MANIFEST,
+                Severity::Note,
+                rel,
+                first.root.start,
+                "file holds YAML without apiVersion or kind, so it is not a Kubernetes manifest; it was not checked".to_owned(),
+                "If the file is not meant to be deployed, add it to `exclude:` in .kgate.yaml.",
+            ));
+        }
+        return;
+    }
+    for (doc, shape) in docs.iter().zip(shapes) {
+        match shape {
+            Shape::Empty => {}
+            Shape::Foreign => out.findings.push(finding(
+                rules::INVALID_MANIFEST,
+                Severity::Error,
+                rel,
+                doc.root.start,
+                format!("document {} has no apiVersion or kind, unlike the other documents in this file", doc.index + 1),
+                "Add apiVersion and kind, or move this document out of the manifest file.",
+            )),
+            Shape::Object => object_of(rel, doc.index, None, &doc.root, out),
+        }
+    }
+}
+
+fn object_of(rel: &str, document: usize, list_item: Option<usize>, node: &Node, out: &mut LoadedFile) {
+    let invalid = |pos: Pos, message: String, help: &str| {
+        finding(rules::INVALID_MANIFEST, Severity::Error, rel, pos, message, help)
+    };
+    let mut string_field = |key: &str| -> Option<String> {
+        match node.get(key) {
+            Some(Node { value: Value::String(s), .. }) if !s.trim().is_empty() => Some(s.clone()),
+            Some(other) => {
+                out.findings.push(invalid(
+                    other.start,
+                    format!("`{key}` must be a non-empty string"),
+                    "Every Kubernetes object needs string apiVersion and kind fields.",
+                ));
+                None
+            }
+            None => {
+                out.findings.push(invalid(
+                    node.start,
+                    format!("object has no `{key}`"),
+                    "Every Kubernetes object needs string apiVersion and kind fields.",
+                ));
+                None
+            }
+        }
+    };
+    let api_version = string_field("apiVersion");
+    let kind = string_field("kind");
+    let (Some(api_version), Some(kind)) = (api_version, kind) else {
+        return;
+    };
+    let mut name = None;
+    let mut namespace = None;
+    match node.get("metadata") {
+        None | Some(Node { value: Value::Null, .. }) => {}
+        Some(meta @ Node { value: Value::Map(_), .. }) => {
+            for (key, slot) in [("name", &mut name), ("namespace", &mut namespace)] {
+                match meta.get(key) {
+                    None | Some(Node { value: Value::Null, .. }) => {}
+                    Some(Node { value: Value::String(s), .. }) => *slot = Some(s.clone()),
+                    Some(other) => out.findings.push(invalid(
+                        other.start,
+                        format!("`metadata.{key}` must be a string"),
+                        "Quote the value if YAML reads it as a number or boolean.",
+                    )),
+                }
+            }
+        }
+        Some(other) => out.findings.push(invalid(
+            other.start,
+            "`metadata` must be a mapping".to_owned(),
+            "Object metadata is a mapping with name, namespace, labels and annotations.",
+        )),
+    }
+    // `kind: List` (and `*List` kinds) wrap objects in `items`, as kubectl accepts.
+    if kind.ends_with("List") {
+        if let Some(items_node) = node.get("items") {
+            match &items_node.value {
+                Value::Seq(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        match shape(item) {
+                            Shape::Object => object_of(rel, document, Some(i), item, out),
+                            _ => out.findings.push(invalid(
+                                item.start,
+                                format!("item {i} of the {kind} is not a Kubernetes object"),
+                                "Each entry of `items` needs apiVersion and kind.",
+                            )),
+                        }
+                    }
+                    return;
+                }
+                Value::Null => return,
+                _ => {
+                    out.findings.push(invalid(
+                        items_node.start,
+                        format!("`items` of a {kind} must be a list"),
+                        "A List holds its objects in `items: [...]`.",
+                    ));
+                    return;
+                }
+            }
+        }
+    }
+    out.objects.push(Manifest {
+        file: rel.to_owned(),
+        id: ObjectRef {
+            api_version,
+            kind,
+            namespace,
+            name,
+        },
+        node: node.clone(),
+        document,
+        list_item,
+    });
+}
+
+impl Manifest {
+    /// The position a finding about `path` in this object should point at, and the end of
+    /// the node found there when the whole path exists.
+    pub fn position(&self, path: &[PathSegment]) -> (Pos, Option<Pos>) {
+        let located = self.node.locate(path);
+        let end = located.complete.then_some(located.node.end);
+        (located.pos, end)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn load_text(bytes: &[u8], max: u64) -> LoadedFile {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("f.yaml");
+        std::fs::write(&p, bytes).unwrap();
+        load_file(
+            &SourceFile {
+                rel: "f.yaml".into(),
+                abs: p,
+            },
+            max,
+        )
+    }
+
+    fn rules_of(l: &LoadedFile) -> Vec<(&str, u32)> {
+        l.findings.iter().map(|f| (f.rule.as_str(), f.location.line)).collect()
+    }
+
+    #[test]
+    fn objects_and_lists() {
+        let l = load_text(
+            b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: ns}\n---\napiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: s}\n",
+            1 << 20,
+        );
+        assert!(l.findings.is_empty(), "{:?}", l.findings);
+        let ids: Vec<String> = l.objects.iter().map(|o| o.id.to_string()).collect();
+        assert_eq!(ids, ["ConfigMap ns/a", "Service s"]);
+        assert_eq!(l.objects[1].list_item, Some(0));
+    }
+
+    #[test]
+    fn malformed_objects_are_findings_at_their_line() {
+        let l = load_text(b"apiVersion: v1\nkind: 3\n---\nkind: Pod\n---\nfoo: bar\n", 1 << 20);
+        assert_eq!(
+            rules_of(&l),
+            [("invalid-manifest", 2), ("invalid-manifest", 4), ("invalid-manifest", 6)]
+        );
+    }
+
+    #[test]
+    fn non_kubernetes_yaml_is_one_note() {
+        let l = load_text(b"replicaCount: 2\n---\nimage: {tag: x}\n", 1 << 20);
+        assert_eq!(rules_of(&l), [("not-a-manifest", 1)]);
+    }
+
+    #[test]
+    fn empty_binary_utf8_and_size() {
+        assert_eq!(rules_of(&load_text(b"", 100)), [("empty-manifest", 1)]);
+        assert_eq!(rules_of(&load_text(b"# just a comment\n---\n", 100)), [("empty-manifest", 1)]);
+        let bin = load_text(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 100);
+        assert_eq!(rules_of(&bin), [("parse-error", 1)]);
+        assert!(bin.findings[0].message.contains("binary"));
+        let bad = load_text(b"a: 1\nb: caf\xE9\n", 100);
+        assert_eq!(rules_of(&bad), [("parse-error", 2)]);
+        assert_eq!(bad.findings[0].location.column, 7);
+        let big = load_text(&vec![b'#'; 101], 100);
+        assert_eq!(rules_of(&big), [("file-too-large", 1)]);
+    }
+
+    #[test]
+    fn unreadable_file_is_a_finding() {
+        let l = load_file(
+            &SourceFile {
+                rel: "gone.yaml".into(),
+                abs: PathBuf::from("/nonexistent/gone.yaml"),
+            },
+            100,
+        );
+        assert_eq!(rules_of(&l), [("unreadable-file", 1)]);
+    }
+}
