@@ -1,3 +1,26 @@
-fn main() {
-    println!("Hello, world!");
+//! The `kgate` binary: a thin shell over the library (see `src/lib.rs`).
+
+mod cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    // A bug must not show users a Rust backtrace; say what happened and exit 2.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_owned());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("kgate: internal error{at}: {msg}\nThis is a bug in kgate; please report it.");
+    }));
+    match std::panic::catch_unwind(cli::run) {
+        Ok(code) => code,
+        Err(_) => ExitCode::from(cli::EXIT_USAGE),
+    }
 }

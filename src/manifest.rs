@@ -308,7 +308,9 @@ impl Manifest {
     /// the node found there when the whole path exists.
     pub fn position(&self, path: &[PathSegment]) -> (Pos, Option<Pos>) {
         let located = self.node.locate(path);
-        let end = located.complete.then_some(located.node.end);
+        // Underline scalars whole; for collections the key alone is marked.
+        let scalar = !matches!(located.node.value, Value::Map(_) | Value::Seq(_));
+        let end = (located.complete && scalar).then_some(located.node.end);
         (located.pos, end)
     }
 }

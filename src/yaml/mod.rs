@@ -101,19 +101,29 @@ impl Node {
         for (depth, seg) in path.iter().enumerate() {
             let next = match (seg, &node.value) {
                 (PathSegment::Key(k), Value::Map(entries)) => {
-                    entries.iter().find(|e| &e.key == k).map(|e| &e.value)
+                    entries.iter().find(|e| &e.key == k).map(|e| {
+                        // A block collection starts on the line after its key; the key is
+                        // the line a user reads as "the field".
+                        let at = match e.value.value {
+                            Value::Map(_) | Value::Seq(_) => e.key_pos,
+                            _ => e.value.start,
+                        };
+                        (&e.value, at)
+                    })
                 }
-                (PathSegment::Index(i), Value::Seq(items)) => items.get(*i),
+                (PathSegment::Index(i), Value::Seq(items)) => items.get(*i).map(|n| (n, n.start)),
                 // Policies written for JSON may address a list item by a numeric string.
-                (PathSegment::Key(k), Value::Seq(items)) => {
-                    k.parse::<usize>().ok().and_then(|i| items.get(i))
-                }
+                (PathSegment::Key(k), Value::Seq(items)) => k
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| items.get(i))
+                    .map(|n| (n, n.start)),
                 _ => None,
             };
             match next {
-                Some(n) => {
+                Some((n, at)) => {
                     node = n;
-                    pos = n.start;
+                    pos = at;
                 }
                 None => {
                     return Located {

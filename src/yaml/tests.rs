@@ -38,6 +38,8 @@ fn locate_stops_at_deepest_existing_node() {
     ]);
     assert!(!l.complete);
     assert_eq!(l.depth, 3);
+    let containers = docs[0].root.locate(&[key("spec"), key("containers")]);
+    assert_eq!(containers.pos, Pos { line: 2, column: 3 }, "a block list points at its key");
     assert_eq!(l.pos, Pos { line: 3, column: 5 });
 }
 

@@ -1,0 +1,120 @@
+//! `kgate check`.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::Args;
+
+use kgate::report::{self, Format, HumanOptions};
+use kgate::{CheckError, CheckOptions, Severity};
+
+use super::diagnostics::print_config_error;
+use super::{EXIT_FINDINGS, EXIT_PASS, EXIT_USAGE};
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Files or directories to check [default: .]
+    pub paths: Vec<PathBuf>,
+
+    /// Output format, optionally with its own file: `--format sarif=kgate.sarif`.
+    /// Repeatable. One of: human, json, sarif, github.
+    #[arg(long = "format", short = 'f', value_name = "FORMAT[=FILE]", value_parser = parse_format)]
+    pub formats: Vec<(Format, Option<PathBuf>)>,
+
+    /// Write the report (of formats given without their own file) to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Configuration file [default: .kgate.yaml found upward from the first PATH].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Lowest severity that fails the gate (exit code 1).
+    #[arg(long, value_name = "SEVERITY", default_value = "error", value_parser = parse_severity)]
+    pub fail_on: Severity,
+
+    /// Worker threads [default: all cores].
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+
+    /// Colour in human output: auto (a terminal without NO_COLOR), always, never.
+    #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "always", "never"])]
+    pub color: String,
+}
+
+fn parse_format(s: &str) -> Result<(Format, Option<PathBuf>), String> {
+    match s.split_once('=') {
+        Some((f, path)) if !path.is_empty() => Ok((f.parse()?, Some(PathBuf::from(path)))),
+        Some((_, _)) => Err("expected FORMAT=FILE with a file name".to_owned()),
+        None => Ok((s.parse()?, None)),
+    }
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse()
+}
+
+pub fn run(args: &CheckArgs) -> u8 {
+    let mut formats = args.formats.clone();
+    if formats.is_empty() {
+        formats.push((Format::Human, None));
+    }
+    let to_default = formats.iter().filter(|(_, p)| p.is_none()).count();
+    if to_default > 1 {
+        eprintln!(
+            "error: {to_default} formats would be written to the same {}; give each its own file with --format FORMAT=FILE",
+            if args.output.is_some() { "--output file" } else { "standard output" }
+        );
+        return EXIT_USAGE;
+    }
+
+    let opts = CheckOptions {
+        paths: args.paths.clone(),
+        config: args.config.clone(),
+        jobs: args.jobs.map(usize::from),
+    };
+    let result = match kgate::check(&opts) {
+        Ok(r) => r,
+        Err(CheckError::Config(e)) => {
+            print_config_error(&e);
+            return EXIT_USAGE;
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+
+    for (format, file) in &formats {
+        let destination = file.as_ref().or(args.output.as_ref());
+        let to_terminal = destination.is_none() && std::io::stdout().is_terminal();
+        let color = match args.color.as_str() {
+            "always" => true,
+            "never" => false,
+            _ => to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        };
+        let human = HumanOptions { color, width: 100 };
+        let text = report::render(*format, &result, args.fail_on, &human);
+        let written = match destination {
+            Some(path) => std::fs::write(path, text.as_bytes()).map_err(|e| (path.display().to_string(), e)),
+            None => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(text.as_bytes())
+                    .and_then(|()| out.flush())
+                    .map_err(|e| ("standard output".to_owned(), e))
+            }
+        };
+        if let Err((to, e)) = written {
+            // A closed pipe (`kgate check | head`) is not an error worth a message.
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                eprintln!("error: cannot write the {format} report to {to}: {e}");
+            }
+            return EXIT_USAGE;
+        }
+    }
+    if result.passes(args.fail_on) {
+        EXIT_PASS
+    } else {
+        EXIT_FINDINGS
+    }
+}

@@ -1,0 +1,51 @@
+//! Argument parsing and dispatch. Exit codes: 0 gate passed, 1 findings at or above
+//! `--fail-on`, 2 usage or configuration error.
+
+mod check;
+mod diagnostics;
+mod policy;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub const EXIT_PASS: u8 = 0;
+pub const EXIT_FINDINGS: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kgate",
+    version,
+    about = "Policy gate and manifest linter for GitOps repositories",
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check manifests against the policies and report findings.
+    Check(check::CheckArgs),
+    /// List the built-in rules or run Rego policy tests.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
+}
+
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // Help and version go to stdout with 0; usage errors to stderr with 2.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_PASS });
+        }
+    };
+    let code = match cli.command {
+        Command::Check(args) => check::run(&args),
+        Command::Policy(cmd) => policy::run(&cmd),
+    };
+    ExitCode::from(code)
+}

@@ -1,0 +1,221 @@
+//! `--format human`: miette diagnostics with the source snippet, then a one-line verdict.
+
+use std::collections::HashMap;
+use std::fmt::{self, Write};
+
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode,
+};
+
+use crate::check::CheckResult;
+use crate::finding::{Finding, Severity};
+use crate::rules;
+
+/// Terminal settings for human output.
+#[derive(Debug, Clone, Copy)]
+pub struct HumanOptions {
+    pub color: bool,
+    /// Wrap width in columns.
+    pub width: usize,
+}
+
+impl Default for HumanOptions {
+    fn default() -> Self {
+        HumanOptions {
+            color: false,
+            width: 100,
+        }
+    }
+}
+
+struct FindingDiagnostic<'a> {
+    finding: &'a Finding,
+    source: Option<NamedSource<String>>,
+    span: Option<(usize, usize)>,
+}
+
+impl fmt::Debug for FindingDiagnostic<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.finding.message)
+    }
+}
+
+impl fmt::Display for FindingDiagnostic<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.finding.message)?;
+        if self.source.is_none() {
+            // Without a snippet, the location still has to be on screen.
+            let l = &self.finding.location;
+            write!(f, "\n  at {}:{}:{}", l.path, l.line, l.column)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for FindingDiagnostic<'_> {}
+
+impl Diagnostic for FindingDiagnostic<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(&self.finding.rule))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.finding.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+            Severity::Note => miette::Severity::Advice,
+        })
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        (!self.finding.help.is_empty()).then(|| Box::new(&self.finding.help) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let (offset, len) = self.span?;
+        let f = self.finding;
+        let text = match (&f.object, &f.pointer) {
+            (Some(o), Some(p)) => format!("{o}: {p}"),
+            (Some(o), None) => o.to_string(),
+            (None, _) => "here".to_owned(),
+        };
+        Some(Box::new(std::iter::once(LabeledSpan::new(
+            Some(text),
+            offset,
+            len,
+        ))))
+    }
+}
+
+/// Byte offset of a 1-based line and character column, and the byte length of the token
+/// there (up to `end` when it is on the same line, else to the end of the word).
+fn span_of(text: &str, f: &Finding) -> Option<(usize, usize)> {
+    let line_idx = usize::try_from(f.location.line).ok()?.checked_sub(1)?;
+    let mut offset = 0;
+    let mut line_text = None;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i == line_idx {
+            line_text = Some(l.trim_end_matches(['\n', '\r']));
+            break;
+        }
+        offset += l.len();
+    }
+    let line_text = line_text?;
+    let col = usize::try_from(f.location.column).ok()?.saturating_sub(1);
+    let start_byte = line_text
+        .char_indices()
+        .nth(col)
+        .map_or(line_text.len(), |(b, _)| b);
+    let rest = &line_text[start_byte..];
+    let len = match f.location.end {
+        Some(end) if end.line == f.location.line && end.column > f.location.column => {
+            let chars = usize::try_from(end.column - f.location.column).unwrap_or(0);
+            rest.char_indices().nth(chars).map_or(rest.len(), |(b, _)| b)
+        }
+        _ => rest.find(char::is_whitespace).unwrap_or(rest.len()),
+    };
+    Some((offset + start_byte, len.max(usize::from(!rest.is_empty()))))
+}
+
+pub(super) fn render(result: &CheckResult, fail_on: Severity, opts: &HumanOptions) -> String {
+    let theme = if opts.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(opts.width)
+        .with_links(false);
+    let mut sources: HashMap<&str, Option<String>> = HashMap::new();
+    let mut out = String::new();
+    for f in &result.findings {
+        // Files that could not be read or were refused are not re-read for a snippet.
+        let wants_source = !matches!(
+            f.rule.as_str(),
+            rules::FILE_TOO_LARGE | rules::UNREADABLE_FILE
+        ) && !(f.rule == rules::PARSE_ERROR && f.message.starts_with("file is"));
+        let text = if wants_source {
+            sources
+                .entry(f.location.path.as_str())
+                .or_insert_with(|| std::fs::read_to_string(result.root.join(&f.location.path)).ok())
+                .clone()
+        } else {
+            None
+        };
+        let span = text.as_deref().and_then(|t| span_of(t, f));
+        let diag = FindingDiagnostic {
+            finding: f,
+            source: text
+                .filter(|_| span.is_some())
+                .map(|t| NamedSource::new(&f.location.path, t).with_language("yaml")),
+            span,
+        };
+        let mut rendered = String::new();
+        if handler.render_report(&mut rendered, &diag).is_err() {
+            rendered = format!("{}: {} [{}]\n", f.location.path, f.message, f.rule);
+        }
+        out.push_str(&rendered);
+        out.push('\n');
+    }
+    let s = &result.summary;
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let _ = write!(
+        out,
+        "kgate: {} checked, {} ({}, {}, {})",
+        plural(s.objects, "object"),
+        plural(s.findings, "finding"),
+        plural(s.errors, "error"),
+        plural(s.warnings, "warning"),
+        plural(s.notes, "note"),
+    );
+    let failing = result
+        .findings
+        .iter()
+        .filter(|f| f.severity >= fail_on)
+        .count();
+    if failing == 0 {
+        let _ = writeln!(out, "; gate passed (--fail-on {fail_on})");
+    } else {
+        let _ = writeln!(
+            out,
+            "; gate failed: {} at or above {fail_on}",
+            plural(failing, "finding")
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Location;
+    use crate::yaml::Pos;
+
+    fn finding(line: u32, column: u32, end: Option<Pos>) -> Finding {
+        let mut location = Location::new("a.yaml", Pos { line, column });
+        location.end = end;
+        Finding {
+            rule: "r".into(),
+            severity: Severity::Error,
+            message: "m".into(),
+            help: String::new(),
+            location,
+            object: None,
+            pointer: None,
+            roots: vec![],
+        }
+    }
+
+    #[test]
+    fn spans_are_byte_offsets_of_char_columns() {
+        let text = "a: 1\nnäme: nginx:latest # c\n";
+        assert_eq!(span_of(text, &finding(2, 7, None)), Some((12, 12)));
+        let end = Some(Pos { line: 2, column: 12 });
+        assert_eq!(span_of(text, &finding(2, 7, end)), Some((12, 5)));
+        assert_eq!(span_of(text, &finding(9, 1, None)), None);
+    }
+}

@@ -1,0 +1,181 @@
+//! `--format sarif`: SARIF 2.1.0 (via `serde_sarif`), as GitHub code scanning ingests it.
+
+use std::collections::BTreeMap;
+
+use serde_sarif::sarif;
+
+use crate::check::CheckResult;
+use crate::finding::{Finding, Severity};
+use crate::rules::RuleInfo;
+
+pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+fn level(s: Severity) -> serde_json::Value {
+    serde_json::Value::String(
+        match s {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        }
+        .to_owned(),
+    )
+}
+
+/// `image-latest-tag` -> `ImageLatestTag`: SARIF's convention for a rule's `name`.
+fn pascal_case(id: &str) -> String {
+    id.split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+fn descriptor(rule: &RuleInfo) -> sarif::ReportingDescriptor {
+    let markdown = format!(
+        "**{}**\n\n{}\n\n**How to fix:** {}",
+        rule.title, rule.description, rule.remediation
+    );
+    let mut props = BTreeMap::new();
+    props.insert(
+        "source".to_owned(),
+        serde_json::Value::String(rule.source.clone()),
+    );
+    sarif::ReportingDescriptor::builder()
+        .id(rule.id.clone())
+        .name(pascal_case(&rule.id))
+        .short_description(
+            sarif::MultiformatMessageString::builder()
+                .text(rule.title.clone())
+                .build(),
+        )
+        .full_description(
+            sarif::MultiformatMessageString::builder()
+                .text(rule.description.clone())
+                .build(),
+        )
+        .help(
+            sarif::MultiformatMessageString::builder()
+                .text(rule.remediation.clone())
+                .markdown(markdown)
+                .build(),
+        )
+        .default_configuration(
+            sarif::ReportingConfiguration::builder()
+                .level(level(rule.severity))
+                .build(),
+        )
+        .properties(
+            sarif::PropertyBag::builder()
+                .additional_properties(props)
+                .build(),
+        )
+        .build()
+}
+
+fn result(f: &Finding, rule_index: Option<usize>) -> sarif::Result {
+    let mut region = sarif::Region::builder()
+        .start_line(i64::from(f.location.line))
+        .start_column(i64::from(f.location.column))
+        .build();
+    if let Some(end) = f.location.end {
+        region.end_line = Some(i64::from(end.line));
+        region.end_column = Some(i64::from(end.column));
+    }
+    let physical = sarif::PhysicalLocation::builder()
+        .artifact_location(
+            sarif::ArtifactLocation::builder()
+                .uri(f.location.path.clone())
+                .build(),
+        )
+        .region(region)
+        .build();
+    let mut location = sarif::Location::builder().physical_location(physical).build();
+    if let Some(obj) = &f.object {
+        let fqn = format!(
+            "{}/{}/{}/{}",
+            obj.api_version,
+            obj.kind,
+            obj.namespace.as_deref().unwrap_or(""),
+            obj.name.as_deref().unwrap_or("")
+        );
+        location.logical_locations = Some(vec![
+            sarif::LogicalLocation::builder()
+                .fully_qualified_name(fqn)
+                .kind("object")
+                .build(),
+        ]);
+    }
+    let mut props = BTreeMap::new();
+    if let Some(p) = &f.pointer {
+        props.insert("pointer".to_owned(), serde_json::Value::String(p.clone()));
+    }
+    if !f.roots.is_empty() {
+        props.insert("roots".to_owned(), serde_json::json!(f.roots));
+    }
+    let mut r = sarif::Result::builder()
+        .rule_id(f.rule.clone())
+        .level(match f.severity {
+            Severity::Error => sarif::ResultLevel::Error,
+            Severity::Warning => sarif::ResultLevel::Warning,
+            Severity::Note => sarif::ResultLevel::Note,
+        })
+        .message(
+            sarif::Message::builder()
+                .text(format!("{}. {}", f.message, f.help).trim_end().to_owned())
+                .build(),
+        )
+        .locations(vec![location])
+        .build();
+    if let Some(i) = rule_index.and_then(|i| i64::try_from(i).ok()) {
+        r.rule_index = Some(i);
+    }
+    if !props.is_empty() {
+        r.properties = Some(
+            sarif::PropertyBag::builder()
+                .additional_properties(props)
+                .build(),
+        );
+    }
+    r
+}
+
+pub(super) fn render(res: &CheckResult) -> String {
+    // The driver lists every enabled rule, sorted by id; `ruleIndex` points into that list.
+    let rules: Vec<&RuleInfo> = res.rules.iter().collect();
+    let results: Vec<sarif::Result> = res
+        .findings
+        .iter()
+        .map(|f| result(f, rules.iter().position(|r| r.id == f.rule)))
+        .collect();
+    let driver = sarif::ToolComponent::builder()
+        .name("kgate")
+        .version(env!("CARGO_PKG_VERSION"))
+        .semantic_version(env!("CARGO_PKG_VERSION"))
+        .information_uri("https://github.com/kgate/kgate")
+        .rules(rules.into_iter().map(descriptor).collect::<Vec<_>>())
+        .build();
+    let run = sarif::Run::builder()
+        .tool(sarif::Tool::builder().driver(driver).build())
+        .results(results)
+        .column_kind(serde_json::Value::String("unicodeCodePoints".to_owned()))
+        .build();
+    let log = sarif::Sarif::builder()
+        .schema(SARIF_SCHEMA)
+        .version(serde_json::Value::String("2.1.0".to_owned()))
+        .runs(vec![run])
+        .build();
+    let mut out = serde_json::to_string_pretty(&log).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pascal_case() {
+        assert_eq!(super::pascal_case("image-latest-tag"), "ImageLatestTag");
+    }
+}
