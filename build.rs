@@ -19,13 +19,16 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 fn main() {
-    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest_dir =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let policies = manifest_dir.join("policies");
     println!("cargo:rerun-if-changed=policies");
     let mut files = Vec::new();
     collect(&policies, &mut files);
     files.sort();
-    let mut code = String::from("/// Built-in policy files: (path relative to `policies/`, content).\npub static BUILTIN_POLICIES: &[(&str, &str)] = &[\n");
+    let mut code = String::from(
+        "/// Built-in policy files: (path relative to `policies/`, content).\npub static BUILTIN_POLICIES: &[(&str, &str)] = &[\n",
+    );
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
         let rel = f
@@ -33,7 +36,10 @@ fn main() {
             .expect("collected under policies/")
             .to_string_lossy()
             .replace('\\', "/");
-        code.push_str(&format!("    ({rel:?}, include_str!({:?})),\n", f.display().to_string()));
+        code.push_str(&format!(
+            "    ({rel:?}, include_str!({:?})),\n",
+            f.display().to_string()
+        ));
     }
     code.push_str("];\n");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));

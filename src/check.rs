@@ -73,7 +73,10 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         None => match find_config(&paths[0]) {
             Some(p) => {
                 let dir = p.parent().map(Path::to_path_buf);
-                (Config::load(&p)?, dir.and_then(|d| std::fs::canonicalize(d).ok()))
+                (
+                    Config::load(&p)?,
+                    dir.and_then(|d| std::fs::canonicalize(d).ok()),
+                )
             }
             None => (Config::default(), None),
         },
@@ -88,9 +91,18 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     let excludes: Vec<String> = config.exclude.iter().map(|e| e.value.clone()).collect();
     let discovery = discover::discover(&root, &paths, &excludes)?;
 
-    let rule_index: Arc<HashMap<String, RuleInfo>> =
-        Arc::new(all_rules.iter().map(|r| (r.id.clone(), r.clone())).collect());
-    let disabled: Vec<String> = config.rules.disable.iter().map(|d| d.value.clone()).collect();
+    let rule_index: Arc<HashMap<String, RuleInfo>> = Arc::new(
+        all_rules
+            .iter()
+            .map(|r| (r.id.clone(), r.clone()))
+            .collect(),
+    );
+    let disabled: Vec<String> = config
+        .rules
+        .disable
+        .iter()
+        .map(|d| d.value.clone())
+        .collect();
     let max_size = config.limits.max_file_size;
 
     let pool = rayon::ThreadPoolBuilder::new()
@@ -252,8 +264,8 @@ fn evaluate_object(
     disabled: &[String],
 ) -> Vec<Finding> {
     let input = object.node.to_json();
+    // Plain manifests belong to no root yet; rendering (issue 5) fills these per root.
     let context = serde_json::json!({
-        "file": object.file,
         "root": null,
         "environment": null,
         "cluster": null,
@@ -289,7 +301,10 @@ fn evaluate_object(
             Err(e) => Finding {
                 rule: rules::POLICY_ERROR.to_owned(),
                 severity: Severity::Error,
-                message: format!("rule `{}` could not be evaluated on this object: {}", e.rule, e.message),
+                message: format!(
+                    "rule `{}` could not be evaluated on this object: {}",
+                    e.rule, e.message
+                ),
                 help: "Fix the policy; the object was not fully checked.".to_owned(),
                 location: Location::new(object.file.clone(), object.node.start),
                 object: Some(object.id.clone()),

@@ -341,15 +341,12 @@ impl Decoder<'_> {
             ));
         }
         let v = self.string(node, "kubeVersion")?;
-        let ok = v
-            .value
-            .split_once('.')
-            .is_some_and(|(a, b)| {
-                !a.is_empty()
-                    && !b.is_empty()
-                    && a.bytes().all(|c| c.is_ascii_digit())
-                    && b.bytes().all(|c| c.is_ascii_digit())
-            });
+        let ok = v.value.split_once('.').is_some_and(|(a, b)| {
+            !a.is_empty()
+                && !b.is_empty()
+                && a.bytes().all(|c| c.is_ascii_digit())
+                && b.bytes().all(|c| c.is_ascii_digit())
+        });
         if !ok {
             return Err(self.err(
                 node.start,
@@ -381,9 +378,7 @@ impl Decoder<'_> {
             Value::Int(i) if *i > 0 => Ok(*i as u64),
             Value::String(s) => {
                 let s = s.trim();
-                let split = s
-                    .find(|c: char| !c.is_ascii_digit())
-                    .unwrap_or(s.len());
+                let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
                 let (num, unit) = s.split_at(split);
                 let n: u64 = num.parse().map_err(|_| bad())?;
                 let mult: u64 = match unit.trim() {
@@ -431,7 +426,10 @@ mod tests {
         .unwrap();
         assert_eq!(c.kube_version.unwrap().value, "1.32");
         assert_eq!(c.environments.len(), 3);
-        assert_eq!(c.images.allowed_registries[0].value, "registry.example.com/platform");
+        assert_eq!(
+            c.images.allowed_registries[0].value,
+            "registry.example.com/platform"
+        );
         assert_eq!(c.rules.disable[0].value, "image-latest-tag");
         assert_eq!(
             c.rules.severity["privileged-container"].value,
@@ -447,7 +445,10 @@ mod tests {
         assert_eq!(msg, "unknown key `exlude` in the config");
         assert_eq!(help.as_deref(), Some("did you mean `exclude`?"));
         let (line, msg, _) = err_at("images:\n  registries: []\n");
-        assert_eq!((line, msg.as_str()), (2, "unknown key `registries` in images"));
+        assert_eq!(
+            (line, msg.as_str()),
+            (2, "unknown key `registries` in images")
+        );
     }
 
     #[test]
@@ -455,16 +456,31 @@ mod tests {
         assert_eq!(err_at("kubeVersion: 1.30\n").0, 1);
         assert!(err_at("kubeVersion: \"v1\"\n").1.contains("MAJOR.MINOR"));
         assert!(err_at("environments: dev\n").1.contains("must be a list"));
-        assert!(err_at("rules:\n  severity:\n    x: fatal\n").1.contains("unknown severity"));
-        assert!(err_at("limits:\n  maxFileSize: 12 parsecs\n").1.contains("maxFileSize"));
-        assert!(err_at("exclude: [\"a/{b\"]\n").1.contains("invalid pattern"));
-        assert_eq!(err_at("a: [\n").1.starts_with("YAML syntax error"), true);
+        assert!(
+            err_at("rules:\n  severity:\n    x: fatal\n")
+                .1
+                .contains("unknown severity")
+        );
+        assert!(
+            err_at("limits:\n  maxFileSize: 12 parsecs\n")
+                .1
+                .contains("maxFileSize")
+        );
+        assert!(
+            err_at("exclude: [\"a/{b\"]\n")
+                .1
+                .contains("invalid pattern")
+        );
+        assert!(err_at("a: [\n").1.starts_with("YAML syntax error"));
         assert!(err_at("- a\n").1.contains("must be a mapping"));
     }
 
     #[test]
     fn empty_config_is_default() {
-        assert_eq!(parse("").unwrap().limits.max_file_size, DEFAULT_MAX_FILE_SIZE);
+        assert_eq!(
+            parse("").unwrap().limits.max_file_size,
+            DEFAULT_MAX_FILE_SIZE
+        );
         assert_eq!(parse("# nothing\n").unwrap().exclude.len(), 0);
     }
 }

@@ -7,7 +7,12 @@ use crate::finding::{Finding, Severity};
 
 /// Drops findings of disabled rules and applies severity overrides from the config.
 pub fn apply_rule_config(findings: Vec<Finding>, config: &Config) -> Vec<Finding> {
-    let disabled: HashSet<&str> = config.rules.disable.iter().map(|d| d.value.as_str()).collect();
+    let disabled: HashSet<&str> = config
+        .rules
+        .disable
+        .iter()
+        .map(|d| d.value.as_str())
+        .collect();
     findings
         .into_iter()
         .filter(|f| !disabled.contains(f.rule.as_str()))
@@ -58,10 +63,22 @@ mod tests {
     fn disable_and_override() {
         let mut c = Config::default();
         let pos = Pos { line: 1, column: 1 };
-        c.rules.disable.push(Spanned { value: "a".into(), pos });
-        c.rules.severity.insert("b".into(), Spanned { value: Severity::Note, pos });
+        c.rules.disable.push(Spanned {
+            value: "a".into(),
+            pos,
+        });
+        c.rules.severity.insert(
+            "b".into(),
+            Spanned {
+                value: Severity::Note,
+                pos,
+            },
+        );
         let out = apply_rule_config(vec![f("a", Severity::Error), f("b", Severity::Error)], &c);
         assert_eq!(out.len(), 1);
-        assert_eq!((out[0].rule.as_str(), out[0].severity), ("b", Severity::Note));
+        assert_eq!(
+            (out[0].rule.as_str(), out[0].severity),
+            ("b", Severity::Note)
+        );
     }
 }

@@ -32,7 +32,14 @@ pub struct LoadedFile {
 
 const START: Pos = Pos { line: 1, column: 1 };
 
-fn finding(rule: &str, severity: Severity, file: &str, pos: Pos, message: String, help: &str) -> Finding {
+fn finding(
+    rule: &str,
+    severity: Severity,
+    file: &str,
+    pos: Pos,
+    message: String,
+    help: &str,
+) -> Finding {
     Finding {
         rule: rule.to_owned(),
         severity,
@@ -80,7 +87,10 @@ pub fn load_file(file: &SourceFile, max_size: u64) -> LoadedFile {
                 Severity::Error,
                 rel,
                 START,
-                format!("file is {} bytes, over the limit of {max_size} bytes; it was not checked", len),
+                format!(
+                    "file is {} bytes, over the limit of {max_size} bytes; it was not checked",
+                    len
+                ),
                 "Split the file, exclude it, or raise `limits.maxFileSize` in .kgate.yaml.",
             ));
             return out;
@@ -133,13 +143,19 @@ fn decode(bytes: &[u8]) -> Result<&str, (Pos, String)> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     // Binary files (images, archives) hold NUL bytes early; say so rather than "bad UTF-8".
     if bytes.iter().take(8192).any(|b| *b == 0) {
-        return Err((START, "file is binary (it contains NUL bytes), not YAML".to_owned()));
+        return Err((
+            START,
+            "file is binary (it contains NUL bytes), not YAML".to_owned(),
+        ));
     }
     std::str::from_utf8(bytes).map_err(|e| {
         let at = e.valid_up_to();
         (
             pos_of_byte(bytes, at),
-            format!("file is not valid UTF-8 (invalid byte 0x{:02X} at offset {at})", bytes[at]),
+            format!(
+                "file is not valid UTF-8 (invalid byte 0x{:02X} at offset {at})",
+                bytes[at]
+            ),
         )
     })
 }
@@ -148,8 +164,14 @@ fn decode(bytes: &[u8]) -> Result<&str, (Pos, String)> {
 fn pos_of_byte(bytes: &[u8], at: usize) -> Pos {
     let before = &bytes[..at];
     let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-    let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
     Pos {
         line: u32::try_from(line).unwrap_or(u32::MAX),
         column: u32::try_from(column).unwrap_or(u32::MAX),
@@ -179,7 +201,10 @@ fn extract_objects(rel: &str, docs: &[Document], out: &mut LoadedFile) {
     let shapes: Vec<Shape> = docs.iter().map(|d| shape(&d.root)).collect();
     let any_object = shapes.iter().any(|s| matches!(s, Shape::Object));
     if !any_object {
-        if let Some(first) = docs.iter().find(|d| matches!(shape(&d.root), Shape::Foreign)) {
+        if let Some(first) = docs
+            .iter()
+            .find(|d| matches!(shape(&d.root), Shape::Foreign))
+        {
             out.findings.push(finding(
                 rules::NOT_A_MANIFEST,
                 Severity::Note,
@@ -207,13 +232,29 @@ fn extract_objects(rel: &str, docs: &[Document], out: &mut LoadedFile) {
     }
 }
 
-fn object_of(rel: &str, document: usize, list_item: Option<usize>, node: &Node, out: &mut LoadedFile) {
+fn object_of(
+    rel: &str,
+    document: usize,
+    list_item: Option<usize>,
+    node: &Node,
+    out: &mut LoadedFile,
+) {
     let invalid = |pos: Pos, message: String, help: &str| {
-        finding(rules::INVALID_MANIFEST, Severity::Error, rel, pos, message, help)
+        finding(
+            rules::INVALID_MANIFEST,
+            Severity::Error,
+            rel,
+            pos,
+            message,
+            help,
+        )
     };
     let mut string_field = |key: &str| -> Option<String> {
         match node.get(key) {
-            Some(Node { value: Value::String(s), .. }) if !s.trim().is_empty() => Some(s.clone()),
+            Some(Node {
+                value: Value::String(s),
+                ..
+            }) if !s.trim().is_empty() => Some(s.clone()),
             Some(other) => {
                 out.findings.push(invalid(
                     other.start,
@@ -240,12 +281,26 @@ fn object_of(rel: &str, document: usize, list_item: Option<usize>, node: &Node, 
     let mut name = None;
     let mut namespace = None;
     match node.get("metadata") {
-        None | Some(Node { value: Value::Null, .. }) => {}
-        Some(meta @ Node { value: Value::Map(_), .. }) => {
+        None
+        | Some(Node {
+            value: Value::Null, ..
+        }) => {}
+        Some(
+            meta @ Node {
+                value: Value::Map(_),
+                ..
+            },
+        ) => {
             for (key, slot) in [("name", &mut name), ("namespace", &mut namespace)] {
                 match meta.get(key) {
-                    None | Some(Node { value: Value::Null, .. }) => {}
-                    Some(Node { value: Value::String(s), .. }) => *slot = Some(s.clone()),
+                    None
+                    | Some(Node {
+                        value: Value::Null, ..
+                    }) => {}
+                    Some(Node {
+                        value: Value::String(s),
+                        ..
+                    }) => *slot = Some(s.clone()),
                     Some(other) => out.findings.push(invalid(
                         other.start,
                         format!("`metadata.{key}` must be a string"),
@@ -334,7 +389,10 @@ mod tests {
     }
 
     fn rules_of(l: &LoadedFile) -> Vec<(&str, u32)> {
-        l.findings.iter().map(|f| (f.rule.as_str(), f.location.line)).collect()
+        l.findings
+            .iter()
+            .map(|f| (f.rule.as_str(), f.location.line))
+            .collect()
     }
 
     #[test]
@@ -351,10 +409,17 @@ mod tests {
 
     #[test]
     fn malformed_objects_are_findings_at_their_line() {
-        let l = load_text(b"apiVersion: v1\nkind: 3\n---\nkind: Pod\n---\nfoo: bar\n", 1 << 20);
+        let l = load_text(
+            b"apiVersion: v1\nkind: 3\n---\nkind: Pod\n---\nfoo: bar\n",
+            1 << 20,
+        );
         assert_eq!(
             rules_of(&l),
-            [("invalid-manifest", 2), ("invalid-manifest", 4), ("invalid-manifest", 6)]
+            [
+                ("invalid-manifest", 2),
+                ("invalid-manifest", 4),
+                ("invalid-manifest", 6)
+            ]
         );
     }
 
@@ -367,14 +432,17 @@ mod tests {
     #[test]
     fn empty_binary_utf8_and_size() {
         assert_eq!(rules_of(&load_text(b"", 100)), [("empty-manifest", 1)]);
-        assert_eq!(rules_of(&load_text(b"# just a comment\n---\n", 100)), [("empty-manifest", 1)]);
+        assert_eq!(
+            rules_of(&load_text(b"# just a comment\n---\n", 100)),
+            [("empty-manifest", 1)]
+        );
         let bin = load_text(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 100);
         assert_eq!(rules_of(&bin), [("parse-error", 1)]);
         assert!(bin.findings[0].message.contains("binary"));
         let bad = load_text(b"a: 1\nb: caf\xE9\n", 100);
         assert_eq!(rules_of(&bad), [("parse-error", 2)]);
         assert_eq!(bad.findings[0].location.column, 7);
-        let big = load_text(&vec![b'#'; 101], 100);
+        let big = load_text(&[b'#'; 101], 100);
         assert_eq!(rules_of(&big), [("file-too-large", 1)]);
     }
 

@@ -7,13 +7,21 @@ use kgate::policy::{PolicySet, builtin_sources};
 #[test]
 fn every_builtin_rego_test_passes() {
     let results = run_tests(&builtin_sources()).expect("policies load");
-    assert!(results.len() >= 20, "expected the built-in tests, got {}", results.len());
+    assert!(
+        results.len() >= 20,
+        "expected the built-in tests, got {}",
+        results.len()
+    );
     let failures: Vec<String> = results
         .iter()
         .filter(|r| r.outcome != TestOutcome::Pass)
         .map(|r| format!("{}::{} -> {:?}", r.file, r.name, r.outcome))
         .collect();
-    assert!(failures.is_empty(), "failing policy tests:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "failing policy tests:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -28,7 +36,8 @@ fn every_rule_has_a_test_file_with_passing_and_failing_cases() {
             .find(|s| s.path == test_path)
             .unwrap_or_else(|| panic!("{} has no {test_path}", rule.info.id));
         assert!(
-            test.text.contains(&format!("{}.deny", rule.info.id.replace('-', "_"))),
+            test.text
+                .contains(&format!("{}.deny", rule.info.id.replace('-', "_"))),
             "{test_path} does not exercise the rule's deny set"
         );
         let names: Vec<&str> = results
@@ -37,7 +46,8 @@ fn every_rule_has_a_test_file_with_passing_and_failing_cases() {
             .map(|r| r.name.as_str())
             .collect();
         assert!(
-            names.iter().any(|n| n.ends_with("_fires")) && names.iter().any(|n| n.ends_with("_passes")),
+            names.iter().any(|n| n.ends_with("_fires"))
+                && names.iter().any(|n| n.ends_with("_passes")),
             "{test_path} needs cases that fire (test_*_fires) and that pass (test_*_passes): {names:?}"
         );
     }
@@ -50,9 +60,21 @@ fn every_rule_is_fully_documented() {
     for rule in set.rules() {
         let i = &rule.info;
         assert!(i.title.len() >= 10, "{}: title too short", i.id);
-        assert!(i.description.len() >= 80, "{}: description must say why it matters and give an example", i.id);
-        assert!(i.remediation.ends_with('.'), "{}: remediation must be a full sentence", i.id);
+        assert!(
+            i.description.len() >= 80,
+            "{}: description must say why it matters and give an example",
+            i.id
+        );
+        assert!(
+            i.remediation.ends_with('.'),
+            "{}: remediation must be a full sentence",
+            i.id
+        );
         let area = i.source.split('/').nth(1).unwrap_or_default();
-        assert!(!area.is_empty() && area != "lib", "{}: rules live in policies/<area>/", i.id);
+        assert!(
+            !area.is_empty() && area != "lib",
+            "{}: rules live in policies/<area>/",
+            i.id
+        );
     }
 }

@@ -63,7 +63,11 @@ pub fn run(args: &CheckArgs) -> u8 {
     if to_default > 1 {
         eprintln!(
             "error: {to_default} formats would be written to the same {}; give each its own file with --format FORMAT=FILE",
-            if args.output.is_some() { "--output file" } else { "standard output" }
+            if args.output.is_some() {
+                "--output file"
+            } else {
+                "standard output"
+            }
         );
         return EXIT_USAGE;
     }
@@ -96,7 +100,9 @@ pub fn run(args: &CheckArgs) -> u8 {
         let human = HumanOptions { color, width: 100 };
         let text = report::render(*format, &result, args.fail_on, &human);
         let written = match destination {
-            Some(path) => std::fs::write(path, text.as_bytes()).map_err(|e| (path.display().to_string(), e)),
+            Some(path) => {
+                std::fs::write(path, text.as_bytes()).map_err(|e| (path.display().to_string(), e))
+            }
             None => {
                 let mut out = std::io::stdout().lock();
                 out.write_all(text.as_bytes())

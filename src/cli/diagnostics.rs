@@ -2,7 +2,9 @@
 
 use std::fmt;
 
-use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode,
+};
 
 use kgate::config::ConfigError;
 use kgate::yaml::Pos;
@@ -28,13 +30,19 @@ impl Diagnostic for ConfigDiagnostic {
         Some(Box::new("config-error"))
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn SourceCode> {
         Some(&self.source)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        Some(Box::new(std::iter::once(LabeledSpan::new(Some("here".to_owned()), self.offset, 1))))
+        Some(Box::new(std::iter::once(LabeledSpan::new(
+            Some("here".to_owned()),
+            self.offset,
+            1,
+        ))))
     }
 }
 
@@ -54,8 +62,18 @@ fn offset_of(text: &str, pos: Pos) -> usize {
 /// logs can jump to it.
 pub fn print_config_error(err: &ConfigError) {
     match err {
-        ConfigError::Invalid { path, pos, message, help } => {
-            eprintln!("error: {}:{}:{}: {message}", path.display(), pos.line, pos.column);
+        ConfigError::Invalid {
+            path,
+            pos,
+            message,
+            help,
+        } => {
+            eprintln!(
+                "error: {}:{}:{}: {message}",
+                path.display(),
+                pos.line,
+                pos.column
+            );
             let Ok(text) = std::fs::read_to_string(path) else {
                 if let Some(h) = help {
                     eprintln!("  help: {h}");
@@ -69,7 +87,8 @@ pub fn print_config_error(err: &ConfigError) {
                 source: NamedSource::new(path.display().to_string(), text),
             };
             let mut out = String::new();
-            let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(100);
+            let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())
+                .with_width(100);
             if handler.render_report(&mut out, &diag).is_ok() {
                 eprint!("{out}");
             }

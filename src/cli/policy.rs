@@ -42,7 +42,12 @@ pub fn run(cmd: &PolicyCommand) -> u8 {
         PolicyCommand::List => match PolicySet::builtin() {
             Ok(set) => {
                 for r in set.rules() {
-                    println!("{:<28} {:<8} {}", r.info.id, r.info.severity, r.info.title);
+                    println!(
+                        "{:<28} {:<8} {}",
+                        r.info.id,
+                        r.info.severity.as_str(),
+                        r.info.title
+                    );
                 }
                 EXIT_PASS
             }
@@ -89,7 +94,11 @@ pub fn run(cmd: &PolicyCommand) -> u8 {
                 eprintln!("error: no test_* rules found");
                 return EXIT_USAGE;
             }
-            if failed == 0 { EXIT_PASS } else { EXIT_FINDINGS }
+            if failed == 0 {
+                EXIT_PASS
+            } else {
+                EXIT_FINDINGS
+            }
         }
     }
 }

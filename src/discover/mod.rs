@@ -66,7 +66,11 @@ fn file_name(path: &Path) -> &str {
 }
 
 /// Walks `paths` (canonical, under the canonical `root`).
-pub fn discover(root: &Path, paths: &[PathBuf], exclude: &[String]) -> Result<Discovery, DiscoverError> {
+pub fn discover(
+    root: &Path,
+    paths: &[PathBuf],
+    exclude: &[String],
+) -> Result<Discovery, DiscoverError> {
     let mut gi = GitignoreBuilder::new(root);
     for pattern in exclude {
         gi.add_line(None, pattern)
@@ -166,7 +170,9 @@ fn walk_dir(
                 continue;
             }
         };
-        let Some(ft) = entry.file_type() else { continue };
+        let Some(ft) = entry.file_type() else {
+            continue;
+        };
         let path = entry.path();
         if ft.is_symlink() {
             match std::fs::canonicalize(path) {
@@ -174,7 +180,8 @@ fn walk_dir(
                     if is_yaml(path) || target.is_dir() {
                         problems.push(WalkProblem {
                             rel: relative(root, path),
-                            message: "symlink points outside the scanned repository; refused".to_owned(),
+                            message: "symlink points outside the scanned repository; refused"
+                                .to_owned(),
                         });
                     }
                 }
@@ -246,8 +253,11 @@ mod tests {
         write(&root, "vendor/x.yaml", "a: 1");
         write(&root, "generated/out.yaml", "a: 1");
         write(&root, ".gitignore", "generated/\n");
-        let found = discover(&root, &[root.clone()], &["vendor/".to_owned()]).unwrap();
-        assert_eq!(rels(&found.manifests), ["apps/db/sts.yml", "apps/web/deployment.yaml"]);
+        let found = discover(&root, std::slice::from_ref(&root), &["vendor/".to_owned()]).unwrap();
+        assert_eq!(
+            rels(&found.manifests),
+            ["apps/db/sts.yml", "apps/web/deployment.yaml"]
+        );
         assert_eq!(rels(&found.kustomizations), ["apps/web/kustomization.yaml"]);
         assert_eq!(rels(&found.charts), ["charts/db/Chart.yaml"]);
         assert!(found.problems.is_empty());
@@ -269,8 +279,9 @@ mod tests {
         write(outside.path(), "secret.yaml", "a: 1");
         let tmp = tempfile::tempdir().unwrap();
         let root = fs::canonicalize(tmp.path()).unwrap();
-        std::os::unix::fs::symlink(outside.path().join("secret.yaml"), root.join("link.yaml")).unwrap();
-        let found = discover(&root, &[root.clone()], &[]).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret.yaml"), root.join("link.yaml"))
+            .unwrap();
+        let found = discover(&root, std::slice::from_ref(&root), &[]).unwrap();
         assert!(found.manifests.is_empty());
         assert_eq!(found.problems.len(), 1);
         assert_eq!(found.problems[0].rel, "link.yaml");

@@ -25,10 +25,10 @@ pub struct MetadataError {
 /// Extracts the first METADATA block of a Rego file. `Ok(None)` when there is none.
 pub fn parse_metadata(rego: &str) -> Result<Option<RuleMetadata>, MetadataError> {
     let lines: Vec<&str> = rego.lines().collect();
-    let Some(start) = lines
-        .iter()
-        .position(|l| l.trim_start().trim_start_matches('#').trim() == "METADATA" && l.trim_start().starts_with('#'))
-    else {
+    let Some(start) = lines.iter().position(|l| {
+        l.trim_start().trim_start_matches('#').trim() == "METADATA"
+            && l.trim_start().starts_with('#')
+    }) else {
         return Ok(None);
     };
     let mut yaml_text = String::new();
@@ -56,14 +56,20 @@ pub fn parse_metadata(rego: &str) -> Result<Option<RuleMetadata>, MetadataError>
     let text = |node: Option<&Node>, what: &str, line: u32| -> Result<String, MetadataError> {
         match node.map(|n| &n.value) {
             Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
-            _ => Err(err(line, format!("METADATA needs a non-empty string `{what}`"))),
+            _ => Err(err(
+                line,
+                format!("METADATA needs a non-empty string `{what}`"),
+            )),
         }
     };
     let root_line = root.start.line;
     let title = text(root.get("title"), "title", root_line)?;
     let description = text(root.get("description"), "description", root_line)?;
     let Some(custom) = root.get("custom") else {
-        return Err(err(root_line, "METADATA needs a `custom` block with id, severity and remediation".to_owned()));
+        return Err(err(
+            root_line,
+            "METADATA needs a `custom` block with id, severity and remediation".to_owned(),
+        ));
     };
     let custom_line = custom.start.line;
     let id = text(custom.get("id"), "custom.id", custom_line)?;
@@ -126,7 +132,12 @@ mod tests {
         assert_eq!(e.line, 8);
         assert!(e.message.contains("fatal"));
         let bad = GOOD.replace("some-rule", "Some_Rule");
-        assert!(parse_metadata(&bad).unwrap_err().message.contains("kebab-case"));
+        assert!(
+            parse_metadata(&bad)
+                .unwrap_err()
+                .message
+                .contains("kebab-case")
+        );
         let bad = GOOD.replace("# title: T\n", "");
         assert!(parse_metadata(&bad).unwrap_err().message.contains("title"));
     }

@@ -80,7 +80,9 @@ mod tests {
     #[test]
     fn finds_test_rules() {
         assert_eq!(
-            test_names("package x\ntest_a if true\ntest_b if {\n}\n  test_not_top := 1\ntest_a if false\n"),
+            test_names(
+                "package x\ntest_a if true\ntest_b if {\n}\n  test_not_top := 1\ntest_a if false\n"
+            ),
             ["test_a", "test_b"]
         );
     }

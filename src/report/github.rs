@@ -9,7 +9,9 @@ use crate::finding::Severity;
 
 /// Escaping for the message part of a workflow command.
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escaping for a property value (`file=`, `title=`): also `:` and `,`.
@@ -37,7 +39,11 @@ pub(super) fn render(result: &CheckResult) -> String {
                 let _ = write!(props, ",endColumn={}", end.column);
             }
         }
-        let _ = write!(props, ",title={}", escape_property(&format!("kgate: {}", f.rule)));
+        let _ = write!(
+            props,
+            ",title={}",
+            escape_property(&format!("kgate: {}", f.rule))
+        );
         let mut message = f.message.clone();
         if let Some(obj) = &f.object {
             let _ = write!(message, " ({obj})");

@@ -68,7 +68,8 @@ impl Diagnostic for FindingDiagnostic<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        (!self.finding.help.is_empty()).then(|| Box::new(&self.finding.help) as Box<dyn fmt::Display>)
+        (!self.finding.help.is_empty())
+            .then(|| Box::new(&self.finding.help) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -114,7 +115,9 @@ fn span_of(text: &str, f: &Finding) -> Option<(usize, usize)> {
     let len = match f.location.end {
         Some(end) if end.line == f.location.line && end.column > f.location.column => {
             let chars = usize::try_from(end.column - f.location.column).unwrap_or(0);
-            rest.char_indices().nth(chars).map_or(rest.len(), |(b, _)| b)
+            rest.char_indices()
+                .nth(chars)
+                .map_or(rest.len(), |(b, _)| b)
         }
         _ => rest.find(char::is_whitespace).unwrap_or(rest.len()),
     };
@@ -133,15 +136,20 @@ pub(super) fn render(result: &CheckResult, fail_on: Severity, opts: &HumanOption
     let mut sources: HashMap<&str, Option<String>> = HashMap::new();
     let mut out = String::new();
     for f in &result.findings {
-        // Files that could not be read or were refused are not re-read for a snippet.
+        // Files that were refused or unreadable are not re-read for a snippet, and binary
+        // content is never echoed to a terminal.
         let wants_source = !matches!(
             f.rule.as_str(),
             rules::FILE_TOO_LARGE | rules::UNREADABLE_FILE
-        ) && !(f.rule == rules::PARSE_ERROR && f.message.starts_with("file is"));
+        );
         let text = if wants_source {
             sources
                 .entry(f.location.path.as_str())
-                .or_insert_with(|| std::fs::read_to_string(result.root.join(&f.location.path)).ok())
+                .or_insert_with(|| {
+                    std::fs::read_to_string(result.root.join(&f.location.path))
+                        .ok()
+                        .filter(|t| !t.as_bytes().iter().take(8192).any(|b| *b == 0))
+                })
                 .clone()
         } else {
             None
@@ -214,7 +222,10 @@ mod tests {
     fn spans_are_byte_offsets_of_char_columns() {
         let text = "a: 1\nnäme: nginx:latest # c\n";
         assert_eq!(span_of(text, &finding(2, 7, None)), Some((12, 12)));
-        let end = Some(Pos { line: 2, column: 12 });
+        let end = Some(Pos {
+            line: 2,
+            column: 12,
+        });
         assert_eq!(span_of(text, &finding(2, 7, end)), Some((12, 5)));
         assert_eq!(span_of(text, &finding(9, 1, None)), None);
     }

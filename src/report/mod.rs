@@ -50,14 +50,22 @@ impl FromStr for Format {
             .find(|f| f.as_str() == s)
             .ok_or_else(|| {
                 let names: Vec<&str> = Format::ALL.iter().map(|f| f.as_str()).collect();
-                format!("unknown format `{s}` (expected one of: {})", names.join(", "))
+                format!(
+                    "unknown format `{s}` (expected one of: {})",
+                    names.join(", ")
+                )
             })
     }
 }
 
 /// Renders `result` in `format`. `fail_on` is only used to state the gate's verdict in
 /// human output.
-pub fn render(format: Format, result: &CheckResult, fail_on: Severity, human: &HumanOptions) -> String {
+pub fn render(
+    format: Format,
+    result: &CheckResult,
+    fail_on: Severity,
+    human: &HumanOptions,
+) -> String {
     match format {
         Format::Human => human::render(result, fail_on, human),
         Format::Json => json::render(result),

@@ -92,7 +92,9 @@ fn result(f: &Finding, rule_index: Option<usize>) -> sarif::Result {
         )
         .region(region)
         .build();
-    let mut location = sarif::Location::builder().physical_location(physical).build();
+    let mut location = sarif::Location::builder()
+        .physical_location(physical)
+        .build();
     if let Some(obj) = &f.object {
         let fqn = format!(
             "{}/{}/{}/{}",

@@ -254,7 +254,8 @@ impl Builder {
                 };
                 if anchor != 0 {
                     self.open_anchors.remove(&anchor);
-                    self.anchors.insert(anchor, (node.clone(), node_count(&node)));
+                    self.anchors
+                        .insert(anchor, (node.clone(), node_count(&node)));
                 }
                 self.push(node, false)?;
             }

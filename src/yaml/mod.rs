@@ -154,7 +154,9 @@ impl Node {
                 // JSON has no NaN or infinity; keep the value visible rather than dropping it.
                 .unwrap_or_else(|| serde_json::Value::String(f.to_string())),
             Value::String(s) => serde_json::Value::String(s.clone()),
-            Value::Seq(items) => serde_json::Value::Array(items.iter().map(Node::to_json).collect()),
+            Value::Seq(items) => {
+                serde_json::Value::Array(items.iter().map(Node::to_json).collect())
+            }
             Value::Map(entries) => serde_json::Value::Object(
                 entries
                     .iter()

@@ -17,11 +17,24 @@ fn key(k: &str) -> PathSegment {
 
 #[test]
 fn positions_point_at_values_not_documents() {
-    let docs = parse("# comment\napiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: a\n      image: nginx:latest\n");
+    let docs = parse(
+        "# comment\napiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: a\n      image: nginx:latest\n",
+    );
     let root = &docs[0].root;
-    let located = root.locate(&[key("spec"), key("containers"), PathSegment::Index(0), key("image")]);
+    let located = root.locate(&[
+        key("spec"),
+        key("containers"),
+        PathSegment::Index(0),
+        key("image"),
+    ]);
     assert!(located.complete);
-    assert_eq!(located.pos, Pos { line: 7, column: 14 });
+    assert_eq!(
+        located.pos,
+        Pos {
+            line: 7,
+            column: 14
+        }
+    );
     let item = root.locate(&[key("spec"), key("containers"), PathSegment::Index(0)]);
     assert_eq!(item.pos, Pos { line: 6, column: 7 });
 }
@@ -39,7 +52,11 @@ fn locate_stops_at_deepest_existing_node() {
     assert!(!l.complete);
     assert_eq!(l.depth, 3);
     let containers = docs[0].root.locate(&[key("spec"), key("containers")]);
-    assert_eq!(containers.pos, Pos { line: 2, column: 3 }, "a block list points at its key");
+    assert_eq!(
+        containers.pos,
+        Pos { line: 2, column: 3 },
+        "a block list points at its key"
+    );
     assert_eq!(l.pos, Pos { line: 3, column: 5 });
 }
 
@@ -61,12 +78,18 @@ fn anchors_aliases_and_merge_keys() {
     );
     let root = &docs[0].root;
     let use_ = root.get("use").unwrap();
-    assert_eq!(use_.get("pullPolicy").unwrap().as_str(), Some("IfNotPresent"));
+    assert_eq!(
+        use_.get("pullPolicy").unwrap().as_str(),
+        Some("IfNotPresent")
+    );
     // The merged value keeps the position of the anchor it came from.
     let image = use_.get("image").unwrap();
     assert_eq!(image.as_str(), Some("nginx:1.0"));
     assert_eq!(image.start.line, 2);
-    assert_eq!(root.get("copy").unwrap().get("image").unwrap().start.line, 2);
+    assert_eq!(
+        root.get("copy").unwrap().get("image").unwrap().start.line,
+        2
+    );
 }
 
 #[test]
@@ -101,7 +124,10 @@ fn billion_laughs_is_bounded() {
         prev = name;
     }
     let (_, err) = parse_err(&text);
-    assert!(matches!(err.kind, YamlErrorKind::AliasExpansionLimit { .. }));
+    assert!(matches!(
+        err.kind,
+        YamlErrorKind::AliasExpansionLimit { .. }
+    ));
 }
 
 #[test]
@@ -110,8 +136,7 @@ fn deep_nesting_is_bounded() {
     // Either saphyr's own recursion guard or kgate's depth limit stops it; never a stack overflow.
     let (_, err) = parse_err(&text);
     assert!(
-        matches!(err.kind, YamlErrorKind::DepthLimit { .. })
-            || err.to_string().contains("limit"),
+        matches!(err.kind, YamlErrorKind::DepthLimit { .. }) || err.to_string().contains("limit"),
         "{err}"
     );
 }
@@ -126,13 +151,21 @@ fn complex_keys_are_rejected() {
 fn quoted_scalars_stay_strings() {
     let docs = parse("a: 'yes'\nb: yes\nc: \"1\"\nd: !!str 2\ne: 0644\n");
     let j = docs[0].root.to_json();
-    assert_eq!(j, serde_json::json!({"a": "yes", "b": true, "c": "1", "d": "2", "e": 420}));
+    assert_eq!(
+        j,
+        serde_json::json!({"a": "yes", "b": true, "c": "1", "d": "2", "e": 420})
+    );
 }
 
 #[test]
 fn json_pointer_escapes() {
     assert_eq!(
-        json_pointer(&[key("metadata"), key("annotations"), key("a/b~c"), PathSegment::Index(2)]),
+        json_pointer(&[
+            key("metadata"),
+            key("annotations"),
+            key("a/b~c"),
+            PathSegment::Index(2)
+        ]),
         "/metadata/annotations/a~1b~0c/2"
     );
 }

@@ -1,0 +1,691 @@
+//! End-to-end tests of the `kgate` binary: exit codes, every output format (insta
+//! snapshots), the JSON contract, SARIF schema validity and every bad input we know of.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn kgate_in(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_kgate"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("kgate runs");
+    Run {
+        code: out
+            .status
+            .code()
+            .expect("kgate exits normally, not by a signal"),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+    }
+}
+
+fn kgate(args: &[&str]) -> Run {
+    kgate_in(&repo(), args)
+}
+
+fn assert_no_panic(r: &Run) {
+    for needle in [
+        "panicked",
+        "RUST_BACKTRACE",
+        "internal error",
+        "stack backtrace",
+    ] {
+        assert!(
+            !r.stderr.contains(needle),
+            "stderr shows a panic:\n{}",
+            r.stderr
+        );
+    }
+}
+
+fn json_of(r: &Run) -> serde_json::Value {
+    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", r.stdout))
+}
+
+/// (rule, path, line, column) of every finding.
+fn locations(report: &serde_json::Value) -> Vec<(String, String, u64, u64)> {
+    report["findings"]
+        .as_array()
+        .expect("findings array")
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_owned(),
+                f["location"]["path"].as_str().unwrap().to_owned(),
+                f["location"]["line"].as_u64().unwrap(),
+                f["location"]["column"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn loc(rule: &str, path: &str, line: u64, column: u64) -> (String, String, u64, u64) {
+    (rule.to_owned(), path.to_owned(), line, column)
+}
+
+// ---- the examples -------------------------------------------------------------------
+
+#[test]
+fn defective_example_reports_every_injected_defect_at_its_line() {
+    let r = kgate(&["check", "examples/defective", "--format", "json"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_no_panic(&r);
+    let report = json_of(&r);
+    assert_eq!(
+        locations(&report),
+        vec![
+            loc("image-latest-tag", "apps/web/base/deployment.yaml", 21, 18),
+            loc("parse-error", "apps/worker/base/configmap.yaml", 10, 3),
+            loc("image-latest-tag", "apps/worker/base/cronjob.yaml", 16, 22),
+            loc(
+                "missing-resource-limits",
+                "apps/worker/base/deployment.yaml",
+                18,
+                11
+            ),
+            loc(
+                "missing-resource-limits",
+                "apps/worker/base/deployment.yaml",
+                26,
+                13
+            ),
+            loc(
+                "privileged-container",
+                "infrastructure/logging/daemonset.yaml",
+                20,
+                25
+            ),
+        ]
+    );
+    // Every injected defect is marked in its file with a `# Defect:` comment on the line
+    // above the reported one (or above the list item, for a container without resources).
+    for (_, path, line, _) in locations(&report) {
+        let text = std::fs::read_to_string(repo().join("examples/defective").join(&path)).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let above = &lines[..(line as usize - 1)];
+        assert!(
+            above.iter().rev().take(2).any(|l| l.contains("# Defect:")),
+            "{path}:{line} is not an injected defect"
+        );
+    }
+    let total_defects: usize = ["apps", "infrastructure"]
+        .iter()
+        .flat_map(|d| walk(&repo().join("examples/defective").join(d)))
+        .map(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .matches("# Defect:")
+                .count()
+        })
+        .sum();
+    assert_eq!(total_defects, 6, "every defect in the example is reported");
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn clean_example_passes() {
+    let r = kgate(&["check", "examples/clean"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("0 findings"), "{}", r.stdout);
+    assert!(r.stdout.contains("gate passed"));
+    let j = json_of(&kgate(&["check", "examples/clean", "--format", "json"]));
+    assert_eq!(j["summary"]["objects"], 8);
+    assert_eq!(j["findings"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn human_output_snapshot() {
+    let r = kgate(&["check", "examples/defective"]);
+    assert_eq!(r.code, 1);
+    insta::assert_snapshot!("human_defective", r.stdout);
+}
+
+#[test]
+fn json_output_snapshot() {
+    let r = kgate(&["check", "examples/defective", "--format", "json"]);
+    insta::assert_snapshot!("json_defective", r.stdout);
+}
+
+#[test]
+fn sarif_output_snapshot() {
+    let r = kgate(&["check", "examples/defective", "--format", "sarif"]);
+    insta::assert_snapshot!("sarif_defective", r.stdout);
+}
+
+#[test]
+fn github_output_snapshot() {
+    let r = kgate(&["check", "examples/defective", "--format", "github"]);
+    insta::assert_snapshot!("github_defective", r.stdout);
+}
+
+#[test]
+fn json_matches_the_design_contract() {
+    let j = json_of(&kgate(&["check", "examples/defective", "--format", "json"]));
+    let keys =
+        |v: &serde_json::Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+    assert_eq!(j["version"], 1);
+    assert_eq!(keys(&j), ["version", "findings", "summary"]);
+    assert_eq!(
+        keys(&j["summary"]),
+        [
+            "roots", "objects", "findings", "errors", "warnings", "notes"
+        ]
+    );
+    for f in j["findings"].as_array().unwrap() {
+        assert_eq!(
+            keys(f),
+            [
+                "rule", "severity", "message", "help", "location", "object", "pointer", "roots"
+            ]
+        );
+        assert_eq!(keys(&f["location"]), ["path", "line", "column"]);
+        assert!(["error", "warning", "note"].contains(&f["severity"].as_str().unwrap()));
+        assert!(f["roots"].is_array());
+        if !f["object"].is_null() {
+            assert_eq!(
+                keys(&f["object"]),
+                ["apiVersion", "kind", "namespace", "name"]
+            );
+            assert!(f["pointer"].as_str().unwrap().starts_with('/'));
+        }
+        assert!(!f["location"]["path"].as_str().unwrap().contains('\\'));
+    }
+    let s = &j["summary"];
+    assert_eq!(s["findings"], 6);
+    assert_eq!(s["errors"], 6);
+    assert_eq!(s["objects"], 9);
+}
+
+#[test]
+fn sarif_validates_against_the_official_schema() {
+    // The official schema's `language` patterns have a stray `]` that only ECMA-262's
+    // lenient Annex B accepts (a known erratum); use the pattern they intend.
+    let raw = std::fs::read_to_string(repo().join("tests/data/sarif-schema-2.1.0.json")).unwrap();
+    let erratum = r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$""#;
+    assert_eq!(raw.matches(erratum).count(), 2);
+    let fixed = raw.replace(erratum, r#""^[a-zA-Z]{2}(-[a-zA-Z]{2})?$""#);
+    let schema: serde_json::Value = serde_json::from_str(&fixed).unwrap();
+    let validator = jsonschema::options()
+        .build(&schema)
+        .expect("SARIF schema compiles");
+    for example in ["examples/defective", "examples/clean"] {
+        let sarif = json_of(&kgate(&["check", example, "--format", "sarif"]));
+        let errors: Vec<String> = validator
+            .iter_errors(&sarif)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{example}: SARIF is invalid:\n{}",
+            errors.join("\n")
+        );
+        let run = &sarif["runs"][0];
+        let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+        let ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().unwrap()).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted, "rules sorted by id");
+        for rule in rules {
+            assert!(rule["shortDescription"]["text"].is_string());
+            assert!(rule["help"]["text"].is_string());
+            assert!(rule["defaultConfiguration"]["level"].is_string());
+        }
+        for result in run["results"].as_array().unwrap() {
+            let idx = result["ruleIndex"].as_u64().unwrap() as usize;
+            assert_eq!(rules[idx]["id"], result["ruleId"]);
+            let loc = &result["locations"][0]["physicalLocation"];
+            assert!(
+                !loc["artifactLocation"]["uri"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with('/')
+            );
+            assert!(loc["region"]["startLine"].as_u64().unwrap() >= 1);
+            assert!(loc["region"]["startColumn"].as_u64().unwrap() >= 1);
+        }
+    }
+}
+
+// ---- gate and configuration ---------------------------------------------------------
+
+fn write(root: &Path, rel: &str, bytes: &[u8]) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, bytes).unwrap();
+}
+
+const LATEST_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: app\n      image: nginx:latest\n      resources:\n        limits: {cpu: 100m, memory: 64Mi}\n";
+
+/// A scratch repository (with `.git` so config search stops there).
+fn scratch() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join(".git")).unwrap();
+    tmp
+}
+
+#[test]
+fn fail_on_and_severity_overrides_set_the_exit_code() {
+    let tmp = scratch();
+    write(tmp.path(), "pod.yaml", LATEST_POD.as_bytes());
+    write(
+        tmp.path(),
+        ".kgate.yaml",
+        b"rules:\n  severity:\n    image-latest-tag: warning\n",
+    );
+    let r = kgate_in(tmp.path(), &["check"]);
+    assert_eq!(
+        r.code, 0,
+        "a warning passes the default --fail-on error\n{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("1 warning"));
+    let r = kgate_in(tmp.path(), &["check", "--fail-on", "warning"]);
+    assert_eq!(r.code, 1);
+    let r = kgate_in(
+        tmp.path(),
+        &["check", "--fail-on", "note", "--format", "json"],
+    );
+    assert_eq!(r.code, 1);
+    assert_eq!(json_of(&r)["findings"][0]["severity"], "warning");
+}
+
+#[test]
+fn disabled_rules_do_not_report() {
+    let tmp = scratch();
+    write(tmp.path(), "pod.yaml", LATEST_POD.as_bytes());
+    write(
+        tmp.path(),
+        ".kgate.yaml",
+        b"rules:\n  disable: [image-latest-tag]\n",
+    );
+    let r = kgate_in(tmp.path(), &["check", "--format", "sarif"]);
+    assert_eq!(r.code, 0);
+    let sarif = json_of(&r);
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    assert!(rules.iter().all(|r| r["id"] != "image-latest-tag"));
+}
+
+#[test]
+fn excludes_and_gitignore_are_honoured() {
+    let tmp = scratch();
+    write(tmp.path(), "apps/pod.yaml", LATEST_POD.as_bytes());
+    write(tmp.path(), "vendor/pod.yaml", LATEST_POD.as_bytes());
+    write(tmp.path(), "build/pod.yaml", LATEST_POD.as_bytes());
+    write(tmp.path(), ".gitignore", b"build/\n");
+    write(tmp.path(), ".kgate.yaml", b"exclude: [vendor/]\n");
+    let j = json_of(&kgate_in(tmp.path(), &["check", "--format", "json"]));
+    let paths: Vec<String> = locations(&j).into_iter().map(|l| l.1).collect();
+    assert_eq!(paths, ["apps/pod.yaml"]);
+}
+
+#[test]
+fn output_file_and_per_format_files() {
+    let tmp = scratch();
+    write(tmp.path(), "pod.yaml", LATEST_POD.as_bytes());
+    let r = kgate_in(
+        tmp.path(),
+        &[
+            "check",
+            "--format",
+            "sarif=out.sarif",
+            "--format",
+            "json",
+            "--output",
+            "out.json",
+        ],
+    );
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.is_empty());
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("out.sarif")).unwrap())
+            .unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("out.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["summary"]["findings"], 1);
+    let r = kgate_in(
+        tmp.path(),
+        &["check", "--format", "json", "--format", "sarif"],
+    );
+    assert_eq!(r.code, 2, "two formats on stdout is a usage error");
+    assert!(r.stderr.contains("same standard output"));
+}
+
+#[test]
+fn explicit_file_paths_are_relative_to_their_directory() {
+    let tmp = scratch();
+    write(tmp.path(), "a/pod.yaml", LATEST_POD.as_bytes());
+    let j = json_of(&kgate_in(
+        tmp.path(),
+        &["check", "a/pod.yaml", "--format", "json"],
+    ));
+    assert_eq!(
+        locations(&j),
+        vec![loc("image-latest-tag", "pod.yaml", 8, 14)]
+    );
+}
+
+// ---- bad input: each gives a clear message and the documented exit code --------------
+
+#[test]
+fn nonexistent_path_is_a_usage_error() {
+    let r = kgate(&["check", "no/such/dir"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("path does not exist: no/such/dir"),
+        "{}",
+        r.stderr
+    );
+    assert_no_panic(&r);
+}
+
+#[test]
+fn unknown_flag_is_a_usage_error() {
+    let r = kgate(&["check", "--frobnicate"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--frobnicate"), "{}", r.stderr);
+    let r = kgate(&["check", "--format", "xml", "examples/clean"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("unknown format `xml`"), "{}", r.stderr);
+    let r = kgate(&["check", "--fail-on", "fatal", "examples/clean"]);
+    assert_eq!(r.code, 2);
+    let r = kgate(&["frobnicate"]);
+    assert_eq!(r.code, 2);
+    let r = kgate(&["--help"]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("check"));
+}
+
+#[test]
+fn malformed_config_names_file_key_and_line() {
+    let tmp = scratch();
+    write(tmp.path(), "pod.yaml", LATEST_POD.as_bytes());
+    write(
+        tmp.path(),
+        ".kgate.yaml",
+        b"kubeVersion: \"1.32\"\nrules:\n  disabel: [x]\n",
+    );
+    let r = kgate_in(tmp.path(), &["check"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains(".kgate.yaml:3:3: unknown key `disabel` in rules"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("did you mean `disable`?"), "{}", r.stderr);
+    assert_no_panic(&r);
+
+    write(
+        tmp.path(),
+        ".kgate.yaml",
+        b"rules:\n  disable: [image-lastest-tag]\n",
+    );
+    let r = kgate_in(tmp.path(), &["check"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains(":2:13: unknown rule `image-lastest-tag`"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("did you mean `image-latest-tag`?"),
+        "{}",
+        r.stderr
+    );
+
+    write(tmp.path(), ".kgate.yaml", b"exclude: [a\n");
+    let r = kgate_in(tmp.path(), &["check"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("YAML syntax error"), "{}", r.stderr);
+
+    let r = kgate_in(tmp.path(), &["check", "--config", "missing.yaml"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("cannot read config file missing.yaml"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Checks one scratch file and returns (exit code, findings as (rule, line, message)).
+fn check_file(name: &str, bytes: &[u8]) -> (i32, Vec<(String, u64, String)>) {
+    let tmp = scratch();
+    write(tmp.path(), name, bytes);
+    let r = kgate_in(tmp.path(), &["check", "--format", "json"]);
+    assert_no_panic(&r);
+    let j = json_of(&r);
+    let findings = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_owned(),
+                f["location"]["line"].as_u64().unwrap(),
+                f["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    (r.code, findings)
+}
+
+#[test]
+fn binary_file_is_a_finding() {
+    let (code, f) = check_file("logo.yaml", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0");
+    assert_eq!(code, 1);
+    assert_eq!(f.len(), 1);
+    assert_eq!((f[0].0.as_str(), f[0].1), ("parse-error", 1));
+    assert!(f[0].2.contains("binary"));
+}
+
+#[test]
+fn invalid_utf8_is_a_finding_with_its_line() {
+    let (code, f) = check_file(
+        "cm.yaml",
+        b"apiVersion: v1\nkind: ConfigMap\ndata:\n  a: caf\xE9\n",
+    );
+    assert_eq!(code, 1);
+    assert_eq!((f[0].0.as_str(), f[0].1), ("parse-error", 4));
+    assert!(f[0].2.contains("not valid UTF-8"), "{}", f[0].2);
+}
+
+#[test]
+fn yaml_syntax_error_is_a_finding_with_its_line() {
+    let (code, f) = check_file(
+        "pod.yaml",
+        b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: {a: b\nspec: {}\n",
+    );
+    assert_eq!(code, 1);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].0, "parse-error");
+    assert!((5..=6).contains(&f[0].1), "line {}", f[0].1);
+    assert!(f[0].2.starts_with("YAML syntax error"));
+}
+
+#[test]
+fn earlier_documents_are_still_checked_after_a_syntax_error() {
+    let mut text = LATEST_POD.to_owned();
+    text.push_str("---\nkind: [\n");
+    let (_, f) = check_file("pods.yaml", text.as_bytes());
+    let rules: Vec<&str> = f.iter().map(|x| x.0.as_str()).collect();
+    assert_eq!(rules, ["image-latest-tag", "parse-error"]);
+}
+
+#[test]
+fn empty_file_is_a_note_and_passes() {
+    let (code, f) = check_file("empty.yaml", b"");
+    assert_eq!(code, 0);
+    assert_eq!(
+        f,
+        vec![(
+            "empty-manifest".to_owned(),
+            1,
+            "file holds no YAML documents".to_owned()
+        )]
+    );
+}
+
+#[test]
+fn fifty_megabyte_manifest_is_refused_with_a_finding() {
+    let tmp = scratch();
+    let mut big = Vec::with_capacity(50 * 1024 * 1024 + 100);
+    big.extend_from_slice(b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n");
+    let mut i = 0;
+    while big.len() < 50 * 1024 * 1024 {
+        big.extend_from_slice(format!("  key{i}: \"{}\"\n", "x".repeat(100)).as_bytes());
+        i += 1;
+    }
+    write(tmp.path(), "big.yaml", &big);
+    let r = kgate_in(tmp.path(), &["check", "--format", "json"]);
+    assert_eq!(r.code, 1);
+    let j = json_of(&r);
+    assert_eq!(locations(&j), vec![loc("file-too-large", "big.yaml", 1, 1)]);
+    assert!(
+        j["findings"][0]["help"]
+            .as_str()
+            .unwrap()
+            .contains("limits.maxFileSize")
+    );
+}
+
+#[test]
+fn size_limit_is_configurable() {
+    let tmp = scratch();
+    write(tmp.path(), "pod.yaml", LATEST_POD.as_bytes());
+    write(tmp.path(), ".kgate.yaml", b"limits:\n  maxFileSize: 100B\n");
+    let j = json_of(&kgate_in(tmp.path(), &["check", "--format", "json"]));
+    assert_eq!(locations(&j), vec![loc("file-too-large", "pod.yaml", 1, 1)]);
+    write(tmp.path(), ".kgate.yaml", b"limits:\n  maxFileSize: 1KiB\n");
+    let j = json_of(&kgate_in(tmp.path(), &["check", "--format", "json"]));
+    assert_eq!(
+        locations(&j),
+        vec![loc("image-latest-tag", "pod.yaml", 8, 14)]
+    );
+}
+
+#[test]
+fn alias_bombs_and_deep_nesting_do_not_hang_or_crash() {
+    let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+    let mut prev = 'a';
+    for name in ['b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'] {
+        let refs = vec![format!("*{prev}"); 10].join(", ");
+        text.push_str(&format!("{name}: &{name} [{refs}]\n"));
+        prev = name;
+    }
+    let (code, f) = check_file("bomb.yaml", text.as_bytes());
+    assert_eq!(code, 1);
+    assert!(f[0].2.contains("alias expansion"), "{f:?}");
+    let deep = "[".repeat(100_000);
+    let (code, f) = check_file("deep.yaml", deep.as_bytes());
+    assert_eq!(code, 1);
+    assert_eq!(f[0].0, "parse-error");
+}
+
+#[test]
+fn non_kubernetes_yaml_and_helm_charts_are_notes_not_silence() {
+    let tmp = scratch();
+    write(
+        tmp.path(),
+        "values.yaml",
+        b"replicaCount: 2\nimage: {tag: latest}\n",
+    );
+    write(
+        tmp.path(),
+        "chart/Chart.yaml",
+        b"apiVersion: v2\nname: c\nversion: 0.1.0\n",
+    );
+    write(
+        tmp.path(),
+        "chart/templates/d.yaml",
+        b"{{- if .Values.x }}\nkind: {{ .Values.kind }}\n",
+    );
+    let r = kgate_in(tmp.path(), &["check", "--format", "json"]);
+    assert_eq!(r.code, 0);
+    let j = json_of(&r);
+    assert_eq!(
+        locations(&j),
+        vec![
+            loc("render-unavailable", "chart/Chart.yaml", 1, 1),
+            loc("not-a-manifest", "values.yaml", 1, 1),
+        ]
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn unreadable_files_and_outside_symlinks_are_findings() {
+    let tmp = scratch();
+    let outside = tempfile::tempdir().unwrap();
+    write(outside.path(), "secret.yaml", LATEST_POD.as_bytes());
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.yaml"),
+        tmp.path().join("link.yaml"),
+    )
+    .unwrap();
+    let j = json_of(&kgate_in(tmp.path(), &["check", "--format", "json"]));
+    assert_eq!(
+        locations(&j),
+        vec![loc("unreadable-file", "link.yaml", 1, 1)]
+    );
+    assert!(
+        j["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("outside")
+    );
+}
+
+// ---- policy subcommands ---------------------------------------------------------------
+
+#[test]
+fn policy_list_and_test() {
+    let r = kgate(&["policy", "list"]);
+    assert_eq!(r.code, 0);
+    insta::assert_snapshot!("policy_list", r.stdout);
+    let r = kgate(&["policy", "test"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.stdout.contains(" 0 failed"));
+
+    let tmp = scratch();
+    write(tmp.path(), "p/a.rego", b"package a\nallow if input.ok\n");
+    write(tmp.path(), "p/a_test.rego", b"package a_test\nimport data.a\ntest_ok if a.allow with input as {\"ok\": true}\ntest_broken if a.allow with input as {\"ok\": false}\n");
+    let r = kgate_in(tmp.path(), &["policy", "test", "p"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("FAIL p/a_test.rego::test_broken"),
+        "{}",
+        r.stdout
+    );
+    write(tmp.path(), "q/bad.rego", b"package q\nallow if {\n");
+    let r = kgate_in(tmp.path(), &["policy", "test", "q"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("q/bad.rego"), "{}", r.stderr);
+}
