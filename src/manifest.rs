@@ -316,31 +316,31 @@ fn object_of(
         )),
     }
     // `kind: List` (and `*List` kinds) wrap objects in `items`, as kubectl accepts.
-    if kind.ends_with("List") {
-        if let Some(items_node) = node.get("items") {
-            match &items_node.value {
-                Value::Seq(items) => {
-                    for (i, item) in items.iter().enumerate() {
-                        match shape(item) {
-                            Shape::Object => object_of(rel, document, Some(i), item, out),
-                            _ => out.findings.push(invalid(
-                                item.start,
-                                format!("item {i} of the {kind} is not a Kubernetes object"),
-                                "Each entry of `items` needs apiVersion and kind.",
-                            )),
-                        }
+    if kind.ends_with("List")
+        && let Some(items_node) = node.get("items")
+    {
+        match &items_node.value {
+            Value::Seq(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    match shape(item) {
+                        Shape::Object => object_of(rel, document, Some(i), item, out),
+                        _ => out.findings.push(invalid(
+                            item.start,
+                            format!("item {i} of the {kind} is not a Kubernetes object"),
+                            "Each entry of `items` needs apiVersion and kind.",
+                        )),
                     }
-                    return;
                 }
-                Value::Null => return,
-                _ => {
-                    out.findings.push(invalid(
-                        items_node.start,
-                        format!("`items` of a {kind} must be a list"),
-                        "A List holds its objects in `items: [...]`.",
-                    ));
-                    return;
-                }
+                return;
+            }
+            Value::Null => return,
+            _ => {
+                out.findings.push(invalid(
+                    items_node.start,
+                    format!("`items` of a {kind} must be a list"),
+                    "A List holds its objects in `items: [...]`.",
+                ));
+                return;
             }
         }
     }
