@@ -56,6 +56,11 @@ pub struct CheckResult {
     pub summary: Summary,
     /// Every enabled rule with its effective severity, sorted by id.
     pub rules: Vec<RuleInfo>,
+    /// Kustomization files found (overlays are not rendered yet; their resources are checked
+    /// as plain files).
+    pub kustomizations: usize,
+    /// Patches and generator inputs, not checked on their own (partial objects).
+    pub partial_files: usize,
     pub config: Config,
 }
 
@@ -147,6 +152,8 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         findings,
         summary,
         rules: enabled,
+        kustomizations: discovery.kustomizations.len(),
+        partial_files: discovery.partials.len(),
         config,
     })
 }
@@ -229,6 +236,16 @@ fn discovery_findings(d: &Discovery) -> Vec<Finding> {
             roots: Vec::new(),
         })
         .collect();
+    out.extend(d.kustomization_errors.iter().map(|(k, e)| Finding {
+        rule: rules::PARSE_ERROR.to_owned(),
+        severity: Severity::Error,
+        message: format!("kustomization: {}", e.message),
+        help: "Fix the kustomization file; the files it references cannot be classified until it parses.".to_owned(),
+        location: Location::new(k.rel.clone(), e.pos),
+        object: None,
+        pointer: None,
+        roots: Vec::new(),
+    }));
     out.extend(d.charts.iter().map(|c| Finding {
         rule: rules::RENDER_UNAVAILABLE.to_owned(),
         severity: Severity::Note,

@@ -689,3 +689,92 @@ fn policy_list_and_test() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("q/bad.rego"), "{}", r.stderr);
 }
+
+// ---- kustomizations before rendering ---------------------------------------------------
+
+#[test]
+fn patch_files_are_not_checked_as_standalone_manifests() {
+    let tmp = scratch();
+    write(tmp.path(), "app/base/pod.yaml", LATEST_POD.as_bytes());
+    write(
+        tmp.path(),
+        "app/base/kustomization.yaml",
+        b"resources: [pod.yaml]\n",
+    );
+    // A strategic-merge patch: a partial Pod whose container has no limits of its own.
+    write(
+        tmp.path(),
+        "app/overlays/prod/patch.yaml",
+        b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: app\n      env: [{name: A, value: b}]\n",
+    );
+    write(
+        tmp.path(),
+        "app/overlays/prod/kustomization.yaml",
+        b"resources: [../../base]\npatches:\n  - path: patch.yaml\n",
+    );
+    let r = kgate_in(tmp.path(), &["check", "--format", "json"]);
+    let j = json_of(&r);
+    assert_eq!(
+        locations(&j),
+        vec![loc("image-latest-tag", "app/base/pod.yaml", 8, 14)]
+    );
+    assert!(
+        r.stderr.contains("2 kustomization file(s) found")
+            && r.stderr.contains("1 patch/generator file(s)"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn broken_kustomization_is_a_finding() {
+    let tmp = scratch();
+    write(
+        tmp.path(),
+        "app/kustomization.yaml",
+        b"resources:\n  - a.yaml\npatches: [\n",
+    );
+    let r = kgate_in(tmp.path(), &["check", "--format", "json"]);
+    assert_eq!(r.code, 1);
+    let j = json_of(&r);
+    let l = locations(&j);
+    assert_eq!(l.len(), 1);
+    assert_eq!(
+        (l[0].0.as_str(), l[0].1.as_str()),
+        ("parse-error", "app/kustomization.yaml")
+    );
+}
+
+#[test]
+fn output_is_identical_across_thread_counts() {
+    let one = kgate(&[
+        "check",
+        "examples/defective",
+        "--format",
+        "sarif",
+        "-j",
+        "1",
+    ]);
+    let two = kgate(&[
+        "check",
+        "examples/defective",
+        "--format",
+        "sarif",
+        "-j",
+        "2",
+    ]);
+    assert_eq!(one.stdout, two.stdout);
+}
+
+#[test]
+fn several_paths_are_relative_to_their_common_directory() {
+    let tmp = scratch();
+    write(tmp.path(), "a/pod.yaml", LATEST_POD.as_bytes());
+    write(tmp.path(), "b/pod.yaml", LATEST_POD.as_bytes());
+    let j = json_of(&kgate_in(
+        tmp.path(),
+        &["check", "a", "b/pod.yaml", "--format", "json"],
+    ));
+    let paths: Vec<String> = locations(&j).into_iter().map(|l| l.1).collect();
+    assert_eq!(paths, ["a/pod.yaml", "b/pod.yaml"]);
+}

@@ -4,9 +4,14 @@
 //! .gitignore syntax), skips hidden files, and never follows a symlink out of the scanned
 //! root. Files given explicitly on the command line are always checked, as ripgrep does.
 
+mod kustomization;
+
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
+
+pub use kustomization::{KustomizationError, normalize, referenced_non_manifests};
 
 /// A file under the scanned root.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -32,6 +37,11 @@ pub struct Discovery {
     pub kustomizations: Vec<SourceFile>,
     /// `Chart.yaml` of each Helm chart; nothing under a chart is a plain manifest.
     pub charts: Vec<SourceFile>,
+    /// YAML files a kustomization uses as a patch, generator input or plugin config: partial
+    /// objects, not checked on their own.
+    pub partials: Vec<SourceFile>,
+    /// Kustomization files that could not be read.
+    pub kustomization_errors: Vec<(SourceFile, KustomizationError)>,
     pub problems: Vec<WalkProblem>,
 }
 
@@ -127,6 +137,29 @@ pub fn discover(
     found.manifests.dedup();
     found.kustomizations.sort();
     found.kustomizations.dedup();
+    let mut partial: HashSet<PathBuf> = HashSet::new();
+    for k in &found.kustomizations {
+        let text = match std::fs::read_to_string(&k.abs) {
+            Ok(t) => t,
+            Err(e) => {
+                found.problems.push(WalkProblem {
+                    rel: k.rel.clone(),
+                    message: format!("cannot read kustomization: {e}"),
+                });
+                continue;
+            }
+        };
+        match referenced_non_manifests(&k.abs, &text) {
+            Ok(refs) => partial.extend(refs),
+            Err(e) => found.kustomization_errors.push((k.clone(), e)),
+        }
+    }
+    let (partials, manifests): (Vec<SourceFile>, Vec<SourceFile>) =
+        std::mem::take(&mut found.manifests)
+            .into_iter()
+            .partition(|m| partial.contains(&m.abs));
+    found.manifests = manifests;
+    found.partials = partials;
     found.charts.sort();
     found.charts.dedup();
     found.problems.sort_by(|a, b| a.rel.cmp(&b.rel));
@@ -199,7 +232,7 @@ fn walk_dir(
             }
             continue;
         }
-        if ft.is_file() && is_yaml(path) {
+        if ft.is_file() && (is_yaml(path) || file_name(path) == "Kustomization") {
             out.push(path.to_path_buf());
         }
     }
@@ -244,7 +277,12 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let root = fs::canonicalize(tmp.path()).unwrap();
         write(&root, "apps/web/deployment.yaml", "a: 1");
-        write(&root, "apps/web/kustomization.yaml", "resources: []");
+        write(
+            &root,
+            "apps/web/kustomization.yaml",
+            "resources: [deployment.yaml]\npatches:\n- path: patch.yaml\n",
+        );
+        write(&root, "apps/web/patch.yaml", "a: 1");
         write(&root, "apps/web/notes.txt", "x");
         write(&root, "apps/db/sts.yml", "a: 1");
         write(&root, "charts/db/Chart.yaml", "apiVersion: v2");
@@ -260,6 +298,7 @@ mod tests {
         );
         assert_eq!(rels(&found.kustomizations), ["apps/web/kustomization.yaml"]);
         assert_eq!(rels(&found.charts), ["charts/db/Chart.yaml"]);
+        assert_eq!(rels(&found.partials), ["apps/web/patch.yaml"]);
         assert!(found.problems.is_empty());
     }
 
