@@ -1,0 +1,70 @@
+//! End to end on a generated GitOps monorepo: kgate must find exactly the defects the
+//! generator injected for the rules that exist today (its answer key, `expected.json`).
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::Command;
+
+const RULES: [&str; 3] = [
+    "image-latest-tag",
+    "missing-resource-limits",
+    "privileged-container",
+];
+
+#[test]
+fn generated_monorepo_findings_match_the_answer_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/gen_monorepo.py");
+    let status = Command::new("python3")
+        .arg(&script)
+        .arg(&repo)
+        .args(["--apps", "60", "--seed", "11"])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("python3 runs benches/gen_monorepo.py");
+    assert!(status.success());
+
+    let out = Command::new(env!("CARGO_BIN_EXE_kgate"))
+        .args(["check", "--format", "json"])
+        .arg(&repo)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let got: BTreeSet<(String, String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_owned(),
+                f["location"]["path"].as_str().unwrap().to_owned(),
+                format!(
+                    "{}/{}",
+                    f["object"]["kind"].as_str().unwrap_or(""),
+                    f["object"]["name"].as_str().unwrap_or("")
+                ),
+            )
+        })
+        .collect();
+
+    let key: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo.join("expected.json")).unwrap())
+            .unwrap();
+    let expected: BTreeSet<(String, String, String)> = key["defects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| RULES.contains(&d["kind"].as_str().unwrap()))
+        .map(|d| {
+            (
+                d["kind"].as_str().unwrap().to_owned(),
+                d["path"].as_str().unwrap().to_owned(),
+                d["object"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(got, expected);
+}
