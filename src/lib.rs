@@ -11,6 +11,7 @@ pub mod finding;
 pub mod gate;
 pub mod manifest;
 pub mod policy;
+pub mod render;
 pub mod report;
 pub mod rules;
 pub mod yaml;

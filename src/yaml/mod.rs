@@ -10,6 +10,11 @@ mod scalar;
 
 pub use load::{LoadLimits, YamlError, YamlErrorKind, parse_documents};
 
+/// The value a plain (unquoted) scalar reads as, typed as the API server reads YAML.
+pub fn resolve_plain_scalar(s: &str) -> Value {
+    scalar::resolve_plain(s)
+}
+
 use std::fmt;
 
 /// A position in a source file: 1-based line and 1-based column (in characters).

@@ -1,0 +1,535 @@
+//! Writes objects as `kustomize build` (v5.5, in `kubectl kustomize`) prints them.
+//!
+//! kustomize serialises through go-yaml v3 with compact sequence indentation: mapping keys
+//! sorted, two-space indentation, list items at the indentation of their parent key, and
+//! the scalar style go-yaml picks. A string that would read back as another type (`"yes"`,
+//! `"0644"`, `"1.0"`, `""`, a timestamp) is double-quoted; one that cannot be plain
+//! (`'@x'`, `'a: b'`) is single-quoted; a multi-line one is a literal block (`|-`) when the
+//! block style can hold it. The rules below follow libyaml's `yaml_emitter_analyze_scalar`
+//! and go-yaml's `encode.go`.
+
+use crate::yaml::{Node, Value};
+
+/// One YAML document, without the `---` separator.
+pub fn emit_document(node: &Node) -> String {
+    let mut out = String::new();
+    match &node.value {
+        Value::Map(entries) if !entries.is_empty() => emit_map(node, 0, &mut out),
+        Value::Seq(items) if !items.is_empty() => emit_seq(node, 0, &mut out),
+        _ => {
+            out.push_str(&scalar_or_empty(node, 0));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// A stream of documents separated by `---`, as `kustomize build` prints it.
+pub fn emit_stream<'a>(nodes: impl IntoIterator<Item = &'a Node>) -> String {
+    let mut out = String::new();
+    for (i, n) in nodes.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        out.push_str(&emit_document(n));
+    }
+    out
+}
+
+fn is_empty_collection(node: &Node) -> bool {
+    match &node.value {
+        Value::Map(e) => e.is_empty(),
+        Value::Seq(i) => i.is_empty(),
+        _ => false,
+    }
+}
+
+/// Scalars and empty collections, rendered for a value that starts at column `indent`
+/// (block scalars indent their body relative to it).
+fn scalar_or_empty(node: &Node, indent: usize) -> String {
+    match &node.value {
+        Value::Null => "null".to_owned(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => format_float(*f),
+        Value::String(s) => string_scalar(s, indent, false),
+        Value::Map(_) => "{}".to_owned(),
+        Value::Seq(_) => "[]".to_owned(),
+    }
+}
+
+fn format_float(f: f64) -> String {
+    if f.is_nan() {
+        ".nan".to_owned()
+    } else if f.is_infinite() {
+        if f > 0.0 { ".inf" } else { "-.inf" }.to_owned()
+    } else if f.fract() == 0.0 && f.abs() < 1e21 {
+        // Integral floats print without a fraction, as after kustomize's JSON round trip.
+        format!("{f:.0}")
+    } else {
+        format!("{f}")
+    }
+}
+
+fn sorted_entries(node: &Node) -> Vec<&crate::yaml::Entry> {
+    let mut entries: Vec<&crate::yaml::Entry> = match &node.value {
+        Value::Map(e) => e.iter().collect(),
+        _ => Vec::new(),
+    };
+    entries.sort_by(|a, b| a.key.as_bytes().cmp(b.key.as_bytes()));
+    entries
+}
+
+fn emit_map(node: &Node, indent: usize, out: &mut String) {
+    for (i, e) in sorted_entries(node).into_iter().enumerate() {
+        // The first key of a map that is a list item continues the `- ` line.
+        if i > 0 || !out.ends_with("- ") {
+            push_indent(out, indent);
+        }
+        out.push_str(&string_scalar(&e.key, indent, true));
+        out.push(':');
+        emit_value_after_key(&e.value, indent, out);
+    }
+}
+
+fn emit_value_after_key(value: &Node, indent: usize, out: &mut String) {
+    match &value.value {
+        Value::Map(_) if !is_empty_collection(value) => {
+            out.push('\n');
+            emit_map(value, indent + 2, out);
+        }
+        Value::Seq(_) if !is_empty_collection(value) => {
+            out.push('\n');
+            // Compact sequence indentation: items at the key's own column.
+            emit_seq(value, indent, out);
+        }
+        _ => {
+            out.push(' ');
+            out.push_str(&scalar_or_empty(value, indent));
+            out.push('\n');
+        }
+    }
+}
+
+fn emit_seq(node: &Node, indent: usize, out: &mut String) {
+    let Value::Seq(items) = &node.value else {
+        return;
+    };
+    for item in items {
+        push_indent(out, indent);
+        out.push_str("- ");
+        match &item.value {
+            Value::Map(_) if !is_empty_collection(item) => emit_map(item, indent + 2, out),
+            Value::Seq(_) if !is_empty_collection(item) => {
+                // A nested list starts on the same line: `- - a`.
+                let mut inner = String::new();
+                emit_seq(item, indent + 2, &mut inner);
+                out.push_str(inner.trim_start());
+            }
+            _ => {
+                out.push_str(&scalar_or_empty(item, indent));
+                out.push('\n');
+            }
+        }
+    }
+}
+
+fn push_indent(out: &mut String, n: usize) {
+    out.extend(std::iter::repeat_n(' ', n));
+}
+
+/// go-yaml v3 `isOldBool`: YAML 1.1 booleans that v3 would read as strings but quotes anyway.
+fn is_old_bool(s: &str) -> bool {
+    matches!(
+        s,
+        "y" | "Y"
+            | "yes"
+            | "Yes"
+            | "YES"
+            | "on"
+            | "On"
+            | "ON"
+            | "n"
+            | "N"
+            | "no"
+            | "No"
+            | "NO"
+            | "off"
+            | "Off"
+            | "OFF"
+    )
+}
+
+/// go-yaml v3 `isBase60Float`: `^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`.
+fn is_base60_float(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+        i += 1;
+    }
+    if i >= b.len() || !b[i].is_ascii_digit() {
+        return false;
+    }
+    while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'_') {
+        i += 1;
+    }
+    let mut groups = 0;
+    while i < b.len() && b[i] == b':' {
+        i += 1;
+        let start = i;
+        if i + 1 < b.len() && (b'0'..=b'5').contains(&b[i]) && b[i + 1].is_ascii_digit() {
+            i += 2;
+        } else if i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == start {
+            return false;
+        }
+        groups += 1;
+    }
+    if groups == 0 {
+        return false;
+    }
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'_') {
+            i += 1;
+        }
+    }
+    i == b.len()
+}
+
+/// go-yaml v3 resolves `YYYY-M-D` dates and date-times to timestamps.
+fn is_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |from: usize, min: usize, max: usize| -> Option<usize> {
+        let mut i = from;
+        while i < b.len() && b[i].is_ascii_digit() && i - from < max {
+            i += 1;
+        }
+        (i - from >= min).then_some(i)
+    };
+    let Some(i) = digits(0, 4, 4) else {
+        return false;
+    };
+    if b.get(i) != Some(&b'-') {
+        return false;
+    }
+    let Some(i) = digits(i + 1, 1, 2) else {
+        return false;
+    };
+    if b.get(i) != Some(&b'-') {
+        return false;
+    }
+    let Some(i) = digits(i + 1, 1, 2) else {
+        return false;
+    };
+    if i == b.len() {
+        return true;
+    }
+    // Date-time forms: a 'T', 't' or space, then H:M:S.
+    if !matches!(b[i], b'T' | b't' | b' ') {
+        return false;
+    }
+    let Some(j) = digits(i + 1, 1, 2) else {
+        return false;
+    };
+    b.get(j) == Some(&b':')
+}
+
+/// Whether a plain scalar `s` reads back as something other than this string.
+fn resolves_to_non_string(s: &str) -> bool {
+    !matches!(crate::yaml::resolve_plain_scalar(s), Value::String(_))
+        || is_old_bool(s)
+        || is_base60_float(s)
+        || is_timestamp(s)
+}
+
+struct Analysis {
+    multiline: bool,
+    flow_plain_allowed: bool,
+    block_plain_allowed: bool,
+    single_quoted_allowed: bool,
+    block_allowed: bool,
+}
+
+fn is_printable(c: char) -> bool {
+    matches!(c as u32,
+        0x0A | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF)
+        && c != '\u{FEFF}'
+}
+
+fn is_space(c: Option<char>) -> bool {
+    c == Some(' ')
+}
+
+fn is_break(c: Option<char>) -> bool {
+    matches!(c, Some('\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}'))
+}
+
+fn is_blankz(c: Option<char>) -> bool {
+    c.is_none() || is_space(c) || c == Some('\t') || is_break(c)
+}
+
+/// libyaml's `yaml_emitter_analyze_scalar`.
+fn analyze(s: &str) -> Analysis {
+    let chars: Vec<char> = s.chars().collect();
+    if chars.is_empty() {
+        return Analysis {
+            multiline: false,
+            flow_plain_allowed: false,
+            block_plain_allowed: true,
+            single_quoted_allowed: true,
+            block_allowed: false,
+        };
+    }
+    let mut block_indicators = false;
+    let mut flow_indicators = false;
+    let mut line_breaks = false;
+    let mut special_characters = false;
+    let mut leading_space = false;
+    let mut leading_break = false;
+    let mut trailing_space = false;
+    let mut trailing_break = false;
+    let mut break_space = false;
+    let mut space_break = false;
+    let mut previous_space = false;
+    let mut previous_break = false;
+
+    if s.starts_with("---") || s.starts_with("...") {
+        block_indicators = true;
+        flow_indicators = true;
+    }
+    let mut preceded_by_whitespace = true;
+    for (i, &c) in chars.iter().enumerate() {
+        let next = chars.get(i + 1).copied();
+        let followed_by_whitespace = is_blankz(next);
+        if i == 0 {
+            match c {
+                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
+                | '%' | '@' | '`' => {
+                    flow_indicators = true;
+                    block_indicators = true;
+                }
+                '?' | ':' => {
+                    flow_indicators = true;
+                    if followed_by_whitespace {
+                        block_indicators = true;
+                    }
+                }
+                '-' if followed_by_whitespace => {
+                    flow_indicators = true;
+                    block_indicators = true;
+                }
+                _ => {}
+            }
+        } else {
+            match c {
+                ',' | '?' | '[' | ']' | '{' | '}' => flow_indicators = true,
+                ':' => {
+                    flow_indicators = true;
+                    if followed_by_whitespace {
+                        block_indicators = true;
+                    }
+                }
+                '#' if preceded_by_whitespace => {
+                    flow_indicators = true;
+                    block_indicators = true;
+                }
+                _ => {}
+            }
+        }
+        if !is_printable(c) {
+            special_characters = true;
+        }
+        if is_break(Some(c)) {
+            line_breaks = true;
+        }
+        if c == ' ' {
+            if i == 0 {
+                leading_space = true;
+            }
+            if i == chars.len() - 1 {
+                trailing_space = true;
+            }
+            if previous_break {
+                break_space = true;
+            }
+            previous_space = true;
+            previous_break = false;
+        } else if is_break(Some(c)) {
+            if i == 0 {
+                leading_break = true;
+            }
+            if i == chars.len() - 1 {
+                trailing_break = true;
+            }
+            if previous_space {
+                space_break = true;
+            }
+            previous_space = false;
+            previous_break = true;
+        } else {
+            previous_space = false;
+            previous_break = false;
+        }
+        preceded_by_whitespace = is_blankz(Some(c));
+    }
+
+    let mut a = Analysis {
+        multiline: line_breaks,
+        flow_plain_allowed: true,
+        block_plain_allowed: true,
+        single_quoted_allowed: true,
+        block_allowed: true,
+    };
+    if leading_space || leading_break || trailing_space || trailing_break {
+        a.flow_plain_allowed = false;
+        a.block_plain_allowed = false;
+    }
+    if trailing_space {
+        a.block_allowed = false;
+    }
+    if break_space {
+        a.flow_plain_allowed = false;
+        a.block_plain_allowed = false;
+        a.single_quoted_allowed = false;
+    }
+    if space_break || special_characters {
+        a.flow_plain_allowed = false;
+        a.block_plain_allowed = false;
+        a.single_quoted_allowed = false;
+        a.block_allowed = false;
+    }
+    if line_breaks {
+        a.flow_plain_allowed = false;
+        a.block_plain_allowed = false;
+    }
+    if flow_indicators {
+        a.flow_plain_allowed = false;
+    }
+    if block_indicators {
+        a.block_plain_allowed = false;
+    }
+    a
+}
+
+/// A string scalar in block context. `is_key`: mapping keys are simple keys (no block
+/// scalars, single line).
+fn string_scalar(s: &str, indent: usize, is_key: bool) -> String {
+    let a = analyze(s);
+    let wants_quotes = resolves_to_non_string(s) || s.is_empty();
+    if s.contains('\n') && !is_key {
+        if a.block_allowed {
+            return literal_block(s, indent);
+        }
+        return double_quoted(s);
+    }
+    if wants_quotes {
+        return double_quoted(s);
+    }
+    if a.block_plain_allowed && !(is_key && a.multiline) {
+        return s.to_owned();
+    }
+    if a.single_quoted_allowed && !(is_key && a.multiline) {
+        return format!("'{}'", s.replace('\'', "''"));
+    }
+    double_quoted(s)
+}
+
+fn literal_block(s: &str, indent: usize) -> String {
+    let body_indent = indent + 2;
+    let mut header = String::from("|");
+    // An indentation indicator is needed when the first line starts with a space or break.
+    if s.starts_with(' ') || s.starts_with('\n') {
+        header.push('2');
+    }
+    let trailing_newlines = s.len() - s.trim_end_matches('\n').len();
+    match trailing_newlines {
+        0 => header.push('-'),
+        1 => {}
+        _ => header.push('+'),
+    }
+    let content = match trailing_newlines {
+        0 => s,
+        _ => &s[..s.len() - 1],
+    };
+    let mut out = header;
+    for line in content.split('\n') {
+        out.push('\n');
+        if !line.is_empty() {
+            push_indent(&mut out, body_indent);
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+fn double_quoted(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '\0' => out.push_str("\\0"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\u{B}' => out.push_str("\\v"),
+            '\u{C}' => out.push_str("\\f"),
+            '\r' => out.push_str("\\r"),
+            '\u{1B}' => out.push_str("\\e"),
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{85}' => out.push_str("\\N"),
+            '\u{A0}' => out.push_str("\\_"),
+            '\u{2028}' => out.push_str("\\L"),
+            '\u{2029}' => out.push_str("\\P"),
+            c if is_printable(c) => out.push(c),
+            c if (c as u32) <= 0xFF => out.push_str(&format!("\\x{:02X}", c as u32)),
+            c if (c as u32) <= 0xFFFF => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push_str(&format!("\\U{:08X}", c as u32)),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::{LoadLimits, parse_documents};
+
+    fn roundtrip(text: &str) -> String {
+        let (docs, err) = parse_documents(text, LoadLimits::default());
+        assert!(err.is_none());
+        emit_stream(docs.iter().map(|d| &d.root))
+    }
+
+    #[test]
+    fn kubectl_output_roundtrips() {
+        // Verbatim `kubectl kustomize` output (kustomize v5.5).
+        let text = "apiVersion: v1\ndata:\n  A: \"1\"\n  B: x<y&z\n  C: |-\n    multi\n    line\nkind: ConfigMap\nmetadata:\n  labels:\n    team: a\n  name: p-cfg-t2f42tb4bk\n  namespace: ns1\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: p-web\nspec:\n  template:\n    spec:\n      containers:\n      - args:\n        - \"yes\"\n        - \"0644\"\n        - \"1.0\"\n        - \"\"\n        - \"null\"\n        - 'a: b'\n        - '- x'\n        - '@x'\n        - \"true\"\n        envFrom:\n        - configMapRef:\n            name: p-cfg-t2f42tb4bk\n        image: nginx:1.2\n        name: web\n";
+        assert_eq!(roundtrip(text), text);
+    }
+
+    #[test]
+    fn keys_are_sorted_and_empties_are_flow() {
+        assert_eq!(
+            roundtrip("b: {}\na: []\nc: null\n"),
+            "a: []\nb: {}\nc: null\n"
+        );
+    }
+
+    #[test]
+    fn scalar_styles() {
+        assert_eq!(string_scalar("12:30", 0, false), "\"12:30\"");
+        assert_eq!(string_scalar("2024-01-02", 0, false), "\"2024-01-02\"");
+        assert_eq!(string_scalar("tab\there", 0, false), "\"tab\\there\"");
+        assert_eq!(string_scalar("it's", 0, false), "it's");
+        assert_eq!(string_scalar("'quoted'", 0, false), "'''quoted'''");
+        assert_eq!(string_scalar(" lead", 0, false), "' lead'");
+        assert_eq!(string_scalar("a\nb\n", 2, false), "|\n    a\n    b");
+        assert_eq!(string_scalar("x # y", 0, false), "'x # y'");
+        assert_eq!(string_scalar("8080:80", 0, false), "8080:80");
+    }
+}
