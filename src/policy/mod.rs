@@ -124,12 +124,7 @@ impl PolicySet {
         let mut engine = new_engine();
         let mut rules: Vec<PolicyRule> = Vec::new();
         for src in sources.iter().filter(|s| !is_test_file(&s.path)) {
-            let package = engine
-                .add_policy(src.path.clone(), src.text.clone())
-                .map_err(|e| PolicyError::Load {
-                    path: src.path.clone(),
-                    message: e.to_string(),
-                })?;
+            let package = add_policy(&mut engine, src)?;
             let meta = parse_metadata(&src.text).map_err(|source| PolicyError::Metadata {
                 path: src.path.clone(),
                 source,
@@ -180,12 +175,13 @@ impl PolicySet {
         for r in &rules {
             gather.push_str(&format!("results[{:?}] := {}\n", r.info.id, r.query));
         }
-        engine
-            .add_policy("kgate-gather.rego".to_owned(), gather)
-            .map_err(|e| PolicyError::Load {
+        add_policy(
+            &mut engine,
+            &PolicySource {
                 path: "kgate-gather.rego".to_owned(),
-                message: e.to_string(),
-            })?;
+                text: gather,
+            },
+        )?;
         Ok(PolicySet {
             engine,
             rules: Arc::new(rules),
@@ -204,6 +200,19 @@ impl PolicySet {
             context: None,
         }
     }
+}
+
+/// Adds one Rego file, turning regorus' `anyhow` error into kgate's own.
+pub(crate) fn add_policy(
+    engine: &mut regorus::Engine,
+    src: &PolicySource,
+) -> Result<String, PolicyError> {
+    engine
+        .add_policy(src.path.clone(), src.text.clone())
+        .map_err(|e| PolicyError::Load {
+            path: src.path.clone(),
+            message: e.to_string(),
+        })
 }
 
 pub(crate) fn new_engine() -> regorus::Engine {

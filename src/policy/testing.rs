@@ -1,7 +1,7 @@
 //! Runs `*_test.rego` files the way `opa test` does: every rule named `test_*` in a test
 //! file must evaluate to `true`, with all policy files loaded beside it.
 
-use super::{PolicyError, PolicySource, is_test_file, new_engine};
+use super::{PolicyError, PolicySource, add_policy, is_test_file, new_engine};
 
 /// The outcome of one `test_*` rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,21 +42,12 @@ fn test_names(text: &str) -> Vec<String> {
 pub fn run_tests(sources: &[PolicySource]) -> Result<Vec<TestResult>, PolicyError> {
     let mut base = new_engine();
     for src in sources.iter().filter(|s| !is_test_file(&s.path)) {
-        base.add_policy(src.path.clone(), src.text.clone())
-            .map_err(|e| PolicyError::Load {
-                path: src.path.clone(),
-                message: e.to_string(),
-            })?;
+        add_policy(&mut base, src)?;
     }
     let mut results = Vec::new();
     for test in sources.iter().filter(|s| is_test_file(&s.path)) {
         let mut engine = base.clone();
-        let package = engine
-            .add_policy(test.path.clone(), test.text.clone())
-            .map_err(|e| PolicyError::Load {
-                path: test.path.clone(),
-                message: e.to_string(),
-            })?;
+        let package = add_policy(&mut engine, test)?;
         for name in test_names(&test.text) {
             let outcome = match engine.eval_rule(format!("{package}.{name}")) {
                 Ok(regorus::Value::Bool(true)) => TestOutcome::Pass,
