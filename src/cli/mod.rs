@@ -4,6 +4,7 @@
 mod check;
 mod diagnostics;
 mod policy;
+mod render;
 
 use std::process::ExitCode;
 
@@ -29,6 +30,8 @@ struct Cli {
 enum Command {
     /// Check manifests against the policies and report findings.
     Check(check::CheckArgs),
+    /// Print the rendered stream of a kustomization, like `kustomize build DIR`.
+    Render(render::RenderArgs),
     /// List the built-in rules or run Rego policy tests.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
@@ -50,6 +53,7 @@ pub fn run() -> ExitCode {
     let code = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Policy(cmd) => policy::run(&cmd),
+        Command::Render(args) => render::run(&args),
     };
     ExitCode::from(code)
 }

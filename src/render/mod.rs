@@ -1,10 +1,39 @@
-//! The render stage: a native Kustomize engine (in progress, issue 5).
-//!
-//! Landed so far are the parts that must match `kubectl kustomize` byte for byte and that
-//! the engine will be built on: the output writer ([`emit`]), the generator name hash
-//! ([`hash`]) and the default output order ([`order`]). Each is tested against kubectl's
-//! output (`tests/kustomize/`).
+//! The render stage: a native Kustomize engine whose output equals `kustomize build` v5.5
+//! (as built into `kubectl kustomize`). Work in progress (issue 5): see `engine.rs` for what
+//! is rendered; kustomization fields not rendered yet are an error naming the field, never
+//! silently ignored. Not yet wired into `kgate check`.
 
 pub mod emit;
+pub mod engine;
+pub mod fieldspec;
 pub mod hash;
+pub mod kustomization;
 pub mod order;
+
+use std::path::{Path, PathBuf};
+
+pub use engine::{Renderer, Resource};
+
+use crate::yaml::Pos;
+
+/// A kustomization could not be rendered: the file and line responsible, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{}:{}: {message}", file.display(), pos.line, pos.column)]
+pub struct RenderError {
+    pub file: PathBuf,
+    pub pos: Pos,
+    pub message: String,
+}
+
+impl RenderError {
+    pub fn at(file: &Path, pos: Pos, message: impl Into<String>) -> Self {
+        RenderError {
+            file: file.to_owned(),
+            pos: Pos {
+                line: pos.line.max(1),
+                column: pos.column.max(1),
+            },
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,1202 @@
+//! Builds a kustomization the way `kustomize build` (v5.5) does.
+//!
+//! Per kustomization (`KustTarget.accumulateTarget`): load `resources` (files, and
+//! directories built recursively), run the generators, apply `components` in order to what
+//! has accumulated, then the built-in transformers in kustomize's order (namespace, prefix,
+//! suffix, labels, annotations, replicas, images). At the top only: append content hashes to
+//! generated names, fix every reference to a renamed object, and sort in the legacy order.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use super::RenderError;
+use super::fieldspec::{FieldSpec, builtin, group_version};
+use super::hash::{HashInput, name_hash};
+use super::kustomization::{self, GeneratorArgs, GeneratorOptions, Kustomization};
+use super::order::{ResId, legacy_cmp};
+use crate::yaml::{self, Entry, LoadLimits, Node, Pos, Value};
+
+/// One object being built, with what kustomize remembers about it.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub node: Node,
+    /// The file the object was read from (the kustomization file for generated objects).
+    pub source: PathBuf,
+    /// Name and namespace when loaded: references in other objects use these.
+    pub org_name: String,
+    pub org_namespace: String,
+    /// A generated object whose name gets the content hash at the end.
+    pub needs_hash: bool,
+}
+
+fn text(s: &str) -> Node {
+    Node {
+        value: Value::String(s.to_owned()),
+        start: Pos::default(),
+        end: Pos::default(),
+    }
+}
+
+fn map(entries: Vec<(&str, Node)>) -> Node {
+    Node {
+        value: Value::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| Entry {
+                    key: k.to_owned(),
+                    key_pos: Pos::default(),
+                    value: v,
+                })
+                .collect(),
+        ),
+        start: Pos::default(),
+        end: Pos::default(),
+    }
+}
+
+fn get_str<'a>(n: &'a Node, path: &[&str]) -> &'a str {
+    let mut cur = n;
+    for k in path {
+        match cur.get(k) {
+            Some(next) => cur = next,
+            None => return "",
+        }
+    }
+    cur.as_str().unwrap_or("")
+}
+
+/// Sets `key` in a mapping node (adding it at the end when missing).
+fn set(n: &mut Node, key: &str, value: Node) {
+    if n.value == Value::Null {
+        n.value = Value::Map(Vec::new());
+    }
+    if let Value::Map(entries) = &mut n.value {
+        match entries.iter_mut().find(|e| e.key == key) {
+            Some(e) => e.value = value,
+            None => entries.push(Entry {
+                key: key.to_owned(),
+                key_pos: Pos::default(),
+                value,
+            }),
+        }
+    }
+}
+
+fn get_mut<'a>(n: &'a mut Node, key: &str) -> Option<&'a mut Node> {
+    match &mut n.value {
+        Value::Map(entries) => entries
+            .iter_mut()
+            .find(|e| e.key == key)
+            .map(|e| &mut e.value),
+        _ => None,
+    }
+}
+
+/// Kinds the API server serves cluster-wide: the namespace transformer leaves them alone.
+const CLUSTER_SCOPED: &[&str] = &[
+    "APIService",
+    "CertificateSigningRequest",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "ComponentStatus",
+    "CSIDriver",
+    "CSINode",
+    "CustomResourceDefinition",
+    "FlowSchema",
+    "IngressClass",
+    "MutatingWebhookConfiguration",
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "PodSecurityPolicy",
+    "PriorityClass",
+    "PriorityLevelConfiguration",
+    "RuntimeClass",
+    "SelfSubjectAccessReview",
+    "SelfSubjectRulesReview",
+    "StorageClass",
+    "SubjectAccessReview",
+    "TokenReview",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "ValidatingWebhookConfiguration",
+    "VolumeAttachment",
+];
+
+impl Resource {
+    pub fn api_version(&self) -> &str {
+        get_str(&self.node, &["apiVersion"])
+    }
+    pub fn kind(&self) -> &str {
+        get_str(&self.node, &["kind"])
+    }
+    pub fn name(&self) -> &str {
+        get_str(&self.node, &["metadata", "name"])
+    }
+    pub fn namespace(&self) -> &str {
+        get_str(&self.node, &["metadata", "namespace"])
+    }
+    fn is_cluster_scoped(&self) -> bool {
+        CLUSTER_SCOPED.contains(&self.kind())
+    }
+    fn metadata(&mut self) -> &mut Node {
+        if get_mut(&mut self.node, "metadata").is_none() {
+            set(&mut self.node, "metadata", map(vec![]));
+        }
+        get_mut(&mut self.node, "metadata").expect("metadata was just set")
+    }
+    fn set_name(&mut self, name: &str) {
+        set(self.metadata(), "name", text(name));
+    }
+    /// `Kind.version.group/namespace/name`, as kustomize names ids in messages.
+    fn id(&self) -> String {
+        let (g, v) = group_version(self.api_version());
+        format!(
+            "{}.{}.{}/{}.{}",
+            self.kind(),
+            if v.is_empty() { "[noVer]" } else { v },
+            if g.is_empty() { "[noGrp]" } else { g },
+            self.name(),
+            if self.namespace().is_empty() {
+                "[noNs]"
+            } else {
+                self.namespace()
+            }
+        )
+    }
+    fn same_id(&self, other: &Resource) -> bool {
+        group_version(self.api_version()).0 == group_version(other.api_version()).0
+            && self.kind() == other.kind()
+            && self.name() == other.name()
+            && self.namespace() == other.namespace()
+    }
+}
+
+fn is_remote(s: &str) -> bool {
+    s.contains("://")
+        || s.starts_with("git@")
+        || s.contains("?ref=")
+        || ["github.com/", "gitlab.com/", "bitbucket.org/"]
+            .iter()
+            .any(|h| s.starts_with(h))
+}
+
+/// A directory's accumulated resources (or why it failed), shared between its users.
+type Built = Arc<Result<Vec<Resource>, RenderError>>;
+
+/// Renders kustomizations under one repository root, memoizing each directory's result so a
+/// base shared by many overlays is loaded once.
+pub struct Renderer {
+    repo_root: PathBuf,
+    cache: Mutex<HashMap<PathBuf, Built>>,
+}
+
+impl Renderer {
+    /// `repo_root`: nothing outside it is ever read.
+    pub fn new(repo_root: &Path) -> Renderer {
+        Renderer {
+            repo_root: std::fs::canonicalize(repo_root).unwrap_or_else(|_| repo_root.to_owned()),
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `kustomize build DIR`: the objects in output order.
+    pub fn render(&self, dir: &Path) -> Result<Vec<Resource>, RenderError> {
+        let dir = self.canonical_dir(dir, dir, Pos::default())?;
+        let mut resources = self.accumulate(&dir, &mut Vec::new(), None)?;
+        add_hashes(&mut resources);
+        fix_name_references(&mut resources);
+        resources.sort_by(|a, b| {
+            legacy_cmp(
+                &ResId {
+                    api_version: a.api_version(),
+                    kind: a.kind(),
+                    namespace: a.namespace(),
+                    name: a.name(),
+                },
+                &ResId {
+                    api_version: b.api_version(),
+                    kind: b.kind(),
+                    namespace: b.namespace(),
+                    name: b.name(),
+                },
+            )
+        });
+        Ok(resources)
+    }
+
+    /// The rendered stream, byte for byte as `kubectl kustomize DIR` prints it.
+    pub fn render_to_string(&self, dir: &Path) -> Result<String, RenderError> {
+        let resources = self.render(dir)?;
+        Ok(super::emit::emit_stream(resources.iter().map(|r| &r.node)))
+    }
+
+    fn canonical_dir(&self, dir: &Path, from: &Path, pos: Pos) -> Result<PathBuf, RenderError> {
+        let canon = std::fs::canonicalize(dir)
+            .map_err(|e| RenderError::at(from, pos, format!("{}: {e}", dir.display())))?;
+        if !canon.starts_with(&self.repo_root) {
+            return Err(RenderError::at(
+                from,
+                pos,
+                format!(
+                    "{} is outside the repository; kgate never reads outside it",
+                    dir.display()
+                ),
+            ));
+        }
+        Ok(canon)
+    }
+
+    /// Builds `dir` without the top-level-only steps. Memoized for kustomizations (not for
+    /// components, which transform what they are given).
+    fn accumulate(
+        &self,
+        dir: &Path,
+        stack: &mut Vec<PathBuf>,
+        from: Option<(&Path, Pos)>,
+    ) -> Result<Vec<Resource>, RenderError> {
+        if let Some(hit) = self.cache.lock().ok().and_then(|c| c.get(dir).cloned()) {
+            return (*hit).clone();
+        }
+        let result = self.accumulate_uncached(dir, stack, from);
+        if let Ok(mut c) = self.cache.lock() {
+            c.insert(dir.to_owned(), Arc::new(result.clone()));
+        }
+        result
+    }
+
+    fn load_kustomization(
+        &self,
+        dir: &Path,
+        from: Option<(&Path, Pos)>,
+    ) -> Result<Kustomization, RenderError> {
+        let (from_file, pos) = from.unwrap_or((dir, Pos::default()));
+        match kustomization::find_in(dir) {
+            Ok(Some(file)) => kustomization::load(&file),
+            Ok(None) => Err(RenderError::at(
+                from_file,
+                pos,
+                format!(
+                    "unable to find one of 'kustomization.yaml', 'kustomization.yml' or 'Kustomization' in directory '{}'",
+                    dir.display()
+                ),
+            )),
+            Err(m) => Err(RenderError::at(from_file, pos, m)),
+        }
+    }
+
+    fn accumulate_uncached(
+        &self,
+        dir: &Path,
+        stack: &mut Vec<PathBuf>,
+        from: Option<(&Path, Pos)>,
+    ) -> Result<Vec<Resource>, RenderError> {
+        let k = self.load_kustomization(dir, from)?;
+        if k.is_component {
+            let (f, pos) = from.unwrap_or((&k.file, Pos::default()));
+            return Err(RenderError::at(
+                f,
+                pos,
+                format!(
+                    "expected kind 'Kustomization' for path '{}' but got 'Component'",
+                    dir.display()
+                ),
+            ));
+        }
+        self.apply(&k, dir, Vec::new(), stack)
+    }
+
+    /// Runs one kustomization (or component) on top of `ra`.
+    fn apply(
+        &self,
+        k: &Kustomization,
+        dir: &Path,
+        mut ra: Vec<Resource>,
+        stack: &mut Vec<PathBuf>,
+    ) -> Result<Vec<Resource>, RenderError> {
+        if stack.iter().any(|d| d == dir) {
+            return Err(RenderError::at(
+                &k.file,
+                Pos::default(),
+                format!("cycle detected: {} includes itself", dir.display()),
+            ));
+        }
+        stack.push(dir.to_owned());
+        let result = self.apply_inner(k, dir, &mut ra, stack).map(|()| ra);
+        stack.pop();
+        result
+    }
+
+    fn apply_inner(
+        &self,
+        k: &Kustomization,
+        dir: &Path,
+        ra: &mut Vec<Resource>,
+        stack: &mut Vec<PathBuf>,
+    ) -> Result<(), RenderError> {
+        for item in &k.resources {
+            let loaded = self.load_resource(k, dir, &item.value, item.pos, stack)?;
+            for r in loaded {
+                add_unique(ra, r, &k.file, item.pos)?;
+            }
+        }
+        self.run_generators(k, dir, ra)?;
+        for item in &k.components {
+            if is_remote(&item.value) {
+                return Err(remote_error(&k.file, item.pos, &item.value));
+            }
+            let cdir = self.canonical_dir(&dir.join(&item.value), &k.file, item.pos)?;
+            let ck = self.load_kustomization(&cdir, Some((&k.file, item.pos)))?;
+            if !ck.is_component {
+                return Err(RenderError::at(
+                    &k.file,
+                    item.pos,
+                    format!(
+                        "expected kind 'Component' for path '{}' but got 'Kustomization'",
+                        cdir.display()
+                    ),
+                ));
+            }
+            let taken = std::mem::take(ra);
+            *ra = self.apply(&ck, &cdir, taken, stack)?;
+        }
+        transform(k, ra);
+        Ok(())
+    }
+
+    fn load_resource(
+        &self,
+        k: &Kustomization,
+        dir: &Path,
+        entry: &str,
+        pos: Pos,
+        stack: &mut Vec<PathBuf>,
+    ) -> Result<Vec<Resource>, RenderError> {
+        if is_remote(entry) {
+            return Err(remote_error(&k.file, pos, entry));
+        }
+        let path = dir.join(entry);
+        if !path.exists() {
+            return Err(RenderError::at(
+                &k.file,
+                pos,
+                format!("accumulating resources from '{entry}': no such file or directory"),
+            ));
+        }
+        if path.is_dir() {
+            let sub = self.canonical_dir(&path, &k.file, pos)?;
+            if stack.contains(&sub) {
+                return Err(RenderError::at(
+                    &k.file,
+                    pos,
+                    format!("cycle detected: '{entry}' includes a kustomization that includes it"),
+                ));
+            }
+            return self.accumulate(&sub, stack, Some((&k.file, pos)));
+        }
+        let file = self.restricted_file(k, dir, entry, pos)?;
+        read_objects(&file, &k.file, pos)
+    }
+
+    /// A file the kustomization in `dir` may read: kustomize's default load restrictor
+    /// (`LoadRestrictionsRootOnly`) allows only files in or below the kustomization's
+    /// directory, and kgate never reads outside the repository.
+    fn restricted_file(
+        &self,
+        k: &Kustomization,
+        dir: &Path,
+        entry: &str,
+        pos: Pos,
+    ) -> Result<PathBuf, RenderError> {
+        let file = std::fs::canonicalize(dir.join(entry))
+            .map_err(|e| RenderError::at(&k.file, pos, format!("'{entry}': {e}")))?;
+        if !file.starts_with(dir) || !file.starts_with(&self.repo_root) {
+            return Err(RenderError::at(
+                &k.file,
+                pos,
+                format!(
+                    "security; file '{}' is not in or below '{}'",
+                    file.display(),
+                    dir.display()
+                ),
+            ));
+        }
+        Ok(file)
+    }
+
+    fn run_generators(
+        &self,
+        k: &Kustomization,
+        dir: &Path,
+        ra: &mut Vec<Resource>,
+    ) -> Result<(), RenderError> {
+        for (args, kind) in k
+            .config_map_generator
+            .iter()
+            .map(|a| (a, "ConfigMap"))
+            .chain(k.secret_generator.iter().map(|a| (a, "Secret")))
+        {
+            let data = self.generator_data(k, dir, args)?;
+            let opts = merged_options(k.generator_options.as_ref(), args.options.as_ref());
+            let behavior = args.behavior.as_deref().unwrap_or("create");
+            let namespace = args.namespace.clone().unwrap_or_default();
+            match behavior {
+                "create" => {
+                    let r = generated(kind, args, &data, &opts, &k.file);
+                    add_unique(ra, r, &k.file, args.pos)?;
+                }
+                "merge" | "replace" => {
+                    let Some(existing) = ra.iter_mut().find(|r| {
+                        r.kind() == kind && r.org_name == args.name && r.org_namespace == namespace
+                    }) else {
+                        return Err(RenderError::at(
+                            &k.file,
+                            args.pos,
+                            format!(
+                                "id {kind}/{} does not exist; cannot merge or replace",
+                                args.name
+                            ),
+                        ));
+                    };
+                    let mut merged: BTreeMap<String, String> = if behavior == "merge" {
+                        string_data(existing.node.get("data"))
+                    } else {
+                        BTreeMap::new()
+                    };
+                    let encoded = encode_data(kind, &data);
+                    merged.extend(encoded);
+                    set(&mut existing.node, "data", string_map_node(&merged));
+                    for (key, pairs) in
+                        [("labels", &opts.labels), ("annotations", &opts.annotations)]
+                    {
+                        if pairs.is_empty() {
+                            continue;
+                        }
+                        let meta = existing.metadata();
+                        if meta.get(key).is_none() {
+                            set(meta, key, map(vec![]));
+                        }
+                        if let Some(m) = get_mut(meta, key) {
+                            for (lk, lv) in pairs {
+                                set(m, lk, text(lv));
+                            }
+                        }
+                    }
+                    if opts.disable_name_suffix_hash == Some(true) {
+                        existing.needs_hash = false;
+                    }
+                }
+                other => {
+                    return Err(RenderError::at(
+                        &k.file,
+                        args.pos,
+                        format!(
+                            "unknown generator behavior `{other}` (expected create, merge or replace)"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Key/value pairs of a generator, in the order kustomize reads them.
+    fn generator_data(
+        &self,
+        k: &Kustomization,
+        dir: &Path,
+        args: &GeneratorArgs,
+    ) -> Result<Vec<(String, String)>, RenderError> {
+        let mut data: Vec<(String, String)> = Vec::new();
+        let mut put = |key: String, value: String, pos: Pos| -> Result<(), RenderError> {
+            if data.iter().any(|(k2, _)| *k2 == key) {
+                return Err(RenderError::at(
+                    &k.file,
+                    pos,
+                    format!("configmap {} illegally repeats the key `{key}`", args.name),
+                ));
+            }
+            data.push((key, value));
+            Ok(())
+        };
+        for env in &args.envs {
+            let file = self.restricted_file(k, dir, &env.value, env.pos)?;
+            let content = std::fs::read_to_string(&file)
+                .map_err(|e| RenderError::at(&k.file, env.pos, format!("'{}': {e}", env.value)))?;
+            for line in content.lines() {
+                let line = line.trim_start();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let Some((key, value)) = line.split_once('=') else {
+                    return Err(RenderError::at(
+                        &k.file,
+                        env.pos,
+                        format!(
+                            "{}: line `{line}` is not KEY=VALUE (kgate does not read the environment)",
+                            env.value
+                        ),
+                    ));
+                };
+                put(key.trim_end().to_owned(), value.to_owned(), env.pos)?;
+            }
+        }
+        for lit in &args.literals {
+            let Some((key, value)) = lit.value.split_once('=') else {
+                return Err(RenderError::at(
+                    &k.file,
+                    lit.pos,
+                    format!("literal `{}` is not KEY=VALUE", lit.value),
+                ));
+            };
+            put(key.to_owned(), unquote(value).to_owned(), lit.pos)?;
+        }
+        for f in &args.files {
+            let (key, rel) = match f.value.split_once('=') {
+                Some((k2, p)) => (k2.to_owned(), p.to_owned()),
+                None => (
+                    Path::new(&f.value)
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    f.value.clone(),
+                ),
+            };
+            let file = self.restricted_file(k, dir, &rel, f.pos)?;
+            let content = std::fs::read_to_string(&file).map_err(|e| {
+                RenderError::at(
+                    &k.file,
+                    f.pos,
+                    format!("'{rel}': {e} (binary files are not supported yet)"),
+                )
+            })?;
+            put(key, content, f.pos)?;
+        }
+        Ok(data)
+    }
+}
+
+fn remote_error(file: &Path, pos: Pos, entry: &str) -> RenderError {
+    RenderError::at(
+        file,
+        pos,
+        format!(
+            "remote base `{entry}` is not fetched: kgate renders only what is in the repository"
+        ),
+    )
+}
+
+/// A literal's value with one pair of surrounding quotes removed, as kustomize does.
+fn unquote(v: &str) -> &str {
+    if v.len() >= 2
+        && ((v.starts_with('"') && v.ends_with('"')) || (v.starts_with('\'') && v.ends_with('\'')))
+    {
+        &v[1..v.len() - 1]
+    } else {
+        v
+    }
+}
+
+fn merged_options(
+    global: Option<&GeneratorOptions>,
+    own: Option<&GeneratorOptions>,
+) -> GeneratorOptions {
+    let mut out = global.cloned().unwrap_or_default();
+    if let Some(o) = own {
+        for (k, v) in &o.labels {
+            out.labels.retain(|(k2, _)| k2 != k);
+            out.labels.push((k.clone(), v.clone()));
+        }
+        for (k, v) in &o.annotations {
+            out.annotations.retain(|(k2, _)| k2 != k);
+            out.annotations.push((k.clone(), v.clone()));
+        }
+        if o.disable_name_suffix_hash.is_some() {
+            out.disable_name_suffix_hash = o.disable_name_suffix_hash;
+        }
+        if o.immutable.is_some() {
+            out.immutable = o.immutable;
+        }
+    }
+    out
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        out.push(T[(n >> 18) as usize & 63] as char);
+        out.push(T[(n >> 12) as usize & 63] as char);
+        out.push(if chunk.len() > 1 {
+            T[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        out.push(if chunk.len() > 2 {
+            T[n as usize & 63] as char
+        } else {
+            '='
+        });
+    }
+    out
+}
+
+fn encode_data(kind: &str, data: &[(String, String)]) -> Vec<(String, String)> {
+    data.iter()
+        .map(|(k, v)| {
+            let v = if kind == "Secret" {
+                base64(v.as_bytes())
+            } else {
+                v.clone()
+            };
+            (k.clone(), v)
+        })
+        .collect()
+}
+
+fn string_map_node(m: &BTreeMap<String, String>) -> Node {
+    Node {
+        value: Value::Map(
+            m.iter()
+                .map(|(k, v)| Entry {
+                    key: k.clone(),
+                    key_pos: Pos::default(),
+                    value: text(v),
+                })
+                .collect(),
+        ),
+        start: Pos::default(),
+        end: Pos::default(),
+    }
+}
+
+fn string_data(n: Option<&Node>) -> BTreeMap<String, String> {
+    match n.map(|n| &n.value) {
+        Some(Value::Map(entries)) => entries
+            .iter()
+            .filter_map(|e| e.value.as_str().map(|v| (e.key.clone(), v.to_owned())))
+            .collect(),
+        _ => BTreeMap::new(),
+    }
+}
+
+fn generated(
+    kind: &str,
+    args: &GeneratorArgs,
+    data: &[(String, String)],
+    opts: &GeneratorOptions,
+    source: &Path,
+) -> Resource {
+    let mut meta = vec![("name", text(&args.name))];
+    if let Some(ns) = &args.namespace {
+        meta.push(("namespace", text(ns)));
+    }
+    let pairs = |p: &[(String, String)]| Node {
+        value: Value::Map(
+            p.iter()
+                .map(|(k, v)| Entry {
+                    key: k.clone(),
+                    key_pos: Pos::default(),
+                    value: text(v),
+                })
+                .collect(),
+        ),
+        start: Pos::default(),
+        end: Pos::default(),
+    };
+    if !opts.labels.is_empty() {
+        meta.push(("labels", pairs(&opts.labels)));
+    }
+    if !opts.annotations.is_empty() {
+        meta.push(("annotations", pairs(&opts.annotations)));
+    }
+    let mut fields = vec![
+        ("apiVersion", text("v1")),
+        ("kind", text(kind)),
+        ("metadata", map(meta)),
+    ];
+    let encoded: BTreeMap<String, String> = encode_data(kind, data).into_iter().collect();
+    if !encoded.is_empty() {
+        fields.push(("data", string_map_node(&encoded)));
+    }
+    if kind == "Secret" {
+        fields.push((
+            "type",
+            text(args.secret_type.as_deref().unwrap_or("Opaque")),
+        ));
+    }
+    if opts.immutable == Some(true) {
+        fields.push((
+            "immutable",
+            Node {
+                value: Value::Bool(true),
+                start: Pos::default(),
+                end: Pos::default(),
+            },
+        ));
+    }
+    Resource {
+        node: map(fields),
+        source: source.to_owned(),
+        org_name: args.name.clone(),
+        org_namespace: args.namespace.clone().unwrap_or_default(),
+        needs_hash: opts.disable_name_suffix_hash != Some(true),
+    }
+}
+
+fn add_unique(
+    ra: &mut Vec<Resource>,
+    r: Resource,
+    file: &Path,
+    pos: Pos,
+) -> Result<(), RenderError> {
+    if let Some(existing) = ra.iter().find(|x| x.same_id(&r)) {
+        return Err(RenderError::at(
+            file,
+            pos,
+            format!(
+                "may not add resource with an already registered id: {}",
+                existing.id()
+            ),
+        ));
+    }
+    ra.push(r);
+    Ok(())
+}
+
+/// Objects of a resource file (multi-document; `kind: List` expanded).
+fn read_objects(file: &Path, from: &Path, pos: Pos) -> Result<Vec<Resource>, RenderError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| RenderError::at(from, pos, format!("{}: {e}", file.display())))?;
+    let (docs, err) = yaml::parse_documents(&text, LoadLimits::default());
+    if let Some(e) = err {
+        return Err(RenderError::at(file, e.pos, e.to_string()));
+    }
+    let mut out = Vec::new();
+    for d in docs {
+        push_object(d.root, file, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn push_object(node: Node, file: &Path, out: &mut Vec<Resource>) -> Result<(), RenderError> {
+    match &node.value {
+        Value::Null => return Ok(()),
+        Value::Map(_) => {}
+        _ => {
+            return Err(RenderError::at(
+                file,
+                node.start,
+                "a resource must be a YAML mapping",
+            ));
+        }
+    }
+    let kind = get_str(&node, &["kind"]).to_owned();
+    if kind.is_empty() {
+        return Err(RenderError::at(
+            file,
+            node.start,
+            "missing Resource metadata: an object needs `kind`",
+        ));
+    }
+    if kind.ends_with("List")
+        && let Some(Value::Seq(items)) = node.get("items").map(|n| &n.value)
+    {
+        for item in items.clone() {
+            push_object(item, file, out)?;
+        }
+        return Ok(());
+    }
+    let org_name = get_str(&node, &["metadata", "name"]).to_owned();
+    let org_namespace = get_str(&node, &["metadata", "namespace"]).to_owned();
+    out.push(Resource {
+        node,
+        source: file.to_owned(),
+        org_name,
+        org_namespace,
+        needs_hash: false,
+    });
+    Ok(())
+}
+
+fn set_pairs(target: &mut Node, pairs: &[(String, String)]) {
+    if target.value == Value::Null {
+        target.value = Value::Map(Vec::new());
+    }
+    if !matches!(target.value, Value::Map(_)) {
+        return;
+    }
+    for (k, v) in pairs {
+        set(target, k, text(v));
+    }
+}
+
+fn apply_specs(r: &mut Resource, specs: &[FieldSpec], f: &mut dyn FnMut(&mut Node)) {
+    let (api_version, kind) = (r.api_version().to_owned(), r.kind().to_owned());
+    for spec in specs.iter().filter(|s| s.selects(&api_version, &kind)) {
+        spec.visit(&mut r.node, f);
+    }
+}
+
+/// The built-in transformers of one kustomization, in kustomize's order.
+fn transform(k: &Kustomization, ra: &mut [Resource]) {
+    if let Some(ns) = &k.namespace {
+        for r in ra.iter_mut() {
+            set_namespace(r, ns);
+        }
+    }
+    for (affix, is_prefix) in [(&k.name_prefix, true), (&k.name_suffix, false)] {
+        let Some(affix) = affix.as_deref().filter(|a| !a.is_empty()) else {
+            continue;
+        };
+        for r in ra.iter_mut() {
+            let (g, _) = group_version(r.api_version());
+            let skip = matches!(r.kind(), "CustomResourceDefinition" | "Namespace")
+                || (r.kind() == "APIService" && g == "apiregistration.k8s.io");
+            if skip {
+                continue;
+            }
+            let name = if is_prefix {
+                format!("{affix}{}", r.name())
+            } else {
+                format!("{}{affix}", r.name())
+            };
+            r.set_name(&name);
+        }
+    }
+    for set_ in &k.labels {
+        let mut specs = set_.fields.clone();
+        if set_.include_selectors {
+            specs.extend(builtin::COMMON_LABELS.iter().cloned());
+        } else {
+            if set_.include_templates {
+                specs.extend(builtin::TEMPLATE_LABELS.iter().cloned());
+            }
+            specs.push(FieldSpec::new("metadata/labels", true));
+        }
+        for r in ra.iter_mut() {
+            apply_specs(r, &specs, &mut |n| set_pairs(n, &set_.pairs));
+        }
+    }
+    if !k.common_labels.is_empty() {
+        for r in ra.iter_mut() {
+            apply_specs(r, &builtin::COMMON_LABELS, &mut |n| {
+                set_pairs(n, &k.common_labels)
+            });
+        }
+    }
+    if !k.common_annotations.is_empty() {
+        for r in ra.iter_mut() {
+            apply_specs(r, &builtin::COMMON_ANNOTATIONS, &mut |n| {
+                set_pairs(n, &k.common_annotations)
+            });
+        }
+    }
+    for (name, count) in &k.replicas {
+        for r in ra
+            .iter_mut()
+            .filter(|r| r.name() == name || &r.org_name == name)
+        {
+            apply_specs(r, &builtin::REPLICAS, &mut |n| {
+                n.value = Value::Int(*count);
+            });
+        }
+    }
+    for image in &k.images {
+        for r in ra.iter_mut() {
+            update_images(&mut r.node, image);
+        }
+    }
+}
+
+fn set_namespace(r: &mut Resource, ns: &str) {
+    let (_, version) = group_version(r.api_version());
+    if r.kind() == "Namespace" && version == "v1" && r.api_version() == "v1" {
+        r.set_name(ns);
+        return;
+    }
+    if !r.is_cluster_scoped() {
+        set(r.metadata(), "namespace", text(ns));
+    }
+    if matches!(r.kind(), "RoleBinding" | "ClusterRoleBinding")
+        && let Some(Value::Seq(subjects)) = get_mut(&mut r.node, "subjects").map(|s| &mut s.value)
+    {
+        // kustomize's default (`defaultOnly`): only subjects named "default" move.
+        for s in subjects.iter_mut() {
+            if s.get("name").and_then(Node::as_str) == Some("default") {
+                set(s, "namespace", text(ns));
+            }
+        }
+    }
+    // The other namespace field specs (APIService service, CRD conversion webhook).
+    let specs: Vec<FieldSpec> = builtin::NAMESPACE
+        .iter()
+        .filter(|s| s.path != ["metadata", "name"])
+        .cloned()
+        .collect();
+    apply_specs(r, &specs, &mut |n| n.value = Value::String(ns.to_owned()));
+}
+
+/// Splits an image reference into (name, tag, digest).
+fn split_image(image: &str) -> (&str, Option<&str>, Option<&str>) {
+    let (rest, digest) = match image.split_once('@') {
+        Some((r, d)) => (r, Some(d)),
+        None => (image, None),
+    };
+    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+    match rest[last_slash..].rfind(':') {
+        Some(i) => (
+            &rest[..last_slash + i],
+            Some(&rest[last_slash + i + 1..]),
+            digest,
+        ),
+        None => (rest, None, digest),
+    }
+}
+
+fn update_images(node: &mut Node, set_: &kustomization::ImageSet) {
+    match &mut node.value {
+        Value::Map(entries) => {
+            for e in entries.iter_mut() {
+                if (e.key == "containers" || e.key == "initContainers")
+                    && let Value::Seq(items) = &mut e.value.value
+                {
+                    for c in items.iter_mut() {
+                        if let Some(img) = get_mut(c, "image")
+                            && let Some(current) = img.as_str()
+                        {
+                            let (name, tag, digest) = split_image(current);
+                            if name != set_.name {
+                                continue;
+                            }
+                            let new_name = set_.new_name.as_deref().unwrap_or(name);
+                            let new = if let Some(d) = &set_.digest {
+                                format!("{new_name}@{d}")
+                            } else if let Some(t) = &set_.new_tag {
+                                format!("{new_name}:{t}")
+                            } else {
+                                let mut s = new_name.to_owned();
+                                if let Some(t) = tag {
+                                    s.push(':');
+                                    s.push_str(t);
+                                }
+                                if let Some(d) = digest {
+                                    s.push('@');
+                                    s.push_str(d);
+                                }
+                                s
+                            };
+                            img.value = Value::String(new);
+                        }
+                    }
+                }
+                update_images(&mut e.value, set_);
+            }
+        }
+        Value::Seq(items) => {
+            for i in items.iter_mut() {
+                update_images(i, set_);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn add_hashes(ra: &mut [Resource]) {
+    for r in ra.iter_mut().filter(|r| r.needs_hash) {
+        let kind = r.kind().to_owned();
+        let input = HashInput {
+            kind: kind.clone(),
+            secret_type: (kind == "Secret").then(|| get_str(&r.node, &["type"]).to_owned()),
+            data: string_data(r.node.get("data")),
+            extra: r
+                .node
+                .get(if kind == "Secret" {
+                    "stringData"
+                } else {
+                    "binaryData"
+                })
+                .map(|n| string_data(Some(n))),
+        };
+        let name = format!("{}-{}", r.name(), name_hash(&input));
+        r.set_name(&name);
+    }
+}
+
+/// An object whose name changed during the build, as references may find it.
+struct Renamed {
+    kind: String,
+    group: String,
+    org_name: String,
+    namespace: String,
+    org_namespace: String,
+    name: String,
+    cluster_scoped: bool,
+}
+
+struct NameRef {
+    kind: String,
+    group: Option<String>,
+    specs: Vec<FieldSpec>,
+}
+
+fn name_references() -> &'static [NameRef] {
+    static REFS: std::sync::LazyLock<Vec<NameRef>> = std::sync::LazyLock::new(|| {
+        let (docs, _) = yaml::parse_documents(
+            include_str!("fieldspecs/namereference.yaml"),
+            LoadLimits::default(),
+        );
+        let mut out = Vec::new();
+        if let Some(Value::Seq(items)) = docs
+            .first()
+            .and_then(|d| d.root.get("nameReference"))
+            .map(|n| &n.value)
+        {
+            for item in items {
+                let specs = match item.get("fieldSpecs").map(|f| &f.value) {
+                    Some(Value::Seq(fs)) => {
+                        fs.iter().filter_map(super::fieldspec::parse_spec).collect()
+                    }
+                    _ => Vec::new(),
+                };
+                out.push(NameRef {
+                    kind: get_str(item, &["kind"]).to_owned(),
+                    group: item.get("group").and_then(Node::as_str).map(str::to_owned),
+                    specs,
+                });
+            }
+        }
+        out
+    });
+    &REFS
+}
+
+/// kustomize's name-reference fix-up: wherever an object refers to another by the name it
+/// was loaded with, write the name it ends up with (prefix, suffix, content hash).
+fn fix_name_references(ra: &mut [Resource]) {
+    let targets: Vec<Renamed> = ra
+        .iter()
+        .filter(|r| r.name() != r.org_name)
+        .map(|r| Renamed {
+            kind: r.kind().to_owned(),
+            group: group_version(r.api_version()).0.to_owned(),
+            org_name: r.org_name.clone(),
+            namespace: r.namespace().to_owned(),
+            org_namespace: r.org_namespace.clone(),
+            name: r.name().to_owned(),
+            cluster_scoped: r.is_cluster_scoped(),
+        })
+        .collect();
+    if targets.is_empty() {
+        return;
+    }
+    for r in ra.iter_mut() {
+        let referrer_ns = r.namespace().to_owned();
+        let (api_version, kind) = (r.api_version().to_owned(), r.kind().to_owned());
+        for nr in name_references() {
+            let candidates: Vec<&Renamed> = targets
+                .iter()
+                .filter(|t| {
+                    t.kind == nr.kind
+                        && nr
+                            .group
+                            .as_deref()
+                            .is_none_or(|g| g.is_empty() || g == t.group)
+                })
+                .collect();
+            if candidates.is_empty() {
+                continue;
+            }
+            for spec in nr.specs.iter().filter(|s| s.selects(&api_version, &kind)) {
+                let parent_path = &spec.path[..spec.path.len().saturating_sub(1)];
+                let last = spec.path.last().cloned().unwrap_or_default();
+                let lookup = |name: &str, ns: &str| -> Option<(String, String)> {
+                    let found: Vec<&&Renamed> = candidates
+                        .iter()
+                        .filter(|t| {
+                            t.org_name == name
+                                && (t.cluster_scoped || t.namespace == ns || t.org_namespace == ns)
+                        })
+                        .collect();
+                    match found.as_slice() {
+                        [one] => Some((one.name.clone(), one.namespace.clone())),
+                        _ => None,
+                    }
+                };
+                let parent_spec = FieldSpec {
+                    path: parent_path.to_vec(),
+                    create: false,
+                    ..spec.clone()
+                };
+                parent_spec.visit(&mut r.node, &mut |parent| {
+                    // A reference that names its kind (roleRef, scaleTargetRef, subjects)
+                    // only matches that kind.
+                    let update = |holder: &mut Node, field: &str| {
+                        if let Some(k) = holder.get("kind").and_then(Node::as_str)
+                            && k != nr.kind
+                        {
+                            return;
+                        }
+                        let ns = holder
+                            .get("namespace")
+                            .and_then(Node::as_str)
+                            .unwrap_or(&referrer_ns)
+                            .to_owned();
+                        let Some(target) = get_mut(holder, field) else { return };
+                        match &mut target.value {
+                            Value::String(name) => {
+                                if let Some((new, _)) = lookup(name, &ns) {
+                                    *name = new;
+                                }
+                            }
+                            Value::Seq(items) => {
+                                for i in items.iter_mut() {
+                                    if let Value::String(name) = &mut i.value
+                                        && let Some((new, _)) = lookup(name, &ns)
+                                    {
+                                        *name = new;
+                                    }
+                                }
+                            }
+                            _ => {}
+                        }
+                    };
+                    match &mut parent.value {
+                        Value::Seq(items) => {
+                            for i in items.iter_mut() {
+                                update(i, &last);
+                            }
+                        }
+                        Value::Map(_) => {
+                            // `subjects` and webhook `service` refer by a map with name (and
+                            // namespace) rather than by a string.
+                            if let Some(child) = get_mut(parent, &last)
+                                && matches!(child.value, Value::Seq(_) | Value::Map(_))
+                                && !matches!(&child.value, Value::Seq(items) if items.iter().all(|i| i.as_str().is_some()))
+                            {
+                                match &mut child.value {
+                                    Value::Seq(items) => {
+                                        for i in items.iter_mut() {
+                                            update(i, "name");
+                                        }
+                                    }
+                                    _ => update(child, "name"),
+                                }
+                            } else {
+                                update(parent, &last);
+                            }
+                        }
+                        _ => {}
+                    }
+                });
+            }
+        }
+    }
+}

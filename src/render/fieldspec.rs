@@ -1,0 +1,215 @@
+//! Field specs: where a transformer writes (kustomize's `FieldSpec`, `FsSlice`).
+//!
+//! The built-in lists are kustomize's own (`fieldspecs/*.yaml`, vendored from kustomize
+//! v5.5.0), so kgate updates exactly the fields kustomize updates.
+
+use crate::yaml::{self, Entry, LoadLimits, Node, Pos, Value};
+
+/// One place a transformer applies: objects of a group/version/kind, and a path in them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldSpec {
+    pub group: Option<String>,
+    pub version: Option<String>,
+    pub kind: Option<String>,
+    /// Path segments; a list on the way is traversed item by item.
+    pub path: Vec<String>,
+    pub create: bool,
+}
+
+/// Splits `spec/template/metadata/labels` (with `\/` escaping a slash in a key, and `[]`
+/// marking a list) into segments.
+pub fn split_path(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = path.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'/') => {
+                cur.push('/');
+                chars.next();
+            }
+            '/' => out.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out.into_iter()
+        .map(|s| s.strip_suffix("[]").map(str::to_owned).unwrap_or(s))
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Group and version of an apiVersion (`apps/v1` -> (`apps`, `v1`), `v1` -> (``, `v1`)).
+pub fn group_version(api_version: &str) -> (&str, &str) {
+    api_version.split_once('/').unwrap_or(("", api_version))
+}
+
+impl FieldSpec {
+    pub fn new(path: &str, create: bool) -> Self {
+        FieldSpec {
+            group: None,
+            version: None,
+            kind: None,
+            path: split_path(path),
+            create,
+        }
+    }
+
+    /// Whether this spec applies to an object of `api_version`/`kind` (empty parts are
+    /// wildcards, as in kustomize's `Gvk.IsSelected`).
+    pub fn selects(&self, api_version: &str, kind: &str) -> bool {
+        let (g, v) = group_version(api_version);
+        self.group.as_deref().is_none_or(|x| x.is_empty() || x == g)
+            && self
+                .version
+                .as_deref()
+                .is_none_or(|x| x.is_empty() || x == v)
+            && self
+                .kind
+                .as_deref()
+                .is_none_or(|x| x.is_empty() || x == kind)
+    }
+
+    /// Calls `f` on every node at this spec's path in `obj`. With `create`, missing maps on
+    /// the way and the final field are created (the final one as an empty map, for `f` to
+    /// fill); otherwise a missing path is skipped.
+    pub fn visit(&self, obj: &mut Node, f: &mut dyn FnMut(&mut Node)) {
+        visit(obj, &self.path, self.create, f);
+    }
+}
+
+fn visit(node: &mut Node, path: &[String], create: bool, f: &mut dyn FnMut(&mut Node)) {
+    let Some((first, rest)) = path.split_first() else {
+        f(node);
+        return;
+    };
+    match &mut node.value {
+        Value::Seq(items) => {
+            for item in items {
+                visit(item, path, create, f);
+            }
+        }
+        Value::Map(entries) => {
+            if let Some(e) = entries.iter_mut().find(|e| &e.key == first) {
+                if e.value.value == Value::Null && create {
+                    e.value.value = Value::Map(Vec::new());
+                }
+                visit(&mut e.value, rest, create, f);
+            } else if create {
+                let mut child = Node {
+                    value: Value::Map(Vec::new()),
+                    start: Pos::default(),
+                    end: Pos::default(),
+                };
+                visit(&mut child, rest, create, f);
+                entries.push(Entry {
+                    key: first.clone(),
+                    key_pos: Pos::default(),
+                    value: child,
+                });
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Reads a vendored field-spec list (`key:` then a list of `{path, create, group, version,
+/// kind}`).
+pub fn load(text: &str, key: &str) -> Vec<FieldSpec> {
+    let (docs, err) = yaml::parse_documents(text, LoadLimits::default());
+    debug_assert!(err.is_none(), "vendored field specs parse");
+    let Some(list) = docs.first().and_then(|d| d.root.get(key)) else {
+        return Vec::new();
+    };
+    let Value::Seq(items) = &list.value else {
+        return Vec::new();
+    };
+    items.iter().filter_map(parse_spec).collect()
+}
+
+/// One field spec from a mapping (also used for `labels[].fields` in kustomizations).
+pub fn parse_spec(item: &Node) -> Option<FieldSpec> {
+    let s = |k: &str| item.get(k).and_then(Node::as_str).map(str::to_owned);
+    Some(FieldSpec {
+        group: s("group"),
+        version: s("version"),
+        kind: s("kind"),
+        path: split_path(&s("path")?),
+        create: matches!(
+            item.get("create").map(|n| &n.value),
+            Some(Value::Bool(true))
+        ),
+    })
+}
+
+/// The vendored lists.
+pub mod builtin {
+    use super::{FieldSpec, load};
+    use std::sync::LazyLock;
+
+    macro_rules! spec_list {
+        ($name:ident, $file:literal, $key:literal) => {
+            pub static $name: LazyLock<Vec<FieldSpec>> =
+                LazyLock::new(|| load(include_str!(concat!("fieldspecs/", $file)), $key));
+        };
+    }
+    spec_list!(COMMON_LABELS, "commonlabels.yaml", "commonLabels");
+    spec_list!(TEMPLATE_LABELS, "templatelabels.yaml", "templateLabels");
+    spec_list!(
+        COMMON_ANNOTATIONS,
+        "commonannotations.yaml",
+        "commonAnnotations"
+    );
+    spec_list!(NAMESPACE, "namespace.yaml", "namespace");
+    spec_list!(IMAGES, "images.yaml", "images");
+    spec_list!(REPLICAS, "replicas.yaml", "replicas");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_split_with_escapes_and_lists() {
+        assert_eq!(
+            split_path("spec/containers[]/image"),
+            ["spec", "containers", "image"]
+        );
+        assert_eq!(
+            split_path("metadata/annotations/nginx.ingress.kubernetes.io\\/auth-secret"),
+            [
+                "metadata",
+                "annotations",
+                "nginx.ingress.kubernetes.io/auth-secret"
+            ]
+        );
+    }
+
+    #[test]
+    fn builtin_lists_load() {
+        assert!(builtin::COMMON_LABELS.len() > 20);
+        assert!(
+            builtin::TEMPLATE_LABELS
+                .iter()
+                .any(|f| f.path == ["metadata", "labels"])
+        );
+        assert_eq!(builtin::NAMESPACE[0].kind.as_deref(), Some("Namespace"));
+        assert!(
+            builtin::REPLICAS
+                .iter()
+                .all(|f| f.path == ["spec", "replicas"])
+        );
+    }
+
+    #[test]
+    fn selects_by_group_version_kind() {
+        let f = FieldSpec {
+            group: Some("apps".into()),
+            kind: Some("Deployment".into()),
+            ..FieldSpec::new("spec/replicas", true)
+        };
+        assert!(f.selects("apps/v1", "Deployment"));
+        assert!(!f.selects("extensions/v1beta1", "Deployment"));
+        assert!(!f.selects("apps/v1", "StatefulSet"));
+    }
+}

@@ -1,0 +1,415 @@
+//! `kustomization.yaml`, read into typed fields with the line of each.
+//!
+//! Fields kustomize v5.5 does not know are an error, as in kustomize. Fields it knows but
+//! kgate does not render yet are an error too, naming the field: kgate never renders a
+//! kustomization differently from kustomize without saying so.
+
+use std::path::{Path, PathBuf};
+
+use super::RenderError;
+use super::fieldspec::{FieldSpec, parse_spec};
+use crate::yaml::{self, LoadLimits, Node, Pos, Value};
+
+/// A string from the kustomization and the position it was read at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub value: String,
+    pub pos: Pos,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LabelSet {
+    pub pairs: Vec<(String, String)>,
+    pub include_selectors: bool,
+    pub include_templates: bool,
+    pub fields: Vec<FieldSpec>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ImageSet {
+    pub name: String,
+    pub new_name: Option<String>,
+    pub new_tag: Option<String>,
+    pub digest: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GeneratorOptions {
+    pub labels: Vec<(String, String)>,
+    pub annotations: Vec<(String, String)>,
+    pub disable_name_suffix_hash: Option<bool>,
+    pub immutable: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GeneratorArgs {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub behavior: Option<String>,
+    pub literals: Vec<Item>,
+    pub files: Vec<Item>,
+    pub envs: Vec<Item>,
+    pub secret_type: Option<String>,
+    pub options: Option<GeneratorOptions>,
+    pub pos: Pos,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Kustomization {
+    /// The kustomization file itself.
+    pub file: PathBuf,
+    pub is_component: bool,
+    pub resources: Vec<Item>,
+    pub components: Vec<Item>,
+    pub namespace: Option<String>,
+    pub name_prefix: Option<String>,
+    pub name_suffix: Option<String>,
+    pub common_labels: Vec<(String, String)>,
+    pub labels: Vec<LabelSet>,
+    pub common_annotations: Vec<(String, String)>,
+    pub images: Vec<ImageSet>,
+    pub replicas: Vec<(String, i64)>,
+    pub config_map_generator: Vec<GeneratorArgs>,
+    pub secret_generator: Vec<GeneratorArgs>,
+    pub generator_options: Option<GeneratorOptions>,
+}
+
+/// Every top-level field of kustomize v5.5's `Kustomization` type.
+const KNOWN_FIELDS: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "openapi",
+    "namePrefix",
+    "nameSuffix",
+    "namespace",
+    "commonLabels",
+    "labels",
+    "commonAnnotations",
+    "patchesStrategicMerge",
+    "patchesJson6902",
+    "patches",
+    "images",
+    "imageTags",
+    "replacements",
+    "replicas",
+    "vars",
+    "sortOptions",
+    "resources",
+    "components",
+    "crds",
+    "bases",
+    "configMapGenerator",
+    "secretGenerator",
+    "helmGlobals",
+    "helmCharts",
+    "helmChartInflationGenerator",
+    "generatorOptions",
+    "configurations",
+    "generators",
+    "transformers",
+    "validators",
+    "buildMetadata",
+];
+
+/// Fields that change the output and that kgate does not render yet.
+const NOT_YET: &[&str] = &[
+    "openapi",
+    "patchesStrategicMerge",
+    "patchesJson6902",
+    "patches",
+    "imageTags",
+    "replacements",
+    "vars",
+    "sortOptions",
+    "crds",
+    "helmGlobals",
+    "helmCharts",
+    "helmChartInflationGenerator",
+    "configurations",
+    "buildMetadata",
+];
+
+/// Fields that run plugins: refused, kgate never runs code from the repository.
+const PLUGINS: &[&str] = &["generators", "transformers", "validators"];
+
+pub const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// The kustomization file in `dir`, if any (kustomize errors when there are several).
+pub fn find_in(dir: &Path) -> Result<Option<PathBuf>, String> {
+    let found: Vec<PathBuf> = FILE_NAMES
+        .iter()
+        .map(|n| dir.join(n))
+        .filter(|p| p.is_file())
+        .collect();
+    match found.len() {
+        0 => Ok(None),
+        1 => Ok(found.into_iter().next()),
+        _ => Err(format!(
+            "found multiple kustomization files under: {}",
+            dir.display()
+        )),
+    }
+}
+
+struct Reader<'a> {
+    file: &'a Path,
+}
+
+impl Reader<'_> {
+    fn err(&self, pos: Pos, message: impl Into<String>) -> RenderError {
+        RenderError::at(self.file, pos, message)
+    }
+
+    fn string(&self, n: &Node, what: &str) -> Result<String, RenderError> {
+        match &n.value {
+            Value::String(s) => Ok(s.clone()),
+            // kustomize reads these fields as strings; YAML typed them.
+            Value::Int(i) => Ok(i.to_string()),
+            Value::Bool(b) => Ok(b.to_string()),
+            Value::Float(f) => Ok(f.to_string()),
+            _ => Err(self.err(n.start, format!("`{what}` must be a string"))),
+        }
+    }
+
+    fn items(&self, n: &Node, what: &str) -> Result<Vec<Item>, RenderError> {
+        match &n.value {
+            Value::Null => Ok(Vec::new()),
+            Value::Seq(items) => items
+                .iter()
+                .map(|i| {
+                    Ok(Item {
+                        value: self.string(i, what)?,
+                        pos: i.start,
+                    })
+                })
+                .collect(),
+            _ => Err(self.err(n.start, format!("`{what}` must be a list"))),
+        }
+    }
+
+    fn string_map(&self, n: &Node, what: &str) -> Result<Vec<(String, String)>, RenderError> {
+        match &n.value {
+            Value::Null => Ok(Vec::new()),
+            Value::Map(entries) => entries
+                .iter()
+                .map(|e| {
+                    let v = match &e.value.value {
+                        Value::Null => String::new(),
+                        _ => self.string(&e.value, what)?,
+                    };
+                    Ok((e.key.clone(), v))
+                })
+                .collect(),
+            _ => Err(self.err(n.start, format!("`{what}` must be a map of strings"))),
+        }
+    }
+
+    fn bool(&self, n: Option<&Node>, what: &str) -> Result<Option<bool>, RenderError> {
+        match n.map(|n| (&n.value, n.start)) {
+            None | Some((Value::Null, _)) => Ok(None),
+            Some((Value::Bool(b), _)) => Ok(Some(*b)),
+            Some((_, pos)) => Err(self.err(pos, format!("`{what}` must be true or false"))),
+        }
+    }
+
+    fn options(&self, n: &Node) -> Result<GeneratorOptions, RenderError> {
+        Ok(GeneratorOptions {
+            labels: n
+                .get("labels")
+                .map(|l| self.string_map(l, "labels"))
+                .transpose()?
+                .unwrap_or_default(),
+            annotations: n
+                .get("annotations")
+                .map(|l| self.string_map(l, "annotations"))
+                .transpose()?
+                .unwrap_or_default(),
+            disable_name_suffix_hash: self
+                .bool(n.get("disableNameSuffixHash"), "disableNameSuffixHash")?,
+            immutable: self.bool(n.get("immutable"), "immutable")?,
+        })
+    }
+
+    fn generators(&self, n: &Node, secret: bool) -> Result<Vec<GeneratorArgs>, RenderError> {
+        let Value::Seq(items) = &n.value else {
+            if n.value == Value::Null {
+                return Ok(Vec::new());
+            }
+            return Err(self.err(n.start, "a generator list must be a list"));
+        };
+        items
+            .iter()
+            .map(|g| {
+                let s = |k: &str| -> Result<Option<String>, RenderError> {
+                    g.get(k).map(|v| self.string(v, k)).transpose()
+                };
+                let list = |k: &str| -> Result<Vec<Item>, RenderError> {
+                    Ok(g.get(k)
+                        .map(|v| self.items(v, k))
+                        .transpose()?
+                        .unwrap_or_default())
+                };
+                let mut envs = list("envs")?;
+                if let Some(e) = g.get("env") {
+                    envs.push(Item {
+                        value: self.string(e, "env")?,
+                        pos: e.start,
+                    });
+                }
+                Ok(GeneratorArgs {
+                    name: s("name")?.unwrap_or_default(),
+                    namespace: s("namespace")?,
+                    behavior: s("behavior")?,
+                    literals: list("literals")?,
+                    files: list("files")?,
+                    envs,
+                    secret_type: if secret { s("type")? } else { None },
+                    options: g.get("options").map(|o| self.options(o)).transpose()?,
+                    pos: g.start,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Reads the kustomization at `file`.
+pub fn load(file: &Path) -> Result<Kustomization, RenderError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| RenderError::at(file, Pos::default(), format!("cannot read: {e}")))?;
+    parse(file, &text)
+}
+
+pub fn parse(file: &Path, text: &str) -> Result<Kustomization, RenderError> {
+    let r = Reader { file };
+    let (docs, err) = yaml::parse_documents(text, LoadLimits::default());
+    if let Some(e) = err {
+        return Err(r.err(e.pos, e.to_string()));
+    }
+    let mut k = Kustomization {
+        file: file.to_owned(),
+        ..Kustomization::default()
+    };
+    let Some(root) = docs.first().map(|d| &d.root) else {
+        return Ok(k);
+    };
+    let entries = match &root.value {
+        Value::Map(e) => e,
+        Value::Null => return Ok(k),
+        _ => return Err(r.err(root.start, "a kustomization must be a YAML mapping")),
+    };
+    for e in entries {
+        let key = e.key.as_str();
+        let v = &e.value;
+        if !KNOWN_FIELDS.contains(&key) {
+            return Err(r.err(
+                e.key_pos,
+                format!("invalid Kustomization: unknown field \"{key}\""),
+            ));
+        }
+        if PLUGINS.contains(&key) && v.value != Value::Null {
+            return Err(r.err(
+                e.key_pos,
+                format!("`{key}` runs kustomize plugins, which kgate refuses: it never executes code from the repository"),
+            ));
+        }
+        if NOT_YET.contains(&key) && !is_empty(v) {
+            return Err(r.err(e.key_pos, format!("kgate does not render `{key}` yet")));
+        }
+        match key {
+            "kind" => {
+                let kind = r.string(v, "kind")?;
+                match kind.as_str() {
+                    "Kustomization" | "" => {}
+                    "Component" => k.is_component = true,
+                    other => {
+                        return Err(r.err(v.start, format!("unknown kustomization kind `{other}`")));
+                    }
+                }
+            }
+            "resources" | "bases" => k.resources.extend(r.items(v, key)?),
+            "components" => k.components = r.items(v, key)?,
+            "namespace" => k.namespace = Some(r.string(v, key)?).filter(|s| !s.is_empty()),
+            "namePrefix" => k.name_prefix = Some(r.string(v, key)?),
+            "nameSuffix" => k.name_suffix = Some(r.string(v, key)?),
+            "commonLabels" => k.common_labels = r.string_map(v, key)?,
+            "commonAnnotations" => k.common_annotations = r.string_map(v, key)?,
+            "labels" => {
+                let Value::Seq(items) = &v.value else {
+                    if v.value == Value::Null {
+                        continue;
+                    }
+                    return Err(r.err(v.start, "`labels` must be a list"));
+                };
+                for item in items {
+                    let fields = match item.get("fields").map(|f| &f.value) {
+                        Some(Value::Seq(fs)) => fs.iter().filter_map(parse_spec).collect(),
+                        _ => Vec::new(),
+                    };
+                    k.labels.push(LabelSet {
+                        pairs: item
+                            .get("pairs")
+                            .map(|p| r.string_map(p, "pairs"))
+                            .transpose()?
+                            .unwrap_or_default(),
+                        include_selectors: r
+                            .bool(item.get("includeSelectors"), "includeSelectors")?
+                            .unwrap_or(false),
+                        include_templates: r
+                            .bool(item.get("includeTemplates"), "includeTemplates")?
+                            .unwrap_or(false),
+                        fields,
+                    });
+                }
+            }
+            "images" => {
+                let Value::Seq(items) = &v.value else {
+                    continue;
+                };
+                for item in items {
+                    let s = |key: &str| -> Result<Option<String>, RenderError> {
+                        item.get(key).map(|x| r.string(x, key)).transpose()
+                    };
+                    k.images.push(ImageSet {
+                        name: s("name")?.unwrap_or_default(),
+                        new_name: s("newName")?,
+                        new_tag: s("newTag")?,
+                        digest: s("digest")?,
+                    });
+                }
+            }
+            "replicas" => {
+                let Value::Seq(items) = &v.value else {
+                    continue;
+                };
+                for item in items {
+                    let name = item
+                        .get("name")
+                        .map(|n| r.string(n, "name"))
+                        .transpose()?
+                        .unwrap_or_default();
+                    let count = match item.get("count").map(|c| &c.value) {
+                        Some(Value::Int(i)) => *i,
+                        _ => return Err(r.err(item.start, "`replicas[].count` must be an integer")),
+                    };
+                    k.replicas.push((name, count));
+                }
+            }
+            "configMapGenerator" => k.config_map_generator = r.generators(v, false)?,
+            "secretGenerator" => k.secret_generator = r.generators(v, true)?,
+            "generatorOptions" => k.generator_options = Some(r.options(v)?),
+            _ => {}
+        }
+    }
+    Ok(k)
+}
+
+fn is_empty(n: &Node) -> bool {
+    match &n.value {
+        Value::Null => true,
+        Value::Seq(i) => i.is_empty(),
+        Value::Map(e) => e.is_empty(),
+        Value::String(s) => s.is_empty(),
+        _ => false,
+    }
+}
