@@ -28,6 +28,10 @@ pub struct Resource {
     pub org_namespace: String,
     /// A generated object whose name gets the content hash at the end.
     pub needs_hash: bool,
+    /// Name prefixes and suffixes applied, innermost first: when several objects were loaded
+    /// with the same name, a reference resolves to the one renamed like the referrer.
+    pub prefixes: Vec<String>,
+    pub suffixes: Vec<String>,
 }
 
 fn text(s: &str) -> Node {
@@ -748,6 +752,8 @@ fn generated(
         org_name: args.name.clone(),
         org_namespace: args.namespace.clone().unwrap_or_default(),
         needs_hash: opts.disable_name_suffix_hash != Some(true),
+        prefixes: Vec::new(),
+        suffixes: Vec::new(),
     }
 }
 
@@ -822,6 +828,8 @@ fn push_object(node: Node, file: &Path, out: &mut Vec<Resource>) -> Result<(), R
         org_name,
         org_namespace,
         needs_hash: false,
+        prefixes: Vec::new(),
+        suffixes: Vec::new(),
     });
     Ok(())
 }
@@ -864,8 +872,10 @@ fn transform(k: &Kustomization, ra: &mut [Resource]) {
                 continue;
             }
             let name = if is_prefix {
+                r.prefixes.push(affix.to_owned());
                 format!("{affix}{}", r.name())
             } else {
+                r.suffixes.push(affix.to_owned());
                 format!("{}{affix}", r.name())
             };
             r.set_name(&name);
@@ -1030,15 +1040,17 @@ fn add_hashes(ra: &mut [Resource]) {
     }
 }
 
-/// An object whose name changed during the build, as references may find it.
-struct Renamed {
+/// An object references may point at: where it started and where it ended up.
+struct Referee {
     kind: String,
     group: String,
     org_name: String,
-    namespace: String,
     org_namespace: String,
     name: String,
+    namespace: String,
     cluster_scoped: bool,
+    prefixes: Vec<String>,
+    suffixes: Vec<String>,
 }
 
 struct NameRef {
@@ -1078,30 +1090,72 @@ fn name_references() -> &'static [NameRef] {
     &REFS
 }
 
-/// kustomize's name-reference fix-up: wherever an object refers to another by the name it
-/// was loaded with, write the name it ends up with (prefix, suffix, content hash).
-fn fix_name_references(ra: &mut [Resource]) {
-    let targets: Vec<Renamed> = ra
+/// An unset namespace is the `default` namespace.
+fn same_namespace(a: &str, b: &str) -> bool {
+    let norm = |s: &str| if s.is_empty() { "default" } else { s }.to_owned();
+    norm(a) == norm(b)
+}
+
+/// The referee a reference to `name` (seen from namespace `ns`) resolves to, if exactly one:
+/// several objects loaded under one name are told apart by the prefixes and suffixes they
+/// share with the referrer, as kustomize does.
+fn resolve<'a>(
+    candidates: &[&'a Referee],
+    name: &str,
+    ns: &str,
+    referrer: (&[String], &[String]),
+) -> Option<&'a Referee> {
+    let found: Vec<&Referee> = candidates
         .iter()
-        .filter(|r| r.name() != r.org_name)
-        .map(|r| Renamed {
+        .copied()
+        .filter(|t| {
+            t.org_name == name
+                && (t.cluster_scoped
+                    || same_namespace(&t.org_namespace, ns)
+                    || same_namespace(&t.namespace, ns))
+        })
+        .collect();
+    match found.as_slice() {
+        [one] => Some(one),
+        [] => None,
+        many => {
+            let same: Vec<&Referee> = many
+                .iter()
+                .copied()
+                .filter(|t| t.prefixes == referrer.0 && t.suffixes == referrer.1)
+                .collect();
+            match same.as_slice() {
+                [one] => Some(one),
+                _ => None,
+            }
+        }
+    }
+}
+
+/// kustomize's name-reference fix-up: wherever an object refers to another by the name it
+/// was loaded with, write the name it ends up with (prefix, suffix, content hash); a
+/// reference by name and namespace (RoleBinding subjects) also gets the new namespace.
+fn fix_name_references(ra: &mut [Resource]) {
+    let referees: Vec<Referee> = ra
+        .iter()
+        .map(|r| Referee {
             kind: r.kind().to_owned(),
             group: group_version(r.api_version()).0.to_owned(),
             org_name: r.org_name.clone(),
-            namespace: r.namespace().to_owned(),
             org_namespace: r.org_namespace.clone(),
             name: r.name().to_owned(),
+            namespace: r.namespace().to_owned(),
             cluster_scoped: r.is_cluster_scoped(),
+            prefixes: r.prefixes.clone(),
+            suffixes: r.suffixes.clone(),
         })
         .collect();
-    if targets.is_empty() {
-        return;
-    }
     for r in ra.iter_mut() {
         let referrer_ns = r.namespace().to_owned();
+        let affixes = (r.prefixes.clone(), r.suffixes.clone());
         let (api_version, kind) = (r.api_version().to_owned(), r.kind().to_owned());
         for nr in name_references() {
-            let candidates: Vec<&Renamed> = targets
+            let candidates: Vec<&Referee> = referees
                 .iter()
                 .filter(|t| {
                     t.kind == nr.kind
@@ -1115,86 +1169,92 @@ fn fix_name_references(ra: &mut [Resource]) {
                 continue;
             }
             for spec in nr.specs.iter().filter(|s| s.selects(&api_version, &kind)) {
-                let parent_path = &spec.path[..spec.path.len().saturating_sub(1)];
-                let last = spec.path.last().cloned().unwrap_or_default();
-                let lookup = |name: &str, ns: &str| -> Option<(String, String)> {
-                    let found: Vec<&&Renamed> = candidates
-                        .iter()
-                        .filter(|t| {
-                            t.org_name == name
-                                && (t.cluster_scoped || t.namespace == ns || t.org_namespace == ns)
-                        })
-                        .collect();
-                    match found.as_slice() {
-                        [one] => Some((one.name.clone(), one.namespace.clone())),
-                        _ => None,
-                    }
+                let Some((last, parent_path)) = spec.path.split_last() else {
+                    continue;
                 };
                 let parent_spec = FieldSpec {
                     path: parent_path.to_vec(),
                     create: false,
                     ..spec.clone()
                 };
-                parent_spec.visit(&mut r.node, &mut |parent| {
+                let update = |holder: &mut Node, field: &str, by_map: bool| {
                     // A reference that names its kind (roleRef, scaleTargetRef, subjects)
                     // only matches that kind.
-                    let update = |holder: &mut Node, field: &str| {
-                        if let Some(k) = holder.get("kind").and_then(Node::as_str)
-                            && k != nr.kind
-                        {
-                            return;
-                        }
-                        let ns = holder
-                            .get("namespace")
-                            .and_then(Node::as_str)
-                            .unwrap_or(&referrer_ns)
-                            .to_owned();
-                        let Some(target) = get_mut(holder, field) else { return };
+                    if let Some(k) = holder.get("kind").and_then(Node::as_str)
+                        && k != nr.kind
+                    {
+                        return;
+                    }
+                    let ns = holder
+                        .get("namespace")
+                        .and_then(Node::as_str)
+                        .filter(|_| by_map)
+                        .unwrap_or(&referrer_ns)
+                        .to_owned();
+                    let mut new_namespace = None;
+                    if let Some(target) = get_mut(holder, field) {
                         match &mut target.value {
                             Value::String(name) => {
-                                if let Some((new, _)) = lookup(name, &ns) {
-                                    *name = new;
+                                if let Some(t) =
+                                    resolve(&candidates, name, &ns, (&affixes.0, &affixes.1))
+                                {
+                                    *name = t.name.clone();
+                                    if !t.cluster_scoped && !t.namespace.is_empty() {
+                                        new_namespace = Some(t.namespace.clone());
+                                    }
                                 }
                             }
                             Value::Seq(items) => {
                                 for i in items.iter_mut() {
                                     if let Value::String(name) = &mut i.value
-                                        && let Some((new, _)) = lookup(name, &ns)
+                                        && let Some(t) = resolve(
+                                            &candidates,
+                                            name,
+                                            &ns,
+                                            (&affixes.0, &affixes.1),
+                                        )
                                     {
-                                        *name = new;
+                                        *name = t.name.clone();
                                     }
                                 }
                             }
                             _ => {}
                         }
-                    };
-                    match &mut parent.value {
-                        Value::Seq(items) => {
-                            for i in items.iter_mut() {
-                                update(i, &last);
-                            }
-                        }
-                        Value::Map(_) => {
-                            // `subjects` and webhook `service` refer by a map with name (and
-                            // namespace) rather than by a string.
-                            if let Some(child) = get_mut(parent, &last)
-                                && matches!(child.value, Value::Seq(_) | Value::Map(_))
-                                && !matches!(&child.value, Value::Seq(items) if items.iter().all(|i| i.as_str().is_some()))
-                            {
-                                match &mut child.value {
-                                    Value::Seq(items) => {
-                                        for i in items.iter_mut() {
-                                            update(i, "name");
-                                        }
-                                    }
-                                    _ => update(child, "name"),
-                                }
-                            } else {
-                                update(parent, &last);
-                            }
-                        }
-                        _ => {}
                     }
+                    if by_map && let Some(ns) = new_namespace {
+                        set(holder, "namespace", text(&ns));
+                    }
+                };
+                parent_spec.visit(&mut r.node, &mut |parent| match &mut parent.value {
+                    Value::Seq(items) => {
+                        for i in items.iter_mut() {
+                            update(i, last, false);
+                        }
+                    }
+                    Value::Map(_) => {
+                        // `subjects` and webhook `service` refer by a map (name, namespace)
+                        // rather than by a string.
+                        let by_map = get_mut(parent, last).is_some_and(|c| match &c.value {
+                            Value::Map(_) => true,
+                            Value::Seq(items) => {
+                                items.iter().any(|i| matches!(i.value, Value::Map(_)))
+                            }
+                            _ => false,
+                        });
+                        if !by_map {
+                            update(parent, last, false);
+                        } else if let Some(child) = get_mut(parent, last) {
+                            match &mut child.value {
+                                Value::Seq(items) => {
+                                    for i in items.iter_mut() {
+                                        update(i, "name", true);
+                                    }
+                                }
+                                _ => update(child, "name", true),
+                            }
+                        }
+                    }
+                    _ => {}
                 });
             }
         }

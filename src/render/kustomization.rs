@@ -290,14 +290,22 @@ pub fn parse(file: &Path, text: &str) -> Result<Kustomization, RenderError> {
         file: file.to_owned(),
         ..Kustomization::default()
     };
+    let empty = || r.err(Pos::default(), "kustomization.yaml is empty");
     let Some(root) = docs.first().map(|d| &d.root) else {
-        return Ok(k);
+        return Err(empty());
     };
     let entries = match &root.value {
         Value::Map(e) => e,
-        Value::Null => return Ok(k),
+        Value::Null => return Err(empty()),
         _ => return Err(r.err(root.start, "a kustomization must be a YAML mapping")),
     };
+    // kustomize refuses a kustomization that says nothing beyond its type.
+    if entries
+        .iter()
+        .all(|e| e.key == "apiVersion" || e.key == "kind")
+    {
+        return Err(empty());
+    }
     for e in entries {
         let key = e.key.as_str();
         let v = &e.value;
