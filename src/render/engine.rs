@@ -13,8 +13,11 @@ use std::sync::{Arc, Mutex};
 use super::RenderError;
 use super::fieldspec::{FieldSpec, builtin, group_version};
 use super::hash::{HashInput, name_hash};
-use super::kustomization::{self, GeneratorArgs, GeneratorOptions, Kustomization};
+use super::kustomization::{
+    self, GeneratorArgs, GeneratorOptions, Kustomization, PatchEntry, Selector,
+};
 use super::order::{ResId, legacy_cmp};
+use super::patch;
 use crate::yaml::{self, Entry, LoadLimits, Node, Pos, Value};
 
 /// One object being built, with what kustomize remembers about it.
@@ -365,8 +368,52 @@ impl Renderer {
             let taken = std::mem::take(ra);
             *ra = self.apply(&ck, &cdir, taken, stack)?;
         }
-        transform(k, ra);
-        Ok(())
+        let psm = self.load_patches(k, dir, &k.patches_strategic_merge)?;
+        let patches = self.load_patches(k, dir, &k.patches)?;
+        let json = self.load_patches(k, dir, &k.patches_json6902)?;
+        transform(k, ra, &psm, &patches, &json)
+    }
+
+    /// Reads the patches of one list (files under the load restrictor, or inline text).
+    fn load_patches(
+        &self,
+        k: &Kustomization,
+        dir: &Path,
+        entries: &[PatchEntry],
+    ) -> Result<Vec<LoadedPatch>, RenderError> {
+        let mut out = Vec::new();
+        for e in entries {
+            let (text, source, base_pos) = match (&e.path, &e.inline) {
+                (Some(p), _) => {
+                    let file = self.restricted_file(k, dir, &p.value, p.pos)?;
+                    let text = std::fs::read_to_string(&file).map_err(|err| {
+                        RenderError::at(&k.file, p.pos, format!("'{}': {err}", p.value))
+                    })?;
+                    (text, file, None)
+                }
+                (None, Some(inline)) => (inline.value.clone(), k.file.clone(), Some(inline.pos)),
+                (None, None) => continue,
+            };
+            let (docs, err) = yaml::parse_documents(&text, LoadLimits::default());
+            if let Some(err) = err {
+                let pos = base_pos.unwrap_or(err.pos);
+                return Err(RenderError::at(&source, pos, format!("patch: {err}")));
+            }
+            let docs: Vec<Node> = docs
+                .into_iter()
+                .map(|d| d.root)
+                .filter(|n| n.value != Value::Null)
+                .collect();
+            let is_json = matches!(docs.first().map(|d| &d.value), Some(Value::Seq(_)));
+            out.push(LoadedPatch {
+                docs,
+                is_json,
+                target: e.target.clone(),
+                file: k.file.clone(),
+                pos: e.pos,
+            });
+        }
+        Ok(out)
     }
 
     fn load_resource(
@@ -853,8 +900,28 @@ fn apply_specs(r: &mut Resource, specs: &[FieldSpec], f: &mut dyn FnMut(&mut Nod
     }
 }
 
+/// A patch read from its file or the kustomization.
+struct LoadedPatch {
+    docs: Vec<Node>,
+    /// A JSON 6902 operation list rather than strategic-merge objects.
+    is_json: bool,
+    target: Option<Selector>,
+    /// The kustomization that lists the patch, and the entry's position in it.
+    file: PathBuf,
+    pos: Pos,
+}
+
 /// The built-in transformers of one kustomization, in kustomize's order.
-fn transform(k: &Kustomization, ra: &mut [Resource]) {
+fn transform(
+    k: &Kustomization,
+    ra: &mut Vec<Resource>,
+    psm: &[LoadedPatch],
+    patches: &[LoadedPatch],
+    json: &[LoadedPatch],
+) -> Result<(), RenderError> {
+    for p in psm.iter().chain(patches) {
+        apply_patch(ra, p)?;
+    }
     if let Some(ns) = &k.namespace {
         for r in ra.iter_mut() {
             set_namespace(r, ns);
@@ -909,6 +976,9 @@ fn transform(k: &Kustomization, ra: &mut [Resource]) {
             });
         }
     }
+    for p in json {
+        apply_patch(ra, p)?;
+    }
     for (name, count) in &k.replicas {
         for r in ra
             .iter_mut()
@@ -924,6 +994,147 @@ fn transform(k: &Kustomization, ra: &mut [Resource]) {
             update_images(&mut r.node, image);
         }
     }
+    Ok(())
+}
+
+fn full_match(pattern: &str, value: &str) -> Result<bool, String> {
+    regex::Regex::new(&format!("^(?:{pattern})$"))
+        .map(|re| re.is_match(value))
+        .map_err(|e| format!("invalid regular expression `{pattern}`: {e}"))
+}
+
+/// `a=b,c!=d,e,!f` against a label or annotation map.
+fn matches_selector(n: Option<&Node>, selector: &str) -> Result<bool, String> {
+    let get = |k: &str| n.and_then(|m| m.get(k)).and_then(Node::as_str);
+    for term in selector.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        let ok = if let Some((k, v)) = term.split_once("!=") {
+            get(k.trim()) != Some(v.trim())
+        } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
+            get(k.trim()) == Some(v.trim())
+        } else if let Some(k) = term.strip_prefix('!') {
+            get(k.trim()).is_none()
+        } else if term.contains(' ') || term.contains('(') {
+            return Err(format!(
+                "kgate does not support set-based selector `{term}` yet"
+            ));
+        } else {
+            get(term).is_some()
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn selects(sel: &Selector, r: &Resource) -> Result<bool, String> {
+    let (g, v) = group_version(r.api_version());
+    let checks = [
+        (&sel.group, g),
+        (&sel.version, v),
+        (&sel.kind, r.kind()),
+        (&sel.name, r.name()),
+        (&sel.namespace, r.namespace()),
+    ];
+    for (pattern, value) in checks {
+        if let Some(p) = pattern.as_deref().filter(|p| !p.is_empty())
+            && !full_match(p, value)?
+        {
+            return Ok(false);
+        }
+    }
+    let meta = r.node.get("metadata");
+    if let Some(ls) = &sel.label_selector
+        && !matches_selector(meta.and_then(|m| m.get("labels")), ls)?
+    {
+        return Ok(false);
+    }
+    if let Some(a) = &sel.annotation_selector
+        && !matches_selector(meta.and_then(|m| m.get("annotations")), a)?
+    {
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// The patch with the identity fields removed, for applying to a selected target.
+fn without_identity(p: &Node) -> Node {
+    let mut out = p.clone();
+    if let Value::Map(entries) = &mut out.value {
+        entries.retain(|e| e.key != "apiVersion" && e.key != "kind");
+        if let Some(meta) = entries.iter_mut().find(|e| e.key == "metadata")
+            && let Value::Map(m) = &mut meta.value.value
+        {
+            m.retain(|e| e.key != "name");
+        }
+    }
+    out
+}
+
+fn apply_patch(ra: &mut Vec<Resource>, p: &LoadedPatch) -> Result<(), RenderError> {
+    let err = |m: String| RenderError::at(&p.file, p.pos, m);
+    if p.is_json {
+        let Some(target) = &p.target else {
+            return Err(err("a JSON 6902 patch needs a `target`".to_owned()));
+        };
+        for r in ra.iter_mut() {
+            if selects(target, r).map_err(err)? {
+                for ops in &p.docs {
+                    patch::json6902(&mut r.node, ops)
+                        .map_err(|e| err(format!("JSON patch on {}: {}", r.id(), e.0)))?;
+                }
+            }
+        }
+        return Ok(());
+    }
+    for doc in &p.docs {
+        let mut deleted: Vec<usize> = Vec::new();
+        match &p.target {
+            Some(target) => {
+                let body = without_identity(doc);
+                for (i, r) in ra.iter_mut().enumerate() {
+                    if selects(target, r).map_err(err)? {
+                        let kind = r.kind().to_owned();
+                        if !patch::strategic_merge(&mut r.node, &body, &kind) {
+                            deleted.push(i);
+                        }
+                    }
+                }
+            }
+            None => {
+                let kind = get_str(doc, &["kind"]);
+                let name = get_str(doc, &["metadata", "name"]);
+                let ns = get_str(doc, &["metadata", "namespace"]);
+                let (group, _) = group_version(get_str(doc, &["apiVersion"]));
+                let hits: Vec<usize> = ra
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| {
+                        r.kind() == kind
+                            && group_version(r.api_version()).0 == group
+                            && (r.name() == name || r.org_name == name)
+                            && (ns.is_empty() || r.namespace() == ns || r.org_namespace == ns)
+                    })
+                    .map(|(i, _)| i)
+                    .collect();
+                let [i] = hits.as_slice() else {
+                    return Err(err(format!(
+                        "no unique target for patch {kind}/{name}: {} objects match",
+                        hits.len()
+                    )));
+                };
+                let r = &mut ra[*i];
+                let kind = r.kind().to_owned();
+                if !patch::strategic_merge(&mut r.node, doc, &kind) {
+                    deleted.push(*i);
+                }
+            }
+        }
+        for i in deleted.into_iter().rev() {
+            ra.remove(i);
+        }
+    }
+    Ok(())
 }
 
 fn set_namespace(r: &mut Resource, ns: &str) {

@@ -54,6 +54,31 @@ pub struct GeneratorArgs {
     pub pos: Pos,
 }
 
+/// Which objects a patch applies to (kustomize `Selector`); name, namespace, kind, group and
+/// version are anchored regular expressions.
+#[derive(Debug, Clone, Default)]
+pub struct Selector {
+    pub group: Option<String>,
+    pub version: Option<String>,
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    pub label_selector: Option<String>,
+    pub annotation_selector: Option<String>,
+    pub pos: Pos,
+}
+
+/// One entry of `patches`, `patchesStrategicMerge` or `patchesJson6902`.
+#[derive(Debug, Clone, Default)]
+pub struct PatchEntry {
+    /// A file holding the patch.
+    pub path: Option<Item>,
+    /// An inline patch.
+    pub inline: Option<Item>,
+    pub target: Option<Selector>,
+    pub pos: Pos,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Kustomization {
     /// The kustomization file itself.
@@ -72,6 +97,9 @@ pub struct Kustomization {
     pub config_map_generator: Vec<GeneratorArgs>,
     pub secret_generator: Vec<GeneratorArgs>,
     pub generator_options: Option<GeneratorOptions>,
+    pub patches_strategic_merge: Vec<PatchEntry>,
+    pub patches: Vec<PatchEntry>,
+    pub patches_json6902: Vec<PatchEntry>,
 }
 
 /// Every top-level field of kustomize v5.5's `Kustomization` type.
@@ -115,9 +143,6 @@ const KNOWN_FIELDS: &[&str] = &[
 /// Fields that change the output and that kgate does not render yet.
 const NOT_YET: &[&str] = &[
     "openapi",
-    "patchesStrategicMerge",
-    "patchesJson6902",
-    "patches",
     "imageTags",
     "replacements",
     "vars",
@@ -228,6 +253,22 @@ impl Reader<'_> {
             disable_name_suffix_hash: self
                 .bool(n.get("disableNameSuffixHash"), "disableNameSuffixHash")?,
             immutable: self.bool(n.get("immutable"), "immutable")?,
+        })
+    }
+
+    fn selector(&self, n: &Node) -> Result<Selector, RenderError> {
+        let s = |k: &str| -> Result<Option<String>, RenderError> {
+            n.get(k).map(|v| self.string(v, k)).transpose()
+        };
+        Ok(Selector {
+            group: s("group")?,
+            version: s("version")?,
+            kind: s("kind")?,
+            name: s("name")?,
+            namespace: s("namespace")?,
+            label_selector: s("labelSelector")?,
+            annotation_selector: s("annotationSelector")?,
+            pos: n.start,
         })
     }
 
@@ -406,6 +447,63 @@ pub fn parse(file: &Path, text: &str) -> Result<Kustomization, RenderError> {
             "configMapGenerator" => k.config_map_generator = r.generators(v, false)?,
             "secretGenerator" => k.secret_generator = r.generators(v, true)?,
             "generatorOptions" => k.generator_options = Some(r.options(v)?),
+            "patchesStrategicMerge" => {
+                for item in r.items(v, key)? {
+                    // An entry is a file path, or an inline patch when it spans lines.
+                    let inline = item.value.contains('\n');
+                    k.patches_strategic_merge.push(PatchEntry {
+                        path: (!inline).then(|| item.clone()),
+                        inline: inline.then(|| item.clone()),
+                        target: None,
+                        pos: item.pos,
+                    });
+                }
+            }
+            "patches" | "patchesJson6902" => {
+                let Value::Seq(items) = &v.value else {
+                    if v.value == Value::Null {
+                        continue;
+                    }
+                    return Err(r.err(v.start, format!("`{key}` must be a list")));
+                };
+                for item in items {
+                    if let Some(o) = item.get("options")
+                        && let Value::Map(opts) = &o.value
+                        && opts.iter().any(|e| e.value.value == Value::Bool(true))
+                    {
+                        return Err(r.err(o.start, "kgate does not render patch `options` yet"));
+                    }
+                    let text = |name: &str| -> Result<Option<Item>, RenderError> {
+                        item.get(name)
+                            .map(|n| {
+                                Ok(Item {
+                                    value: r.string(n, name)?,
+                                    pos: n.start,
+                                })
+                            })
+                            .transpose()
+                    };
+                    let entry = PatchEntry {
+                        path: text("path")?,
+                        inline: text("patch")?,
+                        target: item.get("target").map(|t| r.selector(t)).transpose()?,
+                        pos: item.start,
+                    };
+                    if entry.path.is_none() && entry.inline.is_none() {
+                        return Err(r.err(item.start, "a patch needs `path` or `patch`"));
+                    }
+                    if key == "patches" {
+                        k.patches.push(entry);
+                    } else {
+                        if entry.target.is_none() {
+                            return Err(
+                                r.err(item.start, "a patchesJson6902 entry needs a `target`")
+                            );
+                        }
+                        k.patches_json6902.push(entry);
+                    }
+                }
+            }
             _ => {}
         }
     }

@@ -9,6 +9,7 @@ pub mod fieldspec;
 pub mod hash;
 pub mod kustomization;
 pub mod order;
+pub mod patch;
 
 use std::path::{Path, PathBuf};
 
