@@ -699,11 +699,24 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
+/// kustomize writes long base64 values as lines of 70 characters, each ending in a newline.
+fn wrap_base64(s: String) -> String {
+    if s.len() <= 70 {
+        return s;
+    }
+    let mut out = String::with_capacity(s.len() + s.len() / 70 + 1);
+    for chunk in s.as_bytes().chunks(70) {
+        out.push_str(std::str::from_utf8(chunk).unwrap_or(""));
+        out.push('\n');
+    }
+    out
+}
+
 fn encode_data(kind: &str, data: &[(String, String)]) -> Vec<(String, String)> {
     data.iter()
         .map(|(k, v)| {
             let v = if kind == "Secret" {
-                base64(v.as_bytes())
+                wrap_base64(base64(v.as_bytes()))
             } else {
                 v.clone()
             };
@@ -980,13 +993,30 @@ fn transform(
         apply_patch(ra, p)?;
     }
     for (name, count) in &k.replicas {
+        let mut found = false;
         for r in ra
             .iter_mut()
             .filter(|r| r.name() == name || &r.org_name == name)
         {
+            let (api_version, kind) = (r.api_version().to_owned(), r.kind().to_owned());
+            if builtin::REPLICAS
+                .iter()
+                .any(|s| s.selects(&api_version, &kind))
+            {
+                found = true;
+            }
             apply_specs(r, &builtin::REPLICAS, &mut |n| {
                 n.value = Value::Int(*count);
             });
+        }
+        if !found {
+            return Err(RenderError::at(
+                &k.file,
+                Pos::default(),
+                format!(
+                    "replicas: resource with name {name} does not match a Deployment, StatefulSet, ReplicaSet or ReplicationController"
+                ),
+            ));
         }
     }
     for image in &k.images {
@@ -1165,21 +1195,60 @@ fn set_namespace(r: &mut Resource, ns: &str) {
     apply_specs(r, &specs, &mut |n| n.value = Value::String(ns.to_owned()));
 }
 
-/// Splits an image reference into (name, tag, digest).
-fn split_image(image: &str) -> (&str, Option<&str>, Option<&str>) {
-    let (rest, digest) = match image.split_once('@') {
-        Some((r, d)) => (r, Some(d)),
-        None => (image, None),
+/// kustomize's `image.Split`: (name, tag, digest); a `:` before the first `/` is a port.
+fn split_image(image: &str) -> (&str, &str, &str) {
+    let slash = match image.find('/') {
+        Some(i) if i > 0 => i,
+        _ => 0,
     };
-    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
-    match rest[last_slash..].rfind(':') {
-        Some(i) => (
-            &rest[..last_slash + i],
-            Some(&rest[last_slash + i + 1..]),
-            digest,
+    let search = &image[slash..];
+    let (at, colon) = (search.find('@'), search.find(':'));
+    match (at, colon) {
+        (None, None) => (image, "", ""),
+        (Some(a), c) if c.is_none_or(|c| a < c) => {
+            (&image[..slash + a], "", &image[slash + a + 1..])
+        }
+        (Some(a), Some(c)) => (
+            &image[..slash + c],
+            &image[slash + c + 1..slash + a],
+            &image[slash + a + 1..],
         ),
-        None => (rest, None, digest),
+        (None, Some(c)) => (&image[..slash + c], &image[slash + c + 1..], ""),
+        (Some(_), None) => (image, "", ""),
     }
+}
+
+/// kustomize's `IsImageMatched`: the configured name (a regular expression, as in
+/// kustomize) followed by an optional tag and digest.
+fn image_matches(image: &str, name: &str) -> bool {
+    regex::Regex::new(&format!(
+        "^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$"
+    ))
+    .is_ok_and(|re| re.is_match(image))
+}
+
+fn new_image(current: &str, set_: &kustomization::ImageSet) -> String {
+    let (name, tag, digest) = split_image(current);
+    let name = set_.new_name.as_deref().unwrap_or(name);
+    let new_tag = set_.new_tag.as_deref().filter(|t| !t.is_empty());
+    let new_digest = set_.digest.as_deref().filter(|d| !d.is_empty());
+    // Overriding the tag or the digest replaces both original values.
+    let (tag, digest) = match (new_tag, new_digest) {
+        (Some(t), Some(d)) => (t, d),
+        (Some(t), None) => (t, ""),
+        (None, Some(d)) => ("", d),
+        (None, None) => (tag, digest),
+    };
+    let mut out = name.to_owned();
+    if !tag.is_empty() {
+        out.push(':');
+        out.push_str(tag);
+    }
+    if !digest.is_empty() {
+        out.push('@');
+        out.push_str(digest);
+    }
+    out
 }
 
 fn update_images(node: &mut Node, set_: &kustomization::ImageSet) {
@@ -1192,29 +1261,9 @@ fn update_images(node: &mut Node, set_: &kustomization::ImageSet) {
                     for c in items.iter_mut() {
                         if let Some(img) = get_mut(c, "image")
                             && let Some(current) = img.as_str()
+                            && image_matches(current, &set_.name)
                         {
-                            let (name, tag, digest) = split_image(current);
-                            if name != set_.name {
-                                continue;
-                            }
-                            let new_name = set_.new_name.as_deref().unwrap_or(name);
-                            let new = if let Some(d) = &set_.digest {
-                                format!("{new_name}@{d}")
-                            } else if let Some(t) = &set_.new_tag {
-                                format!("{new_name}:{t}")
-                            } else {
-                                let mut s = new_name.to_owned();
-                                if let Some(t) = tag {
-                                    s.push(':');
-                                    s.push_str(t);
-                                }
-                                if let Some(d) = digest {
-                                    s.push('@');
-                                    s.push_str(d);
-                                }
-                                s
-                            };
-                            img.value = Value::String(new);
+                            img.value = Value::String(new_image(current, set_));
                         }
                     }
                 }

@@ -189,10 +189,19 @@ impl Reader<'_> {
     fn string(&self, n: &Node, what: &str) -> Result<String, RenderError> {
         match &n.value {
             Value::String(s) => Ok(s.clone()),
-            // kustomize reads these fields as strings; YAML typed them.
-            Value::Int(i) => Ok(i.to_string()),
-            Value::Bool(b) => Ok(b.to_string()),
-            Value::Float(f) => Ok(f.to_string()),
+            // kustomize decodes into Go strings: an unquoted number or boolean is an error.
+            Value::Int(_) | Value::Float(_) => Err(self.err(
+                n.start,
+                format!(
+                    "invalid Kustomization: `{what}` must be a string, not a number (quote it)"
+                ),
+            )),
+            Value::Bool(_) => Err(self.err(
+                n.start,
+                format!(
+                    "invalid Kustomization: `{what}` must be a string, not a boolean (quote it)"
+                ),
+            )),
             _ => Err(self.err(n.start, format!("`{what}` must be a string"))),
         }
     }
