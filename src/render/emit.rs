@@ -17,7 +17,7 @@ pub fn emit_document(node: &Node) -> String {
         Value::Map(entries) if !entries.is_empty() => emit_map(node, 0, &mut out),
         Value::Seq(items) if !items.is_empty() => emit_seq(node, 0, &mut out),
         _ => {
-            out.push_str(&scalar_or_empty(node, 0));
+            out.push_str(&scalar_or_empty(node, 0, 0));
             out.push('\n');
         }
     }
@@ -46,13 +46,13 @@ fn is_empty_collection(node: &Node) -> bool {
 
 /// Scalars and empty collections, rendered for a value that starts at column `indent`
 /// (block scalars indent their body relative to it).
-fn scalar_or_empty(node: &Node, indent: usize) -> String {
+fn scalar_or_empty(node: &Node, indent: usize, column: usize) -> String {
     match &node.value {
         Value::Null => "null".to_owned(),
         Value::Bool(b) => b.to_string(),
         Value::Int(i) => i.to_string(),
         Value::Float(f) => format_float(*f),
-        Value::String(s) => string_scalar(s, indent, false),
+        Value::String(s) => string_scalar(s, indent, Some(column)),
         Value::Map(_) => "{}".to_owned(),
         Value::Seq(_) => "[]".to_owned(),
     }
@@ -86,13 +86,15 @@ fn emit_map(node: &Node, indent: usize, out: &mut String) {
         if i > 0 || !out.ends_with("- ") {
             push_indent(out, indent);
         }
-        out.push_str(&string_scalar(&e.key, indent, true));
+        let key = string_scalar(&e.key, indent, None);
+        let column = indent + key.chars().count() + 2;
+        out.push_str(&key);
         out.push(':');
-        emit_value_after_key(&e.value, indent, out);
+        emit_value_after_key(&e.value, indent, column, out);
     }
 }
 
-fn emit_value_after_key(value: &Node, indent: usize, out: &mut String) {
+fn emit_value_after_key(value: &Node, indent: usize, column: usize, out: &mut String) {
     match &value.value {
         Value::Map(_) if !is_empty_collection(value) => {
             out.push('\n');
@@ -105,7 +107,7 @@ fn emit_value_after_key(value: &Node, indent: usize, out: &mut String) {
         }
         _ => {
             out.push(' ');
-            out.push_str(&scalar_or_empty(value, indent));
+            out.push_str(&scalar_or_empty(value, indent, column));
             out.push('\n');
         }
     }
@@ -127,7 +129,7 @@ fn emit_seq(node: &Node, indent: usize, out: &mut String) {
                 out.push_str(inner.trim_start());
             }
             _ => {
-                out.push_str(&scalar_or_empty(item, indent));
+                out.push_str(&scalar_or_empty(item, indent, indent + 2));
                 out.push('\n');
             }
         }
@@ -253,10 +255,10 @@ struct Analysis {
     block_allowed: bool,
 }
 
+/// go-yaml's `is_printable`, which (unlike libyaml) treats characters outside the Basic
+/// Multilingual Plane and U+0085 as non-printable: an emoji forces double quotes.
 fn is_printable(c: char) -> bool {
-    matches!(c as u32,
-        0x0A | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF)
-        && c != '\u{FEFF}'
+    matches!(c as u32, 0x0A | 0x20..=0x7E | 0xA0..=0xD7FF | 0xE000..=0xFFFD) && c != '\u{FEFF}'
 }
 
 fn is_space(c: Option<char>) -> bool {
@@ -414,27 +416,100 @@ fn analyze(s: &str) -> Analysis {
     a
 }
 
-/// A string scalar in block context. `is_key`: mapping keys are simple keys (no block
-/// scalars, single line).
-fn string_scalar(s: &str, indent: usize, is_key: bool) -> String {
+/// go-yaml's line width: plain and quoted scalars are folded at spaces past this column.
+const BEST_WIDTH: usize = 80;
+
+/// A string scalar in block context, starting at `column` (`None` for a mapping key, which
+/// is a simple key: one line, never folded). Continuation lines are indented to
+/// `indent + 2`.
+fn string_scalar(s: &str, indent: usize, column: Option<usize>) -> String {
     let a = analyze(s);
+    let is_key = column.is_none();
     let wants_quotes = resolves_to_non_string(s) || s.is_empty();
     if s.contains('\n') && !is_key {
-        if a.block_allowed {
+        if a.block_allowed && !wants_quotes {
             return literal_block(s, indent);
         }
-        return double_quoted(s);
+        return double_quoted(s, indent, column);
     }
     if wants_quotes {
-        return double_quoted(s);
+        return double_quoted(s, indent, column);
     }
     if a.block_plain_allowed && !(is_key && a.multiline) {
-        return s.to_owned();
+        return plain(s, indent, column);
     }
     if a.single_quoted_allowed && !(is_key && a.multiline) {
-        return format!("'{}'", s.replace('\'', "''"));
+        return single_quoted(s, indent, column);
     }
-    double_quoted(s)
+    double_quoted(s, indent, column)
+}
+
+fn newline_indent(out: &mut String, indent: usize) -> usize {
+    out.push('\n');
+    push_indent(out, indent + 2);
+    indent + 2
+}
+
+/// libyaml `yaml_emitter_write_plain_scalar`.
+fn plain(s: &str, indent: usize, column: Option<usize>) -> String {
+    let Some(mut col) = column else {
+        return s.to_owned();
+    };
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::new();
+    let mut spaces = false;
+    for (i, &c) in chars.iter().enumerate() {
+        if c == ' ' {
+            if !spaces && col > BEST_WIDTH && chars.get(i + 1) != Some(&' ') {
+                col = newline_indent(&mut out, indent);
+            } else {
+                out.push(c);
+                col += 1;
+            }
+            spaces = true;
+        } else {
+            out.push(c);
+            col += 1;
+            spaces = false;
+        }
+    }
+    out
+}
+
+/// libyaml `yaml_emitter_write_single_quoted_scalar` (no line breaks reach here).
+fn single_quoted(s: &str, indent: usize, column: Option<usize>) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::from("\'");
+    let mut col = column.map(|c| c + 1);
+    let mut spaces = false;
+    for (i, &c) in chars.iter().enumerate() {
+        if c == ' ' {
+            let breakable = col.is_some_and(|cc| {
+                !spaces
+                    && cc > BEST_WIDTH
+                    && i != 0
+                    && i != chars.len() - 1
+                    && chars.get(i + 1) != Some(&' ')
+            });
+            if breakable {
+                col = Some(newline_indent(&mut out, indent));
+            } else {
+                out.push(c);
+                col = col.map(|x| x + 1);
+            }
+            spaces = true;
+        } else {
+            if c == '\'' {
+                out.push('\'');
+                col = col.map(|x| x + 1);
+            }
+            out.push(c);
+            col = col.map(|x| x + 1);
+            spaces = false;
+        }
+    }
+    out.push('\'');
+    out
 }
 
 fn literal_block(s: &str, indent: usize) -> String {
@@ -444,16 +519,15 @@ fn literal_block(s: &str, indent: usize) -> String {
     if s.starts_with(' ') || s.starts_with('\n') {
         header.push('2');
     }
-    let trailing_newlines = s.len() - s.trim_end_matches('\n').len();
-    match trailing_newlines {
-        0 => header.push('-'),
-        1 => {}
-        _ => header.push('+'),
+    // libyaml's chomping: `-` without a final break; `+` when the text is a single break or
+    // ends in two; none otherwise.
+    let chomp_keep = s == "\n" || s.ends_with("\n\n");
+    if !s.ends_with('\n') {
+        header.push('-');
+    } else if chomp_keep {
+        header.push('+');
     }
-    let content = match trailing_newlines {
-        0 => s,
-        _ => &s[..s.len() - 1],
-    };
+    let content = s.strip_suffix('\n').unwrap_or(s);
     let mut out = header;
     for line in content.split('\n') {
         out.push('\n');
@@ -465,30 +539,53 @@ fn literal_block(s: &str, indent: usize) -> String {
     out
 }
 
-fn double_quoted(s: &str) -> String {
+/// libyaml `yaml_emitter_write_double_quoted_scalar`, folding at spaces past the width.
+fn double_quoted(s: &str, indent: usize, column: Option<usize>) -> String {
+    let chars: Vec<char> = s.chars().collect();
     let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '\0' => out.push_str("\\0"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\u{B}' => out.push_str("\\v"),
-            '\u{C}' => out.push_str("\\f"),
-            '\r' => out.push_str("\\r"),
-            '\u{1B}' => out.push_str("\\e"),
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{85}' => out.push_str("\\N"),
-            '\u{A0}' => out.push_str("\\_"),
-            '\u{2028}' => out.push_str("\\L"),
-            '\u{2029}' => out.push_str("\\P"),
-            c if is_printable(c) => out.push(c),
-            c if (c as u32) <= 0xFF => out.push_str(&format!("\\x{:02X}", c as u32)),
-            c if (c as u32) <= 0xFFFF => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push_str(&format!("\\U{:08X}", c as u32)),
+    let mut col = column.map(|c| c + 1);
+    let mut spaces = false;
+    for (i, &c) in chars.iter().enumerate() {
+        if c == ' ' {
+            let breakable =
+                col.is_some_and(|cc| !spaces && cc > BEST_WIDTH && i != 0 && i != chars.len() - 1);
+            if breakable {
+                col = Some(newline_indent(&mut out, indent));
+                if chars.get(i + 1) == Some(&' ') {
+                    out.push('\\');
+                    col = col.map(|x| x + 1);
+                }
+            } else {
+                out.push(' ');
+                col = col.map(|x| x + 1);
+            }
+            spaces = true;
+            continue;
         }
+        let escaped = match c {
+            '\0' => "\\0".to_owned(),
+            '\u{7}' => "\\a".to_owned(),
+            '\u{8}' => "\\b".to_owned(),
+            '\t' => "\\t".to_owned(),
+            '\n' => "\\n".to_owned(),
+            '\u{B}' => "\\v".to_owned(),
+            '\u{C}' => "\\f".to_owned(),
+            '\r' => "\\r".to_owned(),
+            '\u{1B}' => "\\e".to_owned(),
+            '"' => "\\\"".to_owned(),
+            '\\' => "\\\\".to_owned(),
+            '\u{85}' => "\\N".to_owned(),
+            '\u{A0}' => "\\_".to_owned(),
+            '\u{2028}' => "\\L".to_owned(),
+            '\u{2029}' => "\\P".to_owned(),
+            c if is_printable(c) => c.to_string(),
+            c if (c as u32) <= 0xFF => format!("\\x{:02X}", c as u32),
+            c if (c as u32) <= 0xFFFF => format!("\\u{:04X}", c as u32),
+            c => format!("\\U{:08X}", c as u32),
+        };
+        col = col.map(|x| x + escaped.chars().count());
+        out.push_str(&escaped);
+        spaces = false;
     }
     out.push('"');
     out
@@ -522,14 +619,14 @@ mod tests {
 
     #[test]
     fn scalar_styles() {
-        assert_eq!(string_scalar("12:30", 0, false), "\"12:30\"");
-        assert_eq!(string_scalar("2024-01-02", 0, false), "\"2024-01-02\"");
-        assert_eq!(string_scalar("tab\there", 0, false), "\"tab\\there\"");
-        assert_eq!(string_scalar("it's", 0, false), "it's");
-        assert_eq!(string_scalar("'quoted'", 0, false), "'''quoted'''");
-        assert_eq!(string_scalar(" lead", 0, false), "' lead'");
-        assert_eq!(string_scalar("a\nb\n", 2, false), "|\n    a\n    b");
-        assert_eq!(string_scalar("x # y", 0, false), "'x # y'");
-        assert_eq!(string_scalar("8080:80", 0, false), "8080:80");
+        assert_eq!(string_scalar("12:30", 0, Some(0)), "\"12:30\"");
+        assert_eq!(string_scalar("2024-01-02", 0, Some(0)), "\"2024-01-02\"");
+        assert_eq!(string_scalar("tab\there", 0, Some(0)), "\"tab\\there\"");
+        assert_eq!(string_scalar("it's", 0, Some(0)), "it's");
+        assert_eq!(string_scalar("'quoted'", 0, Some(0)), "'''quoted'''");
+        assert_eq!(string_scalar(" lead", 0, Some(0)), "' lead'");
+        assert_eq!(string_scalar("a\nb\n", 2, Some(0)), "|\n    a\n    b");
+        assert_eq!(string_scalar("x # y", 0, Some(0)), "'x # y'");
+        assert_eq!(string_scalar("8080:80", 0, Some(0)), "8080:80");
     }
 }

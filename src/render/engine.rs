@@ -18,7 +18,7 @@ use super::kustomization::{
 };
 use super::order::{ResId, legacy_cmp};
 use super::patch;
-use crate::yaml::{self, Entry, LoadLimits, Node, Pos, Value};
+use crate::yaml::{self, Entry, LoadLimits, Node, Pos, Schema, Value};
 
 /// One object being built, with what kustomize remembers about it.
 #[derive(Debug, Clone)]
@@ -35,6 +35,8 @@ pub struct Resource {
     /// with the same name, a reference resolves to the one renamed like the referrer.
     pub prefixes: Vec<String>,
     pub suffixes: Vec<String>,
+    /// Every name the object had before its current one (references may use any).
+    pub prev_names: Vec<String>,
 }
 
 fn text(s: &str) -> Node {
@@ -154,6 +156,10 @@ impl Resource {
         get_mut(&mut self.node, "metadata").expect("metadata was just set")
     }
     fn set_name(&mut self, name: &str) {
+        let old = self.name().to_owned();
+        if old != name && !self.prev_names.contains(&old) {
+            self.prev_names.push(old);
+        }
         set(self.metadata(), "name", text(name));
     }
     /// `Kind.version.group/namespace/name`, as kustomize names ids in messages.
@@ -177,6 +183,24 @@ impl Resource {
             && self.kind() == other.kind()
             && self.name() == other.name()
             && self.namespace() == other.namespace()
+    }
+}
+
+/// Resource and patch files are typed as kustomize (go-yaml v3) reads them.
+fn kustomize_input() -> LoadLimits {
+    LoadLimits {
+        schema: Schema::GoYamlV3,
+        ..LoadLimits::default()
+    }
+}
+
+/// The position of an infinite or NaN number, which kustomize cannot write as JSON.
+fn non_finite(n: &Node) -> Option<Pos> {
+    match &n.value {
+        Value::Float(f) if !f.is_finite() => Some(n.start),
+        Value::Seq(items) => items.iter().find_map(non_finite),
+        Value::Map(entries) => entries.iter().find_map(|e| non_finite(&e.value)),
+        _ => None,
     }
 }
 
@@ -214,6 +238,15 @@ impl Renderer {
         let mut resources = self.accumulate(&dir, &mut Vec::new(), None)?;
         add_hashes(&mut resources);
         fix_name_references(&mut resources);
+        for r in resources.iter_mut() {
+            // kustomize drops an empty `metadata.annotations` (its internal annotations are
+            // removed from the map at the end) but keeps an empty `labels`.
+            if let Some(Value::Map(meta)) = get_mut(&mut r.node, "metadata").map(|m| &mut m.value) {
+                meta.retain(|e| {
+                    !(e.key == "annotations" && e.value.value == Value::Map(Vec::new()))
+                });
+            }
+        }
         resources.sort_by(|a, b| {
             legacy_cmp(
                 &ResId {
@@ -394,7 +427,7 @@ impl Renderer {
                 (None, Some(inline)) => (inline.value.clone(), k.file.clone(), Some(inline.pos)),
                 (None, None) => continue,
             };
-            let (docs, err) = yaml::parse_documents(&text, LoadLimits::default());
+            let (docs, err) = yaml::parse_documents(&text, kustomize_input());
             if let Some(err) = err {
                 let pos = base_pos.unwrap_or(err.pos);
                 return Err(RenderError::at(&source, pos, format!("patch: {err}")));
@@ -814,6 +847,7 @@ fn generated(
         needs_hash: opts.disable_name_suffix_hash != Some(true),
         prefixes: Vec::new(),
         suffixes: Vec::new(),
+        prev_names: Vec::new(),
     }
 }
 
@@ -841,9 +875,18 @@ fn add_unique(
 fn read_objects(file: &Path, from: &Path, pos: Pos) -> Result<Vec<Resource>, RenderError> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| RenderError::at(from, pos, format!("{}: {e}", file.display())))?;
-    let (docs, err) = yaml::parse_documents(&text, LoadLimits::default());
+    let (docs, err) = yaml::parse_documents(&text, kustomize_input());
     if let Some(e) = err {
         return Err(RenderError::at(file, e.pos, e.to_string()));
+    }
+    for d in &docs {
+        if let Some(pos) = non_finite(&d.root) {
+            return Err(RenderError::at(
+                file,
+                pos,
+                "json: unsupported value: infinity or NaN cannot be rendered",
+            ));
+        }
     }
     let mut out = Vec::new();
     for d in docs {
@@ -890,6 +933,7 @@ fn push_object(node: Node, file: &Path, out: &mut Vec<Resource>) -> Result<(), R
         needs_hash: false,
         prefixes: Vec::new(),
         suffixes: Vec::new(),
+        prev_names: Vec::new(),
     });
     Ok(())
 }
@@ -1311,6 +1355,7 @@ struct Referee {
     cluster_scoped: bool,
     prefixes: Vec<String>,
     suffixes: Vec<String>,
+    prev_names: Vec<String>,
 }
 
 struct NameRef {
@@ -1369,7 +1414,7 @@ fn resolve<'a>(
         .iter()
         .copied()
         .filter(|t| {
-            t.org_name == name
+            (t.org_name == name || t.prev_names.iter().any(|p| p == name))
                 && (t.cluster_scoped
                     || same_namespace(&t.org_namespace, ns)
                     || same_namespace(&t.namespace, ns))
@@ -1408,6 +1453,7 @@ fn fix_name_references(ra: &mut [Resource]) {
             cluster_scoped: r.is_cluster_scoped(),
             prefixes: r.prefixes.clone(),
             suffixes: r.suffixes.clone(),
+            prev_names: r.prev_names.clone(),
         })
         .collect();
     for r in ra.iter_mut() {

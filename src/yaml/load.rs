@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Span};
 
-use super::scalar::{resolve_plain, resolve_tagged};
+use super::scalar::{resolve_plain, resolve_plain_v3, resolve_tagged};
 use super::{Document, Entry, Node, Pos, Value};
 
 /// Bounds on what a single file may make the loader do.
@@ -14,6 +14,20 @@ pub struct LoadLimits {
     pub max_alias_nodes: usize,
     /// Nesting depth of collections.
     pub max_depth: usize,
+    /// How plain scalars are typed.
+    pub schema: Schema,
+}
+
+/// How plain scalars are typed: as the API server reads a manifest (`kubectl apply`), or as
+/// kustomize reads its inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Schema {
+    /// `sigs.k8s.io/yaml` (go-yaml v2, YAML 1.1): `yes` and `on` are booleans.
+    #[default]
+    Yaml11,
+    /// go-yaml v3 as used by kustomize: only `true`/`false` are booleans (`0644` is still
+    /// octal), and an unquoted date is a timestamp.
+    GoYamlV3,
 }
 
 impl Default for LoadLimits {
@@ -21,6 +35,7 @@ impl Default for LoadLimits {
         LoadLimits {
             max_alias_nodes: 1_000_000,
             max_depth: 256,
+            schema: Schema::Yaml11,
         }
     }
 }
@@ -156,7 +171,10 @@ impl Builder {
             Event::Scalar(text, style, anchor, tag) => {
                 let value = match (&tag, style) {
                     (Some(t), _) if t.is_yaml_core_schema() => resolve_tagged(&text, &t.suffix),
-                    (_, ScalarStyle::Plain) => resolve_plain(&text),
+                    (_, ScalarStyle::Plain) => match self.limits.schema {
+                        Schema::Yaml11 => resolve_plain(&text),
+                        Schema::GoYamlV3 => resolve_plain_v3(&text),
+                    },
                     _ => Value::String(text.clone().into_owned()),
                 };
                 let is_merge_key = style == ScalarStyle::Plain && text == "<<";

@@ -8,7 +8,7 @@
 mod load;
 mod scalar;
 
-pub use load::{LoadLimits, YamlError, YamlErrorKind, parse_documents};
+pub use load::{LoadLimits, Schema, YamlError, YamlErrorKind, parse_documents};
 
 /// The value a plain (unquoted) scalar reads as, typed as the API server reads YAML.
 pub fn resolve_plain_scalar(s: &str) -> Value {

@@ -39,6 +39,31 @@ pub(crate) fn resolve_plain(s: &str) -> Value {
     Value::String(s.to_owned())
 }
 
+/// go-yaml v3's typing (kustomize's inputs): YAML 1.1 words like `yes`, `on`, `y` stay
+/// strings; an unquoted `YYYY-MM-DD` date is a timestamp, which kustomize writes out as
+/// RFC 3339 (`2024-01-01T00:00:00Z`).
+pub(crate) fn resolve_plain_v3(s: &str) -> Value {
+    match s {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "n" | "N" | "no" | "No" | "NO"
+        | "off" | "Off" | "OFF" => return Value::String(s.to_owned()),
+        _ => {}
+    }
+    if is_date(s) {
+        return Value::String(format!("{s}T00:00:00Z"));
+    }
+    resolve_plain(s)
+}
+
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+}
+
 /// Resolves a scalar carrying an explicit core-schema tag (`!!str`, `!!int`, ...).
 pub(crate) fn resolve_tagged(s: &str, suffix: &str) -> Value {
     match suffix {
@@ -151,6 +176,17 @@ mod tests {
         assert_eq!(resolve_plain("-"), Value::String("-".into()));
         assert_eq!(resolve_plain("."), Value::String(".".into()));
         assert_eq!(resolve_plain("99999999999999999999"), Value::Float(1e20));
+    }
+
+    #[test]
+    fn go_yaml_v3_typing() {
+        assert_eq!(resolve_plain_v3("yes"), Value::String("yes".into()));
+        assert_eq!(resolve_plain_v3("true"), Value::Bool(true));
+        assert_eq!(resolve_plain_v3("0644"), Value::Int(420));
+        assert_eq!(
+            resolve_plain_v3("2024-01-01"),
+            Value::String("2024-01-01T00:00:00Z".into())
+        );
     }
 
     #[test]
