@@ -18,7 +18,7 @@ use super::kustomization::{
 };
 use super::order::{ResId, legacy_cmp};
 use super::patch;
-use crate::yaml::{self, Entry, LoadLimits, Node, Pos, Schema, Value};
+use crate::yaml::{self, Entry, FileId, LoadLimits, Node, Pos, Schema, Value};
 
 /// One object being built, with what kustomize remembers about it.
 #[derive(Debug, Clone)]
@@ -40,28 +40,20 @@ pub struct Resource {
 }
 
 fn text(s: &str) -> Node {
-    Node {
-        value: Value::String(s.to_owned()),
-        start: Pos::default(),
-        end: Pos::default(),
-    }
+    Node::synthetic(Value::String(s.to_owned()))
 }
 
 fn map(entries: Vec<(&str, Node)>) -> Node {
-    Node {
-        value: Value::Map(
-            entries
-                .into_iter()
-                .map(|(k, v)| Entry {
-                    key: k.to_owned(),
-                    key_pos: Pos::default(),
-                    value: v,
-                })
-                .collect(),
-        ),
-        start: Pos::default(),
-        end: Pos::default(),
-    }
+    Node::synthetic(Value::Map(
+        entries
+            .into_iter()
+            .map(|(k, v)| Entry {
+                key: k.to_owned(),
+                key_pos: Pos::default(),
+                value: v,
+            })
+            .collect(),
+    ))
 }
 
 fn get_str<'a>(n: &'a Node, path: &[&str]) -> &'a str {
@@ -187,9 +179,10 @@ impl Resource {
 }
 
 /// Resource and patch files are typed as kustomize (go-yaml v3) reads them.
-fn kustomize_input() -> LoadLimits {
+fn kustomize_input(file: FileId) -> LoadLimits {
     LoadLimits {
         schema: Schema::GoYamlV3,
+        file,
         ..LoadLimits::default()
     }
 }
@@ -221,6 +214,8 @@ type Built = Arc<Result<Vec<Resource>, RenderError>>;
 pub struct Renderer {
     repo_root: PathBuf,
     cache: Mutex<HashMap<PathBuf, Built>>,
+    /// Files read, by [`FileId`] (index 0 is the unknown file).
+    files: Mutex<Vec<PathBuf>>,
 }
 
 impl Renderer {
@@ -229,7 +224,29 @@ impl Renderer {
         Renderer {
             repo_root: std::fs::canonicalize(repo_root).unwrap_or_else(|_| repo_root.to_owned()),
             cache: Mutex::new(HashMap::new()),
+            files: Mutex::new(vec![PathBuf::new()]),
         }
+    }
+
+    /// The id of `path` in this renderer's file table.
+    pub fn file_id(&self, path: &Path) -> FileId {
+        let Ok(mut files) = self.files.lock() else {
+            return FileId::UNKNOWN;
+        };
+        if let Some(i) = files.iter().position(|f| f == path) {
+            return FileId(u32::try_from(i).unwrap_or(0));
+        }
+        files.push(path.to_owned());
+        FileId(u32::try_from(files.len() - 1).unwrap_or(0))
+    }
+
+    /// The file a node was read from.
+    pub fn file_path(&self, id: FileId) -> Option<PathBuf> {
+        let files = self.files.lock().ok()?;
+        files
+            .get(id.0 as usize)
+            .filter(|p| !p.as_os_str().is_empty())
+            .cloned()
     }
 
     /// `kustomize build DIR`: the objects in output order.
@@ -404,7 +421,7 @@ impl Renderer {
         let psm = self.load_patches(k, dir, &k.patches_strategic_merge)?;
         let patches = self.load_patches(k, dir, &k.patches)?;
         let json = self.load_patches(k, dir, &k.patches_json6902)?;
-        transform(k, ra, &psm, &patches, &json)
+        transform(k, ra, &psm, &patches, &json, self.file_id(&k.file))
     }
 
     /// Reads the patches of one list (files under the load restrictor, or inline text).
@@ -427,16 +444,22 @@ impl Renderer {
                 (None, Some(inline)) => (inline.value.clone(), k.file.clone(), Some(inline.pos)),
                 (None, None) => continue,
             };
-            let (docs, err) = yaml::parse_documents(&text, kustomize_input());
+            let (docs, err) = yaml::parse_documents(&text, kustomize_input(self.file_id(&source)));
             if let Some(err) = err {
                 let pos = base_pos.unwrap_or(err.pos);
                 return Err(RenderError::at(&source, pos, format!("patch: {err}")));
             }
-            let docs: Vec<Node> = docs
+            let mut docs: Vec<Node> = docs
                 .into_iter()
                 .map(|d| d.root)
                 .filter(|n| n.value != Value::Null)
                 .collect();
+            // An inline patch's lines count from the line after `patch: |`.
+            if let Some(at) = base_pos {
+                for d in docs.iter_mut() {
+                    shift_lines(d, at.line);
+                }
+            }
             let is_json = matches!(docs.first().map(|d| &d.value), Some(Value::Seq(_)));
             out.push(LoadedPatch {
                 docs,
@@ -480,7 +503,7 @@ impl Renderer {
             return self.accumulate(&sub, stack, Some((&k.file, pos)));
         }
         let file = self.restricted_file(k, dir, entry, pos)?;
-        read_objects(&file, &k.file, pos)
+        read_objects(&file, &k.file, pos, self.file_id(&file))
     }
 
     /// A file the kustomization in `dir` may read: kustomize's default load restrictor
@@ -527,7 +550,8 @@ impl Renderer {
             let namespace = args.namespace.clone().unwrap_or_default();
             match behavior {
                 "create" => {
-                    let r = generated(kind, args, &data, &opts, &k.file);
+                    let mut r = generated(kind, args, &data, &opts, &k.file);
+                    r.node.stamp(self.file_id(&k.file), args.pos);
                     add_unique(ra, r, &k.file, args.pos)?;
                 }
                 "merge" | "replace" => {
@@ -570,6 +594,7 @@ impl Renderer {
                     if opts.disable_name_suffix_hash == Some(true) {
                         existing.needs_hash = false;
                     }
+                    existing.node.stamp(self.file_id(&k.file), args.pos);
                 }
                 other => {
                     return Err(RenderError::at(
@@ -759,19 +784,15 @@ fn encode_data(kind: &str, data: &[(String, String)]) -> Vec<(String, String)> {
 }
 
 fn string_map_node(m: &BTreeMap<String, String>) -> Node {
-    Node {
-        value: Value::Map(
-            m.iter()
-                .map(|(k, v)| Entry {
-                    key: k.clone(),
-                    key_pos: Pos::default(),
-                    value: text(v),
-                })
-                .collect(),
-        ),
-        start: Pos::default(),
-        end: Pos::default(),
-    }
+    Node::synthetic(Value::Map(
+        m.iter()
+            .map(|(k, v)| Entry {
+                key: k.clone(),
+                key_pos: Pos::default(),
+                value: text(v),
+            })
+            .collect(),
+    ))
 }
 
 fn string_data(n: Option<&Node>) -> BTreeMap<String, String> {
@@ -795,8 +816,8 @@ fn generated(
     if let Some(ns) = &args.namespace {
         meta.push(("namespace", text(ns)));
     }
-    let pairs = |p: &[(String, String)]| Node {
-        value: Value::Map(
+    let pairs = |p: &[(String, String)]| {
+        Node::synthetic(Value::Map(
             p.iter()
                 .map(|(k, v)| Entry {
                     key: k.clone(),
@@ -804,9 +825,7 @@ fn generated(
                     value: text(v),
                 })
                 .collect(),
-        ),
-        start: Pos::default(),
-        end: Pos::default(),
+        ))
     };
     if !opts.labels.is_empty() {
         meta.push(("labels", pairs(&opts.labels)));
@@ -830,14 +849,7 @@ fn generated(
         ));
     }
     if opts.immutable == Some(true) {
-        fields.push((
-            "immutable",
-            Node {
-                value: Value::Bool(true),
-                start: Pos::default(),
-                end: Pos::default(),
-            },
-        ));
+        fields.push(("immutable", Node::synthetic(Value::Bool(true))));
     }
     Resource {
         node: map(fields),
@@ -872,10 +884,15 @@ fn add_unique(
 }
 
 /// Objects of a resource file (multi-document; `kind: List` expanded).
-fn read_objects(file: &Path, from: &Path, pos: Pos) -> Result<Vec<Resource>, RenderError> {
+fn read_objects(
+    file: &Path,
+    from: &Path,
+    pos: Pos,
+    id: FileId,
+) -> Result<Vec<Resource>, RenderError> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| RenderError::at(from, pos, format!("{}: {e}", file.display())))?;
-    let (docs, err) = yaml::parse_documents(&text, kustomize_input());
+    let (docs, err) = yaml::parse_documents(&text, kustomize_input(id));
     if let Some(e) = err {
         return Err(RenderError::at(file, e.pos, e.to_string()));
     }
@@ -957,6 +974,19 @@ fn apply_specs(r: &mut Resource, specs: &[FieldSpec], f: &mut dyn FnMut(&mut Nod
     }
 }
 
+fn shift_lines(n: &mut Node, by: u32) {
+    n.start.line += by;
+    n.end.line += by;
+    match &mut n.value {
+        Value::Seq(items) => items.iter_mut().for_each(|i| shift_lines(i, by)),
+        Value::Map(entries) => entries.iter_mut().for_each(|e| {
+            e.key_pos.line += by;
+            shift_lines(&mut e.value, by);
+        }),
+        _ => {}
+    }
+}
+
 /// A patch read from its file or the kustomization.
 struct LoadedPatch {
     docs: Vec<Node>,
@@ -975,14 +1005,24 @@ fn transform(
     psm: &[LoadedPatch],
     patches: &[LoadedPatch],
     json: &[LoadedPatch],
+    kid: FileId,
 ) -> Result<(), RenderError> {
+    // Whatever a step creates is attributed to the kustomization field that caused it.
+    let stamp = |ra: &mut Vec<Resource>, field: &str| {
+        let pos = k.pos_of(field);
+        for r in ra.iter_mut() {
+            r.node.stamp(kid, pos);
+        }
+    };
     for p in psm.iter().chain(patches) {
         apply_patch(ra, p)?;
     }
+    stamp(ra, "patches");
     if let Some(ns) = &k.namespace {
         for r in ra.iter_mut() {
             set_namespace(r, ns);
         }
+        stamp(ra, "namespace");
     }
     for (affix, is_prefix) in [(&k.name_prefix, true), (&k.name_suffix, false)] {
         let Some(affix) = affix.as_deref().filter(|a| !a.is_empty()) else {
@@ -1004,6 +1044,14 @@ fn transform(
             };
             r.set_name(&name);
         }
+        stamp(
+            ra,
+            if is_prefix {
+                "namePrefix"
+            } else {
+                "nameSuffix"
+            },
+        );
     }
     for set_ in &k.labels {
         let mut specs = set_.fields.clone();
@@ -1032,10 +1080,12 @@ fn transform(
                 set_pairs(n, &k.common_annotations)
             });
         }
+        stamp(ra, "commonAnnotations");
     }
     for p in json {
         apply_patch(ra, p)?;
     }
+    stamp(ra, "patchesJson6902");
     for (name, count) in &k.replicas {
         let mut found = false;
         for r in ra
@@ -1049,8 +1099,12 @@ fn transform(
             {
                 found = true;
             }
+            let pos = k.pos_of("replicas");
             apply_specs(r, &builtin::REPLICAS, &mut |n| {
                 n.value = Value::Int(*count);
+                n.file = kid;
+                n.start = pos;
+                n.end = pos;
             });
         }
         if !found {
@@ -1065,7 +1119,7 @@ fn transform(
     }
     for image in &k.images {
         for r in ra.iter_mut() {
-            update_images(&mut r.node, image);
+            update_images(&mut r.node, image, kid);
         }
     }
     Ok(())
@@ -1295,7 +1349,7 @@ fn new_image(current: &str, set_: &kustomization::ImageSet) -> String {
     out
 }
 
-fn update_images(node: &mut Node, set_: &kustomization::ImageSet) {
+fn update_images(node: &mut Node, set_: &kustomization::ImageSet, kid: FileId) {
     match &mut node.value {
         Value::Map(entries) => {
             for e in entries.iter_mut() {
@@ -1308,15 +1362,19 @@ fn update_images(node: &mut Node, set_: &kustomization::ImageSet) {
                             && image_matches(current, &set_.name)
                         {
                             img.value = Value::String(new_image(current, set_));
+                            // The image now comes from this `images` entry.
+                            img.file = kid;
+                            img.start = set_.pos;
+                            img.end = set_.pos;
                         }
                     }
                 }
-                update_images(&mut e.value, set_);
+                update_images(&mut e.value, set_, kid);
             }
         }
         Value::Seq(items) => {
             for i in items.iter_mut() {
-                update_images(i, set_);
+                update_images(i, set_, kid);
             }
         }
         _ => {}

@@ -96,11 +96,7 @@ fn visit(node: &mut Node, path: &[String], create: bool, f: &mut dyn FnMut(&mut 
                 }
                 visit(&mut e.value, rest, create, f);
             } else if create {
-                let mut child = Node {
-                    value: Value::Map(Vec::new()),
-                    start: Pos::default(),
-                    end: Pos::default(),
-                };
+                let mut child = Node::synthetic(Value::Map(Vec::new()));
                 visit(&mut child, rest, create, f);
                 entries.push(Entry {
                     key: first.clone(),

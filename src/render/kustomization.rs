@@ -27,6 +27,8 @@ pub struct LabelSet {
 
 #[derive(Debug, Clone, Default)]
 pub struct ImageSet {
+    /// The `images` entry, for provenance of the image it writes.
+    pub pos: Pos,
     pub name: String,
     pub new_name: Option<String>,
     pub new_tag: Option<String>,
@@ -100,6 +102,18 @@ pub struct Kustomization {
     pub patches_strategic_merge: Vec<PatchEntry>,
     pub patches: Vec<PatchEntry>,
     pub patches_json6902: Vec<PatchEntry>,
+    /// Where each top-level field is, for provenance of what it changes.
+    pub field_pos: Vec<(String, Pos)>,
+}
+
+impl Kustomization {
+    /// The line of a top-level field (line 1 when absent).
+    pub fn pos_of(&self, key: &str) -> Pos {
+        self.field_pos
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or(Pos { line: 1, column: 1 }, |(_, p)| *p)
+    }
 }
 
 /// Every top-level field of kustomize v5.5's `Kustomization` type.
@@ -356,6 +370,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Kustomization, RenderError> {
     {
         return Err(empty());
     }
+    k.field_pos = entries.iter().map(|e| (e.key.clone(), e.key_pos)).collect();
     for e in entries {
         let key = e.key.as_str();
         let v = &e.value;
@@ -429,6 +444,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Kustomization, RenderError> {
                         item.get(key).map(|x| r.string(x, key)).transpose()
                     };
                     k.images.push(ImageSet {
+                        pos: item.start,
                         name: s("name")?.unwrap_or_default(),
                         new_name: s("newName")?,
                         new_tag: s("newTag")?,

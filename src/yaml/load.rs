@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Span};
 
 use super::scalar::{resolve_plain, resolve_plain_v3, resolve_tagged};
-use super::{Document, Entry, Node, Pos, Value};
+use super::{Document, Entry, FileId, Node, Pos, Value};
 
 /// Bounds on what a single file may make the loader do.
 #[derive(Debug, Clone, Copy)]
@@ -16,6 +16,8 @@ pub struct LoadLimits {
     pub max_depth: usize,
     /// How plain scalars are typed.
     pub schema: Schema,
+    /// The file id every node gets.
+    pub file: FileId,
 }
 
 /// How plain scalars are typed: as the API server reads a manifest (`kubectl apply`), or as
@@ -36,6 +38,7 @@ impl Default for LoadLimits {
             max_alias_nodes: 1_000_000,
             max_depth: 256,
             schema: Schema::Yaml11,
+            file: FileId::UNKNOWN,
         }
     }
 }
@@ -164,6 +167,7 @@ impl Builder {
                     value: Value::Null,
                     start,
                     end: start,
+                    file: self.limits.file,
                 });
                 let index = self.docs.len();
                 self.docs.push(Document { index, root });
@@ -178,7 +182,12 @@ impl Builder {
                     _ => Value::String(text.clone().into_owned()),
                 };
                 let is_merge_key = style == ScalarStyle::Plain && text == "<<";
-                let node = Node { value, start, end };
+                let node = Node {
+                    value,
+                    start,
+                    end,
+                    file: self.limits.file,
+                };
                 if anchor != 0 {
                     self.anchors.insert(anchor, (node.clone(), 1));
                 }
@@ -249,6 +258,7 @@ impl Builder {
                             value: Value::Seq(items),
                             start,
                             end,
+                            file: self.limits.file,
                         },
                         anchor,
                     ),
@@ -265,6 +275,7 @@ impl Builder {
                                 value: Value::Map(entries),
                                 start,
                                 end,
+                                file: self.limits.file,
                             },
                             anchor,
                         )

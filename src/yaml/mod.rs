@@ -30,12 +30,54 @@ impl fmt::Display for Pos {
     }
 }
 
+/// Which file a node was read from: an index into a table its reader keeps
+/// ([`FileId::UNKNOWN`] for nodes made by kgate itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct FileId(pub u32);
+
+impl FileId {
+    pub const UNKNOWN: FileId = FileId(0);
+}
+
 /// A YAML node and the source range it was read from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
     pub value: Value,
     pub start: Pos,
     pub end: Pos,
+    pub file: FileId,
+}
+
+impl Node {
+    /// A node made by kgate rather than read from a file.
+    pub fn synthetic(value: Value) -> Node {
+        Node {
+            value,
+            start: Pos::default(),
+            end: Pos::default(),
+            file: FileId::UNKNOWN,
+        }
+    }
+
+    /// Gives every node without a source (made by a transformer or generator) the file and
+    /// position responsible for it.
+    pub fn stamp(&mut self, file: FileId, pos: Pos) {
+        if self.file == FileId::UNKNOWN {
+            self.file = file;
+            self.start = pos;
+            self.end = pos;
+        }
+        match &mut self.value {
+            Value::Seq(items) => items.iter_mut().for_each(|i| i.stamp(file, pos)),
+            Value::Map(entries) => entries.iter_mut().for_each(|e| {
+                if e.key_pos == Pos::default() {
+                    e.key_pos = pos;
+                }
+                e.value.stamp(file, pos);
+            }),
+            _ => {}
+        }
+    }
 }
 
 /// One `key: value` pair of a mapping. Keys are always strings, as in JSON and Kubernetes.
