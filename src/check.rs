@@ -56,9 +56,6 @@ pub struct CheckResult {
     pub summary: Summary,
     /// Every enabled rule with its effective severity, sorted by id.
     pub rules: Vec<RuleInfo>,
-    /// Kustomization files found (overlays are not rendered yet; their resources are checked
-    /// as plain files).
-    pub kustomizations: usize,
     /// Patches and generator inputs, not checked on their own (partial objects).
     pub partial_files: usize,
     pub config: Config,
@@ -114,9 +111,40 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         .num_threads(opts.jobs.unwrap_or(0))
         .build()
         .map_err(|e| CheckError::Threads(e.to_string()))?;
+    let rules_by_id: std::collections::BTreeMap<String, RuleInfo> = all_rules
+        .iter()
+        .map(|r| (r.id.clone(), r.clone()))
+        .collect();
+    let environments: Vec<String> = config
+        .environments
+        .iter()
+        .map(|e| e.value.clone())
+        .collect();
+    let repo_root = root
+        .ancestors()
+        .find(|d| d.join(".git").exists())
+        .unwrap_or(&root)
+        .to_path_buf();
+    let rendered = pool.install(|| {
+        crate::roots::check_roots(
+            &root,
+            &repo_root,
+            &discovery.kustomizations,
+            &policies,
+            &rules_by_id,
+            &disabled,
+            &environments,
+        )
+    });
+    // Files rendered as part of a root are checked there, with their overlays applied.
+    let plain: Vec<SourceFile> = discovery
+        .manifests
+        .iter()
+        .filter(|m| !rendered.consumed.contains(&m.abs))
+        .cloned()
+        .collect();
     let per_file: Vec<(Vec<Finding>, usize)> = pool.install(|| {
-        discovery
-            .manifests
+        plain
             .par_iter()
             .map_init(
                 || policies.evaluator(),
@@ -126,7 +154,12 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     });
 
     let mut findings = discovery_findings(&discovery);
-    let mut summary = Summary::default();
+    findings.extend(rendered.findings);
+    let mut summary = Summary {
+        roots: rendered.roots,
+        objects: rendered.objects,
+        ..Summary::default()
+    };
     for (f, objects) in per_file {
         findings.extend(f);
         summary.objects += objects;
@@ -152,7 +185,6 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         findings,
         summary,
         rules: enabled,
-        kustomizations: discovery.kustomizations.len(),
         partial_files: discovery.partials.len(),
         config,
     })
@@ -236,16 +268,7 @@ fn discovery_findings(d: &Discovery) -> Vec<Finding> {
             roots: Vec::new(),
         })
         .collect();
-    out.extend(d.kustomization_errors.iter().map(|(k, e)| Finding {
-        rule: rules::PARSE_ERROR.to_owned(),
-        severity: Severity::Error,
-        message: format!("kustomization: {}", e.message),
-        help: "Fix the kustomization file; the files it references cannot be classified until it parses.".to_owned(),
-        location: Location::new(k.rel.clone(), e.pos),
-        object: None,
-        pointer: None,
-        roots: Vec::new(),
-    }));
+    // Kustomization files that do not parse are reported by rendering (`render-error`).
     out.extend(d.charts.iter().map(|c| Finding {
         rule: rules::RENDER_UNAVAILABLE.to_owned(),
         severity: Severity::Note,

@@ -13,6 +13,7 @@ pub mod manifest;
 pub mod policy;
 pub mod render;
 pub mod report;
+pub mod roots;
 pub mod rules;
 pub mod yaml;
 

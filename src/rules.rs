@@ -36,6 +36,7 @@ pub const NOT_A_MANIFEST: &str = "not-a-manifest";
 pub const EMPTY_MANIFEST: &str = "empty-manifest";
 pub const POLICY_ERROR: &str = "policy-error";
 pub const RENDER_UNAVAILABLE: &str = "render-unavailable";
+pub const RENDER_ERROR: &str = "render-error";
 
 const ENGINE_RULES: &[EngineRule] = &[
     EngineRule {
@@ -86,6 +87,13 @@ const ENGINE_RULES: &[EngineRule] = &[
         description: "A policy raised an error or exceeded its time limit on this object, so the object was not fully checked.",
         severity: Severity::Error,
         remediation: "Fix the policy named in the message; `kgate` reports the Rego error as the policy engine gave it.",
+    },
+    EngineRule {
+        id: RENDER_ERROR,
+        title: "Kustomization does not build",
+        description: "kgate renders every kustomization directory (except Components) natively, as `kustomize build` v5.5 does. This one fails: a missing or out-of-root file, a cycle, a duplicate resource id, an unknown or invalid field, a patch without a target, a remote base (never fetched) or a plugin (never run). Nothing in the root was checked.",
+        severity: Severity::Error,
+        remediation: "Fix the kustomization at the reported line; `kgate render DIR` shows the same error, as `kubectl kustomize DIR` would.",
     },
     EngineRule {
         id: RENDER_UNAVAILABLE,

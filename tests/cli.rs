@@ -87,7 +87,6 @@ fn defective_example_reports_every_injected_defect_at_its_line() {
         locations(&report),
         vec![
             loc("image-latest-tag", "apps/web/base/deployment.yaml", 21, 18),
-            loc("parse-error", "apps/worker/base/configmap.yaml", 10, 3),
             loc("image-latest-tag", "apps/worker/base/cronjob.yaml", 16, 22),
             loc(
                 "missing-resource-limits",
@@ -101,6 +100,26 @@ fn defective_example_reports_every_injected_defect_at_its_line() {
                 26,
                 13
             ),
+            // Set by the overlay's `images:` entry: the finding points there, once per
+            // container that uses the image.
+            loc(
+                "image-latest-tag",
+                "apps/worker/overlays/prod/kustomization.yaml",
+                12,
+                13
+            ),
+            loc(
+                "image-latest-tag",
+                "apps/worker/overlays/prod/kustomization.yaml",
+                12,
+                13
+            ),
+            loc(
+                "parse-error",
+                "infrastructure/legacy/worker-settings.yaml",
+                10,
+                3
+            ),
             loc(
                 "privileged-container",
                 "infrastructure/logging/daemonset.yaml",
@@ -108,6 +127,17 @@ fn defective_example_reports_every_injected_defect_at_its_line() {
                 25
             ),
         ]
+    );
+    // A base defect seen through the base and its overlay is one finding with both roots.
+    let limits = &report["findings"][2];
+    assert_eq!(
+        limits["roots"],
+        serde_json::json!(["apps/worker/base", "apps/worker/overlays/prod"])
+    );
+    // The overlay pins nginx, so the web base's `latest` shows up in the base root only.
+    assert_eq!(
+        report["findings"][0]["roots"],
+        serde_json::json!(["apps/web/base"])
     );
     // Every injected defect is marked in its file with a `# Defect:` comment on the line
     // above the reported one (or above the list item, for a container without resources).
@@ -130,7 +160,7 @@ fn defective_example_reports_every_injected_defect_at_its_line() {
                 .count()
         })
         .sum();
-    assert_eq!(total_defects, 6, "every defect in the example is reported");
+    assert_eq!(total_defects, 7, "every defect in the example is reported");
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
@@ -153,7 +183,8 @@ fn clean_example_passes() {
     assert!(r.stdout.contains("0 findings"), "{}", r.stdout);
     assert!(r.stdout.contains("gate passed"));
     let j = json_of(&kgate(&["check", "examples/clean", "--format", "json"]));
-    assert_eq!(j["summary"]["objects"], 8);
+    assert_eq!(j["summary"]["objects"], 10);
+    assert_eq!(j["summary"]["roots"], 4);
     assert_eq!(j["findings"].as_array().unwrap().len(), 0);
 }
 
@@ -215,9 +246,10 @@ fn json_matches_the_design_contract() {
         assert!(!f["location"]["path"].as_str().unwrap().contains('\\'));
     }
     let s = &j["summary"];
-    assert_eq!(s["findings"], 6);
-    assert_eq!(s["errors"], 6);
-    assert_eq!(s["objects"], 9);
+    assert_eq!(s["roots"], 6);
+    assert_eq!(s["findings"], 8);
+    assert_eq!(s["errors"], 8);
+    assert_eq!(s["objects"], 13);
 }
 
 #[test]
@@ -718,11 +750,10 @@ fn patch_files_are_not_checked_as_standalone_manifests() {
         locations(&j),
         vec![loc("image-latest-tag", "app/base/pod.yaml", 8, 14)]
     );
-    assert!(
-        r.stderr.contains("2 kustomization file(s) found")
-            && r.stderr.contains("1 patch/generator file(s)"),
-        "{}",
-        r.stderr
+    // The patch is applied to the base Pod in the overlay root; it is never checked alone.
+    assert_eq!(
+        j["findings"][0]["roots"],
+        serde_json::json!(["app/base", "app/overlays/prod"])
     );
 }
 
@@ -741,8 +772,9 @@ fn broken_kustomization_is_a_finding() {
     assert_eq!(l.len(), 1);
     assert_eq!(
         (l[0].0.as_str(), l[0].1.as_str()),
-        ("parse-error", "app/kustomization.yaml")
+        ("render-error", "app/kustomization.yaml")
     );
+    assert_eq!(j["findings"][0]["roots"], serde_json::json!(["app"]));
 }
 
 #[test]

@@ -89,13 +89,6 @@ pub fn run(args: &CheckArgs) -> u8 {
         }
     };
 
-    if result.kustomizations > 0 {
-        // Said on stderr, once: what this version does not do yet must not pass silently.
-        eprintln!(
-            "note: {} kustomization file(s) found; overlays are not rendered yet, so their resources were checked as plain files and {} patch/generator file(s) were not checked on their own",
-            result.kustomizations, result.partial_files
-        );
-    }
     for (format, file) in &formats {
         let destination = file.as_ref().or(args.output.as_ref());
         let to_terminal = destination.is_none() && std::io::stdout().is_terminal();

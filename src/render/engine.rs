@@ -240,6 +240,14 @@ impl Renderer {
         FileId(u32::try_from(files.len() - 1).unwrap_or(0))
     }
 
+    /// Every file read so far (resource files and patches).
+    pub fn files_read(&self) -> Vec<PathBuf> {
+        self.files
+            .lock()
+            .map(|f| f.iter().skip(1).cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// The file a node was read from.
     pub fn file_path(&self, id: FileId) -> Option<PathBuf> {
         let files = self.files.lock().ok()?;
@@ -1241,7 +1249,8 @@ fn apply_patch(ra: &mut Vec<Resource>, p: &LoadedPatch) -> Result<(), RenderErro
                         r.kind() == kind
                             && group_version(r.api_version()).0 == group
                             && (r.name() == name || r.org_name == name)
-                            && (ns.is_empty() || r.namespace() == ns || r.org_namespace == ns)
+                            // The patch's namespace (none = none) must be the object's.
+                            && (r.namespace() == ns || r.org_namespace == ns)
                     })
                     .map(|(i, _)| i)
                     .collect();

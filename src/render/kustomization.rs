@@ -443,8 +443,13 @@ pub fn parse(file: &Path, text: &str) -> Result<Kustomization, RenderError> {
                     let s = |key: &str| -> Result<Option<String>, RenderError> {
                         item.get(key).map(|x| r.string(x, key)).transpose()
                     };
+                    // The entry's value that decides the new image is what a finding points at.
+                    let pos = ["digest", "newTag", "newName"]
+                        .iter()
+                        .find_map(|f| item.get(f).map(|n| n.start))
+                        .unwrap_or(item.start);
                     k.images.push(ImageSet {
-                        pos: item.start,
+                        pos,
                         name: s("name")?.unwrap_or_default(),
                         new_name: s("newName")?,
                         new_tag: s("newTag")?,

@@ -43,6 +43,9 @@ impl fmt::Debug for FindingDiagnostic<'_> {
 impl fmt::Display for FindingDiagnostic<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.finding.message)?;
+        if !self.finding.roots.is_empty() {
+            write!(f, "\n  in {}", self.finding.roots.join(", "))?;
+        }
         if self.source.is_none() {
             // Without a snippet, the location still has to be on screen.
             let l = &self.finding.location;

@@ -1,0 +1,276 @@
+//! Checking rendered roots: every kustomization directory except Components is rendered
+//! natively and its objects are evaluated, each finding pointing at the source line that
+//! produced the offending field (base file, patch, or the kustomization entry that wrote it).
+//! The same source line seen through many roots is one finding listing those roots.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::discover::{SourceFile, relative};
+use crate::finding::{Finding, Location, ObjectRef, Severity};
+use crate::policy::{Evaluator, PolicySet};
+use crate::render::{RenderError, Renderer, Resource, kustomization};
+use crate::rules::{self, RuleInfo};
+use crate::yaml::{Pos, json_pointer};
+
+/// What checking the roots produced.
+pub struct RootsOutcome {
+    pub findings: Vec<Finding>,
+    pub roots: usize,
+    pub objects: usize,
+    /// Every file a render read (resources and patches): checked through rendering, so not
+    /// again as plain manifests.
+    pub consumed: BTreeSet<PathBuf>,
+}
+
+/// `environment` and `cluster` of a root from the conventional layout:
+/// `.../overlays/<env>`, `clusters/<env>-<region>` or `clusters/<name>`.
+fn context_of(rel: &str, environments: &[String]) -> serde_json::Value {
+    let parts: Vec<&str> = rel.split('/').collect();
+    let after = |dir: &str| {
+        parts
+            .iter()
+            .position(|p| *p == dir)
+            .and_then(|i| parts.get(i + 1).copied())
+    };
+    let cluster = after("clusters");
+    let environment = after("overlays").or_else(|| {
+        cluster.and_then(|c| {
+            environments
+                .iter()
+                .find(|e| c == e.as_str() || c.starts_with(&format!("{e}-")))
+                .map(String::as_str)
+                .or_else(|| c.split('-').next())
+        })
+    });
+    serde_json::json!({
+        "root": rel,
+        "environment": environment,
+        "cluster": cluster,
+    })
+}
+
+/// Kustomization directories that are roots (Components are not), sorted.
+fn root_dirs(kustomizations: &[SourceFile]) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = kustomizations
+        .iter()
+        .filter(|k| {
+            // A file that does not load is still a root: rendering it reports why.
+            kustomization::load(&k.abs).map_or(true, |k| !k.is_component)
+        })
+        .filter_map(|k| k.abs.parent().map(Path::to_path_buf))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    dirs
+}
+
+struct Shared<'a> {
+    scan_root: &'a Path,
+    renderer: &'a Renderer,
+    rules: &'a BTreeMap<String, RuleInfo>,
+    disabled: &'a [String],
+}
+
+fn location_of(
+    s: &Shared<'_>,
+    r: &Resource,
+    file: crate::yaml::FileId,
+    pos: Pos,
+    end: Option<Pos>,
+) -> Location {
+    let path = s
+        .renderer
+        .file_path(file)
+        .unwrap_or_else(|| r.source.clone());
+    let pos = if pos == Pos::default() {
+        Pos { line: 1, column: 1 }
+    } else {
+        pos
+    };
+    let mut loc = Location::new(relative(s.scan_root, &path), pos);
+    if let Some(end) = end {
+        loc = loc.with_end(end);
+    }
+    loc
+}
+
+fn object_ref(r: &Resource) -> ObjectRef {
+    ObjectRef {
+        api_version: r.api_version().to_owned(),
+        kind: r.kind().to_owned(),
+        namespace: Some(r.namespace().to_owned()).filter(|n| !n.is_empty()),
+        name: Some(r.name().to_owned()).filter(|n| !n.is_empty()),
+    }
+}
+
+fn render_error_finding(s: &Shared<'_>, e: &RenderError, root: &str) -> Finding {
+    Finding {
+        rule: rules::RENDER_ERROR.to_owned(),
+        severity: Severity::Error,
+        message: e.message.clone(),
+        help: "Fix the kustomization so that `kustomize build` succeeds; nothing in this root was checked.".to_owned(),
+        location: Location::new(relative(s.scan_root, &e.file), e.pos),
+        object: None,
+        pointer: None,
+        roots: vec![root.to_owned()],
+    }
+}
+
+fn check_root(
+    s: &Shared<'_>,
+    ev: &mut Evaluator,
+    dir: &Path,
+    environments: &[String],
+) -> (Vec<Finding>, usize) {
+    let rel = relative(s.scan_root, dir);
+    let resources = match s.renderer.render(dir) {
+        Ok(r) => r,
+        Err(e) => return (vec![render_error_finding(s, &e, &rel)], 0),
+    };
+    let context = context_of(&rel, environments);
+    let mut out = Vec::new();
+    for r in &resources {
+        let input = r.node.to_json();
+        for result in ev.evaluate(&input, &context, |id| !s.disabled.iter().any(|d| d == id)) {
+            match result {
+                Ok(v) => {
+                    let info = s.rules.get(&v.rule);
+                    let (location, pointer) = match &v.path {
+                        Some(path) => {
+                            let located = r.node.locate(path);
+                            let scalar = !matches!(
+                                located.node.value,
+                                crate::yaml::Value::Map(_) | crate::yaml::Value::Seq(_)
+                            );
+                            let end = (located.complete && scalar).then_some(located.node.end);
+                            let file = if located.depth == 0 {
+                                r.node.file
+                            } else {
+                                located.node.file
+                            };
+                            (
+                                location_of(s, r, file, located.pos, end),
+                                Some(json_pointer(path)),
+                            )
+                        }
+                        None => (location_of(s, r, r.node.file, r.node.start, None), None),
+                    };
+                    out.push(Finding {
+                        severity: info.map_or(Severity::Error, |i| i.severity),
+                        help: info.map(|i| i.remediation.clone()).unwrap_or_default(),
+                        rule: v.rule,
+                        message: v.message,
+                        location,
+                        object: Some(object_ref(r)),
+                        pointer,
+                        roots: vec![rel.clone()],
+                    });
+                }
+                Err(e) => out.push(Finding {
+                    rule: rules::POLICY_ERROR.to_owned(),
+                    severity: Severity::Error,
+                    message: format!(
+                        "rule `{}` could not be evaluated on this object: {}",
+                        e.rule, e.message
+                    ),
+                    help: "Fix the policy; the object was not fully checked.".to_owned(),
+                    location: location_of(s, r, r.node.file, r.node.start, None),
+                    object: Some(object_ref(r)),
+                    pointer: None,
+                    roots: vec![rel.clone()],
+                }),
+            }
+        }
+    }
+    (out, resources.len())
+}
+
+/// Merges findings that come from the same source line through different roots.
+pub fn merge_across_roots(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut merged: BTreeMap<(String, Location, Option<String>, String), Finding> = BTreeMap::new();
+    for f in findings {
+        let key = (
+            f.rule.clone(),
+            f.location.clone(),
+            f.pointer.clone(),
+            f.message.clone(),
+        );
+        match merged.get_mut(&key) {
+            Some(existing) => {
+                existing.roots.extend(f.roots);
+                existing.roots.sort();
+                existing.roots.dedup();
+                // Report the object as the first root (in path order) sees it.
+                if f.object < existing.object {
+                    existing.object = f.object;
+                }
+            }
+            None => {
+                merged.insert(key, f);
+            }
+        }
+    }
+    merged.into_values().collect()
+}
+
+/// Renders and checks every root among `kustomizations`.
+pub fn check_roots(
+    scan_root: &Path,
+    repo_root: &Path,
+    kustomizations: &[SourceFile],
+    policies: &PolicySet,
+    rules: &BTreeMap<String, RuleInfo>,
+    disabled: &[String],
+    environments: &[String],
+) -> RootsOutcome {
+    let renderer = Renderer::new(repo_root);
+    let dirs = root_dirs(kustomizations);
+    let shared = Shared {
+        scan_root,
+        renderer: &renderer,
+        rules,
+        disabled,
+    };
+    let per_root: Vec<(Vec<Finding>, usize)> = dirs
+        .par_iter()
+        .map_init(
+            || policies.evaluator(),
+            |ev, dir| check_root(&shared, ev, dir, environments),
+        )
+        .collect();
+    let mut findings = Vec::new();
+    let mut objects = 0;
+    for (f, n) in per_root {
+        findings.extend(f);
+        objects += n;
+    }
+    RootsOutcome {
+        findings: merge_across_roots(findings),
+        roots: dirs.len(),
+        objects,
+        consumed: renderer.files_read().into_iter().collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_and_cluster_from_paths() {
+        let envs = vec!["dev".to_owned(), "prod".to_owned()];
+        let c = context_of("apps/web/overlays/prod", &envs);
+        assert_eq!(c["environment"], "prod");
+        assert_eq!(c["cluster"], serde_json::Value::Null);
+        let c = context_of("clusters/prod-eu-west", &envs);
+        assert_eq!(
+            (c["environment"].as_str(), c["cluster"].as_str()),
+            (Some("prod"), Some("prod-eu-west"))
+        );
+        let c = context_of("apps/web/base", &envs);
+        assert_eq!(c["environment"], serde_json::Value::Null);
+    }
+}
