@@ -18,6 +18,8 @@ pub struct RuleInfo {
     pub remediation: String,
     /// Where the rule is defined: a policy file, or `kgate` for built-in engine rules.
     pub source: String,
+    /// Object kinds the rule applies to (empty: all).
+    pub kinds: Vec<String>,
 }
 
 struct EngineRule {
@@ -115,6 +117,7 @@ pub fn engine_rules() -> Vec<RuleInfo> {
             severity: r.severity,
             remediation: r.remediation.to_owned(),
             source: "kgate".to_owned(),
+            kinds: Vec::new(),
         })
         .collect()
 }

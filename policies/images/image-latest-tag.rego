@@ -9,6 +9,7 @@
 #   Fires on `image: nginx`, `image: nginx:latest`, `image: registry:5000/team/app`;
 #   passes `image: nginx:1.27.3` and `image: nginx@sha256:0d17b565...`.
 # custom:
+#   kinds: [Pod, PodTemplate, ReplicationController, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob]
 #   id: image-latest-tag
 #   severity: error
 #   remediation: Pin the image to an immutable version tag (for example `nginx:1.27.3`) or to a digest (`nginx@sha256:...`).

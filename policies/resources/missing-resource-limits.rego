@@ -11,6 +11,7 @@
 #   Fires on a container without `resources.limits.cpu` or `resources.limits.memory`;
 #   passes `resources: {limits: {cpu: 500m, memory: 256Mi}}`.
 # custom:
+#   kinds: [Pod, PodTemplate, ReplicationController, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob]
 #   id: missing-resource-limits
 #   severity: error
 #   remediation: Set `resources.limits.cpu` and `resources.limits.memory` on every container and init container, sized from observed usage.

@@ -9,6 +9,7 @@
 #
 #   Fires on `securityContext: {privileged: true}`; passes when `privileged` is false or unset.
 # custom:
+#   kinds: [Pod, PodTemplate, ReplicationController, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob]
 #   id: privileged-container
 #   severity: error
 #   remediation: >-

@@ -12,6 +12,9 @@ pub struct RuleMetadata {
     pub description: String,
     pub severity: Severity,
     pub remediation: String,
+    /// `custom.kinds`: the object kinds the rule can fire on (empty: every kind). Objects of
+    /// other kinds are not evaluated at all, in the manner of kube-linter's check scope.
+    pub kinds: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -85,12 +88,25 @@ pub fn parse_metadata(rego: &str) -> Result<Option<RuleMetadata>, MetadataError>
         .parse()
         .map_err(|m: String| err(severity_line, m))?;
     let remediation = text(custom.get("remediation"), "custom.remediation", custom_line)?;
+    let kinds = match custom.get("kinds").map(|k| &k.value) {
+        None => Vec::new(),
+        Some(Value::Seq(items)) => items
+            .iter()
+            .map(|i| {
+                i.as_str().map(str::to_owned).ok_or_else(|| {
+                    err(i.start.line, "custom.kinds must list kind names".to_owned())
+                })
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(err(custom_line, "custom.kinds must be a list".to_owned())),
+    };
     Ok(Some(RuleMetadata {
         id,
         title,
         description,
         severity,
         remediation,
+        kinds,
     }))
 }
 

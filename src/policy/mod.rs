@@ -164,6 +164,7 @@ impl PolicySet {
                     severity: meta.severity,
                     remediation: meta.remediation,
                     source: src.path.clone(),
+                    kinds: meta.kinds,
                 },
                 query: format!("{package}.deny"),
             });
@@ -258,6 +259,14 @@ impl Evaluator {
                 return out;
             }
             self.context = Some(context.clone());
+        }
+        let kind = object.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+        let applies = |r: &PolicyRule| {
+            enabled(&r.info.id)
+                && (r.info.kinds.is_empty() || r.info.kinds.iter().any(|k| k == kind))
+        };
+        if !self.rules.iter().any(applies) {
+            return out;
         }
         self.engine.set_input(regorus::Value::from(object.clone()));
         match self
@@ -457,6 +466,27 @@ mod tests {
         );
         assert_eq!(out.len(), 2);
         assert!(out.iter().any(|v| v.as_ref().unwrap().path.is_none()));
+    }
+
+    #[test]
+    fn rules_scoped_by_kind_skip_other_objects() {
+        let mut src = user_rule("deny contains \"always\" if true");
+        src[0].text = src[0]
+            .text
+            .replace("# custom:\n", "# custom:\n#   kinds: [Pod]\n");
+        let set = PolicySet::load(&src).unwrap();
+        assert_eq!(set.rules()[0].info.kinds, ["Pod"]);
+        let mut ev = set.evaluator();
+        let ctx = serde_json::json!({});
+        assert_eq!(
+            ev.evaluate(&serde_json::json!({"kind": "Pod"}), &ctx, |_| true)
+                .len(),
+            1
+        );
+        assert!(
+            ev.evaluate(&serde_json::json!({"kind": "Service"}), &ctx, |_| true)
+                .is_empty()
+        );
     }
 
     #[test]

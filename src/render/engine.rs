@@ -215,7 +215,13 @@ pub struct Renderer {
     repo_root: PathBuf,
     cache: Mutex<HashMap<PathBuf, Built>>,
     /// Files read, by [`FileId`] (index 0 is the unknown file).
-    files: Mutex<Vec<PathBuf>>,
+    files: Mutex<FileTable>,
+}
+
+#[derive(Default)]
+struct FileTable {
+    paths: Vec<PathBuf>,
+    ids: HashMap<PathBuf, FileId>,
 }
 
 impl Renderer {
@@ -224,7 +230,10 @@ impl Renderer {
         Renderer {
             repo_root: std::fs::canonicalize(repo_root).unwrap_or_else(|_| repo_root.to_owned()),
             cache: Mutex::new(HashMap::new()),
-            files: Mutex::new(vec![PathBuf::new()]),
+            files: Mutex::new(FileTable {
+                paths: vec![PathBuf::new()],
+                ids: HashMap::new(),
+            }),
         }
     }
 
@@ -233,18 +242,20 @@ impl Renderer {
         let Ok(mut files) = self.files.lock() else {
             return FileId::UNKNOWN;
         };
-        if let Some(i) = files.iter().position(|f| f == path) {
-            return FileId(u32::try_from(i).unwrap_or(0));
+        if let Some(id) = files.ids.get(path) {
+            return *id;
         }
-        files.push(path.to_owned());
-        FileId(u32::try_from(files.len() - 1).unwrap_or(0))
+        let id = FileId(u32::try_from(files.paths.len()).unwrap_or(0));
+        files.paths.push(path.to_owned());
+        files.ids.insert(path.to_owned(), id);
+        id
     }
 
     /// Every file read so far (resource files and patches).
     pub fn files_read(&self) -> Vec<PathBuf> {
         self.files
             .lock()
-            .map(|f| f.iter().skip(1).cloned().collect())
+            .map(|f| f.paths.iter().skip(1).cloned().collect())
             .unwrap_or_default()
     }
 
@@ -252,6 +263,7 @@ impl Renderer {
     pub fn file_path(&self, id: FileId) -> Option<PathBuf> {
         let files = self.files.lock().ok()?;
         files
+            .paths
             .get(id.0 as usize)
             .filter(|p| !p.as_os_str().is_empty())
             .cloned()
