@@ -810,3 +810,60 @@ fn several_paths_are_relative_to_their_common_directory() {
     let paths: Vec<String> = locations(&j).into_iter().map(|l| l.1).collect();
     assert_eq!(paths, ["a/pod.yaml", "b/pod.yaml"]);
 }
+
+// ---- kgate render ----------------------------------------------------------------------
+
+#[test]
+fn render_prints_the_stream_like_kubectl() {
+    let r = kgate(&["render", "examples/defective/apps/worker/overlays/prod"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    insta::assert_snapshot!("render_worker_prod", r.stdout);
+}
+
+#[test]
+fn render_errors_name_the_kustomization_line() {
+    let tmp = scratch();
+    write(
+        tmp.path(),
+        "app/kustomization.yaml",
+        b"resources:\n  - missing.yaml\n",
+    );
+    let r = kgate_in(tmp.path(), &["render", "app"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("kustomization.yaml:2:5"), "{}", r.stderr);
+    assert!(r.stderr.contains("missing.yaml"), "{}", r.stderr);
+    assert_no_panic(&r);
+    write(
+        tmp.path(),
+        "remote/kustomization.yaml",
+        b"resources:\n  - github.com/org/repo//deploy?ref=v1\n",
+    );
+    let r = kgate_in(tmp.path(), &["render", "remote"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("is not fetched"), "{}", r.stderr);
+    let r = kgate_in(tmp.path(), &["render", "nowhere"]);
+    assert_eq!(r.code, 2);
+}
+
+#[cfg(unix)]
+#[test]
+fn render_refuses_symlinks_out_of_the_repository() {
+    let tmp = scratch();
+    let outside = tempfile::tempdir().unwrap();
+    write(outside.path(), "pod.yaml", LATEST_POD.as_bytes());
+    write(
+        tmp.path(),
+        "app/kustomization.yaml",
+        b"resources:\n  - pod.yaml\n",
+    );
+    std::os::unix::fs::symlink(
+        outside.path().join("pod.yaml"),
+        tmp.path().join("app/pod.yaml"),
+    )
+    .unwrap();
+    let r = kgate_in(tmp.path(), &["render", "app"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("not in or below"), "{}", r.stderr);
+    let j = json_of(&kgate_in(tmp.path(), &["check", "--format", "json"]));
+    assert_eq!(j["findings"][0]["rule"], "render-error");
+}
