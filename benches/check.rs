@@ -37,13 +37,9 @@ fn bench_check(c: &mut Criterion) {
         };
         let objects = kgate::check(&opts).expect("check runs").summary.objects;
         group.throughput(Throughput::Elements(objects as u64));
-        group.bench_with_input(
-            BenchmarkId::new("whole-gate", apps),
-            &opts,
-            |b, opts| {
-                b.iter(|| kgate::check(opts).expect("check runs"));
-            },
-        );
+        group.bench_with_input(BenchmarkId::new("whole-gate", apps), &opts, |b, opts| {
+            b.iter(|| kgate::check(opts).expect("check runs"));
+        });
     }
     group.finish();
 }

@@ -256,7 +256,7 @@ impl Decoder<'_> {
         match node.value {
             Value::Null => "null",
             Value::Bool(_) => "boolean",
-            Value::Int(_) => "integer",
+            Value::Int(_) | Value::Uint(_) => "integer",
             Value::Float(_) => "number",
             Value::String(_) => "string",
             Value::Seq(_) => "list",

@@ -51,6 +51,7 @@ fn scalar_or_empty(node: &Node, indent: usize, column: usize) -> String {
         Value::Null => "null".to_owned(),
         Value::Bool(b) => b.to_string(),
         Value::Int(i) => i.to_string(),
+        Value::Uint(u) => u.to_string(),
         Value::Float(f) => format_float(*f),
         Value::String(s) => string_scalar(s, indent, Some(column)),
         Value::Map(_) => "{}".to_owned(),

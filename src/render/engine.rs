@@ -552,17 +552,61 @@ impl Renderer {
         Ok(file)
     }
 
+    /// Built-in generator configs listed under `generators:`; any other plugin is refused.
+    fn plugin_generators(
+        &self,
+        k: &Kustomization,
+        dir: &Path,
+    ) -> Result<Vec<(GeneratorArgs, &'static str)>, RenderError> {
+        let mut out = Vec::new();
+        for p in &k.plugins {
+            let file = self.restricted_file(k, dir, &p.item.value, p.item.pos)?;
+            let text = std::fs::read_to_string(&file).map_err(|e| {
+                RenderError::at(&k.file, p.item.pos, format!("'{}': {e}", p.item.value))
+            })?;
+            let (docs, err) = yaml::parse_documents(&text, LoadLimits::default());
+            if let Some(e) = err {
+                return Err(RenderError::at(&file, e.pos, e.to_string()));
+            }
+            for d in docs.iter().filter(|d| d.root.value != Value::Null) {
+                let api_version = get_str(&d.root, &["apiVersion"]);
+                let kind = get_str(&d.root, &["kind"]);
+                if p.field == "generators"
+                    && let Some((args, secret)) = kustomization::builtin_generator(&file, &d.root)?
+                {
+                    out.push((args, if secret { "Secret" } else { "ConfigMap" }));
+                    continue;
+                }
+                let message = if api_version == "builtin" {
+                    format!(
+                        "kgate does not render the built-in `{kind}` under `{}` yet",
+                        p.field
+                    )
+                } else {
+                    format!(
+                        "`{}` plugin `{kind}` ({api_version}) is refused: kgate never executes code from the repository",
+                        p.field
+                    )
+                };
+                return Err(RenderError::at(&k.file, p.item.pos, message));
+            }
+        }
+        Ok(out)
+    }
+
     fn run_generators(
         &self,
         k: &Kustomization,
         dir: &Path,
         ra: &mut Vec<Resource>,
     ) -> Result<(), RenderError> {
+        let plugin = self.plugin_generators(k, dir)?;
         for (args, kind) in k
             .config_map_generator
             .iter()
             .map(|a| (a, "ConfigMap"))
             .chain(k.secret_generator.iter().map(|a| (a, "Secret")))
+            .chain(plugin.iter().map(|(a, kind)| (a, *kind)))
         {
             let data = self.generator_data(k, dir, args)?;
             let opts = merged_options(k.generator_options.as_ref(), args.options.as_ref());
@@ -592,7 +636,7 @@ impl Renderer {
                     } else {
                         BTreeMap::new()
                     };
-                    let encoded = encode_data(kind, &data);
+                    let (encoded, _) = encode_data(kind, &data);
                     merged.extend(encoded);
                     set(&mut existing.node, "data", string_map_node(&merged));
                     for (key, pairs) in
@@ -636,9 +680,9 @@ impl Renderer {
         k: &Kustomization,
         dir: &Path,
         args: &GeneratorArgs,
-    ) -> Result<Vec<(String, String)>, RenderError> {
-        let mut data: Vec<(String, String)> = Vec::new();
-        let mut put = |key: String, value: String, pos: Pos| -> Result<(), RenderError> {
+    ) -> Result<Vec<(String, Vec<u8>)>, RenderError> {
+        let mut data: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut put = |key: String, value: Vec<u8>, pos: Pos| -> Result<(), RenderError> {
             if data.iter().any(|(k2, _)| *k2 == key) {
                 return Err(RenderError::at(
                     &k.file,
@@ -668,7 +712,11 @@ impl Renderer {
                         ),
                     ));
                 };
-                put(key.trim_end().to_owned(), value.to_owned(), env.pos)?;
+                put(
+                    key.trim_end().to_owned(),
+                    value.as_bytes().to_vec(),
+                    env.pos,
+                )?;
             }
         }
         for lit in &args.literals {
@@ -679,7 +727,7 @@ impl Renderer {
                     format!("literal `{}` is not KEY=VALUE", lit.value),
                 ));
             };
-            put(key.to_owned(), unquote(value).to_owned(), lit.pos)?;
+            put(key.to_owned(), unquote(value).as_bytes().to_vec(), lit.pos)?;
         }
         for f in &args.files {
             let (key, rel) = match f.value.split_once('=') {
@@ -693,13 +741,8 @@ impl Renderer {
                 ),
             };
             let file = self.restricted_file(k, dir, &rel, f.pos)?;
-            let content = std::fs::read_to_string(&file).map_err(|e| {
-                RenderError::at(
-                    &k.file,
-                    f.pos,
-                    format!("'{rel}': {e} (binary files are not supported yet)"),
-                )
-            })?;
+            let content = std::fs::read(&file)
+                .map_err(|e| RenderError::at(&k.file, f.pos, format!("'{rel}': {e}")))?;
             put(key, content, f.pos)?;
         }
         Ok(data)
@@ -790,17 +833,29 @@ fn wrap_base64(s: String) -> String {
     out
 }
 
-fn encode_data(kind: &str, data: &[(String, String)]) -> Vec<(String, String)> {
-    data.iter()
-        .map(|(k, v)| {
-            let v = if kind == "Secret" {
-                wrap_base64(base64(v.as_bytes()))
-            } else {
-                v.clone()
-            };
-            (k.clone(), v)
-        })
-        .collect()
+/// Generated data as kustomize writes it: `data` (base64 for Secrets) and, for ConfigMaps,
+/// `binaryData` for values that are not UTF-8.
+fn encode_data(
+    kind: &str,
+    data: &[(String, Vec<u8>)],
+) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let mut text = BTreeMap::new();
+    let mut binary = BTreeMap::new();
+    for (k, v) in data {
+        if kind == "Secret" {
+            text.insert(k.clone(), wrap_base64(base64(v)));
+        } else {
+            match std::str::from_utf8(v) {
+                Ok(s) => {
+                    text.insert(k.clone(), s.to_owned());
+                }
+                Err(_) => {
+                    binary.insert(k.clone(), wrap_base64(base64(v)));
+                }
+            }
+        }
+    }
+    (text, binary)
 }
 
 fn string_map_node(m: &BTreeMap<String, String>) -> Node {
@@ -828,7 +883,7 @@ fn string_data(n: Option<&Node>) -> BTreeMap<String, String> {
 fn generated(
     kind: &str,
     args: &GeneratorArgs,
-    data: &[(String, String)],
+    data: &[(String, Vec<u8>)],
     opts: &GeneratorOptions,
     source: &Path,
 ) -> Resource {
@@ -858,7 +913,10 @@ fn generated(
         ("kind", text(kind)),
         ("metadata", map(meta)),
     ];
-    let encoded: BTreeMap<String, String> = encode_data(kind, data).into_iter().collect();
+    let (encoded, binary) = encode_data(kind, data);
+    if !binary.is_empty() {
+        fields.push(("binaryData", string_map_node(&binary)));
+    }
     if !encoded.is_empty() {
         fields.push(("data", string_map_node(&encoded)));
     }

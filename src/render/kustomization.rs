@@ -104,6 +104,7 @@ pub struct Kustomization {
     pub patches_json6902: Vec<PatchEntry>,
     /// Where each top-level field is, for provenance of what it changes.
     pub field_pos: Vec<(String, Pos)>,
+    pub plugins: Vec<PluginRef>,
 }
 
 impl Kustomization {
@@ -169,8 +170,16 @@ const NOT_YET: &[&str] = &[
     "buildMetadata",
 ];
 
-/// Fields that run plugins: refused, kgate never runs code from the repository.
+/// Fields that list plugin configs: only kustomize's built-in generators are rendered; any
+/// other plugin is refused (kgate never runs code from the repository).
 const PLUGINS: &[&str] = &["generators", "transformers", "validators"];
+
+/// An entry of `generators`, `transformers` or `validators`.
+#[derive(Debug, Clone)]
+pub struct PluginRef {
+    pub field: String,
+    pub item: Item,
+}
 
 pub const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
@@ -380,11 +389,20 @@ pub fn parse(file: &Path, text: &str) -> Result<Kustomization, RenderError> {
                 format!("invalid Kustomization: unknown field \"{key}\""),
             ));
         }
-        if PLUGINS.contains(&key) && v.value != Value::Null {
-            return Err(r.err(
-                e.key_pos,
-                format!("`{key}` runs kustomize plugins, which kgate refuses: it never executes code from the repository"),
-            ));
+        if PLUGINS.contains(&key) {
+            for item in r.items(v, key)? {
+                if item.value.contains('\n') {
+                    return Err(r.err(
+                        item.pos,
+                        format!("kgate does not render inline plugin configs under `{key}` yet"),
+                    ));
+                }
+                k.plugins.push(PluginRef {
+                    field: key.to_owned(),
+                    item,
+                });
+            }
+            continue;
         }
         if NOT_YET.contains(&key) && !is_empty(v) {
             return Err(r.err(e.key_pos, format!("kgate does not render `{key}` yet")));
@@ -538,6 +556,44 @@ pub fn parse(file: &Path, text: &str) -> Result<Kustomization, RenderError> {
         }
     }
     Ok(k)
+}
+
+/// A built-in generator config (`apiVersion: builtin`, `kind: ConfigMapGenerator` or
+/// `SecretGenerator`) as generator arguments; `None` for any other kind.
+pub fn builtin_generator(
+    file: &Path,
+    doc: &Node,
+) -> Result<Option<(GeneratorArgs, bool)>, RenderError> {
+    let r = Reader { file };
+    let secret = match doc.get("kind").and_then(Node::as_str) {
+        Some("ConfigMapGenerator") => false,
+        Some("SecretGenerator") => true,
+        _ => return Ok(None),
+    };
+    if doc.get("apiVersion").and_then(Node::as_str) != Some("builtin") {
+        return Ok(None);
+    }
+    // The config is a generator entry whose name and namespace sit under `metadata`.
+    let mut entry = doc.clone();
+    if let Value::Map(entries) = &mut entry.value
+        && let Some(meta) = doc.get("metadata")
+    {
+        for key in ["name", "namespace"] {
+            if let Some(v) = meta.get(key) {
+                entries.push(crate::yaml::Entry {
+                    key: key.to_owned(),
+                    key_pos: v.start,
+                    value: v.clone(),
+                });
+            }
+        }
+    }
+    let list = Node {
+        value: Value::Seq(vec![entry]),
+        ..doc.clone()
+    };
+    let mut args = r.generators(&list, secret)?;
+    Ok(args.pop().map(|a| (a, secret)))
 }
 
 fn is_empty(n: &Node) -> bool {

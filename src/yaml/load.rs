@@ -309,6 +309,7 @@ impl Builder {
                         Value::Null => "null".to_owned(),
                         Value::Bool(b) => b.to_string(),
                         Value::Int(i) => i.to_string(),
+                        Value::Uint(u) => u.to_string(),
                         Value::Float(f) => f.to_string(),
                         Value::Seq(_) => {
                             return Err(YamlError {

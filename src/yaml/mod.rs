@@ -94,6 +94,8 @@ pub enum Value {
     Null,
     Bool(bool),
     Int(i64),
+    /// An integer above `i64::MAX` (go-yaml and Go's JSON keep it exact as a uint64).
+    Uint(u64),
     Float(f64),
     String(String),
     Seq(Vec<Node>),
@@ -196,6 +198,7 @@ impl Node {
             Value::Null => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(*b),
             Value::Int(i) => serde_json::Value::from(*i),
+            Value::Uint(u) => serde_json::Value::from(*u),
             Value::Float(f) => serde_json::Number::from_f64(*f)
                 .map(serde_json::Value::Number)
                 // JSON has no NaN or infinity; keep the value visible rather than dropping it.

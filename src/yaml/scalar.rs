@@ -31,6 +31,14 @@ pub(crate) fn resolve_plain(s: &str) -> Value {
     if let Some(i) = parse_int(&plain) {
         return Value::Int(i);
     }
+    // Go's ParseUint: a decimal beyond i64 that still fits 64 bits stays an exact integer.
+    // (A leading 0 means octal to Go, so "08" is not an integer at all.)
+    if !plain.starts_with('0')
+        && plain.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(u) = plain.parse::<u64>()
+    {
+        return Value::Uint(u);
+    }
     if is_yaml_float(&plain)
         && let Ok(f) = plain.parse::<f64>()
     {
@@ -176,6 +184,10 @@ mod tests {
         assert_eq!(resolve_plain("-"), Value::String("-".into()));
         assert_eq!(resolve_plain("."), Value::String(".".into()));
         assert_eq!(resolve_plain("99999999999999999999"), Value::Float(1e20));
+        assert_eq!(
+            resolve_plain("12345678901234567890"),
+            Value::Uint(12345678901234567890)
+        );
     }
 
     #[test]
