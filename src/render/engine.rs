@@ -441,7 +441,202 @@ impl Renderer {
         let psm = self.load_patches(k, dir, &k.patches_strategic_merge)?;
         let patches = self.load_patches(k, dir, &k.patches)?;
         let json = self.load_patches(k, dir, &k.patches_json6902)?;
-        transform(k, ra, &psm, &patches, &json, self.file_id(&k.file))
+        let kid = self.file_id(&k.file);
+        transform(k, ra, &psm, &patches, &json, kid)?;
+        self.apply_plugin_transformers(k, dir, ra, kid)
+    }
+
+    /// Built-in transformer configs under `transformers:`, run after the kustomization's own
+    /// transformers as kustomize does; `validators:` and every non-built-in plugin are
+    /// refused.
+    fn apply_plugin_transformers(
+        &self,
+        k: &Kustomization,
+        dir: &Path,
+        ra: &mut Vec<Resource>,
+        kid: FileId,
+    ) -> Result<(), RenderError> {
+        for p in k.plugins.iter().filter(|p| p.field != "generators") {
+            let file = self.restricted_file(k, dir, &p.item.value, p.item.pos)?;
+            let text = std::fs::read_to_string(&file).map_err(|e| {
+                RenderError::at(&k.file, p.item.pos, format!("'{}': {e}", p.item.value))
+            })?;
+            let (docs, err) = yaml::parse_documents(&text, LoadLimits::default());
+            if let Some(e) = err {
+                return Err(RenderError::at(&file, e.pos, e.to_string()));
+            }
+            for d in docs.iter().filter(|d| d.root.value != Value::Null) {
+                self.apply_plugin_transformer(k, dir, ra, &d.root, p, &file)?;
+                for r in ra.iter_mut() {
+                    r.node.stamp(kid, p.item.pos);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_plugin_transformer(
+        &self,
+        k: &Kustomization,
+        dir: &Path,
+        ra: &mut Vec<Resource>,
+        c: &Node,
+        p: &kustomization::PluginRef,
+        file: &Path,
+    ) -> Result<(), RenderError> {
+        let api_version = get_str(c, &["apiVersion"]);
+        let kind = get_str(c, &["kind"]);
+        let refuse = |m: String| RenderError::at(&k.file, p.item.pos, m);
+        if api_version != "builtin" || p.field != "transformers" {
+            return Err(refuse(format!(
+                "`{}` plugin `{kind}` ({api_version}) is refused: kgate never executes code from the repository",
+                p.field
+            )));
+        }
+        let specs: Vec<FieldSpec> = match c.get("fieldSpecs").map(|f| &f.value) {
+            Some(Value::Seq(items)) => items
+                .iter()
+                .filter_map(super::fieldspec::parse_spec)
+                .collect(),
+            _ => Vec::new(),
+        };
+        let pairs = |key: &str| -> Vec<(String, String)> {
+            match c.get(key).map(|n| &n.value) {
+                Some(Value::Map(entries)) => entries
+                    .iter()
+                    .filter_map(|e| e.value.as_str().map(|v| (e.key.clone(), v.to_owned())))
+                    .collect(),
+                _ => Vec::new(),
+            }
+        };
+        let item = |key: &str| {
+            c.get(key).and_then(|n| {
+                n.as_str().map(|v| kustomization::Item {
+                    value: v.to_owned(),
+                    pos: n.start,
+                })
+            })
+        };
+        match kind {
+            "LabelTransformer" | "AnnotationsTransformer" => {
+                let values = pairs(if kind == "LabelTransformer" {
+                    "labels"
+                } else {
+                    "annotations"
+                });
+                for r in ra.iter_mut() {
+                    apply_specs(r, &specs, &mut |n| set_pairs(n, &values));
+                }
+            }
+            "PrefixTransformer" | "SuffixTransformer" => {
+                let is_prefix = kind == "PrefixTransformer";
+                let affix = get_str(c, &[if is_prefix { "prefix" } else { "suffix" }]).to_owned();
+                if specs.iter().any(|s| s.path != ["metadata", "name"]) {
+                    return Err(refuse(format!(
+                        "kgate renders `{kind}` on metadata/name only so far"
+                    )));
+                }
+                for r in ra.iter_mut() {
+                    let (api_version, kind) = (r.api_version().to_owned(), r.kind().to_owned());
+                    if !affix.is_empty() && specs.iter().any(|s| s.selects(&api_version, &kind)) {
+                        apply_affix(r, &affix, is_prefix);
+                    }
+                }
+            }
+            "NamespaceTransformer" => {
+                let ns = get_str(c, &["metadata", "namespace"]).to_owned();
+                for r in ra.iter_mut() {
+                    set_namespace(r, &ns);
+                }
+            }
+            "ImageTagTransformer" => {
+                let tag = c.get("imageTag");
+                let field = |f: &str| {
+                    tag.and_then(|t| t.get(f))
+                        .and_then(Node::as_str)
+                        .map(str::to_owned)
+                };
+                let set_ = kustomization::ImageSet {
+                    pos: tag.map_or(Pos::default(), |t| t.start),
+                    name: field("name").unwrap_or_default(),
+                    new_name: field("newName"),
+                    new_tag: field("newTag"),
+                    digest: field("digest"),
+                };
+                let fid = self.file_id(file);
+                for r in ra.iter_mut() {
+                    update_images(&mut r.node, &set_, fid);
+                }
+            }
+            "ReplicaCountTransformer" => {
+                let name = get_str(c, &["replica", "name"]).to_owned();
+                let Some(Value::Int(count)) = c
+                    .get("replica")
+                    .and_then(|r| r.get("count"))
+                    .map(|n| &n.value)
+                else {
+                    return Err(refuse(
+                        "ReplicaCountTransformer needs replica.count".to_owned(),
+                    ));
+                };
+                let count = *count;
+                for r in ra
+                    .iter_mut()
+                    .filter(|r| r.name() == name || r.org_name == name)
+                {
+                    apply_specs(r, &specs, &mut |n| n.value = Value::Int(count));
+                }
+            }
+            "PatchTransformer" | "PatchStrategicMergeTransformer" | "PatchJson6902Transformer" => {
+                let target = c
+                    .get("target")
+                    .map(|t| kustomization::selector_of(file, t))
+                    .transpose()?;
+                let mut entries = Vec::new();
+                match kind {
+                    "PatchStrategicMergeTransformer" => {
+                        if let Some(Value::Seq(paths)) = c.get("paths").map(|n| &n.value) {
+                            for path in paths {
+                                entries.push(PatchEntry {
+                                    path: path.as_str().map(|v| kustomization::Item {
+                                        value: v.to_owned(),
+                                        pos: path.start,
+                                    }),
+                                    ..PatchEntry::default()
+                                });
+                            }
+                        }
+                        if let Some(inline) = item("patches") {
+                            entries.push(PatchEntry {
+                                inline: Some(inline),
+                                ..PatchEntry::default()
+                            });
+                        }
+                    }
+                    "PatchJson6902Transformer" => entries.push(PatchEntry {
+                        path: item("path"),
+                        inline: item("jsonOp"),
+                        target,
+                        pos: c.start,
+                    }),
+                    _ => entries.push(PatchEntry {
+                        path: item("path"),
+                        inline: item("patch"),
+                        target,
+                        pos: c.start,
+                    }),
+                }
+                for patch in self.load_patches(k, dir, &entries)? {
+                    apply_patch(ra, &patch)?;
+                }
+            }
+            other => {
+                return Err(refuse(format!(
+                    "kgate does not render the built-in `{other}` under `transformers` yet"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Reads the patches of one list (files under the load restrictor, or inline text).
@@ -559,7 +754,7 @@ impl Renderer {
         dir: &Path,
     ) -> Result<Vec<(GeneratorArgs, &'static str)>, RenderError> {
         let mut out = Vec::new();
-        for p in &k.plugins {
+        for p in k.plugins.iter().filter(|p| p.field == "generators") {
             let file = self.restricted_file(k, dir, &p.item.value, p.item.pos)?;
             let text = std::fs::read_to_string(&file).map_err(|e| {
                 RenderError::at(&k.file, p.item.pos, format!("'{}': {e}", p.item.value))
@@ -1107,20 +1302,7 @@ fn transform(
             continue;
         };
         for r in ra.iter_mut() {
-            let (g, _) = group_version(r.api_version());
-            let skip = matches!(r.kind(), "CustomResourceDefinition" | "Namespace")
-                || (r.kind() == "APIService" && g == "apiregistration.k8s.io");
-            if skip {
-                continue;
-            }
-            let name = if is_prefix {
-                r.prefixes.push(affix.to_owned());
-                format!("{affix}{}", r.name())
-            } else {
-                r.suffixes.push(affix.to_owned());
-                format!("{}{affix}", r.name())
-            };
-            r.set_name(&name);
+            apply_affix(r, affix, is_prefix);
         }
         stamp(
             ra,
@@ -1342,6 +1524,25 @@ fn apply_patch(ra: &mut Vec<Resource>, p: &LoadedPatch) -> Result<(), RenderErro
         }
     }
     Ok(())
+}
+
+/// `namePrefix` / `nameSuffix` on one object (kustomize skips CRDs, Namespaces and
+/// APIServices), remembering the affix for name-reference resolution.
+fn apply_affix(r: &mut Resource, affix: &str, is_prefix: bool) {
+    let (g, _) = group_version(r.api_version());
+    let skip = matches!(r.kind(), "CustomResourceDefinition" | "Namespace")
+        || (r.kind() == "APIService" && g == "apiregistration.k8s.io");
+    if skip {
+        return;
+    }
+    let name = if is_prefix {
+        r.prefixes.push(affix.to_owned());
+        format!("{affix}{}", r.name())
+    } else {
+        r.suffixes.push(affix.to_owned());
+        format!("{}{affix}", r.name())
+    };
+    r.set_name(&name);
 }
 
 fn set_namespace(r: &mut Resource, ns: &str) {

@@ -558,6 +558,11 @@ pub fn parse(file: &Path, text: &str) -> Result<Kustomization, RenderError> {
     Ok(k)
 }
 
+/// A patch target selector read from a built-in transformer config.
+pub fn selector_of(file: &Path, n: &Node) -> Result<Selector, RenderError> {
+    Reader { file }.selector(n)
+}
+
 /// A built-in generator config (`apiVersion: builtin`, `kind: ConfigMapGenerator` or
 /// `SecretGenerator`) as generator arguments; `None` for any other kind.
 pub fn builtin_generator(
