@@ -55,14 +55,28 @@ pub const KUSTOMIZATION_FILE_NAMES: [&str; 3] =
     ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// `path` relative to `root`, with `/` separators.
+/// `path` relative to `root`, with `/` separators. A path outside `root` (a base an overlay
+/// under the scanned directory pulls in from elsewhere in the repository) gets `../` steps.
 pub fn relative(root: &Path, path: &Path) -> String {
-    let rel = path.strip_prefix(root).unwrap_or(path);
-    let s = rel
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/");
-    if s.is_empty() { ".".to_owned() } else { s }
+    let names = |p: &Path| -> Vec<String> {
+        p.components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect()
+    };
+    let (r, p) = (names(root), names(path));
+    let common = r.iter().zip(&p).take_while(|(a, b)| a == b).count();
+    let parts: Vec<String> = if common == 0 && !r.is_empty() && path.is_relative() {
+        p
+    } else {
+        std::iter::repeat_n("..".to_owned(), r.len() - common)
+            .chain(p[common..].iter().cloned())
+            .collect()
+    };
+    if parts.is_empty() {
+        ".".to_owned()
+    } else {
+        parts.join("/")
+    }
 }
 
 fn is_yaml(path: &Path) -> bool {
@@ -300,6 +314,22 @@ mod tests {
         assert_eq!(rels(&found.charts), ["charts/db/Chart.yaml"]);
         assert_eq!(rels(&found.partials), ["apps/web/patch.yaml"]);
         assert!(found.problems.is_empty());
+    }
+
+    #[test]
+    fn relative_paths_step_out_of_the_root() {
+        assert_eq!(
+            relative(
+                Path::new("/r/apps/web/overlays/prod"),
+                Path::new("/r/apps/web/base/d.yaml")
+            ),
+            "../../base/d.yaml"
+        );
+        assert_eq!(
+            relative(Path::new("/r"), Path::new("/r/a/b.yaml")),
+            "a/b.yaml"
+        );
+        assert_eq!(relative(Path::new("/r"), Path::new("/r")), ".");
     }
 
     #[test]
