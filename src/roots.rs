@@ -107,6 +107,18 @@ fn object_ref(r: &Resource) -> ObjectRef {
 }
 
 fn render_error_finding(s: &Shared<'_>, e: &RenderError, root: &str) -> Finding {
+    if e.unavailable {
+        return Finding {
+            rule: rules::RENDER_UNAVAILABLE.to_owned(),
+            severity: Severity::Note,
+            message: e.message.clone(),
+            help: "Render the chart in CI (`kustomize build --enable-helm`) and check the output with `kgate check` until Helm rendering lands.".to_owned(),
+            location: Location::new(relative(s.scan_root, &e.file), e.pos),
+            object: None,
+            pointer: None,
+            roots: vec![root.to_owned()],
+        };
+    }
     Finding {
         rule: rules::RENDER_ERROR.to_owned(),
         severity: Severity::Error,

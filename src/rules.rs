@@ -100,7 +100,7 @@ const ENGINE_RULES: &[EngineRule] = &[
     EngineRule {
         id: RENDER_UNAVAILABLE,
         title: "Source cannot be rendered",
-        description: "The directory is a Helm chart; kgate does not render Helm charts yet, so its templates were not checked. (Go templates are not YAML and are never checked as plain manifests.)",
+        description: "The directory is a Helm chart, or a kustomization that inflates Helm charts (`helmCharts`); kgate does not render Helm yet, so its templates were not checked. (Go templates are not YAML and are never checked as plain manifests.)",
         severity: Severity::Note,
         remediation: "Render the chart in CI (`helm template`) and check the output with `kgate check`, until chart rendering lands.",
     },

@@ -867,3 +867,21 @@ fn render_refuses_symlinks_out_of_the_repository() {
     let j = json_of(&kgate_in(tmp.path(), &["check", "--format", "json"]));
     assert_eq!(j["findings"][0]["rule"], "render-error");
 }
+
+#[test]
+fn helm_charts_in_kustomizations_are_a_note_not_an_error() {
+    let tmp = scratch();
+    write(
+        tmp.path(),
+        "app/kustomization.yaml",
+        b"helmCharts:\n  - name: redis\n    repo: https://charts.example.com\n    version: 1.0.0\n",
+    );
+    let r = kgate_in(tmp.path(), &["check", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let j = json_of(&r);
+    assert_eq!(
+        locations(&j),
+        vec![loc("render-unavailable", "app/kustomization.yaml", 1, 1)]
+    );
+    assert_eq!(j["findings"][0]["severity"], "note");
+}

@@ -24,6 +24,8 @@ pub struct RenderError {
     pub file: PathBuf,
     pub pos: Pos,
     pub message: String,
+    /// The root needs something kgate does not do (Helm): reported as `render-unavailable`.
+    pub unavailable: bool,
 }
 
 impl RenderError {
@@ -35,6 +37,7 @@ impl RenderError {
                 column: pos.column.max(1),
             },
             message: message.into(),
+            unavailable: false,
         }
     }
 }
