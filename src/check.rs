@@ -1,8 +1,6 @@
 //! `kgate check`: the whole pipeline, discover -> load -> evaluate -> gate, as a library call.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -13,7 +11,7 @@ use crate::gate;
 use crate::manifest::{self, Manifest};
 use crate::policy::{Evaluator, PolicyError, PolicySet};
 use crate::rules::{self, RuleInfo};
-use crate::yaml::{Pos, json_pointer};
+use crate::yaml::Pos;
 
 /// What to check and how.
 #[derive(Debug, Clone, Default)]
@@ -93,12 +91,6 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     let excludes: Vec<String> = config.exclude.iter().map(|e| e.value.clone()).collect();
     let discovery = discover::discover(&root, &paths, &excludes)?;
 
-    let rule_index: Arc<HashMap<String, RuleInfo>> = Arc::new(
-        all_rules
-            .iter()
-            .map(|r| (r.id.clone(), r.clone()))
-            .collect(),
-    );
     let disabled: Vec<String> = config
         .rules
         .disable
@@ -148,7 +140,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
             .par_iter()
             .map_init(
                 || policies.evaluator(),
-                |ev, file| check_file(ev, file, max_size, &rule_index, &disabled),
+                |ev, file| check_file(ev, file, max_size, &rules_by_id, &disabled),
             )
             .collect()
     });
@@ -286,7 +278,7 @@ fn check_file(
     ev: &mut Evaluator,
     file: &SourceFile,
     max_size: u64,
-    rules: &HashMap<String, RuleInfo>,
+    rules: &std::collections::BTreeMap<String, RuleInfo>,
     disabled: &[String],
 ) -> (Vec<Finding>, usize) {
     let loaded = manifest::load_file(file, max_size);
@@ -297,60 +289,39 @@ fn check_file(
     (findings, loaded.objects.len())
 }
 
+/// Plain manifests: every node is in the object's own file.
+struct FileLocator<'a>(&'a str);
+
+impl crate::evaluate::Locator for FileLocator<'_> {
+    fn location(&self, _: crate::yaml::FileId, pos: Pos, end: Option<Pos>) -> Location {
+        let loc = Location::new(self.0, pos);
+        match end {
+            Some(e) => loc.with_end(e),
+            None => loc,
+        }
+    }
+}
+
 fn evaluate_object(
     ev: &mut Evaluator,
     object: &Manifest,
-    rules: &HashMap<String, RuleInfo>,
+    rules: &std::collections::BTreeMap<String, RuleInfo>,
     disabled: &[String],
 ) -> Vec<Finding> {
     let input = object.node.to_json();
-    // Plain manifests belong to no root yet; rendering (issue 5) fills these per root.
+    // Plain manifests belong to no root.
     let context = serde_json::json!({
         "root": null,
         "environment": null,
         "cluster": null,
     });
     let results = ev.evaluate(&input, &context, |id| !disabled.iter().any(|d| d == id));
-    results
-        .into_iter()
-        .map(|r| match r {
-            Ok(v) => {
-                let info = rules.get(&v.rule);
-                let (pos, end, pointer) = match &v.path {
-                    Some(path) => {
-                        let (pos, end) = object.position(path);
-                        (pos, end, Some(json_pointer(path)))
-                    }
-                    None => (object.node.start, None, None),
-                };
-                let mut location = Location::new(object.file.clone(), pos);
-                if let Some(end) = end {
-                    location = location.with_end(end);
-                }
-                Finding {
-                    severity: info.map_or(Severity::Error, |i| i.severity),
-                    help: info.map(|i| i.remediation.clone()).unwrap_or_default(),
-                    rule: v.rule,
-                    message: v.message,
-                    location,
-                    object: Some(object.id.clone()),
-                    pointer,
-                    roots: Vec::new(),
-                }
-            }
-            Err(e) => Finding {
-                rule: rules::POLICY_ERROR.to_owned(),
-                severity: Severity::Error,
-                message: format!(
-                    "rule `{}` could not be evaluated on this object: {}",
-                    e.rule, e.message
-                ),
-                help: "Fix the policy; the object was not fully checked.".to_owned(),
-                location: Location::new(object.file.clone(), object.node.start),
-                object: Some(object.id.clone()),
-                pointer: None,
-                roots: Vec::new(),
-            },
-        })
-        .collect()
+    crate::evaluate::findings(
+        results,
+        &object.node,
+        &object.id,
+        &[],
+        rules,
+        &FileLocator(&object.file),
+    )
 }

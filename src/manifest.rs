@@ -358,18 +358,6 @@ fn object_of(
     });
 }
 
-impl Manifest {
-    /// The position a finding about `path` in this object should point at, and the end of
-    /// the node found there when the whole path exists.
-    pub fn position(&self, path: &[PathSegment]) -> (Pos, Option<Pos>) {
-        let located = self.node.locate(path);
-        // Underline scalars whole; for collections the key alone is marked.
-        let scalar = !matches!(located.node.value, Value::Map(_) | Value::Seq(_));
-        let end = (located.complete && scalar).then_some(located.node.end);
-        (located.pos, end)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

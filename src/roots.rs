@@ -13,7 +13,7 @@ use crate::finding::{Finding, Location, ObjectRef, Severity};
 use crate::policy::{Evaluator, PolicySet};
 use crate::render::{RenderError, Renderer, Resource, kustomization};
 use crate::rules::{self, RuleInfo};
-use crate::yaml::{Pos, json_pointer};
+use crate::yaml::Pos;
 
 /// What checking the roots produced.
 pub struct RootsOutcome {
@@ -97,6 +97,19 @@ fn location_of(
     loc
 }
 
+/// Rendered objects: a node's file is the renderer's file id, falling back to the file the
+/// object was read from (or the kustomization that generated it).
+struct RenderedLocator<'a> {
+    shared: &'a Shared<'a>,
+    resource: &'a Resource,
+}
+
+impl crate::evaluate::Locator for RenderedLocator<'_> {
+    fn location(&self, file: crate::yaml::FileId, pos: Pos, end: Option<Pos>) -> Location {
+        location_of(self.shared, self.resource, file, pos, end)
+    }
+}
+
 fn object_ref(r: &Resource) -> ObjectRef {
     ObjectRef {
         api_version: r.api_version().to_owned(),
@@ -143,59 +156,23 @@ fn check_root(
         Err(e) => return (vec![render_error_finding(s, &e, &rel)], 0),
     };
     let context = context_of(&rel, environments);
+    let roots = [rel.clone()];
     let mut out = Vec::new();
     for r in &resources {
         let input = r.node.to_json();
-        for result in ev.evaluate(&input, &context, |id| !s.disabled.iter().any(|d| d == id)) {
-            match result {
-                Ok(v) => {
-                    let info = s.rules.get(&v.rule);
-                    let (location, pointer) = match &v.path {
-                        Some(path) => {
-                            let located = r.node.locate(path);
-                            let scalar = !matches!(
-                                located.node.value,
-                                crate::yaml::Value::Map(_) | crate::yaml::Value::Seq(_)
-                            );
-                            let end = (located.complete && scalar).then_some(located.node.end);
-                            let file = if located.depth == 0 {
-                                r.node.file
-                            } else {
-                                located.node.file
-                            };
-                            (
-                                location_of(s, r, file, located.pos, end),
-                                Some(json_pointer(path)),
-                            )
-                        }
-                        None => (location_of(s, r, r.node.file, r.node.start, None), None),
-                    };
-                    out.push(Finding {
-                        severity: info.map_or(Severity::Error, |i| i.severity),
-                        help: info.map(|i| i.remediation.clone()).unwrap_or_default(),
-                        rule: v.rule,
-                        message: v.message,
-                        location,
-                        object: Some(object_ref(r)),
-                        pointer,
-                        roots: vec![rel.clone()],
-                    });
-                }
-                Err(e) => out.push(Finding {
-                    rule: rules::POLICY_ERROR.to_owned(),
-                    severity: Severity::Error,
-                    message: format!(
-                        "rule `{}` could not be evaluated on this object: {}",
-                        e.rule, e.message
-                    ),
-                    help: "Fix the policy; the object was not fully checked.".to_owned(),
-                    location: location_of(s, r, r.node.file, r.node.start, None),
-                    object: Some(object_ref(r)),
-                    pointer: None,
-                    roots: vec![rel.clone()],
-                }),
-            }
-        }
+        let results = ev.evaluate(&input, &context, |id| !s.disabled.iter().any(|d| d == id));
+        let locator = RenderedLocator {
+            shared: s,
+            resource: r,
+        };
+        out.extend(crate::evaluate::findings(
+            results,
+            &r.node,
+            &object_ref(r),
+            &roots,
+            s.rules,
+            &locator,
+        ));
     }
     (out, resources.len())
 }
