@@ -8,7 +8,7 @@ use std::io::Read;
 use crate::discover::SourceFile;
 use crate::finding::{Finding, Location, ObjectRef, Severity};
 use crate::rules;
-use crate::yaml::{self, Document, LoadLimits, Node, PathSegment, Pos, Value};
+use crate::yaml::{self, Document, LoadLimits, Node, Pos, Value};
 
 /// One Kubernetes object read from a source file.
 #[derive(Debug, Clone)]
