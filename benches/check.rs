@@ -6,22 +6,10 @@
 //! built once per size outside the timed loop. Run: `cargo bench --bench check`.
 //! Results and machine details: `benches/RESULTS.md`.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
+use common::generate;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-
-fn generate(apps: usize, out: &Path) {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/gen_monorepo.py");
-    let status = Command::new("python3")
-        .arg(&script)
-        .arg(out)
-        .args(["--apps", &apps.to_string(), "--seed", "11"])
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("python3 runs the monorepo generator");
-    assert!(status.success(), "gen_monorepo.py failed");
-}
 
 fn bench_check(c: &mut Criterion) {
     let mut group = c.benchmark_group("check");

@@ -9,20 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+mod common;
+
+use common::generate;
 use criterion::{Criterion, criterion_group, criterion_main};
 use rayon::prelude::*;
-
-fn generate(apps: usize, out: &Path) {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/gen_monorepo.py");
-    let status = Command::new("python3")
-        .arg(&script)
-        .arg(out)
-        .args(["--apps", &apps.to_string(), "--seed", "11"])
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("python3 runs the monorepo generator");
-    assert!(status.success(), "gen_monorepo.py failed");
-}
 
 /// Every kustomization directory that is not a Component.
 fn roots(repo: &Path) -> Vec<PathBuf> {

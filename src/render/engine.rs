@@ -457,14 +457,7 @@ impl Renderer {
         kid: FileId,
     ) -> Result<(), RenderError> {
         for p in k.plugins.iter().filter(|p| p.field != "generators") {
-            let file = self.restricted_file(k, dir, &p.item.value, p.item.pos)?;
-            let text = std::fs::read_to_string(&file).map_err(|e| {
-                RenderError::at(&k.file, p.item.pos, format!("'{}': {e}", p.item.value))
-            })?;
-            let (docs, err) = yaml::parse_documents(&text, LoadLimits::default());
-            if let Some(e) = err {
-                return Err(RenderError::at(&file, e.pos, e.to_string()));
-            }
+            let (file, docs) = self.plugin_config(k, dir, p)?;
             for d in docs.iter().filter(|d| d.root.value != Value::Null) {
                 self.apply_plugin_transformer(k, dir, ra, &d.root, p, &file)?;
                 for r in ra.iter_mut() {
@@ -747,6 +740,24 @@ impl Renderer {
         Ok(file)
     }
 
+    /// The documents of a plugin config file (under the load restrictor).
+    fn plugin_config(
+        &self,
+        k: &Kustomization,
+        dir: &Path,
+        p: &kustomization::PluginRef,
+    ) -> Result<(PathBuf, Vec<yaml::Document>), RenderError> {
+        let file = self.restricted_file(k, dir, &p.item.value, p.item.pos)?;
+        let text = std::fs::read_to_string(&file).map_err(|e| {
+            RenderError::at(&k.file, p.item.pos, format!("'{}': {e}", p.item.value))
+        })?;
+        let (docs, err) = yaml::parse_documents(&text, LoadLimits::default());
+        if let Some(e) = err {
+            return Err(RenderError::at(&file, e.pos, e.to_string()));
+        }
+        Ok((file, docs))
+    }
+
     /// Built-in generator configs listed under `generators:`; any other plugin is refused.
     fn plugin_generators(
         &self,
@@ -755,14 +766,7 @@ impl Renderer {
     ) -> Result<Vec<(GeneratorArgs, &'static str)>, RenderError> {
         let mut out = Vec::new();
         for p in k.plugins.iter().filter(|p| p.field == "generators") {
-            let file = self.restricted_file(k, dir, &p.item.value, p.item.pos)?;
-            let text = std::fs::read_to_string(&file).map_err(|e| {
-                RenderError::at(&k.file, p.item.pos, format!("'{}': {e}", p.item.value))
-            })?;
-            let (docs, err) = yaml::parse_documents(&text, LoadLimits::default());
-            if let Some(e) = err {
-                return Err(RenderError::at(&file, e.pos, e.to_string()));
-            }
+            let (file, docs) = self.plugin_config(k, dir, p)?;
             for d in docs.iter().filter(|d| d.root.value != Value::Null) {
                 let api_version = get_str(&d.root, &["apiVersion"]);
                 let kind = get_str(&d.root, &["kind"]);
