@@ -13,11 +13,13 @@ use std::sync::{Arc, Mutex};
 use super::RenderError;
 use super::fieldspec::{FieldSpec, builtin, group_version};
 use super::hash::{HashInput, name_hash};
+use super::kustomization::ReplacementEntry;
 use super::kustomization::{
     self, GeneratorArgs, GeneratorOptions, Kustomization, PatchEntry, Selector,
 };
 use super::order::{ResId, legacy_cmp};
 use super::patch;
+use super::replacement::{self, Replacement};
 use crate::yaml::{self, Entry, FileId, LoadLimits, Node, Pos, Schema, Value};
 
 /// One object being built, with what kustomize remembers about it.
@@ -442,7 +444,12 @@ impl Renderer {
         let patches = self.load_patches(k, dir, &k.patches)?;
         let json = self.load_patches(k, dir, &k.patches_json6902)?;
         let kid = self.file_id(&k.file);
+        let replacements = self.load_replacements(k, dir)?;
         transform(k, ra, &psm, &patches, &json, kid)?;
+        apply_replacements(k, ra, &replacements)?;
+        for r in ra.iter_mut() {
+            r.node.stamp(kid, k.pos_of("replacements"));
+        }
         self.apply_plugin_transformers(k, dir, ra, kid)
     }
 
@@ -738,6 +745,43 @@ impl Renderer {
             ));
         }
         Ok(file)
+    }
+
+    /// Inline replacements and those read from `path:` files.
+    fn load_replacements(
+        &self,
+        k: &Kustomization,
+        dir: &Path,
+    ) -> Result<Vec<Replacement>, RenderError> {
+        let mut out = Vec::new();
+        for entry in &k.replacements {
+            match entry {
+                ReplacementEntry::Inline(r) => out.push(r.clone()),
+                ReplacementEntry::Path(item) => {
+                    let file = self.restricted_file(k, dir, &item.value, item.pos)?;
+                    let text = std::fs::read_to_string(&file).map_err(|e| {
+                        RenderError::at(&k.file, item.pos, format!("'{}': {e}", item.value))
+                    })?;
+                    let (docs, err) =
+                        yaml::parse_documents(&text, kustomize_input(self.file_id(&file)));
+                    if let Some(e) = err {
+                        return Err(RenderError::at(&file, e.pos, e.to_string()));
+                    }
+                    for d in docs.iter().filter(|d| d.root.value != Value::Null) {
+                        let items: Vec<&Node> = match &d.root.value {
+                            Value::Seq(items) => items.iter().collect(),
+                            _ => vec![&d.root],
+                        };
+                        for n in items {
+                            out.push(super::replacement::parse(&file, n, |s| {
+                                kustomization::selector_of(&file, s)
+                            })?);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// The documents of a plugin config file (under the load restrictor).
@@ -1262,6 +1306,88 @@ fn shift_lines(n: &mut Node, by: u32) {
         }),
         _ => {}
     }
+}
+
+/// Exact matching, as replacement sources and targets select objects.
+fn selects_exactly(sel: &Selector, r: &Resource) -> Result<bool, String> {
+    let (g, v) = group_version(r.api_version());
+    let checks = [
+        (&sel.group, g),
+        (&sel.version, v),
+        (&sel.kind, r.kind()),
+        (&sel.name, r.name()),
+        (&sel.namespace, r.namespace()),
+    ];
+    if checks
+        .iter()
+        .any(|(want, have)| want.as_deref().is_some_and(|w| !w.is_empty() && w != *have))
+    {
+        return Ok(false);
+    }
+    let meta = r.node.get("metadata");
+    if let Some(ls) = &sel.label_selector
+        && !matches_selector(meta.and_then(|m| m.get("labels")), ls)?
+    {
+        return Ok(false);
+    }
+    if let Some(a) = &sel.annotation_selector
+        && !matches_selector(meta.and_then(|m| m.get("annotations")), a)?
+    {
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// kustomize's ReplacementTransformer: the last built-in transformer of a kustomization.
+fn apply_replacements(
+    k: &Kustomization,
+    ra: &mut [Resource],
+    replacements: &[Replacement],
+) -> Result<(), RenderError> {
+    for rep in replacements {
+        let err = |m: String| RenderError::at(&k.file, rep.pos, m);
+        let src = &rep.source;
+        let source_sel = Selector {
+            group: src.group.clone(),
+            version: src.version.clone(),
+            kind: src.kind.clone(),
+            name: src.name.clone(),
+            namespace: src.namespace.clone(),
+            ..Selector::default()
+        };
+        let mut sources = Vec::new();
+        for (i, r) in ra.iter().enumerate() {
+            if selects_exactly(&source_sel, r).map_err(err)? {
+                sources.push(i);
+            }
+        }
+        let [si] = sources.as_slice() else {
+            return Err(err(format!(
+                "replacement source {}/{} matches {} objects; it must match exactly one",
+                src.kind.as_deref().unwrap_or("*"),
+                src.name.as_deref().unwrap_or("*"),
+                sources.len()
+            )));
+        };
+        let value = replacement::source_value(&ra[*si].node, src).map_err(err)?;
+        for target in &rep.targets {
+            for r in ra.iter_mut() {
+                let selected = match &target.select {
+                    Some(sel) => selects_exactly(sel, r).map_err(err)?,
+                    None => true,
+                };
+                let mut rejected = false;
+                for rej in &target.reject {
+                    rejected |= selects_exactly(rej, r).map_err(err)?;
+                }
+                if selected && !rejected {
+                    replacement::apply_target(&mut r.node, target, &value)
+                        .map_err(|m| err(format!("{m} ({})", r.id())))?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A patch read from its file or the kustomization.

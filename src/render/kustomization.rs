@@ -105,6 +105,14 @@ pub struct Kustomization {
     /// Where each top-level field is, for provenance of what it changes.
     pub field_pos: Vec<(String, Pos)>,
     pub plugins: Vec<PluginRef>,
+    pub replacements: Vec<ReplacementEntry>,
+}
+
+/// An entry of `replacements`: inline, or a file of replacements.
+#[derive(Debug, Clone)]
+pub enum ReplacementEntry {
+    Inline(super::replacement::Replacement),
+    Path(Item),
 }
 
 impl Kustomization {
@@ -159,7 +167,6 @@ const KNOWN_FIELDS: &[&str] = &[
 const NOT_YET: &[&str] = &[
     "openapi",
     "imageTags",
-    "replacements",
     "vars",
     "sortOptions",
     "crds",
@@ -504,6 +511,29 @@ pub fn parse(file: &Path, text: &str) -> Result<Kustomization, RenderError> {
             "configMapGenerator" => k.config_map_generator = r.generators(v, false)?,
             "secretGenerator" => k.secret_generator = r.generators(v, true)?,
             "generatorOptions" => k.generator_options = Some(r.options(v)?),
+            "replacements" => {
+                let Value::Seq(items) = &v.value else {
+                    if v.value == Value::Null {
+                        continue;
+                    }
+                    return Err(r.err(v.start, "`replacements` must be a list"));
+                };
+                for item in items {
+                    if let Some(p) = item.get("path") {
+                        k.replacements.push(ReplacementEntry::Path(Item {
+                            value: r.string(p, "path")?,
+                            pos: p.start,
+                        }));
+                    } else {
+                        k.replacements
+                            .push(ReplacementEntry::Inline(super::replacement::parse(
+                                file,
+                                item,
+                                |n| r.selector(n),
+                            )?));
+                    }
+                }
+            }
             "patchesStrategicMerge" => {
                 for item in r.items(v, key)? {
                     // An entry is a file path, or an inline patch when it spans lines.

@@ -10,6 +10,7 @@ pub mod hash;
 pub mod kustomization;
 pub mod order;
 pub mod patch;
+pub mod replacement;
 
 use std::path::{Path, PathBuf};
 
