@@ -123,9 +123,12 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
             &repo_root,
             &discovery.kustomizations,
             &policies,
-            &rules_by_id,
-            &disabled,
-            &environments,
+            &crate::roots::RootSettings {
+                rules: &rules_by_id,
+                disabled: &disabled,
+                environments: &environments,
+                max_file_size: max_size,
+            },
         )
     });
     // Files rendered as part of a root are checked there, with their overlays applied.

@@ -206,22 +206,29 @@ pub fn merge_across_roots(findings: Vec<Finding>) -> Vec<Finding> {
 }
 
 /// Renders and checks every root among `kustomizations`.
+/// What checking roots needs from the configuration.
+pub struct RootSettings<'a> {
+    pub rules: &'a BTreeMap<String, RuleInfo>,
+    pub disabled: &'a [String],
+    pub environments: &'a [String],
+    pub max_file_size: u64,
+}
+
 pub fn check_roots(
     scan_root: &Path,
     repo_root: &Path,
     kustomizations: &[SourceFile],
     policies: &PolicySet,
-    rules: &BTreeMap<String, RuleInfo>,
-    disabled: &[String],
-    environments: &[String],
+    settings: &RootSettings<'_>,
 ) -> RootsOutcome {
-    let renderer = Renderer::new(repo_root);
+    let renderer = Renderer::new(repo_root).with_max_file_size(settings.max_file_size);
     let dirs = root_dirs(kustomizations);
+    let environments = settings.environments;
     let shared = Shared {
         scan_root,
         renderer: &renderer,
-        rules,
-        disabled,
+        rules: settings.rules,
+        disabled: settings.disabled,
     };
     let per_root: Vec<(Vec<Finding>, usize)> = dirs
         .par_iter()

@@ -885,3 +885,30 @@ fn helm_charts_in_kustomizations_are_a_note_not_an_error() {
     );
     assert_eq!(j["findings"][0]["severity"], "note");
 }
+
+#[test]
+fn rendered_files_obey_the_size_limit() {
+    let tmp = scratch();
+    write(
+        tmp.path(),
+        "app/kustomization.yaml",
+        b"resources:\n  - pod.yaml\n",
+    );
+    write(tmp.path(), "app/pod.yaml", LATEST_POD.as_bytes());
+    write(tmp.path(), ".kgate.yaml", b"limits:\n  maxFileSize: 100B\n");
+    let j = json_of(&kgate_in(tmp.path(), &["check", "--format", "json"]));
+    // The root cannot render, and the file itself is reported where it is.
+    assert_eq!(
+        locations(&j),
+        vec![
+            loc("render-error", "app/kustomization.yaml", 2, 5),
+            loc("file-too-large", "app/pod.yaml", 1, 1)
+        ]
+    );
+    assert!(
+        j["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("limits.maxFileSize")
+    );
+}

@@ -215,6 +215,8 @@ type Built = Arc<Result<Vec<Resource>, RenderError>>;
 /// base shared by many overlays is loaded once.
 pub struct Renderer {
     repo_root: PathBuf,
+    /// Files larger than this are refused (see `limits.maxFileSize`).
+    max_file_size: u64,
     cache: Mutex<HashMap<PathBuf, Built>>,
     /// Files read, by [`FileId`] (index 0 is the unknown file).
     files: Mutex<FileTable>,
@@ -231,12 +233,19 @@ impl Renderer {
     pub fn new(repo_root: &Path) -> Renderer {
         Renderer {
             repo_root: std::fs::canonicalize(repo_root).unwrap_or_else(|_| repo_root.to_owned()),
+            max_file_size: crate::config::DEFAULT_MAX_FILE_SIZE,
             cache: Mutex::new(HashMap::new()),
             files: Mutex::new(FileTable {
                 paths: vec![PathBuf::new()],
                 ids: HashMap::new(),
             }),
         }
+    }
+
+    /// Refuse files larger than `bytes` (the config's `limits.maxFileSize`).
+    pub fn with_max_file_size(mut self, bytes: u64) -> Renderer {
+        self.max_file_size = bytes;
+        self
     }
 
     /// The id of `path` in this renderer's file table.
@@ -733,6 +742,19 @@ impl Renderer {
     ) -> Result<PathBuf, RenderError> {
         let file = std::fs::canonicalize(dir.join(entry))
             .map_err(|e| RenderError::at(&k.file, pos, format!("'{entry}': {e}")))?;
+        if let Ok(meta) = std::fs::metadata(&file)
+            && meta.len() > self.max_file_size
+        {
+            return Err(RenderError::at(
+                &k.file,
+                pos,
+                format!(
+                    "'{entry}' is {} bytes, over the limit of {} bytes (limits.maxFileSize)",
+                    meta.len(),
+                    self.max_file_size
+                ),
+            ));
+        }
         if !file.starts_with(dir) || !file.starts_with(&self.repo_root) {
             return Err(RenderError::at(
                 &k.file,
