@@ -627,12 +627,14 @@ impl Renderer {
                         inline: item("jsonOp"),
                         target,
                         pos: c.start,
+                        ..PatchEntry::default()
                     }),
                     _ => entries.push(PatchEntry {
                         path: item("path"),
                         inline: item("patch"),
                         target,
                         pos: c.start,
+                        ..PatchEntry::default()
                     }),
                 }
                 for patch in self.load_patches(k, dir, &entries)? {
@@ -691,6 +693,8 @@ impl Renderer {
                 target: e.target.clone(),
                 file: k.file.clone(),
                 pos: e.pos,
+                allow_name_change: e.allow_name_change,
+                allow_kind_change: e.allow_kind_change,
             });
         }
         Ok(out)
@@ -1421,6 +1425,8 @@ struct LoadedPatch {
     /// The kustomization that lists the patch, and the entry's position in it.
     file: PathBuf,
     pos: Pos,
+    allow_name_change: bool,
+    allow_kind_change: bool,
 }
 
 /// The built-in transformers of one kustomization, in kustomize's order.
@@ -1597,12 +1603,16 @@ fn selects(sel: &Selector, r: &Resource) -> Result<bool, String> {
     Ok(true)
 }
 
-/// The patch with the identity fields removed, for applying to a selected target.
-fn without_identity(p: &Node) -> Node {
+/// The patch with the identity fields removed, for applying to a selected target (unless
+/// the patch's options allow it to rename the target or change its kind).
+fn without_identity(p: &Node, keep_name: bool, keep_kind: bool) -> Node {
     let mut out = p.clone();
     if let Value::Map(entries) = &mut out.value {
-        entries.retain(|e| e.key != "apiVersion" && e.key != "kind");
-        if let Some(meta) = entries.iter_mut().find(|e| e.key == "metadata")
+        if !keep_kind {
+            entries.retain(|e| e.key != "apiVersion" && e.key != "kind");
+        }
+        if !keep_name
+            && let Some(meta) = entries.iter_mut().find(|e| e.key == "metadata")
             && let Value::Map(m) = &mut meta.value.value
         {
             m.retain(|e| e.key != "name");
@@ -1631,7 +1641,7 @@ fn apply_patch(ra: &mut Vec<Resource>, p: &LoadedPatch) -> Result<(), RenderErro
         let mut deleted: Vec<usize> = Vec::new();
         match &p.target {
             Some(target) => {
-                let body = without_identity(doc);
+                let body = without_identity(doc, p.allow_name_change, p.allow_kind_change);
                 for (i, r) in ra.iter_mut().enumerate() {
                     if selects(target, r).map_err(err)? {
                         let kind = r.kind().to_owned();

@@ -79,6 +79,10 @@ pub struct PatchEntry {
     pub inline: Option<Item>,
     pub target: Option<Selector>,
     pub pos: Pos,
+    /// `options.allowNameChange` / `allowKindChange`: a strategic-merge patch applied to a
+    /// selected target may rename it or change its kind.
+    pub allow_name_change: bool,
+    pub allow_kind_change: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -543,6 +547,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Kustomization, RenderError> {
                         inline: inline.then(|| item.clone()),
                         target: None,
                         pos: item.pos,
+                        ..PatchEntry::default()
                     });
                 }
             }
@@ -554,12 +559,20 @@ pub fn parse(file: &Path, text: &str) -> Result<Kustomization, RenderError> {
                     return Err(r.err(v.start, format!("`{key}` must be a list")));
                 };
                 for item in items {
-                    if let Some(o) = item.get("options")
-                        && let Value::Map(opts) = &o.value
-                        && opts.iter().any(|e| e.value.value == Value::Bool(true))
-                    {
-                        return Err(r.err(o.start, "kgate does not render patch `options` yet"));
-                    }
+                    let option = |name: &str| -> Result<bool, RenderError> {
+                        let o = item.get("options");
+                        if let Some(Value::Map(opts)) = o.map(|o| &o.value)
+                            && let Some(unknown) = opts
+                                .iter()
+                                .find(|e| e.key != "allowNameChange" && e.key != "allowKindChange")
+                        {
+                            return Err(r.err(
+                                unknown.key_pos,
+                                format!("unknown patch option `{}`", unknown.key),
+                            ));
+                        }
+                        Ok(r.bool(o.and_then(|o| o.get(name)), name)?.unwrap_or(false))
+                    };
                     let text = |name: &str| -> Result<Option<Item>, RenderError> {
                         item.get(name)
                             .map(|n| {
@@ -575,6 +588,8 @@ pub fn parse(file: &Path, text: &str) -> Result<Kustomization, RenderError> {
                         inline: text("patch")?,
                         target: item.get("target").map(|t| r.selector(t)).transpose()?,
                         pos: item.start,
+                        allow_name_change: option("allowNameChange")?,
+                        allow_kind_change: option("allowKindChange")?,
                     };
                     if entry.path.is_none() && entry.inline.is_none() {
                         return Err(r.err(item.start, "a patch needs `path` or `patch`"));
