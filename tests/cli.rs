@@ -912,3 +912,35 @@ fn rendered_files_obey_the_size_limit() {
             .contains("limits.maxFileSize")
     );
 }
+
+#[test]
+fn render_provenance_names_the_origin_of_every_value() {
+    let r = kgate(&[
+        "render",
+        "--provenance",
+        "--root",
+        "examples/defective",
+        "examples/defective/apps/worker/overlays/prod",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // The image comes from the overlay's `images:` entry, the replicas from its `replicas:`
+    // field, the rest from the base files.
+    assert!(
+        r.stdout.contains("image: registry.example.com/platform/worker:latest  # apps/worker/overlays/prod/kustomization.yaml:12"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("replicas: 4  # apps/worker/overlays/prod/kustomization.yaml:6"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("name: wait-for-queue  # apps/worker/base/deployment.yaml:18"),
+        "{}",
+        r.stdout
+    );
+    insta::assert_snapshot!("render_worker_prod_provenance", r.stdout);
+}

@@ -17,6 +17,10 @@ pub struct RenderArgs {
     /// else DIR].
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// Comment every value with the file and line it came from (base, patch, or the
+    /// kustomization entry that set it): for debugging overlays.
+    #[arg(long)]
+    pub provenance: bool,
 }
 
 fn enclosing_repo(dir: &std::path::Path) -> Option<PathBuf> {
@@ -37,7 +41,13 @@ pub fn run(args: &RenderArgs) -> u8 {
         .clone()
         .or_else(|| enclosing_repo(&args.dir))
         .unwrap_or_else(|| args.dir.clone());
-    match Renderer::new(&root).render_to_string(&args.dir) {
+    let renderer = Renderer::new(&root);
+    let rendered = if args.provenance {
+        renderer.render_with_provenance(&args.dir, &root)
+    } else {
+        renderer.render_to_string(&args.dir)
+    };
+    match rendered {
         Ok(text) => {
             let mut out = std::io::stdout().lock();
             if out

@@ -10,14 +10,22 @@
 
 use crate::yaml::{Node, Value};
 
+/// Gives a scalar node a trailing comment (used by `kgate render --provenance`).
+pub type Annotate<'a> = Option<&'a dyn Fn(&Node) -> Option<String>>;
+
 /// One YAML document, without the `---` separator.
 pub fn emit_document(node: &Node) -> String {
+    emit_document_with(node, None)
+}
+
+/// [`emit_document`] with a comment after every scalar `ann` names.
+pub fn emit_document_with(node: &Node, ann: Annotate<'_>) -> String {
     let mut out = String::new();
     match &node.value {
-        Value::Map(entries) if !entries.is_empty() => emit_map(node, 0, &mut out),
-        Value::Seq(items) if !items.is_empty() => emit_seq(node, 0, &mut out),
+        Value::Map(entries) if !entries.is_empty() => emit_map(node, 0, &mut out, ann),
+        Value::Seq(items) if !items.is_empty() => emit_seq(node, 0, &mut out, ann),
         _ => {
-            out.push_str(&scalar_or_empty(node, 0, 0));
+            out.push_str(&with_comment(scalar_or_empty(node, 0, 0), node, ann));
             out.push('\n');
         }
     }
@@ -26,14 +34,38 @@ pub fn emit_document(node: &Node) -> String {
 
 /// A stream of documents separated by `---`, as `kustomize build` prints it.
 pub fn emit_stream<'a>(nodes: impl IntoIterator<Item = &'a Node>) -> String {
+    emit_stream_with(nodes, None)
+}
+
+/// [`emit_stream`] with a comment after every scalar `ann` names.
+pub fn emit_stream_with<'a>(
+    nodes: impl IntoIterator<Item = &'a Node>,
+    ann: Annotate<'_>,
+) -> String {
     let mut out = String::new();
     for (i, n) in nodes.into_iter().enumerate() {
         if i > 0 {
             out.push_str("---\n");
         }
-        out.push_str(&emit_document(n));
+        out.push_str(&emit_document_with(n, ann));
     }
     out
+}
+
+/// Appends `  # comment` to a rendered scalar: after the header of a block scalar (a comment
+/// at its end would become content), else at the end of its last line.
+fn with_comment(rendered: String, node: &Node, ann: Annotate<'_>) -> String {
+    let Some(comment) = ann.and_then(|f| f(node)) else {
+        return rendered;
+    };
+    if rendered.starts_with('|') {
+        match rendered.split_once('\n') {
+            Some((header, body)) => format!("{header}  # {comment}\n{body}"),
+            None => format!("{rendered}  # {comment}"),
+        }
+    } else {
+        format!("{rendered}  # {comment}")
+    }
 }
 
 fn is_empty_collection(node: &Node) -> bool {
@@ -81,7 +113,7 @@ fn sorted_entries(node: &Node) -> Vec<&crate::yaml::Entry> {
     entries
 }
 
-fn emit_map(node: &Node, indent: usize, out: &mut String) {
+fn emit_map(node: &Node, indent: usize, out: &mut String, ann: Annotate<'_>) {
     for (i, e) in sorted_entries(node).into_iter().enumerate() {
         // The first key of a map that is a list item continues the `- ` line.
         if i > 0 || !out.ends_with("- ") {
@@ -91,30 +123,40 @@ fn emit_map(node: &Node, indent: usize, out: &mut String) {
         let column = indent + key.chars().count() + 2;
         out.push_str(&key);
         out.push(':');
-        emit_value_after_key(&e.value, indent, column, out);
+        emit_value_after_key(&e.value, indent, column, out, ann);
     }
 }
 
-fn emit_value_after_key(value: &Node, indent: usize, column: usize, out: &mut String) {
+fn emit_value_after_key(
+    value: &Node,
+    indent: usize,
+    column: usize,
+    out: &mut String,
+    ann: Annotate<'_>,
+) {
     match &value.value {
         Value::Map(_) if !is_empty_collection(value) => {
             out.push('\n');
-            emit_map(value, indent + 2, out);
+            emit_map(value, indent + 2, out, ann);
         }
         Value::Seq(_) if !is_empty_collection(value) => {
             out.push('\n');
             // Compact sequence indentation: items at the key's own column.
-            emit_seq(value, indent, out);
+            emit_seq(value, indent, out, ann);
         }
         _ => {
             out.push(' ');
-            out.push_str(&scalar_or_empty(value, indent, column));
+            out.push_str(&with_comment(
+                scalar_or_empty(value, indent, column),
+                value,
+                ann,
+            ));
             out.push('\n');
         }
     }
 }
 
-fn emit_seq(node: &Node, indent: usize, out: &mut String) {
+fn emit_seq(node: &Node, indent: usize, out: &mut String, ann: Annotate<'_>) {
     let Value::Seq(items) = &node.value else {
         return;
     };
@@ -122,15 +164,19 @@ fn emit_seq(node: &Node, indent: usize, out: &mut String) {
         push_indent(out, indent);
         out.push_str("- ");
         match &item.value {
-            Value::Map(_) if !is_empty_collection(item) => emit_map(item, indent + 2, out),
+            Value::Map(_) if !is_empty_collection(item) => emit_map(item, indent + 2, out, ann),
             Value::Seq(_) if !is_empty_collection(item) => {
                 // A nested list starts on the same line: `- - a`.
                 let mut inner = String::new();
-                emit_seq(item, indent + 2, &mut inner);
+                emit_seq(item, indent + 2, &mut inner, ann);
                 out.push_str(inner.trim_start());
             }
             _ => {
-                out.push_str(&scalar_or_empty(item, indent, indent + 2));
+                out.push_str(&with_comment(
+                    scalar_or_empty(item, indent, indent + 2),
+                    item,
+                    ann,
+                ));
                 out.push('\n');
             }
         }

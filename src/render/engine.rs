@@ -320,6 +320,25 @@ impl Renderer {
         Ok(super::emit::emit_stream(resources.iter().map(|r| &r.node)))
     }
 
+    /// The rendered stream with a comment after every value naming the file and line it
+    /// came from (`kgate render --provenance`), paths relative to `base`.
+    pub fn render_with_provenance(&self, dir: &Path, base: &Path) -> Result<String, RenderError> {
+        let resources = self.render(dir)?;
+        let base = std::fs::canonicalize(base).unwrap_or_else(|_| base.to_owned());
+        let origin = |n: &Node| -> Option<String> {
+            let file = self.file_path(n.file)?;
+            Some(format!(
+                "{}:{}",
+                crate::discover::relative(&base, &file),
+                n.start.line.max(1)
+            ))
+        };
+        Ok(super::emit::emit_stream_with(
+            resources.iter().map(|r| &r.node),
+            Some(&origin),
+        ))
+    }
+
     fn canonical_dir(&self, dir: &Path, from: &Path, pos: Pos) -> Result<PathBuf, RenderError> {
         let canon = std::fs::canonicalize(dir)
             .map_err(|e| RenderError::at(from, pos, format!("{}: {e}", dir.display())))?;
