@@ -4,8 +4,8 @@
 //! Strategic merge follows the Kubernetes patch semantics for the built-in kinds: lists with a
 //! merge key (`containers` by `name`, `volumeMounts` by `mountPath`, ...) are merged item by
 //! item, other lists are replaced, `null` deletes a field and `$patch: delete|replace`
-//! directives apply. Kinds kustomize has no schema for (custom resources) get JSON merge
-//! semantics: every list is replaced.
+//! directives apply (the only directive kustomize v5.5 interprets). Kinds kustomize has no
+//! schema for (custom resources) get JSON merge semantics: every list is replaced.
 
 use crate::yaml::{Entry, Node, Value};
 
@@ -59,8 +59,11 @@ fn merge_key(field: &str, parent: &str) -> Option<&'static str> {
     })
 }
 
+/// kustomize v5.5 merges with kyaml, which interprets only `$patch`: other strategic-merge
+/// directives (`$setElementOrder/…`, `$retainKeys`, `$deleteFromPrimitiveList/…`) are copied
+/// into the output as ordinary keys, exactly as `kubectl kustomize` prints them.
 fn is_directive(key: &str) -> bool {
-    key.starts_with('$')
+    key == "$patch"
 }
 
 fn strip_directives(n: &Node) -> Node {
