@@ -94,14 +94,7 @@ fn writer_reproduces_kubectl_output_byte_for_byte() {
 }
 
 fn str_at<'a>(n: &'a Node, path: &[&str]) -> &'a str {
-    let mut cur = n;
-    for k in path {
-        match cur.get(k) {
-            Some(next) => cur = next,
-            None => return "",
-        }
-    }
-    cur.as_str().unwrap_or("")
+    n.str_at(path).unwrap_or("")
 }
 
 #[test]

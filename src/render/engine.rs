@@ -59,14 +59,7 @@ fn map(entries: Vec<(&str, Node)>) -> Node {
 }
 
 fn get_str<'a>(n: &'a Node, path: &[&str]) -> &'a str {
-    let mut cur = n;
-    for k in path {
-        match cur.get(k) {
-            Some(next) => cur = next,
-            None => return "",
-        }
-    }
-    cur.as_str().unwrap_or("")
+    n.str_at(path).unwrap_or("")
 }
 
 /// Sets `key` in a mapping node (adding it at the end when missing).
@@ -1355,32 +1348,7 @@ fn shift_lines(n: &mut Node, by: u32) {
 
 /// Exact matching, as replacement sources and targets select objects.
 fn selects_exactly(sel: &Selector, r: &Resource) -> Result<bool, String> {
-    let (g, v) = group_version(r.api_version());
-    let checks = [
-        (&sel.group, g),
-        (&sel.version, v),
-        (&sel.kind, r.kind()),
-        (&sel.name, r.name()),
-        (&sel.namespace, r.namespace()),
-    ];
-    if checks
-        .iter()
-        .any(|(want, have)| want.as_deref().is_some_and(|w| !w.is_empty() && w != *have))
-    {
-        return Ok(false);
-    }
-    let meta = r.node.get("metadata");
-    if let Some(ls) = &sel.label_selector
-        && !matches_selector(meta.and_then(|m| m.get("labels")), ls)?
-    {
-        return Ok(false);
-    }
-    if let Some(a) = &sel.annotation_selector
-        && !matches_selector(meta.and_then(|m| m.get("annotations")), a)?
-    {
-        return Ok(false);
-    }
-    Ok(true)
+    selector_matches(sel, r, &|want, have| Ok(want == have))
 }
 
 /// kustomize's ReplacementTransformer: the last built-in transformer of a kustomization.
@@ -1592,7 +1560,18 @@ fn matches_selector(n: Option<&Node>, selector: &str) -> Result<bool, String> {
     Ok(true)
 }
 
+/// Regular-expression matching, as patch targets select objects.
 fn selects(sel: &Selector, r: &Resource) -> Result<bool, String> {
+    selector_matches(sel, r, &full_match)
+}
+
+/// Whether `r` is selected: every group/version/kind/name/namespace the selector sets
+/// matches by `field_matches(wanted, actual)`, and so do its label and annotation selectors.
+fn selector_matches(
+    sel: &Selector,
+    r: &Resource,
+    field_matches: &dyn Fn(&str, &str) -> Result<bool, String>,
+) -> Result<bool, String> {
     let (g, v) = group_version(r.api_version());
     let checks = [
         (&sel.group, g),
@@ -1601,9 +1580,9 @@ fn selects(sel: &Selector, r: &Resource) -> Result<bool, String> {
         (&sel.name, r.name()),
         (&sel.namespace, r.namespace()),
     ];
-    for (pattern, value) in checks {
-        if let Some(p) = pattern.as_deref().filter(|p| !p.is_empty())
-            && !full_match(p, value)?
+    for (wanted, actual) in checks {
+        if let Some(w) = wanted.as_deref().filter(|w| !w.is_empty())
+            && !field_matches(w, actual)?
         {
             return Ok(false);
         }

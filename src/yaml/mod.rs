@@ -131,6 +131,13 @@ impl Node {
         self.entry(key).map(|e| &e.value)
     }
 
+    /// The string at a path of mapping keys (`["metadata", "name"]`), if there is one.
+    pub fn str_at(&self, path: &[&str]) -> Option<&str> {
+        path.iter()
+            .try_fold(self, |cur, k| cur.get(k))
+            .and_then(Node::as_str)
+    }
+
     /// The string value of this node, if it is a string.
     pub fn as_str(&self) -> Option<&str> {
         match &self.value {
