@@ -54,8 +54,6 @@ pub struct CheckResult {
     pub summary: Summary,
     /// Every enabled rule with its effective severity, sorted by id.
     pub rules: Vec<RuleInfo>,
-    /// Patches and generator inputs, not checked on their own (partial objects).
-    pub partial_files: usize,
     pub config: Config,
 }
 
@@ -122,6 +120,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
             &root,
             &repo_root,
             &discovery.kustomizations,
+            &discovery.components,
             &policies,
             &crate::roots::RootSettings {
                 rules: &rules_by_id,
@@ -180,7 +179,6 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         findings,
         summary,
         rules: enabled,
-        partial_files: discovery.partials.len(),
         config,
     })
 }
@@ -318,7 +316,7 @@ fn evaluate_object(
         "environment": null,
         "cluster": null,
     });
-    let results = ev.evaluate(&input, &context, |id| !disabled.iter().any(|d| d == id));
+    let results = ev.evaluate(input, &context, |id| !disabled.iter().any(|d| d == id));
     crate::evaluate::findings(
         results,
         &object.node,

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use crate::discover::{SourceFile, relative};
 use crate::finding::{Finding, Location, ObjectRef, Severity};
 use crate::policy::{Evaluator, PolicySet};
-use crate::render::{RenderError, Renderer, Resource, kustomization};
+use crate::render::{RenderError, Renderer, Resource};
 use crate::rules::{self, RuleInfo};
 use crate::yaml::Pos;
 
@@ -53,13 +53,10 @@ fn context_of(rel: &str, environments: &[String]) -> serde_json::Value {
 }
 
 /// Kustomization directories that are roots (Components are not), sorted.
-fn root_dirs(kustomizations: &[SourceFile]) -> Vec<PathBuf> {
+fn root_dirs(kustomizations: &[SourceFile], components: &[SourceFile]) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = kustomizations
         .iter()
-        .filter(|k| {
-            // A file that does not load is still a root: rendering it reports why.
-            kustomization::load(&k.abs).map_or(true, |k| !k.is_component)
-        })
+        .filter(|k| !components.contains(k))
         .filter_map(|k| k.abs.parent().map(Path::to_path_buf))
         .collect();
     dirs.sort();
@@ -160,7 +157,7 @@ fn check_root(
     let mut out = Vec::new();
     for r in &resources {
         let input = r.node.to_json();
-        let results = ev.evaluate(&input, &context, |id| !s.disabled.iter().any(|d| d == id));
+        let results = ev.evaluate(input, &context, |id| !s.disabled.iter().any(|d| d == id));
         let locator = RenderedLocator {
             shared: s,
             resource: r,
@@ -218,11 +215,12 @@ pub fn check_roots(
     scan_root: &Path,
     repo_root: &Path,
     kustomizations: &[SourceFile],
+    components: &[SourceFile],
     policies: &PolicySet,
     settings: &RootSettings<'_>,
 ) -> RootsOutcome {
     let renderer = Renderer::new(repo_root).with_max_file_size(settings.max_file_size);
-    let dirs = root_dirs(kustomizations);
+    let dirs = root_dirs(kustomizations, components);
     let environments = settings.environments;
     let shared = Shared {
         scan_root,

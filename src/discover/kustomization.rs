@@ -1,10 +1,9 @@
-//! What a `kustomization.yaml` says about the files around it.
-//!
-//! Until overlays are rendered, kgate reads kustomizations only to learn which files are
-//! *not* standalone manifests: patches, generator inputs, replacement sources and plugin
-//! configs are partial objects or other data, and checking them on their own would report
-//! noise (a strategic-merge patch "has no resource limits"). A kustomization that does not
-//! parse is itself a finding.
+//! What a `kustomization.yaml` says about the files around it, read once during discovery:
+//! whether it is a Component (not a root of its own), and which files are *not* standalone
+//! manifests: patches, generator inputs, replacement sources and plugin configs are partial
+//! objects or other data, and checking them on their own would report noise (a
+//! strategic-merge patch "has no resource limits"). A kustomization that does not parse is
+//! reported by rendering it (`render-error`).
 
 use std::path::{Component, Path, PathBuf};
 
@@ -17,12 +16,21 @@ pub struct KustomizationError {
     pub message: String,
 }
 
-/// Files (absolute, lexically normalised) that a kustomization uses as patches, generator
-/// inputs or transformer/plugin configuration.
-pub fn referenced_non_manifests(
+/// What discovery needs from one kustomization.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KustomizationInfo {
+    /// `kind: Component`: applied by the kustomizations that list it, never rendered alone.
+    pub is_component: bool,
+    /// Files (absolute, lexically normalised) it uses as patches, generator inputs or
+    /// transformer/plugin configuration.
+    pub non_manifests: Vec<PathBuf>,
+}
+
+/// Reads a kustomization's kind and the non-manifest files it references.
+pub fn read_kustomization(
     path: &Path,
     text: &str,
-) -> Result<Vec<PathBuf>, KustomizationError> {
+) -> Result<KustomizationInfo, KustomizationError> {
     let (docs, err) = yaml::parse_documents(text, LoadLimits::default());
     if let Some(e) = err {
         return Err(KustomizationError {
@@ -33,11 +41,11 @@ pub fn referenced_non_manifests(
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut refs = Vec::new();
     let Some(root) = docs.first().map(|d| &d.root) else {
-        return Ok(refs);
+        return Ok(KustomizationInfo::default());
     };
     match &root.value {
         Value::Map(_) => {}
-        Value::Null => return Ok(refs),
+        Value::Null => return Ok(KustomizationInfo::default()),
         _ => {
             return Err(KustomizationError {
                 pos: root.start,
@@ -105,7 +113,10 @@ pub fn referenced_non_manifests(
             }
         }
     }
-    Ok(refs)
+    Ok(KustomizationInfo {
+        is_component: root.get("kind").and_then(Node::as_str) == Some("Component"),
+        non_manifests: refs,
+    })
 }
 
 /// `a/b/../c` -> `a/c` without touching the file system (the file may not exist).
@@ -130,8 +141,9 @@ mod tests {
     #[test]
     fn collects_patches_and_generator_inputs() {
         let text = "resources: [deployment.yaml]\npatches:\n  - path: patch-resources.yaml\n  - patch: |-\n      - op: add\n        path: /x\npatchesStrategicMerge:\n  - ../common/psm.yaml\n  - |-\n    apiVersion: v1\n    kind: X\npatchesJson6902:\n  - target: {kind: X}\n    path: json.yaml\nconfigMapGenerator:\n  - name: c\n    files: [app.properties, key=conf/other.yaml]\n    envs: [vars.env]\n";
-        let refs =
-            referenced_non_manifests(Path::new("/r/app/overlay/kustomization.yaml"), text).unwrap();
+        let refs = read_kustomization(Path::new("/r/app/overlay/kustomization.yaml"), text)
+            .unwrap()
+            .non_manifests;
         let refs: Vec<String> = refs.iter().map(|p| p.display().to_string()).collect();
         assert_eq!(
             refs,
@@ -148,10 +160,10 @@ mod tests {
 
     #[test]
     fn broken_kustomizations_are_errors_with_positions() {
-        let e = referenced_non_manifests(Path::new("k.yaml"), "resources:\n  - a.yaml\n bad: [")
-            .unwrap_err();
+        let e =
+            read_kustomization(Path::new("k.yaml"), "resources:\n  - a.yaml\n bad: [").unwrap_err();
         assert!(e.pos.line >= 2);
-        let e = referenced_non_manifests(Path::new("k.yaml"), "- a\n").unwrap_err();
+        let e = read_kustomization(Path::new("k.yaml"), "- a\n").unwrap_err();
         assert_eq!(e.pos.line, 1);
     }
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
-pub use kustomization::{KustomizationError, normalize, referenced_non_manifests};
+pub use kustomization::{KustomizationError, KustomizationInfo, normalize, read_kustomization};
 
 /// A file under the scanned root.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -40,8 +40,8 @@ pub struct Discovery {
     /// YAML files a kustomization uses as a patch, generator input or plugin config: partial
     /// objects, not checked on their own.
     pub partials: Vec<SourceFile>,
-    /// Kustomization files that could not be read.
-    pub kustomization_errors: Vec<(SourceFile, KustomizationError)>,
+    /// The kustomization files among `kustomizations` that are Components.
+    pub components: Vec<SourceFile>,
     pub problems: Vec<WalkProblem>,
 }
 
@@ -163,9 +163,12 @@ pub fn discover(
                 continue;
             }
         };
-        match referenced_non_manifests(&k.abs, &text) {
-            Ok(refs) => partial.extend(refs),
-            Err(e) => found.kustomization_errors.push((k.clone(), e)),
+        // One that does not parse is a root whose rendering reports why (`render-error`).
+        if let Ok(info) = read_kustomization(&k.abs, &text) {
+            if info.is_component {
+                found.components.push(k.clone());
+            }
+            partial.extend(info.non_manifests);
         }
     }
     let (partials, manifests): (Vec<SourceFile>, Vec<SourceFile>) =

@@ -242,11 +242,20 @@ impl Evaluator {
     /// it describes the root (environment, cluster), which many objects share.
     pub fn evaluate(
         &mut self,
-        object: &serde_json::Value,
+        object: serde_json::Value,
         context: &serde_json::Value,
         enabled: impl Fn(&str) -> bool,
     ) -> Vec<Result<Violation, EvalError>> {
         let mut out = Vec::new();
+        // Objects no enabled rule applies to cost nothing, not even a context switch.
+        let kind = object.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+        let applies = |r: &PolicyRule| {
+            enabled(&r.info.id)
+                && (r.info.kinds.is_empty() || r.info.kinds.iter().any(|k| k == kind))
+        };
+        if !self.rules.iter().any(applies) {
+            return out;
+        }
         if self.context.as_ref() != Some(context) {
             self.engine.clear_data();
             let data = serde_json::json!({ "kgate": context });
@@ -260,15 +269,7 @@ impl Evaluator {
             }
             self.context = Some(context.clone());
         }
-        let kind = object.get("kind").and_then(|k| k.as_str()).unwrap_or("");
-        let applies = |r: &PolicyRule| {
-            enabled(&r.info.id)
-                && (r.info.kinds.is_empty() || r.info.kinds.iter().any(|k| k == kind))
-        };
-        if !self.rules.iter().any(applies) {
-            return out;
-        }
-        self.engine.set_input(regorus::Value::from(object.clone()));
+        self.engine.set_input(regorus::Value::from(object));
         match self
             .engine
             .eval_rule(format!("data.{GATHER_PACKAGE}.results"))
@@ -427,7 +428,7 @@ mod tests {
         let obj = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
             "spec": {"containers": [{"name": "a", "image": "nginx",
                 "resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}]}});
-        let out = ev.evaluate(&obj, &serde_json::json!({}), |_| true);
+        let out = ev.evaluate(obj.clone(), &serde_json::json!({}), |_| true);
         assert_eq!(out.len(), 1, "{out:?}");
         let v = out[0].clone().unwrap();
         assert_eq!(v.rule, "image-latest-tag");
@@ -440,7 +441,7 @@ mod tests {
                 PathSegment::Key("image".into())
             ]
         );
-        let none = ev.evaluate(&obj, &serde_json::json!({}), |id| id != "image-latest-tag");
+        let none = ev.evaluate(obj, &serde_json::json!({}), |id| id != "image-latest-tag");
         assert!(none.is_empty());
     }
 
@@ -460,7 +461,7 @@ mod tests {
         ))
         .unwrap();
         let out = set.evaluator().evaluate(
-            &serde_json::json!({"kind": "X"}),
+            serde_json::json!({"kind": "X"}),
             &serde_json::json!({}),
             |_| true,
         );
@@ -479,12 +480,12 @@ mod tests {
         let mut ev = set.evaluator();
         let ctx = serde_json::json!({});
         assert_eq!(
-            ev.evaluate(&serde_json::json!({"kind": "Pod"}), &ctx, |_| true)
+            ev.evaluate(serde_json::json!({"kind": "Pod"}), &ctx, |_| true)
                 .len(),
             1
         );
         assert!(
-            ev.evaluate(&serde_json::json!({"kind": "Service"}), &ctx, |_| true)
+            ev.evaluate(serde_json::json!({"kind": "Service"}), &ctx, |_| true)
                 .is_empty()
         );
     }
@@ -497,7 +498,7 @@ mod tests {
         .unwrap();
         let out = set
             .evaluator()
-            .evaluate(&serde_json::json!({}), &serde_json::json!({}), |_| true);
+            .evaluate(serde_json::json!({}), &serde_json::json!({}), |_| true);
         // regorus reports division by zero as an evaluation error: it must come back as data.
         assert!(
             matches!(&out[..], [Err(EvalError { rule, .. })] if rule == "my-rule"),
@@ -506,7 +507,7 @@ mod tests {
         let set = PolicySet::load(&user_rule("deny := 3")).unwrap();
         let out = set
             .evaluator()
-            .evaluate(&serde_json::json!({}), &serde_json::json!({}), |_| true);
+            .evaluate(serde_json::json!({}), &serde_json::json!({}), |_| true);
         assert!(matches!(&out[..], [Err(_)]), "{out:?}");
     }
 
