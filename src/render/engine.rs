@@ -15,11 +15,12 @@ use super::fieldspec::{FieldSpec, builtin, group_version};
 use super::hash::{HashInput, name_hash};
 use super::kustomization::ReplacementEntry;
 use super::kustomization::{
-    self, GeneratorArgs, GeneratorOptions, Kustomization, PatchEntry, Selector,
+    self, GeneratorArgs, GeneratorOptions, Kustomization, PatchEntry, Selector, VarEntry,
 };
 use super::order::{ResId, legacy_cmp};
-use super::patch;
 use super::replacement::{self, Replacement};
+use super::vars::{add_var, merge_vars, resolve_vars};
+use super::{merge2, patch};
 use crate::yaml::{self, Entry, FileId, LoadLimits, Node, Pos, Schema, Value};
 
 /// One object being built, with what kustomize remembers about it.
@@ -39,6 +40,8 @@ pub struct Resource {
     pub suffixes: Vec<String>,
     /// Every name the object had before its current one (references may use any).
     pub prev_names: Vec<String>,
+    /// The `vars` whose `objref` is this object (their values are read from it at the end).
+    pub ref_vars: Vec<String>,
 }
 
 fn text(s: &str) -> Node {
@@ -90,6 +93,11 @@ fn get_mut<'a>(n: &'a mut Node, key: &str) -> Option<&'a mut Node> {
 }
 
 /// Kinds the API server serves cluster-wide: the namespace transformer leaves them alone.
+/// Whether objects of `kind` have no namespace.
+pub(super) fn is_cluster_scoped_kind(kind: &str) -> bool {
+    CLUSTER_SCOPED.contains(&kind)
+}
+
 const CLUSTER_SCOPED: &[&str] = &[
     "APIService",
     "CertificateSigningRequest",
@@ -133,8 +141,8 @@ impl Resource {
     pub fn namespace(&self) -> &str {
         get_str(&self.node, &["metadata", "namespace"])
     }
-    fn is_cluster_scoped(&self) -> bool {
-        CLUSTER_SCOPED.contains(&self.kind())
+    pub(super) fn is_cluster_scoped(&self) -> bool {
+        is_cluster_scoped_kind(self.kind())
     }
     fn metadata(&mut self) -> &mut Node {
         if get_mut(&mut self.node, "metadata").is_none() {
@@ -202,7 +210,9 @@ fn is_remote(s: &str) -> bool {
 }
 
 /// A directory's accumulated resources (or why it failed), shared between its users.
-type Built = Arc<Result<Vec<Resource>, RenderError>>;
+/// A built kustomization: its objects and the `vars` it and its bases declare.
+type Accumulated = (Vec<Resource>, Vec<VarEntry>);
+type Built = Arc<Result<Accumulated, RenderError>>;
 
 /// Renders kustomizations under one repository root, memoizing each directory's result so a
 /// base shared by many overlays is loaded once.
@@ -276,9 +286,10 @@ impl Renderer {
     /// `kustomize build DIR`: the objects in output order.
     pub fn render(&self, dir: &Path) -> Result<Vec<Resource>, RenderError> {
         let dir = self.canonical_dir(dir, dir, Pos::default())?;
-        let mut resources = self.accumulate(&dir, &mut Vec::new(), None)?;
+        let (mut resources, vars) = self.accumulate(&dir, &mut Vec::new(), None)?;
         add_hashes(&mut resources);
         fix_name_references(&mut resources);
+        resolve_vars(&mut resources, &vars)?;
         for r in resources.iter_mut() {
             // kustomize drops an empty `metadata.annotations` (its internal annotations are
             // removed from the map at the end) but keeps an empty `labels`.
@@ -355,7 +366,7 @@ impl Renderer {
         dir: &Path,
         stack: &mut Vec<PathBuf>,
         from: Option<(&Path, Pos)>,
-    ) -> Result<Vec<Resource>, RenderError> {
+    ) -> Result<Accumulated, RenderError> {
         if let Some(hit) = self.cache.lock().ok().and_then(|c| c.get(dir).cloned()) {
             return (*hit).clone();
         }
@@ -391,7 +402,7 @@ impl Renderer {
         dir: &Path,
         stack: &mut Vec<PathBuf>,
         from: Option<(&Path, Pos)>,
-    ) -> Result<Vec<Resource>, RenderError> {
+    ) -> Result<Accumulated, RenderError> {
         let k = self.load_kustomization(dir, from)?;
         if k.is_component {
             let (f, pos) = from.unwrap_or((&k.file, Pos::default()));
@@ -404,7 +415,9 @@ impl Renderer {
                 ),
             ));
         }
-        self.apply(&k, dir, Vec::new(), stack)
+        let mut vars = Vec::new();
+        let resources = self.apply(&k, dir, Vec::new(), &mut vars, stack)?;
+        Ok((resources, vars))
     }
 
     /// Runs one kustomization (or component) on top of `ra`.
@@ -413,6 +426,7 @@ impl Renderer {
         k: &Kustomization,
         dir: &Path,
         mut ra: Vec<Resource>,
+        vars: &mut Vec<VarEntry>,
         stack: &mut Vec<PathBuf>,
     ) -> Result<Vec<Resource>, RenderError> {
         if stack.iter().any(|d| d == dir) {
@@ -423,7 +437,7 @@ impl Renderer {
             ));
         }
         stack.push(dir.to_owned());
-        let result = self.apply_inner(k, dir, &mut ra, stack).map(|()| ra);
+        let result = self.apply_inner(k, dir, &mut ra, vars, stack).map(|()| ra);
         stack.pop();
         result
     }
@@ -433,12 +447,16 @@ impl Renderer {
         k: &Kustomization,
         dir: &Path,
         ra: &mut Vec<Resource>,
+        vars: &mut Vec<VarEntry>,
         stack: &mut Vec<PathBuf>,
     ) -> Result<(), RenderError> {
         for item in &k.resources {
-            let loaded = self.load_resource(k, dir, &item.value, item.pos, stack)?;
+            let (loaded, loaded_vars) = self.load_resource(k, dir, &item.value, item.pos, stack)?;
             for r in loaded {
                 add_unique(ra, r, &k.file, item.pos)?;
+            }
+            for v in loaded_vars {
+                add_var(vars, v, &k.file, item.pos)?;
             }
         }
         self.run_generators(k, dir, ra)?;
@@ -459,7 +477,7 @@ impl Renderer {
                 ));
             }
             let taken = std::mem::take(ra);
-            *ra = self.apply(&ck, &cdir, taken, stack)?;
+            *ra = self.apply(&ck, &cdir, taken, vars, stack)?;
         }
         let psm = self.load_patches(k, dir, &k.patches_strategic_merge)?;
         let patches = self.load_patches(k, dir, &k.patches)?;
@@ -471,7 +489,8 @@ impl Renderer {
         for r in ra.iter_mut() {
             r.node.stamp(kid, k.pos_of("replacements"));
         }
-        self.apply_plugin_transformers(k, dir, ra, kid)
+        self.apply_plugin_transformers(k, dir, ra, kid)?;
+        merge_vars(k, ra, vars)
     }
 
     /// Built-in transformer configs under `transformers:`, run after the kustomization's own
@@ -719,7 +738,7 @@ impl Renderer {
         entry: &str,
         pos: Pos,
         stack: &mut Vec<PathBuf>,
-    ) -> Result<Vec<Resource>, RenderError> {
+    ) -> Result<Accumulated, RenderError> {
         if is_remote(entry) {
             return Err(remote_error(&k.file, pos, entry));
         }
@@ -743,7 +762,10 @@ impl Renderer {
             return self.accumulate(&sub, stack, Some((&k.file, pos)));
         }
         let file = self.restricted_file(k, dir, entry, pos)?;
-        read_objects(&file, &k.file, pos, self.file_id(&file))
+        Ok((
+            read_objects(&file, &k.file, pos, self.file_id(&file))?,
+            Vec::new(),
+        ))
     }
 
     /// A file the kustomization in `dir` may read: kustomize's default load restrictor
@@ -1219,6 +1241,7 @@ fn generated(
         prefixes: Vec::new(),
         suffixes: Vec::new(),
         prev_names: Vec::new(),
+        ref_vars: Vec::new(),
     }
 }
 
@@ -1310,6 +1333,7 @@ fn push_object(node: Node, file: &Path, out: &mut Vec<Resource>) -> Result<(), R
         prefixes: Vec::new(),
         suffixes: Vec::new(),
         prev_names: Vec::new(),
+        ref_vars: Vec::new(),
     });
     Ok(())
 }
@@ -1642,8 +1666,14 @@ fn apply_patch(ra: &mut Vec<Resource>, p: &LoadedPatch) -> Result<(), RenderErro
                 let body = without_identity(doc, p.allow_name_change, p.allow_kind_change);
                 for (i, r) in ra.iter_mut().enumerate() {
                     if selects(target, r).map_err(err)? {
-                        let kind = r.kind().to_owned();
-                        if !patch::strategic_merge(&mut r.node, &body, &kind) {
+                        let kept = merge2::strategic_merge(
+                            &mut r.node,
+                            &body,
+                            p.allow_name_change,
+                            p.allow_kind_change,
+                        )
+                        .map_err(|e| err(format!("patch on {}: {e}", r.id())))?;
+                        if !kept {
                             deleted.push(i);
                         }
                     }
@@ -1673,8 +1703,9 @@ fn apply_patch(ra: &mut Vec<Resource>, p: &LoadedPatch) -> Result<(), RenderErro
                     )));
                 };
                 let r = &mut ra[*i];
-                let kind = r.kind().to_owned();
-                if !patch::strategic_merge(&mut r.node, doc, &kind) {
+                let kept = merge2::strategic_merge(&mut r.node, doc, false, false)
+                    .map_err(|e| err(format!("patch on {}: {e}", r.id())))?;
+                if !kept {
                     deleted.push(*i);
                 }
             }

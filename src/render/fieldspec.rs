@@ -159,6 +159,7 @@ pub mod builtin {
     spec_list!(NAMESPACE, "namespace.yaml", "namespace");
     spec_list!(IMAGES, "images.yaml", "images");
     spec_list!(REPLICAS, "replicas.yaml", "replicas");
+    spec_list!(VAR_REFERENCE, "varreference.yaml", "varReference");
 }
 
 #[cfg(test)]
@@ -190,6 +191,11 @@ mod tests {
                 .any(|f| f.path == ["metadata", "labels"])
         );
         assert_eq!(builtin::NAMESPACE[0].kind.as_deref(), Some("Namespace"));
+        assert!(
+            builtin::VAR_REFERENCE.iter().any(
+                |f| f.path == ["spec", "rules", "host"] && f.kind.as_deref() == Some("Ingress")
+            )
+        );
         assert!(
             builtin::REPLICAS
                 .iter()

@@ -110,6 +110,24 @@ pub struct Kustomization {
     pub field_pos: Vec<(String, Pos)>,
     pub plugins: Vec<PluginRef>,
     pub replacements: Vec<ReplacementEntry>,
+    pub vars: Vec<VarEntry>,
+}
+
+/// An entry of the legacy `vars`: `$(name)` in the fields kustomize substitutes becomes the
+/// value at `field_path` of the object `objref` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VarEntry {
+    pub name: String,
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub obj_name: String,
+    pub namespace: String,
+    /// `fieldref.fieldPath`, `metadata.name` by default.
+    pub field_path: String,
+    /// The kustomization declaring it, and where.
+    pub file: PathBuf,
+    pub pos: Pos,
 }
 
 /// An entry of `replacements`: inline, or a file of replacements.
@@ -171,7 +189,6 @@ const KNOWN_FIELDS: &[&str] = &[
 const NOT_YET: &[&str] = &[
     "openapi",
     "imageTags",
-    "vars",
     "sortOptions",
     "crds",
     "helmGlobals",
@@ -271,6 +288,62 @@ impl Reader<'_> {
                 .collect(),
             _ => Err(self.err(n.start, format!("`{what}` must be a map of strings"))),
         }
+    }
+
+    /// One `vars` entry. Its keys decode like kustomize's (Go JSON: case-insensitive).
+    fn var(&self, n: &Node) -> Result<VarEntry, RenderError> {
+        let Value::Map(_) = &n.value else {
+            return Err(self.err(n.start, "a `vars` entry must be a map"));
+        };
+        let field = |m: &Node, key: &str| -> Result<String, RenderError> {
+            let Value::Map(entries) = &m.value else {
+                return Ok(String::new());
+            };
+            match entries.iter().find(|e| e.key.eq_ignore_ascii_case(key)) {
+                Some(e) if e.value.value == Value::Null => Ok(String::new()),
+                Some(e) => self.string(&e.value, key),
+                None => Ok(String::new()),
+            }
+        };
+        let child = |key: &str| {
+            let Value::Map(entries) = &n.value else {
+                return None;
+            };
+            entries
+                .iter()
+                .find(|e| e.key.eq_ignore_ascii_case(key))
+                .map(|e| &e.value)
+        };
+        let name = field(n, "name")?;
+        if name.is_empty() {
+            return Err(self.err(n.start, "a `vars` entry needs a `name`"));
+        }
+        let empty = Node::synthetic(Value::Null);
+        let objref = child("objref").unwrap_or(&empty);
+        let (mut group, mut version) = (field(objref, "group")?, field(objref, "version")?);
+        let api_version = field(objref, "apiVersion")?;
+        // kustomize's Target.GVK(): apiVersion, when set, overrides group/version.
+        match api_version.split('/').collect::<Vec<_>>().as_slice() {
+            [g, v] => (group, version) = ((*g).to_owned(), (*v).to_owned()),
+            [v] if !v.is_empty() => version = (*v).to_owned(),
+            _ => {}
+        }
+        let field_path = child("fieldref")
+            .map(|f| field(f, "fieldPath"))
+            .transpose()?
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| "metadata.name".to_owned());
+        Ok(VarEntry {
+            name,
+            group,
+            version,
+            kind: field(objref, "kind")?,
+            obj_name: field(objref, "name")?,
+            namespace: field(objref, "namespace")?,
+            field_path,
+            file: self.file.to_owned(),
+            pos: n.start,
+        })
     }
 
     fn bool(&self, n: Option<&Node>, what: &str) -> Result<Option<bool>, RenderError> {
@@ -515,6 +588,17 @@ pub fn parse(file: &Path, text: &str) -> Result<Kustomization, RenderError> {
             "configMapGenerator" => k.config_map_generator = r.generators(v, false)?,
             "secretGenerator" => k.secret_generator = r.generators(v, true)?,
             "generatorOptions" => k.generator_options = Some(r.options(v)?),
+            "vars" => {
+                let Value::Seq(items) = &v.value else {
+                    if v.value == Value::Null {
+                        continue;
+                    }
+                    return Err(r.err(v.start, "`vars` must be a list"));
+                };
+                for item in items {
+                    k.vars.push(r.var(item)?);
+                }
+            }
             "replacements" => {
                 let Value::Seq(items) = &v.value else {
                     if v.value == Value::Null {

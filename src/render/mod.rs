@@ -8,9 +8,12 @@ pub mod engine;
 pub mod fieldspec;
 pub mod hash;
 pub mod kustomization;
+pub mod merge2;
+pub mod openapi;
 pub mod order;
 pub mod patch;
 pub mod replacement;
+pub mod vars;
 
 use std::path::{Path, PathBuf};
 
