@@ -718,6 +718,26 @@ impl Renderer {
                 }
             }
             let is_json = matches!(docs.first().map(|d| &d.value), Some(Value::Seq(_)));
+            if is_json {
+                // kustomize reads JSON 6902 operations with sigs.k8s.io/yaml (YAML 1.1:
+                // `value: N` or `y` is a boolean there), strategic-merge patches with kyaml.
+                let limits = LoadLimits {
+                    schema: Schema::Yaml11,
+                    ..kustomize_input(self.file_id(&source))
+                };
+                if let (reparsed, None) = yaml::parse_documents(&text, limits) {
+                    docs = reparsed
+                        .into_iter()
+                        .map(|d| d.root)
+                        .filter(|n| n.value != Value::Null)
+                        .collect();
+                    if let Some(at) = base_pos {
+                        for d in docs.iter_mut() {
+                            shift_lines(d, at.line);
+                        }
+                    }
+                }
+            }
             out.push(LoadedPatch {
                 docs,
                 is_json,
@@ -1560,20 +1580,64 @@ fn full_match(pattern: &str, value: &str) -> Result<bool, String> {
         .map_err(|e| format!("invalid regular expression `{pattern}`: {e}"))
 }
 
-/// `a=b,c!=d,e,!f` against a label or annotation map.
+/// A Kubernetes label selector (`a=b,c!=d,e,!f,g in (x,y),h notin (z),n>3`, as
+/// apimachinery's `labels.Parse` reads it) against a label or annotation map.
 fn matches_selector(n: Option<&Node>, selector: &str) -> Result<bool, String> {
-    let get = |k: &str| n.and_then(|m| m.get(k)).and_then(Node::as_str);
-    for term in selector.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-        let ok = if let Some((k, v)) = term.split_once("!=") {
-            get(k.trim()) != Some(v.trim())
+    let get = |k: &str| -> Option<String> {
+        let v = n.and_then(|m| m.get(k))?;
+        Some(match &v.value {
+            Value::String(s) => s.clone(),
+            Value::Int(i) => i.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Float(f) => f.to_string(),
+            _ => String::new(),
+        })
+    };
+    let bad = |term: &str| format!("unable to parse requirement `{term}` of selector `{selector}`");
+    // Terms are comma-separated, but commas inside `( )` belong to a set.
+    let mut terms = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, c) in selector.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                terms.push(&selector[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    terms.push(&selector[start..]);
+    for term in terms.into_iter().map(str::trim).filter(|t| !t.is_empty()) {
+        let set_op = term
+            .find(" in ")
+            .map(|i| (i, 4, true))
+            .or_else(|| term.find(" notin ").map(|i| (i, 7, false)));
+        let ok = if let Some((i, len, is_in)) = set_op {
+            let key = term[..i].trim();
+            let set = term[i + len..].trim();
+            let inner = set
+                .strip_prefix('(')
+                .and_then(|s| s.strip_suffix(')'))
+                .ok_or_else(|| bad(term))?;
+            let values: Vec<&str> = inner.split(',').map(str::trim).collect();
+            let found = get(key).is_some_and(|v| values.contains(&v.as_str()));
+            if is_in { found } else { !found }
+        } else if let Some((k, v)) = term.split_once("!=") {
+            get(k.trim()).as_deref() != Some(v.trim())
         } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
-            get(k.trim()) == Some(v.trim())
+            get(k.trim()).as_deref() == Some(v.trim())
+        } else if let Some((k, v)) = term.split_once('>').or_else(|| term.split_once('<')) {
+            let bound: i64 = v.trim().parse().map_err(|_| bad(term))?;
+            let greater = term.contains('>');
+            get(k.trim())
+                .and_then(|x| x.parse::<i64>().ok())
+                .is_some_and(|x| if greater { x > bound } else { x < bound })
         } else if let Some(k) = term.strip_prefix('!') {
             get(k.trim()).is_none()
-        } else if term.contains(' ') || term.contains('(') {
-            return Err(format!(
-                "kgate does not support set-based selector `{term}` yet"
-            ));
+        } else if term.contains(char::is_whitespace) || term.contains('(') {
+            return Err(bad(term));
         } else {
             get(term).is_some()
         };

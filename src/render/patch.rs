@@ -7,19 +7,19 @@ use crate::yaml::{Entry, Node, Value};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JsonPatchError(pub String);
 
+/// Splits a JSON pointer as kustomize's JSON patch library (evanphx/json-patch) does: on `/`,
+/// ignoring whatever precedes the first one (so `data/x` is `/x`); a pointer without `/`
+/// names nothing.
 fn parse_pointer(p: &str) -> Result<Vec<String>, JsonPatchError> {
-    if p.is_empty() {
-        return Ok(Vec::new());
-    }
-    let Some(rest) = p.strip_prefix('/') else {
-        return Err(JsonPatchError(format!(
-            "invalid JSON pointer `{p}`: must start with /"
-        )));
-    };
-    Ok(rest
-        .split('/')
+    let mut parts = p.split('/');
+    parts.next();
+    let segments: Vec<String> = parts
         .map(|s| s.replace("~1", "/").replace("~0", "~"))
-        .collect())
+        .collect();
+    if segments.is_empty() {
+        return Err(JsonPatchError(format!("doc is missing path: {p:?}")));
+    }
+    Ok(segments)
 }
 
 fn child_mut<'a>(n: &'a mut Node, seg: &str) -> Option<&'a mut Node> {
