@@ -75,7 +75,7 @@ pub fn merge_vars(
                 && r.kind() == v.kind
                 && (r.name() == v.obj_name
                     || r.org_name == v.obj_name
-                    || r.prev_names.iter().any(|n| *n == v.obj_name));
+                    || r.prev_names.contains(&v.obj_name));
             if !v.namespace.is_empty() || cluster_scoped {
                 let want = if cluster_scoped {
                     ""
