@@ -42,6 +42,52 @@ pub struct Resource {
     pub prev_names: Vec<String>,
     /// The `vars` whose `objref` is this object (their values are read from it at the end).
     pub ref_vars: Vec<String>,
+    /// Where the object comes from (`buildMetadata: [originAnnotations]`).
+    pub origin: Origin,
+}
+
+/// Where an object comes from, as kustomize's `config.kubernetes.io/origin` annotation
+/// records it: the resource file, or the generator and the file configuring it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    File(PathBuf),
+    Generator {
+        configured_in: PathBuf,
+        /// `ConfigMapGenerator` or `SecretGenerator`.
+        kind: &'static str,
+        /// The generator config's `metadata.name`, for generators listed under `generators:`.
+        name: Option<String>,
+    },
+}
+
+impl Origin {
+    /// The annotation's value: YAML with paths relative to the built directory.
+    fn annotation(&self, root: &Path) -> String {
+        let rel = |p: &Path| crate::discover::relative(root, p);
+        let one = |k: &str, v: String| super::emit::emit_document(&map(vec![(k, text(&v))]));
+        match self {
+            Origin::File(path) => one("path", rel(path)),
+            Origin::Generator {
+                configured_in,
+                kind,
+                name,
+            } => {
+                let mut by = vec![("apiVersion", text("builtin")), ("kind", text(kind))];
+                if let Some(n) = name {
+                    by.push(("name", text(n)));
+                }
+                let by = super::emit::emit_document(&map(by));
+                let mut out = one("configuredIn", rel(configured_in));
+                out.push_str("configuredBy:\n");
+                for line in by.lines() {
+                    out.push_str("  ");
+                    out.push_str(line);
+                    out.push('\n');
+                }
+                out
+            }
+        }
+    }
 }
 
 fn text(s: &str) -> Node {
@@ -297,6 +343,29 @@ impl Renderer {
                 meta.retain(|e| {
                     !(e.key == "annotations" && e.value.value == Value::Map(Vec::new()))
                 });
+            }
+        }
+        let top = self.load_kustomization(&dir, None)?;
+        for r in resources.iter_mut() {
+            if top.build_metadata.iter().any(|o| o == "originAnnotations") {
+                let value = r.origin.annotation(&dir);
+                let meta = r.metadata();
+                if meta.get("annotations").is_none() {
+                    set(meta, "annotations", map(vec![]));
+                }
+                if let Some(a) = get_mut(meta, "annotations") {
+                    set(a, "config.kubernetes.io/origin", text(&value));
+                }
+            }
+            if top.build_metadata.iter().any(|o| o == "managedByLabel") {
+                // kubectl's embedded kustomize reports its version as "(devel)".
+                let meta = r.metadata();
+                if meta.get("labels").is_none() {
+                    set(meta, "labels", map(vec![]));
+                }
+                if let Some(l) = get_mut(meta, "labels") {
+                    set(l, "app.kubernetes.io/managed-by", text("kustomize-(devel)"));
+                }
             }
         }
         resources.sort_by(|a, b| {
@@ -887,7 +956,7 @@ impl Renderer {
         &self,
         k: &Kustomization,
         dir: &Path,
-    ) -> Result<Vec<(GeneratorArgs, &'static str)>, RenderError> {
+    ) -> Result<Vec<(GeneratorArgs, &'static str, Origin)>, RenderError> {
         let mut out = Vec::new();
         for p in k.plugins.iter().filter(|p| p.field == "generators") {
             let (file, docs) = self.plugin_config(k, dir, p)?;
@@ -897,7 +966,16 @@ impl Renderer {
                 if p.field == "generators"
                     && let Some((args, secret)) = kustomization::builtin_generator(&file, &d.root)?
                 {
-                    out.push((args, if secret { "Secret" } else { "ConfigMap" }));
+                    let origin = Origin::Generator {
+                        configured_in: file.clone(),
+                        kind: if secret {
+                            "SecretGenerator"
+                        } else {
+                            "ConfigMapGenerator"
+                        },
+                        name: Some(get_str(&d.root, &["metadata", "name"]).to_owned()),
+                    };
+                    out.push((args, if secret { "Secret" } else { "ConfigMap" }, origin));
                     continue;
                 }
                 let message = if api_version == "builtin" {
@@ -924,12 +1002,12 @@ impl Renderer {
         ra: &mut Vec<Resource>,
     ) -> Result<(), RenderError> {
         let plugin = self.plugin_generators(k, dir)?;
-        for (args, kind) in k
+        for (args, kind, origin) in k
             .config_map_generator
             .iter()
-            .map(|a| (a, "ConfigMap"))
-            .chain(k.secret_generator.iter().map(|a| (a, "Secret")))
-            .chain(plugin.iter().map(|(a, kind)| (a, *kind)))
+            .map(|a| (a, "ConfigMap", None))
+            .chain(k.secret_generator.iter().map(|a| (a, "Secret", None)))
+            .chain(plugin.iter().map(|(a, kind, o)| (a, *kind, Some(o))))
         {
             let data = self.generator_data(k, dir, args)?;
             let opts = merged_options(k.generator_options.as_ref(), args.options.as_ref());
@@ -938,7 +1016,16 @@ impl Renderer {
             match behavior {
                 "create" => {
                     let mut r = generated(kind, args, &data, &opts, &k.file);
-                    r.node.stamp(self.file_id(&k.file), args.pos);
+                    // A generator configured under `generators:` is attributed to its config
+                    // file (where `args.pos` is), like kustomize's origin annotation.
+                    let config = match origin {
+                        Some(o @ Origin::Generator { configured_in, .. }) => {
+                            r.origin = o.clone();
+                            configured_in.clone()
+                        }
+                        _ => k.file.clone(),
+                    };
+                    r.node.stamp(self.file_id(&config), args.pos);
                     add_unique(ra, r, &k.file, args.pos)?;
                 }
                 "merge" | "replace" => {
@@ -980,6 +1067,24 @@ impl Renderer {
                     }
                     if opts.disable_name_suffix_hash == Some(true) {
                         existing.needs_hash = false;
+                    }
+                    if behavior == "replace" {
+                        // The object is the overlay's now (kustomize's origin moves too).
+                        let kid = self.file_id(&k.file);
+                        existing.origin = Origin::Generator {
+                            configured_in: k.file.clone(),
+                            kind: if kind == "Secret" {
+                                "SecretGenerator"
+                            } else {
+                                "ConfigMapGenerator"
+                            },
+                            name: None,
+                        };
+                        let root = &mut existing.node;
+                        (root.file, root.start, root.end) = (kid, args.pos, args.pos);
+                        if let Some(m) = get_mut(root, "metadata") {
+                            (m.file, m.start, m.end) = (kid, args.pos, args.pos);
+                        }
                     }
                     existing.node.stamp(self.file_id(&k.file), args.pos);
                 }
@@ -1262,6 +1367,15 @@ fn generated(
         suffixes: Vec::new(),
         prev_names: Vec::new(),
         ref_vars: Vec::new(),
+        origin: Origin::Generator {
+            configured_in: source.to_owned(),
+            kind: if kind == "Secret" {
+                "SecretGenerator"
+            } else {
+                "ConfigMapGenerator"
+            },
+            name: None,
+        },
     }
 }
 
@@ -1354,6 +1468,7 @@ fn push_object(node: Node, file: &Path, out: &mut Vec<Resource>) -> Result<(), R
         suffixes: Vec::new(),
         prev_names: Vec::new(),
         ref_vars: Vec::new(),
+        origin: Origin::File(file.to_owned()),
     });
     Ok(())
 }

@@ -111,6 +111,8 @@ pub struct Kustomization {
     pub plugins: Vec<PluginRef>,
     pub replacements: Vec<ReplacementEntry>,
     pub vars: Vec<VarEntry>,
+    /// `buildMetadata` options (only the top-level kustomization's apply).
+    pub build_metadata: Vec<String>,
 }
 
 /// An entry of the legacy `vars`: `$(name)` in the fields kustomize substitutes becomes the
@@ -195,7 +197,6 @@ const NOT_YET: &[&str] = &[
     "helmCharts",
     "helmChartInflationGenerator",
     "configurations",
-    "buildMetadata",
 ];
 
 /// Fields that list plugin configs: only kustomize's built-in generators are rendered; any
@@ -588,6 +589,23 @@ pub fn parse(file: &Path, text: &str) -> Result<Kustomization, RenderError> {
             "configMapGenerator" => k.config_map_generator = r.generators(v, false)?,
             "secretGenerator" => k.secret_generator = r.generators(v, true)?,
             "generatorOptions" => k.generator_options = Some(r.options(v)?),
+            "buildMetadata" => {
+                for item in r.items(v, key)? {
+                    match item.value.as_str() {
+                        "originAnnotations" | "managedByLabel" => {
+                            k.build_metadata.push(item.value)
+                        }
+                        "transformerAnnotations" => {
+                            return Err(r.err(
+                                item.pos,
+                                "kgate does not render `buildMetadata: [transformerAnnotations]` yet",
+                            ));
+                        }
+                        // kustomize ignores options it does not know; so does kgate.
+                        _ => {}
+                    }
+                }
+            }
             "vars" => {
                 let Value::Seq(items) = &v.value else {
                     if v.value == Value::Null {

@@ -6,7 +6,12 @@
 # (the reference renderer, kubectl v1.32 / Kustomize v5.5.0) and write
 #   <case>/expected.yaml        exact stdout, when kubectl exits 0
 #   <case>/expected-error.txt   stderr, when kubectl exits non-zero
-# removing whichever of the two no longer applies.
+#   <case>/origins.txt          on success, the origin kubectl records for every object
+#                               (the input built again with `buildMetadata:
+#                               [originAnnotations]`), one line per object:
+#                               <kind> <namespace or -> <name> <file>; the oracle for the
+#                               object-level provenance test
+# removing whichever no longer applies.
 #
 # Only the exit code decides success: kubectl prints deprecation warnings
 # ("# Warning: 'commonLabels' is deprecated ...") on stderr even when it
@@ -71,6 +76,30 @@ normalize_stderr() {
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
+# Builds a copy of <case>/input with `buildMetadata: [originAnnotations]` added to its
+# kustomization and prints "<kind> <namespace|-> <name> <path or configuredIn>" per object.
+origins() {
+  rm -rf "$tmp/origin" && cp -r "$1/input" "$tmp/origin"
+  local k
+  for k in kustomization.yaml kustomization.yml Kustomization; do
+    [[ -f "$tmp/origin/$k" ]] && break
+  done
+  if grep -q '^buildMetadata: \[' "$tmp/origin/$k"; then
+    sed -i 's/^buildMetadata: \[/buildMetadata: [originAnnotations, /' "$tmp/origin/$k"
+  else
+    printf '\nbuildMetadata: [originAnnotations]\n' >>"$tmp/origin/$k"
+  fi
+  timeout "$timeout_s" "$kubectl" kustomize "$tmp/origin" 2>/dev/null </dev/null | python3 -c '
+import sys, yaml
+for d in yaml.safe_load_all(sys.stdin):
+    if not d:
+        continue
+    m = d.get("metadata") or {}
+    o = yaml.safe_load((m.get("annotations") or {}).get("config.kubernetes.io/origin") or "{}") or {}
+    print(d.get("kind"), m.get("namespace") or "-", m.get("name"), o.get("path") or o.get("configuredIn") or "?")
+'
+}
+
 ok=0
 failed=0
 for case in "${cases[@]}"; do
@@ -83,6 +112,7 @@ for case in "${cases[@]}"; do
   if [[ $rc -eq 0 ]]; then
     cp "$tmp/stdout" "$case/expected.yaml"
     rm -f "$case/expected-error.txt"
+    origins "$case" >"$case/origins.txt"
     ok=$((ok + 1))
     printf 'ok     %s\n' "$case"
   else
@@ -92,7 +122,7 @@ for case in "${cases[@]}"; do
     if [[ $rc -eq 124 ]]; then
       echo "(kubectl timed out after ${timeout_s}s)" >>"$case/expected-error.txt"
     fi
-    rm -f "$case/expected.yaml"
+    rm -f "$case/expected.yaml" "$case/origins.txt"
     failed=$((failed + 1))
     printf 'error  %s: %s\n' "$case" "$(head -n 1 "$case/expected-error.txt")"
   fi
