@@ -174,25 +174,25 @@ fn check_root(
     (out, resources.len())
 }
 
-/// Merges findings that come from the same source line through different roots.
+/// Merges findings that come from the same source line through different roots: one
+/// finding per line and problem, listing every root. The rendered pointer is not part of the
+/// identity (a component's patch may put the same container at another index in one root);
+/// the pointer and object shown are those the first root (in path order) sees.
 pub fn merge_across_roots(findings: Vec<Finding>) -> Vec<Finding> {
-    let mut merged: BTreeMap<(String, Location, Option<String>, String), Finding> = BTreeMap::new();
+    let mut merged: BTreeMap<(String, Location, String), Finding> = BTreeMap::new();
     for f in findings {
-        let key = (
-            f.rule.clone(),
-            f.location.clone(),
-            f.pointer.clone(),
-            f.message.clone(),
-        );
+        let key = (f.rule.clone(), f.location.clone(), f.message.clone());
         match merged.get_mut(&key) {
             Some(existing) => {
+                if (&f.roots, &f.object, &f.pointer)
+                    < (&existing.roots, &existing.object, &existing.pointer)
+                {
+                    existing.object = f.object;
+                    existing.pointer = f.pointer;
+                }
                 existing.roots.extend(f.roots);
                 existing.roots.sort();
                 existing.roots.dedup();
-                // Report the object as the first root (in path order) sees it.
-                if f.object < existing.object {
-                    existing.object = f.object;
-                }
             }
             None => {
                 merged.insert(key, f);

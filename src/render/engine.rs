@@ -770,42 +770,40 @@ impl Renderer {
                 (None, Some(inline)) => (inline.value.clone(), k.file.clone(), Some(inline.pos)),
                 (None, None) => continue,
             };
-            let (docs, err) = yaml::parse_documents(&text, kustomize_input(self.file_id(&source)));
-            if let Some(err) = err {
-                let pos = base_pos.unwrap_or(err.pos);
-                return Err(RenderError::at(&source, pos, format!("patch: {err}")));
-            }
-            let mut docs: Vec<Node> = docs
-                .into_iter()
-                .map(|d| d.root)
-                .filter(|n| n.value != Value::Null)
-                .collect();
-            // An inline patch's lines count from the line after `patch: |`.
-            if let Some(at) = base_pos {
-                for d in docs.iter_mut() {
-                    shift_lines(d, at.line);
+            // An inline patch's text starts at `base_pos`: a block scalar (`patch: |-`) on the
+            // line after the key, indented; a one-line string after its opening quote.
+            let (shift_l, shift_c) = match base_pos {
+                Some(at) if text.contains('\n') => (at.line - 1, at.column.saturating_sub(1)),
+                Some(at) => (at.line - 1, at.column),
+                None => (0, 0),
+            };
+            let parse = |schema: Schema| -> Result<Vec<Node>, RenderError> {
+                let limits = LoadLimits {
+                    schema,
+                    ..kustomize_input(self.file_id(&source))
+                };
+                let (docs, err) = yaml::parse_documents(&text, limits);
+                if let Some(err) = err {
+                    let pos = base_pos.unwrap_or(err.pos);
+                    return Err(RenderError::at(&source, pos, format!("patch: {err}")));
                 }
-            }
+                let mut docs: Vec<Node> = docs
+                    .into_iter()
+                    .map(|d| d.root)
+                    .filter(|n| n.value != Value::Null)
+                    .collect();
+                if base_pos.is_some() {
+                    docs.iter_mut()
+                        .for_each(|d| shift_lines(d, shift_l, shift_c));
+                }
+                Ok(docs)
+            };
+            let mut docs = parse(Schema::GoYamlV3)?;
             let is_json = matches!(docs.first().map(|d| &d.value), Some(Value::Seq(_)));
             if is_json {
                 // kustomize reads JSON 6902 operations with sigs.k8s.io/yaml (YAML 1.1:
                 // `value: N` or `y` is a boolean there), strategic-merge patches with kyaml.
-                let limits = LoadLimits {
-                    schema: Schema::Yaml11,
-                    ..kustomize_input(self.file_id(&source))
-                };
-                if let (reparsed, None) = yaml::parse_documents(&text, limits) {
-                    docs = reparsed
-                        .into_iter()
-                        .map(|d| d.root)
-                        .filter(|n| n.value != Value::Null)
-                        .collect();
-                    if let Some(at) = base_pos {
-                        for d in docs.iter_mut() {
-                            shift_lines(d, at.line);
-                        }
-                    }
-                }
+                docs = parse(Schema::Yaml11)?;
             }
             out.push(LoadedPatch {
                 docs,
@@ -1492,14 +1490,21 @@ fn apply_specs(r: &mut Resource, specs: &[FieldSpec], f: &mut dyn FnMut(&mut Nod
     }
 }
 
-fn shift_lines(n: &mut Node, by: u32) {
-    n.start.line += by;
-    n.end.line += by;
+/// Moves positions read from an inline patch's text to where that text sits in the
+/// kustomization: `lines` down, and `columns` right (the indentation of a block scalar).
+fn shift_lines(n: &mut Node, lines: u32, columns: u32) {
+    n.start.line += lines;
+    n.end.line += lines;
+    n.start.column += columns;
+    n.end.column += columns;
     match &mut n.value {
-        Value::Seq(items) => items.iter_mut().for_each(|i| shift_lines(i, by)),
+        Value::Seq(items) => items
+            .iter_mut()
+            .for_each(|i| shift_lines(i, lines, columns)),
         Value::Map(entries) => entries.iter_mut().for_each(|e| {
-            e.key_pos.line += by;
-            shift_lines(&mut e.value, by);
+            e.key_pos.line += lines;
+            e.key_pos.column += columns;
+            shift_lines(&mut e.value, lines, columns);
         }),
         _ => {}
     }

@@ -592,9 +592,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Kustomization, RenderError> {
             "buildMetadata" => {
                 for item in r.items(v, key)? {
                     match item.value.as_str() {
-                        "originAnnotations" | "managedByLabel" => {
-                            k.build_metadata.push(item.value)
-                        }
+                        "originAnnotations" | "managedByLabel" => k.build_metadata.push(item.value),
                         "transformerAnnotations" => {
                             return Err(r.err(
                                 item.pos,
