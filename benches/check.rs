@@ -22,6 +22,7 @@ fn bench_check(c: &mut Criterion) {
             paths: vec![repo.clone()],
             config: None,
             jobs: None,
+            ..Default::default()
         };
         let objects = kgate::check(&opts).expect("check runs").summary.objects;
         group.throughput(Throughput::Elements(objects as u64));

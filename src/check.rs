@@ -11,6 +11,7 @@ use crate::gate;
 use crate::manifest::{self, Manifest};
 use crate::policy::{Evaluator, PolicyError, PolicySet};
 use crate::rules::{self, RuleInfo};
+use crate::validate::{KubeVersion, Validator};
 use crate::yaml::Pos;
 
 /// What to check and how.
@@ -22,6 +23,10 @@ pub struct CheckOptions {
     pub config: Option<PathBuf>,
     /// Worker threads; `None` uses every core.
     pub jobs: Option<usize>,
+    /// The Kubernetes version to validate against (`1.32`); overrides `kubeVersion`.
+    pub kube_version: Option<String>,
+    /// Unknown fields are findings, kinds without schema errors; or'ed with `strict:`.
+    pub strict: bool,
 }
 
 /// Errors that stop a check before it produces findings (usage and configuration errors).
@@ -42,6 +47,8 @@ pub enum CheckError {
     Discover(#[from] DiscoverError),
     #[error("cannot start worker threads: {0}")]
     Threads(String),
+    #[error(transparent)]
+    KubeVersion(#[from] crate::validate::UnsupportedVersion),
 }
 
 /// The outcome of a check, ready for any report format.
@@ -86,6 +93,15 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     all_rules.extend(policies.rules().iter().map(|r| r.info.clone()));
     validate_rule_ids(&config, &all_rules)?;
 
+    let version = match opts.kube_version.as_deref() {
+        Some(v) => KubeVersion::parse(v)?,
+        None => match &config.kube_version {
+            Some(v) => KubeVersion::parse(&v.value)?,
+            None => crate::validate::catalog::newest(),
+        },
+    };
+    let strict = opts.strict || config.strict;
+
     let excludes: Vec<String> = config.exclude.iter().map(|e| e.value.clone()).collect();
     let discovery = discover::discover(&root, &paths, &excludes)?;
 
@@ -115,6 +131,18 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         .find(|d| d.join(".git").exists())
         .unwrap_or(&root)
         .to_path_buf();
+    let config_dir = config
+        .path
+        .as_ref()
+        .and_then(|p| p.parent())
+        .map_or_else(|| root.clone(), Path::to_path_buf);
+    let schema_dirs: Vec<PathBuf> = config
+        .schema_dirs
+        .iter()
+        .map(|d| config_dir.join(&d.value))
+        .collect();
+    let validator = pool
+        .install(|| validator_with_repo_crds(version, strict, &discovery, &schema_dirs, max_size));
     let rendered = pool.install(|| {
         crate::roots::check_roots(
             &root,
@@ -127,6 +155,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
                 disabled: &disabled,
                 environments: &environments,
                 max_file_size: max_size,
+                validator: &validator,
             },
         )
     });
@@ -142,7 +171,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
             .par_iter()
             .map_init(
                 || policies.evaluator(),
-                |ev, file| check_file(ev, file, max_size, &rules_by_id, &disabled),
+                |ev, file| check_file(ev, &validator, file, max_size, &rules_by_id, &disabled),
             )
             .collect()
     });
@@ -275,8 +304,81 @@ fn discovery_findings(d: &Discovery) -> Vec<Finding> {
     out
 }
 
+/// The validator, knowing every CustomResourceDefinition in the repository's manifests and
+/// in the configured schema directories.
+fn validator_with_repo_crds(
+    version: KubeVersion,
+    strict: bool,
+    discovery: &Discovery,
+    schema_dirs: &[PathBuf],
+    max_size: u64,
+) -> Validator {
+    let mut files: Vec<PathBuf> = discovery.manifests.iter().map(|m| m.abs.clone()).collect();
+    for dir in schema_dirs {
+        for entry in ignore::WalkBuilder::new(dir).build().flatten() {
+            let p = entry.path();
+            if p.extension()
+                .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
+            {
+                files.push(p.to_path_buf());
+            }
+        }
+    }
+    let crds: Vec<serde_json::Value> = files
+        .par_iter()
+        .flat_map_iter(|path| {
+            let text = match std::fs::metadata(path) {
+                Ok(m) if m.len() <= max_size => std::fs::read_to_string(path).unwrap_or_default(),
+                _ => String::new(),
+            };
+            if !text.contains("CustomResourceDefinition") {
+                return Vec::new();
+            }
+            let (docs, _) = crate::yaml::parse_documents(&text, crate::yaml::LoadLimits::default());
+            docs.into_iter()
+                .map(|d| d.root.to_json())
+                .filter(|j| {
+                    j.get("kind").and_then(|k| k.as_str()) == Some("CustomResourceDefinition")
+                })
+                .collect()
+        })
+        .collect();
+    let mut validator = Validator::new(version, strict);
+    for crd in &crds {
+        validator.add_crd(crd);
+    }
+    validator
+}
+
+/// Schema problems of one object, for `evaluate::findings` beside the policy results.
+pub fn schema_results(
+    validator: &Validator,
+    object: &serde_json::Value,
+    disabled: &[String],
+) -> Vec<Result<crate::policy::Violation, crate::policy::EvalError>> {
+    validator
+        .check(object)
+        .into_iter()
+        .filter(|v| !disabled.contains(&v.rule))
+        .map(Ok)
+        .collect()
+}
+
+/// Under `--strict` a kind without schema is an error, not a note.
+pub fn strict_severity(findings: &mut [Finding], strict: bool) {
+    if strict {
+        for f in findings
+            .iter_mut()
+            .filter(|f| f.rule == rules::SCHEMA_MISSING)
+        {
+            f.severity = Severity::Error;
+        }
+    }
+}
+
 fn check_file(
     ev: &mut Evaluator,
+    validator: &Validator,
     file: &SourceFile,
     max_size: u64,
     rules: &std::collections::BTreeMap<String, RuleInfo>,
@@ -285,7 +387,7 @@ fn check_file(
     let loaded = manifest::load_file(file, max_size);
     let mut findings = loaded.findings;
     for object in &loaded.objects {
-        findings.extend(evaluate_object(ev, object, rules, disabled));
+        findings.extend(evaluate_object(ev, validator, object, rules, disabled));
     }
     (findings, loaded.objects.len())
 }
@@ -305,6 +407,7 @@ impl crate::evaluate::Locator for FileLocator<'_> {
 
 fn evaluate_object(
     ev: &mut Evaluator,
+    validator: &Validator,
     object: &Manifest,
     rules: &std::collections::BTreeMap<String, RuleInfo>,
     disabled: &[String],
@@ -316,13 +419,16 @@ fn evaluate_object(
         "environment": null,
         "cluster": null,
     });
-    let results = ev.evaluate(input, &context, |id| !disabled.iter().any(|d| d == id));
-    crate::evaluate::findings(
+    let mut results = schema_results(validator, &input, disabled);
+    results.extend(ev.evaluate(input, &context, |id| !disabled.iter().any(|d| d == id)));
+    let mut findings = crate::evaluate::findings(
         results,
         &object.node,
         &object.id,
         &[],
         rules,
         &FileLocator(&object.file),
-    )
+    );
+    strict_severity(&mut findings, validator.strict());
+    findings
 }

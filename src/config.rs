@@ -34,6 +34,11 @@ pub struct Config {
     pub exclude: Vec<Spanned<String>>,
     pub rules: RulesConfig,
     pub limits: LimitsConfig,
+    /// Unknown fields are findings and kinds without a schema are errors (`--strict`).
+    pub strict: bool,
+    /// Extra directories whose CustomResourceDefinitions become schemas (relative to the
+    /// config's directory).
+    pub schema_dirs: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -64,6 +69,8 @@ impl Default for Config {
             limits: LimitsConfig {
                 max_file_size: DEFAULT_MAX_FILE_SIZE,
             },
+            strict: false,
+            schema_dirs: Vec::new(),
         }
     }
 }
@@ -159,12 +166,26 @@ impl Config {
                 "exclude",
                 "rules",
                 "limits",
+                "strict",
+                "schemaDirs",
             ],
         )? {
             let v = &entry.value;
             match entry.key.as_str() {
                 "kubeVersion" => config.kube_version = Some(d.kube_version(v)?),
                 "environments" => config.environments = d.string_list(v, "environments")?,
+                "strict" => match v.value {
+                    Value::Bool(b) => config.strict = b,
+                    _ => {
+                        return Err(ConfigError::invalid(
+                            path,
+                            v.start,
+                            "strict must be true or false",
+                            None,
+                        ));
+                    }
+                },
+                "schemaDirs" => config.schema_dirs = d.string_list(v, "schemaDirs")?,
                 "images" => {
                     for e in d.map(v, "images", &["allowedRegistries"])? {
                         config.images.allowed_registries =
@@ -353,6 +374,9 @@ impl Decoder<'_> {
                 format!("kubeVersion `{}` is not of the form MAJOR.MINOR", v.value),
                 Some("for example `kubeVersion: \"1.32\"`".to_owned()),
             ));
+        }
+        if let Err(e) = crate::validate::KubeVersion::parse(&v.value) {
+            return Err(self.err(node.start, e.to_string(), None));
         }
         Ok(v)
     }

@@ -1,6 +1,7 @@
 //! kgate: a CI policy gate and manifest linter for GitOps repositories.
 //!
-//! The library owns the pipeline (`discover -> load -> evaluate -> gate -> report`); the
+//! The library owns the pipeline (`discover -> render -> validate -> evaluate -> gate ->
+//! report`); the
 //! `kgate` binary only parses arguments and prints. Stages exchange plain data:
 //! [`discover::SourceFile`], [`manifest::Manifest`], [`finding::Finding`].
 
@@ -16,6 +17,7 @@ pub mod render;
 pub mod report;
 pub mod roots;
 pub mod rules;
+pub mod validate;
 pub mod yaml;
 
 pub use check::{CheckError, CheckOptions, CheckResult, check};

@@ -69,6 +69,7 @@ struct Shared<'a> {
     renderer: &'a Renderer,
     rules: &'a BTreeMap<String, RuleInfo>,
     disabled: &'a [String],
+    validator: &'a crate::validate::Validator,
 }
 
 fn location_of(
@@ -157,19 +158,16 @@ fn check_root(
     let mut out = Vec::new();
     for r in &resources {
         let input = r.node.to_json();
-        let results = ev.evaluate(input, &context, |id| !s.disabled.iter().any(|d| d == id));
+        let mut results = crate::check::schema_results(s.validator, &input, s.disabled);
+        results.extend(ev.evaluate(input, &context, |id| !s.disabled.iter().any(|d| d == id)));
         let locator = RenderedLocator {
             shared: s,
             resource: r,
         };
-        out.extend(crate::evaluate::findings(
-            results,
-            &r.node,
-            &object_ref(r),
-            &roots,
-            s.rules,
-            &locator,
-        ));
+        let mut found =
+            crate::evaluate::findings(results, &r.node, &object_ref(r), &roots, s.rules, &locator);
+        crate::check::strict_severity(&mut found, s.validator.strict());
+        out.extend(found);
     }
     (out, resources.len())
 }
@@ -209,6 +207,7 @@ pub struct RootSettings<'a> {
     pub disabled: &'a [String],
     pub environments: &'a [String],
     pub max_file_size: u64,
+    pub validator: &'a crate::validate::Validator,
 }
 
 pub fn check_roots(
@@ -227,6 +226,7 @@ pub fn check_roots(
         renderer: &renderer,
         rules: settings.rules,
         disabled: settings.disabled,
+        validator: settings.validator,
     };
     let per_root: Vec<(Vec<Finding>, usize)> = dirs
         .par_iter()

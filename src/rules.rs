@@ -39,6 +39,9 @@ pub const EMPTY_MANIFEST: &str = "empty-manifest";
 pub const POLICY_ERROR: &str = "policy-error";
 pub const RENDER_UNAVAILABLE: &str = "render-unavailable";
 pub const RENDER_ERROR: &str = "render-error";
+pub use crate::validate::{
+    CEL_UNEVALUATED, DEPRECATED_API, REMOVED_API, SCHEMA_INVALID, SCHEMA_MISSING, UNKNOWN_FIELD,
+};
 
 const ENGINE_RULES: &[EngineRule] = &[
     EngineRule {
@@ -103,6 +106,48 @@ const ENGINE_RULES: &[EngineRule] = &[
         description: "The directory is a Helm chart, or a kustomization that inflates Helm charts (`helmCharts`); kgate does not render Helm yet, so its templates were not checked. (Go templates are not YAML and are never checked as plain manifests.)",
         severity: Severity::Note,
         remediation: "Render the chart in CI (`helm template`) and check the output with `kgate check`, until chart rendering lands.",
+    },
+    EngineRule {
+        id: SCHEMA_INVALID,
+        title: "Object does not match its Kubernetes schema",
+        description: "The object was validated against the JSON schema of its apiVersion and kind for the target Kubernetes version (`--kube-version`, `kubeVersion` in .kgate.yaml; default the newest embedded one), or against the CustomResourceDefinition the repository (or kgate's catalog of common CRDs) defines for it. A field has the wrong type, a value is not allowed, or a required field is missing: the API server would reject the object at apply time. Values Flux substitutes later (`${VAR}`) or SOPS encrypted (`ENC[...]`) are accepted where some value could make them valid.",
+        severity: Severity::Error,
+        remediation: "Fix the field named in the message at the reported line (through overlays, the line that set the value).",
+    },
+    EngineRule {
+        id: UNKNOWN_FIELD,
+        title: "Field is not in the schema (strict mode)",
+        description: "Under `--strict` (or `strict: true` in .kgate.yaml) a field the schema does not declare is a finding: usually a typo or a field at the wrong level, which the API server would silently drop (custom resources) or reject (built-in kinds, with server-side field validation). The message suggests the declared field closest to the one written.",
+        severity: Severity::Error,
+        remediation: "Rename the field to the suggested one, move it to the right level, or delete it.",
+    },
+    EngineRule {
+        id: SCHEMA_MISSING,
+        title: "No schema for this kind",
+        description: "kgate has no schema for the object's apiVersion and kind: it is not a Kubernetes kind of the target version, and no CustomResourceDefinition for it is in the repository, in `schemaDirs`, or in kgate's embedded catalog (Argo CD, Flux, cert-manager, Istio, Prometheus operator, External Secrets, Sealed Secrets). The object was not validated. A note by default, an error under `--strict`.",
+        severity: Severity::Note,
+        remediation: "Add the CRD to the repository or to a directory listed in `schemaDirs:` in .kgate.yaml, or fix the apiVersion/kind if it is a typo.",
+    },
+    EngineRule {
+        id: CEL_UNEVALUATED,
+        title: "CEL validation rule could not be evaluated",
+        description: "The schema declares a CEL rule (`x-kubernetes-validations`) that kgate's embedded CEL interpreter cannot run, usually because it calls a Kubernetes CEL extension (quantity, URL, IP or semver functions) the interpreter lacks. The API server will evaluate it at apply time; kgate could not, so the object may still be rejected.",
+        severity: Severity::Note,
+        remediation: "Check the rule by hand (or with `kubectl apply --dry-run=server`); the message names the rule and why it could not run.",
+    },
+    EngineRule {
+        id: DEPRECATED_API,
+        title: "API version is deprecated",
+        description: "The target Kubernetes version still serves this apiVersion but has deprecated it; a later version removes it (from the Kubernetes deprecation guide).",
+        severity: Severity::Warning,
+        remediation: "Move the object to the replacement apiVersion named in the message before upgrading the cluster.",
+    },
+    EngineRule {
+        id: REMOVED_API,
+        title: "API version is removed in the target Kubernetes version",
+        description: "The target Kubernetes version no longer serves this apiVersion: applying the object fails.",
+        severity: Severity::Error,
+        remediation: "Move the object to the replacement apiVersion named in the message (fields may have changed; check the migration notes of the deprecation guide).",
     },
 ];
 

@@ -5,11 +5,12 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
 
-const RULES: [&str; 4] = [
+const RULES: [&str; 5] = [
     "image-latest-tag",
     "missing-resource-limits",
     "privileged-container",
     "render-error",
+    "schema-invalid",
 ];
 
 #[test]

@@ -37,6 +37,16 @@ pub struct CheckArgs {
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
 
+    /// Kubernetes version whose schemas objects are validated against (e.g. 1.32)
+    /// [default: `kubeVersion` in .kgate.yaml, else the newest embedded].
+    #[arg(long, value_name = "X.Y")]
+    pub kube_version: Option<String>,
+
+    /// Report fields the schema does not declare (`unknown-field`), and make kinds without a
+    /// schema errors.
+    #[arg(long)]
+    pub strict: bool,
+
     /// Colour in human output: auto (a terminal without NO_COLOR), always, never.
     #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "always", "never"])]
     pub color: String,
@@ -76,6 +86,8 @@ pub fn run(args: &CheckArgs) -> u8 {
         paths: args.paths.clone(),
         config: args.config.clone(),
         jobs: args.jobs.map(usize::from),
+        kube_version: args.kube_version.clone(),
+        strict: args.strict,
     };
     let result = match kgate::check(&opts) {
         Ok(r) => r,

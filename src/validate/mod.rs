@@ -1,0 +1,569 @@
+//! The validate stage: every object against the JSON schema of its apiVersion/kind for the
+//! target Kubernetes version, offline.
+//!
+//! Schemas come, in this order, from the repository's own CustomResourceDefinitions, the
+//! embedded Kubernetes API of the target version, and the embedded catalog of common custom
+//! resources. Each kind's schema is compiled once per run and shared by every thread.
+//! Validator output is condensed into what a person can act on: one problem per field, with
+//! the field's path, what the schema wanted, and (for unknown fields under `--strict`) the
+//! closest field the schema has. Values that Flux substitutes later (`${VAR}`) or that SOPS
+//! encrypted (`ENC[...]`) are accepted wherever some value could make them valid.
+
+pub mod catalog;
+pub mod cel;
+pub mod crd;
+pub mod deprecations;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Map, Value, json};
+
+use crate::policy::Violation;
+use crate::yaml::PathSegment;
+
+pub use catalog::{KubeVersion, UnsupportedVersion};
+
+pub const SCHEMA_INVALID: &str = "schema-invalid";
+pub const UNKNOWN_FIELD: &str = "unknown-field";
+pub const SCHEMA_MISSING: &str = "schema-missing";
+pub const DEPRECATED_API: &str = "deprecated-api";
+pub const REMOVED_API: &str = "removed-api";
+pub use cel::CEL_UNEVALUATED;
+
+const DRAFT: &str = "https://json-schema.org/draft/2020-12/schema";
+
+struct Compiled {
+    validator: jsonschema::Validator,
+    /// The document compiled, to find the fields an object may have (did-you-mean).
+    schema: Value,
+    /// Whether the schema declares CEL rules (`x-kubernetes-validations`) anywhere.
+    has_cel: bool,
+}
+
+/// Validates objects for one run: a Kubernetes version, strictness, and the repository's CRDs.
+pub struct Validator {
+    version: KubeVersion,
+    strict: bool,
+    repo_crds: HashMap<Gvk, Value>,
+    compiled: Mutex<HashMap<Gvk, Option<Arc<Compiled>>>>,
+}
+
+/// (apiVersion, kind).
+type Gvk = (String, String);
+
+impl Validator {
+    pub fn new(version: KubeVersion, strict: bool) -> Validator {
+        Validator {
+            version,
+            strict,
+            repo_crds: HashMap::new(),
+            compiled: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn version(&self) -> KubeVersion {
+        self.version
+    }
+
+    pub fn strict(&self) -> bool {
+        self.strict
+    }
+
+    /// Makes the custom resources a CRD object defines validatable (the repository's CRDs
+    /// take precedence over the embedded catalog).
+    pub fn add_crd(&mut self, crd: &Value) -> usize {
+        let schemas = crd::schemas_of(crd);
+        let n = schemas.len();
+        if let Ok(c) = self.compiled.get_mut() {
+            c.clear();
+        }
+        for s in schemas {
+            self.repo_crds.insert((s.api_version, s.kind), s.schema);
+        }
+        n
+    }
+
+    /// The document to compile for an apiVersion/kind, if kgate has a schema for it.
+    fn schema_document(&self, api_version: &str, kind: &str) -> Option<Value> {
+        let key = (api_version.to_owned(), kind.to_owned());
+        let custom = |schema: &Value| {
+            let mut s = schema.clone();
+            if let Value::Object(m) = &mut s {
+                m.insert("$schema".into(), json!(DRAFT));
+            }
+            s
+        };
+        let mut doc = if let Some(s) = self.repo_crds.get(&key) {
+            custom(s)
+        } else if let Some(name) = catalog::kube(self.version).by_gvk.get(&key) {
+            let defs = &catalog::kube(self.version).defs;
+            json!({
+                "$schema": DRAFT,
+                "$defs": closure(defs, name),
+                "$ref": format!("#/$defs/{name}"),
+            })
+        } else {
+            let mut s = custom(catalog::crd_catalog().get(&key)?);
+            // The catalog's converter forbids unknown fields everywhere; the API server
+            // prunes them instead, so only strict mode reports them (added back below).
+            relax(&mut s);
+            s
+        };
+        if self.strict {
+            strictify(&mut doc);
+        }
+        Some(doc)
+    }
+
+    fn compiled_for(&self, api_version: &str, kind: &str) -> Option<Arc<Compiled>> {
+        let key = (api_version.to_owned(), kind.to_owned());
+        if let Some(hit) = self.compiled.lock().ok().and_then(|c| c.get(&key).cloned()) {
+            return hit;
+        }
+        let compiled = self.schema_document(api_version, kind).and_then(|schema| {
+            let validator = jsonschema::draft202012::options()
+                .should_validate_formats(false)
+                .build(&schema)
+                .ok()?;
+            let has_cel = schema.to_string().contains("x-kubernetes-validations");
+            Some(Arc::new(Compiled {
+                validator,
+                schema,
+                has_cel,
+            }))
+        });
+        if let Ok(mut c) = self.compiled.lock() {
+            c.insert(key, compiled.clone());
+        }
+        compiled
+    }
+
+    /// Every schema problem of one object, as violations of the schema rules.
+    pub fn check(&self, object: &Value) -> Vec<Violation> {
+        let (Some(api_version), Some(kind)) = (
+            object.get("apiVersion").and_then(Value::as_str),
+            object.get("kind").and_then(Value::as_str),
+        ) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let at_api = Some(vec![PathSegment::Key("apiVersion".into())]);
+        match deprecations::status(api_version, kind, self.version) {
+            Some(deprecations::Status::Removed(d)) => {
+                out.push(Violation {
+                    rule: REMOVED_API.into(),
+                    message: format!(
+                        "{api_version} {kind} was removed in Kubernetes 1.{}; the target cluster ({}) rejects it: use {}",
+                        d.removed_in, self.version, d.replacement
+                    ),
+                    path: at_api,
+                });
+                return out;
+            }
+            Some(deprecations::Status::Deprecated(d)) => out.push(Violation {
+                rule: DEPRECATED_API.into(),
+                message: format!(
+                    "{api_version} {kind} is deprecated and will be removed in Kubernetes 1.{}: use {}",
+                    d.removed_in, d.replacement
+                ),
+                path: at_api.clone(),
+            }),
+            None => {}
+        }
+        let Some(compiled) = self.compiled_for(api_version, kind) else {
+            out.push(Violation {
+                rule: SCHEMA_MISSING.into(),
+                message: format!(
+                    "no schema for {api_version} {kind}: not a Kubernetes {} kind, and no CustomResourceDefinition for it in the repository or in kgate's catalog, so it was not validated",
+                    self.version
+                ),
+                path: at_api,
+            });
+            return out;
+        };
+        // SOPS keeps its metadata beside the object; the API server never sees it.
+        let stripped;
+        let instance = if object.get("sops").is_some_and(Value::is_object) {
+            let mut o = object.clone();
+            if let Value::Object(m) = &mut o {
+                m.remove("sops");
+            }
+            stripped = o;
+            &stripped
+        } else {
+            object
+        };
+        let mut problems = Vec::new();
+        if !compiled.validator.is_valid(instance) {
+            let secret = kind == "Secret";
+            for err in compiled.validator.iter_errors(instance) {
+                problems.extend(condense(&err, instance, &compiled.schema, secret));
+            }
+        }
+        if compiled.has_cel {
+            cel::check(&compiled.schema, instance, &mut problems);
+        }
+        let mut seen = BTreeSet::new();
+        for p in problems {
+            if seen.insert((p.rule, p.pointer.clone(), p.message.clone())) {
+                out.push(Violation {
+                    rule: p.rule.into(),
+                    message: p.message,
+                    path: Some(segments(instance, &p.pointer)),
+                });
+            }
+        }
+        out
+    }
+}
+
+/// The definitions `name` refers to, directly or not (a kind's schema without the other
+/// 600 definitions of the API, so it compiles fast).
+fn closure(defs: &Map<String, Value>, name: &str) -> Map<String, Value> {
+    let mut out = Map::new();
+    let mut todo = vec![name.to_owned()];
+    while let Some(n) = todo.pop() {
+        if out.contains_key(&n) {
+            continue;
+        }
+        let Some(def) = defs.get(&n) else {
+            continue;
+        };
+        refs(def, &mut todo);
+        out.insert(n, def.clone());
+    }
+    out
+}
+
+fn refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(r)) = m.get("$ref")
+                && let Some(name) = r.strip_prefix("#/$defs/")
+            {
+                out.push(name.to_owned());
+            }
+            m.values().for_each(|x| refs(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+        _ => {}
+    }
+}
+
+/// Every schema, not property maps: `f` on each subschema of `s`, depth first.
+fn each_schema(s: &mut Value, f: &mut dyn FnMut(&mut Map<String, Value>)) {
+    let Value::Object(m) = s else {
+        return;
+    };
+    f(m);
+    for key in ["properties", "patternProperties", "$defs", "definitions"] {
+        if let Some(Value::Object(props)) = m.get_mut(key) {
+            props.values_mut().for_each(|p| each_schema(p, f));
+        }
+    }
+    for key in ["items", "additionalProperties", "not"] {
+        if let Some(v) = m.get_mut(key) {
+            each_schema(v, f);
+        }
+    }
+    for key in ["oneOf", "anyOf", "allOf", "prefixItems"] {
+        if let Some(Value::Array(a)) = m.get_mut(key) {
+            a.iter_mut().for_each(|x| each_schema(x, f));
+        }
+    }
+}
+
+/// Strict mode: an object schema with declared properties allows no others (unless it
+/// preserves unknown fields), as the `-strict` variant of the Kubernetes schemas does.
+fn strictify(s: &mut Value) {
+    each_schema(s, &mut |m| {
+        let preserve = m.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true));
+        if m.contains_key("properties") && !m.contains_key("additionalProperties") && !preserve {
+            m.insert("additionalProperties".into(), Value::Bool(false));
+        }
+    });
+}
+
+fn relax(s: &mut Value) {
+    each_schema(s, &mut |m| {
+        if m.get("additionalProperties") == Some(&Value::Bool(false)) {
+            m.remove("additionalProperties");
+        }
+    });
+}
+
+struct Problem {
+    rule: &'static str,
+    pointer: String,
+    message: String,
+}
+
+/// `/spec/containers/0/image` as a person reads it: `spec.containers[0].image`.
+fn display_path(instance: &Value, pointer: &str) -> String {
+    let mut out = String::new();
+    let mut cur = Some(instance);
+    for raw in pointer.split('/').skip(1) {
+        let seg = raw.replace("~1", "/").replace("~0", "~");
+        match cur {
+            Some(Value::Array(a)) => {
+                out.push_str(&format!("[{seg}]"));
+                cur = seg.parse::<usize>().ok().and_then(|i| a.get(i));
+            }
+            other => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(&seg);
+                cur = other.and_then(|o| o.get(&seg));
+            }
+        }
+    }
+    if out.is_empty() {
+        "(object)".to_owned()
+    } else {
+        out
+    }
+}
+
+fn segments(instance: &Value, pointer: &str) -> Vec<PathSegment> {
+    let mut out = Vec::new();
+    let mut cur = Some(instance);
+    for raw in pointer.split('/').skip(1) {
+        let seg = raw.replace("~1", "/").replace("~0", "~");
+        match (cur, seg.parse::<usize>()) {
+            (Some(Value::Array(a)), Ok(i)) => {
+                cur = a.get(i);
+                out.push(PathSegment::Index(i));
+            }
+            _ => {
+                cur = cur.and_then(|c| c.get(&seg));
+                out.push(PathSegment::Key(seg));
+            }
+        }
+    }
+    out
+}
+
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+fn shown(v: &Value, secret: bool) -> String {
+    if secret {
+        return "the value".to_owned();
+    }
+    let s = v.to_string();
+    if s.chars().count() > 60 {
+        format!("{}...", s.chars().take(57).collect::<String>())
+    } else {
+        s
+    }
+}
+
+/// A string Flux substitutes (`${VAR}`) or SOPS encrypted (`ENC[...]`): its final value is
+/// unknown here. Returns the literal text around the placeholders.
+fn placeholder_residue(v: &Value) -> Option<String> {
+    let s = v.as_str()?;
+    if s.starts_with("ENC[") && s.ends_with(']') {
+        return Some(String::new());
+    }
+    if !s.contains("${") {
+        return None;
+    }
+    let mut residue = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("${") {
+        residue.push_str(&rest[..i]);
+        match rest[i..].find('}') {
+            Some(j) => rest = &rest[i + j + 1..],
+            None => return None,
+        }
+    }
+    residue.push_str(rest);
+    Some(residue)
+}
+
+/// Whether a substituted value could have one of the `wanted` JSON types.
+fn could_become(residue: &str, wanted: &[String]) -> bool {
+    wanted.iter().any(|t| match t.as_str() {
+        "string" => true,
+        "integer" | "number" => residue
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '-' || c == '.' || c == 'e' || c == '+'),
+        _ => residue.is_empty(),
+    })
+}
+
+fn type_names(kind: &jsonschema::error::TypeKind) -> Vec<String> {
+    let text = match kind {
+        jsonschema::error::TypeKind::Single(t) => vec![t.to_string()],
+        jsonschema::error::TypeKind::Multiple(set) => set.iter().map(|t| t.to_string()).collect(),
+    };
+    text.into_iter().filter(|t| t != "null").collect()
+}
+
+fn or_list(items: &[String]) -> String {
+    match items {
+        [] => "nothing".to_owned(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+fn condense(
+    err: &jsonschema::ValidationError<'_>,
+    instance: &Value,
+    schema: &Value,
+    secret: bool,
+) -> Vec<Problem> {
+    use jsonschema::error::ValidationErrorKind as K;
+    let pointer = err.instance_path().as_str().to_owned();
+    let value = instance.pointer(&pointer).unwrap_or(&Value::Null);
+    let path = display_path(instance, &pointer);
+    let residue = placeholder_residue(value);
+    let invalid = |message: String| {
+        vec![Problem {
+            rule: SCHEMA_INVALID,
+            pointer: pointer.clone(),
+            message,
+        }]
+    };
+    match err.kind() {
+        K::AdditionalProperties { unexpected } => {
+            let parent = err
+                .schema_path()
+                .as_str()
+                .strip_suffix("/additionalProperties")
+                .unwrap_or("");
+            let known: Vec<String> = schema
+                .pointer(parent)
+                .and_then(|s| s.get("properties"))
+                .and_then(Value::as_object)
+                .map(|p| p.keys().cloned().collect())
+                .unwrap_or_default();
+            unexpected
+                .iter()
+                .map(|field| {
+                    let hint = closest(field, &known)
+                        .map(|k| format!(" (did you mean `{k}`?)"))
+                        .unwrap_or_default();
+                    let at = if path == "(object)" {
+                        field.clone()
+                    } else {
+                        format!("{path}.{field}")
+                    };
+                    Problem {
+                        rule: UNKNOWN_FIELD,
+                        pointer: format!("{pointer}/{}", escape(field)),
+                        message: format!("{at}: unknown field `{field}`{hint}"),
+                    }
+                })
+                .collect()
+        }
+        K::Type { kind } => {
+            let wanted = type_names(kind);
+            if residue.as_deref().is_some_and(|r| could_become(r, &wanted)) {
+                return Vec::new();
+            }
+            invalid(format!(
+                "{path}: {} is not of type {}",
+                shown(value, secret),
+                or_list(&wanted)
+            ))
+        }
+        K::OneOfNotValid { context } | K::AnyOf { context } => {
+            if residue.is_some() {
+                return Vec::new();
+            }
+            // int-or-string and quantities: every branch is just a type.
+            let mut types = Vec::new();
+            let only_types = context.iter().all(|branch| {
+                branch.iter().all(|e| match e.kind() {
+                    K::Type { kind } if e.instance_path().as_str() == pointer => {
+                        types.extend(type_names(kind));
+                        true
+                    }
+                    _ => false,
+                })
+            });
+            if only_types && !types.is_empty() {
+                types.dedup();
+                return invalid(format!(
+                    "{path}: {} is not of type {}",
+                    shown(value, secret),
+                    or_list(&types)
+                ));
+            }
+            // Otherwise the branch that came closest says what to fix.
+            match context
+                .iter()
+                .filter(|b| !b.is_empty())
+                .min_by_key(|b| b.len())
+            {
+                Some(best) => best
+                    .iter()
+                    .flat_map(|e| condense(e, instance, schema, secret))
+                    .collect(),
+                None => invalid(format!("{path}: matches none of the allowed forms")),
+            }
+        }
+        K::Required { property } => invalid(format!(
+            "{path}: missing required field {}",
+            property
+                .as_str()
+                .map_or_else(|| property.to_string(), |p| format!("`{p}`"))
+        )),
+        K::Enum { options } => {
+            if residue.is_some() {
+                return Vec::new();
+            }
+            invalid(format!(
+                "{path}: {} is not one of {}",
+                shown(value, secret),
+                options
+            ))
+        }
+        K::Pattern { pattern } => {
+            if residue.is_some() {
+                return Vec::new();
+            }
+            invalid(format!(
+                "{path}: {} does not match the pattern `{pattern}`",
+                shown(value, secret)
+            ))
+        }
+        K::Constant { expected_value } => invalid(format!(
+            "{path}: {} must be {expected_value}",
+            shown(value, secret)
+        )),
+        _ => {
+            if residue.is_some() {
+                return Vec::new();
+            }
+            let detail = if secret {
+                format!("violates `{}`", err.kind().keyword())
+            } else {
+                err.to_string()
+            };
+            invalid(format!("{path}: {detail}"))
+        }
+    }
+}
+
+/// The declared field closest to a misspelt one, when it is close enough to be the typo.
+fn closest(field: &str, known: &[String]) -> Option<String> {
+    let lower = field.to_ascii_lowercase();
+    known
+        .iter()
+        .map(|k| {
+            let d = strsim::damerau_levenshtein(&lower, &k.to_ascii_lowercase());
+            (d, k)
+        })
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .min()
+        .map(|(_, k)| k.clone())
+}
+
+#[cfg(test)]
+mod tests;
