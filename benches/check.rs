@@ -8,8 +8,9 @@
 
 mod common;
 
-use common::generate;
+use common::{generate, roots};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use rayon::prelude::*;
 
 fn bench_check(c: &mut Criterion) {
     let mut group = c.benchmark_group("check");
@@ -33,5 +34,44 @@ fn bench_check(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_check);
+/// Schema validation against render time, in the same run: every kustomization root of the
+/// 200-app monorepo rendered (`render-all`), and every rendered object validated against the
+/// Kubernetes schemas, with each kind's schema compiled in the run (`validate-all-cold`, what
+/// a `kgate check` pays) or already compiled (`validate-all-warm`).
+fn bench_validate(c: &mut Criterion) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let repo = tmp.path().join("repo");
+    generate(200, &repo);
+    let roots = roots(&repo);
+    let render_all = || -> Vec<serde_json::Value> {
+        let renderer = kgate::render::Renderer::new(&repo);
+        roots
+            .par_iter()
+            .flat_map_iter(|r| {
+                renderer
+                    .render(r)
+                    .map(|objs| objs.iter().map(|o| o.node.to_json()).collect())
+                    .unwrap_or_else(|_| Vec::new())
+            })
+            .collect()
+    };
+    let objects = render_all();
+    let version = kgate::validate::catalog::newest();
+    let validate_all = |v: &kgate::validate::Validator| -> usize {
+        objects.par_iter().map(|o| v.check(o).len()).sum()
+    };
+    let mut group = c.benchmark_group("validate");
+    group.sample_size(20);
+    group.throughput(Throughput::Elements(objects.len() as u64));
+    group.bench_function("render-all/200", |b| b.iter(&render_all));
+    group.bench_function("validate-all-cold/200", |b| {
+        b.iter(|| validate_all(&kgate::validate::Validator::new(version, false)))
+    });
+    let warm = kgate::validate::Validator::new(version, false);
+    validate_all(&warm);
+    group.bench_function("validate-all-warm/200", |b| b.iter(|| validate_all(&warm)));
+    group.finish();
+}
+
+criterion_group!(benches, bench_check, bench_validate);
 criterion_main!(benches);

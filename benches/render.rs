@@ -11,30 +11,9 @@ use std::time::Instant;
 
 mod common;
 
-use common::generate;
+use common::{generate, roots};
 use criterion::{Criterion, criterion_group, criterion_main};
 use rayon::prelude::*;
-
-/// Every kustomization directory that is not a Component.
-fn roots(repo: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![repo.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).expect("readable").flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.file_name().is_some_and(|n| n == "kustomization.yaml") {
-                let text = std::fs::read_to_string(&p).unwrap_or_default();
-                if !text.contains("kind: Component") {
-                    out.push(dir.clone());
-                }
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 fn render_all(repo: &Path, roots: &[PathBuf]) -> usize {
     // A fresh renderer per run: its per-directory memo is part of what is measured.

@@ -17,7 +17,7 @@ use super::kustomization::ReplacementEntry;
 use super::kustomization::{
     self, GeneratorArgs, GeneratorOptions, Kustomization, PatchEntry, Selector, VarEntry,
 };
-use super::order::{ResId, legacy_cmp};
+use super::order::{ResId, legacy_cmp, legacy_cmp_with};
 use super::replacement::{self, Replacement};
 use super::vars::{add_var, merge_vars, resolve_vars};
 use super::{merge2, patch};
@@ -368,22 +368,27 @@ impl Renderer {
                 }
             }
         }
-        resources.sort_by(|a, b| {
-            legacy_cmp(
-                &ResId {
-                    api_version: a.api_version(),
-                    kind: a.kind(),
-                    namespace: a.namespace(),
-                    name: a.name(),
-                },
-                &ResId {
-                    api_version: b.api_version(),
-                    kind: b.kind(),
-                    namespace: b.namespace(),
-                    name: b.name(),
-                },
-            )
-        });
+        fn id(r: &Resource) -> ResId<'_> {
+            ResId {
+                api_version: r.api_version(),
+                kind: r.kind(),
+                namespace: r.namespace(),
+                name: r.name(),
+            }
+        }
+        match &top.sort_options {
+            Some(kustomization::SortOptions::Fifo) => {}
+            Some(kustomization::SortOptions::Legacy {
+                order_first,
+                order_last,
+                custom: true,
+            }) => {
+                let first: Vec<&str> = order_first.iter().map(String::as_str).collect();
+                let last: Vec<&str> = order_last.iter().map(String::as_str).collect();
+                resources.sort_by(|a, b| legacy_cmp_with(&id(a), &id(b), &first, &last));
+            }
+            _ => resources.sort_by(|a, b| legacy_cmp(&id(a), &id(b))),
+        }
         Ok(resources)
     }
 

@@ -113,6 +113,20 @@ pub struct Kustomization {
     pub vars: Vec<VarEntry>,
     /// `buildMetadata` options (only the top-level kustomization's apply).
     pub build_metadata: Vec<String>,
+    /// `sortOptions` (only the top-level kustomization's apply).
+    pub sort_options: Option<SortOptions>,
+}
+
+/// `sortOptions`: `fifo` keeps the order objects were loaded in; `legacy` sorts by kind, with
+/// the kinds put first and last configurable (kustomize's defaults when neither is given).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SortOptions {
+    Fifo,
+    Legacy {
+        order_first: Vec<String>,
+        order_last: Vec<String>,
+        custom: bool,
+    },
 }
 
 /// An entry of the legacy `vars`: `$(name)` in the fields kustomize substitutes becomes the
@@ -191,7 +205,6 @@ const KNOWN_FIELDS: &[&str] = &[
 const NOT_YET: &[&str] = &[
     "openapi",
     "imageTags",
-    "sortOptions",
     "crds",
     "helmGlobals",
     "helmCharts",
@@ -589,6 +602,51 @@ pub fn parse(file: &Path, text: &str) -> Result<Kustomization, RenderError> {
             "configMapGenerator" => k.config_map_generator = r.generators(v, false)?,
             "secretGenerator" => k.secret_generator = r.generators(v, true)?,
             "generatorOptions" => k.generator_options = Some(r.options(v)?),
+            "sortOptions" => {
+                if v.value == Value::Null {
+                    continue;
+                }
+                let order = v
+                    .get("order")
+                    .map(|o| r.string(o, "sortOptions.order"))
+                    .transpose()?;
+                let legacy = v
+                    .get("legacySortOptions")
+                    .filter(|l| l.value != Value::Null);
+                let pos = v.get("order").map_or(v.start, |o| o.start);
+                k.sort_options = Some(match order.as_deref() {
+                    Some("fifo") => {
+                        if legacy.is_some() {
+                            return Err(r.err(
+                                pos,
+                                "the field 'sortOptions.legacySortOptions' is set but the selected sort order is 'fifo', not 'legacy'",
+                            ));
+                        }
+                        SortOptions::Fifo
+                    }
+                    Some("legacy") => {
+                        let list = |key: &str| -> Result<Vec<String>, RenderError> {
+                            match legacy.and_then(|l| l.get(key)) {
+                                Some(n) => {
+                                    Ok(r.items(n, key)?.into_iter().map(|i| i.value).collect())
+                                }
+                                None => Ok(Vec::new()),
+                            }
+                        };
+                        SortOptions::Legacy {
+                            order_first: list("orderFirst")?,
+                            order_last: list("orderLast")?,
+                            custom: legacy.is_some(),
+                        }
+                    }
+                    _ => {
+                        return Err(r.err(
+                            pos,
+                            "the field 'sortOptions.order' must be one of [fifo, legacy]",
+                        ));
+                    }
+                });
+            }
             "buildMetadata" => {
                 for item in r.items(v, key)? {
                     match item.value.as_str() {

@@ -43,11 +43,11 @@ pub struct ResId<'a> {
     pub name: &'a str,
 }
 
-fn type_order(kind: &str) -> i32 {
-    if let Some(i) = ORDER_FIRST.iter().position(|k| *k == kind) {
-        return i as i32 - ORDER_FIRST.len() as i32;
+fn type_order(kind: &str, first: &[&str], last: &[&str]) -> i32 {
+    if let Some(i) = first.iter().position(|k| *k == kind) {
+        return i as i32 - first.len() as i32;
     }
-    if let Some(i) = ORDER_LAST.iter().position(|k| *k == kind) {
+    if let Some(i) = last.iter().position(|k| *k == kind) {
         return 1 + i as i32;
     }
     0
@@ -85,11 +85,25 @@ fn id_sort_string(id: &ResId<'_>) -> String {
 
 /// Compares two resources in kustomize's legacy output order.
 pub fn legacy_cmp(a: &ResId<'_>, b: &ResId<'_>) -> Ordering {
+    legacy_cmp_with(a, b, &ORDER_FIRST, &ORDER_LAST)
+}
+
+/// The legacy order with the kinds to put first and last given (`sortOptions:
+/// legacySortOptions`), as kustomize's `SortOrderTransformer` compares.
+pub fn legacy_cmp_with(a: &ResId<'_>, b: &ResId<'_>, first: &[&str], last: &[&str]) -> Ordering {
     let same_gvk = group_version(a.api_version) == group_version(b.api_version) && a.kind == b.kind;
     if !same_gvk {
-        let (ta, tb) = (type_order(a.kind), type_order(b.kind));
+        let (ta, tb) = (
+            type_order(a.kind, first, last),
+            type_order(b.kind, first, last),
+        );
         if ta != tb {
             return ta.cmp(&tb);
+        }
+        // kustomize puts a core-group Namespace after Namespaces of other groups.
+        let core = |id: &ResId<'_>| group_version(id.api_version).0.is_empty();
+        if a.kind == "Namespace" && b.kind == "Namespace" && (core(a) || core(b)) {
+            return gvk_sort_string(b).cmp(&gvk_sort_string(a));
         }
         return gvk_sort_string(a).cmp(&gvk_sort_string(b));
     }
