@@ -11,7 +11,7 @@ use crate::gate;
 use crate::manifest::{self, Manifest};
 use crate::policy::{Evaluator, PolicyError, PolicySet};
 use crate::rules::{self, RuleInfo};
-use crate::validate::{KubeVersion, Validator};
+use crate::validate::{KubeVersion, Validator, Validators};
 use crate::yaml::Pos;
 
 /// What to check and how.
@@ -121,11 +121,6 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         .iter()
         .map(|r| (r.id.clone(), r.clone()))
         .collect();
-    let environments: Vec<String> = config
-        .environments
-        .iter()
-        .map(|e| e.value.clone())
-        .collect();
     let repo_root = root
         .ancestors()
         .find(|d| d.join(".git").exists())
@@ -141,8 +136,13 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         .iter()
         .map(|d| config_dir.join(&d.value))
         .collect();
-    let validator = pool
-        .install(|| validator_with_repo_crds(version, strict, &discovery, &schema_dirs, max_size));
+    let mut per_name = Vec::new();
+    for (name, v) in &config.kube_versions {
+        per_name.push((name.clone(), KubeVersion::parse(&v.value)?));
+    }
+    let crds = pool.install(|| repo_crds(&discovery, &schema_dirs, max_size));
+    let validators = Validators::new(version, strict, per_name, &crds);
+    let context = crate::context::ContextSettings::from_config(&config);
     let rendered = pool.install(|| {
         crate::roots::check_roots(
             &root,
@@ -153,12 +153,13 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
             &crate::roots::RootSettings {
                 rules: &rules_by_id,
                 disabled: &disabled,
-                environments: &environments,
+                context: &context,
                 max_file_size: max_size,
-                validator: &validator,
+                validators: &validators,
             },
         )
     });
+    let plain_context = context.for_root(None);
     // Files rendered as part of a root are checked there, with their overlays applied.
     let plain: Vec<SourceFile> = discovery
         .manifests
@@ -171,7 +172,17 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
             .par_iter()
             .map_init(
                 || policies.evaluator(),
-                |ev, file| check_file(ev, &validator, file, max_size, &rules_by_id, &disabled),
+                |ev, file| {
+                    check_file(
+                        ev,
+                        validators.default_validator(),
+                        &plain_context,
+                        file,
+                        max_size,
+                        &rules_by_id,
+                        &disabled,
+                    )
+                },
             )
             .collect()
     });
@@ -262,6 +273,15 @@ fn validate_rule_ids(config: &Config, rules: &[RuleInfo]) -> Result<(), ConfigEr
             return Err(config.unknown_rule_error(id, &known));
         }
     }
+    for (id, p) in &config.rules.params {
+        if !known.contains(&id.as_str()) {
+            let spanned = crate::config::Spanned {
+                value: id.clone(),
+                pos: p.pos,
+            };
+            return Err(config.unknown_rule_error(&spanned, &known));
+        }
+    }
     for (id, sev) in &config.rules.severity {
         if !known.contains(&id.as_str()) {
             let spanned = crate::config::Spanned {
@@ -304,15 +324,13 @@ fn discovery_findings(d: &Discovery) -> Vec<Finding> {
     out
 }
 
-/// The validator, knowing every CustomResourceDefinition in the repository's manifests and
-/// in the configured schema directories.
-fn validator_with_repo_crds(
-    version: KubeVersion,
-    strict: bool,
+/// Every CustomResourceDefinition in the repository's manifests and in the configured
+/// schema directories.
+fn repo_crds(
     discovery: &Discovery,
     schema_dirs: &[PathBuf],
     max_size: u64,
-) -> Validator {
+) -> Vec<serde_json::Value> {
     let mut files: Vec<PathBuf> = discovery.manifests.iter().map(|m| m.abs.clone()).collect();
     for dir in schema_dirs {
         for entry in ignore::WalkBuilder::new(dir).build().flatten() {
@@ -343,11 +361,7 @@ fn validator_with_repo_crds(
                 .collect()
         })
         .collect();
-    let mut validator = Validator::new(version, strict);
-    for crd in &crds {
-        validator.add_crd(crd);
-    }
-    validator
+    crds
 }
 
 /// Schema problems of one object, for `evaluate::findings` beside the policy results.
@@ -379,6 +393,7 @@ pub fn strict_severity(findings: &mut [Finding], strict: bool) {
 fn check_file(
     ev: &mut Evaluator,
     validator: &Validator,
+    context: &serde_json::Value,
     file: &SourceFile,
     max_size: u64,
     rules: &std::collections::BTreeMap<String, RuleInfo>,
@@ -387,7 +402,9 @@ fn check_file(
     let loaded = manifest::load_file(file, max_size);
     let mut findings = loaded.findings;
     for object in &loaded.objects {
-        findings.extend(evaluate_object(ev, validator, object, rules, disabled));
+        findings.extend(evaluate_object(
+            ev, validator, context, object, rules, disabled,
+        ));
     }
     (findings, loaded.objects.len())
 }
@@ -408,19 +425,14 @@ impl crate::evaluate::Locator for FileLocator<'_> {
 fn evaluate_object(
     ev: &mut Evaluator,
     validator: &Validator,
+    context: &serde_json::Value,
     object: &Manifest,
     rules: &std::collections::BTreeMap<String, RuleInfo>,
     disabled: &[String],
 ) -> Vec<Finding> {
     let input = object.node.to_json();
-    // Plain manifests belong to no root.
-    let context = serde_json::json!({
-        "root": null,
-        "environment": null,
-        "cluster": null,
-    });
     let mut results = schema_results(validator, &input, disabled);
-    results.extend(ev.evaluate(input, &context, |id| !disabled.iter().any(|d| d == id)));
+    results.extend(ev.evaluate(input, context, |id| !disabled.iter().any(|d| d == id)));
     let mut findings = crate::evaluate::findings(
         results,
         &object.node,

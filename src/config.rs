@@ -39,17 +39,25 @@ pub struct Config {
     /// Extra directories whose CustomResourceDefinitions become schemas (relative to the
     /// config's directory).
     pub schema_dirs: Vec<Spanned<String>>,
+    /// Kubernetes versions per environment or cluster name (overriding `kubeVersion`).
+    pub kube_versions: IndexMap<String, Spanned<String>>,
+    /// Environments that run production (rules may be stricter there).
+    pub production_environments: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ImagesConfig {
     pub allowed_registries: Vec<Spanned<String>>,
+    /// Environments whose images must be pinned by digest.
+    pub require_digest: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RulesConfig {
     pub disable: Vec<Spanned<String>>,
     pub severity: IndexMap<String, Spanned<Severity>>,
+    /// Per-rule parameters, handed to the rule as `data.kgate.params[<rule id>]`.
+    pub params: IndexMap<String, Spanned<serde_json::Value>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -71,6 +79,8 @@ impl Default for Config {
             },
             strict: false,
             schema_dirs: Vec::new(),
+            kube_versions: IndexMap::new(),
+            production_environments: vec!["prod".to_owned(), "production".to_owned()],
         }
     }
 }
@@ -168,6 +178,8 @@ impl Config {
                 "limits",
                 "strict",
                 "schemaDirs",
+                "kubeVersions",
+                "productionEnvironments",
             ],
         )? {
             let v = &entry.value;
@@ -186,10 +198,28 @@ impl Config {
                     }
                 },
                 "schemaDirs" => config.schema_dirs = d.string_list(v, "schemaDirs")?,
+                "kubeVersions" => {
+                    for e in d.map(v, "kubeVersions", &[])? {
+                        let version = d.kube_version(&e.value)?;
+                        config.kube_versions.insert(e.key.clone(), version);
+                    }
+                }
+                "productionEnvironments" => {
+                    config.production_environments = d
+                        .string_list(v, "productionEnvironments")?
+                        .into_iter()
+                        .map(|s| s.value)
+                        .collect();
+                }
                 "images" => {
-                    for e in d.map(v, "images", &["allowedRegistries"])? {
-                        config.images.allowed_registries =
-                            d.string_list(&e.value, "images.allowedRegistries")?;
+                    for e in d.map(v, "images", &["allowedRegistries", "requireDigest"])? {
+                        if e.key == "allowedRegistries" {
+                            config.images.allowed_registries =
+                                d.string_list(&e.value, "images.allowedRegistries")?;
+                        } else {
+                            config.images.require_digest =
+                                d.string_list(&e.value, "images.requireDigest")?;
+                        }
                     }
                 }
                 "exclude" => {
@@ -209,10 +239,32 @@ impl Config {
                     }
                 }
                 "rules" => {
-                    for e in d.map(v, "rules", &["disable", "severity"])? {
+                    for e in d.map(v, "rules", &["disable", "severity", "params"])? {
                         match e.key.as_str() {
                             "disable" => {
                                 config.rules.disable = d.string_list(&e.value, "rules.disable")?
+                            }
+                            "params" => {
+                                for p in d.map(&e.value, "rules.params", &[])? {
+                                    if !matches!(p.value.value, Value::Map(_)) {
+                                        return Err(ConfigError::invalid(
+                                            path,
+                                            p.value.start,
+                                            format!(
+                                                "rules.params.{} must be a mapping of parameter names to values",
+                                                p.key
+                                            ),
+                                            None,
+                                        ));
+                                    }
+                                    config.rules.params.insert(
+                                        p.key.clone(),
+                                        Spanned {
+                                            value: p.value.to_json(),
+                                            pos: p.key_pos,
+                                        },
+                                    );
+                                }
                             }
                             _ => {
                                 for s in d.map(&e.value, "rules.severity", &[])? {

@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod config;
+pub mod context;
 pub mod discover;
 pub mod evaluate;
 pub mod finding;

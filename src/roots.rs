@@ -25,33 +25,6 @@ pub struct RootsOutcome {
     pub consumed: BTreeSet<PathBuf>,
 }
 
-/// `environment` and `cluster` of a root from the conventional layout:
-/// `.../overlays/<env>`, `clusters/<env>-<region>` or `clusters/<name>`.
-fn context_of(rel: &str, environments: &[String]) -> serde_json::Value {
-    let parts: Vec<&str> = rel.split('/').collect();
-    let after = |dir: &str| {
-        parts
-            .iter()
-            .position(|p| *p == dir)
-            .and_then(|i| parts.get(i + 1).copied())
-    };
-    let cluster = after("clusters");
-    let environment = after("overlays").or_else(|| {
-        cluster.and_then(|c| {
-            environments
-                .iter()
-                .find(|e| c == e.as_str() || c.starts_with(&format!("{e}-")))
-                .map(String::as_str)
-                .or_else(|| c.split('-').next())
-        })
-    });
-    serde_json::json!({
-        "root": rel,
-        "environment": environment,
-        "cluster": cluster,
-    })
-}
-
 /// Kustomization directories that are roots (Components are not), sorted.
 fn root_dirs(kustomizations: &[SourceFile], components: &[SourceFile]) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = kustomizations
@@ -69,7 +42,7 @@ struct Shared<'a> {
     renderer: &'a Renderer,
     rules: &'a BTreeMap<String, RuleInfo>,
     disabled: &'a [String],
-    validator: &'a crate::validate::Validator,
+    validators: &'a crate::validate::Validators,
 }
 
 fn location_of(
@@ -146,19 +119,22 @@ fn check_root(
     s: &Shared<'_>,
     ev: &mut Evaluator,
     dir: &Path,
-    environments: &[String],
+    settings: &crate::context::ContextSettings,
 ) -> (Vec<Finding>, usize) {
     let rel = relative(s.scan_root, dir);
     let resources = match s.renderer.render(dir) {
         Ok(r) => r,
         Err(e) => return (vec![render_error_finding(s, &e, &rel)], 0),
     };
-    let context = context_of(&rel, environments);
+    let context = settings.for_root(Some(&rel));
+    let validator = s
+        .validators
+        .for_context(context["environment"].as_str(), context["cluster"].as_str());
     let roots = [rel.clone()];
     let mut out = Vec::new();
     for r in &resources {
         let input = r.node.to_json();
-        let mut results = crate::check::schema_results(s.validator, &input, s.disabled);
+        let mut results = crate::check::schema_results(validator, &input, s.disabled);
         results.extend(ev.evaluate(input, &context, |id| !s.disabled.iter().any(|d| d == id)));
         let locator = RenderedLocator {
             shared: s,
@@ -166,7 +142,7 @@ fn check_root(
         };
         let mut found =
             crate::evaluate::findings(results, &r.node, &object_ref(r), &roots, s.rules, &locator);
-        crate::check::strict_severity(&mut found, s.validator.strict());
+        crate::check::strict_severity(&mut found, validator.strict());
         out.extend(found);
     }
     (out, resources.len())
@@ -205,9 +181,9 @@ pub fn merge_across_roots(findings: Vec<Finding>) -> Vec<Finding> {
 pub struct RootSettings<'a> {
     pub rules: &'a BTreeMap<String, RuleInfo>,
     pub disabled: &'a [String],
-    pub environments: &'a [String],
+    pub context: &'a crate::context::ContextSettings,
     pub max_file_size: u64,
-    pub validator: &'a crate::validate::Validator,
+    pub validators: &'a crate::validate::Validators,
 }
 
 pub fn check_roots(
@@ -220,19 +196,19 @@ pub fn check_roots(
 ) -> RootsOutcome {
     let renderer = Renderer::new(repo_root).with_max_file_size(settings.max_file_size);
     let dirs = root_dirs(kustomizations, components);
-    let environments = settings.environments;
+    let context = settings.context;
     let shared = Shared {
         scan_root,
         renderer: &renderer,
         rules: settings.rules,
         disabled: settings.disabled,
-        validator: settings.validator,
+        validators: settings.validators,
     };
     let per_root: Vec<(Vec<Finding>, usize)> = dirs
         .par_iter()
         .map_init(
             || policies.evaluator(),
-            |ev, dir| check_root(&shared, ev, dir, environments),
+            |ev, dir| check_root(&shared, ev, dir, context),
         )
         .collect();
     let mut findings = Vec::new();
@@ -246,25 +222,5 @@ pub fn check_roots(
         roots: dirs.len(),
         objects,
         consumed: renderer.files_read().into_iter().collect(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn environment_and_cluster_from_paths() {
-        let envs = vec!["dev".to_owned(), "prod".to_owned()];
-        let c = context_of("apps/web/overlays/prod", &envs);
-        assert_eq!(c["environment"], "prod");
-        assert_eq!(c["cluster"], serde_json::Value::Null);
-        let c = context_of("clusters/prod-eu-west", &envs);
-        assert_eq!(
-            (c["environment"].as_str(), c["cluster"].as_str()),
-            (Some("prod"), Some("prod-eu-west"))
-        );
-        let c = context_of("apps/web/base", &envs);
-        assert_eq!(c["environment"], serde_json::Value::Null);
     }
 }

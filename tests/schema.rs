@@ -105,6 +105,60 @@ fn older_versions_only_deprecate_what_later_ones_remove() {
 }
 
 #[test]
+fn environments_and_clusters_can_run_their_own_version() {
+    // ValidatingAdmissionPolicy is admissionregistration.k8s.io/v1 from 1.30 on: prod on
+    // 1.25 has no such kind, the base root (default version) has.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kgate.yaml");
+    std::fs::write(&config, "kubeVersions:\n  prod: \"1.25\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kgate"))
+        .args(["check", ".", "--format", "json", "--config"])
+        .arg(&config)
+        .current_dir(fixture())
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let missing: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            f["rule"] == "schema-missing" && f["location"]["path"] == "apps/web/base/admission.yaml"
+        })
+        .collect();
+    assert_eq!(missing.len(), 1, "{report}");
+    assert_eq!(
+        missing[0]["roots"],
+        serde_json::json!(["apps/web/overlays/prod"])
+    );
+    assert!(
+        missing[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Kubernetes 1.25")
+    );
+}
+
+#[test]
+fn schema_dirs_add_crds_from_outside_the_manifests() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("crds")).unwrap();
+    std::fs::write(
+        dir.path().join("crds/gizmo.yaml"),
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: gizmos.example.org\nspec:\n  group: example.org\n  names: {kind: Gizmo, plural: gizmos}\n  scope: Namespaced\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema:\n        type: object\n        properties:\n          spec: {type: object, required: [size]}\n",
+    )
+    .unwrap();
+    let config = dir.path().join("kgate.yaml");
+    std::fs::write(&config, "schemaDirs: [crds]\n").unwrap();
+    let (_, got, _) = run(&["--config", config.to_str().unwrap()]);
+    assert!(!got.iter().any(|f| f.0 == "schema-missing"), "{got:?}");
+    assert!(
+        got.contains(&f("schema-invalid", "error", "manifests/gizmo.yaml", 5, 1)),
+        "{got:?}"
+    );
+}
+
+#[test]
 fn unsupported_versions_are_usage_errors_listing_the_supported_ones() {
     let (code, _, stderr) = run(&["--kube-version", "1.19"]);
     assert_eq!(code, 2);

@@ -52,6 +52,57 @@ pub struct Validator {
 /// (apiVersion, kind).
 type Gvk = (String, String);
 
+/// One validator per Kubernetes version in use: the default, and those `kubeVersions` in
+/// `.kgate.yaml` assigns to environments or clusters.
+pub struct Validators {
+    default: KubeVersion,
+    by_name: Vec<(String, KubeVersion)>,
+    by_version: std::collections::BTreeMap<KubeVersion, Validator>,
+}
+
+impl Validators {
+    /// `crds` (CustomResourceDefinition objects) become schemas for every version.
+    pub fn new(
+        default: KubeVersion,
+        strict: bool,
+        by_name: Vec<(String, KubeVersion)>,
+        crds: &[Value],
+    ) -> Validators {
+        let mut by_version = std::collections::BTreeMap::new();
+        for v in std::iter::once(default).chain(by_name.iter().map(|(_, v)| *v)) {
+            by_version.entry(v).or_insert_with(|| {
+                let mut validator = Validator::new(v, strict);
+                for crd in crds {
+                    validator.add_crd(crd);
+                }
+                validator
+            });
+        }
+        Validators {
+            default,
+            by_name,
+            by_version,
+        }
+    }
+
+    /// The validator for objects deployed to `cluster` (first) or `environment`.
+    pub fn for_context(&self, environment: Option<&str>, cluster: Option<&str>) -> &Validator {
+        let named = |n: Option<&str>| {
+            n.and_then(|n| self.by_name.iter().find(|(name, _)| name == n))
+                .map(|(_, v)| *v)
+        };
+        let version = named(cluster)
+            .or_else(|| named(environment))
+            .unwrap_or(self.default);
+        &self.by_version[&version]
+    }
+
+    /// The validator of the default version (plain manifests, roots without a setting).
+    pub fn default_validator(&self) -> &Validator {
+        &self.by_version[&self.default]
+    }
+}
+
 impl Validator {
     pub fn new(version: KubeVersion, strict: bool) -> Validator {
         Validator {
