@@ -515,6 +515,34 @@ mod tests {
     }
 
     #[test]
+    fn schema_and_rule_settings_parse() {
+        let c = parse(
+            "strict: true\nschemaDirs: [vendor/crds]\nkubeVersions:\n  prod: \"1.30\"\n  prod-eu: \"1.29\"\nproductionEnvironments: [prod, live]\nimages:\n  requireDigest: [prod]\nrules:\n  params:\n    required-labels:\n      labels: [team]\n",
+        )
+        .unwrap();
+        assert!(c.strict);
+        assert_eq!(c.schema_dirs[0].value, "vendor/crds");
+        assert_eq!(c.kube_versions["prod-eu"].value, "1.29");
+        assert_eq!(c.production_environments, ["prod", "live"]);
+        assert_eq!(c.images.require_digest[0].value, "prod");
+        assert_eq!(
+            c.rules.params["required-labels"].value,
+            serde_json::json!({"labels": ["team"]})
+        );
+        assert!(err_at("strict: yes please\n").1.contains("true or false"));
+        assert!(
+            err_at("kubeVersions:\n  prod: \"1.12\"\n")
+                .1
+                .contains("unsupported Kubernetes version")
+        );
+        assert!(
+            err_at("rules:\n  params:\n    x: 3\n")
+                .1
+                .contains("must be a mapping")
+        );
+    }
+
+    #[test]
     fn unknown_keys_name_key_and_line() {
         let (line, msg, help) = err_at("environments: [dev]\nexlude: [a]\n");
         assert_eq!(line, 2);
