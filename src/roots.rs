@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use crate::discover::{SourceFile, relative};
 use crate::finding::{Finding, Location, ObjectRef, Severity};
-use crate::policy::{Evaluator, PolicySet};
+use crate::policy::{EvalError, Evaluator, PolicySet, Violation};
 use crate::render::{RenderError, Renderer, Resource};
 use crate::rules::{self, RuleInfo};
 use crate::yaml::Pos;
@@ -131,11 +131,39 @@ fn check_root(
         .validators
         .for_context(context["environment"].as_str(), context["cluster"].as_str());
     let roots = [rel.clone()];
+    let enabled = |id: &str| !s.disabled.iter().any(|d| d == id);
+    let inputs: Vec<serde_json::Value> = resources.iter().map(|r| r.node.to_json()).collect();
+    let mut per_object: Vec<Vec<Result<Violation, EvalError>>> = resources
+        .iter()
+        .zip(&inputs)
+        .map(|(_, input)| {
+            let mut results = crate::check::schema_results(validator, input, s.disabled);
+            results.extend(ev.evaluate(input.clone(), &context, enabled));
+            results
+        })
+        .collect();
+    // Rules across objects (`custom.scope: root`) name the object each finding concerns.
+    for result in ev.evaluate_root(&inputs, &context, enabled) {
+        let index = match &result {
+            Ok(v) => v.object.filter(|i| *i < resources.len()),
+            Err(_) => Some(0),
+        };
+        match (index, result) {
+            (Some(i), r) if !per_object.is_empty() => per_object[i].push(r),
+            (_, Ok(v)) => per_object.get_mut(0).into_iter().for_each(|p| {
+                p.push(Err(EvalError {
+                    rule: v.rule.clone(),
+                    message: format!(
+                        "a root-scope violation must name its object by index (`object`): {}",
+                        v.message
+                    ),
+                }))
+            }),
+            (_, Err(_)) => {}
+        }
+    }
     let mut out = Vec::new();
-    for r in &resources {
-        let input = r.node.to_json();
-        let mut results = crate::check::schema_results(validator, &input, s.disabled);
-        results.extend(ev.evaluate(input, &context, |id| !s.disabled.iter().any(|d| d == id)));
+    for (r, results) in resources.iter().zip(per_object) {
         let locator = RenderedLocator {
             shared: s,
             resource: r,

@@ -20,6 +20,8 @@ pub struct RuleInfo {
     pub source: String,
     /// Object kinds the rule applies to (empty: all).
     pub kinds: Vec<String>,
+    /// The rule sees every object of a root at once (checks across objects).
+    pub root_scope: bool,
 }
 
 struct EngineRule {
@@ -163,6 +165,7 @@ pub fn engine_rules() -> Vec<RuleInfo> {
             remediation: r.remediation.to_owned(),
             source: "kgate".to_owned(),
             kinds: Vec::new(),
+            root_scope: false,
         })
         .collect()
 }

@@ -15,6 +15,9 @@ pub struct RuleMetadata {
     /// `custom.kinds`: the object kinds the rule can fire on (empty: every kind). Objects of
     /// other kinds are not evaluated at all, in the manner of kube-linter's check scope.
     pub kinds: Vec<String>,
+    /// `custom.scope: root`: the rule sees every object of a root at once
+    /// (`input.objects`), for checks across objects; default `object`.
+    pub root_scope: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -100,6 +103,17 @@ pub fn parse_metadata(rego: &str) -> Result<Option<RuleMetadata>, MetadataError>
             .collect::<Result<_, _>>()?,
         Some(_) => return Err(err(custom_line, "custom.kinds must be a list".to_owned())),
     };
+    let root_scope = match custom.get("scope").map(|s| (&s.value, s.start.line)) {
+        None => false,
+        Some((Value::String(s), _)) if s == "object" => false,
+        Some((Value::String(s), _)) if s == "root" => true,
+        Some((_, line)) => {
+            return Err(err(
+                line,
+                "custom.scope must be `object` or `root`".to_owned(),
+            ));
+        }
+    };
     Ok(Some(RuleMetadata {
         id,
         title,
@@ -107,6 +121,7 @@ pub fn parse_metadata(rego: &str) -> Result<Option<RuleMetadata>, MetadataError>
         severity,
         remediation,
         kinds,
+        root_scope,
     }))
 }
 

@@ -77,6 +77,8 @@ pub struct Violation {
     pub rule: String,
     pub message: String,
     pub path: Option<Vec<PathSegment>>,
+    /// For root-scope rules: the index in `input.objects` of the object concerned.
+    pub object: Option<usize>,
 }
 
 /// A rule that could not be evaluated on one object.
@@ -165,6 +167,7 @@ impl PolicySet {
                     remediation: meta.remediation,
                     source: src.path.clone(),
                     kinds: meta.kinds,
+                    root_scope: meta.root_scope,
                 },
                 query: format!("{package}.deny"),
             });
@@ -173,8 +176,11 @@ impl PolicySet {
         // One module gathers every rule's `deny`, so an object is evaluated in one call and
         // shared helpers (the container list) are computed once per object, not once per rule.
         let mut gather = format!("package {GATHER_PACKAGE}\n");
-        for r in &rules {
+        for r in rules.iter().filter(|r| !r.info.root_scope) {
             gather.push_str(&format!("results[{:?}] := {}\n", r.info.id, r.query));
+        }
+        for r in rules.iter().filter(|r| r.info.root_scope) {
+            gather.push_str(&format!("root_results[{:?}] := {}\n", r.info.id, r.query));
         }
         add_policy(
             &mut engine,
@@ -250,7 +256,8 @@ impl Evaluator {
         // Objects no enabled rule applies to cost nothing, not even a context switch.
         let kind = object.get("kind").and_then(|k| k.as_str()).unwrap_or("");
         let applies = |r: &PolicyRule| {
-            enabled(&r.info.id)
+            !r.info.root_scope
+                && enabled(&r.info.id)
                 && (r.info.kinds.is_empty() || r.info.kinds.iter().any(|k| k == kind))
         };
         if !self.rules.iter().any(applies) {
@@ -289,7 +296,7 @@ impl Evaluator {
             // so that an error is attributed to the rule that raised it.
             _ => {
                 for rule in self.rules.iter() {
-                    if !enabled(&rule.info.id) {
+                    if rule.info.root_scope || !enabled(&rule.info.id) {
                         continue;
                     }
                     match self.engine.eval_rule(rule.query.clone()) {
@@ -300,6 +307,54 @@ impl Evaluator {
                         })),
                     }
                 }
+            }
+        }
+        out
+    }
+
+    /// Runs the root-scope rules (`custom.scope: root`) on all objects of a root at once:
+    /// `input.objects` is the list, and a violation names the object it concerns by index
+    /// (`object`), with a `path` inside that object.
+    pub fn evaluate_root(
+        &mut self,
+        objects: &[serde_json::Value],
+        context: &serde_json::Value,
+        enabled: impl Fn(&str) -> bool,
+    ) -> Vec<Result<Violation, EvalError>> {
+        let mut out = Vec::new();
+        if !self
+            .rules
+            .iter()
+            .any(|r| r.info.root_scope && enabled(&r.info.id))
+        {
+            return out;
+        }
+        if self.context.as_ref() != Some(context) {
+            self.engine.clear_data();
+            let data = serde_json::json!({ "kgate": context });
+            if let Err(e) = self.engine.add_data(regorus::Value::from(data)) {
+                self.context = None;
+                out.push(Err(EvalError {
+                    rule: "kgate".to_owned(),
+                    message: e.to_string(),
+                }));
+                return out;
+            }
+            self.context = Some(context.clone());
+        }
+        self.engine.set_input(regorus::Value::from(
+            serde_json::json!({ "objects": objects }),
+        ));
+        for rule in self.rules.iter() {
+            if !rule.info.root_scope || !enabled(&rule.info.id) {
+                continue;
+            }
+            match self.engine.eval_rule(rule.query.clone()) {
+                Ok(value) => out.extend(violations_of(&rule.info.id, &value)),
+                Err(e) => out.push(Err(EvalError {
+                    rule: rule.info.id.clone(),
+                    message: e.to_string(),
+                })),
             }
         }
         out
@@ -346,6 +401,7 @@ fn violation_of(rule: &str, item: serde_json::Value) -> Result<Violation, EvalEr
             rule: rule.to_owned(),
             message,
             path: None,
+            object: None,
         }),
         serde_json::Value::Object(o) => {
             let message = o
@@ -362,10 +418,23 @@ fn violation_of(rule: &str, item: serde_json::Value) -> Result<Violation, EvalEr
                     ))
                 })?),
             };
+            let object = match o.get("object") {
+                None | Some(serde_json::Value::Null) => None,
+                Some(i) => Some(
+                    i.as_u64()
+                        .and_then(|u| usize::try_from(u).ok())
+                        .ok_or_else(|| {
+                            bad(format!(
+                                "violation `object` must be an index into input.objects, got {i}"
+                            ))
+                        })?,
+                ),
+            };
             Ok(Violation {
                 rule: rule.to_owned(),
                 message,
                 path,
+                object,
             })
         }
         other => Err(bad(format!(

@@ -1,0 +1,44 @@
+# METADATA
+# title: Service selects no pod of its root
+# description: |-
+#   A Service whose `selector` matches the labels of no pod template in its namespace has no
+#   endpoints: traffic to it fails, usually because a label was renamed in the workload but
+#   not in the Service (or the other way round). Checked within each rendered root, like
+#   kube-linter's dangling-service check; Services without a selector (endpoints managed
+#   by hand, ExternalName) are not checked.
+#
+#   Fires when no Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob or Pod of the
+#   root in the Service's namespace carries every selector label; passes when one does.
+# custom:
+#   id: service-selects-no-pod
+#   scope: root
+#   severity: warning
+#   remediation: >-
+#     Make the Service's `spec.selector` match the pod template labels of the workload it
+#     fronts (or deploy that workload in the same root).
+package kgate.rules.reliability.service_selects_no_pod
+
+import data.kgate.lib.root
+
+deny contains violation if {
+	some i, svc in input.objects
+	svc.kind == "Service"
+	svc.apiVersion == "v1"
+	object.get(svc, ["spec", "type"], "ClusterIP") != "ExternalName"
+	selector := object.get(svc, ["spec", "selector"], {})
+	count(selector) > 0
+	not selects_a_pod(svc, selector)
+	violation := {
+		"msg": sprintf("Service %q selects %s, which no pod template in its namespace carries", [svc.metadata.name, describe(selector)]),
+		"object": i,
+		"path": ["spec", "selector"],
+	}
+}
+
+selects_a_pod(svc, selector) if {
+	some pod in root.pods
+	root.namespace(pod.object) == root.namespace(svc)
+	root.matches_labels(selector, pod.labels)
+}
+
+describe(selector) := concat(", ", sort([sprintf("%s=%v", [k, v]) | some k, v in selector]))
