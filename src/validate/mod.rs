@@ -209,6 +209,7 @@ impl Validator {
                         d.removed_in, self.version, d.replacement
                     ),
                     path: at_api,
+                    object: None,
                 });
                 return out;
             }
@@ -219,6 +220,7 @@ impl Validator {
                     d.removed_in, d.replacement
                 ),
                 path: at_api.clone(),
+                object: None,
             }),
             None => {}
         }
@@ -230,6 +232,7 @@ impl Validator {
                     self.version
                 ),
                 path: at_api,
+                object: None,
             });
             return out;
         };
@@ -262,6 +265,7 @@ impl Validator {
                     rule: p.rule.into(),
                     message: p.message,
                     path: Some(segments(instance, &p.pointer)),
+                    object: None,
                 });
             }
         }
