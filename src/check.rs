@@ -88,7 +88,30 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     };
     let root = scan_root(&paths, found_config_dir.as_deref());
 
-    let policies = PolicySet::builtin()?;
+    let config_dir = config
+        .path
+        .as_ref()
+        .and_then(|p| p.parent())
+        .map_or_else(|| root.clone(), Path::to_path_buf);
+    let user = crate::policy::user::UserPolicies::load(
+        &crate::policy::user::UserPolicyConfig {
+            dirs: config
+                .policies
+                .dirs
+                .iter()
+                .map(|d| config_dir.join(&d.value))
+                .collect(),
+            namespaces: config.policies.namespaces.clone(),
+            data: config
+                .policies
+                .data
+                .iter()
+                .map(|d| config_dir.join(&d.value))
+                .collect(),
+        },
+        &root,
+    )?;
+    let policies = PolicySet::load_with_user(&crate::policy::builtin_sources(), &user)?;
     let mut all_rules = rules::engine_rules();
     all_rules.extend(policies.rules().iter().map(|r| r.info.clone()));
     validate_rule_ids(&config, &all_rules)?;
@@ -102,7 +125,14 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     };
     let strict = opts.strict || config.strict;
 
-    let excludes: Vec<String> = config.exclude.iter().map(|e| e.value.clone()).collect();
+    let mut excludes: Vec<String> = config.exclude.iter().map(|e| e.value.clone()).collect();
+    // The repository's policy and data files configure the gate; they are not manifests.
+    for p in config.policies.dirs.iter().chain(&config.policies.data) {
+        let rel = p.value.trim_start_matches("./").trim_end_matches('/');
+        if !rel.is_empty() && !rel.starts_with("..") {
+            excludes.push(format!("/{rel}"));
+        }
+    }
     let discovery = discover::discover(&root, &paths, &excludes)?;
 
     let disabled: Vec<String> = config
@@ -126,11 +156,6 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         .find(|d| d.join(".git").exists())
         .unwrap_or(&root)
         .to_path_buf();
-    let config_dir = config
-        .path
-        .as_ref()
-        .and_then(|p| p.parent())
-        .map_or_else(|| root.clone(), Path::to_path_buf);
     let schema_dirs: Vec<PathBuf> = config
         .schema_dirs
         .iter()

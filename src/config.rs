@@ -43,6 +43,32 @@ pub struct Config {
     pub kube_versions: IndexMap<String, Spanned<String>>,
     /// Environments that run production (rules may be stricter there).
     pub production_environments: Vec<String>,
+    /// The repository's own policies (conftest layout).
+    pub policies: PoliciesConfig,
+}
+
+/// `policies:` — where the repository's own Rego policies and data files are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoliciesConfig {
+    /// Directories (or files) of `.rego` files, relative to the config; default `policy`.
+    pub dirs: Vec<Spanned<String>>,
+    /// Packages whose `deny`/`violation`/`warn` rules run; default `main`.
+    pub namespaces: Vec<String>,
+    /// Data files or directories merged into `data`.
+    pub data: Vec<Spanned<String>>,
+}
+
+impl Default for PoliciesConfig {
+    fn default() -> Self {
+        PoliciesConfig {
+            dirs: vec![Spanned {
+                value: "policy".to_owned(),
+                pos: Pos::default(),
+            }],
+            namespaces: vec!["main".to_owned()],
+            data: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -81,6 +107,7 @@ impl Default for Config {
             schema_dirs: Vec::new(),
             kube_versions: IndexMap::new(),
             production_environments: vec!["prod".to_owned(), "production".to_owned()],
+            policies: PoliciesConfig::default(),
         }
     }
 }
@@ -180,6 +207,7 @@ impl Config {
                 "schemaDirs",
                 "kubeVersions",
                 "productionEnvironments",
+                "policies",
             ],
         )? {
             let v = &entry.value;
@@ -198,6 +226,23 @@ impl Config {
                     }
                 },
                 "schemaDirs" => config.schema_dirs = d.string_list(v, "schemaDirs")?,
+                "policies" => {
+                    for e in d.map(v, "policies", &["dirs", "namespaces", "data"])? {
+                        match e.key.as_str() {
+                            "dirs" => {
+                                config.policies.dirs = d.string_list(&e.value, "policies.dirs")?
+                            }
+                            "namespaces" => {
+                                config.policies.namespaces = d
+                                    .string_list(&e.value, "policies.namespaces")?
+                                    .into_iter()
+                                    .map(|s| s.value)
+                                    .collect()
+                            }
+                            _ => config.policies.data = d.string_list(&e.value, "policies.data")?,
+                        }
+                    }
+                }
                 "kubeVersions" => {
                     for e in d.map(v, "kubeVersions", &[])? {
                         let version = d.kube_version(&e.value)?;

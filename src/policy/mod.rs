@@ -7,6 +7,7 @@
 
 mod metadata;
 pub mod testing;
+pub mod user;
 
 pub use metadata::{MetadataError, RuleMetadata, is_rule_id, parse_metadata};
 
@@ -94,6 +95,8 @@ pub struct EvalError {
 pub struct PolicySet {
     engine: regorus::Engine,
     rules: Arc<Vec<PolicyRule>>,
+    /// Users' data files (conftest `--data`), beside `data.kgate`.
+    user_data: Arc<serde_json::Map<String, serde_json::Value>>,
 }
 
 fn is_test_file(path: &str) -> bool {
@@ -123,6 +126,14 @@ impl PolicySet {
 
     /// Loads rule and library files; `_test.rego` files are skipped (see [`testing`]).
     pub fn load(sources: &[PolicySource]) -> Result<PolicySet, PolicyError> {
+        PolicySet::load_with_user(sources, &user::UserPolicies::default())
+    }
+
+    /// The built-in library and the users' own (conftest-style) policies.
+    pub fn load_with_user(
+        sources: &[PolicySource],
+        user: &user::UserPolicies,
+    ) -> Result<PolicySet, PolicyError> {
         let mut engine = new_engine();
         let mut rules: Vec<PolicyRule> = Vec::new();
         for src in sources.iter().filter(|s| !is_test_file(&s.path)) {
@@ -172,6 +183,34 @@ impl PolicySet {
                 query: format!("{package}.deny"),
             });
         }
+        for src in user.sources.iter().filter(|s| !is_test_file(&s.path)) {
+            add_policy(&mut engine, src)?;
+        }
+        for r in user.rules() {
+            if let Some(other) = rules.iter().find(|b| b.info.id == r.id) {
+                return Err(PolicyError::DuplicateId {
+                    path: r.source,
+                    id: r.id,
+                    other: other.info.source.clone(),
+                });
+            }
+            rules.push(PolicyRule {
+                info: RuleInfo {
+                    title: format!("conftest rule `{}`", r.query),
+                    description: format!(
+                        "A rule of the repository's own policies (`{}`, in `{}`), run on every object as conftest runs it.",
+                        r.query, r.source
+                    ),
+                    severity: r.severity,
+                    remediation: "See the message; the rule is defined in the repository's policy files.".to_owned(),
+                    source: r.source,
+                    kinds: Vec::new(),
+                    root_scope: false,
+                    id: r.id,
+                },
+                query: r.query,
+            });
+        }
         rules.sort_by(|a, b| a.info.id.cmp(&b.info.id));
         // One module gathers every rule's `deny`, so an object is evaluated in one call and
         // shared helpers (the container list) are computed once per object, not once per rule.
@@ -192,6 +231,7 @@ impl PolicySet {
         Ok(PolicySet {
             engine,
             rules: Arc::new(rules),
+            user_data: Arc::new(user.data.clone()),
         })
     }
 
@@ -204,22 +244,31 @@ impl PolicySet {
         Evaluator {
             engine: self.engine.clone(),
             rules: Arc::clone(&self.rules),
+            user_data: Arc::clone(&self.user_data),
             context: None,
         }
     }
 }
 
-/// Adds one Rego file, turning regorus' `anyhow` error into kgate's own.
+/// Adds one Rego file, turning regorus' `anyhow` error into kgate's own. Rego v1 first;
+/// a file that only parses as Rego v0 (`deny[msg] { ... }` without `if`, as older conftest
+/// policies are written) is accepted as v0, as OPA and conftest accept it.
 pub(crate) fn add_policy(
     engine: &mut regorus::Engine,
     src: &PolicySource,
 ) -> Result<String, PolicyError> {
-    engine
-        .add_policy(src.path.clone(), src.text.clone())
-        .map_err(|e| PolicyError::Load {
-            path: src.path.clone(),
-            message: e.to_string(),
-        })
+    match engine.add_policy(src.path.clone(), src.text.clone()) {
+        Ok(package) => Ok(package),
+        Err(v1_error) => {
+            engine.set_rego_v0(true);
+            let v0 = engine.add_policy(src.path.clone(), src.text.clone());
+            engine.set_rego_v0(false);
+            v0.map_err(|_| PolicyError::Load {
+                path: src.path.clone(),
+                message: v1_error.to_string(),
+            })
+        }
+    }
 }
 
 pub(crate) fn new_engine() -> regorus::Engine {
@@ -235,6 +284,7 @@ pub(crate) fn new_engine() -> regorus::Engine {
 pub struct Evaluator {
     engine: regorus::Engine,
     rules: Arc<Vec<PolicyRule>>,
+    user_data: Arc<serde_json::Map<String, serde_json::Value>>,
     /// The `data.kgate` document the engine holds now.
     context: Option<serde_json::Value>,
 }
@@ -265,7 +315,9 @@ impl Evaluator {
         }
         if self.context.as_ref() != Some(context) {
             self.engine.clear_data();
-            let data = serde_json::json!({ "kgate": context });
+            let mut data = (*self.user_data).clone();
+            data.insert("kgate".to_owned(), context.clone());
+            let data = serde_json::Value::Object(data);
             if let Err(e) = self.engine.add_data(regorus::Value::from(data)) {
                 self.context = None;
                 out.push(Err(EvalError {
@@ -331,7 +383,9 @@ impl Evaluator {
         }
         if self.context.as_ref() != Some(context) {
             self.engine.clear_data();
-            let data = serde_json::json!({ "kgate": context });
+            let mut data = (*self.user_data).clone();
+            data.insert("kgate".to_owned(), context.clone());
+            let data = serde_json::Value::Object(data);
             if let Err(e) = self.engine.add_data(regorus::Value::from(data)) {
                 self.context = None;
                 out.push(Err(EvalError {
