@@ -111,10 +111,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         },
         &root,
     )?;
-    let policies = PolicySet::load_with_user(&crate::policy::builtin_sources(), &user)?;
-    let mut all_rules = rules::engine_rules();
-    all_rules.extend(policies.rules().iter().map(|r| r.info.clone()));
-    validate_rule_ids(&config, &all_rules)?;
+    let mut policies = PolicySet::load_with_user(&crate::policy::builtin_sources(), &user)?;
 
     let version = match opts.kube_version.as_deref() {
         Some(v) => KubeVersion::parse(v)?,
@@ -147,6 +144,19 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         .num_threads(opts.jobs.unwrap_or(0))
         .build()
         .map_err(|e| CheckError::Threads(e.to_string()))?;
+    let schema_dirs: Vec<PathBuf> = config
+        .schema_dirs
+        .iter()
+        .map(|d| config_dir.join(&d.value))
+        .collect();
+    let (mut crds, gatekeeper) =
+        pool.install(|| repo_definitions(&discovery, &schema_dirs, max_size, &root));
+    crds.extend(crate::policy::gatekeeper::constraint_crds(&gatekeeper));
+    policies.set_gatekeeper(crate::policy::gatekeeper::Gatekeeper::load(&gatekeeper)?);
+    let mut all_rules = rules::engine_rules();
+    all_rules.extend(policies.rules().iter().map(|r| r.info.clone()));
+    all_rules.extend(policies.gatekeeper_rules());
+    validate_rule_ids(&config, &all_rules)?;
     let rules_by_id: std::collections::BTreeMap<String, RuleInfo> = all_rules
         .iter()
         .map(|r| (r.id.clone(), r.clone()))
@@ -156,16 +166,10 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         .find(|d| d.join(".git").exists())
         .unwrap_or(&root)
         .to_path_buf();
-    let schema_dirs: Vec<PathBuf> = config
-        .schema_dirs
-        .iter()
-        .map(|d| config_dir.join(&d.value))
-        .collect();
     let mut per_name = Vec::new();
     for (name, v) in &config.kube_versions {
         per_name.push((name.clone(), KubeVersion::parse(&v.value)?));
     }
-    let crds = pool.install(|| repo_crds(&discovery, &schema_dirs, max_size));
     let validators = Validators::new(version, strict, per_name, &crds);
     let context = crate::context::ContextSettings::from_config(&config);
     let rendered = pool.install(|| {
@@ -350,12 +354,14 @@ fn discovery_findings(d: &Discovery) -> Vec<Finding> {
 }
 
 /// Every CustomResourceDefinition in the repository's manifests and in the configured
-/// schema directories.
-fn repo_crds(
+/// schema directories, and every Gatekeeper ConstraintTemplate and Constraint (with its
+/// path relative to `root`).
+fn repo_definitions(
     discovery: &Discovery,
     schema_dirs: &[PathBuf],
     max_size: u64,
-) -> Vec<serde_json::Value> {
+    root: &Path,
+) -> (Vec<serde_json::Value>, Vec<(String, serde_json::Value)>) {
     let mut files: Vec<PathBuf> = discovery.manifests.iter().map(|m| m.abs.clone()).collect();
     for dir in schema_dirs {
         for entry in ignore::WalkBuilder::new(dir).build().flatten() {
@@ -367,26 +373,46 @@ fn repo_crds(
             }
         }
     }
-    let crds: Vec<serde_json::Value> = files
+    let found: Vec<(bool, String, serde_json::Value)> = files
         .par_iter()
         .flat_map_iter(|path| {
             let text = match std::fs::metadata(path) {
                 Ok(m) if m.len() <= max_size => std::fs::read_to_string(path).unwrap_or_default(),
                 _ => String::new(),
             };
-            if !text.contains("CustomResourceDefinition") {
+            if !text.contains("CustomResourceDefinition") && !text.contains("gatekeeper.sh/") {
                 return Vec::new();
             }
+            let rel = discover::relative(root, path);
             let (docs, _) = crate::yaml::parse_documents(&text, crate::yaml::LoadLimits::default());
             docs.into_iter()
                 .map(|d| d.root.to_json())
-                .filter(|j| {
-                    j.get("kind").and_then(|k| k.as_str()) == Some("CustomResourceDefinition")
+                .filter_map(|j| {
+                    let kind = j.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+                    let api = j.get("apiVersion").and_then(|k| k.as_str()).unwrap_or("");
+                    if kind == "CustomResourceDefinition" {
+                        Some((true, rel.clone(), j))
+                    } else if api.starts_with("templates.gatekeeper.sh/")
+                        || api.starts_with("constraints.gatekeeper.sh/")
+                    {
+                        Some((false, rel.clone(), j))
+                    } else {
+                        None
+                    }
                 })
-                .collect()
+                .collect::<Vec<_>>()
         })
         .collect();
-    crds
+    let mut crds = Vec::new();
+    let mut gatekeeper = Vec::new();
+    for (is_crd, rel, j) in found {
+        if is_crd {
+            crds.push(j);
+        } else {
+            gatekeeper.push((rel, j));
+        }
+    }
+    (crds, gatekeeper)
 }
 
 /// Schema problems of one object, for `evaluate::findings` beside the policy results.

@@ -5,6 +5,7 @@
 //! `{"msg": ..., "path": [...]}` where `path` names the offending field so kgate can point
 //! at its source line. The engine is loaded once and cloned per worker thread.
 
+pub mod gatekeeper;
 mod metadata;
 pub mod testing;
 pub mod user;
@@ -97,6 +98,8 @@ pub struct PolicySet {
     rules: Arc<Vec<PolicyRule>>,
     /// Users' data files (conftest `--data`), beside `data.kgate`.
     user_data: Arc<serde_json::Map<String, serde_json::Value>>,
+    /// The repository's Gatekeeper templates and constraints.
+    gatekeeper: Option<Arc<gatekeeper::Gatekeeper>>,
 }
 
 fn is_test_file(path: &str) -> bool {
@@ -232,11 +235,24 @@ impl PolicySet {
             engine,
             rules: Arc::new(rules),
             user_data: Arc::new(user.data.clone()),
+            gatekeeper: None,
         })
     }
 
     pub fn rules(&self) -> &[PolicyRule] {
         &self.rules
+    }
+
+    /// Adds the repository's Gatekeeper constraints to what every evaluator runs.
+    pub fn set_gatekeeper(&mut self, g: gatekeeper::Gatekeeper) {
+        self.gatekeeper = (!g.is_empty()).then(|| Arc::new(g));
+    }
+
+    /// The rules of the Gatekeeper constraints (one per constraint).
+    pub fn gatekeeper_rules(&self) -> Vec<RuleInfo> {
+        self.gatekeeper
+            .as_ref()
+            .map_or_else(Vec::new, |g| g.rules())
     }
 
     /// A private evaluator for one worker thread.
@@ -245,6 +261,10 @@ impl PolicySet {
             engine: self.engine.clone(),
             rules: Arc::clone(&self.rules),
             user_data: Arc::clone(&self.user_data),
+            gatekeeper: self
+                .gatekeeper
+                .as_ref()
+                .map(|g| (Arc::clone(g), g.engine())),
             context: None,
         }
     }
@@ -285,6 +305,7 @@ pub struct Evaluator {
     engine: regorus::Engine,
     rules: Arc<Vec<PolicyRule>>,
     user_data: Arc<serde_json::Map<String, serde_json::Value>>,
+    gatekeeper: Option<(Arc<gatekeeper::Gatekeeper>, regorus::Engine)>,
     /// The `data.kgate` document the engine holds now.
     context: Option<serde_json::Value>,
 }
@@ -303,6 +324,9 @@ impl Evaluator {
         enabled: impl Fn(&str) -> bool,
     ) -> Vec<Result<Violation, EvalError>> {
         let mut out = Vec::new();
+        if let Some((g, engine)) = &mut self.gatekeeper {
+            out.extend(g.evaluate(engine, &object, &enabled));
+        }
         // Objects no enabled rule applies to cost nothing, not even a context switch.
         let kind = object.get("kind").and_then(|k| k.as_str()).unwrap_or("");
         let applies = |r: &PolicyRule| {

@@ -136,7 +136,7 @@ impl UserPolicies {
             let Some(package) = package_of(&src.text) else {
                 continue;
             };
-            if !self.namespaces.iter().any(|n| *n == package) {
+            if !self.namespaces.contains(&package) {
                 continue;
             }
             for name in rule_heads(&src.text) {

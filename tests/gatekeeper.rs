@@ -1,0 +1,114 @@
+//! Gatekeeper ConstraintTemplates and Constraints from the repository
+//! (`tests/data/gatekeeper`, templates as the gatekeeper-library ships them, Rego v0) run on
+//! every object their `spec.match` selects, with `input.review.object` and
+//! `input.parameters`; `enforcementAction` sets the severity; constraint parameters are
+//! validated against the template's schema.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn fixture() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/gatekeeper")
+}
+
+fn check(dir: &std::path::Path) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_kgate"))
+        .args(["check", ".", "--format", "json"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn constraints_select_objects_and_report_their_templates_violations() {
+    let report = check(&fixture());
+    let got: Vec<(String, String, u64, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"].as_str().unwrap().starts_with("k8s"))
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_owned(),
+                f["severity"].as_str().unwrap().to_owned(),
+                f["location"]["line"].as_u64().unwrap(),
+                f["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "k8sallowedrepos-repo-is-openpolicyagent".to_owned(),
+                "warning".to_owned(),
+                13,
+                "container <app> has an invalid image repo <nginx:1.27>, allowed repos are [\"openpolicyagent/\"]".to_owned()
+            ),
+            (
+                "k8srequiredlabels-must-have-owner".to_owned(),
+                "error".to_owned(),
+                13,
+                "All namespaces and pods must have an `owner` label that points to your company username".to_owned()
+            ),
+        ],
+        "only the `bad` pod violates; kube-system is excluded, `good` complies"
+    );
+    // The constraint kinds get schemas from their templates: no schema-missing for them.
+    assert!(
+        !report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "schema-missing"
+                && f["location"]["path"] == "gatekeeper/constraints.yaml")
+    );
+}
+
+#[test]
+fn constraint_parameters_are_validated_and_unknown_kinds_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = |rel: &str| {
+        std::fs::create_dir_all(dir.path().join(rel).parent().unwrap()).unwrap();
+        std::fs::copy(fixture().join(rel), dir.path().join(rel)).unwrap();
+    };
+    copy("gatekeeper/k8sallowedrepos-template.yaml");
+    std::fs::write(
+        dir.path().join("gatekeeper/constraint.yaml"),
+        "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sAllowedRepos\nmetadata:\n  name: repos\nspec:\n  parameters:\n    repos: registry.example.com/\n",
+    )
+    .unwrap();
+    let report = check(dir.path());
+    let invalid: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "schema-invalid")
+        .collect();
+    assert_eq!(invalid.len(), 1, "{report}");
+    assert_eq!(invalid[0]["location"]["line"], 7);
+    // A constraint whose template is not in the repository cannot be evaluated: usage error.
+    std::fs::write(
+        dir.path().join("gatekeeper/orphan.yaml"),
+        "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sMissing\nmetadata:\n  name: x\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kgate"))
+        .args(["check", "."])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("gatekeeper/orphan.yaml") && stderr.contains("K8sMissing"),
+        "{stderr}"
+    );
+}
