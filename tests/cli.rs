@@ -944,3 +944,32 @@ fn render_provenance_names_the_origin_of_every_value() {
     );
     insta::assert_snapshot!("render_worker_prod_provenance", r.stdout);
 }
+
+#[test]
+fn secret_values_are_never_printed_in_any_format() {
+    let dir = scratch();
+    write(
+        dir.path(),
+        "secret.yaml",
+        b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ntype: Opaque\nstringData:\n  password: 987654321\n  user: hunter2hunter2\n",
+    );
+    for format in ["human", "json", "sarif", "github"] {
+        let r = kgate_in(
+            dir.path(),
+            &["check", ".", "--format", format, "--color", "never"],
+        );
+        assert_eq!(r.code, 1, "{format}: {}", r.stderr);
+        assert!(
+            r.stdout.contains("secret.yaml"),
+            "{format}: the Secret has a finding:\n{}",
+            r.stdout
+        );
+        for value in ["987654321", "hunter2hunter2"] {
+            assert!(
+                !r.stdout.contains(value) && !r.stderr.contains(value),
+                "{format} prints a secret value:\n{}",
+                r.stdout
+            );
+        }
+    }
+}

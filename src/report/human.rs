@@ -141,10 +141,14 @@ pub(super) fn render(result: &CheckResult, fail_on: Severity, opts: &HumanOption
     for f in &result.findings {
         // Files that were refused or unreadable are not re-read for a snippet, and binary
         // content is never echoed to a terminal.
-        let wants_source = !matches!(
-            f.rule.as_str(),
-            rules::FILE_TOO_LARGE | rules::UNREADABLE_FILE
-        );
+        // Nor are the lines of a Secret or a credential: a snippet would print the value.
+        let secret = f.object.as_ref().is_some_and(|o| o.kind == "Secret")
+            || matches!(f.rule.as_str(), "plaintext-secret" | "credential-in-env");
+        let wants_source = !secret
+            && !matches!(
+                f.rule.as_str(),
+                rules::FILE_TOO_LARGE | rules::UNREADABLE_FILE
+            );
         let text = if wants_source {
             sources
                 .entry(f.location.path.as_str())
