@@ -302,6 +302,15 @@ fn validate_rule_ids(config: &Config, rules: &[RuleInfo]) -> Result<(), ConfigEr
             return Err(config.unknown_rule_error(id, &known));
         }
     }
+    for (id, globs) in &config.rules.disable_in {
+        if !known.contains(&id.as_str()) {
+            let spanned = crate::config::Spanned {
+                value: id.clone(),
+                pos: globs.first().map(|g| g.pos).unwrap_or_default(),
+            };
+            return Err(config.unknown_rule_error(&spanned, &known));
+        }
+    }
     for (id, p) in &config.rules.params {
         if !known.contains(&id.as_str()) {
             let spanned = crate::config::Spanned {

@@ -84,6 +84,9 @@ pub struct RulesConfig {
     pub severity: IndexMap<String, Spanned<Severity>>,
     /// Per-rule parameters, handed to the rule as `data.kgate.params[<rule id>]`.
     pub params: IndexMap<String, Spanned<serde_json::Value>>,
+    /// Rules disabled under some paths only: rule id -> globs matched against the finding's
+    /// file and its roots (relative to the scanned root).
+    pub disable_in: IndexMap<String, Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -284,10 +287,26 @@ impl Config {
                     }
                 }
                 "rules" => {
-                    for e in d.map(v, "rules", &["disable", "severity", "params"])? {
+                    for e in d.map(v, "rules", &["disable", "disableIn", "severity", "params"])? {
                         match e.key.as_str() {
                             "disable" => {
                                 config.rules.disable = d.string_list(&e.value, "rules.disable")?
+                            }
+                            "disableIn" => {
+                                for p in d.map(&e.value, "rules.disableIn", &[])? {
+                                    let globs = d.string_list(&p.value, "rules.disableIn")?;
+                                    for g in &globs {
+                                        if let Err(err) = globset::Glob::new(&g.value) {
+                                            return Err(ConfigError::invalid(
+                                                path,
+                                                g.pos,
+                                                format!("invalid glob `{}`: {err}", g.value),
+                                                None,
+                                            ));
+                                        }
+                                    }
+                                    config.rules.disable_in.insert(p.key.clone(), globs);
+                                }
                             }
                             "params" => {
                                 for p in d.map(&e.value, "rules.params", &[])? {
