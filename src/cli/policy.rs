@@ -12,7 +12,11 @@ use super::{EXIT_FINDINGS, EXIT_PASS, EXIT_USAGE};
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
     /// List the built-in rules: id, default severity and title.
-    List,
+    List {
+        /// `text`, or `markdown` (the rule reference, `docs/rules.md`).
+        #[arg(long, default_value = "text", value_parser = ["text", "markdown"])]
+        format: String,
+    },
     /// Run `*_test.rego` tests: the built-in library's, or those under DIR.
     Test {
         /// Directory of `.rego` files [default: the built-in library].
@@ -39,7 +43,13 @@ fn collect_rego(dir: &Path, out: &mut Vec<PolicySource>) -> std::io::Result<()> 
 
 pub fn run(cmd: &PolicyCommand) -> u8 {
     match cmd {
-        PolicyCommand::List => match PolicySet::builtin() {
+        PolicyCommand::List { format } => match PolicySet::builtin() {
+            Ok(set) if format == "markdown" => {
+                let mut all = kgate::rules::engine_rules();
+                all.extend(set.rules().iter().map(|r| r.info.clone()));
+                print!("{}", kgate::rules::markdown(&all));
+                EXIT_PASS
+            }
             Ok(set) => {
                 for r in set.rules() {
                     println!(
