@@ -461,6 +461,9 @@ fn check_file(
 ) -> (Vec<Finding>, usize) {
     let loaded = manifest::load_file(file, max_size);
     let mut findings = loaded.findings;
+    let inventory: Vec<serde_json::Value> =
+        loaded.objects.iter().map(|o| o.node.to_json()).collect();
+    ev.set_inventory(&inventory);
     for object in &loaded.objects {
         findings.extend(evaluate_object(
             ev, validator, context, object, rules, disabled,

@@ -133,6 +133,7 @@ fn check_root(
     let roots = [rel.clone()];
     let enabled = |id: &str| !s.disabled.iter().any(|d| d == id);
     let inputs: Vec<serde_json::Value> = resources.iter().map(|r| r.node.to_json()).collect();
+    ev.set_inventory(&inputs);
     let mut per_object: Vec<Vec<Result<Violation, EvalError>>> = resources
         .iter()
         .zip(&inputs)

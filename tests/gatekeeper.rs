@@ -112,3 +112,73 @@ fn constraint_parameters_are_validated_and_unknown_kinds_refused() {
         "{stderr}"
     );
 }
+
+#[test]
+fn referential_templates_see_the_root_as_inventory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("template.yaml"),
+        r#"apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata:
+  name: k8suniqueingresshost
+spec:
+  crd:
+    spec:
+      names:
+        kind: K8sUniqueIngressHost
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8suniqueingresshost
+
+        identical(obj, review) {
+          obj.metadata.name == review.object.metadata.name
+        }
+
+        violation[{"msg": msg}] {
+          input.review.kind.kind == "Ingress"
+          host := input.review.object.spec.rules[_].host
+          other := data.inventory.namespace[_][_]["Ingress"][name]
+          other.spec.rules[_].host == host
+          not identical(other, input.review)
+          msg := sprintf("ingress host conflicts with an existing ingress <%v>", [host])
+        }
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sUniqueIngressHost
+metadata:
+  name: unique-ingress-host
+spec:
+  match:
+    kinds:
+      - apiGroups: ["networking.k8s.io"]
+        kinds: ["Ingress"]
+"#,
+    )
+    .unwrap();
+    let ingress = |name: &str, host: &str| {
+        format!(
+            "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: {name}\nspec:\n  rules:\n  - host: {host}\n"
+        )
+    };
+    std::fs::write(
+        dir.path().join("ingresses.yaml"),
+        format!(
+            "{}---\n{}---\n{}",
+            ingress("a", "shop.example.com"),
+            ingress("b", "shop.example.com"),
+            ingress("c", "docs.example.com")
+        ),
+    )
+    .unwrap();
+    let report = check(dir.path());
+    let names: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "k8suniqueingresshost-unique-ingress-host")
+        .map(|f| f["object"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a", "b"], "{report}");
+}

@@ -193,6 +193,48 @@ impl Gatekeeper {
     pub fn engine(&self) -> regorus::Engine {
         self.engine.clone()
     }
+
+    /// Makes `objects` (a rendered root, or a file's objects) the cluster state that
+    /// referential templates read, as Gatekeeper's synced `data.inventory`:
+    /// `namespace[<ns>][<apiVersion>][<kind>][<name>]` and `cluster[<apiVersion>][<kind>][<name>]`.
+    pub fn set_inventory(engine: &mut regorus::Engine, objects: &[Value]) -> Result<(), String> {
+        let mut namespaced = serde_json::Map::new();
+        let mut cluster = serde_json::Map::new();
+        for o in objects {
+            let (Some(api), Some(kind), Some(name)) = (
+                o["apiVersion"].as_str(),
+                o["kind"].as_str(),
+                o["metadata"]["name"].as_str(),
+            ) else {
+                continue;
+            };
+            let slot = if crate::render::engine::is_cluster_scoped_kind(kind) {
+                &mut cluster
+            } else {
+                let ns = o["metadata"]["namespace"].as_str().unwrap_or("default");
+                namespaced
+                    .entry(ns)
+                    .or_insert_with(|| json!({}))
+                    .as_object_mut()
+                    .expect("inserted as an object")
+            };
+            let by_kind = slot
+                .entry(api)
+                .or_insert_with(|| json!({}))
+                .as_object_mut()
+                .expect("inserted as an object")
+                .entry(kind)
+                .or_insert_with(|| json!({}));
+            if let Some(m) = by_kind.as_object_mut() {
+                m.insert(name.to_owned(), o.clone());
+            }
+        }
+        engine.clear_data();
+        let inventory = json!({"inventory": {"namespace": namespaced, "cluster": cluster}});
+        engine
+            .add_data(regorus::Value::from(inventory))
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// CustomResourceDefinitions for the constraint kinds the templates define (Gatekeeper
@@ -235,9 +277,9 @@ pub fn constraint_crds(objects: &[(String, Value)]) -> Vec<Value> {
         .collect()
 }
 
-/// Gatekeeper's `spec.match`: kinds (apiGroups and kinds, `*` wildcards), namespaces,
-/// excludedNamespaces, name, labelSelector (namespaceSelector needs the live cluster and is
-/// treated as matching).
+/// Gatekeeper's `spec.match`: kinds (apiGroups and kinds, `*` wildcards), scope, namespaces,
+/// excludedNamespaces, name, labelSelector (namespaceSelector needs the live cluster's
+/// namespace labels and is treated as matching).
 fn selects(m: &Value, object: &Value) -> bool {
     let api_version = object["apiVersion"].as_str().unwrap_or("");
     let group = api_version.split_once('/').map_or("", |(g, _)| g);
@@ -273,6 +315,12 @@ fn selects(m: &Value, object: &Value) -> bool {
     }
     if listed("excludedNamespaces") == Some(true) {
         return false;
+    }
+    let cluster_scoped = crate::render::engine::is_cluster_scoped_kind(kind);
+    match m["scope"].as_str() {
+        Some("Cluster") if !cluster_scoped => return false,
+        Some("Namespaced") if cluster_scoped => return false,
+        _ => {}
     }
     if let Some(name) = m["name"].as_str()
         && object["metadata"]["name"].as_str() != Some(name)
@@ -318,5 +366,7 @@ mod tests {
             &pod
         ));
         assert!(selects(&Value::Null, &pod));
+        assert!(!selects(&json!({"scope": "Cluster"}), &pod));
+        assert!(selects(&json!({"scope": "Namespaced"}), &pod));
     }
 }

@@ -388,6 +388,15 @@ impl Evaluator {
         out
     }
 
+    /// Sets the objects Gatekeeper's referential templates see as `data.inventory` (the
+    /// root being checked). Does nothing without Gatekeeper constraints.
+    pub fn set_inventory(&mut self, objects: &[serde_json::Value]) {
+        if let Some((_, engine)) = &mut self.gatekeeper {
+            // A failure leaves an empty inventory: referential checks then see no objects.
+            let _ = gatekeeper::Gatekeeper::set_inventory(engine, objects);
+        }
+    }
+
     /// Runs the root-scope rules (`custom.scope: root`) on all objects of a root at once:
     /// `input.objects` is the list, and a violation names the object it concerns by index
     /// (`object`), with a `path` inside that object.

@@ -140,7 +140,7 @@ fn get_mut<'a>(n: &'a mut Node, key: &str) -> Option<&'a mut Node> {
 
 /// Kinds the API server serves cluster-wide: the namespace transformer leaves them alone.
 /// Whether objects of `kind` have no namespace.
-pub(super) fn is_cluster_scoped_kind(kind: &str) -> bool {
+pub fn is_cluster_scoped_kind(kind: &str) -> bool {
     CLUSTER_SCOPED.contains(&kind)
 }
 
