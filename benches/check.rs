@@ -70,6 +70,30 @@ fn bench_validate(c: &mut Criterion) {
     let warm = kgate::validate::Validator::new(version, false);
     validate_all(&warm);
     group.bench_function("validate-all-warm/200", |b| b.iter(|| validate_all(&warm)));
+    // The policy stage alone: every built-in object rule on every rendered object, one
+    // evaluator per thread (rules x objects per second = rules x throughput).
+    let policies = kgate::policy::PolicySet::builtin().expect("built-in policies load");
+    let rules = policies
+        .rules()
+        .iter()
+        .filter(|r| !r.info.root_scope)
+        .count();
+    eprintln!(
+        "policy-all: {rules} object rules x {} objects",
+        objects.len()
+    );
+    let context = kgate::context::ContextSettings::default().for_root(Some("apps/x/overlays/prod"));
+    group.bench_function("policy-all/200", |b| {
+        b.iter(|| {
+            objects
+                .par_iter()
+                .map_init(
+                    || policies.evaluator(),
+                    |ev, o| ev.evaluate(o.clone(), &context, |_| true).len(),
+                )
+                .sum::<usize>()
+        })
+    });
     group.finish();
 }
 
