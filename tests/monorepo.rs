@@ -5,10 +5,12 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
 
-const RULES: [&str; 6] = [
+const RULES: [&str; 8] = [
     "image-latest-tag",
+    "image-untrusted-registry",
     "missing-resource-limits",
     "namespace-without-default-deny",
+    "plaintext-secret",
     "privileged-container",
     "render-error",
     "schema-invalid",
