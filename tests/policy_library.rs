@@ -78,3 +78,21 @@ fn every_rule_is_fully_documented() {
         );
     }
 }
+
+#[test]
+fn docs_rules_md_is_current() {
+    let set = PolicySet::builtin().expect("built-in policies load");
+    let mut all = kgate::rules::engine_rules();
+    all.extend(set.rules().iter().map(|r| r.info.clone()));
+    let want = kgate::rules::markdown(&all);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/rules.md");
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        have == want,
+        "docs/rules.md is stale: run `cargo run -- policy list --format markdown > docs/rules.md`"
+    );
+    // Every rule is in the reference (ids are the slugs findings use).
+    for r in &all {
+        assert!(want.contains(&format!("\n## {}\n", r.id)), "{}", r.id);
+    }
+}
