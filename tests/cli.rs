@@ -97,7 +97,7 @@ fn defective_example_reports_every_injected_defect_at_its_line() {
             loc(
                 "missing-resource-limits",
                 "apps/worker/base/deployment.yaml",
-                26,
+                30,
                 13
             ),
             // Set by the overlay's `images:` entry: the finding points there, once per
@@ -121,10 +121,22 @@ fn defective_example_reports_every_injected_defect_at_its_line() {
                 3
             ),
             loc(
+                "privilege-escalation-allowed",
+                "infrastructure/logging/daemonset.yaml",
+                19,
+                11
+            ),
+            loc(
                 "privileged-container",
                 "infrastructure/logging/daemonset.yaml",
-                20,
+                21,
                 25
+            ),
+            loc(
+                "host-path-volume",
+                "infrastructure/logging/daemonset.yaml",
+                34,
+                11
             ),
         ]
     );
@@ -160,7 +172,7 @@ fn defective_example_reports_every_injected_defect_at_its_line() {
                 .count()
         })
         .sum();
-    assert_eq!(total_defects, 7, "every defect in the example is reported");
+    assert_eq!(total_defects, 9, "every defect in the example is reported");
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
@@ -183,7 +195,7 @@ fn clean_example_passes() {
     assert!(r.stdout.contains("0 findings"), "{}", r.stdout);
     assert!(r.stdout.contains("gate passed"));
     let j = json_of(&kgate(&["check", "examples/clean", "--format", "json"]));
-    assert_eq!(j["summary"]["objects"], 10);
+    assert_eq!(j["summary"]["objects"], 12);
     assert_eq!(j["summary"]["roots"], 4);
     assert_eq!(j["findings"].as_array().unwrap().len(), 0);
 }
@@ -247,9 +259,10 @@ fn json_matches_the_design_contract() {
     }
     let s = &j["summary"];
     assert_eq!(s["roots"], 6);
-    assert_eq!(s["findings"], 8);
-    assert_eq!(s["errors"], 8);
-    assert_eq!(s["objects"], 13);
+    assert_eq!(s["findings"], 10);
+    assert_eq!(s["errors"], 9);
+    assert_eq!(s["warnings"], 1);
+    assert_eq!(s["objects"], 17);
 }
 
 #[test]
@@ -310,7 +323,8 @@ fn write(root: &Path, rel: &str, bytes: &[u8]) {
     std::fs::write(p, bytes).unwrap();
 }
 
-const LATEST_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: app\n      image: nginx:latest\n      resources:\n        limits: {cpu: 100m, memory: 64Mi}\n";
+/// A hardened Pod whose one defect is the `latest` tag (line 8).
+const LATEST_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: app\n      image: nginx:latest\n      resources:\n        limits: {cpu: 100m, memory: 64Mi}\n      securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}\n  securityContext: {runAsNonRoot: true, runAsUser: 10001}\n";
 
 /// A scratch repository (with `.git` so config search stops there).
 fn scratch() -> tempfile::TempDir {

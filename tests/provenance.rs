@@ -69,10 +69,15 @@ fn every_finding_points_at_the_line_that_set_the_value() {
         String::from_utf8_lossy(&out.stderr)
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let want = expected();
+    // Every finding of the rules the fixture marks (its workloads trip other rules too,
+    // which are not about where values come from).
+    let marked: Vec<&str> = want.iter().map(|w| w.0.as_str()).collect();
     let mut got: Vec<Expect> = report["findings"]
         .as_array()
         .unwrap()
         .iter()
+        .filter(|f| marked.contains(&f["rule"].as_str().unwrap()))
         .map(|f| {
             (
                 f["rule"].as_str().unwrap().to_owned(),
@@ -89,7 +94,6 @@ fn every_finding_points_at_the_line_that_set_the_value() {
         })
         .collect();
     got.sort();
-    let want = expected();
     assert_eq!(want.len(), 6, "the fixture marks six lines");
     assert_eq!(got, want);
 }

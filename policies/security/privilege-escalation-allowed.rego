@@ -13,7 +13,7 @@
 # custom:
 #   kinds: [Pod, PodTemplate, ReplicationController, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob]
 #   id: privilege-escalation-allowed
-#   severity: error
+#   severity: warning
 #   remediation: >-
 #     Set `securityContext.allowPrivilegeEscalation: false` on every container, init
 #     container and ephemeral container.

@@ -14,7 +14,7 @@
 # custom:
 #   kinds: [Pod, PodTemplate, ReplicationController, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob]
 #   id: run-as-root
-#   severity: error
+#   severity: warning
 #   remediation: >-
 #     Set `securityContext.runAsNonRoot: true` and a non-zero `runAsUser` on the pod (or on
 #     each container), and build the image to run as an unprivileged user.
