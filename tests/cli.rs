@@ -95,6 +95,12 @@ fn defective_example_reports_every_injected_defect_at_its_line() {
                 11
             ),
             loc(
+                "missing-resource-requests",
+                "apps/worker/base/deployment.yaml",
+                18,
+                11
+            ),
+            loc(
                 "missing-resource-limits",
                 "apps/worker/base/deployment.yaml",
                 30,
@@ -135,7 +141,7 @@ fn defective_example_reports_every_injected_defect_at_its_line() {
             loc(
                 "host-path-volume",
                 "infrastructure/logging/daemonset.yaml",
-                34,
+                35,
                 11
             ),
         ]
@@ -259,9 +265,9 @@ fn json_matches_the_design_contract() {
     }
     let s = &j["summary"];
     assert_eq!(s["roots"], 6);
-    assert_eq!(s["findings"], 10);
+    assert_eq!(s["findings"], 11);
     assert_eq!(s["errors"], 9);
-    assert_eq!(s["warnings"], 1);
+    assert_eq!(s["warnings"], 2);
     assert_eq!(s["objects"], 17);
 }
 
@@ -324,7 +330,7 @@ fn write(root: &Path, rel: &str, bytes: &[u8]) {
 }
 
 /// A hardened Pod whose one defect is the `latest` tag (line 8).
-const LATEST_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: app\n      image: nginx:latest\n      resources:\n        limits: {cpu: 100m, memory: 64Mi}\n      securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}\n  securityContext: {runAsNonRoot: true, runAsUser: 10001}\n";
+const LATEST_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: app\n      image: nginx:latest\n      resources:\n        requests: {cpu: 100m, memory: 64Mi}\n        limits: {cpu: 100m, memory: 64Mi}\n      securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}\n  securityContext: {runAsNonRoot: true, runAsUser: 10001}\n";
 
 /// A scratch repository (with `.git` so config search stops there).
 fn scratch() -> tempfile::TempDir {
