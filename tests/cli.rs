@@ -141,7 +141,7 @@ fn defective_example_reports_every_injected_defect_at_its_line() {
             loc(
                 "host-path-volume",
                 "infrastructure/logging/daemonset.yaml",
-                35,
+                37,
                 11
             ),
         ]
@@ -201,7 +201,7 @@ fn clean_example_passes() {
     assert!(r.stdout.contains("0 findings"), "{}", r.stdout);
     assert!(r.stdout.contains("gate passed"));
     let j = json_of(&kgate(&["check", "examples/clean", "--format", "json"]));
-    assert_eq!(j["summary"]["objects"], 12);
+    assert_eq!(j["summary"]["objects"], 15);
     assert_eq!(j["summary"]["roots"], 4);
     assert_eq!(j["findings"].as_array().unwrap().len(), 0);
 }
@@ -268,7 +268,7 @@ fn json_matches_the_design_contract() {
     assert_eq!(s["findings"], 11);
     assert_eq!(s["errors"], 9);
     assert_eq!(s["warnings"], 2);
-    assert_eq!(s["objects"], 17);
+    assert_eq!(s["objects"], 22);
 }
 
 #[test]
@@ -330,7 +330,7 @@ fn write(root: &Path, rel: &str, bytes: &[u8]) {
 }
 
 /// A hardened Pod whose one defect is the `latest` tag (line 8).
-const LATEST_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: app\n      image: nginx:latest\n      resources:\n        requests: {cpu: 100m, memory: 64Mi}\n        limits: {cpu: 100m, memory: 64Mi}\n      securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}\n  securityContext: {runAsNonRoot: true, runAsUser: 10001}\n";
+const LATEST_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: app\n      image: nginx:latest\n      resources:\n        requests: {cpu: 100m, memory: 64Mi}\n        limits: {cpu: 100m, memory: 64Mi}\n      securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}\n      livenessProbe: {tcpSocket: {port: 80}}\n      readinessProbe: {tcpSocket: {port: 80}}\n  securityContext: {runAsNonRoot: true, runAsUser: 10001}\n  serviceAccountName: p\n  automountServiceAccountToken: false\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: p\n";
 
 /// A scratch repository (with `.git` so config search stops there).
 fn scratch() -> tempfile::TempDir {
