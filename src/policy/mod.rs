@@ -337,20 +337,9 @@ impl Evaluator {
         if !self.rules.iter().any(applies) {
             return out;
         }
-        if self.context.as_ref() != Some(context) {
-            self.engine.clear_data();
-            let mut data = (*self.user_data).clone();
-            data.insert("kgate".to_owned(), context.clone());
-            let data = serde_json::Value::Object(data);
-            if let Err(e) = self.engine.add_data(regorus::Value::from(data)) {
-                self.context = None;
-                out.push(Err(EvalError {
-                    rule: "kgate".to_owned(),
-                    message: e.to_string(),
-                }));
-                return out;
-            }
-            self.context = Some(context.clone());
+        if let Err(e) = self.use_context(context) {
+            out.push(Err(e));
+            return out;
         }
         self.engine.set_input(regorus::Value::from(object));
         match self
@@ -388,6 +377,29 @@ impl Evaluator {
         out
     }
 
+    /// Makes `context` the engine's `data.kgate` (beside the users' data files), unless it
+    /// already is.
+    fn use_context(&mut self, context: &serde_json::Value) -> Result<(), EvalError> {
+        if self.context.as_ref() == Some(context) {
+            return Ok(());
+        }
+        self.engine.clear_data();
+        let mut data = (*self.user_data).clone();
+        data.insert("kgate".to_owned(), context.clone());
+        if let Err(e) = self
+            .engine
+            .add_data(regorus::Value::from(serde_json::Value::Object(data)))
+        {
+            self.context = None;
+            return Err(EvalError {
+                rule: "kgate".to_owned(),
+                message: e.to_string(),
+            });
+        }
+        self.context = Some(context.clone());
+        Ok(())
+    }
+
     /// Sets the objects Gatekeeper's referential templates see as `data.inventory` (the
     /// root being checked). Does nothing without Gatekeeper constraints.
     pub fn set_inventory(&mut self, objects: &[serde_json::Value]) {
@@ -414,20 +426,9 @@ impl Evaluator {
         {
             return out;
         }
-        if self.context.as_ref() != Some(context) {
-            self.engine.clear_data();
-            let mut data = (*self.user_data).clone();
-            data.insert("kgate".to_owned(), context.clone());
-            let data = serde_json::Value::Object(data);
-            if let Err(e) = self.engine.add_data(regorus::Value::from(data)) {
-                self.context = None;
-                out.push(Err(EvalError {
-                    rule: "kgate".to_owned(),
-                    message: e.to_string(),
-                }));
-                return out;
-            }
-            self.context = Some(context.clone());
+        if let Err(e) = self.use_context(context) {
+            out.push(Err(e));
+            return out;
         }
         self.engine.set_input(regorus::Value::from(
             serde_json::json!({ "objects": objects }),

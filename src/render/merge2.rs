@@ -482,6 +482,13 @@ impl Walker<'_> {
             }
             return Ok(origin);
         }
+        self.present_dest(dest, origin)
+    }
+
+    /// The shared tail of kyaml's `VisitMap` and `VisitList` once the destination exists:
+    /// a null patch clears it, `$patch: delete` removes it, `replace` takes the patch,
+    /// otherwise the destination is merged into.
+    fn present_dest(&mut self, dest: Option<Id>, origin: Option<Id>) -> Result<Option<Id>> {
         if self.t.is_tagged_null(origin) {
             return Ok(None);
         }
@@ -565,14 +572,7 @@ impl Walker<'_> {
         if self.t.missing_or_null(dest) {
             return Ok(origin);
         }
-        if self.t.is_tagged_null(origin) {
-            return Ok(None);
-        }
-        Ok(match self.t.directive(origin)? {
-            Directive::Delete => None,
-            Directive::Replace => origin,
-            Directive::Merge | Directive::Unknown => dest,
-        })
+        self.present_dest(dest, origin)
     }
 
     fn walk_associative(

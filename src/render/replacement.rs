@@ -119,7 +119,8 @@ enum Seg {
     Any,
 }
 
-fn split_path(path: &str) -> Vec<Seg> {
+/// kyaml's `SmarterPathSplitter`: splits a field path on `.`, except inside `[...]`.
+pub(crate) fn split_fields(path: &str) -> Vec<String> {
     let mut segs = Vec::new();
     let mut cur = String::new();
     let mut depth = 0;
@@ -138,7 +139,12 @@ fn split_path(path: &str) -> Vec<Seg> {
         }
     }
     segs.push(cur);
-    segs.into_iter()
+    segs
+}
+
+fn split_path(path: &str) -> Vec<Seg> {
+    split_fields(path)
+        .into_iter()
         .filter(|s| !s.is_empty())
         .map(|s| {
             if s == "*" {

@@ -118,26 +118,8 @@ pub fn merge_vars(
 
 /// kyaml's `GetFieldValue` path: `a.b[0].c`, `a.[k=v].c` (dots inside brackets kept).
 fn lookup<'a>(n: &'a Node, path: &str) -> Option<&'a Node> {
-    let mut segs: Vec<String> = Vec::new();
-    let mut cur = String::new();
-    let mut depth = 0i32;
-    for c in path.chars() {
-        match c {
-            '[' => {
-                depth += 1;
-                cur.push(c);
-            }
-            ']' => {
-                depth -= 1;
-                cur.push(c);
-            }
-            '.' if depth == 0 => segs.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
-        }
-    }
-    segs.push(cur);
     let mut node = n;
-    for seg in segs {
+    for seg in super::replacement::split_fields(path) {
         // `convertSliceIndex`: `containers[0]` is `containers` then index 0.
         let (field, index) = match seg.strip_suffix(']').and_then(|s| s.rsplit_once('[')) {
             Some((f, i)) if !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()) => {
