@@ -3,8 +3,9 @@
 //! produced the offending field (base file, patch, or the kustomization entry that wrote it).
 //! The same source line seen through many roots is one finding listing those roots.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 
@@ -43,6 +44,27 @@ struct Shared<'a> {
     rules: &'a BTreeMap<String, RuleInfo>,
     disabled: &'a [String],
     validators: &'a crate::validate::Validators,
+    /// Policy results by (object, context other than the root): an object that comes out of
+    /// several roots identical (a base seen through a cluster that includes it unchanged)
+    /// is evaluated once. `None` when results depend on the root's other objects
+    /// (Gatekeeper's inventory).
+    memo: Option<Mutex<HashMap<u64, PolicyResults>>>,
+}
+
+type PolicyResults = Vec<Result<Violation, EvalError>>;
+
+/// The memo key: the object and everything rules see of the context except the root path.
+fn memo_key(input: &serde_json::Value, context: &serde_json::Value) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    input.to_string().hash(&mut h);
+    if let serde_json::Value::Object(m) = context {
+        for (k, v) in m.iter().filter(|(k, _)| *k != "root") {
+            k.hash(&mut h);
+            v.to_string().hash(&mut h);
+        }
+    }
+    h.finish()
 }
 
 fn location_of(
@@ -139,7 +161,25 @@ fn check_root(
         .zip(&inputs)
         .map(|(_, input)| {
             let mut results = crate::check::schema_results(validator, input, s.disabled);
-            results.extend(ev.evaluate(input.clone(), &context, enabled));
+            let key = s.memo.as_ref().map(|_| memo_key(input, &context));
+            let cached = key.and_then(|k| {
+                s.memo
+                    .as_ref()
+                    .and_then(|m| m.lock().ok().and_then(|m| m.get(&k).cloned()))
+            });
+            let policy = match cached {
+                Some(hit) => hit,
+                None => {
+                    let fresh = ev.evaluate(input.clone(), &context, enabled);
+                    if let (Some(k), Some(m)) = (key, &s.memo)
+                        && let Ok(mut m) = m.lock()
+                    {
+                        m.insert(k, fresh.clone());
+                    }
+                    fresh
+                }
+            };
+            results.extend(policy);
             results
         })
         .collect();
@@ -232,6 +272,10 @@ pub fn check_roots(
         rules: settings.rules,
         disabled: settings.disabled,
         validators: settings.validators,
+        memo: policies
+            .gatekeeper_rules()
+            .is_empty()
+            .then(|| Mutex::new(HashMap::new())),
     };
     let per_root: Vec<(Vec<Finding>, usize)> = dirs
         .par_iter()

@@ -5,6 +5,9 @@ package kgate.lib.root
 # The namespace an object lands in ("" when unset: kustomize leaves it to the apply).
 namespace(obj) := object.get(obj, ["metadata", "namespace"], "")
 
+# Every namespace objects of the root land in (for indexes built once per namespace).
+namespaces := {namespace(obj) | some obj in input.objects}
+
 group(obj) := "" if not contains(obj.apiVersion, "/")
 
 group(obj) := split(obj.apiVersion, "/")[0] if contains(obj.apiVersion, "/")

@@ -36,12 +36,20 @@ deny contains violation if {
 	}
 }
 
+# Selectors of the root's PodDisruptionBudgets, by namespace.
+pdb_selectors[ns] := selectors if {
+	some ns in root.namespaces
+	selectors := [sel |
+		some pdb in input.objects
+		pdb.kind == "PodDisruptionBudget"
+		root.group(pdb) == "policy"
+		root.namespace(pdb) == ns
+		sel := object.get(pdb, ["spec", "selector"], {})
+		count(object.get(sel, "matchLabels", {})) + count(object.get(sel, "matchExpressions", [])) > 0
+	]
+}
+
 protected(obj, labels) if {
-	some pdb in input.objects
-	pdb.kind == "PodDisruptionBudget"
-	root.group(pdb) == "policy"
-	root.namespace(pdb) == root.namespace(obj)
-	selector := object.get(pdb, ["spec", "selector"], {})
-	count(object.get(selector, "matchLabels", {})) + count(object.get(selector, "matchExpressions", [])) > 0
+	some selector in pdb_selectors[root.namespace(obj)]
 	root.matches_selector(selector, labels)
 }

@@ -94,24 +94,21 @@ container_refs(c, path) := array.concat(from, env) if {
 	]
 }
 
-provided(kind, name, namespace) if {
+# kind/namespace/name of every object of the root, and of the Secrets that ExternalSecrets
+# and SealedSecrets produce: a set, so each reference is one lookup.
+defined contains sprintf("%s/%s/%s", [obj.kind, root.namespace(obj), obj.metadata.name]) if {
 	some obj in input.objects
-	obj.kind == kind
-	obj.metadata.name == name
-	root.namespace(obj) == namespace
+	is_string(obj.metadata.name)
 }
 
-# Secrets that controllers create from objects in the root.
-provided("Secret", name, namespace) if {
+defined contains sprintf("Secret/%s/%s", [root.namespace(obj), object.get(obj, ["spec", "target", "name"], obj.metadata.name)]) if {
 	some obj in input.objects
 	obj.kind == "ExternalSecret"
-	object.get(obj, ["spec", "target", "name"], obj.metadata.name) == name
-	root.namespace(obj) == namespace
 }
 
-provided("Secret", name, namespace) if {
+defined contains sprintf("Secret/%s/%s", [root.namespace(obj), obj.metadata.name]) if {
 	some obj in input.objects
 	obj.kind == "SealedSecret"
-	obj.metadata.name == name
-	root.namespace(obj) == namespace
 }
+
+provided(kind, name, namespace) if sprintf("%s/%s/%s", [kind, namespace, name]) in defined

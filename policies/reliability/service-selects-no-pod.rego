@@ -35,10 +35,14 @@ deny contains violation if {
 	}
 }
 
+# Pod template labels of the root, by namespace.
+pod_labels[ns] := [pod.labels | some pod in root.pods; root.namespace(pod.object) == ns] if {
+	some ns in root.namespaces
+}
+
 selects_a_pod(svc, selector) if {
-	some pod in root.pods
-	root.namespace(pod.object) == root.namespace(svc)
-	root.matches_labels(selector, pod.labels)
+	some labels in pod_labels[root.namespace(svc)]
+	root.matches_labels(selector, labels)
 }
 
 describe(selector) := concat(", ", sort([sprintf("%s=%v", [k, v]) | some k, v in selector]))

@@ -217,13 +217,13 @@ impl PolicySet {
         rules.sort_by(|a, b| a.info.id.cmp(&b.info.id));
         // One module gathers every rule's `deny`, so an object is evaluated in one call and
         // shared helpers (the container list) are computed once per object, not once per rule.
-        let mut gather = format!("package {GATHER_PACKAGE}\n");
+        // A complete rule (one object): regorus evaluates a rule path, and the entries of a
+        // partial object rule are separate paths, not `results` itself.
+        let mut gather = format!("package {GATHER_PACKAGE}\n\nresults := {{\n");
         for r in rules.iter().filter(|r| !r.info.root_scope) {
-            gather.push_str(&format!("results[{:?}] := {}\n", r.info.id, r.query));
+            gather.push_str(&format!("\t{:?}: {},\n", r.info.id, r.query));
         }
-        for r in rules.iter().filter(|r| r.info.root_scope) {
-            gather.push_str(&format!("root_results[{:?}] := {}\n", r.info.id, r.query));
-        }
+        gather.push_str("}\n");
         add_policy(
             &mut engine,
             &PolicySource {
@@ -635,6 +635,26 @@ mod tests {
         );
         assert_eq!(out.len(), 2);
         assert!(out.iter().any(|v| v.as_ref().unwrap().path.is_none()));
+    }
+
+    #[test]
+    fn one_evaluation_gathers_every_rule() {
+        // If the gather rule does not evaluate, every object falls back to one evaluation
+        // per rule: correct, but an order of magnitude slower.
+        let set = PolicySet::builtin().unwrap();
+        let mut ev = set.evaluator();
+        ev.engine.set_input(regorus::Value::from(serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "a", "image": "nginx"}]}})));
+        let results = ev
+            .engine
+            .eval_rule(format!("data.{GATHER_PACKAGE}.results"))
+            .expect("the gather rule evaluates");
+        let regorus::Value::Object(map) = results else {
+            panic!("results is an object, got {results:?}");
+        };
+        let object_rules = set.rules().iter().filter(|r| !r.info.root_scope).count();
+        assert_eq!(map.len(), object_rules);
     }
 
     #[test]
