@@ -123,12 +123,16 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     let strict = opts.strict || config.strict;
 
     let mut excludes: Vec<String> = config.exclude.iter().map(|e| e.value.clone()).collect();
-    // The repository's policy and data files configure the gate; they are not manifests.
+    // The repository's policy and data files configure the gate; they are not manifests. A
+    // policy directory counts only when it holds Rego (a `policy/` of Kyverno YAML is
+    // checked as usual).
     for p in config.policies.dirs.iter().chain(&config.policies.data) {
         let rel = p.value.trim_start_matches("./").trim_end_matches('/');
-        if !rel.is_empty() && !rel.starts_with("..") {
-            excludes.push(format!("/{rel}"));
+        let is_data = config.policies.data.iter().any(|d| d.value == p.value);
+        if rel.is_empty() || rel.starts_with("..") || (!is_data && user.sources.is_empty()) {
+            continue;
         }
+        excludes.push(format!("/{rel}"));
     }
     let discovery = discover::discover(&root, &paths, &excludes)?;
 

@@ -109,3 +109,30 @@ fn a_broken_user_policy_is_a_usage_error_naming_the_file() {
     assert!(stderr.contains("policy/bad.rego"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn a_policy_directory_without_rego_is_scanned_as_manifests() {
+    // `policy/` is conftest's default, but repositories also keep Kyverno or other YAML
+    // policies there: without Rego files it is not treated as kgate's policy directory.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("policy")).unwrap();
+    std::fs::write(
+        dir.path().join("policy/pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a, image: nginx}]}\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kgate"))
+        .args(["check", ".", "--format", "json"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "image-latest-tag" && f["location"]["path"] == "policy/pod.yaml"),
+        "{report}"
+    );
+}
