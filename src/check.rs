@@ -201,11 +201,11 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         .cloned()
         .collect();
     let per_file: Vec<(Vec<Finding>, usize)> = pool.install(|| {
+        let evaluators = crate::policy::EvaluatorPool::new(&policies);
         plain
             .par_iter()
-            .map_init(
-                || policies.evaluator(),
-                |ev, file| {
+            .map(|file| {
+                evaluators.with(|ev| {
                     check_file(
                         ev,
                         validators.default_validator(),
@@ -215,8 +215,8 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
                         &rules_by_id,
                         &disabled,
                     )
-                },
-            )
+                })
+            })
             .collect()
     });
 

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use crate::discover::{SourceFile, relative};
 use crate::finding::{Finding, Location, ObjectRef, Severity};
-use crate::policy::{EvalError, Evaluator, PolicySet, Violation};
+use crate::policy::{EvalError, Evaluator, EvaluatorPool, PolicySet, Violation};
 use crate::render::{RenderError, Renderer, Resource};
 use crate::rules::{self, RuleInfo};
 use crate::yaml::Pos;
@@ -49,17 +49,20 @@ struct Shared<'a> {
     /// is evaluated once. `None` when results depend on the root's other objects
     /// (Gatekeeper's inventory).
     memo: Option<Mutex<HashMap<u64, PolicyResults>>>,
+    /// Whether policies read `data.kgate.root` (then the memo cannot share across roots).
+    reads_root: bool,
 }
 
 type PolicyResults = Vec<Result<Violation, EvalError>>;
 
-/// The memo key: the object and everything rules see of the context except the root path.
-fn memo_key(input: &serde_json::Value, context: &serde_json::Value) -> u64 {
+/// The memo key: the object and everything rules see of the context (the root path only when
+/// a policy reads it).
+fn memo_key(input: &serde_json::Value, context: &serde_json::Value, with_root: bool) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     input.to_string().hash(&mut h);
     if let serde_json::Value::Object(m) = context {
-        for (k, v) in m.iter().filter(|(k, _)| *k != "root") {
+        for (k, v) in m.iter().filter(|(k, _)| with_root || *k != "root") {
             k.hash(&mut h);
             v.to_string().hash(&mut h);
         }
@@ -161,7 +164,10 @@ fn check_root(
         .zip(&inputs)
         .map(|(_, input)| {
             let mut results = crate::check::schema_results(validator, input, s.disabled);
-            let key = s.memo.as_ref().map(|_| memo_key(input, &context));
+            let key = s
+                .memo
+                .as_ref()
+                .map(|_| memo_key(input, &context, s.reads_root));
             let cached = key.and_then(|k| {
                 s.memo
                     .as_ref()
@@ -276,13 +282,12 @@ pub fn check_roots(
             .gatekeeper_rules()
             .is_empty()
             .then(|| Mutex::new(HashMap::new())),
+        reads_root: policies.reads_root(),
     };
+    let evaluators = EvaluatorPool::new(policies);
     let per_root: Vec<(Vec<Finding>, usize)> = dirs
         .par_iter()
-        .map_init(
-            || policies.evaluator(),
-            |ev, dir| check_root(&shared, ev, dir, context),
-        )
+        .map(|dir| evaluators.with(|ev| check_root(&shared, ev, dir, context)))
         .collect();
     let mut findings = Vec::new();
     let mut objects = 0;

@@ -91,10 +91,27 @@ pub struct EvalError {
     pub message: String,
 }
 
+/// The generated rules that evaluate every object rule applicable to a kind at once.
+struct Gathers {
+    /// Kind -> rule path, for kinds some rule names in `custom.kinds`.
+    by_kind: std::collections::HashMap<String, String>,
+    /// For other kinds: the rules that apply to every kind.
+    any_kind: String,
+}
+
+impl Gathers {
+    fn for_kind(&self, kind: &str) -> &str {
+        self.by_kind.get(kind).unwrap_or(&self.any_kind)
+    }
+}
+
 /// All loaded policies, ready to be cloned into per-thread evaluators.
 #[derive(Clone)]
 pub struct PolicySet {
     engine: regorus::Engine,
+    gathers: Arc<Gathers>,
+    /// Whether some policy may read `data.kgate.root` (see [`reads_root`]).
+    reads_root: bool,
     rules: Arc<Vec<PolicyRule>>,
     /// Users' data files (conftest `--data`), beside `data.kgate`.
     user_data: Arc<serde_json::Map<String, serde_json::Value>>,
@@ -215,15 +232,37 @@ impl PolicySet {
             });
         }
         rules.sort_by(|a, b| a.info.id.cmp(&b.info.id));
-        // One module gathers every rule's `deny`, so an object is evaluated in one call and
-        // shared helpers (the container list) are computed once per object, not once per rule.
-        // A complete rule (one object): regorus evaluates a rule path, and the entries of a
-        // partial object rule are separate paths, not `results` itself.
-        let mut gather = format!("package {GATHER_PACKAGE}\n\nresults := {{\n");
-        for r in rules.iter().filter(|r| !r.info.root_scope) {
-            gather.push_str(&format!("\t{:?}: {},\n", r.info.id, r.query));
+        // Per kind, one rule gathers every applicable rule's `deny`, so an object is evaluated
+        // in one call, shared helpers (the container list) are computed once per object, and
+        // a Service does not pay for the thirty workload rules. A complete rule (one object):
+        // regorus evaluates a rule path, and the entries of a partial object rule are separate
+        // paths, not `results` itself.
+        let object_rules: Vec<&PolicyRule> = rules.iter().filter(|r| !r.info.root_scope).collect();
+        let mut kinds: Vec<&str> = object_rules
+            .iter()
+            .flat_map(|r| r.info.kinds.iter().map(String::as_str))
+            .collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        let mut gather = format!("package {GATHER_PACKAGE}\n\n");
+        let mut gathers = std::collections::HashMap::new();
+        let mut add_gather = |name: &str, kind: Option<&str>| {
+            gather.push_str(&format!("{name} := {{\n"));
+            for r in object_rules.iter().filter(|r| {
+                r.info.kinds.is_empty() || kind.is_some_and(|k| r.info.kinds.iter().any(|x| x == k))
+            }) {
+                gather.push_str(&format!("\t{:?}: {},\n", r.info.id, r.query));
+            }
+            gather.push_str("}\n");
+            format!("data.{GATHER_PACKAGE}.{name}")
+        };
+        let any_kind = add_gather("results", None);
+        for (i, kind) in kinds.iter().enumerate() {
+            gathers.insert(
+                (*kind).to_owned(),
+                add_gather(&format!("results_{i}"), Some(kind)),
+            );
         }
-        gather.push_str("}\n");
         add_policy(
             &mut engine,
             &PolicySource {
@@ -231,8 +270,17 @@ impl PolicySet {
                 text: gather,
             },
         )?;
+        let reads_root = sources
+            .iter()
+            .chain(&user.sources)
+            .any(|s| reads_root(&s.text));
         Ok(PolicySet {
             engine,
+            gathers: Arc::new(Gathers {
+                by_kind: gathers,
+                any_kind,
+            }),
+            reads_root,
             rules: Arc::new(rules),
             user_data: Arc::new(user.data.clone()),
             gatekeeper: None,
@@ -241,6 +289,13 @@ impl PolicySet {
 
     pub fn rules(&self) -> &[PolicyRule] {
         &self.rules
+    }
+
+    /// Whether a policy may read the root path (`data.kgate.root`). When none does, an
+    /// object's results depend only on the object and the rest of the context, so they are
+    /// shared across roots and one prepared engine serves every root of an environment.
+    pub fn reads_root(&self) -> bool {
+        self.reads_root
     }
 
     /// Adds the repository's Gatekeeper constraints to what every evaluator runs.
@@ -258,16 +313,56 @@ impl PolicySet {
     /// A private evaluator for one worker thread.
     pub fn evaluator(&self) -> Evaluator {
         Evaluator {
-            engine: self.engine.clone(),
+            base: self.engine.clone(),
+            gathers: Arc::clone(&self.gathers),
+            engines: Vec::new(),
+            reads_root: self.reads_root,
             rules: Arc::clone(&self.rules),
             user_data: Arc::clone(&self.user_data),
             gatekeeper: self
                 .gatekeeper
                 .as_ref()
                 .map(|g| (Arc::clone(g), g.engine())),
-            context: None,
         }
     }
+}
+
+/// Evaluators shared by worker threads: each task borrows one and gives it back, so the
+/// engines an evaluator prepared (one per context) are reused by later tasks. (rayon's
+/// `map_init` would create an evaluator for every split of the work.)
+pub struct EvaluatorPool<'a> {
+    policies: &'a PolicySet,
+    free: std::sync::Mutex<Vec<Evaluator>>,
+}
+
+impl<'a> EvaluatorPool<'a> {
+    pub fn new(policies: &'a PolicySet) -> EvaluatorPool<'a> {
+        EvaluatorPool {
+            policies,
+            free: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs `f` with an evaluator of the pool.
+    pub fn with<R>(&self, f: impl FnOnce(&mut Evaluator) -> R) -> R {
+        let taken = self.free.lock().ok().and_then(|mut free| free.pop());
+        let mut ev = taken.unwrap_or_else(|| self.policies.evaluator());
+        let out = f(&mut ev);
+        if let Ok(mut free) = self.free.lock() {
+            free.push(ev);
+        }
+        out
+    }
+}
+
+/// Whether Rego `text` may read `data.kgate.root`: it names `data.kgate.root`, indexes
+/// `data.kgate[...]`, or takes `data.kgate` whole (an import or an assignment). Conservative:
+/// a false positive only costs speed.
+fn reads_root(text: &str) -> bool {
+    text.match_indices("data.kgate").any(|(i, m)| {
+        let rest = &text[i + m.len()..];
+        rest.starts_with(".root") || !rest.starts_with('.')
+    })
 }
 
 /// Adds one Rego file, turning regorus' `anyhow` error into kgate's own. Rego v1 first;
@@ -302,13 +397,23 @@ pub(crate) fn new_engine() -> regorus::Engine {
 
 /// Evaluates rules on objects; one per thread.
 pub struct Evaluator {
-    engine: regorus::Engine,
+    /// The loaded policies, not yet prepared for any `data`.
+    base: regorus::Engine,
+    gathers: Arc<Gathers>,
+    /// Engines prepared for a `data.kgate` each (the key), most recently created last.
+    /// Changing regorus' `data` makes it re-analyse every module (~2.5 ms for the built-in
+    /// library), and roots alternate between a handful of contexts (dev, staging, prod...),
+    /// so each context keeps its own prepared engine.
+    engines: Vec<(serde_json::Value, regorus::Engine)>,
+    reads_root: bool,
     rules: Arc<Vec<PolicyRule>>,
     user_data: Arc<serde_json::Map<String, serde_json::Value>>,
     gatekeeper: Option<(Arc<gatekeeper::Gatekeeper>, regorus::Engine)>,
-    /// The `data.kgate` document the engine holds now.
-    context: Option<serde_json::Value>,
 }
+
+/// Prepared engines kept per evaluator: more distinct contexts than this (many clusters with
+/// their own parameters) evict the oldest.
+const PREPARED_ENGINES: usize = 16;
 
 impl Evaluator {
     /// Runs every rule for which `enabled(id)` holds on `object`, with `context` as
@@ -337,17 +442,19 @@ impl Evaluator {
         if !self.rules.iter().any(applies) {
             return out;
         }
-        if let Err(e) = self.use_context(context) {
-            out.push(Err(e));
-            return out;
-        }
-        self.engine.set_input(regorus::Value::from(object));
-        match self
-            .engine
-            .eval_rule(format!("data.{GATHER_PACKAGE}.results"))
-        {
+        let rules = Arc::clone(&self.rules);
+        let gather = self.gathers.for_kind(kind).to_owned();
+        let engine = match self.engine_for(context) {
+            Ok(engine) => engine,
+            Err(e) => {
+                out.push(Err(e));
+                return out;
+            }
+        };
+        engine.set_input(regorus::Value::from(object));
+        match engine.eval_rule(gather) {
             Ok(regorus::Value::Object(results)) => {
-                for rule in self.rules.iter() {
+                for rule in rules.iter() {
                     if !enabled(&rule.info.id) {
                         continue;
                     }
@@ -360,11 +467,11 @@ impl Evaluator {
             // Undefined (no rule produced a set) or an error somewhere: evaluate rule by rule
             // so that an error is attributed to the rule that raised it.
             _ => {
-                for rule in self.rules.iter() {
+                for rule in rules.iter() {
                     if rule.info.root_scope || !enabled(&rule.info.id) {
                         continue;
                     }
-                    match self.engine.eval_rule(rule.query.clone()) {
+                    match engine.eval_rule(rule.query.clone()) {
                         Ok(value) => out.extend(violations_of(&rule.info.id, &value)),
                         Err(e) => out.push(Err(EvalError {
                             rule: rule.info.id.clone(),
@@ -377,27 +484,41 @@ impl Evaluator {
         out
     }
 
-    /// Makes `context` the engine's `data.kgate` (beside the users' data files), unless it
-    /// already is.
-    fn use_context(&mut self, context: &serde_json::Value) -> Result<(), EvalError> {
-        if self.context.as_ref() == Some(context) {
-            return Ok(());
-        }
-        self.engine.clear_data();
-        let mut data = (*self.user_data).clone();
-        data.insert("kgate".to_owned(), context.clone());
-        if let Err(e) = self
-            .engine
-            .add_data(regorus::Value::from(serde_json::Value::Object(data)))
-        {
-            self.context = None;
-            return Err(EvalError {
-                rule: "kgate".to_owned(),
-                message: e.to_string(),
-            });
-        }
-        self.context = Some(context.clone());
-        Ok(())
+    /// The engine prepared with `context` as `data.kgate` (beside the users' data files),
+    /// created on first use. Without policies that read the root, the root path is left out
+    /// of `data.kgate` so that all roots of one environment share an engine.
+    fn engine_for(
+        &mut self,
+        context: &serde_json::Value,
+    ) -> Result<&mut regorus::Engine, EvalError> {
+        let key = match context {
+            serde_json::Value::Object(m) if !self.reads_root && m.contains_key("root") => {
+                let mut m = m.clone();
+                m.remove("root");
+                serde_json::Value::Object(m)
+            }
+            other => other.clone(),
+        };
+        let index = match self.engines.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                let mut engine = self.base.clone();
+                let mut data = (*self.user_data).clone();
+                data.insert("kgate".to_owned(), key.clone());
+                engine
+                    .add_data(regorus::Value::from(serde_json::Value::Object(data)))
+                    .map_err(|e| EvalError {
+                        rule: "kgate".to_owned(),
+                        message: e.to_string(),
+                    })?;
+                if self.engines.len() == PREPARED_ENGINES {
+                    self.engines.remove(0);
+                }
+                self.engines.push((key, engine));
+                self.engines.len() - 1
+            }
+        };
+        Ok(&mut self.engines[index].1)
     }
 
     /// Sets the objects Gatekeeper's referential templates see as `data.inventory` (the
@@ -426,18 +547,22 @@ impl Evaluator {
         {
             return out;
         }
-        if let Err(e) = self.use_context(context) {
-            out.push(Err(e));
-            return out;
-        }
-        self.engine.set_input(regorus::Value::from(
+        let rules = Arc::clone(&self.rules);
+        let engine = match self.engine_for(context) {
+            Ok(engine) => engine,
+            Err(e) => {
+                out.push(Err(e));
+                return out;
+            }
+        };
+        engine.set_input(regorus::Value::from(
             serde_json::json!({ "objects": objects }),
         ));
-        for rule in self.rules.iter() {
+        for rule in rules.iter() {
             if !rule.info.root_scope || !enabled(&rule.info.id) {
                 continue;
             }
-            match self.engine.eval_rule(rule.query.clone()) {
+            match engine.eval_rule(rule.query.clone()) {
                 Ok(value) => out.extend(violations_of(&rule.info.id, &value)),
                 Err(e) => out.push(Err(EvalError {
                     rule: rule.info.id.clone(),
@@ -643,18 +768,63 @@ mod tests {
         // per rule: correct, but an order of magnitude slower.
         let set = PolicySet::builtin().unwrap();
         let mut ev = set.evaluator();
-        ev.engine.set_input(regorus::Value::from(serde_json::json!({
+        let context = serde_json::json!({});
+        let engine = ev.engine_for(&context).unwrap();
+        engine.set_input(regorus::Value::from(serde_json::json!({
             "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
             "spec": {"containers": [{"name": "a", "image": "nginx"}]}})));
-        let results = ev
-            .engine
-            .eval_rule(format!("data.{GATHER_PACKAGE}.results"))
+        let results = engine
+            .eval_rule(set.gathers.for_kind("Pod").to_owned())
             .expect("the gather rule evaluates");
         let regorus::Value::Object(map) = results else {
             panic!("results is an object, got {results:?}");
         };
-        let object_rules = set.rules().iter().filter(|r| !r.info.root_scope).count();
-        assert_eq!(map.len(), object_rules);
+        let pod_rules = set
+            .rules()
+            .iter()
+            .filter(|r| !r.info.root_scope)
+            .filter(|r| r.info.kinds.is_empty() || r.info.kinds.iter().any(|k| k == "Pod"))
+            .count();
+        assert!(pod_rules > 20);
+        assert_eq!(map.len(), pod_rules);
+        // A kind no rule names gets only the rules for every kind (none built in).
+        assert_eq!(set.gathers.for_kind("Widget"), set.gathers.any_kind);
+    }
+
+    #[test]
+    fn policies_that_may_read_the_root_are_detected() {
+        assert!(!reads_root(
+            "x := data.kgate.environment\ny := data.kgate.params.a"
+        ));
+        assert!(reads_root("r := data.kgate.root"));
+        assert!(reads_root("import data.kgate\nr := kgate.root"));
+        assert!(reads_root("ctx := data.kgate\n"));
+        assert!(reads_root("r := data.kgate[\"root\"]"));
+        assert!(!PolicySet::builtin().unwrap().reads_root());
+    }
+
+    #[test]
+    fn contexts_keep_their_prepared_engines_and_the_root_only_when_read() {
+        let ctx = |root: &str, env: &str| serde_json::json!({"root": root, "environment": env});
+        let pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}});
+        let rule = |body: &str| PolicySet::load(&user_rule(body)).unwrap();
+        let env_only = rule("deny contains data.kgate.environment if true");
+        let mut ev = env_only.evaluator();
+        for root in ["a/overlays/dev", "b/overlays/dev", "a/overlays/prod"] {
+            let env = root.rsplit('/').next().unwrap();
+            let out = ev.evaluate(pod.clone(), &ctx(root, env), |_| true);
+            assert_eq!(out[0].as_ref().unwrap().message, env);
+        }
+        // Two roots of one environment share a prepared engine.
+        assert_eq!(ev.engines.len(), 2);
+
+        let root_reader = rule("deny contains data.kgate.root if true");
+        assert!(root_reader.reads_root());
+        let mut ev = root_reader.evaluator();
+        for root in ["a/overlays/dev", "b/overlays/dev"] {
+            let out = ev.evaluate(pod.clone(), &ctx(root, "dev"), |_| true);
+            assert_eq!(out[0].as_ref().unwrap().message, root);
+        }
     }
 
     #[test]
