@@ -112,6 +112,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         &root,
     )?;
     let mut policies = PolicySet::load_with_user(&crate::policy::builtin_sources(), &user)?;
+    policies.set_limits(config.limits.policy_timeout, config.limits.policy_memory);
 
     let version = match opts.kube_version.as_deref() {
         Some(v) => KubeVersion::parse(v)?,

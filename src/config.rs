@@ -16,6 +16,14 @@ pub const CONFIG_FILE_NAME: &str = ".kgate.yaml";
 /// manifest file ten times that is almost certainly generated output or a mistake.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 16 * 1024 * 1024;
 
+/// Default for `limits.policyTimeout`: the built-in rules take about a millisecond per
+/// object, so five seconds only stops a policy that does not terminate.
+pub const DEFAULT_POLICY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Default for `limits.policyMemory`: the whole 200-app gate lives in ~100 MB; 4 GiB stops a
+/// runaway comprehension before a CI runner (7 GB on GitHub's) kills the job.
+pub const DEFAULT_POLICY_MEMORY: u64 = 4 * 1024 * 1024 * 1024;
+
 /// A value read from the config, with the position it was read at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spanned<T> {
@@ -92,6 +100,11 @@ pub struct RulesConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LimitsConfig {
     pub max_file_size: u64,
+    /// `limits.policyTimeout`: wall-clock budget of one policy evaluation (one object).
+    pub policy_timeout: std::time::Duration,
+    /// `limits.policyMemory`: memory ceiling while policies evaluate (process-wide: regorus
+    /// checks the allocator's live bytes).
+    pub policy_memory: u64,
 }
 
 impl Default for Config {
@@ -105,6 +118,8 @@ impl Default for Config {
             rules: RulesConfig::default(),
             limits: LimitsConfig {
                 max_file_size: DEFAULT_MAX_FILE_SIZE,
+                policy_timeout: DEFAULT_POLICY_TIMEOUT,
+                policy_memory: DEFAULT_POLICY_MEMORY,
             },
             strict: false,
             schema_dirs: Vec::new(),
@@ -346,8 +361,20 @@ impl Config {
                     }
                 }
                 _ => {
-                    for e in d.map(v, "limits", &["maxFileSize"])? {
-                        config.limits.max_file_size = d.size(&e.value)?;
+                    for e in d.map(
+                        v,
+                        "limits",
+                        &["maxFileSize", "policyTimeout", "policyMemory"],
+                    )? {
+                        match e.key.as_str() {
+                            "maxFileSize" => {
+                                config.limits.max_file_size = d.size(&e.value, "maxFileSize")?
+                            }
+                            "policyMemory" => {
+                                config.limits.policy_memory = d.size(&e.value, "policyMemory")?
+                            }
+                            _ => config.limits.policy_timeout = d.duration(&e.value)?,
+                        }
                     }
                 }
             }
@@ -505,12 +532,40 @@ impl Decoder<'_> {
     }
 
     /// A size in bytes: an integer, or a string with a unit (`512KiB`, `16MiB`, `1GB`).
-    fn size(&self, node: &Node) -> Result<u64, ConfigError> {
+    /// A duration such as `5s`, `500ms` or `2m`.
+    fn duration(&self, node: &Node) -> Result<std::time::Duration, ConfigError> {
         let bad = || {
             self.err(
                 node.start,
-                "limits.maxFileSize must be a positive size such as 16MiB, 500KB or 1048576"
+                "limits.policyTimeout must be a positive duration such as 5s, 500ms or 1m"
                     .to_owned(),
+                None,
+            )
+        };
+        let Value::String(s) = &node.value else {
+            return Err(bad());
+        };
+        let s = s.trim();
+        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let (num, unit) = s.split_at(split);
+        let n: u64 = num.parse().map_err(|_| bad())?;
+        let d = match unit.trim() {
+            "ms" => std::time::Duration::from_millis(n),
+            "s" => std::time::Duration::from_secs(n),
+            "m" => std::time::Duration::from_secs(n.saturating_mul(60)),
+            _ => return Err(bad()),
+        };
+        if d.is_zero() {
+            return Err(bad());
+        }
+        Ok(d)
+    }
+
+    fn size(&self, node: &Node, key: &str) -> Result<u64, ConfigError> {
+        let bad = || {
+            self.err(
+                node.start,
+                format!("limits.{key} must be a positive size such as 16MiB, 500KB or 1048576"),
                 None,
             )
         };
@@ -576,6 +631,7 @@ mod tests {
             Severity::Warning
         );
         assert_eq!(c.limits.max_file_size, 2 * 1024 * 1024);
+        assert_eq!(c.limits.policy_timeout, DEFAULT_POLICY_TIMEOUT);
     }
 
     #[test]
@@ -603,6 +659,36 @@ mod tests {
             err_at("rules:\n  params:\n    x: 3\n")
                 .1
                 .contains("must be a mapping")
+        );
+    }
+
+    #[test]
+    fn policy_limits() {
+        let c = Config::parse(
+            Path::new(".kgate.yaml"),
+            "limits:\n  policyTimeout: 250ms\n  policyMemory: 512MiB\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.limits.policy_timeout,
+            std::time::Duration::from_millis(250)
+        );
+        assert_eq!(c.limits.policy_memory, 512 * 1024 * 1024);
+        assert_eq!(c.limits.max_file_size, DEFAULT_MAX_FILE_SIZE);
+        assert!(
+            err_at("limits:\n  policyTimeout: 5\n")
+                .1
+                .contains("duration")
+        );
+        assert!(
+            err_at("limits:\n  policyTimeout: 0s\n")
+                .1
+                .contains("duration")
+        );
+        assert!(
+            err_at("limits:\n  policyMemory: lots\n")
+                .1
+                .contains("limits.policyMemory")
         );
     }
 

@@ -4,11 +4,6 @@ mod cli;
 
 use std::process::ExitCode;
 
-// Rego evaluation is allocation bound (regorus builds and drops many small values); mimalloc
-// takes the 200-app gate from ~2.0 s to ~1.5 s against glibc's allocator.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     // A bug must not show users a Rust backtrace; say what happened and exit 2.
     std::panic::set_hook(Box::new(|info| {

@@ -136,3 +136,69 @@ fn a_policy_directory_without_rego_is_scanned_as_manifests() {
         "{report}"
     );
 }
+
+/// A policy that does not finish in time or allocates without bound must not hang the gate
+/// or take the machine down: it is stopped, reported once as a `policy-error` naming the
+/// limit, and not evaluated on the other objects.
+#[test]
+fn runaway_policies_are_stopped_and_reported_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("policy")).unwrap();
+    std::fs::write(
+        root.join(".kgate.yaml"),
+        "limits:\n  policyTimeout: 300ms\n  policyMemory: 256MiB\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("policy/slow.rego"),
+        "package main\n\n# Ten billion iterations.\ndeny contains \"slow\" if {\n\tsome i in numbers.range(1, 100000)\n\tsome j in numbers.range(1, 100000)\n\ti * j < 0\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("policy/greedy.rego"),
+        "package main\n\n# Thirty million numbers: ~700 MB.\nviolation contains \"greedy\" if {\n\tcount(numbers.range(1, 30000000)) > 0\n}\n",
+    )
+    .unwrap();
+    let mut manifests = String::new();
+    for i in 0..20 {
+        manifests.push_str(&format!(
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i}\ndata:\n  a: b\n"
+        ));
+    }
+    std::fs::write(root.join("configmaps.yaml"), manifests).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kgate"))
+        .args(["check", ".", "--format", "json", "--jobs", "1"])
+        .args(["--config", ".kgate.yaml"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let errors: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "policy-error")
+        .map(|f| f["message"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(
+        errors
+            .iter()
+            .any(|m| m.contains("`main-deny`") && m.contains("time")),
+        "{errors:#?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|m| m.contains("`main-violation`") && m.contains("memory")),
+        "{errors:#?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .all(|m| m.contains("not evaluated on the remaining objects"))
+    );
+}

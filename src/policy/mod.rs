@@ -91,6 +91,50 @@ pub struct EvalError {
     pub message: String,
 }
 
+/// Whether a regorus error is a time or memory limit being hit (not a bug in the policy's
+/// logic): such a rule is then not evaluated again in the run, so one policy that does not
+/// terminate costs one timeout, not one per object.
+fn hit_limit(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<regorus::LimitError>(),
+            Some(regorus::LimitError::TimeLimitExceeded { .. })
+                | Some(regorus::LimitError::MemoryLimitExceeded { .. })
+        )
+    }) || {
+        let m = e.to_string();
+        m.contains("time limit") || m.contains("memory limit")
+    }
+}
+
+/// Rules stopped after hitting a limit, shared by every evaluator of a run.
+#[derive(Default)]
+struct Tripped {
+    any: std::sync::atomic::AtomicBool,
+    rules: std::sync::Mutex<std::collections::BTreeSet<String>>,
+}
+
+impl Tripped {
+    fn contains(&self, id: &str) -> bool {
+        self.any.load(std::sync::atomic::Ordering::Relaxed)
+            && self.rules.lock().map(|r| r.contains(id)).unwrap_or(false)
+    }
+
+    /// Records `rule` as stopped and returns the error to report for it.
+    fn trip(&self, rule: &str, e: &anyhow::Error) -> EvalError {
+        if let Ok(mut r) = self.rules.lock() {
+            r.insert(rule.to_owned());
+        }
+        self.any.store(true, std::sync::atomic::Ordering::Relaxed);
+        EvalError {
+            rule: rule.to_owned(),
+            message: format!(
+                "{e}; the rule is not evaluated on the remaining objects of this run (see limits.policyTimeout and limits.policyMemory)"
+            ),
+        }
+    }
+}
+
 /// The generated rules that evaluate every object rule applicable to a kind at once.
 struct Gathers {
     /// Kind -> rule path, for kinds some rule names in `custom.kinds`.
@@ -110,6 +154,7 @@ impl Gathers {
 pub struct PolicySet {
     engine: regorus::Engine,
     gathers: Arc<Gathers>,
+    tripped: Arc<Tripped>,
     /// Whether some policy may read `data.kgate.root` (see [`reads_root`]).
     reads_root: bool,
     rules: Arc<Vec<PolicyRule>>,
@@ -276,6 +321,7 @@ impl PolicySet {
             .any(|s| reads_root(&s.text));
         Ok(PolicySet {
             engine,
+            tripped: Arc::default(),
             gathers: Arc::new(Gathers {
                 by_kind: gathers,
                 any_kind,
@@ -289,6 +335,15 @@ impl PolicySet {
 
     pub fn rules(&self) -> &[PolicyRule] {
         &self.rules
+    }
+
+    /// Bounds every evaluation: `timeout` per object (per root for root-scope rules), and
+    /// `memory` for the process while policies run. A rule that hits a limit is reported
+    /// once as a `policy-error` and not evaluated again in the run.
+    pub fn set_limits(&mut self, timeout: Duration, memory: u64) {
+        self.engine
+            .set_execution_timer_config(timer_config(timeout));
+        regorus::set_global_memory_limit(Some(memory));
     }
 
     /// Whether a policy may read the root path (`data.kgate.root`). When none does, an
@@ -315,6 +370,7 @@ impl PolicySet {
         Evaluator {
             base: self.engine.clone(),
             gathers: Arc::clone(&self.gathers),
+            tripped: Arc::clone(&self.tripped),
             engines: Vec::new(),
             reads_root: self.reads_root,
             rules: Arc::clone(&self.rules),
@@ -388,11 +444,15 @@ pub(crate) fn add_policy(
 
 pub(crate) fn new_engine() -> regorus::Engine {
     let mut engine = regorus::Engine::new();
-    engine.set_execution_timer_config(ExecutionTimerConfig {
-        limit: EVAL_TIME_LIMIT,
-        check_interval: NonZeroU32::new(64).unwrap_or(NonZeroU32::MIN),
-    });
+    engine.set_execution_timer_config(timer_config(EVAL_TIME_LIMIT));
     engine
+}
+
+fn timer_config(limit: Duration) -> ExecutionTimerConfig {
+    ExecutionTimerConfig {
+        limit,
+        check_interval: NonZeroU32::new(64).unwrap_or(NonZeroU32::MIN),
+    }
 }
 
 /// Evaluates rules on objects; one per thread.
@@ -400,6 +460,7 @@ pub struct Evaluator {
     /// The loaded policies, not yet prepared for any `data`.
     base: regorus::Engine,
     gathers: Arc<Gathers>,
+    tripped: Arc<Tripped>,
     /// Engines prepared for a `data.kgate` each (the key), most recently created last.
     /// Changing regorus' `data` makes it re-analyse every module (~2.5 ms for the built-in
     /// library), and roots alternate between a handful of contexts (dev, staging, prod...),
@@ -433,15 +494,30 @@ impl Evaluator {
             out.extend(g.evaluate(engine, &object, &enabled));
         }
         // Objects no enabled rule applies to cost nothing, not even a context switch.
-        let kind = object.get("kind").and_then(|k| k.as_str()).unwrap_or("");
-        let applies = |r: &PolicyRule| {
+        let kind = object
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .unwrap_or("")
+            .to_owned();
+        let kind = kind.as_str();
+        let tripped = Arc::clone(&self.tripped);
+        let enabled = |id: &str| enabled(id) && !tripped.contains(id);
+        let for_kind = |r: &PolicyRule| {
             !r.info.root_scope
-                && enabled(&r.info.id)
                 && (r.info.kinds.is_empty() || r.info.kinds.iter().any(|k| k == kind))
         };
-        if !self.rules.iter().any(applies) {
+        if !self
+            .rules
+            .iter()
+            .any(|r| for_kind(r) && enabled(&r.info.id))
+        {
             return out;
         }
+        // A stopped rule is part of the kind's gather rule: go rule by rule instead.
+        let gathered = !self
+            .rules
+            .iter()
+            .any(|r| for_kind(r) && tripped.contains(&r.info.id));
         let rules = Arc::clone(&self.rules);
         let gather = self.gathers.for_kind(kind).to_owned();
         let engine = match self.engine_for(context) {
@@ -452,8 +528,13 @@ impl Evaluator {
             }
         };
         engine.set_input(regorus::Value::from(object));
-        match engine.eval_rule(gather) {
-            Ok(regorus::Value::Object(results)) => {
+        let all = if gathered {
+            engine.eval_rule(gather).ok()
+        } else {
+            None
+        };
+        match all {
+            Some(regorus::Value::Object(results)) => {
                 for rule in rules.iter() {
                     if !enabled(&rule.info.id) {
                         continue;
@@ -468,11 +549,12 @@ impl Evaluator {
             // so that an error is attributed to the rule that raised it.
             _ => {
                 for rule in rules.iter() {
-                    if rule.info.root_scope || !enabled(&rule.info.id) {
+                    if !for_kind(rule) || !enabled(&rule.info.id) {
                         continue;
                     }
                     match engine.eval_rule(rule.query.clone()) {
                         Ok(value) => out.extend(violations_of(&rule.info.id, &value)),
+                        Err(e) if hit_limit(&e) => out.push(Err(tripped.trip(&rule.info.id, &e))),
                         Err(e) => out.push(Err(EvalError {
                             rule: rule.info.id.clone(),
                             message: e.to_string(),
@@ -540,6 +622,8 @@ impl Evaluator {
         enabled: impl Fn(&str) -> bool,
     ) -> Vec<Result<Violation, EvalError>> {
         let mut out = Vec::new();
+        let tripped = Arc::clone(&self.tripped);
+        let enabled = |id: &str| enabled(id) && !tripped.contains(id);
         if !self
             .rules
             .iter()
@@ -564,6 +648,7 @@ impl Evaluator {
             }
             match engine.eval_rule(rule.query.clone()) {
                 Ok(value) => out.extend(violations_of(&rule.info.id, &value)),
+                Err(e) if hit_limit(&e) => out.push(Err(tripped.trip(&rule.info.id, &e))),
                 Err(e) => out.push(Err(EvalError {
                     rule: rule.info.id.clone(),
                     message: e.to_string(),
