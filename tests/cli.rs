@@ -86,8 +86,11 @@ fn defective_example_reports_every_injected_defect_at_its_line() {
     assert_eq!(
         locations(&report),
         vec![
+            loc("required-labels", "apps/web/base/deployment.yaml", 6, 3),
             loc("image-latest-tag", "apps/web/base/deployment.yaml", 21, 18),
+            loc("required-labels", "apps/worker/base/cronjob.yaml", 3, 1),
             loc("image-latest-tag", "apps/worker/base/cronjob.yaml", 16, 22),
+            loc("required-labels", "apps/worker/base/deployment.yaml", 3, 1),
             loc(
                 "missing-resource-limits",
                 "apps/worker/base/deployment.yaml",
@@ -127,6 +130,12 @@ fn defective_example_reports_every_injected_defect_at_its_line() {
                 3
             ),
             loc(
+                "required-labels",
+                "infrastructure/logging/daemonset.yaml",
+                3,
+                1
+            ),
+            loc(
                 "privilege-escalation-allowed",
                 "infrastructure/logging/daemonset.yaml",
                 19,
@@ -147,14 +156,22 @@ fn defective_example_reports_every_injected_defect_at_its_line() {
         ]
     );
     // A base defect seen through the base and its overlay is one finding with both roots.
-    let limits = &report["findings"][2];
+    let first = |rule: &str| {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == rule)
+            .unwrap()
+    };
+    let limits = first("missing-resource-limits");
     assert_eq!(
         limits["roots"],
         serde_json::json!(["apps/worker/base", "apps/worker/overlays/prod"])
     );
     // The overlay pins nginx, so the web base's `latest` shows up in the base root only.
     assert_eq!(
-        report["findings"][0]["roots"],
+        first("image-latest-tag")["roots"],
         serde_json::json!(["apps/web/base"])
     );
     // Every injected defect is marked in its file with a `# Defect:` comment on the line
@@ -178,7 +195,7 @@ fn defective_example_reports_every_injected_defect_at_its_line() {
                 .count()
         })
         .sum();
-    assert_eq!(total_defects, 9, "every defect in the example is reported");
+    assert_eq!(total_defects, 13, "every defect in the example is reported");
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
@@ -265,9 +282,9 @@ fn json_matches_the_design_contract() {
     }
     let s = &j["summary"];
     assert_eq!(s["roots"], 6);
-    assert_eq!(s["findings"], 11);
+    assert_eq!(s["findings"], 15);
     assert_eq!(s["errors"], 9);
-    assert_eq!(s["warnings"], 2);
+    assert_eq!(s["warnings"], 6);
     assert_eq!(s["objects"], 22);
 }
 
@@ -330,7 +347,7 @@ fn write(root: &Path, rel: &str, bytes: &[u8]) {
 }
 
 /// A hardened Pod whose one defect is the `latest` tag (line 8).
-const LATEST_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: app\n      image: nginx:latest\n      resources:\n        requests: {cpu: 100m, memory: 64Mi}\n        limits: {cpu: 100m, memory: 64Mi}\n      securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}\n      livenessProbe: {tcpSocket: {port: 80}}\n      readinessProbe: {tcpSocket: {port: 80}}\n  securityContext: {runAsNonRoot: true, runAsUser: 10001}\n  serviceAccountName: p\n  automountServiceAccountToken: false\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: p\n";
+const LATEST_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {app.kubernetes.io/name: p, app.kubernetes.io/instance: p, app.kubernetes.io/version: \"1\", app.kubernetes.io/component: web, app.kubernetes.io/part-of: shop, app.kubernetes.io/managed-by: kgate-tests}}\n# every recommended label, so that image-latest-tag is the only finding\nspec:\n  containers:\n    - name: app\n      image: nginx:latest\n      resources:\n        requests: {cpu: 100m, memory: 64Mi}\n        limits: {cpu: 100m, memory: 64Mi}\n      securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}\n      livenessProbe: {tcpSocket: {port: 80}}\n      readinessProbe: {tcpSocket: {port: 80}}\n  securityContext: {runAsNonRoot: true, runAsUser: 10001}\n  serviceAccountName: p\n  automountServiceAccountToken: false\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: p\n";
 
 /// A scratch repository (with `.git` so config search stops there).
 fn scratch() -> tempfile::TempDir {

@@ -96,3 +96,52 @@ fn docs_rules_md_is_current() {
         assert!(want.contains(&format!("\n## {}\n", r.id)), "{}", r.id);
     }
 }
+
+/// kustomize accepts one object under two API versions (its ids include the version); the
+/// cluster sees one object, so `duplicate-resource-id` reports the second at its name.
+#[test]
+fn duplicate_ids_across_api_versions_are_found_in_rendered_roots() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("app");
+    std::fs::create_dir_all(dir.path().join(".git")).unwrap();
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(
+        app.join("kustomization.yaml"),
+        "resources: [a.yaml, b.yaml]\n",
+    )
+    .unwrap();
+    let deployment = |version: &str| {
+        format!("apiVersion: {version}\nkind: Deployment\nmetadata:\n  name: web\nspec: {{}}\n")
+    };
+    std::fs::write(app.join("a.yaml"), deployment("apps/v1")).unwrap();
+    std::fs::write(app.join("b.yaml"), deployment("apps/v1beta2")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kgate"))
+        .args(["check", ".", "--format", "json"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found: Vec<(String, u64, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "duplicate-resource-id" || f["rule"] == "render-error")
+        .map(|f| {
+            (
+                f["location"]["path"].as_str().unwrap().to_owned(),
+                f["location"]["line"].as_u64().unwrap(),
+                f["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![(
+            "app/b.yaml".to_owned(),
+            4,
+            "Deployment \"web\" is defined twice in this root (apps/v1beta2, and object #1 as apps/v1)"
+                .to_owned()
+        )]
+    );
+}

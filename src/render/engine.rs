@@ -219,11 +219,23 @@ impl Resource {
             }
         )
     }
+    /// kustomize's `ResId.Equals`: group, version and kind, name, and the effective namespace
+    /// (none counts as `default`; cluster-scoped kinds have none). The same object under two
+    /// API versions is two ids to kustomize (the `duplicate-resource-id` rule catches it).
     fn same_id(&self, other: &Resource) -> bool {
-        group_version(self.api_version()).0 == group_version(other.api_version()).0
+        fn effective(r: &Resource) -> &str {
+            if r.is_cluster_scoped() {
+                ""
+            } else if r.namespace().is_empty() {
+                "default"
+            } else {
+                r.namespace()
+            }
+        }
+        group_version(self.api_version()) == group_version(other.api_version())
             && self.kind() == other.kind()
             && self.name() == other.name()
-            && self.namespace() == other.namespace()
+            && effective(self) == effective(other)
     }
 }
 
