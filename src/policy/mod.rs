@@ -315,6 +315,20 @@ impl PolicySet {
                 text: gather,
             },
         )?;
+        // regorus analyses modules when first evaluating, not when adding them: analyse now,
+        // so that an invalid policy is a usage error at load (with its file and line), not a
+        // `policy-error` on every object.
+        // (Evaluating the query `true` prepares every module but evaluates no rule.)
+        if let Err(e) = engine.clone().eval_query("true".to_owned(), false) {
+            let message = e.to_string();
+            let path = message
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("--> "))
+                .and_then(|at| at.split(':').next())
+                .unwrap_or("policies")
+                .to_owned();
+            return Err(PolicyError::Load { path, message });
+        }
         let reads_root = sources
             .iter()
             .chain(&user.sources)
@@ -952,6 +966,18 @@ mod tests {
             .evaluator()
             .evaluate(serde_json::json!({}), &serde_json::json!({}), |_| true);
         assert!(matches!(&out[..], [Err(_)]), "{out:?}");
+    }
+
+    #[test]
+    fn analysis_errors_are_load_errors_naming_the_file() {
+        let src = user_rule("deny contains x if {\n\t[x, y] := [1, z]\n\tz := y\n}");
+        match PolicySet::load(&src) {
+            Err(PolicyError::Load { path, message }) => {
+                assert_eq!(path, "policies/custom/my-rule.rego", "{message}");
+            }
+            Err(e) => panic!("expected a load error, got {e}"),
+            Ok(_) => panic!("expected a load error"),
+        }
     }
 
     #[test]
