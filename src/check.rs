@@ -27,6 +27,21 @@ pub struct CheckOptions {
     pub kube_version: Option<String>,
     /// Unknown fields are findings, kinds without schema errors; or'ed with `strict:`.
     pub strict: bool,
+    /// Check only what a change since this git revision can affect.
+    pub changed_since: Option<String>,
+}
+
+/// What `--changed-since` selected, for `--explain`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Affected {
+    /// Files changed since the revision (relative to the scanned root).
+    pub changed: Vec<String>,
+    /// Why everything is checked, when a change touches the configuration or policies.
+    pub everything: Option<String>,
+    /// Roots checked: those whose files (transitively) include a changed file.
+    pub roots: Vec<String>,
+    /// Changed plain manifests checked on their own.
+    pub files: Vec<String>,
 }
 
 /// Errors that stop a check before it produces findings (usage and configuration errors).
@@ -48,6 +63,8 @@ pub enum CheckError {
     #[error("cannot start worker threads: {0}")]
     Threads(String),
     #[error(transparent)]
+    Changes(#[from] crate::changes::ChangesError),
+    #[error(transparent)]
     KubeVersion(#[from] crate::validate::UnsupportedVersion),
 }
 
@@ -62,6 +79,8 @@ pub struct CheckResult {
     /// Every enabled rule with its effective severity, sorted by id.
     pub rules: Vec<RuleInfo>,
     pub config: Config,
+    /// Set with `--changed-since`.
+    pub affected: Option<Affected>,
 }
 
 impl CheckResult {
@@ -73,19 +92,7 @@ impl CheckResult {
 /// Runs the whole pipeline.
 pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     let paths = resolve_paths(&opts.paths)?;
-    let (config, found_config_dir) = match &opts.config {
-        Some(p) => (Config::load(p)?, None),
-        None => match find_config(&paths[0]) {
-            Some(p) => {
-                let dir = p.parent().map(Path::to_path_buf);
-                (
-                    Config::load(&p)?,
-                    dir.and_then(|d| std::fs::canonicalize(d).ok()),
-                )
-            }
-            None => (Config::default(), None),
-        },
-    };
+    let (config, found_config_dir) = load_config(opts, &paths)?;
     let root = scan_root(&paths, found_config_dir.as_deref());
 
     let config_dir = config
@@ -135,7 +142,42 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         }
         excludes.push(format!("/{rel}"));
     }
-    let discovery = discover::discover(&root, &paths, &excludes)?;
+    let mut discovery = discover::discover(&root, &paths, &excludes)?;
+    let graph = crate::graph::build(
+        &root,
+        &discovery,
+        &crate::context::ContextSettings::from_config(&config).environments,
+    );
+    let affected = match &opts.changed_since {
+        Some(reference) => {
+            let changed = crate::changes::changed_since(&root, reference)?;
+            let affected = select_affected(
+                &root,
+                &config,
+                &config_dir,
+                &schema_dirs_of(&config, &config_dir),
+                &graph,
+                changed,
+            );
+            if affected.everything.is_none() {
+                let roots: std::collections::HashSet<&str> =
+                    affected.roots.iter().map(String::as_str).collect();
+                let files: std::collections::HashSet<&str> =
+                    affected.files.iter().map(String::as_str).collect();
+                discovery.kustomizations.retain(|k| {
+                    discovery.components.contains(k)
+                        || k.abs
+                            .parent()
+                            .is_some_and(|d| roots.contains(discover::relative(&root, d).as_str()))
+                });
+                discovery
+                    .manifests
+                    .retain(|m| files.contains(m.rel.as_str()));
+            }
+            Some(affected)
+        }
+        None => None,
+    };
 
     let disabled: Vec<String> = config
         .rules
@@ -222,6 +264,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     });
 
     let mut findings = discovery_findings(&discovery);
+    findings.extend(dangling_findings(&graph, affected.as_ref()));
     findings.extend(rendered.findings);
     let mut summary = Summary {
         roots: rendered.roots,
@@ -254,7 +297,119 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         summary,
         rules: enabled,
         config,
+        affected,
     })
+}
+
+/// The configuration `opts` names, or the `.kgate.yaml` found upward from the first path
+/// (with its canonical directory).
+fn load_config(
+    opts: &CheckOptions,
+    paths: &[PathBuf],
+) -> Result<(Config, Option<PathBuf>), CheckError> {
+    Ok(match &opts.config {
+        Some(p) => (Config::load(p)?, None),
+        None => match find_config(&paths[0]) {
+            Some(p) => {
+                let dir = p.parent().map(Path::to_path_buf);
+                (
+                    Config::load(&p)?,
+                    dir.and_then(|d| std::fs::canonicalize(d).ok()),
+                )
+            }
+            None => (Config::default(), None),
+        },
+    })
+}
+
+/// The repository graph of what `kgate check` with `opts` would check (`kgate graph`).
+pub fn repo_graph(opts: &CheckOptions) -> Result<crate::graph::RepoGraph, CheckError> {
+    let paths = resolve_paths(&opts.paths)?;
+    let (config, found_config_dir) = load_config(opts, &paths)?;
+    let root = scan_root(&paths, found_config_dir.as_deref());
+    let excludes: Vec<String> = config.exclude.iter().map(|e| e.value.clone()).collect();
+    let discovery = discover::discover(&root, &paths, &excludes)?;
+    let environments = crate::context::ContextSettings::from_config(&config).environments;
+    Ok(crate::graph::build(&root, &discovery, &environments))
+}
+
+fn schema_dirs_of(config: &Config, config_dir: &Path) -> Vec<PathBuf> {
+    config
+        .schema_dirs
+        .iter()
+        .map(|d| config_dir.join(&d.value))
+        .collect()
+}
+
+/// The roots and plain files a change can affect. A change to the configuration, a policy or
+/// data file, or a schema directory changes how everything is checked.
+fn select_affected(
+    root: &Path,
+    config: &Config,
+    config_dir: &Path,
+    schema_dirs: &[PathBuf],
+    graph: &crate::graph::RepoGraph,
+    changed: std::collections::BTreeSet<String>,
+) -> Affected {
+    let rel_dir = |d: &Path| {
+        let r = discover::relative(root, &crate::discover::normalize(d));
+        format!("{}/", r.trim_end_matches('/'))
+    };
+    let mut gate_inputs: Vec<(String, &'static str)> = Vec::new();
+    if let Some(p) = &config.path {
+        gate_inputs.push((discover::relative(root, p), "the configuration"));
+    }
+    for d in config.policies.dirs.iter().chain(&config.policies.data) {
+        gate_inputs.push((rel_dir(&config_dir.join(&d.value)), "the policies"));
+    }
+    for d in schema_dirs {
+        gate_inputs.push((rel_dir(d), "the schemas"));
+    }
+    let everything = changed.iter().find_map(|c| {
+        gate_inputs.iter().find_map(|(input, what)| {
+            let hit = if input.ends_with('/') {
+                c.starts_with(input.as_str())
+            } else {
+                c == input
+            };
+            hit.then(|| format!("{c} changes {what}"))
+        })
+    });
+    let roots = graph.affected_roots(&changed).into_iter().collect();
+    Affected {
+        files: changed.iter().cloned().collect(),
+        changed: changed.into_iter().collect(),
+        everything,
+        roots,
+    }
+}
+
+/// `dangling-reference` findings for entry points deploying missing paths (with
+/// `--changed-since`, only those declared in changed files).
+fn dangling_findings(graph: &crate::graph::RepoGraph, affected: Option<&Affected>) -> Vec<Finding> {
+    graph
+        .dangling()
+        .into_iter()
+        .filter(|d| {
+            affected.is_none_or(|a| a.everything.is_some() || a.changed.contains(&d.edge.file))
+        })
+        .map(|d| Finding {
+            rule: rules::DANGLING_REFERENCE.to_owned(),
+            severity: Severity::Error,
+            message: d.what,
+            help: "Point the entry point at the directory that exists, or remove it.".to_owned(),
+            location: Location::new(
+                d.edge.file.clone(),
+                Pos {
+                    line: d.edge.line,
+                    column: d.edge.column,
+                },
+            ),
+            object: None,
+            pointer: None,
+            roots: Vec::new(),
+        })
+        .collect()
 }
 
 fn resolve_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CheckError> {

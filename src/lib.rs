@@ -5,6 +5,7 @@
 //! `kgate` binary only parses arguments and prints. Stages exchange plain data:
 //! [`discover::SourceFile`], [`manifest::Manifest`], [`finding::Finding`].
 
+pub mod changes;
 pub mod check;
 pub mod config;
 pub mod context;
@@ -12,6 +13,7 @@ pub mod discover;
 pub mod evaluate;
 pub mod finding;
 pub mod gate;
+pub mod graph;
 pub mod manifest;
 pub mod policy;
 pub mod render;

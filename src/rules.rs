@@ -41,6 +41,7 @@ pub const EMPTY_MANIFEST: &str = "empty-manifest";
 pub const POLICY_ERROR: &str = "policy-error";
 pub const RENDER_UNAVAILABLE: &str = "render-unavailable";
 pub const RENDER_ERROR: &str = "render-error";
+pub const DANGLING_REFERENCE: &str = "dangling-reference";
 pub use crate::validate::{
     CEL_UNEVALUATED, DEPRECATED_API, REMOVED_API, SCHEMA_INVALID, SCHEMA_MISSING, UNKNOWN_FIELD,
 };
@@ -101,6 +102,13 @@ const ENGINE_RULES: &[EngineRule] = &[
         description: "kgate renders every kustomization directory (except Components) natively, as `kustomize build` v5.5 does. This one fails: a missing or out-of-root file, a cycle, a duplicate resource id, an unknown or invalid field, a patch without a target, a remote base (never fetched) or a plugin (never run). Nothing in the root was checked.",
         severity: Severity::Error,
         remediation: "Fix the kustomization at the reported line; `kgate render DIR` shows the same error, as `kubectl kustomize DIR` would.",
+    },
+    EngineRule {
+        id: DANGLING_REFERENCE,
+        title: "GitOps entry point deploys a path that does not exist",
+        description: "An Argo CD `Application` (`spec.source.path`, `spec.sources[].path`), an `ApplicationSet` (a git directory generator's path glob, or its template's path), a Flux `Kustomization` (`spec.path`) or a Flux `HelmRelease` whose chart comes from a `GitRepository` names a path of this repository that does not exist: the controller reports the application as failed, or, for a generator, silently deploys nothing. (A kustomization's own missing references are `render-error`s.) Paths are resolved from the scanned root, which should be the repository root; templated paths (`{{path}}`, `${VAR}`) are left to the controller.",
+        severity: Severity::Error,
+        remediation: "Point the entry point at the directory that exists (after a rename, update every Application and Kustomization that names the old path), or remove the entry point.",
     },
     EngineRule {
         id: RENDER_UNAVAILABLE,

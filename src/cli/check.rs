@@ -47,6 +47,15 @@ pub struct CheckArgs {
     #[arg(long)]
     pub strict: bool,
 
+    /// Check only the roots a change since this git revision can affect (committed, staged,
+    /// unstaged and untracked changes; a change to .kgate.yaml or a policy checks everything).
+    #[arg(long, value_name = "GIT_REF")]
+    pub changed_since: Option<String>,
+
+    /// With --changed-since: print the changed files and the roots checked (to stderr).
+    #[arg(long, requires = "changed_since")]
+    pub explain: bool,
+
     /// Colour in human output: auto (a terminal without NO_COLOR), always, never.
     #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "always", "never"])]
     pub color: String,
@@ -88,9 +97,17 @@ pub fn run(args: &CheckArgs) -> u8 {
         jobs: args.jobs.map(usize::from),
         kube_version: args.kube_version.clone(),
         strict: args.strict,
+        changed_since: args.changed_since.clone(),
     };
     let result = match kgate::check(&opts) {
-        Ok(r) => r,
+        Ok(r) => {
+            if args.explain
+                && let Some(a) = &r.affected
+            {
+                eprint!("{}", explain(a));
+            }
+            r
+        }
         Err(CheckError::Config(e)) => {
             print_config_error(&e);
             return EXIT_USAGE;
@@ -135,4 +152,22 @@ pub fn run(args: &CheckArgs) -> u8 {
     } else {
         EXIT_FINDINGS
     }
+}
+
+/// The `--explain` text: what changed and what is checked because of it.
+fn explain(a: &kgate::check::Affected) -> String {
+    let mut s = format!("changed since the revision: {} files\n", a.changed.len());
+    for f in &a.changed {
+        s.push_str(&format!("  {f}\n"));
+    }
+    match &a.everything {
+        Some(why) => s.push_str(&format!("checking everything: {why}\n")),
+        None => {
+            s.push_str(&format!("affected roots: {}\n", a.roots.len()));
+            for r in &a.roots {
+                s.push_str(&format!("  {r}\n"));
+            }
+        }
+    }
+    s
 }

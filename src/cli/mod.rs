@@ -3,6 +3,7 @@
 
 mod check;
 mod diagnostics;
+mod graph;
 mod policy;
 mod render;
 
@@ -30,6 +31,9 @@ struct Cli {
 enum Command {
     /// Check manifests against the policies and report findings.
     Check(check::CheckArgs),
+    /// Show the repository graph: roots, bases, components, charts, Argo CD and Flux entry
+    /// points, and what uses what.
+    Graph(graph::GraphArgs),
     /// Print the rendered stream of a kustomization, like `kustomize build DIR`.
     Render(render::RenderArgs),
     /// List the built-in rules or run Rego policy tests.
@@ -54,6 +58,7 @@ pub fn run() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Policy(cmd) => policy::run(&cmd),
         Command::Render(args) => render::run(&args),
+        Command::Graph(args) => graph::run(&args),
     };
     ExitCode::from(code)
 }

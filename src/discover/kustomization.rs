@@ -119,6 +119,137 @@ pub fn read_kustomization(
     })
 }
 
+/// What a kustomization entry refers to, for the repository graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RefKind {
+    /// `resources:` (or the legacy `bases:`): a file, or a directory with a kustomization.
+    Resource,
+    /// `components:`.
+    Component,
+    /// A patch file (`patches`, `patchesStrategicMerge`, `patchesJson6902`).
+    Patch,
+    /// A generator input (`configMapGenerator`/`secretGenerator` files and env files).
+    Generator,
+    /// Configuration: `replacements`, `transformers`, `generators`, `validators`,
+    /// `configurations`, `crds`, `openapi`.
+    Config,
+}
+
+/// One path a kustomization refers to, where it says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    /// Absolute and lexically normalised (the target may not exist).
+    pub target: PathBuf,
+    pub kind: RefKind,
+    pub pos: Pos,
+}
+
+/// Every local path `path` (a kustomization file) refers to, in file order per key. Remote
+/// bases and inline patches are not paths and are left out.
+pub fn references(path: &Path, text: &str) -> Result<Vec<Reference>, KustomizationError> {
+    let (docs, err) = yaml::parse_documents(text, LoadLimits::default());
+    if let Some(e) = err {
+        return Err(KustomizationError {
+            pos: e.pos,
+            message: e.to_string(),
+        });
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut out = Vec::new();
+    let Some(root) = docs.first().map(|d| &d.root) else {
+        return Ok(out);
+    };
+    if !matches!(root.value, Value::Map(_)) {
+        return Ok(out);
+    }
+    let mut add = |node: &Node, s: &str, kind: RefKind| {
+        let s = s.trim();
+        if s.is_empty() || s.contains('\n') || s.contains(": ") || is_remote(s) {
+            return;
+        }
+        out.push(Reference {
+            target: normalize(&dir.join(s)),
+            kind,
+            pos: node.start,
+        });
+    };
+    fn seq(node: Option<&Node>) -> Vec<&Node> {
+        match node.map(|n| &n.value) {
+            Some(Value::Seq(items)) => items.iter().collect(),
+            Some(Value::String(_)) => node.into_iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+    for (key, kind) in [
+        ("resources", RefKind::Resource),
+        ("bases", RefKind::Resource),
+        ("components", RefKind::Component),
+        ("patchesStrategicMerge", RefKind::Patch),
+        ("crds", RefKind::Config),
+        ("transformers", RefKind::Config),
+        ("generators", RefKind::Config),
+        ("validators", RefKind::Config),
+        ("configurations", RefKind::Config),
+    ] {
+        for item in seq(root.get(key)) {
+            if let Some(s) = item.as_str() {
+                add(item, s, kind);
+            }
+        }
+    }
+    for (key, kind) in [
+        ("patches", RefKind::Patch),
+        ("patchesJson6902", RefKind::Patch),
+        ("replacements", RefKind::Config),
+    ] {
+        for item in seq(root.get(key)) {
+            if let Some(p) = item.get("path")
+                && let Some(s) = p.as_str()
+            {
+                add(p, s, kind);
+            }
+        }
+    }
+    if let Some(p) = root.get("openapi").and_then(|o| o.get("path"))
+        && let Some(s) = p.as_str()
+    {
+        add(p, s, RefKind::Config);
+    }
+    for key in ["configMapGenerator", "secretGenerator"] {
+        for item in seq(root.get(key)) {
+            for f in seq(item.get("files")) {
+                if let Some(s) = f.as_str() {
+                    add(
+                        f,
+                        s.split_once('=').map_or(s, |(_, p)| p),
+                        RefKind::Generator,
+                    );
+                }
+            }
+            for e in seq(item.get("envs"))
+                .into_iter()
+                .chain(seq(item.get("env")))
+            {
+                if let Some(s) = e.as_str() {
+                    add(e, s, RefKind::Generator);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A remote base (`github.com/...`, `https://...`, `git@...`): not a local path.
+pub fn is_remote(s: &str) -> bool {
+    s.contains("://")
+        || s.starts_with("git@")
+        || s.contains("?ref=")
+        || ["github.com/", "gitlab.com/", "bitbucket.org/"]
+            .iter()
+            .any(|h| s.starts_with(h))
+}
+
 /// `a/b/../c` -> `a/c` without touching the file system (the file may not exist).
 pub fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
@@ -154,6 +285,34 @@ mod tests {
                 "/r/app/overlay/app.properties",
                 "/r/app/overlay/conf/other.yaml",
                 "/r/app/overlay/vars.env",
+            ]
+        );
+    }
+
+    #[test]
+    fn references_name_kind_and_line() {
+        let text = "resources:\n  - ../base\n  - https://github.com/x/y//z?ref=v1\n  - svc.yaml\ncomponents: [../../components/tls]\npatches:\n  - path: p.yaml\n  - patch: |-\n      - op: add\nconfigMapGenerator:\n  - name: c\n    envs: [a.env]\n";
+        let refs = references(Path::new("/r/app/overlays/prod/kustomization.yaml"), text).unwrap();
+        let got: Vec<(String, RefKind, u32)> = refs
+            .iter()
+            .map(|r| (r.target.display().to_string(), r.kind, r.pos.line))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("/r/app/overlays/base".to_owned(), RefKind::Resource, 2),
+                (
+                    "/r/app/overlays/prod/svc.yaml".to_owned(),
+                    RefKind::Resource,
+                    4
+                ),
+                ("/r/app/components/tls".to_owned(), RefKind::Component, 5),
+                ("/r/app/overlays/prod/p.yaml".to_owned(), RefKind::Patch, 7),
+                (
+                    "/r/app/overlays/prod/a.env".to_owned(),
+                    RefKind::Generator,
+                    12
+                ),
             ]
         );
     }

@@ -4,7 +4,7 @@
 //! .gitignore syntax), skips hidden files, and never follows a symlink out of the scanned
 //! root. Files given explicitly on the command line are always checked, as ripgrep does.
 
-mod kustomization;
+pub mod kustomization;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

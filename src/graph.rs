@@ -1,0 +1,759 @@
+//! The repository as its users see it: kustomization roots, the bases and Components they
+//! use, Helm charts, and the GitOps entry points (Argo CD `Application`/`ApplicationSet`,
+//! Flux `Kustomization`/`HelmRelease`) that point at paths. Edges are file-level (an overlay
+//! uses a base directory, a patch file, an env file...), so the reverse graph answers "which
+//! roots can a change to this file affect" without rendering anything.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::discover::kustomization::{RefKind, normalize, references};
+use crate::discover::{Discovery, KUSTOMIZATION_FILE_NAMES, relative};
+use crate::yaml::{self, LoadLimits, Node, Pos};
+
+/// What a node is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NodeKind {
+    /// A kustomization directory that is rendered on its own (overlays, bases, clusters).
+    Root,
+    /// A `kind: Component` kustomization.
+    Component,
+    /// A directory with `Chart.yaml`.
+    Chart,
+    /// A file a kustomization refers to (a resource, patch or generator input).
+    File,
+    /// A directory referred to that holds no kustomization (a missing path, or a plain
+    /// manifest directory an entry point deploys).
+    Directory,
+    /// An Argo CD or Flux object that deploys a path.
+    EntryPoint,
+}
+
+/// One node. `id` is the path relative to the scanned root for files and directories, and
+/// `Kind namespace/name` for entry points.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GraphNode {
+    pub id: String,
+    pub kind: NodeKind,
+    /// The file that defines the node (the kustomization, `Chart.yaml`, or the manifest
+    /// holding the entry point).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// Whether the path exists (always true for entry points).
+    pub exists: bool,
+}
+
+/// How a node uses another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EdgeKind {
+    Resource,
+    Component,
+    Patch,
+    Generator,
+    Config,
+    /// An entry point deploys a path.
+    Deploys,
+    /// Flux `dependsOn`.
+    DependsOn,
+}
+
+impl From<RefKind> for EdgeKind {
+    fn from(k: RefKind) -> EdgeKind {
+        match k {
+            RefKind::Resource => EdgeKind::Resource,
+            RefKind::Component => EdgeKind::Component,
+            RefKind::Patch => EdgeKind::Patch,
+            RefKind::Generator => EdgeKind::Generator,
+            RefKind::Config => EdgeKind::Config,
+        }
+    }
+}
+
+/// `from` uses `to`; `file:line:column` is where `from` says so.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Edge {
+    pub from: String,
+    pub to: String,
+    pub kind: EdgeKind,
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+}
+
+/// The repository graph, nodes and edges sorted.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RepoGraph {
+    pub nodes: Vec<GraphNode>,
+    pub edges: Vec<Edge>,
+}
+
+/// An edge whose target does not exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dangling {
+    pub edge: Edge,
+    pub what: String,
+}
+
+struct Builder<'a> {
+    scan_root: &'a Path,
+    environments: &'a [String],
+    nodes: BTreeMap<String, GraphNode>,
+    edges: BTreeSet<Edge>,
+}
+
+impl Builder<'_> {
+    fn rel(&self, p: &Path) -> String {
+        relative(self.scan_root, p)
+    }
+
+    fn node(&mut self, id: String, kind: NodeKind, file: Option<String>, exists: bool) {
+        let (environment, cluster) = if matches!(kind, NodeKind::Root | NodeKind::Component) {
+            crate::context::environment_and_cluster(&id, self.environments)
+        } else {
+            (None, None)
+        };
+        let entry = self.nodes.entry(id.clone()).or_insert(GraphNode {
+            id,
+            kind,
+            file: None,
+            environment,
+            cluster,
+            exists,
+        });
+        // A directory first seen as a target, then found to hold a kustomization, upgrades.
+        if entry.kind == NodeKind::Directory || entry.kind == NodeKind::File {
+            entry.kind = kind;
+        }
+        if file.is_some() {
+            entry.file = file;
+        }
+        entry.exists |= exists;
+    }
+
+    /// The node a reference to `target` lands on: a kustomization directory, a chart, a
+    /// plain directory or a file.
+    /// `dir`: the reference can only be a directory (an entry point's path).
+    fn target(&mut self, target: &Path, dir: bool) -> String {
+        let id = self.rel(target);
+        if self.nodes.contains_key(&id) {
+            return id;
+        }
+        let (kind, exists) = if target.is_dir() {
+            (NodeKind::Directory, true)
+        } else if dir {
+            (NodeKind::Directory, false)
+        } else {
+            (NodeKind::File, target.is_file())
+        };
+        self.node(id.clone(), kind, None, exists);
+        id
+    }
+
+    fn edge(&mut self, from: &str, to: String, kind: EdgeKind, file: &str, pos: Pos) {
+        self.edges.insert(Edge {
+            from: from.to_owned(),
+            to,
+            kind,
+            file: file.to_owned(),
+            line: pos.line,
+            column: pos.column,
+        });
+    }
+}
+
+/// Builds the graph of what `discovery` found under `scan_root`. Kustomizations that do not
+/// parse contribute their node only (rendering reports why).
+pub fn build(scan_root: &Path, discovery: &Discovery, environments: &[String]) -> RepoGraph {
+    let mut b = Builder {
+        scan_root,
+        environments,
+        nodes: BTreeMap::new(),
+        edges: BTreeSet::new(),
+    };
+    for k in &discovery.kustomizations {
+        let Some(dir) = k.abs.parent() else { continue };
+        let kind = if discovery.components.contains(k) {
+            NodeKind::Component
+        } else {
+            NodeKind::Root
+        };
+        b.node(b.rel(dir), kind, Some(k.rel.clone()), true);
+    }
+    for c in &discovery.charts {
+        if let Some(dir) = c.abs.parent() {
+            b.node(b.rel(dir), NodeKind::Chart, Some(c.rel.clone()), true);
+        }
+    }
+    for k in &discovery.kustomizations {
+        let Some(dir) = k.abs.parent() else { continue };
+        let from = b.rel(dir);
+        let Ok(text) = std::fs::read_to_string(&k.abs) else {
+            continue;
+        };
+        let Ok(refs) = references(&k.abs, &text) else {
+            continue;
+        };
+        for r in refs {
+            let to = b.target(&r.target, false);
+            b.edge(&from, to, r.kind.into(), &k.rel, r.pos);
+        }
+    }
+    for m in discovery.manifests.iter().chain(&discovery.partials) {
+        entry_points(&mut b, &m.abs, &m.rel);
+    }
+    let mut nodes: Vec<GraphNode> = b.nodes.into_values().collect();
+    nodes.sort_by(|a, b| a.id.cmp(&b.id));
+    RepoGraph {
+        nodes,
+        edges: b.edges.into_iter().collect(),
+    }
+}
+
+/// Argo CD and Flux objects in `file` that deploy paths of this repository. Paths in them are
+/// relative to the repository root, which is the scanned root here.
+fn entry_points(b: &mut Builder<'_>, abs: &Path, rel: &str) {
+    let Ok(text) = std::fs::read_to_string(abs) else {
+        return;
+    };
+    // Most manifests are neither; skip the parse.
+    if !text.contains("argoproj.io") && !text.contains("toolkit.fluxcd.io") {
+        return;
+    }
+    let (docs, _) = yaml::parse_documents(&text, LoadLimits::default());
+    for doc in docs {
+        let obj = &doc.root;
+        let (Some(api), Some(kind)) = (
+            obj.get("apiVersion").and_then(Node::as_str),
+            obj.get("kind").and_then(Node::as_str),
+        ) else {
+            continue;
+        };
+        let group = api.split('/').next().unwrap_or("");
+        let name = obj.str_at(&["metadata", "name"]).unwrap_or("");
+        let ns = obj.str_at(&["metadata", "namespace"]).unwrap_or("");
+        let id = if ns.is_empty() {
+            format!("{kind} {name}")
+        } else {
+            format!("{kind} {ns}/{name}")
+        };
+        let mut paths: Vec<&Node> = Vec::new();
+        let mut globs: Vec<&Node> = Vec::new();
+        let mut depends: Vec<(String, Pos)> = Vec::new();
+        match (group, kind) {
+            ("argoproj.io", "Application") => {
+                let spec = obj.get("spec");
+                let sources = spec
+                    .and_then(|s| s.get("source"))
+                    .into_iter()
+                    .chain(seq(spec.and_then(|s| s.get("sources"))));
+                paths.extend(sources.filter_map(|s| s.get("path")));
+            }
+            ("argoproj.io", "ApplicationSet") => {
+                let spec = obj.get("spec");
+                for g in seq(spec.and_then(|s| s.get("generators"))) {
+                    for d in seq(g.get("git").and_then(|g| g.get("directories"))) {
+                        let excluded = d.get("exclude").and_then(Node::as_str) == Some("true")
+                            || matches!(
+                                d.get("exclude").map(|n| &n.value),
+                                Some(yaml::Value::Bool(true))
+                            );
+                        if !excluded && let Some(p) = d.get("path") {
+                            globs.push(p);
+                        }
+                    }
+                }
+                let template = spec
+                    .and_then(|s| s.get("template"))
+                    .and_then(|t| t.get("spec"));
+                let sources = template
+                    .and_then(|s| s.get("source"))
+                    .into_iter()
+                    .chain(seq(template.and_then(|s| s.get("sources"))));
+                paths.extend(sources.filter_map(|s| s.get("path")));
+            }
+            ("kustomize.toolkit.fluxcd.io", "Kustomization") => {
+                let spec = obj.get("spec");
+                paths.extend(spec.and_then(|s| s.get("path")));
+                for d in seq(spec.and_then(|s| s.get("dependsOn"))) {
+                    if let Some(n) = d.get("name").and_then(Node::as_str) {
+                        let dns = d.get("namespace").and_then(Node::as_str).unwrap_or(ns);
+                        let target = if dns.is_empty() {
+                            format!("Kustomization {n}")
+                        } else {
+                            format!("Kustomization {dns}/{n}")
+                        };
+                        depends.push((target, d.start));
+                    }
+                }
+            }
+            ("helm.toolkit.fluxcd.io", "HelmRelease") => {
+                let chart = obj
+                    .get("spec")
+                    .and_then(|s| s.get("chart"))
+                    .and_then(|c| c.get("spec"));
+                let from_git = chart
+                    .and_then(|c| c.get("sourceRef"))
+                    .and_then(|r| r.get("kind"))
+                    .and_then(Node::as_str)
+                    == Some("GitRepository");
+                if from_git {
+                    paths.extend(chart.and_then(|c| c.get("chart")));
+                }
+            }
+            _ => continue,
+        }
+        b.node(id.clone(), NodeKind::EntryPoint, Some(rel.to_owned()), true);
+        for p in paths {
+            let Some(s) = p.as_str() else { continue };
+            // A templated path (`{{path}}`, `${CLUSTER}`) is resolved by the controller.
+            if s.contains("{{") || s.contains("${") {
+                continue;
+            }
+            let target = normalize(&b.scan_root.join(s.trim_start_matches("./")));
+            let to = b.target(&target, true);
+            b.edge(&id, to, EdgeKind::Deploys, rel, p.start);
+        }
+        for g in globs {
+            let Some(s) = g.as_str() else { continue };
+            let matches = glob_dirs(b.scan_root, s);
+            if matches.is_empty() {
+                // No directory matches: the generator produces no Application.
+                let target = normalize(&b.scan_root.join(s));
+                let to = b.rel(&target);
+                b.node(to.clone(), NodeKind::Directory, None, false);
+                b.edge(&id, to, EdgeKind::Deploys, rel, g.start);
+            }
+            for dir in matches {
+                let to = b.target(&dir, true);
+                b.edge(&id, to, EdgeKind::Deploys, rel, g.start);
+            }
+        }
+        for (target, pos) in depends {
+            b.edge(&id, target, EdgeKind::DependsOn, rel, pos);
+        }
+    }
+}
+
+fn seq(node: Option<&Node>) -> Vec<&Node> {
+    match node.map(|n| &n.value) {
+        Some(yaml::Value::Seq(items)) => items.iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Directories under `root` matching an Argo CD git-generator path glob (`apps/*/overlays/prod`).
+fn glob_dirs(root: &Path, pattern: &str) -> Vec<PathBuf> {
+    let Ok(glob) = globset::GlobBuilder::new(pattern.trim_start_matches("./"))
+        .literal_separator(true)
+        .build()
+    else {
+        return Vec::new();
+    };
+    let matcher = glob.compile_matcher();
+    let mut out = Vec::new();
+    let walker = ignore::WalkBuilder::new(root)
+        .hidden(true)
+        .git_ignore(true)
+        .git_global(false)
+        .build();
+    for entry in walker.flatten() {
+        if entry.file_type().is_some_and(|t| t.is_dir())
+            && let Ok(rel) = entry.path().strip_prefix(root)
+            && !rel.as_os_str().is_empty()
+            && matcher.is_match(rel)
+        {
+            out.push(entry.path().to_path_buf());
+        }
+    }
+    out.sort();
+    out
+}
+
+impl RepoGraph {
+    pub fn node(&self, id: &str) -> Option<&GraphNode> {
+        self.nodes
+            .binary_search_by(|n| n.id.as_str().cmp(id))
+            .ok()
+            .map(|i| &self.nodes[i])
+    }
+
+    /// Edges of entry points whose target path does not exist. (A kustomization's missing
+    /// reference is a `render-error` of every root that renders it, at the same line.)
+    pub fn dangling(&self) -> Vec<Dangling> {
+        self.edges
+            .iter()
+            .filter(|e| e.kind == EdgeKind::Deploys)
+            .filter(|e| self.node(&e.to).is_some_and(|n| !n.exists))
+            .map(|e| Dangling {
+                edge: e.clone(),
+                what: format!("{} deploys path `{}`, which does not exist", e.from, e.to),
+            })
+            .collect()
+    }
+
+    /// Every file the node `id` reads when rendered: its kustomization file and, through its
+    /// references, every file and kustomization it uses (transitively), as paths relative to
+    /// the scanned root. A directory contributes its kustomization file, or, for a plain
+    /// directory, itself as a prefix (`dir/`).
+    pub fn closure(&self, id: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![id.to_owned()];
+        while let Some(n) = stack.pop() {
+            if !seen.insert(n.clone()) {
+                continue;
+            }
+            match self.node(&n) {
+                Some(node) => {
+                    match node.kind {
+                        NodeKind::File => {
+                            out.insert(n.clone());
+                        }
+                        NodeKind::Directory | NodeKind::Chart => {
+                            out.insert(format!("{n}/"));
+                        }
+                        _ => {}
+                    }
+                    if let Some(f) = &node.file
+                        && node.kind != NodeKind::EntryPoint
+                    {
+                        out.insert(f.clone());
+                    }
+                    // A missing kustomization directory becomes one when it is created.
+                    if !node.exists {
+                        for name in KUSTOMIZATION_FILE_NAMES {
+                            out.insert(format!("{n}/{name}"));
+                        }
+                    }
+                }
+                None => {
+                    out.insert(n.clone());
+                }
+            }
+            let from = self.edges.partition_point(|e| e.from.as_str() < n.as_str());
+            for e in self.edges[from..].iter().take_while(|e| e.from == n) {
+                if e.kind != EdgeKind::DependsOn {
+                    stack.push(e.to.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// Roots (rendered kustomization directories) that a change to any of `changed` (paths
+    /// relative to the scanned root) can affect.
+    pub fn affected_roots(&self, changed: &BTreeSet<String>) -> BTreeSet<String> {
+        self.nodes
+            .iter()
+            .filter(|n| n.kind == NodeKind::Root)
+            .filter(|n| {
+                self.closure(&n.id).iter().any(|f| {
+                    if let Some(dir) = f.strip_suffix('/') {
+                        changed
+                            .iter()
+                            .any(|c| c.starts_with(dir) && c[dir.len()..].starts_with('/'))
+                    } else {
+                        changed.contains(f)
+                    }
+                })
+            })
+            .map(|n| n.id.clone())
+            .collect()
+    }
+
+    /// Graphviz.
+    pub fn to_dot(&self) -> String {
+        let mut s =
+            String::from("digraph kgate {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n");
+        for n in &self.nodes {
+            let shape = match n.kind {
+                NodeKind::Root => "box",
+                NodeKind::Component => "component",
+                NodeKind::Chart => "folder",
+                NodeKind::File => "note",
+                NodeKind::Directory => "folder",
+                NodeKind::EntryPoint => "hexagon",
+            };
+            let style = if n.exists {
+                ""
+            } else {
+                ", color=red, style=dashed"
+            };
+            s.push_str(&format!("  {:?} [shape={shape}{style}];\n", n.id));
+        }
+        for e in &self.edges {
+            s.push_str(&format!(
+                "  {:?} -> {:?} [label={:?}];\n",
+                e.from,
+                e.to,
+                kind_name(e.kind)
+            ));
+        }
+        s.push_str("}\n");
+        s
+    }
+
+    /// A tree per entry point and per root, for people.
+    pub fn to_human(&self) -> String {
+        let mut s = String::new();
+        let used: BTreeSet<&str> = self.edges.iter().map(|e| e.to.as_str()).collect();
+        let tops = self.nodes.iter().filter(|n| {
+            n.kind == NodeKind::EntryPoint
+                || (n.kind == NodeKind::Root && !used.contains(n.id.as_str()))
+        });
+        for top in tops {
+            self.tree(&mut s, &top.id, None, 0, &mut BTreeSet::new());
+        }
+        let count = |k: NodeKind| self.nodes.iter().filter(|n| n.kind == k).count();
+        s.push_str(&format!(
+            "{} roots, {} components, {} charts, {} entry points, {} edges\n",
+            count(NodeKind::Root),
+            count(NodeKind::Component),
+            count(NodeKind::Chart),
+            count(NodeKind::EntryPoint),
+            self.edges.len()
+        ));
+        s
+    }
+
+    fn tree(
+        &self,
+        s: &mut String,
+        id: &str,
+        via: Option<EdgeKind>,
+        depth: usize,
+        path: &mut BTreeSet<String>,
+    ) {
+        let node = self.node(id);
+        let mut line = format!("{}{}", "  ".repeat(depth), id);
+        if let Some(n) = node {
+            let mut tags = vec![kind_label(n.kind).to_owned()];
+            if let Some(e) = &n.environment {
+                tags.push(format!("env {e}"));
+            }
+            if let Some(c) = &n.cluster {
+                tags.push(format!("cluster {c}"));
+            }
+            if !n.exists {
+                tags.push("MISSING".to_owned());
+            }
+            line.push_str(&format!(" [{}]", tags.join(", ")));
+        }
+        if let Some(k) = via
+            && !matches!(k, EdgeKind::Resource | EdgeKind::Deploys)
+        {
+            line.push_str(&format!(" ({})", kind_name(k)));
+        }
+        s.push_str(&line);
+        s.push('\n');
+        if !path.insert(id.to_owned()) {
+            return;
+        }
+        let from = self.edges.partition_point(|e| e.from.as_str() < id);
+        for e in self.edges[from..].iter().take_while(|e| e.from == id) {
+            self.tree(s, &e.to, Some(e.kind), depth + 1, path);
+        }
+        path.remove(id);
+    }
+}
+
+fn kind_label(k: NodeKind) -> &'static str {
+    match k {
+        NodeKind::Root => "root",
+        NodeKind::Component => "component",
+        NodeKind::Chart => "chart",
+        NodeKind::File => "file",
+        NodeKind::Directory => "directory",
+        NodeKind::EntryPoint => "entry point",
+    }
+}
+
+fn kind_name(k: EdgeKind) -> &'static str {
+    match k {
+        EdgeKind::Resource => "resource",
+        EdgeKind::Component => "component",
+        EdgeKind::Patch => "patch",
+        EdgeKind::Generator => "generator",
+        EdgeKind::Config => "config",
+        EdgeKind::Deploys => "deploys",
+        EdgeKind::DependsOn => "depends-on",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(root: &Path, rel: &str, text: &str) {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    fn repo() -> tempfile::TempDir {
+        let tmp = tempfile::tempdir().unwrap();
+        let r = tmp.path();
+        write(
+            r,
+            "apps/web/base/kustomization.yaml",
+            "resources: [deployment.yaml]\n",
+        );
+        write(
+            r,
+            "apps/web/base/deployment.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n",
+        );
+        write(
+            r,
+            "apps/web/overlays/prod/kustomization.yaml",
+            "resources: [../../base]\ncomponents: [../../../../components/tls]\npatches:\n  - path: replicas.yaml\n",
+        );
+        write(
+            r,
+            "apps/web/overlays/prod/replicas.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 3}\n",
+        );
+        write(
+            r,
+            "apps/api/base/kustomization.yaml",
+            "resources: [deployment.yaml]\n",
+        );
+        write(
+            r,
+            "apps/api/base/deployment.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\n",
+        );
+        write(
+            r,
+            "components/tls/kustomization.yaml",
+            "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n",
+        );
+        write(
+            r,
+            "clusters/prod-eu/kustomization.yaml",
+            "resources:\n  - ../../apps/web/overlays/prod\n",
+        );
+        write(
+            r,
+            "argocd/apps.yaml",
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: prod-eu, namespace: argocd}\nspec:\n  source:\n    path: clusters/prod-eu\n---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: gone, namespace: argocd}\nspec:\n  source:\n    path: clusters/staging\n---\napiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: bases, namespace: argocd}\nspec:\n  generators:\n    - git:\n        directories:\n          - path: apps/*/base\n",
+        );
+        tmp
+    }
+
+    fn graph(root: &Path) -> RepoGraph {
+        let d = crate::discover::discover(root, &[root.to_path_buf()], &[]).unwrap();
+        build(root, &d, &["prod".to_owned()])
+    }
+
+    #[test]
+    fn nodes_edges_and_entry_points() {
+        let tmp = repo();
+        let g = graph(tmp.path());
+        let kinds: Vec<(&str, NodeKind)> =
+            g.nodes.iter().map(|n| (n.id.as_str(), n.kind)).collect();
+        assert!(kinds.contains(&("apps/web/overlays/prod", NodeKind::Root)));
+        assert!(kinds.contains(&("components/tls", NodeKind::Component)));
+        assert!(kinds.contains(&("Application argocd/prod-eu", NodeKind::EntryPoint)));
+        let edges: Vec<(&str, &str, EdgeKind)> = g
+            .edges
+            .iter()
+            .map(|e| (e.from.as_str(), e.to.as_str(), e.kind))
+            .collect();
+        for want in [
+            (
+                "apps/web/overlays/prod",
+                "apps/web/base",
+                EdgeKind::Resource,
+            ),
+            (
+                "apps/web/overlays/prod",
+                "components/tls",
+                EdgeKind::Component,
+            ),
+            (
+                "apps/web/overlays/prod",
+                "apps/web/overlays/prod/replicas.yaml",
+                EdgeKind::Patch,
+            ),
+            (
+                "clusters/prod-eu",
+                "apps/web/overlays/prod",
+                EdgeKind::Resource,
+            ),
+            (
+                "Application argocd/prod-eu",
+                "clusters/prod-eu",
+                EdgeKind::Deploys,
+            ),
+            (
+                "ApplicationSet argocd/bases",
+                "apps/api/base",
+                EdgeKind::Deploys,
+            ),
+            (
+                "ApplicationSet argocd/bases",
+                "apps/web/base",
+                EdgeKind::Deploys,
+            ),
+        ] {
+            assert!(edges.contains(&want), "missing {want:?} in {edges:#?}");
+        }
+        let prod = g.node("apps/web/overlays/prod").unwrap();
+        assert_eq!(prod.environment.as_deref(), Some("prod"));
+        let dangling = g.dangling();
+        assert_eq!(dangling.len(), 1);
+        assert_eq!(dangling[0].edge.file, "argocd/apps.yaml");
+        assert_eq!(dangling[0].edge.line, 13);
+        assert!(dangling[0].what.contains("clusters/staging"));
+    }
+
+    #[test]
+    fn a_base_change_affects_its_overlays_and_clusters_only() {
+        let tmp = repo();
+        let g = graph(tmp.path());
+        let changed: BTreeSet<String> = ["apps/web/base/deployment.yaml".to_owned()].into();
+        let got: Vec<String> = g.affected_roots(&changed).into_iter().collect();
+        assert_eq!(
+            got,
+            [
+                "apps/web/base",
+                "apps/web/overlays/prod",
+                "clusters/prod-eu"
+            ]
+        );
+        let changed: BTreeSet<String> = ["components/tls/kustomization.yaml".to_owned()].into();
+        let got: Vec<String> = g.affected_roots(&changed).into_iter().collect();
+        assert_eq!(got, ["apps/web/overlays/prod", "clusters/prod-eu"]);
+        // A file nothing refers to affects no root.
+        let changed: BTreeSet<String> = ["apps/web/base/unused.yaml".to_owned()].into();
+        assert!(g.affected_roots(&changed).is_empty());
+    }
+
+    #[test]
+    fn dot_and_human_output() {
+        let tmp = repo();
+        let g = graph(tmp.path());
+        let dot = g.to_dot();
+        assert!(dot.starts_with("digraph kgate {"));
+        assert!(
+            dot.contains(
+                "\"clusters/prod-eu\" -> \"apps/web/overlays/prod\" [label=\"resource\"];"
+            )
+        );
+        let human = g.to_human();
+        assert!(human.contains("Application argocd/prod-eu [entry point]\n  clusters/prod-eu [root, env prod, cluster prod-eu]\n    apps/web/overlays/prod [root, env prod]\n"), "{human}");
+        assert!(
+            human.contains("clusters/staging [directory, MISSING]"),
+            "{human}"
+        );
+    }
+}

@@ -1,0 +1,368 @@
+//! `kgate check --changed-since REF` on real temporary git repositories: the roots a change
+//! can affect through the repository graph, and nothing else; `kgate graph`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
+        .args([
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: NAME\nspec:\n  selector: {matchLabels: {app: NAME}}\n  template:\n    metadata: {labels: {app: NAME}}\n    spec:\n      containers:\n        - name: app\n          image: registry.example.com/NAME:1.0\n";
+
+/// Two apps with a base and dev/prod overlays, a shared component, two clusters.
+fn repo() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    for app in ["web", "api"] {
+        write(
+            r,
+            &format!("apps/{app}/base/kustomization.yaml"),
+            "resources: [deployment.yaml]\n",
+        );
+        write(
+            r,
+            &format!("apps/{app}/base/deployment.yaml"),
+            &DEPLOYMENT.replace("NAME", app),
+        );
+        for env in ["dev", "prod"] {
+            write(
+                r,
+                &format!("apps/{app}/overlays/{env}/kustomization.yaml"),
+                &format!(
+                    "namespace: {app}-{env}\nresources: [../../base]\ncomponents: [../../../../components/common]\n"
+                ),
+            );
+        }
+    }
+    write(
+        r,
+        "components/common/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\ncommonLabels: {team: platform}\n",
+    );
+    for env in ["dev", "prod"] {
+        write(
+            r,
+            &format!("clusters/{env}-eu/kustomization.yaml"),
+            &format!(
+                "resources:\n  - ../../apps/web/overlays/{env}\n  - ../../apps/api/overlays/{env}\n"
+            ),
+        );
+    }
+    write(
+        r,
+        "loose/configmap.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: loose}\n",
+    );
+    write(r, ".kgate.yaml", "environments: [dev, prod]\n");
+    git(r, &["init", "-q"]);
+    git(r, &["add", "-A"]);
+    git(r, &["commit", "-qm", "init"]);
+    tmp
+}
+
+struct Run {
+    code: Option<i32>,
+    report: serde_json::Value,
+    stderr: String,
+}
+
+fn check(dir: &Path, extra: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_kgate"))
+        .args(["check", ".", "--format", "json"])
+        .args(extra)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code(),
+        report: serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn explained_roots(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("affected roots:"))
+        .skip(1)
+        .map(|l| l.trim().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_base_change_checks_the_base_its_overlays_and_the_clusters_including_them() {
+    let tmp = repo();
+    let r = tmp.path();
+    let all = check(r, &[]);
+    assert_eq!(all.report["summary"]["roots"], 8, "{}", all.stderr);
+
+    let nothing = check(r, &["--changed-since", "HEAD"]);
+    assert_eq!(nothing.code, Some(0), "{}", nothing.stderr);
+    assert_eq!(nothing.report["summary"]["roots"], 0);
+    assert_eq!(nothing.report["summary"]["objects"], 0);
+
+    // An unstaged edit of web's base.
+    write(
+        r,
+        "apps/web/base/deployment.yaml",
+        &DEPLOYMENT.replace("NAME", "web").replace(":1.0", ":latest"),
+    );
+    let run = check(r, &["--changed-since", "HEAD", "--explain"]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert_eq!(run.report["summary"]["roots"], 5);
+    assert_eq!(
+        explained_roots(&run.stderr),
+        [
+            "apps/web/base",
+            "apps/web/overlays/dev",
+            "apps/web/overlays/prod",
+            "clusters/dev-eu",
+            "clusters/prod-eu"
+        ]
+    );
+    assert!(
+        run.stderr.contains("  apps/web/base/deployment.yaml\n"),
+        "{}",
+        run.stderr
+    );
+    let latest: Vec<&serde_json::Value> = run.report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "image-latest-tag")
+        .collect();
+    assert_eq!(latest.len(), 1);
+
+    // Committed on a branch: the same set against the first commit.
+    git(r, &["commit", "-qam", "latest"]);
+    let run = check(r, &["--changed-since", "HEAD~1"]);
+    assert_eq!(run.report["summary"]["roots"], 5);
+}
+
+#[test]
+fn components_renames_untracked_files_and_gate_inputs() {
+    let tmp = repo();
+    let r = tmp.path();
+    // A component change reaches every overlay using it and the clusters, not the bases.
+    write(
+        r,
+        "components/common/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\ncommonLabels: {team: web}\n",
+    );
+    let run = check(r, &["--changed-since", "HEAD", "--explain"]);
+    assert_eq!(run.report["summary"]["roots"], 6, "{}", run.stderr);
+    git(r, &["checkout", "-q", "--", "."]);
+
+    // An untracked plain manifest is checked on its own; no root includes it.
+    write(
+        r,
+        "loose/secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {password: hunter2}\n",
+    );
+    let run = check(r, &["--changed-since", "HEAD"]);
+    assert_eq!(run.report["summary"]["roots"], 0);
+    assert_eq!(run.report["summary"]["objects"], 1, "{}", run.stderr);
+    std::fs::remove_file(r.join("loose/secret.yaml")).unwrap();
+
+    // A rename of a file a base lists: the old path is what the base refers to.
+    git(
+        r,
+        &[
+            "mv",
+            "apps/api/base/deployment.yaml",
+            "apps/api/base/app.yaml",
+        ],
+    );
+    let run = check(r, &["--changed-since", "HEAD", "--explain"]);
+    assert_eq!(explained_roots(&run.stderr).len(), 5, "{}", run.stderr);
+    assert_eq!(run.code, Some(1), "the base now lists a missing file");
+    git(
+        r,
+        &[
+            "mv",
+            "apps/api/base/app.yaml",
+            "apps/api/base/deployment.yaml",
+        ],
+    );
+
+    // The configuration changes how everything is checked.
+    write(
+        r,
+        ".kgate.yaml",
+        "environments: [dev, prod]\nstrict: true\n",
+    );
+    let run = check(r, &["--changed-since", "HEAD", "--explain"]);
+    assert_eq!(run.report["summary"]["roots"], 8);
+    assert!(
+        run.stderr
+            .contains("checking everything: .kgate.yaml changes the configuration"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn outside_git_or_with_an_unknown_revision_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "a.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+    );
+    let run = check(tmp.path(), &["--changed-since", "main"]);
+    assert_eq!(run.code, Some(2));
+    assert!(
+        run.stderr.contains("needs a git repository"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"));
+
+    let tmp = repo();
+    let run = check(tmp.path(), &["--changed-since", "no-such-branch"]);
+    assert_eq!(run.code, Some(2));
+    assert!(
+        run.stderr.contains("--changed-since no-such-branch"),
+        "{}",
+        run.stderr
+    );
+    let run = check(tmp.path(), &["--changed-since", "--upload-pack=evil"]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+}
+
+/// The generator's monorepo: one base file changed checks that app's base, its overlays and
+/// the clusters that include them (`summary.roots`), nothing else.
+#[test]
+fn generated_monorepo_one_base_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/gen_monorepo.py");
+    let status = Command::new("python3")
+        .arg(&script)
+        .arg(&repo)
+        .args(["--apps", "12", "--seed", "5"])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("python3 runs benches/gen_monorepo.py");
+    assert!(status.success());
+    git(&repo, &["init", "-q"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "generated"]);
+    let app = "apps/svc-0003";
+    let file = repo.join(app).join("base/deployment.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("{text}# changed\n")).unwrap();
+
+    let run = check(&repo, &["--changed-since", "HEAD", "--explain"]);
+    let roots = explained_roots(&run.stderr);
+    let overlays: Vec<String> = std::fs::read_dir(repo.join(app).join("overlays"))
+        .unwrap()
+        .map(|e| {
+            format!(
+                "{app}/overlays/{}",
+                e.unwrap().file_name().to_string_lossy()
+            )
+        })
+        .collect();
+    let clusters: Vec<String> = std::fs::read_dir(repo.join("clusters"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|c| {
+            let k =
+                std::fs::read_to_string(repo.join("clusters").join(c).join("kustomization.yaml"))
+                    .unwrap();
+            k.contains(&format!("{app}/overlays/"))
+        })
+        .map(|c| format!("clusters/{c}"))
+        .collect();
+    let mut want = vec![format!("{app}/base")];
+    want.extend(overlays);
+    want.extend(clusters);
+    want.sort();
+    assert_eq!(roots, want, "{}", run.stderr);
+    assert_eq!(run.report["summary"]["roots"], want.len());
+}
+
+#[test]
+fn graph_human_json_and_dot() {
+    let tmp = repo();
+    let r = tmp.path();
+    write(
+        r,
+        "argocd/prod.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: prod-eu, namespace: argocd}\nspec:\n  source:\n    path: clusters/prod-eu\n---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: staging, namespace: argocd}\nspec:\n  source:\n    path: clusters/staging-eu\n",
+    );
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_kgate"))
+            .args(args)
+            .current_dir(r)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, human) = run(&["graph"]);
+    assert_eq!(code, Some(0));
+    assert!(human.contains("Application argocd/prod-eu [entry point]\n  clusters/prod-eu [root, env prod, cluster prod-eu]\n    apps/api/overlays/prod [root, env prod]\n      apps/api/base [root]\n"), "{human}");
+    assert!(
+        human.contains("components/common [component] (component)"),
+        "{human}"
+    );
+    let (_, json) = run(&["graph", "--format", "json"]);
+    let g: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(g["version"], 1);
+    assert!(
+        g["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["from"] == "clusters/dev-eu"
+                && e["to"] == "apps/web/overlays/dev"
+                && e["kind"] == "resource"
+                && e["line"] == 2)
+    );
+    let (_, dot) = run(&["graph", "--format", "dot"]);
+    assert!(dot.starts_with("digraph kgate {"));
+
+    // The missing cluster directory is a finding at the Application's path line.
+    let run = check(r, &[]);
+    let dangling: Vec<(String, u64)> = run.report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "dangling-reference")
+        .map(|f| {
+            (
+                f["location"]["path"].as_str().unwrap().to_owned(),
+                f["location"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(dangling, [("argocd/prod.yaml".to_owned(), 13)]);
+}
