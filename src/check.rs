@@ -265,6 +265,14 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
 
     let mut findings = discovery_findings(&discovery);
     findings.extend(dangling_findings(&graph, affected.as_ref()));
+    let app_globs: Vec<String> = config.layout.apps.iter().map(|a| a.value.clone()).collect();
+    let repo = crate::layout::repo_input(&graph, &context.environments, &app_globs);
+    let repo_results = policies
+        .evaluator()
+        .evaluate_repo(&repo, &plain_context, |id| {
+            !disabled.iter().any(|d| d == id)
+        });
+    findings.extend(repo_findings(repo_results, &rules_by_id, affected.as_ref()));
     findings.extend(rendered.findings);
     let mut summary = Summary {
         roots: rendered.roots,
@@ -382,6 +390,66 @@ fn select_affected(
         everything,
         roots,
     }
+}
+
+/// Findings of the repository-scope rules. With `--changed-since`, only those about a changed
+/// file or a directory holding one (a structure problem elsewhere is not this change's).
+fn repo_findings(
+    results: Vec<Result<crate::policy::RepoViolation, crate::policy::EvalError>>,
+    rules: &std::collections::BTreeMap<String, RuleInfo>,
+    affected: Option<&Affected>,
+) -> Vec<Finding> {
+    let relevant = |file: &str| {
+        affected.is_none_or(|a| {
+            a.everything.is_some()
+                || a.changed
+                    .iter()
+                    .any(|c| c == file || (c.starts_with(file) && c[file.len()..].starts_with('/')))
+        })
+    };
+    results
+        .into_iter()
+        .filter_map(|r| match r {
+            Ok(v) => {
+                if !relevant(&v.file) {
+                    return None;
+                }
+                let info = rules.get(&v.rule);
+                let pos = Pos {
+                    line: v.line.unwrap_or(1).max(1),
+                    column: 1,
+                };
+                Some(Finding {
+                    severity: info.map_or(Severity::Error, |i| i.severity),
+                    help: info.map(|i| i.remediation.clone()).unwrap_or_default(),
+                    rule: v.rule,
+                    message: v.message,
+                    location: Location::new(v.file, pos),
+                    object: None,
+                    pointer: None,
+                    roots: Vec::new(),
+                })
+            }
+            Err(e) => Some(Finding {
+                rule: rules::POLICY_ERROR.to_owned(),
+                severity: Severity::Error,
+                message: format!(
+                    "repository rule `{}` could not be evaluated: {}",
+                    e.rule, e.message
+                ),
+                help: "Fix the policy; the repository layout was not fully checked.".to_owned(),
+                location: Location::new(
+                    rules
+                        .get(&e.rule)
+                        .map_or_else(|| e.rule.clone(), |i| i.source.clone()),
+                    Pos { line: 1, column: 1 },
+                ),
+                object: None,
+                pointer: None,
+                roots: Vec::new(),
+            }),
+        })
+        .collect()
 }
 
 /// `dangling-reference` findings for entry points deploying missing paths (with

@@ -53,6 +53,25 @@ pub struct Config {
     pub production_environments: Vec<String>,
     /// The repository's own policies (conftest layout).
     pub policies: PoliciesConfig,
+    pub layout: LayoutConfig,
+}
+
+/// `layout:` — where the repository keeps what (for the repo-structure rules).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayoutConfig {
+    /// Globs of app directories (each with `base/` and `overlays/<env>/`); default `apps/*`.
+    pub apps: Vec<Spanned<String>>,
+}
+
+impl Default for LayoutConfig {
+    fn default() -> Self {
+        LayoutConfig {
+            apps: vec![Spanned {
+                value: "apps/*".to_owned(),
+                pos: Pos { line: 0, column: 0 },
+            }],
+        }
+    }
 }
 
 /// `policies:` — where the repository's own Rego policies and data files are.
@@ -126,6 +145,7 @@ impl Default for Config {
             kube_versions: IndexMap::new(),
             production_environments: vec!["prod".to_owned(), "production".to_owned()],
             policies: PoliciesConfig::default(),
+            layout: LayoutConfig::default(),
         }
     }
 }
@@ -226,6 +246,7 @@ impl Config {
                 "kubeVersions",
                 "productionEnvironments",
                 "policies",
+                "layout",
             ],
         )? {
             let v = &entry.value;
@@ -244,6 +265,11 @@ impl Config {
                     }
                 },
                 "schemaDirs" => config.schema_dirs = d.string_list(v, "schemaDirs")?,
+                "layout" => {
+                    for e in d.map(v, "layout", &["apps"])? {
+                        config.layout.apps = d.string_list(&e.value, "layout.apps")?;
+                    }
+                }
                 "policies" => {
                     for e in d.map(v, "policies", &["dirs", "namespaces", "data"])? {
                         match e.key.as_str() {

@@ -14,6 +14,7 @@ pub mod evaluate;
 pub mod finding;
 pub mod gate;
 pub mod graph;
+pub mod layout;
 pub mod manifest;
 pub mod policy;
 pub mod render;

@@ -22,6 +22,15 @@ pub struct RuleInfo {
     pub kinds: Vec<String>,
     /// The rule sees every object of a root at once (checks across objects).
     pub root_scope: bool,
+    /// The rule sees the repository once (structure conventions).
+    pub repo_scope: bool,
+}
+
+impl RuleInfo {
+    /// A rule evaluated on each object on its own.
+    pub fn is_object_rule(&self) -> bool {
+        !self.root_scope && !self.repo_scope
+    }
 }
 
 struct EngineRule {
@@ -174,6 +183,7 @@ pub fn engine_rules() -> Vec<RuleInfo> {
             source: "kgate".to_owned(),
             kinds: Vec::new(),
             root_scope: false,
+            repo_scope: false,
         })
         .collect()
 }
@@ -189,6 +199,8 @@ pub fn markdown(rules: &[RuleInfo]) -> String {
     let scope = |r: &RuleInfo| {
         if r.root_scope {
             "all objects of a root".to_owned()
+        } else if r.repo_scope {
+            "the repository layout".to_owned()
         } else if r.kinds.is_empty() {
             "every object".to_owned()
         } else {

@@ -218,8 +218,8 @@ fn clean_example_passes() {
     assert!(r.stdout.contains("0 findings"), "{}", r.stdout);
     assert!(r.stdout.contains("gate passed"));
     let j = json_of(&kgate(&["check", "examples/clean", "--format", "json"]));
-    assert_eq!(j["summary"]["objects"], 15);
-    assert_eq!(j["summary"]["roots"], 4);
+    assert_eq!(j["summary"]["objects"], 20);
+    assert_eq!(j["summary"]["roots"], 5);
     assert_eq!(j["findings"].as_array().unwrap().len(), 0);
 }
 

@@ -131,6 +131,7 @@ impl Gatekeeper {
                     source: path.clone(),
                     kinds: Vec::new(),
                     root_scope: false,
+                    repo_scope: false,
                 },
                 kind: t.kind.clone(),
                 package: t.package.clone(),

@@ -18,6 +18,9 @@ pub struct RuleMetadata {
     /// `custom.scope: root`: the rule sees every object of a root at once
     /// (`input.objects`), for checks across objects; default `object`.
     pub root_scope: bool,
+    /// `custom.scope: repo`: the rule sees the repository (its apps, clusters and graph) once,
+    /// for repo-structure conventions.
+    pub repo_scope: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -103,14 +106,15 @@ pub fn parse_metadata(rego: &str) -> Result<Option<RuleMetadata>, MetadataError>
             .collect::<Result<_, _>>()?,
         Some(_) => return Err(err(custom_line, "custom.kinds must be a list".to_owned())),
     };
-    let root_scope = match custom.get("scope").map(|s| (&s.value, s.start.line)) {
-        None => false,
-        Some((Value::String(s), _)) if s == "object" => false,
-        Some((Value::String(s), _)) if s == "root" => true,
+    let (root_scope, repo_scope) = match custom.get("scope").map(|s| (&s.value, s.start.line)) {
+        None => (false, false),
+        Some((Value::String(s), _)) if s == "object" => (false, false),
+        Some((Value::String(s), _)) if s == "root" => (true, false),
+        Some((Value::String(s), _)) if s == "repo" => (false, true),
         Some((_, line)) => {
             return Err(err(
                 line,
-                "custom.scope must be `object` or `root`".to_owned(),
+                "custom.scope must be `object`, `root` or `repo`".to_owned(),
             ));
         }
     };
@@ -122,6 +126,7 @@ pub fn parse_metadata(rego: &str) -> Result<Option<RuleMetadata>, MetadataError>
         remediation,
         kinds,
         root_scope,
+        repo_scope,
     }))
 }
 

@@ -244,6 +244,7 @@ impl PolicySet {
                     source: src.path.clone(),
                     kinds: meta.kinds,
                     root_scope: meta.root_scope,
+                    repo_scope: meta.repo_scope,
                 },
                 query: format!("{package}.deny"),
             });
@@ -271,6 +272,7 @@ impl PolicySet {
                     source: r.source,
                     kinds: Vec::new(),
                     root_scope: false,
+                    repo_scope: false,
                     id: r.id,
                 },
                 query: r.query,
@@ -282,7 +284,8 @@ impl PolicySet {
         // a Service does not pay for the thirty workload rules. A complete rule (one object):
         // regorus evaluates a rule path, and the entries of a partial object rule are separate
         // paths, not `results` itself.
-        let object_rules: Vec<&PolicyRule> = rules.iter().filter(|r| !r.info.root_scope).collect();
+        let object_rules: Vec<&PolicyRule> =
+            rules.iter().filter(|r| r.info.is_object_rule()).collect();
         let mut kinds: Vec<&str> = object_rules
             .iter()
             .flat_map(|r| r.info.kinds.iter().map(String::as_str))
@@ -517,7 +520,7 @@ impl Evaluator {
         let tripped = Arc::clone(&self.tripped);
         let enabled = |id: &str| enabled(id) && !tripped.contains(id);
         let for_kind = |r: &PolicyRule| {
-            !r.info.root_scope
+            r.info.is_object_rule()
                 && (r.info.kinds.is_empty() || r.info.kinds.iter().any(|k| k == kind))
         };
         if !self
@@ -671,6 +674,99 @@ impl Evaluator {
         }
         out
     }
+}
+
+impl Evaluator {
+    /// Runs the repository-scope rules (`custom.scope: repo`) once on `repo` (see
+    /// [`crate::layout::repo_input`]): a violation names the file or directory it concerns
+    /// (`file`, relative to the scanned root) and optionally a `line`.
+    pub fn evaluate_repo(
+        &mut self,
+        repo: &serde_json::Value,
+        context: &serde_json::Value,
+        enabled: impl Fn(&str) -> bool,
+    ) -> Vec<Result<RepoViolation, EvalError>> {
+        let mut out = Vec::new();
+        let tripped = Arc::clone(&self.tripped);
+        let enabled = |id: &str| enabled(id) && !tripped.contains(id);
+        if !self
+            .rules
+            .iter()
+            .any(|r| r.info.repo_scope && enabled(&r.info.id))
+        {
+            return out;
+        }
+        let rules = Arc::clone(&self.rules);
+        let engine = match self.engine_for(context) {
+            Ok(engine) => engine,
+            Err(e) => {
+                out.push(Err(e));
+                return out;
+            }
+        };
+        engine.set_input(regorus::Value::from(repo.clone()));
+        for rule in rules.iter() {
+            if !rule.info.repo_scope || !enabled(&rule.info.id) {
+                continue;
+            }
+            match engine.eval_rule(rule.query.clone()) {
+                Ok(value) => out.extend(repo_violations_of(&rule.info.id, &value)),
+                Err(e) if hit_limit(&e) => out.push(Err(tripped.trip(&rule.info.id, &e))),
+                Err(e) => out.push(Err(EvalError {
+                    rule: rule.info.id.clone(),
+                    message: e.to_string(),
+                })),
+            }
+        }
+        out
+    }
+}
+
+/// A violation of a repository-scope rule: a message about a file or directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoViolation {
+    pub rule: String,
+    pub message: String,
+    /// Relative to the scanned root.
+    pub file: String,
+    pub line: Option<u32>,
+}
+
+fn repo_violations_of(rule: &str, value: &regorus::Value) -> Vec<Result<RepoViolation, EvalError>> {
+    let bad = |what: String| EvalError {
+        rule: rule.to_owned(),
+        message: what,
+    };
+    let json = match serde_json::to_value(value) {
+        Ok(j) => j,
+        Err(e) => return vec![Err(bad(e.to_string()))],
+    };
+    let items = match json {
+        serde_json::Value::Array(items) => items,
+        serde_json::Value::Null => Vec::new(),
+        other => return vec![Err(bad(format!("`deny` must be a set, got {other}")))],
+    };
+    items
+        .into_iter()
+        .map(|item| {
+            let msg = item.get("msg").and_then(|m| m.as_str());
+            let file = item.get("file").and_then(|m| m.as_str());
+            match (msg, file) {
+                (Some(msg), Some(file)) => Ok(RepoViolation {
+                    rule: rule.to_owned(),
+                    message: msg.to_owned(),
+                    file: file.to_owned(),
+                    line: item
+                        .get("line")
+                        .and_then(serde_json::Value::as_u64)
+                        .and_then(|l| u32::try_from(l).ok()),
+                }),
+                _ => Err(bad(format!(
+                    "a repository rule reports `{{\"msg\": ..., \"file\": ...}}`, got {item}"
+                ))),
+            }
+        })
+        .collect()
 }
 
 /// Reads a `deny` result: a set (or array) of messages or `{msg, path}` objects.
@@ -881,7 +977,7 @@ mod tests {
         let pod_rules = set
             .rules()
             .iter()
-            .filter(|r| !r.info.root_scope)
+            .filter(|r| r.info.is_object_rule())
             .filter(|r| r.info.kinds.is_empty() || r.info.kinds.iter().any(|k| k == "Pod"))
             .count();
         assert!(pod_rules > 20);

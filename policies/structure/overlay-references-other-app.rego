@@ -1,0 +1,45 @@
+# METADATA
+# title: Overlay uses another app's directory
+# description: |-
+#   An app's overlay should build on its own base and on shared components only. An overlay
+#   that lists another app's base or overlay couples the two apps: a change to one silently
+#   redeploys the other, and deleting one breaks the other's build.
+#
+#   Fires on each resource, component or patch entry of an overlay that points into another
+#   app's directory, at that entry's line.
+# custom:
+#   id: overlay-references-other-app
+#   scope: repo
+#   severity: error
+#   remediation: >-
+#     Move what both apps need into a component (`components/`) or a shared base outside the
+#     apps, and reference that instead.
+package kgate.rules.structure.overlay_references_other_app
+
+# Indexes, so a repository of hundreds of apps is one pass over the edges.
+app_of_overlay := {overlay: app |
+	some app in input.apps
+	some overlay in app.overlays
+}
+
+apps_by_path := {app.path: app | some app in input.apps}
+
+# The app whose directory holds `path`, if any: the longest matching prefix.
+owner(path) := apps_by_path[prefix] if {
+	parts := split(path, "/")
+	some n in numbers.range(1, count(parts) - 1)
+	prefix := concat("/", array.slice(parts, 0, n))
+	apps_by_path[prefix]
+}
+
+deny contains violation if {
+	some edge in input.edges
+	app := app_of_overlay[edge.from]
+	other := owner(edge.to)
+	other.path != app.path
+	violation := {
+		"msg": sprintf("overlay %s uses %s, which belongs to app %q; overlays should use only their own app's base and shared components", [edge.from, edge.to, other.name]),
+		"file": edge.file,
+		"line": edge.line,
+	}
+}

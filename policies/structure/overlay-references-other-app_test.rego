@@ -1,0 +1,21 @@
+package kgate.rules.structure.overlay_references_other_app_test
+
+import data.kgate.rules.structure.overlay_references_other_app
+
+apps := [
+	{"name": "web", "path": "apps/web", "base": "apps/web/base", "overlays": {"prod": "apps/web/overlays/prod"}},
+	{"name": "api", "path": "apps/api", "base": "apps/api/base", "overlays": {"prod": "apps/api/overlays/prod"}},
+]
+
+edge(to) := {"from": "apps/web/overlays/prod", "to": to, "kind": "resource", "file": "apps/web/overlays/prod/kustomization.yaml", "line": 3, "column": 5}
+
+test_other_apps_overlay_fires if {
+	some v in overlay_references_other_app.deny with input as {"apps": apps, "edges": [edge("apps/api/overlays/prod")]}
+	v.file == "apps/web/overlays/prod/kustomization.yaml"
+	v.line == 3
+	v.msg == "overlay apps/web/overlays/prod uses apps/api/overlays/prod, which belongs to app \"api\"; overlays should use only their own app's base and shared components"
+}
+
+test_own_base_and_components_passes if {
+	count(overlay_references_other_app.deny) == 0 with input as {"apps": apps, "edges": [edge("apps/web/base"), edge("components/tls")]}
+}

@@ -1,0 +1,131 @@
+//! The repository as the repo-structure rules (`custom.scope: repo`) see it: apps with their
+//! base and overlays, clusters, the roots and edges of the graph, and which clusters deploy
+//! which app. Reachability is computed here, once, rather than in Rego.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
+
+use crate::graph::{EdgeKind, NodeKind, RepoGraph};
+
+/// `input` for repository rules. `app_globs` are the `layout.apps` patterns (`apps/*`).
+pub fn repo_input(graph: &RepoGraph, environments: &[String], app_globs: &[String]) -> Value {
+    let matchers: Vec<globset::GlobMatcher> = app_globs
+        .iter()
+        .filter_map(|g| {
+            globset::GlobBuilder::new(g.trim_start_matches("./").trim_end_matches('/'))
+                .literal_separator(true)
+                .build()
+                .ok()
+        })
+        .map(|g| g.compile_matcher())
+        .collect();
+    // An app is a directory matching a pattern that holds a base or overlays.
+    let mut apps: BTreeMap<String, (Option<String>, BTreeMap<String, String>)> = BTreeMap::new();
+    for n in graph
+        .nodes
+        .iter()
+        .filter(|n| n.kind == NodeKind::Root && n.exists)
+    {
+        let parts: Vec<&str> = n.id.split('/').collect();
+        let (app, rest) = match parts.iter().rposition(|p| *p == "base" || *p == "overlays") {
+            Some(i) if i > 0 => (parts[..i].join("/"), &parts[i..]),
+            _ => continue,
+        };
+        if !matchers.iter().any(|m| m.is_match(&app)) {
+            continue;
+        }
+        let entry = apps.entry(app).or_default();
+        match rest {
+            ["base"] => entry.0 = Some(n.id.clone()),
+            ["overlays", env] => {
+                entry.1.insert((*env).to_owned(), n.id.clone());
+            }
+            _ => {}
+        }
+    }
+    let clusters: Vec<&crate::graph::GraphNode> = graph
+        .nodes
+        .iter()
+        .filter(|n| n.kind == NodeKind::Root && n.cluster.is_some() && n.exists)
+        .filter(|n| n.id.rsplit('/').nth(1) == Some("clusters"))
+        .collect();
+    // What each cluster includes, transitively (resources and components).
+    let mut forward: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for e in &graph.edges {
+        if matches!(e.kind, EdgeKind::Resource | EdgeKind::Component) {
+            forward
+                .entry(e.from.as_str())
+                .or_default()
+                .push(e.to.as_str());
+        }
+    }
+    let mut deployed_by: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for c in &clusters {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![c.id.as_str()];
+        while let Some(n) = stack.pop() {
+            if !seen.insert(n) {
+                continue;
+            }
+            deployed_by.entry(n).or_default().insert(c.id.as_str());
+            stack.extend(forward.get(n).into_iter().flatten());
+        }
+    }
+    let entry_points: BTreeMap<&str, Vec<&str>> = graph
+        .edges
+        .iter()
+        .filter(|e| e.kind == EdgeKind::Deploys)
+        .fold(BTreeMap::new(), |mut m, e| {
+            m.entry(e.to.as_str()).or_default().push(e.from.as_str());
+            m
+        });
+    let apps: Vec<Value> = apps
+        .into_iter()
+        .map(|(path, (base, overlays))| {
+            let mut clusters: BTreeSet<&str> = BTreeSet::new();
+            for o in overlays.values().chain(base.iter()) {
+                clusters.extend(deployed_by.get(o.as_str()).into_iter().flatten());
+            }
+            json!({
+                "name": path.rsplit('/').next().unwrap_or(&path),
+                "path": path,
+                "base": base,
+                "overlays": overlays,
+                "clusters": clusters,
+            })
+        })
+        .collect();
+    let clusters: Vec<Value> = clusters
+        .iter()
+        .map(|c| {
+            json!({
+                "name": c.cluster,
+                "path": c.id,
+                "file": c.file,
+                "environment": c.environment,
+                "entryPoints": entry_points.get(c.id.as_str()).cloned().unwrap_or_default(),
+            })
+        })
+        .collect();
+    let roots: Vec<Value> = graph
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.kind, NodeKind::Root | NodeKind::Component))
+        .map(|n| serde_json::to_value(n).unwrap_or(Value::Null))
+        .collect();
+    let entry_point_nodes: Vec<Value> = graph
+        .nodes
+        .iter()
+        .filter(|n| n.kind == NodeKind::EntryPoint)
+        .map(|n| serde_json::to_value(n).unwrap_or(Value::Null))
+        .collect();
+    json!({
+        "environments": environments,
+        "apps": apps,
+        "clusters": clusters,
+        "roots": roots,
+        "entryPoints": entry_point_nodes,
+        "edges": serde_json::to_value(&graph.edges).unwrap_or(Value::Null),
+    })
+}

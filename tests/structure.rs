@@ -1,0 +1,217 @@
+//! Repo-structure conventions (`policies/structure/`, `custom.scope: repo`) on a small
+//! repository that breaks each once, and a clean one that breaks none.
+
+use std::path::Path;
+use std::process::Command;
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+const STRUCTURE_RULES: [&str; 6] = [
+    "app-not-deployed",
+    "cluster-environment-mismatch",
+    "cluster-not-deployed",
+    "missing-environment-overlay",
+    "overlay-references-other-app",
+    "unknown-environment-overlay",
+];
+
+fn deployment(name: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n    spec:\n      containers:\n        - name: app\n          image: registry.example.com/{name}:1.0\n"
+    )
+}
+
+/// web, api and batch apps with dev/prod overlays, two clusters and one Argo CD Application.
+fn clean_repo(r: &Path) {
+    write(r, ".kgate.yaml", "environments: [dev, prod]\n");
+    for app in ["web", "api", "batch"] {
+        write(
+            r,
+            &format!("apps/{app}/base/kustomization.yaml"),
+            "resources: [deployment.yaml]\n",
+        );
+        write(
+            r,
+            &format!("apps/{app}/base/deployment.yaml"),
+            &deployment(app),
+        );
+        for env in ["dev", "prod"] {
+            write(
+                r,
+                &format!("apps/{app}/overlays/{env}/kustomization.yaml"),
+                &format!("namespace: {app}-{env}\nresources:\n  - ../../base\n"),
+            );
+        }
+    }
+    for env in ["dev", "prod"] {
+        write(
+            r,
+            &format!("clusters/{env}-eu/kustomization.yaml"),
+            &format!(
+                "resources:\n  - ../../apps/web/overlays/{env}\n  - ../../apps/api/overlays/{env}\n  - ../../apps/batch/overlays/{env}\n"
+            ),
+        );
+        write(
+            r,
+            &format!("argocd/{env}-eu.yaml"),
+            &format!(
+                "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: {env}-eu, namespace: argocd}}\nspec:\n  source:\n    path: clusters/{env}-eu\n"
+            ),
+        );
+    }
+}
+
+fn structure_findings(r: &Path) -> Vec<(String, String, u64, String)> {
+    let out = Command::new(env!("CARGO_BIN_EXE_kgate"))
+        .args(["check", ".", "--format", "json"])
+        .current_dir(r)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            STRUCTURE_RULES.contains(&f["rule"].as_str().unwrap()) || f["rule"] == "policy-error"
+        })
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_owned(),
+                f["location"]["path"].as_str().unwrap().to_owned(),
+                f["location"]["line"].as_u64().unwrap(),
+                f["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_conventional_repository_has_no_structure_findings() {
+    let tmp = tempfile::tempdir().unwrap();
+    clean_repo(tmp.path());
+    assert_eq!(structure_findings(tmp.path()), []);
+}
+
+#[test]
+fn each_convention_broken_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    clean_repo(r);
+    // api has no prod overlay, and a typo'd one instead.
+    std::fs::remove_dir_all(r.join("apps/api/overlays/prod")).unwrap();
+    write(
+        r,
+        "apps/api/overlays/prd/kustomization.yaml",
+        "resources: [../../base]\n",
+    );
+    write(
+        r,
+        "clusters/prod-eu/kustomization.yaml",
+        "resources:\n  - ../../apps/web/overlays/prod\n  - ../../apps/batch/overlays/dev\n",
+    );
+    // web's dev overlay builds on batch's base.
+    write(
+        r,
+        "apps/web/overlays/dev/kustomization.yaml",
+        "namespace: web-dev\nresources:\n  - ../../base\n  - ../../../batch/base\n",
+    );
+    // A new cluster no Application deploys, and an app no cluster includes.
+    write(
+        r,
+        "clusters/dev-us/kustomization.yaml",
+        "resources:\n  - ../../apps/web/overlays/dev\n",
+    );
+    write(
+        r,
+        "apps/jobs/base/kustomization.yaml",
+        "resources: [deployment.yaml]\n",
+    );
+    write(r, "apps/jobs/base/deployment.yaml", &deployment("jobs"));
+    for env in ["dev", "prod"] {
+        write(
+            r,
+            &format!("apps/jobs/overlays/{env}/kustomization.yaml"),
+            "resources: [../../base]\n",
+        );
+    }
+    let got = structure_findings(r);
+    let want = [
+        (
+            "missing-environment-overlay",
+            "apps/api",
+            1,
+            "app \"api\" has no overlay for environment \"prod\" (expected apps/api/overlays/prod)",
+        ),
+        (
+            "unknown-environment-overlay",
+            "apps/api/overlays/prd",
+            1,
+            "overlay apps/api/overlays/prd is for environment \"prd\", which is not one of the configured environments (dev, prod)",
+        ),
+        (
+            "app-not-deployed",
+            "apps/jobs",
+            1,
+            "app \"jobs\" is not included by any cluster (3 cluster directories)",
+        ),
+        (
+            "overlay-references-other-app",
+            "apps/web/overlays/dev/kustomization.yaml",
+            4,
+            "overlay apps/web/overlays/dev uses apps/batch/base, which belongs to app \"batch\"; overlays should use only their own app's base and shared components",
+        ),
+        (
+            "cluster-not-deployed",
+            "clusters/dev-us/kustomization.yaml",
+            1,
+            "no Argo CD or Flux entry point deploys clusters/dev-us",
+        ),
+        (
+            "cluster-environment-mismatch",
+            "clusters/prod-eu/kustomization.yaml",
+            3,
+            "cluster clusters/prod-eu (environment \"prod\") includes apps/batch/overlays/dev, an overlay of environment \"dev\"",
+        ),
+    ];
+    let want: Vec<(String, String, u64, String)> = want
+        .iter()
+        .map(|(a, b, c, d)| ((*a).to_owned(), (*b).to_owned(), *c, (*d).to_owned()))
+        .collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn layout_apps_is_configurable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    write(
+        r,
+        ".kgate.yaml",
+        "environments: [dev, prod]\nlayout:\n  apps: [\"teams/*/*\"]\n",
+    );
+    write(
+        r,
+        "teams/pay/checkout/base/kustomization.yaml",
+        "resources: [deployment.yaml]\n",
+    );
+    write(
+        r,
+        "teams/pay/checkout/base/deployment.yaml",
+        &deployment("checkout"),
+    );
+    write(
+        r,
+        "teams/pay/checkout/overlays/dev/kustomization.yaml",
+        "resources: [../../base]\n",
+    );
+    let got = structure_findings(r);
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(got[0].0, "missing-environment-overlay");
+    assert_eq!(got[0].1, "teams/pay/checkout");
+}
