@@ -60,6 +60,19 @@ impl Gatekeeper {
             let Some(target) = obj["spec"]["targets"].as_array().and_then(|t| t.first()) else {
                 continue;
             };
+            // Templates since Gatekeeper 3.13 may put the Rego under `code:` (beside a CEL
+            // `K8sNativeValidation` engine) instead of `rego:`/`libs:`.
+            let source = target["code"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|c| c["engine"] == "Rego")
+                .map_or(target, |c| &c["source"]);
+            let target = if target["rego"].is_string() {
+                target
+            } else {
+                source
+            };
             for (i, lib) in target["libs"].as_array().into_iter().flatten().enumerate() {
                 if let Some(text) = lib.as_str() {
                     add_policy(
@@ -285,7 +298,22 @@ fn selects(m: &Value, object: &Value) -> bool {
     let api_version = object["apiVersion"].as_str().unwrap_or("");
     let group = api_version.split_once('/').map_or("", |(g, _)| g);
     let kind = object["kind"].as_str().unwrap_or("");
-    let namespace = object["metadata"]["namespace"].as_str().unwrap_or("");
+    let cluster_scoped = crate::render::engine::is_cluster_scoped_kind(kind);
+    // As Gatekeeper matches: a Namespace is in itself; other cluster-scoped objects are in no
+    // namespace, and `namespaces`/`excludedNamespaces` do not filter them; a namespaced
+    // object without one lands in `default` (as `kubectl apply` puts it).
+    let namespace = if kind == "Namespace" && group.is_empty() {
+        object["metadata"]["name"].as_str()
+    } else if cluster_scoped {
+        None
+    } else {
+        Some(
+            object["metadata"]["namespace"]
+                .as_str()
+                .filter(|n| !n.is_empty())
+                .unwrap_or("default"),
+        )
+    };
     if let Some(kinds) = m["kinds"].as_array() {
         let any = kinds.iter().any(|k| {
             let has = |field: &str, v: &str| {
@@ -300,24 +328,27 @@ fn selects(m: &Value, object: &Value) -> bool {
             return false;
         }
     }
-    let listed = |field: &str| {
-        m[field].as_array().map(|l| {
-            l.iter().any(|n| {
-                n.as_str().is_some_and(|n| {
-                    n == namespace
-                        || n.strip_suffix('*')
-                            .is_some_and(|p| namespace.starts_with(p))
+    if let Some(namespace) = namespace {
+        // Names, or globs with a leading or trailing `*`.
+        let listed = |field: &str| {
+            m[field].as_array().map(|l| {
+                l.iter().any(|n| {
+                    n.as_str().is_some_and(|n| {
+                        n == namespace
+                            || n.strip_suffix('*')
+                                .is_some_and(|p| namespace.starts_with(p))
+                            || n.strip_prefix('*').is_some_and(|p| namespace.ends_with(p))
+                    })
                 })
             })
-        })
-    };
-    if listed("namespaces") == Some(false) {
-        return false;
+        };
+        if listed("namespaces") == Some(false) {
+            return false;
+        }
+        if listed("excludedNamespaces") == Some(true) {
+            return false;
+        }
     }
-    if listed("excludedNamespaces") == Some(true) {
-        return false;
-    }
-    let cluster_scoped = crate::render::engine::is_cluster_scoped_kind(kind);
     match m["scope"].as_str() {
         Some("Cluster") if !cluster_scoped => return false,
         Some("Namespaced") if cluster_scoped => return false,

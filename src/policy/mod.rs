@@ -451,9 +451,19 @@ pub(crate) fn add_policy(
             engine.set_rego_v0(true);
             let v0 = engine.add_policy(src.path.clone(), src.text.clone());
             engine.set_rego_v0(false);
-            v0.map_err(|_| PolicyError::Load {
-                path: src.path.clone(),
-                message: v1_error.to_string(),
+            v0.map_err(|v0_error| {
+                // A file that needs v0 (`if`/`contains` missing) is reported with the v0
+                // parser's complaint, which is about the actual problem.
+                let v1 = v1_error.to_string();
+                let message = if v1.contains("keyword is required") {
+                    v0_error.to_string()
+                } else {
+                    v1
+                };
+                PolicyError::Load {
+                    path: src.path.clone(),
+                    message,
+                }
             })
         }
     }

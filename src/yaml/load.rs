@@ -112,7 +112,81 @@ struct Builder {
 
 /// Parses every document of `text`. Documents completed before an error are returned along
 /// with the error, so one bad document does not hide the findings of the others.
+///
+/// go-yaml (what kubectl, kustomize and the API server's clients parse with) accepts a quoted
+/// scalar whose continuation lines are indented no deeper than its key; the YAML spec, and
+/// saphyr, do not. Such files are re-read with those lines indented one more space (their
+/// columns are then one off), so kgate accepts what the cluster accepts.
 pub fn parse_documents(text: &str, limits: LoadLimits) -> (Vec<Document>, Option<YamlError>) {
+    let mut result = parse_once(text, limits);
+    let mut patched = std::borrow::Cow::Borrowed(text);
+    for _ in 0..64 {
+        let Some(e) = &result.1 else { break };
+        if !matches!(&e.kind, YamlErrorKind::Syntax(m) if m == "invalid indentation in quoted scalar")
+        {
+            break;
+        }
+        let Some(next) = indent_quoted_continuation(&patched, e.pos) else {
+            break;
+        };
+        result = parse_once(&next, limits);
+        patched = std::borrow::Cow::Owned(next);
+    }
+    result
+}
+
+/// `text` with the continuation lines of the quoted scalar starting at `at` indented by one
+/// more space, or `None` when there is no such scalar.
+fn indent_quoted_continuation(text: &str, at: Pos) -> Option<String> {
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(usize::try_from(at.line).ok()?.checked_sub(1)?)
+        .map(str::len)
+        .sum();
+    let line = &text[line_start..];
+    let col = line
+        .char_indices()
+        .nth(usize::try_from(at.column).ok()?.checked_sub(1)?)
+        .map(|(i, _)| i)?;
+    let start = line_start + col;
+    let quote = text[start..]
+        .chars()
+        .next()
+        .filter(|c| *c == '"' || *c == '\'')?;
+    // The closing quote: `\"` escapes in double quotes, `''` in single quotes.
+    let bytes = text.as_bytes();
+    let mut i = start + 1;
+    let end = loop {
+        let c = *bytes.get(i)?;
+        if quote == '"' && c == b'\\' {
+            i += 2;
+            continue;
+        }
+        if c == quote as u8 {
+            if quote == '\'' && bytes.get(i + 1) == Some(&b'\'') {
+                i += 2;
+                continue;
+            }
+            break i;
+        }
+        i += 1;
+    };
+    let mut out = String::with_capacity(text.len() + 16);
+    out.push_str(&text[..start]);
+    for (k, piece) in text[start..end].split('\n').enumerate() {
+        if k > 0 {
+            out.push('\n');
+            if !piece.trim().is_empty() {
+                out.push(' ');
+            }
+        }
+        out.push_str(piece);
+    }
+    out.push_str(&text[end..]);
+    Some(out)
+}
+
+fn parse_once(text: &str, limits: LoadLimits) -> (Vec<Document>, Option<YamlError>) {
     let mut b = Builder {
         limits,
         stack: Vec::new(),

@@ -169,3 +169,17 @@ fn json_pointer_escapes() {
         "/metadata/annotations/a~1b~0c/2"
     );
 }
+
+#[test]
+fn quoted_scalars_continued_at_the_keys_indentation_are_read_as_go_yaml_reads_them() {
+    let docs = parse(
+        "a:\n  b: \"x \\\" y\n  z\"\n  c: 'it''s\n  fine'\n  d: \"one\n\n  two\"\n  e: after\n",
+    );
+    assert_eq!(
+        docs[0].root.to_json(),
+        serde_json::json!({"a": {"b": "x \" y z", "c": "it's fine", "d": "one\ntwo", "e": "after"}})
+    );
+    // Still an error where go-yaml reports one too.
+    let (_, e) = parse_err("a: \"never closed\nb: 1\n");
+    assert!(matches!(e.kind, YamlErrorKind::Syntax(_)));
+}
