@@ -114,6 +114,43 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A stable identity for the finding, independent of line numbers: the rule, the file,
+    /// the object, the field and the message (which names the offending value, redacted for
+    /// secrets). Edits above a finding keep its fingerprint; changing the offending value
+    /// makes it a new finding. Used by baselines, SARIF `partialFingerprints` and GitLab.
+    pub fn fingerprint(&self) -> String {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        let object = self
+            .object
+            .as_ref()
+            .map(|o| {
+                format!(
+                    "{}/{}/{}/{}",
+                    o.api_version,
+                    o.kind,
+                    o.namespace.as_deref().unwrap_or(""),
+                    o.name.as_deref().unwrap_or("")
+                )
+            })
+            .unwrap_or_default();
+        for part in [
+            self.rule.as_str(),
+            self.location.path.as_str(),
+            object.as_str(),
+            self.pointer.as_deref().unwrap_or(""),
+            self.message.as_str(),
+        ] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        h.finalize()
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// The order every report uses: file, line, column, rule, then object and message so
     /// that ties are still deterministic.
     pub fn report_order(&self, other: &Self) -> Ordering {

@@ -5,6 +5,7 @@
 //! `kgate` binary only parses arguments and prints. Stages exchange plain data:
 //! [`discover::SourceFile`], [`manifest::Manifest`], [`finding::Finding`].
 
+pub mod baseline;
 pub mod changes;
 pub mod check;
 pub mod config;

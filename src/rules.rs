@@ -113,6 +113,13 @@ const ENGINE_RULES: &[EngineRule] = &[
         remediation: "Fix the kustomization at the reported line; `kgate render DIR` shows the same error, as `kubectl kustomize DIR` would.",
     },
     EngineRule {
+        id: crate::baseline::BASELINE_STALE,
+        title: "Baseline entry matches no finding",
+        description: "An entry of the `--baseline` file matches no current finding: the problem was fixed, or the finding changed (its rule, file, object, field or message) and shows up as new. Stale entries are reported so the baseline shrinks as debt is paid, instead of silently allowing the finding back later.",
+        severity: Severity::Note,
+        remediation: "Delete the entry, or write the baseline again with `--write-baseline`.",
+    },
+    EngineRule {
         id: DANGLING_REFERENCE,
         title: "GitOps entry point deploys a path that does not exist",
         description: "An Argo CD `Application` (`spec.source.path`, `spec.sources[].path`), an `ApplicationSet` (a git directory generator's path glob, or its template's path), a Flux `Kustomization` (`spec.path`) or a Flux `HelmRelease` whose chart comes from a `GitRepository` names a path of this repository that does not exist: the controller reports the application as failed, or, for a generator, silently deploys nothing. (A kustomization's own missing references are `render-error`s.) Paths are resolved from the scanned root, which should be the repository root; templated paths (`{{path}}`, `${VAR}`) are left to the controller.",

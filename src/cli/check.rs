@@ -17,7 +17,7 @@ pub struct CheckArgs {
     pub paths: Vec<PathBuf>,
 
     /// Output format, optionally with its own file: `--format sarif=kgate.sarif`.
-    /// Repeatable. One of: human, json, sarif, github.
+    /// Repeatable. One of: human, json, sarif, github, gitlab, junit, markdown.
     #[arg(long = "format", short = 'f', value_name = "FORMAT[=FILE]", value_parser = parse_format)]
     pub formats: Vec<(Format, Option<PathBuf>)>,
 
@@ -55,6 +55,16 @@ pub struct CheckArgs {
     /// With --changed-since: print the changed files and the roots checked (to stderr).
     #[arg(long, requires = "changed_since")]
     pub explain: bool,
+
+    /// Ignore the findings recorded in FILE (written by --write-baseline): only new findings
+    /// fail the gate; entries that match nothing are reported as `baseline-stale` notes.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Record every current finding in FILE (line-independent fingerprints), to adopt the
+    /// gate on a repository with existing findings; exits 0 once written.
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+    pub write_baseline: Option<PathBuf>,
 
     /// Colour in human output: auto (a terminal without NO_COLOR), always, never.
     #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "always", "never"])]
@@ -99,7 +109,7 @@ pub fn run(args: &CheckArgs) -> u8 {
         strict: args.strict,
         changed_since: args.changed_since.clone(),
     };
-    let result = match kgate::check(&opts) {
+    let mut result = match kgate::check(&opts) {
         Ok(r) => {
             if args.explain
                 && let Some(a) = &r.affected
@@ -117,6 +127,39 @@ pub fn run(args: &CheckArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
+
+    if let Some(path) = &args.write_baseline {
+        let text = kgate::baseline::write(&result.findings);
+        if let Err(e) = std::fs::write(path, text) {
+            eprintln!("error: cannot write the baseline {}: {e}", path.display());
+            return EXIT_USAGE;
+        }
+        eprintln!(
+            "kgate: wrote {} findings to the baseline {}",
+            result.findings.len(),
+            path.display()
+        );
+        return EXIT_PASS;
+    }
+    if let Some(path) = &args.baseline {
+        let baseline = match kgate::baseline::load(path) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_USAGE;
+            }
+        };
+        // Named as reports name files: relative to the scanned root when under it.
+        let shown = std::fs::canonicalize(path)
+            .ok()
+            .and_then(|p| {
+                p.strip_prefix(&result.root)
+                    .ok()
+                    .map(|r| r.to_string_lossy().replace('\\', "/"))
+            })
+            .unwrap_or_else(|| path.display().to_string());
+        kgate::baseline::apply(&mut result, &baseline, &shown);
+    }
 
     for (format, file) in &formats {
         let destination = file.as_ref().or(args.output.as_ref());

@@ -2,8 +2,11 @@
 //! report order; nothing depends on time, thread scheduling or hash-map order).
 
 mod github;
+mod gitlab;
 mod human;
 mod json;
+mod junit;
+mod markdown;
 mod sarif;
 
 use std::fmt;
@@ -21,10 +24,21 @@ pub enum Format {
     Json,
     Sarif,
     Github,
+    Gitlab,
+    Junit,
+    Markdown,
 }
 
 impl Format {
-    pub const ALL: [Format; 4] = [Format::Human, Format::Json, Format::Sarif, Format::Github];
+    pub const ALL: [Format; 7] = [
+        Format::Human,
+        Format::Json,
+        Format::Sarif,
+        Format::Github,
+        Format::Gitlab,
+        Format::Junit,
+        Format::Markdown,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -32,6 +46,9 @@ impl Format {
             Format::Json => "json",
             Format::Sarif => "sarif",
             Format::Github => "github",
+            Format::Gitlab => "gitlab",
+            Format::Junit => "junit",
+            Format::Markdown => "markdown",
         }
     }
 }
@@ -71,5 +88,8 @@ pub fn render(
         Format::Json => json::render(result),
         Format::Sarif => sarif::render(result),
         Format::Github => github::render(result),
+        Format::Gitlab => gitlab::render(result),
+        Format::Junit => junit::render(result, fail_on),
+        Format::Markdown => markdown::render(result, fail_on),
     }
 }

@@ -10,6 +10,10 @@ use crate::rules::RuleInfo;
 
 pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
+/// Where each rule's documentation lives: `docs/rules.md` of the repository, one anchor per
+/// rule id.
+pub const RULES_DOC: &str = "https://github.com/kgate/kgate/blob/main/docs/rules.md";
+
 fn level(s: Severity) -> serde_json::Value {
     serde_json::Value::String(
         match s {
@@ -43,7 +47,7 @@ fn descriptor(rule: &RuleInfo) -> sarif::ReportingDescriptor {
         "source".to_owned(),
         serde_json::Value::String(rule.source.clone()),
     );
-    sarif::ReportingDescriptor::builder()
+    let mut d = sarif::ReportingDescriptor::builder()
         .id(rule.id.clone())
         .name(pascal_case(&rule.id))
         .short_description(
@@ -72,7 +76,12 @@ fn descriptor(rule: &RuleInfo) -> sarif::ReportingDescriptor {
                 .additional_properties(props)
                 .build(),
         )
-        .build()
+        .build();
+    // Repository policies (conftest, Gatekeeper) are documented where they are defined.
+    if rule.source == "kgate" || rule.source.starts_with("policies/") {
+        d.help_uri = Some(format!("{RULES_DOC}#{}", rule.id));
+    }
+    d
 }
 
 fn result(f: &Finding, rule_index: Option<usize>) -> sarif::Result {
@@ -88,6 +97,7 @@ fn result(f: &Finding, rule_index: Option<usize>) -> sarif::Result {
         .artifact_location(
             sarif::ArtifactLocation::builder()
                 .uri(f.location.path.clone())
+                .uri_base_id("SRCROOT")
                 .build(),
         )
         .region(region)
@@ -134,6 +144,11 @@ fn result(f: &Finding, rule_index: Option<usize>) -> sarif::Result {
     if let Some(i) = rule_index.and_then(|i| i64::try_from(i).ok()) {
         r.rule_index = Some(i);
     }
+    // Code scanning matches alerts across commits by these (the line may move).
+    r.partial_fingerprints = Some(BTreeMap::from([(
+        "kgateFingerprint/v1".to_owned(),
+        f.fingerprint(),
+    )]));
     if !props.is_empty() {
         r.properties = Some(
             sarif::PropertyBag::builder()
@@ -159,11 +174,28 @@ pub(super) fn render(res: &CheckResult) -> String {
         .information_uri("https://github.com/kgate/kgate")
         .rules(rules.into_iter().map(descriptor).collect::<Vec<_>>())
         .build();
-    let run = sarif::Run::builder()
+    let mut run = sarif::Run::builder()
         .tool(sarif::Tool::builder().driver(driver).build())
         .results(results)
         .column_kind(serde_json::Value::String("unicodeCodePoints".to_owned()))
+        .automation_details(
+            sarif::RunAutomationDetails::builder()
+                .id("kgate/".to_owned())
+                .build(),
+        )
         .build();
+    // Paths are relative to the scanned root (the repository root in CI); its absolute
+    // location is left to the consumer, so the report does not depend on the machine.
+    run.original_uri_base_ids = Some(BTreeMap::from([(
+        "SRCROOT".to_owned(),
+        sarif::ArtifactLocation::builder()
+            .description(
+                sarif::Message::builder()
+                    .text("The scanned root: the directory of .kgate.yaml, usually the repository root.")
+                    .build(),
+            )
+            .build(),
+    )]));
     let log = sarif::Sarif::builder()
         .schema(SARIF_SCHEMA)
         .version(serde_json::Value::String("2.1.0".to_owned()))

@@ -1,0 +1,283 @@
+//! The CI report formats (GitLab Code Quality, JUnit, Markdown summary, SARIF fingerprints)
+//! and baselines: golden outputs, schema and well-formedness checks, and fingerprints that
+//! survive edits above a finding.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn kgate_in(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_kgate"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn kgate(args: &[&str]) -> Run {
+    kgate_in(&repo(), args)
+}
+
+#[test]
+fn gitlab_code_quality_matches_gitlabs_documented_format() {
+    let r = kgate(&["check", "examples/defective", "--format", "gitlab"]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("tests/data/schemas/gitlab-code-quality.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    let issues = report.as_array().unwrap();
+    assert_eq!(issues.len(), 15);
+    let mut fingerprints: Vec<&str> = issues
+        .iter()
+        .map(|i| i["fingerprint"].as_str().unwrap())
+        .collect();
+    fingerprints.sort();
+    fingerprints.dedup();
+    assert_eq!(fingerprints.len(), issues.len(), "fingerprints are unique");
+    insta::assert_snapshot!("gitlab_defective", r.stdout);
+
+    let clean = kgate(&["check", "examples/clean", "--format", "gitlab"]);
+    assert_eq!(clean.code, Some(0));
+    assert_eq!(clean.stdout, "[]\n");
+}
+
+/// Well-formed XML with the element structure test reporters read.
+fn junit_shape(xml: &str) -> (usize, usize) {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let (mut cases, mut failures) = (0, 0);
+    let mut depth: Vec<String> = Vec::new();
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Start(e)) => {
+                let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                match (depth.last().map(String::as_str), name.as_str()) {
+                    (None, "testsuites") | (Some("testsuites"), "testsuite") => {}
+                    (Some("testsuite"), "testcase") => cases += 1,
+                    (Some("testcase"), "failure") => failures += 1,
+                    (Some("testcase"), "system-out") => {}
+                    (parent, child) => panic!("<{child}> inside {parent:?}"),
+                }
+                depth.push(name);
+            }
+            Ok(quick_xml::events::Event::Empty(e)) => {
+                if e.name().as_ref() == b"testcase" {
+                    cases += 1;
+                }
+            }
+            Ok(quick_xml::events::Event::End(_)) => {
+                depth.pop();
+            }
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => panic!("not well-formed XML at {}: {e}", reader.buffer_position()),
+        }
+    }
+    assert!(depth.is_empty());
+    (cases, failures)
+}
+
+#[test]
+fn junit_is_well_formed_and_fails_only_what_fails_the_gate() {
+    let r = kgate(&["check", "examples/defective", "--format", "junit"]);
+    assert_eq!(r.code, Some(1));
+    // 15 findings: 9 errors fail, 6 warnings pass under the default --fail-on error.
+    assert_eq!(junit_shape(&r.stdout), (15, 9));
+    insta::assert_snapshot!("junit_defective", r.stdout);
+    let strict = kgate(&[
+        "check",
+        "examples/defective",
+        "--format",
+        "junit",
+        "--fail-on",
+        "warning",
+    ]);
+    assert_eq!(junit_shape(&strict.stdout), (15, 15));
+    let clean = kgate(&["check", "examples/clean", "--format", "junit"]);
+    assert_eq!(junit_shape(&clean.stdout), (1, 0));
+}
+
+#[test]
+fn markdown_summary() {
+    let r = kgate(&["check", "examples/defective", "--format", "markdown"]);
+    assert_eq!(r.code, Some(1));
+    assert!(
+        r.stdout
+            .starts_with("## kgate\n\n:x: **Gate failed**: 9 findings at or above error\n")
+    );
+    insta::assert_snapshot!("markdown_defective", r.stdout);
+    let clean = kgate(&["check", "examples/clean", "--format", "markdown"]);
+    assert!(clean.stdout.contains(":white_check_mark: **Gate passed**"));
+}
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: app\n      image: nginx:latest\n";
+
+fn fingerprints(dir: &Path) -> Vec<(String, u64, String)> {
+    let sarif: serde_json::Value =
+        serde_json::from_str(&kgate_in(dir, &["check", ".", "--format", "sarif"]).stdout).unwrap();
+    let run = &sarif["runs"][0];
+    assert_eq!(run["automationDetails"]["id"], "kgate/");
+    assert!(run["originalUriBaseIds"]["SRCROOT"].is_object());
+    run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let loc = &r["locations"][0]["physicalLocation"];
+            assert_eq!(loc["artifactLocation"]["uriBaseId"], "SRCROOT");
+            (
+                r["ruleId"].as_str().unwrap().to_owned(),
+                loc["region"]["startLine"].as_u64().unwrap(),
+                r["partialFingerprints"]["kgateFingerprint/v1"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn fingerprints_survive_lines_added_above_a_finding() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    std::fs::create_dir(r.join(".git")).unwrap();
+    write(r, "pod.yaml", POD);
+    let before = fingerprints(r);
+    write(r, "pod.yaml", &format!("# a comment\n# and another\n{POD}"));
+    let after = fingerprints(r);
+    assert_eq!(before.len(), after.len());
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!((&b.0, &b.2), (&a.0, &a.2), "same rule and fingerprint");
+    }
+    assert!(
+        before.iter().zip(&after).any(|(b, a)| a.1 == b.1 + 2),
+        "lines moved"
+    );
+}
+
+#[test]
+fn baselines_keep_old_findings_out_of_the_gate_but_not_new_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    std::fs::create_dir(r.join(".git")).unwrap();
+    write(r, "pod.yaml", POD);
+    let w = kgate_in(r, &["check", ".", "--write-baseline", "baseline.json"]);
+    assert_eq!(w.code, Some(0), "{}", w.stderr);
+    assert!(
+        w.stderr.contains("to the baseline baseline.json"),
+        "{}",
+        w.stderr
+    );
+    let text = std::fs::read_to_string(r.join("baseline.json")).unwrap();
+    assert!(text.starts_with("{\"version\": 1, \"findings\": [\n  {\"fingerprint\":"));
+
+    // Old findings, even moved down, no longer fail the gate.
+    write(r, "pod.yaml", &format!("# moved\n{POD}"));
+    let run = kgate_in(
+        r,
+        &[
+            "check",
+            ".",
+            "--baseline",
+            "baseline.json",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["summary"]["errors"], 0);
+
+    // A new finding fails it; the fixed one's entry is stale.
+    let fixed = POD.replace("nginx:latest", "nginx:1.27");
+    let new = fixed.replace("name: p", "name: q").replace(
+        "name: app",
+        "name: app\n      securityContext: {privileged: true}",
+    );
+    write(r, "pod.yaml", &format!("{fixed}---\n{new}"));
+    let run = kgate_in(
+        r,
+        &[
+            "check",
+            ".",
+            "--baseline",
+            "baseline.json",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, Some(1));
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let rules: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(rules.contains(&"privileged-container"), "{rules:?}");
+    let stale: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "baseline-stale")
+        .collect();
+    assert_eq!(stale.len(), 1);
+    assert_eq!(stale[0]["location"]["path"], "baseline.json");
+    assert!(
+        stale[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("image-latest-tag in pod.yaml")
+    );
+
+    // An unreadable or invalid baseline is a usage error naming the file.
+    let missing = kgate_in(r, &["check", ".", "--baseline", "nope.json"]);
+    assert_eq!(missing.code, Some(2));
+    assert!(
+        missing.stderr.contains("cannot read baseline nope.json"),
+        "{}",
+        missing.stderr
+    );
+    write(
+        r,
+        "bad.json",
+        "{\"version\": 1, \"findings\": [\n  {\"fingerprint\": 3}\n]}\n",
+    );
+    let bad = kgate_in(r, &["check", ".", "--baseline", "bad.json"]);
+    assert_eq!(bad.code, Some(2));
+    assert!(
+        bad.stderr.contains("baseline bad.json:2:"),
+        "{}",
+        bad.stderr
+    );
+}
