@@ -81,6 +81,8 @@ pub struct CheckResult {
     pub config: Config,
     /// Set with `--changed-since`.
     pub affected: Option<Affected>,
+    /// Findings suppressed inline or by the configuration (SARIF reports them as such).
+    pub suppressed: Vec<crate::suppress::Suppressed>,
 }
 
 impl CheckResult {
@@ -283,7 +285,9 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         findings.extend(f);
         summary.objects += objects;
     }
-    let mut findings = gate::apply_rule_config(findings, &config);
+    let findings = gate::apply_rule_config(findings, &config);
+    let (mut findings, suppressed) =
+        crate::suppress::apply(findings, &root, &config, crate::suppress::today());
     findings.sort_by(Finding::report_order);
     findings.dedup();
     summary.count(&findings);
@@ -306,6 +310,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         rules: enabled,
         config,
         affected,
+        suppressed,
     })
 }
 

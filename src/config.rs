@@ -54,6 +54,20 @@ pub struct Config {
     /// The repository's own policies (conftest layout).
     pub policies: PoliciesConfig,
     pub layout: LayoutConfig,
+    /// `suppressions:` — findings accepted on purpose, with a reason and maybe an expiry.
+    pub suppressions: Vec<Suppression>,
+}
+
+/// One entry of `suppressions:`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suppression {
+    pub rule: Spanned<String>,
+    /// Globs of the finding's file or roots; empty: everywhere.
+    pub paths: Vec<Spanned<String>>,
+    /// Required: a suppression without one is itself a finding.
+    pub reason: Option<Spanned<String>>,
+    /// `YYYY-MM-DD`: from that day on the suppression stops suppressing and says so.
+    pub expires: Option<Spanned<String>>,
 }
 
 /// `layout:` — where the repository keeps what (for the repo-structure rules).
@@ -146,6 +160,7 @@ impl Default for Config {
             production_environments: vec!["prod".to_owned(), "production".to_owned()],
             policies: PoliciesConfig::default(),
             layout: LayoutConfig::default(),
+            suppressions: Vec::new(),
         }
     }
 }
@@ -247,6 +262,7 @@ impl Config {
                 "productionEnvironments",
                 "policies",
                 "layout",
+                "suppressions",
             ],
         )? {
             let v = &entry.value;
@@ -265,6 +281,76 @@ impl Config {
                     }
                 },
                 "schemaDirs" => config.schema_dirs = d.string_list(v, "schemaDirs")?,
+                "suppressions" => {
+                    let Value::Seq(items) = &v.value else {
+                        return Err(ConfigError::invalid(
+                            path,
+                            v.start,
+                            "suppressions must be a list of {rule, paths, reason, expires}",
+                            None,
+                        ));
+                    };
+                    for item in items {
+                        let mut s = Suppression {
+                            rule: Spanned {
+                                value: String::new(),
+                                pos: item.start,
+                            },
+                            paths: Vec::new(),
+                            reason: None,
+                            expires: None,
+                        };
+                        for e in d.map(
+                            item,
+                            "a suppression",
+                            &["rule", "paths", "reason", "expires"],
+                        )? {
+                            match e.key.as_str() {
+                                "rule" => s.rule = d.string(&e.value, "suppressions[].rule")?,
+                                "paths" => {
+                                    s.paths = d.string_list(&e.value, "suppressions[].paths")?;
+                                    for g in &s.paths {
+                                        if let Err(err) = globset::Glob::new(&g.value) {
+                                            return Err(ConfigError::invalid(
+                                                path,
+                                                g.pos,
+                                                format!("invalid glob `{}`: {err}", g.value),
+                                                None,
+                                            ));
+                                        }
+                                    }
+                                }
+                                "reason" => {
+                                    s.reason = Some(d.string(&e.value, "suppressions[].reason")?)
+                                }
+                                _ => {
+                                    let date = d.string(&e.value, "suppressions[].expires")?;
+                                    if crate::suppress::parse_date(&date.value).is_none() {
+                                        return Err(ConfigError::invalid(
+                                            path,
+                                            date.pos,
+                                            format!(
+                                                "expires must be a date YYYY-MM-DD, got `{}`",
+                                                date.value
+                                            ),
+                                            None,
+                                        ));
+                                    }
+                                    s.expires = Some(date);
+                                }
+                            }
+                        }
+                        if s.rule.value.is_empty() {
+                            return Err(ConfigError::invalid(
+                                path,
+                                item.start,
+                                "a suppression needs `rule` (a rule id)",
+                                None,
+                            ));
+                        }
+                        config.suppressions.push(s);
+                    }
+                }
                 "layout" => {
                     for e in d.map(v, "layout", &["apps"])? {
                         config.layout.apps = d.string_list(&e.value, "layout.apps")?;
@@ -685,6 +771,34 @@ mod tests {
             err_at("rules:\n  params:\n    x: 3\n")
                 .1
                 .contains("must be a mapping")
+        );
+    }
+
+    #[test]
+    fn suppressions() {
+        let c = Config::parse(
+            Path::new(".kgate.yaml"),
+            "suppressions:\n  - rule: image-latest-tag\n    paths: [legacy/**]\n    reason: retired\n    expires: \"2027-01-31\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.suppressions.len(), 1);
+        assert_eq!(c.suppressions[0].rule.value, "image-latest-tag");
+        assert_eq!(c.suppressions[0].reason.as_ref().unwrap().value, "retired");
+        assert!(
+            err_at("suppressions:\n  - rule: x\n    expires: soon\n")
+                .1
+                .contains("YYYY-MM-DD")
+        );
+        assert!(
+            err_at("suppressions:\n  - reason: why\n")
+                .1
+                .contains("needs `rule`")
+        );
+        assert!(err_at("suppressions: {}\n").1.contains("must be a list"));
+        assert!(
+            err_at("suppressions:\n  - rule: x\n    path: [a]\n")
+                .1
+                .contains("unknown key `path`")
         );
     }
 

@@ -22,9 +22,39 @@ pub fn findings(
     rules: &BTreeMap<String, RuleInfo>,
     locator: &dyn Locator,
 ) -> Vec<Finding> {
+    let annotations = node.get("metadata").and_then(|m| m.get("annotations"));
     results
         .into_iter()
+        .flat_map(|r| match &r {
+            // `ignore-check.kgate.io/<rule>: "<reason>"` on the object suppresses the rule;
+            // without a reason it does not, and says so.
+            Ok(v) => match crate::suppress::annotation_reason(annotations, &v.rule) {
+                Some(reason) if reason.is_empty() => {
+                    let invalid = Err(EvalError {
+                        rule: crate::suppress::INVALID_SUPPRESSION.to_owned(),
+                        message: format!("ignore-check.kgate.io/{}", v.rule),
+                    });
+                    vec![r, invalid]
+                }
+                Some(_) => Vec::new(),
+                None => vec![r],
+            },
+            Err(_) => vec![r],
+        })
         .map(|r| match r {
+            Err(e) if e.rule == crate::suppress::INVALID_SUPPRESSION => Finding {
+                rule: e.rule,
+                severity: Severity::Error,
+                message: format!(
+                    "the annotation `{}` has no reason, so it does not suppress",
+                    e.message
+                ),
+                help: "Give the reason as the annotation's value.".to_owned(),
+                location: locator.location(node.file, node.start, None),
+                object: Some(object.clone()),
+                pointer: None,
+                roots: roots.to_vec(),
+            },
             Ok(v) => {
                 let info = rules.get(&v.rule);
                 let (location, pointer) = match &v.path {

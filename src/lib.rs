@@ -22,6 +22,7 @@ pub mod render;
 pub mod report;
 pub mod roots;
 pub mod rules;
+pub mod suppress;
 pub mod validate;
 pub mod yaml;
 

@@ -120,6 +120,20 @@ const ENGINE_RULES: &[EngineRule] = &[
         remediation: "Delete the entry, or write the baseline again with `--write-baseline`.",
     },
     EngineRule {
+        id: crate::suppress::INVALID_SUPPRESSION,
+        title: "Suppression without a reason",
+        description: "A `# kgate:ignore <rule>` comment without `-- <reason>`, an `ignore-check.kgate.io/<rule>` annotation with an empty value, or a `suppressions:` entry of .kgate.yaml without `reason:`. A suppression records a decision; without the why, nobody can later tell whether it still holds, so it does not suppress anything.",
+        severity: Severity::Error,
+        remediation: "Add the reason: `# kgate:ignore image-latest-tag -- the operator pins it at deploy time`.",
+    },
+    EngineRule {
+        id: crate::suppress::EXPIRED_SUPPRESSION,
+        title: "Suppression expired",
+        description: "A `suppressions:` entry of .kgate.yaml has an `expires:` date that has passed: it no longer suppresses, and its findings are reported again.",
+        severity: Severity::Warning,
+        remediation: "Fix the findings, or extend `expires:` with a reason that still holds.",
+    },
+    EngineRule {
         id: DANGLING_REFERENCE,
         title: "GitOps entry point deploys a path that does not exist",
         description: "An Argo CD `Application` (`spec.source.path`, `spec.sources[].path`), an `ApplicationSet` (a git directory generator's path glob, or its template's path), a Flux `Kustomization` (`spec.path`) or a Flux `HelmRelease` whose chart comes from a `GitRepository` names a path of this repository that does not exist: the controller reports the application as failed, or, for a generator, silently deploys nothing. (A kustomization's own missing references are `render-error`s.) Paths are resolved from the scanned root, which should be the repository root; templated paths (`{{path}}`, `${VAR}`) are left to the controller.",

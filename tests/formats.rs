@@ -281,3 +281,118 @@ fn baselines_keep_old_findings_out_of_the_gate_but_not_new_ones() {
         bad.stderr
     );
 }
+
+fn rules_and_lines(dir: &Path) -> Vec<(String, String, u64)> {
+    let run = kgate_in(dir, &["check", ".", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", run.stdout, run.stderr));
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_owned(),
+                f["location"]["path"].as_str().unwrap().to_owned(),
+                f["location"]["line"].as_u64().unwrap(),
+            )
+        })
+        .filter(|(rule, _, _)| {
+            [
+                "image-latest-tag",
+                "privileged-container",
+                "invalid-suppression",
+                "expired-suppression",
+            ]
+            .contains(&rule.as_str())
+        })
+        .collect()
+}
+
+#[test]
+fn inline_annotation_and_config_suppressions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    std::fs::create_dir(r.join(".git")).unwrap();
+    // On the line, on the line above, and for the whole document.
+    write(r, "a.yaml", &POD.replace("image: nginx:latest", "image: nginx:latest # kgate:ignore image-latest-tag -- pinned by digest at deploy time"));
+    write(r, "b.yaml", &POD.replace("      image: nginx:latest", "      # kgate:ignore image-latest-tag -- mirror of upstream\n      image: nginx:latest"));
+    write(
+        r,
+        "c.yaml",
+        &format!("# kgate:ignore all -- vendored chart output\n{POD}"),
+    );
+    // Without a reason nothing is suppressed.
+    write(
+        r,
+        "d.yaml",
+        &POD.replace(
+            "image: nginx:latest",
+            "image: nginx:latest # kgate:ignore image-latest-tag",
+        ),
+    );
+    // kube-linter's annotation form, on the rendered object.
+    write(r, "e.yaml", &POD.replace("  name: p\n", "  name: e\n  annotations:\n    ignore-check.kgate.io/image-latest-tag: \"load test image\"\n"));
+    write(
+        r,
+        "f.yaml",
+        &POD.replace(
+            "  name: p\n",
+            "  name: f\n  annotations:\n    ignore-check.kgate.io/image-latest-tag: \"\"\n",
+        ),
+    );
+    assert_eq!(
+        rules_and_lines(r),
+        [
+            ("invalid-suppression".to_owned(), "d.yaml".to_owned(), 8),
+            ("image-latest-tag".to_owned(), "d.yaml".to_owned(), 8),
+            ("invalid-suppression".to_owned(), "f.yaml".to_owned(), 1),
+            ("image-latest-tag".to_owned(), "f.yaml".to_owned(), 10),
+        ]
+    );
+
+    // The configuration: by rule and path glob, with a reason; expired ones report again.
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    std::fs::create_dir(r.join(".git")).unwrap();
+    write(r, "legacy/a.yaml", POD);
+    write(r, "apps/b.yaml", POD);
+    write(r, "old/c.yaml", POD);
+    write(
+        r,
+        ".kgate.yaml",
+        "suppressions:\n  - rule: image-latest-tag\n    paths: [\"legacy/**\"]\n    reason: retired next quarter\n    expires: \"2999-01-01\"\n  - rule: image-latest-tag\n    paths: [\"old/**\"]\n    reason: was temporary\n    expires: \"2001-01-01\"\n  - rule: privileged-container\n",
+    );
+    assert_eq!(
+        rules_and_lines(r),
+        [
+            (
+                "expired-suppression".to_owned(),
+                ".kgate.yaml".to_owned(),
+                6
+            ),
+            (
+                "invalid-suppression".to_owned(),
+                ".kgate.yaml".to_owned(),
+                10
+            ),
+            ("image-latest-tag".to_owned(), "apps/b.yaml".to_owned(), 8),
+            ("image-latest-tag".to_owned(), "old/c.yaml".to_owned(), 8),
+        ]
+    );
+    // SARIF lists the suppressed finding with its justification.
+    let sarif: serde_json::Value =
+        serde_json::from_str(&kgate_in(r, &["check", ".", "--format", "sarif"]).stdout).unwrap();
+    let suppressed: Vec<&serde_json::Value> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["suppressions"].is_array())
+        .collect();
+    assert_eq!(suppressed.len(), 1);
+    assert_eq!(suppressed[0]["suppressions"][0]["kind"], "external");
+    assert_eq!(
+        suppressed[0]["suppressions"][0]["justification"],
+        "retired next quarter"
+    );
+}

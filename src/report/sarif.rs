@@ -162,11 +162,26 @@ fn result(f: &Finding, rule_index: Option<usize>) -> sarif::Result {
 pub(super) fn render(res: &CheckResult) -> String {
     // The driver lists every enabled rule, sorted by id; `ruleIndex` points into that list.
     let rules: Vec<&RuleInfo> = res.rules.iter().collect();
-    let results: Vec<sarif::Result> = res
+    let mut results: Vec<sarif::Result> = res
         .findings
         .iter()
         .map(|f| result(f, rules.iter().position(|r| r.id == f.rule)))
         .collect();
+    // Suppressed findings are reported as such, so code scanning shows them as dismissed
+    // with the reason instead of forgetting them.
+    for s in &res.suppressed {
+        let mut r = result(
+            &s.finding,
+            rules.iter().position(|r| r.id == s.finding.rule),
+        );
+        r.suppressions = Some(vec![
+            sarif::Suppression::builder()
+                .kind(serde_json::Value::String(s.kind.to_owned()))
+                .justification(s.reason.clone())
+                .build(),
+        ]);
+        results.push(r);
+    }
     let driver = sarif::ToolComponent::builder()
         .name("kgate")
         .version(env!("CARGO_PKG_VERSION"))

@@ -1,0 +1,295 @@
+//! Suppressions: findings a team accepts on purpose, always with a reason.
+//!
+//! - Inline, in the manifest: `# kgate:ignore <rule>[,<rule>...] -- <reason>` at the end of
+//!   the finding's line or on the line above it, or among the comments that open the YAML
+//!   document (before its first key), for the whole object.
+//! - On the object: the annotation `ignore-check.kgate.io/<rule>: "<reason>"` (kube-linter's
+//!   form; it survives rendering), handled where findings are made ([`annotation_reason`]).
+//! - In `.kgate.yaml`: `suppressions: [{rule, paths, reason, expires}]`; from `expires` on,
+//!   the suppression stops suppressing and says so.
+//!
+//! A suppression without a reason does not suppress: it is an `invalid-suppression` finding.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::config::Config;
+use crate::finding::{Finding, Location, Severity};
+use crate::yaml::Pos;
+
+pub const INVALID_SUPPRESSION: &str = "invalid-suppression";
+pub const EXPIRED_SUPPRESSION: &str = "expired-suppression";
+const ANNOTATION_PREFIX: &str = "ignore-check.kgate.io/";
+
+/// Why a finding is suppressed, for reports that show suppressions (SARIF).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suppressed {
+    pub finding: Finding,
+    /// `inSource` (a comment) or `external` (the configuration), as SARIF names them.
+    pub kind: &'static str,
+    pub reason: String,
+}
+
+/// `YYYY-MM-DD` as days since 1970-01-01.
+pub fn parse_date(s: &str) -> Option<i64> {
+    let mut parts = s.trim().splitn(3, '-');
+    let y: i64 = parts.next()?.parse().ok()?;
+    let m: i64 = parts.next()?.parse().ok()?;
+    let d: i64 = parts.next()?.parse().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || !(1970..=9999).contains(&y) {
+        return None;
+    }
+    // Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+/// Today (UTC) as days since 1970-01-01.
+pub fn today() -> i64 {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    i64::try_from(secs / 86_400).unwrap_or(0)
+}
+
+/// A `# kgate:ignore` comment: the rules it names and its reason (empty when missing).
+fn parse_comment(line: &str) -> Option<(Vec<String>, String)> {
+    let at = line.find("kgate:ignore")?;
+    // Only in a comment.
+    if !line[..at].contains('#') {
+        return None;
+    }
+    let rest = &line[at + "kgate:ignore".len()..];
+    let (rules, reason) = match rest.split_once("--") {
+        Some((r, why)) => (r, why.trim().to_owned()),
+        None => (rest, String::new()),
+    };
+    let rules: Vec<String> = rules
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned)
+        .collect();
+    Some((rules, reason))
+}
+
+/// The reason an object's `ignore-check.kgate.io/<rule>` annotation gives (empty string when
+/// the annotation is there without one), or `None`.
+pub fn annotation_reason(annotations: Option<&crate::yaml::Node>, rule: &str) -> Option<String> {
+    let a = annotations?.get(&format!("{ANNOTATION_PREFIX}{rule}"))?;
+    Some(a.as_str().unwrap_or("").trim().to_owned())
+}
+
+struct Files<'a> {
+    root: &'a Path,
+    cache: HashMap<String, Option<Vec<String>>>,
+}
+
+impl Files<'_> {
+    fn lines(&mut self, path: &str) -> Option<&Vec<String>> {
+        let root = self.root;
+        self.cache
+            .entry(path.to_owned())
+            .or_insert_with(|| {
+                std::fs::read_to_string(root.join(path))
+                    .ok()
+                    .map(|t| t.lines().map(str::to_owned).collect())
+            })
+            .as_ref()
+    }
+}
+
+/// The inline suppression of `f`, with the line it is on: on the finding's line, the line
+/// above, or in the comments opening the finding's YAML document.
+fn inline(files: &mut Files<'_>, f: &Finding) -> Option<(u32, Vec<String>, String)> {
+    let lines = files.lines(&f.location.path)?;
+    let at = usize::try_from(f.location.line).ok()?.checked_sub(1)?;
+    if at >= lines.len() {
+        return None;
+    }
+    let mut candidates: Vec<usize> = vec![at];
+    if at > 0 {
+        candidates.push(at - 1);
+    }
+    // The document's opening comments.
+    let start = lines[..=at]
+        .iter()
+        .rposition(|l| l.starts_with("---"))
+        .map_or(0, |i| i + 1);
+    candidates.extend((start..lines.len()).take_while(|&i| {
+        let t = lines[i].trim_start();
+        t.is_empty() || t.starts_with('#')
+    }));
+    candidates.into_iter().find_map(|i| {
+        let (rules, reason) = parse_comment(lines.get(i)?)?;
+        rules
+            .iter()
+            .any(|r| r == &f.rule || r == "all")
+            .then(|| (u32::try_from(i + 1).unwrap_or(1), rules, reason))
+    })
+}
+
+/// Splits `findings` into those that stay and those suppressed inline or by the config;
+/// adds `invalid-suppression` and `expired-suppression` findings.
+pub fn apply(
+    findings: Vec<Finding>,
+    root: &Path,
+    config: &Config,
+    today: i64,
+) -> (Vec<Finding>, Vec<Suppressed>) {
+    let mut files = Files {
+        root,
+        cache: HashMap::new(),
+    };
+    let config_path = config
+        .path
+        .as_ref()
+        .map(|p| crate::discover::relative(root, p))
+        .unwrap_or_else(|| ".kgate.yaml".to_owned());
+    let globs: Vec<globset::GlobSet> = config
+        .suppressions
+        .iter()
+        .map(|s| {
+            let mut b = globset::GlobSetBuilder::new();
+            for g in &s.paths {
+                if let Ok(g) = globset::Glob::new(&g.value) {
+                    b.add(g);
+                }
+            }
+            b.build().unwrap_or_else(|_| globset::GlobSet::empty())
+        })
+        .collect();
+    let mut kept = Vec::new();
+    let mut suppressed = Vec::new();
+    let mut problems: Vec<Finding> = Vec::new();
+    let problem = |rule: &str, severity, message: String, path: &str, pos: Pos| {
+        Finding {
+        rule: rule.to_owned(),
+        severity,
+        message,
+        help: "Give every suppression a reason after `--` (inline) or in `reason:` (config), and an `expires:` date when the exception is temporary.".to_owned(),
+        location: Location::new(path, pos),
+        object: None,
+        pointer: None,
+        roots: Vec::new(),
+    }
+    };
+    let mut expired_reported = vec![false; config.suppressions.len()];
+    for f in findings {
+        if let Some((line, rules, reason)) = inline(&mut files, &f) {
+            if reason.is_empty() {
+                problems.push(problem(
+                    INVALID_SUPPRESSION,
+                    Severity::Error,
+                    format!(
+                        "`kgate:ignore {}` has no reason (`-- why`), so it does not suppress",
+                        rules.join(",")
+                    ),
+                    &f.location.path,
+                    Pos { line, column: 1 },
+                ));
+            } else {
+                suppressed.push(Suppressed {
+                    finding: f,
+                    kind: "inSource",
+                    reason,
+                });
+                continue;
+            }
+        }
+        let by_config = config.suppressions.iter().enumerate().find(|(i, s)| {
+            s.rule.value == f.rule
+                && (s.paths.is_empty()
+                    || globs[*i].is_match(&f.location.path)
+                    || (!f.roots.is_empty() && f.roots.iter().all(|r| globs[*i].is_match(r))))
+        });
+        if let Some((i, s)) = by_config {
+            let expired = s
+                .expires
+                .as_ref()
+                .and_then(|e| parse_date(&e.value))
+                .is_some_and(|d| today >= d);
+            match (&s.reason, expired) {
+                (_, true) if !expired_reported[i] => {
+                    expired_reported[i] = true;
+                    let e = s.expires.as_ref().map_or("", |e| e.value.as_str());
+                    problems.push(problem(
+                        EXPIRED_SUPPRESSION,
+                        Severity::Warning,
+                        format!(
+                            "the suppression of `{}` expired on {e}; its findings are reported again",
+                            s.rule.value
+                        ),
+                        &config_path,
+                        s.rule.pos,
+                    ));
+                }
+                (Some(reason), false) if !reason.value.trim().is_empty() => {
+                    suppressed.push(Suppressed {
+                        finding: f,
+                        kind: "external",
+                        reason: reason.value.clone(),
+                    });
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        kept.push(f);
+    }
+    for s in &config.suppressions {
+        if s.reason.as_ref().is_none_or(|r| r.value.trim().is_empty()) {
+            problems.push(problem(
+                INVALID_SUPPRESSION,
+                Severity::Error,
+                format!(
+                    "the suppression of `{}` has no `reason:`, so it does not suppress",
+                    s.rule.value
+                ),
+                &config_path,
+                s.rule.pos,
+            ));
+        }
+    }
+    kept.extend(problems);
+    kept.sort_by(Finding::report_order);
+    kept.dedup();
+    (kept, suppressed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(parse_date("1970-01-01"), Some(0));
+        assert_eq!(parse_date("2026-11-24"), Some(20_781));
+        assert_eq!(parse_date("2026-13-01"), None);
+        assert_eq!(parse_date("tomorrow"), None);
+        assert!(today() > 20_000);
+    }
+
+    #[test]
+    fn comments() {
+        assert_eq!(
+            parse_comment(
+                "  image: nginx:latest # kgate:ignore image-latest-tag -- pinned by the operator"
+            ),
+            Some((
+                vec!["image-latest-tag".to_owned()],
+                "pinned by the operator".to_owned()
+            ))
+        );
+        assert_eq!(
+            parse_comment("# kgate:ignore a,b"),
+            Some((vec!["a".to_owned(), "b".to_owned()], String::new()))
+        );
+        assert_eq!(parse_comment("value: kgate:ignore"), None);
+    }
+}
