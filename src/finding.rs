@@ -115,30 +115,20 @@ pub struct Finding {
 
 impl Finding {
     /// A stable identity for the finding, independent of line numbers: the rule, the file,
-    /// the object, the field and the message (which names the offending value, redacted for
-    /// secrets). Edits above a finding keep its fingerprint; changing the offending value
-    /// makes it a new finding. Used by baselines, SARIF `partialFingerprints` and GitLab.
+    /// the object's kind and the message (which names the offending value, redacted for
+    /// secrets). Not the line, so edits above a finding keep it; not the object's namespace,
+    /// name or the rendered field path, which differ between the roots a base defect is seen
+    /// through (the finding lists them all, and which one represents it depends on which
+    /// roots are checked). Changing the offending value makes it a new finding. Used by
+    /// baselines, SARIF `partialFingerprints` and GitLab.
     pub fn fingerprint(&self) -> String {
         use sha2::Digest;
         let mut h = sha2::Sha256::new();
-        let object = self
-            .object
-            .as_ref()
-            .map(|o| {
-                format!(
-                    "{}/{}/{}/{}",
-                    o.api_version,
-                    o.kind,
-                    o.namespace.as_deref().unwrap_or(""),
-                    o.name.as_deref().unwrap_or("")
-                )
-            })
-            .unwrap_or_default();
+        let kind = self.object.as_ref().map_or("", |o| o.kind.as_str());
         for part in [
             self.rule.as_str(),
             self.location.path.as_str(),
-            object.as_str(),
-            self.pointer.as_deref().unwrap_or(""),
+            kind,
             self.message.as_str(),
         ] {
             h.update(part.as_bytes());

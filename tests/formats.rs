@@ -396,3 +396,94 @@ fn inline_annotation_and_config_suppressions() {
         "retired next quarter"
     );
 }
+
+fn result_set(sarif: &serde_json::Value) -> Vec<String> {
+    let mut out: Vec<String> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let loc = &r["locations"][0]["physicalLocation"];
+            format!(
+                "{} {}:{}:{} {} {} {}",
+                r["ruleId"],
+                loc["artifactLocation"]["uri"],
+                loc["region"]["startLine"],
+                loc["region"]["startColumn"],
+                r["partialFingerprints"]["kgateFingerprint/v1"],
+                r["properties"]["roots"],
+                r["ruleIndex"]
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The union of `--shard i/3` runs, merged with `kgate merge-sarif`, is the whole run.
+#[test]
+fn shards_merge_into_the_whole_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo_dir = tmp.path().join("repo");
+    let status = Command::new("python3")
+        .arg(repo().join("benches/gen_monorepo.py"))
+        .arg(&repo_dir)
+        .args(["--apps", "10", "--seed", "3"])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let whole = kgate_in(&repo_dir, &["check", ".", "--format", "sarif=whole.sarif"]);
+    assert_eq!(whole.code, Some(1), "{}", whole.stderr);
+    let mut roots = 0;
+    for i in 1..=3 {
+        let part = kgate_in(
+            &repo_dir,
+            &[
+                "check",
+                ".",
+                "--shard",
+                &format!("{i}/3"),
+                "--format",
+                &format!("sarif=part{i}.sarif"),
+                "--format",
+                "json",
+            ],
+        );
+        let report: serde_json::Value = serde_json::from_str(&part.stdout).unwrap();
+        roots += report["summary"]["roots"].as_u64().unwrap();
+    }
+    let all: serde_json::Value =
+        serde_json::from_str(&kgate_in(&repo_dir, &["check", ".", "--format", "json"]).stdout)
+            .unwrap();
+    assert_eq!(
+        Some(roots),
+        all["summary"]["roots"].as_u64(),
+        "every root in exactly one shard"
+    );
+    let merged = kgate_in(
+        &repo_dir,
+        &[
+            "merge-sarif",
+            "part1.sarif",
+            "part2.sarif",
+            "part3.sarif",
+            "-o",
+            "merged.sarif",
+        ],
+    );
+    assert_eq!(merged.code, Some(0), "{}", merged.stderr);
+    let read = |f: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(repo_dir.join(f)).unwrap()).unwrap()
+    };
+    assert_eq!(
+        result_set(&read("merged.sarif")),
+        result_set(&read("whole.sarif"))
+    );
+
+    let bad = kgate_in(&repo_dir, &["check", ".", "--shard", "4/3"]);
+    assert_eq!(bad.code, Some(2));
+    assert!(bad.stderr.contains("expected I/N"), "{}", bad.stderr);
+    let bad = kgate_in(&repo_dir, &["merge-sarif", "nope.sarif"]);
+    assert_eq!(bad.code, Some(2));
+}

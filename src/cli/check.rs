@@ -66,9 +66,27 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
     pub write_baseline: Option<PathBuf>,
 
+    /// Check only part I of N of the roots and files (deterministic by path), for CI
+    /// matrices; combine the parts' SARIF with `kgate merge-sarif`.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<(usize, usize)>,
+
     /// Colour in human output: auto (a terminal without NO_COLOR), always, never.
     #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "always", "never"])]
     pub color: String,
+}
+
+fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("expected I/N with 1 <= I <= N (for example 2/4), got `{s}`");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (usize, usize) = (
+        i.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if i == 0 || n == 0 || i > n {
+        return Err(bad());
+    }
+    Ok((i, n))
 }
 
 fn parse_format(s: &str) -> Result<(Format, Option<PathBuf>), String> {
@@ -108,6 +126,7 @@ pub fn run(args: &CheckArgs) -> u8 {
         kube_version: args.kube_version.clone(),
         strict: args.strict,
         changed_since: args.changed_since.clone(),
+        shard: args.shard,
     };
     let mut result = match kgate::check(&opts) {
         Ok(r) => {

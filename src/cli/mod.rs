@@ -4,6 +4,7 @@
 mod check;
 mod diagnostics;
 mod graph;
+mod merge_sarif;
 mod policy;
 mod render;
 
@@ -34,6 +35,8 @@ enum Command {
     /// Show the repository graph: roots, bases, components, charts, Argo CD and Flux entry
     /// points, and what uses what.
     Graph(graph::GraphArgs),
+    /// Merge the SARIF logs of `check --shard` runs into one, for a single upload.
+    MergeSarif(merge_sarif::MergeSarifArgs),
     /// Print the rendered stream of a kustomization, like `kustomize build DIR`.
     Render(render::RenderArgs),
     /// List the built-in rules or run Rego policy tests.
@@ -59,6 +62,7 @@ pub fn run() -> ExitCode {
         Command::Policy(cmd) => policy::run(&cmd),
         Command::Render(args) => render::run(&args),
         Command::Graph(args) => graph::run(&args),
+        Command::MergeSarif(args) => merge_sarif::run(&args),
     };
     ExitCode::from(code)
 }

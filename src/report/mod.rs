@@ -13,6 +13,7 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use human::HumanOptions;
+pub use sarif::merge as merge_sarif;
 
 use crate::check::CheckResult;
 use crate::finding::Severity;

@@ -221,6 +221,96 @@ pub(super) fn render(res: &CheckResult) -> String {
     out
 }
 
+/// Merges SARIF logs of kgate runs over parts of a repository (`--shard`) into one: the
+/// rules of all parts (sorted by id, `ruleIndex` recomputed), each result once (by its
+/// fingerprint; a base defect seen through roots of several parts lists all of them), in
+/// report order.
+pub fn merge(logs: &[serde_json::Value]) -> Result<serde_json::Value, String> {
+    use serde_json::Value;
+    let first = logs.first().ok_or("no SARIF files to merge")?;
+    let mut rules: BTreeMap<String, Value> = BTreeMap::new();
+    let mut results: BTreeMap<String, Value> = BTreeMap::new();
+    for (n, log) in logs.iter().enumerate() {
+        let runs = log["runs"]
+            .as_array()
+            .ok_or_else(|| format!("input {}: not a SARIF log (no runs)", n + 1))?;
+        for run in runs {
+            if run["tool"]["driver"]["name"] != "kgate" {
+                return Err(format!("input {}: not a kgate run", n + 1));
+            }
+            for r in run["tool"]["driver"]["rules"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                if let Some(id) = r["id"].as_str() {
+                    rules.entry(id.to_owned()).or_insert_with(|| r.clone());
+                }
+            }
+            for r in run["results"].as_array().into_iter().flatten() {
+                let fp = r["partialFingerprints"]["kgateFingerprint/v1"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| r.to_string());
+                let suppressed = r["suppressions"].is_array();
+                let key = format!("{fp}{}", if suppressed { "/s" } else { "" });
+                match results.get_mut(&key) {
+                    Some(existing) => {
+                        let mut roots: Vec<Value> = existing["properties"]["roots"]
+                            .as_array()
+                            .cloned()
+                            .unwrap_or_default();
+                        for root in r["properties"]["roots"].as_array().into_iter().flatten() {
+                            if !roots.contains(root) {
+                                roots.push(root.clone());
+                            }
+                        }
+                        roots.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+                        if !roots.is_empty() {
+                            existing["properties"]["roots"] = Value::Array(roots);
+                        }
+                    }
+                    None => {
+                        results.insert(key, r.clone());
+                    }
+                }
+            }
+        }
+    }
+    let ids: Vec<String> = rules.keys().cloned().collect();
+    let mut results: Vec<Value> = results.into_values().collect();
+    for r in &mut results {
+        if let Some(i) = r["ruleId"]
+            .as_str()
+            .and_then(|id| ids.iter().position(|x| x == id))
+        {
+            r["ruleIndex"] = Value::from(i);
+        }
+    }
+    let order = |r: &Value| {
+        let loc = &r["locations"][0]["physicalLocation"];
+        (
+            loc["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned(),
+            loc["region"]["startLine"].as_u64().unwrap_or(0),
+            loc["region"]["startColumn"].as_u64().unwrap_or(0),
+            r["ruleId"].as_str().unwrap_or("").to_owned(),
+            r["message"]["text"].as_str().unwrap_or("").to_owned(),
+        )
+    };
+    results.sort_by_key(order);
+    let mut out = first.clone();
+    let run = &mut out["runs"][0];
+    run["tool"]["driver"]["rules"] = Value::Array(rules.into_values().collect());
+    run["results"] = Value::Array(results);
+    if let Some(runs) = out["runs"].as_array_mut() {
+        runs.truncate(1);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
