@@ -377,6 +377,19 @@ pub fn repo_graph(opts: &CheckOptions) -> Result<crate::graph::RepoGraph, CheckE
     Ok(crate::graph::build(&root, &discovery, &environments))
 }
 
+/// What `kgate init` writes for the repository at `path`: a commented configuration.
+pub fn init_config(path: &Path) -> Result<String, CheckError> {
+    let paths = resolve_paths(&[path.to_path_buf()])?;
+    let root = paths[0].clone();
+    let discovery = discover::discover(&root, &paths, &[])?;
+    let graph = crate::graph::build(&root, &discovery, &[]);
+    let detected = crate::init::detect(&root, &discovery, &graph);
+    Ok(crate::init::config_text(
+        &detected,
+        &crate::validate::catalog::newest().to_string(),
+    ))
+}
+
 fn schema_dirs_of(config: &Config, config_dir: &Path) -> Vec<PathBuf> {
     config
         .schema_dirs

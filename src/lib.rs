@@ -15,6 +15,7 @@ pub mod evaluate;
 pub mod finding;
 pub mod gate;
 pub mod graph;
+pub mod init;
 pub mod layout;
 pub mod manifest;
 pub mod policy;

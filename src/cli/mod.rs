@@ -4,6 +4,7 @@
 mod check;
 mod diagnostics;
 mod graph;
+mod init;
 mod merge_sarif;
 mod policy;
 mod render;
@@ -35,6 +36,8 @@ enum Command {
     /// Show the repository graph: roots, bases, components, charts, Argo CD and Flux entry
     /// points, and what uses what.
     Graph(graph::GraphArgs),
+    /// Write a .kgate.yaml detected from the repository (and a pre-push hook).
+    Init(init::InitArgs),
     /// Merge the SARIF logs of `check --shard` runs into one, for a single upload.
     MergeSarif(merge_sarif::MergeSarifArgs),
     /// Print the rendered stream of a kustomization, like `kustomize build DIR`.
@@ -62,6 +65,7 @@ pub fn run() -> ExitCode {
         Command::Policy(cmd) => policy::run(&cmd),
         Command::Render(args) => render::run(&args),
         Command::Graph(args) => graph::run(&args),
+        Command::Init(args) => init::run(&args),
         Command::MergeSarif(args) => merge_sarif::run(&args),
     };
     ExitCode::from(code)
