@@ -29,9 +29,18 @@ pub struct CheckOptions {
     pub strict: bool,
     /// Check only what a change since this git revision can affect.
     pub changed_since: Option<String>,
+    /// Updated as roots are checked, for a progress display.
+    pub progress: Option<std::sync::Arc<Progress>>,
     /// `(i, n)`: check only the i-th of n deterministic parts of the roots and files
     /// (1-based), for CI matrices; repository-wide findings go to part 1.
     pub shard: Option<(usize, usize)>,
+}
+
+/// How far a check is: roots to check and roots checked.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub total: std::sync::atomic::AtomicUsize,
+    pub done: std::sync::atomic::AtomicUsize,
 }
 
 /// Which of `n` shards `key` (a root or file path) belongs to, 0-based: a hash of the path,
@@ -259,6 +268,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
                 context: &context,
                 max_file_size: max_size,
                 validators: &validators,
+                progress: opts.progress.as_deref(),
             },
         )
     });

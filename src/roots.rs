@@ -259,6 +259,7 @@ pub struct RootSettings<'a> {
     pub context: &'a crate::context::ContextSettings,
     pub max_file_size: u64,
     pub validators: &'a crate::validate::Validators,
+    pub progress: Option<&'a crate::check::Progress>,
 }
 
 pub fn check_roots(
@@ -285,9 +286,19 @@ pub fn check_roots(
         reads_root: policies.reads_root(),
     };
     let evaluators = EvaluatorPool::new(policies);
+    if let Some(p) = settings.progress {
+        p.total
+            .store(dirs.len(), std::sync::atomic::Ordering::Relaxed);
+    }
     let per_root: Vec<(Vec<Finding>, usize)> = dirs
         .par_iter()
-        .map(|dir| evaluators.with(|ev| check_root(&shared, ev, dir, context)))
+        .map(|dir| {
+            let out = evaluators.with(|ev| check_root(&shared, ev, dir, context));
+            if let Some(p) = settings.progress {
+                p.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            out
+        })
         .collect();
     let mut findings = Vec::new();
     let mut objects = 0;

@@ -127,8 +127,17 @@ pub fn run(args: &CheckArgs) -> u8 {
         strict: args.strict,
         changed_since: args.changed_since.clone(),
         shard: args.shard,
+        progress: Some(std::sync::Arc::default()),
     };
-    let mut result = match kgate::check(&opts) {
+    let started = std::time::Instant::now();
+    let progress = show_progress(opts.progress.clone());
+    let checked = kgate::check(&opts);
+    if let Some((done, handle)) = progress {
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = handle.join();
+    }
+    let elapsed = started.elapsed();
+    let mut result = match checked {
         Ok(r) => {
             if args.explain
                 && let Some(a) = &r.affected
@@ -188,7 +197,11 @@ pub fn run(args: &CheckArgs) -> u8 {
             "never" => false,
             _ => to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
         };
-        let human = HumanOptions { color, width: 100 };
+        let human = HumanOptions {
+            color,
+            width: 100,
+            elapsed: to_terminal.then_some(elapsed),
+        };
         let text = report::render(*format, &result, args.fail_on, &human);
         let written = match destination {
             Some(path) => {
@@ -214,6 +227,46 @@ pub fn run(args: &CheckArgs) -> u8 {
     } else {
         EXIT_FINDINGS
     }
+}
+
+/// On a terminal, a progress line on stderr for checks that take over a second, cleared
+/// when the check ends. Returns the flag that stops it and its thread.
+fn show_progress(
+    progress: Option<std::sync::Arc<kgate::check::Progress>>,
+) -> Option<(
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    std::thread::JoinHandle<()>,
+)> {
+    use std::sync::atomic::Ordering;
+    let progress = progress?;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = std::sync::Arc::clone(&stop);
+    let handle = std::thread::spawn(move || {
+        let start = std::time::Instant::now();
+        let mut shown = false;
+        while !flag.load(Ordering::Relaxed) {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            if start.elapsed() < std::time::Duration::from_secs(1) {
+                continue;
+            }
+            let (done, total) = (
+                progress.done.load(Ordering::Relaxed),
+                progress.total.load(Ordering::Relaxed),
+            );
+            eprint!(
+                "\rkgate: {done}/{total} roots checked ({:.0}s)\x1b[K",
+                start.elapsed().as_secs_f64()
+            );
+            shown = true;
+        }
+        if shown {
+            eprint!("\r\x1b[K");
+        }
+    });
+    Some((stop, handle))
 }
 
 /// The `--explain` text: what changed and what is checked because of it.

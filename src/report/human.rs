@@ -17,6 +17,9 @@ pub struct HumanOptions {
     pub color: bool,
     /// Wrap width in columns.
     pub width: usize,
+    /// How long the check took, shown in the summary line (only for terminals: reports that
+    /// are kept or compared stay deterministic).
+    pub elapsed: Option<std::time::Duration>,
 }
 
 impl Default for HumanOptions {
@@ -24,6 +27,7 @@ impl Default for HumanOptions {
         HumanOptions {
             color: false,
             width: 100,
+            elapsed: None,
         }
     }
 }
@@ -138,7 +142,27 @@ pub(super) fn render(result: &CheckResult, fail_on: Severity, opts: &HumanOption
         .with_links(false);
     let mut sources: HashMap<&str, Option<String>> = HashMap::new();
     let mut out = String::new();
+    let mut current_file: Option<&str> = None;
     for f in &result.findings {
+        // Grouped by file: a header where the file changes.
+        if current_file != Some(f.location.path.as_str()) {
+            current_file = Some(f.location.path.as_str());
+            let n = result
+                .findings
+                .iter()
+                .filter(|g| g.location.path == f.location.path)
+                .count();
+            let header = format!(
+                "{} ({n} finding{})",
+                f.location.path,
+                if n == 1 { "" } else { "s" }
+            );
+            if opts.color {
+                let _ = writeln!(out, "\u{1b}[1;4m{header}\u{1b}[0m\n");
+            } else {
+                let _ = writeln!(out, "{header}\n{}\n", "=".repeat(header.chars().count()));
+            }
+        }
         // Files that were refused or unreadable are not re-read for a snippet, and binary
         // content is never echoed to a terminal.
         // Nor are the lines of a Secret or a credential: a snippet would print the value.
@@ -193,14 +217,18 @@ pub(super) fn render(result: &CheckResult, fail_on: Severity, opts: &HumanOption
         .filter(|f| f.severity >= fail_on)
         .count();
     if failing == 0 {
-        let _ = writeln!(out, "; gate passed (--fail-on {fail_on})");
+        let _ = write!(out, "; gate passed (--fail-on {fail_on})");
     } else {
-        let _ = writeln!(
+        let _ = write!(
             out,
             "; gate failed: {} at or above {fail_on}",
             plural(failing, "finding")
         );
     }
+    if let Some(t) = opts.elapsed {
+        let _ = write!(out, " in {:.2}s", t.as_secs_f64());
+    }
+    out.push('\n');
     out
 }
 
