@@ -13,6 +13,12 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use rayon::prelude::*;
 
 fn bench_check(c: &mut Criterion) {
+    // As the binary does (src/main.rs): no anyhow backtraces for regorus' errors, which
+    // RUST_BACKTRACE=1 (set on these machines) would otherwise capture by the thousand.
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        // SAFETY: before any benchmark thread starts.
+        unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
+    }
     let mut group = c.benchmark_group("check");
     group.sample_size(20);
     for apps in [50, 200] {
