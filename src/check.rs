@@ -170,7 +170,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     let graph = crate::graph::build(
         &root,
         &discovery,
-        &crate::context::ContextSettings::from_config(&config).environments,
+        &crate::context::Conventions::from_config(&config),
     );
     let affected = match &opts.changed_since {
         Some(reference) => {
@@ -383,8 +383,11 @@ pub fn repo_graph(opts: &CheckOptions) -> Result<crate::graph::RepoGraph, CheckE
     let root = scan_root(&paths, found_config_dir.as_deref());
     let excludes: Vec<String> = config.exclude.iter().map(|e| e.value.clone()).collect();
     let discovery = discover::discover(&root, &paths, &excludes)?;
-    let environments = crate::context::ContextSettings::from_config(&config).environments;
-    Ok(crate::graph::build(&root, &discovery, &environments))
+    Ok(crate::graph::build(
+        &root,
+        &discovery,
+        &crate::context::Conventions::from_config(&config),
+    ))
 }
 
 /// What `kgate init` writes for the repository at `path`: a commented configuration.
@@ -392,7 +395,11 @@ pub fn init_config(path: &Path) -> Result<String, CheckError> {
     let paths = resolve_paths(&[path.to_path_buf()])?;
     let root = paths[0].clone();
     let discovery = discover::discover(&root, &paths, &[])?;
-    let graph = crate::graph::build(&root, &discovery, &[]);
+    let graph = crate::graph::build(
+        &root,
+        &discovery,
+        &crate::context::Conventions::defaults(&[]),
+    );
     let detected = crate::init::detect(&root, &discovery, &graph);
     Ok(crate::init::config_text(
         &detected,

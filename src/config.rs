@@ -75,6 +75,10 @@ pub struct Suppression {
 pub struct LayoutConfig {
     /// Globs of app directories (each with `base/` and `overlays/<env>/`); default `apps/*`.
     pub apps: Vec<Spanned<String>>,
+    /// Path patterns giving a root's environment (`**/overlays/{env}` by default).
+    pub environment_paths: Vec<Spanned<String>>,
+    /// Path patterns giving a root's cluster (`**/clusters/{cluster}` by default).
+    pub cluster_paths: Vec<Spanned<String>>,
 }
 
 impl Default for LayoutConfig {
@@ -84,6 +88,8 @@ impl Default for LayoutConfig {
                 value: "apps/*".to_owned(),
                 pos: Pos { line: 0, column: 0 },
             }],
+            environment_paths: Vec::new(),
+            cluster_paths: Vec::new(),
         }
     }
 }
@@ -352,8 +358,18 @@ impl Config {
                     }
                 }
                 "layout" => {
-                    for e in d.map(v, "layout", &["apps"])? {
-                        config.layout.apps = d.string_list(&e.value, "layout.apps")?;
+                    for e in d.map(v, "layout", &["apps", "environmentPaths", "clusterPaths"])? {
+                        let list = d.string_list(&e.value, "layout")?;
+                        for p in &list {
+                            if let Err(m) = crate::context::validate_pattern(&p.value) {
+                                return Err(ConfigError::invalid(path, p.pos, m, None));
+                            }
+                        }
+                        match e.key.as_str() {
+                            "apps" => config.layout.apps = list,
+                            "environmentPaths" => config.layout.environment_paths = list,
+                            _ => config.layout.cluster_paths = list,
+                        }
                     }
                 }
                 "policies" => {

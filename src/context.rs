@@ -10,6 +10,7 @@ use crate::config::Config;
 #[derive(Debug, Clone, Default)]
 pub struct ContextSettings {
     pub environments: Vec<String>,
+    pub conventions: Option<Conventions>,
     pub production: Vec<String>,
     pub allowed_registries: Vec<String>,
     pub require_digest: Vec<String>,
@@ -23,6 +24,7 @@ impl ContextSettings {
         };
         ContextSettings {
             environments: strings(&config.environments),
+            conventions: Some(Conventions::from_config(config)),
             production: config.production_environments.clone(),
             allowed_registries: strings(&config.images.allowed_registries),
             require_digest: strings(&config.images.require_digest),
@@ -35,11 +37,18 @@ impl ContextSettings {
         }
     }
 
+    fn conventions(&self) -> std::borrow::Cow<'_, Conventions> {
+        match &self.conventions {
+            Some(c) => std::borrow::Cow::Borrowed(c),
+            None => std::borrow::Cow::Owned(Conventions::defaults(&self.environments)),
+        }
+    }
+
     /// `data.kgate` for the root at `rel` (relative to the scanned root), or for plain
     /// manifests (`None`: no root, environment or cluster).
     pub fn for_root(&self, rel: Option<&str>) -> Value {
         let (environment, cluster) = rel
-            .map(|r| environment_and_cluster(r, &self.environments))
+            .map(|r| self.conventions().classify(r))
             .unwrap_or_default();
         let in_list = |list: &[String]| {
             environment
@@ -58,30 +67,175 @@ impl ContextSettings {
     }
 }
 
-/// `environment` and `cluster` of a root from the conventional layout:
+/// How paths map to environments and clusters (`layout.environmentPaths`,
+/// `layout.clusterPaths`): patterns of `/`-separated segments where `**` is any number of
+/// segments, `*` one segment, and `{env}`, `{cluster}`, `{region}` capture (part of) a
+/// segment, as in `{env}-{region}`. A pattern matches a root at or below the directory it
+/// describes.
+#[derive(Debug, Clone)]
+pub struct Conventions {
+    environment: Vec<Vec<Segment>>,
+    cluster: Vec<Vec<Segment>>,
+    environments: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+enum Segment {
+    AnyDepth,
+    One(regex::Regex),
+}
+
+pub const DEFAULT_ENVIRONMENT_PATHS: &[&str] = &["**/overlays/{env}"];
+pub const DEFAULT_CLUSTER_PATHS: &[&str] = &["**/clusters/{cluster}"];
+
+/// Whether `pattern` is a valid path pattern (`Err` says why not).
+pub fn validate_pattern(pattern: &str) -> Result<(), String> {
+    compile_pattern(pattern).map(|_| ())
+}
+
+/// Compiles one pattern; `Err` says what is wrong with it.
+fn compile_pattern(pattern: &str) -> Result<Vec<Segment>, String> {
+    pattern
+        .trim_matches('/')
+        .split('/')
+        .map(|seg| {
+            if seg == "**" {
+                return Ok(Segment::AnyDepth);
+            }
+            let mut re = String::from("^");
+            let mut rest = seg;
+            while let Some(open) = rest.find('{') {
+                re.push_str(&regex::escape(&rest[..open]).replace("\\*", "[^/]*"));
+                let close = rest[open..]
+                    .find('}')
+                    .ok_or_else(|| format!("unclosed `{{` in `{pattern}`"))?;
+                let name = &rest[open + 1..open + close];
+                if !matches!(name, "env" | "cluster" | "region") {
+                    return Err(format!(
+                        "unknown placeholder `{{{name}}}` in `{pattern}` (expected {{env}}, {{cluster}} or {{region}})"
+                    ));
+                }
+                re.push_str(&format!("(?P<{name}>[^/]+?)"));
+                rest = &rest[open + close + 1..];
+            }
+            re.push_str(&regex::escape(rest).replace("\\*", "[^/]*"));
+            re.push('$');
+            regex::Regex::new(&re)
+                .map(Segment::One)
+                .map_err(|e| format!("invalid pattern `{pattern}`: {e}"))
+        })
+        .collect()
+}
+
+/// The captures of the first way `pattern` matches a prefix of `parts`.
+fn match_prefix(pattern: &[Segment], parts: &[&str]) -> Option<Vec<(String, String)>> {
+    match pattern.split_first() {
+        None => Some(Vec::new()),
+        Some((Segment::AnyDepth, rest)) => {
+            (0..=parts.len()).find_map(|skip| match_prefix(rest, &parts[skip..]))
+        }
+        Some((Segment::One(re), rest)) => {
+            let (first, tail) = parts.split_first()?;
+            let caps = re.captures(first)?;
+            let mut out: Vec<(String, String)> = re
+                .capture_names()
+                .flatten()
+                .filter_map(|n| caps.name(n).map(|m| (n.to_owned(), m.as_str().to_owned())))
+                .collect();
+            out.extend(match_prefix(rest, tail)?);
+            Some(out)
+        }
+    }
+}
+
+impl Conventions {
+    /// From `layout.environmentPaths` and `layout.clusterPaths` (validated when the config
+    /// was read), or the defaults.
+    pub fn from_config(config: &Config) -> Conventions {
+        let environments: Vec<String> = config
+            .environments
+            .iter()
+            .map(|e| e.value.clone())
+            .collect();
+        let owned = |l: &[crate::config::Spanned<String>], default: &[&str]| -> Vec<String> {
+            if l.is_empty() {
+                default.iter().map(|s| (*s).to_owned()).collect()
+            } else {
+                l.iter().map(|s| s.value.clone()).collect()
+            }
+        };
+        Conventions::new(
+            &owned(&config.layout.environment_paths, DEFAULT_ENVIRONMENT_PATHS),
+            &owned(&config.layout.cluster_paths, DEFAULT_CLUSTER_PATHS),
+            &environments,
+        )
+        .unwrap_or_else(|_| Conventions::defaults(&environments))
+    }
+
+    pub fn new(
+        environment: &[String],
+        cluster: &[String],
+        environments: &[String],
+    ) -> Result<Conventions, String> {
+        let compile = |list: &[String]| -> Result<Vec<Vec<Segment>>, String> {
+            list.iter().map(|p| compile_pattern(p)).collect()
+        };
+        Ok(Conventions {
+            environment: compile(environment)?,
+            cluster: compile(cluster)?,
+            environments: environments.to_vec(),
+        })
+    }
+
+    /// The defaults: `overlays/<env>`, `clusters/<env>-<region>` or `clusters/<name>`.
+    pub fn defaults(environments: &[String]) -> Conventions {
+        let owned = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        Conventions::new(
+            &owned(DEFAULT_ENVIRONMENT_PATHS),
+            &owned(DEFAULT_CLUSTER_PATHS),
+            environments,
+        )
+        .unwrap_or_else(|_| Conventions {
+            environment: Vec::new(),
+            cluster: Vec::new(),
+            environments: environments.to_vec(),
+        })
+    }
+
+    /// `environment` and `cluster` of the root at `rel` (relative to the scanned root).
+    pub fn classify(&self, rel: &str) -> (Option<String>, Option<String>) {
+        let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty()).collect();
+        let first =
+            |patterns: &[Vec<Segment>]| patterns.iter().find_map(|p| match_prefix(p, &parts));
+        let get = |caps: &[(String, String)], name: &str| {
+            caps.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+        };
+        let cluster_caps = first(&self.cluster);
+        let cluster = cluster_caps.as_ref().and_then(|c| get(c, "cluster"));
+        let environment = first(&self.environment)
+            .and_then(|c| get(&c, "env"))
+            .or_else(|| cluster_caps.as_ref().and_then(|c| get(c, "env")))
+            .or_else(|| {
+                // A cluster named `<env>-<region>` belongs to <env>.
+                cluster.as_deref().and_then(|c| {
+                    self.environments
+                        .iter()
+                        .find(|e| c == e.as_str() || c.starts_with(&format!("{e}-")))
+                        .cloned()
+                        .or_else(|| c.split('-').next().map(str::to_owned))
+                })
+            });
+        (environment, cluster)
+    }
+}
+
+/// `environment` and `cluster` of a root from the default layout:
 /// `.../overlays/<env>`, `clusters/<env>-<region>` or `clusters/<name>`.
 pub fn environment_and_cluster(
     rel: &str,
     environments: &[String],
 ) -> (Option<String>, Option<String>) {
-    let parts: Vec<&str> = rel.split('/').collect();
-    let after = |dir: &str| {
-        parts
-            .iter()
-            .position(|p| *p == dir)
-            .and_then(|i| parts.get(i + 1).copied())
-    };
-    let cluster = after("clusters");
-    let environment = after("overlays").or_else(|| {
-        cluster.and_then(|c| {
-            environments
-                .iter()
-                .find(|e| c == e.as_str() || c.starts_with(&format!("{e}-")))
-                .map(String::as_str)
-                .or_else(|| c.split('-').next())
-        })
-    });
-    (environment.map(str::to_owned), cluster.map(str::to_owned))
+    Conventions::defaults(environments).classify(rel)
 }
 
 #[cfg(test)]
@@ -89,9 +243,57 @@ mod tests {
     use super::*;
 
     #[test]
+    fn path_patterns_give_environment_and_cluster() {
+        let envs = vec!["dev".to_owned(), "prod".to_owned()];
+        let d = Conventions::defaults(&envs);
+        assert_eq!(
+            d.classify("apps/web/overlays/prod"),
+            (Some("prod".into()), None)
+        );
+        assert_eq!(
+            d.classify("apps/web/overlays/prod/eu"),
+            (Some("prod".into()), None)
+        );
+        assert_eq!(
+            d.classify("clusters/prod-eu-west"),
+            (Some("prod".into()), Some("prod-eu-west".into()))
+        );
+        assert_eq!(d.classify("apps/web/base"), (None, None));
+        let custom = Conventions::new(
+            &["deploy/*/{env}".to_owned()],
+            &[
+                "fleet/{env}/{region}/{cluster}".to_owned(),
+                "k8s/{cluster}.{region}".to_owned(),
+            ],
+            &envs,
+        )
+        .unwrap();
+        assert_eq!(
+            custom.classify("deploy/web/dev"),
+            (Some("dev".into()), None)
+        );
+        assert_eq!(
+            custom.classify("fleet/prod/eu/c1"),
+            (Some("prod".into()), Some("c1".into()))
+        );
+        assert_eq!(
+            custom.classify("k8s/dev-a.us"),
+            (Some("dev".into()), Some("dev-a".into()))
+        );
+        assert_eq!(custom.classify("apps/web/overlays/prod"), (None, None));
+        assert!(
+            validate_pattern("x/{team}")
+                .unwrap_err()
+                .contains("unknown placeholder")
+        );
+        assert!(validate_pattern("x/{env").unwrap_err().contains("unclosed"));
+    }
+
+    #[test]
     fn roots_get_environment_cluster_and_the_settings_for_them() {
         let s = ContextSettings {
             environments: vec!["dev".into(), "prod".into()],
+            conventions: None,
             production: vec!["prod".into()],
             allowed_registries: vec!["registry.example.com".into()],
             require_digest: vec!["prod".into()],

@@ -104,7 +104,7 @@ pub struct Dangling {
 
 struct Builder<'a> {
     scan_root: &'a Path,
-    environments: &'a [String],
+    conventions: &'a crate::context::Conventions,
     nodes: BTreeMap<String, GraphNode>,
     edges: BTreeSet<Edge>,
 }
@@ -116,7 +116,7 @@ impl Builder<'_> {
 
     fn node(&mut self, id: String, kind: NodeKind, file: Option<String>, exists: bool) {
         let (environment, cluster) = if matches!(kind, NodeKind::Root | NodeKind::Component) {
-            crate::context::environment_and_cluster(&id, self.environments)
+            self.conventions.classify(&id)
         } else {
             (None, None)
         };
@@ -171,10 +171,14 @@ impl Builder<'_> {
 
 /// Builds the graph of what `discovery` found under `scan_root`. Kustomizations that do not
 /// parse contribute their node only (rendering reports why).
-pub fn build(scan_root: &Path, discovery: &Discovery, environments: &[String]) -> RepoGraph {
+pub fn build(
+    scan_root: &Path,
+    discovery: &Discovery,
+    conventions: &crate::context::Conventions,
+) -> RepoGraph {
     let mut b = Builder {
         scan_root,
-        environments,
+        conventions,
         nodes: BTreeMap::new(),
         edges: BTreeSet::new(),
     };
@@ -651,7 +655,11 @@ mod tests {
 
     fn graph(root: &Path) -> RepoGraph {
         let d = crate::discover::discover(root, &[root.to_path_buf()], &[]).unwrap();
-        build(root, &d, &["prod".to_owned()])
+        build(
+            root,
+            &d,
+            &crate::context::Conventions::defaults(&["prod".to_owned()]),
+        )
     }
 
     #[test]

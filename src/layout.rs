@@ -20,7 +20,8 @@ pub fn repo_input(graph: &RepoGraph, environments: &[String], app_globs: &[Strin
         })
         .map(|g| g.compile_matcher())
         .collect();
-    // An app is a directory matching a pattern that holds a base or overlays.
+    // An app is a directory matching a pattern that holds roots: its `base`, and an overlay
+    // per environment (a root below it with an environment, by the path conventions).
     let mut apps: BTreeMap<String, (Option<String>, BTreeMap<String, String>)> = BTreeMap::new();
     for n in graph
         .nodes
@@ -28,27 +29,35 @@ pub fn repo_input(graph: &RepoGraph, environments: &[String], app_globs: &[Strin
         .filter(|n| n.kind == NodeKind::Root && n.exists)
     {
         let parts: Vec<&str> = n.id.split('/').collect();
-        let (app, rest) = match parts.iter().rposition(|p| *p == "base" || *p == "overlays") {
-            Some(i) if i > 0 => (parts[..i].join("/"), &parts[i..]),
-            _ => continue,
-        };
-        if !matchers.iter().any(|m| m.is_match(&app)) {
+        let Some(app) = (1..parts.len())
+            .map(|k| parts[..k].join("/"))
+            .find(|prefix| matchers.iter().any(|m| m.is_match(prefix)))
+        else {
             continue;
-        }
-        let entry = apps.entry(app).or_default();
-        match rest {
-            ["base"] => entry.0 = Some(n.id.clone()),
-            ["overlays", env] => {
-                entry.1.insert((*env).to_owned(), n.id.clone());
+        };
+        let entry = apps.entry(app.clone()).or_default();
+        if n.id == format!("{app}/base") {
+            entry.0 = Some(n.id.clone());
+        } else if let Some(env) = &n.environment {
+            // The shallowest root of an environment is its overlay.
+            let e = entry.1.entry(env.clone()).or_insert_with(|| n.id.clone());
+            if n.id.len() < e.len() {
+                *e = n.id.clone();
             }
-            _ => {}
         }
     }
     let clusters: Vec<&crate::graph::GraphNode> = graph
         .nodes
         .iter()
         .filter(|n| n.kind == NodeKind::Root && n.cluster.is_some() && n.exists)
-        .filter(|n| n.id.rsplit('/').nth(1) == Some("clusters"))
+        // The cluster directory itself, not the kustomizations below it.
+        .filter(|n| {
+            let parent = n.id.rsplit_once('/').map_or("", |(p, _)| p);
+            !graph
+                .nodes
+                .iter()
+                .any(|m| m.kind == NodeKind::Root && m.cluster == n.cluster && m.id == parent)
+        })
         .collect();
     // What each cluster includes, transitively (resources and components).
     let mut forward: BTreeMap<&str, Vec<&str>> = BTreeMap::new();

@@ -215,3 +215,88 @@ fn layout_apps_is_configurable() {
     assert_eq!(got[0].0, "missing-environment-overlay");
     assert_eq!(got[0].1, "teams/pay/checkout");
 }
+
+/// Environments and clusters from configured path patterns reach the rules: a prod
+/// environment under `deploy/<app>/<env>` gets the production rules, and a cluster under
+/// `fleet/<env>/<cluster>` is matched against its environment's overlays.
+#[test]
+fn environment_and_cluster_path_patterns_are_configurable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    write(
+        r,
+        ".kgate.yaml",
+        "environments: [dev, prod]\nlayout:\n  apps: [\"deploy/*\"]\n  environmentPaths: [\"deploy/*/{env}\"]\n  clusterPaths: [\"fleet/{env}/{cluster}\"]\n",
+    );
+    write(
+        r,
+        "deploy/web/base/kustomization.yaml",
+        "resources: [deployment.yaml]\n",
+    );
+    write(r, "deploy/web/base/deployment.yaml", &deployment("web"));
+    for env in ["dev", "prod"] {
+        write(
+            r,
+            &format!("deploy/web/{env}/kustomization.yaml"),
+            "resources: [../base]\n",
+        );
+    }
+    write(
+        r,
+        "fleet/prod/eu1/kustomization.yaml",
+        "resources:\n  - ../../../deploy/web/dev\n",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_kgate"))
+        .args(["check", ".", "--format", "json"])
+        .current_dir(r)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules: Vec<(&str, &str)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["rule"].as_str().unwrap(), f["message"].as_str().unwrap()))
+        .collect();
+    assert!(
+        !rules
+            .iter()
+            .any(|(r, _)| *r == "missing-environment-overlay"),
+        "deploy/web/<env> are the overlays: {rules:#?}"
+    );
+    // One replica in prod: the prod overlay is production.
+    assert!(
+        rules
+            .iter()
+            .any(|(r, m)| *r == "single-replica-in-production" && m.contains("web")),
+        "{rules:#?}"
+    );
+    assert!(
+        rules
+            .iter()
+            .any(|(r, m)| *r == "cluster-environment-mismatch"
+                && m.contains(
+                    "cluster fleet/prod/eu1 (environment \"prod\") includes deploy/web/dev"
+                )),
+        "{rules:#?}"
+    );
+    let bad = Command::new(env!("CARGO_BIN_EXE_kgate"))
+        .args(["check", "."])
+        .current_dir(r)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    write(
+        r,
+        ".kgate.yaml",
+        "layout:\n  environmentPaths: [\"deploy/{team}\"]\n",
+    );
+    let bad = Command::new(env!("CARGO_BIN_EXE_kgate"))
+        .args(["check", "."])
+        .current_dir(r)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown placeholder"));
+}
