@@ -117,17 +117,33 @@ pub fn repo_input(graph: &RepoGraph, environments: &[String], app_globs: &[Strin
             })
         })
         .collect();
+    // What uses each node: kustomizations listing it, entry points deploying it.
+    let mut used_by: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for e in &graph.edges {
+        used_by
+            .entry(e.to.as_str())
+            .or_default()
+            .insert(e.from.as_str());
+    }
     let roots: Vec<Value> = graph
         .nodes
         .iter()
         .filter(|n| matches!(n.kind, NodeKind::Root | NodeKind::Component))
-        .map(|n| serde_json::to_value(n).unwrap_or(Value::Null))
+        .map(|n| {
+            let mut v = serde_json::to_value(n).unwrap_or(Value::Null);
+            v["usedBy"] = json!(used_by.get(n.id.as_str()).cloned().unwrap_or_default());
+            v
+        })
         .collect();
     let entry_point_nodes: Vec<Value> = graph
         .nodes
         .iter()
         .filter(|n| n.kind == NodeKind::EntryPoint)
-        .map(|n| serde_json::to_value(n).unwrap_or(Value::Null))
+        .map(|n| {
+            let mut v = serde_json::to_value(n).unwrap_or(Value::Null);
+            v["usedBy"] = json!(used_by.get(n.id.as_str()).cloned().unwrap_or_default());
+            v
+        })
         .collect();
     json!({
         "environments": environments,

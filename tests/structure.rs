@@ -10,7 +10,8 @@ fn write(root: &Path, rel: &str, text: &str) {
     std::fs::write(p, text).unwrap();
 }
 
-const STRUCTURE_RULES: [&str; 6] = [
+const STRUCTURE_RULES: [&str; 7] = [
+    "orphaned-root",
     "app-not-deployed",
     "cluster-environment-mismatch",
     "cluster-not-deployed",
@@ -299,4 +300,35 @@ fn environment_and_cluster_path_patterns_are_configurable() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown placeholder"));
+}
+
+#[test]
+fn orphaned_roots_when_configured() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    clean_repo(r);
+    // A cluster nothing deploys is already `cluster-not-deployed`; an overlay no cluster
+    // lists is orphaned once the config says overlays must be deployed.
+    write(
+        r,
+        "apps/web/overlays/canary/kustomization.yaml",
+        "resources: [../../base]\n",
+    );
+    write(
+        r,
+        ".kgate.yaml",
+        "environments: [dev, prod, canary]\nrules:\n  params:\n    orphaned-root: {paths: [\"apps/*/overlays/*\"]}\n",
+    );
+    let got: Vec<(String, String)> = structure_findings(r)
+        .into_iter()
+        .filter(|f| f.0 == "orphaned-root")
+        .map(|f| (f.1, f.3))
+        .collect();
+    assert_eq!(
+        got,
+        [(
+            "apps/web/overlays/canary/kustomization.yaml".to_owned(),
+            "apps/web/overlays/canary is used by no kustomization, cluster or entry point, so nothing deploys it".to_owned()
+        )]
+    );
 }
