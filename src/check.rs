@@ -390,6 +390,44 @@ pub fn repo_graph(opts: &CheckOptions) -> Result<crate::graph::RepoGraph, CheckE
     ))
 }
 
+/// `kgate diff`: environment drift of the apps under `opts.paths` (or those named in
+/// `only`), across `environments` (default: the configured ones).
+pub fn drift(
+    opts: &CheckOptions,
+    environments: &[String],
+    only: &[String],
+    allow: &[String],
+) -> Result<(Vec<String>, Vec<crate::drift::AppDrift>), CheckError> {
+    let paths = resolve_paths(&opts.paths)?;
+    let (config, found_config_dir) = load_config(opts, &paths)?;
+    let root = scan_root(&paths, found_config_dir.as_deref());
+    let excludes: Vec<String> = config.exclude.iter().map(|e| e.value.clone()).collect();
+    let discovery = discover::discover(&root, &paths, &excludes)?;
+    let graph = crate::graph::build(
+        &root,
+        &discovery,
+        &crate::context::Conventions::from_config(&config),
+    );
+    let envs: Vec<String> = if environments.is_empty() {
+        config
+            .environments
+            .iter()
+            .map(|e| e.value.clone())
+            .collect()
+    } else {
+        environments.to_vec()
+    };
+    let app_globs: Vec<String> = config.layout.apps.iter().map(|a| a.value.clone()).collect();
+    let repo = crate::layout::repo_input(&graph, &envs, &app_globs);
+    let repo_root = root
+        .ancestors()
+        .find(|d| d.join(".git").exists())
+        .unwrap_or(&root)
+        .to_path_buf();
+    let drifts = crate::drift::diff(&repo_root, &root, &repo["apps"], &envs, only, allow);
+    Ok((envs, drifts))
+}
+
 /// What `kgate init` writes for the repository at `path`: a commented configuration.
 pub fn init_config(path: &Path) -> Result<String, CheckError> {
     let paths = resolve_paths(&[path.to_path_buf()])?;

@@ -11,6 +11,7 @@ pub mod check;
 pub mod config;
 pub mod context;
 pub mod discover;
+pub mod drift;
 pub mod evaluate;
 pub mod finding;
 pub mod gate;

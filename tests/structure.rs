@@ -332,3 +332,80 @@ fn orphaned_roots_when_configured() {
         )]
     );
 }
+
+#[test]
+fn diff_reports_drift_between_environments_beyond_allowed_fields() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    clean_repo(r);
+    // web's prod overlay changes the image tag and replicas (allowed), and an env var and a
+    // label (drift); api's overlays only change allowed fields.
+    write(
+        r,
+        "apps/web/overlays/prod/kustomization.yaml",
+        "namespace: web-prod\nresources:\n  - ../../base\nimages:\n  - name: registry.example.com/web\n    newTag: \"2.0\"\nreplicas:\n  - name: web\n    count: 4\nlabels:\n  - pairs: {tier: gold}\npatches:\n  - target: {kind: Deployment}\n    patch: |-\n      - op: add\n        path: /spec/template/spec/containers/0/env\n        value: [{name: MODE, value: fast}]\n",
+    );
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_kgate"))
+            .args(args)
+            .current_dir(r)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = run(&["diff", "--env", "dev,prod"]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        out.starts_with("apps/web (dev, prod)\n  Deployment/web\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("    /metadata/labels/tier: dev=(absent)  prod=\"gold\"\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "    /spec/template/spec/containers/0/env/0/value: dev=(absent)  prod=\"fast\"\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        !out.contains("replicas") && !out.contains("image"),
+        "allowed fields: {out}"
+    );
+    assert!(!out.contains("apps/api"), "{out}");
+    assert!(
+        out.ends_with("kgate diff: 1 of 3 apps drift between environments\n"),
+        "{out}"
+    );
+
+    // Allowing the label (everywhere it is set) and the env leaves no drift for web.
+    let (code, out, _) = run(&[
+        "diff",
+        "--env",
+        "dev,prod",
+        "web",
+        "--allow",
+        "/metadata/labels/tier",
+        "--allow",
+        "/spec/template/metadata/labels/tier",
+        "--allow",
+        "/spec/selector/matchLabels/tier",
+        "--allow",
+        "/spec/template/spec/containers/*/env",
+        "--format",
+        "json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["apps"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["apps"][0]["objects"], serde_json::json!([]), "{out}");
+    assert_eq!(code, Some(0));
+
+    let (code, _, err) = run(&["diff", "--env", "prod"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("at least two environments"), "{err}");
+}

@@ -3,6 +3,7 @@
 
 mod check;
 mod diagnostics;
+mod diff;
 mod graph;
 mod init;
 mod merge_sarif;
@@ -36,6 +37,9 @@ enum Command {
     /// Show the repository graph: roots, bases, components, charts, Argo CD and Flux entry
     /// points, and what uses what.
     Graph(graph::GraphArgs),
+    /// Compare each app's environments: what differs beyond namespace, image tags, replicas
+    /// and resources (exit 1 when something does).
+    Diff(diff::DiffArgs),
     /// Write a .kgate.yaml detected from the repository (and a pre-push hook).
     Init(init::InitArgs),
     /// Merge the SARIF logs of `check --shard` runs into one, for a single upload.
@@ -66,6 +70,7 @@ pub fn run() -> ExitCode {
         Command::Render(args) => render::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::Init(args) => init::run(&args),
+        Command::Diff(args) => diff::run(&args),
         Command::MergeSarif(args) => merge_sarif::run(&args),
     };
     ExitCode::from(code)
