@@ -167,6 +167,9 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         excludes.push(format!("/{rel}"));
     }
     let mut discovery = discover::discover(&root, &paths, &excludes)?;
+    // Before --changed-since narrows the files: entry points and the ConfigMaps their
+    // variables come from are read from the whole repository.
+    let all_entries = crate::entry::entry_renders(&root, &discovery);
     let graph = crate::graph::build(
         &root,
         &discovery,
@@ -214,6 +217,24 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     }
     // Findings about the repository as a whole are reported once, by the first shard.
     let whole_repo = opts.shard.is_none_or(|(i, _)| i == 1);
+    // Entry points whose options change what they deploy (their own roots). With
+    // --changed-since, those whose declaring file or deployed path a change touches.
+    let mut entries = all_entries;
+    if let Some((i, n)) = opts.shard {
+        entries.retain(|e| shard_of(&e.id, n) == i - 1);
+    }
+    if let Some(a) = affected.as_ref().filter(|a| a.everything.is_none()) {
+        entries.retain(|e| {
+            a.changed.contains(&e.file)
+                || graph.closure(&e.path).iter().any(|f| {
+                    a.changed.iter().any(|c| {
+                        c == f
+                            || f.strip_suffix('/')
+                                .is_some_and(|d| c.starts_with(&format!("{d}/")))
+                    })
+                })
+        });
+    }
 
     let disabled: Vec<String> = config
         .rules
@@ -269,6 +290,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
                 max_file_size: max_size,
                 validators: &validators,
                 progress: opts.progress.as_deref(),
+                entries: &entries,
             },
         )
     });

@@ -12,6 +12,7 @@ pub mod config;
 pub mod context;
 pub mod discover;
 pub mod drift;
+pub mod entry;
 pub mod evaluate;
 pub mod finding;
 pub mod gate;

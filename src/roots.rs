@@ -151,7 +151,123 @@ fn check_root(
         Ok(r) => r,
         Err(e) => return (vec![render_error_finding(s, &e, &rel)], 0),
     };
-    let context = settings.for_root(Some(&rel));
+    check_rendered(s, ev, &rel, &rel, &resources, settings)
+}
+
+/// An entry point whose options change what its path deploys: the kustomization its options
+/// amount to, rendered, with Flux's variables substituted, checked as a root of its own
+/// (named after the entry point; environment and cluster from its path).
+fn check_entry(
+    s: &Shared<'_>,
+    ev: &mut Evaluator,
+    e: &crate::entry::EntryRender,
+    settings: &crate::context::ContextSettings,
+) -> (Vec<Finding>, usize) {
+    let file = s.scan_root.join(&e.file);
+    let mut resources = match s
+        .renderer
+        .render_virtual(s.scan_root, &file, &e.kustomization)
+    {
+        Ok(r) => r,
+        Err(err) => {
+            let mut f = render_error_finding(s, &err, &e.id);
+            // The generated kustomization has no file of its own: point at the entry point.
+            if f.location.path == e.file {
+                f.location = Location::new(e.file.clone(), e.pos);
+            }
+            f.message = format!("{} (building what {} deploys)", f.message, e.id);
+            return (vec![f], 0);
+        }
+    };
+    // Fields the controller's options set were read from a kustomization that exists only
+    // in memory: point them at the entry point that declares the options.
+    let entry_file = s.renderer.file_id(&file);
+    for r in resources.iter_mut() {
+        restamp(&mut r.node, entry_file, e.pos);
+    }
+    let mut extra = Vec::new();
+    let undefined = |message: String, location: Location| {
+        Finding {
+        rule: rules::UNDEFINED_SUBSTITUTION.to_owned(),
+        severity: Severity::Error,
+        message,
+        help: "Define the variable in `postBuild.substitute` or in a ConfigMap/Secret of `postBuild.substituteFrom`, or give it a default: `${VAR:=value}`.".to_owned(),
+        location,
+        object: None,
+        pointer: None,
+        roots: vec![e.id.clone()],
+    }
+    };
+    if let Some(sub) = &e.substitute {
+        for m in &sub.missing {
+            extra.push(undefined(
+                format!(
+                    "{} substitutes variables from {m}, which is not in the repository",
+                    e.id
+                ),
+                Location::new(e.file.clone(), e.pos),
+            ));
+        }
+        for r in resources.iter_mut() {
+            let disabled = r
+                .node
+                .get("metadata")
+                .and_then(|m| m.get("annotations"))
+                .and_then(|a| a.get("kustomize.toolkit.fluxcd.io/substitute"))
+                .and_then(|v| v.as_str())
+                == Some("disabled");
+            if disabled {
+                continue;
+            }
+            for (name, node) in crate::entry::substitute_node(&mut r.node, &sub.vars) {
+                let location = location_of(s, r, node.file, node.start, Some(node.end));
+                extra.push(undefined(
+                    format!(
+                        "`${{{name}}}` is not defined for {} and has no default: Flux would apply an empty string",
+                        e.id
+                    ),
+                    location,
+                ));
+            }
+        }
+    }
+    let (mut found, n) = check_rendered(s, ev, &e.id, &e.path, &resources, settings);
+    found.extend(extra);
+    (found, n)
+}
+
+fn restamp(node: &mut crate::yaml::Node, file: crate::yaml::FileId, pos: Pos) {
+    if node.file == file {
+        node.start = pos;
+        node.end = pos;
+    }
+    match &mut node.value {
+        crate::yaml::Value::Map(entries) => {
+            for e in entries {
+                restamp(&mut e.value, file, pos);
+            }
+        }
+        crate::yaml::Value::Seq(items) => {
+            for i in items {
+                restamp(i, file, pos);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Evaluates the rendered objects of one root: `name` is the root as findings list it,
+/// `context_path` the path its environment and cluster come from.
+fn check_rendered(
+    s: &Shared<'_>,
+    ev: &mut Evaluator,
+    name: &str,
+    context_path: &str,
+    resources: &[Resource],
+    settings: &crate::context::ContextSettings,
+) -> (Vec<Finding>, usize) {
+    let rel = name.to_owned();
+    let context = settings.for_root(Some(context_path));
     let validator = s
         .validators
         .for_context(context["environment"].as_str(), context["cluster"].as_str());
@@ -260,6 +376,8 @@ pub struct RootSettings<'a> {
     pub max_file_size: u64,
     pub validators: &'a crate::validate::Validators,
     pub progress: Option<&'a crate::check::Progress>,
+    /// Entry points whose options change what they deploy, checked as roots of their own.
+    pub entries: &'a [crate::entry::EntryRender],
 }
 
 pub fn check_roots(
@@ -272,6 +390,7 @@ pub fn check_roots(
 ) -> RootsOutcome {
     let renderer = Renderer::new(repo_root).with_max_file_size(settings.max_file_size);
     let dirs = root_dirs(kustomizations, components);
+    let entries = settings.entries;
     let context = settings.context;
     let shared = Shared {
         scan_root,
@@ -290,7 +409,7 @@ pub fn check_roots(
         p.total
             .store(dirs.len(), std::sync::atomic::Ordering::Relaxed);
     }
-    let per_root: Vec<(Vec<Finding>, usize)> = dirs
+    let mut per_root: Vec<(Vec<Finding>, usize)> = dirs
         .par_iter()
         .map(|dir| {
             let out = evaluators.with(|ev| check_root(&shared, ev, dir, context));
@@ -300,6 +419,12 @@ pub fn check_roots(
             out
         })
         .collect();
+    per_root.extend(
+        entries
+            .par_iter()
+            .map(|e| evaluators.with(|ev| check_entry(&shared, ev, e, context)))
+            .collect::<Vec<_>>(),
+    );
     let mut findings = Vec::new();
     let mut objects = 0;
     for (f, n) in per_root {
@@ -308,7 +433,7 @@ pub fn check_roots(
     }
     RootsOutcome {
         findings: merge_across_roots(findings),
-        roots: dirs.len(),
+        roots: dirs.len() + entries.len(),
         objects,
         consumed: renderer.files_read().into_iter().collect(),
     }

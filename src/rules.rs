@@ -51,6 +51,7 @@ pub const POLICY_ERROR: &str = "policy-error";
 pub const RENDER_UNAVAILABLE: &str = "render-unavailable";
 pub const RENDER_ERROR: &str = "render-error";
 pub const DANGLING_REFERENCE: &str = "dangling-reference";
+pub const UNDEFINED_SUBSTITUTION: &str = "undefined-substitution-variable";
 pub use crate::validate::{
     CEL_UNEVALUATED, DEPRECATED_API, REMOVED_API, SCHEMA_INVALID, SCHEMA_MISSING, UNKNOWN_FIELD,
 };
@@ -132,6 +133,13 @@ const ENGINE_RULES: &[EngineRule] = &[
         description: "A `suppressions:` entry of .kgate.yaml has an `expires:` date that has passed: it no longer suppresses, and its findings are reported again.",
         severity: Severity::Warning,
         remediation: "Fix the findings, or extend `expires:` with a reason that still holds.",
+    },
+    EngineRule {
+        id: UNDEFINED_SUBSTITUTION,
+        title: "Flux variable without a value",
+        description: "A Flux `Kustomization` with `postBuild` substitutes `${VAR}` in what it applies, from `postBuild.substitute` and the ConfigMaps and Secrets of `postBuild.substituteFrom`. A variable defined nowhere and without a default (`${VAR:=default}`) becomes an empty string in the cluster, silently; a `substituteFrom` source missing from the repository fails the reconciliation (unless `optional: true`). kgate checks what the controller would apply: the entry point's options and variables applied to its path.",
+        severity: Severity::Error,
+        remediation: "Define the variable, give it a default (`${VAR:=value}`), or add the ConfigMap/Secret the Kustomization reads.",
     },
     EngineRule {
         id: DANGLING_REFERENCE,

@@ -344,7 +344,37 @@ impl Renderer {
     /// `kustomize build DIR`: the objects in output order.
     pub fn render(&self, dir: &Path) -> Result<Vec<Resource>, RenderError> {
         let dir = self.canonical_dir(dir, dir, Pos::default())?;
-        let (mut resources, vars) = self.accumulate(&dir, &mut Vec::new(), None)?;
+        let (resources, vars) = self.accumulate(&dir, &mut Vec::new(), None)?;
+        let top = self.load_kustomization(&dir, None)?;
+        self.finish(&dir, resources, vars, &top)
+    }
+
+    /// Builds a kustomization that exists only as `text` (what a GitOps controller
+    /// generates from an Argo CD Application's or a Flux Kustomization's options), as if it
+    /// were the file `file` in `dir`: its paths resolve from `dir`.
+    pub fn render_virtual(
+        &self,
+        dir: &Path,
+        file: &Path,
+        text: &str,
+    ) -> Result<Vec<Resource>, RenderError> {
+        let dir = self.canonical_dir(dir, dir, Pos::default())?;
+        let k = kustomization::parse(file, text)?;
+        let mut vars = Vec::new();
+        let resources = self.apply(&k, &dir, Vec::new(), &mut vars, &mut Vec::new())?;
+        self.finish(&dir, resources, vars, &k)
+    }
+
+    /// The top-level steps of a build: name hashes and references, vars, build metadata,
+    /// output order.
+    fn finish(
+        &self,
+        dir: &Path,
+        mut resources: Vec<Resource>,
+        vars: Vec<VarEntry>,
+        top: &Kustomization,
+    ) -> Result<Vec<Resource>, RenderError> {
+        let dir = dir.to_path_buf();
         add_hashes(&mut resources);
         fix_name_references(&mut resources);
         resolve_vars(&mut resources, &vars)?;
@@ -357,7 +387,6 @@ impl Renderer {
                 });
             }
         }
-        let top = self.load_kustomization(&dir, None)?;
         for r in resources.iter_mut() {
             if top.build_metadata.iter().any(|o| o == "originAnnotations") {
                 let value = r.origin.annotation(&dir);

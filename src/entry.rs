@@ -1,0 +1,373 @@
+//! GitOps entry points as render instructions: an Argo CD `Application` with
+//! `spec.source.kustomize` options, or a Flux `Kustomization` with `targetNamespace`,
+//! `namePrefix`/`nameSuffix`, `images`, `patches`, `commonMetadata` or `postBuild`, deploys
+//! something other than its path's plain build. kgate builds what the controller would
+//! apply: the controller's options become a kustomization over the path (rendered natively),
+//! and Flux's `postBuild` variables are substituted in the result.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::discover::{Discovery, SourceFile};
+use crate::yaml::{self, LoadLimits, Node, Pos};
+
+/// One entry point to render as its own root.
+#[derive(Debug, Clone)]
+pub struct EntryRender {
+    /// `Application argocd/web`: the root's name in findings.
+    pub id: String,
+    /// The manifest declaring it, relative to the scanned root.
+    pub file: String,
+    pub pos: Pos,
+    /// The deployed path, relative to the scanned root.
+    pub path: String,
+    /// The kustomization the controller's options amount to (JSON is YAML).
+    pub kustomization: String,
+    /// Flux `postBuild` variables, when any.
+    pub substitute: Option<Substitution>,
+}
+
+/// Flux `postBuild`: the variables and where they come from.
+#[derive(Debug, Clone, Default)]
+pub struct Substitution {
+    pub vars: BTreeMap<String, String>,
+    /// `substituteFrom` entries not found in the repository (and not optional).
+    pub missing: Vec<String>,
+}
+
+/// An Argo CD image override (`nginx:1.2`, `nginx=registry/nginx:1.2`, `nginx@sha256:...`)
+/// as a kustomize `images:` entry.
+fn argo_image(s: &str) -> Value {
+    let (name, target) = match s.split_once('=') {
+        Some((n, t)) => (n, t),
+        None => (s.split(['@']).next().unwrap_or(s), s),
+    };
+    let name = match name.rfind(':') {
+        Some(i) if !name[i..].contains('/') => &name[..i],
+        _ => name,
+    };
+    let mut entry = json!({"name": name});
+    let (without_digest, digest) = match target.split_once('@') {
+        Some((t, d)) => (t, Some(d)),
+        None => (target, None),
+    };
+    let (new_name, tag) = match without_digest.rfind(':') {
+        Some(i) if !without_digest[i..].contains('/') => {
+            (&without_digest[..i], Some(&without_digest[i + 1..]))
+        }
+        _ => (without_digest, None),
+    };
+    if new_name != name {
+        entry["newName"] = json!(new_name);
+    }
+    if let Some(t) = tag {
+        entry["newTag"] = json!(t);
+    }
+    if let Some(d) = digest {
+        entry["digest"] = json!(d);
+    }
+    entry
+}
+
+/// ConfigMaps and Secrets of the repository, by (namespace, name), as variable maps.
+fn variable_sources(
+    root: &Path,
+    discovery: &Discovery,
+) -> BTreeMap<(String, String, String), BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for f in discovery.manifests.iter().chain(&discovery.partials) {
+        let Ok(text) = std::fs::read_to_string(root.join(&f.rel)) else {
+            continue;
+        };
+        if !text.contains("ConfigMap") && !text.contains("Secret") {
+            continue;
+        }
+        let (docs, _) = yaml::parse_documents(&text, LoadLimits::default());
+        for d in docs {
+            let o = d.root.to_json();
+            let kind = o["kind"].as_str().unwrap_or("");
+            if kind != "ConfigMap" && kind != "Secret" {
+                continue;
+            }
+            let mut vars = BTreeMap::new();
+            for (k, v) in o["data"].as_object().into_iter().flatten() {
+                let value = v.as_str().unwrap_or("").to_owned();
+                let value = if kind == "Secret" {
+                    decode_base64(&value).unwrap_or(value)
+                } else {
+                    value
+                };
+                vars.insert(k.clone(), value);
+            }
+            for (k, v) in o["stringData"].as_object().into_iter().flatten() {
+                vars.insert(k.clone(), v.as_str().unwrap_or("").to_owned());
+            }
+            out.insert(
+                (
+                    kind.to_owned(),
+                    o["metadata"]["namespace"].as_str().unwrap_or("").to_owned(),
+                    o["metadata"]["name"].as_str().unwrap_or("").to_owned(),
+                ),
+                vars,
+            );
+        }
+    }
+    out
+}
+
+fn decode_base64(s: &str) -> Option<String> {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in s.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=') {
+        let v = alphabet.iter().position(|a| *a == c)? as u32;
+        bits = (bits << 6) | v;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+            bits &= (1 << n) - 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Entry points of the repository that change what their path deploys.
+pub fn entry_renders(root: &Path, discovery: &Discovery) -> Vec<EntryRender> {
+    let mut sources = None;
+    let mut out = Vec::new();
+    let files: Vec<&SourceFile> = discovery
+        .manifests
+        .iter()
+        .chain(&discovery.partials)
+        .collect();
+    for f in files {
+        let Ok(text) = std::fs::read_to_string(root.join(&f.rel)) else {
+            continue;
+        };
+        if !text.contains("argoproj.io") && !text.contains("toolkit.fluxcd.io") {
+            continue;
+        }
+        let (docs, _) = yaml::parse_documents(&text, LoadLimits::default());
+        for d in &docs {
+            let o = d.root.to_json();
+            let api = o["apiVersion"].as_str().unwrap_or("");
+            let kind = o["kind"].as_str().unwrap_or("");
+            let name = o["metadata"]["name"].as_str().unwrap_or("");
+            let ns = o["metadata"]["namespace"].as_str().unwrap_or("");
+            let id = if ns.is_empty() {
+                format!("{kind} {name}")
+            } else {
+                format!("{kind} {ns}/{name}")
+            };
+            let mut k = serde_json::Map::new();
+            let mut substitute = None;
+            let path = if api.starts_with("argoproj.io/") && kind == "Application" {
+                let opts = &o["spec"]["source"]["kustomize"];
+                if !opts.is_object() {
+                    continue;
+                }
+                for key in [
+                    "namePrefix",
+                    "nameSuffix",
+                    "namespace",
+                    "commonLabels",
+                    "commonAnnotations",
+                    "patches",
+                    "replicas",
+                ] {
+                    if !opts[key].is_null() {
+                        k.insert(key.to_owned(), opts[key].clone());
+                    }
+                }
+                if let Some(images) = opts["images"].as_array() {
+                    let images: Vec<Value> = images
+                        .iter()
+                        .filter_map(|i| i.as_str())
+                        .map(argo_image)
+                        .collect();
+                    k.insert("images".to_owned(), Value::Array(images));
+                }
+                o["spec"]["source"]["path"].as_str().map(str::to_owned)
+            } else if api.starts_with("kustomize.toolkit.fluxcd.io/") && kind == "Kustomization" {
+                let spec = &o["spec"];
+                if let Some(t) = spec["targetNamespace"].as_str() {
+                    k.insert("namespace".to_owned(), json!(t));
+                }
+                for key in ["namePrefix", "nameSuffix", "images", "patches"] {
+                    if !spec[key].is_null() {
+                        k.insert(key.to_owned(), spec[key].clone());
+                    }
+                }
+                if let Some(labels) = spec["commonMetadata"]["labels"].as_object() {
+                    k.insert("labels".to_owned(), json!([{"pairs": labels}]));
+                }
+                if let Some(a) = spec["commonMetadata"]["annotations"].as_object() {
+                    k.insert("commonAnnotations".to_owned(), Value::Object(a.clone()));
+                }
+                let post = &spec["postBuild"];
+                if post.is_object() {
+                    let mut s = Substitution::default();
+                    let sources = sources.get_or_insert_with(|| variable_sources(root, discovery));
+                    for from in post["substituteFrom"].as_array().into_iter().flatten() {
+                        let fkind = from["kind"].as_str().unwrap_or("ConfigMap").to_owned();
+                        let fname = from["name"].as_str().unwrap_or("").to_owned();
+                        let found = sources
+                            .get(&(fkind.clone(), ns.to_owned(), fname.clone()))
+                            .or_else(|| {
+                                sources.get(&(fkind.clone(), String::new(), fname.clone()))
+                            });
+                        match found {
+                            Some(vars) => s.vars.extend(vars.clone()),
+                            None if from["optional"] == true => {}
+                            None => s.missing.push(format!("{fkind} {fname}")),
+                        }
+                    }
+                    // `substitute` takes precedence over `substituteFrom`.
+                    for (key, v) in post["substitute"].as_object().into_iter().flatten() {
+                        s.vars.insert(
+                            key.clone(),
+                            v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                        );
+                    }
+                    substitute = Some(s);
+                }
+                if k.is_empty() && substitute.is_none() {
+                    continue;
+                }
+                spec["path"].as_str().map(str::to_owned)
+            } else {
+                continue;
+            };
+            let Some(path) = path else { continue };
+            let path = path
+                .trim_start_matches("./")
+                .trim_end_matches('/')
+                .to_owned();
+            let path = if path.is_empty() {
+                ".".to_owned()
+            } else {
+                path
+            };
+            k.insert("resources".to_owned(), json!([path]));
+            out.push(EntryRender {
+                id,
+                file: f.rel.clone(),
+                pos: d.root.get("spec").map_or(d.root.start, |s| s.start),
+                path,
+                kustomization: serde_json::to_string_pretty(&Value::Object(k)).unwrap_or_default(),
+                substitute,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    out
+}
+
+/// A string with Flux's variables replaced: `${VAR}`, `${VAR:=default}`, `${VAR:-default}`;
+/// `$${VAR}` is a literal `${VAR}`. `Err` names the first undefined variable without a
+/// default.
+pub fn substitute(s: &str, vars: &BTreeMap<String, String>) -> Result<String, String> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("${") {
+        if rest[..i].ends_with('$') {
+            out.push_str(&rest[..i - 1]);
+            out.push_str("${");
+            rest = &rest[i + 2..];
+            continue;
+        }
+        out.push_str(&rest[..i]);
+        let Some(close) = rest[i..].find('}') else {
+            out.push_str(&rest[i..]);
+            return Ok(out);
+        };
+        let inner = &rest[i + 2..i + close];
+        let (name, default) = match inner.split_once(":=").or_else(|| inner.split_once(":-")) {
+            Some((n, d)) => (n, Some(d)),
+            None => (inner, None),
+        };
+        match (vars.get(name), default) {
+            (Some(v), _) if !v.is_empty() || default.is_none() => out.push_str(v),
+            (_, Some(d)) => out.push_str(d),
+            (None, None) => return Err(name.to_owned()),
+            (Some(v), None) => out.push_str(v),
+        }
+        rest = &rest[i + close + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Substitutes in every string of `node`; returns the undefined variables with where they
+/// are used.
+pub fn substitute_node(node: &mut Node, vars: &BTreeMap<String, String>) -> Vec<(String, Node)> {
+    let mut undefined = Vec::new();
+    walk(node, vars, &mut undefined);
+    undefined
+}
+
+fn walk(node: &mut Node, vars: &BTreeMap<String, String>, undefined: &mut Vec<(String, Node)>) {
+    match &mut node.value {
+        yaml::Value::Map(entries) => {
+            for e in entries {
+                walk(&mut e.value, vars, undefined);
+            }
+        }
+        yaml::Value::Seq(items) => {
+            for i in items {
+                walk(i, vars, undefined);
+            }
+        }
+        yaml::Value::String(s) if s.contains("${") => {
+            let whole = s.starts_with("${") && s.ends_with('}') && s.matches("${").count() == 1;
+            match substitute(s, vars) {
+                // Flux substitutes the YAML text before it is parsed: `replicas: ${N}`
+                // becomes a number.
+                Ok(v) if whole => node.value = yaml::resolve_plain_scalar(&v),
+                Ok(v) => *s = v,
+                Err(name) => undefined.push((name, node.clone())),
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flux_variables() {
+        let vars: BTreeMap<String, String> = [
+            ("CLUSTER".to_owned(), "eu1".to_owned()),
+            ("EMPTY".to_owned(), String::new()),
+        ]
+        .into();
+        assert_eq!(substitute("c-${CLUSTER}", &vars).unwrap(), "c-eu1");
+        assert_eq!(substitute("${REGION:=west}", &vars).unwrap(), "west");
+        assert_eq!(substitute("${EMPTY:-x}", &vars).unwrap(), "x");
+        assert_eq!(substitute("$${CLUSTER}", &vars).unwrap(), "${CLUSTER}");
+        assert_eq!(substitute("${NOPE}-a", &vars).unwrap_err(), "NOPE");
+    }
+
+    #[test]
+    fn argo_images() {
+        assert_eq!(
+            argo_image("nginx:1.2"),
+            json!({"name": "nginx", "newTag": "1.2"})
+        );
+        assert_eq!(
+            argo_image("nginx=registry.example.com/nginx:1.3"),
+            json!({"name": "nginx", "newName": "registry.example.com/nginx", "newTag": "1.3"})
+        );
+        assert_eq!(
+            argo_image("nginx@sha256:ab"),
+            json!({"name": "nginx", "digest": "sha256:ab"})
+        );
+        assert_eq!(decode_base64("ZXUx").as_deref(), Some("eu1"));
+    }
+}
