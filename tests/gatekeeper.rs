@@ -182,3 +182,61 @@ spec:
         .collect();
     assert_eq!(names, ["a", "b"], "{report}");
 }
+
+/// Gatekeeper compiles each template apart: two templates may ship different versions of the
+/// same `lib.*` package (the library's seccomp and seccompv2 do) and each sees its own.
+/// Newer templates carry their Rego in `code[]` (engine `Rego`) beside a CEL version.
+#[test]
+fn templates_keep_their_own_libs() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = |kind: &str, word: &str, code: bool| {
+        let rego = format!(
+            "package {lower}\n\nimport data.lib.words.word\n\nviolation[{{\"msg\": msg}}] {{\n  msg := sprintf(\"%v %v\", [word, input.review.object.metadata.name])\n}}\n",
+            lower = kind.to_ascii_lowercase()
+        );
+        let lib = format!("package lib.words\n\nword := \"{word}\"\n");
+        let indent = |text: &str, n: usize| {
+            text.lines()
+                .map(|l| format!("{}{l}\n", " ".repeat(n)))
+                .collect::<String>()
+        };
+        let target = if code {
+            format!(
+                "      code:\n      - engine: K8sNativeValidation\n        source:\n          validations:\n          - expression: \"true\"\n      - engine: Rego\n        source:\n          rego: |\n{}          libs:\n          - |\n{}",
+                indent(&rego, 12),
+                indent(&lib, 14)
+            )
+        } else {
+            format!(
+                "      rego: |\n{}      libs:\n      - |\n{}",
+                indent(&rego, 8),
+                indent(&lib, 10)
+            )
+        };
+        format!(
+            "apiVersion: templates.gatekeeper.sh/v1\nkind: ConstraintTemplate\nmetadata:\n  name: {lower}\nspec:\n  crd:\n    spec:\n      names:\n        kind: {kind}\n  targets:\n    - target: admission.k8s.gatekeeper.sh\n{target}---\napiVersion: constraints.gatekeeper.sh/v1beta1\nkind: {kind}\nmetadata:\n  name: all\nspec:\n  match:\n    kinds:\n    - apiGroups: [\"\"]\n      kinds: [\"ConfigMap\"]\n",
+            lower = kind.to_ascii_lowercase()
+        )
+    };
+    std::fs::write(dir.path().join("a.yaml"), template("KA", "alpha", false)).unwrap();
+    std::fs::write(dir.path().join("b.yaml"), template("KB", "beta", true)).unwrap();
+    std::fs::write(
+        dir.path().join("cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n",
+    )
+    .unwrap();
+    let report = check(dir.path());
+    let mut got: Vec<(&str, &str)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"].as_str().unwrap().starts_with('k') || f["rule"] == "policy-error")
+        .map(|f| (f["rule"].as_str().unwrap(), f["message"].as_str().unwrap()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [("ka-all", "alpha cm"), ("kb-all", "beta cm")],
+        "{report}"
+    );
+}

@@ -14,35 +14,49 @@ use super::{EvalError, PolicyError, PolicySource, Violation, add_policy, new_eng
 use crate::finding::Severity;
 use crate::rules::RuleInfo;
 
-/// A template's Rego, by constraint kind.
-#[derive(Debug, Clone)]
+/// A template's Rego, compiled in an engine of its own: Gatekeeper compiles each template
+/// apart, so two templates may ship different versions of the same `lib.*` package (the
+/// library's seccomp and seccompv2 do) without their rules conflicting.
+#[derive(Clone)]
 struct Template {
     kind: String,
     package: String,
+    engine: regorus::Engine,
+    /// Whether the Rego mentions the inventory at all; others never need `data` replaced.
+    referential: bool,
 }
 
 /// One constraint: which objects it selects, with which parameters, and the rule it reports.
 #[derive(Debug, Clone)]
 pub struct Constraint {
     pub info: RuleInfo,
-    kind: String,
-    package: String,
+    /// Index into the templates.
+    template: usize,
     parameters: Value,
     matcher: Value,
 }
 
-/// The repository's Gatekeeper templates and constraints, loaded into one engine.
+/// The repository's Gatekeeper templates and constraints.
 pub struct Gatekeeper {
-    engine: regorus::Engine,
+    templates: Vec<Template>,
     constraints: Vec<Constraint>,
+}
+
+/// One worker thread's copies of the template engines, and the inventory they should see.
+pub struct Engines {
+    engines: Vec<regorus::Engine>,
+    inventory: regorus::Value,
+    /// Bumped by every `set_inventory`; an engine holds the inventory of `loaded[i]`.
+    generation: u64,
+    loaded: Vec<u64>,
 }
 
 impl Gatekeeper {
     /// From every object of the repository that is a ConstraintTemplate or a Constraint
     /// (`(source path, object)`).
     pub fn load(objects: &[(String, Value)]) -> Result<Gatekeeper, PolicyError> {
-        let mut engine = new_engine();
-        let mut templates: BTreeMap<String, Template> = BTreeMap::new();
+        let mut templates: Vec<Template> = Vec::new();
+        let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
         for (path, obj) in objects {
             if obj["kind"] != "ConstraintTemplate"
                 || !obj["apiVersion"]
@@ -60,21 +74,26 @@ impl Gatekeeper {
             let Some(target) = obj["spec"]["targets"].as_array().and_then(|t| t.first()) else {
                 continue;
             };
-            // Templates since Gatekeeper 3.13 may put the Rego under `code:` (beside a CEL
-            // `K8sNativeValidation` engine) instead of `rego:`/`libs:`.
-            let source = target["code"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|c| c["engine"] == "Rego")
-                .map_or(target, |c| &c["source"]);
-            let target = if target["rego"].is_string() {
+            // Rego is `targets[0].rego` (+ `libs`), or in newer templates that also carry a
+            // CEL (K8sNativeValidation) version, the `code` entry whose engine is Rego.
+            let source = if target["rego"].is_string() {
                 target
             } else {
-                source
+                target["code"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|c| c["engine"] == "Rego")
+                    .map_or(target, |c| &c["source"])
             };
-            for (i, lib) in target["libs"].as_array().into_iter().flatten().enumerate() {
+            let Some(rego) = source["rego"].as_str() else {
+                continue;
+            };
+            let mut engine = new_engine();
+            let mut referential = rego.contains("inventory");
+            for (i, lib) in source["libs"].as_array().into_iter().flatten().enumerate() {
                 if let Some(text) = lib.as_str() {
+                    referential |= text.contains("inventory");
                     add_policy(
                         &mut engine,
                         &PolicySource {
@@ -84,9 +103,6 @@ impl Gatekeeper {
                     )?;
                 }
             }
-            let Some(rego) = target["rego"].as_str() else {
-                continue;
-            };
             let package = add_policy(
                 &mut engine,
                 &PolicySource {
@@ -94,13 +110,21 @@ impl Gatekeeper {
                     text: rego.to_owned(),
                 },
             )?;
-            templates.insert(
-                kind.to_owned(),
-                Template {
-                    kind: kind.to_owned(),
-                    package,
-                },
-            );
+            let t = Template {
+                kind: kind.to_owned(),
+                package,
+                engine,
+                referential,
+            };
+            // A kind defined twice (the same template under two clusters' directories): the
+            // last definition is the one constraints use.
+            match by_kind.get(kind) {
+                Some(&i) => templates[i] = t,
+                None => {
+                    by_kind.insert(kind.to_owned(), templates.len());
+                    templates.push(t);
+                }
+            }
         }
         let mut constraints = Vec::new();
         for (path, obj) in objects {
@@ -114,7 +138,7 @@ impl Gatekeeper {
             else {
                 continue;
             };
-            let Some(t) = templates.get(kind) else {
+            let Some(&template) = by_kind.get(kind) else {
                 return Err(PolicyError::Load {
                     path: path.clone(),
                     message: format!(
@@ -146,15 +170,14 @@ impl Gatekeeper {
                     root_scope: false,
                     repo_scope: false,
                 },
-                kind: t.kind.clone(),
-                package: t.package.clone(),
+                template,
                 parameters: obj["spec"]["parameters"].clone(),
                 matcher: obj["spec"]["match"].clone(),
             });
         }
         constraints.sort_by(|a, b| a.info.id.cmp(&b.info.id));
         Ok(Gatekeeper {
-            engine,
+            templates,
             constraints,
         })
     }
@@ -170,7 +193,7 @@ impl Gatekeeper {
     /// Every violation of `object` against the constraints that select it.
     pub fn evaluate(
         &self,
-        engine: &mut regorus::Engine,
+        engines: &mut Engines,
         object: &Value,
         enabled: impl Fn(&str) -> bool,
     ) -> Vec<Result<Violation, EvalError>> {
@@ -179,39 +202,56 @@ impl Gatekeeper {
             if !enabled(&c.info.id) || !selects(&c.matcher, object) {
                 continue;
             }
-            let api_version = object["apiVersion"].as_str().unwrap_or("");
-            let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+            let t = &self.templates[c.template];
             let input = json!({
-                "review": {
-                    "object": object,
-                    "kind": {"group": group, "version": version, "kind": object["kind"]},
-                    "name": object["metadata"]["name"],
-                    "namespace": object["metadata"]["namespace"],
-                    "operation": "CREATE",
-                },
+                "review": review(object),
                 "parameters": if c.parameters.is_null() { json!({}) } else { c.parameters.clone() },
             });
+            let Some(engine) = engines.ready(c.template, t.referential) else {
+                continue;
+            };
             engine.set_input(regorus::Value::from(input));
-            match engine.eval_rule(format!("{}.violation", c.package)) {
+            match engine.eval_rule(format!("{}.violation", t.package)) {
                 Ok(value) => out.extend(super::violations_of(&c.info.id, &value)),
                 Err(e) => out.push(Err(EvalError {
                     rule: c.info.id.clone(),
-                    message: format!("{} ({})", e, c.kind),
+                    message: format!("{} ({})", e, t.kind),
                 })),
             }
         }
         out
     }
 
-    /// A private engine for one worker thread.
-    pub fn engine(&self) -> regorus::Engine {
-        self.engine.clone()
+    /// Private engines for one worker thread.
+    pub fn engines(&self) -> Engines {
+        Engines {
+            engines: self.templates.iter().map(|t| t.engine.clone()).collect(),
+            inventory: regorus::Value::new_object(),
+            generation: 0,
+            loaded: vec![0; self.templates.len()],
+        }
+    }
+}
+
+impl Engines {
+    /// The engine of template `i`, holding the current inventory if the template reads it.
+    /// Installing `data` makes regorus re-analyse the template's modules, so it is done
+    /// lazily, for templates that run and read the inventory, once per inventory.
+    fn ready(&mut self, i: usize, referential: bool) -> Option<&mut regorus::Engine> {
+        let engine = self.engines.get_mut(i)?;
+        if referential && self.loaded[i] != self.generation {
+            engine.clear_data();
+            // A failure leaves the inventory empty: referential checks then see no objects.
+            let _ = engine.add_data(self.inventory.clone());
+            self.loaded[i] = self.generation;
+        }
+        Some(engine)
     }
 
     /// Makes `objects` (a rendered root, or a file's objects) the cluster state that
     /// referential templates read, as Gatekeeper's synced `data.inventory`:
     /// `namespace[<ns>][<apiVersion>][<kind>][<name>]` and `cluster[<apiVersion>][<kind>][<name>]`.
-    pub fn set_inventory(engine: &mut regorus::Engine, objects: &[Value]) -> Result<(), String> {
+    pub fn set_inventory(&mut self, objects: &[Value]) {
         let mut namespaced = serde_json::Map::new();
         let mut cluster = serde_json::Map::new();
         for o in objects {
@@ -226,29 +266,47 @@ impl Gatekeeper {
                 &mut cluster
             } else {
                 let ns = o["metadata"]["namespace"].as_str().unwrap_or("default");
-                namespaced
-                    .entry(ns)
-                    .or_insert_with(|| json!({}))
-                    .as_object_mut()
-                    .expect("inserted as an object")
+                let entry = namespaced.entry(ns).or_insert_with(|| json!({}));
+                let Some(m) = entry.as_object_mut() else {
+                    continue;
+                };
+                m
             };
             let by_kind = slot
                 .entry(api)
                 .or_insert_with(|| json!({}))
                 .as_object_mut()
-                .expect("inserted as an object")
-                .entry(kind)
-                .or_insert_with(|| json!({}));
-            if let Some(m) = by_kind.as_object_mut() {
+                .map(|m| m.entry(kind).or_insert_with(|| json!({})));
+            if let Some(m) = by_kind.and_then(|k| k.as_object_mut()) {
                 m.insert(name.to_owned(), o.clone());
             }
         }
-        engine.clear_data();
-        let inventory = json!({"inventory": {"namespace": namespaced, "cluster": cluster}});
-        engine
-            .add_data(regorus::Value::from(inventory))
-            .map_err(|e| e.to_string())
+        self.inventory = regorus::Value::from(
+            json!({"inventory": {"namespace": namespaced, "cluster": cluster}}),
+        );
+        self.generation += 1;
     }
+}
+
+/// `input.review` for an object of the repository: the AdmissionRequest the API server would
+/// send when it is created. As in Gatekeeper's serialization, `userInfo` is always an object
+/// (templates read `input.review.userInfo.username` and the like) and `name`/`namespace` are
+/// absent rather than null when the object has none.
+fn review(object: &Value) -> Value {
+    let api_version = object["apiVersion"].as_str().unwrap_or("");
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    let mut review = json!({
+        "object": object,
+        "kind": {"group": group, "version": version, "kind": object["kind"]},
+        "operation": "CREATE",
+        "userInfo": {},
+    });
+    for field in ["name", "namespace"] {
+        if let Some(v) = object["metadata"][field].as_str() {
+            review[field] = json!(v);
+        }
+    }
+    review
 }
 
 /// CustomResourceDefinitions for the constraint kinds the templates define (Gatekeeper
@@ -291,36 +349,33 @@ pub fn constraint_crds(objects: &[(String, Value)]) -> Vec<Value> {
         .collect()
 }
 
-/// Gatekeeper's `spec.match`: kinds (apiGroups and kinds, `*` wildcards), scope, namespaces,
-/// excludedNamespaces, name, labelSelector (namespaceSelector needs the live cluster's
-/// namespace labels and is treated as matching).
+/// Gatekeeper's `spec.match`, as its `match.Matches` decides: kinds (apiGroups and kinds,
+/// `*` or empty for any), scope, namespaces and excludedNamespaces (`kube-*` / `*-system`
+/// globs), name (same globs), labelSelector (matchLabels and matchExpressions), and
+/// namespaceSelector on a Namespace's own labels. A Namespace is "in" the namespace it names;
+/// an object that declares no namespace is not disqualified by `namespaces` or
+/// `excludedNamespaces` (as `gator` decides: in a repository it gets the namespace its sync
+/// tool deploys it to). The namespaceSelector of other namespaced objects needs the live
+/// cluster's namespace labels and is treated as matching.
 fn selects(m: &Value, object: &Value) -> bool {
     let api_version = object["apiVersion"].as_str().unwrap_or("");
     let group = api_version.split_once('/').map_or("", |(g, _)| g);
     let kind = object["kind"].as_str().unwrap_or("");
-    let cluster_scoped = crate::render::engine::is_cluster_scoped_kind(kind);
-    // As Gatekeeper matches: a Namespace is in itself; other cluster-scoped objects are in no
-    // namespace, and `namespaces`/`excludedNamespaces` do not filter them; a namespaced
-    // object without one lands in `default` (as `kubectl apply` puts it).
-    let namespace = if kind == "Namespace" && group.is_empty() {
-        object["metadata"]["name"].as_str()
-    } else if cluster_scoped {
-        None
+    let name = object["metadata"]["name"].as_str().unwrap_or("");
+    let labels = &object["metadata"]["labels"];
+    let is_namespace = kind == "Namespace" && group.is_empty();
+    let namespace = if is_namespace {
+        name
     } else {
-        Some(
-            object["metadata"]["namespace"]
-                .as_str()
-                .filter(|n| !n.is_empty())
-                .unwrap_or("default"),
-        )
+        object["metadata"]["namespace"].as_str().unwrap_or("")
     };
-    if let Some(kinds) = m["kinds"].as_array() {
+    if let Some(kinds) = m["kinds"].as_array().filter(|k| !k.is_empty()) {
         let any = kinds.iter().any(|k| {
-            let has = |field: &str, v: &str| {
-                k[field].as_array().is_none_or(|list| {
-                    list.iter()
-                        .any(|x| x.as_str().is_some_and(|x| x == "*" || x == v))
-                })
+            let has = |field: &str, v: &str| match k[field].as_array() {
+                Some(list) if !list.is_empty() => list
+                    .iter()
+                    .any(|x| x.as_str().is_some_and(|x| x == "*" || x == v)),
+                _ => true,
             };
             has("apiGroups", group) && has("kinds", kind)
         });
@@ -328,44 +383,82 @@ fn selects(m: &Value, object: &Value) -> bool {
             return false;
         }
     }
-    if let Some(namespace) = namespace {
-        // Names, or globs with a leading or trailing `*`.
-        let listed = |field: &str| {
-            m[field].as_array().map(|l| {
-                l.iter().any(|n| {
-                    n.as_str().is_some_and(|n| {
-                        n == namespace
-                            || n.strip_suffix('*')
-                                .is_some_and(|p| namespace.starts_with(p))
-                            || n.strip_prefix('*').is_some_and(|p| namespace.ends_with(p))
-                    })
-                })
-            })
-        };
-        if listed("namespaces") == Some(false) {
-            return false;
-        }
-        if listed("excludedNamespaces") == Some(true) {
-            return false;
-        }
+    let listed = |field: &str| {
+        m[field].as_array().filter(|l| !l.is_empty()).map(|l| {
+            l.iter()
+                .any(|n| n.as_str().is_some_and(|n| glob_matches(n, namespace)))
+        })
+    };
+    if !namespace.is_empty()
+        && (listed("namespaces") == Some(false) || listed("excludedNamespaces") == Some(true))
+    {
+        return false;
     }
+    let cluster_scoped = crate::render::engine::is_cluster_scoped_kind(kind);
     match m["scope"].as_str() {
         Some("Cluster") if !cluster_scoped => return false,
         Some("Namespaced") if cluster_scoped => return false,
         _ => {}
     }
-    if let Some(name) = m["name"].as_str()
-        && object["metadata"]["name"].as_str() != Some(name)
+    if let Some(pattern) = m["name"].as_str().filter(|n| !n.is_empty())
+        && !glob_matches(pattern, name)
     {
         return false;
     }
-    if let Some(labels) = m["labelSelector"]["matchLabels"].as_object() {
-        let have = &object["metadata"]["labels"];
-        if !labels.iter().all(|(k, v)| &have[k] == v) {
-            return false;
-        }
+    if !m["labelSelector"].is_null() && !label_selector_matches(&m["labelSelector"], labels) {
+        return false;
+    }
+    if is_namespace
+        && !m["namespaceSelector"].is_null()
+        && !label_selector_matches(&m["namespaceSelector"], labels)
+    {
+        return false;
     }
     true
+}
+
+/// Gatekeeper's wildcard: `prefix*`, `*suffix`, or an exact name.
+fn glob_matches(pattern: &str, s: &str) -> bool {
+    if let Some(prefix) = pattern.strip_suffix('*') {
+        s.starts_with(prefix)
+    } else if let Some(suffix) = pattern.strip_prefix('*') {
+        s.ends_with(suffix)
+    } else {
+        pattern == s
+    }
+}
+
+/// A Kubernetes label selector: every `matchLabels` pair and every `matchExpressions`
+/// requirement (In, NotIn, Exists, DoesNotExist) holds. An unknown operator matches nothing,
+/// as the API server would have refused the selector.
+fn label_selector_matches(selector: &Value, labels: &Value) -> bool {
+    let label = |k: &str| labels[k].as_str();
+    let pairs = selector["matchLabels"].as_object().is_none_or(|want| {
+        want.iter()
+            .all(|(k, v)| v.as_str() == label(k) && label(k).is_some())
+    });
+    let expressions = selector["matchExpressions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .all(|e| {
+            let key = e["key"].as_str().unwrap_or("");
+            let values = || {
+                e["values"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str())
+            };
+            match e["operator"].as_str() {
+                Some("In") => label(key).is_some_and(|l| values().any(|v| v == l)),
+                Some("NotIn") => label(key).is_none_or(|l| values().all(|v| v != l)),
+                Some("Exists") => label(key).is_some(),
+                Some("DoesNotExist") => label(key).is_none(),
+                _ => false,
+            }
+        });
+    pairs && expressions
 }
 
 #[cfg(test)]
@@ -400,5 +493,89 @@ mod tests {
         assert!(selects(&Value::Null, &pod));
         assert!(!selects(&json!({"scope": "Cluster"}), &pod));
         assert!(selects(&json!({"scope": "Namespaced"}), &pod));
+        assert!(!selects(&json!({"excludedNamespaces": ["*-system"]}), &pod));
+        assert!(selects(&json!({"name": "p*"}), &pod));
+        assert!(!selects(&json!({"name": "*q"}), &pod));
+        assert!(selects(
+            &json!({"kinds": [{"apiGroups": [""], "kinds": []}]}),
+            &pod
+        ));
+    }
+
+    #[test]
+    fn objects_without_namespace_and_namespaces_match_as_gator_decides() {
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}});
+        // Deployed to whatever namespace its sync tool picks: neither list disqualifies it.
+        assert!(selects(&json!({"namespaces": ["default"]}), &pod));
+        assert!(selects(&json!({"excludedNamespaces": ["default"]}), &pod));
+        let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system", "labels": {"tier": "system"}}});
+        assert!(!selects(&json!({"excludedNamespaces": ["kube-*"]}), &ns));
+        assert!(selects(&json!({"namespaces": ["kube-system"]}), &ns));
+        assert!(selects(
+            &json!({"namespaceSelector": {"matchLabels": {"tier": "system"}}}),
+            &ns
+        ));
+        assert!(!selects(
+            &json!({"namespaceSelector": {"matchLabels": {"tier": "apps"}}}),
+            &ns
+        ));
+    }
+
+    #[test]
+    fn review_is_an_admission_request_for_creation() {
+        let r = review(
+            &json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}}),
+        );
+        assert_eq!(
+            r["kind"],
+            json!({"group": "apps", "version": "v1", "kind": "Deployment"})
+        );
+        assert_eq!(r["name"], "d");
+        assert_eq!(r["operation"], "CREATE");
+        assert_eq!(r["userInfo"], json!({}));
+        assert!(r.get("namespace").is_none(), "{r}");
+        let r = review(
+            &json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "n"}}),
+        );
+        assert_eq!(r["kind"]["group"], "");
+        assert_eq!(r["namespace"], "n");
+    }
+
+    #[test]
+    fn label_selector_expressions() {
+        let labels = json!({"app": "web", "tier": "front"});
+        let sel = |e: Value| json!({"matchExpressions": [e]});
+        assert!(label_selector_matches(
+            &sel(json!({"key": "app", "operator": "In", "values": ["web", "api"]})),
+            &labels
+        ));
+        assert!(!label_selector_matches(
+            &sel(json!({"key": "app", "operator": "NotIn", "values": ["web"]})),
+            &labels
+        ));
+        assert!(label_selector_matches(
+            &sel(json!({"key": "team", "operator": "NotIn", "values": ["x"]})),
+            &labels
+        ));
+        assert!(label_selector_matches(
+            &sel(json!({"key": "tier", "operator": "Exists"})),
+            &labels
+        ));
+        assert!(label_selector_matches(
+            &sel(json!({"key": "team", "operator": "DoesNotExist"})),
+            &labels
+        ));
+        assert!(!label_selector_matches(
+            &sel(json!({"key": "team", "operator": "Bogus"})),
+            &labels
+        ));
+        assert!(label_selector_matches(
+            &json!({"matchLabels": {"app": "web"}, "matchExpressions": []}),
+            &labels
+        ));
+        assert!(!label_selector_matches(
+            &json!({"matchLabels": {"app": "api"}}),
+            &labels
+        ));
     }
 }

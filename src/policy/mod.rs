@@ -395,7 +395,7 @@ impl PolicySet {
             gatekeeper: self
                 .gatekeeper
                 .as_ref()
-                .map(|g| (Arc::clone(g), g.engine())),
+                .map(|g| (Arc::clone(g), g.engines())),
         }
     }
 }
@@ -496,7 +496,7 @@ pub struct Evaluator {
     reads_root: bool,
     rules: Arc<Vec<PolicyRule>>,
     user_data: Arc<serde_json::Map<String, serde_json::Value>>,
-    gatekeeper: Option<(Arc<gatekeeper::Gatekeeper>, regorus::Engine)>,
+    gatekeeper: Option<(Arc<gatekeeper::Gatekeeper>, gatekeeper::Engines)>,
 }
 
 /// Prepared engines kept per evaluator: more distinct contexts than this (many clusters with
@@ -633,9 +633,8 @@ impl Evaluator {
     /// Sets the objects Gatekeeper's referential templates see as `data.inventory` (the
     /// root being checked). Does nothing without Gatekeeper constraints.
     pub fn set_inventory(&mut self, objects: &[serde_json::Value]) {
-        if let Some((_, engine)) = &mut self.gatekeeper {
-            // A failure leaves an empty inventory: referential checks then see no objects.
-            let _ = gatekeeper::Gatekeeper::set_inventory(engine, objects);
+        if let Some((_, engines)) = &mut self.gatekeeper {
+            engines.set_inventory(objects);
         }
     }
 
