@@ -251,6 +251,7 @@ fn entry_points(b: &mut Builder<'_>, abs: &Path, rel: &str) {
         let mut paths: Vec<&Node> = Vec::new();
         let mut globs: Vec<&Node> = Vec::new();
         let mut depends: Vec<(String, Pos)> = Vec::new();
+        let mut expanded: Vec<(String, Pos)> = Vec::new();
         match (group, kind) {
             ("argoproj.io", "Application") => {
                 let spec = obj.get("spec");
@@ -281,7 +282,33 @@ fn entry_points(b: &mut Builder<'_>, abs: &Path, rel: &str) {
                     .and_then(|s| s.get("source"))
                     .into_iter()
                     .chain(seq(template.and_then(|s| s.get("sources"))));
-                paths.extend(sources.filter_map(|s| s.get("path")));
+                let template_paths: Vec<&Node> = sources.filter_map(|s| s.get("path")).collect();
+                // A list generator's elements fill the template's `{{key}}` (or
+                // `{{ .key }}`) placeholders: one path per element.
+                for g in seq(spec.and_then(|s| s.get("generators"))) {
+                    for element in seq(g.get("list").and_then(|l| l.get("elements"))) {
+                        for t in &template_paths {
+                            let Some(mut p) = t.as_str().map(str::to_owned) else {
+                                continue;
+                            };
+                            if let yaml::Value::Map(entries) = &element.value {
+                                for e in entries {
+                                    if let Some(v) = e.value.as_str() {
+                                        for pattern in [
+                                            format!("{{{{{}}}}}", e.key),
+                                            format!("{{{{ .{} }}}}", e.key),
+                                            format!("{{{{.{}}}}}", e.key),
+                                        ] {
+                                            p = p.replace(&pattern, v);
+                                        }
+                                    }
+                                }
+                            }
+                            expanded.push((p, element.start));
+                        }
+                    }
+                }
+                paths.extend(template_paths);
             }
             ("kustomize.toolkit.fluxcd.io", "Kustomization") => {
                 let spec = obj.get("spec");
@@ -324,6 +351,15 @@ fn entry_points(b: &mut Builder<'_>, abs: &Path, rel: &str) {
             let target = normalize(&b.scan_root.join(s.trim_start_matches("./")));
             let to = b.target(&target, true);
             b.edge(&id, to, EdgeKind::Deploys, rel, p.start);
+        }
+        for (p, pos) in expanded {
+            // Placeholders no element fills are left to the controller.
+            if p.contains("{{") {
+                continue;
+            }
+            let target = normalize(&b.scan_root.join(p.trim_start_matches("./")));
+            let to = b.target(&target, true);
+            b.edge(&id, to, EdgeKind::Deploys, rel, pos);
         }
         for g in globs {
             let Some(s) = g.as_str() else { continue };
@@ -648,7 +684,7 @@ mod tests {
         write(
             r,
             "argocd/apps.yaml",
-            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: prod-eu, namespace: argocd}\nspec:\n  source:\n    path: clusters/prod-eu\n---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: gone, namespace: argocd}\nspec:\n  source:\n    path: clusters/staging\n---\napiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: bases, namespace: argocd}\nspec:\n  generators:\n    - git:\n        directories:\n          - path: apps/*/base\n",
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: prod-eu, namespace: argocd}\nspec:\n  source:\n    path: clusters/prod-eu\n---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: gone, namespace: argocd}\nspec:\n  source:\n    path: clusters/staging\n---\napiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: clusters, namespace: argocd}\nspec:\n  generators:\n    - list:\n        elements:\n          - {cluster: prod-eu}\n          - {cluster: dev-us}\n  template:\n    spec:\n      source:\n        path: 'clusters/{{cluster}}'\n---\napiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: bases, namespace: argocd}\nspec:\n  generators:\n    - git:\n        directories:\n          - path: apps/*/base\n",
         );
         tmp
     }
@@ -717,11 +753,26 @@ mod tests {
         }
         let prod = g.node("apps/web/overlays/prod").unwrap();
         assert_eq!(prod.environment.as_deref(), Some("prod"));
-        let dangling = g.dangling();
-        assert_eq!(dangling.len(), 1);
-        assert_eq!(dangling[0].edge.file, "argocd/apps.yaml");
-        assert_eq!(dangling[0].edge.line, 13);
-        assert!(dangling[0].what.contains("clusters/staging"));
+        let dangling: Vec<(u32, &str)> = g
+            .dangling()
+            .iter()
+            .map(|d| {
+                (
+                    d.edge.line,
+                    if d.what.contains("clusters/staging") {
+                        "staging"
+                    } else if d.what.contains("clusters/dev-us") {
+                        "dev-us"
+                    } else {
+                        "?"
+                    },
+                )
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect();
+        // The Application's missing path, and the list element whose cluster has no directory.
+        assert_eq!(dangling, [(13, "staging"), (23, "dev-us")]);
     }
 
     #[test]
