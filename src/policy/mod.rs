@@ -647,45 +647,16 @@ impl Evaluator {
         context: &serde_json::Value,
         enabled: impl Fn(&str) -> bool,
     ) -> Vec<Result<Violation, EvalError>> {
-        let mut out = Vec::new();
-        let tripped = Arc::clone(&self.tripped);
-        let enabled = |id: &str| enabled(id) && !tripped.contains(id);
-        if !self
-            .rules
-            .iter()
-            .any(|r| r.info.root_scope && enabled(&r.info.id))
-        {
-            return out;
-        }
-        let rules = Arc::clone(&self.rules);
-        let engine = match self.engine_for(context) {
-            Ok(engine) => engine,
-            Err(e) => {
-                out.push(Err(e));
-                return out;
-            }
-        };
-        engine.set_input(regorus::Value::from(
-            serde_json::json!({ "objects": objects }),
-        ));
-        for rule in rules.iter() {
-            if !rule.info.root_scope || !enabled(&rule.info.id) {
-                continue;
-            }
-            match engine.eval_rule(rule.query.clone()) {
-                Ok(value) => out.extend(violations_of(&rule.info.id, &value)),
-                Err(e) if hit_limit(&e) => out.push(Err(tripped.trip(&rule.info.id, &e))),
-                Err(e) => out.push(Err(EvalError {
-                    rule: rule.info.id.clone(),
-                    message: e.to_string(),
-                })),
-            }
-        }
-        out
+        let input = serde_json::json!({ "objects": objects });
+        self.run_scoped(|r| r.root_scope, &input, context, enabled)
+            .into_iter()
+            .flat_map(|(id, result)| match result {
+                Ok(value) => violations_of(&id, &value),
+                Err(e) => vec![Err(e)],
+            })
+            .collect()
     }
-}
 
-impl Evaluator {
     /// Runs the repository-scope rules (`custom.scope: repo`) once on `repo` (see
     /// [`crate::layout::repo_input`]): a violation names the file or directory it concerns
     /// (`file`, relative to the scanned root) and optionally a `line`.
@@ -695,39 +666,56 @@ impl Evaluator {
         context: &serde_json::Value,
         enabled: impl Fn(&str) -> bool,
     ) -> Vec<Result<RepoViolation, EvalError>> {
-        let mut out = Vec::new();
+        self.run_scoped(|r| r.repo_scope, repo, context, enabled)
+            .into_iter()
+            .flat_map(|(id, result)| match result {
+                Ok(value) => repo_violations_of(&id, &value),
+                Err(e) => vec![Err(e)],
+            })
+            .collect()
+    }
+
+    /// Evaluates each enabled rule `scoped` selects, one by one, on `input`: the rule's
+    /// `deny`, or why it failed (a rule that hits a limit is stopped for the run).
+    fn run_scoped(
+        &mut self,
+        scoped: impl Fn(&RuleInfo) -> bool,
+        input: &serde_json::Value,
+        context: &serde_json::Value,
+        enabled: impl Fn(&str) -> bool,
+    ) -> Vec<(String, Result<regorus::Value, EvalError>)> {
         let tripped = Arc::clone(&self.tripped);
         let enabled = |id: &str| enabled(id) && !tripped.contains(id);
-        if !self
-            .rules
-            .iter()
-            .any(|r| r.info.repo_scope && enabled(&r.info.id))
-        {
-            return out;
-        }
         let rules = Arc::clone(&self.rules);
+        let selected: Vec<&PolicyRule> = rules
+            .iter()
+            .filter(|r| scoped(&r.info) && enabled(&r.info.id))
+            .collect();
+        if selected.is_empty() {
+            return Vec::new();
+        }
         let engine = match self.engine_for(context) {
             Ok(engine) => engine,
-            Err(e) => {
-                out.push(Err(e));
-                return out;
-            }
+            Err(e) => return vec![(e.rule.clone(), Err(e))],
         };
-        engine.set_input(regorus::Value::from(repo.clone()));
-        for rule in rules.iter() {
-            if !rule.info.repo_scope || !enabled(&rule.info.id) {
-                continue;
-            }
-            match engine.eval_rule(rule.query.clone()) {
-                Ok(value) => out.extend(repo_violations_of(&rule.info.id, &value)),
-                Err(e) if hit_limit(&e) => out.push(Err(tripped.trip(&rule.info.id, &e))),
-                Err(e) => out.push(Err(EvalError {
-                    rule: rule.info.id.clone(),
-                    message: e.to_string(),
-                })),
-            }
-        }
-        out
+        engine.set_input(regorus::Value::from(input.clone()));
+        selected
+            .into_iter()
+            .map(|rule| {
+                let id = rule.info.id.clone();
+                let result = engine.eval_rule(rule.query.clone()).map_err(|e| {
+                    if hit_limit(&e) {
+                        tripped.trip(&id, &e)
+                    } else {
+                        EvalError {
+                            rule: id.clone(),
+                            message: e.to_string(),
+                        }
+                    }
+                });
+                (id, result)
+            })
+            .collect()
     }
 }
 
