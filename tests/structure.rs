@@ -10,7 +10,8 @@ fn write(root: &Path, rel: &str, text: &str) {
     std::fs::write(p, text).unwrap();
 }
 
-const STRUCTURE_RULES: [&str; 7] = [
+const STRUCTURE_RULES: [&str; 8] = [
+    "namespace-naming",
     "orphaned-root",
     "app-not-deployed",
     "cluster-environment-mismatch",
@@ -408,4 +409,35 @@ fn diff_reports_drift_between_environments_beyond_allowed_fields() {
     let (code, _, err) = run(&["diff", "--env", "prod"]);
     assert_eq!(code, Some(2));
     assert!(err.contains("at least two environments"), "{err}");
+}
+
+#[test]
+fn namespaces_follow_the_configured_convention_per_environment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    clean_repo(r);
+    write(
+        r,
+        ".kgate.yaml",
+        "environments: [dev, prod]\nrules:\n  params:\n    namespace-naming: {pattern: \"^[a-z]+-{env}$\"}\n",
+    );
+    assert_eq!(structure_findings(r), []);
+    write(
+        r,
+        "apps/api/overlays/prod/kustomization.yaml",
+        "namespace: api-dev\nresources:\n  - ../../base\n",
+    );
+    let got: Vec<(String, String, u64)> = structure_findings(r)
+        .into_iter()
+        .filter(|f| f.0 == "namespace-naming")
+        .map(|f| (f.1, f.3, f.2))
+        .collect();
+    assert_eq!(
+        got,
+        [(
+            "apps/api/overlays/prod/kustomization.yaml".to_owned(),
+            "namespace \"api-dev\" does not match the convention ^[a-z]+-prod$ for environment \"prod\"".to_owned(),
+            1
+        )]
+    );
 }
