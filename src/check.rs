@@ -242,6 +242,19 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         .iter()
         .map(|d| d.value.clone())
         .collect();
+    // Rules that check nothing without their parameters are not evaluated when none are set
+    // (a rule for every kind would otherwise cost an evaluation of every object).
+    let not_run: Vec<String> = disabled
+        .iter()
+        .cloned()
+        .chain(
+            policies
+                .rules()
+                .iter()
+                .filter(|r| r.info.needs_params && !config.rules.params.contains_key(&r.info.id))
+                .map(|r| r.info.id.clone()),
+        )
+        .collect();
     let max_size = config.limits.max_file_size;
 
     let pool = rayon::ThreadPoolBuilder::new()
@@ -285,7 +298,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
             &policies,
             &crate::roots::RootSettings {
                 rules: &rules_by_id,
-                disabled: &disabled,
+                disabled: &not_run,
                 context: &context,
                 max_file_size: max_size,
                 validators: &validators,
@@ -315,7 +328,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
                         file,
                         max_size,
                         &rules_by_id,
-                        &disabled,
+                        &not_run,
                     )
                 })
             })
@@ -331,9 +344,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     let repo_results = if whole_repo {
         policies
             .evaluator()
-            .evaluate_repo(&repo, &plain_context, |id| {
-                !disabled.iter().any(|d| d == id)
-            })
+            .evaluate_repo(&repo, &plain_context, |id| !not_run.iter().any(|d| d == id))
     } else {
         Vec::new()
     };

@@ -24,6 +24,8 @@ pub struct RuleInfo {
     pub root_scope: bool,
     /// The rule sees the repository once (structure conventions).
     pub repo_scope: bool,
+    /// The rule checks nothing without `rules.params.<id>` (and is skipped then).
+    pub needs_params: bool,
 }
 
 impl RuleInfo {
@@ -213,6 +215,7 @@ pub fn engine_rules() -> Vec<RuleInfo> {
             kinds: Vec::new(),
             root_scope: false,
             repo_scope: false,
+            needs_params: false,
         })
         .collect()
 }

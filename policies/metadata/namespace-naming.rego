@@ -10,6 +10,7 @@
 #   nothing.
 # custom:
 #   id: namespace-naming
+#   needsParams: true
 #   severity: warning
 #   remediation: >-
 #     Set the overlay's `namespace:` to a name that follows the convention, or change the

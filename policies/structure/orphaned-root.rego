@@ -9,6 +9,7 @@
 #   `rules.params.orphaned-root` in .kgate.yaml. Without `paths` the rule checks nothing.
 # custom:
 #   id: orphaned-root
+#   needsParams: true
 #   scope: repo
 #   severity: warning
 #   remediation: >-

@@ -169,6 +169,7 @@ impl Gatekeeper {
                     kinds: Vec::new(),
                     root_scope: false,
                     repo_scope: false,
+                    needs_params: false,
                 },
                 template,
                 parameters: obj["spec"]["parameters"].clone(),

@@ -21,6 +21,9 @@ pub struct RuleMetadata {
     /// `custom.scope: repo`: the rule sees the repository (its apps, clusters and graph) once,
     /// for repo-structure conventions.
     pub repo_scope: bool,
+    /// `custom.needsParams: true`: the rule does nothing without `rules.params.<id>`, so it
+    /// is not evaluated at all unless they are set.
+    pub needs_params: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -127,6 +130,10 @@ pub fn parse_metadata(rego: &str) -> Result<Option<RuleMetadata>, MetadataError>
         kinds,
         root_scope,
         repo_scope,
+        needs_params: matches!(
+            custom.get("needsParams").map(|n| &n.value),
+            Some(Value::Bool(true))
+        ),
     }))
 }
 

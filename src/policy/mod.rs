@@ -245,6 +245,7 @@ impl PolicySet {
                     kinds: meta.kinds,
                     root_scope: meta.root_scope,
                     repo_scope: meta.repo_scope,
+                    needs_params: meta.needs_params,
                 },
                 query: format!("{package}.deny"),
             });
@@ -273,6 +274,7 @@ impl PolicySet {
                     kinds: Vec::new(),
                     root_scope: false,
                     repo_scope: false,
+                    needs_params: false,
                     id: r.id,
                 },
                 query: r.query,
@@ -981,6 +983,18 @@ mod tests {
         assert_eq!(map.len(), pod_rules);
         // A kind no rule names gets only the rules for every kind (none built in).
         assert_eq!(set.gathers.for_kind("Widget"), set.gathers.any_kind);
+    }
+
+    #[test]
+    fn rules_that_need_parameters_say_so() {
+        let set = PolicySet::builtin().unwrap();
+        let needs: Vec<&str> = set
+            .rules()
+            .iter()
+            .filter(|r| r.info.needs_params)
+            .map(|r| r.info.id.as_str())
+            .collect();
+        assert_eq!(needs, ["namespace-naming", "orphaned-root"]);
     }
 
     #[test]
