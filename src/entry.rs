@@ -252,7 +252,13 @@ pub fn entry_renders(root: &Path, discovery: &Discovery) -> Vec<EntryRender> {
             } else {
                 path
             };
-            k.insert("resources".to_owned(), json!([path]));
+            let flux = api.starts_with("kustomize.toolkit.fluxcd.io/");
+            let resources = if flux {
+                flux_resources(root, &path)
+            } else {
+                vec![path.clone()]
+            };
+            k.insert("resources".to_owned(), json!(resources));
             out.push(EntryRender {
                 id,
                 file: f.rel.clone(),
@@ -265,6 +271,57 @@ pub fn entry_renders(root: &Path, discovery: &Discovery) -> Vec<EntryRender> {
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
     out
+}
+
+/// What Flux builds for `path`: the directory itself when it holds a kustomization;
+/// otherwise, as kustomize-controller generates one, every YAML manifest below it, and the
+/// subdirectories that hold a kustomization (which are built as such).
+fn flux_resources(root: &Path, path: &str) -> Vec<String> {
+    let dir = root.join(path);
+    let has_kustomization = |d: &Path| {
+        crate::discover::KUSTOMIZATION_FILE_NAMES
+            .iter()
+            .any(|n| d.join(n).is_file())
+    };
+    if !dir.is_dir() || has_kustomization(&dir) {
+        return vec![path.to_owned()];
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![dir.clone()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for p in entries {
+            // Hidden files (`.sops.yaml`) are not manifests.
+            if p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            {
+                continue;
+            }
+            let Ok(rel) = p.strip_prefix(root) else {
+                continue;
+            };
+            let rel = rel.to_string_lossy().replace('\\', "/");
+            if p.is_dir() {
+                if has_kustomization(&p) {
+                    out.push(rel);
+                } else {
+                    stack.push(p);
+                }
+            } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                out.push(rel);
+            }
+        }
+    }
+    out.sort();
+    if out.is_empty() {
+        vec![path.to_owned()]
+    } else {
+        out
+    }
 }
 
 /// A string with Flux's variables replaced: `${VAR}`, `${VAR:=default}`, `${VAR:-default}`;

@@ -142,3 +142,43 @@ fn an_entry_point_that_does_not_build_is_a_render_error_at_the_entry_point() {
         serde_json::json!(["Application argocd/web"])
     );
 }
+
+/// A Flux path without a kustomization: Flux generates one from the manifests below it.
+#[test]
+fn flux_paths_without_a_kustomization_are_built_from_their_manifests() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    std::fs::create_dir(r.join(".git")).unwrap();
+    write(
+        r,
+        "infra/plain/deployment.yaml",
+        &DEPLOYMENT
+            .replace("${REPLICAS}", "2")
+            .replace(":1.0", ":latest"),
+    );
+    write(
+        r,
+        "infra/plain/more/configmap.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\ndata: {a: b}\n",
+    );
+    write(
+        r,
+        "flux/infra.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: infra\n  namespace: flux-system\nspec:\n  path: ./infra/plain\n  targetNamespace: infra\n  postBuild:\n    substitute: {CLUSTER: eu1, TEAM: platform}\n",
+    );
+    let all = findings(r);
+    assert!(!all.iter().any(|f| f["rule"] == "render-error"), "{all:#?}");
+    let latest: Vec<_> = all
+        .iter()
+        .filter(|f| f["rule"] == "image-latest-tag")
+        .collect();
+    assert_eq!(latest.len(), 1, "{latest:#?}");
+    assert_eq!(latest[0]["object"]["namespace"], "infra");
+    assert!(
+        latest[0]["roots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "Kustomization flux-system/infra")
+    );
+}
