@@ -224,16 +224,8 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         entries.retain(|e| shard_of(&e.id, n) == i - 1);
     }
     if let Some(a) = affected.as_ref().filter(|a| a.everything.is_none()) {
-        entries.retain(|e| {
-            a.changed.contains(&e.file)
-                || graph.closure(&e.path).iter().any(|f| {
-                    a.changed.iter().any(|c| {
-                        c == f
-                            || f.strip_suffix('/')
-                                .is_some_and(|d| c.starts_with(&format!("{d}/")))
-                    })
-                })
-        });
+        let changed: std::collections::BTreeSet<String> = a.changed.iter().cloned().collect();
+        entries.retain(|e| changed.contains(&e.file) || graph.touched(&e.path, &changed));
     }
 
     let disabled: Vec<String> = config
@@ -538,10 +530,7 @@ fn repo_findings(
 ) -> Vec<Finding> {
     let relevant = |file: &str| {
         affected.is_none_or(|a| {
-            a.everything.is_some()
-                || a.changed
-                    .iter()
-                    .any(|c| c == file || (c.starts_with(file) && c[file.len()..].starts_with('/')))
+            a.everything.is_some() || a.changed.iter().any(|c| crate::graph::at_or_under(c, file))
         })
     };
     results

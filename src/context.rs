@@ -229,15 +229,6 @@ impl Conventions {
     }
 }
 
-/// `environment` and `cluster` of a root from the default layout:
-/// `.../overlays/<env>`, `clusters/<env>-<region>` or `clusters/<name>`.
-pub fn environment_and_cluster(
-    rel: &str,
-    environments: &[String],
-) -> (Option<String>, Option<String>) {
-    Conventions::defaults(environments).classify(rel)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

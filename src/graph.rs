@@ -382,6 +382,12 @@ fn entry_points(b: &mut Builder<'_>, abs: &Path, rel: &str) {
     }
 }
 
+/// Whether the relative path `path` is `dir` or below it.
+pub fn at_or_under(path: &str, dir: &str) -> bool {
+    path.strip_prefix(dir)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
 fn seq(node: Option<&Node>) -> Vec<&Node> {
     match node.map(|n| &n.value) {
         Some(yaml::Value::Seq(items)) => items.iter().collect(),
@@ -488,23 +494,21 @@ impl RepoGraph {
         out
     }
 
+    /// Whether a change to any of `changed` (paths relative to the scanned root) can affect
+    /// what the node `id` renders.
+    pub fn touched(&self, id: &str, changed: &BTreeSet<String>) -> bool {
+        self.closure(id).iter().any(|f| match f.strip_suffix('/') {
+            Some(dir) => changed.iter().any(|c| c != dir && at_or_under(c, dir)),
+            None => changed.contains(f),
+        })
+    }
+
     /// Roots (rendered kustomization directories) that a change to any of `changed` (paths
     /// relative to the scanned root) can affect.
     pub fn affected_roots(&self, changed: &BTreeSet<String>) -> BTreeSet<String> {
         self.nodes
             .iter()
-            .filter(|n| n.kind == NodeKind::Root)
-            .filter(|n| {
-                self.closure(&n.id).iter().any(|f| {
-                    if let Some(dir) = f.strip_suffix('/') {
-                        changed
-                            .iter()
-                            .any(|c| c.starts_with(dir) && c[dir.len()..].starts_with('/'))
-                    } else {
-                        changed.contains(f)
-                    }
-                })
-            })
+            .filter(|n| n.kind == NodeKind::Root && self.touched(&n.id, changed))
             .map(|n| n.id.clone())
             .collect()
     }

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 use kgate::report::{self, Format, HumanOptions};
-use kgate::{CheckError, CheckOptions, Severity};
+use kgate::{CheckOptions, Severity};
 
-use super::diagnostics::print_config_error;
+use super::diagnostics::report_check_error;
 use super::{EXIT_FINDINGS, EXIT_PASS, EXIT_USAGE};
 
 #[derive(Debug, Args)]
@@ -146,14 +146,7 @@ pub fn run(args: &CheckArgs) -> u8 {
             }
             r
         }
-        Err(CheckError::Config(e)) => {
-            print_config_error(&e);
-            return EXIT_USAGE;
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_USAGE;
-        }
+        Err(e) => return report_check_error(&e),
     };
 
     if let Some(path) = &args.write_baseline {

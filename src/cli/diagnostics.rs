@@ -58,6 +58,16 @@ fn offset_of(text: &str, pos: Pos) -> usize {
     text.len().saturating_sub(1)
 }
 
+/// Reports an error that stopped a check before it produced findings (a usage or
+/// configuration error) and returns the exit code for it.
+pub fn report_check_error(err: &kgate::CheckError) -> u8 {
+    match err {
+        kgate::CheckError::Config(e) => print_config_error(e),
+        e => eprintln!("error: {e}"),
+    }
+    super::EXIT_USAGE
+}
+
 /// Prints a config error with the offending line, `file:line:col` first so editors and CI
 /// logs can jump to it.
 pub fn print_config_error(err: &ConfigError) {

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use kgate::{CheckError, CheckOptions};
+use kgate::CheckOptions;
 
-use super::diagnostics::print_config_error;
+use super::diagnostics::report_check_error;
 use super::{EXIT_FINDINGS, EXIT_PASS, EXIT_USAGE};
 
 #[derive(Debug, Args)]
@@ -41,14 +41,7 @@ pub fn run(args: &DiffArgs) -> u8 {
     let (envs, drifts) =
         match kgate::check::drift(&opts, &args.environments, &args.apps, &args.allow) {
             Ok(d) => d,
-            Err(CheckError::Config(e)) => {
-                print_config_error(&e);
-                return EXIT_USAGE;
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_USAGE;
-            }
+            Err(e) => return report_check_error(&e),
         };
     if envs.len() < 2 {
         eprintln!(

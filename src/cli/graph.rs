@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use kgate::{CheckError, CheckOptions};
+use kgate::CheckOptions;
 
-use super::diagnostics::print_config_error;
+use super::diagnostics::report_check_error;
 use super::{EXIT_PASS, EXIT_USAGE};
 
 #[derive(Debug, Args)]
@@ -31,14 +31,7 @@ pub fn run(args: &GraphArgs) -> u8 {
     };
     let graph = match kgate::check::repo_graph(&opts) {
         Ok(g) => g,
-        Err(CheckError::Config(e)) => {
-            print_config_error(&e);
-            return EXIT_USAGE;
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_USAGE;
-        }
+        Err(e) => return report_check_error(&e),
     };
     let text = match args.format.as_str() {
         "json" => {

@@ -27,10 +27,8 @@ pub struct KustomizationInfo {
 }
 
 /// Reads a kustomization's kind and the non-manifest files it references.
-pub fn read_kustomization(
-    path: &Path,
-    text: &str,
-) -> Result<KustomizationInfo, KustomizationError> {
+/// The mapping a kustomization file holds; `None` for an empty file.
+fn parse_root(text: &str) -> Result<Option<Node>, KustomizationError> {
     let (docs, err) = yaml::parse_documents(text, LoadLimits::default());
     if let Some(e) = err {
         return Err(KustomizationError {
@@ -38,21 +36,29 @@ pub fn read_kustomization(
             message: e.to_string(),
         });
     }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut refs = Vec::new();
-    let Some(root) = docs.first().map(|d| &d.root) else {
-        return Ok(KustomizationInfo::default());
+    let Some(root) = docs.into_iter().next().map(|d| d.root) else {
+        return Ok(None);
     };
     match &root.value {
-        Value::Map(_) => {}
-        Value::Null => return Ok(KustomizationInfo::default()),
-        _ => {
-            return Err(KustomizationError {
-                pos: root.start,
-                message: "a kustomization must be a YAML mapping".to_owned(),
-            });
-        }
+        Value::Map(_) => Ok(Some(root)),
+        Value::Null => Ok(None),
+        _ => Err(KustomizationError {
+            pos: root.start,
+            message: "a kustomization must be a YAML mapping".to_owned(),
+        }),
     }
+}
+
+pub fn read_kustomization(
+    path: &Path,
+    text: &str,
+) -> Result<KustomizationInfo, KustomizationError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut refs = Vec::new();
+    let Some(root) = parse_root(text)? else {
+        return Ok(KustomizationInfo::default());
+    };
+    let root = &root;
     let mut add = |s: &str| {
         let s = s.trim();
         // Inline patches are YAML text, not paths.
@@ -148,21 +154,12 @@ pub struct Reference {
 /// Every local path `path` (a kustomization file) refers to, in file order per key. Remote
 /// bases and inline patches are not paths and are left out.
 pub fn references(path: &Path, text: &str) -> Result<Vec<Reference>, KustomizationError> {
-    let (docs, err) = yaml::parse_documents(text, LoadLimits::default());
-    if let Some(e) = err {
-        return Err(KustomizationError {
-            pos: e.pos,
-            message: e.to_string(),
-        });
-    }
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut out = Vec::new();
-    let Some(root) = docs.first().map(|d| &d.root) else {
+    let Some(root) = parse_root(text)? else {
         return Ok(out);
     };
-    if !matches!(root.value, Value::Map(_)) {
-        return Ok(out);
-    }
+    let root = &root;
     let mut add = |node: &Node, s: &str, kind: RefKind| {
         let s = s.trim();
         if s.is_empty() || s.contains('\n') || s.contains(": ") || is_remote(s) {

@@ -21,6 +21,7 @@ use super::order::{ResId, legacy_cmp, legacy_cmp_with};
 use super::replacement::{self, Replacement};
 use super::vars::{add_var, merge_vars, resolve_vars};
 use super::{merge2, patch};
+use crate::discover::kustomization::is_remote;
 use crate::yaml::{self, Entry, FileId, LoadLimits, Node, Pos, Schema, Value};
 
 /// One object being built, with what kustomize remembers about it.
@@ -256,15 +257,6 @@ fn non_finite(n: &Node) -> Option<Pos> {
         Value::Map(entries) => entries.iter().find_map(|e| non_finite(&e.value)),
         _ => None,
     }
-}
-
-fn is_remote(s: &str) -> bool {
-    s.contains("://")
-        || s.starts_with("git@")
-        || s.contains("?ref=")
-        || ["github.com/", "gitlab.com/", "bitbucket.org/"]
-            .iter()
-            .any(|h| s.starts_with(h))
 }
 
 /// A directory's accumulated resources (or why it failed), shared between its users.
