@@ -270,11 +270,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         .iter()
         .map(|r| (r.id.clone(), r.clone()))
         .collect();
-    let repo_root = root
-        .ancestors()
-        .find(|d| d.join(".git").exists())
-        .unwrap_or(&root)
-        .to_path_buf();
+    let repo_root = repo_root_of(&root);
     let mut per_name = Vec::new();
     for (name, v) in &config.kube_versions {
         per_name.push((name.clone(), KubeVersion::parse(&v.value)?));
@@ -403,26 +399,14 @@ fn load_config(
 
 /// The repository graph of what `kgate check` with `opts` would check (`kgate graph`).
 pub fn repo_graph(opts: &CheckOptions) -> Result<crate::graph::RepoGraph, CheckError> {
-    let paths = resolve_paths(&opts.paths)?;
-    let (config, found_config_dir) = load_config(opts, &paths)?;
-    let root = scan_root(&paths, found_config_dir.as_deref());
-    let excludes: Vec<String> = config.exclude.iter().map(|e| e.value.clone()).collect();
-    let discovery = discover::discover(&root, &paths, &excludes)?;
-    Ok(crate::graph::build(
-        &root,
-        &discovery,
-        &crate::context::Conventions::from_config(&config),
-    ))
+    Ok(open_repo(opts)?.2)
 }
 
-/// `kgate diff`: environment drift of the apps under `opts.paths` (or those named in
-/// `only`), across `environments` (default: the configured ones).
-pub fn drift(
+/// The scanned root, its configuration and its repository graph: what `kgate graph` and
+/// `kgate diff` start from.
+fn open_repo(
     opts: &CheckOptions,
-    environments: &[String],
-    only: &[String],
-    allow: &[String],
-) -> Result<(Vec<String>, Vec<crate::drift::AppDrift>), CheckError> {
+) -> Result<(PathBuf, Config, crate::graph::RepoGraph), CheckError> {
     let paths = resolve_paths(&opts.paths)?;
     let (config, found_config_dir) = load_config(opts, &paths)?;
     let root = scan_root(&paths, found_config_dir.as_deref());
@@ -433,6 +417,27 @@ pub fn drift(
         &discovery,
         &crate::context::Conventions::from_config(&config),
     );
+    Ok((root, config, graph))
+}
+
+/// The repository `root` is in (its nearest ancestor with `.git`), else `root`: nothing
+/// outside it is read.
+fn repo_root_of(root: &Path) -> PathBuf {
+    root.ancestors()
+        .find(|d| d.join(".git").exists())
+        .unwrap_or(root)
+        .to_path_buf()
+}
+
+/// `kgate diff`: environment drift of the apps under `opts.paths` (or those named in
+/// `only`), across `environments` (default: the configured ones).
+pub fn drift(
+    opts: &CheckOptions,
+    environments: &[String],
+    only: &[String],
+    allow: &[String],
+) -> Result<(Vec<String>, Vec<crate::drift::AppDrift>), CheckError> {
+    let (root, config, graph) = open_repo(opts)?;
     let envs: Vec<String> = if environments.is_empty() {
         config
             .environments
@@ -444,11 +449,7 @@ pub fn drift(
     };
     let app_globs: Vec<String> = config.layout.apps.iter().map(|a| a.value.clone()).collect();
     let repo = crate::layout::repo_input(&graph, &envs, &app_globs);
-    let repo_root = root
-        .ancestors()
-        .find(|d| d.join(".git").exists())
-        .unwrap_or(&root)
-        .to_path_buf();
+    let repo_root = repo_root_of(&root);
     let drifts = crate::drift::diff(&repo_root, &root, &repo["apps"], &envs, only, allow);
     Ok((envs, drifts))
 }
