@@ -167,14 +167,14 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         excludes.push(format!("/{rel}"));
     }
     let mut discovery = discover::discover(&root, &paths, &excludes)?;
-    // Before --changed-since narrows the files: entry points and the ConfigMaps their
-    // variables come from are read from the whole repository.
-    let all_entries = crate::entry::entry_renders(&root, &discovery);
     let graph = crate::graph::build(
         &root,
         &discovery,
         &crate::context::Conventions::from_config(&config),
     );
+    // Before --changed-since narrows the files: entry points and the ConfigMaps their
+    // variables come from are read from the whole repository.
+    let all_entries = crate::entry::entry_renders(&root, &discovery, &graph.gitops_documents);
     let affected = match &opts.changed_since {
         Some(reference) => {
             let changed = crate::changes::changed_since(&root, reference)?;

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::discover::{Discovery, SourceFile};
+use crate::discover::Discovery;
 use crate::yaml::{self, LoadLimits, Node, Pos};
 
 /// One entry point to render as its own root.
@@ -135,25 +135,19 @@ fn decode_base64(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// Entry points of the repository that change what their path deploys.
-pub fn entry_renders(root: &Path, discovery: &Discovery) -> Vec<EntryRender> {
+/// Entry points of the repository that change what their path deploys, from the Argo CD
+/// and Flux documents the graph read (`graph.gitops_documents`); `discovery` is where
+/// Flux's variable sources are looked up.
+pub fn entry_renders(
+    root: &Path,
+    discovery: &Discovery,
+    gitops_documents: &[(String, Vec<Node>)],
+) -> Vec<EntryRender> {
     let mut sources = None;
     let mut out = Vec::new();
-    let files: Vec<&SourceFile> = discovery
-        .manifests
-        .iter()
-        .chain(&discovery.partials)
-        .collect();
-    for f in files {
-        let Ok(text) = std::fs::read_to_string(root.join(&f.rel)) else {
-            continue;
-        };
-        if !text.contains("argoproj.io") && !text.contains("toolkit.fluxcd.io") {
-            continue;
-        }
-        let (docs, _) = yaml::parse_documents(&text, LoadLimits::default());
-        for d in &docs {
-            let o = d.root.to_json();
+    for (rel, docs) in gitops_documents {
+        for d in docs {
+            let o = d.to_json();
             let api = o["apiVersion"].as_str().unwrap_or("");
             let kind = o["kind"].as_str().unwrap_or("");
             let name = o["metadata"]["name"].as_str().unwrap_or("");
@@ -261,8 +255,8 @@ pub fn entry_renders(root: &Path, discovery: &Discovery) -> Vec<EntryRender> {
             k.insert("resources".to_owned(), json!(resources));
             out.push(EntryRender {
                 id,
-                file: f.rel.clone(),
-                pos: d.root.get("spec").map_or(d.root.start, |s| s.start),
+                file: rel.clone(),
+                pos: d.get("spec").map_or(d.start, |s| s.start),
                 path,
                 kustomization: serde_json::to_string_pretty(&Value::Object(k)).unwrap_or_default(),
                 substitute,

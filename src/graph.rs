@@ -93,6 +93,10 @@ pub struct Edge {
 pub struct RepoGraph {
     pub nodes: Vec<GraphNode>,
     pub edges: Vec<Edge>,
+    /// The documents of the files declaring Argo CD or Flux objects (path relative to the
+    /// scanned root): read once here, also what entry points are rendered from.
+    #[serde(skip)]
+    pub gitops_documents: Vec<(String, Vec<Node>)>,
 }
 
 /// An edge whose target does not exist.
@@ -107,6 +111,7 @@ struct Builder<'a> {
     conventions: &'a crate::context::Conventions,
     nodes: BTreeMap<String, GraphNode>,
     edges: BTreeSet<Edge>,
+    gitops_documents: Vec<(String, Vec<Node>)>,
 }
 
 impl Builder<'_> {
@@ -181,6 +186,7 @@ pub fn build(
         conventions,
         nodes: BTreeMap::new(),
         edges: BTreeSet::new(),
+        gitops_documents: Vec::new(),
     };
     for k in &discovery.kustomizations {
         let Some(dir) = k.abs.parent() else { continue };
@@ -218,6 +224,7 @@ pub fn build(
     RepoGraph {
         nodes,
         edges: b.edges.into_iter().collect(),
+        gitops_documents: b.gitops_documents,
     }
 }
 
@@ -232,6 +239,10 @@ fn entry_points(b: &mut Builder<'_>, abs: &Path, rel: &str) {
         return;
     }
     let (docs, _) = yaml::parse_documents(&text, LoadLimits::default());
+    b.gitops_documents.push((
+        rel.to_owned(),
+        docs.iter().map(|d| d.root.clone()).collect(),
+    ));
     for doc in docs {
         let obj = &doc.root;
         let (Some(api), Some(kind)) = (
