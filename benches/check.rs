@@ -88,7 +88,8 @@ fn bench_validate(c: &mut Criterion) {
         "policy-all: {rules} object rules x {} objects",
         objects.len()
     );
-    let context = kgate::context::ContextSettings::default().for_root(Some("apps/x/overlays/prod"));
+    let context =
+        kgate::policy::context::ContextSettings::default().for_root(Some("apps/x/overlays/prod"));
     group.bench_function("policy-all/200", |b| {
         b.iter(|| {
             objects

@@ -7,9 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
-use kgate::render::emit::emit_stream;
-use kgate::render::hash::{HashInput, name_hash};
-use kgate::render::order::{ResId, legacy_cmp};
+use kgate::render::kustomize::emit::emit_stream;
+use kgate::render::kustomize::hash::{HashInput, name_hash};
+use kgate::render::kustomize::order::{ResId, legacy_cmp};
 use kgate::yaml::{LoadLimits, Node, Value, parse_documents};
 
 fn corpus() -> PathBuf {

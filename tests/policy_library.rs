@@ -82,9 +82,9 @@ fn every_rule_is_fully_documented() {
 #[test]
 fn docs_rules_md_is_current() {
     let set = PolicySet::builtin().expect("built-in policies load");
-    let mut all = kgate::rules::engine_rules();
+    let mut all = kgate::model::rules::engine_rules();
     all.extend(set.rules().iter().map(|r| r.info.clone()));
-    let want = kgate::rules::markdown(&all);
+    let want = kgate::model::rules::markdown(&all);
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/rules.md");
     let have = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(

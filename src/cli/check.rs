@@ -150,7 +150,7 @@ pub fn run(args: &CheckArgs) -> u8 {
     };
 
     if let Some(path) = &args.write_baseline {
-        let text = kgate::baseline::write(&result.findings);
+        let text = kgate::gate::baseline::write(&result.findings);
         if let Err(e) = std::fs::write(path, text) {
             eprintln!("error: cannot write the baseline {}: {e}", path.display());
             return EXIT_USAGE;
@@ -163,7 +163,7 @@ pub fn run(args: &CheckArgs) -> u8 {
         return EXIT_PASS;
     }
     if let Some(path) = &args.baseline {
-        let baseline = match kgate::baseline::load(path) {
+        let baseline = match kgate::gate::baseline::load(path) {
             Ok(b) => b,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -179,7 +179,7 @@ pub fn run(args: &CheckArgs) -> u8 {
                     .map(|r| r.to_string_lossy().replace('\\', "/"))
             })
             .unwrap_or_else(|| path.display().to_string());
-        kgate::baseline::apply(&mut result, &baseline, &shown);
+        kgate::gate::baseline::apply(&mut result, &baseline, &shown);
     }
 
     for (format, file) in &formats {
@@ -225,7 +225,7 @@ pub fn run(args: &CheckArgs) -> u8 {
 /// On a terminal, a progress line on stderr for checks that take over a second, cleared
 /// when the check ends. Returns the flag that stops it and its thread.
 fn show_progress(
-    progress: Option<std::sync::Arc<kgate::check::Progress>>,
+    progress: Option<std::sync::Arc<kgate::app::check::Progress>>,
 ) -> Option<(
     std::sync::Arc<std::sync::atomic::AtomicBool>,
     std::thread::JoinHandle<()>,
@@ -263,7 +263,7 @@ fn show_progress(
 }
 
 /// The `--explain` text: what changed and what is checked because of it.
-fn explain(a: &kgate::check::Affected) -> String {
+fn explain(a: &kgate::model::Affected) -> String {
     let mut s = format!("changed since the revision: {} files\n", a.changed.len());
     for f in &a.changed {
         s.push_str(&format!("  {f}\n"));

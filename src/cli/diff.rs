@@ -39,7 +39,7 @@ pub fn run(args: &DiffArgs) -> u8 {
         ..CheckOptions::default()
     };
     let (envs, drifts) =
-        match kgate::check::drift(&opts, &args.environments, &args.apps, &args.allow) {
+        match kgate::app::check::drift(&opts, &args.environments, &args.apps, &args.allow) {
             Ok(d) => d,
             Err(e) => return report_check_error(&e),
         };
@@ -59,7 +59,7 @@ pub fn run(args: &DiffArgs) -> u8 {
         let doc = serde_json::json!({"version": 1, "environments": envs, "apps": drifts});
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
-        print!("{}", kgate::drift::to_human(&drifts));
+        print!("{}", kgate::app::drift::to_human(&drifts));
     }
     if drifts.iter().any(|d| d.drifts()) {
         EXIT_FINDINGS

@@ -24,7 +24,7 @@ pub struct InitArgs {
 }
 
 pub fn run(args: &InitArgs) -> u8 {
-    let text = match kgate::check::init_config(&args.path) {
+    let text = match kgate::app::check::init_config(&args.path) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: {e}");
@@ -66,7 +66,7 @@ pub fn run(args: &InitArgs) -> u8 {
             return EXIT_USAGE;
         }
         let written = std::fs::create_dir_all(git_dir.join("hooks"))
-            .and_then(|()| std::fs::write(&hook, kgate::init::PRE_PUSH_HOOK))
+            .and_then(|()| std::fs::write(&hook, kgate::app::init::PRE_PUSH_HOOK))
             .and_then(|()| make_executable(&hook));
         if let Err(e) = written {
             eprintln!("error: cannot install {}: {e}", hook.display());

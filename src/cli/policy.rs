@@ -45,9 +45,9 @@ pub fn run(cmd: &PolicyCommand) -> u8 {
     match cmd {
         PolicyCommand::List { format } => match PolicySet::builtin() {
             Ok(set) if format == "markdown" => {
-                let mut all = kgate::rules::engine_rules();
+                let mut all = kgate::model::rules::engine_rules();
                 all.extend(set.rules().iter().map(|r| r.info.clone()));
-                print!("{}", kgate::rules::markdown(&all));
+                print!("{}", kgate::model::rules::markdown(&all));
                 EXIT_PASS
             }
             Ok(set) => {

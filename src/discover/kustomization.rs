@@ -237,15 +237,7 @@ pub fn references(path: &Path, text: &str) -> Result<Vec<Reference>, Kustomizati
     Ok(out)
 }
 
-/// A remote base (`github.com/...`, `https://...`, `git@...`): not a local path.
-pub fn is_remote(s: &str) -> bool {
-    s.contains("://")
-        || s.starts_with("git@")
-        || s.contains("?ref=")
-        || ["github.com/", "gitlab.com/", "bitbucket.org/"]
-            .iter()
-            .any(|h| s.starts_with(h))
-}
+pub use crate::model::kinds::is_remote;
 
 /// `a/b/../c` -> `a/c` without touching the file system (the file may not exist).
 pub fn normalize(path: &Path) -> PathBuf {

@@ -4,6 +4,7 @@
 //! .gitignore syntax), skips hidden files, and never follows a symlink out of the scanned
 //! root. Files given explicitly on the command line are always checked, as ripgrep does.
 
+pub mod graph;
 pub mod kustomization;
 
 use std::collections::HashSet;
@@ -11,15 +12,9 @@ use std::path::{Path, PathBuf};
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
+pub use crate::model::kinds::KUSTOMIZATION_FILE_NAMES;
+pub use crate::source::{SourceFile, relative};
 pub use kustomization::{KustomizationError, KustomizationInfo, normalize, read_kustomization};
-
-/// A file under the scanned root.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct SourceFile {
-    /// Path relative to the scanned root, `/`-separated: what reports print.
-    pub rel: String,
-    pub abs: PathBuf,
-}
 
 /// Something the walk could not enter or must refuse.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,34 +44,6 @@ pub struct Discovery {
 pub enum DiscoverError {
     #[error("invalid exclude pattern `{pattern}`: {message}")]
     Exclude { pattern: String, message: String },
-}
-
-pub const KUSTOMIZATION_FILE_NAMES: [&str; 3] =
-    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
-
-/// `path` relative to `root`, with `/` separators.
-/// `path` relative to `root`, with `/` separators. A path outside `root` (a base an overlay
-/// under the scanned directory pulls in from elsewhere in the repository) gets `../` steps.
-pub fn relative(root: &Path, path: &Path) -> String {
-    let names = |p: &Path| -> Vec<String> {
-        p.components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect()
-    };
-    let (r, p) = (names(root), names(path));
-    let common = r.iter().zip(&p).take_while(|(a, b)| a == b).count();
-    let parts: Vec<String> = if common == 0 && !r.is_empty() && path.is_relative() {
-        p
-    } else {
-        std::iter::repeat_n("..".to_owned(), r.len() - common)
-            .chain(p[common..].iter().cloned())
-            .collect()
-    };
-    if parts.is_empty() {
-        ".".to_owned()
-    } else {
-        parts.join("/")
-    }
 }
 
 fn is_yaml(path: &Path) -> bool {

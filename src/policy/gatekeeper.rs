@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::{EvalError, PolicyError, PolicySource, Violation, add_policy, new_engine};
-use crate::finding::Severity;
-use crate::rules::RuleInfo;
+use crate::model::Severity;
+use crate::model::rules::RuleInfo;
 
 /// A template's Rego, compiled in an engine of its own: Gatekeeper compiles each template
 /// apart, so two templates may ship different versions of the same `lib.*` package (the
@@ -263,7 +263,7 @@ impl Engines {
             ) else {
                 continue;
             };
-            let slot = if crate::render::engine::is_cluster_scoped_kind(kind) {
+            let slot = if crate::model::kinds::is_cluster_scoped_kind(kind) {
                 &mut cluster
             } else {
                 let ns = o["metadata"]["namespace"].as_str().unwrap_or("default");
@@ -395,7 +395,7 @@ fn selects(m: &Value, object: &Value) -> bool {
     {
         return false;
     }
-    let cluster_scoped = crate::render::engine::is_cluster_scoped_kind(kind);
+    let cluster_scoped = crate::model::kinds::is_cluster_scoped_kind(kind);
     match m["scope"].as_str() {
         Some("Cluster") if !cluster_scoped => return false,
         Some("Namespaced") if cluster_scoped => return false,

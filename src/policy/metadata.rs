@@ -1,7 +1,7 @@
 //! OPA `# METADATA` blocks. regorus does not parse them, so kgate does: the block is YAML
 //! inside comments, right above the `package` line for package-scoped metadata.
 
-use crate::finding::Severity;
+use crate::model::Severity;
 use crate::yaml::{self, LoadLimits, Node, Value};
 
 /// What a rule file documents about itself.

@@ -5,6 +5,8 @@
 //! `{"msg": ..., "path": [...]}` where `path` names the offending field so kgate can point
 //! at its source line. The engine is loaded once and cloned per worker thread.
 
+pub mod context;
+pub mod findings;
 pub mod gatekeeper;
 mod metadata;
 pub mod testing;
@@ -18,7 +20,7 @@ use std::time::Duration;
 
 use regorus::utils::limits::ExecutionTimerConfig;
 
-use crate::rules::RuleInfo;
+use crate::model::rules::RuleInfo;
 use crate::yaml::PathSegment;
 
 include!(concat!(env!("OUT_DIR"), "/builtin_policies.rs"));
@@ -73,23 +75,7 @@ pub struct PolicyRule {
     pub query: String,
 }
 
-/// A violation reported by a rule for one object.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Violation {
-    pub rule: String,
-    pub message: String,
-    pub path: Option<Vec<PathSegment>>,
-    /// For root-scope rules: the index in `input.objects` of the object concerned.
-    pub object: Option<usize>,
-}
-
-/// A rule that could not be evaluated on one object.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("rule `{rule}` failed: {message}")]
-pub struct EvalError {
-    pub rule: String,
-    pub message: String,
-}
+pub use crate::model::{EvalError, Violation};
 
 /// Whether a regorus error is a time or memory limit being hit (not a bug in the policy's
 /// logic): such a rule is then not evaluated again in the run, so one policy that does not
@@ -660,7 +646,7 @@ impl Evaluator {
     }
 
     /// Runs the repository-scope rules (`custom.scope: repo`) once on `repo` (see
-    /// [`crate::layout::repo_input`]): a violation names the file or directory it concerns
+    /// [`crate::app::repo_input::repo_input`]): a violation names the file or directory it concerns
     /// (`file`, relative to the scanned root) and optionally a `line`.
     pub fn evaluate_repo(
         &mut self,

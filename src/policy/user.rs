@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::{PolicyError, PolicySource};
-use crate::finding::Severity;
+use crate::model::Severity;
 
 /// What to load, with paths already resolved.
 #[derive(Debug, Clone, Default)]
@@ -70,7 +70,7 @@ fn merge(into: &mut Map<String, Value>, from: Map<String, Value>) {
 impl UserPolicies {
     /// Reads the policy and data files. `base` is where relative paths in messages start.
     pub fn load(config: &UserPolicyConfig, base: &Path) -> Result<UserPolicies, PolicyError> {
-        let rel = |p: &Path| crate::discover::relative(base, p);
+        let rel = |p: &Path| crate::source::relative(base, p);
         let mut files = Vec::new();
         for dir in &config.dirs {
             if dir.is_file() {

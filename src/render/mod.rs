@@ -1,23 +1,18 @@
-//! The render stage: a native Kustomize engine whose output equals `kustomize build` v5.5
-//! (as built into `kubectl kustomize`). Work in progress (issue 5): see `engine.rs` for what
-//! is rendered; kustomization fields not rendered yet are an error naming the field, never
-//! silently ignored. Not yet wired into `kgate check`.
+//! The render stage: every kind of root becomes a list of rendered objects with provenance.
+//!
+//! - [`kustomize`]: a native engine whose output equals `kustomize build` v5.5 (as built into
+//!   `kubectl kustomize`), memoized per directory;
+//! - [`manifest`]: plain YAML manifests, loaded as they are;
+//! - [`entry`]: Argo CD and Flux entry points, whose options become a kustomization over the
+//!   path they deploy.
 
-pub mod emit;
-pub mod engine;
-pub mod fieldspec;
-pub mod hash;
-pub mod kustomization;
-pub mod merge2;
-pub mod openapi;
-pub mod order;
-pub mod patch;
-pub mod replacement;
-pub mod vars;
+pub mod entry;
+pub mod kustomize;
+pub mod manifest;
 
 use std::path::{Path, PathBuf};
 
-pub use engine::{Renderer, Resource};
+pub use kustomize::{Renderer, Resource};
 
 use crate::yaml::Pos;
 

@@ -4,8 +4,8 @@
 
 use std::fmt::Write;
 
-use crate::check::CheckResult;
-use crate::finding::Severity;
+use crate::model::CheckResult;
+use crate::model::Severity;
 
 /// Escaping for the message part of a workflow command.
 fn escape_data(s: &str) -> String {

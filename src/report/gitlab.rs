@@ -1,8 +1,8 @@
 //! `--format gitlab`: a GitLab Code Quality report, shown in merge request widgets and diffs.
 //! <https://docs.gitlab.com/ci/testing/code_quality/#code-quality-report-format>
 
-use crate::check::CheckResult;
-use crate::finding::Severity;
+use crate::model::CheckResult;
+use crate::model::Severity;
 
 pub(super) fn render(result: &CheckResult) -> String {
     let issues: Vec<serde_json::Value> = result

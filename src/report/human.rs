@@ -7,9 +7,9 @@ use miette::{
     Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode,
 };
 
-use crate::check::CheckResult;
-use crate::finding::{Finding, Severity};
-use crate::rules;
+use crate::model::CheckResult;
+use crate::model::rules;
+use crate::model::{Finding, Severity};
 
 /// Terminal settings for human output.
 #[derive(Debug, Clone, Copy)]
@@ -235,7 +235,7 @@ pub(super) fn render(result: &CheckResult, fail_on: Severity, opts: &HumanOption
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::Location;
+    use crate::model::Location;
     use crate::yaml::Pos;
 
     fn finding(line: u32, column: u32, end: Option<Pos>) -> Finding {

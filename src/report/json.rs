@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use crate::check::CheckResult;
-use crate::finding::{Finding, Summary};
+use crate::model::CheckResult;
+use crate::model::{Finding, Summary};
 
 #[derive(Serialize)]
 struct JsonReport<'a> {

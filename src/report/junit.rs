@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::check::CheckResult;
-use crate::finding::{Finding, Severity};
+use crate::model::CheckResult;
+use crate::model::{Finding, Severity};
 
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

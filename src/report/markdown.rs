@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::check::CheckResult;
-use crate::finding::Severity;
+use crate::model::CheckResult;
+use crate::model::Severity;
 
 /// Findings listed one by one; the rest are counted.
 const LISTED: usize = 50;
@@ -60,7 +60,7 @@ pub(super) fn render(result: &CheckResult, fail_on: Severity) -> String {
     for (rule, [e, w, n]) in &rules {
         let _ = writeln!(out, "| `{rule}` | {e} | {w} | {n} |");
     }
-    let mut listed: Vec<&crate::finding::Finding> = result.findings.iter().collect();
+    let mut listed: Vec<&crate::model::Finding> = result.findings.iter().collect();
     // Errors first, then report order.
     listed.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.report_order(b)));
     let _ = writeln!(out, "\n### Findings\n");

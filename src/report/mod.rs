@@ -15,8 +15,8 @@ use std::str::FromStr;
 pub use human::HumanOptions;
 pub use sarif::merge as merge_sarif;
 
-use crate::check::CheckResult;
-use crate::finding::Severity;
+use crate::model::CheckResult;
+use crate::model::Severity;
 
 /// An output format of `kgate check --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

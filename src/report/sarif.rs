@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use serde_sarif::sarif;
 
-use crate::check::CheckResult;
-use crate::finding::{Finding, Severity};
-use crate::rules::RuleInfo;
+use crate::model::CheckResult;
+use crate::model::rules::RuleInfo;
+use crate::model::{Finding, Severity};
 
 pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 

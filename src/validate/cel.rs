@@ -9,8 +9,7 @@
 use serde_json::Value;
 
 use super::{Problem, SCHEMA_INVALID, display_path, escape};
-
-pub const CEL_UNEVALUATED: &str = "cel-unevaluated";
+pub use crate::model::rules::CEL_UNEVALUATED;
 
 /// Follows local `$ref`s (`#/$defs/...`) within `doc`.
 fn resolve<'a>(doc: &'a Value, mut s: &'a Value) -> &'a Value {

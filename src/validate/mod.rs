@@ -19,16 +19,14 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value, json};
 
-use crate::policy::Violation;
+use crate::model::Violation;
 use crate::yaml::PathSegment;
 
 pub use catalog::{KubeVersion, UnsupportedVersion};
 
-pub const SCHEMA_INVALID: &str = "schema-invalid";
-pub const UNKNOWN_FIELD: &str = "unknown-field";
-pub const SCHEMA_MISSING: &str = "schema-missing";
-pub const DEPRECATED_API: &str = "deprecated-api";
-pub const REMOVED_API: &str = "removed-api";
+pub use crate::model::rules::{
+    DEPRECATED_API, REMOVED_API, SCHEMA_INVALID, SCHEMA_MISSING, UNKNOWN_FIELD,
+};
 pub use cel::CEL_UNEVALUATED;
 
 const DRAFT: &str = "https://json-schema.org/draft/2020-12/schema";

@@ -14,48 +14,12 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::config::Config;
-use crate::finding::{Finding, Location, Severity};
+pub use crate::config::date::{parse_date, today};
+pub use crate::model::Suppressed;
+pub use crate::model::outcome::annotation_reason;
+pub use crate::model::rules::{EXPIRED_SUPPRESSION, INVALID_SUPPRESSION};
+use crate::model::{Finding, Location, Severity};
 use crate::yaml::Pos;
-
-pub const INVALID_SUPPRESSION: &str = "invalid-suppression";
-pub const EXPIRED_SUPPRESSION: &str = "expired-suppression";
-const ANNOTATION_PREFIX: &str = "ignore-check.kgate.io/";
-
-/// Why a finding is suppressed, for reports that show suppressions (SARIF).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Suppressed {
-    pub finding: Finding,
-    /// `inSource` (a comment) or `external` (the configuration), as SARIF names them.
-    pub kind: &'static str,
-    pub reason: String,
-}
-
-/// `YYYY-MM-DD` as days since 1970-01-01.
-pub fn parse_date(s: &str) -> Option<i64> {
-    let mut parts = s.trim().splitn(3, '-');
-    let y: i64 = parts.next()?.parse().ok()?;
-    let m: i64 = parts.next()?.parse().ok()?;
-    let d: i64 = parts.next()?.parse().ok()?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || !(1970..=9999).contains(&y) {
-        return None;
-    }
-    // Howard Hinnant's days_from_civil.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
-}
-
-/// Today (UTC) as days since 1970-01-01.
-pub fn today() -> i64 {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    i64::try_from(secs / 86_400).unwrap_or(0)
-}
 
 /// A `# kgate:ignore` comment: the rules it names and its reason (empty when missing).
 fn parse_comment(line: &str) -> Option<(Vec<String>, String)> {
@@ -76,13 +40,6 @@ fn parse_comment(line: &str) -> Option<(Vec<String>, String)> {
         .map(str::to_owned)
         .collect();
     Some((rules, reason))
-}
-
-/// The reason an object's `ignore-check.kgate.io/<rule>` annotation gives (empty string when
-/// the annotation is there without one), or `None`.
-pub fn annotation_reason(annotations: Option<&crate::yaml::Node>, rule: &str) -> Option<String> {
-    let a = annotations?.get(&format!("{ANNOTATION_PREFIX}{rule}"))?;
-    Some(a.as_str().unwrap_or("").trim().to_owned())
 }
 
 struct Files<'a> {
@@ -149,7 +106,7 @@ pub fn apply(
     let config_path = config
         .path
         .as_ref()
-        .map(|p| crate::discover::relative(root, p))
+        .map(|p| crate::source::relative(root, p))
         .unwrap_or_else(|| ".kgate.yaml".to_owned());
     let globs: Vec<globset::GlobSet> = config
         .suppressions

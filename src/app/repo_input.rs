@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
-use crate::graph::{EdgeKind, NodeKind, RepoGraph};
+use crate::discover::graph::{EdgeKind, NodeKind, RepoGraph};
 
 /// `input` for repository rules. `app_globs` are the `layout.apps` patterns (`apps/*`).
 pub fn repo_input(graph: &RepoGraph, environments: &[String], app_globs: &[String]) -> Value {
@@ -46,7 +46,7 @@ pub fn repo_input(graph: &RepoGraph, environments: &[String], app_globs: &[Strin
             }
         }
     }
-    let clusters: Vec<&crate::graph::GraphNode> = graph
+    let clusters: Vec<&crate::discover::graph::GraphNode> = graph
         .nodes
         .iter()
         .filter(|n| n.kind == NodeKind::Root && n.cluster.is_some() && n.exists)

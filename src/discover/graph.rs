@@ -108,7 +108,7 @@ pub struct Dangling {
 
 struct Builder<'a> {
     scan_root: &'a Path,
-    conventions: &'a crate::context::Conventions,
+    conventions: &'a crate::config::layout::Conventions,
     nodes: BTreeMap<String, GraphNode>,
     edges: BTreeSet<Edge>,
     gitops_documents: Vec<(String, Vec<Node>)>,
@@ -179,7 +179,7 @@ impl Builder<'_> {
 pub fn build(
     scan_root: &Path,
     discovery: &Discovery,
-    conventions: &crate::context::Conventions,
+    conventions: &crate::config::layout::Conventions,
 ) -> RepoGraph {
     let mut b = Builder {
         scan_root,
@@ -709,7 +709,7 @@ mod tests {
         build(
             root,
             &d,
-            &crate::context::Conventions::defaults(&["prod".to_owned()]),
+            &crate::config::layout::Conventions::defaults(&["prod".to_owned()]),
         )
     }
 

@@ -10,10 +10,10 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use crate::discover::{SourceFile, relative};
-use crate::finding::{Finding, Location, ObjectRef, Severity};
+use crate::model::rules::{self, RuleInfo};
+use crate::model::{Finding, Location, ObjectRef, Severity};
 use crate::policy::{EvalError, Evaluator, EvaluatorPool, PolicySet, Violation};
 use crate::render::{RenderError, Renderer, Resource};
-use crate::rules::{self, RuleInfo};
 use crate::yaml::Pos;
 
 /// What checking the roots produced.
@@ -100,7 +100,7 @@ struct RenderedLocator<'a> {
     resource: &'a Resource,
 }
 
-impl crate::evaluate::Locator for RenderedLocator<'_> {
+impl crate::policy::findings::Locator for RenderedLocator<'_> {
     fn location(&self, file: crate::yaml::FileId, pos: Pos, end: Option<Pos>) -> Location {
         location_of(self.shared, self.resource, file, pos, end)
     }
@@ -144,7 +144,7 @@ fn check_root(
     s: &Shared<'_>,
     ev: &mut Evaluator,
     dir: &Path,
-    settings: &crate::context::ContextSettings,
+    settings: &crate::policy::context::ContextSettings,
 ) -> (Vec<Finding>, usize) {
     let rel = relative(s.scan_root, dir);
     let resources = match s.renderer.render(dir) {
@@ -160,8 +160,8 @@ fn check_root(
 fn check_entry(
     s: &Shared<'_>,
     ev: &mut Evaluator,
-    e: &crate::entry::EntryRender,
-    settings: &crate::context::ContextSettings,
+    e: &crate::render::entry::EntryRender,
+    settings: &crate::policy::context::ContextSettings,
 ) -> (Vec<Finding>, usize) {
     let file = s.scan_root.join(&e.file);
     let mut resources = match s
@@ -219,7 +219,7 @@ fn check_entry(
             if disabled {
                 continue;
             }
-            for (name, node) in crate::entry::substitute_node(&mut r.node, &sub.vars) {
+            for (name, node) in crate::render::entry::substitute_node(&mut r.node, &sub.vars) {
                 let location = location_of(s, r, node.file, node.start, Some(node.end));
                 extra.push(undefined(
                     format!(
@@ -264,7 +264,7 @@ fn check_rendered(
     name: &str,
     context_path: &str,
     resources: &[Resource],
-    settings: &crate::context::ContextSettings,
+    settings: &crate::policy::context::ContextSettings,
 ) -> (Vec<Finding>, usize) {
     let rel = name.to_owned();
     let context = settings.for_root(Some(context_path));
@@ -279,7 +279,7 @@ fn check_rendered(
         .iter()
         .zip(&inputs)
         .map(|(_, input)| {
-            let mut results = crate::check::schema_results(validator, input, s.disabled);
+            let mut results = crate::app::check::schema_results(validator, input, s.disabled);
             let key = s
                 .memo
                 .as_ref()
@@ -331,9 +331,15 @@ fn check_rendered(
             shared: s,
             resource: r,
         };
-        let mut found =
-            crate::evaluate::findings(results, &r.node, &object_ref(r), &roots, s.rules, &locator);
-        crate::check::strict_severity(&mut found, validator.strict());
+        let mut found = crate::policy::findings::findings(
+            results,
+            &r.node,
+            &object_ref(r),
+            &roots,
+            s.rules,
+            &locator,
+        );
+        crate::app::check::strict_severity(&mut found, validator.strict());
         out.extend(found);
     }
     (out, resources.len())
@@ -372,12 +378,12 @@ pub fn merge_across_roots(findings: Vec<Finding>) -> Vec<Finding> {
 pub struct RootSettings<'a> {
     pub rules: &'a BTreeMap<String, RuleInfo>,
     pub disabled: &'a [String],
-    pub context: &'a crate::context::ContextSettings,
+    pub context: &'a crate::policy::context::ContextSettings,
     pub max_file_size: u64,
     pub validators: &'a crate::validate::Validators,
-    pub progress: Option<&'a crate::check::Progress>,
+    pub progress: Option<&'a crate::app::check::Progress>,
     /// Entry points whose options change what they deploy, checked as roots of their own.
-    pub entries: &'a [crate::entry::EntryRender],
+    pub entries: &'a [crate::render::entry::EntryRender],
 }
 
 pub fn check_roots(

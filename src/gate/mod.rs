@@ -1,9 +1,12 @@
 //! The gate stage: rule configuration and severity threshold -> pass or fail.
 
+pub mod baseline;
+pub mod suppress;
+
 use std::collections::HashSet;
 
 use crate::config::Config;
-use crate::finding::{Finding, Severity};
+use crate::model::{Finding, Severity};
 
 /// Drops findings of disabled rules and applies severity overrides from the config.
 pub fn apply_rule_config(findings: Vec<Finding>, config: &Config) -> Vec<Finding> {
@@ -61,7 +64,7 @@ pub fn passes(findings: &[Finding], fail_on: Severity) -> bool {
 mod tests {
     use super::*;
     use crate::config::Spanned;
-    use crate::finding::Location;
+    use crate::model::Location;
     use crate::yaml::Pos;
 
     fn f(rule: &str, severity: Severity) -> Finding {

@@ -21,7 +21,7 @@ use super::order::{ResId, legacy_cmp, legacy_cmp_with};
 use super::replacement::{self, Replacement};
 use super::vars::{add_var, merge_vars, resolve_vars};
 use super::{merge2, patch};
-use crate::discover::kustomization::is_remote;
+use crate::model::kinds::{is_cluster_scoped_kind, is_remote};
 use crate::yaml::{self, Entry, FileId, LoadLimits, Node, Pos, Schema, Value};
 
 /// One object being built, with what kustomize remembers about it.
@@ -64,7 +64,7 @@ pub enum Origin {
 impl Origin {
     /// The annotation's value: YAML with paths relative to the built directory.
     fn annotation(&self, root: &Path) -> String {
-        let rel = |p: &Path| crate::discover::relative(root, p);
+        let rel = |p: &Path| crate::source::relative(root, p);
         let one = |k: &str, v: String| super::emit::emit_document(&map(vec![(k, text(&v))]));
         match self {
             Origin::File(path) => one("path", rel(path)),
@@ -138,42 +138,6 @@ fn get_mut<'a>(n: &'a mut Node, key: &str) -> Option<&'a mut Node> {
         _ => None,
     }
 }
-
-/// Kinds the API server serves cluster-wide: the namespace transformer leaves them alone.
-/// Whether objects of `kind` have no namespace.
-pub fn is_cluster_scoped_kind(kind: &str) -> bool {
-    CLUSTER_SCOPED.contains(&kind)
-}
-
-const CLUSTER_SCOPED: &[&str] = &[
-    "APIService",
-    "CertificateSigningRequest",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "ComponentStatus",
-    "CSIDriver",
-    "CSINode",
-    "CustomResourceDefinition",
-    "FlowSchema",
-    "IngressClass",
-    "MutatingWebhookConfiguration",
-    "Namespace",
-    "Node",
-    "PersistentVolume",
-    "PodSecurityPolicy",
-    "PriorityClass",
-    "PriorityLevelConfiguration",
-    "RuntimeClass",
-    "SelfSubjectAccessReview",
-    "SelfSubjectRulesReview",
-    "StorageClass",
-    "SubjectAccessReview",
-    "TokenReview",
-    "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding",
-    "ValidatingWebhookConfiguration",
-    "VolumeAttachment",
-];
 
 impl Resource {
     pub fn api_version(&self) -> &str {
@@ -440,7 +404,7 @@ impl Renderer {
             let file = self.file_path(n.file)?;
             Some(format!(
                 "{}:{}",
-                crate::discover::relative(&base, &file),
+                crate::source::relative(&base, &file),
                 n.start.line.max(1)
             ))
         };

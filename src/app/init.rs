@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::discover::Discovery;
-use crate::graph::{NodeKind, RepoGraph};
+use crate::discover::graph::{NodeKind, RepoGraph};
 
 /// What `init` found, and the configuration it proposes.
 #[derive(Debug, Clone, PartialEq, Eq)]

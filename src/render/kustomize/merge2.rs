@@ -18,7 +18,7 @@
 //! identity: kyaml makes a missing destination *be* the patch node, merges in place, and
 //! re-inserts destination elements after the merged ones. Owned trees would hide the aliases.
 
-use crate::render::openapi::{self, Schema};
+use crate::render::kustomize::openapi::{self, Schema};
 use crate::yaml::{Entry, FileId, Node, Pos, Value, resolve_plain_scalar};
 
 type Id = usize;
@@ -222,7 +222,7 @@ impl Tree {
     }
 
     fn wrong_kind(&self, id: Id, expected: Kind) -> MergeError {
-        let contents = crate::render::emit::emit_document(&self.export(id));
+        let contents = crate::render::kustomize::emit::emit_document(&self.export(id));
         MergeError(format!(
             "wrong node kind: expected {} but got {}: node contents:\n{}",
             expected.go_name(),

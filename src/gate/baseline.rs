@@ -7,11 +7,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::check::CheckResult;
-use crate::finding::{Finding, Location, Severity};
+use crate::model::CheckResult;
+pub use crate::model::rules::BASELINE_STALE;
+use crate::model::{Finding, Location, Severity};
 use crate::yaml::Pos;
-
-pub const BASELINE_STALE: &str = "baseline-stale";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {

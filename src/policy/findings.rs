@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::finding::{Finding, Location, ObjectRef, Severity};
+use crate::model::rules::{self, RuleInfo};
+use crate::model::{Finding, Location, ObjectRef, Severity};
 use crate::policy::{EvalError, Violation};
-use crate::rules::{self, RuleInfo};
 use crate::yaml::{FileId, Node, Pos, Value, json_pointer};
 
 /// Resolves a node's file and position to a report location.
@@ -28,10 +28,10 @@ pub fn findings(
         .flat_map(|r| match &r {
             // `ignore-check.kgate.io/<rule>: "<reason>"` on the object suppresses the rule;
             // without a reason it does not, and says so.
-            Ok(v) => match crate::suppress::annotation_reason(annotations, &v.rule) {
+            Ok(v) => match crate::model::outcome::annotation_reason(annotations, &v.rule) {
                 Some(reason) if reason.is_empty() => {
                     let invalid = Err(EvalError {
-                        rule: crate::suppress::INVALID_SUPPRESSION.to_owned(),
+                        rule: crate::model::rules::INVALID_SUPPRESSION.to_owned(),
                         message: format!("ignore-check.kgate.io/{}", v.rule),
                     });
                     vec![r, invalid]
@@ -42,7 +42,7 @@ pub fn findings(
             Err(_) => vec![r],
         })
         .map(|r| match r {
-            Err(e) if e.rule == crate::suppress::INVALID_SUPPRESSION => Finding {
+            Err(e) if e.rule == crate::model::rules::INVALID_SUPPRESSION => Finding {
                 rule: e.rule,
                 severity: Severity::Error,
                 message: format!(

@@ -3,11 +3,14 @@
 //! Decoded by hand from the spanned YAML tree so that every error names the key and the line
 //! (an unknown key is an error, with a did-you-mean, rather than a silently ignored typo).
 
+pub mod date;
+pub mod layout;
+
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 
-use crate::finding::Severity;
+use crate::model::Severity;
 use crate::yaml::{self, Entry, LoadLimits, Node, Pos, Value};
 
 pub const CONFIG_FILE_NAME: &str = ".kgate.yaml";
@@ -331,7 +334,7 @@ impl Config {
                                 }
                                 _ => {
                                     let date = d.string(&e.value, "suppressions[].expires")?;
-                                    if crate::suppress::parse_date(&date.value).is_none() {
+                                    if date::parse_date(&date.value).is_none() {
                                         return Err(ConfigError::invalid(
                                             path,
                                             date.pos,
@@ -361,7 +364,7 @@ impl Config {
                     for e in d.map(v, "layout", &["apps", "environmentPaths", "clusterPaths"])? {
                         let list = d.string_list(&e.value, "layout")?;
                         for p in &list {
-                            if let Err(m) = crate::context::validate_pattern(&p.value) {
+                            if let Err(m) = layout::validate_pattern(&p.value) {
                                 return Err(ConfigError::invalid(path, p.pos, m, None));
                             }
                         }

@@ -67,7 +67,7 @@ pub fn merge_vars(
     vars: &mut Vec<VarEntry>,
 ) -> Result<(), RenderError> {
     for v in &k.vars {
-        let cluster_scoped = super::engine::is_cluster_scoped_kind(&v.kind);
+        let cluster_scoped = crate::model::kinds::is_cluster_scoped_kind(&v.kind);
         let matches = |r: &Resource| {
             let (g, ver) = group_version(r.api_version());
             let gvkn = g == v.group

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::discover::relative;
+use crate::source::relative;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChangesError {

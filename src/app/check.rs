@@ -6,11 +6,11 @@ use rayon::prelude::*;
 
 use crate::config::{Config, ConfigError, find_config};
 use crate::discover::{self, DiscoverError, Discovery, SourceFile};
-use crate::finding::{Finding, Location, Severity, Summary};
 use crate::gate;
-use crate::manifest::{self, Manifest};
+use crate::model::rules::{self, RuleInfo};
+use crate::model::{Affected, CheckResult, Finding, Location, Severity, Summary};
 use crate::policy::{Evaluator, PolicyError, PolicySet};
-use crate::rules::{self, RuleInfo};
+use crate::render::manifest::{self, Manifest};
 use crate::validate::{KubeVersion, Validator, Validators};
 use crate::yaml::Pos;
 
@@ -53,19 +53,6 @@ pub fn shard_of(key: &str, n: usize) -> usize {
     (u64::from_be_bytes(first) % n.max(1) as u64) as usize
 }
 
-/// What `--changed-since` selected, for `--explain`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Affected {
-    /// Files changed since the revision (relative to the scanned root).
-    pub changed: Vec<String>,
-    /// Why everything is checked, when a change touches the configuration or policies.
-    pub everything: Option<String>,
-    /// Roots checked: those whose files (transitively) include a changed file.
-    pub roots: Vec<String>,
-    /// Changed plain manifests checked on their own.
-    pub files: Vec<String>,
-}
-
 /// Errors that stop a check before it produces findings (usage and configuration errors).
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
@@ -85,32 +72,9 @@ pub enum CheckError {
     #[error("cannot start worker threads: {0}")]
     Threads(String),
     #[error(transparent)]
-    Changes(#[from] crate::changes::ChangesError),
+    Changes(#[from] crate::app::changes::ChangesError),
     #[error(transparent)]
     KubeVersion(#[from] crate::validate::UnsupportedVersion),
-}
-
-/// The outcome of a check, ready for any report format.
-#[derive(Debug, Clone)]
-pub struct CheckResult {
-    /// The scanned root: every path in findings is relative to it.
-    pub root: PathBuf,
-    /// Findings after rule configuration, in report order.
-    pub findings: Vec<Finding>,
-    pub summary: Summary,
-    /// Every enabled rule with its effective severity, sorted by id.
-    pub rules: Vec<RuleInfo>,
-    pub config: Config,
-    /// Set with `--changed-since`.
-    pub affected: Option<Affected>,
-    /// Findings suppressed inline or by the configuration (SARIF reports them as such).
-    pub suppressed: Vec<crate::suppress::Suppressed>,
-}
-
-impl CheckResult {
-    pub fn passes(&self, fail_on: Severity) -> bool {
-        gate::passes(&self.findings, fail_on)
-    }
 }
 
 /// Runs the whole pipeline.
@@ -167,17 +131,18 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         excludes.push(format!("/{rel}"));
     }
     let mut discovery = discover::discover(&root, &paths, &excludes)?;
-    let graph = crate::graph::build(
+    let graph = crate::discover::graph::build(
         &root,
         &discovery,
-        &crate::context::Conventions::from_config(&config),
+        &crate::config::layout::Conventions::from_config(&config),
     );
     // Before --changed-since narrows the files: entry points and the ConfigMaps their
     // variables come from are read from the whole repository.
-    let all_entries = crate::entry::entry_renders(&root, &discovery, &graph.gitops_documents);
+    let all_entries =
+        crate::render::entry::entry_renders(&root, &discovery, &graph.gitops_documents);
     let affected = match &opts.changed_since {
         Some(reference) => {
-            let changed = crate::changes::changed_since(&root, reference)?;
+            let changed = crate::app::changes::changed_since(&root, reference)?;
             let affected = select_affected(
                 &root,
                 &config,
@@ -276,15 +241,15 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         per_name.push((name.clone(), KubeVersion::parse(&v.value)?));
     }
     let validators = Validators::new(version, strict, per_name, &crds);
-    let context = crate::context::ContextSettings::from_config(&config);
+    let context = crate::policy::context::ContextSettings::from_config(&config);
     let rendered = pool.install(|| {
-        crate::roots::check_roots(
+        crate::app::roots::check_roots(
             &root,
             &repo_root,
             &discovery.kustomizations,
             &discovery.components,
             &policies,
-            &crate::roots::RootSettings {
+            &crate::app::roots::RootSettings {
                 rules: &rules_by_id,
                 disabled: &not_run,
                 context: &context,
@@ -328,7 +293,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         findings.extend(dangling_findings(&graph, affected.as_ref()));
     }
     let app_globs: Vec<String> = config.layout.apps.iter().map(|a| a.value.clone()).collect();
-    let repo = crate::layout::repo_input(&graph, &context.environments, &app_globs);
+    let repo = crate::app::repo_input::repo_input(&graph, &context.environments, &app_globs);
     let repo_results = if whole_repo {
         policies
             .evaluator()
@@ -349,7 +314,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     }
     let findings = gate::apply_rule_config(findings, &config);
     let (mut findings, suppressed) =
-        crate::suppress::apply(findings, &root, &config, crate::suppress::today());
+        crate::gate::suppress::apply(findings, &root, &config, crate::gate::suppress::today());
     findings.sort_by(Finding::report_order);
     findings.dedup();
     summary.count(&findings);
@@ -370,7 +335,6 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         findings,
         summary,
         rules: enabled,
-        config,
         affected,
         suppressed,
     })
@@ -398,7 +362,7 @@ fn load_config(
 }
 
 /// The repository graph of what `kgate check` with `opts` would check (`kgate graph`).
-pub fn repo_graph(opts: &CheckOptions) -> Result<crate::graph::RepoGraph, CheckError> {
+pub fn repo_graph(opts: &CheckOptions) -> Result<crate::discover::graph::RepoGraph, CheckError> {
     Ok(open_repo(opts)?.2)
 }
 
@@ -406,16 +370,16 @@ pub fn repo_graph(opts: &CheckOptions) -> Result<crate::graph::RepoGraph, CheckE
 /// `kgate diff` start from.
 fn open_repo(
     opts: &CheckOptions,
-) -> Result<(PathBuf, Config, crate::graph::RepoGraph), CheckError> {
+) -> Result<(PathBuf, Config, crate::discover::graph::RepoGraph), CheckError> {
     let paths = resolve_paths(&opts.paths)?;
     let (config, found_config_dir) = load_config(opts, &paths)?;
     let root = scan_root(&paths, found_config_dir.as_deref());
     let excludes: Vec<String> = config.exclude.iter().map(|e| e.value.clone()).collect();
     let discovery = discover::discover(&root, &paths, &excludes)?;
-    let graph = crate::graph::build(
+    let graph = crate::discover::graph::build(
         &root,
         &discovery,
-        &crate::context::Conventions::from_config(&config),
+        &crate::config::layout::Conventions::from_config(&config),
     );
     Ok((root, config, graph))
 }
@@ -436,7 +400,7 @@ pub fn drift(
     environments: &[String],
     only: &[String],
     allow: &[String],
-) -> Result<(Vec<String>, Vec<crate::drift::AppDrift>), CheckError> {
+) -> Result<(Vec<String>, Vec<crate::app::drift::AppDrift>), CheckError> {
     let (root, config, graph) = open_repo(opts)?;
     let envs: Vec<String> = if environments.is_empty() {
         config
@@ -448,9 +412,9 @@ pub fn drift(
         environments.to_vec()
     };
     let app_globs: Vec<String> = config.layout.apps.iter().map(|a| a.value.clone()).collect();
-    let repo = crate::layout::repo_input(&graph, &envs, &app_globs);
+    let repo = crate::app::repo_input::repo_input(&graph, &envs, &app_globs);
     let repo_root = repo_root_of(&root);
-    let drifts = crate::drift::diff(&repo_root, &root, &repo["apps"], &envs, only, allow);
+    let drifts = crate::app::drift::diff(&repo_root, &root, &repo["apps"], &envs, only, allow);
     Ok((envs, drifts))
 }
 
@@ -459,13 +423,13 @@ pub fn init_config(path: &Path) -> Result<String, CheckError> {
     let paths = resolve_paths(&[path.to_path_buf()])?;
     let root = paths[0].clone();
     let discovery = discover::discover(&root, &paths, &[])?;
-    let graph = crate::graph::build(
+    let graph = crate::discover::graph::build(
         &root,
         &discovery,
-        &crate::context::Conventions::defaults(&[]),
+        &crate::config::layout::Conventions::defaults(&[]),
     );
-    let detected = crate::init::detect(&root, &discovery, &graph);
-    Ok(crate::init::config_text(
+    let detected = crate::app::init::detect(&root, &discovery, &graph);
+    Ok(crate::app::init::config_text(
         &detected,
         &crate::validate::catalog::newest().to_string(),
     ))
@@ -486,7 +450,7 @@ fn select_affected(
     config: &Config,
     config_dir: &Path,
     schema_dirs: &[PathBuf],
-    graph: &crate::graph::RepoGraph,
+    graph: &crate::discover::graph::RepoGraph,
     changed: std::collections::BTreeSet<String>,
 ) -> Affected {
     let rel_dir = |d: &Path| {
@@ -531,7 +495,10 @@ fn repo_findings(
 ) -> Vec<Finding> {
     let relevant = |file: &str| {
         affected.is_none_or(|a| {
-            a.everything.is_some() || a.changed.iter().any(|c| crate::graph::at_or_under(c, file))
+            a.everything.is_some()
+                || a.changed
+                    .iter()
+                    .any(|c| crate::discover::graph::at_or_under(c, file))
         })
     };
     results
@@ -581,7 +548,10 @@ fn repo_findings(
 
 /// `dangling-reference` findings for entry points deploying missing paths (with
 /// `--changed-since`, only those declared in changed files).
-fn dangling_findings(graph: &crate::graph::RepoGraph, affected: Option<&Affected>) -> Vec<Finding> {
+fn dangling_findings(
+    graph: &crate::discover::graph::RepoGraph,
+    affected: Option<&Affected>,
+) -> Vec<Finding> {
     graph
         .dangling()
         .into_iter()
@@ -830,7 +800,7 @@ fn check_file(
 /// Plain manifests: every node is in the object's own file.
 struct FileLocator<'a>(&'a str);
 
-impl crate::evaluate::Locator for FileLocator<'_> {
+impl crate::policy::findings::Locator for FileLocator<'_> {
     fn location(&self, _: crate::yaml::FileId, pos: Pos, end: Option<Pos>) -> Location {
         let loc = Location::new(self.0, pos);
         match end {
@@ -851,7 +821,7 @@ fn evaluate_object(
     let input = object.node.to_json();
     let mut results = schema_results(validator, &input, disabled);
     results.extend(ev.evaluate(input, context, |id| !disabled.iter().any(|d| d == id)));
-    let mut findings = crate::evaluate::findings(
+    let mut findings = crate::policy::findings::findings(
         results,
         &object.node,
         &object.id,

@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use crate::finding::Severity;
+use super::Severity;
 
 /// Documentation and default severity of one rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -54,9 +54,15 @@ pub const RENDER_UNAVAILABLE: &str = "render-unavailable";
 pub const RENDER_ERROR: &str = "render-error";
 pub const DANGLING_REFERENCE: &str = "dangling-reference";
 pub const UNDEFINED_SUBSTITUTION: &str = "undefined-substitution-variable";
-pub use crate::validate::{
-    CEL_UNEVALUATED, DEPRECATED_API, REMOVED_API, SCHEMA_INVALID, SCHEMA_MISSING, UNKNOWN_FIELD,
-};
+pub const BASELINE_STALE: &str = "baseline-stale";
+pub const INVALID_SUPPRESSION: &str = "invalid-suppression";
+pub const EXPIRED_SUPPRESSION: &str = "expired-suppression";
+pub const CEL_UNEVALUATED: &str = "cel-unevaluated";
+pub const SCHEMA_INVALID: &str = "schema-invalid";
+pub const UNKNOWN_FIELD: &str = "unknown-field";
+pub const SCHEMA_MISSING: &str = "schema-missing";
+pub const DEPRECATED_API: &str = "deprecated-api";
+pub const REMOVED_API: &str = "removed-api";
 
 const ENGINE_RULES: &[EngineRule] = &[
     EngineRule {
@@ -116,21 +122,21 @@ const ENGINE_RULES: &[EngineRule] = &[
         remediation: "Fix the kustomization at the reported line; `kgate render DIR` shows the same error, as `kubectl kustomize DIR` would.",
     },
     EngineRule {
-        id: crate::baseline::BASELINE_STALE,
+        id: BASELINE_STALE,
         title: "Baseline entry matches no finding",
         description: "An entry of the `--baseline` file matches no current finding: the problem was fixed, or the finding changed (its rule, file, object, field or message) and shows up as new. Stale entries are reported so the baseline shrinks as debt is paid, instead of silently allowing the finding back later.",
         severity: Severity::Note,
         remediation: "Delete the entry, or write the baseline again with `--write-baseline`.",
     },
     EngineRule {
-        id: crate::suppress::INVALID_SUPPRESSION,
+        id: INVALID_SUPPRESSION,
         title: "Suppression without a reason",
         description: "A `# kgate:ignore <rule>` comment without `-- <reason>`, an `ignore-check.kgate.io/<rule>` annotation with an empty value, or a `suppressions:` entry of .kgate.yaml without `reason:`. A suppression records a decision; without the why, nobody can later tell whether it still holds, so it does not suppress anything.",
         severity: Severity::Error,
         remediation: "Add the reason: `# kgate:ignore image-latest-tag -- the operator pins it at deploy time`.",
     },
     EngineRule {
-        id: crate::suppress::EXPIRED_SUPPRESSION,
+        id: EXPIRED_SUPPRESSION,
         title: "Suppression expired",
         description: "A `suppressions:` entry of .kgate.yaml has an `expires:` date that has passed: it no longer suppresses, and its findings are reported again.",
         severity: Severity::Warning,

@@ -5,9 +5,9 @@
 
 use std::io::Read;
 
-use crate::discover::SourceFile;
-use crate::finding::{Finding, Location, ObjectRef, Severity};
-use crate::rules;
+use crate::model::rules;
+use crate::model::{Finding, Location, ObjectRef, Severity};
+use crate::source::SourceFile;
 use crate::yaml::{self, Document, LoadLimits, Node, Pos, Value};
 
 /// One Kubernetes object read from a source file.

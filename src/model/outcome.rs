@@ -1,0 +1,63 @@
+//! The outcome of a check, as every report format and the gate see it: findings in report
+//! order, what was suppressed and why, the rules in force, and what `--changed-since`
+//! selected. Plain data, built by `app`, read by `gate` and `report`.
+
+use std::path::PathBuf;
+
+use super::rules::RuleInfo;
+use super::{Finding, Severity, Summary};
+
+/// The outcome of a check, ready for any report format.
+#[derive(Debug, Clone)]
+pub struct CheckResult {
+    /// The scanned root: every path in findings is relative to it.
+    pub root: PathBuf,
+    /// Findings after rule configuration, in report order.
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+    /// Every enabled rule with its effective severity, sorted by id.
+    pub rules: Vec<RuleInfo>,
+    /// Set with `--changed-since`.
+    pub affected: Option<Affected>,
+    /// Findings suppressed inline or by the configuration (SARIF reports them as such).
+    pub suppressed: Vec<Suppressed>,
+}
+
+impl CheckResult {
+    /// Whether the gate passes: no finding at or above `fail_on`.
+    pub fn passes(&self, fail_on: Severity) -> bool {
+        !self.findings.iter().any(|f| f.severity >= fail_on)
+    }
+}
+
+/// Why a finding is suppressed, for reports that show suppressions (SARIF).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suppressed {
+    pub finding: Finding,
+    /// `inSource` (a comment) or `external` (the configuration), as SARIF names them.
+    pub kind: &'static str,
+    pub reason: String,
+}
+
+/// The annotation that suppresses a rule on one object, followed by the rule id.
+const ANNOTATION_PREFIX: &str = "ignore-check.kgate.io/";
+
+/// The reason an object's `ignore-check.kgate.io/<rule>` annotation gives (empty string when
+/// the annotation is there without one), or `None`.
+pub fn annotation_reason(annotations: Option<&crate::yaml::Node>, rule: &str) -> Option<String> {
+    let a = annotations?.get(&format!("{ANNOTATION_PREFIX}{rule}"))?;
+    Some(a.as_str().unwrap_or("").trim().to_owned())
+}
+
+/// What `--changed-since` selected, for `--explain`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Affected {
+    /// Files changed since the revision (relative to the scanned root).
+    pub changed: Vec<String>,
+    /// Why everything is checked, when a change touches the configuration or policies.
+    pub everything: Option<String>,
+    /// Roots checked: those whose files (transitively) include a changed file.
+    pub roots: Vec<String>,
+    /// Changed plain manifests checked on their own.
+    pub files: Vec<String>,
+}

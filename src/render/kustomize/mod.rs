@@ -1,0 +1,17 @@
+//! The native Kustomize engine: `kustomize build` v5.5 (as built into `kubectl kustomize`),
+//! object for object, split along kustomize's own sections.
+
+pub mod emit;
+pub mod engine;
+pub mod fieldspec;
+pub mod hash;
+pub mod kustomization;
+pub mod merge2;
+pub mod openapi;
+pub mod order;
+pub mod patch;
+pub mod replacement;
+pub mod vars;
+
+pub use super::RenderError;
+pub use engine::{Renderer, Resource};

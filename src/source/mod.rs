@@ -1,0 +1,36 @@
+//! The repository's files as the stages see them: paths relative to the scanned root, and
+//! (see `FileTable`) each file read once, bounded by `limits.maxFileSize`.
+
+use std::path::{Path, PathBuf};
+
+/// A file under the scanned root.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SourceFile {
+    /// Path relative to the scanned root, `/`-separated: what reports print.
+    pub rel: String,
+    pub abs: PathBuf,
+}
+
+/// `path` relative to `root`, with `/` separators. A path outside `root` (a base an overlay
+/// under the scanned directory pulls in from elsewhere in the repository) gets `../` steps.
+pub fn relative(root: &Path, path: &Path) -> String {
+    let names = |p: &Path| -> Vec<String> {
+        p.components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect()
+    };
+    let (r, p) = (names(root), names(path));
+    let common = r.iter().zip(&p).take_while(|(a, b)| a == b).count();
+    let parts: Vec<String> = if common == 0 && !r.is_empty() && path.is_relative() {
+        p
+    } else {
+        std::iter::repeat_n("..".to_owned(), r.len() - common)
+            .chain(p[common..].iter().cloned())
+            .collect()
+    };
+    if parts.is_empty() {
+        ".".to_owned()
+    } else {
+        parts.join("/")
+    }
+}
