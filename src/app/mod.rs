@@ -1,10 +1,15 @@
 //! The orchestrator: arguments resolved once into settings, the stages run in order, and the
-//! library side of every subcommand (`check`, `graph`, `diff`, `init`). Nothing below `app`
-//! imports it.
+//! library side of every subcommand (`check`, `graph`, `diff`, `init`, `render`). Nothing
+//! below `app` imports it.
 
 pub mod changes;
 pub mod check;
+pub mod commands;
 pub mod drift;
 pub mod init;
+pub mod objects;
+pub mod repo;
 pub mod repo_input;
 pub mod roots;
+pub mod select;
+pub mod settings;

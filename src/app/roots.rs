@@ -279,7 +279,7 @@ fn check_rendered(
         .iter()
         .zip(&inputs)
         .map(|(_, input)| {
-            let mut results = crate::app::check::schema_results(validator, input, s.disabled);
+            let mut results = crate::app::objects::schema_results(validator, input, s.disabled);
             let key = s
                 .memo
                 .as_ref()
@@ -339,7 +339,7 @@ fn check_rendered(
             s.rules,
             &locator,
         );
-        crate::app::check::strict_severity(&mut found, validator.strict());
+        crate::app::objects::strict_severity(&mut found, validator.strict());
         out.extend(found);
     }
     (out, resources.len())
@@ -376,12 +376,10 @@ pub fn merge_across_roots(findings: Vec<Finding>) -> Vec<Finding> {
 /// Renders and checks every root among `kustomizations`.
 /// What checking roots needs from the configuration.
 pub struct RootSettings<'a> {
-    pub rules: &'a BTreeMap<String, RuleInfo>,
-    pub disabled: &'a [String],
+    pub checks: &'a crate::app::objects::ObjectChecks<'a>,
     pub context: &'a crate::policy::context::ContextSettings,
-    pub max_file_size: u64,
     pub validators: &'a crate::validate::Validators,
-    pub progress: Option<&'a crate::app::check::Progress>,
+    pub progress: Option<&'a crate::app::settings::Progress>,
     /// Entry points whose options change what they deploy, checked as roots of their own.
     pub entries: &'a [crate::render::entry::EntryRender],
 }
@@ -394,15 +392,15 @@ pub fn check_roots(
     policies: &PolicySet,
     settings: &RootSettings<'_>,
 ) -> RootsOutcome {
-    let renderer = Renderer::new(repo_root).with_max_file_size(settings.max_file_size);
+    let renderer = Renderer::new(repo_root).with_max_file_size(settings.checks.max_file_size);
     let dirs = root_dirs(kustomizations, components);
     let entries = settings.entries;
     let context = settings.context;
     let shared = Shared {
         scan_root,
         renderer: &renderer,
-        rules: settings.rules,
-        disabled: settings.disabled,
+        rules: settings.checks.rules,
+        disabled: settings.checks.disabled,
         validators: settings.validators,
         memo: policies
             .gatekeeper_rules()

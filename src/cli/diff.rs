@@ -39,7 +39,7 @@ pub fn run(args: &DiffArgs) -> u8 {
         ..CheckOptions::default()
     };
     let (envs, drifts) =
-        match kgate::app::check::drift(&opts, &args.environments, &args.apps, &args.allow) {
+        match kgate::app::commands::drift(&opts, &args.environments, &args.apps, &args.allow) {
             Ok(d) => d,
             Err(e) => return report_check_error(&e),
         };

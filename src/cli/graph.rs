@@ -29,7 +29,7 @@ pub fn run(args: &GraphArgs) -> u8 {
         config: args.config.clone(),
         ..CheckOptions::default()
     };
-    let graph = match kgate::app::check::repo_graph(&opts) {
+    let graph = match kgate::app::commands::repo_graph(&opts) {
         Ok(g) => g,
         Err(e) => return report_check_error(&e),
     };

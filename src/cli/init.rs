@@ -24,7 +24,7 @@ pub struct InitArgs {
 }
 
 pub fn run(args: &InitArgs) -> u8 {
-    let text = match kgate::app::check::init_config(&args.path) {
+    let text = match kgate::app::commands::init_config(&args.path) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: {e}");

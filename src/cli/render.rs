@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use kgate::render::Renderer;
+use kgate::app::commands::render;
 
 use super::{EXIT_FINDINGS, EXIT_PASS, EXIT_USAGE};
 
@@ -13,8 +13,9 @@ use super::{EXIT_FINDINGS, EXIT_PASS, EXIT_USAGE};
 pub struct RenderArgs {
     /// Directory holding a kustomization.
     pub dir: PathBuf,
-    /// Repository root: nothing outside it is read [default: the enclosing git repository,
-    /// else DIR].
+    /// Repository root: nothing outside it is read [default: the directory of the
+    /// `.kgate.yaml` found upward from DIR, else the enclosing git repository, else the
+    /// current directory when DIR is inside it, else DIR].
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
     /// Comment every value with the file and line it came from (base, patch, or the
@@ -23,29 +24,14 @@ pub struct RenderArgs {
     pub provenance: bool,
 }
 
-fn enclosing_repo(dir: &std::path::Path) -> Option<PathBuf> {
-    let canon = std::fs::canonicalize(dir).ok()?;
-    canon
-        .ancestors()
-        .find(|d| d.join(".git").exists())
-        .map(|d| d.to_path_buf())
-}
-
 pub fn run(args: &RenderArgs) -> u8 {
     if !args.dir.is_dir() {
         eprintln!("error: not a directory: {}", args.dir.display());
         return EXIT_USAGE;
     }
-    let root = args
-        .root
-        .clone()
-        .or_else(|| enclosing_repo(&args.dir))
-        .unwrap_or_else(|| args.dir.clone());
-    let renderer = Renderer::new(&root);
-    let rendered = if args.provenance {
-        renderer.render_with_provenance(&args.dir, &root)
-    } else {
-        renderer.render_to_string(&args.dir)
+    let rendered = match render(&args.dir, args.root.as_deref(), args.provenance) {
+        Ok(r) => r,
+        Err(e) => return super::diagnostics::report_check_error(&e),
     };
     match rendered {
         Ok(text) => {

@@ -40,6 +40,18 @@ pub struct Discovery {
     pub problems: Vec<WalkProblem>,
 }
 
+impl Discovery {
+    /// The YAML files that may hold ConfigMaps and Secrets (plain manifests and the partial
+    /// files kustomizations use): where Flux variables are looked up.
+    pub fn variable_sources(&self) -> Vec<SourceFile> {
+        self.manifests
+            .iter()
+            .chain(&self.partials)
+            .cloned()
+            .collect()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoverError {
     #[error("invalid exclude pattern `{pattern}`: {message}")]

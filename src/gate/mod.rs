@@ -5,8 +5,25 @@ pub mod suppress;
 
 use std::collections::HashSet;
 
+use std::path::Path;
+
 use crate::config::Config;
-use crate::model::{Finding, Severity};
+use crate::model::{Finding, Severity, Suppressed};
+
+/// The gate applied to a check's findings: rule configuration (disables, severities), then
+/// suppressions (inline, annotations, `suppressions:`), then report order without duplicates.
+/// Returns the findings that count and those suppressed, with why.
+pub fn apply(
+    findings: Vec<Finding>,
+    root: &Path,
+    config: &Config,
+) -> (Vec<Finding>, Vec<Suppressed>) {
+    let findings = apply_rule_config(findings, config);
+    let (mut findings, suppressed) = suppress::apply(findings, root, config, suppress::today());
+    findings.sort_by(Finding::report_order);
+    findings.dedup();
+    (findings, suppressed)
+}
 
 /// Drops findings of disabled rules and applies severity overrides from the config.
 pub fn apply_rule_config(findings: Vec<Finding>, config: &Config) -> Vec<Finding> {

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::discover::Discovery;
+use crate::source::SourceFile;
 use crate::yaml::{self, LoadLimits, Node, Pos};
 
 /// One entry point to render as its own root.
@@ -74,10 +74,10 @@ fn argo_image(s: &str) -> Value {
 /// ConfigMaps and Secrets of the repository, by (namespace, name), as variable maps.
 fn variable_sources(
     root: &Path,
-    discovery: &Discovery,
+    files: &[SourceFile],
 ) -> BTreeMap<(String, String, String), BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
-    for f in discovery.manifests.iter().chain(&discovery.partials) {
+    for f in files {
         let Ok(text) = std::fs::read_to_string(root.join(&f.rel)) else {
             continue;
         };
@@ -136,11 +136,11 @@ fn decode_base64(s: &str) -> Option<String> {
 }
 
 /// Entry points of the repository that change what their path deploys, from the Argo CD
-/// and Flux documents the graph read (`graph.gitops_documents`); `discovery` is where
-/// Flux's variable sources are looked up.
+/// and Flux documents the graph read (`graph.gitops_documents`); `variable_files` are where
+/// Flux's variable sources (ConfigMaps, Secrets) are looked up.
 pub fn entry_renders(
     root: &Path,
-    discovery: &Discovery,
+    variable_files: &[SourceFile],
     gitops_documents: &[(String, Vec<Node>)],
 ) -> Vec<EntryRender> {
     let mut sources = None;
@@ -205,7 +205,8 @@ pub fn entry_renders(
                 let post = &spec["postBuild"];
                 if post.is_object() {
                     let mut s = Substitution::default();
-                    let sources = sources.get_or_insert_with(|| variable_sources(root, discovery));
+                    let sources =
+                        sources.get_or_insert_with(|| variable_sources(root, variable_files));
                     for from in post["substituteFrom"].as_array().into_iter().flatten() {
                         let fkind = from["kind"].as_str().unwrap_or("ConfigMap").to_owned();
                         let fname = from["name"].as_str().unwrap_or("").to_owned();

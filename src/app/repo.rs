@@ -1,0 +1,233 @@
+//! Findings about the repository as a whole: what the walk could not read, entry points
+//! that deploy missing paths, repository-scope (structure) rules, and the definitions
+//! (CustomResourceDefinitions, Gatekeeper templates) the repository brings with it.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::config::{Config, ConfigError};
+use crate::discover::Discovery;
+use crate::model::rules::{self, RuleInfo};
+use crate::model::{Affected, Finding, Location, Severity};
+use crate::yaml::Pos;
+
+/// Findings of the repository-scope rules. With `--changed-since`, only those about a changed
+/// file or a directory holding one (a structure problem elsewhere is not this change's).
+pub fn repo_findings(
+    results: Vec<Result<crate::policy::RepoViolation, crate::policy::EvalError>>,
+    rules: &std::collections::BTreeMap<String, RuleInfo>,
+    affected: Option<&Affected>,
+) -> Vec<Finding> {
+    let relevant = |file: &str| {
+        affected.is_none_or(|a| {
+            a.everything.is_some()
+                || a.changed
+                    .iter()
+                    .any(|c| crate::discover::graph::at_or_under(c, file))
+        })
+    };
+    results
+        .into_iter()
+        .filter_map(|r| match r {
+            Ok(v) => {
+                if !relevant(&v.file) {
+                    return None;
+                }
+                let info = rules.get(&v.rule);
+                let pos = Pos {
+                    line: v.line.unwrap_or(1).max(1),
+                    column: 1,
+                };
+                Some(Finding {
+                    severity: info.map_or(Severity::Error, |i| i.severity),
+                    help: info.map(|i| i.remediation.clone()).unwrap_or_default(),
+                    rule: v.rule,
+                    message: v.message,
+                    location: Location::new(v.file, pos),
+                    object: None,
+                    pointer: None,
+                    roots: Vec::new(),
+                })
+            }
+            Err(e) => Some(Finding {
+                rule: rules::POLICY_ERROR.to_owned(),
+                severity: Severity::Error,
+                message: format!(
+                    "repository rule `{}` could not be evaluated: {}",
+                    e.rule, e.message
+                ),
+                help: "Fix the policy; the repository layout was not fully checked.".to_owned(),
+                location: Location::new(
+                    rules
+                        .get(&e.rule)
+                        .map_or_else(|| e.rule.clone(), |i| i.source.clone()),
+                    Pos { line: 1, column: 1 },
+                ),
+                object: None,
+                pointer: None,
+                roots: Vec::new(),
+            }),
+        })
+        .collect()
+}
+
+/// `dangling-reference` findings for entry points deploying missing paths (with
+/// `--changed-since`, only those declared in changed files).
+pub fn dangling_findings(
+    graph: &crate::discover::graph::RepoGraph,
+    affected: Option<&Affected>,
+) -> Vec<Finding> {
+    graph
+        .dangling()
+        .into_iter()
+        .filter(|d| {
+            affected.is_none_or(|a| a.everything.is_some() || a.changed.contains(&d.edge.file))
+        })
+        .map(|d| Finding {
+            rule: rules::DANGLING_REFERENCE.to_owned(),
+            severity: Severity::Error,
+            message: d.what,
+            help: "Point the entry point at the directory that exists, or remove it.".to_owned(),
+            location: Location::new(
+                d.edge.file.clone(),
+                Pos {
+                    line: d.edge.line,
+                    column: d.edge.column,
+                },
+            ),
+            object: None,
+            pointer: None,
+            roots: Vec::new(),
+        })
+        .collect()
+}
+
+pub fn validate_rule_ids(config: &Config, rules: &[RuleInfo]) -> Result<(), ConfigError> {
+    let known: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+    for id in &config.rules.disable {
+        if !known.contains(&id.value.as_str()) {
+            return Err(config.unknown_rule_error(id, &known));
+        }
+    }
+    for (id, globs) in &config.rules.disable_in {
+        if !known.contains(&id.as_str()) {
+            let spanned = crate::config::Spanned {
+                value: id.clone(),
+                pos: globs.first().map(|g| g.pos).unwrap_or_default(),
+            };
+            return Err(config.unknown_rule_error(&spanned, &known));
+        }
+    }
+    for (id, p) in &config.rules.params {
+        if !known.contains(&id.as_str()) {
+            let spanned = crate::config::Spanned {
+                value: id.clone(),
+                pos: p.pos,
+            };
+            return Err(config.unknown_rule_error(&spanned, &known));
+        }
+    }
+    for (id, sev) in &config.rules.severity {
+        if !known.contains(&id.as_str()) {
+            let spanned = crate::config::Spanned {
+                value: id.clone(),
+                pos: sev.pos,
+            };
+            return Err(config.unknown_rule_error(&spanned, &known));
+        }
+    }
+    Ok(())
+}
+
+pub fn discovery_findings(d: &Discovery) -> Vec<Finding> {
+    let start = Pos { line: 1, column: 1 };
+    let mut out: Vec<Finding> = d
+        .problems
+        .iter()
+        .map(|p| Finding {
+            rule: rules::UNREADABLE_FILE.to_owned(),
+            severity: Severity::Error,
+            message: p.message.clone(),
+            help: "Make the path readable inside the repository, or exclude it with `exclude:` in .kgate.yaml.".to_owned(),
+            location: Location::new(p.rel.clone(), start),
+            object: None,
+            pointer: None,
+            roots: Vec::new(),
+        })
+        .collect();
+    // Kustomization files that do not parse are reported by rendering (`render-error`).
+    out.extend(d.charts.iter().map(|c| Finding {
+        rule: rules::RENDER_UNAVAILABLE.to_owned(),
+        severity: Severity::Note,
+        message: "Helm chart: kgate does not render Helm charts yet, so its templates were not checked".to_owned(),
+        help: "Render the chart (`helm template`) and check the output with `kgate check` until chart rendering lands.".to_owned(),
+        location: Location::new(c.rel.clone(), start),
+        object: None,
+        pointer: None,
+        roots: Vec::new(),
+    }));
+    out
+}
+
+/// Every CustomResourceDefinition in the repository's manifests and in the configured
+/// schema directories, and every Gatekeeper ConstraintTemplate and Constraint (with its
+/// path relative to `root`).
+pub fn repo_definitions(
+    discovery: &Discovery,
+    schema_dirs: &[PathBuf],
+    max_size: u64,
+    root: &Path,
+) -> (Vec<serde_json::Value>, Vec<(String, serde_json::Value)>) {
+    let mut files: Vec<PathBuf> = discovery.manifests.iter().map(|m| m.abs.clone()).collect();
+    for dir in schema_dirs {
+        for entry in ignore::WalkBuilder::new(dir).build().flatten() {
+            let p = entry.path();
+            if p.extension()
+                .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
+            {
+                files.push(p.to_path_buf());
+            }
+        }
+    }
+    let found: Vec<(bool, String, serde_json::Value)> = files
+        .par_iter()
+        .flat_map_iter(|path| {
+            let text = match std::fs::metadata(path) {
+                Ok(m) if m.len() <= max_size => std::fs::read_to_string(path).unwrap_or_default(),
+                _ => String::new(),
+            };
+            if !text.contains("CustomResourceDefinition") && !text.contains("gatekeeper.sh/") {
+                return Vec::new();
+            }
+            let rel = crate::source::relative(root, path);
+            let (docs, _) = crate::yaml::parse_documents(&text, crate::yaml::LoadLimits::default());
+            docs.into_iter()
+                .map(|d| d.root.to_json())
+                .filter_map(|j| {
+                    let kind = j.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+                    let api = j.get("apiVersion").and_then(|k| k.as_str()).unwrap_or("");
+                    if kind == "CustomResourceDefinition" {
+                        Some((true, rel.clone(), j))
+                    } else if api.starts_with("templates.gatekeeper.sh/")
+                        || api.starts_with("constraints.gatekeeper.sh/")
+                    {
+                        Some((false, rel.clone(), j))
+                    } else {
+                        None
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut crds = Vec::new();
+    let mut gatekeeper = Vec::new();
+    for (is_crd, rel, j) in found {
+        if is_crd {
+            crds.push(j);
+        } else {
+            gatekeeper.push((rel, j));
+        }
+    }
+    (crds, gatekeeper)
+}

@@ -1,0 +1,115 @@
+//! Which roots and files a check covers: `--changed-since` (what a change can affect,
+//! through the repository graph) and `--shard I/N` (a deterministic part, for CI matrices).
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::discover::graph::RepoGraph;
+use crate::discover::{self, Discovery};
+use crate::model::Affected;
+use crate::render::entry::EntryRender;
+
+/// Which of `n` shards `key` (a root or file path) belongs to, 0-based: a hash of the path,
+/// so adding a root does not move the others.
+pub fn shard_of(key: &str, n: usize) -> usize {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(key.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    (u64::from_be_bytes(first) % n.max(1) as u64) as usize
+}
+
+/// The roots and plain files a change can affect. A change to the configuration, a policy or
+/// data file, or a schema directory changes how everything is checked.
+pub fn select_affected(
+    root: &Path,
+    config: &Config,
+    config_dir: &Path,
+    schema_dirs: &[PathBuf],
+    graph: &RepoGraph,
+    changed: BTreeSet<String>,
+) -> Affected {
+    let rel_dir = |d: &Path| {
+        let r = discover::relative(root, &crate::discover::normalize(d));
+        format!("{}/", r.trim_end_matches('/'))
+    };
+    let mut gate_inputs: Vec<(String, &'static str)> = Vec::new();
+    if let Some(p) = &config.path {
+        gate_inputs.push((discover::relative(root, p), "the configuration"));
+    }
+    for d in config.policies.dirs.iter().chain(&config.policies.data) {
+        gate_inputs.push((rel_dir(&config_dir.join(&d.value)), "the policies"));
+    }
+    for d in schema_dirs {
+        gate_inputs.push((rel_dir(d), "the schemas"));
+    }
+    let everything = changed.iter().find_map(|c| {
+        gate_inputs.iter().find_map(|(input, what)| {
+            let hit = if input.ends_with('/') {
+                c.starts_with(input.as_str())
+            } else {
+                c == input
+            };
+            hit.then(|| format!("{c} changes {what}"))
+        })
+    });
+    let roots = graph.affected_roots(&changed).into_iter().collect();
+    Affected {
+        files: changed.iter().cloned().collect(),
+        changed: changed.into_iter().collect(),
+        everything,
+        roots,
+    }
+}
+
+/// Narrows `discovery` to the roots and files `affected` selects (unless a change to the
+/// gate's own inputs means everything is checked).
+pub fn narrow_to_affected(root: &Path, affected: &Affected, discovery: &mut Discovery) {
+    if affected.everything.is_some() {
+        return;
+    }
+    let roots: HashSet<&str> = affected.roots.iter().map(String::as_str).collect();
+    let files: HashSet<&str> = affected.files.iter().map(String::as_str).collect();
+    let components = discovery.components.clone();
+    discovery.kustomizations.retain(|k| {
+        components.contains(k)
+            || k.abs
+                .parent()
+                .is_some_and(|d| roots.contains(discover::relative(root, d).as_str()))
+    });
+    discovery
+        .manifests
+        .retain(|m| files.contains(m.rel.as_str()));
+}
+
+/// Keeps the `i`-th of `n` parts (1-based) of the roots and plain files.
+pub fn narrow_to_shard(root: &Path, (i, n): (usize, usize), discovery: &mut Discovery) {
+    let mine = |rel: &str| shard_of(rel, n) == i - 1;
+    let components = discovery.components.clone();
+    discovery.kustomizations.retain(|k| {
+        components.contains(k)
+            || k.abs
+                .parent()
+                .is_some_and(|d| mine(&discover::relative(root, d)))
+    });
+    discovery.manifests.retain(|m| mine(&m.rel));
+}
+
+/// Entry points to check as roots of their own: the shard's, and with `--changed-since`
+/// those whose declaring file or deployed path a change touches.
+pub fn select_entries(
+    mut entries: Vec<EntryRender>,
+    shard: Option<(usize, usize)>,
+    affected: Option<&Affected>,
+    graph: &RepoGraph,
+) -> Vec<EntryRender> {
+    if let Some((i, n)) = shard {
+        entries.retain(|e| shard_of(&e.id, n) == i - 1);
+    }
+    if let Some(a) = affected.filter(|a| a.everything.is_none()) {
+        let changed: BTreeSet<String> = a.changed.iter().cloned().collect();
+        entries.retain(|e| changed.contains(&e.file) || graph.touched(&e.path, &changed));
+    }
+    entries
+}
