@@ -649,7 +649,7 @@ impl Decoder<'_> {
                 Some("for example `kubeVersion: \"1.32\"`".to_owned()),
             ));
         }
-        if let Err(e) = crate::validate::KubeVersion::parse(&v.value) {
+        if let Err(e) = crate::model::kube_version::KubeVersion::parse(&v.value) {
             return Err(self.err(node.start, e.to_string(), None));
         }
         Ok(v)

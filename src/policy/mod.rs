@@ -645,8 +645,8 @@ impl Evaluator {
             .collect()
     }
 
-    /// Runs the repository-scope rules (`custom.scope: repo`) once on `repo` (see
-    /// [`crate::app::repo_input::repo_input`]): a violation names the file or directory it concerns
+    /// Runs the repository-scope rules (`custom.scope: repo`) once on `repo` (the repository
+    /// graph as `app::repo_input` builds it): a violation names the file or directory it concerns
     /// (`file`, relative to the scanned root) and optionally a `line`.
     pub fn evaluate_repo(
         &mut self,

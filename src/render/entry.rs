@@ -274,7 +274,7 @@ pub fn entry_renders(
 fn flux_resources(root: &Path, path: &str) -> Vec<String> {
     let dir = root.join(path);
     let has_kustomization = |d: &Path| {
-        crate::discover::KUSTOMIZATION_FILE_NAMES
+        crate::model::kinds::KUSTOMIZATION_FILE_NAMES
             .iter()
             .any(|n| d.join(n).is_file())
     };
