@@ -10,6 +10,7 @@
 #   kinds: [Pod, PodTemplate, ReplicationController, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob]
 #   id: credential-in-env
 #   severity: error
+#   sensitive: true
 #   remediation: >-
 #     Move the value into a Secret (encrypted in Git, or from a secret manager) and reference it
 #     with `valueFrom.secretKeyRef`; rotate the exposed credential.

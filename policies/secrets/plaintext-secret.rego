@@ -14,6 +14,7 @@
 #   kinds: [Secret]
 #   id: plaintext-secret
 #   severity: error
+#   sensitive: true
 #   remediation: >-
 #     Remove the values from Git (rotate them: they are in the history), and deliver them
 #     encrypted with SOPS or Sealed Secrets, or from a secret manager via External Secrets.

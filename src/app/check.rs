@@ -88,6 +88,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     // variables come from are read from the whole repository.
     let entries = crate::render::entry::entry_renders(
         &s.root,
+        &s.sources,
         &discovery.variable_sources(),
         &graph.gitops_documents,
     );
@@ -114,13 +115,12 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     // Findings about the repository as a whole are reported once, by the first shard.
     let whole_repo = opts.shard.is_none_or(|(i, _)| i == 1);
 
-    let max_size = config.limits.max_file_size;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.unwrap_or(0))
         .build()
         .map_err(|e| CheckError::Threads(e.to_string()))?;
     let (mut crds, gatekeeper) =
-        pool.install(|| repo::repo_definitions(&discovery, &s.schema_dirs(), max_size, &s.root));
+        pool.install(|| repo::repo_definitions(&discovery, &s.schema_dirs(), &s.sources, &s.root));
     crds.extend(crate::policy::gatekeeper::constraint_crds(&gatekeeper));
     policies.set_gatekeeper(crate::policy::gatekeeper::Gatekeeper::load(&gatekeeper)?);
     let registry = Registry::new(config, &policies)?;
@@ -129,7 +129,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     let checks = ObjectChecks {
         rules: &registry.by_id,
         disabled: &registry.not_run,
-        max_file_size: max_size,
+        sources: &s.sources,
     };
 
     let rendered = pool.install(|| {
@@ -184,7 +184,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     }
     findings.extend(rendered.findings);
     findings.extend(file_findings);
-    let (findings, suppressed) = crate::gate::apply(findings, &s.root, config);
+    let (findings, suppressed) = crate::gate::apply(findings, &s.root, &s.sources, config);
     let mut summary = Summary {
         roots: rendered.roots,
         objects: rendered.objects + file_objects,
@@ -198,5 +198,6 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         rules: registry.enabled(config),
         affected,
         suppressed,
+        sources: s.sources.clone(),
     })
 }

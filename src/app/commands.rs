@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::config::Config;
 use crate::discover::graph::RepoGraph;
 use crate::render::{RenderError, Renderer};
+use crate::source::FileTable;
 
 use super::settings::{CheckError, CheckOptions, Settings};
 
@@ -65,13 +66,15 @@ pub fn drift(
 pub fn init_config(path: &Path) -> Result<String, CheckError> {
     let paths = super::settings::resolve_paths(&[path.to_path_buf()])?;
     let root = paths[0].clone();
-    let discovery = crate::discover::discover(&root, &paths, &[])?;
+    let table = FileTable::new(&root, crate::config::DEFAULT_MAX_FILE_SIZE);
+    let discovery = crate::discover::discover(&root, &paths, &[], &table)?;
     let graph = crate::discover::graph::build(
         &root,
         &discovery,
         &crate::config::layout::Conventions::defaults(&[]),
+        &table,
     );
-    let detected = crate::app::init::detect(&root, &discovery, &graph);
+    let detected = crate::app::init::detect(&discovery, &graph, &table);
     Ok(crate::app::init::config_text(
         &detected,
         &crate::validate::catalog::newest().to_string(),

@@ -3,7 +3,6 @@
 //! pre-push hook.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use crate::discover::Discovery;
 use crate::discover::graph::{NodeKind, RepoGraph};
@@ -32,7 +31,11 @@ fn registry_of(image: &str) -> Option<String> {
     })
 }
 
-pub fn detect(root: &Path, discovery: &Discovery, graph: &RepoGraph) -> Detected {
+pub fn detect(
+    discovery: &Discovery,
+    graph: &RepoGraph,
+    table: &crate::source::FileTable,
+) -> Detected {
     let mut environments = BTreeSet::new();
     let mut clusters = BTreeSet::new();
     let mut apps = false;
@@ -55,7 +58,7 @@ pub fn detect(root: &Path, discovery: &Discovery, graph: &RepoGraph) -> Detected
     }
     let mut registries = BTreeSet::new();
     for f in discovery.manifests.iter().chain(&discovery.partials) {
-        let Ok(text) = std::fs::read_to_string(root.join(&f.rel)) else {
+        let Ok(text) = table.text(&f.abs) else {
             continue;
         };
         for line in text.lines() {

@@ -10,7 +10,7 @@ use crate::model::rules::{self, RuleInfo};
 use crate::model::{Finding, Location, Severity};
 use crate::policy::{EvalError, Evaluator, EvaluatorPool, PolicySet, Violation};
 use crate::render::manifest::{self, Manifest};
-use crate::source::SourceFile;
+use crate::source::{FileTable, SourceFile};
 use crate::validate::Validator;
 use crate::yaml::Pos;
 
@@ -19,7 +19,8 @@ pub struct ObjectChecks<'a> {
     pub rules: &'a BTreeMap<String, RuleInfo>,
     /// Rules not evaluated (disabled, or needing parameters that are not set).
     pub disabled: &'a [String],
-    pub max_file_size: u64,
+    /// The file table every file is read through.
+    pub sources: &'a FileTable,
 }
 
 /// Checks every plain manifest file in parallel: findings and the number of objects.
@@ -77,7 +78,7 @@ fn check_file(
     file: &SourceFile,
     checks: &ObjectChecks<'_>,
 ) -> (Vec<Finding>, usize) {
-    let loaded = manifest::load_file(file, checks.max_file_size);
+    let loaded = manifest::load_file(file, checks.sources);
     let mut findings = loaded.findings;
     let inventory: Vec<serde_json::Value> =
         loaded.objects.iter().map(|o| o.node.to_json()).collect();

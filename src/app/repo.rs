@@ -10,6 +10,7 @@ use crate::config::{Config, ConfigError};
 use crate::discover::Discovery;
 use crate::model::rules::{self, RuleInfo};
 use crate::model::{Affected, Finding, Location, Severity};
+use crate::source::FileTable;
 use crate::yaml::Pos;
 
 /// Findings of the repository-scope rules. With `--changed-since`, only those about a changed
@@ -40,6 +41,7 @@ pub fn repo_findings(
                     column: 1,
                 };
                 Some(Finding {
+                    hide_source: false,
                     severity: info.map_or(Severity::Error, |i| i.severity),
                     help: info.map(|i| i.remediation.clone()).unwrap_or_default(),
                     rule: v.rule,
@@ -51,6 +53,7 @@ pub fn repo_findings(
                 })
             }
             Err(e) => Some(Finding {
+                hide_source: false,
                 rule: rules::POLICY_ERROR.to_owned(),
                 severity: Severity::Error,
                 message: format!(
@@ -85,6 +88,7 @@ pub fn dangling_findings(
             affected.is_none_or(|a| a.everything.is_some() || a.changed.contains(&d.edge.file))
         })
         .map(|d| Finding {
+            hide_source: false,
             rule: rules::DANGLING_REFERENCE.to_owned(),
             severity: Severity::Error,
             message: d.what,
@@ -146,6 +150,7 @@ pub fn discovery_findings(d: &Discovery) -> Vec<Finding> {
         .problems
         .iter()
         .map(|p| Finding {
+            hide_source: false,
             rule: rules::UNREADABLE_FILE.to_owned(),
             severity: Severity::Error,
             message: p.message.clone(),
@@ -158,6 +163,7 @@ pub fn discovery_findings(d: &Discovery) -> Vec<Finding> {
         .collect();
     // Kustomization files that do not parse are reported by rendering (`render-error`).
     out.extend(d.charts.iter().map(|c| Finding {
+        hide_source: false,
         rule: rules::RENDER_UNAVAILABLE.to_owned(),
         severity: Severity::Note,
         message: "Helm chart: kgate does not render Helm charts yet, so its templates were not checked".to_owned(),
@@ -176,7 +182,7 @@ pub fn discovery_findings(d: &Discovery) -> Vec<Finding> {
 pub fn repo_definitions(
     discovery: &Discovery,
     schema_dirs: &[PathBuf],
-    max_size: u64,
+    sources: &FileTable,
     root: &Path,
 ) -> (Vec<serde_json::Value>, Vec<(String, serde_json::Value)>) {
     let mut files: Vec<PathBuf> = discovery.manifests.iter().map(|m| m.abs.clone()).collect();
@@ -193,9 +199,9 @@ pub fn repo_definitions(
     let found: Vec<(bool, String, serde_json::Value)> = files
         .par_iter()
         .flat_map_iter(|path| {
-            let text = match std::fs::metadata(path) {
-                Ok(m) if m.len() <= max_size => std::fs::read_to_string(path).unwrap_or_default(),
-                _ => String::new(),
+            // A file over the size limit is reported where it is loaded (`file-too-large`).
+            let Ok(text) = sources.text(path) else {
+                return Vec::new();
             };
             if !text.contains("CustomResourceDefinition") && !text.contains("gatekeeper.sh/") {
                 return Vec::new();

@@ -118,6 +118,7 @@ fn object_ref(r: &Resource) -> ObjectRef {
 fn render_error_finding(s: &Shared<'_>, e: &RenderError, root: &str) -> Finding {
     if e.unavailable {
         return Finding {
+            hide_source: false,
             rule: rules::RENDER_UNAVAILABLE.to_owned(),
             severity: Severity::Note,
             message: e.message.clone(),
@@ -129,6 +130,7 @@ fn render_error_finding(s: &Shared<'_>, e: &RenderError, root: &str) -> Finding 
         };
     }
     Finding {
+        hide_source: false,
         rule: rules::RENDER_ERROR.to_owned(),
         severity: Severity::Error,
         message: e.message.clone(),
@@ -188,6 +190,7 @@ fn check_entry(
     let mut extra = Vec::new();
     let undefined = |message: String, location: Location| {
         Finding {
+        hide_source: false,
         rule: rules::UNDEFINED_SUBSTITUTION.to_owned(),
         severity: Severity::Error,
         message,
@@ -392,7 +395,7 @@ pub fn check_roots(
     policies: &PolicySet,
     settings: &RootSettings<'_>,
 ) -> RootsOutcome {
-    let renderer = Renderer::new(repo_root).with_max_file_size(settings.checks.max_file_size);
+    let renderer = Renderer::new(repo_root).with_max_file_size(settings.checks.sources.max_size());
     let dirs = root_dirs(kustomizations, components);
     let entries = settings.entries;
     let context = settings.context;

@@ -3,11 +3,13 @@
 //! it needs from here; none re-reads flags or configuration.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::config::{Config, ConfigError, find_config};
 use crate::discover::graph::RepoGraph;
 use crate::discover::{self, DiscoverError, Discovery};
 use crate::policy::PolicyError;
+use crate::source::FileTable;
 use crate::validate::KubeVersion;
 
 /// What to check and how.
@@ -75,6 +77,8 @@ pub struct Settings {
     pub config: Config,
     /// Where relative paths of the configuration start (its directory, else the root).
     pub config_dir: PathBuf,
+    /// Every file the check reads, read once and bounded by `limits.maxFileSize`.
+    pub sources: Arc<FileTable>,
 }
 
 impl Settings {
@@ -88,6 +92,7 @@ impl Settings {
             .and_then(|p| p.parent())
             .map_or_else(|| root.clone(), Path::to_path_buf);
         Ok(Settings {
+            sources: Arc::new(FileTable::new(&root, config.limits.max_file_size)),
             repo_root: repo_root_of(&root),
             paths,
             root,
@@ -154,7 +159,12 @@ impl Settings {
 
     /// Walks the paths with `excludes`.
     pub fn discover(&self, excludes: &[String]) -> Result<Discovery, CheckError> {
-        Ok(discover::discover(&self.root, &self.paths, excludes)?)
+        Ok(discover::discover(
+            &self.root,
+            &self.paths,
+            excludes,
+            &self.sources,
+        )?)
     }
 
     /// The repository graph of `discovery`, with the configured layout.
@@ -163,6 +173,7 @@ impl Settings {
             &self.root,
             discovery,
             &crate::config::layout::Conventions::from_config(&self.config),
+            &self.sources,
         )
     }
 }

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::discover::kustomization::{RefKind, normalize, references};
 use crate::discover::{Discovery, KUSTOMIZATION_FILE_NAMES, relative};
+use crate::source::FileTable;
 use crate::yaml::{self, LoadLimits, Node, Pos};
 
 /// What a node is.
@@ -107,6 +108,7 @@ pub struct Dangling {
 }
 
 struct Builder<'a> {
+    table: &'a FileTable,
     scan_root: &'a Path,
     conventions: &'a crate::config::layout::Conventions,
     nodes: BTreeMap<String, GraphNode>,
@@ -180,8 +182,10 @@ pub fn build(
     scan_root: &Path,
     discovery: &Discovery,
     conventions: &crate::config::layout::Conventions,
+    table: &FileTable,
 ) -> RepoGraph {
     let mut b = Builder {
+        table,
         scan_root,
         conventions,
         nodes: BTreeMap::new(),
@@ -205,7 +209,7 @@ pub fn build(
     for k in &discovery.kustomizations {
         let Some(dir) = k.abs.parent() else { continue };
         let from = b.rel(dir);
-        let Ok(text) = std::fs::read_to_string(&k.abs) else {
+        let Ok(text) = b.table.text(&k.abs) else {
             continue;
         };
         let Ok(refs) = references(&k.abs, &text) else {
@@ -231,7 +235,7 @@ pub fn build(
 /// Argo CD and Flux objects in `file` that deploy paths of this repository. Paths in them are
 /// relative to the repository root, which is the scanned root here.
 fn entry_points(b: &mut Builder<'_>, abs: &Path, rel: &str) {
-    let Ok(text) = std::fs::read_to_string(abs) else {
+    let Ok(text) = b.table.text(abs) else {
         return;
     };
     // Most manifests are neither; skip the parse.
@@ -705,11 +709,13 @@ mod tests {
     }
 
     fn graph(root: &Path) -> RepoGraph {
-        let d = crate::discover::discover(root, &[root.to_path_buf()], &[]).unwrap();
+        let table = FileTable::new(root, u64::MAX);
+        let d = crate::discover::discover(root, &[root.to_path_buf()], &[], &table).unwrap();
         build(
             root,
             &d,
             &crate::config::layout::Conventions::defaults(&["prod".to_owned()]),
+            &table,
         )
     }
 

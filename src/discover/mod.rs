@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
 pub use crate::model::kinds::KUSTOMIZATION_FILE_NAMES;
+use crate::source::FileTable;
 pub use crate::source::{SourceFile, relative};
 pub use kustomization::{KustomizationError, KustomizationInfo, normalize, read_kustomization};
 
@@ -73,6 +74,7 @@ pub fn discover(
     root: &Path,
     paths: &[PathBuf],
     exclude: &[String],
+    table: &FileTable,
 ) -> Result<Discovery, DiscoverError> {
     let mut gi = GitignoreBuilder::new(root);
     for pattern in exclude {
@@ -132,7 +134,7 @@ pub fn discover(
     found.kustomizations.dedup();
     let mut partial: HashSet<PathBuf> = HashSet::new();
     for k in &found.kustomizations {
-        let text = match std::fs::read_to_string(&k.abs) {
+        let text = match table.text(&k.abs) {
             Ok(t) => t,
             Err(e) => {
                 found.problems.push(WalkProblem {
@@ -287,7 +289,13 @@ mod tests {
         write(&root, "vendor/x.yaml", "a: 1");
         write(&root, "generated/out.yaml", "a: 1");
         write(&root, ".gitignore", "generated/\n");
-        let found = discover(&root, std::slice::from_ref(&root), &["vendor/".to_owned()]).unwrap();
+        let found = discover(
+            &root,
+            std::slice::from_ref(&root),
+            &["vendor/".to_owned()],
+            &FileTable::new(&root, u64::MAX),
+        )
+        .unwrap();
         assert_eq!(
             rels(&found.manifests),
             ["apps/db/sts.yml", "apps/web/deployment.yaml"]
@@ -319,7 +327,13 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let root = fs::canonicalize(tmp.path()).unwrap();
         write(&root, "manifest.txt", "a: 1");
-        let found = discover(&root, &[root.join("manifest.txt")], &[]).unwrap();
+        let found = discover(
+            &root,
+            &[root.join("manifest.txt")],
+            &[],
+            &FileTable::new(&root, u64::MAX),
+        )
+        .unwrap();
         assert_eq!(rels(&found.manifests), ["manifest.txt"]);
     }
 
@@ -332,7 +346,13 @@ mod tests {
         let root = fs::canonicalize(tmp.path()).unwrap();
         std::os::unix::fs::symlink(outside.path().join("secret.yaml"), root.join("link.yaml"))
             .unwrap();
-        let found = discover(&root, std::slice::from_ref(&root), &[]).unwrap();
+        let found = discover(
+            &root,
+            std::slice::from_ref(&root),
+            &[],
+            &FileTable::new(&root, u64::MAX),
+        )
+        .unwrap();
         assert!(found.manifests.is_empty());
         assert_eq!(found.problems.len(), 1);
         assert_eq!(found.problems[0].rel, "link.yaml");

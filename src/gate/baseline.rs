@@ -126,6 +126,7 @@ pub fn apply(result: &mut CheckResult, baseline: &Baseline, baseline_path: &str)
             continue;
         }
         result.findings.push(Finding {
+            hide_source: false,
             rule: BASELINE_STALE.to_owned(),
             severity: Severity::Note,
             message: format!(

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use crate::config::Config;
 use crate::model::{Finding, Severity, Suppressed};
+use crate::source::FileTable;
 
 /// The gate applied to a check's findings: rule configuration (disables, severities), then
 /// suppressions (inline, annotations, `suppressions:`), then report order without duplicates.
@@ -16,10 +17,12 @@ use crate::model::{Finding, Severity, Suppressed};
 pub fn apply(
     findings: Vec<Finding>,
     root: &Path,
+    table: &FileTable,
     config: &Config,
 ) -> (Vec<Finding>, Vec<Suppressed>) {
     let findings = apply_rule_config(findings, config);
-    let (mut findings, suppressed) = suppress::apply(findings, root, config, suppress::today());
+    let (mut findings, suppressed) =
+        suppress::apply(findings, root, table, config, suppress::today());
     findings.sort_by(Finding::report_order);
     findings.dedup();
     (findings, suppressed)
@@ -86,6 +89,7 @@ mod tests {
 
     fn f(rule: &str, severity: Severity) -> Finding {
         Finding {
+            hide_source: false,
             rule: rule.into(),
             severity,
             message: String::new(),

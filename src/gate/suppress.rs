@@ -19,6 +19,7 @@ pub use crate::model::Suppressed;
 pub use crate::model::outcome::annotation_reason;
 pub use crate::model::rules::{EXPIRED_SUPPRESSION, INVALID_SUPPRESSION};
 use crate::model::{Finding, Location, Severity};
+use crate::source::FileTable;
 use crate::yaml::Pos;
 
 /// A `# kgate:ignore` comment: the rules it names and its reason (empty when missing).
@@ -44,16 +45,18 @@ fn parse_comment(line: &str) -> Option<(Vec<String>, String)> {
 
 struct Files<'a> {
     root: &'a Path,
+    table: &'a FileTable,
     cache: HashMap<String, Option<Vec<String>>>,
 }
 
 impl Files<'_> {
     fn lines(&mut self, path: &str) -> Option<&Vec<String>> {
-        let root = self.root;
+        let (root, table) = (self.root, self.table);
         self.cache
             .entry(path.to_owned())
             .or_insert_with(|| {
-                std::fs::read_to_string(root.join(path))
+                table
+                    .text(&root.join(path))
                     .ok()
                     .map(|t| t.lines().map(str::to_owned).collect())
             })
@@ -96,11 +99,13 @@ fn inline(files: &mut Files<'_>, f: &Finding) -> Option<(u32, Vec<String>, Strin
 pub fn apply(
     findings: Vec<Finding>,
     root: &Path,
+    table: &FileTable,
     config: &Config,
     today: i64,
 ) -> (Vec<Finding>, Vec<Suppressed>) {
     let mut files = Files {
         root,
+        table,
         cache: HashMap::new(),
     };
     let config_path = config
@@ -126,6 +131,7 @@ pub fn apply(
     let mut problems: Vec<Finding> = Vec::new();
     let problem = |rule: &str, severity, message: String, path: &str, pos: Pos| {
         Finding {
+        hide_source: false,
         rule: rule.to_owned(),
         severity,
         message,

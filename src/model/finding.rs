@@ -111,6 +111,11 @@ pub struct Finding {
     pub object: Option<ObjectRef>,
     pub pointer: Option<String>,
     pub roots: Vec<String>,
+    /// Reports must not show the source lines: they hold a secret value (a Secret's data, a
+    /// credential), or the file was refused (too large, unreadable). Set where the finding is
+    /// made; not part of any output format.
+    #[serde(skip)]
+    pub hide_source: bool,
 }
 
 impl Finding {

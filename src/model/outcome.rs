@@ -3,6 +3,7 @@
 //! selected. Plain data, built by `app`, read by `gate` and `report`.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::rules::RuleInfo;
 use super::{Finding, Severity, Summary};
@@ -21,6 +22,16 @@ pub struct CheckResult {
     pub affected: Option<Affected>,
     /// Findings suppressed inline or by the configuration (SARIF reports them as such).
     pub suppressed: Vec<Suppressed>,
+    /// The text of the files the findings are in, as the check read them: reports that show
+    /// source snippets read it here, never from the disk.
+    pub sources: Arc<dyn SourceText>,
+}
+
+/// Source text by path relative to the scanned root (`source::FileTable` is the one kgate
+/// uses): bounded by `limits.maxFileSize`, each file read once.
+pub trait SourceText: std::fmt::Debug + Send + Sync {
+    /// The file's text, or `None` when it is not readable UTF-8 text within the limit.
+    fn text(&self, path: &str) -> Option<Arc<str>>;
 }
 
 impl CheckResult {

@@ -26,6 +26,9 @@ pub struct RuleInfo {
     pub repo_scope: bool,
     /// The rule checks nothing without `rules.params.<id>` (and is skipped then).
     pub needs_params: bool,
+    /// Findings of the rule point at secret values: reports never show their source lines.
+    #[serde(skip)]
+    pub sensitive: bool,
 }
 
 impl RuleInfo {
@@ -222,6 +225,7 @@ pub fn engine_rules() -> Vec<RuleInfo> {
             root_scope: false,
             repo_scope: false,
             needs_params: false,
+            sensitive: false,
         })
         .collect()
 }

@@ -23,6 +23,9 @@ pub fn findings(
     locator: &dyn Locator,
 ) -> Vec<Finding> {
     let annotations = node.get("metadata").and_then(|m| m.get("annotations"));
+    // A Secret's lines hold its values; a sensitive rule's finding points at one.
+    let secret = object.kind == "Secret";
+    let hide = |rule: &str| secret || rules.get(rule).is_some_and(|i| i.sensitive);
     results
         .into_iter()
         .flat_map(|r| match &r {
@@ -43,6 +46,7 @@ pub fn findings(
         })
         .map(|r| match r {
             Err(e) if e.rule == crate::model::rules::INVALID_SUPPRESSION => Finding {
+                hide_source: secret,
                 rule: e.rule,
                 severity: Severity::Error,
                 message: format!(
@@ -76,6 +80,7 @@ pub fn findings(
                     None => (locator.location(node.file, node.start, None), None),
                 };
                 Finding {
+                    hide_source: hide(&v.rule),
                     severity: info.map_or(Severity::Error, |i| i.severity),
                     help: info.map(|i| i.remediation.clone()).unwrap_or_default(),
                     rule: v.rule,
@@ -87,6 +92,7 @@ pub fn findings(
                 }
             }
             Err(e) => Finding {
+                hide_source: secret,
                 rule: rules::POLICY_ERROR.to_owned(),
                 severity: Severity::Error,
                 message: format!(

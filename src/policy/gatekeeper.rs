@@ -170,6 +170,7 @@ impl Gatekeeper {
                     root_scope: false,
                     repo_scope: false,
                     needs_params: false,
+                    sensitive: false,
                 },
                 template,
                 parameters: obj["spec"]["parameters"].clone(),

@@ -24,6 +24,9 @@ pub struct RuleMetadata {
     /// `custom.needsParams: true`: the rule does nothing without `rules.params.<id>`, so it
     /// is not evaluated at all unless they are set.
     pub needs_params: bool,
+    /// `custom.sensitive: true`: the rule's findings point at secret values, so reports never
+    /// show their source lines.
+    pub sensitive: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -132,6 +135,10 @@ pub fn parse_metadata(rego: &str) -> Result<Option<RuleMetadata>, MetadataError>
         repo_scope,
         needs_params: matches!(
             custom.get("needsParams").map(|n| &n.value),
+            Some(Value::Bool(true))
+        ),
+        sensitive: matches!(
+            custom.get("sensitive").map(|n| &n.value),
             Some(Value::Bool(true))
         ),
     }))

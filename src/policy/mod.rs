@@ -232,6 +232,7 @@ impl PolicySet {
                     root_scope: meta.root_scope,
                     repo_scope: meta.repo_scope,
                     needs_params: meta.needs_params,
+                    sensitive: meta.sensitive,
                 },
                 query: format!("{package}.deny"),
             });
@@ -261,6 +262,7 @@ impl PolicySet {
                     root_scope: false,
                     repo_scope: false,
                     needs_params: false,
+                    sensitive: false,
                     id: r.id,
                 },
                 query: r.query,

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::source::SourceFile;
+use crate::source::{FileTable, SourceFile};
 use crate::yaml::{self, LoadLimits, Node, Pos};
 
 /// One entry point to render as its own root.
@@ -73,12 +73,12 @@ fn argo_image(s: &str) -> Value {
 
 /// ConfigMaps and Secrets of the repository, by (namespace, name), as variable maps.
 fn variable_sources(
-    root: &Path,
+    table: &FileTable,
     files: &[SourceFile],
 ) -> BTreeMap<(String, String, String), BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for f in files {
-        let Ok(text) = std::fs::read_to_string(root.join(&f.rel)) else {
+        let Ok(text) = table.text(&f.abs) else {
             continue;
         };
         if !text.contains("ConfigMap") && !text.contains("Secret") {
@@ -140,6 +140,7 @@ fn decode_base64(s: &str) -> Option<String> {
 /// Flux's variable sources (ConfigMaps, Secrets) are looked up.
 pub fn entry_renders(
     root: &Path,
+    table: &FileTable,
     variable_files: &[SourceFile],
     gitops_documents: &[(String, Vec<Node>)],
 ) -> Vec<EntryRender> {
@@ -206,7 +207,7 @@ pub fn entry_renders(
                 if post.is_object() {
                     let mut s = Substitution::default();
                     let sources =
-                        sources.get_or_insert_with(|| variable_sources(root, variable_files));
+                        sources.get_or_insert_with(|| variable_sources(table, variable_files));
                     for from in post["substituteFrom"].as_array().into_iter().flatten() {
                         let fkind = from["kind"].as_str().unwrap_or("ConfigMap").to_owned();
                         let fname = from["name"].as_str().unwrap_or("").to_owned();

@@ -3,11 +3,9 @@
 //! A file that cannot be read, is binary, is not UTF-8, does not parse or holds malformed
 //! objects yields a finding at the line concerned; nothing is skipped without one.
 
-use std::io::Read;
-
 use crate::model::rules;
 use crate::model::{Finding, Location, ObjectRef, Severity};
-use crate::source::SourceFile;
+use crate::source::{FileTable, ReadError, SourceFile};
 use crate::yaml::{self, Document, LoadLimits, Node, Pos, Value};
 
 /// One Kubernetes object read from a source file.
@@ -41,6 +39,8 @@ fn finding(
     help: &str,
 ) -> Finding {
     Finding {
+        // The file's lines are not shown for a file kgate refused to read.
+        hide_source: rule == rules::FILE_TOO_LARGE || rule == rules::UNREADABLE_FILE,
         rule: rule.to_owned(),
         severity,
         message,
@@ -52,24 +52,23 @@ fn finding(
     }
 }
 
-/// Reads and parses `file`, refusing files larger than `max_size` bytes.
-pub fn load_file(file: &SourceFile, max_size: u64) -> LoadedFile {
+/// Reads (through the file table, which refuses files over `limits.maxFileSize`) and
+/// parses `file`.
+pub fn load_file(file: &SourceFile, table: &FileTable) -> LoadedFile {
     let rel = file.rel.as_str();
     let mut out = LoadedFile::default();
-    let read = std::fs::File::open(&file.abs).and_then(|f| {
-        let len = f.metadata()?.len();
-        if len > max_size {
-            return Ok(Err(len));
+    let bytes = match table.bytes(&file.abs) {
+        Err(ReadError::TooLarge { len, limit }) => {
+            out.findings.push(finding(
+                rules::FILE_TOO_LARGE,
+                Severity::Error,
+                rel,
+                START,
+                format!("file is {len} bytes, over the limit of {limit} bytes; it was not checked"),
+                "Split the file, exclude it, or raise `limits.maxFileSize` in .kgate.yaml.",
+            ));
+            return out;
         }
-        let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-        // Read one byte past the limit so a file growing under us is still bounded.
-        f.take(max_size.saturating_add(1)).read_to_end(&mut buf)?;
-        if buf.len() as u64 > max_size {
-            return Ok(Err(buf.len() as u64));
-        }
-        Ok(Ok(buf))
-    });
-    let bytes = match read {
         Err(e) => {
             out.findings.push(finding(
                 rules::UNREADABLE_FILE,
@@ -81,21 +80,7 @@ pub fn load_file(file: &SourceFile, max_size: u64) -> LoadedFile {
             ));
             return out;
         }
-        Ok(Err(len)) => {
-            out.findings.push(finding(
-                rules::FILE_TOO_LARGE,
-                Severity::Error,
-                rel,
-                START,
-                format!(
-                    "file is {} bytes, over the limit of {max_size} bytes; it was not checked",
-                    len
-                ),
-                "Split the file, exclude it, or raise `limits.maxFileSize` in .kgate.yaml.",
-            ));
-            return out;
-        }
-        Ok(Ok(bytes)) => bytes,
+        Ok(bytes) => bytes,
     };
     let (docs, _text) = match decode(&bytes) {
         Ok(text) => {
@@ -361,7 +346,7 @@ fn object_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
 
     fn load_text(bytes: &[u8], max: u64) -> LoadedFile {
         let tmp = tempfile::tempdir().unwrap();
@@ -372,7 +357,7 @@ mod tests {
                 rel: "f.yaml".into(),
                 abs: p,
             },
-            max,
+            &FileTable::new(tmp.path(), max),
         )
     }
 
@@ -441,7 +426,7 @@ mod tests {
                 rel: "gone.yaml".into(),
                 abs: PathBuf::from("/nonexistent/gone.yaml"),
             },
-            100,
+            &FileTable::new(Path::new("/nonexistent"), 100),
         );
         assert_eq!(rules_of(&l), [("unreadable-file", 1)]);
     }

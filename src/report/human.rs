@@ -8,7 +8,6 @@ use miette::{
 };
 
 use crate::model::CheckResult;
-use crate::model::rules;
 use crate::model::{Finding, Severity};
 
 /// Terminal settings for human output.
@@ -140,7 +139,7 @@ pub(super) fn render(result: &CheckResult, fail_on: Severity, opts: &HumanOption
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(opts.width)
         .with_links(false);
-    let mut sources: HashMap<&str, Option<String>> = HashMap::new();
+    let mut sources: HashMap<&str, Option<std::sync::Arc<str>>> = HashMap::new();
     let mut out = String::new();
     let mut current_file: Option<&str> = None;
     for f in &result.findings {
@@ -163,34 +162,27 @@ pub(super) fn render(result: &CheckResult, fail_on: Severity, opts: &HumanOption
                 let _ = writeln!(out, "{header}\n{}\n", "=".repeat(header.chars().count()));
             }
         }
-        // Files that were refused or unreadable are not re-read for a snippet, and binary
-        // content is never echoed to a terminal.
-        // Nor are the lines of a Secret or a credential: a snippet would print the value.
-        let secret = f.object.as_ref().is_some_and(|o| o.kind == "Secret")
-            || matches!(f.rule.as_str(), "plaintext-secret" | "credential-in-env");
-        let wants_source = !secret
-            && !matches!(
-                f.rule.as_str(),
-                rules::FILE_TOO_LARGE | rules::UNREADABLE_FILE
-            );
-        let text = if wants_source {
+        // The finding says whether its lines may be shown (not a Secret's or a credential's,
+        // not a refused file's); binary content is never echoed to a terminal.
+        let text = if f.hide_source {
+            None
+        } else {
             sources
                 .entry(f.location.path.as_str())
                 .or_insert_with(|| {
-                    std::fs::read_to_string(result.root.join(&f.location.path))
-                        .ok()
+                    result
+                        .sources
+                        .text(&f.location.path)
                         .filter(|t| !t.as_bytes().iter().take(8192).any(|b| *b == 0))
                 })
                 .clone()
-        } else {
-            None
         };
         let span = text.as_deref().and_then(|t| span_of(t, f));
         let diag = FindingDiagnostic {
             finding: f,
             source: text
                 .filter(|_| span.is_some())
-                .map(|t| NamedSource::new(&f.location.path, t).with_language("yaml")),
+                .map(|t| NamedSource::new(&f.location.path, t.to_string()).with_language("yaml")),
             span,
         };
         let mut rendered = String::new();
@@ -242,6 +234,7 @@ mod tests {
         let mut location = Location::new("a.yaml", Pos { line, column });
         location.end = end;
         Finding {
+            hide_source: false,
             rule: "r".into(),
             severity: Severity::Error,
             message: "m".into(),

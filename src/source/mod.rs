@@ -1,7 +1,11 @@
 //! The repository's files as the stages see them: paths relative to the scanned root, and
 //! (see `FileTable`) each file read once, bounded by `limits.maxFileSize`.
 
+mod table;
+
 use std::path::{Path, PathBuf};
+
+pub use table::{FileTable, ReadError};
 
 /// A file under the scanned root.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -1,0 +1,146 @@
+//! The one file table: every file of a check is read at most once, and never past
+//! `limits.maxFileSize` (a file growing while it is read is still cut at the limit). The
+//! stages (discovery, the graph, manifests, entry points, suppressions) and the reports'
+//! source snippets all read through it, so the bound holds by construction.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crate::model::SourceText;
+
+/// Why a file's content is not available.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    #[error("{0}")]
+    Io(String),
+    #[error("file is {len} bytes, over the limit of {limit} bytes")]
+    TooLarge { len: u64, limit: u64 },
+    #[error("stream did not contain valid UTF-8")]
+    NotUtf8,
+}
+
+type Cached = Result<Arc<[u8]>, ReadError>;
+
+/// Files read so far, by absolute path.
+#[derive(Debug)]
+pub struct FileTable {
+    root: PathBuf,
+    max_size: u64,
+    files: Mutex<HashMap<PathBuf, Cached>>,
+}
+
+impl FileTable {
+    /// A table for the scanned `root` (what relative paths start from), refusing files larger
+    /// than `max_size` bytes.
+    pub fn new(root: &Path, max_size: u64) -> FileTable {
+        FileTable {
+            root: root.to_path_buf(),
+            max_size,
+            files: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn max_size(&self) -> u64 {
+        self.max_size
+    }
+
+    /// The bytes of `path` (absolute, or relative to the root), read on first use.
+    pub fn bytes(&self, path: &Path) -> Result<Arc<[u8]>, ReadError> {
+        let abs = self.root.join(path);
+        if let Some(hit) = self.lock().get(&abs) {
+            return hit.clone();
+        }
+        // Read outside the lock: other workers keep reading their own files meanwhile. Two
+        // workers racing on one file both read it once; the first result is kept.
+        let read = read_bounded(&abs, self.max_size);
+        self.lock().entry(abs).or_insert(read).clone()
+    }
+
+    /// The text of `path`: its bytes when they are UTF-8 (a leading byte-order mark kept, as
+    /// `std::fs::read_to_string` keeps it).
+    pub fn text(&self, path: &Path) -> Result<Arc<str>, ReadError> {
+        let bytes = self.bytes(path)?;
+        std::str::from_utf8(&bytes)
+            .map(Arc::from)
+            .map_err(|_| ReadError::NotUtf8)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Cached>> {
+        // A worker that panicked while holding the lock left the map consistent (inserts are
+        // single calls), so a poisoned lock is still usable.
+        self.files
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl SourceText for FileTable {
+    fn text(&self, path: &str) -> Option<Arc<str>> {
+        FileTable::text(self, Path::new(path)).ok()
+    }
+}
+
+/// Reads at most `max_size` bytes of `path`; a longer file is refused with its length.
+fn read_bounded(path: &Path, max_size: u64) -> Cached {
+    let file = std::fs::File::open(path).map_err(|e| ReadError::Io(e.to_string()))?;
+    let len = file
+        .metadata()
+        .map_err(|e| ReadError::Io(e.to_string()))?
+        .len();
+    if len > max_size {
+        return Err(ReadError::TooLarge {
+            len,
+            limit: max_size,
+        });
+    }
+    let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    // One byte past the limit, so a file growing under us is still bounded.
+    file.take(max_size.saturating_add(1))
+        .read_to_end(&mut buf)
+        .map_err(|e| ReadError::Io(e.to_string()))?;
+    if buf.len() as u64 > max_size {
+        return Err(ReadError::TooLarge {
+            len: buf.len() as u64,
+            limit: max_size,
+        });
+    }
+    Ok(Arc::from(buf))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_read_once_and_bounded() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let small = dir.path().join("small.yaml");
+        let big = dir.path().join("big.yaml");
+        std::fs::write(&small, "a: 1\n").expect("write");
+        std::fs::write(&big, "x".repeat(100)).expect("write");
+        let table = FileTable::new(dir.path(), 10);
+        assert_eq!(
+            &*table.text(Path::new("small.yaml")).expect("read"),
+            "a: 1\n"
+        );
+        // Served from the table: the file is gone from disk.
+        std::fs::remove_file(&small).expect("remove");
+        assert_eq!(&*table.text(&small).expect("cached"), "a: 1\n");
+        assert_eq!(
+            table.bytes(&big),
+            Err(ReadError::TooLarge {
+                len: 100,
+                limit: 10
+            })
+        );
+        assert!(matches!(
+            table.bytes(Path::new("missing.yaml")),
+            Err(ReadError::Io(_))
+        ));
+        std::fs::write(dir.path().join("bin"), [0xff, 0xfe, 0]).expect("write");
+        assert_eq!(table.text(Path::new("bin")), Err(ReadError::NotUtf8));
+        assert_eq!(SourceText::text(&table, "bin"), None);
+    }
+}
