@@ -1,8 +1,12 @@
 //! `kgate check --changed-since REF` on real temporary git repositories: the roots a change
 //! can affect through the repository graph, and nothing else; `kgate graph`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use common::write;
 
 fn git(dir: &Path, args: &[&str]) {
     let out = Command::new("git")
@@ -23,12 +27,6 @@ fn git(dir: &Path, args: &[&str]) {
         "git {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-fn write(root: &Path, rel: &str, text: &str) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
 }
 
 const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: NAME\nspec:\n  selector: {matchLabels: {app: NAME}}\n  template:\n    metadata: {labels: {app: NAME}}\n    spec:\n      containers:\n        - name: app\n          image: registry.example.com/NAME:1.0\n";
@@ -91,12 +89,7 @@ struct Run {
 }
 
 fn check(dir: &Path, extra: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_kgate"))
-        .args(["check", ".", "--format", "json"])
-        .args(extra)
-        .current_dir(dir)
-        .output()
-        .unwrap();
+    let out = common::check(dir, extra);
     Run {
         code: out.status.code(),
         report: serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null),

@@ -1,8 +1,11 @@
 //! End-to-end tests of the `kgate` binary: exit codes, every output format (insta
 //! snapshots), the JSON contract, SARIF schema validity and every bad input we know of.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use common::{repo, write_bytes as write};
 
 struct Run {
     code: i32,
@@ -10,12 +13,8 @@ struct Run {
     stderr: String,
 }
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn kgate_in(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_kgate"))
+    let out = common::bin()
         .args(args)
         .current_dir(dir)
         .env_remove("NO_COLOR")
@@ -339,12 +338,6 @@ fn sarif_validates_against_the_official_schema() {
 }
 
 // ---- gate and configuration ---------------------------------------------------------
-
-fn write(root: &Path, rel: &str, bytes: &[u8]) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, bytes).unwrap();
-}
 
 /// A hardened Pod whose one defect is the `latest` tag (line 8).
 const LATEST_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {app.kubernetes.io/name: p, app.kubernetes.io/instance: p, app.kubernetes.io/version: \"1\", app.kubernetes.io/component: web, app.kubernetes.io/part-of: shop, app.kubernetes.io/managed-by: kgate-tests}}\n# every recommended label, so that image-latest-tag is the only finding\nspec:\n  containers:\n    - name: app\n      image: nginx:latest\n      resources:\n        requests: {cpu: 100m, memory: 64Mi}\n        limits: {cpu: 100m, memory: 64Mi}\n      securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}\n      livenessProbe: {tcpSocket: {port: 80}}\n      readinessProbe: {tcpSocket: {port: 80}}\n  securityContext: {runAsNonRoot: true, runAsUser: 10001}\n  serviceAccountName: p\n  automountServiceAccountToken: false\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: p\n";

@@ -3,11 +3,13 @@
 //! file merged into `data`, evaluated on rendered objects; a broken user policy is a usage
 //! error naming its file.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
 fn fixture() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/conftest")
+    common::fixture("conftest")
 }
 
 #[test]

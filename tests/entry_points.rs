@@ -2,14 +2,11 @@
 //! would apply (their kustomize options, Flux's targetNamespace and postBuild variables) is
 //! what kgate checks.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
-fn write(root: &Path, rel: &str, text: &str) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
+use std::path::Path;
+
+use common::write;
 
 const DEPLOYMENT: &str = "apiVersion: apps/v1
 kind: Deployment
@@ -31,13 +28,7 @@ spec:
 ";
 
 fn findings(dir: &Path) -> Vec<serde_json::Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_kgate"))
-        .args(["check", ".", "--format", "json"])
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let (report, _) = common::check_json(dir, &[]);
     report["findings"].as_array().unwrap().clone()
 }
 

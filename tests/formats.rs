@@ -2,12 +2,12 @@
 //! and baselines: golden outputs, schema and well-formedness checks, and fingerprints that
 //! survive edits above a finding.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use common::{repo, write};
 
 struct Run {
     code: Option<i32>,
@@ -16,7 +16,7 @@ struct Run {
 }
 
 fn kgate_in(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_kgate"))
+    let out = common::bin()
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
@@ -131,12 +131,6 @@ fn markdown_summary() {
     insta::assert_snapshot!("markdown_defective", r.stdout);
     let clean = kgate(&["check", "examples/clean", "--format", "markdown"]);
     assert!(clean.stdout.contains(":white_check_mark: **Gate passed**"));
-}
-
-fn write(root: &Path, rel: &str, text: &str) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
 }
 
 const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: app\n      image: nginx:latest\n";

@@ -4,19 +4,17 @@
 //! `input.parameters`; `enforcementAction` sets the severity; constraint parameters are
 //! validated against the template's schema.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
 fn fixture() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/gatekeeper")
+    common::fixture("gatekeeper")
 }
 
 fn check(dir: &std::path::Path) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_kgate"))
-        .args(["check", ".", "--format", "json"])
-        .current_dir(dir)
-        .output()
-        .unwrap();
+    let out = common::check(dir, &[]);
     assert_eq!(
         out.status.code(),
         Some(1),

@@ -8,8 +8,9 @@
 //! `whole_library` runs a full checkout: `KGATE_GATEKEEPER_LIBRARY=/path/to/gatekeeper-library
 //! cargo test --test gatekeeper_library -- --ignored --nocapture`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// Cases of the vendored subset kgate does not pass, with why. The test fails if one starts
 /// passing, so the list stays true.
@@ -171,11 +172,7 @@ fn run(case: &Case) -> Result<(), String> {
             .unwrap_or("")
             .to_ascii_lowercase()
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_kgate"))
-        .args(["check", ".", "--format", "json"])
-        .current_dir(r)
-        .output()
-        .unwrap();
+    let out = common::check(r, &[]);
     let report: serde_json::Value = match serde_json::from_slice(&out.stdout) {
         Ok(r) => r,
         Err(_) => {
@@ -257,7 +254,7 @@ fn run_all(cases: &[Case]) -> Vec<Result<(), String>> {
 }
 
 fn vendored() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/gatekeeper-library/library")
+    common::fixture("gatekeeper-library/library")
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! `kgate init`: a configuration detected from the repository that kgate itself accepts, and
 //! the pre-push hook.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -18,11 +20,7 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 fn kgate(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_kgate"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
+    let out = common::kgate(dir, args);
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),

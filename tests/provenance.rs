@@ -4,11 +4,13 @@
 //! a defect carries `# expect: <rule> in <roots>`; `kgate check` must report exactly those
 //! lines (at the value's column), seen through exactly those roots, and nothing else.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn fixture() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/provenance")
+    common::fixture("provenance")
 }
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -2,11 +2,13 @@
 //! an overlay patch breaking a field, a removed API, an unknown kind, and a typo that only
 //! `--strict` reports; for the default version, `--strict` and `--kube-version 1.25`.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
 fn fixture() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/schema")
+    common::fixture("schema")
 }
 
 /// (rule, severity, path, line, column) of a finding.
@@ -14,12 +16,7 @@ type Found = (String, String, String, u64, u64);
 
 /// The exit code, every finding, and stderr.
 fn run(args: &[&str]) -> (i32, Vec<Found>, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_kgate"))
-        .args(["check", ".", "--format", "json"])
-        .args(args)
-        .current_dir(fixture())
-        .output()
-        .unwrap();
+    let out = common::check(&fixture(), args);
     let code = out.status.code().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     if code == 2 {

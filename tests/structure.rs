@@ -1,14 +1,12 @@
 //! Repo-structure conventions (`policies/structure/`, `custom.scope: repo`) on a small
 //! repository that breaks each once, and a clean one that breaks none.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
-fn write(root: &Path, rel: &str, text: &str) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
+use common::write;
 
 const STRUCTURE_RULES: [&str; 8] = [
     "namespace-naming",
@@ -68,13 +66,7 @@ fn clean_repo(r: &Path) {
 }
 
 fn structure_findings(r: &Path) -> Vec<(String, String, u64, String)> {
-    let out = Command::new(env!("CARGO_BIN_EXE_kgate"))
-        .args(["check", ".", "--format", "json"])
-        .current_dir(r)
-        .output()
-        .unwrap();
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let (report, _) = common::check_json(r, &[]);
     report["findings"]
         .as_array()
         .unwrap()

@@ -1,7 +1,57 @@
-//! Where a root is deployed, from its path: the environment and cluster path patterns of
-//! `layout:` (`layout.environmentPaths`, `layout.clusterPaths`), compiled and validated here.
+//! `layout:` — where the repository keeps what: the section's parsing, and where a root is
+//! deployed, from its path: the environment and cluster path patterns
+//! (`layout.environmentPaths`, `layout.clusterPaths`), compiled and validated here.
 
-use super::Config;
+use super::decoder::Decoder;
+use super::{Config, ConfigError, Spanned};
+use crate::yaml::{Node, Pos};
+
+/// `layout:` — where the repository keeps what (for the repo-structure rules).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayoutConfig {
+    /// Globs of app directories (each with `base/` and `overlays/<env>/`); default `apps/*`.
+    pub apps: Vec<Spanned<String>>,
+    /// Path patterns giving a root's environment (`**/overlays/{env}` by default).
+    pub environment_paths: Vec<Spanned<String>>,
+    /// Path patterns giving a root's cluster (`**/clusters/{cluster}` by default).
+    pub cluster_paths: Vec<Spanned<String>>,
+}
+
+impl Default for LayoutConfig {
+    fn default() -> Self {
+        LayoutConfig {
+            apps: vec![Spanned {
+                value: "apps/*".to_owned(),
+                pos: Pos { line: 0, column: 0 },
+            }],
+            environment_paths: Vec::new(),
+            cluster_paths: Vec::new(),
+        }
+    }
+}
+
+/// The `layout:` section; every pattern (app globs too) is validated as a path pattern.
+pub(super) fn parse(d: &Decoder, node: &Node) -> Result<LayoutConfig, ConfigError> {
+    let mut layout = LayoutConfig::default();
+    for e in d.map(
+        node,
+        "layout",
+        &["apps", "environmentPaths", "clusterPaths"],
+    )? {
+        let list = d.string_list(&e.value, "layout")?;
+        for p in &list {
+            if let Err(m) = validate_pattern(&p.value) {
+                return Err(d.err(p.pos, m, None));
+            }
+        }
+        match e.key.as_str() {
+            "apps" => layout.apps = list,
+            "environmentPaths" => layout.environment_paths = list,
+            _ => layout.cluster_paths = list,
+        }
+    }
+    Ok(layout)
+}
 
 /// How paths map to environments and clusters (`layout.environmentPaths`,
 /// `layout.clusterPaths`): patterns of `/`-separated segments where `**` is any number of
@@ -93,7 +143,7 @@ impl Conventions {
             .iter()
             .map(|e| e.value.clone())
             .collect();
-        let owned = |l: &[crate::config::Spanned<String>], default: &[&str]| -> Vec<String> {
+        let owned = |l: &[Spanned<String>], default: &[&str]| -> Vec<String> {
             if l.is_empty() {
                 default.iter().map(|s| (*s).to_owned()).collect()
             } else {
@@ -214,5 +264,21 @@ mod tests {
                 .contains("unknown placeholder")
         );
         assert!(validate_pattern("x/{env").unwrap_err().contains("unclosed"));
+    }
+
+    #[test]
+    fn invalid_layout_patterns_name_their_line() {
+        use super::super::decoder::error_at;
+        let (line, msg) =
+            error_at("layout:\n  apps: [apps/*]\n  environmentPaths:\n    - deploy/{team}\n");
+        assert_eq!(line, 4);
+        assert!(msg.starts_with("unknown placeholder `{team}`"), "{msg}");
+        let (line, msg) = error_at("layout:\n  clusterPaths: clusters/{cluster}\n");
+        assert_eq!(
+            (line, msg.as_str()),
+            (2, "layout must be a list, not a string")
+        );
+        let (line, msg) = error_at("layout:\n  app: [a]\n");
+        assert_eq!((line, msg.as_str()), (2, "unknown key `app` in layout"));
     }
 }

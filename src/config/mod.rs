@@ -2,30 +2,58 @@
 //!
 //! Decoded by hand from the spanned YAML tree so that every error names the key and the line
 //! (an unknown key is an error, with a did-you-mean, rather than a silently ignored typo).
+//! Each section has its own file owning its struct, defaults, parsing and validation;
+//! `Config::parse` only dispatches over the top-level keys.
 
 pub mod date;
+mod decoder;
+mod exclude;
+mod images;
+mod kube;
 pub mod layout;
+mod limits;
+mod policies;
+mod rules;
+mod suppressions;
 
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 
+pub use images::ImagesConfig;
+pub use layout::LayoutConfig;
+pub use limits::{
+    DEFAULT_MAX_FILE_SIZE, DEFAULT_POLICY_MEMORY, DEFAULT_POLICY_TIMEOUT, LimitsConfig,
+};
+pub use policies::PoliciesConfig;
+pub use rules::RulesConfig;
+pub use suppressions::Suppression;
+
+use crate::yaml::{self, LoadLimits, Pos, Value};
+use decoder::Decoder;
+
+// The unit tests below predate the split and name `Severity` through `super::*`.
+#[cfg(test)]
 use crate::model::Severity;
-use crate::yaml::{self, Entry, LoadLimits, Node, Pos, Value};
 
 pub const CONFIG_FILE_NAME: &str = ".kgate.yaml";
 
-/// Default for `limits.maxFileSize`: 16 MiB. etcd caps one object at ~1.5 MiB, so a
-/// manifest file ten times that is almost certainly generated output or a mistake.
-pub const DEFAULT_MAX_FILE_SIZE: u64 = 16 * 1024 * 1024;
-
-/// Default for `limits.policyTimeout`: the built-in rules take about a millisecond per
-/// object, so five seconds only stops a policy that does not terminate.
-pub const DEFAULT_POLICY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// Default for `limits.policyMemory`: the whole 200-app gate lives in ~100 MB; 4 GiB stops a
-/// runaway comprehension before a CI runner (7 GB on GitHub's) kills the job.
-pub const DEFAULT_POLICY_MEMORY: u64 = 4 * 1024 * 1024 * 1024;
+/// The keys `.kgate.yaml` may have at its top level.
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "kubeVersion",
+    "environments",
+    "images",
+    "exclude",
+    "rules",
+    "limits",
+    "strict",
+    "schemaDirs",
+    "kubeVersions",
+    "productionEnvironments",
+    "policies",
+    "layout",
+    "suppressions",
+];
 
 /// A value read from the config, with the position it was read at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,94 +89,6 @@ pub struct Config {
     pub suppressions: Vec<Suppression>,
 }
 
-/// One entry of `suppressions:`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Suppression {
-    pub rule: Spanned<String>,
-    /// Globs of the finding's file or roots; empty: everywhere.
-    pub paths: Vec<Spanned<String>>,
-    /// Required: a suppression without one is itself a finding.
-    pub reason: Option<Spanned<String>>,
-    /// `YYYY-MM-DD`: from that day on the suppression stops suppressing and says so.
-    pub expires: Option<Spanned<String>>,
-}
-
-/// `layout:` — where the repository keeps what (for the repo-structure rules).
-#[derive(Debug, Clone, PartialEq)]
-pub struct LayoutConfig {
-    /// Globs of app directories (each with `base/` and `overlays/<env>/`); default `apps/*`.
-    pub apps: Vec<Spanned<String>>,
-    /// Path patterns giving a root's environment (`**/overlays/{env}` by default).
-    pub environment_paths: Vec<Spanned<String>>,
-    /// Path patterns giving a root's cluster (`**/clusters/{cluster}` by default).
-    pub cluster_paths: Vec<Spanned<String>>,
-}
-
-impl Default for LayoutConfig {
-    fn default() -> Self {
-        LayoutConfig {
-            apps: vec![Spanned {
-                value: "apps/*".to_owned(),
-                pos: Pos { line: 0, column: 0 },
-            }],
-            environment_paths: Vec::new(),
-            cluster_paths: Vec::new(),
-        }
-    }
-}
-
-/// `policies:` — where the repository's own Rego policies and data files are.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PoliciesConfig {
-    /// Directories (or files) of `.rego` files, relative to the config; default `policy`.
-    pub dirs: Vec<Spanned<String>>,
-    /// Packages whose `deny`/`violation`/`warn` rules run; default `main`.
-    pub namespaces: Vec<String>,
-    /// Data files or directories merged into `data`.
-    pub data: Vec<Spanned<String>>,
-}
-
-impl Default for PoliciesConfig {
-    fn default() -> Self {
-        PoliciesConfig {
-            dirs: vec![Spanned {
-                value: "policy".to_owned(),
-                pos: Pos::default(),
-            }],
-            namespaces: vec!["main".to_owned()],
-            data: Vec::new(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ImagesConfig {
-    pub allowed_registries: Vec<Spanned<String>>,
-    /// Environments whose images must be pinned by digest.
-    pub require_digest: Vec<Spanned<String>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct RulesConfig {
-    pub disable: Vec<Spanned<String>>,
-    pub severity: IndexMap<String, Spanned<Severity>>,
-    /// Per-rule parameters, handed to the rule as `data.kgate.params[<rule id>]`.
-    pub params: IndexMap<String, Spanned<serde_json::Value>>,
-    /// Rules disabled under some paths only: rule id -> globs matched against the finding's
-    /// file and its roots (relative to the scanned root).
-    pub disable_in: IndexMap<String, Vec<Spanned<String>>>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct LimitsConfig {
-    pub max_file_size: u64,
-    /// `limits.policyTimeout`: wall-clock budget of one policy evaluation (one object).
-    pub policy_timeout: std::time::Duration,
-    /// `limits.policyMemory`: memory ceiling while policies evaluate (process-wide: regorus
-    /// checks the allocator's live bytes).
-    pub policy_memory: u64,
-}
-
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -158,11 +98,7 @@ impl Default for Config {
             images: ImagesConfig::default(),
             exclude: Vec::new(),
             rules: RulesConfig::default(),
-            limits: LimitsConfig {
-                max_file_size: DEFAULT_MAX_FILE_SIZE,
-                policy_timeout: DEFAULT_POLICY_TIMEOUT,
-                policy_memory: DEFAULT_POLICY_MEMORY,
-            },
+            limits: LimitsConfig::default(),
             strict: false,
             schema_dirs: Vec::new(),
             kube_versions: IndexMap::new(),
@@ -255,259 +191,26 @@ impl Config {
             return Ok(config);
         }
         let d = Decoder { path };
-        for entry in d.map(
-            &doc.root,
-            "the config",
-            &[
-                "kubeVersion",
-                "environments",
-                "images",
-                "exclude",
-                "rules",
-                "limits",
-                "strict",
-                "schemaDirs",
-                "kubeVersions",
-                "productionEnvironments",
-                "policies",
-                "layout",
-                "suppressions",
-            ],
-        )? {
+        // Every key is checked (unknown ones with a did-you-mean) before any value is read.
+        for entry in d.map(&doc.root, "the config", TOP_LEVEL_KEYS)? {
             let v = &entry.value;
+            let c = &mut config;
             match entry.key.as_str() {
-                "kubeVersion" => config.kube_version = Some(d.kube_version(v)?),
-                "environments" => config.environments = d.string_list(v, "environments")?,
-                "strict" => match v.value {
-                    Value::Bool(b) => config.strict = b,
-                    _ => {
-                        return Err(ConfigError::invalid(
-                            path,
-                            v.start,
-                            "strict must be true or false",
-                            None,
-                        ));
-                    }
-                },
-                "schemaDirs" => config.schema_dirs = d.string_list(v, "schemaDirs")?,
-                "suppressions" => {
-                    let Value::Seq(items) = &v.value else {
-                        return Err(ConfigError::invalid(
-                            path,
-                            v.start,
-                            "suppressions must be a list of {rule, paths, reason, expires}",
-                            None,
-                        ));
-                    };
-                    for item in items {
-                        let mut s = Suppression {
-                            rule: Spanned {
-                                value: String::new(),
-                                pos: item.start,
-                            },
-                            paths: Vec::new(),
-                            reason: None,
-                            expires: None,
-                        };
-                        for e in d.map(
-                            item,
-                            "a suppression",
-                            &["rule", "paths", "reason", "expires"],
-                        )? {
-                            match e.key.as_str() {
-                                "rule" => s.rule = d.string(&e.value, "suppressions[].rule")?,
-                                "paths" => {
-                                    s.paths = d.string_list(&e.value, "suppressions[].paths")?;
-                                    for g in &s.paths {
-                                        if let Err(err) = globset::Glob::new(&g.value) {
-                                            return Err(ConfigError::invalid(
-                                                path,
-                                                g.pos,
-                                                format!("invalid glob `{}`: {err}", g.value),
-                                                None,
-                                            ));
-                                        }
-                                    }
-                                }
-                                "reason" => {
-                                    s.reason = Some(d.string(&e.value, "suppressions[].reason")?)
-                                }
-                                _ => {
-                                    let date = d.string(&e.value, "suppressions[].expires")?;
-                                    if date::parse_date(&date.value).is_none() {
-                                        return Err(ConfigError::invalid(
-                                            path,
-                                            date.pos,
-                                            format!(
-                                                "expires must be a date YYYY-MM-DD, got `{}`",
-                                                date.value
-                                            ),
-                                            None,
-                                        ));
-                                    }
-                                    s.expires = Some(date);
-                                }
-                            }
-                        }
-                        if s.rule.value.is_empty() {
-                            return Err(ConfigError::invalid(
-                                path,
-                                item.start,
-                                "a suppression needs `rule` (a rule id)",
-                                None,
-                            ));
-                        }
-                        config.suppressions.push(s);
-                    }
-                }
-                "layout" => {
-                    for e in d.map(v, "layout", &["apps", "environmentPaths", "clusterPaths"])? {
-                        let list = d.string_list(&e.value, "layout")?;
-                        for p in &list {
-                            if let Err(m) = layout::validate_pattern(&p.value) {
-                                return Err(ConfigError::invalid(path, p.pos, m, None));
-                            }
-                        }
-                        match e.key.as_str() {
-                            "apps" => config.layout.apps = list,
-                            "environmentPaths" => config.layout.environment_paths = list,
-                            _ => config.layout.cluster_paths = list,
-                        }
-                    }
-                }
-                "policies" => {
-                    for e in d.map(v, "policies", &["dirs", "namespaces", "data"])? {
-                        match e.key.as_str() {
-                            "dirs" => {
-                                config.policies.dirs = d.string_list(&e.value, "policies.dirs")?
-                            }
-                            "namespaces" => {
-                                config.policies.namespaces = d
-                                    .string_list(&e.value, "policies.namespaces")?
-                                    .into_iter()
-                                    .map(|s| s.value)
-                                    .collect()
-                            }
-                            _ => config.policies.data = d.string_list(&e.value, "policies.data")?,
-                        }
-                    }
-                }
-                "kubeVersions" => {
-                    for e in d.map(v, "kubeVersions", &[])? {
-                        let version = d.kube_version(&e.value)?;
-                        config.kube_versions.insert(e.key.clone(), version);
-                    }
-                }
+                "kubeVersion" => c.kube_version = Some(kube::version(&d, v)?),
+                "environments" => c.environments = d.string_list(v, "environments")?,
+                "images" => c.images = images::parse(&d, v)?,
+                "exclude" => c.exclude = exclude::parse(&d, v)?,
+                "rules" => c.rules = rules::parse(&d, v)?,
+                "limits" => c.limits = limits::parse(&d, v)?,
+                "strict" => c.strict = d.bool(v, "strict")?,
+                "schemaDirs" => c.schema_dirs = d.string_list(v, "schemaDirs")?,
+                "kubeVersions" => c.kube_versions = kube::versions(&d, v)?,
                 "productionEnvironments" => {
-                    config.production_environments = d
-                        .string_list(v, "productionEnvironments")?
-                        .into_iter()
-                        .map(|s| s.value)
-                        .collect();
+                    c.production_environments = d.plain_string_list(v, "productionEnvironments")?
                 }
-                "images" => {
-                    for e in d.map(v, "images", &["allowedRegistries", "requireDigest"])? {
-                        if e.key == "allowedRegistries" {
-                            config.images.allowed_registries =
-                                d.string_list(&e.value, "images.allowedRegistries")?;
-                        } else {
-                            config.images.require_digest =
-                                d.string_list(&e.value, "images.requireDigest")?;
-                        }
-                    }
-                }
-                "exclude" => {
-                    config.exclude = d.string_list(v, "exclude")?;
-                    // Exclude patterns use .gitignore syntax, checked here so a bad one is a
-                    // config error with its line rather than a surprise during the walk.
-                    let mut probe = ignore::gitignore::GitignoreBuilder::new("/");
-                    for g in &config.exclude {
-                        if let Err(e) = probe.add_line(None, &g.value) {
-                            return Err(ConfigError::invalid(
-                                path,
-                                g.pos,
-                                format!("invalid pattern `{}` in exclude: {e}", g.value),
-                                Some("patterns use .gitignore syntax, e.g. `vendor/` or `**/*.generated.yaml`".to_owned()),
-                            ));
-                        }
-                    }
-                }
-                "rules" => {
-                    for e in d.map(v, "rules", &["disable", "disableIn", "severity", "params"])? {
-                        match e.key.as_str() {
-                            "disable" => {
-                                config.rules.disable = d.string_list(&e.value, "rules.disable")?
-                            }
-                            "disableIn" => {
-                                for p in d.map(&e.value, "rules.disableIn", &[])? {
-                                    let globs = d.string_list(&p.value, "rules.disableIn")?;
-                                    for g in &globs {
-                                        if let Err(err) = globset::Glob::new(&g.value) {
-                                            return Err(ConfigError::invalid(
-                                                path,
-                                                g.pos,
-                                                format!("invalid glob `{}`: {err}", g.value),
-                                                None,
-                                            ));
-                                        }
-                                    }
-                                    config.rules.disable_in.insert(p.key.clone(), globs);
-                                }
-                            }
-                            "params" => {
-                                for p in d.map(&e.value, "rules.params", &[])? {
-                                    if !matches!(p.value.value, Value::Map(_)) {
-                                        return Err(ConfigError::invalid(
-                                            path,
-                                            p.value.start,
-                                            format!(
-                                                "rules.params.{} must be a mapping of parameter names to values",
-                                                p.key
-                                            ),
-                                            None,
-                                        ));
-                                    }
-                                    config.rules.params.insert(
-                                        p.key.clone(),
-                                        Spanned {
-                                            value: p.value.to_json(),
-                                            pos: p.key_pos,
-                                        },
-                                    );
-                                }
-                            }
-                            _ => {
-                                for s in d.map(&e.value, "rules.severity", &[])? {
-                                    let sev = d.severity(&s.value)?;
-                                    config.rules.severity.insert(
-                                        s.key.clone(),
-                                        Spanned {
-                                            value: sev,
-                                            pos: s.key_pos,
-                                        },
-                                    );
-                                }
-                            }
-                        }
-                    }
-                }
-                _ => {
-                    for e in d.map(
-                        v,
-                        "limits",
-                        &["maxFileSize", "policyTimeout", "policyMemory"],
-                    )? {
-                        match e.key.as_str() {
-                            "maxFileSize" => {
-                                config.limits.max_file_size = d.size(&e.value, "maxFileSize")?
-                            }
-                            "policyMemory" => {
-                                config.limits.policy_memory = d.size(&e.value, "policyMemory")?
-                            }
-                            _ => config.limits.policy_timeout = d.duration(&e.value)?,
-                        }
-                    }
-                }
+                "policies" => c.policies = policies::parse(&d, v)?,
+                "layout" => c.layout = layout::parse(&d, v)?,
+                _ => c.suppressions = suppressions::parse(&d, v)?,
             }
         }
         Ok(config)
@@ -536,195 +239,6 @@ pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
-}
-
-struct Decoder<'p> {
-    path: &'p Path,
-}
-
-impl Decoder<'_> {
-    fn err(&self, pos: Pos, message: String, help: Option<String>) -> ConfigError {
-        ConfigError::invalid(self.path, pos, message, help)
-    }
-
-    fn type_name(node: &Node) -> &'static str {
-        match node.value {
-            Value::Null => "null",
-            Value::Bool(_) => "boolean",
-            Value::Int(_) | Value::Uint(_) => "integer",
-            Value::Float(_) => "number",
-            Value::String(_) => "string",
-            Value::Seq(_) => "list",
-            Value::Map(_) => "mapping",
-        }
-    }
-
-    /// The entries of a mapping; with a non-empty `allowed`, any other key is an error.
-    fn map<'n>(
-        &self,
-        node: &'n Node,
-        what: &str,
-        allowed: &[&str],
-    ) -> Result<&'n [Entry], ConfigError> {
-        let entries: &[Entry] = match &node.value {
-            Value::Map(entries) => entries,
-            Value::Null => &[],
-            _ => {
-                return Err(self.err(
-                    node.start,
-                    format!("{what} must be a mapping, not a {}", Self::type_name(node)),
-                    None,
-                ));
-            }
-        };
-        if !allowed.is_empty() {
-            for e in entries {
-                if !allowed.contains(&e.key.as_str()) {
-                    let help = match did_you_mean(&e.key, allowed) {
-                        Some(s) => format!("did you mean `{s}`?"),
-                        None => format!("expected one of: {}", allowed.join(", ")),
-                    };
-                    return Err(self.err(
-                        e.key_pos,
-                        format!("unknown key `{}` in {what}", e.key),
-                        Some(help),
-                    ));
-                }
-            }
-        }
-        Ok(entries)
-    }
-
-    fn string(&self, node: &Node, what: &str) -> Result<Spanned<String>, ConfigError> {
-        match &node.value {
-            Value::String(s) => Ok(Spanned {
-                value: s.clone(),
-                pos: node.start,
-            }),
-            _ => Err(self.err(
-                node.start,
-                format!("{what} must be a string, not a {}", Self::type_name(node)),
-                None,
-            )),
-        }
-    }
-
-    fn string_list(&self, node: &Node, what: &str) -> Result<Vec<Spanned<String>>, ConfigError> {
-        match &node.value {
-            Value::Seq(items) => items
-                .iter()
-                .map(|i| self.string(i, &format!("each entry of {what}")))
-                .collect(),
-            Value::Null => Ok(Vec::new()),
-            _ => Err(self.err(
-                node.start,
-                format!("{what} must be a list, not a {}", Self::type_name(node)),
-                None,
-            )),
-        }
-    }
-
-    fn kube_version(&self, node: &Node) -> Result<Spanned<String>, ConfigError> {
-        if matches!(node.value, Value::Float(_) | Value::Int(_)) {
-            return Err(self.err(
-                node.start,
-                "kubeVersion must be a quoted string".to_owned(),
-                Some(
-                    "write it in quotes, e.g. `kubeVersion: \"1.30\"`: unquoted, 1.30 is the number 1.3"
-                        .to_owned(),
-                ),
-            ));
-        }
-        let v = self.string(node, "kubeVersion")?;
-        let ok = v.value.split_once('.').is_some_and(|(a, b)| {
-            !a.is_empty()
-                && !b.is_empty()
-                && a.bytes().all(|c| c.is_ascii_digit())
-                && b.bytes().all(|c| c.is_ascii_digit())
-        });
-        if !ok {
-            return Err(self.err(
-                node.start,
-                format!("kubeVersion `{}` is not of the form MAJOR.MINOR", v.value),
-                Some("for example `kubeVersion: \"1.32\"`".to_owned()),
-            ));
-        }
-        if let Err(e) = crate::model::kube_version::KubeVersion::parse(&v.value) {
-            return Err(self.err(node.start, e.to_string(), None));
-        }
-        Ok(v)
-    }
-
-    fn severity(&self, node: &Node) -> Result<Severity, ConfigError> {
-        let s = self.string(node, "a severity")?;
-        s.value
-            .parse()
-            .map_err(|m: String| self.err(node.start, m, None))
-    }
-
-    /// A size in bytes: an integer, or a string with a unit (`512KiB`, `16MiB`, `1GB`).
-    /// A duration such as `5s`, `500ms` or `2m`.
-    fn duration(&self, node: &Node) -> Result<std::time::Duration, ConfigError> {
-        let bad = || {
-            self.err(
-                node.start,
-                "limits.policyTimeout must be a positive duration such as 5s, 500ms or 1m"
-                    .to_owned(),
-                None,
-            )
-        };
-        let Value::String(s) = &node.value else {
-            return Err(bad());
-        };
-        let s = s.trim();
-        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-        let (num, unit) = s.split_at(split);
-        let n: u64 = num.parse().map_err(|_| bad())?;
-        let d = match unit.trim() {
-            "ms" => std::time::Duration::from_millis(n),
-            "s" => std::time::Duration::from_secs(n),
-            "m" => std::time::Duration::from_secs(n.saturating_mul(60)),
-            _ => return Err(bad()),
-        };
-        if d.is_zero() {
-            return Err(bad());
-        }
-        Ok(d)
-    }
-
-    fn size(&self, node: &Node, key: &str) -> Result<u64, ConfigError> {
-        let bad = || {
-            self.err(
-                node.start,
-                format!("limits.{key} must be a positive size such as 16MiB, 500KB or 1048576"),
-                None,
-            )
-        };
-        match &node.value {
-            Value::Int(i) if *i > 0 => Ok(*i as u64),
-            Value::String(s) => {
-                let s = s.trim();
-                let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-                let (num, unit) = s.split_at(split);
-                let n: u64 = num.parse().map_err(|_| bad())?;
-                let mult: u64 = match unit.trim() {
-                    "" | "B" => 1,
-                    "KB" | "kB" => 1000,
-                    "KiB" => 1024,
-                    "MB" => 1000 * 1000,
-                    "MiB" => 1024 * 1024,
-                    "GB" => 1000 * 1000 * 1000,
-                    "GiB" => 1024 * 1024 * 1024,
-                    _ => return Err(bad()),
-                };
-                match n.checked_mul(mult) {
-                    Some(v) if v > 0 => Ok(v),
-                    _ => Err(bad()),
-                }
-            }
-            _ => Err(bad()),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,64 @@
+//! Helpers the end-to-end tests share: running the `kgate` binary, reading its JSON report,
+//! and writing scratch repositories.
+
+// Each test file is its own crate and uses only some of these.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository's root (examples, `tests/data`, `benches`).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `tests/data/<name>`.
+pub fn fixture(name: &str) -> PathBuf {
+    repo().join("tests/data").join(name)
+}
+
+/// The `kgate` binary under test, for callers that set up the environment themselves.
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_kgate"))
+}
+
+/// `kgate ARGS` run in `dir`.
+pub fn kgate(dir: &Path, args: &[&str]) -> Output {
+    bin()
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("kgate runs")
+}
+
+/// `kgate check . --format json EXTRA` run in `dir`, unparsed: for callers that expect a
+/// usage error (no report) or want stderr.
+pub fn check(dir: &Path, extra: &[&str]) -> Output {
+    bin()
+        .args(["check", ".", "--format", "json"])
+        .args(extra)
+        .current_dir(dir)
+        .output()
+        .expect("kgate runs")
+}
+
+/// The JSON report and exit code of `kgate check . --format json EXTRA` in `dir`; a run
+/// without a report panics with kgate's stderr.
+pub fn check_json(dir: &Path, extra: &[&str]) -> (serde_json::Value, Option<i32>) {
+    let out = check(dir, extra);
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (report, out.status.code())
+}
+
+/// Writes `text` to `root/rel`, creating its directories.
+pub fn write(root: &Path, rel: &str, text: &str) {
+    write_bytes(root, rel, text.as_bytes());
+}
+
+/// `write` for contents that need not be UTF-8 (binary and malformed inputs).
+pub fn write_bytes(root: &Path, rel: &str, bytes: &[u8]) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, bytes).unwrap();
+}
