@@ -15,203 +15,18 @@ use super::fieldspec::{FieldSpec, builtin, group_version};
 use super::hash::{HashInput, name_hash};
 use super::kustomization::ReplacementEntry;
 use super::kustomization::{
-    self, GeneratorArgs, GeneratorOptions, Kustomization, PatchEntry, Selector, VarEntry,
+    self, GeneratorArgs, GeneratorOptions, Kustomization, PatchEntry, VarEntry,
 };
 use super::order::{ResId, legacy_cmp, legacy_cmp_with};
 use super::replacement::{self, Replacement};
+use super::resource::{
+    Origin, Resource, add_unique, get_mut, get_str, kustomize_input, map, set, string_data, text,
+};
+use super::selector::{Selector, selects, selects_exactly};
 use super::vars::{add_var, merge_vars, resolve_vars};
 use super::{merge2, patch};
-use crate::model::kinds::{is_cluster_scoped_kind, is_remote};
+use crate::model::kinds::is_remote;
 use crate::yaml::{self, Entry, FileId, LoadLimits, Node, Pos, Schema, Value};
-
-/// One object being built, with what kustomize remembers about it.
-#[derive(Debug, Clone)]
-pub struct Resource {
-    pub node: Node,
-    /// The file the object was read from (the kustomization file for generated objects).
-    pub source: PathBuf,
-    /// Name and namespace when loaded: references in other objects use these.
-    pub org_name: String,
-    pub org_namespace: String,
-    /// A generated object whose name gets the content hash at the end.
-    pub needs_hash: bool,
-    /// Name prefixes and suffixes applied, innermost first: when several objects were loaded
-    /// with the same name, a reference resolves to the one renamed like the referrer.
-    pub prefixes: Vec<String>,
-    pub suffixes: Vec<String>,
-    /// Every name the object had before its current one (references may use any).
-    pub prev_names: Vec<String>,
-    /// The `vars` whose `objref` is this object (their values are read from it at the end).
-    pub ref_vars: Vec<String>,
-    /// Where the object comes from (`buildMetadata: [originAnnotations]`).
-    pub origin: Origin,
-}
-
-/// Where an object comes from, as kustomize's `config.kubernetes.io/origin` annotation
-/// records it: the resource file, or the generator and the file configuring it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin {
-    File(PathBuf),
-    Generator {
-        configured_in: PathBuf,
-        /// `ConfigMapGenerator` or `SecretGenerator`.
-        kind: &'static str,
-        /// The generator config's `metadata.name`, for generators listed under `generators:`.
-        name: Option<String>,
-    },
-}
-
-impl Origin {
-    /// The annotation's value: YAML with paths relative to the built directory.
-    fn annotation(&self, root: &Path) -> String {
-        let rel = |p: &Path| crate::source::relative(root, p);
-        let one = |k: &str, v: String| super::emit::emit_document(&map(vec![(k, text(&v))]));
-        match self {
-            Origin::File(path) => one("path", rel(path)),
-            Origin::Generator {
-                configured_in,
-                kind,
-                name,
-            } => {
-                let mut by = vec![("apiVersion", text("builtin")), ("kind", text(kind))];
-                if let Some(n) = name {
-                    by.push(("name", text(n)));
-                }
-                let by = super::emit::emit_document(&map(by));
-                let mut out = one("configuredIn", rel(configured_in));
-                out.push_str("configuredBy:\n");
-                for line in by.lines() {
-                    out.push_str("  ");
-                    out.push_str(line);
-                    out.push('\n');
-                }
-                out
-            }
-        }
-    }
-}
-
-fn text(s: &str) -> Node {
-    Node::synthetic(Value::String(s.to_owned()))
-}
-
-fn map(entries: Vec<(&str, Node)>) -> Node {
-    Node::synthetic(Value::Map(
-        entries
-            .into_iter()
-            .map(|(k, v)| Entry {
-                key: k.to_owned(),
-                key_pos: Pos::default(),
-                value: v,
-            })
-            .collect(),
-    ))
-}
-
-fn get_str<'a>(n: &'a Node, path: &[&str]) -> &'a str {
-    n.str_at(path).unwrap_or("")
-}
-
-/// Sets `key` in a mapping node (adding it at the end when missing).
-fn set(n: &mut Node, key: &str, value: Node) {
-    if n.value == Value::Null {
-        n.value = Value::Map(Vec::new());
-    }
-    if let Value::Map(entries) = &mut n.value {
-        match entries.iter_mut().find(|e| e.key == key) {
-            Some(e) => e.value = value,
-            None => entries.push(Entry {
-                key: key.to_owned(),
-                key_pos: Pos::default(),
-                value,
-            }),
-        }
-    }
-}
-
-fn get_mut<'a>(n: &'a mut Node, key: &str) -> Option<&'a mut Node> {
-    match &mut n.value {
-        Value::Map(entries) => entries
-            .iter_mut()
-            .find(|e| e.key == key)
-            .map(|e| &mut e.value),
-        _ => None,
-    }
-}
-
-impl Resource {
-    pub fn api_version(&self) -> &str {
-        get_str(&self.node, &["apiVersion"])
-    }
-    pub fn kind(&self) -> &str {
-        get_str(&self.node, &["kind"])
-    }
-    pub fn name(&self) -> &str {
-        get_str(&self.node, &["metadata", "name"])
-    }
-    pub fn namespace(&self) -> &str {
-        get_str(&self.node, &["metadata", "namespace"])
-    }
-    pub(super) fn is_cluster_scoped(&self) -> bool {
-        is_cluster_scoped_kind(self.kind())
-    }
-    fn metadata(&mut self) -> &mut Node {
-        if get_mut(&mut self.node, "metadata").is_none() {
-            set(&mut self.node, "metadata", map(vec![]));
-        }
-        get_mut(&mut self.node, "metadata").expect("metadata was just set")
-    }
-    fn set_name(&mut self, name: &str) {
-        let old = self.name().to_owned();
-        if old != name && !self.prev_names.contains(&old) {
-            self.prev_names.push(old);
-        }
-        set(self.metadata(), "name", text(name));
-    }
-    /// `Kind.version.group/namespace/name`, as kustomize names ids in messages.
-    fn id(&self) -> String {
-        let (g, v) = group_version(self.api_version());
-        format!(
-            "{}.{}.{}/{}.{}",
-            self.kind(),
-            if v.is_empty() { "[noVer]" } else { v },
-            if g.is_empty() { "[noGrp]" } else { g },
-            self.name(),
-            if self.namespace().is_empty() {
-                "[noNs]"
-            } else {
-                self.namespace()
-            }
-        )
-    }
-    /// kustomize's `ResId.Equals`: group, version and kind, name, and the effective namespace
-    /// (none counts as `default`; cluster-scoped kinds have none). The same object under two
-    /// API versions is two ids to kustomize (the `duplicate-resource-id` rule catches it).
-    fn same_id(&self, other: &Resource) -> bool {
-        fn effective(r: &Resource) -> &str {
-            if r.is_cluster_scoped() {
-                ""
-            } else if r.namespace().is_empty() {
-                "default"
-            } else {
-                r.namespace()
-            }
-        }
-        group_version(self.api_version()) == group_version(other.api_version())
-            && self.kind() == other.kind()
-            && self.name() == other.name()
-            && effective(self) == effective(other)
-    }
-}
-
-/// Resource and patch files are typed as kustomize (go-yaml v3) reads them.
-fn kustomize_input(file: FileId) -> LoadLimits {
-    LoadLimits {
-        schema: Schema::GoYamlV3,
-        file,
-        ..LoadLimits::default()
-    }
-}
 
 /// The position of an infinite or NaN number, which kustomize cannot write as JSON.
 fn non_finite(n: &Node) -> Option<Pos> {
@@ -1298,16 +1113,6 @@ fn string_map_node(m: &BTreeMap<String, String>) -> Node {
     ))
 }
 
-fn string_data(n: Option<&Node>) -> BTreeMap<String, String> {
-    match n.map(|n| &n.value) {
-        Some(Value::Map(entries)) => entries
-            .iter()
-            .filter_map(|e| e.value.as_str().map(|v| (e.key.clone(), v.to_owned())))
-            .collect(),
-        _ => BTreeMap::new(),
-    }
-}
-
 fn generated(
     kind: &str,
     args: &GeneratorArgs,
@@ -1379,26 +1184,6 @@ fn generated(
     }
 }
 
-fn add_unique(
-    ra: &mut Vec<Resource>,
-    r: Resource,
-    file: &Path,
-    pos: Pos,
-) -> Result<(), RenderError> {
-    if let Some(existing) = ra.iter().find(|x| x.same_id(&r)) {
-        return Err(RenderError::at(
-            file,
-            pos,
-            format!(
-                "may not add resource with an already registered id: {}",
-                existing.id()
-            ),
-        ));
-    }
-    ra.push(r);
-    Ok(())
-}
-
 /// Objects of a resource file (multi-document; `kind: List` expanded).
 fn read_objects(
     file: &Path,
@@ -1456,20 +1241,7 @@ fn push_object(node: Node, file: &Path, out: &mut Vec<Resource>) -> Result<(), R
         }
         return Ok(());
     }
-    let org_name = get_str(&node, &["metadata", "name"]).to_owned();
-    let org_namespace = get_str(&node, &["metadata", "namespace"]).to_owned();
-    out.push(Resource {
-        node,
-        source: file.to_owned(),
-        org_name,
-        org_namespace,
-        needs_hash: false,
-        prefixes: Vec::new(),
-        suffixes: Vec::new(),
-        prev_names: Vec::new(),
-        ref_vars: Vec::new(),
-        origin: Origin::File(file.to_owned()),
-    });
+    out.push(Resource::loaded(node, file));
     Ok(())
 }
 
@@ -1510,11 +1282,6 @@ fn shift_lines(n: &mut Node, lines: u32, columns: u32) {
         }),
         _ => {}
     }
-}
-
-/// Exact matching, as replacement sources and targets select objects.
-fn selects_exactly(sel: &Selector, r: &Resource) -> Result<bool, String> {
-    selector_matches(sel, r, &|want, have| Ok(want == have))
 }
 
 /// kustomize's ReplacementTransformer: the last built-in transformer of a kustomization.
@@ -1694,121 +1461,6 @@ fn transform(
         }
     }
     Ok(())
-}
-
-fn full_match(pattern: &str, value: &str) -> Result<bool, String> {
-    regex::Regex::new(&format!("^(?:{pattern})$"))
-        .map(|re| re.is_match(value))
-        .map_err(|e| format!("invalid regular expression `{pattern}`: {e}"))
-}
-
-/// A Kubernetes label selector (`a=b,c!=d,e,!f,g in (x,y),h notin (z),n>3`, as
-/// apimachinery's `labels.Parse` reads it) against a label or annotation map.
-fn matches_selector(n: Option<&Node>, selector: &str) -> Result<bool, String> {
-    let get = |k: &str| -> Option<String> {
-        let v = n.and_then(|m| m.get(k))?;
-        Some(match &v.value {
-            Value::String(s) => s.clone(),
-            Value::Int(i) => i.to_string(),
-            Value::Bool(b) => b.to_string(),
-            Value::Float(f) => f.to_string(),
-            _ => String::new(),
-        })
-    };
-    let bad = |term: &str| format!("unable to parse requirement `{term}` of selector `{selector}`");
-    // Terms are comma-separated, but commas inside `( )` belong to a set.
-    let mut terms = Vec::new();
-    let (mut depth, mut start) = (0i32, 0);
-    for (i, c) in selector.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            ',' if depth == 0 => {
-                terms.push(&selector[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    terms.push(&selector[start..]);
-    for term in terms.into_iter().map(str::trim).filter(|t| !t.is_empty()) {
-        let set_op = term
-            .find(" in ")
-            .map(|i| (i, 4, true))
-            .or_else(|| term.find(" notin ").map(|i| (i, 7, false)));
-        let ok = if let Some((i, len, is_in)) = set_op {
-            let key = term[..i].trim();
-            let set = term[i + len..].trim();
-            let inner = set
-                .strip_prefix('(')
-                .and_then(|s| s.strip_suffix(')'))
-                .ok_or_else(|| bad(term))?;
-            let values: Vec<&str> = inner.split(',').map(str::trim).collect();
-            let found = get(key).is_some_and(|v| values.contains(&v.as_str()));
-            if is_in { found } else { !found }
-        } else if let Some((k, v)) = term.split_once("!=") {
-            get(k.trim()).as_deref() != Some(v.trim())
-        } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
-            get(k.trim()).as_deref() == Some(v.trim())
-        } else if let Some((k, v)) = term.split_once('>').or_else(|| term.split_once('<')) {
-            let bound: i64 = v.trim().parse().map_err(|_| bad(term))?;
-            let greater = term.contains('>');
-            get(k.trim())
-                .and_then(|x| x.parse::<i64>().ok())
-                .is_some_and(|x| if greater { x > bound } else { x < bound })
-        } else if let Some(k) = term.strip_prefix('!') {
-            get(k.trim()).is_none()
-        } else if term.contains(char::is_whitespace) || term.contains('(') {
-            return Err(bad(term));
-        } else {
-            get(term).is_some()
-        };
-        if !ok {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
-/// Regular-expression matching, as patch targets select objects.
-fn selects(sel: &Selector, r: &Resource) -> Result<bool, String> {
-    selector_matches(sel, r, &full_match)
-}
-
-/// Whether `r` is selected: every group/version/kind/name/namespace the selector sets
-/// matches by `field_matches(wanted, actual)`, and so do its label and annotation selectors.
-fn selector_matches(
-    sel: &Selector,
-    r: &Resource,
-    field_matches: &dyn Fn(&str, &str) -> Result<bool, String>,
-) -> Result<bool, String> {
-    let (g, v) = group_version(r.api_version());
-    let checks = [
-        (&sel.group, g),
-        (&sel.version, v),
-        (&sel.kind, r.kind()),
-        (&sel.name, r.name()),
-        (&sel.namespace, r.namespace()),
-    ];
-    for (wanted, actual) in checks {
-        if let Some(w) = wanted.as_deref().filter(|w| !w.is_empty())
-            && !field_matches(w, actual)?
-        {
-            return Ok(false);
-        }
-    }
-    let meta = r.node.get("metadata");
-    if let Some(ls) = &sel.label_selector
-        && !matches_selector(meta.and_then(|m| m.get("labels")), ls)?
-    {
-        return Ok(false);
-    }
-    if let Some(a) = &sel.annotation_selector
-        && !matches_selector(meta.and_then(|m| m.get("annotations")), a)?
-    {
-        return Ok(false);
-    }
-    Ok(true)
 }
 
 /// The patch with the identity fields removed, for applying to a selected target (unless

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::RenderError;
 use super::fieldspec::{FieldSpec, parse_spec};
+use super::selector::Selector;
 use crate::yaml::{self, LoadLimits, Node, Pos, Value};
 
 /// A string from the kustomization and the position it was read at.
@@ -53,20 +54,6 @@ pub struct GeneratorArgs {
     pub envs: Vec<Item>,
     pub secret_type: Option<String>,
     pub options: Option<GeneratorOptions>,
-    pub pos: Pos,
-}
-
-/// Which objects a patch applies to (kustomize `Selector`); name, namespace, kind, group and
-/// version are anchored regular expressions.
-#[derive(Debug, Clone, Default)]
-pub struct Selector {
-    pub group: Option<String>,
-    pub version: Option<String>,
-    pub kind: Option<String>,
-    pub name: Option<String>,
-    pub namespace: Option<String>,
-    pub label_selector: Option<String>,
-    pub annotation_selector: Option<String>,
     pub pos: Pos,
 }
 

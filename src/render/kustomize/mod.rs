@@ -11,7 +11,10 @@ pub mod openapi;
 pub mod order;
 pub mod patch;
 pub mod replacement;
+pub mod resource;
+pub mod selector;
 pub mod vars;
 
 pub use super::RenderError;
-pub use engine::{Renderer, Resource};
+pub use engine::Renderer;
+pub use resource::Resource;
