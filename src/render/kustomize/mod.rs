@@ -7,12 +7,15 @@ pub mod fieldspec;
 pub mod hash;
 pub mod kustomization;
 pub mod merge2;
+pub mod namerefs;
 pub mod openapi;
 pub mod order;
 pub mod patch;
+pub mod patches;
 pub mod replacement;
 pub mod resource;
 pub mod selector;
+pub mod transformers;
 pub mod vars;
 
 pub use super::RenderError;
