@@ -4,6 +4,7 @@
 pub mod emit;
 pub mod engine;
 pub mod fieldspec;
+pub mod generators;
 pub mod hash;
 pub mod kustomization;
 pub mod merge2;
@@ -12,6 +13,7 @@ pub mod openapi;
 pub mod order;
 pub mod patch;
 pub mod patches;
+pub mod plugins;
 pub mod replacement;
 pub mod resource;
 pub mod selector;
