@@ -514,10 +514,9 @@ impl Reader<'_> {
             "configMapGenerator" => k.config_map_generator = self.generators(v, false)?,
             "secretGenerator" => k.secret_generator = self.generators(v, true)?,
             "generatorOptions" => k.generator_options = Some(self.options(v)?),
-            "sortOptions" => {
-                if v.value != Value::Null {
-                    k.sort_options = Some(self.sort_options(v)?);
-                }
+            // A null `sortOptions` is no sort options (the catch-all below).
+            "sortOptions" if v.value != Value::Null => {
+                k.sort_options = Some(self.sort_options(v)?);
             }
             "buildMetadata" => k.build_metadata.extend(self.build_metadata(v, key)?),
             "vars" => k.vars.extend(self.vars(v)?),
