@@ -332,19 +332,54 @@ fn analyze(s: &str) -> Analysis {
             block_allowed: false,
         };
     }
+    let (flow_indicators, block_indicators) = indicators(s, &chars);
+    let special_characters = chars.iter().any(|&c| !is_printable(c));
+    let line_breaks = chars.iter().any(|&c| is_break(Some(c)));
+    let w = Whitespace::of(&chars);
+
+    let mut a = Analysis {
+        multiline: line_breaks,
+        flow_plain_allowed: true,
+        block_plain_allowed: true,
+        single_quoted_allowed: true,
+        block_allowed: true,
+    };
+    if w.leading_space || w.leading_break || w.trailing_space || w.trailing_break {
+        a.flow_plain_allowed = false;
+        a.block_plain_allowed = false;
+    }
+    if w.trailing_space {
+        a.block_allowed = false;
+    }
+    if w.break_space {
+        a.flow_plain_allowed = false;
+        a.block_plain_allowed = false;
+        a.single_quoted_allowed = false;
+    }
+    if w.space_break || special_characters {
+        a.flow_plain_allowed = false;
+        a.block_plain_allowed = false;
+        a.single_quoted_allowed = false;
+        a.block_allowed = false;
+    }
+    if line_breaks {
+        a.flow_plain_allowed = false;
+        a.block_plain_allowed = false;
+    }
+    if flow_indicators {
+        a.flow_plain_allowed = false;
+    }
+    if block_indicators {
+        a.block_plain_allowed = false;
+    }
+    a
+}
+
+/// Whether `s` holds characters that are indicators in flow and in block context, as
+/// go-yaml's `yaml_emitter_analyze_scalar` decides: (flow, block).
+fn indicators(s: &str, chars: &[char]) -> (bool, bool) {
     let mut block_indicators = false;
     let mut flow_indicators = false;
-    let mut line_breaks = false;
-    let mut special_characters = false;
-    let mut leading_space = false;
-    let mut leading_break = false;
-    let mut trailing_space = false;
-    let mut trailing_break = false;
-    let mut break_space = false;
-    let mut space_break = false;
-    let mut previous_space = false;
-    let mut previous_break = false;
-
     if s.starts_with("---") || s.starts_with("...") {
         block_indicators = true;
         flow_indicators = true;
@@ -388,79 +423,61 @@ fn analyze(s: &str) -> Analysis {
                 _ => {}
             }
         }
-        if !is_printable(c) {
-            special_characters = true;
-        }
-        if is_break(Some(c)) {
-            line_breaks = true;
-        }
-        if c == ' ' {
-            if i == 0 {
-                leading_space = true;
-            }
-            if i == chars.len() - 1 {
-                trailing_space = true;
-            }
-            if previous_break {
-                break_space = true;
-            }
-            previous_space = true;
-            previous_break = false;
-        } else if is_break(Some(c)) {
-            if i == 0 {
-                leading_break = true;
-            }
-            if i == chars.len() - 1 {
-                trailing_break = true;
-            }
-            if previous_space {
-                space_break = true;
-            }
-            previous_space = false;
-            previous_break = true;
-        } else {
-            previous_space = false;
-            previous_break = false;
-        }
         preceded_by_whitespace = is_blankz(Some(c));
     }
+    (flow_indicators, block_indicators)
+}
 
-    let mut a = Analysis {
-        multiline: line_breaks,
-        flow_plain_allowed: true,
-        block_plain_allowed: true,
-        single_quoted_allowed: true,
-        block_allowed: true,
-    };
-    if leading_space || leading_break || trailing_space || trailing_break {
-        a.flow_plain_allowed = false;
-        a.block_plain_allowed = false;
+/// Where a scalar has spaces and line breaks that a plain or quoted style cannot keep.
+#[derive(Default)]
+struct Whitespace {
+    leading_space: bool,
+    leading_break: bool,
+    trailing_space: bool,
+    trailing_break: bool,
+    /// A space right after a line break.
+    break_space: bool,
+    /// A line break right after a space.
+    space_break: bool,
+}
+
+impl Whitespace {
+    fn of(chars: &[char]) -> Whitespace {
+        let mut w = Whitespace::default();
+        let mut previous_space = false;
+        let mut previous_break = false;
+        for (i, &c) in chars.iter().enumerate() {
+            if c == ' ' {
+                if i == 0 {
+                    w.leading_space = true;
+                }
+                if i == chars.len() - 1 {
+                    w.trailing_space = true;
+                }
+                if previous_break {
+                    w.break_space = true;
+                }
+                previous_space = true;
+                previous_break = false;
+            } else if is_break(Some(c)) {
+                if i == 0 {
+                    w.leading_break = true;
+                }
+                if i == chars.len() - 1 {
+                    w.trailing_break = true;
+                }
+                if previous_space {
+                    w.space_break = true;
+                }
+                previous_space = false;
+                previous_break = true;
+            } else {
+                previous_space = false;
+                previous_break = false;
+            }
+        }
+        w
     }
-    if trailing_space {
-        a.block_allowed = false;
-    }
-    if break_space {
-        a.flow_plain_allowed = false;
-        a.block_plain_allowed = false;
-        a.single_quoted_allowed = false;
-    }
-    if space_break || special_characters {
-        a.flow_plain_allowed = false;
-        a.block_plain_allowed = false;
-        a.single_quoted_allowed = false;
-        a.block_allowed = false;
-    }
-    if line_breaks {
-        a.flow_plain_allowed = false;
-        a.block_plain_allowed = false;
-    }
-    if flow_indicators {
-        a.flow_plain_allowed = false;
-    }
-    if block_indicators {
-        a.block_plain_allowed = false;
-    }
-    a
 }
 
 /// go-yaml's line width: plain and quoted scalars are folded at spaces past this column.

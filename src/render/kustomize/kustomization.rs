@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use super::RenderError;
 use super::fieldspec::{FieldSpec, parse_spec};
-use crate::yaml::{self, LoadLimits, Node, Pos, Value};
+use super::selector::Selector;
+use crate::yaml::{self, Entry, LoadLimits, Node, Pos, Value};
 
 /// A string from the kustomization and the position it was read at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,20 +54,6 @@ pub struct GeneratorArgs {
     pub envs: Vec<Item>,
     pub secret_type: Option<String>,
     pub options: Option<GeneratorOptions>,
-    pub pos: Pos,
-}
-
-/// Which objects a patch applies to (kustomize `Selector`); name, namespace, kind, group and
-/// version are anchored regular expressions.
-#[derive(Debug, Clone, Default)]
-pub struct Selector {
-    pub group: Option<String>,
-    pub version: Option<String>,
-    pub kind: Option<String>,
-    pub name: Option<String>,
-    pub namespace: Option<String>,
-    pub label_selector: Option<String>,
-    pub annotation_selector: Option<String>,
     pub pos: Pos,
 }
 
@@ -479,32 +466,30 @@ pub fn parse(file: &Path, text: &str) -> Result<Kustomization, RenderError> {
     }
     k.field_pos = entries.iter().map(|e| (e.key.clone(), e.key_pos)).collect();
     for e in entries {
+        r.field(&mut k, e)?;
+    }
+    Ok(k)
+}
+
+/// One section of the kustomization per function, read in the file's order.
+impl Reader<'_> {
+    /// Reads the top-level field `e` into `k`, refusing fields kustomize does not know and
+    /// fields kgate does not render.
+    fn field(&self, k: &mut Kustomization, e: &Entry) -> Result<(), RenderError> {
         let key = e.key.as_str();
         let v = &e.value;
         if !KNOWN_FIELDS.contains(&key) {
-            return Err(r.err(
+            return Err(self.err(
                 e.key_pos,
                 format!("invalid Kustomization: unknown field \"{key}\""),
             ));
         }
         if PLUGINS.contains(&key) {
-            for item in r.items(v, key)? {
-                if item.value.contains('\n') {
-                    return Err(r.err(
-                        item.pos,
-                        format!("kgate does not render inline plugin configs under `{key}` yet"),
-                    ));
-                }
-                k.plugins.push(PluginRef {
-                    field: key.to_owned(),
-                    item,
-                });
-            }
-            continue;
+            return self.plugins(k, key, v);
         }
         if key.starts_with("helm") && !is_empty(v) {
             // Helm needs the helm binary and chart repositories: a note, not an error.
-            let mut err = r.err(
+            let mut err = self.err(
                 e.key_pos,
                 format!("`{key}`: Helm charts are not rendered yet, so this root was not checked"),
             );
@@ -512,262 +497,301 @@ pub fn parse(file: &Path, text: &str) -> Result<Kustomization, RenderError> {
             return Err(err);
         }
         if NOT_YET.contains(&key) && !is_empty(v) {
-            return Err(r.err(e.key_pos, format!("kgate does not render `{key}` yet")));
+            return Err(self.err(e.key_pos, format!("kgate does not render `{key}` yet")));
         }
         match key {
-            "kind" => {
-                let kind = r.string(v, "kind")?;
-                match kind.as_str() {
-                    "Kustomization" | "" => {}
-                    "Component" => k.is_component = true,
-                    other => {
-                        return Err(r.err(v.start, format!("unknown kustomization kind `{other}`")));
-                    }
-                }
+            "kind" => self.kind(k, v)?,
+            "resources" | "bases" => k.resources.extend(self.items(v, key)?),
+            "components" => k.components = self.items(v, key)?,
+            "namespace" => k.namespace = Some(self.string(v, key)?).filter(|s| !s.is_empty()),
+            "namePrefix" => k.name_prefix = Some(self.string(v, key)?),
+            "nameSuffix" => k.name_suffix = Some(self.string(v, key)?),
+            "commonLabels" => k.common_labels = self.string_map(v, key)?,
+            "commonAnnotations" => k.common_annotations = self.string_map(v, key)?,
+            "labels" => k.labels.extend(self.labels(v)?),
+            "images" => k.images.extend(self.images(v)?),
+            "replicas" => k.replicas.extend(self.replicas(v)?),
+            "configMapGenerator" => k.config_map_generator = self.generators(v, false)?,
+            "secretGenerator" => k.secret_generator = self.generators(v, true)?,
+            "generatorOptions" => k.generator_options = Some(self.options(v)?),
+            // A null `sortOptions` is no sort options (the catch-all below).
+            "sortOptions" if v.value != Value::Null => {
+                k.sort_options = Some(self.sort_options(v)?);
             }
-            "resources" | "bases" => k.resources.extend(r.items(v, key)?),
-            "components" => k.components = r.items(v, key)?,
-            "namespace" => k.namespace = Some(r.string(v, key)?).filter(|s| !s.is_empty()),
-            "namePrefix" => k.name_prefix = Some(r.string(v, key)?),
-            "nameSuffix" => k.name_suffix = Some(r.string(v, key)?),
-            "commonLabels" => k.common_labels = r.string_map(v, key)?,
-            "commonAnnotations" => k.common_annotations = r.string_map(v, key)?,
-            "labels" => {
-                let Value::Seq(items) = &v.value else {
-                    if v.value == Value::Null {
-                        continue;
-                    }
-                    return Err(r.err(v.start, "`labels` must be a list"));
-                };
-                for item in items {
-                    let fields = match item.get("fields").map(|f| &f.value) {
-                        Some(Value::Seq(fs)) => fs.iter().filter_map(parse_spec).collect(),
-                        _ => Vec::new(),
-                    };
-                    k.labels.push(LabelSet {
-                        pairs: item
-                            .get("pairs")
-                            .map(|p| r.string_map(p, "pairs"))
-                            .transpose()?
-                            .unwrap_or_default(),
-                        include_selectors: r
-                            .bool(item.get("includeSelectors"), "includeSelectors")?
-                            .unwrap_or(false),
-                        include_templates: r
-                            .bool(item.get("includeTemplates"), "includeTemplates")?
-                            .unwrap_or(false),
-                        fields,
-                    });
-                }
-            }
-            "images" => {
-                let Value::Seq(items) = &v.value else {
-                    continue;
-                };
-                for item in items {
-                    let s = |key: &str| -> Result<Option<String>, RenderError> {
-                        item.get(key).map(|x| r.string(x, key)).transpose()
-                    };
-                    // The entry's value that decides the new image is what a finding points at.
-                    let pos = ["digest", "newTag", "newName"]
-                        .iter()
-                        .find_map(|f| item.get(f).map(|n| n.start))
-                        .unwrap_or(item.start);
-                    k.images.push(ImageSet {
-                        pos,
-                        name: s("name")?.unwrap_or_default(),
-                        new_name: s("newName")?,
-                        new_tag: s("newTag")?,
-                        digest: s("digest")?,
-                    });
-                }
-            }
-            "replicas" => {
-                let Value::Seq(items) = &v.value else {
-                    continue;
-                };
-                for item in items {
-                    let name = item
-                        .get("name")
-                        .map(|n| r.string(n, "name"))
-                        .transpose()?
-                        .unwrap_or_default();
-                    let count = match item.get("count").map(|c| &c.value) {
-                        Some(Value::Int(i)) => *i,
-                        _ => return Err(r.err(item.start, "`replicas[].count` must be an integer")),
-                    };
-                    k.replicas.push((name, count));
-                }
-            }
-            "configMapGenerator" => k.config_map_generator = r.generators(v, false)?,
-            "secretGenerator" => k.secret_generator = r.generators(v, true)?,
-            "generatorOptions" => k.generator_options = Some(r.options(v)?),
-            "sortOptions" => {
-                if v.value == Value::Null {
-                    continue;
-                }
-                let order = v
-                    .get("order")
-                    .map(|o| r.string(o, "sortOptions.order"))
-                    .transpose()?;
-                let legacy = v
-                    .get("legacySortOptions")
-                    .filter(|l| l.value != Value::Null);
-                let pos = v.get("order").map_or(v.start, |o| o.start);
-                k.sort_options = Some(match order.as_deref() {
-                    Some("fifo") => {
-                        if legacy.is_some() {
-                            return Err(r.err(
-                                pos,
-                                "the field 'sortOptions.legacySortOptions' is set but the selected sort order is 'fifo', not 'legacy'",
-                            ));
-                        }
-                        SortOptions::Fifo
-                    }
-                    Some("legacy") => {
-                        let list = |key: &str| -> Result<Vec<String>, RenderError> {
-                            match legacy.and_then(|l| l.get(key)) {
-                                Some(n) => {
-                                    Ok(r.items(n, key)?.into_iter().map(|i| i.value).collect())
-                                }
-                                None => Ok(Vec::new()),
-                            }
-                        };
-                        SortOptions::Legacy {
-                            order_first: list("orderFirst")?,
-                            order_last: list("orderLast")?,
-                            custom: legacy.is_some(),
-                        }
-                    }
-                    _ => {
-                        return Err(r.err(
-                            pos,
-                            "the field 'sortOptions.order' must be one of [fifo, legacy]",
-                        ));
-                    }
-                });
-            }
-            "buildMetadata" => {
-                for item in r.items(v, key)? {
-                    match item.value.as_str() {
-                        "originAnnotations" | "managedByLabel" => k.build_metadata.push(item.value),
-                        "transformerAnnotations" => {
-                            return Err(r.err(
-                                item.pos,
-                                "kgate does not render `buildMetadata: [transformerAnnotations]` yet",
-                            ));
-                        }
-                        // kustomize ignores options it does not know; so does kgate.
-                        _ => {}
-                    }
-                }
-            }
-            "vars" => {
-                let Value::Seq(items) = &v.value else {
-                    if v.value == Value::Null {
-                        continue;
-                    }
-                    return Err(r.err(v.start, "`vars` must be a list"));
-                };
-                for item in items {
-                    k.vars.push(r.var(item)?);
-                }
-            }
-            "replacements" => {
-                let Value::Seq(items) = &v.value else {
-                    if v.value == Value::Null {
-                        continue;
-                    }
-                    return Err(r.err(v.start, "`replacements` must be a list"));
-                };
-                for item in items {
-                    if let Some(p) = item.get("path") {
-                        k.replacements.push(ReplacementEntry::Path(Item {
-                            value: r.string(p, "path")?,
-                            pos: p.start,
-                        }));
-                    } else {
-                        k.replacements
-                            .push(ReplacementEntry::Inline(super::replacement::parse(
-                                file,
-                                item,
-                                |n| r.selector(n),
-                            )?));
-                    }
-                }
-            }
+            "buildMetadata" => k.build_metadata.extend(self.build_metadata(v, key)?),
+            "vars" => k.vars.extend(self.vars(v)?),
+            "replacements" => k.replacements.extend(self.replacements(v)?),
             "patchesStrategicMerge" => {
-                for item in r.items(v, key)? {
-                    // An entry is a file path, or an inline patch when it spans lines.
-                    let inline = item.value.contains('\n');
-                    k.patches_strategic_merge.push(PatchEntry {
-                        path: (!inline).then(|| item.clone()),
-                        inline: inline.then(|| item.clone()),
-                        target: None,
-                        pos: item.pos,
-                        ..PatchEntry::default()
-                    });
-                }
+                k.patches_strategic_merge
+                    .extend(self.patches_strategic_merge(v, key)?);
             }
-            "patches" | "patchesJson6902" => {
-                let Value::Seq(items) = &v.value else {
-                    if v.value == Value::Null {
-                        continue;
-                    }
-                    return Err(r.err(v.start, format!("`{key}` must be a list")));
-                };
-                for item in items {
-                    let option = |name: &str| -> Result<bool, RenderError> {
-                        let o = item.get("options");
-                        if let Some(Value::Map(opts)) = o.map(|o| &o.value)
-                            && let Some(unknown) = opts
-                                .iter()
-                                .find(|e| e.key != "allowNameChange" && e.key != "allowKindChange")
-                        {
-                            return Err(r.err(
-                                unknown.key_pos,
-                                format!("unknown patch option `{}`", unknown.key),
-                            ));
-                        }
-                        Ok(r.bool(o.and_then(|o| o.get(name)), name)?.unwrap_or(false))
-                    };
-                    let text = |name: &str| -> Result<Option<Item>, RenderError> {
-                        item.get(name)
-                            .map(|n| {
-                                Ok(Item {
-                                    value: r.string(n, name)?,
-                                    pos: n.start,
-                                })
-                            })
-                            .transpose()
-                    };
-                    let entry = PatchEntry {
-                        path: text("path")?,
-                        inline: text("patch")?,
-                        target: item.get("target").map(|t| r.selector(t)).transpose()?,
-                        pos: item.start,
-                        allow_name_change: option("allowNameChange")?,
-                        allow_kind_change: option("allowKindChange")?,
-                    };
-                    if entry.path.is_none() && entry.inline.is_none() {
-                        return Err(r.err(item.start, "a patch needs `path` or `patch`"));
-                    }
-                    if key == "patches" {
-                        k.patches.push(entry);
-                    } else {
-                        if entry.target.is_none() {
-                            return Err(
-                                r.err(item.start, "a patchesJson6902 entry needs a `target`")
-                            );
-                        }
-                        k.patches_json6902.push(entry);
-                    }
-                }
-            }
+            "patches" => k.patches.extend(self.patches(v, key)?),
+            "patchesJson6902" => k.patches_json6902.extend(self.patches(v, key)?),
             _ => {}
         }
+        Ok(())
     }
-    Ok(k)
+
+    fn plugins(&self, k: &mut Kustomization, key: &str, v: &Node) -> Result<(), RenderError> {
+        for item in self.items(v, key)? {
+            if item.value.contains('\n') {
+                return Err(self.err(
+                    item.pos,
+                    format!("kgate does not render inline plugin configs under `{key}` yet"),
+                ));
+            }
+            k.plugins.push(PluginRef {
+                field: key.to_owned(),
+                item,
+            });
+        }
+        Ok(())
+    }
+
+    fn kind(&self, k: &mut Kustomization, v: &Node) -> Result<(), RenderError> {
+        let kind = self.string(v, "kind")?;
+        match kind.as_str() {
+            "Kustomization" | "" => {}
+            "Component" => k.is_component = true,
+            other => {
+                return Err(self.err(v.start, format!("unknown kustomization kind `{other}`")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The items of a list field (nothing for null, `what must be a list` otherwise).
+    fn list<'n>(&self, v: &'n Node, what: &str) -> Result<&'n [Node], RenderError> {
+        match &v.value {
+            Value::Seq(items) => Ok(items),
+            Value::Null => Ok(&[]),
+            _ => Err(self.err(v.start, format!("{what} must be a list"))),
+        }
+    }
+
+    fn labels(&self, v: &Node) -> Result<Vec<LabelSet>, RenderError> {
+        let mut out = Vec::new();
+        for item in self.list(v, "`labels`")? {
+            let fields = match item.get("fields").map(|f| &f.value) {
+                Some(Value::Seq(fs)) => fs.iter().filter_map(parse_spec).collect(),
+                _ => Vec::new(),
+            };
+            out.push(LabelSet {
+                pairs: item
+                    .get("pairs")
+                    .map(|p| self.string_map(p, "pairs"))
+                    .transpose()?
+                    .unwrap_or_default(),
+                include_selectors: self
+                    .bool(item.get("includeSelectors"), "includeSelectors")?
+                    .unwrap_or(false),
+                include_templates: self
+                    .bool(item.get("includeTemplates"), "includeTemplates")?
+                    .unwrap_or(false),
+                fields,
+            });
+        }
+        Ok(out)
+    }
+
+    fn images(&self, v: &Node) -> Result<Vec<ImageSet>, RenderError> {
+        let Value::Seq(items) = &v.value else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for item in items {
+            let s = |key: &str| -> Result<Option<String>, RenderError> {
+                item.get(key).map(|x| self.string(x, key)).transpose()
+            };
+            // The entry's value that decides the new image is what a finding points at.
+            let pos = ["digest", "newTag", "newName"]
+                .iter()
+                .find_map(|f| item.get(f).map(|n| n.start))
+                .unwrap_or(item.start);
+            out.push(ImageSet {
+                pos,
+                name: s("name")?.unwrap_or_default(),
+                new_name: s("newName")?,
+                new_tag: s("newTag")?,
+                digest: s("digest")?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn replicas(&self, v: &Node) -> Result<Vec<(String, i64)>, RenderError> {
+        let Value::Seq(items) = &v.value else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for item in items {
+            let name = item
+                .get("name")
+                .map(|n| self.string(n, "name"))
+                .transpose()?
+                .unwrap_or_default();
+            let count = match item.get("count").map(|c| &c.value) {
+                Some(Value::Int(i)) => *i,
+                _ => return Err(self.err(item.start, "`replicas[].count` must be an integer")),
+            };
+            out.push((name, count));
+        }
+        Ok(out)
+    }
+
+    fn sort_options(&self, v: &Node) -> Result<SortOptions, RenderError> {
+        let order = v
+            .get("order")
+            .map(|o| self.string(o, "sortOptions.order"))
+            .transpose()?;
+        let legacy = v
+            .get("legacySortOptions")
+            .filter(|l| l.value != Value::Null);
+        let pos = v.get("order").map_or(v.start, |o| o.start);
+        match order.as_deref() {
+            Some("fifo") => {
+                if legacy.is_some() {
+                    return Err(self.err(
+                        pos,
+                        "the field 'sortOptions.legacySortOptions' is set but the selected sort order is 'fifo', not 'legacy'",
+                    ));
+                }
+                Ok(SortOptions::Fifo)
+            }
+            Some("legacy") => {
+                let list = |key: &str| -> Result<Vec<String>, RenderError> {
+                    match legacy.and_then(|l| l.get(key)) {
+                        Some(n) => Ok(self.items(n, key)?.into_iter().map(|i| i.value).collect()),
+                        None => Ok(Vec::new()),
+                    }
+                };
+                Ok(SortOptions::Legacy {
+                    order_first: list("orderFirst")?,
+                    order_last: list("orderLast")?,
+                    custom: legacy.is_some(),
+                })
+            }
+            _ => Err(self.err(
+                pos,
+                "the field 'sortOptions.order' must be one of [fifo, legacy]",
+            )),
+        }
+    }
+
+    fn build_metadata(&self, v: &Node, key: &str) -> Result<Vec<String>, RenderError> {
+        let mut out = Vec::new();
+        for item in self.items(v, key)? {
+            match item.value.as_str() {
+                "originAnnotations" | "managedByLabel" => out.push(item.value),
+                "transformerAnnotations" => {
+                    return Err(self.err(
+                        item.pos,
+                        "kgate does not render `buildMetadata: [transformerAnnotations]` yet",
+                    ));
+                }
+                // kustomize ignores options it does not know; so does kgate.
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    fn vars(&self, v: &Node) -> Result<Vec<VarEntry>, RenderError> {
+        self.list(v, "`vars`")?
+            .iter()
+            .map(|item| self.var(item))
+            .collect()
+    }
+
+    fn replacements(&self, v: &Node) -> Result<Vec<ReplacementEntry>, RenderError> {
+        let mut out = Vec::new();
+        for item in self.list(v, "`replacements`")? {
+            if let Some(p) = item.get("path") {
+                out.push(ReplacementEntry::Path(Item {
+                    value: self.string(p, "path")?,
+                    pos: p.start,
+                }));
+            } else {
+                out.push(ReplacementEntry::Inline(super::replacement::parse(
+                    self.file,
+                    item,
+                    |n| self.selector(n),
+                )?));
+            }
+        }
+        Ok(out)
+    }
+
+    fn patches_strategic_merge(&self, v: &Node, key: &str) -> Result<Vec<PatchEntry>, RenderError> {
+        let mut out = Vec::new();
+        for item in self.items(v, key)? {
+            // An entry is a file path, or an inline patch when it spans lines.
+            let inline = item.value.contains('\n');
+            out.push(PatchEntry {
+                path: (!inline).then(|| item.clone()),
+                inline: inline.then(|| item.clone()),
+                target: None,
+                pos: item.pos,
+                ..PatchEntry::default()
+            });
+        }
+        Ok(out)
+    }
+
+    /// `patches` or `patchesJson6902` (`key`), whose entries need a target.
+    fn patches(&self, v: &Node, key: &str) -> Result<Vec<PatchEntry>, RenderError> {
+        let mut out = Vec::new();
+        for item in self.list(v, &format!("`{key}`"))? {
+            let entry = self.patch(item)?;
+            if key == "patchesJson6902" && entry.target.is_none() {
+                return Err(self.err(item.start, "a patchesJson6902 entry needs a `target`"));
+            }
+            out.push(entry);
+        }
+        Ok(out)
+    }
+
+    /// One entry of `patches` or `patchesJson6902`.
+    fn patch(&self, item: &Node) -> Result<PatchEntry, RenderError> {
+        let option = |name: &str| -> Result<bool, RenderError> {
+            let o = item.get("options");
+            if let Some(Value::Map(opts)) = o.map(|o| &o.value)
+                && let Some(unknown) = opts
+                    .iter()
+                    .find(|e| e.key != "allowNameChange" && e.key != "allowKindChange")
+            {
+                return Err(self.err(
+                    unknown.key_pos,
+                    format!("unknown patch option `{}`", unknown.key),
+                ));
+            }
+            Ok(self
+                .bool(o.and_then(|o| o.get(name)), name)?
+                .unwrap_or(false))
+        };
+        let text = |name: &str| -> Result<Option<Item>, RenderError> {
+            item.get(name)
+                .map(|n| {
+                    Ok(Item {
+                        value: self.string(n, name)?,
+                        pos: n.start,
+                    })
+                })
+                .transpose()
+        };
+        let entry = PatchEntry {
+            path: text("path")?,
+            inline: text("patch")?,
+            target: item.get("target").map(|t| self.selector(t)).transpose()?,
+            pos: item.start,
+            allow_name_change: option("allowNameChange")?,
+            allow_kind_change: option("allowKindChange")?,
+        };
+        if entry.path.is_none() && entry.inline.is_none() {
+            return Err(self.err(item.start, "a patch needs `path` or `patch`"));
+        }
+        Ok(entry)
+    }
 }
 
 /// A patch target selector read from a built-in transformer config.
@@ -797,7 +821,7 @@ pub fn builtin_generator(
     {
         for key in ["name", "namespace"] {
             if let Some(v) = meta.get(key) {
-                entries.push(crate::yaml::Entry {
+                entries.push(Entry {
                     key: key.to_owned(),
                     key_pos: v.start,
                     value: v.clone(),
@@ -820,5 +844,139 @@ fn is_empty(n: &Node) -> bool {
         Value::Map(e) => e.is_empty(),
         Value::String(s) => s.is_empty(),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<Kustomization, RenderError> {
+        parse(Path::new("kustomization.yaml"), text)
+    }
+
+    fn message(text: &str) -> String {
+        match read(text) {
+            Ok(_) => panic!("expected an error for {text:?}"),
+            Err(e) => e.message,
+        }
+    }
+
+    #[test]
+    fn sections_are_read_in_order_with_positions() {
+        let k = read(
+            "kind: Component
+resources: [a.yaml]
+bases: [../base]
+namespace: ''
+images:
+- name: nginx
+  newTag: '1.25'
+replicas: [{name: web, count: 2}]
+labels:
+- pairs: {a: b}
+  includeSelectors: true
+buildMetadata: [originAnnotations, unknownOption]
+sortOptions: {order: legacy, legacySortOptions: {orderFirst: [Namespace]}}
+",
+        )
+        .expect("valid");
+        assert!(k.is_component);
+        let resources: Vec<&str> = k.resources.iter().map(|i| i.value.as_str()).collect();
+        assert_eq!(resources, ["a.yaml", "../base"]);
+        assert_eq!(k.namespace, None, "an empty namespace is none");
+        assert_eq!(k.images[0].pos.line, 7, "images point at the new value");
+        assert_eq!(k.replicas, [("web".to_owned(), 2)]);
+        assert!(k.labels[0].include_selectors && !k.labels[0].include_templates);
+        assert_eq!(k.build_metadata, ["originAnnotations"]);
+        assert!(matches!(
+            &k.sort_options,
+            Some(SortOptions::Legacy { order_first, custom: true, .. }) if order_first == &["Namespace"]
+        ));
+        assert_eq!(k.pos_of("images").line, 5);
+    }
+
+    #[test]
+    fn patches_need_a_body_and_json_patches_a_target() {
+        let k = read(
+            "patches:
+- path: p.yaml
+  target: {kind: Deployment, labelSelector: app=web}
+  options: {allowNameChange: true}
+patchesStrategicMerge:
+- file.yaml
+- |-
+  kind: Deployment
+  metadata: {name: web}
+",
+        )
+        .expect("valid");
+        assert!(k.patches[0].allow_name_change && !k.patches[0].allow_kind_change);
+        let target = k.patches[0].target.as_ref().expect("target");
+        assert_eq!(target.label_selector.as_deref(), Some("app=web"));
+        assert!(k.patches_strategic_merge[0].path.is_some());
+        assert!(k.patches_strategic_merge[1].inline.is_some());
+        assert_eq!(
+            message("patches:\n- target: {kind: X}\n"),
+            "a patch needs `path` or `patch`"
+        );
+        assert_eq!(
+            message("patchesJson6902:\n- path: p.yaml\n"),
+            "a patchesJson6902 entry needs a `target`"
+        );
+        assert_eq!(
+            message("patches:\n- path: p.yaml\n  options: {force: true}\n"),
+            "unknown patch option `force`"
+        );
+    }
+
+    #[test]
+    fn list_fields_may_be_null_but_not_scalars() {
+        let k = read("resources: [a.yaml]\nlabels:\nvars:\nreplacements:\npatches:\n")
+            .expect("null lists");
+        assert!(k.labels.is_empty() && k.vars.is_empty() && k.patches.is_empty());
+        assert_eq!(message("labels: x\n"), "`labels` must be a list");
+        assert_eq!(message("vars: x\n"), "`vars` must be a list");
+        assert_eq!(
+            message("replacements: x\n"),
+            "`replacements` must be a list"
+        );
+        assert_eq!(
+            message("patchesJson6902: x\n"),
+            "`patchesJson6902` must be a list"
+        );
+    }
+
+    #[test]
+    fn unknown_unsupported_and_empty_kustomizations_are_refused() {
+        assert_eq!(
+            message("resources: []\nfoo: 1\n"),
+            "invalid Kustomization: unknown field \"foo\""
+        );
+        assert_eq!(
+            message("crds: [a.yaml]\n"),
+            "kgate does not render `crds` yet"
+        );
+        assert_eq!(
+            message("kind: Kustomization\n"),
+            "kustomization.yaml is empty"
+        );
+        assert_eq!(
+            message("kind: Other\nresources: []\n"),
+            "unknown kustomization kind `Other`"
+        );
+        assert_eq!(
+            message("sortOptions: {order: fifo, legacySortOptions: {}}\n"),
+            "the field 'sortOptions.legacySortOptions' is set but the selected sort order is 'fifo', not 'legacy'"
+        );
+        let helm = read("helmCharts: [{name: x}]\n").expect_err("helm");
+        assert!(helm.unavailable);
+        assert_eq!(
+            message("transformers:\n- |\n  kind: X\n"),
+            "kgate does not render inline plugin configs under `transformers` yet"
+        );
+        let k = read("generators: [g.yaml]\nvalidators: [v.yaml]\n").expect("plugins");
+        let fields: Vec<&str> = k.plugins.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["generators", "validators"]);
     }
 }

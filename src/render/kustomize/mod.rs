@@ -4,14 +4,22 @@
 pub mod emit;
 pub mod engine;
 pub mod fieldspec;
+pub mod generators;
 pub mod hash;
 pub mod kustomization;
 pub mod merge2;
+pub mod namerefs;
 pub mod openapi;
 pub mod order;
 pub mod patch;
+pub mod patches;
+pub mod plugins;
 pub mod replacement;
+pub mod resource;
+pub mod selector;
+pub mod transformers;
 pub mod vars;
 
 pub use super::RenderError;
-pub use engine::{Renderer, Resource};
+pub use engine::Renderer;
+pub use resource::Resource;

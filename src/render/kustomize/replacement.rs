@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use super::RenderError;
-use super::kustomization::Selector;
+use super::selector::Selector;
 use crate::yaml::{Entry, Node, Pos, Value};
 
 /// Where the value comes from.

@@ -7,9 +7,9 @@
 use std::path::Path;
 
 use super::RenderError;
-use super::engine::Resource;
 use super::fieldspec::{builtin, group_version};
 use super::kustomization::{Kustomization, VarEntry};
+use super::resource::Resource;
 use crate::yaml::{Node, Pos, Value};
 
 fn describe(v: &VarEntry) -> String {

@@ -1,0 +1,394 @@
+//! kustomize's name-reference fix-up (`nameref` transformer): once names have their final
+//! prefix, suffix and content hash, every field that refers to an object by the name it
+//! was loaded with is rewritten to the name it ends up with.
+//!
+//! Which fields refer to which kinds comes from kustomize's own `namereference.yaml`.
+
+use super::fieldspec::{FieldSpec, group_version};
+use super::resource::{Resource, get_mut, get_str, set, text};
+use crate::yaml::{self, LoadLimits, Node, Value};
+
+/// An object references may point at: where it started and where it ended up.
+struct Referee {
+    kind: String,
+    group: String,
+    org_name: String,
+    org_namespace: String,
+    name: String,
+    namespace: String,
+    cluster_scoped: bool,
+    prefixes: Vec<String>,
+    suffixes: Vec<String>,
+    prev_names: Vec<String>,
+}
+
+/// One entry of kustomize's name-reference config: fields that refer to a `kind` by name.
+struct NameRef {
+    kind: String,
+    group: Option<String>,
+    specs: Vec<FieldSpec>,
+}
+
+/// kustomize's default name-reference config (`namereference.yaml`), read once.
+fn name_references() -> &'static [NameRef] {
+    static REFS: std::sync::LazyLock<Vec<NameRef>> = std::sync::LazyLock::new(|| {
+        let (docs, _) = yaml::parse_documents(
+            include_str!("fieldspecs/namereference.yaml"),
+            LoadLimits::default(),
+        );
+        let mut out = Vec::new();
+        if let Some(Value::Seq(items)) = docs
+            .first()
+            .and_then(|d| d.root.get("nameReference"))
+            .map(|n| &n.value)
+        {
+            for item in items {
+                let specs = match item.get("fieldSpecs").map(|f| &f.value) {
+                    Some(Value::Seq(fs)) => {
+                        fs.iter().filter_map(super::fieldspec::parse_spec).collect()
+                    }
+                    _ => Vec::new(),
+                };
+                out.push(NameRef {
+                    kind: get_str(item, &["kind"]).to_owned(),
+                    group: item.get("group").and_then(Node::as_str).map(str::to_owned),
+                    specs,
+                });
+            }
+        }
+        out
+    });
+    &REFS
+}
+
+/// An unset namespace is the `default` namespace.
+fn same_namespace(a: &str, b: &str) -> bool {
+    let norm = |s: &str| if s.is_empty() { "default" } else { s }.to_owned();
+    norm(a) == norm(b)
+}
+
+/// The referee a reference to `name` (seen from namespace `ns`) resolves to, if exactly one:
+/// several objects loaded under one name are told apart by the prefixes and suffixes they
+/// share with the referrer, as kustomize does.
+fn resolve<'a>(
+    candidates: &[&'a Referee],
+    name: &str,
+    ns: &str,
+    referrer: (&[String], &[String]),
+) -> Option<&'a Referee> {
+    let found: Vec<&Referee> = candidates
+        .iter()
+        .copied()
+        .filter(|t| {
+            (t.org_name == name || t.prev_names.iter().any(|p| p == name))
+                && (t.cluster_scoped
+                    || same_namespace(&t.org_namespace, ns)
+                    || same_namespace(&t.namespace, ns))
+        })
+        .collect();
+    match found.as_slice() {
+        [one] => Some(one),
+        [] => None,
+        many => {
+            let same: Vec<&Referee> = many
+                .iter()
+                .copied()
+                .filter(|t| t.prefixes == referrer.0 && t.suffixes == referrer.1)
+                .collect();
+            match same.as_slice() {
+                [one] => Some(one),
+                _ => None,
+            }
+        }
+    }
+}
+
+/// kustomize's name-reference fix-up: wherever an object refers to another by the name it
+/// was loaded with, write the name it ends up with (prefix, suffix, content hash); a
+/// reference by name and namespace (RoleBinding subjects) also gets the new namespace.
+pub(super) fn fix_name_references(ra: &mut [Resource]) {
+    let referees: Vec<Referee> = ra
+        .iter()
+        .map(|r| Referee {
+            kind: r.kind().to_owned(),
+            group: group_version(r.api_version()).0.to_owned(),
+            org_name: r.org_name.clone(),
+            org_namespace: r.org_namespace.clone(),
+            name: r.name().to_owned(),
+            namespace: r.namespace().to_owned(),
+            cluster_scoped: r.is_cluster_scoped(),
+            prefixes: r.prefixes.clone(),
+            suffixes: r.suffixes.clone(),
+            prev_names: r.prev_names.clone(),
+        })
+        .collect();
+    for r in ra.iter_mut() {
+        fix_references_in(r, &referees);
+    }
+}
+
+/// The referring object, as a reference in it is resolved: its namespace and affixes.
+struct Referrer<'a> {
+    /// The kind the reference points at (from the name-reference config).
+    kind: &'a str,
+    candidates: &'a [&'a Referee],
+    namespace: &'a str,
+    prefixes: &'a [String],
+    suffixes: &'a [String],
+}
+
+/// Rewrites every reference held by `r`.
+fn fix_references_in(r: &mut Resource, referees: &[Referee]) {
+    let referrer_ns = r.namespace().to_owned();
+    let affixes = (r.prefixes.clone(), r.suffixes.clone());
+    let (api_version, kind) = (r.api_version().to_owned(), r.kind().to_owned());
+    for nr in name_references() {
+        let candidates: Vec<&Referee> = referees
+            .iter()
+            .filter(|t| {
+                t.kind == nr.kind
+                    && nr
+                        .group
+                        .as_deref()
+                        .is_none_or(|g| g.is_empty() || g == t.group)
+            })
+            .collect();
+        if candidates.is_empty() {
+            continue;
+        }
+        let referrer = Referrer {
+            kind: &nr.kind,
+            candidates: &candidates,
+            namespace: &referrer_ns,
+            prefixes: &affixes.0,
+            suffixes: &affixes.1,
+        };
+        for spec in nr.specs.iter().filter(|s| s.selects(&api_version, &kind)) {
+            fix_field(&mut r.node, spec, &referrer);
+        }
+    }
+}
+
+/// Rewrites the references found at one field spec of `node`.
+fn fix_field(node: &mut Node, spec: &FieldSpec, referrer: &Referrer) {
+    let Some((last, parent_path)) = spec.path.split_last() else {
+        return;
+    };
+    let parent_spec = FieldSpec {
+        path: parent_path.to_vec(),
+        create: false,
+        ..spec.clone()
+    };
+    parent_spec.visit(node, &mut |parent| match &mut parent.value {
+        Value::Seq(items) => {
+            for i in items.iter_mut() {
+                update(referrer, i, last, false);
+            }
+        }
+        Value::Map(_) => {
+            // `subjects` and webhook `service` refer by a map (name, namespace)
+            // rather than by a string.
+            let by_map = get_mut(parent, last).is_some_and(|c| match &c.value {
+                Value::Map(_) => true,
+                Value::Seq(items) => items.iter().any(|i| matches!(i.value, Value::Map(_))),
+                _ => false,
+            });
+            if !by_map {
+                update(referrer, parent, last, false);
+            } else if let Some(child) = get_mut(parent, last) {
+                match &mut child.value {
+                    Value::Seq(items) => {
+                        for i in items.iter_mut() {
+                            update(referrer, i, "name", true);
+                        }
+                    }
+                    _ => update(referrer, child, "name", true),
+                }
+            }
+        }
+        _ => {}
+    });
+}
+
+/// Rewrites the reference in `holder.field` (a name, or a list of names); `by_map`: the
+/// holder is a `{name, namespace}` map, whose namespace is used and updated too.
+fn update(referrer: &Referrer, holder: &mut Node, field: &str, by_map: bool) {
+    // A reference that names its kind (roleRef, scaleTargetRef, subjects)
+    // only matches that kind.
+    if let Some(k) = holder.get("kind").and_then(Node::as_str)
+        && k != referrer.kind
+    {
+        return;
+    }
+    let ns = holder
+        .get("namespace")
+        .and_then(Node::as_str)
+        .filter(|_| by_map)
+        .unwrap_or(referrer.namespace)
+        .to_owned();
+    let affixes = (referrer.prefixes, referrer.suffixes);
+    let mut new_namespace = None;
+    if let Some(target) = get_mut(holder, field) {
+        match &mut target.value {
+            Value::String(name) => {
+                if let Some(t) = resolve(referrer.candidates, name, &ns, affixes) {
+                    *name = t.name.clone();
+                    if !t.cluster_scoped && !t.namespace.is_empty() {
+                        new_namespace = Some(t.namespace.clone());
+                    }
+                }
+            }
+            Value::Seq(items) => {
+                for i in items.iter_mut() {
+                    if let Value::String(name) = &mut i.value
+                        && let Some(t) = resolve(referrer.candidates, name, &ns, affixes)
+                    {
+                        *name = t.name.clone();
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if by_map && let Some(ns) = new_namespace {
+        set(holder, "namespace", text(&ns));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::kustomize::resource::test_resources;
+    use crate::render::kustomize::transformers::{apply_affix, set_namespace};
+
+    const APP: &str = "apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          envFrom:
+            - configMapRef: {name: cfg}
+            - configMapRef: {name: unrelated}
+      volumes:
+        - {name: v, configMap: {name: cfg}}
+";
+
+    fn pod_spec(r: &Resource) -> &Node {
+        r.node
+            .get("spec")
+            .and_then(|s| s.get("template"))
+            .and_then(|t| t.get("spec"))
+            .expect("pod spec")
+    }
+
+    fn seq(n: Option<&Node>) -> &[Node] {
+        match n.map(|n| &n.value) {
+            Some(Value::Seq(items)) => items,
+            _ => &[],
+        }
+    }
+
+    #[test]
+    fn env_from_and_volumes_follow_a_prefixed_config_map() {
+        let mut ra = test_resources(APP);
+        for r in ra.iter_mut() {
+            apply_affix(r, "dev-", true);
+        }
+        fix_name_references(&mut ra);
+        let spec = pod_spec(&ra[1]);
+        let container = &seq(spec.get("containers"))[0];
+        let env_from = seq(container.get("envFrom"));
+        assert_eq!(
+            env_from[0].str_at(&["configMapRef", "name"]),
+            Some("dev-cfg")
+        );
+        // A name no object had stays as it is.
+        assert_eq!(
+            env_from[1].str_at(&["configMapRef", "name"]),
+            Some("unrelated")
+        );
+        let volume = &seq(spec.get("volumes"))[0];
+        assert_eq!(volume.str_at(&["configMap", "name"]), Some("dev-cfg"));
+    }
+
+    #[test]
+    fn references_resolve_within_the_referrers_namespace() {
+        let mut ra = test_resources(APP);
+        set_namespace(&mut ra[0], "other");
+        apply_affix(&mut ra[0], "x-", true);
+        // The Deployment stays in `default`: the ConfigMap was loaded there too, so the
+        // reference follows it (org namespace) even after it moved.
+        fix_name_references(&mut ra);
+        let container = &seq(pod_spec(&ra[1]).get("containers"))[0];
+        assert_eq!(
+            seq(container.get("envFrom"))[0].str_at(&["configMapRef", "name"]),
+            Some("x-cfg")
+        );
+        let mut elsewhere = test_resources(APP);
+        set_namespace(&mut elsewhere[1], "prod");
+        elsewhere[0].org_namespace = "staging".to_owned();
+        apply_affix(&mut elsewhere[0], "x-", true);
+        fix_name_references(&mut elsewhere);
+        let container = &seq(pod_spec(&elsewhere[1]).get("containers"))[0];
+        assert_eq!(
+            seq(container.get("envFrom"))[0].str_at(&["configMapRef", "name"]),
+            Some("cfg"),
+            "a ConfigMap of another namespace is not the one referenced"
+        );
+    }
+
+    #[test]
+    fn subjects_get_the_new_name_and_namespace_of_a_service_account() {
+        let mut ra = test_resources(
+            "apiVersion: v1
+kind: ServiceAccount
+metadata: {name: robot}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: rb}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: robot}
+subjects:
+  - {kind: ServiceAccount, name: robot}
+",
+        );
+        set_namespace(&mut ra[0], "ops");
+        apply_affix(&mut ra[0], "p-", true);
+        fix_name_references(&mut ra);
+        let subject = &seq(ra[1].node.get("subjects"))[0];
+        assert_eq!(subject.str_at(&["name"]), Some("p-robot"));
+        assert_eq!(subject.str_at(&["namespace"]), Some("ops"));
+        // roleRef names a Role: the ServiceAccount of the same name is not it.
+        assert_eq!(ra[1].node.str_at(&["roleRef", "name"]), Some("robot"));
+    }
+
+    #[test]
+    fn same_names_are_told_apart_by_the_referrers_affixes() {
+        let mut ra = test_resources(&format!(
+            "{APP}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cfg}}\n"
+        ));
+        apply_affix(&mut ra[0], "a-", true);
+        apply_affix(&mut ra[1], "a-", true);
+        apply_affix(&mut ra[2], "b-", true);
+        fix_name_references(&mut ra);
+        let container = &seq(pod_spec(&ra[1]).get("containers"))[0];
+        assert_eq!(
+            seq(container.get("envFrom"))[0].str_at(&["configMapRef", "name"]),
+            Some("a-cfg")
+        );
+    }
+
+    #[test]
+    fn no_namespace_is_the_default_namespace() {
+        assert!(same_namespace("", "default"));
+        assert!(same_namespace("default", ""));
+        assert!(!same_namespace("", "prod"));
+    }
+}

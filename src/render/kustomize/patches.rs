@@ -1,0 +1,418 @@
+//! `patches`, `patchesStrategicMerge` and `patchesJson6902`: reading patches (files or
+//! inline text) and applying them to the objects they target.
+//!
+//! The patch operations themselves live next door: strategic merge in `merge2.rs`, JSON 6902
+//! in `patch.rs`. This file decides which objects a patch applies to and what it may change.
+
+use std::path::{Path, PathBuf};
+
+use super::RenderError;
+use super::fieldspec::group_version;
+use super::kustomization::{Item, Kustomization, PatchEntry};
+use super::resource::{Resource, get_str, kustomize_input};
+use super::selector::{Selector, selects};
+use super::{merge2, patch};
+use crate::yaml::{self, FileId, LoadLimits, Node, Pos, Schema, Value};
+
+/// Reads the patches of one list (files under the load restrictor, or inline text).
+///
+/// `restricted` resolves a patch file under the load restrictor; `file_id` registers a file
+/// for provenance. Both are the renderer's, passed in so patches need not know it.
+pub(super) fn load_patches(
+    k: &Kustomization,
+    entries: &[PatchEntry],
+    restricted: &dyn Fn(&Item) -> Result<PathBuf, RenderError>,
+    file_id: &dyn Fn(&Path) -> FileId,
+) -> Result<Vec<LoadedPatch>, RenderError> {
+    let mut out = Vec::new();
+    for e in entries {
+        let (text, source, base_pos) = match (&e.path, &e.inline) {
+            (Some(p), _) => {
+                let file = restricted(p)?;
+                let text = std::fs::read_to_string(&file).map_err(|err| {
+                    RenderError::at(&k.file, p.pos, format!("'{}': {err}", p.value))
+                })?;
+                (text, file, None)
+            }
+            (None, Some(inline)) => (inline.value.clone(), k.file.clone(), Some(inline.pos)),
+            (None, None) => continue,
+        };
+        // An inline patch's text starts at `base_pos`: a block scalar (`patch: |-`) on the
+        // line after the key, indented; a one-line string after its opening quote.
+        let (shift_l, shift_c) = match base_pos {
+            Some(at) if text.contains('\n') => (at.line - 1, at.column.saturating_sub(1)),
+            Some(at) => (at.line - 1, at.column),
+            None => (0, 0),
+        };
+        let parse = |schema: Schema| -> Result<Vec<Node>, RenderError> {
+            let limits = LoadLimits {
+                schema,
+                ..kustomize_input(file_id(&source))
+            };
+            let (docs, err) = yaml::parse_documents(&text, limits);
+            if let Some(err) = err {
+                let pos = base_pos.unwrap_or(err.pos);
+                return Err(RenderError::at(&source, pos, format!("patch: {err}")));
+            }
+            let mut docs: Vec<Node> = docs
+                .into_iter()
+                .map(|d| d.root)
+                .filter(|n| n.value != Value::Null)
+                .collect();
+            if base_pos.is_some() {
+                docs.iter_mut()
+                    .for_each(|d| shift_lines(d, shift_l, shift_c));
+            }
+            Ok(docs)
+        };
+        let mut docs = parse(Schema::GoYamlV3)?;
+        let is_json = matches!(docs.first().map(|d| &d.value), Some(Value::Seq(_)));
+        if is_json {
+            // kustomize reads JSON 6902 operations with sigs.k8s.io/yaml (YAML 1.1:
+            // `value: N` or `y` is a boolean there), strategic-merge patches with kyaml.
+            docs = parse(Schema::Yaml11)?;
+        }
+        out.push(LoadedPatch {
+            docs,
+            is_json,
+            target: e.target.clone(),
+            file: k.file.clone(),
+            pos: e.pos,
+            allow_name_change: e.allow_name_change,
+            allow_kind_change: e.allow_kind_change,
+        });
+    }
+    Ok(out)
+}
+
+/// Moves positions read from an inline patch's text to where that text sits in the
+/// kustomization: `lines` down, and `columns` right (the indentation of a block scalar).
+fn shift_lines(n: &mut Node, lines: u32, columns: u32) {
+    n.start.line += lines;
+    n.end.line += lines;
+    n.start.column += columns;
+    n.end.column += columns;
+    match &mut n.value {
+        Value::Seq(items) => items
+            .iter_mut()
+            .for_each(|i| shift_lines(i, lines, columns)),
+        Value::Map(entries) => entries.iter_mut().for_each(|e| {
+            e.key_pos.line += lines;
+            e.key_pos.column += columns;
+            shift_lines(&mut e.value, lines, columns);
+        }),
+        _ => {}
+    }
+}
+
+/// A patch read from its file or the kustomization.
+pub(super) struct LoadedPatch {
+    docs: Vec<Node>,
+    /// A JSON 6902 operation list rather than strategic-merge objects.
+    is_json: bool,
+    target: Option<Selector>,
+    /// The kustomization that lists the patch, and the entry's position in it.
+    file: PathBuf,
+    pos: Pos,
+    allow_name_change: bool,
+    allow_kind_change: bool,
+}
+
+/// The patch with the identity fields removed, for applying to a selected target (unless
+/// the patch's options allow it to rename the target or change its kind).
+fn without_identity(p: &Node, keep_name: bool, keep_kind: bool) -> Node {
+    let mut out = p.clone();
+    if let Value::Map(entries) = &mut out.value {
+        if !keep_kind {
+            entries.retain(|e| e.key != "apiVersion" && e.key != "kind");
+        }
+        if !keep_name
+            && let Some(meta) = entries.iter_mut().find(|e| e.key == "metadata")
+            && let Value::Map(m) = &mut meta.value.value
+        {
+            m.retain(|e| e.key != "name");
+        }
+    }
+    out
+}
+
+/// Applies one patch to the objects it targets (by selector, or by its own identity).
+pub(super) fn apply_patch(ra: &mut Vec<Resource>, p: &LoadedPatch) -> Result<(), RenderError> {
+    let err = |m: String| RenderError::at(&p.file, p.pos, m);
+    if p.is_json {
+        let Some(target) = &p.target else {
+            return Err(err("a JSON 6902 patch needs a `target`".to_owned()));
+        };
+        for r in ra.iter_mut() {
+            if selects(target, r).map_err(err)? {
+                for ops in &p.docs {
+                    patch::json6902(&mut r.node, ops)
+                        .map_err(|e| err(format!("JSON patch on {}: {}", r.id(), e.0)))?;
+                }
+            }
+        }
+        return Ok(());
+    }
+    for doc in &p.docs {
+        let mut deleted: Vec<usize> = Vec::new();
+        match &p.target {
+            Some(target) => {
+                let body = without_identity(doc, p.allow_name_change, p.allow_kind_change);
+                for (i, r) in ra.iter_mut().enumerate() {
+                    if selects(target, r).map_err(err)? {
+                        let kept = merge2::strategic_merge(
+                            &mut r.node,
+                            &body,
+                            p.allow_name_change,
+                            p.allow_kind_change,
+                        )
+                        .map_err(|e| err(format!("patch on {}: {e}", r.id())))?;
+                        if !kept {
+                            deleted.push(i);
+                        }
+                    }
+                }
+            }
+            None => {
+                let kind = get_str(doc, &["kind"]);
+                let name = get_str(doc, &["metadata", "name"]);
+                let ns = get_str(doc, &["metadata", "namespace"]);
+                let (group, _) = group_version(get_str(doc, &["apiVersion"]));
+                let hits: Vec<usize> = ra
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| {
+                        r.kind() == kind
+                            && group_version(r.api_version()).0 == group
+                            && (r.name() == name || r.org_name == name)
+                            // The patch's namespace (none = none) must be the object's.
+                            && (r.namespace() == ns || r.org_namespace == ns)
+                    })
+                    .map(|(i, _)| i)
+                    .collect();
+                let [i] = hits.as_slice() else {
+                    return Err(err(format!(
+                        "no unique target for patch {kind}/{name}: {} objects match",
+                        hits.len()
+                    )));
+                };
+                let r = &mut ra[*i];
+                let kept = merge2::strategic_merge(&mut r.node, doc, false, false)
+                    .map_err(|e| err(format!("patch on {}: {e}", r.id())))?;
+                if !kept {
+                    deleted.push(*i);
+                }
+            }
+        }
+        for i in deleted.into_iter().rev() {
+            ra.remove(i);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::kustomize::kustomization;
+    use crate::render::kustomize::resource::{test_resource, test_resources};
+
+    fn node(text: &str) -> Node {
+        test_resource(text).node
+    }
+
+    fn load(k_text: &str) -> Result<Vec<LoadedPatch>, RenderError> {
+        let k = kustomization::parse(Path::new("/repo/kustomization.yaml"), k_text)
+            .expect("valid kustomization");
+        load_patches(
+            &k,
+            &k.patches,
+            &|item| {
+                Err(RenderError::at(
+                    &k.file,
+                    item.pos,
+                    format!("refused {}", item.value),
+                ))
+            },
+            &|_| FileId(5),
+        )
+    }
+
+    fn patch(docs: &str, target: Option<Selector>) -> LoadedPatch {
+        LoadedPatch {
+            docs: test_resources(docs).into_iter().map(|r| r.node).collect(),
+            is_json: false,
+            target,
+            file: PathBuf::from("kustomization.yaml"),
+            pos: Pos::default(),
+            allow_name_change: false,
+            allow_kind_change: false,
+        }
+    }
+
+    const TWO: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, labels: {tier: front}}
+spec: {replicas: 1}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api}
+spec: {replicas: 1}
+";
+
+    fn replicas(r: &Resource) -> Option<&Value> {
+        r.node
+            .get("spec")
+            .and_then(|s| s.get("replicas"))
+            .map(|n| &n.value)
+    }
+
+    #[test]
+    fn without_identity_drops_name_and_kind_unless_allowed() {
+        let p =
+            node("apiVersion: v1\nkind: Service\nmetadata: {name: x, namespace: n}\nspec: {}\n");
+        let bare = without_identity(&p, false, false);
+        assert!(bare.get("apiVersion").is_none() && bare.get("kind").is_none());
+        assert_eq!(bare.str_at(&["metadata", "name"]), None);
+        assert_eq!(bare.str_at(&["metadata", "namespace"]), Some("n"));
+        assert!(bare.get("spec").is_some());
+        let named = without_identity(&p, true, false);
+        assert_eq!(named.str_at(&["metadata", "name"]), Some("x"));
+        assert!(named.get("kind").is_none());
+        let kinded = without_identity(&p, false, true);
+        assert_eq!(kinded.str_at(&["kind"]), Some("Service"));
+        assert_eq!(kinded.str_at(&["metadata", "name"]), None);
+    }
+
+    #[test]
+    fn inline_patches_keep_their_position_in_the_kustomization() {
+        let loaded = load(
+            "patches:
+- patch: |-
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web}
+    spec: {replicas: 2}
+",
+        )
+        .expect("inline patch");
+        let [p] = loaded.as_slice() else {
+            panic!("one patch");
+        };
+        assert!(!p.is_json);
+        let spec = p.docs[0].get("spec").expect("spec");
+        assert_eq!(
+            spec.start.line, 6,
+            "the line of `spec` in kustomization.yaml"
+        );
+        assert_eq!(spec.file, FileId(5));
+    }
+
+    #[test]
+    fn json_patches_are_read_as_yaml_1_1() {
+        let loaded = load(
+            "patches:
+- target: {kind: Deployment}
+  patch: |-
+    - {op: replace, path: /spec/paused, value: y}
+",
+        )
+        .expect("json patch");
+        assert!(loaded[0].is_json);
+        let Value::Seq(ops) = &loaded[0].docs[0].value else {
+            panic!("an operation list");
+        };
+        assert_eq!(
+            ops[0].get("value").map(|v| &v.value),
+            Some(&Value::Bool(true))
+        );
+    }
+
+    #[test]
+    fn patch_files_go_through_the_restrictor() {
+        let Err(err) = load("patches:\n- path: ../outside.yaml\n") else {
+            panic!("the restrictor refuses");
+        };
+        assert_eq!(err.message, "refused ../outside.yaml");
+    }
+
+    #[test]
+    fn a_patch_without_target_applies_to_the_object_it_names() {
+        let mut ra = test_resources(TWO);
+        let p = patch(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec: {replicas: 4}\n",
+            None,
+        );
+        apply_patch(&mut ra, &p).expect("patch");
+        assert_eq!(replicas(&ra[0]), Some(&Value::Int(1)));
+        assert_eq!(replicas(&ra[1]), Some(&Value::Int(4)));
+        let nowhere = patch(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: db}\nspec: {replicas: 4}\n",
+            None,
+        );
+        let err = apply_patch(&mut ra, &nowhere).expect_err("no target");
+        assert!(
+            err.message
+                .contains("no unique target for patch Deployment/db: 0 objects match")
+        );
+    }
+
+    #[test]
+    fn a_targeted_patch_applies_to_every_selected_object_without_renaming_it() {
+        let mut ra = test_resources(TWO);
+        let target = Selector {
+            kind: Some("Deployment".into()),
+            ..Selector::default()
+        };
+        let p = patch(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ignored}\nspec: {replicas: 3}\n",
+            Some(target),
+        );
+        apply_patch(&mut ra, &p).expect("patch");
+        assert_eq!((ra[0].name(), ra[1].name()), ("web", "api"));
+        assert_eq!(replicas(&ra[0]), Some(&Value::Int(3)));
+        assert_eq!(replicas(&ra[1]), Some(&Value::Int(3)));
+    }
+
+    #[test]
+    fn a_delete_patch_removes_the_selected_objects() {
+        let mut ra = test_resources(TWO);
+        let target = Selector {
+            label_selector: Some("tier=front".into()),
+            ..Selector::default()
+        };
+        let p = patch(
+            "$patch: delete\nkind: Deployment\nmetadata: {name: x}\n",
+            Some(target),
+        );
+        apply_patch(&mut ra, &p).expect("patch");
+        assert_eq!(ra.len(), 1);
+        assert_eq!(ra[0].name(), "api");
+    }
+
+    #[test]
+    fn json_patches_need_a_target_and_apply_to_it() {
+        let mut ra = test_resources(TWO);
+        let mut p = patch("", None);
+        p.docs = vec![node_seq(
+            "- {op: replace, path: /spec/replicas, value: 9}\n",
+        )];
+        p.is_json = true;
+        let err = apply_patch(&mut ra, &p).expect_err("no target");
+        assert_eq!(err.message, "a JSON 6902 patch needs a `target`");
+        p.target = Some(Selector {
+            name: Some("api".into()),
+            ..Selector::default()
+        });
+        apply_patch(&mut ra, &p).expect("patch");
+        assert_eq!(replicas(&ra[0]), Some(&Value::Int(1)));
+        assert_eq!(replicas(&ra[1]), Some(&Value::Int(9)));
+    }
+
+    fn node_seq(text: &str) -> Node {
+        let (docs, err) = yaml::parse_documents(text, kustomize_input(FileId::UNKNOWN));
+        assert!(err.is_none());
+        docs.into_iter().next().expect("a document").root
+    }
+}

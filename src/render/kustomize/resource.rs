@@ -1,0 +1,368 @@
+//! One object being built (`Resource`) and the small node helpers every section uses.
+//!
+//! Kept apart from the engine so that the sections (generators, transformers, patches,
+//! vars, name references) can work on objects without depending on the build flow.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::RenderError;
+use super::fieldspec::group_version;
+use crate::model::kinds::is_cluster_scoped_kind;
+use crate::yaml::{Entry, FileId, LoadLimits, Node, Pos, Schema, Value};
+
+/// One object being built, with what kustomize remembers about it.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub node: Node,
+    /// The file the object was read from (the kustomization file for generated objects).
+    pub source: PathBuf,
+    /// Name and namespace when loaded: references in other objects use these.
+    pub org_name: String,
+    pub org_namespace: String,
+    /// A generated object whose name gets the content hash at the end.
+    pub needs_hash: bool,
+    /// Name prefixes and suffixes applied, innermost first: when several objects were loaded
+    /// with the same name, a reference resolves to the one renamed like the referrer.
+    pub prefixes: Vec<String>,
+    pub suffixes: Vec<String>,
+    /// Every name the object had before its current one (references may use any).
+    pub prev_names: Vec<String>,
+    /// The `vars` whose `objref` is this object (their values are read from it at the end).
+    pub ref_vars: Vec<String>,
+    /// Where the object comes from (`buildMetadata: [originAnnotations]`).
+    pub origin: Origin,
+}
+
+/// Where an object comes from, as kustomize's `config.kubernetes.io/origin` annotation
+/// records it: the resource file, or the generator and the file configuring it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    File(PathBuf),
+    Generator {
+        configured_in: PathBuf,
+        /// `ConfigMapGenerator` or `SecretGenerator`.
+        kind: &'static str,
+        /// The generator config's `metadata.name`, for generators listed under `generators:`.
+        name: Option<String>,
+    },
+}
+
+impl Origin {
+    /// The annotation's value: YAML with paths relative to the built directory.
+    pub(super) fn annotation(&self, root: &Path) -> String {
+        let rel = |p: &Path| crate::source::relative(root, p);
+        let one = |k: &str, v: String| super::emit::emit_document(&map(vec![(k, text(&v))]));
+        match self {
+            Origin::File(path) => one("path", rel(path)),
+            Origin::Generator {
+                configured_in,
+                kind,
+                name,
+            } => {
+                let mut by = vec![("apiVersion", text("builtin")), ("kind", text(kind))];
+                if let Some(n) = name {
+                    by.push(("name", text(n)));
+                }
+                let by = super::emit::emit_document(&map(by));
+                let mut out = one("configuredIn", rel(configured_in));
+                out.push_str("configuredBy:\n");
+                for line in by.lines() {
+                    out.push_str("  ");
+                    out.push_str(line);
+                    out.push('\n');
+                }
+                out
+            }
+        }
+    }
+}
+
+pub(super) fn text(s: &str) -> Node {
+    Node::synthetic(Value::String(s.to_owned()))
+}
+
+pub(super) fn map(entries: Vec<(&str, Node)>) -> Node {
+    Node::synthetic(Value::Map(
+        entries
+            .into_iter()
+            .map(|(k, v)| Entry {
+                key: k.to_owned(),
+                key_pos: Pos::default(),
+                value: v,
+            })
+            .collect(),
+    ))
+}
+
+pub(super) fn get_str<'a>(n: &'a Node, path: &[&str]) -> &'a str {
+    n.str_at(path).unwrap_or("")
+}
+
+/// Sets `key` in a mapping node (adding it at the end when missing).
+pub(super) fn set(n: &mut Node, key: &str, value: Node) {
+    if n.value == Value::Null {
+        n.value = Value::Map(Vec::new());
+    }
+    if let Value::Map(entries) = &mut n.value {
+        match entries.iter_mut().find(|e| e.key == key) {
+            Some(e) => e.value = value,
+            None => entries.push(Entry {
+                key: key.to_owned(),
+                key_pos: Pos::default(),
+                value,
+            }),
+        }
+    }
+}
+
+pub(super) fn get_mut<'a>(n: &'a mut Node, key: &str) -> Option<&'a mut Node> {
+    match &mut n.value {
+        Value::Map(entries) => entries
+            .iter_mut()
+            .find(|e| e.key == key)
+            .map(|e| &mut e.value),
+        _ => None,
+    }
+}
+
+/// The string values of a mapping node (`data`, `binaryData`), sorted by key.
+pub(super) fn string_data(n: Option<&Node>) -> BTreeMap<String, String> {
+    match n.map(|n| &n.value) {
+        Some(Value::Map(entries)) => entries
+            .iter()
+            .filter_map(|e| e.value.as_str().map(|v| (e.key.clone(), v.to_owned())))
+            .collect(),
+        _ => BTreeMap::new(),
+    }
+}
+
+/// Resource and patch files are typed as kustomize (go-yaml v3) reads them.
+pub(super) fn kustomize_input(file: FileId) -> LoadLimits {
+    LoadLimits {
+        schema: Schema::GoYamlV3,
+        file,
+        ..LoadLimits::default()
+    }
+}
+
+impl Resource {
+    /// An object as read from `file`: its current name and namespace are its original ones.
+    pub(super) fn loaded(node: Node, file: &Path) -> Resource {
+        let org_name = get_str(&node, &["metadata", "name"]).to_owned();
+        let org_namespace = get_str(&node, &["metadata", "namespace"]).to_owned();
+        Resource {
+            node,
+            source: file.to_owned(),
+            org_name,
+            org_namespace,
+            needs_hash: false,
+            prefixes: Vec::new(),
+            suffixes: Vec::new(),
+            prev_names: Vec::new(),
+            ref_vars: Vec::new(),
+            origin: Origin::File(file.to_owned()),
+        }
+    }
+    pub fn api_version(&self) -> &str {
+        get_str(&self.node, &["apiVersion"])
+    }
+    pub fn kind(&self) -> &str {
+        get_str(&self.node, &["kind"])
+    }
+    pub fn name(&self) -> &str {
+        get_str(&self.node, &["metadata", "name"])
+    }
+    pub fn namespace(&self) -> &str {
+        get_str(&self.node, &["metadata", "namespace"])
+    }
+    pub(super) fn is_cluster_scoped(&self) -> bool {
+        is_cluster_scoped_kind(self.kind())
+    }
+    pub(super) fn metadata(&mut self) -> &mut Node {
+        if get_mut(&mut self.node, "metadata").is_none() {
+            set(&mut self.node, "metadata", map(vec![]));
+        }
+        get_mut(&mut self.node, "metadata").expect("metadata was just set")
+    }
+    pub(super) fn set_name(&mut self, name: &str) {
+        let old = self.name().to_owned();
+        if old != name && !self.prev_names.contains(&old) {
+            self.prev_names.push(old);
+        }
+        set(self.metadata(), "name", text(name));
+    }
+    /// `Kind.version.group/namespace/name`, as kustomize names ids in messages.
+    pub(super) fn id(&self) -> String {
+        let (g, v) = group_version(self.api_version());
+        format!(
+            "{}.{}.{}/{}.{}",
+            self.kind(),
+            if v.is_empty() { "[noVer]" } else { v },
+            if g.is_empty() { "[noGrp]" } else { g },
+            self.name(),
+            if self.namespace().is_empty() {
+                "[noNs]"
+            } else {
+                self.namespace()
+            }
+        )
+    }
+    /// kustomize's `ResId.Equals`: group, version and kind, name, and the effective namespace
+    /// (none counts as `default`; cluster-scoped kinds have none). The same object under two
+    /// API versions is two ids to kustomize (the `duplicate-resource-id` rule catches it).
+    pub(super) fn same_id(&self, other: &Resource) -> bool {
+        fn effective(r: &Resource) -> &str {
+            if r.is_cluster_scoped() {
+                ""
+            } else if r.namespace().is_empty() {
+                "default"
+            } else {
+                r.namespace()
+            }
+        }
+        group_version(self.api_version()) == group_version(other.api_version())
+            && self.kind() == other.kind()
+            && self.name() == other.name()
+            && effective(self) == effective(other)
+    }
+}
+
+/// Adds `r` unless an object with the same id is already there (kustomize refuses that).
+pub(super) fn add_unique(
+    ra: &mut Vec<Resource>,
+    r: Resource,
+    file: &Path,
+    pos: Pos,
+) -> Result<(), RenderError> {
+    if let Some(existing) = ra.iter().find(|x| x.same_id(&r)) {
+        return Err(RenderError::at(
+            file,
+            pos,
+            format!(
+                "may not add resource with an already registered id: {}",
+                existing.id()
+            ),
+        ));
+    }
+    ra.push(r);
+    Ok(())
+}
+
+/// Objects built from YAML text, for the unit tests of every section.
+#[cfg(test)]
+pub(super) fn test_resources(yaml: &str) -> Vec<Resource> {
+    let (docs, err) = crate::yaml::parse_documents(yaml, kustomize_input(FileId::UNKNOWN));
+    assert!(err.is_none(), "bad test YAML: {err:?}");
+    docs.into_iter()
+        .filter(|d| d.root.value != Value::Null)
+        .map(|d| Resource::loaded(d.root, Path::new("test.yaml")))
+        .collect()
+}
+
+#[cfg(test)]
+pub(super) fn test_resource(yaml: &str) -> Resource {
+    let mut all = test_resources(yaml);
+    assert_eq!(all.len(), 1, "expected one object");
+    all.remove(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_name_missing_parts_like_kustomize() {
+        let cm = test_resource("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\n");
+        assert_eq!(cm.id(), "ConfigMap.v1.[noGrp]/cfg.[noNs]");
+        let d = test_resource(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: prod}\n",
+        );
+        assert_eq!(d.id(), "Deployment.v1.apps/web.prod");
+    }
+
+    #[test]
+    fn same_id_treats_no_namespace_as_default_and_ignores_it_when_cluster_scoped() {
+        let a = test_resource("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\n");
+        let b = test_resource(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg, namespace: default}\n",
+        );
+        let c = test_resource(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg, namespace: other}\n",
+        );
+        assert!(a.same_id(&b));
+        assert!(!a.same_id(&c));
+        let r1 = test_resource(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: r, namespace: x}\n",
+        );
+        let r2 = test_resource(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: r}\n",
+        );
+        assert!(r1.same_id(&r2));
+        let beta = test_resource(
+            "apiVersion: rbac.authorization.k8s.io/v1beta1\nkind: ClusterRole\nmetadata: {name: r}\n",
+        );
+        assert!(!r2.same_id(&beta), "another API version is another id");
+    }
+
+    #[test]
+    fn add_unique_refuses_a_second_object_with_the_same_id() {
+        let mut ra = Vec::new();
+        let cm = test_resource("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\n");
+        add_unique(&mut ra, cm.clone(), Path::new("k.yaml"), Pos::default()).expect("first");
+        let err = add_unique(&mut ra, cm, Path::new("k.yaml"), Pos::default())
+            .expect_err("a duplicate is refused");
+        assert!(err.message.contains("ConfigMap.v1.[noGrp]/cfg.[noNs]"));
+        assert_eq!(ra.len(), 1);
+    }
+
+    #[test]
+    fn set_name_remembers_previous_names_once() {
+        let mut r = test_resource("apiVersion: v1\nkind: Service\nmetadata: {name: web}\n");
+        assert_eq!(r.org_name, "web");
+        r.set_name("p-web");
+        r.set_name("p-web");
+        r.set_name("p-web-s");
+        assert_eq!(r.name(), "p-web-s");
+        assert_eq!(r.prev_names, ["web", "p-web"]);
+        assert_eq!(r.org_name, "web");
+    }
+
+    #[test]
+    fn set_creates_maps_and_replaces_values_in_place() {
+        let mut n = Node::synthetic(Value::Null);
+        set(&mut n, "a", text("1"));
+        set(&mut n, "b", text("2"));
+        set(&mut n, "a", text("3"));
+        assert_eq!(get_str(&n, &["a"]), "3");
+        let keys: Vec<&str> = match &n.value {
+            Value::Map(e) => e.iter().map(|e| e.key.as_str()).collect(),
+            _ => Vec::new(),
+        };
+        assert_eq!(keys, ["a", "b"]);
+        assert!(get_mut(&mut n, "missing").is_none());
+    }
+
+    #[test]
+    fn metadata_is_created_when_missing() {
+        let mut r = test_resource("apiVersion: v1\nkind: Namespace\n");
+        r.set_name("ns");
+        assert_eq!(r.name(), "ns");
+    }
+
+    #[test]
+    fn origin_annotations_name_the_file_or_the_generator() {
+        let root = Path::new("/repo/app");
+        let file = Origin::File(PathBuf::from("/repo/app/base/deploy.yaml"));
+        assert_eq!(file.annotation(root), "path: base/deploy.yaml\n");
+        let generator = Origin::Generator {
+            configured_in: PathBuf::from("/repo/app/kustomization.yaml"),
+            kind: "SecretGenerator",
+            name: Some("creds".to_owned()),
+        };
+        assert_eq!(
+            generator.annotation(root),
+            "configuredIn: kustomization.yaml\nconfiguredBy:\n  apiVersion: builtin\n  kind: SecretGenerator\n  name: creds\n"
+        );
+    }
+}

@@ -1,0 +1,263 @@
+//! Which objects a patch, replacement or transformer config selects (kustomize's
+//! `Selector`, and the Kubernetes label selectors inside it).
+//!
+//! Patches match group, version, kind, name and namespace as anchored regular
+//! expressions; replacements match them exactly. Kept out of `kustomization.rs` so that
+//! the parser and `replacement.rs` can both use the type without depending on each other.
+
+use super::fieldspec::group_version;
+use super::resource::Resource;
+use crate::yaml::{Node, Pos, Value};
+
+/// Which objects a patch applies to (kustomize `Selector`); name, namespace, kind, group and
+/// version are anchored regular expressions.
+#[derive(Debug, Clone, Default)]
+pub struct Selector {
+    pub group: Option<String>,
+    pub version: Option<String>,
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    pub label_selector: Option<String>,
+    pub annotation_selector: Option<String>,
+    pub pos: Pos,
+}
+
+/// `pattern` matches the whole of `value` (kustomize anchors selector fields).
+fn full_match(pattern: &str, value: &str) -> Result<bool, String> {
+    regex::Regex::new(&format!("^(?:{pattern})$"))
+        .map(|re| re.is_match(value))
+        .map_err(|e| format!("invalid regular expression `{pattern}`: {e}"))
+}
+
+/// A Kubernetes label selector (`a=b,c!=d,e,!f,g in (x,y),h notin (z),n>3`, as
+/// apimachinery's `labels.Parse` reads it) against a label or annotation map.
+fn matches_selector(n: Option<&Node>, selector: &str) -> Result<bool, String> {
+    let get = |k: &str| -> Option<String> {
+        let v = n.and_then(|m| m.get(k))?;
+        Some(match &v.value {
+            Value::String(s) => s.clone(),
+            Value::Int(i) => i.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Float(f) => f.to_string(),
+            _ => String::new(),
+        })
+    };
+    let bad = |term: &str| format!("unable to parse requirement `{term}` of selector `{selector}`");
+    // Terms are comma-separated, but commas inside `( )` belong to a set.
+    let mut terms = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, c) in selector.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                terms.push(&selector[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    terms.push(&selector[start..]);
+    for term in terms.into_iter().map(str::trim).filter(|t| !t.is_empty()) {
+        let set_op = term
+            .find(" in ")
+            .map(|i| (i, 4, true))
+            .or_else(|| term.find(" notin ").map(|i| (i, 7, false)));
+        let ok = if let Some((i, len, is_in)) = set_op {
+            let key = term[..i].trim();
+            let set = term[i + len..].trim();
+            let inner = set
+                .strip_prefix('(')
+                .and_then(|s| s.strip_suffix(')'))
+                .ok_or_else(|| bad(term))?;
+            let values: Vec<&str> = inner.split(',').map(str::trim).collect();
+            let found = get(key).is_some_and(|v| values.contains(&v.as_str()));
+            if is_in { found } else { !found }
+        } else if let Some((k, v)) = term.split_once("!=") {
+            get(k.trim()).as_deref() != Some(v.trim())
+        } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
+            get(k.trim()).as_deref() == Some(v.trim())
+        } else if let Some((k, v)) = term.split_once('>').or_else(|| term.split_once('<')) {
+            let bound: i64 = v.trim().parse().map_err(|_| bad(term))?;
+            let greater = term.contains('>');
+            get(k.trim())
+                .and_then(|x| x.parse::<i64>().ok())
+                .is_some_and(|x| if greater { x > bound } else { x < bound })
+        } else if let Some(k) = term.strip_prefix('!') {
+            get(k.trim()).is_none()
+        } else if term.contains(char::is_whitespace) || term.contains('(') {
+            return Err(bad(term));
+        } else {
+            get(term).is_some()
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Regular-expression matching, as patch targets select objects.
+pub(super) fn selects(sel: &Selector, r: &Resource) -> Result<bool, String> {
+    selector_matches(sel, r, &full_match)
+}
+
+/// Whether `r` is selected: every group/version/kind/name/namespace the selector sets
+/// matches by `field_matches(wanted, actual)`, and so do its label and annotation selectors.
+fn selector_matches(
+    sel: &Selector,
+    r: &Resource,
+    field_matches: &dyn Fn(&str, &str) -> Result<bool, String>,
+) -> Result<bool, String> {
+    let (g, v) = group_version(r.api_version());
+    let checks = [
+        (&sel.group, g),
+        (&sel.version, v),
+        (&sel.kind, r.kind()),
+        (&sel.name, r.name()),
+        (&sel.namespace, r.namespace()),
+    ];
+    for (wanted, actual) in checks {
+        if let Some(w) = wanted.as_deref().filter(|w| !w.is_empty())
+            && !field_matches(w, actual)?
+        {
+            return Ok(false);
+        }
+    }
+    let meta = r.node.get("metadata");
+    if let Some(ls) = &sel.label_selector
+        && !matches_selector(meta.and_then(|m| m.get("labels")), ls)?
+    {
+        return Ok(false);
+    }
+    if let Some(a) = &sel.annotation_selector
+        && !matches_selector(meta.and_then(|m| m.get("annotations")), a)?
+    {
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// Exact matching, as replacement sources and targets select objects.
+pub(super) fn selects_exactly(sel: &Selector, r: &Resource) -> Result<bool, String> {
+    selector_matches(sel, r, &|want, have| Ok(want == have))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::kustomize::resource::test_resource;
+
+    fn web() -> Resource {
+        test_resource(
+            "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web-frontend
+  namespace: prod
+  labels: {app: web, tier: front, replicas: 3}
+  annotations: {team: blue}
+",
+        )
+    }
+
+    fn sel(f: impl FnOnce(&mut Selector)) -> Selector {
+        let mut s = Selector::default();
+        f(&mut s);
+        s
+    }
+
+    #[test]
+    fn fields_are_anchored_regular_expressions_for_patches() {
+        let r = web();
+        assert_eq!(
+            selects(&sel(|s| s.name = Some("web-.*".into())), &r),
+            Ok(true)
+        );
+        assert_eq!(
+            selects(&sel(|s| s.name = Some("web".into())), &r),
+            Ok(false)
+        );
+        assert_eq!(
+            selects(&sel(|s| s.name = Some("frontend".into())), &r),
+            Ok(false)
+        );
+        let gvk = sel(|s| {
+            s.group = Some("apps".into());
+            s.version = Some("v1".into());
+            s.kind = Some("Deployment|StatefulSet".into());
+            s.namespace = Some("prod".into());
+        });
+        assert_eq!(selects(&gvk, &r), Ok(true));
+        assert_eq!(
+            selects(&sel(|s| s.group = Some("batch".into())), &r),
+            Ok(false)
+        );
+        // An empty field selects everything, like an unset one.
+        assert_eq!(
+            selects(&sel(|s| s.kind = Some(String::new())), &r),
+            Ok(true)
+        );
+        assert!(selects(&sel(|s| s.name = Some("(".into())), &r).is_err());
+    }
+
+    #[test]
+    fn replacements_match_fields_exactly() {
+        let r = web();
+        assert_eq!(
+            selects_exactly(&sel(|s| s.name = Some("web-.*".into())), &r),
+            Ok(false)
+        );
+        assert_eq!(
+            selects_exactly(&sel(|s| s.name = Some("web-frontend".into())), &r),
+            Ok(true)
+        );
+    }
+
+    #[test]
+    fn label_selectors_with_equality_and_sets() {
+        let r = web();
+        let labels = |ls: &str| selects(&sel(|s| s.label_selector = Some(ls.into())), &r);
+        assert_eq!(labels("app=web"), Ok(true));
+        assert_eq!(labels("app==web,tier=front"), Ok(true));
+        assert_eq!(labels("app=web,tier=back"), Ok(false));
+        assert_eq!(labels("app!=api"), Ok(true));
+        assert_eq!(labels("app!=web"), Ok(false));
+        assert_eq!(labels("tier in (back, front)"), Ok(true));
+        assert_eq!(labels("tier in (back)"), Ok(false));
+        assert_eq!(labels("tier notin (front)"), Ok(false));
+        assert_eq!(labels("env notin (prod)"), Ok(true));
+        assert_eq!(labels("app,!env"), Ok(true));
+        assert_eq!(labels("env"), Ok(false));
+        assert_eq!(labels("!app"), Ok(false));
+        assert_eq!(labels("replicas>2"), Ok(true));
+        assert_eq!(labels("replicas<2"), Ok(false));
+        assert!(labels("tier in back").is_err());
+        assert!(labels("replicas>x").is_err());
+        assert!(labels("a b").is_err());
+    }
+
+    #[test]
+    fn annotation_selectors_read_annotations_not_labels() {
+        let r = web();
+        let ann = |a: &str| selects(&sel(|s| s.annotation_selector = Some(a.into())), &r);
+        assert_eq!(ann("team=blue"), Ok(true));
+        assert_eq!(ann("team in (red,green)"), Ok(false));
+        assert_eq!(ann("app=web"), Ok(false));
+        let both = sel(|s| {
+            s.label_selector = Some("app=web".into());
+            s.annotation_selector = Some("team=red".into());
+        });
+        assert_eq!(selects(&both, &r), Ok(false));
+    }
+
+    #[test]
+    fn an_object_without_labels_matches_only_negative_requirements() {
+        let r = test_resource("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n");
+        let labels = |ls: &str| selects(&sel(|s| s.label_selector = Some(ls.into())), &r);
+        assert_eq!(labels("app=web"), Ok(false));
+        assert_eq!(labels("!app"), Ok(true));
+        assert_eq!(labels("app notin (web)"), Ok(true));
+    }
+}

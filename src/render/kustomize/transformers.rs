@@ -1,0 +1,674 @@
+//! kustomize's built-in transformers, run in its order by [`transform`]: patches,
+//! namespace, name prefix and suffix, labels and annotations, JSON patches, replicas and
+//! images; then replacements, and (at the top only) content hashes of generated names.
+//!
+//! Each transformer is a free function on objects so that `transformers:` plugin configs
+//! (plugins.rs) reuse exactly the code the kustomization's own fields run.
+
+use super::RenderError;
+use super::fieldspec::{FieldSpec, builtin, group_version};
+use super::hash::{HashInput, name_hash};
+use super::kustomization::{self, Kustomization};
+use super::patches::{LoadedPatch, apply_patch};
+use super::replacement::{self, Replacement};
+use super::resource::{Resource, get_mut, get_str, set, string_data, text};
+use super::selector::{Selector, selects_exactly};
+use crate::yaml::{FileId, Node, Pos, Value};
+
+pub(super) fn set_pairs(target: &mut Node, pairs: &[(String, String)]) {
+    if target.value == Value::Null {
+        target.value = Value::Map(Vec::new());
+    }
+    if !matches!(target.value, Value::Map(_)) {
+        return;
+    }
+    for (k, v) in pairs {
+        set(target, k, text(v));
+    }
+}
+
+pub(super) fn apply_specs(r: &mut Resource, specs: &[FieldSpec], f: &mut dyn FnMut(&mut Node)) {
+    let (api_version, kind) = (r.api_version().to_owned(), r.kind().to_owned());
+    for spec in specs.iter().filter(|s| s.selects(&api_version, &kind)) {
+        spec.visit(&mut r.node, f);
+    }
+}
+
+/// kustomize's ReplacementTransformer: the last built-in transformer of a kustomization.
+pub(super) fn apply_replacements(
+    k: &Kustomization,
+    ra: &mut [Resource],
+    replacements: &[Replacement],
+) -> Result<(), RenderError> {
+    for rep in replacements {
+        let err = |m: String| RenderError::at(&k.file, rep.pos, m);
+        let src = &rep.source;
+        let source_sel = Selector {
+            group: src.group.clone(),
+            version: src.version.clone(),
+            kind: src.kind.clone(),
+            name: src.name.clone(),
+            namespace: src.namespace.clone(),
+            ..Selector::default()
+        };
+        let mut sources = Vec::new();
+        for (i, r) in ra.iter().enumerate() {
+            if selects_exactly(&source_sel, r).map_err(err)? {
+                sources.push(i);
+            }
+        }
+        let [si] = sources.as_slice() else {
+            return Err(err(format!(
+                "replacement source {}/{} matches {} objects; it must match exactly one",
+                src.kind.as_deref().unwrap_or("*"),
+                src.name.as_deref().unwrap_or("*"),
+                sources.len()
+            )));
+        };
+        let value = replacement::source_value(&ra[*si].node, src).map_err(err)?;
+        for target in &rep.targets {
+            for r in ra.iter_mut() {
+                let selected = match &target.select {
+                    Some(sel) => selects_exactly(sel, r).map_err(err)?,
+                    None => true,
+                };
+                let mut rejected = false;
+                for rej in &target.reject {
+                    rejected |= selects_exactly(rej, r).map_err(err)?;
+                }
+                if selected && !rejected {
+                    replacement::apply_target(&mut r.node, target, &value)
+                        .map_err(|m| err(format!("{m} ({})", r.id())))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The built-in transformers of one kustomization, in kustomize's order.
+pub(super) fn transform(
+    k: &Kustomization,
+    ra: &mut Vec<Resource>,
+    psm: &[LoadedPatch],
+    patches: &[LoadedPatch],
+    json: &[LoadedPatch],
+    kid: FileId,
+) -> Result<(), RenderError> {
+    // Whatever a step creates is attributed to the kustomization field that caused it.
+    let stamp = |ra: &mut Vec<Resource>, field: &str| {
+        let pos = k.pos_of(field);
+        for r in ra.iter_mut() {
+            r.node.stamp(kid, pos);
+        }
+    };
+    for p in psm.iter().chain(patches) {
+        apply_patch(ra, p)?;
+    }
+    stamp(ra, "patches");
+    if let Some(ns) = &k.namespace {
+        for r in ra.iter_mut() {
+            set_namespace(r, ns);
+        }
+        stamp(ra, "namespace");
+    }
+    for (affix, is_prefix) in [(&k.name_prefix, true), (&k.name_suffix, false)] {
+        let Some(affix) = affix.as_deref().filter(|a| !a.is_empty()) else {
+            continue;
+        };
+        for r in ra.iter_mut() {
+            apply_affix(r, affix, is_prefix);
+        }
+        stamp(
+            ra,
+            if is_prefix {
+                "namePrefix"
+            } else {
+                "nameSuffix"
+            },
+        );
+    }
+    apply_labels(k, ra);
+    if !k.common_annotations.is_empty() {
+        for r in ra.iter_mut() {
+            apply_specs(r, &builtin::COMMON_ANNOTATIONS, &mut |n| {
+                set_pairs(n, &k.common_annotations)
+            });
+        }
+        stamp(ra, "commonAnnotations");
+    }
+    for p in json {
+        apply_patch(ra, p)?;
+    }
+    stamp(ra, "patchesJson6902");
+    apply_replicas(k, ra, kid)?;
+    for image in &k.images {
+        for r in ra.iter_mut() {
+            update_images(&mut r.node, image, kid);
+        }
+    }
+    Ok(())
+}
+
+/// `labels` (with their selector and template options) and `commonLabels`.
+fn apply_labels(k: &Kustomization, ra: &mut [Resource]) {
+    for set_ in &k.labels {
+        let mut specs = set_.fields.clone();
+        if set_.include_selectors {
+            specs.extend(builtin::COMMON_LABELS.iter().cloned());
+        } else {
+            if set_.include_templates {
+                specs.extend(builtin::TEMPLATE_LABELS.iter().cloned());
+            }
+            specs.push(FieldSpec::new("metadata/labels", true));
+        }
+        for r in ra.iter_mut() {
+            apply_specs(r, &specs, &mut |n| set_pairs(n, &set_.pairs));
+        }
+    }
+    if !k.common_labels.is_empty() {
+        for r in ra.iter_mut() {
+            apply_specs(r, &builtin::COMMON_LABELS, &mut |n| {
+                set_pairs(n, &k.common_labels)
+            });
+        }
+    }
+}
+
+/// `replicas`: each entry must name at least one workload.
+fn apply_replicas(k: &Kustomization, ra: &mut [Resource], kid: FileId) -> Result<(), RenderError> {
+    for (name, count) in &k.replicas {
+        let mut found = false;
+        for r in ra
+            .iter_mut()
+            .filter(|r| r.name() == name || &r.org_name == name)
+        {
+            let (api_version, kind) = (r.api_version().to_owned(), r.kind().to_owned());
+            if builtin::REPLICAS
+                .iter()
+                .any(|s| s.selects(&api_version, &kind))
+            {
+                found = true;
+            }
+            let pos = k.pos_of("replicas");
+            apply_specs(r, &builtin::REPLICAS, &mut |n| {
+                n.value = Value::Int(*count);
+                n.file = kid;
+                n.start = pos;
+                n.end = pos;
+            });
+        }
+        if !found {
+            return Err(RenderError::at(
+                &k.file,
+                Pos::default(),
+                format!(
+                    "replicas: resource with name {name} does not match a Deployment, StatefulSet, ReplicaSet or ReplicationController"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `namePrefix` / `nameSuffix` on one object (kustomize skips CRDs, Namespaces and
+/// APIServices), remembering the affix for name-reference resolution.
+pub(super) fn apply_affix(r: &mut Resource, affix: &str, is_prefix: bool) {
+    let (g, _) = group_version(r.api_version());
+    let skip = matches!(r.kind(), "CustomResourceDefinition" | "Namespace")
+        || (r.kind() == "APIService" && g == "apiregistration.k8s.io");
+    if skip {
+        return;
+    }
+    let name = if is_prefix {
+        r.prefixes.push(affix.to_owned());
+        format!("{affix}{}", r.name())
+    } else {
+        r.suffixes.push(affix.to_owned());
+        format!("{}{affix}", r.name())
+    };
+    r.set_name(&name);
+}
+
+pub(super) fn set_namespace(r: &mut Resource, ns: &str) {
+    let (_, version) = group_version(r.api_version());
+    if r.kind() == "Namespace" && version == "v1" && r.api_version() == "v1" {
+        r.set_name(ns);
+        return;
+    }
+    if !r.is_cluster_scoped() {
+        set(r.metadata(), "namespace", text(ns));
+    }
+    if matches!(r.kind(), "RoleBinding" | "ClusterRoleBinding")
+        && let Some(Value::Seq(subjects)) = get_mut(&mut r.node, "subjects").map(|s| &mut s.value)
+    {
+        // kustomize's default (`defaultOnly`): only subjects named "default" move.
+        for s in subjects.iter_mut() {
+            if s.get("name").and_then(Node::as_str) == Some("default") {
+                set(s, "namespace", text(ns));
+            }
+        }
+    }
+    // The other namespace field specs (APIService service, CRD conversion webhook).
+    let specs: Vec<FieldSpec> = builtin::NAMESPACE
+        .iter()
+        .filter(|s| s.path != ["metadata", "name"])
+        .cloned()
+        .collect();
+    apply_specs(r, &specs, &mut |n| n.value = Value::String(ns.to_owned()));
+}
+
+/// kustomize's `image.Split`: (name, tag, digest); a `:` before the first `/` is a port.
+fn split_image(image: &str) -> (&str, &str, &str) {
+    let slash = match image.find('/') {
+        Some(i) if i > 0 => i,
+        _ => 0,
+    };
+    let search = &image[slash..];
+    let (at, colon) = (search.find('@'), search.find(':'));
+    match (at, colon) {
+        (None, None) => (image, "", ""),
+        (Some(a), c) if c.is_none_or(|c| a < c) => {
+            (&image[..slash + a], "", &image[slash + a + 1..])
+        }
+        (Some(a), Some(c)) => (
+            &image[..slash + c],
+            &image[slash + c + 1..slash + a],
+            &image[slash + a + 1..],
+        ),
+        (None, Some(c)) => (&image[..slash + c], &image[slash + c + 1..], ""),
+        (Some(_), None) => (image, "", ""),
+    }
+}
+
+/// kustomize's `IsImageMatched`: the configured name (a regular expression, as in
+/// kustomize) followed by an optional tag and digest.
+fn image_matches(image: &str, name: &str) -> bool {
+    regex::Regex::new(&format!(
+        "^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$"
+    ))
+    .is_ok_and(|re| re.is_match(image))
+}
+
+fn new_image(current: &str, set_: &kustomization::ImageSet) -> String {
+    let (name, tag, digest) = split_image(current);
+    let name = set_.new_name.as_deref().unwrap_or(name);
+    let new_tag = set_.new_tag.as_deref().filter(|t| !t.is_empty());
+    let new_digest = set_.digest.as_deref().filter(|d| !d.is_empty());
+    // Overriding the tag or the digest replaces both original values.
+    let (tag, digest) = match (new_tag, new_digest) {
+        (Some(t), Some(d)) => (t, d),
+        (Some(t), None) => (t, ""),
+        (None, Some(d)) => ("", d),
+        (None, None) => (tag, digest),
+    };
+    let mut out = name.to_owned();
+    if !tag.is_empty() {
+        out.push(':');
+        out.push_str(tag);
+    }
+    if !digest.is_empty() {
+        out.push('@');
+        out.push_str(digest);
+    }
+    out
+}
+
+pub(super) fn update_images(node: &mut Node, set_: &kustomization::ImageSet, kid: FileId) {
+    match &mut node.value {
+        Value::Map(entries) => {
+            for e in entries.iter_mut() {
+                if (e.key == "containers" || e.key == "initContainers")
+                    && let Value::Seq(items) = &mut e.value.value
+                {
+                    for c in items.iter_mut() {
+                        if let Some(img) = get_mut(c, "image")
+                            && let Some(current) = img.as_str()
+                            && image_matches(current, &set_.name)
+                        {
+                            img.value = Value::String(new_image(current, set_));
+                            // The image now comes from this `images` entry.
+                            img.file = kid;
+                            img.start = set_.pos;
+                            img.end = set_.pos;
+                        }
+                    }
+                }
+                update_images(&mut e.value, set_, kid);
+            }
+        }
+        Value::Seq(items) => {
+            for i in items.iter_mut() {
+                update_images(i, set_, kid);
+            }
+        }
+        _ => {}
+    }
+}
+
+pub(super) fn add_hashes(ra: &mut [Resource]) {
+    for r in ra.iter_mut().filter(|r| r.needs_hash) {
+        let kind = r.kind().to_owned();
+        let input = HashInput {
+            kind: kind.clone(),
+            secret_type: (kind == "Secret").then(|| get_str(&r.node, &["type"]).to_owned()),
+            data: string_data(r.node.get("data")),
+            extra: r
+                .node
+                .get(if kind == "Secret" {
+                    "stringData"
+                } else {
+                    "binaryData"
+                })
+                .map(|n| string_data(Some(n))),
+        };
+        let name = format!("{}-{}", r.name(), name_hash(&input));
+        r.set_name(&name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::render::kustomize::resource::{test_resource, test_resources};
+
+    fn image_set(
+        name: &str,
+        new_name: Option<&str>,
+        tag: Option<&str>,
+        digest: Option<&str>,
+    ) -> kustomization::ImageSet {
+        kustomization::ImageSet {
+            pos: Pos { line: 7, column: 3 },
+            name: name.to_owned(),
+            new_name: new_name.map(str::to_owned),
+            new_tag: tag.map(str::to_owned),
+            digest: digest.map(str::to_owned),
+        }
+    }
+
+    /// A list under the pod template's spec (`containers`, `initContainers`).
+    fn pod_list(r: &Resource, list: &str) -> Vec<Node> {
+        match r
+            .node
+            .get("spec")
+            .and_then(|s| s.get("template"))
+            .and_then(|t| t.get("spec"))
+            .and_then(|s| s.get(list))
+            .map(|n| &n.value)
+        {
+            Some(Value::Seq(items)) => items.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn kustomization(text: &str) -> Kustomization {
+        kustomization::parse(Path::new("kustomization.yaml"), text).expect("valid kustomization")
+    }
+
+    const DEPLOYMENT: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      initContainers: [{name: init, image: busybox}]
+      containers:
+        - {name: app, image: 'registry.local:5000/web:1.0'}
+        - {name: proxy, image: envoy@sha256:abc}
+";
+
+    #[test]
+    fn split_image_tells_ports_tags_and_digests_apart() {
+        assert_eq!(split_image("nginx"), ("nginx", "", ""));
+        assert_eq!(split_image("nginx:1.25"), ("nginx", "1.25", ""));
+        assert_eq!(split_image("nginx@sha256:abc"), ("nginx", "", "sha256:abc"));
+        assert_eq!(
+            split_image("registry.local:5000/web"),
+            ("registry.local:5000/web", "", "")
+        );
+        assert_eq!(
+            split_image("registry.local:5000/web:1.0@sha256:abc"),
+            ("registry.local:5000/web", "1.0", "sha256:abc")
+        );
+    }
+
+    #[test]
+    fn new_image_replaces_tag_and_digest_together() {
+        let current = "registry.local:5000/web:1.0@sha256:abc";
+        assert_eq!(
+            new_image(current, &image_set("x", None, Some("2.0"), None)),
+            "registry.local:5000/web:2.0"
+        );
+        assert_eq!(
+            new_image(current, &image_set("x", None, None, Some("sha256:def"))),
+            "registry.local:5000/web@sha256:def"
+        );
+        assert_eq!(
+            new_image(current, &image_set("x", Some("mirror:443/web"), None, None)),
+            "mirror:443/web:1.0@sha256:abc"
+        );
+        // An empty tag is no tag override.
+        assert_eq!(
+            new_image("web:1.0", &image_set("x", None, Some(""), None)),
+            "web:1.0"
+        );
+    }
+
+    #[test]
+    fn images_match_by_whole_name_with_optional_tag_or_digest() {
+        assert!(image_matches("nginx", "nginx"));
+        assert!(image_matches("nginx:1.25", "nginx"));
+        assert!(image_matches("nginx@sha256:abc", "nginx"));
+        assert!(!image_matches("nginx-unprivileged:1.25", "nginx"));
+        assert!(!image_matches("docker.io/nginx", "nginx"));
+    }
+
+    #[test]
+    fn update_images_rewrites_containers_and_init_containers_with_provenance() {
+        let mut d = test_resource(DEPLOYMENT);
+        let set_ = image_set("registry.local:5000/web", None, Some("2.0"), None);
+        update_images(&mut d.node, &set_, FileId(3));
+        let web = &pod_list(&d, "containers")[0];
+        assert_eq!(get_str(web, &["image"]), "registry.local:5000/web:2.0");
+        let img = web.get("image").expect("image");
+        assert_eq!(
+            (img.file, img.start),
+            (FileId(3), Pos { line: 7, column: 3 })
+        );
+        assert_eq!(
+            get_str(&pod_list(&d, "containers")[1], &["image"]),
+            "envoy@sha256:abc"
+        );
+        let busybox = image_set("busybox", None, Some("1.36"), None);
+        update_images(&mut d.node, &busybox, FileId(3));
+        assert_eq!(
+            get_str(&pod_list(&d, "initContainers")[0], &["image"]),
+            "busybox:1.36"
+        );
+    }
+
+    #[test]
+    fn set_namespace_leaves_cluster_scoped_objects_but_moves_default_subjects() {
+        let mut cm = test_resource("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n");
+        set_namespace(&mut cm, "prod");
+        assert_eq!(cm.namespace(), "prod");
+        let mut crb = test_resource(
+            "apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: read}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
+subjects:
+  - {kind: ServiceAccount, name: default, namespace: old}
+  - {kind: ServiceAccount, name: robot, namespace: old}
+",
+        );
+        set_namespace(&mut crb, "prod");
+        assert_eq!(
+            crb.namespace(),
+            "",
+            "a cluster-scoped object gets no namespace"
+        );
+        let Some(Value::Seq(subjects)) = crb.node.get("subjects").map(|s| &s.value) else {
+            panic!("subjects");
+        };
+        assert_eq!(get_str(&subjects[0], &["namespace"]), "prod");
+        assert_eq!(get_str(&subjects[1], &["namespace"]), "old");
+        let mut ns = test_resource("apiVersion: v1\nkind: Namespace\nmetadata: {name: old}\n");
+        set_namespace(&mut ns, "prod");
+        assert_eq!((ns.name(), ns.namespace()), ("prod", ""));
+    }
+
+    #[test]
+    fn affixes_rename_and_are_remembered_except_on_skipped_kinds() {
+        let mut d = test_resource(DEPLOYMENT);
+        apply_affix(&mut d, "p-", true);
+        apply_affix(&mut d, "-s", false);
+        assert_eq!(d.name(), "p-web-s");
+        assert_eq!(
+            (d.prefixes.as_slice(), d.suffixes.as_slice()),
+            (&["p-".to_owned()][..], &["-s".to_owned()][..])
+        );
+        assert_eq!(d.prev_names, ["web", "p-web"]);
+        for skipped in [
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: a.b.c}\n",
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: ns}\n",
+            "apiVersion: apiregistration.k8s.io/v1\nkind: APIService\nmetadata: {name: v1.x}\n",
+        ] {
+            let mut r = test_resource(skipped);
+            let before = r.name().to_owned();
+            apply_affix(&mut r, "p-", true);
+            assert_eq!(r.name(), before);
+            assert!(r.prefixes.is_empty());
+        }
+    }
+
+    #[test]
+    fn transform_runs_namespace_affixes_labels_replicas_and_images() {
+        let k = kustomization(
+            "namespace: prod
+namePrefix: p-
+commonLabels: {team: blue}
+replicas: [{name: web, count: 3}]
+images: [{name: busybox, newTag: '1.36'}]
+",
+        );
+        let mut ra = test_resources(&format!(
+            "{DEPLOYMENT}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cfg}}\n"
+        ));
+        transform(&k, &mut ra, &[], &[], &[], FileId(1)).expect("transform");
+        let d = &ra[0];
+        assert_eq!((d.name(), d.namespace()), ("p-web", "prod"));
+        assert_eq!(d.node.str_at(&["metadata", "labels", "team"]), Some("blue"));
+        assert_eq!(
+            d.node.str_at(&["spec", "selector", "matchLabels", "team"]),
+            Some("blue")
+        );
+        assert_eq!(
+            d.node
+                .str_at(&["spec", "template", "metadata", "labels", "team"]),
+            Some("blue")
+        );
+        assert_eq!(
+            d.node
+                .get("spec")
+                .and_then(|s| s.get("replicas"))
+                .map(|n| &n.value),
+            Some(&Value::Int(3))
+        );
+        let cm = &ra[1];
+        assert_eq!((cm.name(), cm.namespace()), ("p-cfg", "prod"));
+        assert_eq!(
+            cm.node.str_at(&["metadata", "labels", "team"]),
+            Some("blue")
+        );
+        assert!(
+            cm.node.get("spec").is_none(),
+            "no selector is created on a ConfigMap"
+        );
+    }
+
+    #[test]
+    fn replicas_must_name_a_workload() {
+        let k = kustomization("replicas: [{name: cfg, count: 2}]\n");
+        let mut ra = test_resources("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\n");
+        let err = transform(&k, &mut ra, &[], &[], &[], FileId(1)).expect_err("no workload");
+        assert!(
+            err.message
+                .contains("resource with name cfg does not match")
+        );
+    }
+
+    #[test]
+    fn labels_without_selectors_stay_out_of_selectors() {
+        let k = kustomization("labels:\n- pairs: {team: blue}\n  includeTemplates: true\n");
+        let mut ra = test_resources(DEPLOYMENT);
+        transform(&k, &mut ra, &[], &[], &[], FileId(1)).expect("transform");
+        let d = &ra[0];
+        assert_eq!(d.node.str_at(&["metadata", "labels", "team"]), Some("blue"));
+        assert_eq!(
+            d.node
+                .str_at(&["spec", "template", "metadata", "labels", "team"]),
+            Some("blue")
+        );
+        assert_eq!(
+            d.node.str_at(&["spec", "selector", "matchLabels", "team"]),
+            None
+        );
+    }
+
+    #[test]
+    fn hashes_are_appended_to_generated_names_only() {
+        let mut ra = test_resources(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {A: '1'}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: plain}\ndata: {A: '1'}\n",
+        );
+        ra[0].needs_hash = true;
+        add_hashes(&mut ra);
+        // The suffix `kubectl kustomize` prints for this data (see hash.rs).
+        assert_eq!(ra[0].name(), "cfg-89g4tffbfk");
+        assert_eq!(ra[0].prev_names, ["cfg"]);
+        assert_eq!(ra[1].name(), "plain");
+    }
+
+    #[test]
+    fn replacements_copy_a_field_into_selected_targets() {
+        let k = kustomization(
+            "replacements:
+- source: {kind: ConfigMap, name: cfg, fieldPath: data.host}
+  targets:
+  - select: {kind: Deployment}
+    fieldPaths: [spec.template.spec.containers.0.image]
+",
+        );
+        let replacements: Vec<Replacement> = k
+            .replacements
+            .iter()
+            .filter_map(|e| match e {
+                kustomization::ReplacementEntry::Inline(r) => Some(r.clone()),
+                kustomization::ReplacementEntry::Path(_) => None,
+            })
+            .collect();
+        let mut ra = test_resources(&format!(
+            "{DEPLOYMENT}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cfg}}\ndata: {{host: example/web:9}}\n"
+        ));
+        apply_replacements(&k, &mut ra, &replacements).expect("replacements");
+        let c = pod_list(&ra[0], "containers");
+        assert_eq!(get_str(&c[0], &["image"]), "example/web:9");
+        let missing =
+            kustomization("replacements:\n- source: {kind: Secret, name: nope}\n  targets: []\n");
+        let reps: Vec<Replacement> = missing
+            .replacements
+            .iter()
+            .filter_map(|e| match e {
+                kustomization::ReplacementEntry::Inline(r) => Some(r.clone()),
+                kustomization::ReplacementEntry::Path(_) => None,
+            })
+            .collect();
+        let err = apply_replacements(&missing, &mut ra, &reps).expect_err("no source");
+        assert!(err.message.contains("matches 0 objects"));
+    }
+}
