@@ -875,6 +875,54 @@ fn render_errors_name_the_kustomization_line() {
     assert_eq!(r.code, 2);
 }
 
+/// An overlay's `../../base` is inside the repository whether or not it is a git
+/// repository: the root is the `.kgate.yaml` directory, else the git top level, else the
+/// current directory (kubectl renders these too).
+#[test]
+fn render_finds_the_repository_root_outside_git() {
+    let tmp = tempfile::tempdir().unwrap();
+    assert!(
+        !tmp.path().ancestors().any(|d| d.join(".git").exists()),
+        "the scratch directory must not be inside a git repository"
+    );
+    write(
+        tmp.path(),
+        "apps/web/base/kustomization.yaml",
+        b"resources:\n  - cm.yaml\n",
+    );
+    write(
+        tmp.path(),
+        "apps/web/base/cm.yaml",
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  a: b\n",
+    );
+    write(
+        tmp.path(),
+        "apps/web/overlays/dev/kustomization.yaml",
+        b"namePrefix: dev-\nresources:\n  - ../../base\n",
+    );
+    // From the repository's top directory (no .kgate.yaml, no git): the current directory.
+    let r = kgate_in(tmp.path(), &["render", "apps/web/overlays/dev"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("name: dev-web"), "{}", r.stdout);
+    // From elsewhere, with a .kgate.yaml at the top: its directory.
+    write(tmp.path(), ".kgate.yaml", b"environments: [dev]\n");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let overlay = tmp.path().join("apps/web/overlays/dev");
+    let overlay = overlay.to_str().expect("UTF-8 temp path");
+    let r = kgate_in(elsewhere.path(), &["render", overlay]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("name: dev-web"), "{}", r.stdout);
+    // Without either, the overlay alone is the root and its base is outside it.
+    std::fs::remove_file(tmp.path().join(".kgate.yaml")).unwrap();
+    let r = kgate_in(elsewhere.path(), &["render", overlay]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("not in or below") || r.stderr.contains("outside"),
+        "{}",
+        r.stderr
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn render_refuses_symlinks_out_of_the_repository() {

@@ -81,7 +81,6 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     policies.set_limits(config.limits.policy_timeout, config.limits.policy_memory);
     let version = s.kube_version(opts.kube_version.as_deref())?;
     let strict = opts.strict || config.strict;
-
     let mut discovery = s.discover(&s.excludes(!user.sources.is_empty()))?;
     let graph = s.graph(&discovery);
     // Before --changed-since narrows the files: entry points and the ConfigMaps their
@@ -92,26 +91,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         &discovery.variable_sources(),
         &graph.gitops_documents,
     );
-    let affected = match &opts.changed_since {
-        Some(reference) => {
-            let changed = super::changes::changed_since(&s.root, reference)?;
-            let affected = select::select_affected(
-                &s.root,
-                config,
-                &s.config_dir,
-                &s.schema_dirs(),
-                &graph,
-                changed,
-            );
-            select::narrow_to_affected(&s.root, &affected, &mut discovery);
-            Some(affected)
-        }
-        None => None,
-    };
-    if let Some(shard) = opts.shard {
-        select::narrow_to_shard(&s.root, shard, &mut discovery);
-    }
-    let entries = select::select_entries(entries, opts.shard, affected.as_ref(), &graph);
+    let (affected, entries) = select::select(opts, &s, &graph, &mut discovery, entries)?;
     // Findings about the repository as a whole are reported once, by the first shard.
     let whole_repo = opts.shard.is_none_or(|(i, _)| i == 1);
 
@@ -169,16 +149,13 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     let mut findings = repo::discovery_findings(&discovery);
     if whole_repo {
         findings.extend(repo::dangling_findings(&graph, affected.as_ref()));
-        let app_globs: Vec<String> = config.layout.apps.iter().map(|a| a.value.clone()).collect();
-        let input = super::repo_input::repo_input(&graph, &context.environments, &app_globs);
-        let results = policies
-            .evaluator()
-            .evaluate_repo(&input, &plain_context, |id| {
-                !registry.not_run.iter().any(|d| d == id)
-            });
-        findings.extend(repo::repo_findings(
-            results,
+        findings.extend(repo::repo_scope_findings(
+            &policies,
+            &graph,
+            config,
+            &context,
             &registry.by_id,
+            &registry.not_run,
             affected.as_ref(),
         ));
     }

@@ -3,6 +3,7 @@
 //! plain files share them.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -20,7 +21,7 @@ pub struct ObjectChecks<'a> {
     /// Rules not evaluated (disabled, or needing parameters that are not set).
     pub disabled: &'a [String],
     /// The file table every file is read through.
-    pub sources: &'a FileTable,
+    pub sources: &'a Arc<FileTable>,
 }
 
 /// Checks every plain manifest file in parallel: findings and the number of objects.

@@ -13,6 +13,25 @@ use crate::model::{Affected, Finding, Location, Severity};
 use crate::source::FileTable;
 use crate::yaml::Pos;
 
+/// Runs the repository-scope rules (structure conventions) once over the repository graph.
+pub fn repo_scope_findings(
+    policies: &crate::policy::PolicySet,
+    graph: &crate::discover::graph::RepoGraph,
+    config: &Config,
+    context: &crate::policy::context::ContextSettings,
+    rules: &std::collections::BTreeMap<String, RuleInfo>,
+    not_run: &[String],
+    affected: Option<&Affected>,
+) -> Vec<Finding> {
+    let app_globs: Vec<String> = config.layout.apps.iter().map(|a| a.value.clone()).collect();
+    let input = super::repo_input::repo_input(graph, &context.environments, &app_globs);
+    let enabled = |id: &str| !not_run.iter().any(|d| d == id);
+    let results = policies
+        .evaluator()
+        .evaluate_repo(&input, &context.for_root(None), enabled);
+    repo_findings(results, rules, affected)
+}
+
 /// Findings of the repository-scope rules. With `--changed-since`, only those about a changed
 /// file or a directory holding one (a structure problem elsewhere is not this change's).
 pub fn repo_findings(

@@ -395,7 +395,7 @@ pub fn check_roots(
     policies: &PolicySet,
     settings: &RootSettings<'_>,
 ) -> RootsOutcome {
-    let renderer = Renderer::new(repo_root).with_max_file_size(settings.checks.sources.max_size());
+    let renderer = Renderer::new(repo_root).with_sources(settings.checks.sources.clone());
     let dirs = root_dirs(kustomizations, components);
     let entries = settings.entries;
     let context = settings.context;

@@ -10,6 +10,8 @@ use crate::discover::{self, Discovery};
 use crate::model::Affected;
 use crate::render::entry::EntryRender;
 
+use super::settings::{CheckError, CheckOptions, Settings};
+
 /// Which of `n` shards `key` (a root or file path) belongs to, 0-based: a hash of the path,
 /// so adding a root does not move the others.
 pub fn shard_of(key: &str, n: usize) -> usize {
@@ -61,6 +63,39 @@ pub fn select_affected(
         everything,
         roots,
     }
+}
+
+/// Applies `--changed-since` and `--shard` to `discovery` and the entry points: what was
+/// selected (for `--explain`) and the entry points to check.
+pub fn select(
+    opts: &CheckOptions,
+    s: &Settings,
+    graph: &RepoGraph,
+    discovery: &mut Discovery,
+    entries: Vec<EntryRender>,
+) -> Result<(Option<Affected>, Vec<EntryRender>), CheckError> {
+    let affected = match &opts.changed_since {
+        Some(reference) => {
+            let changed = super::changes::changed_since(&s.root, reference)?;
+            let schema_dirs = s.schema_dirs();
+            let affected = select_affected(
+                &s.root,
+                &s.config,
+                &s.config_dir,
+                &schema_dirs,
+                graph,
+                changed,
+            );
+            narrow_to_affected(&s.root, &affected, discovery);
+            Some(affected)
+        }
+        None => None,
+    };
+    if let Some(shard) = opts.shard {
+        narrow_to_shard(&s.root, shard, discovery);
+    }
+    let entries = select_entries(entries, opts.shard, affected.as_ref(), graph);
+    Ok((affected, entries))
 }
 
 /// Narrows `discovery` to the roots and files `affected` selects (unless a change to the

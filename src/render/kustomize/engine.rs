@@ -49,6 +49,9 @@ pub struct Renderer {
     repo_root: PathBuf,
     /// Files larger than this are refused (see `limits.maxFileSize`).
     max_file_size: u64,
+    /// Where file contents come from: the check's one file table when shared
+    /// ([`Renderer::with_sources`]), so a file discovery already read is not read again.
+    sources: Arc<crate::source::FileTable>,
     cache: Mutex<HashMap<PathBuf, Built>>,
     /// Files read, by [`FileId`] (index 0 is the unknown file).
     files: Mutex<FileTable>,
@@ -63,9 +66,11 @@ struct FileTable {
 impl Renderer {
     /// `repo_root`: nothing outside it is ever read.
     pub fn new(repo_root: &Path) -> Renderer {
+        let max_file_size = crate::config::DEFAULT_MAX_FILE_SIZE;
         Renderer {
             repo_root: std::fs::canonicalize(repo_root).unwrap_or_else(|_| repo_root.to_owned()),
-            max_file_size: crate::config::DEFAULT_MAX_FILE_SIZE,
+            max_file_size,
+            sources: Arc::new(crate::source::FileTable::new(repo_root, max_file_size)),
             cache: Mutex::new(HashMap::new()),
             files: Mutex::new(FileTable {
                 paths: vec![PathBuf::new()],
@@ -77,7 +82,25 @@ impl Renderer {
     /// Refuse files larger than `bytes` (the config's `limits.maxFileSize`).
     pub fn with_max_file_size(mut self, bytes: u64) -> Renderer {
         self.max_file_size = bytes;
+        self.sources = Arc::new(crate::source::FileTable::new(&self.repo_root, bytes));
         self
+    }
+
+    /// Read files through `sources` (the check's file table) and refuse files over its limit.
+    pub fn with_sources(mut self, sources: Arc<crate::source::FileTable>) -> Renderer {
+        self.max_file_size = sources.max_size();
+        self.sources = sources;
+        self
+    }
+
+    /// The text of `file`, through the file table (read once, bounded).
+    pub(super) fn read_text(&self, file: &Path) -> Result<Arc<str>, crate::source::ReadError> {
+        self.sources.text(file)
+    }
+
+    /// The bytes of `file`, through the file table.
+    pub(super) fn read_bytes(&self, file: &Path) -> Result<Arc<[u8]>, crate::source::ReadError> {
+        self.sources.bytes(file)
     }
 
     /// The id of `path` in this renderer's file table.
@@ -270,7 +293,12 @@ impl Renderer {
     ) -> Result<Kustomization, RenderError> {
         let (from_file, pos) = from.unwrap_or((dir, Pos::default()));
         match kustomization::find_in(dir) {
-            Ok(Some(file)) => kustomization::load(&file),
+            Ok(Some(file)) => {
+                let text = self.read_text(&file).map_err(|e| {
+                    RenderError::at(&file, Pos::default(), format!("cannot read: {e}"))
+                })?;
+                kustomization::parse(&file, &text)
+            }
             Ok(None) => Err(RenderError::at(
                 from_file,
                 pos,
@@ -391,6 +419,7 @@ impl Renderer {
             entries,
             &|p| self.restricted_file(k, dir, &p.value, p.pos),
             &|f| self.file_id(f),
+            &|f| self.read_text(f),
         )
     }
 
@@ -426,7 +455,13 @@ impl Renderer {
         }
         let file = self.restricted_file(k, dir, entry, pos)?;
         Ok((
-            read_objects(&file, &k.file, pos, self.file_id(&file))?,
+            read_objects(
+                &file,
+                self.read_text(&file),
+                &k.file,
+                pos,
+                self.file_id(&file),
+            )?,
             Vec::new(),
         ))
     }
@@ -482,7 +517,7 @@ impl Renderer {
                 ReplacementEntry::Inline(r) => out.push(r.clone()),
                 ReplacementEntry::Path(item) => {
                     let file = self.restricted_file(k, dir, &item.value, item.pos)?;
-                    let text = std::fs::read_to_string(&file).map_err(|e| {
+                    let text = self.read_text(&file).map_err(|e| {
                         RenderError::at(&k.file, item.pos, format!("'{}': {e}", item.value))
                     })?;
                     let (docs, err) =
@@ -521,12 +556,12 @@ fn remote_error(file: &Path, pos: Pos, entry: &str) -> RenderError {
 /// Objects of a resource file (multi-document; `kind: List` expanded).
 fn read_objects(
     file: &Path,
+    text: Result<Arc<str>, crate::source::ReadError>,
     from: &Path,
     pos: Pos,
     id: FileId,
 ) -> Result<Vec<Resource>, RenderError> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| RenderError::at(from, pos, format!("{}: {e}", file.display())))?;
+    let text = text.map_err(|e| RenderError::at(from, pos, format!("{}: {e}", file.display())))?;
     let (docs, err) = yaml::parse_documents(&text, kustomize_input(id));
     if let Some(e) = err {
         return Err(RenderError::at(file, e.pos, e.to_string()));

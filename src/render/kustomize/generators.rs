@@ -105,7 +105,8 @@ impl Renderer {
         };
         for env in &args.envs {
             let file = self.restricted_file(k, dir, &env.value, env.pos)?;
-            let content = std::fs::read_to_string(&file)
+            let content = self
+                .read_text(&file)
                 .map_err(|e| RenderError::at(&k.file, env.pos, format!("'{}': {e}", env.value)))?;
             for line in content.lines() {
                 let line = line.trim_start();
@@ -151,8 +152,10 @@ impl Renderer {
                 ),
             };
             let file = self.restricted_file(k, dir, &rel, f.pos)?;
-            let content = std::fs::read(&file)
-                .map_err(|e| RenderError::at(&k.file, f.pos, format!("'{rel}': {e}")))?;
+            let content = self
+                .read_bytes(&file)
+                .map_err(|e| RenderError::at(&k.file, f.pos, format!("'{rel}': {e}")))?
+                .to_vec();
             put(key, content, f.pos)?;
         }
         Ok(data)

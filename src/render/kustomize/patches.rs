@@ -17,22 +17,23 @@ use crate::yaml::{self, FileId, LoadLimits, Node, Pos, Schema, Value};
 /// Reads the patches of one list (files under the load restrictor, or inline text).
 ///
 /// `restricted` resolves a patch file under the load restrictor; `file_id` registers a file
-/// for provenance. Both are the renderer's, passed in so patches need not know it.
+/// for provenance; `read` reads a file through the renderer's file table. All are the renderer's, passed in so patches need not know it.
 pub(super) fn load_patches(
     k: &Kustomization,
     entries: &[PatchEntry],
     restricted: &dyn Fn(&Item) -> Result<PathBuf, RenderError>,
     file_id: &dyn Fn(&Path) -> FileId,
+    read: &dyn Fn(&Path) -> Result<std::sync::Arc<str>, crate::source::ReadError>,
 ) -> Result<Vec<LoadedPatch>, RenderError> {
     let mut out = Vec::new();
     for e in entries {
         let (text, source, base_pos) = match (&e.path, &e.inline) {
             (Some(p), _) => {
                 let file = restricted(p)?;
-                let text = std::fs::read_to_string(&file).map_err(|err| {
+                let text = read(&file).map_err(|err| {
                     RenderError::at(&k.file, p.pos, format!("'{}': {err}", p.value))
                 })?;
-                (text, file, None)
+                (text.to_string(), file, None)
             }
             (None, Some(inline)) => (inline.value.clone(), k.file.clone(), Some(inline.pos)),
             (None, None) => continue,
@@ -235,6 +236,11 @@ mod tests {
                 ))
             },
             &|_| FileId(5),
+            &|_| {
+                Err(crate::source::ReadError::Io(
+                    "no file in this test".to_owned(),
+                ))
+            },
         )
     }
 

@@ -114,7 +114,7 @@ impl Renderer {
         p: &PluginRef,
     ) -> Result<(PathBuf, Vec<yaml::Document>), RenderError> {
         let file = self.restricted_file(k, dir, &p.item.value, p.item.pos)?;
-        let text = std::fs::read_to_string(&file).map_err(|e| {
+        let text = self.read_text(&file).map_err(|e| {
             RenderError::at(&k.file, p.item.pos, format!("'{}': {e}", p.item.value))
         })?;
         let (docs, err) = yaml::parse_documents(&text, LoadLimits::default());
