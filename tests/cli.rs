@@ -1023,6 +1023,22 @@ fn render_provenance_names_the_origin_of_every_value() {
     insta::assert_snapshot!("render_worker_prod_provenance", r.stdout);
 }
 
+/// A credential in a Deployment's env is not a Secret object: its finding hides the source
+/// lines because the rule is marked `custom.sensitive` (policies/secrets/credential-in-env.rego).
+#[test]
+fn credential_snippets_are_not_shown_by_the_human_report() {
+    let dir = scratch();
+    write(
+        dir.path(),
+        "pod.yaml",
+        b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: app\n      image: registry.example.com/app:1.0\n      env:\n        - name: DB_PASSWORD\n          value: s3cr3t-v4lue\n",
+    );
+    let r = kgate_in(dir.path(), &["check", ".", "--color", "never"]);
+    assert!(r.stdout.contains("credential-in-env"), "{}", r.stdout);
+    assert!(r.stdout.contains("pod.yaml"), "{}", r.stdout);
+    assert!(!r.stdout.contains("s3cr3t-v4lue"), "{}", r.stdout);
+}
+
 #[test]
 fn secret_values_are_never_printed_in_any_format() {
     let dir = scratch();
