@@ -6,81 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
-use crate::discover::graph::{EdgeKind, NodeKind, RepoGraph};
+use crate::discover::graph::{EdgeKind, GraphNode, NodeKind, RepoGraph};
 
 /// `input` for repository rules. `app_globs` are the `layout.apps` patterns (`apps/*`).
 pub fn repo_input(graph: &RepoGraph, environments: &[String], app_globs: &[String]) -> Value {
-    let matchers: Vec<globset::GlobMatcher> = app_globs
-        .iter()
-        .filter_map(|g| {
-            globset::GlobBuilder::new(g.trim_start_matches("./").trim_end_matches('/'))
-                .literal_separator(true)
-                .build()
-                .ok()
-        })
-        .map(|g| g.compile_matcher())
-        .collect();
-    // An app is a directory matching a pattern that holds roots: its `base`, and an overlay
-    // per environment (a root below it with an environment, by the path conventions).
-    let mut apps: BTreeMap<String, (Option<String>, BTreeMap<String, String>)> = BTreeMap::new();
-    for n in graph
-        .nodes
-        .iter()
-        .filter(|n| n.kind == NodeKind::Root && n.exists)
-    {
-        let parts: Vec<&str> = n.id.split('/').collect();
-        let Some(app) = (1..parts.len())
-            .map(|k| parts[..k].join("/"))
-            .find(|prefix| matchers.iter().any(|m| m.is_match(prefix)))
-        else {
-            continue;
-        };
-        let entry = apps.entry(app.clone()).or_default();
-        if n.id == format!("{app}/base") {
-            entry.0 = Some(n.id.clone());
-        } else if let Some(env) = &n.environment {
-            // The shallowest root of an environment is its overlay.
-            let e = entry.1.entry(env.clone()).or_insert_with(|| n.id.clone());
-            if n.id.len() < e.len() {
-                *e = n.id.clone();
-            }
-        }
-    }
-    let clusters: Vec<&crate::discover::graph::GraphNode> = graph
-        .nodes
-        .iter()
-        .filter(|n| n.kind == NodeKind::Root && n.cluster.is_some() && n.exists)
-        // The cluster directory itself, not the kustomizations below it.
-        .filter(|n| {
-            let parent = n.id.rsplit_once('/').map_or("", |(p, _)| p);
-            !graph
-                .nodes
-                .iter()
-                .any(|m| m.kind == NodeKind::Root && m.cluster == n.cluster && m.id == parent)
-        })
-        .collect();
-    // What each cluster includes, transitively (resources and components).
-    let mut forward: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for e in &graph.edges {
-        if matches!(e.kind, EdgeKind::Resource | EdgeKind::Component) {
-            forward
-                .entry(e.from.as_str())
-                .or_default()
-                .push(e.to.as_str());
-        }
-    }
-    let mut deployed_by: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for c in &clusters {
-        let mut seen = BTreeSet::new();
-        let mut stack = vec![c.id.as_str()];
-        while let Some(n) = stack.pop() {
-            if !seen.insert(n) {
-                continue;
-            }
-            deployed_by.entry(n).or_default().insert(c.id.as_str());
-            stack.extend(forward.get(n).into_iter().flatten());
-        }
-    }
+    let apps = app_roots(graph, app_globs);
+    let clusters = cluster_roots(graph);
+    let deployed_by = deployed_by(graph, &clusters);
     let entry_points: BTreeMap<&str, Vec<&str>> = graph
         .edges
         .iter()
@@ -125,25 +57,22 @@ pub fn repo_input(graph: &RepoGraph, environments: &[String], app_globs: &[Strin
             .or_default()
             .insert(e.from.as_str());
     }
+    let with_used_by = |n: &GraphNode| {
+        let mut v = serde_json::to_value(n).unwrap_or(Value::Null);
+        v["usedBy"] = json!(used_by.get(n.id.as_str()).cloned().unwrap_or_default());
+        v
+    };
     let roots: Vec<Value> = graph
         .nodes
         .iter()
         .filter(|n| matches!(n.kind, NodeKind::Root | NodeKind::Component))
-        .map(|n| {
-            let mut v = serde_json::to_value(n).unwrap_or(Value::Null);
-            v["usedBy"] = json!(used_by.get(n.id.as_str()).cloned().unwrap_or_default());
-            v
-        })
+        .map(with_used_by)
         .collect();
     let entry_point_nodes: Vec<Value> = graph
         .nodes
         .iter()
         .filter(|n| n.kind == NodeKind::EntryPoint)
-        .map(|n| {
-            let mut v = serde_json::to_value(n).unwrap_or(Value::Null);
-            v["usedBy"] = json!(used_by.get(n.id.as_str()).cloned().unwrap_or_default());
-            v
-        })
+        .map(with_used_by)
         .collect();
     json!({
         "environments": environments,
@@ -153,4 +82,95 @@ pub fn repo_input(graph: &RepoGraph, environments: &[String], app_globs: &[Strin
         "entryPoints": entry_point_nodes,
         "edges": serde_json::to_value(&graph.edges).unwrap_or(Value::Null),
     })
+}
+
+/// An app's base root (if any) and its overlay root per environment.
+type AppRoots = (Option<String>, BTreeMap<String, String>);
+
+/// The apps by path: directories matching an `app_globs` pattern that hold roots.
+fn app_roots(graph: &RepoGraph, app_globs: &[String]) -> BTreeMap<String, AppRoots> {
+    let matchers: Vec<globset::GlobMatcher> = app_globs
+        .iter()
+        .filter_map(|g| {
+            globset::GlobBuilder::new(g.trim_start_matches("./").trim_end_matches('/'))
+                .literal_separator(true)
+                .build()
+                .ok()
+        })
+        .map(|g| g.compile_matcher())
+        .collect();
+    // An app is a directory matching a pattern that holds roots: its `base`, and an overlay
+    // per environment (a root below it with an environment, by the path conventions).
+    let mut apps: BTreeMap<String, AppRoots> = BTreeMap::new();
+    for n in graph
+        .nodes
+        .iter()
+        .filter(|n| n.kind == NodeKind::Root && n.exists)
+    {
+        let parts: Vec<&str> = n.id.split('/').collect();
+        let Some(app) = (1..parts.len())
+            .map(|k| parts[..k].join("/"))
+            .find(|prefix| matchers.iter().any(|m| m.is_match(prefix)))
+        else {
+            continue;
+        };
+        let entry = apps.entry(app.clone()).or_default();
+        if n.id == format!("{app}/base") {
+            entry.0 = Some(n.id.clone());
+        } else if let Some(env) = &n.environment {
+            // The shallowest root of an environment is its overlay.
+            let e = entry.1.entry(env.clone()).or_insert_with(|| n.id.clone());
+            if n.id.len() < e.len() {
+                *e = n.id.clone();
+            }
+        }
+    }
+    apps
+}
+
+/// The existing cluster roots: each cluster's own directory, not the kustomizations below it.
+fn cluster_roots(graph: &RepoGraph) -> Vec<&GraphNode> {
+    graph
+        .nodes
+        .iter()
+        .filter(|n| n.kind == NodeKind::Root && n.cluster.is_some() && n.exists)
+        // The cluster directory itself, not the kustomizations below it.
+        .filter(|n| {
+            let parent = n.id.rsplit_once('/').map_or("", |(p, _)| p);
+            !graph
+                .nodes
+                .iter()
+                .any(|m| m.kind == NodeKind::Root && m.cluster == n.cluster && m.id == parent)
+        })
+        .collect()
+}
+
+/// For each node, the clusters that include it, transitively (resources and components).
+fn deployed_by<'a>(
+    graph: &'a RepoGraph,
+    clusters: &[&'a GraphNode],
+) -> BTreeMap<&'a str, BTreeSet<&'a str>> {
+    // What each cluster includes, transitively (resources and components).
+    let mut forward: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for e in &graph.edges {
+        if matches!(e.kind, EdgeKind::Resource | EdgeKind::Component) {
+            forward
+                .entry(e.from.as_str())
+                .or_default()
+                .push(e.to.as_str());
+        }
+    }
+    let mut deployed_by: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for c in clusters {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![c.id.as_str()];
+        while let Some(n) = stack.pop() {
+            if !seen.insert(n) {
+                continue;
+            }
+            deployed_by.entry(n).or_default().insert(c.id.as_str());
+            stack.extend(forward.get(n).into_iter().flatten());
+        }
+    }
+    deployed_by
 }

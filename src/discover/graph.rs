@@ -263,137 +263,182 @@ fn entry_points(b: &mut Builder<'_>, abs: &Path, rel: &str) {
         } else {
             format!("{kind} {ns}/{name}")
         };
-        let mut paths: Vec<&Node> = Vec::new();
-        let mut globs: Vec<&Node> = Vec::new();
-        let mut depends: Vec<(String, Pos)> = Vec::new();
-        let mut expanded: Vec<(String, Pos)> = Vec::new();
-        match (group, kind) {
-            ("argoproj.io", "Application") => {
-                let spec = obj.get("spec");
-                let sources = spec
-                    .and_then(|s| s.get("source"))
-                    .into_iter()
-                    .chain(seq(spec.and_then(|s| s.get("sources"))));
-                paths.extend(sources.filter_map(|s| s.get("path")));
-            }
-            ("argoproj.io", "ApplicationSet") => {
-                let spec = obj.get("spec");
-                for g in seq(spec.and_then(|s| s.get("generators"))) {
-                    for d in seq(g.get("git").and_then(|g| g.get("directories"))) {
-                        let excluded = d.get("exclude").and_then(Node::as_str) == Some("true")
-                            || matches!(
-                                d.get("exclude").map(|n| &n.value),
-                                Some(yaml::Value::Bool(true))
-                            );
-                        if !excluded && let Some(p) = d.get("path") {
-                            globs.push(p);
-                        }
-                    }
-                }
-                let template = spec
-                    .and_then(|s| s.get("template"))
-                    .and_then(|t| t.get("spec"));
-                let sources = template
-                    .and_then(|s| s.get("source"))
-                    .into_iter()
-                    .chain(seq(template.and_then(|s| s.get("sources"))));
-                let template_paths: Vec<&Node> = sources.filter_map(|s| s.get("path")).collect();
-                // A list generator's elements fill the template's `{{key}}` (or
-                // `{{ .key }}`) placeholders: one path per element.
-                for g in seq(spec.and_then(|s| s.get("generators"))) {
-                    for element in seq(g.get("list").and_then(|l| l.get("elements"))) {
-                        for t in &template_paths {
-                            let Some(mut p) = t.as_str().map(str::to_owned) else {
-                                continue;
-                            };
-                            if let yaml::Value::Map(entries) = &element.value {
-                                for e in entries {
-                                    if let Some(v) = e.value.as_str() {
-                                        for pattern in [
-                                            format!("{{{{{}}}}}", e.key),
-                                            format!("{{{{ .{} }}}}", e.key),
-                                            format!("{{{{.{}}}}}", e.key),
-                                        ] {
-                                            p = p.replace(&pattern, v);
-                                        }
-                                    }
-                                }
-                            }
-                            expanded.push((p, element.start));
-                        }
-                    }
-                }
-                paths.extend(template_paths);
-            }
-            ("kustomize.toolkit.fluxcd.io", "Kustomization") => {
-                let spec = obj.get("spec");
-                paths.extend(spec.and_then(|s| s.get("path")));
-                for d in seq(spec.and_then(|s| s.get("dependsOn"))) {
-                    if let Some(n) = d.get("name").and_then(Node::as_str) {
-                        let dns = d.get("namespace").and_then(Node::as_str).unwrap_or(ns);
-                        let target = if dns.is_empty() {
-                            format!("Kustomization {n}")
-                        } else {
-                            format!("Kustomization {dns}/{n}")
-                        };
-                        depends.push((target, d.start));
-                    }
-                }
-            }
-            ("helm.toolkit.fluxcd.io", "HelmRelease") => {
-                let chart = obj
-                    .get("spec")
-                    .and_then(|s| s.get("chart"))
-                    .and_then(|c| c.get("spec"));
-                let from_git = chart
-                    .and_then(|c| c.get("sourceRef"))
-                    .and_then(|r| r.get("kind"))
-                    .and_then(Node::as_str)
-                    == Some("GitRepository");
-                if from_git {
-                    paths.extend(chart.and_then(|c| c.get("chart")));
-                }
-            }
+        let refs = match (group, kind) {
+            ("argoproj.io", "Application") => argo_application_refs(obj),
+            ("argoproj.io", "ApplicationSet") => argo_application_set_refs(obj),
+            ("kustomize.toolkit.fluxcd.io", "Kustomization") => flux_kustomization_refs(obj, ns),
+            ("helm.toolkit.fluxcd.io", "HelmRelease") => flux_helm_release_refs(obj),
             _ => continue,
-        }
+        };
         b.node(id.clone(), NodeKind::EntryPoint, Some(rel.to_owned()), true);
-        for p in paths {
-            let Some(s) = p.as_str() else { continue };
-            // A templated path (`{{path}}`, `${CLUSTER}`) is resolved by the controller.
-            if s.contains("{{") || s.contains("${") {
-                continue;
+        link_entry_refs(b, &id, rel, refs);
+    }
+}
+
+/// What one entry point refers to, before it is resolved against the scan root.
+#[derive(Default)]
+struct EntryRefs<'a> {
+    /// Paths deployed as written (templated ones are skipped when linking).
+    paths: Vec<&'a Node>,
+    /// Git directory generator globs, expanded against the tree.
+    globs: Vec<&'a Node>,
+    /// `dependsOn` targets by node id, with the position of the reference.
+    depends: Vec<(String, Pos)>,
+    /// Template paths filled from list generator elements.
+    expanded: Vec<(String, Pos)>,
+}
+
+/// The source paths of an Argo CD `Application` (`spec.source` and `spec.sources`).
+fn argo_application_refs(obj: &Node) -> EntryRefs<'_> {
+    let spec = obj.get("spec");
+    let sources = spec
+        .and_then(|s| s.get("source"))
+        .into_iter()
+        .chain(seq(spec.and_then(|s| s.get("sources"))));
+    EntryRefs {
+        paths: sources.filter_map(|s| s.get("path")).collect(),
+        ..EntryRefs::default()
+    }
+}
+
+/// The git directory globs, template paths and list-expanded paths of an Argo CD
+/// `ApplicationSet`.
+fn argo_application_set_refs(obj: &Node) -> EntryRefs<'_> {
+    let mut refs = EntryRefs::default();
+    let spec = obj.get("spec");
+    for g in seq(spec.and_then(|s| s.get("generators"))) {
+        for d in seq(g.get("git").and_then(|g| g.get("directories"))) {
+            let excluded = d.get("exclude").and_then(Node::as_str) == Some("true")
+                || matches!(
+                    d.get("exclude").map(|n| &n.value),
+                    Some(yaml::Value::Bool(true))
+                );
+            if !excluded && let Some(p) = d.get("path") {
+                refs.globs.push(p);
             }
-            let target = normalize(&b.scan_root.join(s.trim_start_matches("./")));
-            let to = b.target(&target, true);
-            b.edge(&id, to, EdgeKind::Deploys, rel, p.start);
         }
-        for (p, pos) in expanded {
-            // Placeholders no element fills are left to the controller.
-            if p.contains("{{") {
-                continue;
-            }
-            let target = normalize(&b.scan_root.join(p.trim_start_matches("./")));
-            let to = b.target(&target, true);
-            b.edge(&id, to, EdgeKind::Deploys, rel, pos);
-        }
-        for g in globs {
-            let Some(s) = g.as_str() else { continue };
-            let matches = glob_dirs(b.scan_root, s);
-            if matches.is_empty() {
-                // No directory matches: the generator produces no Application.
-                let target = normalize(&b.scan_root.join(s));
-                let to = b.rel(&target);
-                b.node(to.clone(), NodeKind::Directory, None, false);
-                b.edge(&id, to, EdgeKind::Deploys, rel, g.start);
-            }
-            for dir in matches {
-                let to = b.target(&dir, true);
-                b.edge(&id, to, EdgeKind::Deploys, rel, g.start);
+    }
+    let template = spec
+        .and_then(|s| s.get("template"))
+        .and_then(|t| t.get("spec"));
+    let sources = template
+        .and_then(|s| s.get("source"))
+        .into_iter()
+        .chain(seq(template.and_then(|s| s.get("sources"))));
+    let template_paths: Vec<&Node> = sources.filter_map(|s| s.get("path")).collect();
+    // A list generator's elements fill the template's `{{key}}` (or
+    // `{{ .key }}`) placeholders: one path per element.
+    for g in seq(spec.and_then(|s| s.get("generators"))) {
+        for element in seq(g.get("list").and_then(|l| l.get("elements"))) {
+            for t in &template_paths {
+                let Some(p) = t.as_str() else {
+                    continue;
+                };
+                refs.expanded
+                    .push((fill_list_placeholders(p, element), element.start));
             }
         }
-        for (target, pos) in depends {
-            b.edge(&id, target, EdgeKind::DependsOn, rel, pos);
+    }
+    refs.paths = template_paths;
+    refs
+}
+
+/// `path` with each `{{key}}`, `{{ .key }}` and `{{.key}}` replaced by the list
+/// generator `element`'s string value for `key`.
+fn fill_list_placeholders(path: &str, element: &Node) -> String {
+    let mut p = path.to_owned();
+    if let yaml::Value::Map(entries) = &element.value {
+        for e in entries {
+            if let Some(v) = e.value.as_str() {
+                for pattern in [
+                    format!("{{{{{}}}}}", e.key),
+                    format!("{{{{ .{} }}}}", e.key),
+                    format!("{{{{.{}}}}}", e.key),
+                ] {
+                    p = p.replace(&pattern, v);
+                }
+            }
         }
+    }
+    p
+}
+
+/// The path and `dependsOn` targets of a Flux `Kustomization` in namespace `ns`.
+fn flux_kustomization_refs<'a>(obj: &'a Node, ns: &str) -> EntryRefs<'a> {
+    let mut refs = EntryRefs::default();
+    let spec = obj.get("spec");
+    refs.paths.extend(spec.and_then(|s| s.get("path")));
+    for d in seq(spec.and_then(|s| s.get("dependsOn"))) {
+        if let Some(n) = d.get("name").and_then(Node::as_str) {
+            let dns = d.get("namespace").and_then(Node::as_str).unwrap_or(ns);
+            let target = if dns.is_empty() {
+                format!("Kustomization {n}")
+            } else {
+                format!("Kustomization {dns}/{n}")
+            };
+            refs.depends.push((target, d.start));
+        }
+    }
+    refs
+}
+
+/// The chart path of a Flux `HelmRelease`, when its chart comes from a `GitRepository`.
+fn flux_helm_release_refs(obj: &Node) -> EntryRefs<'_> {
+    let mut refs = EntryRefs::default();
+    let chart = obj
+        .get("spec")
+        .and_then(|s| s.get("chart"))
+        .and_then(|c| c.get("spec"));
+    let from_git = chart
+        .and_then(|c| c.get("sourceRef"))
+        .and_then(|r| r.get("kind"))
+        .and_then(Node::as_str)
+        == Some("GitRepository");
+    if from_git {
+        refs.paths.extend(chart.and_then(|c| c.get("chart")));
+    }
+    refs
+}
+
+/// Adds the entry point `id`'s edges: its paths, expanded paths and globs as
+/// `Deploys`, then its `DependsOn` targets, in that order.
+fn link_entry_refs(b: &mut Builder<'_>, id: &str, rel: &str, refs: EntryRefs<'_>) {
+    for p in refs.paths {
+        let Some(s) = p.as_str() else { continue };
+        // A templated path (`{{path}}`, `${CLUSTER}`) is resolved by the controller.
+        if s.contains("{{") || s.contains("${") {
+            continue;
+        }
+        let target = normalize(&b.scan_root.join(s.trim_start_matches("./")));
+        let to = b.target(&target, true);
+        b.edge(id, to, EdgeKind::Deploys, rel, p.start);
+    }
+    for (p, pos) in refs.expanded {
+        // Placeholders no element fills are left to the controller.
+        if p.contains("{{") {
+            continue;
+        }
+        let target = normalize(&b.scan_root.join(p.trim_start_matches("./")));
+        let to = b.target(&target, true);
+        b.edge(id, to, EdgeKind::Deploys, rel, pos);
+    }
+    for g in refs.globs {
+        let Some(s) = g.as_str() else { continue };
+        let matches = glob_dirs(b.scan_root, s);
+        if matches.is_empty() {
+            // No directory matches: the generator produces no Application.
+            let target = normalize(&b.scan_root.join(s));
+            let to = b.rel(&target);
+            b.node(to.clone(), NodeKind::Directory, None, false);
+            b.edge(id, to, EdgeKind::Deploys, rel, g.start);
+        }
+        for dir in matches {
+            let to = b.target(&dir, true);
+            b.edge(id, to, EdgeKind::Deploys, rel, g.start);
+        }
+    }
+    for (target, pos) in refs.depends {
+        b.edge(id, target, EdgeKind::DependsOn, rel, pos);
     }
 }
 

@@ -113,36 +113,16 @@ pub fn apply(
         .as_ref()
         .map(|p| crate::source::relative(root, p))
         .unwrap_or_else(|| ".kgate.yaml".to_owned());
-    let globs: Vec<globset::GlobSet> = config
-        .suppressions
-        .iter()
-        .map(|s| {
-            let mut b = globset::GlobSetBuilder::new();
-            for g in &s.paths {
-                if let Ok(g) = globset::Glob::new(&g.value) {
-                    b.add(g);
-                }
-            }
-            b.build().unwrap_or_else(|_| globset::GlobSet::empty())
-        })
-        .collect();
+    let mut by_config = ConfigSuppressions {
+        config,
+        globs: suppression_globs(config),
+        config_path: &config_path,
+        today,
+        expired_reported: vec![false; config.suppressions.len()],
+    };
     let mut kept = Vec::new();
     let mut suppressed = Vec::new();
     let mut problems: Vec<Finding> = Vec::new();
-    let problem = |rule: &str, severity, message: String, path: &str, pos: Pos| {
-        Finding {
-        hide_source: false,
-        rule: rule.to_owned(),
-        severity,
-        message,
-        help: "Give every suppression a reason after `--` (inline) or in `reason:` (config), and an `expires:` date when the exception is temporary.".to_owned(),
-        location: Location::new(path, pos),
-        object: None,
-        pointer: None,
-        roots: Vec::new(),
-    }
-    };
-    let mut expired_reported = vec![false; config.suppressions.len()];
     for f in findings {
         if let Some((line, rules, reason)) = inline(&mut files, &f) {
             if reason.is_empty() {
@@ -165,43 +145,13 @@ pub fn apply(
                 continue;
             }
         }
-        let by_config = config.suppressions.iter().enumerate().find(|(i, s)| {
-            s.rule.value == f.rule
-                && (s.paths.is_empty()
-                    || globs[*i].is_match(&f.location.path)
-                    || (!f.roots.is_empty() && f.roots.iter().all(|r| globs[*i].is_match(r))))
-        });
-        if let Some((i, s)) = by_config {
-            let expired = s
-                .expires
-                .as_ref()
-                .and_then(|e| parse_date(&e.value))
-                .is_some_and(|d| today >= d);
-            match (&s.reason, expired) {
-                (_, true) if !expired_reported[i] => {
-                    expired_reported[i] = true;
-                    let e = s.expires.as_ref().map_or("", |e| e.value.as_str());
-                    problems.push(problem(
-                        EXPIRED_SUPPRESSION,
-                        Severity::Warning,
-                        format!(
-                            "the suppression of `{}` expired on {e}; its findings are reported again",
-                            s.rule.value
-                        ),
-                        &config_path,
-                        s.rule.pos,
-                    ));
-                }
-                (Some(reason), false) if !reason.value.trim().is_empty() => {
-                    suppressed.push(Suppressed {
-                        finding: f,
-                        kind: "external",
-                        reason: reason.value.clone(),
-                    });
-                    continue;
-                }
-                _ => {}
-            }
+        if let Some(reason) = by_config.reason(&f, &mut problems) {
+            suppressed.push(Suppressed {
+                finding: f,
+                kind: "external",
+                reason,
+            });
+            continue;
         }
         kept.push(f);
     }
@@ -223,6 +173,88 @@ pub fn apply(
     kept.sort_by(Finding::report_order);
     kept.dedup();
     (kept, suppressed)
+}
+
+/// A finding about a suppression itself (`invalid-suppression`, `expired-suppression`).
+fn problem(rule: &str, severity: Severity, message: String, path: &str, pos: Pos) -> Finding {
+    Finding {
+        hide_source: false,
+        rule: rule.to_owned(),
+        severity,
+        message,
+        help: "Give every suppression a reason after `--` (inline) or in `reason:` (config), and an `expires:` date when the exception is temporary.".to_owned(),
+        location: Location::new(path, pos),
+        object: None,
+        pointer: None,
+        roots: Vec::new(),
+    }
+}
+
+/// Per config suppression, its `paths` as one glob set (invalid globs left out).
+fn suppression_globs(config: &Config) -> Vec<globset::GlobSet> {
+    config
+        .suppressions
+        .iter()
+        .map(|s| {
+            let mut b = globset::GlobSetBuilder::new();
+            for g in &s.paths {
+                if let Ok(g) = globset::Glob::new(&g.value) {
+                    b.add(g);
+                }
+            }
+            b.build().unwrap_or_else(|_| globset::GlobSet::empty())
+        })
+        .collect()
+}
+
+/// The `.kgate.yaml` suppressions, and which expired ones were already reported.
+struct ConfigSuppressions<'a> {
+    config: &'a Config,
+    /// Per suppression, its `paths` ([`suppression_globs`]).
+    globs: Vec<globset::GlobSet>,
+    /// The config file, for findings about its suppressions.
+    config_path: &'a str,
+    today: i64,
+    /// An expired suppression is reported once, not once per finding it used to suppress.
+    expired_reported: Vec<bool>,
+}
+
+impl ConfigSuppressions<'_> {
+    /// The reason the first config suppression matching `f` gives, if it suppresses `f`;
+    /// reports it to `problems` the first time it is found expired.
+    fn reason(&mut self, f: &Finding, problems: &mut Vec<Finding>) -> Option<String> {
+        let globs = &self.globs;
+        let (i, s) = self.config.suppressions.iter().enumerate().find(|(i, s)| {
+            s.rule.value == f.rule
+                && (s.paths.is_empty()
+                    || globs[*i].is_match(&f.location.path)
+                    || (!f.roots.is_empty() && f.roots.iter().all(|r| globs[*i].is_match(r))))
+        })?;
+        let expired = s
+            .expires
+            .as_ref()
+            .and_then(|e| parse_date(&e.value))
+            .is_some_and(|d| self.today >= d);
+        match (&s.reason, expired) {
+            (_, true) if !self.expired_reported[i] => {
+                self.expired_reported[i] = true;
+                let e = s.expires.as_ref().map_or("", |e| e.value.as_str());
+                problems.push(problem(
+                    EXPIRED_SUPPRESSION,
+                    Severity::Warning,
+                    format!(
+                        "the suppression of `{}` expired on {e}; its findings are reported again",
+                        s.rule.value
+                    ),
+                    self.config_path,
+                    s.rule.pos,
+                ));
+                None
+            }
+            (Some(reason), false) if !reason.value.trim().is_empty() => Some(reason.value.clone()),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -51,6 +51,126 @@ pub struct Engines {
     loaded: Vec<u64>,
 }
 
+/// The template a ConstraintTemplate object defines, its Rego (and libs) loaded into an
+/// engine of its own; `None` for other objects and templates without Rego.
+fn template_of(path: &str, obj: &Value) -> Result<Option<Template>, PolicyError> {
+    if obj["kind"] != "ConstraintTemplate"
+        || !obj["apiVersion"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("templates.gatekeeper.sh/"))
+    {
+        return Ok(None);
+    }
+    let Some(kind) = obj["spec"]["crd"]["spec"]["names"]["kind"].as_str() else {
+        return Err(PolicyError::Load {
+            path: path.to_owned(),
+            message: "ConstraintTemplate without spec.crd.spec.names.kind".to_owned(),
+        });
+    };
+    let Some(target) = obj["spec"]["targets"].as_array().and_then(|t| t.first()) else {
+        return Ok(None);
+    };
+    // Rego is `targets[0].rego` (+ `libs`), or in newer templates that also carry a
+    // CEL (K8sNativeValidation) version, the `code` entry whose engine is Rego.
+    let source = if target["rego"].is_string() {
+        target
+    } else {
+        target["code"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["engine"] == "Rego")
+            .map_or(target, |c| &c["source"])
+    };
+    let Some(rego) = source["rego"].as_str() else {
+        return Ok(None);
+    };
+    let mut engine = new_engine();
+    let mut referential = rego.contains("inventory");
+    for (i, lib) in source["libs"].as_array().into_iter().flatten().enumerate() {
+        if let Some(text) = lib.as_str() {
+            referential |= text.contains("inventory");
+            add_policy(
+                &mut engine,
+                &PolicySource {
+                    path: format!("{path} ({kind} lib {i})"),
+                    text: text.to_owned(),
+                },
+            )?;
+        }
+    }
+    let package = add_policy(
+        &mut engine,
+        &PolicySource {
+            path: format!("{path} ({kind})"),
+            text: rego.to_owned(),
+        },
+    )?;
+    Ok(Some(Template {
+        kind: kind.to_owned(),
+        package,
+        engine,
+        referential,
+    }))
+}
+
+/// The constraint a Gatekeeper constraint object declares, bound to its template by kind
+/// (`by_kind`: kind -> template index); `None` for other objects.
+fn constraint_of(
+    path: &str,
+    obj: &Value,
+    by_kind: &BTreeMap<String, usize>,
+) -> Result<Option<Constraint>, PolicyError> {
+    if !obj["apiVersion"]
+        .as_str()
+        .is_some_and(|a| a.starts_with("constraints.gatekeeper.sh/"))
+    {
+        return Ok(None);
+    }
+    let (Some(kind), Some(name)) = (obj["kind"].as_str(), obj["metadata"]["name"].as_str()) else {
+        return Ok(None);
+    };
+    let Some(&template) = by_kind.get(kind) else {
+        return Err(PolicyError::Load {
+            path: path.to_owned(),
+            message: format!(
+                "constraint {kind}/{name}: no ConstraintTemplate in the repository defines the kind {kind}"
+            ),
+        });
+    };
+    let severity = match obj["spec"]["enforcementAction"].as_str().unwrap_or("deny") {
+        "warn" => Severity::Warning,
+        "dryrun" => Severity::Note,
+        _ => Severity::Error,
+    };
+    let id = format!(
+        "{}-{}",
+        kind.to_ascii_lowercase(),
+        name.to_ascii_lowercase()
+    );
+    Ok(Some(Constraint {
+        info: RuleInfo {
+            id,
+            title: format!("Gatekeeper constraint {kind}/{name}"),
+            description: format!(
+                "The repository's Gatekeeper constraint `{kind}/{name}` ({path}), evaluated with its ConstraintTemplate's Rego as the admission controller would."
+            ),
+            severity,
+            remediation: "See the message; the constraint and its template are in the repository."
+                .to_owned(),
+            source: path.to_owned(),
+            kinds: Vec::new(),
+            root_scope: false,
+            repo_scope: false,
+            needs_params: false,
+            sensitive: false,
+        },
+        template,
+        parameters: obj["spec"]["parameters"].clone(),
+        matcher: obj["spec"]["match"].clone(),
+    }))
+}
+
 impl Gatekeeper {
     /// From every object of the repository that is a ConstraintTemplate or a Constraint
     /// (`(source path, object)`).
@@ -58,124 +178,24 @@ impl Gatekeeper {
         let mut templates: Vec<Template> = Vec::new();
         let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
         for (path, obj) in objects {
-            if obj["kind"] != "ConstraintTemplate"
-                || !obj["apiVersion"]
-                    .as_str()
-                    .is_some_and(|a| a.starts_with("templates.gatekeeper.sh/"))
-            {
+            let Some(t) = template_of(path, obj)? else {
                 continue;
-            }
-            let Some(kind) = obj["spec"]["crd"]["spec"]["names"]["kind"].as_str() else {
-                return Err(PolicyError::Load {
-                    path: path.clone(),
-                    message: "ConstraintTemplate without spec.crd.spec.names.kind".to_owned(),
-                });
-            };
-            let Some(target) = obj["spec"]["targets"].as_array().and_then(|t| t.first()) else {
-                continue;
-            };
-            // Rego is `targets[0].rego` (+ `libs`), or in newer templates that also carry a
-            // CEL (K8sNativeValidation) version, the `code` entry whose engine is Rego.
-            let source = if target["rego"].is_string() {
-                target
-            } else {
-                target["code"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .find(|c| c["engine"] == "Rego")
-                    .map_or(target, |c| &c["source"])
-            };
-            let Some(rego) = source["rego"].as_str() else {
-                continue;
-            };
-            let mut engine = new_engine();
-            let mut referential = rego.contains("inventory");
-            for (i, lib) in source["libs"].as_array().into_iter().flatten().enumerate() {
-                if let Some(text) = lib.as_str() {
-                    referential |= text.contains("inventory");
-                    add_policy(
-                        &mut engine,
-                        &PolicySource {
-                            path: format!("{path} ({kind} lib {i})"),
-                            text: text.to_owned(),
-                        },
-                    )?;
-                }
-            }
-            let package = add_policy(
-                &mut engine,
-                &PolicySource {
-                    path: format!("{path} ({kind})"),
-                    text: rego.to_owned(),
-                },
-            )?;
-            let t = Template {
-                kind: kind.to_owned(),
-                package,
-                engine,
-                referential,
             };
             // A kind defined twice (the same template under two clusters' directories): the
             // last definition is the one constraints use.
-            match by_kind.get(kind) {
+            match by_kind.get(&t.kind) {
                 Some(&i) => templates[i] = t,
                 None => {
-                    by_kind.insert(kind.to_owned(), templates.len());
+                    by_kind.insert(t.kind.clone(), templates.len());
                     templates.push(t);
                 }
             }
         }
         let mut constraints = Vec::new();
         for (path, obj) in objects {
-            if !obj["apiVersion"]
-                .as_str()
-                .is_some_and(|a| a.starts_with("constraints.gatekeeper.sh/"))
-            {
-                continue;
+            if let Some(c) = constraint_of(path, obj, &by_kind)? {
+                constraints.push(c);
             }
-            let (Some(kind), Some(name)) = (obj["kind"].as_str(), obj["metadata"]["name"].as_str())
-            else {
-                continue;
-            };
-            let Some(&template) = by_kind.get(kind) else {
-                return Err(PolicyError::Load {
-                    path: path.clone(),
-                    message: format!(
-                        "constraint {kind}/{name}: no ConstraintTemplate in the repository defines the kind {kind}"
-                    ),
-                });
-            };
-            let severity = match obj["spec"]["enforcementAction"].as_str().unwrap_or("deny") {
-                "warn" => Severity::Warning,
-                "dryrun" => Severity::Note,
-                _ => Severity::Error,
-            };
-            let id = format!(
-                "{}-{}",
-                kind.to_ascii_lowercase(),
-                name.to_ascii_lowercase()
-            );
-            constraints.push(Constraint {
-                info: RuleInfo {
-                    id,
-                    title: format!("Gatekeeper constraint {kind}/{name}"),
-                    description: format!(
-                        "The repository's Gatekeeper constraint `{kind}/{name}` ({path}), evaluated with its ConstraintTemplate's Rego as the admission controller would."
-                    ),
-                    severity,
-                    remediation: "See the message; the constraint and its template are in the repository.".to_owned(),
-                    source: path.clone(),
-                    kinds: Vec::new(),
-                    root_scope: false,
-                    repo_scope: false,
-                    needs_params: false,
-                    sensitive: false,
-                },
-                template,
-                parameters: obj["spec"]["parameters"].clone(),
-                matcher: obj["spec"]["match"].clone(),
-            });
         }
         constraints.sort_by(|a, b| a.info.id.cmp(&b.info.id));
         Ok(Gatekeeper {

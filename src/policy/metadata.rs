@@ -39,28 +39,10 @@ pub struct MetadataError {
 
 /// Extracts the first METADATA block of a Rego file. `Ok(None)` when there is none.
 pub fn parse_metadata(rego: &str) -> Result<Option<RuleMetadata>, MetadataError> {
-    let lines: Vec<&str> = rego.lines().collect();
-    let Some(start) = lines.iter().position(|l| {
-        l.trim_start().trim_start_matches('#').trim() == "METADATA"
-            && l.trim_start().starts_with('#')
-    }) else {
+    let Some((yaml_text, offset)) = metadata_block(rego) else {
         return Ok(None);
     };
-    let mut yaml_text = String::new();
-    for line in &lines[start + 1..] {
-        let t = line.trim_start();
-        let Some(rest) = t.strip_prefix('#') else {
-            break;
-        };
-        yaml_text.push_str(rest.strip_prefix(' ').unwrap_or(rest));
-        yaml_text.push('\n');
-    }
-    // Lines in the YAML text are offset from the file by the METADATA line itself.
-    let offset = u32::try_from(start + 1).unwrap_or(u32::MAX);
-    let err = |line: u32, message: String| MetadataError {
-        line: line.saturating_add(offset),
-        message,
-    };
+    let err = |line: u32, message: String| metadata_error(offset, line, message);
     let (docs, parse_err) = yaml::parse_documents(&yaml_text, LoadLimits::default());
     if let Some(e) = parse_err {
         return Err(err(e.pos.line, format!("METADATA is not valid YAML: {e}")));
@@ -100,30 +82,8 @@ pub fn parse_metadata(rego: &str) -> Result<Option<RuleMetadata>, MetadataError>
         .parse()
         .map_err(|m: String| err(severity_line, m))?;
     let remediation = text(custom.get("remediation"), "custom.remediation", custom_line)?;
-    let kinds = match custom.get("kinds").map(|k| &k.value) {
-        None => Vec::new(),
-        Some(Value::Seq(items)) => items
-            .iter()
-            .map(|i| {
-                i.as_str().map(str::to_owned).ok_or_else(|| {
-                    err(i.start.line, "custom.kinds must list kind names".to_owned())
-                })
-            })
-            .collect::<Result<_, _>>()?,
-        Some(_) => return Err(err(custom_line, "custom.kinds must be a list".to_owned())),
-    };
-    let (root_scope, repo_scope) = match custom.get("scope").map(|s| (&s.value, s.start.line)) {
-        None => (false, false),
-        Some((Value::String(s), _)) if s == "object" => (false, false),
-        Some((Value::String(s), _)) if s == "root" => (true, false),
-        Some((Value::String(s), _)) if s == "repo" => (false, true),
-        Some((_, line)) => {
-            return Err(err(
-                line,
-                "custom.scope must be `object`, `root` or `repo`".to_owned(),
-            ));
-        }
-    };
+    let kinds = custom_kinds(custom, offset)?;
+    let (root_scope, repo_scope) = custom_scope(custom, offset)?;
     Ok(Some(RuleMetadata {
         id,
         title,
@@ -142,6 +102,71 @@ pub fn parse_metadata(rego: &str) -> Result<Option<RuleMetadata>, MetadataError>
             Some(Value::Bool(true))
         ),
     }))
+}
+
+/// The YAML text of the first METADATA block (its comment markers stripped), with the
+/// offset of its lines from the file's. `None` when there is no block.
+fn metadata_block(rego: &str) -> Option<(String, u32)> {
+    let lines: Vec<&str> = rego.lines().collect();
+    let start = lines.iter().position(|l| {
+        l.trim_start().trim_start_matches('#').trim() == "METADATA"
+            && l.trim_start().starts_with('#')
+    })?;
+    let mut yaml_text = String::new();
+    for line in &lines[start + 1..] {
+        let t = line.trim_start();
+        let Some(rest) = t.strip_prefix('#') else {
+            break;
+        };
+        yaml_text.push_str(rest.strip_prefix(' ').unwrap_or(rest));
+        yaml_text.push('\n');
+    }
+    // Lines in the YAML text are offset from the file by the METADATA line itself.
+    let offset = u32::try_from(start + 1).unwrap_or(u32::MAX);
+    Some((yaml_text, offset))
+}
+
+/// An error at `line` of the METADATA YAML text, reported at its line in the file.
+fn metadata_error(offset: u32, line: u32, message: String) -> MetadataError {
+    MetadataError {
+        line: line.saturating_add(offset),
+        message,
+    }
+}
+
+/// `custom.kinds`: the listed kind names, empty when absent.
+fn custom_kinds(custom: &Node, offset: u32) -> Result<Vec<String>, MetadataError> {
+    let err = |line: u32, message: String| metadata_error(offset, line, message);
+    match custom.get("kinds").map(|k| &k.value) {
+        None => Ok(Vec::new()),
+        Some(Value::Seq(items)) => items
+            .iter()
+            .map(|i| {
+                i.as_str().map(str::to_owned).ok_or_else(|| {
+                    err(i.start.line, "custom.kinds must list kind names".to_owned())
+                })
+            })
+            .collect(),
+        Some(_) => Err(err(
+            custom.start.line,
+            "custom.kinds must be a list".to_owned(),
+        )),
+    }
+}
+
+/// `custom.scope` as `(root_scope, repo_scope)`; absent means `object`.
+fn custom_scope(custom: &Node, offset: u32) -> Result<(bool, bool), MetadataError> {
+    match custom.get("scope").map(|s| (&s.value, s.start.line)) {
+        None => Ok((false, false)),
+        Some((Value::String(s), _)) if s == "object" => Ok((false, false)),
+        Some((Value::String(s), _)) if s == "root" => Ok((true, false)),
+        Some((Value::String(s), _)) if s == "repo" => Ok((false, true)),
+        Some((_, line)) => Err(metadata_error(
+            offset,
+            line,
+            "custom.scope must be `object`, `root` or `repo`".to_owned(),
+        )),
+    }
 }
 
 /// Rule ids are kebab-case slugs: `image-latest-tag`.

@@ -188,54 +188,9 @@ impl PolicySet {
         let mut engine = new_engine();
         let mut rules: Vec<PolicyRule> = Vec::new();
         for src in sources.iter().filter(|s| !is_test_file(&s.path)) {
-            let package = add_policy(&mut engine, src)?;
-            let meta = parse_metadata(&src.text).map_err(|source| PolicyError::Metadata {
-                path: src.path.clone(),
-                source,
-            })?;
-            let Some(meta) = meta else {
-                let rel = src.path.strip_prefix("policies/").unwrap_or(&src.path);
-                if is_library(rel) {
-                    continue;
-                }
-                return Err(PolicyError::MissingMetadata {
-                    path: src.path.clone(),
-                });
-            };
-            let stem = std::path::Path::new(&src.path)
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if stem != meta.id {
-                return Err(PolicyError::IdMismatch {
-                    path: src.path.clone(),
-                    id: meta.id,
-                    stem,
-                });
+            if let Some(rule) = builtin_rule(&mut engine, src, &rules)? {
+                rules.push(rule);
             }
-            if let Some(other) = rules.iter().find(|r| r.info.id == meta.id) {
-                return Err(PolicyError::DuplicateId {
-                    path: src.path.clone(),
-                    id: meta.id,
-                    other: other.info.source.clone(),
-                });
-            }
-            rules.push(PolicyRule {
-                info: RuleInfo {
-                    id: meta.id,
-                    title: meta.title,
-                    description: meta.description,
-                    severity: meta.severity,
-                    remediation: meta.remediation,
-                    source: src.path.clone(),
-                    kinds: meta.kinds,
-                    root_scope: meta.root_scope,
-                    repo_scope: meta.repo_scope,
-                    needs_params: meta.needs_params,
-                    sensitive: meta.sensitive,
-                },
-                query: format!("{package}.deny"),
-            });
         }
         for src in user.sources.iter().filter(|s| !is_test_file(&s.path)) {
             add_policy(&mut engine, src)?;
@@ -248,80 +203,11 @@ impl PolicySet {
                     other: other.info.source.clone(),
                 });
             }
-            rules.push(PolicyRule {
-                info: RuleInfo {
-                    title: format!("conftest rule `{}`", r.query),
-                    description: format!(
-                        "A rule of the repository's own policies (`{}`, in `{}`), run on every object as conftest runs it.",
-                        r.query, r.source
-                    ),
-                    severity: r.severity,
-                    remediation: "See the message; the rule is defined in the repository's policy files.".to_owned(),
-                    source: r.source,
-                    kinds: Vec::new(),
-                    root_scope: false,
-                    repo_scope: false,
-                    needs_params: false,
-                    sensitive: false,
-                    id: r.id,
-                },
-                query: r.query,
-            });
+            rules.push(user_rule(r));
         }
         rules.sort_by(|a, b| a.info.id.cmp(&b.info.id));
-        // Per kind, one rule gathers every applicable rule's `deny`, so an object is evaluated
-        // in one call, shared helpers (the container list) are computed once per object, and
-        // a Service does not pay for the thirty workload rules. A complete rule (one object):
-        // regorus evaluates a rule path, and the entries of a partial object rule are separate
-        // paths, not `results` itself.
-        let object_rules: Vec<&PolicyRule> =
-            rules.iter().filter(|r| r.info.is_object_rule()).collect();
-        let mut kinds: Vec<&str> = object_rules
-            .iter()
-            .flat_map(|r| r.info.kinds.iter().map(String::as_str))
-            .collect();
-        kinds.sort_unstable();
-        kinds.dedup();
-        let mut gather = format!("package {GATHER_PACKAGE}\n\n");
-        let mut gathers = std::collections::HashMap::new();
-        let mut add_gather = |name: &str, kind: Option<&str>| {
-            gather.push_str(&format!("{name} := {{\n"));
-            for r in object_rules.iter().filter(|r| {
-                r.info.kinds.is_empty() || kind.is_some_and(|k| r.info.kinds.iter().any(|x| x == k))
-            }) {
-                gather.push_str(&format!("\t{:?}: {},\n", r.info.id, r.query));
-            }
-            gather.push_str("}\n");
-            format!("data.{GATHER_PACKAGE}.{name}")
-        };
-        let any_kind = add_gather("results", None);
-        for (i, kind) in kinds.iter().enumerate() {
-            gathers.insert(
-                (*kind).to_owned(),
-                add_gather(&format!("results_{i}"), Some(kind)),
-            );
-        }
-        add_policy(
-            &mut engine,
-            &PolicySource {
-                path: "kgate-gather.rego".to_owned(),
-                text: gather,
-            },
-        )?;
-        // regorus analyses modules when first evaluating, not when adding them: analyse now,
-        // so that an invalid policy is a usage error at load (with its file and line), not a
-        // `policy-error` on every object.
-        // (Evaluating the query `true` prepares every module but evaluates no rule.)
-        if let Err(e) = engine.clone().eval_query("true".to_owned(), false) {
-            let message = e.to_string();
-            let path = message
-                .lines()
-                .find_map(|l| l.trim().strip_prefix("--> "))
-                .and_then(|at| at.split(':').next())
-                .unwrap_or("policies")
-                .to_owned();
-            return Err(PolicyError::Load { path, message });
-        }
+        let gathers = add_gathers(&mut engine, &rules)?;
+        analyse_modules(&engine)?;
         let reads_root = sources
             .iter()
             .chain(&user.sources)
@@ -329,10 +215,7 @@ impl PolicySet {
         Ok(PolicySet {
             engine,
             tripped: Arc::default(),
-            gathers: Arc::new(Gathers {
-                by_kind: gathers,
-                any_kind,
-            }),
+            gathers: Arc::new(gathers),
             reads_root,
             rules: Arc::new(rules),
             user_data: Arc::new(user.data.clone()),
@@ -426,6 +309,153 @@ fn reads_root(text: &str) -> bool {
         let rest = &text[i + m.len()..];
         rest.starts_with(".root") || !rest.starts_with('.')
     })
+}
+
+/// Adds one built-in file to `engine`: the rule it defines, checked against its file name
+/// and the `rules` loaded so far, or `None` for a library file.
+fn builtin_rule(
+    engine: &mut regorus::Engine,
+    src: &PolicySource,
+    rules: &[PolicyRule],
+) -> Result<Option<PolicyRule>, PolicyError> {
+    let package = add_policy(engine, src)?;
+    let meta = parse_metadata(&src.text).map_err(|source| PolicyError::Metadata {
+        path: src.path.clone(),
+        source,
+    })?;
+    let Some(meta) = meta else {
+        let rel = src.path.strip_prefix("policies/").unwrap_or(&src.path);
+        if is_library(rel) {
+            return Ok(None);
+        }
+        return Err(PolicyError::MissingMetadata {
+            path: src.path.clone(),
+        });
+    };
+    let stem = std::path::Path::new(&src.path)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if stem != meta.id {
+        return Err(PolicyError::IdMismatch {
+            path: src.path.clone(),
+            id: meta.id,
+            stem,
+        });
+    }
+    if let Some(other) = rules.iter().find(|r| r.info.id == meta.id) {
+        return Err(PolicyError::DuplicateId {
+            path: src.path.clone(),
+            id: meta.id,
+            other: other.info.source.clone(),
+        });
+    }
+    Ok(Some(PolicyRule {
+        info: RuleInfo {
+            id: meta.id,
+            title: meta.title,
+            description: meta.description,
+            severity: meta.severity,
+            remediation: meta.remediation,
+            source: src.path.clone(),
+            kinds: meta.kinds,
+            root_scope: meta.root_scope,
+            repo_scope: meta.repo_scope,
+            needs_params: meta.needs_params,
+            sensitive: meta.sensitive,
+        },
+        query: format!("{package}.deny"),
+    }))
+}
+
+/// The rule for one of the repository's own (conftest-style) `deny` rules.
+fn user_rule(r: user::UserRule) -> PolicyRule {
+    PolicyRule {
+        info: RuleInfo {
+            title: format!("conftest rule `{}`", r.query),
+            description: format!(
+                "A rule of the repository's own policies (`{}`, in `{}`), run on every object as conftest runs it.",
+                r.query, r.source
+            ),
+            severity: r.severity,
+            remediation: "See the message; the rule is defined in the repository's policy files."
+                .to_owned(),
+            source: r.source,
+            kinds: Vec::new(),
+            root_scope: false,
+            repo_scope: false,
+            needs_params: false,
+            sensitive: false,
+            id: r.id,
+        },
+        query: r.query,
+    }
+}
+
+/// Adds the gather module to `engine`: per kind, one rule collecting the `deny` of every
+/// object rule that applies to it.
+fn add_gathers(engine: &mut regorus::Engine, rules: &[PolicyRule]) -> Result<Gathers, PolicyError> {
+    // Per kind, one rule gathers every applicable rule's `deny`, so an object is evaluated
+    // in one call, shared helpers (the container list) are computed once per object, and
+    // a Service does not pay for the thirty workload rules. A complete rule (one object):
+    // regorus evaluates a rule path, and the entries of a partial object rule are separate
+    // paths, not `results` itself.
+    let object_rules: Vec<&PolicyRule> = rules.iter().filter(|r| r.info.is_object_rule()).collect();
+    let mut kinds: Vec<&str> = object_rules
+        .iter()
+        .flat_map(|r| r.info.kinds.iter().map(String::as_str))
+        .collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    let mut gather = format!("package {GATHER_PACKAGE}\n\n");
+    let mut gathers = std::collections::HashMap::new();
+    let mut add_gather = |name: &str, kind: Option<&str>| {
+        gather.push_str(&format!("{name} := {{\n"));
+        for r in object_rules.iter().filter(|r| {
+            r.info.kinds.is_empty() || kind.is_some_and(|k| r.info.kinds.iter().any(|x| x == k))
+        }) {
+            gather.push_str(&format!("\t{:?}: {},\n", r.info.id, r.query));
+        }
+        gather.push_str("}\n");
+        format!("data.{GATHER_PACKAGE}.{name}")
+    };
+    let any_kind = add_gather("results", None);
+    for (i, kind) in kinds.iter().enumerate() {
+        gathers.insert(
+            (*kind).to_owned(),
+            add_gather(&format!("results_{i}"), Some(kind)),
+        );
+    }
+    add_policy(
+        engine,
+        &PolicySource {
+            path: "kgate-gather.rego".to_owned(),
+            text: gather,
+        },
+    )?;
+    Ok(Gathers {
+        by_kind: gathers,
+        any_kind,
+    })
+}
+
+/// Analyses every module added to `engine`, reporting the first invalid one with its file.
+fn analyse_modules(engine: &regorus::Engine) -> Result<(), PolicyError> {
+    // regorus analyses modules when first evaluating, not when adding them: analyse now,
+    // so that an invalid policy is a usage error at load (with its file and line), not a
+    // `policy-error` on every object.
+    // (Evaluating the query `true` prepares every module but evaluates no rule.)
+    if let Err(e) = engine.clone().eval_query("true".to_owned(), false) {
+        let message = e.to_string();
+        let path = message
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("--> "))
+            .and_then(|at| at.split(':').next())
+            .unwrap_or("policies")
+            .to_owned();
+        return Err(PolicyError::Load { path, message });
+    }
+    Ok(())
 }
 
 /// Adds one Rego file, turning regorus' `anyhow` error into kgate's own. Rego v1 first;

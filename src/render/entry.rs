@@ -72,10 +72,7 @@ fn argo_image(s: &str) -> Value {
 }
 
 /// ConfigMaps and Secrets of the repository, by (namespace, name), as variable maps.
-fn variable_sources(
-    table: &FileTable,
-    files: &[SourceFile],
-) -> BTreeMap<(String, String, String), BTreeMap<String, String>> {
+fn variable_sources(table: &FileTable, files: &[SourceFile]) -> VariableSources {
     let mut out = BTreeMap::new();
     for f in files {
         let Ok(text) = table.text(&f.abs) else {
@@ -158,84 +155,14 @@ pub fn entry_renders(
             } else {
                 format!("{kind} {ns}/{name}")
             };
-            let mut k = serde_json::Map::new();
-            let mut substitute = None;
-            let path = if api.starts_with("argoproj.io/") && kind == "Application" {
-                let opts = &o["spec"]["source"]["kustomize"];
-                if !opts.is_object() {
-                    continue;
-                }
-                for key in [
-                    "namePrefix",
-                    "nameSuffix",
-                    "namespace",
-                    "commonLabels",
-                    "commonAnnotations",
-                    "patches",
-                    "replicas",
-                ] {
-                    if !opts[key].is_null() {
-                        k.insert(key.to_owned(), opts[key].clone());
-                    }
-                }
-                if let Some(images) = opts["images"].as_array() {
-                    let images: Vec<Value> = images
-                        .iter()
-                        .filter_map(|i| i.as_str())
-                        .map(argo_image)
-                        .collect();
-                    k.insert("images".to_owned(), Value::Array(images));
-                }
-                o["spec"]["source"]["path"].as_str().map(str::to_owned)
+            let options = if api.starts_with("argoproj.io/") && kind == "Application" {
+                argo_options(&o).map(|(k, path)| (k, None, path))
             } else if api.starts_with("kustomize.toolkit.fluxcd.io/") && kind == "Kustomization" {
-                let spec = &o["spec"];
-                if let Some(t) = spec["targetNamespace"].as_str() {
-                    k.insert("namespace".to_owned(), json!(t));
-                }
-                for key in ["namePrefix", "nameSuffix", "images", "patches"] {
-                    if !spec[key].is_null() {
-                        k.insert(key.to_owned(), spec[key].clone());
-                    }
-                }
-                if let Some(labels) = spec["commonMetadata"]["labels"].as_object() {
-                    k.insert("labels".to_owned(), json!([{"pairs": labels}]));
-                }
-                if let Some(a) = spec["commonMetadata"]["annotations"].as_object() {
-                    k.insert("commonAnnotations".to_owned(), Value::Object(a.clone()));
-                }
-                let post = &spec["postBuild"];
-                if post.is_object() {
-                    let mut s = Substitution::default();
-                    let sources =
-                        sources.get_or_insert_with(|| variable_sources(table, variable_files));
-                    for from in post["substituteFrom"].as_array().into_iter().flatten() {
-                        let fkind = from["kind"].as_str().unwrap_or("ConfigMap").to_owned();
-                        let fname = from["name"].as_str().unwrap_or("").to_owned();
-                        let found = sources
-                            .get(&(fkind.clone(), ns.to_owned(), fname.clone()))
-                            .or_else(|| {
-                                sources.get(&(fkind.clone(), String::new(), fname.clone()))
-                            });
-                        match found {
-                            Some(vars) => s.vars.extend(vars.clone()),
-                            None if from["optional"] == true => {}
-                            None => s.missing.push(format!("{fkind} {fname}")),
-                        }
-                    }
-                    // `substitute` takes precedence over `substituteFrom`.
-                    for (key, v) in post["substitute"].as_object().into_iter().flatten() {
-                        s.vars.insert(
-                            key.clone(),
-                            v.as_str().map_or_else(|| v.to_string(), str::to_owned),
-                        );
-                    }
-                    substitute = Some(s);
-                }
-                if k.is_empty() && substitute.is_none() {
-                    continue;
-                }
-                spec["path"].as_str().map(str::to_owned)
+                flux_options(&o, ns, &mut sources, table, variable_files)
             } else {
+                None
+            };
+            let Some((mut k, substitute, path)) = options else {
                 continue;
             };
             let Some(path) = path else { continue };
@@ -267,6 +194,112 @@ pub fn entry_renders(
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
     out
+}
+
+/// Flux variable sources: `(kind, namespace, name)` -> variables.
+type VariableSources = BTreeMap<(String, String, String), BTreeMap<String, String>>;
+
+/// Kustomization fields an entry point sets, its `postBuild` substitution (Flux) and the
+/// path it deploys.
+type EntryOptions = (
+    serde_json::Map<String, Value>,
+    Option<Substitution>,
+    Option<String>,
+);
+
+/// An Argo CD `Application`'s `spec.source.kustomize` options as kustomization fields, and
+/// its source path; `None` when it sets none.
+fn argo_options(o: &Value) -> Option<(serde_json::Map<String, Value>, Option<String>)> {
+    let opts = &o["spec"]["source"]["kustomize"];
+    if !opts.is_object() {
+        return None;
+    }
+    let mut k = serde_json::Map::new();
+    for key in [
+        "namePrefix",
+        "nameSuffix",
+        "namespace",
+        "commonLabels",
+        "commonAnnotations",
+        "patches",
+        "replicas",
+    ] {
+        if !opts[key].is_null() {
+            k.insert(key.to_owned(), opts[key].clone());
+        }
+    }
+    if let Some(images) = opts["images"].as_array() {
+        let images: Vec<Value> = images
+            .iter()
+            .filter_map(|i| i.as_str())
+            .map(argo_image)
+            .collect();
+        k.insert("images".to_owned(), Value::Array(images));
+    }
+    Some((k, o["spec"]["source"]["path"].as_str().map(str::to_owned)))
+}
+
+/// A Flux `Kustomization`'s options as kustomization fields, its `postBuild` substitution
+/// and its path; `None` when it changes nothing. `sources` are looked up (and read from
+/// `variable_files` the first time) only for a `postBuild`.
+fn flux_options(
+    o: &Value,
+    ns: &str,
+    sources: &mut Option<VariableSources>,
+    table: &FileTable,
+    variable_files: &[SourceFile],
+) -> Option<EntryOptions> {
+    let spec = &o["spec"];
+    let mut k = serde_json::Map::new();
+    if let Some(t) = spec["targetNamespace"].as_str() {
+        k.insert("namespace".to_owned(), json!(t));
+    }
+    for key in ["namePrefix", "nameSuffix", "images", "patches"] {
+        if !spec[key].is_null() {
+            k.insert(key.to_owned(), spec[key].clone());
+        }
+    }
+    if let Some(labels) = spec["commonMetadata"]["labels"].as_object() {
+        k.insert("labels".to_owned(), json!([{"pairs": labels}]));
+    }
+    if let Some(a) = spec["commonMetadata"]["annotations"].as_object() {
+        k.insert("commonAnnotations".to_owned(), Value::Object(a.clone()));
+    }
+    let post = &spec["postBuild"];
+    let substitute = post.is_object().then(|| {
+        let sources = sources.get_or_insert_with(|| variable_sources(table, variable_files));
+        flux_substitution(post, ns, sources)
+    });
+    if k.is_empty() && substitute.is_none() {
+        return None;
+    }
+    Some((k, substitute, spec["path"].as_str().map(str::to_owned)))
+}
+
+/// The variables a Flux `postBuild` (in namespace `ns`) substitutes, and the variable
+/// sources it names that are missing.
+fn flux_substitution(post: &Value, ns: &str, sources: &VariableSources) -> Substitution {
+    let mut s = Substitution::default();
+    for from in post["substituteFrom"].as_array().into_iter().flatten() {
+        let fkind = from["kind"].as_str().unwrap_or("ConfigMap").to_owned();
+        let fname = from["name"].as_str().unwrap_or("").to_owned();
+        let found = sources
+            .get(&(fkind.clone(), ns.to_owned(), fname.clone()))
+            .or_else(|| sources.get(&(fkind.clone(), String::new(), fname.clone())));
+        match found {
+            Some(vars) => s.vars.extend(vars.clone()),
+            None if from["optional"] == true => {}
+            None => s.missing.push(format!("{fkind} {fname}")),
+        }
+    }
+    // `substitute` takes precedence over `substituteFrom`.
+    for (key, v) in post["substitute"].as_object().into_iter().flatten() {
+        s.vars.insert(
+            key.clone(),
+            v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+        );
+    }
+    s
 }
 
 /// What Flux builds for `path`: the directory itself when it holds a kustomization;

@@ -217,6 +217,8 @@ fn extract_objects(rel: &str, docs: &[Document], out: &mut LoadedFile) {
     }
 }
 
+/// Adds the object `node` (document `document`, item `list_item` of a List) to `out`, or
+/// the items of a List, or a finding for each field that makes it no object.
 fn object_of(
     rel: &str,
     document: usize,
@@ -224,45 +226,81 @@ fn object_of(
     node: &Node,
     out: &mut LoadedFile,
 ) {
-    let invalid = |pos: Pos, message: String, help: &str| {
-        finding(
-            rules::INVALID_MANIFEST,
-            Severity::Error,
-            rel,
-            pos,
-            message,
-            help,
-        )
-    };
-    let mut string_field = |key: &str| -> Option<String> {
-        match node.get(key) {
-            Some(Node {
-                value: Value::String(s),
-                ..
-            }) if !s.trim().is_empty() => Some(s.clone()),
-            Some(other) => {
-                out.findings.push(invalid(
-                    other.start,
-                    format!("`{key}` must be a non-empty string"),
-                    "Every Kubernetes object needs string apiVersion and kind fields.",
-                ));
-                None
-            }
-            None => {
-                out.findings.push(invalid(
-                    node.start,
-                    format!("object has no `{key}`"),
-                    "Every Kubernetes object needs string apiVersion and kind fields.",
-                ));
-                None
-            }
-        }
-    };
-    let api_version = string_field("apiVersion");
-    let kind = string_field("kind");
+    let api_version = type_field(rel, node, "apiVersion", out);
+    let kind = type_field(rel, node, "kind", out);
     let (Some(api_version), Some(kind)) = (api_version, kind) else {
         return;
     };
+    let (name, namespace) = name_and_namespace(rel, node, out);
+    // `kind: List` (and `*List` kinds) wrap objects in `items`, as kubectl accepts.
+    if kind.ends_with("List")
+        && let Some(items_node) = node.get("items")
+    {
+        list_items(rel, document, &kind, items_node, out);
+        return;
+    }
+    out.objects.push(Manifest {
+        file: rel.to_owned(),
+        id: ObjectRef {
+            api_version,
+            kind,
+            namespace,
+            name,
+        },
+        node: node.clone(),
+        document,
+        list_item,
+    });
+}
+
+/// An `invalid-manifest` finding in `rel`.
+fn invalid(rel: &str, pos: Pos, message: String, help: &str) -> Finding {
+    finding(
+        rules::INVALID_MANIFEST,
+        Severity::Error,
+        rel,
+        pos,
+        message,
+        help,
+    )
+}
+
+/// The object's `apiVersion` or `kind` (`key`); a finding when missing or not a
+/// non-empty string.
+fn type_field(rel: &str, node: &Node, key: &str, out: &mut LoadedFile) -> Option<String> {
+    match node.get(key) {
+        Some(Node {
+            value: Value::String(s),
+            ..
+        }) if !s.trim().is_empty() => Some(s.clone()),
+        Some(other) => {
+            out.findings.push(invalid(
+                rel,
+                other.start,
+                format!("`{key}` must be a non-empty string"),
+                "Every Kubernetes object needs string apiVersion and kind fields.",
+            ));
+            None
+        }
+        None => {
+            out.findings.push(invalid(
+                rel,
+                node.start,
+                format!("object has no `{key}`"),
+                "Every Kubernetes object needs string apiVersion and kind fields.",
+            ));
+            None
+        }
+    }
+}
+
+/// The object's `metadata.name` and `metadata.namespace`; a finding for a `metadata` that
+/// is no mapping or either field that is no string.
+fn name_and_namespace(
+    rel: &str,
+    node: &Node,
+    out: &mut LoadedFile,
+) -> (Option<String>, Option<String>) {
     let mut name = None;
     let mut namespace = None;
     match node.get("metadata") {
@@ -287,6 +325,7 @@ fn object_of(
                         ..
                     }) => *slot = Some(s.clone()),
                     Some(other) => out.findings.push(invalid(
+                        rel,
                         other.start,
                         format!("`metadata.{key}` must be a string"),
                         "Quote the value if YAML reads it as a number or boolean.",
@@ -295,52 +334,40 @@ fn object_of(
             }
         }
         Some(other) => out.findings.push(invalid(
+            rel,
             other.start,
             "`metadata` must be a mapping".to_owned(),
             "Object metadata is a mapping with name, namespace, labels and annotations.",
         )),
     }
-    // `kind: List` (and `*List` kinds) wrap objects in `items`, as kubectl accepts.
-    if kind.ends_with("List")
-        && let Some(items_node) = node.get("items")
-    {
-        match &items_node.value {
-            Value::Seq(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    match shape(item) {
-                        Shape::Object => object_of(rel, document, Some(i), item, out),
-                        _ => out.findings.push(invalid(
-                            item.start,
-                            format!("item {i} of the {kind} is not a Kubernetes object"),
-                            "Each entry of `items` needs apiVersion and kind.",
-                        )),
-                    }
+    (name, namespace)
+}
+
+/// Adds the objects in the `items` of a List of kind `kind`; a finding for each item that
+/// is no object, or for `items` that is no list.
+fn list_items(rel: &str, document: usize, kind: &str, items_node: &Node, out: &mut LoadedFile) {
+    match &items_node.value {
+        Value::Seq(items) => {
+            for (i, item) in items.iter().enumerate() {
+                match shape(item) {
+                    Shape::Object => object_of(rel, document, Some(i), item, out),
+                    _ => out.findings.push(invalid(
+                        rel,
+                        item.start,
+                        format!("item {i} of the {kind} is not a Kubernetes object"),
+                        "Each entry of `items` needs apiVersion and kind.",
+                    )),
                 }
-                return;
-            }
-            Value::Null => return,
-            _ => {
-                out.findings.push(invalid(
-                    items_node.start,
-                    format!("`items` of a {kind} must be a list"),
-                    "A List holds its objects in `items: [...]`.",
-                ));
-                return;
             }
         }
+        Value::Null => {}
+        _ => out.findings.push(invalid(
+            rel,
+            items_node.start,
+            format!("`items` of a {kind} must be a list"),
+            "A List holds its objects in `items: [...]`.",
+        )),
     }
-    out.objects.push(Manifest {
-        file: rel.to_owned(),
-        id: ObjectRef {
-            api_version,
-            kind,
-            namespace,
-            name,
-        },
-        node: node.clone(),
-        document,
-        list_item,
-    });
 }
 
 #[cfg(test)]

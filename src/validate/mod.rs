@@ -464,6 +464,8 @@ fn or_list(items: &[String]) -> String {
     }
 }
 
+/// The problems one schema error stands for, in the user's terms; none where the value
+/// holds a placeholder (`${VAR}`, `ENC[...]`) whose final value could still be valid.
 fn condense(
     err: &jsonschema::ValidationError<'_>,
     instance: &Value,
@@ -484,35 +486,7 @@ fn condense(
     };
     match err.kind() {
         K::AdditionalProperties { unexpected } => {
-            let parent = err
-                .schema_path()
-                .as_str()
-                .strip_suffix("/additionalProperties")
-                .unwrap_or("");
-            let known: Vec<String> = schema
-                .pointer(parent)
-                .and_then(|s| s.get("properties"))
-                .and_then(Value::as_object)
-                .map(|p| p.keys().cloned().collect())
-                .unwrap_or_default();
-            unexpected
-                .iter()
-                .map(|field| {
-                    let hint = closest(field, &known)
-                        .map(|k| format!(" (did you mean `{k}`?)"))
-                        .unwrap_or_default();
-                    let at = if path == "(object)" {
-                        field.clone()
-                    } else {
-                        format!("{path}.{field}")
-                    };
-                    Problem {
-                        rule: UNKNOWN_FIELD,
-                        pointer: format!("{pointer}/{}", escape(field)),
-                        message: format!("{at}: unknown field `{field}`{hint}"),
-                    }
-                })
-                .collect()
+            unknown_fields(err, schema, &pointer, &path, unexpected)
         }
         K::Type { kind } => {
             let wanted = type_names(kind);
@@ -530,18 +504,7 @@ fn condense(
                 return Vec::new();
             }
             // int-or-string and quantities: every branch is just a type.
-            let mut types = Vec::new();
-            let only_types = context.iter().all(|branch| {
-                branch.iter().all(|e| match e.kind() {
-                    K::Type { kind } if e.instance_path().as_str() == pointer => {
-                        types.extend(type_names(kind));
-                        true
-                    }
-                    _ => false,
-                })
-            });
-            if only_types && !types.is_empty() {
-                types.dedup();
+            if let Some(types) = branch_types(context, &pointer) {
                 return invalid(format!(
                     "{path}: {} is not of type {}",
                     shown(value, secret),
@@ -549,17 +512,8 @@ fn condense(
                 ));
             }
             // Otherwise the branch that came closest says what to fix.
-            match context
-                .iter()
-                .filter(|b| !b.is_empty())
-                .min_by_key(|b| b.len())
-            {
-                Some(best) => best
-                    .iter()
-                    .flat_map(|e| condense(e, instance, schema, secret))
-                    .collect(),
-                None => invalid(format!("{path}: matches none of the allowed forms")),
-            }
+            closest_branch(context, instance, schema, secret)
+                .unwrap_or_else(|| invalid(format!("{path}: matches none of the allowed forms")))
         }
         K::Required { property } => invalid(format!(
             "{path}: missing required field {}",
@@ -602,6 +556,89 @@ fn condense(
             invalid(format!("{path}: {detail}"))
         }
     }
+}
+
+/// One `unknown-field` problem per field the schema at `err` does not declare, with the
+/// declared field it is probably a typo of.
+fn unknown_fields(
+    err: &jsonschema::ValidationError<'_>,
+    schema: &Value,
+    pointer: &str,
+    path: &str,
+    unexpected: &[String],
+) -> Vec<Problem> {
+    let parent = err
+        .schema_path()
+        .as_str()
+        .strip_suffix("/additionalProperties")
+        .unwrap_or("");
+    let known: Vec<String> = schema
+        .pointer(parent)
+        .and_then(|s| s.get("properties"))
+        .and_then(Value::as_object)
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    unexpected
+        .iter()
+        .map(|field| {
+            let hint = closest(field, &known)
+                .map(|k| format!(" (did you mean `{k}`?)"))
+                .unwrap_or_default();
+            let at = if path == "(object)" {
+                field.clone()
+            } else {
+                format!("{path}.{field}")
+            };
+            Problem {
+                rule: UNKNOWN_FIELD,
+                pointer: format!("{pointer}/{}", escape(field)),
+                message: format!("{at}: unknown field `{field}`{hint}"),
+            }
+        })
+        .collect()
+}
+
+/// The types a `oneOf`/`anyOf` allows at `pointer`, when each of its branches only failed
+/// on the type of that value.
+fn branch_types(
+    context: &[Vec<jsonschema::ValidationError<'_>>],
+    pointer: &str,
+) -> Option<Vec<String>> {
+    use jsonschema::error::ValidationErrorKind as K;
+    let mut types = Vec::new();
+    let only_types = context.iter().all(|branch| {
+        branch.iter().all(|e| match e.kind() {
+            K::Type { kind } if e.instance_path().as_str() == pointer => {
+                types.extend(type_names(kind));
+                true
+            }
+            _ => false,
+        })
+    });
+    if only_types && !types.is_empty() {
+        types.dedup();
+        return Some(types);
+    }
+    None
+}
+
+/// The problems of the `oneOf`/`anyOf` branch with the fewest errors; `None` when no
+/// branch has any.
+fn closest_branch(
+    context: &[Vec<jsonschema::ValidationError<'_>>],
+    instance: &Value,
+    schema: &Value,
+    secret: bool,
+) -> Option<Vec<Problem>> {
+    let best = context
+        .iter()
+        .filter(|b| !b.is_empty())
+        .min_by_key(|b| b.len())?;
+    Some(
+        best.iter()
+            .flat_map(|e| condense(e, instance, schema, secret))
+            .collect(),
+    )
 }
 
 /// The declared field closest to a misspelt one, when it is close enough to be the typo.
