@@ -8,7 +8,7 @@
 //! app -> {discover, render, validate, policy, gate, report} -> config -> {model, source, yaml}
 //! ```
 //!
-//! Stages exchange plain data from [`model`]: [`Finding`], [`model::RenderedObject`],
+//! Stages exchange plain data from [`model`]: [`Finding`], [`model::Violation`],
 //! [`model::CheckResult`].
 
 pub mod app;
