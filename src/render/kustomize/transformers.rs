@@ -634,6 +634,17 @@ images: [{name: busybox, newTag: '1.36'}]
         assert_eq!(ra[1].name(), "plain");
     }
 
+    /// The inline `replacements:` of `k` (these tests have no `path:` entries).
+    fn inline_replacements(k: &Kustomization) -> Vec<Replacement> {
+        k.replacements
+            .iter()
+            .filter_map(|e| match e {
+                kustomization::ReplacementEntry::Inline(r) => Some(r.clone()),
+                kustomization::ReplacementEntry::Path(_) => None,
+            })
+            .collect()
+    }
+
     #[test]
     fn replacements_copy_a_field_into_selected_targets() {
         let k = kustomization(
@@ -644,14 +655,7 @@ images: [{name: busybox, newTag: '1.36'}]
     fieldPaths: [spec.template.spec.containers.0.image]
 ",
         );
-        let replacements: Vec<Replacement> = k
-            .replacements
-            .iter()
-            .filter_map(|e| match e {
-                kustomization::ReplacementEntry::Inline(r) => Some(r.clone()),
-                kustomization::ReplacementEntry::Path(_) => None,
-            })
-            .collect();
+        let replacements = inline_replacements(&k);
         let mut ra = test_resources(&format!(
             "{DEPLOYMENT}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cfg}}\ndata: {{host: example/web:9}}\n"
         ));
@@ -660,14 +664,7 @@ images: [{name: busybox, newTag: '1.36'}]
         assert_eq!(get_str(&c[0], &["image"]), "example/web:9");
         let missing =
             kustomization("replacements:\n- source: {kind: Secret, name: nope}\n  targets: []\n");
-        let reps: Vec<Replacement> = missing
-            .replacements
-            .iter()
-            .filter_map(|e| match e {
-                kustomization::ReplacementEntry::Inline(r) => Some(r.clone()),
-                kustomization::ReplacementEntry::Path(_) => None,
-            })
-            .collect();
+        let reps = inline_replacements(&missing);
         let err = apply_replacements(&missing, &mut ra, &reps).expect_err("no source");
         assert!(err.message.contains("matches 0 objects"));
     }
