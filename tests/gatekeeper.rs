@@ -7,7 +7,6 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::Command;
 
 fn fixture() -> PathBuf {
     common::fixture("gatekeeper")
@@ -92,22 +91,84 @@ fn constraint_parameters_are_validated_and_unknown_kinds_refused() {
         .collect();
     assert_eq!(invalid.len(), 1, "{report}");
     assert_eq!(invalid[0]["location"]["line"], 7);
-    // A constraint whose template is not in the repository cannot be evaluated: usage error.
+    // A constraint whose template is not in the repository is the repository's content: one
+    // finding on the constraint, and everything else still checked.
     std::fs::write(
         dir.path().join("gatekeeper/orphan.yaml"),
         "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sMissing\nmetadata:\n  name: x\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_kgate"))
-        .args(["check", "."])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let report = check(dir.path());
+    let orphan: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "gatekeeper-invalid")
+        .collect();
+    assert_eq!(orphan.len(), 1, "{report}");
+    assert_eq!(orphan[0]["location"]["path"], "gatekeeper/orphan.yaml");
     assert!(
-        stderr.contains("gatekeeper/orphan.yaml") && stderr.contains("K8sMissing"),
-        "{stderr}"
+        orphan[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("K8sMissing"),
+        "{}",
+        orphan[0]["message"]
+    );
+}
+
+/// A ConstraintTemplate whose Rego regorus does not compile (the gatekeeper-library holds one:
+/// "else cannot be used with set rules") is one finding at the Rego line the engine names;
+/// its constraints are named as not evaluated; other templates and all objects are checked.
+#[test]
+fn a_template_the_engine_cannot_compile_is_one_finding_and_the_rest_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    for rel in [
+        "gatekeeper/k8srequiredlabels-template.yaml",
+        "gatekeeper/constraints.yaml",
+        "gatekeeper/k8sallowedrepos-template.yaml",
+    ] {
+        std::fs::create_dir_all(dir.path().join(rel).parent().unwrap()).unwrap();
+        std::fs::copy(fixture().join(rel), dir.path().join(rel)).unwrap();
+    }
+    common::write(
+        dir.path(),
+        "gatekeeper/broken-template.yaml",
+        "apiVersion: templates.gatekeeper.sh/v1\nkind: ConstraintTemplate\nmetadata:\n  name: k8sbroken\nspec:\n  crd:\n    spec:\n      names:\n        kind: K8sBroken\n  targets:\n    - target: admission.k8s.gatekeeper.sh\n      rego: |\n        package k8sbroken\n\n        violation[{\"msg\": \"x\"}] {\n          input.review.object.kind == \"Pod\"\n        } else = {\"msg\": \"y\"} {\n          true\n        }\n",
+    );
+    common::write(
+        dir.path(),
+        "gatekeeper/broken-constraint.yaml",
+        "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sBroken\nmetadata:\n  name: never\n",
+    );
+    common::write(
+        dir.path(),
+        "apps/pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: bad\n  namespace: default\nspec:\n  containers:\n    - name: app\n      image: nginx:1.27\n",
+    );
+    let report = check(dir.path());
+    let findings = report["findings"].as_array().unwrap();
+    let broken: Vec<&serde_json::Value> = findings
+        .iter()
+        .filter(|f| f["rule"] == "gatekeeper-invalid")
+        .collect();
+    assert_eq!(broken.len(), 1, "{report}");
+    let message = broken[0]["message"].as_str().unwrap();
+    assert_eq!(
+        broken[0]["location"]["path"],
+        "gatekeeper/broken-template.yaml"
+    );
+    assert!(
+        message.contains("K8sBroken") && message.contains("K8sBroken/never"),
+        "{message}"
+    );
+    // The Rego starts on line 13 of the file; the engine's complaint is its `else`, line 17.
+    assert_eq!(broken[0]["location"]["line"], 17, "{message}");
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["rule"] == "k8srequiredlabels-must-have-owner"),
+        "the other templates are still evaluated: {report}"
     );
 }
 

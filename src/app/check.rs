@@ -102,7 +102,9 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     let (mut crds, gatekeeper) =
         pool.install(|| repo::repo_definitions(&discovery, &s.schema_dirs(), &s.sources, &s.root));
     crds.extend(crate::policy::gatekeeper::constraint_crds(&gatekeeper));
-    policies.set_gatekeeper(crate::policy::gatekeeper::Gatekeeper::load(&gatekeeper)?);
+    let (gatekeeper, gatekeeper_problems) =
+        crate::policy::gatekeeper::Gatekeeper::load(&gatekeeper);
+    policies.set_gatekeeper(gatekeeper);
     let registry = Registry::new(config, &policies)?;
     let validators = Validators::new(version, strict, s.kube_versions_by_name()?, &crds);
     let context = ContextSettings::from_config(config);
@@ -149,6 +151,10 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     let mut findings = repo::discovery_findings(&discovery);
     if whole_repo {
         findings.extend(repo::dangling_findings(&graph, affected.as_ref()));
+        findings.extend(repo::gatekeeper_findings(
+            gatekeeper_problems,
+            affected.as_ref(),
+        ));
         findings.extend(repo::repo_scope_findings(
             &policies,
             &graph,

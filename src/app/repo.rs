@@ -10,6 +10,7 @@ use crate::config::{Config, ConfigError};
 use crate::discover::Discovery;
 use crate::model::rules::{self, RuleInfo};
 use crate::model::{Affected, Finding, Location, Severity};
+use crate::policy::gatekeeper::GatekeeperObject;
 use crate::source::FileTable;
 use crate::yaml::Pos;
 
@@ -203,7 +204,7 @@ pub fn repo_definitions(
     schema_dirs: &[PathBuf],
     sources: &FileTable,
     root: &Path,
-) -> (Vec<serde_json::Value>, Vec<(String, serde_json::Value)>) {
+) -> (Vec<serde_json::Value>, Vec<GatekeeperObject>) {
     let mut files: Vec<PathBuf> = discovery.manifests.iter().map(|m| m.abs.clone()).collect();
     for dir in schema_dirs {
         for entry in ignore::WalkBuilder::new(dir).build().flatten() {
@@ -215,7 +216,7 @@ pub fn repo_definitions(
             }
         }
     }
-    let found: Vec<(bool, String, serde_json::Value)> = files
+    let found: Vec<(bool, GatekeeperObject)> = files
         .par_iter()
         .flat_map_iter(|path| {
             // A file over the size limit is reported where it is loaded (`file-too-large`).
@@ -228,31 +229,93 @@ pub fn repo_definitions(
             let rel = crate::source::relative(root, path);
             let (docs, _) = crate::yaml::parse_documents(&text, crate::yaml::LoadLimits::default());
             docs.into_iter()
-                .map(|d| d.root.to_json())
-                .filter_map(|j| {
-                    let kind = j.get("kind").and_then(|k| k.as_str()).unwrap_or("");
-                    let api = j.get("apiVersion").and_then(|k| k.as_str()).unwrap_or("");
-                    if kind == "CustomResourceDefinition" {
-                        Some((true, rel.clone(), j))
-                    } else if api.starts_with("templates.gatekeeper.sh/")
-                        || api.starts_with("constraints.gatekeeper.sh/")
-                    {
-                        Some((false, rel.clone(), j))
-                    } else {
-                        None
-                    }
-                })
+                .filter_map(|d| definition(&rel, &d.root))
                 .collect::<Vec<_>>()
         })
         .collect();
     let mut crds = Vec::new();
     let mut gatekeeper = Vec::new();
-    for (is_crd, rel, j) in found {
+    for (is_crd, o) in found {
         if is_crd {
-            crds.push(j);
+            crds.push(o.object);
         } else {
-            gatekeeper.push((rel, j));
+            gatekeeper.push(o);
         }
     }
     (crds, gatekeeper)
+}
+
+/// A CustomResourceDefinition (`true`) or a Gatekeeper template or constraint (`false`).
+fn definition(rel: &str, node: &crate::yaml::Node) -> Option<(bool, GatekeeperObject)> {
+    let object = node.to_json();
+    let kind = object.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+    let api = object
+        .get("apiVersion")
+        .and_then(|k| k.as_str())
+        .unwrap_or("");
+    let is_crd = kind == "CustomResourceDefinition";
+    if !is_crd
+        && !api.starts_with("templates.gatekeeper.sh/")
+        && !api.starts_with("constraints.gatekeeper.sh/")
+    {
+        return None;
+    }
+    Some((
+        is_crd,
+        GatekeeperObject {
+            path: rel.to_owned(),
+            line: node.start.line,
+            rego_line: rego_node(node).map(|n| n.start.line),
+            object,
+        },
+    ))
+}
+
+/// The node of a ConstraintTemplate's Rego: `spec.targets[0].rego`, or the `source.rego` of
+/// its `code` entry whose engine is Rego.
+fn rego_node(node: &crate::yaml::Node) -> Option<&crate::yaml::Node> {
+    use crate::yaml::Value;
+    let Value::Seq(targets) = &node.get("spec")?.get("targets")?.value else {
+        return None;
+    };
+    let target = targets.first()?;
+    if let Some(rego) = target.get("rego") {
+        return Some(rego);
+    }
+    let Value::Seq(code) = &target.get("code")?.value else {
+        return None;
+    };
+    code.iter()
+        .find(|c| c.str_at(&["engine"]) == Some("Rego"))?
+        .get("source")?
+        .get("rego")
+}
+
+/// `gatekeeper-invalid` findings: the repository's templates kgate cannot compile and its
+/// constraints without a template (with `--changed-since`, only those in changed files).
+pub fn gatekeeper_findings(
+    problems: Vec<crate::policy::gatekeeper::LoadProblem>,
+    affected: Option<&Affected>,
+) -> Vec<Finding> {
+    problems
+        .into_iter()
+        .filter(|p| affected.is_none_or(|a| a.everything.is_some() || a.changed.contains(&p.path)))
+        .map(|p| Finding {
+            hide_source: false,
+            rule: rules::GATEKEEPER_INVALID.to_owned(),
+            severity: Severity::Error,
+            message: p.message,
+            help: "Rewrite the Rego so that OPA and kgate's engine (regorus) both compile it, or exclude the file; the other templates and all objects were still checked.".to_owned(),
+            location: Location::new(
+                p.path,
+                Pos {
+                    line: p.line.max(1),
+                    column: 1,
+                },
+            ),
+            object: None,
+            pointer: None,
+            roots: Vec::new(),
+        })
+        .collect()
 }

@@ -66,6 +66,7 @@ pub const UNKNOWN_FIELD: &str = "unknown-field";
 pub const SCHEMA_MISSING: &str = "schema-missing";
 pub const DEPRECATED_API: &str = "deprecated-api";
 pub const REMOVED_API: &str = "removed-api";
+pub const GATEKEEPER_INVALID: &str = "gatekeeper-invalid";
 
 const ENGINE_RULES: &[EngineRule] = &[
     EngineRule {
@@ -207,6 +208,13 @@ const ENGINE_RULES: &[EngineRule] = &[
         description: "The target Kubernetes version no longer serves this apiVersion: applying the object fails.",
         severity: Severity::Error,
         remediation: "Move the object to the replacement apiVersion named in the message (fields may have changed; check the migration notes of the deprecation guide).",
+    },
+    EngineRule {
+        id: GATEKEEPER_INVALID,
+        title: "Gatekeeper template or constraint cannot be evaluated",
+        description: "The repository deploys a Gatekeeper ConstraintTemplate whose Rego kgate's engine (regorus) does not compile, or a constraint whose kind no template defines. Its constraints were not evaluated; every other template, constraint and object was checked.",
+        severity: Severity::Error,
+        remediation: "Rewrite the Rego so that OPA and kgate's engine both compile it (the message quotes the engine), or add the template's ConstraintTemplate; exclude the file if it is not deployed.",
     },
 ];
 

@@ -11,6 +11,27 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::{EvalError, PolicyError, PolicySource, Violation, add_policy, new_engine};
+
+/// A Gatekeeper object of the repository: where it is, and the line its Rego starts on (the
+/// line of the `rego:` value, for a ConstraintTemplate), so an engine error can point there.
+#[derive(Debug, Clone)]
+pub struct GatekeeperObject {
+    pub path: String,
+    /// The object's first line.
+    pub line: u32,
+    /// The line of the template's `rego:` scalar, if it has one.
+    pub rego_line: Option<u32>,
+    pub object: Value,
+}
+
+/// A template or constraint of the repository kgate cannot evaluate. It is the repository's
+/// content, not kgate's configuration, so it becomes a finding and the rest is still checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadProblem {
+    pub path: String,
+    pub line: u32,
+    pub message: String,
+}
 use crate::model::Severity;
 use crate::model::rules::RuleInfo;
 
@@ -171,15 +192,65 @@ fn constraint_of(
     }))
 }
 
+/// The engine's message without kgate's `policy <path>:` prefix (the finding has the path).
+fn policy_error_message(e: &PolicyError) -> String {
+    match e {
+        PolicyError::Load { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A template that does not load, located at the Rego line the engine names when it names
+/// one (`rego_line` is the line of the Rego's first line), else at the object.
+fn template_problem(o: &GatekeeperObject, e: &PolicyError) -> LoadProblem {
+    let message = policy_error_message(e);
+    let line = match (o.rego_line, rego_error_line(&message)) {
+        (Some(start), Some(n)) => start + n.saturating_sub(1),
+        _ => o.line,
+    };
+    let message = match o.object["spec"]["crd"]["spec"]["names"]["kind"].as_str() {
+        Some(kind) => format!(
+            "the ConstraintTemplate for {kind} cannot be compiled by kgate's Rego engine: {message}"
+        ),
+        None => message,
+    };
+    LoadProblem {
+        path: o.path.clone(),
+        line,
+        message,
+    }
+}
+
+/// The line (within the Rego text) of the first `<source>:<line>:<column>` an engine error
+/// names.
+fn rego_error_line(message: &str) -> Option<u32> {
+    static AT: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r":(\d+):(\d+)").expect("valid regex"));
+    AT.captures(message)?.get(1)?.as_str().parse().ok()
+}
+
 impl Gatekeeper {
-    /// From every object of the repository that is a ConstraintTemplate or a Constraint
-    /// (`(source path, object)`).
-    pub fn load(objects: &[(String, Value)]) -> Result<Gatekeeper, PolicyError> {
+    /// From every object of the repository that is a ConstraintTemplate or a Constraint.
+    /// A template whose Rego kgate's engine cannot compile, or a constraint without a
+    /// template, is a [`LoadProblem`]: the rest is loaded and evaluated all the same.
+    pub fn load(objects: &[GatekeeperObject]) -> (Gatekeeper, Vec<LoadProblem>) {
         let mut templates: Vec<Template> = Vec::new();
         let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
-        for (path, obj) in objects {
-            let Some(t) = template_of(path, obj)? else {
-                continue;
+        let mut problems = Vec::new();
+        // Kinds whose template did not load -> index of its problem, which lists the
+        // constraints left unevaluated because of it.
+        let mut broken: BTreeMap<String, usize> = BTreeMap::new();
+        for o in objects {
+            let t = match template_of(&o.path, &o.object) {
+                Ok(Some(t)) => t,
+                Ok(None) => continue,
+                Err(e) => {
+                    if let Some(kind) = o.object["spec"]["crd"]["spec"]["names"]["kind"].as_str() {
+                        broken.insert(kind.to_owned(), problems.len());
+                    }
+                    problems.push(template_problem(o, &e));
+                    continue;
+                }
             };
             // A kind defined twice (the same template under two clusters' directories): the
             // last definition is the one constraints use.
@@ -192,16 +263,40 @@ impl Gatekeeper {
             }
         }
         let mut constraints = Vec::new();
-        for (path, obj) in objects {
-            if let Some(c) = constraint_of(path, obj, &by_kind)? {
-                constraints.push(c);
+        let mut unevaluated: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+        for o in objects {
+            match constraint_of(&o.path, &o.object, &by_kind) {
+                Ok(Some(c)) => constraints.push(c),
+                Ok(None) => {}
+                Err(e) => {
+                    let kind = o.object["kind"].as_str().unwrap_or_default();
+                    match broken.get(kind) {
+                        Some(&i) => unevaluated.entry(i).or_default().push(format!(
+                            "{kind}/{}",
+                            o.object["metadata"]["name"].as_str().unwrap_or_default()
+                        )),
+                        None => problems.push(LoadProblem {
+                            path: o.path.clone(),
+                            line: o.line,
+                            message: policy_error_message(&e),
+                        }),
+                    }
+                }
             }
         }
+        for (i, mut names) in unevaluated {
+            names.sort();
+            problems[i].message.push_str(&format!(
+                "; so its constraints {} were not evaluated",
+                names.join(", ")
+            ));
+        }
         constraints.sort_by(|a, b| a.info.id.cmp(&b.info.id));
-        Ok(Gatekeeper {
+        let gatekeeper = Gatekeeper {
             templates,
             constraints,
-        })
+        };
+        (gatekeeper, problems)
     }
 
     pub fn rules(&self) -> Vec<RuleInfo> {
@@ -335,11 +430,12 @@ fn review(object: &Value) -> Value {
 /// generates them in the cluster): `spec.parameters` is validated against the template's
 /// `openAPIV3Schema`, `spec.match` and `spec.enforcementAction` are accepted as Gatekeeper
 /// accepts them.
-pub fn constraint_crds(objects: &[(String, Value)]) -> Vec<Value> {
+pub fn constraint_crds(objects: &[GatekeeperObject]) -> Vec<Value> {
     objects
         .iter()
-        .filter(|(_, o)| o["kind"] == "ConstraintTemplate")
-        .filter_map(|(_, o)| {
+        .map(|o| &o.object)
+        .filter(|o| o["kind"] == "ConstraintTemplate")
+        .filter_map(|o| {
             let kind = o["spec"]["crd"]["spec"]["names"]["kind"].as_str()?;
             let parameters = match &o["spec"]["crd"]["spec"]["validation"]["openAPIV3Schema"] {
                 Value::Object(s) => Value::Object(s.clone()),

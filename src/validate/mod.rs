@@ -234,18 +234,8 @@ impl Validator {
             });
             return out;
         };
-        // SOPS keeps its metadata beside the object; the API server never sees it.
-        let stripped;
-        let instance = if object.get("sops").is_some_and(Value::is_object) {
-            let mut o = object.clone();
-            if let Value::Object(m) = &mut o {
-                m.remove("sops");
-            }
-            stripped = o;
-            &stripped
-        } else {
-            object
-        };
+        let as_served = as_the_api_server_sees_it(object);
+        let instance = as_served.as_ref();
         let mut problems = Vec::new();
         if !compiled.validator.is_valid(instance) {
             let secret = kind == "Secret";
@@ -269,6 +259,43 @@ impl Validator {
         }
         out
     }
+}
+
+/// The object as the API server validates it: SOPS keeps its metadata beside the object (the
+/// server never sees it), and a field set to an explicit `null` (`spec:` with only comments
+/// under it) is dropped before validation: Go's decoder leaves a built-in type's field unset,
+/// and for custom resources the server prunes nulls of fields that are not `nullable`. kgate
+/// drops every null map value; a `nullable` field's null is valid either way.
+fn as_the_api_server_sees_it(object: &Value) -> std::borrow::Cow<'_, Value> {
+    fn has_null(v: &Value) -> bool {
+        match v {
+            Value::Object(m) => m.values().any(|v| v.is_null() || has_null(v)),
+            Value::Array(a) => a.iter().any(has_null),
+            _ => false,
+        }
+    }
+    fn drop_nulls(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                m.retain(|_, v| !v.is_null());
+                m.values_mut().for_each(drop_nulls);
+            }
+            Value::Array(a) => a.iter_mut().for_each(drop_nulls),
+            _ => {}
+        }
+    }
+    let sops = object.get("sops").is_some_and(Value::is_object);
+    if !sops && !has_null(object) {
+        return std::borrow::Cow::Borrowed(object);
+    }
+    let mut o = object.clone();
+    if let Value::Object(m) = &mut o {
+        if sops {
+            m.remove("sops");
+        }
+    }
+    drop_nulls(&mut o);
+    std::borrow::Cow::Owned(o)
 }
 
 /// The definitions `name` refers to, directly or not (a kind's schema without the other

@@ -216,3 +216,23 @@ fn catalog_resources_pass_strict_mode_and_run_their_cel_rules() {
         )]
     );
 }
+
+#[test]
+fn explicit_nulls_are_dropped_as_the_api_server_drops_them() {
+    let val = v(32, true);
+    // `securityContext:` and `resources:` with only comments under them, and a custom
+    // resource whose `syncPolicy:` is empty: `kubectl apply` accepts all three.
+    let obj = deployment(pod_spec(
+        json!({"name": "app", "image": "nginx:1.27", "securityContext": null, "resources": null}),
+    ));
+    assert_eq!(problems(&val, obj), vec![]);
+    let app = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "a", "annotations": null},
+        "spec": {"project": "default", "syncPolicy": null, "source": {"repoURL": "https://example.com/r.git", "path": "apps/web"}, "destination": {"namespace": "web"}}});
+    assert_eq!(problems(&val, app), vec![]);
+    // A wrong type beside a null is still reported, at its own path.
+    let bad =
+        deployment(json!({"replicas": "two", "paused": null, "selector": {}, "template": {}}));
+    let p = problems(&val, bad);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].1, "/spec/replicas");
+}
