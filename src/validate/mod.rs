@@ -289,10 +289,8 @@ fn as_the_api_server_sees_it(object: &Value) -> std::borrow::Cow<'_, Value> {
         return std::borrow::Cow::Borrowed(object);
     }
     let mut o = object.clone();
-    if let Value::Object(m) = &mut o {
-        if sops {
-            m.remove("sops");
-        }
+    if let (true, Value::Object(m)) = (sops, &mut o) {
+        m.remove("sops");
     }
     drop_nulls(&mut o);
     std::borrow::Cow::Owned(o)
