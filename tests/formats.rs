@@ -481,3 +481,55 @@ fn shards_merge_into_the_whole_run() {
     let bad = kgate_in(&repo_dir, &["merge-sarif", "nope.sarif"]);
     assert_eq!(bad.code, Some(2));
 }
+
+/// Code hosts resolve paths from the top of the git repository: checking a subdirectory
+/// (no `.kgate.yaml`) must still put SARIF, GitLab and GitHub paths there, while JSON keeps
+/// paths relative to the scanned root (the contract) and the markdown summary links to the
+/// file at the commit.
+#[test]
+fn code_host_formats_use_paths_from_the_git_top_level() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    write(
+        dir.path(),
+        "apps/web/pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n    - name: app\n      image: nginx:latest\n",
+    );
+    let sub = dir.path().join("apps/web");
+    let sarif: serde_json::Value =
+        serde_json::from_str(&kgate_in(&sub, &["check", ".", "--format", "sarif"]).stdout).unwrap();
+    let uris: Vec<&str> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert!(!uris.is_empty());
+    assert!(uris.iter().all(|u| *u == "apps/web/pod.yaml"), "{uris:?}");
+    let gitlab: serde_json::Value =
+        serde_json::from_str(&kgate_in(&sub, &["check", ".", "--format", "gitlab"]).stdout)
+            .unwrap();
+    assert_eq!(gitlab[0]["location"]["path"], "apps/web/pod.yaml");
+    let github = kgate_in(&sub, &["check", ".", "--format", "github"]).stdout;
+    assert!(github.contains("file=apps/web/pod.yaml,"), "{github}");
+    let json: serde_json::Value =
+        serde_json::from_str(&kgate_in(&sub, &["check", ".", "--format", "json"]).stdout).unwrap();
+    assert_eq!(json["findings"][0]["location"]["path"], "pod.yaml");
+    let markdown = common::bin()
+        .args(["check", ".", "--format", "markdown"])
+        .current_dir(&sub)
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .env("GITHUB_REPOSITORY", "org/repo")
+        .env("GITHUB_SHA", "abc123")
+        .output()
+        .unwrap();
+    let markdown = String::from_utf8_lossy(&markdown.stdout);
+    assert!(
+        markdown.contains("](https://github.com/org/repo/blob/abc123/apps/web/pod.yaml#L"),
+        "{markdown}"
+    );
+}

@@ -175,6 +175,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     };
     summary.count(&findings);
     Ok(CheckResult {
+        repo_prefix: s.repo_prefix(),
         root: s.root.clone(),
         findings,
         summary,

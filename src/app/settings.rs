@@ -101,6 +101,15 @@ impl Settings {
         })
     }
 
+    /// The scanned root's path from the git top level: `""`, or `apps/web/` (see
+    /// [`CheckResult::repo_prefix`](crate::model::CheckResult::repo_prefix)).
+    pub fn repo_prefix(&self) -> String {
+        match crate::source::relative(&self.repo_root, &self.root).as_str() {
+            "" | "." => String::new(),
+            rel => format!("{rel}/"),
+        }
+    }
+
     /// The schema version: `--kube-version`, else `kubeVersion`, else the newest embedded.
     pub fn kube_version(&self, flag: Option<&str>) -> Result<KubeVersion, CheckError> {
         Ok(match flag {

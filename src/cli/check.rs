@@ -194,6 +194,7 @@ pub fn run(args: &CheckArgs) -> u8 {
             color,
             width: 100,
             elapsed: to_terminal.then_some(elapsed),
+            blob_url: github_blob_url(),
         };
         let text = report::render(*format, &result, args.fail_on, &human);
         let written = match destination {
@@ -278,4 +279,16 @@ fn explain(a: &kgate::model::Affected) -> String {
         }
     }
     s
+}
+
+/// `https://github.com/org/repo/blob/<sha>` inside GitHub Actions (`GITHUB_SERVER_URL`,
+/// `GITHUB_REPOSITORY`, `GITHUB_SHA`), for the markdown summary's links to the checked commit.
+fn github_blob_url() -> Option<String> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    Some(format!(
+        "{}/{}/blob/{}",
+        var("GITHUB_SERVER_URL")?.trim_end_matches('/'),
+        var("GITHUB_REPOSITORY")?,
+        var("GITHUB_SHA")?
+    ))
 }

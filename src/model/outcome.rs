@@ -13,6 +13,11 @@ use super::{Finding, Severity, Summary};
 pub struct CheckResult {
     /// The scanned root: every path in findings is relative to it.
     pub root: PathBuf,
+    /// The scanned root's path from the top level of its git repository (`""` when it is the
+    /// top level or not in a repository, else ending in `/`). The formats code hosts read
+    /// (SARIF, GitLab, GitHub) put it before every path, so annotations land on the right
+    /// file when a subdirectory is checked.
+    pub repo_prefix: String,
     /// Findings after rule configuration, in report order.
     pub findings: Vec<Finding>,
     pub summary: Summary,
@@ -35,6 +40,11 @@ pub trait SourceText: std::fmt::Debug + Send + Sync {
 }
 
 impl CheckResult {
+    /// A finding's path from the top level of the git repository.
+    pub fn repo_path(&self, path: &str) -> String {
+        format!("{}{path}", self.repo_prefix)
+    }
+
     /// Whether the gate passes: no finding at or above `fail_on`.
     pub fn passes(&self, fail_on: Severity) -> bool {
         !self.findings.iter().any(|f| f.severity >= fail_on)

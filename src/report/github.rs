@@ -29,7 +29,7 @@ pub(super) fn render(result: &CheckResult) -> String {
         };
         let mut props = format!(
             "file={},line={},col={}",
-            escape_property(&f.location.path),
+            escape_property(&result.repo_path(&f.location.path)),
             f.location.line,
             f.location.column
         );

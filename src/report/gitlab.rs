@@ -22,7 +22,7 @@ pub(super) fn render(result: &CheckResult) -> String {
                     Severity::Note => "info",
                 },
                 "location": {
-                    "path": f.location.path,
+                    "path": result.repo_path(&f.location.path),
                     "lines": {"begin": f.location.line},
                 },
             })

@@ -11,7 +11,7 @@ use crate::model::CheckResult;
 use crate::model::{Finding, Severity};
 
 /// Terminal settings for human output.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct HumanOptions {
     pub color: bool,
     /// Wrap width in columns.
@@ -19,6 +19,10 @@ pub struct HumanOptions {
     /// How long the check took, shown in the summary line (only for terminals: reports that
     /// are kept or compared stay deterministic).
     pub elapsed: Option<std::time::Duration>,
+    /// Markdown: the URL the repository's files are linked under at the checked commit
+    /// (`https://github.com/org/repo/blob/<sha>`, from GitHub Actions' environment); without
+    /// it, links are paths from the git top level.
+    pub blob_url: Option<String>,
 }
 
 impl Default for HumanOptions {
@@ -27,6 +31,7 @@ impl Default for HumanOptions {
             color: false,
             width: 100,
             elapsed: None,
+            blob_url: None,
         }
     }
 }

@@ -16,7 +16,8 @@ fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
-pub(super) fn render(result: &CheckResult, fail_on: Severity) -> String {
+/// `blob_url`: where files are linked (see `HumanOptions::blob_url`).
+pub(super) fn render(result: &CheckResult, fail_on: Severity, blob_url: Option<&str>) -> String {
     let s = &result.summary;
     let mut out = String::from("## kgate\n\n");
     if result.passes(fail_on) {
@@ -70,12 +71,16 @@ pub(super) fn render(result: &CheckResult, fail_on: Severity) -> String {
             Severity::Warning => ":warning:",
             Severity::Note => ":information_source:",
         };
+        let path = result.repo_path(&f.location.path);
+        let link = match blob_url {
+            Some(base) => format!("{}/{path}", base.trim_end_matches('/')),
+            None => path,
+        };
         let _ = writeln!(
             out,
-            "- {icon} [`{}:{}`]({}#L{}) **{}**: {}",
+            "- {icon} [`{}:{}`]({link}#L{}) **{}**: {}",
             f.location.path,
             f.location.line,
-            f.location.path,
             f.location.line,
             f.rule,
             cell(&f.message)

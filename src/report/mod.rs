@@ -91,6 +91,6 @@ pub fn render(
         Format::Github => github::render(result),
         Format::Gitlab => gitlab::render(result),
         Format::Junit => junit::render(result, fail_on),
-        Format::Markdown => markdown::render(result, fail_on),
+        Format::Markdown => markdown::render(result, fail_on, human.blob_url.as_deref()),
     }
 }

@@ -84,7 +84,8 @@ fn descriptor(rule: &RuleInfo) -> sarif::ReportingDescriptor {
     d
 }
 
-fn result(f: &Finding, rule_index: Option<usize>) -> sarif::Result {
+/// One SARIF result; `prefix` is the scanned root's path from the git top level.
+fn result(f: &Finding, prefix: &str, rule_index: Option<usize>) -> sarif::Result {
     let mut region = sarif::Region::builder()
         .start_line(i64::from(f.location.line))
         .start_column(i64::from(f.location.column))
@@ -96,7 +97,7 @@ fn result(f: &Finding, rule_index: Option<usize>) -> sarif::Result {
     let physical = sarif::PhysicalLocation::builder()
         .artifact_location(
             sarif::ArtifactLocation::builder()
-                .uri(f.location.path.clone())
+                .uri(format!("{prefix}{}", f.location.path))
                 .uri_base_id("SRCROOT")
                 .build(),
         )
@@ -165,15 +166,16 @@ pub(super) fn render(res: &CheckResult) -> String {
     let mut results: Vec<sarif::Result> = res
         .findings
         .iter()
-        .map(|f| result(f, rules.iter().position(|r| r.id == f.rule)))
+        .map(|f| {
+            let index = rules.iter().position(|r| r.id == f.rule);
+            result(f, &res.repo_prefix, index)
+        })
         .collect();
     // Suppressed findings are reported as such, so code scanning shows them as dismissed
     // with the reason instead of forgetting them.
     for s in &res.suppressed {
-        let mut r = result(
-            &s.finding,
-            rules.iter().position(|r| r.id == s.finding.rule),
-        );
+        let index = rules.iter().position(|r| r.id == s.finding.rule);
+        let mut r = result(&s.finding, &res.repo_prefix, index);
         r.suppressions = Some(vec![
             sarif::Suppression::builder()
                 .kind(serde_json::Value::String(s.kind.to_owned()))
@@ -199,14 +201,15 @@ pub(super) fn render(res: &CheckResult) -> String {
                 .build(),
         )
         .build();
-    // Paths are relative to the scanned root (the repository root in CI); its absolute
-    // location is left to the consumer, so the report does not depend on the machine.
+    // Paths are relative to the top level of the git repository (the scanned root when it is
+    // not in one), as code scanning resolves them; its absolute location is left to the
+    // consumer, so the report does not depend on the machine.
     run.original_uri_base_ids = Some(BTreeMap::from([(
         "SRCROOT".to_owned(),
         sarif::ArtifactLocation::builder()
             .description(
                 sarif::Message::builder()
-                    .text("The scanned root: the directory of .kgate.yaml, usually the repository root.")
+                    .text("The top level of the git repository that was checked.")
                     .build(),
             )
             .build(),

@@ -18,8 +18,13 @@ pub fn fixture(name: &str) -> PathBuf {
 }
 
 /// The `kgate` binary under test, for callers that set up the environment themselves.
+/// GitHub Actions' variables are removed so reports do not depend on where tests run.
 pub fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_kgate"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kgate"));
+    for var in ["GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_SHA"] {
+        c.env_remove(var);
+    }
+    c
 }
 
 /// `kgate ARGS` run in `dir`.
