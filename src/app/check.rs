@@ -127,6 +127,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
                 validators: &validators,
                 progress: opts.progress.as_deref(),
                 entries: &entries,
+                bases: &graph.bases(),
             },
         )
     });

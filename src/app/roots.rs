@@ -51,6 +51,13 @@ struct Shared<'a> {
     memo: Option<Mutex<HashMap<u64, PolicyResults>>>,
     /// Whether policies read `data.kgate.root` (then the memo cannot share across roots).
     reads_root: bool,
+    /// Roots that are only bases of other roots, with the nodes that use them.
+    bases: &'a BTreeMap<String, Vec<String>>,
+    /// Findings of the rules across objects on each base, kept only where no root that
+    /// uses the base renders (`kept_base_findings`).
+    base_findings: Mutex<Vec<(String, Vec<Finding>)>>,
+    /// Roots that did not render.
+    failed: Mutex<BTreeSet<String>>,
 }
 
 type PolicyResults = Vec<Result<Violation, EvalError>>;
@@ -151,7 +158,12 @@ fn check_root(
     let rel = relative(s.scan_root, dir);
     let resources = match s.renderer.render(dir) {
         Ok(r) => r,
-        Err(e) => return (vec![render_error_finding(s, &e, &rel)], 0),
+        Err(e) => {
+            if let Ok(mut failed) = s.failed.lock() {
+                failed.insert(rel.clone());
+            }
+            return (vec![render_error_finding(s, &e, &rel)], 0);
+        }
     };
     check_rendered(s, ev, &rel, &rel, &resources, settings)
 }
@@ -309,14 +321,43 @@ fn check_rendered(
         })
         .collect();
     // Rules across objects (`custom.scope: root`) name the object each finding concerns.
-    for result in ev.evaluate_root(&inputs, &context, enabled) {
+    // A base alone lacks what its overlays add: its findings are set aside, and kept only
+    // where no root using it renders (`kept_base_findings`).
+    let root_results = ev.evaluate_root(&inputs, &context, enabled);
+    let is_base = s.bases.contains_key(name);
+    let mut scoped: Vec<Vec<Result<Violation, EvalError>>> = vec![Vec::new(); resources.len()];
+    distribute(
+        root_results,
+        if is_base {
+            &mut scoped
+        } else {
+            &mut per_object
+        },
+    );
+    let out = findings_of(s, resources, per_object, &roots, validator.strict());
+    if is_base {
+        let set_aside = findings_of(s, resources, scoped, &roots, validator.strict());
+        if let (false, Ok(mut kept)) = (set_aside.is_empty(), s.base_findings.lock()) {
+            kept.push((rel, set_aside));
+        }
+    }
+    (out, resources.len())
+}
+
+/// Root-scope results into the list of the object each names by index (an error without an
+/// object goes to the first).
+fn distribute(
+    results: Vec<Result<Violation, EvalError>>,
+    per_object: &mut [Vec<Result<Violation, EvalError>>],
+) {
+    for result in results {
         let index = match &result {
-            Ok(v) => v.object.filter(|i| *i < resources.len()),
+            Ok(v) => v.object.filter(|i| *i < per_object.len()),
             Err(_) => Some(0),
         };
         match (index, result) {
             (Some(i), r) if !per_object.is_empty() => per_object[i].push(r),
-            (_, Ok(v)) => per_object.get_mut(0).into_iter().for_each(|p| {
+            (_, Ok(v)) => per_object.first_mut().into_iter().for_each(|p| {
                 p.push(Err(EvalError {
                     rule: v.rule.clone(),
                     message: format!(
@@ -328,6 +369,15 @@ fn check_rendered(
             (_, Err(_)) => {}
         }
     }
+}
+
+fn findings_of(
+    s: &Shared<'_>,
+    resources: &[Resource],
+    per_object: Vec<Vec<Result<Violation, EvalError>>>,
+    roots: &[String],
+    strict: bool,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     for (r, results) in resources.iter().zip(per_object) {
         let locator = RenderedLocator {
@@ -338,14 +388,45 @@ fn check_rendered(
             results,
             &r.node,
             &object_ref(r),
-            &roots,
+            roots,
             s.rules,
             &locator,
         );
-        crate::app::objects::strict_severity(&mut found, validator.strict());
+        crate::app::objects::strict_severity(&mut found, strict);
         out.extend(found);
     }
-    (out, resources.len())
+    out
+}
+
+/// The set-aside root-scope findings of the bases no rendered root covers: a base is covered
+/// when a node using it rendered and is deployed itself or a covered base. A base whose
+/// every user fails to render is checked alone rather than not at all.
+fn kept_base_findings(s: &Shared<'_>) -> Vec<Finding> {
+    fn covered(
+        base: &str,
+        bases: &BTreeMap<String, Vec<String>>,
+        failed: &BTreeSet<String>,
+        seen: &mut BTreeSet<String>,
+    ) -> bool {
+        if !seen.insert(base.to_owned()) {
+            return false;
+        }
+        bases.get(base).into_iter().flatten().any(|user| {
+            !failed.contains(user)
+                && (!bases.contains_key(user) || covered(user, bases, failed, seen))
+        })
+    }
+    let failed = s.failed.lock().map(|f| f.clone()).unwrap_or_default();
+    let set_aside = s
+        .base_findings
+        .lock()
+        .map(|mut b| std::mem::take(&mut *b))
+        .unwrap_or_default();
+    set_aside
+        .into_iter()
+        .filter(|(base, _)| !covered(base, s.bases, &failed, &mut BTreeSet::new()))
+        .flat_map(|(_, f)| f)
+        .collect()
 }
 
 /// Merges findings that come from the same source line through different roots: one
@@ -385,6 +466,8 @@ pub struct RootSettings<'a> {
     pub progress: Option<&'a crate::app::settings::Progress>,
     /// Entry points whose options change what they deploy, checked as roots of their own.
     pub entries: &'a [crate::render::entry::EntryRender],
+    /// Roots that are only bases of other roots, with their users (`RepoGraph::bases`).
+    pub bases: &'a BTreeMap<String, Vec<String>>,
 }
 
 pub fn check_roots(
@@ -410,6 +493,9 @@ pub fn check_roots(
             .is_empty()
             .then(|| Mutex::new(HashMap::new())),
         reads_root: policies.reads_root(),
+        bases: settings.bases,
+        base_findings: Mutex::new(Vec::new()),
+        failed: Mutex::new(BTreeSet::new()),
     };
     let evaluators = EvaluatorPool::new(policies);
     if let Some(p) = settings.progress {
@@ -432,7 +518,7 @@ pub fn check_roots(
             .map(|e| evaluators.with(|ev| check_entry(&shared, ev, e, context)))
             .collect::<Vec<_>>(),
     );
-    let mut findings = Vec::new();
+    let mut findings = kept_base_findings(&shared);
     let mut objects = 0;
     for (f, n) in per_root {
         findings.extend(f);

@@ -491,6 +491,32 @@ impl RepoGraph {
             .map(|i| &self.nodes[i])
     }
 
+    /// Kustomization roots that are only bases: another kustomization uses them as a
+    /// resource, and no Argo CD or Flux entry point deploys them. A base is incomplete by
+    /// design (its ConfigMap may live in a sibling base, its NetworkPolicy in the overlay),
+    /// so rules across a root's objects run only on the roots that are deployed.
+    /// Each base with the nodes that use it as a resource.
+    pub fn bases(&self) -> BTreeMap<String, Vec<String>> {
+        let mut used: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut deployed = BTreeSet::new();
+        for e in &self.edges {
+            match e.kind {
+                EdgeKind::Resource if e.from != e.to => {
+                    used.entry(e.to.clone()).or_default().push(e.from.clone());
+                }
+                EdgeKind::Deploys => {
+                    deployed.insert(e.to.as_str());
+                }
+                _ => {}
+            }
+        }
+        used.retain(|id, _| {
+            !deployed.contains(id.as_str())
+                && self.node(id).is_some_and(|n| n.kind == NodeKind::Root)
+        });
+        used
+    }
+
     /// Edges of entry points whose target path does not exist. (A kustomization's missing
     /// reference is a `render-error` of every root that renders it, at the same line.)
     pub fn dangling(&self) -> Vec<Dangling> {

@@ -1,0 +1,96 @@
+//! Findings users trust on real repositories (issue 18): no false alarms from bases.
+
+mod common;
+
+use std::path::Path;
+
+use common::{check_json, write};
+
+const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  namespace: op\nspec:\n  selector:\n    matchLabels: {app: api}\n  template:\n    metadata:\n      labels: {app: api}\n    spec:\n      containers:\n        - name: api\n          image: registry.example.com/api:1.0\n          envFrom:\n            - configMapRef:\n                name: api-config\n";
+
+/// An operator's layout: `manifests/base/api` uses a ConfigMap that lives in the sibling base
+/// `manifests/base/config`; the overlay deploys both.
+fn operator_repo(r: &Path, overlay_extra: &str) {
+    write(r, "manifests/base/api/deployment.yaml", DEPLOYMENT);
+    write(
+        r,
+        "manifests/base/api/kustomization.yaml",
+        "resources: [deployment.yaml]\n",
+    );
+    write(
+        r,
+        "manifests/base/config/configmap.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: api-config\n  namespace: op\ndata:\n  LOG: debug\n",
+    );
+    write(
+        r,
+        "manifests/base/config/kustomization.yaml",
+        "resources: [configmap.yaml]\n",
+    );
+    write(
+        r,
+        "manifests/overlays/prod/kustomization.yaml",
+        &format!("resources:\n  - ../../base/api\n  - ../../base/config\n{overlay_extra}"),
+    );
+}
+
+fn missing_references(report: &serde_json::Value) -> Vec<(String, Vec<String>)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "missing-referenced-object")
+        .map(|f| {
+            let roots = f["roots"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r.as_str().unwrap().to_owned())
+                .collect();
+            (f["location"]["path"].as_str().unwrap().to_owned(), roots)
+        })
+        .collect()
+}
+
+#[test]
+fn rules_across_objects_run_on_deployed_roots_not_on_their_bases() {
+    let dir = tempfile::tempdir().unwrap();
+    operator_repo(dir.path(), "");
+    let (report, _) = check_json(dir.path(), &[]);
+    assert_eq!(missing_references(&report), vec![], "{report}");
+
+    // The overlay really lacks the ConfigMap: one finding, on the overlay that deploys it.
+    let dir = tempfile::tempdir().unwrap();
+    operator_repo(dir.path(), "");
+    write(
+        dir.path(),
+        "manifests/overlays/prod/kustomization.yaml",
+        "resources:\n  - ../../base/api\n",
+    );
+    let (report, _) = check_json(dir.path(), &[]);
+    assert_eq!(
+        missing_references(&report),
+        vec![(
+            "manifests/base/api/deployment.yaml".to_owned(),
+            vec!["manifests/overlays/prod".to_owned()]
+        )],
+        "{report}"
+    );
+}
+
+/// Where every root that uses a base fails to render, the base is checked alone rather than
+/// not at all: its finding stays (beside the overlay's render-error).
+#[test]
+fn a_base_whose_users_all_fail_to_render_is_checked_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    operator_repo(dir.path(), "  - missing.yaml\n");
+    let (report, _) = check_json(dir.path(), &[]);
+    assert_eq!(
+        missing_references(&report),
+        vec![(
+            "manifests/base/api/deployment.yaml".to_owned(),
+            vec!["manifests/base/api".to_owned()]
+        )],
+        "{report}"
+    );
+}
