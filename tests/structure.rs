@@ -433,3 +433,82 @@ fn namespaces_follow_the_configured_convention_per_environment() {
         )]
     );
 }
+
+/// Flux's reference layout (flux2-kustomize-helm-example): `apps/base/<app>`, environment
+/// bundles `apps/<env>`, and clusters whose Flux Kustomizations deploy them; each cluster
+/// directory is deployed by its bootstrap `flux-system` Kustomization (a directory without a
+/// kustomization of its own, so Flux builds every kustomization below it).
+fn flux_repo(r: &Path, envs: &[&str]) {
+    common::write(
+        r,
+        "apps/base/podinfo/kustomization.yaml",
+        "resources: [configmap.yaml]\n",
+    );
+    common::write(
+        r,
+        "apps/base/podinfo/configmap.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: podinfo\n  namespace: podinfo\n",
+    );
+    let flux_ks = |name: &str, path: &str| {
+        format!(
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: {name}\n  namespace: flux-system\nspec:\n  interval: 10m\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  path: {path}\n  prune: true\n"
+        )
+    };
+    for env in envs {
+        common::write(
+            r,
+            &format!("apps/{env}/kustomization.yaml"),
+            "resources:\n  - ../base/podinfo\n",
+        );
+        common::write(
+            r,
+            &format!("clusters/{env}/apps.yaml"),
+            &flux_ks("apps", &format!("./apps/{env}")),
+        );
+        common::write(
+            r,
+            &format!("clusters/{env}/flux-system/kustomization.yaml"),
+            "resources: [gotk-sync.yaml]\n",
+        );
+        common::write(
+            r,
+            &format!("clusters/{env}/flux-system/gotk-sync.yaml"),
+            &flux_ks("flux-system", &format!("./clusters/{env}")),
+        );
+    }
+}
+
+#[test]
+fn the_flux_reference_layout_has_no_structure_findings() {
+    let tmp = tempfile::tempdir().unwrap();
+    flux_repo(tmp.path(), &["staging", "production"]);
+    assert_eq!(structure_findings(tmp.path()), []);
+}
+
+#[test]
+fn in_the_flux_layout_an_app_no_cluster_deploys_is_found() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    flux_repo(r, &["production"]);
+    // A second app in apps/base that no environment bundle includes.
+    common::write(
+        r,
+        "apps/base/orphan/kustomization.yaml",
+        "resources: [configmap.yaml]\n",
+    );
+    common::write(
+        r,
+        "apps/base/orphan/configmap.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: orphan\n  namespace: orphan\n",
+    );
+    let found: Vec<(String, String)> = structure_findings(r)
+        .into_iter()
+        .map(|(rule, path, _, message)| (rule, format!("{path}: {message}")))
+        .collect();
+    assert_eq!(
+        found.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>(),
+        ["app-not-deployed"],
+        "{found:?}"
+    );
+    assert!(found[0].1.contains("\"orphan\""), "{found:?}");
+}

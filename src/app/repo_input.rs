@@ -13,14 +13,6 @@ pub fn repo_input(graph: &RepoGraph, environments: &[String], app_globs: &[Strin
     let apps = app_roots(graph, app_globs);
     let clusters = cluster_roots(graph);
     let deployed_by = deployed_by(graph, &clusters);
-    let entry_points: BTreeMap<&str, Vec<&str>> = graph
-        .edges
-        .iter()
-        .filter(|e| e.kind == EdgeKind::Deploys)
-        .fold(BTreeMap::new(), |mut m, e| {
-            m.entry(e.to.as_str()).or_default().push(e.from.as_str());
-            m
-        });
     let apps: Vec<Value> = apps
         .into_iter()
         .map(|(path, (base, overlays))| {
@@ -45,7 +37,7 @@ pub fn repo_input(graph: &RepoGraph, environments: &[String], app_globs: &[Strin
                 "path": c.id,
                 "file": c.file,
                 "environment": c.environment,
-                "entryPoints": entry_points.get(c.id.as_str()).cloned().unwrap_or_default(),
+                "entryPoints": entry_points_of(graph, &c.id),
             })
         })
         .collect();
@@ -87,7 +79,10 @@ pub fn repo_input(graph: &RepoGraph, environments: &[String], app_globs: &[Strin
 /// An app's base root (if any) and its overlay root per environment.
 type AppRoots = (Option<String>, BTreeMap<String, String>);
 
-/// The apps by path: directories matching an `app_globs` pattern that hold roots.
+/// The apps by path: directories matching an `app_globs` pattern that hold roots. Flux's
+/// reference layout is read too: `apps/base/<app>` are the apps' bases and each sibling of
+/// `base` (`apps/staging`, `apps/production`) that uses one is its overlay for that
+/// environment; `apps/base` is not an app named `base`.
 fn app_roots(graph: &RepoGraph, app_globs: &[String]) -> BTreeMap<String, AppRoots> {
     let matchers: Vec<globset::GlobMatcher> = app_globs
         .iter()
@@ -108,12 +103,24 @@ fn app_roots(graph: &RepoGraph, app_globs: &[String]) -> BTreeMap<String, AppRoo
         .filter(|n| n.kind == NodeKind::Root && n.exists)
     {
         let parts: Vec<&str> = n.id.split('/').collect();
-        let Some(app) = (1..parts.len())
-            .map(|k| parts[..k].join("/"))
-            .find(|prefix| matchers.iter().any(|m| m.is_match(prefix)))
+        let Some((k, app)) = (1..parts.len())
+            .map(|k| (k, parts[..k].join("/")))
+            .find(|(_, prefix)| matchers.iter().any(|m| m.is_match(prefix)))
         else {
             continue;
         };
+        if parts[k - 1] == "base" {
+            // Flux's layout: the app is the directory below `base`, its own base.
+            let app = parts[..=k].join("/");
+            let entry = apps.entry(app.clone()).or_default();
+            if n.id == app {
+                entry.0 = Some(app.clone());
+                entry
+                    .1
+                    .extend(flux_overlays(graph, &app, &parts[..k - 1].join("/")));
+            }
+            continue;
+        }
         let entry = apps.entry(app.clone()).or_default();
         if n.id == format!("{app}/base") {
             entry.0 = Some(n.id.clone());
@@ -126,6 +133,20 @@ fn app_roots(graph: &RepoGraph, app_globs: &[String]) -> BTreeMap<String, AppRoo
         }
     }
     apps
+}
+
+/// Flux's layout: the roots `<parent>/<env>` that use the app's base `base` directly, by
+/// environment name.
+fn flux_overlays(graph: &RepoGraph, base: &str, parent: &str) -> Vec<(String, String)> {
+    graph
+        .edges
+        .iter()
+        .filter(|e| e.kind == EdgeKind::Resource && e.to == base)
+        .filter_map(|e| {
+            let env = e.from.strip_prefix(parent)?.strip_prefix('/')?;
+            (!env.contains('/') && env != "base").then(|| (env.to_owned(), e.from.clone()))
+        })
+        .collect()
 }
 
 /// The existing cluster roots: each cluster's own directory, not the kustomizations below it.
@@ -145,25 +166,91 @@ fn cluster_roots(graph: &RepoGraph) -> Vec<&GraphNode> {
         .collect()
 }
 
-/// For each node, the clusters that include it, transitively (resources and components).
+/// The entry points that deploy the root `id`: those whose path is the root, or a directory
+/// above it that is not a kustomization (Flux builds every kustomization below such a path,
+/// as the bootstrap `flux-system` Kustomization deploys `clusters/<name>`).
+fn entry_points_of<'a>(graph: &'a RepoGraph, id: &str) -> Vec<&'a str> {
+    let mut out: Vec<&str> = graph
+        .edges
+        .iter()
+        .filter(|e| e.kind == EdgeKind::Deploys)
+        .filter(|e| {
+            e.to == id
+                || (crate::discover::graph::at_or_under(id, &e.to)
+                    && graph
+                        .node(&e.to)
+                        .is_some_and(|n| n.kind == NodeKind::Directory))
+        })
+        .map(|e| e.from.as_str())
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The directory of a cluster root: its shortest ancestor (or itself) whose last segment
+/// holds the cluster's name (`clusters/production` for `clusters/production/flux-system`).
+fn cluster_dir(c: &GraphNode) -> &str {
+    let name = c.cluster.as_deref().unwrap_or_default();
+    c.id.match_indices('/')
+        .map(|(i, _)| &c.id[..i])
+        .chain(std::iter::once(c.id.as_str()))
+        .find(|prefix| {
+            prefix
+                .rsplit('/')
+                .next()
+                .is_some_and(|last| last.contains(name))
+        })
+        .unwrap_or(&c.id)
+}
+
+/// For each node, the clusters that deploy it, transitively: through resources and
+/// components, and through the Argo CD and Flux entry points declared in the cluster's
+/// directory (and the paths they deploy, a plain directory counting for every root below).
 fn deployed_by<'a>(
     graph: &'a RepoGraph,
     clusters: &[&'a GraphNode],
 ) -> BTreeMap<&'a str, BTreeSet<&'a str>> {
-    // What each cluster includes, transitively (resources and components).
     let mut forward: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for e in &graph.edges {
-        if matches!(e.kind, EdgeKind::Resource | EdgeKind::Component) {
+        if matches!(
+            e.kind,
+            EdgeKind::Resource | EdgeKind::Component | EdgeKind::Deploys
+        ) {
             forward
                 .entry(e.from.as_str())
                 .or_default()
                 .push(e.to.as_str());
         }
     }
+    for dir in graph.nodes.iter().filter(|n| n.kind == NodeKind::Directory) {
+        let below = graph.nodes.iter().filter(|n| {
+            n.kind == NodeKind::Root
+                && n.id != dir.id
+                && crate::discover::graph::at_or_under(&n.id, &dir.id)
+        });
+        forward
+            .entry(dir.id.as_str())
+            .or_default()
+            .extend(below.map(|n| n.id.as_str()));
+    }
     let mut deployed_by: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for c in clusters {
+        let dir = cluster_dir(c);
         let mut seen = BTreeSet::new();
         let mut stack = vec![c.id.as_str()];
+        stack.extend(
+            graph
+                .nodes
+                .iter()
+                .filter(|n| n.kind == NodeKind::EntryPoint)
+                .filter(|n| {
+                    n.file
+                        .as_deref()
+                        .is_some_and(|f| crate::discover::graph::at_or_under(f, dir))
+                })
+                .map(|n| n.id.as_str()),
+        );
         while let Some(n) = stack.pop() {
             if !seen.insert(n) {
                 continue;
