@@ -204,3 +204,49 @@ fn runaway_policies_are_stopped_and_reported_once() {
             .all(|m| m.contains("not evaluated on the remaining objects"))
     );
 }
+
+/// A repository policy that builds a huge array, with no `limits.policyMemory`, under a
+/// 2 GiB address-space cap: the default policy memory (a quarter of what the process may
+/// use) stops it as a `policy-error`, and the report is complete; never an abort.
+#[test]
+fn a_greedy_policy_under_an_address_space_cap_is_a_policy_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    common::write(
+        root,
+        "policy/greedy.rego",
+        "package main\n\n# Thirty million numbers, then an array of them: ~1.5 GB.\ndeny contains \"greedy\" if {\n\txs := [x | some x in numbers.range(1, 30000000)]\n\tcount(xs) > 0\n}\n",
+    );
+    common::write(
+        root,
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: b\n",
+    );
+    // Only memory may stop it (the old 4 GiB default let it grow until the allocator aborted).
+    common::write(root, ".kgate.yaml", "limits:\n  policyTimeout: 10m\n");
+    for _ in 0..2 {
+        let out = Command::new("sh")
+            .args([
+                "-c",
+                "ulimit -v 2097152 && exec \"$0\" check . --format json",
+            ])
+            .arg(env!("CARGO_BIN_EXE_kgate"))
+            .current_dir(root)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+        assert!(!stderr.contains("backtrace"), "{stderr}");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let errors: Vec<&str> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "policy-error")
+            .map(|f| f["message"].as_str().unwrap())
+            .collect();
+        assert_eq!(errors.len(), 1, "{report}");
+        assert!(errors[0].contains("memory"), "{}", errors[0]);
+        assert_eq!(report["summary"]["objects"], 1, "{report}");
+    }
+}

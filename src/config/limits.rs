@@ -14,9 +14,77 @@ pub const DEFAULT_MAX_FILE_SIZE: u64 = 16 * 1024 * 1024;
 /// object, so five seconds only stops a policy that does not terminate.
 pub const DEFAULT_POLICY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Default for `limits.policyMemory`: the whole 200-app gate lives in ~100 MB; 4 GiB stops a
-/// runaway comprehension before a CI runner (7 GB on GitHub's) kills the job.
+/// Ceiling of the default `limits.policyMemory`: the whole 200-app gate lives in ~100 MB.
 pub const DEFAULT_POLICY_MEMORY: u64 = 4 * 1024 * 1024 * 1024;
+
+/// Floor of the default `limits.policyMemory`.
+const MIN_DEFAULT_POLICY_MEMORY: u64 = 256 * 1024 * 1024;
+
+/// The default `limits.policyMemory`: a quarter of the memory this process may use (the
+/// least of its cgroup's limit, its address-space limit and the machine's memory), between
+/// 256 MiB and 4 GiB. The engine checks its live bytes after allocating, so a comprehension
+/// that doubles an array past the limit is stopped while the doubling still fits: with a
+/// quarter, the largest such step needs about three quarters of what there is.
+pub fn default_policy_memory() -> u64 {
+    let read = |p: &str| std::fs::read_to_string(p).ok();
+    let cgroup = read("/proc/self/cgroup")
+        .and_then(|c| cgroup_limit(&c, &|path| read(&format!("/sys/fs/cgroup{path}"))));
+    let candidates = [
+        cgroup,
+        read("/proc/self/limits").and_then(|l| address_space_limit(&l)),
+        read("/proc/meminfo").and_then(|m| total_memory(&m)),
+    ];
+    policy_memory_for(candidates.into_iter().flatten().min())
+}
+
+fn policy_memory_for(available: Option<u64>) -> u64 {
+    available.map_or(DEFAULT_POLICY_MEMORY, |m| {
+        (m / 4).clamp(MIN_DEFAULT_POLICY_MEMORY, DEFAULT_POLICY_MEMORY)
+    })
+}
+
+/// The memory limit of the process's cgroup (v2 `memory.max`, else v1
+/// `memory.limit_in_bytes`), from `/proc/self/cgroup`'s text; `read` reads a file below
+/// `/sys/fs/cgroup`. `None` when unlimited or unknown.
+fn cgroup_limit(proc_cgroup: &str, read: &dyn Fn(&str) -> Option<String>) -> Option<u64> {
+    let parse = |text: Option<String>| -> Option<u64> {
+        let n: u64 = text?.trim().parse().ok()?;
+        // cgroup v1 writes "no limit" as a page-aligned i64::MAX.
+        (n < 1 << 60).then_some(n)
+    };
+    proc_cgroup.lines().find_map(|line| {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+        let path = path.trim_end_matches('/');
+        if controllers.is_empty() {
+            parse(read(&format!("{path}/memory.max"))).or_else(|| parse(read("/memory.max")))
+        } else if controllers.split(',').any(|c| c == "memory") {
+            parse(read(&format!("/memory{path}/memory.limit_in_bytes")))
+                .or_else(|| parse(read("/memory/memory.limit_in_bytes")))
+        } else {
+            None
+        }
+    })
+}
+
+/// The soft address-space limit (`ulimit -v`) from `/proc/self/limits`' text.
+fn address_space_limit(limits: &str) -> Option<u64> {
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max address space"))?;
+    line["Max address space".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// `MemTotal` from `/proc/meminfo`'s text, in bytes.
+fn total_memory(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct LimitsConfig {
@@ -33,7 +101,7 @@ impl Default for LimitsConfig {
         LimitsConfig {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             policy_timeout: DEFAULT_POLICY_TIMEOUT,
-            policy_memory: DEFAULT_POLICY_MEMORY,
+            policy_memory: default_policy_memory(),
         }
     }
 }
@@ -122,6 +190,7 @@ fn number_and_unit(s: &str) -> Option<(u64, &str)> {
 #[cfg(test)]
 mod tests {
     use super::super::decoder::error_at;
+    use super::*;
 
     #[test]
     fn invalid_limits_name_their_line() {
@@ -143,6 +212,49 @@ mod tests {
                 3,
                 "limits.policyTimeout must be a positive duration such as 5s, 500ms or 1m"
             )
+        );
+    }
+
+    const MIB: u64 = 1024 * 1024;
+
+    #[test]
+    fn the_default_policy_memory_is_a_quarter_of_what_the_process_may_use() {
+        assert_eq!(policy_memory_for(Some(2048 * MIB)), 512 * MIB);
+        assert_eq!(
+            policy_memory_for(Some(64 * 1024 * MIB)),
+            DEFAULT_POLICY_MEMORY
+        );
+        assert_eq!(policy_memory_for(Some(512 * MIB)), 256 * MIB);
+        assert_eq!(policy_memory_for(None), DEFAULT_POLICY_MEMORY);
+    }
+
+    #[test]
+    fn limits_are_read_from_cgroups_rlimits_and_meminfo() {
+        let files = |path: &str| -> Option<String> {
+            match path {
+                "/ci/job/memory.max" => Some("1073741824\n".to_owned()),
+                "/memory.max" => Some("max\n".to_owned()),
+                "/memory/docker/abc/memory.limit_in_bytes" => {
+                    Some("9223372036854771712\n".to_owned())
+                }
+                _ => None,
+            }
+        };
+        assert_eq!(cgroup_limit("0::/ci/job\n", &files), Some(1024 * MIB));
+        assert_eq!(cgroup_limit("0::/\n", &files), None, "v2 without a limit");
+        assert_eq!(
+            cgroup_limit("4:memory:/docker/abc\n3:cpu,cpuacct:/docker/abc\n", &files),
+            None,
+            "v1 writes no limit as a huge number"
+        );
+        let limits = "Limit                     Soft Limit           Hard Limit           Units\nMax address space         2147483648           unlimited            bytes\n";
+        assert_eq!(address_space_limit(limits), Some(2048 * MIB));
+        let unlimited =
+            "Max address space         unlimited            unlimited            bytes\n";
+        assert_eq!(address_space_limit(unlimited), None);
+        assert_eq!(
+            total_memory("MemTotal:       24576000 kB\nMemFree: 1 kB\n"),
+            Some(24576000 * 1024)
         );
     }
 }
