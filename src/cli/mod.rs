@@ -2,6 +2,7 @@
 //! `--fail-on`, 2 usage or configuration error.
 
 mod check;
+mod completions;
 mod diagnostics;
 mod diff;
 mod graph;
@@ -18,10 +19,13 @@ pub const EXIT_PASS: u8 = 0;
 pub const EXIT_FINDINGS: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 
+/// `kgate --version`: the version and the commit it was built from.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("KGATE_COMMIT"), ")");
+
 #[derive(Debug, Parser)]
 #[command(
     name = "kgate",
-    version,
+    version = VERSION,
     about = "Policy gate and manifest linter for GitOps repositories",
     propagate_version = true
 )]
@@ -49,6 +53,10 @@ enum Command {
     /// List the built-in rules or run Rego policy tests.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (or write every page into a directory with --dir).
+    Man(completions::ManArgs),
 }
 
 pub fn run() -> ExitCode {
@@ -72,6 +80,8 @@ pub fn run() -> ExitCode {
         Command::Init(args) => init::run(&args),
         Command::Diff(args) => diff::run(&args),
         Command::MergeSarif(args) => merge_sarif::run(&args),
+        Command::Completions(args) => completions::completions(&args),
+        Command::Man(args) => completions::man(&args),
     };
     ExitCode::from(code)
 }
