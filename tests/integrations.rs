@@ -87,6 +87,25 @@ fn action_yml_is_a_valid_composite_action() {
             bash_syntax(&format!("action.yml step {i}"), run);
         }
     }
+    // The binary is downloaded (checksum verified by ci/install.sh); building from source is
+    // the fallback only.
+    assert!(action["inputs"]["version"].is_object());
+    let install = steps.iter().find(|s| s["id"] == "install").unwrap();
+    assert!(install["run"].as_str().unwrap().contains("ci/install.sh"));
+    let build = steps
+        .iter()
+        .find(|s| {
+            s["run"]
+                .as_str()
+                .is_some_and(|r| r.contains("cargo install"))
+        })
+        .unwrap();
+    assert!(
+        build["if"]
+            .as_str()
+            .unwrap()
+            .contains("steps.install.outputs.built == 'true'")
+    );
 }
 
 #[test]
@@ -102,12 +121,90 @@ fn example_workflow_is_valid() {
 }
 
 #[test]
-fn pre_commit_hook_is_valid() {
+fn pre_commit_hooks_are_valid_and_the_first_needs_no_toolchain() {
     let hooks = validate(".pre-commit-hooks.yaml", "pre-commit-hooks.json");
-    let hook = &hooks[0];
-    assert_eq!(hook["id"], "kgate");
-    assert_eq!(hook["stages"], serde_json::json!(["pre-push"]));
-    assert!(hook["entry"].as_str().unwrap().contains("--changed-since"));
+    let ids: Vec<&str> = hooks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["kgate", "kgate-docker", "kgate-source"]);
+    assert_eq!(hooks[0]["language"], "system");
+    assert_eq!(hooks[1]["language"], "docker_image");
+    for hook in hooks.as_array().unwrap() {
+        assert_eq!(hook["stages"], serde_json::json!(["pre-push"]));
+        assert!(hook["entry"].as_str().unwrap().contains("--changed-since"));
+    }
+}
+
+/// The release workflow is a valid workflow, its shell steps parse, and it packages what
+/// `ci/install.sh` expects: `kgate-<target>.tar.xz` (or `.zip`) and `<archive>.sha256`.
+#[test]
+fn release_workflow_is_valid_and_matches_the_install_script() {
+    let wf = validate(".github/workflows/release.yml", "github-workflow.json");
+    let targets: Vec<&str> = wf["jobs"]["build"]["strategy"]["matrix"]["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["target"].as_str().unwrap())
+        .collect();
+    for t in [
+        "x86_64-unknown-linux-musl",
+        "aarch64-unknown-linux-musl",
+        "x86_64-apple-darwin",
+        "aarch64-apple-darwin",
+        "x86_64-pc-windows-msvc",
+    ] {
+        assert!(targets.contains(&t), "{t}");
+    }
+    let mut runs = Vec::new();
+    for job in wf["jobs"].as_object().unwrap().values() {
+        for step in job["steps"].as_array().unwrap() {
+            if let Some(run) = step["run"].as_str() {
+                bash_syntax(step["name"].as_str().unwrap_or("step"), run);
+                runs.push(run);
+            }
+        }
+    }
+    let all = runs.join("\n");
+    assert!(all.contains("kgate-${{ matrix.target }}"));
+    assert!(all.contains(".tar.xz") && all.contains(".sha256"));
+    let install = std::fs::read_to_string(repo().join("ci/install.sh")).unwrap();
+    assert!(install.contains("archive=\"kgate-$target.tar.xz\""));
+    assert!(install.contains("$archive.sha256"));
+    let out = Command::new("sh")
+        .args(["-n", "ci/install.sh"])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The container image: a build stage, and a final stage with kgate, Helm and git that
+/// does not run as root.
+#[test]
+fn dockerfile_ships_kgate_helm_and_git_as_non_root() {
+    let text = std::fs::read_to_string(repo().join("Dockerfile")).unwrap();
+    let stages = text.lines().filter(|l| l.starts_with("FROM ")).count();
+    assert_eq!(stages, 2, "multi-stage");
+    let last = &text[text.rfind("\nFROM ").unwrap()..];
+    assert!(last.contains("apk add --no-cache git"), "{last}");
+    assert!(last.contains("/out/kgate /out/helm"), "{last}");
+    let user = last
+        .lines()
+        .find_map(|l| l.strip_prefix("USER "))
+        .expect("USER in the final stage");
+    assert!(
+        !user.starts_with("root") && !user.starts_with('0'),
+        "{user}"
+    );
+    assert!(last.contains("ENTRYPOINT [\"kgate\"]"));
+    assert!(text.contains("ci/install-helm.sh"));
 }
 
 #[test]
@@ -137,6 +234,14 @@ fn gitlab_template_runs_on_merge_requests_and_publishes_both_reports() {
     assert!(all.contains("--changed-since $CI_MERGE_REQUEST_DIFF_BASE_SHA"));
     assert!(all.contains("--format gitlab=gl-code-quality-report.json"));
     assert!(all.contains("--format junit=kgate-junit.xml"));
+    // The image brings kgate: no Rust toolchain, nothing compiled.
+    assert!(!all.contains("cargo"), "{all}");
+    assert!(
+        job["image"]["name"]
+            .as_str()
+            .unwrap()
+            .contains("KGATE_IMAGE")
+    );
     for (i, s) in script.iter().enumerate() {
         bash_syntax(&format!("gitlab script {i}"), s);
     }

@@ -18,7 +18,8 @@ fn run(args: &[&str]) -> (Option<i32>, String, String) {
 fn version_names_the_commit() {
     let (code, out, _) = run(&["--version"]);
     assert_eq!(code, Some(0));
-    let re = regex::Regex::new(r"^kgate \d+\.\d+\.\d+ \(([0-9a-f]{12}|unknown|[\w.-]+)\)\n$").unwrap();
+    let re =
+        regex::Regex::new(r"^kgate \d+\.\d+\.\d+ \(([0-9a-f]{12}|unknown|[\w.-]+)\)\n$").unwrap();
     assert!(re.is_match(&out), "{out:?}");
     assert!(out.starts_with(&format!("kgate {} (", env!("CARGO_PKG_VERSION"))));
 }
@@ -90,7 +91,10 @@ fn install(release: &std::path::Path, prefix: &std::path::Path) -> std::process:
     std::process::Command::new("sh")
         .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ci/install.sh"))
         .args(["v0.0.0-test", prefix.to_str().unwrap()])
-        .env("KGATE_DOWNLOAD_URL", format!("file://{}", release.display()))
+        .env(
+            "KGATE_DOWNLOAD_URL",
+            format!("file://{}", release.display()),
+        )
         .env("KGATE_TARGET", "x86_64-unknown-linux-musl")
         .output()
         .unwrap()

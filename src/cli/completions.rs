@@ -42,15 +42,15 @@ pub fn man(args: &ManArgs) -> u8 {
             }
             write_stdout(&out)
         }
-        Some(dir) => match std::fs::create_dir_all(dir)
-            .and_then(|()| clap_mangen::generate_to(cmd, dir))
-        {
-            Ok(()) => EXIT_PASS,
-            Err(e) => {
-                eprintln!("error: cannot write man pages to {}: {e}", dir.display());
-                EXIT_USAGE
+        Some(dir) => {
+            match std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(cmd, dir)) {
+                Ok(()) => EXIT_PASS,
+                Err(e) => {
+                    eprintln!("error: cannot write man pages to {}: {e}", dir.display());
+                    EXIT_USAGE
+                }
             }
-        },
+        }
     }
 }
 
