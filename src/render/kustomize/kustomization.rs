@@ -102,6 +102,10 @@ pub struct Kustomization {
     pub build_metadata: Vec<String>,
     /// `sortOptions` (only the top-level kustomization's apply).
     pub sort_options: Option<SortOptions>,
+    /// Transformer configuration files (`configurations`).
+    pub configurations: Vec<Item>,
+    /// The deprecated `imageTags`, appended to `images` once the file is read.
+    pub image_tags: Vec<ImageSet>,
 }
 
 /// `sortOptions`: `fifo` keeps the order objects were loaded in; `legacy` sorts by kind, with
@@ -191,12 +195,10 @@ const KNOWN_FIELDS: &[&str] = &[
 /// Fields that change the output and that kgate does not render yet.
 const NOT_YET: &[&str] = &[
     "openapi",
-    "imageTags",
     "crds",
     "helmGlobals",
     "helmCharts",
     "helmChartInflationGenerator",
-    "configurations",
 ];
 
 /// Fields that list plugin configs: only kustomize's built-in generators are rendered; any
@@ -468,6 +470,8 @@ pub fn parse(file: &Path, text: &str) -> Result<Kustomization, RenderError> {
     for e in entries {
         r.field(&mut k, e)?;
     }
+    let tags = std::mem::take(&mut k.image_tags);
+    k.images.extend(tags);
     Ok(k)
 }
 
@@ -510,6 +514,9 @@ impl Reader<'_> {
             "commonAnnotations" => k.common_annotations = self.string_map(v, key)?,
             "labels" => k.labels.extend(self.labels(v)?),
             "images" => k.images.extend(self.images(v)?),
+            // kustomize's `FixKustomization` appends the deprecated `imageTags` to `images`.
+            "imageTags" => k.image_tags.extend(self.images(v)?),
+            "configurations" => k.configurations = self.items(v, key)?,
             "replicas" => k.replicas.extend(self.replicas(v)?),
             "configMapGenerator" => k.config_map_generator = self.generators(v, false)?,
             "secretGenerator" => k.secret_generator = self.generators(v, true)?,

@@ -2,16 +2,19 @@
 //! prefix, suffix and content hash, every field that refers to an object by the name it
 //! was loaded with is rewritten to the name it ends up with.
 //!
-//! Which fields refer to which kinds comes from kustomize's own `namereference.yaml`.
+//! Which fields refer to which kinds comes from the build's transformer configuration:
+//! kustomize's own `namereference.yaml` and the `nameReference` of `configurations:` files.
 
 use super::fieldspec::{FieldSpec, group_version};
-use super::resource::{Resource, get_mut, get_str, set, text};
-use crate::yaml::{self, LoadLimits, Node, Value};
+use super::resource::{Resource, get_mut, set, text};
+use super::tconfig::NameBackRef;
+use crate::yaml::{Node, Value};
 
 /// An object references may point at: where it started and where it ended up.
 struct Referee {
     kind: String,
     group: String,
+    version: String,
     org_name: String,
     org_namespace: String,
     name: String,
@@ -20,45 +23,6 @@ struct Referee {
     prefixes: Vec<String>,
     suffixes: Vec<String>,
     prev_names: Vec<String>,
-}
-
-/// One entry of kustomize's name-reference config: fields that refer to a `kind` by name.
-struct NameRef {
-    kind: String,
-    group: Option<String>,
-    specs: Vec<FieldSpec>,
-}
-
-/// kustomize's default name-reference config (`namereference.yaml`), read once.
-fn name_references() -> &'static [NameRef] {
-    static REFS: std::sync::LazyLock<Vec<NameRef>> = std::sync::LazyLock::new(|| {
-        let (docs, _) = yaml::parse_documents(
-            include_str!("fieldspecs/namereference.yaml"),
-            LoadLimits::default(),
-        );
-        let mut out = Vec::new();
-        if let Some(Value::Seq(items)) = docs
-            .first()
-            .and_then(|d| d.root.get("nameReference"))
-            .map(|n| &n.value)
-        {
-            for item in items {
-                let specs = match item.get("fieldSpecs").map(|f| &f.value) {
-                    Some(Value::Seq(fs)) => {
-                        fs.iter().filter_map(super::fieldspec::parse_spec).collect()
-                    }
-                    _ => Vec::new(),
-                };
-                out.push(NameRef {
-                    kind: get_str(item, &["kind"]).to_owned(),
-                    group: item.get("group").and_then(Node::as_str).map(str::to_owned),
-                    specs,
-                });
-            }
-        }
-        out
-    });
-    &REFS
 }
 
 /// An unset namespace is the `default` namespace.
@@ -106,12 +70,14 @@ fn resolve<'a>(
 /// kustomize's name-reference fix-up: wherever an object refers to another by the name it
 /// was loaded with, write the name it ends up with (prefix, suffix, content hash); a
 /// reference by name and namespace (RoleBinding subjects) also gets the new namespace.
-pub(super) fn fix_name_references(ra: &mut [Resource]) {
+/// `refs`: the build's `nameReference` configuration.
+pub(super) fn fix_name_references(ra: &mut [Resource], refs: &[NameBackRef]) {
     let referees: Vec<Referee> = ra
         .iter()
         .map(|r| Referee {
             kind: r.kind().to_owned(),
             group: group_version(r.api_version()).0.to_owned(),
+            version: group_version(r.api_version()).1.to_owned(),
             org_name: r.org_name.clone(),
             org_namespace: r.org_namespace.clone(),
             name: r.name().to_owned(),
@@ -123,7 +89,7 @@ pub(super) fn fix_name_references(ra: &mut [Resource]) {
         })
         .collect();
     for r in ra.iter_mut() {
-        fix_references_in(r, &referees);
+        fix_references_in(r, &referees, refs);
     }
 }
 
@@ -138,19 +104,18 @@ struct Referrer<'a> {
 }
 
 /// Rewrites every reference held by `r`.
-fn fix_references_in(r: &mut Resource, referees: &[Referee]) {
+fn fix_references_in(r: &mut Resource, referees: &[Referee], refs: &[NameBackRef]) {
     let referrer_ns = r.namespace().to_owned();
     let affixes = (r.prefixes.clone(), r.suffixes.clone());
     let (api_version, kind) = (r.api_version().to_owned(), r.kind().to_owned());
-    for nr in name_references() {
+    for nr in refs {
+        // kustomize's `previousIdSelectedByGvk`: empty parts of the configured kind match any.
         let candidates: Vec<&Referee> = referees
             .iter()
             .filter(|t| {
                 t.kind == nr.kind
-                    && nr
-                        .group
-                        .as_deref()
-                        .is_none_or(|g| g.is_empty() || g == t.group)
+                    && (nr.group.is_empty() || nr.group == t.group)
+                    && (nr.version.is_empty() || nr.version == t.version)
             })
             .collect();
         if candidates.is_empty() {
@@ -163,7 +128,11 @@ fn fix_references_in(r: &mut Resource, referees: &[Referee]) {
             prefixes: &affixes.0,
             suffixes: &affixes.1,
         };
-        for spec in nr.specs.iter().filter(|s| s.selects(&api_version, &kind)) {
+        for spec in nr
+            .referrers
+            .iter()
+            .filter(|s| s.selects(&api_version, &kind))
+        {
             fix_field(&mut r.node, spec, &referrer);
         }
     }
@@ -259,7 +228,12 @@ fn update(referrer: &Referrer, holder: &mut Node, field: &str, by_map: bool) {
 mod tests {
     use super::*;
     use crate::render::kustomize::resource::test_resources;
+    use crate::render::kustomize::tconfig::TransformerConfig;
     use crate::render::kustomize::transformers::{apply_affix, set_namespace};
+
+    fn refs() -> &'static [NameBackRef] {
+        &TransformerConfig::builtin().name_reference
+    }
 
     const APP: &str = "apiVersion: v1
 kind: ConfigMap
@@ -301,7 +275,7 @@ spec:
         for r in ra.iter_mut() {
             apply_affix(r, "dev-", true);
         }
-        fix_name_references(&mut ra);
+        fix_name_references(&mut ra, refs());
         let spec = pod_spec(&ra[1]);
         let container = &seq(spec.get("containers"))[0];
         let env_from = seq(container.get("envFrom"));
@@ -325,7 +299,7 @@ spec:
         apply_affix(&mut ra[0], "x-", true);
         // The Deployment stays in `default`: the ConfigMap was loaded there too, so the
         // reference follows it (org namespace) even after it moved.
-        fix_name_references(&mut ra);
+        fix_name_references(&mut ra, refs());
         let container = &seq(pod_spec(&ra[1]).get("containers"))[0];
         assert_eq!(
             seq(container.get("envFrom"))[0].str_at(&["configMapRef", "name"]),
@@ -335,7 +309,7 @@ spec:
         set_namespace(&mut elsewhere[1], "prod");
         elsewhere[0].org_namespace = "staging".to_owned();
         apply_affix(&mut elsewhere[0], "x-", true);
-        fix_name_references(&mut elsewhere);
+        fix_name_references(&mut elsewhere, refs());
         let container = &seq(pod_spec(&elsewhere[1]).get("containers"))[0];
         assert_eq!(
             seq(container.get("envFrom"))[0].str_at(&["configMapRef", "name"]),
@@ -361,7 +335,7 @@ subjects:
         );
         set_namespace(&mut ra[0], "ops");
         apply_affix(&mut ra[0], "p-", true);
-        fix_name_references(&mut ra);
+        fix_name_references(&mut ra, refs());
         let subject = &seq(ra[1].node.get("subjects"))[0];
         assert_eq!(subject.str_at(&["name"]), Some("p-robot"));
         assert_eq!(subject.str_at(&["namespace"]), Some("ops"));
@@ -377,7 +351,7 @@ subjects:
         apply_affix(&mut ra[0], "a-", true);
         apply_affix(&mut ra[1], "a-", true);
         apply_affix(&mut ra[2], "b-", true);
-        fix_name_references(&mut ra);
+        fix_name_references(&mut ra, refs());
         let container = &seq(pod_spec(&ra[1]).get("containers"))[0];
         assert_eq!(
             seq(container.get("envFrom"))[0].str_at(&["configMapRef", "name"]),

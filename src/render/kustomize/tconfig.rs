@@ -1,0 +1,360 @@
+//! Transformer configurations (kustomize's `builtinconfig.TransformerConfig`): where each
+//! built-in transformer writes. kustomize's defaults (`fieldspecs/*.yaml`) merged with the
+//! files a kustomization names under `configurations:`.
+//!
+//! As in kustomize's `ResAccumulator`, a configuration belongs to an accumulation, not to one
+//! kustomization: a base's configurations travel up into every overlay that includes it
+//! (`MergeAccumulator`), a Component's into the kustomization using it, and the configuration
+//! of the whole build decides the name-reference and var fix-ups at the top.
+
+use std::path::Path;
+
+use super::fieldspec::{FieldSpec, builtin, split_path};
+use crate::yaml::{self, LoadLimits, Node, Value};
+
+/// `nameReference` entry: the fields (`referrers`) that refer by name to objects of a
+/// group/version/kind (kustomize's `NameBackReferences`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NameBackRef {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub referrers: Vec<FieldSpec>,
+}
+
+/// The field specs of every built-in transformer.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TransformerConfig {
+    pub name_prefix: Vec<FieldSpec>,
+    pub name_suffix: Vec<FieldSpec>,
+    pub namespace: Vec<FieldSpec>,
+    pub common_labels: Vec<FieldSpec>,
+    pub labels: Vec<FieldSpec>,
+    pub template_labels: Vec<FieldSpec>,
+    pub volume_claim_template_labels: Vec<FieldSpec>,
+    pub common_annotations: Vec<FieldSpec>,
+    pub name_reference: Vec<NameBackRef>,
+    pub var_reference: Vec<FieldSpec>,
+    pub images: Vec<FieldSpec>,
+    pub replicas: Vec<FieldSpec>,
+}
+
+/// The error kustomize reports for two specs of one field that disagree on `create`.
+pub const CONFLICT: &str = "conflicting fieldspecs";
+
+/// Whether `selector`'s non-empty group, version and kind equal `x`'s (kustomize's
+/// `Gvk.IsSelected`).
+fn gvk_selected(x: &FieldSpec, selector: &FieldSpec) -> bool {
+    let part = |a: &Option<String>, s: &Option<String>| {
+        let s = s.as_deref().unwrap_or("");
+        s.is_empty() || a.as_deref().unwrap_or("") == s
+    };
+    part(&x.group, &selector.group)
+        && part(&x.version, &selector.version)
+        && part(&x.kind, &selector.kind)
+}
+
+/// kustomize's `FsSlice.MergeOne`: a spec whose field is already covered is dropped, unless
+/// it disagrees on `create`, which is an error.
+pub fn merge_one(specs: &mut Vec<FieldSpec>, x: &FieldSpec) -> Result<(), String> {
+    match specs
+        .iter()
+        .find(|s| gvk_selected(s, x) && s.path == x.path)
+    {
+        Some(s) if s.create != x.create => Err(CONFLICT.to_owned()),
+        Some(_) => Ok(()),
+        None => {
+            specs.push(x.clone());
+            Ok(())
+        }
+    }
+}
+
+/// kustomize's `FsSlice.MergeAll`.
+pub fn merge_all(specs: &mut Vec<FieldSpec>, incoming: &[FieldSpec]) -> Result<(), String> {
+    incoming.iter().try_for_each(|x| merge_one(specs, x))
+}
+
+impl TransformerConfig {
+    /// kustomize's default configuration (`MakeDefaultConfig`).
+    pub fn builtin() -> &'static TransformerConfig {
+        static DEFAULT: std::sync::LazyLock<TransformerConfig> =
+            std::sync::LazyLock::new(|| TransformerConfig {
+                name_prefix: vec![FieldSpec::new("metadata/name", false)],
+                name_suffix: vec![FieldSpec::new("metadata/name", false)],
+                namespace: builtin::NAMESPACE.clone(),
+                common_labels: builtin::COMMON_LABELS.clone(),
+                labels: Vec::new(),
+                template_labels: builtin::TEMPLATE_LABELS.clone(),
+                volume_claim_template_labels: Vec::new(),
+                common_annotations: builtin::COMMON_ANNOTATIONS.clone(),
+                name_reference: builtin_name_references(),
+                var_reference: builtin::VAR_REFERENCE.clone(),
+                images: builtin::IMAGES.clone(),
+                replicas: builtin::REPLICAS.clone(),
+            });
+        &DEFAULT
+    }
+
+    /// kustomize's `TransformerConfig.Merge`: `other`'s specs added to this one's (field
+    /// specs already covered are dropped; name references of one kind merge their fields).
+    pub fn merge(&mut self, other: &TransformerConfig) -> Result<(), String> {
+        let lists = [
+            (&mut self.name_prefix, &other.name_prefix, "NamePrefix"),
+            (&mut self.name_suffix, &other.name_suffix, "NameSuffix"),
+            (&mut self.namespace, &other.namespace, "NameSpace"),
+            (
+                &mut self.common_annotations,
+                &other.common_annotations,
+                "CommonAnnotations",
+            ),
+            (
+                &mut self.common_labels,
+                &other.common_labels,
+                "CommonLabels",
+            ),
+            (&mut self.labels, &other.labels, "Labels"),
+            (
+                &mut self.template_labels,
+                &other.template_labels,
+                "TemplateLabels",
+            ),
+            (
+                &mut self.volume_claim_template_labels,
+                &other.volume_claim_template_labels,
+                "VolumeClaimTemplateLabels",
+            ),
+            (
+                &mut self.var_reference,
+                &other.var_reference,
+                "VarReference",
+            ),
+            (&mut self.images, &other.images, "Images"),
+            (&mut self.replicas, &other.replicas, "Replicas"),
+        ];
+        for (mine, theirs, what) in lists {
+            merge_all(mine, theirs)
+                .map_err(|e| format!("failed to merge {what} fieldSpec: {e}"))?;
+        }
+        for nbr in &other.name_reference {
+            self.merge_name_reference(nbr)
+                .map_err(|e| format!("failed to merge NameReference fieldSpec: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// kustomize's `nbrSlice.mergeOne`: by exact group/version/kind.
+    fn merge_name_reference(&mut self, nbr: &NameBackRef) -> Result<(), String> {
+        let same = |n: &&mut NameBackRef| {
+            n.group == nbr.group && n.version == nbr.version && n.kind == nbr.kind
+        };
+        match self.name_reference.iter_mut().find(same) {
+            Some(n) => merge_all(&mut n.referrers, &nbr.referrers),
+            None => {
+                self.name_reference.push(nbr.clone());
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The default `nameReference` list (`fieldspecs/namereference.yaml`).
+fn builtin_name_references() -> Vec<NameBackRef> {
+    let text = include_str!("fieldspecs/namereference.yaml");
+    let parsed = parse(Path::new("namereference.yaml"), text);
+    debug_assert!(parsed.is_ok(), "vendored name references parse");
+    parsed.map(|c| c.name_reference).unwrap_or_default()
+}
+
+/// Reads a transformer configuration file strictly, as kustomize does
+/// (`yaml.UnmarshalStrict` into `TransformerConfig`): unknown fields are errors.
+pub fn parse(file: &Path, text: &str) -> Result<TransformerConfig, String> {
+    let (docs, err) = yaml::parse_documents(text, LoadLimits::default());
+    if let Some(e) = err {
+        return Err(e.to_string());
+    }
+    let mut tc = TransformerConfig::default();
+    let Some(root) = docs.first().map(|d| &d.root) else {
+        return Ok(tc);
+    };
+    let entries = match &root.value {
+        Value::Map(entries) => entries,
+        Value::Null => return Ok(tc),
+        _ => {
+            return Err(format!(
+                "{}: a transformer configuration must be a mapping",
+                file.display()
+            ));
+        }
+    };
+    for e in entries {
+        let list = match e.key.as_str() {
+            "namePrefix" => &mut tc.name_prefix,
+            "nameSuffix" => &mut tc.name_suffix,
+            "namespace" => &mut tc.namespace,
+            "commonLabels" => &mut tc.common_labels,
+            "labels" => &mut tc.labels,
+            "templateLabels" => &mut tc.template_labels,
+            "volumeClaimTemplateLabels" => &mut tc.volume_claim_template_labels,
+            "commonAnnotations" => &mut tc.common_annotations,
+            "varReference" => &mut tc.var_reference,
+            "images" => &mut tc.images,
+            "replicas" => &mut tc.replicas,
+            "nameReference" => {
+                for item in seq(&e.value, "nameReference")? {
+                    tc.name_reference.push(name_back_ref(item)?);
+                }
+                continue;
+            }
+            other => {
+                return Err(format!(
+                    "error unmarshaling JSON: while decoding JSON: json: unknown field \"{other}\""
+                ));
+            }
+        };
+        for item in seq(&e.value, &e.key)? {
+            list.push(field_spec(item)?);
+        }
+    }
+    Ok(tc)
+}
+
+fn seq<'n>(n: &'n Node, what: &str) -> Result<&'n [Node], String> {
+    match &n.value {
+        Value::Seq(items) => Ok(items),
+        Value::Null => Ok(&[]),
+        _ => Err(format!("`{what}` must be a list of field specs")),
+    }
+}
+
+/// A string field of a spec (`""` when absent or null).
+fn string(item: &Node, key: &str) -> Result<String, String> {
+    match item.get(key).map(|n| &n.value) {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(_) => Err(format!("`{key}` of a field spec must be a string")),
+    }
+}
+
+fn known_keys(item: &Node, keys: &[&str]) -> Result<(), String> {
+    let Value::Map(entries) = &item.value else {
+        return Err("a field spec must be a mapping".to_owned());
+    };
+    match entries.iter().find(|e| !keys.contains(&e.key.as_str())) {
+        Some(e) => Err(format!(
+            "error unmarshaling JSON: while decoding JSON: json: unknown field \"{}\"",
+            e.key
+        )),
+        None => Ok(()),
+    }
+}
+
+fn some(s: String) -> Option<String> {
+    Some(s).filter(|s| !s.is_empty())
+}
+
+fn field_spec(item: &Node) -> Result<FieldSpec, String> {
+    known_keys(item, &["group", "version", "kind", "path", "create"])?;
+    let create = match item.get("create").map(|n| &n.value) {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err("`create` of a field spec must be true or false".to_owned()),
+    };
+    Ok(FieldSpec {
+        group: some(string(item, "group")?),
+        version: some(string(item, "version")?),
+        kind: some(string(item, "kind")?),
+        path: split_path(&string(item, "path")?),
+        create,
+    })
+}
+
+fn name_back_ref(item: &Node) -> Result<NameBackRef, String> {
+    known_keys(item, &["group", "version", "kind", "fieldSpecs"])?;
+    let referrers = match item.get("fieldSpecs") {
+        Some(list) => seq(list, "fieldSpecs")?
+            .iter()
+            .map(field_spec)
+            .collect::<Result<_, _>>()?,
+        None => Vec::new(),
+    };
+    Ok(NameBackRef {
+        group: string(item, "group")?,
+        version: string(item, "version")?,
+        kind: string(item, "kind")?,
+        referrers,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> TransformerConfig {
+        parse(Path::new("c.yaml"), text).expect("parses")
+    }
+
+    #[test]
+    fn builtin_has_the_default_name_references() {
+        let tc = TransformerConfig::builtin();
+        let cm = tc
+            .name_reference
+            .iter()
+            .find(|n| n.kind == "ConfigMap")
+            .expect("ConfigMap references");
+        assert_eq!(cm.version, "v1");
+        assert!(cm.referrers.len() > 10);
+        assert_eq!(tc.images.len(), 4);
+    }
+
+    #[test]
+    fn merge_adds_new_specs_drops_covered_ones_and_refuses_conflicts() {
+        let mut tc = TransformerConfig::builtin().clone();
+        let before = tc.common_labels.len();
+        let custom = config(
+            "commonLabels:\n- path: spec/selector\n  kind: Widget\n  create: true\n- path: metadata/labels\n  create: true\n",
+        );
+        tc.merge(&custom).expect("merges");
+        assert_eq!(tc.common_labels.len(), before + 1);
+        assert_eq!(
+            tc.common_labels.last().map(|f| f.kind.as_deref()),
+            Some(Some("Widget"))
+        );
+        let conflict = config("commonLabels:\n- path: metadata/labels\n");
+        assert_eq!(
+            tc.merge(&conflict),
+            Err("failed to merge CommonLabels fieldSpec: conflicting fieldspecs".to_owned())
+        );
+    }
+
+    #[test]
+    fn name_references_merge_by_exact_gvk() {
+        let mut tc = TransformerConfig::builtin().clone();
+        let n = tc.name_reference.len();
+        tc.merge(&config(
+            "nameReference:\n- kind: Secret\n  version: v1\n  fieldSpecs:\n  - {path: spec/tls/secret, kind: Gateway}\n- kind: Issuer\n  group: cert-manager.io\n  fieldSpecs:\n  - {path: spec/issuerRef/name, kind: Certificate}\n",
+        ))
+        .expect("merges");
+        assert_eq!(tc.name_reference.len(), n + 1);
+        let secret = tc
+            .name_reference
+            .iter()
+            .find(|r| r.kind == "Secret" && r.version == "v1")
+            .expect("Secret");
+        assert!(
+            secret
+                .referrers
+                .iter()
+                .any(|f| f.path == ["spec", "tls", "secret"])
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let err = parse(Path::new("c.yaml"), "nameRefs: []\n").expect_err("unknown");
+        assert!(err.contains("unknown field \"nameRefs\""), "{err}");
+        let err =
+            parse(Path::new("c.yaml"), "images:\n- {path: a, crate: true}\n").expect_err("unknown");
+        assert!(err.contains("unknown field \"crate\""), "{err}");
+    }
+}
