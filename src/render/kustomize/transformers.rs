@@ -151,6 +151,9 @@ pub(super) fn transform(
         );
     }
     apply_labels(k, ra, tc);
+    stamp(ra, "labels");
+    apply_common_labels(k, ra, tc);
+    stamp(ra, "commonLabels");
     if !k.common_annotations.is_empty() {
         for r in ra.iter_mut() {
             apply_specs(r, &tc.common_annotations, &mut |n| {
@@ -197,7 +200,7 @@ fn skips_affixes(r: &Resource) -> bool {
         || (r.kind() == "APIService" && g == "apiregistration.k8s.io")
 }
 
-/// `labels` (with their selector and template options) and `commonLabels`.
+/// `labels` (with their selector and template options).
 fn apply_labels(k: &Kustomization, ra: &mut [Resource], tc: &TransformerConfig) {
     for set_ in &k.labels {
         let mut specs = set_.fields.clone();
@@ -214,6 +217,10 @@ fn apply_labels(k: &Kustomization, ra: &mut [Resource], tc: &TransformerConfig) 
             apply_specs(r, &specs, &mut |n| set_pairs(n, &set_.pairs));
         }
     }
+}
+
+/// `commonLabels`, wherever the configuration's `commonLabels` specs say.
+fn apply_common_labels(k: &Kustomization, ra: &mut [Resource], tc: &TransformerConfig) {
     if !k.common_labels.is_empty() {
         for r in ra.iter_mut() {
             apply_specs(r, &tc.common_labels, &mut |n| {
