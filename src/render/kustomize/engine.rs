@@ -182,7 +182,7 @@ impl Renderer {
     ) -> Result<Vec<Resource>, RenderError> {
         let dir = dir.to_path_buf();
         add_hashes(&mut resources);
-        fix_name_references(&mut resources, &tc.name_reference);
+        fix_name_references(&mut resources, &tc.name_reference)?;
         resolve_vars(&mut resources, &vars, &tc.var_reference)?;
         for r in resources.iter_mut() {
             // kustomize drops an empty `metadata.annotations` (its internal annotations are

@@ -5,6 +5,7 @@
 //! Which fields refer to which kinds comes from the build's transformer configuration:
 //! kustomize's own `namereference.yaml` and the `nameReference` of `configurations:` files.
 
+use super::RenderError;
 use super::fieldspec::{FieldSpec, group_version};
 use super::resource::{Resource, get_mut, set, text};
 use super::tconfig::NameBackRef;
@@ -37,7 +38,7 @@ fn same_namespace(a: &str, b: &str) -> bool {
 fn resolve<'a>(
     candidates: &[&'a Referee],
     name: &str,
-    ns: &str,
+    ns: Option<&str>,
     referrer: (&[String], &[String]),
 ) -> Option<&'a Referee> {
     let found: Vec<&Referee> = candidates
@@ -45,9 +46,11 @@ fn resolve<'a>(
         .copied()
         .filter(|t| {
             (t.org_name == name || t.prev_names.iter().any(|p| p == name))
-                && (t.cluster_scoped
-                    || same_namespace(&t.org_namespace, ns)
-                    || same_namespace(&t.namespace, ns))
+                && ns.is_none_or(|ns| {
+                    t.cluster_scoped
+                        || same_namespace(&t.org_namespace, ns)
+                        || same_namespace(&t.namespace, ns)
+                })
         })
         .collect();
     match found.as_slice() {
@@ -71,7 +74,13 @@ fn resolve<'a>(
 /// was loaded with, write the name it ends up with (prefix, suffix, content hash); a
 /// reference by name and namespace (RoleBinding subjects) also gets the new namespace.
 /// `refs`: the build's `nameReference` configuration.
-pub(super) fn fix_name_references(ra: &mut [Resource], refs: &[NameBackRef]) {
+pub(super) fn fix_name_references(
+    ra: &mut [Resource],
+    refs: &[NameBackRef],
+) -> Result<(), RenderError> {
+    for r in ra.iter() {
+        check_reference_maps(r, refs)?;
+    }
     let referees: Vec<Referee> = ra
         .iter()
         .map(|r| Referee {
@@ -91,6 +100,38 @@ pub(super) fn fix_name_references(ra: &mut [Resource], refs: &[NameBackRef]) {
     for r in ra.iter_mut() {
         fix_references_in(r, &referees, refs);
     }
+    Ok(())
+}
+
+/// kustomize's `nameref.Filter.setMapping`: a reference held as a map (`{name, namespace}`)
+/// must have a `name`, whatever it refers to; a configured field spec that reaches a map
+/// without one (a namespace spec with `create: true` may have made it) fails the build.
+fn check_reference_maps(r: &Resource, refs: &[NameBackRef]) -> Result<(), RenderError> {
+    let (api_version, kind) = (r.api_version(), r.kind());
+    let lacks_name = |n: &Node| matches!(n.value, Value::Map(_)) && n.get("name").is_none();
+    for spec in refs
+        .iter()
+        .flat_map(|nr| &nr.referrers)
+        .filter(|s| s.selects(api_version, kind))
+    {
+        let mut bad = false;
+        spec.visit_existing(&r.node, &mut |n| match &n.value {
+            Value::Seq(items) => bad |= items.iter().any(lacks_name),
+            _ => bad |= lacks_name(n),
+        });
+        if bad {
+            return Err(RenderError::at(
+                &r.source,
+                r.node.start,
+                format!(
+                    "updating name reference in '{}' field of '{}': path config error; no 'name' field in node",
+                    spec.path.join("/"),
+                    r.id()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The referring object, as a reference in it is resolved: its namespace and affixes.
@@ -99,6 +140,8 @@ struct Referrer<'a> {
     kind: &'a str,
     candidates: &'a [&'a Referee],
     namespace: &'a str,
+    /// A cluster-scoped referrer may refer to objects of any namespace.
+    cluster_scoped: bool,
     prefixes: &'a [String],
     suffixes: &'a [String],
 }
@@ -106,6 +149,7 @@ struct Referrer<'a> {
 /// Rewrites every reference held by `r`.
 fn fix_references_in(r: &mut Resource, referees: &[Referee], refs: &[NameBackRef]) {
     let referrer_ns = r.namespace().to_owned();
+    let cluster_scoped = r.is_cluster_scoped();
     let affixes = (r.prefixes.clone(), r.suffixes.clone());
     let (api_version, kind) = (r.api_version().to_owned(), r.kind().to_owned());
     for nr in refs {
@@ -125,6 +169,7 @@ fn fix_references_in(r: &mut Resource, referees: &[Referee], refs: &[NameBackRef
             kind: &nr.kind,
             candidates: &candidates,
             namespace: &referrer_ns,
+            cluster_scoped,
             prefixes: &affixes.0,
             suffixes: &affixes.1,
         };
@@ -189,18 +234,19 @@ fn update(referrer: &Referrer, holder: &mut Node, field: &str, by_map: bool) {
     {
         return;
     }
-    let ns = holder
-        .get("namespace")
-        .and_then(Node::as_str)
-        .filter(|_| by_map)
-        .unwrap_or(referrer.namespace)
-        .to_owned();
+    // kustomize's `SubsetThatCouldBeReferencedByResource`: a cluster-scoped referrer sees
+    // every namespace, unless the reference names one.
+    let ns = match holder.get("namespace").and_then(Node::as_str) {
+        Some(ns) if by_map => Some(ns.to_owned()),
+        _ if referrer.cluster_scoped => None,
+        _ => Some(referrer.namespace.to_owned()),
+    };
     let affixes = (referrer.prefixes, referrer.suffixes);
     let mut new_namespace = None;
     if let Some(target) = get_mut(holder, field) {
         match &mut target.value {
             Value::String(name) => {
-                if let Some(t) = resolve(referrer.candidates, name, &ns, affixes) {
+                if let Some(t) = resolve(referrer.candidates, name, ns.as_deref(), affixes) {
                     *name = t.name.clone();
                     if !t.cluster_scoped && !t.namespace.is_empty() {
                         new_namespace = Some(t.namespace.clone());
@@ -210,7 +256,7 @@ fn update(referrer: &Referrer, holder: &mut Node, field: &str, by_map: bool) {
             Value::Seq(items) => {
                 for i in items.iter_mut() {
                     if let Value::String(name) = &mut i.value
-                        && let Some(t) = resolve(referrer.candidates, name, &ns, affixes)
+                        && let Some(t) = resolve(referrer.candidates, name, ns.as_deref(), affixes)
                     {
                         *name = t.name.clone();
                     }
@@ -275,7 +321,7 @@ spec:
         for r in ra.iter_mut() {
             apply_affix(r, "dev-", true);
         }
-        fix_name_references(&mut ra, refs());
+        fix_name_references(&mut ra, refs()).expect("fixes");
         let spec = pod_spec(&ra[1]);
         let container = &seq(spec.get("containers"))[0];
         let env_from = seq(container.get("envFrom"));
@@ -299,7 +345,7 @@ spec:
         apply_affix(&mut ra[0], "x-", true);
         // The Deployment stays in `default`: the ConfigMap was loaded there too, so the
         // reference follows it (org namespace) even after it moved.
-        fix_name_references(&mut ra, refs());
+        fix_name_references(&mut ra, refs()).expect("fixes");
         let container = &seq(pod_spec(&ra[1]).get("containers"))[0];
         assert_eq!(
             seq(container.get("envFrom"))[0].str_at(&["configMapRef", "name"]),
@@ -309,7 +355,7 @@ spec:
         set_namespace(&mut elsewhere[1], "prod");
         elsewhere[0].org_namespace = "staging".to_owned();
         apply_affix(&mut elsewhere[0], "x-", true);
-        fix_name_references(&mut elsewhere, refs());
+        fix_name_references(&mut elsewhere, refs()).expect("fixes");
         let container = &seq(pod_spec(&elsewhere[1]).get("containers"))[0];
         assert_eq!(
             seq(container.get("envFrom"))[0].str_at(&["configMapRef", "name"]),
@@ -335,7 +381,7 @@ subjects:
         );
         set_namespace(&mut ra[0], "ops");
         apply_affix(&mut ra[0], "p-", true);
-        fix_name_references(&mut ra, refs());
+        fix_name_references(&mut ra, refs()).expect("fixes");
         let subject = &seq(ra[1].node.get("subjects"))[0];
         assert_eq!(subject.str_at(&["name"]), Some("p-robot"));
         assert_eq!(subject.str_at(&["namespace"]), Some("ops"));
@@ -351,11 +397,60 @@ subjects:
         apply_affix(&mut ra[0], "a-", true);
         apply_affix(&mut ra[1], "a-", true);
         apply_affix(&mut ra[2], "b-", true);
-        fix_name_references(&mut ra, refs());
+        fix_name_references(&mut ra, refs()).expect("fixes");
         let container = &seq(pod_spec(&ra[1]).get("containers"))[0];
         assert_eq!(
             seq(container.get("envFrom"))[0].str_at(&["configMapRef", "name"]),
             Some("a-cfg")
+        );
+    }
+
+    #[test]
+    fn a_cluster_scoped_referrer_sees_every_namespace() {
+        let yaml = "apiVersion: v1
+kind: Service
+metadata: {name: hook, namespace: system}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: things.example.com}
+spec: {serviceName: hook}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: c}
+data: {serviceName: hook}
+";
+        let custom = super::super::tconfig::parse(
+            std::path::Path::new("c.yaml"),
+            "nameReference:\n- kind: Service\n  fieldSpecs:\n  - {kind: CustomResourceDefinition, path: spec/serviceName}\n  - {kind: ConfigMap, path: data/serviceName}\n",
+        )
+        .expect("config");
+        let mut ra = test_resources(yaml);
+        apply_affix(&mut ra[0], "p-", true);
+        fix_name_references(&mut ra, &custom.name_reference).expect("fixes");
+        assert_eq!(ra[1].node.str_at(&["spec", "serviceName"]), Some("p-hook"));
+        // A namespaced referrer in `default` does not see the Service in `system`.
+        assert_eq!(ra[2].node.str_at(&["data", "serviceName"]), Some("hook"));
+    }
+
+    #[test]
+    fn a_map_reference_without_a_name_is_an_error() {
+        let mut ra = test_resources(
+            "apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: v}
+webhooks:
+  - name: a
+    clientConfig:
+      service: {namespace: x}
+",
+        );
+        let err = fix_name_references(&mut ra, refs()).expect_err("no name");
+        assert!(
+            err.to_string()
+                .contains("'webhooks/clientConfig/service' field of 'ValidatingWebhookConfiguration.v1.admissionregistration.k8s.io/v.[noNs]': path config error; no 'name' field in node"),
+            "{err}"
         );
     }
 
