@@ -526,7 +526,8 @@ impl Renderer {
     }
 
     /// kustomize's `MakeTransformerConfig`: the default configuration merged with the files
-    /// under `configurations:` (read under the load restrictor), in order.
+    /// under `configurations:` (read under the load restrictor), in order; then what the
+    /// `crds:` files' OpenAPI extensions configure.
     fn load_configurations(
         &self,
         k: &Kustomization,
@@ -547,6 +548,22 @@ impl Renderer {
         }
         tc.merge(&custom)
             .map_err(|e| RenderError::at(&k.file, k.pos_of("configurations"), e))?;
+        // `LoadConfigFromCRDs`, merged after the configurations.
+        for item in &k.crds {
+            let file = self.restricted_file(k, dir, &item.value, item.pos)?;
+            let text = self.read_text(&file).map_err(|e| {
+                RenderError::at(&k.file, item.pos, format!("'{}': {e}", item.value))
+            })?;
+            let crd = super::tconfig::from_crds(&text).map_err(|e| {
+                let m = format!(
+                    "unable to parse open API definition from '{}': {e}",
+                    item.value
+                );
+                RenderError::at(&k.file, item.pos, m)
+            })?;
+            tc.merge(&crd)
+                .map_err(|e| RenderError::at(&k.file, item.pos, e))?;
+        }
         Ok(tc)
     }
 

@@ -104,6 +104,8 @@ pub struct Kustomization {
     pub sort_options: Option<SortOptions>,
     /// Transformer configuration files (`configurations`).
     pub configurations: Vec<Item>,
+    /// Files of OpenAPI definitions whose extensions configure transformers (`crds`).
+    pub crds: Vec<Item>,
     /// The deprecated `imageTags`, appended to `images` once the file is read.
     pub image_tags: Vec<ImageSet>,
 }
@@ -195,7 +197,6 @@ const KNOWN_FIELDS: &[&str] = &[
 /// Fields that change the output and that kgate does not render yet.
 const NOT_YET: &[&str] = &[
     "openapi",
-    "crds",
     "helmGlobals",
     "helmCharts",
     "helmChartInflationGenerator",
@@ -517,6 +518,7 @@ impl Reader<'_> {
             // kustomize's `FixKustomization` appends the deprecated `imageTags` to `images`.
             "imageTags" => k.image_tags.extend(self.images(v)?),
             "configurations" => k.configurations = self.items(v, key)?,
+            "crds" => k.crds = self.items(v, key)?,
             "replicas" => k.replicas.extend(self.replicas(v)?),
             "configMapGenerator" => k.config_map_generator = self.generators(v, false)?,
             "secretGenerator" => k.secret_generator = self.generators(v, true)?,
@@ -961,8 +963,8 @@ patchesStrategicMerge:
             "invalid Kustomization: unknown field \"foo\""
         );
         assert_eq!(
-            message("crds: [a.yaml]\n"),
-            "kgate does not render `crds` yet"
+            message("openapi: {path: a.json}\n"),
+            "kgate does not render `openapi` yet"
         );
         assert_eq!(
             message("kind: Kustomization\n"),

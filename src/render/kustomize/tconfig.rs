@@ -286,6 +286,132 @@ fn name_back_ref(item: &Node) -> Result<NameBackRef, String> {
     })
 }
 
+/// kustomize's `LoadConfigFromCRDs` for one `crds:` file: OpenAPI definitions by type name
+/// (`{<pkg>.<Kind>: {Schema: {properties: ...}}}`, JSON or YAML). In the types that look like
+/// Kubernetes objects, properties marked `x-kubernetes-annotation`, `-label-selector` and
+/// `-identity` become commonAnnotations, commonLabels and namePrefix specs, and
+/// `x-kubernetes-object-ref-api-version` with `-kind` (and `-name-key`) a name reference;
+/// `$ref`s to other definitions of the file are followed.
+pub fn from_crds(text: &str) -> Result<TransformerConfig, String> {
+    let (docs, err) = yaml::parse_documents(text, LoadLimits::default());
+    if let Some(e) = err {
+        return Err(e.to_string());
+    }
+    let mut tc = TransformerConfig::default();
+    let Some(root) = docs.first().map(|d| &d.root) else {
+        return Ok(tc);
+    };
+    let defs: Vec<(&str, &Node)> = match &root.value {
+        Value::Map(entries) => entries.iter().map(|e| (e.key.as_str(), &e.value)).collect(),
+        Value::Null => Vec::new(),
+        _ => {
+            return Err(
+                "json: cannot unmarshal into Go value of type accumulator.nameToApiMap".to_owned(),
+            );
+        }
+    };
+    for (name, def) in &defs {
+        if !matches!(def.value, Value::Map(_) | Value::Null) {
+            return Err(format!(
+                "json: cannot unmarshal {} into Go value of type accumulator.OpenAPIDefinition",
+                json_type(def)
+            ));
+        }
+        let props = properties(def);
+        let looks_like_object = ["kind", "apiVersion", "metadata"]
+            .iter()
+            .all(|k| props.iter().any(|(p, _)| p == k));
+        if !looks_like_object {
+            continue;
+        }
+        let kind = name.rsplit('.').next().unwrap_or(name);
+        let mut one = TransformerConfig::default();
+        load_crd(&mut one, kind, &defs, name, &[], 0)?;
+        tc.merge(&one)?;
+    }
+    Ok(tc)
+}
+
+fn json_type(n: &Node) -> &'static str {
+    match n.value {
+        Value::String(_) => "string",
+        Value::Seq(_) => "array",
+        Value::Bool(_) => "bool",
+        _ => "number",
+    }
+}
+
+/// The `Schema.properties` of a definition (the Go field matches case-insensitively).
+fn properties(def: &Node) -> Vec<(String, &Node)> {
+    let Value::Map(entries) = &def.value else {
+        return Vec::new();
+    };
+    let schema = entries
+        .iter()
+        .find(|e| e.key.eq_ignore_ascii_case("schema"))
+        .map(|e| &e.value);
+    match schema.and_then(|s| s.get("properties")).map(|p| &p.value) {
+        Some(Value::Map(props)) => props.iter().map(|e| (e.key.clone(), &e.value)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// kustomize's `loadCrdIntoConfig`.
+fn load_crd(
+    tc: &mut TransformerConfig,
+    kind: &str,
+    defs: &[(&str, &Node)],
+    type_name: &str,
+    path: &[String],
+    depth: usize,
+) -> Result<(), String> {
+    // A `$ref` cycle would recurse forever in kustomize; stop where no real schema goes.
+    let Some((_, def)) = defs
+        .iter()
+        .find(|(n, _)| *n == type_name)
+        .filter(|_| depth < 64)
+    else {
+        return Ok(());
+    };
+    for (prop, schema) in properties(def) {
+        let ext = |key: &str| schema.get(key).and_then(Node::as_str).map(str::to_owned);
+        let mut at = path.to_vec();
+        at.push(prop.clone());
+        let spec = |p: &[String]| FieldSpec {
+            kind: Some(kind.to_owned()),
+            path: p.to_vec(),
+            ..FieldSpec::new("", false)
+        };
+        if ext("x-kubernetes-annotation").is_some() {
+            merge_one(&mut tc.common_annotations, &spec(&at))?;
+        }
+        if ext("x-kubernetes-label-selector").is_some() {
+            merge_one(&mut tc.common_labels, &spec(&at))?;
+        }
+        if ext("x-kubernetes-identity").is_some() {
+            merge_one(&mut tc.name_prefix, &spec(&at))?;
+        }
+        if let (Some(version), Some(ref_kind)) = (
+            ext("x-kubernetes-object-ref-api-version"),
+            ext("x-kubernetes-object-ref-kind"),
+        ) {
+            let mut name_at = at.clone();
+            name_at
+                .push(ext("x-kubernetes-object-ref-name-key").unwrap_or_else(|| "name".to_owned()));
+            tc.merge_name_reference(&NameBackRef {
+                group: String::new(),
+                version,
+                kind: ref_kind,
+                referrers: vec![spec(&name_at)],
+            })?;
+        }
+        if let Some(r) = ext("$ref") {
+            load_crd(tc, kind, defs, &r, &at, depth + 1)?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,6 +473,33 @@ mod tests {
                 .iter()
                 .any(|f| f.path == ["spec", "tls", "secret"])
         );
+    }
+
+    #[test]
+    fn crd_definitions_configure_references_labels_and_prefixes() {
+        let tc = from_crds(
+            r#"{"a.v1.Thing": {"Schema": {"properties": {
+                 "apiVersion": {}, "kind": {}, "metadata": {},
+                 "spec": {"$ref": "a.v1.Spec"}}}},
+               "a.v1.Spec": {"schema": {"properties": {
+                 "cm": {"x-kubernetes-object-ref-api-version": "v1",
+                        "x-kubernetes-object-ref-kind": "ConfigMap"},
+                 "sel": {"x-kubernetes-label-selector": ""},
+                 "flag": {"x-kubernetes-annotation": true}}}},
+               "a.v1.NotAnObject": {"Schema": {"properties": {
+                 "x": {"x-kubernetes-identity": ""}}}}}"#,
+        )
+        .expect("definitions");
+        assert_eq!(tc.name_reference.len(), 1);
+        let cm = &tc.name_reference[0];
+        assert_eq!((cm.kind.as_str(), cm.version.as_str()), ("ConfigMap", "v1"));
+        assert_eq!(cm.referrers[0].path, ["spec", "cm", "name"]);
+        assert_eq!(cm.referrers[0].kind.as_deref(), Some("Thing"));
+        assert_eq!(tc.common_labels[0].path, ["spec", "sel"]);
+        // An extension must be a string; a type that is no object configures nothing.
+        assert!(tc.common_annotations.is_empty());
+        assert!(tc.name_prefix.is_empty());
+        assert!(from_crds("apiVersion: v1\nkind: X\n").is_err());
     }
 
     #[test]
