@@ -54,7 +54,8 @@ pub struct Renderer {
     /// Where file contents come from: the check's one file table when shared
     /// ([`Renderer::with_sources`]), so a file discovery already read is not read again.
     sources: Arc<crate::source::FileTable>,
-    cache: Mutex<HashMap<PathBuf, Built>>,
+    /// With whether building it looked the built-in OpenAPI schema up (see `openapi.rs`).
+    cache: Mutex<HashMap<PathBuf, (Built, bool)>>,
     /// Files read, by [`FileId`] (index 0 is the unknown file).
     files: Mutex<FileTable>,
 }
@@ -140,6 +141,7 @@ impl Renderer {
     /// `kustomize build DIR`: the objects in output order.
     pub fn render(&self, dir: &Path) -> Result<Vec<Resource>, RenderError> {
         let dir = self.canonical_dir(dir, dir, Pos::default())?;
+        super::openapi::begin_build();
         let top = self.load_kustomization(&dir, None)?;
         // A Component built on its own is built like a Kustomization (kustomize's
         // `MakeCustomizedResMap` on an empty accumulator); it is not memoized, since as a
@@ -164,6 +166,7 @@ impl Renderer {
         text: &str,
     ) -> Result<Vec<Resource>, RenderError> {
         let dir = self.canonical_dir(dir, dir, Pos::default())?;
+        super::openapi::begin_build();
         let k = kustomization::parse(file, text)?;
         let (mut vars, mut tc) = (Vec::new(), TransformerConfig::default());
         let resources = self.apply(&k, &dir, Vec::new(), &mut vars, &mut tc, &mut Vec::new())?;
@@ -288,12 +291,24 @@ impl Renderer {
         stack: &mut Vec<PathBuf>,
         from: Option<(&Path, Pos)>,
     ) -> Result<Accumulated, RenderError> {
-        if let Some(hit) = self.cache.lock().ok().and_then(|c| c.get(dir).cloned()) {
+        // What is memoized was built under the built-in schema and set no custom one; a hit
+        // replays its only effect on the schema state, having looked the built-in one up.
+        let before = super::openapi::build_state();
+        if !before.has_custom()
+            && let Some((hit, looked_up)) = self.cache.lock().ok().and_then(|c| c.get(dir).cloned())
+        {
+            if looked_up {
+                super::openapi::note_builtin_lookup();
+            }
             return (*hit).clone();
         }
         let result = self.accumulate_uncached(dir, stack, from);
-        if let Ok(mut c) = self.cache.lock() {
-            c.insert(dir.to_owned(), Arc::new(result.clone()));
+        let after = super::openapi::build_state();
+        if !after.has_custom()
+            && let Ok(mut c) = self.cache.lock()
+        {
+            let looked_up = after.builtin_lookups > before.builtin_lookups;
+            c.insert(dir.to_owned(), (Arc::new(result.clone()), looked_up));
         }
         result
     }
@@ -360,6 +375,7 @@ impl Renderer {
                 format!("cycle detected: {} includes itself", dir.display()),
             ));
         }
+        self.set_openapi(k, dir)?;
         stack.push(dir.to_owned());
         let result = self
             .apply_inner(k, dir, &mut ra, vars, tc, stack)
@@ -523,6 +539,22 @@ impl Renderer {
             ));
         }
         Ok(file)
+    }
+
+    /// kyaml's `SetSchema` for the kustomization's `openapi` field (the file read under the
+    /// load restrictor); see `openapi.rs` for when it takes effect.
+    fn set_openapi(&self, k: &Kustomization, dir: &Path) -> Result<(), RenderError> {
+        let text = match &k.openapi_path {
+            Some(item) => {
+                let file = self.restricted_file(k, dir, &item.value, item.pos)?;
+                Some(self.read_text(&file).map_err(|e| {
+                    RenderError::at(&k.file, item.pos, format!("'{}': {e}", item.value))
+                })?)
+            }
+            None => None,
+        };
+        super::openapi::set_schema(k.openapi_version.as_deref(), text.as_deref())
+            .map_err(|e| RenderError::at(&k.file, k.pos_of("openapi"), e))
     }
 
     /// kustomize's `MakeTransformerConfig`: the default configuration merged with the files

@@ -104,6 +104,9 @@ pub struct Kustomization {
     pub sort_options: Option<SortOptions>,
     /// Transformer configuration files (`configurations`).
     pub configurations: Vec<Item>,
+    /// `openapi`: a built-in schema version, or a file holding a custom schema.
+    pub openapi_version: Option<String>,
+    pub openapi_path: Option<Item>,
     /// Files of OpenAPI definitions whose extensions configure transformers (`crds`).
     pub crds: Vec<Item>,
     /// The deprecated `imageTags`, appended to `images` once the file is read.
@@ -195,12 +198,7 @@ const KNOWN_FIELDS: &[&str] = &[
 ];
 
 /// Fields that change the output and that kgate does not render yet.
-const NOT_YET: &[&str] = &[
-    "openapi",
-    "helmGlobals",
-    "helmCharts",
-    "helmChartInflationGenerator",
-];
+const NOT_YET: &[&str] = &["helmGlobals", "helmCharts", "helmChartInflationGenerator"];
 
 /// Fields that list plugin configs: only kustomize's built-in generators are rendered; any
 /// other plugin is refused (kgate never runs code from the repository).
@@ -519,6 +517,18 @@ impl Reader<'_> {
             "imageTags" => k.image_tags.extend(self.images(v)?),
             "configurations" => k.configurations = self.items(v, key)?,
             "crds" => k.crds = self.items(v, key)?,
+            "openapi" => {
+                for (name, value) in self.string_map(v, key)? {
+                    match name.as_str() {
+                        "path" => {
+                            let pos = v.get("path").map_or(e.key_pos, |p| p.start);
+                            k.openapi_path = Some(Item { value, pos });
+                        }
+                        "version" => k.openapi_version = Some(value),
+                        _ => {}
+                    }
+                }
+            }
             "replicas" => k.replicas.extend(self.replicas(v)?),
             "configMapGenerator" => k.config_map_generator = self.generators(v, false)?,
             "secretGenerator" => k.secret_generator = self.generators(v, true)?,
@@ -961,10 +971,6 @@ patchesStrategicMerge:
         assert_eq!(
             message("resources: []\nfoo: 1\n"),
             "invalid Kustomization: unknown field \"foo\""
-        );
-        assert_eq!(
-            message("openapi: {path: a.json}\n"),
-            "kgate does not render `openapi` yet"
         );
         assert_eq!(
             message("kind: Kustomization\n"),
