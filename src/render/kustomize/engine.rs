@@ -187,6 +187,15 @@ impl Renderer {
         add_hashes(&mut resources);
         fix_name_references(&mut resources, &tc.name_reference)?;
         resolve_vars(&mut resources, &vars, &tc.var_reference)?;
+        // kustomize's `IgnoreLocal`: objects annotated as local configuration (used only as
+        // name-reference or replacement sources) are not output.
+        resources.retain(|r| {
+            r.node
+                .get("metadata")
+                .and_then(|m| m.get("annotations"))
+                .and_then(|a| a.get("config.kubernetes.io/local-config"))
+                .is_none_or(|v| v.as_str() == Some("false"))
+        });
         for r in resources.iter_mut() {
             // kustomize drops an empty `metadata.annotations` (its internal annotations are
             // removed from the map at the end) but keeps an empty `labels`.

@@ -53,6 +53,26 @@ fn type_order(kind: &str, first: &[&str], last: &[&str]) -> i32 {
     0
 }
 
+/// kustomize's `Gvk.IsLessThan` (the order `TransformerConfig` keeps its field specs in):
+/// by the kind's place in the legacy order, then by `group_version_kind` with `~G`, `~V`,
+/// `~K` standing for an empty part (so unset parts sort after set ones).
+pub fn gvk_cmp(a: (&str, &str, &str), b: (&str, &str, &str)) -> Ordering {
+    let order = |kind: &str| type_order(kind, &ORDER_FIRST, &ORDER_LAST);
+    let stable = |(g, v, k): (&str, &str, &str)| {
+        let or = |s: &str, empty: &'static str| {
+            if s.is_empty() {
+                empty.to_owned()
+            } else {
+                s.to_owned()
+            }
+        };
+        format!("{}_{}_{}", or(g, "~G"), or(v, "~V"), or(k, "~K"))
+    };
+    order(a.2)
+        .cmp(&order(b.2))
+        .then_with(|| stable(a).cmp(&stable(b)))
+}
+
 fn group_version(api_version: &str) -> (&str, &str) {
     match api_version.split_once('/') {
         Some((g, v)) => (g, v),

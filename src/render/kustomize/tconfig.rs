@@ -10,6 +10,7 @@
 use std::path::Path;
 
 use super::fieldspec::{FieldSpec, builtin, split_path};
+use super::order::gvk_cmp;
 use crate::yaml::{self, LoadLimits, Node, Value};
 
 /// `nameReference` entry: the fields (`referrers`) that refer by name to objects of a
@@ -78,8 +79,8 @@ pub fn merge_all(specs: &mut Vec<FieldSpec>, incoming: &[FieldSpec]) -> Result<(
 impl TransformerConfig {
     /// kustomize's default configuration (`MakeDefaultConfig`).
     pub fn builtin() -> &'static TransformerConfig {
-        static DEFAULT: std::sync::LazyLock<TransformerConfig> =
-            std::sync::LazyLock::new(|| TransformerConfig {
+        static DEFAULT: std::sync::LazyLock<TransformerConfig> = std::sync::LazyLock::new(|| {
+            let mut tc = TransformerConfig {
                 name_prefix: vec![FieldSpec::new("metadata/name", false)],
                 name_suffix: vec![FieldSpec::new("metadata/name", false)],
                 namespace: builtin::NAMESPACE.clone(),
@@ -92,7 +93,10 @@ impl TransformerConfig {
                 var_reference: builtin::VAR_REFERENCE.clone(),
                 images: builtin::IMAGES.clone(),
                 replicas: builtin::REPLICAS.clone(),
-            });
+            };
+            tc.sort_fields();
+            tc
+        });
         &DEFAULT
     }
 
@@ -140,7 +144,47 @@ impl TransformerConfig {
             self.merge_name_reference(nbr)
                 .map_err(|e| format!("failed to merge NameReference fieldSpec: {e}"))?;
         }
+        self.sort_fields();
         Ok(())
+    }
+
+    /// kustomize's `sortFields`, run after every merge and load: each list in `Gvk` order,
+    /// so a spec for one kind comes before a spec of the same path for every kind, and a
+    /// later merge of the list keeps the first (kustomize's `FsSlice.MergeOne`): a
+    /// configuration's kind-specific `metadata/labels` replaces the default one.
+    fn sort_fields(&mut self) {
+        let key = |f: &FieldSpec| {
+            (
+                f.group.clone().unwrap_or_default(),
+                f.version.clone().unwrap_or_default(),
+                f.kind.clone().unwrap_or_default(),
+            )
+        };
+        let cmp = |a: &FieldSpec, b: &FieldSpec| {
+            let (a, b) = (key(a), key(b));
+            gvk_cmp((&a.0, &a.1, &a.2), (&b.0, &b.1, &b.2))
+        };
+        for list in [
+            &mut self.name_prefix,
+            &mut self.name_suffix,
+            &mut self.namespace,
+            &mut self.common_labels,
+            &mut self.labels,
+            &mut self.template_labels,
+            &mut self.volume_claim_template_labels,
+            &mut self.common_annotations,
+            &mut self.var_reference,
+            &mut self.images,
+            &mut self.replicas,
+        ] {
+            list.sort_by(cmp);
+        }
+        self.name_reference.sort_by(|a, b| {
+            gvk_cmp(
+                (&a.group, &a.version, &a.kind),
+                (&b.group, &b.version, &b.kind),
+            )
+        });
     }
 
     /// kustomize's `nbrSlice.mergeOne`: by exact group/version/kind.
@@ -216,6 +260,7 @@ pub fn parse(file: &Path, text: &str) -> Result<TransformerConfig, String> {
             list.push(field_spec(item)?);
         }
     }
+    tc.sort_fields();
     Ok(tc)
 }
 
@@ -451,6 +496,37 @@ mod tests {
             tc.merge(&conflict),
             Err("failed to merge CommonLabels fieldSpec: conflicting fieldspecs".to_owned())
         );
+    }
+
+    #[test]
+    fn a_kind_specific_spec_displaces_the_default_of_its_path() {
+        // As kustomize does it: default + configuration, sorted; then merged into the
+        // (empty) accumulation, where the default spec is covered by the kind-specific one
+        // sorted before it.
+        let mut own = TransformerConfig::builtin().clone();
+        own.merge(&config(
+            "commonLabels:\n- {path: metadata/labels, kind: Host, create: true}\n",
+        ))
+        .expect("merges");
+        let mut ra = TransformerConfig::default();
+        ra.merge(&own).expect("merges");
+        let labels: Vec<Option<&str>> = ra
+            .common_labels
+            .iter()
+            .filter(|f| f.path == ["metadata", "labels"])
+            .map(|f| f.kind.as_deref())
+            .collect();
+        assert_eq!(labels, [Some("Host")]);
+        // Disagreeing on `create`, the two conflict.
+        let mut own = TransformerConfig::builtin().clone();
+        own.merge(&config(
+            "commonLabels:\n- {path: metadata/labels, kind: Host}\n",
+        ))
+        .expect("merges");
+        let err = TransformerConfig::default()
+            .merge(&own)
+            .expect_err("conflict");
+        assert!(err.ends_with(CONFLICT), "{err}");
     }
 
     #[test]

@@ -126,20 +126,8 @@ pub(super) fn transform(
         } else {
             &tc.name_suffix
         };
-        let extra = configured_only(specs, &[FieldSpec::new("metadata/name", false)]);
         for r in ra.iter_mut() {
-            apply_affix(r, affix, is_prefix);
-            if !extra.is_empty() && !skips_affixes(r) {
-                apply_specs(r, &extra, &mut |n| {
-                    if let Value::String(s) = &mut n.value {
-                        *s = if is_prefix {
-                            format!("{affix}{s}")
-                        } else {
-                            format!("{s}{affix}")
-                        };
-                    }
-                });
-            }
+            apply_configured_affix(r, affix, is_prefix, specs);
         }
         stamp(
             ra,
@@ -191,6 +179,36 @@ fn configured_only(configured: &[FieldSpec], defaults: &[FieldSpec]) -> Vec<Fiel
         .filter(|s| !defaults.contains(s))
         .cloned()
         .collect()
+}
+
+/// kustomize's PrefixTransformer / SuffixTransformer: every spec selecting the object adds
+/// the affix once (`metadata/name` renames it; other fields get the affix on their value).
+/// A configuration whose kind-specific `metadata/name` spec displaced the default one
+/// leaves the other kinds' names alone.
+fn apply_configured_affix(r: &mut Resource, affix: &str, is_prefix: bool, specs: &[FieldSpec]) {
+    if skips_affixes(r) {
+        return;
+    }
+    let (api_version, kind) = (r.api_version().to_owned(), r.kind().to_owned());
+    for spec in specs.iter().filter(|s| s.selects(&api_version, &kind)) {
+        if spec.path == ["metadata", "name"] {
+            apply_affix(r, affix, is_prefix);
+            continue;
+        }
+        let spec = FieldSpec {
+            create: false,
+            ..spec.clone()
+        };
+        spec.visit(&mut r.node, &mut |n| {
+            if let Value::String(s) = &mut n.value {
+                *s = if is_prefix {
+                    format!("{affix}{s}")
+                } else {
+                    format!("{s}{affix}")
+                };
+            }
+        });
+    }
 }
 
 /// Kinds whose names kustomize never prefixes or suffixes.
@@ -271,10 +289,7 @@ fn apply_replicas(
 /// `namePrefix` / `nameSuffix` on one object (kustomize skips CRDs, Namespaces and
 /// APIServices), remembering the affix for name-reference resolution.
 pub(super) fn apply_affix(r: &mut Resource, affix: &str, is_prefix: bool) {
-    let (g, _) = group_version(r.api_version());
-    let skip = matches!(r.kind(), "CustomResourceDefinition" | "Namespace")
-        || (r.kind() == "APIService" && g == "apiregistration.k8s.io");
-    if skip {
+    if skips_affixes(r) {
         return;
     }
     let name = if is_prefix {
