@@ -487,9 +487,10 @@ mod tests {
         );
         tc.merge(&custom).expect("merges");
         assert_eq!(tc.common_labels.len(), before + 1);
-        assert_eq!(
-            tc.common_labels.last().map(|f| f.kind.as_deref()),
-            Some(Some("Widget"))
+        assert!(
+            tc.common_labels
+                .iter()
+                .any(|f| f.kind.as_deref() == Some("Widget"))
         );
         let conflict = config("commonLabels:\n- path: metadata/labels\n");
         assert_eq!(
