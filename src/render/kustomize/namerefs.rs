@@ -24,6 +24,8 @@ struct Referee {
     prefixes: Vec<String>,
     suffixes: Vec<String>,
     prev_names: Vec<String>,
+    /// Whether it has a previous id (renamed, or moved to another namespace).
+    has_prev: bool,
 }
 
 /// An unset namespace is the `default` namespace.
@@ -45,7 +47,10 @@ fn resolve<'a>(
         .iter()
         .copied()
         .filter(|t| {
-            (t.org_name == name || t.prev_names.iter().any(|p| p == name))
+            // kustomize's `previousNameMatches` reads previous ids only: an object that
+            // was never renamed or moved is never what a reference needs updating to.
+            t.has_prev
+                && (t.org_name == name || t.prev_names.iter().any(|p| p == name))
                 && ns.is_none_or(|ns| {
                     t.cluster_scoped
                         || same_namespace(&t.org_namespace, ns)
@@ -95,6 +100,9 @@ pub(super) fn fix_name_references(
             prefixes: r.prefixes.clone(),
             suffixes: r.suffixes.clone(),
             prev_names: r.prev_names.clone(),
+            has_prev: !r.prev_names.is_empty()
+                || r.name() != r.org_name
+                || r.namespace() != r.org_namespace,
         })
         .collect();
     for r in ra.iter_mut() {

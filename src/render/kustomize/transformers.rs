@@ -112,6 +112,12 @@ pub(super) fn transform(
     if let Some(ns) = &k.namespace {
         let extra = configured_only(&tc.namespace, &builtin::NAMESPACE);
         for r in ra.iter_mut() {
+            // kustomize's NamespaceTransformer stores every object's id as a previous one
+            // (name references then consider it moved, even where nothing changed).
+            let name = r.name().to_owned();
+            if !r.prev_names.contains(&name) {
+                r.prev_names.push(name);
+            }
             set_namespace(r, ns);
             apply_specs(r, &extra, &mut |n| n.value = Value::String(ns.clone()));
         }
