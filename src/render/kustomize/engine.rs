@@ -415,7 +415,7 @@ impl Renderer {
             }
         }
         let own = self.load_configurations(k, dir)?;
-        tc.merge(&own)
+        tc.merge(own.as_ref().unwrap_or(TransformerConfig::builtin()))
             .map_err(|e| RenderError::at(&k.file, k.pos_of("configurations"), e))?;
         self.run_generators(k, dir, ra)?;
         for item in &k.components {
@@ -568,12 +568,15 @@ impl Renderer {
 
     /// kustomize's `MakeTransformerConfig`: the default configuration merged with the files
     /// under `configurations:` (read under the load restrictor), in order; then what the
-    /// `crds:` files' OpenAPI extensions configure.
+    /// `crds:` files' OpenAPI extensions configure (`None`: the defaults alone).
     fn load_configurations(
         &self,
         k: &Kustomization,
         dir: &Path,
-    ) -> Result<TransformerConfig, RenderError> {
+    ) -> Result<Option<TransformerConfig>, RenderError> {
+        if k.configurations.is_empty() && k.crds.is_empty() {
+            return Ok(None);
+        }
         let mut tc = TransformerConfig::builtin().clone();
         let mut custom = TransformerConfig::default();
         for item in &k.configurations {
@@ -605,7 +608,7 @@ impl Renderer {
             tc.merge(&crd)
                 .map_err(|e| RenderError::at(&k.file, item.pos, e))?;
         }
-        Ok(tc)
+        Ok(Some(tc))
     }
 
     /// Inline replacements and those read from `path:` files.

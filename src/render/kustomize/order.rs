@@ -53,24 +53,26 @@ fn type_order(kind: &str, first: &[&str], last: &[&str]) -> i32 {
     0
 }
 
-/// kustomize's `Gvk.IsLessThan` (the order `TransformerConfig` keeps its field specs in):
-/// by the kind's place in the legacy order, then by `group_version_kind` with `~G`, `~V`,
-/// `~K` standing for an empty part (so unset parts sort after set ones).
-pub fn gvk_cmp(a: (&str, &str, &str), b: (&str, &str, &str)) -> Ordering {
-    let order = |kind: &str| type_order(kind, &ORDER_FIRST, &ORDER_LAST);
-    let stable = |(g, v, k): (&str, &str, &str)| {
-        let or = |s: &str, empty: &'static str| {
-            if s.is_empty() {
-                empty.to_owned()
-            } else {
-                s.to_owned()
-            }
-        };
-        format!("{}_{}_{}", or(g, "~G"), or(v, "~V"), or(k, "~K"))
+/// The key of kustomize's `Gvk.IsLessThan` (the order `TransformerConfig` keeps its field
+/// specs in): the kind's place in the legacy order, then `group_version_kind` with `~G`,
+/// `~V`, `~K` standing for an empty part (so unset parts sort after set ones).
+pub fn gvk_sort_key(group: &str, version: &str, kind: &str) -> (i32, String) {
+    let or = |s: &str, empty: &str| {
+        if s.is_empty() {
+            empty.to_owned()
+        } else {
+            s.to_owned()
+        }
     };
-    order(a.2)
-        .cmp(&order(b.2))
-        .then_with(|| stable(a).cmp(&stable(b)))
+    (
+        type_order(kind, &ORDER_FIRST, &ORDER_LAST),
+        format!(
+            "{}_{}_{}",
+            or(group, "~G"),
+            or(version, "~V"),
+            or(kind, "~K")
+        ),
+    )
 }
 
 fn group_version(api_version: &str) -> (&str, &str) {

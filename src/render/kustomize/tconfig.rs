@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use super::fieldspec::{FieldSpec, builtin, split_path};
-use super::order::gvk_cmp;
+use super::order::gvk_sort_key;
 use crate::yaml::{self, LoadLimits, Node, Value};
 
 /// `nameReference` entry: the fields (`referrers`) that refer by name to objects of a
@@ -103,6 +103,25 @@ impl TransformerConfig {
     /// kustomize's `TransformerConfig.Merge`: `other`'s specs added to this one's (field
     /// specs already covered are dropped; name references of one kind merge their fields).
     pub fn merge(&mut self, other: &TransformerConfig) -> Result<(), String> {
+        // The common cases, without the quadratic merge: a kustomization adding the
+        // defaults to its bases' (the same) configuration, or the defaults to nothing.
+        if self == other {
+            return Ok(());
+        }
+        if other == TransformerConfig::builtin() {
+            if *self == TransformerConfig::default() {
+                *self = accumulated_builtin().clone();
+                return Ok(());
+            }
+            if self == accumulated_builtin() {
+                return Ok(());
+            }
+        }
+        self.merge_lists(other)
+    }
+
+    /// The merge itself, list by list.
+    fn merge_lists(&mut self, other: &TransformerConfig) -> Result<(), String> {
         let lists = [
             (&mut self.name_prefix, &other.name_prefix, "NamePrefix"),
             (&mut self.name_suffix, &other.name_suffix, "NameSuffix"),
@@ -154,15 +173,8 @@ impl TransformerConfig {
     /// configuration's kind-specific `metadata/labels` replaces the default one.
     fn sort_fields(&mut self) {
         let key = |f: &FieldSpec| {
-            (
-                f.group.clone().unwrap_or_default(),
-                f.version.clone().unwrap_or_default(),
-                f.kind.clone().unwrap_or_default(),
-            )
-        };
-        let cmp = |a: &FieldSpec, b: &FieldSpec| {
-            let (a, b) = (key(a), key(b));
-            gvk_cmp((&a.0, &a.1, &a.2), (&b.0, &b.1, &b.2))
+            let part = |p: &Option<String>| p.as_deref().unwrap_or("").to_owned();
+            gvk_sort_key(&part(&f.group), &part(&f.version), &part(&f.kind))
         };
         for list in [
             &mut self.name_prefix,
@@ -177,14 +189,10 @@ impl TransformerConfig {
             &mut self.images,
             &mut self.replicas,
         ] {
-            list.sort_by(cmp);
+            list.sort_by_cached_key(key);
         }
-        self.name_reference.sort_by(|a, b| {
-            gvk_cmp(
-                (&a.group, &a.version, &a.kind),
-                (&b.group, &b.version, &b.kind),
-            )
-        });
+        self.name_reference
+            .sort_by_cached_key(|n| gvk_sort_key(&n.group, &n.version, &n.kind));
     }
 
     /// kustomize's `nbrSlice.mergeOne`: by exact group/version/kind.
@@ -200,6 +208,18 @@ impl TransformerConfig {
             }
         }
     }
+}
+
+/// The defaults merged into an empty accumulation (kustomize's `ra.MergeConfig` of
+/// `MakeDefaultConfig()`), once.
+fn accumulated_builtin() -> &'static TransformerConfig {
+    static ACC: std::sync::LazyLock<TransformerConfig> = std::sync::LazyLock::new(|| {
+        let mut tc = TransformerConfig::default();
+        let merged = tc.merge_lists(TransformerConfig::builtin());
+        debug_assert!(merged.is_ok(), "the defaults merge");
+        tc
+    });
+    &ACC
 }
 
 /// The default `nameReference` list (`fieldspecs/namereference.yaml`).
