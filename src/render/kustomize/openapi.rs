@@ -319,6 +319,54 @@ mod tests {
         );
     }
 
+    const CUSTOM: &str = r##"{"definitions": {"v1.Widget": {
+        "x-kubernetes-group-version-kind": [{"group": "example.com", "version": "v1", "kind": "Widget"}],
+        "properties": {"spec": {"properties": {"parts": {"type": "array",
+          "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "id",
+          "items": {"$ref": "#/definitions/v1.Part"}}}}}},
+      "v1.Part": {"properties": {"id": {"type": "string"}}}}}"##;
+
+    fn parts() -> Option<(&'static str, Vec<String>)> {
+        let parts = for_resource("example.com/v1", "Widget")?
+            .field("spec")?
+            .field("parts")?;
+        parts.elements()?.field("id")?;
+        let (strategy, keys) = parts.patch_strategy_and_keys();
+        Some((
+            if strategy == "merge" {
+                "merge"
+            } else {
+                "other"
+            },
+            keys,
+        ))
+    }
+
+    #[test]
+    fn a_custom_schema_replaces_the_builtin_one_unless_it_was_looked_up() {
+        begin_build();
+        assert!(parts().is_none());
+        assert_eq!(build_state().builtin_lookups, 1);
+        // Looked up already: the custom definitions come on top of the built-in ones.
+        set_schema(None, Some(CUSTOM)).expect("custom schema");
+        assert_eq!(parts(), Some(("merge", vec!["id".to_owned()])));
+        assert!(for_resource("apps/v1", "Deployment").is_some());
+        // A second schema changes nothing; a fresh build starts from the built-in one.
+        set_schema(None, Some("{\"definitions\": {}}")).expect("ignored");
+        assert!(parts().is_some());
+        begin_build();
+        set_schema(None, Some(CUSTOM)).expect("custom schema");
+        assert!(parts().is_some());
+        assert!(for_resource("apps/v1", "Deployment").is_none());
+        begin_build();
+        assert_eq!(
+            set_schema(Some("v1.20.4"), None),
+            Err("the specified OpenAPI version is not built in".to_owned())
+        );
+        assert!(set_schema(Some("v1.21.2"), None).is_ok());
+        assert!(set_schema(Some("v1.21.2"), Some(CUSTOM)).is_err());
+    }
+
     #[test]
     fn maps_use_their_value_schema_and_unknown_kinds_have_none() {
         let meta = for_resource("v1", "ConfigMap")
