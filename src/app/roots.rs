@@ -531,3 +531,30 @@ pub fn check_roots(
         consumed: renderer.files_read().into_iter().collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(rel: &str) -> SourceFile {
+        SourceFile {
+            rel: rel.to_owned(),
+            abs: Path::new("/repo").join(rel),
+        }
+    }
+
+    #[test]
+    fn components_are_not_roots_even_though_they_render_alone() {
+        // `kgate render components/tls` builds a Component like kubectl does; `kgate check`
+        // still renders it only through the kustomizations that use it.
+        let kustomizations = [
+            file("apps/web/overlays/prod/kustomization.yaml"),
+            file("components/tls/kustomization.yaml"),
+        ];
+        let components = [file("components/tls/kustomization.yaml")];
+        assert_eq!(
+            root_dirs(&kustomizations, &components),
+            [PathBuf::from("/repo/apps/web/overlays/prod")]
+        );
+    }
+}

@@ -23,6 +23,7 @@ use super::order::{ResId, legacy_cmp, legacy_cmp_with};
 use super::patches::{self, LoadedPatch};
 use super::replacement::Replacement;
 use super::resource::{Resource, add_unique, get_mut, get_str, kustomize_input, map, set, text};
+use super::tconfig::TransformerConfig;
 use super::transformers::{add_hashes, apply_replacements, transform};
 use super::vars::{add_var, merge_vars, resolve_vars};
 use crate::model::kinds::is_remote;
@@ -39,8 +40,9 @@ fn non_finite(n: &Node) -> Option<Pos> {
 }
 
 /// A directory's accumulated resources (or why it failed), shared between its users.
-/// A built kustomization: its objects and the `vars` it and its bases declare.
-type Accumulated = (Vec<Resource>, Vec<VarEntry>);
+/// A built kustomization: its objects, the `vars` it and its bases declare, and the
+/// transformer configuration of its accumulation (its and its bases' `configurations`).
+type Accumulated = (Vec<Resource>, Vec<VarEntry>, TransformerConfig);
 type Built = Arc<Result<Accumulated, RenderError>>;
 
 /// Renders kustomizations under one repository root, memoizing each directory's result so a
@@ -52,7 +54,8 @@ pub struct Renderer {
     /// Where file contents come from: the check's one file table when shared
     /// ([`Renderer::with_sources`]), so a file discovery already read is not read again.
     sources: Arc<crate::source::FileTable>,
-    cache: Mutex<HashMap<PathBuf, Built>>,
+    /// With whether building it looked the built-in OpenAPI schema up (see `openapi.rs`).
+    cache: Mutex<HashMap<PathBuf, (Built, bool)>>,
     /// Files read, by [`FileId`] (index 0 is the unknown file).
     files: Mutex<FileTable>,
 }
@@ -138,9 +141,19 @@ impl Renderer {
     /// `kustomize build DIR`: the objects in output order.
     pub fn render(&self, dir: &Path) -> Result<Vec<Resource>, RenderError> {
         let dir = self.canonical_dir(dir, dir, Pos::default())?;
-        let (resources, vars) = self.accumulate(&dir, &mut Vec::new(), None)?;
+        super::openapi::begin_build();
         let top = self.load_kustomization(&dir, None)?;
-        self.finish(&dir, resources, vars, &top)
+        // A Component built on its own is built like a Kustomization (kustomize's
+        // `MakeCustomizedResMap` on an empty accumulator); it is not memoized, since as a
+        // resource of another kustomization the same directory is an error.
+        let (resources, vars, tc) = if top.is_component {
+            let (mut vars, mut tc) = (Vec::new(), TransformerConfig::default());
+            let ra = self.apply(&top, &dir, Vec::new(), &mut vars, &mut tc, &mut Vec::new())?;
+            (ra, vars, tc)
+        } else {
+            self.accumulate(&dir, &mut Vec::new(), None)?
+        };
+        self.finish(&dir, resources, vars, &tc, &top)
     }
 
     /// Builds a kustomization that exists only as `text` (what a GitOps controller
@@ -153,10 +166,11 @@ impl Renderer {
         text: &str,
     ) -> Result<Vec<Resource>, RenderError> {
         let dir = self.canonical_dir(dir, dir, Pos::default())?;
+        super::openapi::begin_build();
         let k = kustomization::parse(file, text)?;
-        let mut vars = Vec::new();
-        let resources = self.apply(&k, &dir, Vec::new(), &mut vars, &mut Vec::new())?;
-        self.finish(&dir, resources, vars, &k)
+        let (mut vars, mut tc) = (Vec::new(), TransformerConfig::default());
+        let resources = self.apply(&k, &dir, Vec::new(), &mut vars, &mut tc, &mut Vec::new())?;
+        self.finish(&dir, resources, vars, &tc, &k)
     }
 
     /// The top-level steps of a build: name hashes and references, vars, build metadata,
@@ -166,12 +180,22 @@ impl Renderer {
         dir: &Path,
         mut resources: Vec<Resource>,
         vars: Vec<VarEntry>,
+        tc: &TransformerConfig,
         top: &Kustomization,
     ) -> Result<Vec<Resource>, RenderError> {
         let dir = dir.to_path_buf();
         add_hashes(&mut resources);
-        fix_name_references(&mut resources);
-        resolve_vars(&mut resources, &vars)?;
+        fix_name_references(&mut resources, &tc.name_reference)?;
+        resolve_vars(&mut resources, &vars, &tc.var_reference)?;
+        // kustomize's `IgnoreLocal`: objects annotated as local configuration (used only as
+        // name-reference or replacement sources) are not output.
+        resources.retain(|r| {
+            r.node
+                .get("metadata")
+                .and_then(|m| m.get("annotations"))
+                .and_then(|a| a.get("config.kubernetes.io/local-config"))
+                .is_none_or(|v| v.as_str() == Some("false"))
+        });
         for r in resources.iter_mut() {
             // kustomize drops an empty `metadata.annotations` (its internal annotations are
             // removed from the map at the end) but keeps an empty `labels`.
@@ -276,12 +300,24 @@ impl Renderer {
         stack: &mut Vec<PathBuf>,
         from: Option<(&Path, Pos)>,
     ) -> Result<Accumulated, RenderError> {
-        if let Some(hit) = self.cache.lock().ok().and_then(|c| c.get(dir).cloned()) {
+        // What is memoized was built under the built-in schema and set no custom one; a hit
+        // replays its only effect on the schema state, having looked the built-in one up.
+        let before = super::openapi::build_state();
+        if !before.has_custom()
+            && let Some((hit, looked_up)) = self.cache.lock().ok().and_then(|c| c.get(dir).cloned())
+        {
+            if looked_up {
+                super::openapi::note_builtin_lookup();
+            }
             return (*hit).clone();
         }
         let result = self.accumulate_uncached(dir, stack, from);
-        if let Ok(mut c) = self.cache.lock() {
-            c.insert(dir.to_owned(), Arc::new(result.clone()));
+        let after = super::openapi::build_state();
+        if !after.has_custom()
+            && let Ok(mut c) = self.cache.lock()
+        {
+            let looked_up = after.builtin_lookups > before.builtin_lookups;
+            c.insert(dir.to_owned(), (Arc::new(result.clone()), looked_up));
         }
         result
     }
@@ -323,15 +359,12 @@ impl Renderer {
             return Err(RenderError::at(
                 f,
                 pos,
-                format!(
-                    "expected kind 'Kustomization' for path '{}' but got 'Component'",
-                    dir.display()
-                ),
+                format!("expected kind != 'Component' for path '{}'", dir.display()),
             ));
         }
-        let mut vars = Vec::new();
-        let resources = self.apply(&k, dir, Vec::new(), &mut vars, stack)?;
-        Ok((resources, vars))
+        let (mut vars, mut tc) = (Vec::new(), TransformerConfig::default());
+        let resources = self.apply(&k, dir, Vec::new(), &mut vars, &mut tc, stack)?;
+        Ok((resources, vars, tc))
     }
 
     /// Runs one kustomization (or component) on top of `ra`.
@@ -341,6 +374,7 @@ impl Renderer {
         dir: &Path,
         mut ra: Vec<Resource>,
         vars: &mut Vec<VarEntry>,
+        tc: &mut TransformerConfig,
         stack: &mut Vec<PathBuf>,
     ) -> Result<Vec<Resource>, RenderError> {
         if stack.iter().any(|d| d == dir) {
@@ -350,8 +384,11 @@ impl Renderer {
                 format!("cycle detected: {} includes itself", dir.display()),
             ));
         }
+        self.set_openapi(k, dir)?;
         stack.push(dir.to_owned());
-        let result = self.apply_inner(k, dir, &mut ra, vars, stack).map(|()| ra);
+        let result = self
+            .apply_inner(k, dir, &mut ra, vars, tc, stack)
+            .map(|()| ra);
         stack.pop();
         result
     }
@@ -362,17 +399,24 @@ impl Renderer {
         dir: &Path,
         ra: &mut Vec<Resource>,
         vars: &mut Vec<VarEntry>,
+        tc: &mut TransformerConfig,
         stack: &mut Vec<PathBuf>,
     ) -> Result<(), RenderError> {
         for item in &k.resources {
-            let (loaded, loaded_vars) = self.load_resource(k, dir, &item.value, item.pos, stack)?;
+            let (loaded, loaded_vars, loaded_tc) =
+                self.load_resource(k, dir, &item.value, item.pos, stack)?;
             for r in loaded {
                 add_unique(ra, r, &k.file, item.pos)?;
             }
+            tc.merge(&loaded_tc)
+                .map_err(|e| RenderError::at(&k.file, item.pos, e))?;
             for v in loaded_vars {
                 add_var(vars, v, &k.file, item.pos)?;
             }
         }
+        let own = self.load_configurations(k, dir)?;
+        tc.merge(own.as_ref().unwrap_or(TransformerConfig::builtin()))
+            .map_err(|e| RenderError::at(&k.file, k.pos_of("configurations"), e))?;
         self.run_generators(k, dir, ra)?;
         for item in &k.components {
             if is_remote(&item.value) {
@@ -391,14 +435,14 @@ impl Renderer {
                 ));
             }
             let taken = std::mem::take(ra);
-            *ra = self.apply(&ck, &cdir, taken, vars, stack)?;
+            *ra = self.apply(&ck, &cdir, taken, vars, tc, stack)?;
         }
         let psm = self.load_patches(k, dir, &k.patches_strategic_merge)?;
         let patches = self.load_patches(k, dir, &k.patches)?;
         let json = self.load_patches(k, dir, &k.patches_json6902)?;
         let kid = self.file_id(&k.file);
         let replacements = self.load_replacements(k, dir)?;
-        transform(k, ra, &psm, &patches, &json, kid)?;
+        transform(k, ra, &psm, &patches, &json, kid, tc)?;
         apply_replacements(k, ra, &replacements)?;
         for r in ra.iter_mut() {
             r.node.stamp(kid, k.pos_of("replacements"));
@@ -463,6 +507,7 @@ impl Renderer {
                 self.file_id(&file),
             )?,
             Vec::new(),
+            TransformerConfig::default(),
         ))
     }
 
@@ -503,6 +548,67 @@ impl Renderer {
             ));
         }
         Ok(file)
+    }
+
+    /// kyaml's `SetSchema` for the kustomization's `openapi` field (the file read under the
+    /// load restrictor); see `openapi.rs` for when it takes effect.
+    fn set_openapi(&self, k: &Kustomization, dir: &Path) -> Result<(), RenderError> {
+        let text = match &k.openapi_path {
+            Some(item) => {
+                let file = self.restricted_file(k, dir, &item.value, item.pos)?;
+                Some(self.read_text(&file).map_err(|e| {
+                    RenderError::at(&k.file, item.pos, format!("'{}': {e}", item.value))
+                })?)
+            }
+            None => None,
+        };
+        super::openapi::set_schema(k.openapi_version.as_deref(), text.as_deref())
+            .map_err(|e| RenderError::at(&k.file, k.pos_of("openapi"), e))
+    }
+
+    /// kustomize's `MakeTransformerConfig`: the default configuration merged with the files
+    /// under `configurations:` (read under the load restrictor), in order; then what the
+    /// `crds:` files' OpenAPI extensions configure (`None`: the defaults alone).
+    fn load_configurations(
+        &self,
+        k: &Kustomization,
+        dir: &Path,
+    ) -> Result<Option<TransformerConfig>, RenderError> {
+        if k.configurations.is_empty() && k.crds.is_empty() {
+            return Ok(None);
+        }
+        let mut tc = TransformerConfig::builtin().clone();
+        let mut custom = TransformerConfig::default();
+        for item in &k.configurations {
+            let file = self.restricted_file(k, dir, &item.value, item.pos)?;
+            let text = self.read_text(&file).map_err(|e| {
+                RenderError::at(&k.file, item.pos, format!("'{}': {e}", item.value))
+            })?;
+            let parsed = super::tconfig::parse(&file, &text)
+                .map_err(|e| RenderError::at(&file, Pos::default(), e))?;
+            custom
+                .merge(&parsed)
+                .map_err(|e| RenderError::at(&file, Pos::default(), e))?;
+        }
+        tc.merge(&custom)
+            .map_err(|e| RenderError::at(&k.file, k.pos_of("configurations"), e))?;
+        // `LoadConfigFromCRDs`, merged after the configurations.
+        for item in &k.crds {
+            let file = self.restricted_file(k, dir, &item.value, item.pos)?;
+            let text = self.read_text(&file).map_err(|e| {
+                RenderError::at(&k.file, item.pos, format!("'{}': {e}", item.value))
+            })?;
+            let crd = super::tconfig::from_crds(&text).map_err(|e| {
+                let m = format!(
+                    "unable to parse open API definition from '{}': {e}",
+                    item.value
+                );
+                RenderError::at(&k.file, item.pos, m)
+            })?;
+            tc.merge(&crd)
+                .map_err(|e| RenderError::at(&k.file, item.pos, e))?;
+        }
+        Ok(Some(tc))
     }
 
     /// Inline replacements and those read from `path:` files.

@@ -78,6 +78,29 @@ impl FieldSpec {
     }
 }
 
+impl FieldSpec {
+    /// Calls `f` on every node at this spec's path in `obj` that exists (never creates).
+    pub fn visit_existing(&self, obj: &Node, f: &mut dyn FnMut(&Node)) {
+        visit_ref(obj, &self.path, f);
+    }
+}
+
+fn visit_ref(node: &Node, path: &[String], f: &mut dyn FnMut(&Node)) {
+    let Some((first, rest)) = path.split_first() else {
+        f(node);
+        return;
+    };
+    match &node.value {
+        Value::Seq(items) => items.iter().for_each(|i| visit_ref(i, path, f)),
+        Value::Map(entries) => {
+            if let Some(e) = entries.iter().find(|e| &e.key == first) {
+                visit_ref(&e.value, rest, f);
+            }
+        }
+        _ => {}
+    }
+}
+
 fn visit(node: &mut Node, path: &[String], create: bool, f: &mut dyn FnMut(&mut Node)) {
     let Some((first, rest)) = path.split_first() else {
         f(node);

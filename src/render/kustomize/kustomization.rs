@@ -102,6 +102,15 @@ pub struct Kustomization {
     pub build_metadata: Vec<String>,
     /// `sortOptions` (only the top-level kustomization's apply).
     pub sort_options: Option<SortOptions>,
+    /// Transformer configuration files (`configurations`).
+    pub configurations: Vec<Item>,
+    /// `openapi`: a built-in schema version, or a file holding a custom schema.
+    pub openapi_version: Option<String>,
+    pub openapi_path: Option<Item>,
+    /// Files of OpenAPI definitions whose extensions configure transformers (`crds`).
+    pub crds: Vec<Item>,
+    /// The deprecated `imageTags`, appended to `images` once the file is read.
+    pub image_tags: Vec<ImageSet>,
 }
 
 /// `sortOptions`: `fifo` keeps the order objects were loaded in; `legacy` sorts by kind, with
@@ -189,15 +198,7 @@ const KNOWN_FIELDS: &[&str] = &[
 ];
 
 /// Fields that change the output and that kgate does not render yet.
-const NOT_YET: &[&str] = &[
-    "openapi",
-    "imageTags",
-    "crds",
-    "helmGlobals",
-    "helmCharts",
-    "helmChartInflationGenerator",
-    "configurations",
-];
+const NOT_YET: &[&str] = &["helmGlobals", "helmCharts", "helmChartInflationGenerator"];
 
 /// Fields that list plugin configs: only kustomize's built-in generators are rendered; any
 /// other plugin is refused (kgate never runs code from the repository).
@@ -468,6 +469,8 @@ pub fn parse(file: &Path, text: &str) -> Result<Kustomization, RenderError> {
     for e in entries {
         r.field(&mut k, e)?;
     }
+    let tags = std::mem::take(&mut k.image_tags);
+    k.images.extend(tags);
     Ok(k)
 }
 
@@ -510,6 +513,22 @@ impl Reader<'_> {
             "commonAnnotations" => k.common_annotations = self.string_map(v, key)?,
             "labels" => k.labels.extend(self.labels(v)?),
             "images" => k.images.extend(self.images(v)?),
+            // kustomize's `FixKustomization` appends the deprecated `imageTags` to `images`.
+            "imageTags" => k.image_tags.extend(self.images(v)?),
+            "configurations" => k.configurations = self.items(v, key)?,
+            "crds" => k.crds = self.items(v, key)?,
+            "openapi" => {
+                for (name, value) in self.string_map(v, key)? {
+                    match name.as_str() {
+                        "path" => {
+                            let pos = v.get("path").map_or(e.key_pos, |p| p.start);
+                            k.openapi_path = Some(Item { value, pos });
+                        }
+                        "version" => k.openapi_version = Some(value),
+                        _ => {}
+                    }
+                }
+            }
             "replicas" => k.replicas.extend(self.replicas(v)?),
             "configMapGenerator" => k.config_map_generator = self.generators(v, false)?,
             "secretGenerator" => k.secret_generator = self.generators(v, true)?,
@@ -952,10 +971,6 @@ patchesStrategicMerge:
         assert_eq!(
             message("resources: []\nfoo: 1\n"),
             "invalid Kustomization: unknown field \"foo\""
-        );
-        assert_eq!(
-            message("crds: [a.yaml]\n"),
-            "kgate does not render `crds` yet"
         );
         assert_eq!(
             message("kind: Kustomization\n"),

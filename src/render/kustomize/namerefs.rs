@@ -2,16 +2,20 @@
 //! prefix, suffix and content hash, every field that refers to an object by the name it
 //! was loaded with is rewritten to the name it ends up with.
 //!
-//! Which fields refer to which kinds comes from kustomize's own `namereference.yaml`.
+//! Which fields refer to which kinds comes from the build's transformer configuration:
+//! kustomize's own `namereference.yaml` and the `nameReference` of `configurations:` files.
 
+use super::RenderError;
 use super::fieldspec::{FieldSpec, group_version};
-use super::resource::{Resource, get_mut, get_str, set, text};
-use crate::yaml::{self, LoadLimits, Node, Value};
+use super::resource::{Resource, get_mut, set, text};
+use super::tconfig::NameBackRef;
+use crate::yaml::{Node, Value};
 
 /// An object references may point at: where it started and where it ended up.
 struct Referee {
     kind: String,
     group: String,
+    version: String,
     org_name: String,
     org_namespace: String,
     name: String,
@@ -20,45 +24,8 @@ struct Referee {
     prefixes: Vec<String>,
     suffixes: Vec<String>,
     prev_names: Vec<String>,
-}
-
-/// One entry of kustomize's name-reference config: fields that refer to a `kind` by name.
-struct NameRef {
-    kind: String,
-    group: Option<String>,
-    specs: Vec<FieldSpec>,
-}
-
-/// kustomize's default name-reference config (`namereference.yaml`), read once.
-fn name_references() -> &'static [NameRef] {
-    static REFS: std::sync::LazyLock<Vec<NameRef>> = std::sync::LazyLock::new(|| {
-        let (docs, _) = yaml::parse_documents(
-            include_str!("fieldspecs/namereference.yaml"),
-            LoadLimits::default(),
-        );
-        let mut out = Vec::new();
-        if let Some(Value::Seq(items)) = docs
-            .first()
-            .and_then(|d| d.root.get("nameReference"))
-            .map(|n| &n.value)
-        {
-            for item in items {
-                let specs = match item.get("fieldSpecs").map(|f| &f.value) {
-                    Some(Value::Seq(fs)) => {
-                        fs.iter().filter_map(super::fieldspec::parse_spec).collect()
-                    }
-                    _ => Vec::new(),
-                };
-                out.push(NameRef {
-                    kind: get_str(item, &["kind"]).to_owned(),
-                    group: item.get("group").and_then(Node::as_str).map(str::to_owned),
-                    specs,
-                });
-            }
-        }
-        out
-    });
-    &REFS
+    /// Whether it has a previous id (renamed, or moved to another namespace).
+    has_prev: bool,
 }
 
 /// An unset namespace is the `default` namespace.
@@ -73,17 +40,22 @@ fn same_namespace(a: &str, b: &str) -> bool {
 fn resolve<'a>(
     candidates: &[&'a Referee],
     name: &str,
-    ns: &str,
+    ns: Option<&str>,
     referrer: (&[String], &[String]),
 ) -> Option<&'a Referee> {
     let found: Vec<&Referee> = candidates
         .iter()
         .copied()
         .filter(|t| {
-            (t.org_name == name || t.prev_names.iter().any(|p| p == name))
-                && (t.cluster_scoped
-                    || same_namespace(&t.org_namespace, ns)
-                    || same_namespace(&t.namespace, ns))
+            // kustomize's `previousNameMatches` reads previous ids only: an object that
+            // was never renamed or moved is never what a reference needs updating to.
+            t.has_prev
+                && (t.org_name == name || t.prev_names.iter().any(|p| p == name))
+                && ns.is_none_or(|ns| {
+                    t.cluster_scoped
+                        || same_namespace(&t.org_namespace, ns)
+                        || same_namespace(&t.namespace, ns)
+                })
         })
         .collect();
     match found.as_slice() {
@@ -106,12 +78,20 @@ fn resolve<'a>(
 /// kustomize's name-reference fix-up: wherever an object refers to another by the name it
 /// was loaded with, write the name it ends up with (prefix, suffix, content hash); a
 /// reference by name and namespace (RoleBinding subjects) also gets the new namespace.
-pub(super) fn fix_name_references(ra: &mut [Resource]) {
+/// `refs`: the build's `nameReference` configuration.
+pub(super) fn fix_name_references(
+    ra: &mut [Resource],
+    refs: &[NameBackRef],
+) -> Result<(), RenderError> {
+    for r in ra.iter() {
+        check_reference_maps(r, refs)?;
+    }
     let referees: Vec<Referee> = ra
         .iter()
         .map(|r| Referee {
             kind: r.kind().to_owned(),
             group: group_version(r.api_version()).0.to_owned(),
+            version: group_version(r.api_version()).1.to_owned(),
             org_name: r.org_name.clone(),
             org_namespace: r.org_namespace.clone(),
             name: r.name().to_owned(),
@@ -120,11 +100,46 @@ pub(super) fn fix_name_references(ra: &mut [Resource]) {
             prefixes: r.prefixes.clone(),
             suffixes: r.suffixes.clone(),
             prev_names: r.prev_names.clone(),
+            has_prev: !r.prev_names.is_empty()
+                || r.name() != r.org_name
+                || r.namespace() != r.org_namespace,
         })
         .collect();
     for r in ra.iter_mut() {
-        fix_references_in(r, &referees);
+        fix_references_in(r, &referees, refs);
     }
+    Ok(())
+}
+
+/// kustomize's `nameref.Filter.setMapping`: a reference held as a map (`{name, namespace}`)
+/// must have a `name`, whatever it refers to; a configured field spec that reaches a map
+/// without one (a namespace spec with `create: true` may have made it) fails the build.
+fn check_reference_maps(r: &Resource, refs: &[NameBackRef]) -> Result<(), RenderError> {
+    let (api_version, kind) = (r.api_version(), r.kind());
+    let lacks_name = |n: &Node| matches!(n.value, Value::Map(_)) && n.get("name").is_none();
+    for spec in refs
+        .iter()
+        .flat_map(|nr| &nr.referrers)
+        .filter(|s| s.selects(api_version, kind))
+    {
+        let mut bad = false;
+        spec.visit_existing(&r.node, &mut |n| match &n.value {
+            Value::Seq(items) => bad |= items.iter().any(lacks_name),
+            _ => bad |= lacks_name(n),
+        });
+        if bad {
+            return Err(RenderError::at(
+                &r.source,
+                r.node.start,
+                format!(
+                    "updating name reference in '{}' field of '{}': path config error; no 'name' field in node",
+                    spec.path.join("/"),
+                    r.id()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The referring object, as a reference in it is resolved: its namespace and affixes.
@@ -133,24 +148,26 @@ struct Referrer<'a> {
     kind: &'a str,
     candidates: &'a [&'a Referee],
     namespace: &'a str,
+    /// A cluster-scoped referrer may refer to objects of any namespace.
+    cluster_scoped: bool,
     prefixes: &'a [String],
     suffixes: &'a [String],
 }
 
 /// Rewrites every reference held by `r`.
-fn fix_references_in(r: &mut Resource, referees: &[Referee]) {
+fn fix_references_in(r: &mut Resource, referees: &[Referee], refs: &[NameBackRef]) {
     let referrer_ns = r.namespace().to_owned();
+    let cluster_scoped = r.is_cluster_scoped();
     let affixes = (r.prefixes.clone(), r.suffixes.clone());
     let (api_version, kind) = (r.api_version().to_owned(), r.kind().to_owned());
-    for nr in name_references() {
+    for nr in refs {
+        // kustomize's `previousIdSelectedByGvk`: empty parts of the configured kind match any.
         let candidates: Vec<&Referee> = referees
             .iter()
             .filter(|t| {
                 t.kind == nr.kind
-                    && nr
-                        .group
-                        .as_deref()
-                        .is_none_or(|g| g.is_empty() || g == t.group)
+                    && (nr.group.is_empty() || nr.group == t.group)
+                    && (nr.version.is_empty() || nr.version == t.version)
             })
             .collect();
         if candidates.is_empty() {
@@ -160,10 +177,15 @@ fn fix_references_in(r: &mut Resource, referees: &[Referee]) {
             kind: &nr.kind,
             candidates: &candidates,
             namespace: &referrer_ns,
+            cluster_scoped,
             prefixes: &affixes.0,
             suffixes: &affixes.1,
         };
-        for spec in nr.specs.iter().filter(|s| s.selects(&api_version, &kind)) {
+        for spec in nr
+            .referrers
+            .iter()
+            .filter(|s| s.selects(&api_version, &kind))
+        {
             fix_field(&mut r.node, spec, &referrer);
         }
     }
@@ -220,18 +242,19 @@ fn update(referrer: &Referrer, holder: &mut Node, field: &str, by_map: bool) {
     {
         return;
     }
-    let ns = holder
-        .get("namespace")
-        .and_then(Node::as_str)
-        .filter(|_| by_map)
-        .unwrap_or(referrer.namespace)
-        .to_owned();
+    // kustomize's `SubsetThatCouldBeReferencedByResource`: a cluster-scoped referrer sees
+    // every namespace, unless the reference names one.
+    let ns = match holder.get("namespace").and_then(Node::as_str) {
+        Some(ns) if by_map => Some(ns.to_owned()),
+        _ if referrer.cluster_scoped => None,
+        _ => Some(referrer.namespace.to_owned()),
+    };
     let affixes = (referrer.prefixes, referrer.suffixes);
     let mut new_namespace = None;
     if let Some(target) = get_mut(holder, field) {
         match &mut target.value {
             Value::String(name) => {
-                if let Some(t) = resolve(referrer.candidates, name, &ns, affixes) {
+                if let Some(t) = resolve(referrer.candidates, name, ns.as_deref(), affixes) {
                     *name = t.name.clone();
                     if !t.cluster_scoped && !t.namespace.is_empty() {
                         new_namespace = Some(t.namespace.clone());
@@ -241,7 +264,7 @@ fn update(referrer: &Referrer, holder: &mut Node, field: &str, by_map: bool) {
             Value::Seq(items) => {
                 for i in items.iter_mut() {
                     if let Value::String(name) = &mut i.value
-                        && let Some(t) = resolve(referrer.candidates, name, &ns, affixes)
+                        && let Some(t) = resolve(referrer.candidates, name, ns.as_deref(), affixes)
                     {
                         *name = t.name.clone();
                     }
@@ -259,7 +282,12 @@ fn update(referrer: &Referrer, holder: &mut Node, field: &str, by_map: bool) {
 mod tests {
     use super::*;
     use crate::render::kustomize::resource::test_resources;
+    use crate::render::kustomize::tconfig::TransformerConfig;
     use crate::render::kustomize::transformers::{apply_affix, set_namespace};
+
+    fn refs() -> &'static [NameBackRef] {
+        &TransformerConfig::builtin().name_reference
+    }
 
     const APP: &str = "apiVersion: v1
 kind: ConfigMap
@@ -301,7 +329,7 @@ spec:
         for r in ra.iter_mut() {
             apply_affix(r, "dev-", true);
         }
-        fix_name_references(&mut ra);
+        fix_name_references(&mut ra, refs()).expect("fixes");
         let spec = pod_spec(&ra[1]);
         let container = &seq(spec.get("containers"))[0];
         let env_from = seq(container.get("envFrom"));
@@ -325,7 +353,7 @@ spec:
         apply_affix(&mut ra[0], "x-", true);
         // The Deployment stays in `default`: the ConfigMap was loaded there too, so the
         // reference follows it (org namespace) even after it moved.
-        fix_name_references(&mut ra);
+        fix_name_references(&mut ra, refs()).expect("fixes");
         let container = &seq(pod_spec(&ra[1]).get("containers"))[0];
         assert_eq!(
             seq(container.get("envFrom"))[0].str_at(&["configMapRef", "name"]),
@@ -335,7 +363,7 @@ spec:
         set_namespace(&mut elsewhere[1], "prod");
         elsewhere[0].org_namespace = "staging".to_owned();
         apply_affix(&mut elsewhere[0], "x-", true);
-        fix_name_references(&mut elsewhere);
+        fix_name_references(&mut elsewhere, refs()).expect("fixes");
         let container = &seq(pod_spec(&elsewhere[1]).get("containers"))[0];
         assert_eq!(
             seq(container.get("envFrom"))[0].str_at(&["configMapRef", "name"]),
@@ -361,7 +389,7 @@ subjects:
         );
         set_namespace(&mut ra[0], "ops");
         apply_affix(&mut ra[0], "p-", true);
-        fix_name_references(&mut ra);
+        fix_name_references(&mut ra, refs()).expect("fixes");
         let subject = &seq(ra[1].node.get("subjects"))[0];
         assert_eq!(subject.str_at(&["name"]), Some("p-robot"));
         assert_eq!(subject.str_at(&["namespace"]), Some("ops"));
@@ -377,11 +405,60 @@ subjects:
         apply_affix(&mut ra[0], "a-", true);
         apply_affix(&mut ra[1], "a-", true);
         apply_affix(&mut ra[2], "b-", true);
-        fix_name_references(&mut ra);
+        fix_name_references(&mut ra, refs()).expect("fixes");
         let container = &seq(pod_spec(&ra[1]).get("containers"))[0];
         assert_eq!(
             seq(container.get("envFrom"))[0].str_at(&["configMapRef", "name"]),
             Some("a-cfg")
+        );
+    }
+
+    #[test]
+    fn a_cluster_scoped_referrer_sees_every_namespace() {
+        let yaml = "apiVersion: v1
+kind: Service
+metadata: {name: hook, namespace: system}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: things.example.com}
+spec: {serviceName: hook}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: c}
+data: {serviceName: hook}
+";
+        let custom = super::super::tconfig::parse(
+            std::path::Path::new("c.yaml"),
+            "nameReference:\n- kind: Service\n  fieldSpecs:\n  - {kind: CustomResourceDefinition, path: spec/serviceName}\n  - {kind: ConfigMap, path: data/serviceName}\n",
+        )
+        .expect("config");
+        let mut ra = test_resources(yaml);
+        apply_affix(&mut ra[0], "p-", true);
+        fix_name_references(&mut ra, &custom.name_reference).expect("fixes");
+        assert_eq!(ra[1].node.str_at(&["spec", "serviceName"]), Some("p-hook"));
+        // A namespaced referrer in `default` does not see the Service in `system`.
+        assert_eq!(ra[2].node.str_at(&["data", "serviceName"]), Some("hook"));
+    }
+
+    #[test]
+    fn a_map_reference_without_a_name_is_an_error() {
+        let mut ra = test_resources(
+            "apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: v}
+webhooks:
+  - name: a
+    clientConfig:
+      service: {namespace: x}
+",
+        );
+        let err = fix_name_references(&mut ra, refs()).expect_err("no name");
+        assert!(
+            err.to_string()
+                .contains("'webhooks/clientConfig/service' field of 'ValidatingWebhookConfiguration.v1.admissionregistration.k8s.io/v.[noNs]': path config error; no 'name' field in node"),
+            "{err}"
         );
     }
 

@@ -53,6 +53,28 @@ fn type_order(kind: &str, first: &[&str], last: &[&str]) -> i32 {
     0
 }
 
+/// The key of kustomize's `Gvk.IsLessThan` (the order `TransformerConfig` keeps its field
+/// specs in): the kind's place in the legacy order, then `group_version_kind` with `~G`,
+/// `~V`, `~K` standing for an empty part (so unset parts sort after set ones).
+pub fn gvk_sort_key(group: &str, version: &str, kind: &str) -> (i32, String) {
+    let or = |s: &str, empty: &str| {
+        if s.is_empty() {
+            empty.to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
+    (
+        type_order(kind, &ORDER_FIRST, &ORDER_LAST),
+        format!(
+            "{}_{}_{}",
+            or(group, "~G"),
+            or(version, "~V"),
+            or(kind, "~K")
+        ),
+    )
+}
+
 fn group_version(api_version: &str) -> (&str, &str) {
     match api_version.split_once('/') {
         Some((g, v)) => (g, v),

@@ -13,6 +13,7 @@ use super::patches::{LoadedPatch, apply_patch};
 use super::replacement::{self, Replacement};
 use super::resource::{Resource, get_mut, get_str, set, string_data, text};
 use super::selector::{Selector, selects_exactly};
+use super::tconfig::TransformerConfig;
 use crate::yaml::{FileId, Node, Pos, Value};
 
 pub(super) fn set_pairs(target: &mut Node, pairs: &[(String, String)]) {
@@ -86,7 +87,8 @@ pub(super) fn apply_replacements(
     Ok(())
 }
 
-/// The built-in transformers of one kustomization, in kustomize's order.
+/// The built-in transformers of one kustomization, in kustomize's order, writing where the
+/// accumulation's transformer configuration `tc` says.
 pub(super) fn transform(
     k: &Kustomization,
     ra: &mut Vec<Resource>,
@@ -94,6 +96,7 @@ pub(super) fn transform(
     patches: &[LoadedPatch],
     json: &[LoadedPatch],
     kid: FileId,
+    tc: &TransformerConfig,
 ) -> Result<(), RenderError> {
     // Whatever a step creates is attributed to the kustomization field that caused it.
     let stamp = |ra: &mut Vec<Resource>, field: &str| {
@@ -107,8 +110,16 @@ pub(super) fn transform(
     }
     stamp(ra, "patches");
     if let Some(ns) = &k.namespace {
+        let extra = configured_only(&tc.namespace, &builtin::NAMESPACE);
         for r in ra.iter_mut() {
+            // kustomize's NamespaceTransformer stores every object's id as a previous one
+            // (name references then consider it moved, even where nothing changed).
+            let name = r.name().to_owned();
+            if !r.prev_names.contains(&name) {
+                r.prev_names.push(name);
+            }
             set_namespace(r, ns);
+            apply_specs(r, &extra, &mut |n| n.value = Value::String(ns.clone()));
         }
         stamp(ra, "namespace");
     }
@@ -116,8 +127,13 @@ pub(super) fn transform(
         let Some(affix) = affix.as_deref().filter(|a| !a.is_empty()) else {
             continue;
         };
+        let specs = if is_prefix {
+            &tc.name_prefix
+        } else {
+            &tc.name_suffix
+        };
         for r in ra.iter_mut() {
-            apply_affix(r, affix, is_prefix);
+            apply_configured_affix(r, affix, is_prefix, specs);
         }
         stamp(
             ra,
@@ -128,10 +144,13 @@ pub(super) fn transform(
             },
         );
     }
-    apply_labels(k, ra);
+    apply_labels(k, ra, tc);
+    stamp(ra, "labels");
+    apply_common_labels(k, ra, tc);
+    stamp(ra, "commonLabels");
     if !k.common_annotations.is_empty() {
         for r in ra.iter_mut() {
-            apply_specs(r, &builtin::COMMON_ANNOTATIONS, &mut |n| {
+            apply_specs(r, &tc.common_annotations, &mut |n| {
                 set_pairs(n, &k.common_annotations)
             });
         }
@@ -141,24 +160,80 @@ pub(super) fn transform(
         apply_patch(ra, p)?;
     }
     stamp(ra, "patchesJson6902");
-    apply_replicas(k, ra, kid)?;
+    apply_replicas(k, ra, kid, &tc.replicas)?;
+    // kustomize's image filter rewrites images where they are; it never creates one.
+    let image_specs: Vec<FieldSpec> = configured_only(&tc.images, &builtin::IMAGES)
+        .into_iter()
+        .map(|s| FieldSpec { create: false, ..s })
+        .collect();
     for image in &k.images {
         for r in ra.iter_mut() {
             update_images(&mut r.node, image, kid);
+            if r.kind() != "CustomResourceDefinition" {
+                apply_specs(r, &image_specs, &mut |n| update_image_at(n, image, kid));
+            }
         }
     }
     Ok(())
 }
 
-/// `labels` (with their selector and template options) and `commonLabels`.
-fn apply_labels(k: &Kustomization, ra: &mut [Resource]) {
+/// The specs of `configured` that are not among `defaults` (those the built-in code already
+/// covers), for transformers whose defaults are written as code.
+fn configured_only(configured: &[FieldSpec], defaults: &[FieldSpec]) -> Vec<FieldSpec> {
+    configured
+        .iter()
+        .filter(|s| !defaults.contains(s))
+        .cloned()
+        .collect()
+}
+
+/// kustomize's PrefixTransformer / SuffixTransformer: every spec selecting the object adds
+/// the affix once (`metadata/name` renames it; other fields get the affix on their value).
+/// A configuration whose kind-specific `metadata/name` spec displaced the default one
+/// leaves the other kinds' names alone.
+fn apply_configured_affix(r: &mut Resource, affix: &str, is_prefix: bool, specs: &[FieldSpec]) {
+    if skips_affixes(r) {
+        return;
+    }
+    let (api_version, kind) = (r.api_version().to_owned(), r.kind().to_owned());
+    for spec in specs.iter().filter(|s| s.selects(&api_version, &kind)) {
+        if spec.path == ["metadata", "name"] {
+            apply_affix(r, affix, is_prefix);
+            continue;
+        }
+        let spec = FieldSpec {
+            create: false,
+            ..spec.clone()
+        };
+        spec.visit(&mut r.node, &mut |n| {
+            if let Value::String(s) = &mut n.value {
+                *s = if is_prefix {
+                    format!("{affix}{s}")
+                } else {
+                    format!("{s}{affix}")
+                };
+            }
+        });
+    }
+}
+
+/// Kinds whose names kustomize never prefixes or suffixes.
+fn skips_affixes(r: &Resource) -> bool {
+    let (g, _) = group_version(r.api_version());
+    matches!(r.kind(), "CustomResourceDefinition" | "Namespace")
+        || (r.kind() == "APIService" && g == "apiregistration.k8s.io")
+}
+
+/// `labels` (with their selector and template options).
+fn apply_labels(k: &Kustomization, ra: &mut [Resource], tc: &TransformerConfig) {
     for set_ in &k.labels {
         let mut specs = set_.fields.clone();
+        specs.extend(tc.labels.iter().cloned());
         if set_.include_selectors {
-            specs.extend(builtin::COMMON_LABELS.iter().cloned());
+            specs.extend(tc.common_labels.iter().cloned());
         } else {
             if set_.include_templates {
-                specs.extend(builtin::TEMPLATE_LABELS.iter().cloned());
+                specs.extend(tc.template_labels.iter().cloned());
             }
             specs.push(FieldSpec::new("metadata/labels", true));
         }
@@ -166,9 +241,13 @@ fn apply_labels(k: &Kustomization, ra: &mut [Resource]) {
             apply_specs(r, &specs, &mut |n| set_pairs(n, &set_.pairs));
         }
     }
+}
+
+/// `commonLabels`, wherever the configuration's `commonLabels` specs say.
+fn apply_common_labels(k: &Kustomization, ra: &mut [Resource], tc: &TransformerConfig) {
     if !k.common_labels.is_empty() {
         for r in ra.iter_mut() {
-            apply_specs(r, &builtin::COMMON_LABELS, &mut |n| {
+            apply_specs(r, &tc.common_labels, &mut |n| {
                 set_pairs(n, &k.common_labels)
             });
         }
@@ -176,7 +255,12 @@ fn apply_labels(k: &Kustomization, ra: &mut [Resource]) {
 }
 
 /// `replicas`: each entry must name at least one workload.
-fn apply_replicas(k: &Kustomization, ra: &mut [Resource], kid: FileId) -> Result<(), RenderError> {
+fn apply_replicas(
+    k: &Kustomization,
+    ra: &mut [Resource],
+    kid: FileId,
+    specs: &[FieldSpec],
+) -> Result<(), RenderError> {
     for (name, count) in &k.replicas {
         let mut found = false;
         for r in ra
@@ -184,14 +268,11 @@ fn apply_replicas(k: &Kustomization, ra: &mut [Resource], kid: FileId) -> Result
             .filter(|r| r.name() == name || &r.org_name == name)
         {
             let (api_version, kind) = (r.api_version().to_owned(), r.kind().to_owned());
-            if builtin::REPLICAS
-                .iter()
-                .any(|s| s.selects(&api_version, &kind))
-            {
+            if specs.iter().any(|s| s.selects(&api_version, &kind)) {
                 found = true;
             }
             let pos = k.pos_of("replicas");
-            apply_specs(r, &builtin::REPLICAS, &mut |n| {
+            apply_specs(r, specs, &mut |n| {
                 n.value = Value::Int(*count);
                 n.file = kid;
                 n.start = pos;
@@ -214,10 +295,7 @@ fn apply_replicas(k: &Kustomization, ra: &mut [Resource], kid: FileId) -> Result
 /// `namePrefix` / `nameSuffix` on one object (kustomize skips CRDs, Namespaces and
 /// APIServices), remembering the affix for name-reference resolution.
 pub(super) fn apply_affix(r: &mut Resource, affix: &str, is_prefix: bool) {
-    let (g, _) = group_version(r.api_version());
-    let skip = matches!(r.kind(), "CustomResourceDefinition" | "Namespace")
-        || (r.kind() == "APIService" && g == "apiregistration.k8s.io");
-    if skip {
+    if skips_affixes(r) {
         return;
     }
     let name = if is_prefix {
@@ -312,6 +390,18 @@ fn new_image(current: &str, set_: &kustomization::ImageSet) -> String {
         out.push_str(digest);
     }
     out
+}
+
+/// An image at a configured field spec: rewritten when it matches `set_`.
+fn update_image_at(img: &mut Node, set_: &kustomization::ImageSet, kid: FileId) {
+    if let Some(current) = img.as_str()
+        && image_matches(current, &set_.name)
+    {
+        img.value = Value::String(new_image(current, set_));
+        img.file = kid;
+        img.start = set_.pos;
+        img.end = set_.pos;
+    }
 }
 
 pub(super) fn update_images(node: &mut Node, set_: &kustomization::ImageSet, kid: FileId) {
@@ -560,7 +650,16 @@ images: [{name: busybox, newTag: '1.36'}]
         let mut ra = test_resources(&format!(
             "{DEPLOYMENT}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cfg}}\n"
         ));
-        transform(&k, &mut ra, &[], &[], &[], FileId(1)).expect("transform");
+        transform(
+            &k,
+            &mut ra,
+            &[],
+            &[],
+            &[],
+            FileId(1),
+            TransformerConfig::builtin(),
+        )
+        .expect("transform");
         let d = &ra[0];
         assert_eq!((d.name(), d.namespace()), ("p-web", "prod"));
         assert_eq!(d.node.str_at(&["metadata", "labels", "team"]), Some("blue"));
@@ -596,7 +695,16 @@ images: [{name: busybox, newTag: '1.36'}]
     fn replicas_must_name_a_workload() {
         let k = kustomization("replicas: [{name: cfg, count: 2}]\n");
         let mut ra = test_resources("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\n");
-        let err = transform(&k, &mut ra, &[], &[], &[], FileId(1)).expect_err("no workload");
+        let err = transform(
+            &k,
+            &mut ra,
+            &[],
+            &[],
+            &[],
+            FileId(1),
+            TransformerConfig::builtin(),
+        )
+        .expect_err("no workload");
         assert!(
             err.message
                 .contains("resource with name cfg does not match")
@@ -607,7 +715,16 @@ images: [{name: busybox, newTag: '1.36'}]
     fn labels_without_selectors_stay_out_of_selectors() {
         let k = kustomization("labels:\n- pairs: {team: blue}\n  includeTemplates: true\n");
         let mut ra = test_resources(DEPLOYMENT);
-        transform(&k, &mut ra, &[], &[], &[], FileId(1)).expect("transform");
+        transform(
+            &k,
+            &mut ra,
+            &[],
+            &[],
+            &[],
+            FileId(1),
+            TransformerConfig::builtin(),
+        )
+        .expect("transform");
         let d = &ra[0];
         assert_eq!(d.node.str_at(&["metadata", "labels", "team"]), Some("blue"));
         assert_eq!(

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use super::RenderError;
-use super::fieldspec::{builtin, group_version};
+use super::fieldspec::{FieldSpec, group_version};
 use super::kustomization::{Kustomization, VarEntry};
 use super::resource::Resource;
 use crate::yaml::{Node, Pos, Value};
@@ -218,7 +218,12 @@ fn expand(input: &str, values: &[(String, Value)]) -> Value {
 
 /// `ResolveVars`: reads every var's value from the object it is attached to, then replaces
 /// references to it in the `varReference` fields of every object.
-pub fn resolve_vars(resources: &mut [Resource], vars: &[VarEntry]) -> Result<(), RenderError> {
+/// `var_reference`: the build's `varReference` field specs.
+pub fn resolve_vars(
+    resources: &mut [Resource],
+    vars: &[VarEntry],
+    var_reference: &[FieldSpec],
+) -> Result<(), RenderError> {
     if vars.is_empty() {
         return Ok(());
     }
@@ -259,7 +264,7 @@ pub fn resolve_vars(resources: &mut [Resource], vars: &[VarEntry]) -> Result<(),
     for r in resources.iter_mut() {
         let (api_version, kind) = (r.api_version().to_owned(), r.kind().to_owned());
         let mut failure: Option<(Pos, &'static str)> = None;
-        for spec in builtin::VAR_REFERENCE
+        for spec in var_reference
             .iter()
             .filter(|s| s.selects(&api_version, &kind))
         {
