@@ -8,7 +8,11 @@ and, for every `func TestX(t *testing.T)` whose body only writes files with
 literal th.WriteK / th.WriteC / th.WriteF calls and builds one directory with
 th.Run(dir, th.MakeDefaultOptions()) or th.RunWithErr(dir, ...), writes the
 files under DEST/<File>_<TestX>/ and the built directory (relative) into
-DEST/<File>_<TestX>/.roots, which measure.py reads. The Go test's expected
+DEST/<File>_<TestX>/.roots, which measure.py reads, followed by every other
+kustomization directory the case writes (its bases, overlays and components
+are roots too). Table-driven tests in the shape of component_test.go (a map
+of cases with `input: []FileGen{...}` and a run path) give one directory per
+row. The Go test's expected
 string is kept as .go-expected.yaml for reference only: the measurement
 compares kgate with kubectl, not with the Go expectation.
 
@@ -31,8 +35,8 @@ GO_STR = r'(?:`[^`]*`|"(?:[^"\\\n]|\\.)*")'
 # A file content may also be a package-level string constant, resolved by name.
 CONTENT = r'(?:' + GO_STR + r'|[A-Za-z_]\w*)'
 WRITE = re.compile(r'th\.(WriteK|WriteC|WriteF)\(\s*(' + GO_STR + r')\s*,\s*(' + CONTENT + r')\s*,?\s*\)')
-RUN = re.compile(r'th\.(Run|RunWithErr)\(\s*(' + GO_STR + r')\s*,\s*(?:th\.MakeDefaultOptions\(\)|opts)\s*\)')
-OPTS = re.compile(r'opts := th\.MakeDefaultOptions\(\)')
+RUN = re.compile(r'th\.(Run|RunWithErr)\(\s*(' + GO_STR + r')\s*,\s*(?:th\.MakeDefaultOptions\(\)|opts|options)\s*\)')
+OPTS = re.compile(r'(?:opts|options) := th\.MakeDefaultOptions\(\)')
 EXPECT = re.compile(r'th\.AssertActualEqualsExpected\(\s*m\s*,\s*(' + CONTENT + r')\s*\)')
 FUNC = re.compile(r'^func (Test\w+)\(t \*testing\.T\) \{\n(.*?)^\}\n', re.M | re.S)
 HELPER = re.compile(r'^func (\w+)\(th \*?kusttest_test\.Harness\) \{\n(.*?)^\}\n', re.M | re.S)
@@ -117,6 +121,57 @@ def inline_helpers(body, helpers):
     return re.sub(r'\b(\w+)\(th\)', repl, body)
 
 
+TABLE_RUN = re.compile(r'th\.(?:Run|RunWithErr)\(tc\.(\w+), th\.MakeDefaultOptions\(\)\)')
+TABLE_CASE = re.compile(r'^\t\t"([^"\n]+)": \{\n', re.M)
+
+
+def table_cases(body, helpers):
+    """Cases of a table-driven test in the form of component_test.go: a map of
+    cases whose `input: []FileGen{...}` lists writeK/writeC/writeF(...) calls
+    and helper names, run with th.Run(tc.<pathField>, th.MakeDefaultOptions()).
+    Yields (case name, files, root); other table shapes yield nothing."""
+    run = TABLE_RUN.search(body)
+    loop = body.find("for tn, tc := range")
+    if not run or loop < 0 or "f(th)" not in body[loop:]:
+        return
+    marks = list(TABLE_CASE.finditer(body[:loop]))
+    for i, m in enumerate(marks):
+        chunk = body[m.end():marks[i + 1].start() if i + 1 < len(marks) else loop]
+        root = re.search(run.group(1) + r':\s*(' + GO_STR + r')', chunk)
+        inputs = re.search(r'input:\s*\[\]FileGen\{(.*?)\n?\s*\},\n', chunk, re.S)
+        if not root or not inputs:
+            continue
+        text = re.sub(r'\bwrite([KCF])\(', r'th.Write\1(', inputs.group(1))
+        for name in re.findall(r'(?<![\w.])([a-z]\w+)(?=\s*,|\s*$)', text):
+            if name in helpers:
+                text += "\n" + helpers[name]
+        try:
+            files = case_files(text)
+        except KeyError:
+            continue
+        if files:
+            yield m.group(1), files, posixpath.normpath(go_string(root.group(1)).lstrip("/") or ".")
+
+
+def write_case(case, files, root, expected):
+    shutil.rmtree(case, ignore_errors=True)
+    for path, content in files.items():
+        target = os.path.join(case, path)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "w") as f:
+            f.write(content)
+    os.makedirs(os.path.join(case, root), exist_ok=True)
+    # The directory the Go test builds comes first; every other kustomization
+    # directory of the case (bases, overlays, components) is a root as well.
+    others = sorted({posixpath.dirname(p) or "." for p in files
+                     if posixpath.basename(p) == "kustomization.yaml"} - {root})
+    with open(os.path.join(case, ".roots"), "w") as f:
+        f.write("".join(r + "\n" for r in [root] + others))
+    if expected is not None:
+        with open(os.path.join(case, ".go-expected.yaml"), "w") as f:
+            f.write(expected)
+
+
 def extract(git_dir, rev, dest):
     names = subprocess.run(["git", "--git-dir", git_dir, "ls-tree", "--name-only", rev, "api/krusty/"],
                            check=True, capture_output=True, text=True).stdout.split()
@@ -136,23 +191,19 @@ def extract(git_dir, rev, dest):
             if "MakeHarness" not in body and "MakeEnhancedHarness" not in body:
                 continue
             got = classify(body)
+            if got == "table-driven":
+                rows = list(table_cases(body, helpers))
+                for row, files, root in rows:
+                    slug = re.sub(r"[^A-Za-z0-9]+", "-", row).strip("-")
+                    write_case(os.path.join(dest, f"{stem}_{test}_{slug}"), files, root, None)
+                done += len(rows)
+                if rows:
+                    continue
             if isinstance(got, str):
                 skipped[got] += 1
                 continue
             files, root, expected = got
-            case = os.path.join(dest, f"{stem}_{test}")
-            shutil.rmtree(case, ignore_errors=True)
-            for path, content in files.items():
-                target = os.path.join(case, path)
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-                with open(target, "w") as f:
-                    f.write(content)
-            os.makedirs(os.path.join(case, root), exist_ok=True)
-            with open(os.path.join(case, ".roots"), "w") as f:
-                f.write(root + "\n")
-            if expected is not None:
-                with open(os.path.join(case, ".go-expected.yaml"), "w") as f:
-                    f.write(expected)
+            write_case(os.path.join(dest, f"{stem}_{test}"), files, root, expected)
             done += 1
     return done, skipped
 
