@@ -35,12 +35,60 @@ SKIP_DIRS = {".git", "node_modules", "vendor"}
 # Issue 16's known classes, recognised so the breakdown separates them from
 # new findings. (name, where: kgate-error|kubectl-error|diff, regex on detail)
 KNOWN = [
-    ("#1 Component rendered alone", "kgate-error", r"but got 'Component'|kind.*Component"),
-    ("#2 configurations:/openapi:/crds:", "kgate-error", r"configurations|openapi|crds|imageTags"),
-    ("#4 JSON6902 replace of missing path", "kgate-error", r"replace.*(missing|not found|does not exist)|(missing|no such).*replace"),
-    ("#5 generator behavior: value", "kgate-error", r"behavior"),
-    ("#6 .env line holding only a KEY", "kgate-error", r"\.env|env file|KEY=VALUE|key=value"),
+    ("#1 Component rendered alone", "kgate-error", r"but got 'Component'"),
+    ("#2 configurations:/openapi:/crds:", "kgate-error",
+     r"does not render `(configurations|openapi|crds|imageTags)`"),
+    ("#4 JSON6902 replace of missing path", "kgate-error", r"replace: path .* does not exist"),
+    ("#5 generator behavior: value", "kgate-error", r"\bbehavior\b"),
+    ("#6 .env line holding only a KEY", "kgate-error", r"is not KEY=VALUE \(kgate does not read the environment\)"),
 ]
+
+
+# Classes found on this corpus, each pinned by a reduction in tests/kustomize/
+# (named in brackets). Same shape as KNOWN; first match wins, KNOWN first.
+FOUND = [
+    ("patch finds no target: selection by previous name or `default` namespace "
+     "[patch_target_matches_name_before_rename, patch_matches_intermediate_prefixed_name, "
+     "patch_without_namespace_matches_default_namespace]", "kgate-error", r"no unique target for patch"),
+    ("replacement source selected by original name [replacement_source_selected_by_original_name]",
+     "kgate-error", r"replacement source .* matches 0 objects"),
+    ("duplicate key in a kustomization [kustomization_duplicate_keys_last_wins]", "kgate-error",
+     r"kustomization\.ya?ml:\d+:\d+: duplicate key"),
+    ("kustomization field names are case-insensitive [kustomization_field_names_case_insensitive]",
+     "kgate-error", r"invalid Kustomization: unknown field"),
+    ("kustomization directory under generators outside the root "
+     "[generators_kustomization_directory_outside_root]", "kgate-error", r"security; file .* is not in or below"),
+    ("built-in transformer config file under transformers [transformers_builtin_prefix_suffix_config]",
+     "kgate-error", r"the built-in `\w+` under `transformers`"),
+    ("inline plugin config under transformers/generators [transformers_inline_builtin_config]",
+     "kgate-error", r"inline plugin configs"),
+    ("#2 configurations:/openapi:/crds: (buildMetadata transformerAnnotations)", "kgate-error", r"buildMetadata"),
+    ("generator merge by prefixed name [generator_merge_by_prefixed_name]", "kgate-error",
+     r"does not exist; cannot merge or replace"),
+    ("labels.includeVolumeClaimTemplates is unknown to v5.5 [labels_include_volume_claim_templates_unknown_in_v5_5]",
+     "kubectl-error", r'unknown field "includeVolumeClaimTemplates"'),
+    ("kubectl v5.5 crashes; kgate must fail [error_patch_file_with_two_delete_directives, "
+     "error_images_name_not_a_pattern]", "kubectl-error", r"^panic: "),
+    ("patch file without objects [error_patch_file_without_objects]", "kubectl-error",
+     r"trouble configuring builtin PatchTransformer"),
+    ("ambiguous name reference [error_subject_service_account_ambiguous]", "kubectl-error",
+     r"found multiple possible referrals"),
+    ("namespace scope by group/version/kind [namespace_scope_by_group_version_kind]", "diff",
+     r"^\.metadata\.namespace differs"),
+    ("labels create volumeClaimTemplates [labels_include_templates_statefulset_without_claims]", "diff",
+     r"volumeClaimTemplates only in kgate"),
+    ("non-string annotation values quoted by kubectl [annotations_non_string_values_quoted]", "diff",
+     r"^\.metadata\.annotations\.<key> (value|type) differs \(kubectl string\)"),
+    ("final newline added to a string value [block_scalar_at_eof_without_newline; #3 generator files]",
+     "diff", r"trailing newline added by kgate"),
+    ("generated name hash differs [configmap_generator_without_data_hash]", "diff", r"name hash suffix differs"),
+    ("name reference picks the renamed candidate across sibling bases "
+     "[name_reference_across_sibling_bases_prefers_renamed]", "diff",
+     r"^\.(roleRef\.name|webhooks\[\]\.clientConfig\.service\.namespace) value differs"),
+]
+# A patch that silently selects nothing shows up as an object difference on
+# whatever field it should have set (e.g. `.spec.replicas missing in kgate`):
+# those are left to the reader (see benches/RESULTS.md for this corpus).
 
 
 def find_roots(repo):
@@ -176,8 +224,17 @@ def compare_streams(want, got):
         if d:
             path, wv, gv = d
             kind = w.get("kind") if isinstance(w, dict) else "?"
-            if obj_id(w) != obj_id(g) and path.startswith((".metadata.name", ".metadata.namespace", ".kind")):
+            hashed = re.compile(r"^(.*)-[a-z0-9]{10}$")
+            if (path == ".metadata.name" and isinstance(wv, str) and isinstance(gv, str)
+                    and hashed.match(wv) and hashed.match(gv)
+                    and hashed.match(wv).group(1) == hashed.match(gv).group(1)):
+                key = ".metadata.name hash suffix differs"
+            elif obj_id(w) != obj_id(g) and path.startswith((".metadata.name", ".metadata.namespace", ".kind")):
                 key = f"{generalize(path)} differs"
+            elif isinstance(wv, str) and isinstance(gv, str) and gv == wv + "\n":
+                key = f"{generalize(path)} trailing newline added by kgate"
+            elif isinstance(wv, str) and not isinstance(gv, str) and gv != "<absent>" and str(gv).lower() == wv.lower():
+                key = f"{generalize(path)} type differs (kubectl string)"
             elif wv == "<absent>" or gv == "<absent>":
                 key = f"{generalize(path)} {'only in kgate' if wv == '<absent>' else 'missing in kgate'}"
             else:
@@ -186,8 +243,17 @@ def compare_streams(want, got):
     return "unknown difference", ""
 
 
+def first_line_difference(want, got):
+    """`line N: kubectl '...' / kgate '...'` for outputs with equal objects."""
+    w, g = want.decode(errors="replace").splitlines(), got.decode(errors="replace").splitlines()
+    for i, (a, b) in enumerate(zip(w, g)):
+        if a != b:
+            return f"line {i + 1}: kubectl {a.strip()[:60]!r} / kgate {b.strip()[:60]!r}"
+    return f"line count: kubectl {len(w)} / kgate {len(g)}"
+
+
 def known_class(where, detail):
-    for name, w, rx in KNOWN:
+    for name, w, rx in KNOWN + FOUND:
         if w == where and re.search(rx, detail, re.I):
             return name
     return None
@@ -208,7 +274,8 @@ def measure_root(kgate, repo, boundary, root, timeout, corpus):
         return rec
     if kc != 0:
         rec.update(outcome="kgate-render/kubectl-error", detail=rec["kubectl_error"].splitlines()[0][:300])
-        rec["class"] = "kgate renders, kubectl: " + normalize_message(rec["kubectl_error"], corpus)
+        rec["class"] = known_class("kubectl-error", rec["kubectl_error"]) or \
+            "kgate renders, kubectl: " + normalize_message(rec["kubectl_error"], corpus)
         return rec
     if gc != 0:
         rec.update(outcome="kgate-error/kubectl-render", detail=rec["kgate_error"].splitlines()[0][:300] if rec["kgate_error"] else "")
@@ -225,10 +292,12 @@ def measure_root(kgate, repo, boundary, root, timeout, corpus):
     if want == got:
         rec["outcome"] = "agree"
         rec["status"] = "equal"
+        if kout != gout:
+            rec["byte_diff"] = first_line_difference(kout, gout)
         return rec
     key, detail = compare_streams(want, got)
     rec.update(outcome="differ", detail=detail, objects=len(want))
-    rec["class"] = "object difference: " + key
+    rec["class"] = known_class("diff", key) or "object difference: " + key
     return rec
 
 
@@ -257,6 +326,10 @@ def report(records, out):
     lines.append("")
     lines.append(f"agree {total['agree']}/{len(records)} ({pct:.1f}%); kubectl renders {rendered} roots "
                  f"({total['byte-identical']} byte-identical in kgate), rejects {both}.")
+    bytes_only = [r for r in records if r.get("byte_diff")]
+    if bytes_only:
+        lines += ["", "Same objects, different bytes (not a disagreement; kgate aims at byte identity):"]
+        lines += [f"- {r['repo']}: {r['root']}: {r['byte_diff']}" for r in bytes_only]
     classes = collections.Counter(r["class"] for r in records if r["outcome"] != "agree")
     lines += ["", "| roots | class | example (repo: root) | detail |", "|---|---|---|---|"]
     for cls, n in classes.most_common():
