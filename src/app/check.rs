@@ -125,6 +125,9 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
                 validators: &validators,
                 progress: opts.progress.as_deref(),
                 entries: &entries,
+                charts: &discovery.charts,
+                helm: &s.helm(version, &crds),
+                missing_helm: config.helm.missing_severity,
             },
         )
     });

@@ -51,6 +51,8 @@ struct Shared<'a> {
     memo: Option<Mutex<HashMap<u64, PolicyResults>>>,
     /// Whether policies read `data.kgate.root` (then the memo cannot share across roots).
     reads_root: bool,
+    /// The severity of a chart root's finding when Helm is missing (`helm.missingSeverity`).
+    missing_helm: Severity,
 }
 
 type PolicyResults = Vec<Result<Violation, EvalError>>;
@@ -116,13 +118,26 @@ fn object_ref(r: &Resource) -> ObjectRef {
 }
 
 fn render_error_finding(s: &Shared<'_>, e: &RenderError, root: &str) -> Finding {
+    if crate::render::helm::output::is_missing_helm(e) {
+        return Finding {
+            hide_source: false,
+            rule: rules::RENDER_UNAVAILABLE.to_owned(),
+            severity: s.missing_helm,
+            message: e.message.clone(),
+            help: crate::render::helm::INSTALL_HINT.to_owned(),
+            location: Location::new(relative(s.scan_root, &e.file), e.pos),
+            object: None,
+            pointer: None,
+            roots: vec![root.to_owned()],
+        };
+    }
     if e.unavailable {
         return Finding {
             hide_source: false,
             rule: rules::RENDER_UNAVAILABLE.to_owned(),
             severity: Severity::Note,
             message: e.message.clone(),
-            help: "Render the chart in CI (`kustomize build --enable-helm`) and check the output with `kgate check` until Helm rendering lands.".to_owned(),
+            help: "Vendor what the root needs into the repository (or allow what it needs, such as `helm.allowNetwork`), or render it in CI and check the output with `kgate check`.".to_owned(),
             location: Location::new(relative(s.scan_root, &e.file), e.pos),
             object: None,
             pointer: None,
@@ -154,6 +169,39 @@ fn check_root(
         Err(e) => return (vec![render_error_finding(s, &e, &rel)], 0),
     };
     check_rendered(s, ev, &rel, &rel, &resources, settings)
+}
+
+/// A chart directory on its own, rendered by Helm with its default values.
+fn check_chart(
+    s: &Shared<'_>,
+    ev: &mut Evaluator,
+    helm: &crate::render::helm::Helm,
+    dir: &Path,
+    settings: &crate::policy::context::ContextSettings,
+) -> (Vec<Finding>, usize) {
+    let rel = relative(s.scan_root, dir);
+    let file_id = |f: &Path| s.renderer.file_id(f);
+    match crate::render::helm::output::render_chart(helm, dir, &rel, &file_id) {
+        Ok(resources) => check_rendered(s, ev, &rel, &rel, &resources, settings),
+        Err(e) => (vec![render_error_finding(s, &e, &rel)], 0),
+    }
+}
+
+/// Chart directories that are roots: subcharts (under another chart's directory) are part
+/// of their parent's rendering.
+fn chart_dirs(charts: &[SourceFile]) -> Vec<PathBuf> {
+    let dirs: Vec<PathBuf> = charts
+        .iter()
+        .filter_map(|c| c.abs.parent().map(Path::to_path_buf))
+        .collect();
+    let mut roots: Vec<PathBuf> = dirs
+        .iter()
+        .filter(|d| !dirs.iter().any(|o| o != *d && d.starts_with(o)))
+        .cloned()
+        .collect();
+    roots.sort();
+    roots.dedup();
+    roots
 }
 
 /// An entry point whose options change what its path deploys: the kustomization its options
@@ -385,6 +433,12 @@ pub struct RootSettings<'a> {
     pub progress: Option<&'a crate::app::settings::Progress>,
     /// Entry points whose options change what they deploy, checked as roots of their own.
     pub entries: &'a [crate::render::entry::EntryRender],
+    /// Helm chart directories (`Chart.yaml` files), each a root rendered by Helm.
+    pub charts: &'a [SourceFile],
+    /// How Helm runs (for charts and `helmCharts`).
+    pub helm: &'a crate::render::helm::HelmSettings,
+    /// `helm.missingSeverity`.
+    pub missing_helm: Severity,
 }
 
 pub fn check_roots(
@@ -395,8 +449,12 @@ pub fn check_roots(
     policies: &PolicySet,
     settings: &RootSettings<'_>,
 ) -> RootsOutcome {
-    let renderer = Renderer::new(repo_root).with_sources(settings.checks.sources.clone());
+    let helm = std::sync::Arc::new(crate::render::helm::Helm::new(settings.helm.clone()));
+    let renderer = Renderer::new(repo_root)
+        .with_sources(settings.checks.sources.clone())
+        .with_helm(helm.clone());
     let dirs = root_dirs(kustomizations, components);
+    let charts = chart_dirs(settings.charts);
     let entries = settings.entries;
     let context = settings.context;
     let shared = Shared {
@@ -410,6 +468,7 @@ pub fn check_roots(
             .is_empty()
             .then(|| Mutex::new(HashMap::new())),
         reads_root: policies.reads_root(),
+        missing_helm: settings.missing_helm,
     };
     let evaluators = EvaluatorPool::new(policies);
     if let Some(p) = settings.progress {
@@ -432,6 +491,12 @@ pub fn check_roots(
             .map(|e| evaluators.with(|ev| check_entry(&shared, ev, e, context)))
             .collect::<Vec<_>>(),
     );
+    per_root.extend(
+        charts
+            .par_iter()
+            .map(|d| evaluators.with(|ev| check_chart(&shared, ev, &helm, d, context)))
+            .collect::<Vec<_>>(),
+    );
     let mut findings = Vec::new();
     let mut objects = 0;
     for (f, n) in per_root {
@@ -440,7 +505,7 @@ pub fn check_roots(
     }
     RootsOutcome {
         findings: merge_across_roots(findings),
-        roots: dirs.len() + entries.len(),
+        roots: dirs.len() + entries.len() + charts.len(),
         objects,
         consumed: renderer.files_read().into_iter().collect(),
     }

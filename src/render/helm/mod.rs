@@ -39,17 +39,22 @@ pub struct HelmSettings {
 /// The environment variable that names the helm binary (CI sets it to the project's copy).
 pub const HELM_ENV: &str = "KGATE_HELM";
 
-/// The helm binary: the configured one, else `$KGATE_HELM`, else `helm` on `PATH`.
+/// The helm binary: the configured one, else `$KGATE_HELM`, else `helm` on `PATH`. A name
+/// without `/` is looked up on `PATH`; a path must be a file.
 pub fn locate(configured: Option<&Path>) -> Option<PathBuf> {
-    if let Some(p) = configured {
-        return Some(p.to_owned());
-    }
-    if let Some(p) = std::env::var_os(HELM_ENV).filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(p));
+    let env = std::env::var_os(HELM_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    let wanted = configured
+        .map(Path::to_path_buf)
+        .or(env)
+        .unwrap_or_else(|| PathBuf::from("helm"));
+    if wanted.components().count() > 1 {
+        return wanted.is_file().then_some(wanted);
     }
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
-        .map(|d| d.join("helm"))
+        .map(|d| d.join(&wanted))
         .find(|p| p.is_file())
 }
 

@@ -10,6 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::{Helm, HelmError, Template};
 use crate::render::RenderError;
 use crate::render::kustomize::Resource;
 use crate::render::kustomize::resource::Origin;
@@ -249,4 +250,61 @@ pub fn map_lines(rendered: &str, template: &str) -> Vec<Pos> {
         }
     }
     out
+}
+
+/// A chart directory on its own: `helm template` with its default values, released under
+/// the directory's name, CRDs included per `helm.includeCRDs`.
+pub fn render_chart(
+    helm: &Helm,
+    chart_dir: &Path,
+    label: &str,
+    file_id: &dyn Fn(&Path) -> FileId,
+) -> Result<Vec<Resource>, RenderError> {
+    let release = chart_dir
+        .file_name()
+        .map_or_else(|| "release-name".to_owned(), |n| n.to_string_lossy().into_owned());
+    let t = Template {
+        chart: chart_dir.to_owned(),
+        release,
+        include_crds: helm.settings().include_crds,
+        ..Template::default()
+    };
+    let stream = helm
+        .template(&t, label)
+        .map_err(|e| chart_error(chart_dir, e))?;
+    objects(&stream, chart_dir, file_id)
+}
+
+/// A Helm failure as a render error: at the template line Helm names
+/// (`template: CHART/templates/x.yaml:12:3: ...`), else at `Chart.yaml`. Helm missing and a
+/// chart that needs the network are `render-unavailable`.
+pub fn chart_error(chart_dir: &Path, e: HelmError) -> RenderError {
+    let unavailable = matches!(
+        e,
+        HelmError::NotInstalled { .. } | HelmError::NeedsNetwork { .. }
+    );
+    let mut at = (chart_dir.join("Chart.yaml"), Pos::default());
+    if let HelmError::Failed { stderr, .. } = &e
+        && let Some(found) = failing_template(chart_dir, stderr)
+    {
+        at = found;
+    }
+    let mut err = RenderError::at(&at.0, at.1, e.to_string());
+    err.unavailable = unavailable;
+    err
+}
+
+/// The template file and line a Helm error names, when it is in the chart directory.
+fn failing_template(chart_dir: &Path, stderr: &str) -> Option<(PathBuf, Pos)> {
+    let re = regex::Regex::new(r"template: ([^:\s]+):(\d+):(\d+)").ok()?;
+    let c = re.captures(stderr)?;
+    let file = template_file(chart_dir, &c[1])?;
+    let line = c[2].parse().ok()?;
+    let column = c[3].parse().ok()?;
+    Some((file, Pos { line, column }))
+}
+
+/// Whether a render error says that Helm is not installed (its finding says how to get it).
+pub fn is_missing_helm(e: &RenderError) -> bool {
+    e.unavailable && e.message.starts_with("Helm is not available")
 }

@@ -102,6 +102,9 @@ pub struct Kustomization {
     pub build_metadata: Vec<String>,
     /// `sortOptions` (only the top-level kustomization's apply).
     pub sort_options: Option<SortOptions>,
+    /// `helmCharts` entries and `helmGlobals`, as written (read by `helm_charts.rs`).
+    pub helm_charts: Vec<Node>,
+    pub helm_globals: Option<Node>,
 }
 
 /// `sortOptions`: `fifo` keeps the order objects were loaded in; `legacy` sorts by kind, with
@@ -486,6 +489,10 @@ impl Reader<'_> {
         }
         if PLUGINS.contains(&key) {
             return self.plugins(k, key, v);
+        }
+        if key == "helmCharts" || key == "helmGlobals" {
+            super::helm_charts::read(k, key, v);
+            return Ok(());
         }
         if key.starts_with("helm") && !is_empty(v) {
             // Helm needs the helm binary and chart repositories: a note, not an error.
@@ -969,7 +976,7 @@ patchesStrategicMerge:
             message("sortOptions: {order: fifo, legacySortOptions: {}}\n"),
             "the field 'sortOptions.legacySortOptions' is set but the selected sort order is 'fifo', not 'legacy'"
         );
-        let helm = read("helmCharts: [{name: x}]\n").expect_err("helm");
+        let helm = read("helmChartInflationGenerator: [{chartName: x}]\n").expect_err("helm");
         assert!(helm.unavailable);
         assert_eq!(
             message("transformers:\n- |\n  kind: X\n"),
