@@ -276,7 +276,8 @@ pub fn render_chart(
 }
 
 /// A Helm failure as a render error: at the template line Helm names
-/// (`template: CHART/templates/x.yaml:12:3: ...`), else at `Chart.yaml`. Helm missing and a
+/// (`template: CHART/templates/x.yaml:12:3: ...`, `execution error at (CHART/...:6:8)`),
+/// else at `Chart.yaml`. Helm missing and a
 /// chart that needs the network are `render-unavailable`.
 pub fn chart_error(chart_dir: &Path, e: HelmError) -> RenderError {
     let unavailable = matches!(
@@ -296,7 +297,7 @@ pub fn chart_error(chart_dir: &Path, e: HelmError) -> RenderError {
 
 /// The template file and line a Helm error names, when it is in the chart directory.
 fn failing_template(chart_dir: &Path, stderr: &str) -> Option<(PathBuf, Pos)> {
-    let re = regex::Regex::new(r"template: ([^:\s]+):(\d+):(\d+)").ok()?;
+    let re = regex::Regex::new(r"(?:template: |error at \()([^:\s()]+):(\d+):(\d+)").ok()?;
     let c = re.captures(stderr)?;
     let file = template_file(chart_dir, &c[1])?;
     let line = c[2].parse().ok()?;

@@ -1,0 +1,191 @@
+//! Helm charts end to end: a chart deployed per environment through kustomize `helmCharts`
+//! (tests/data/helm), each chart directory a root of its own, and the paths where Helm is
+//! missing, a dependency is not vendored, or a template fails.
+
+mod common;
+
+use std::path::Path;
+
+use common::write;
+
+/// `kgate check . --format json` in `dir` with `helm` as Helm (or none).
+fn check(dir: &Path, helm: Option<&Path>) -> serde_json::Value {
+    let mut cmd = common::bin();
+    cmd.args(["check", ".", "--format", "json"]).current_dir(dir);
+    match helm {
+        Some(h) => cmd.env("KGATE_HELM", h),
+        None => cmd.env("KGATE_HELM", "/nonexistent/helm").env("PATH", ""),
+    };
+    let out = cmd.output().expect("kgate runs");
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+/// (rule, path:line, roots) of every finding.
+fn summary(report: &serde_json::Value) -> Vec<(String, String, Vec<String>)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_owned(),
+                format!("{}:{}", f["location"]["path"].as_str().unwrap(), f["location"]["line"]),
+                f["roots"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.as_str().unwrap().to_owned())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_defect_injected_through_values_is_found_in_its_environment_only() {
+    let Some(helm) = common::helm::helm() else {
+        return;
+    };
+    let report = check(&common::fixture("helm"), Some(&helm));
+    let found = summary(&report);
+    // envs/prod/values.yaml sets privileged: true; the template writes it with toYaml.
+    let privileged: Vec<_> = found.iter().filter(|f| f.0 == "privileged-container").collect();
+    assert_eq!(
+        privileged,
+        [&(
+            "privileged-container".to_owned(),
+            "charts/web/templates/deployment.yaml:27".to_owned(),
+            vec!["envs/prod".to_owned()]
+        )],
+        "{found:#?}"
+    );
+    // A template defect (no ServiceAccount) is one finding through the chart root and both
+    // environments, at the template line.
+    assert!(found.contains(&(
+        "default-service-account".to_owned(),
+        "charts/web/templates/deployment.yaml:16".to_owned(),
+        vec!["charts/web".into(), "envs/dev".into(), "envs/prod".into()]
+    )));
+    // Values files are Helm values, not "not a manifest".
+    assert!(!found.iter().any(|f| f.0 == "not-a-manifest"), "{found:#?}");
+    assert_eq!(report["summary"]["roots"], 3);
+    assert_eq!(report["summary"]["objects"], 6);
+}
+
+#[test]
+fn without_helm_each_chart_root_is_an_error_saying_how_to_install_it() {
+    let report = check(&common::fixture("helm"), None);
+    let found = summary(&report);
+    assert_eq!(
+        found,
+        [
+            (
+                "render-unavailable".to_owned(),
+                "charts/web/Chart.yaml:1".to_owned(),
+                vec!["charts/web".to_owned()]
+            ),
+            (
+                "render-unavailable".to_owned(),
+                "envs/dev/kustomization.yaml:5".to_owned(),
+                vec!["envs/dev".to_owned()]
+            ),
+            (
+                "render-unavailable".to_owned(),
+                "envs/prod/kustomization.yaml:5".to_owned(),
+                vec!["envs/prod".to_owned()]
+            ),
+        ]
+    );
+    for f in report["findings"].as_array().unwrap() {
+        assert_eq!(f["severity"], "error");
+        assert!(f["help"].as_str().unwrap().contains("ci/install-helm.sh"), "{f}");
+    }
+}
+
+#[test]
+fn the_severity_without_helm_is_configurable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    std::fs::create_dir(r.join(".git")).unwrap();
+    write(r, ".kgate.yaml", "helm:\n  missingSeverity: warning\n");
+    write(r, "chart/Chart.yaml", "apiVersion: v2\nname: c\nversion: 0.1.0\n");
+    write(r, "chart/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n");
+    let report = check(r, None);
+    assert_eq!(report["findings"][0]["rule"], "render-unavailable");
+    assert_eq!(report["findings"][0]["severity"], "warning");
+}
+
+#[test]
+fn a_dependency_not_vendored_and_a_failing_template_are_render_errors() {
+    let Some(helm) = common::helm::helm() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    std::fs::create_dir(r.join(".git")).unwrap();
+    write(
+        r,
+        "deps/Chart.yaml",
+        "apiVersion: v2\nname: deps\nversion: 0.1.0\ndependencies:\n  - name: redis\n    version: 1.0.0\n    repository: https://charts.example.com\n",
+    );
+    write(r, "deps/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\n");
+    write(r, "broken/Chart.yaml", "apiVersion: v2\nname: broken\nversion: 0.1.0\n");
+    write(
+        r,
+        "broken/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\ndata:\n  x: {{ required \"x is required\" .Values.x }}\n",
+    );
+    let report = check(r, Some(&helm));
+    let found = summary(&report);
+    assert_eq!(
+        found.iter().map(|f| (f.0.as_str(), f.1.as_str())).collect::<Vec<_>>(),
+        [
+            ("render-error", "broken/templates/cm.yaml:6"),
+            ("render-error", "deps/Chart.yaml:1"),
+        ],
+        "{report:#}"
+    );
+    let messages: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert!(messages[0].contains("x is required"), "helm's stderr: {}", messages[0]);
+    assert!(
+        messages[1].contains("`redis`") && messages[1].contains("helm dependency build"),
+        "{}",
+        messages[1]
+    );
+}
+
+#[test]
+fn a_vendored_dependency_renders_offline() {
+    let Some(helm) = common::helm::helm() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    std::fs::create_dir(r.join(".git")).unwrap();
+    write(
+        r,
+        "app/Chart.yaml",
+        "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n  - name: lib\n    version: 0.1.0\n    repository: https://charts.example.com\n",
+    );
+    write(r, "app/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\n");
+    write(r, "app/charts/lib/Chart.yaml", "apiVersion: v2\nname: lib\nversion: 0.1.0\n");
+    write(
+        r,
+        "app/charts/lib/templates/sa.yaml",
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: lib}\nautomountServiceAccountToken: true\n",
+    );
+    let report = check(r, Some(&helm));
+    assert!(
+        !summary(&report).iter().any(|f| f.0.starts_with("render")),
+        "{report:#}"
+    );
+    // The subchart is part of its parent's root, not a root of its own.
+    assert_eq!(report["summary"]["roots"], 1);
+    assert_eq!(report["summary"]["objects"], 2);
+}
