@@ -19,15 +19,6 @@ use super::resource::{Resource, add_unique};
 use crate::render::helm::{HelmError, Template, output};
 use crate::yaml::{Node, Pos, Value};
 
-/// Stores the raw `helmCharts` / `helmGlobals` of a kustomization.
-pub(super) fn read(k: &mut Kustomization, key: &str, v: &Node) {
-    if key == "helmGlobals" {
-        k.helm_globals = Some(v.clone()).filter(|n| n.value != Value::Null);
-    } else if let Value::Seq(items) = &v.value {
-        k.helm_charts = items.clone();
-    }
-}
-
 fn string(n: &Node, key: &str) -> Option<String> {
     n.get(key)
         .and_then(Node::as_str)
@@ -111,6 +102,20 @@ impl Renderer {
                 "no repo specified for pull, no chart found at '{}'",
                 chart_dir.display()
             )));
+        }
+        let allow_network = self
+            .helm
+            .as_ref()
+            .is_some_and(|h| h.settings().allow_network);
+        if let (false, false, Some(repo)) = (local, allow_network, &repo) {
+            return Err(helm_error(
+                k,
+                c,
+                HelmError::NeedsNetwork {
+                    chart: name.clone(),
+                    repo: repo.clone(),
+                },
+            ));
         }
         let template = self.chart_template(k, dir, c, &name, &chart_dir, local, repo, version)?;
         let helm = self.helm.as_ref().ok_or_else(|| missing(k, c, &name))?;

@@ -490,8 +490,15 @@ impl Reader<'_> {
         if PLUGINS.contains(&key) {
             return self.plugins(k, key, v);
         }
-        if key == "helmCharts" || key == "helmGlobals" {
-            super::helm_charts::read(k, key, v);
+        // Kept as written; `helm_charts.rs` reads them when it inflates the charts.
+        if key == "helmGlobals" {
+            k.helm_globals = Some(v.clone()).filter(|n| n.value != Value::Null);
+            return Ok(());
+        }
+        if key == "helmCharts" {
+            if let Value::Seq(items) = &v.value {
+                k.helm_charts = items.clone();
+            }
             return Ok(());
         }
         if key.starts_with("helm") && !is_empty(v) {
