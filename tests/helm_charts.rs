@@ -1,6 +1,6 @@
 //! Helm charts end to end: a chart deployed per environment through kustomize `helmCharts`
-//! (tests/data/helm), each chart directory a root of its own, and the paths where Helm is
-//! missing, a dependency is not vendored, or a template fails.
+//! and an Argo CD Application (tests/data/helm), each chart directory a root of its own, and
+//! the paths where Helm is missing, a dependency is not vendored, or a template fails.
 
 mod common;
 
@@ -65,12 +65,31 @@ fn a_defect_injected_through_values_is_found_in_its_environment_only() {
     assert!(found.contains(&(
         "default-service-account".to_owned(),
         "charts/web/templates/deployment.yaml:16".to_owned(),
-        vec!["charts/web".into(), "envs/dev".into(), "envs/prod".into()]
+        vec![
+            "Application argocd/web-staging".into(),
+            "charts/web".into(),
+            "envs/dev".into(),
+            "envs/prod".into()
+        ]
+    )));
+    // The Argo CD Application's value file (image tag latest) and parameter (a LoadBalancer)
+    // show up in its root only.
+    let app = vec!["Application argocd/web-staging".to_owned()];
+    assert!(found.contains(&(
+        "image-latest-tag".to_owned(),
+        "charts/web/templates/deployment.yaml:19".to_owned(),
+        app.clone()
+    )));
+    assert!(found.contains(&(
+        "service-type-exposed".to_owned(),
+        "charts/web/templates/service.yaml:8".to_owned(),
+        app
     )));
     // Values files are Helm values, not "not a manifest".
     assert!(!found.iter().any(|f| f.0 == "not-a-manifest"), "{found:#?}");
-    assert_eq!(report["summary"]["roots"], 3);
-    assert_eq!(report["summary"]["objects"], 6);
+    // Three chart roots and the Application; its own object is a plain manifest.
+    assert_eq!(report["summary"]["roots"], 4);
+    assert_eq!(report["summary"]["objects"], 9);
 }
 
 #[test]
@@ -80,6 +99,11 @@ fn without_helm_each_chart_root_is_an_error_saying_how_to_install_it() {
     assert_eq!(
         found,
         [
+            (
+                "render-unavailable".to_owned(),
+                "argocd/web-staging.yaml:7".to_owned(),
+                vec!["Application argocd/web-staging".to_owned()]
+            ),
             (
                 "render-unavailable".to_owned(),
                 "charts/web/Chart.yaml:1".to_owned(),

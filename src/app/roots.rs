@@ -171,6 +171,62 @@ fn check_root(
     check_rendered(s, ev, &rel, &rel, &resources, settings)
 }
 
+/// An Argo CD Application whose path is a chart: the chart rendered as Argo CD renders it
+/// (release name, destination namespace, value files, values, parameters).
+fn check_helm_entry(
+    s: &Shared<'_>,
+    ev: &mut Evaluator,
+    helm: &crate::render::helm::Helm,
+    e: &crate::render::entry::EntryRender,
+    source: &crate::render::entry::HelmSource,
+    settings: &crate::policy::context::ContextSettings,
+) -> (Vec<Finding>, usize) {
+    let chart = s.scan_root.join(&e.path);
+    let chart = std::fs::canonicalize(&chart).unwrap_or(chart);
+    let mut values_files = Vec::new();
+    for f in &source.value_files {
+        let path = s.scan_root.join(f);
+        match std::fs::canonicalize(&path) {
+            Ok(p) if p.starts_with(s.scan_root) => {
+                // Read as Helm values: not a plain manifest.
+                s.renderer.file_id(&p);
+                values_files.push(p);
+            }
+            _ => {
+                let err = crate::render::RenderError::at(
+                    &s.scan_root.join(&e.file),
+                    e.pos,
+                    format!("{}: value file {f} is not in the repository", e.id),
+                );
+                return (vec![render_error_finding(s, &err, &e.id)], 0);
+            }
+        }
+    }
+    let t = crate::render::helm::Template {
+        chart,
+        release: source.release.clone(),
+        namespace: source.namespace.clone(),
+        values_files,
+        values_texts: source.values.clone(),
+        set: source.parameters.clone(),
+        include_crds: !source.skip_crds,
+        ..crate::render::helm::Template::default()
+    };
+    let file_id = |f: &Path| s.renderer.file_id(f);
+    match crate::render::helm::output::render_template(helm, &t, &e.path, &file_id) {
+        Ok(resources) => check_rendered(s, ev, &e.id, &e.path, &resources, settings),
+        Err(err) => {
+            let mut f = render_error_finding(s, &err, &e.id);
+            if err.unavailable {
+                // Nothing in the chart is wrong: point at the Application.
+                f.location = Location::new(e.file.clone(), e.pos);
+            }
+            f.message = format!("{} (rendering what {} deploys)", f.message, e.id);
+            (vec![f], 0)
+        }
+    }
+}
+
 /// A chart directory on its own, rendered by Helm with its default values.
 fn check_chart(
     s: &Shared<'_>,
@@ -210,9 +266,13 @@ fn chart_dirs(charts: &[SourceFile]) -> Vec<PathBuf> {
 fn check_entry(
     s: &Shared<'_>,
     ev: &mut Evaluator,
+    helm: &crate::render::helm::Helm,
     e: &crate::render::entry::EntryRender,
     settings: &crate::policy::context::ContextSettings,
 ) -> (Vec<Finding>, usize) {
+    if let Some(source) = &e.helm {
+        return check_helm_entry(s, ev, helm, e, source, settings);
+    }
     let file = s.scan_root.join(&e.file);
     let mut resources = match s
         .renderer
@@ -488,7 +548,7 @@ pub fn check_roots(
     per_root.extend(
         entries
             .par_iter()
-            .map(|e| evaluators.with(|ev| check_entry(&shared, ev, e, context)))
+            .map(|e| evaluators.with(|ev| check_entry(&shared, ev, &helm, e, context)))
             .collect::<Vec<_>>(),
     );
     per_root.extend(

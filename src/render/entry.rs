@@ -27,6 +27,26 @@ pub struct EntryRender {
     pub kustomization: String,
     /// Flux `postBuild` variables, when any.
     pub substitute: Option<Substitution>,
+    /// An Argo CD Helm source: the chart at `path` rendered by Helm (the kustomization is
+    /// then unused).
+    pub helm: Option<HelmSource>,
+}
+
+/// How an Argo CD `Application` renders the chart at its path (`spec.source.helm`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HelmSource {
+    /// `releaseName`, default the Application's name.
+    pub release: String,
+    /// `spec.destination.namespace`.
+    pub namespace: Option<String>,
+    /// `valueFiles`, relative to the scanned root (Argo CD resolves them from the chart path).
+    pub value_files: Vec<String>,
+    /// `values` (a YAML string) and `valuesObject` (which wins), as YAML texts.
+    pub values: Vec<String>,
+    /// `parameters`: name, value, forceString (`--set` / `--set-string`).
+    pub parameters: Vec<(String, String, bool)>,
+    /// `skipCrds`.
+    pub skip_crds: bool,
 }
 
 /// Flux `postBuild`: the variables and where they come from.
@@ -155,7 +175,15 @@ pub fn entry_renders(
             } else {
                 format!("{kind} {ns}/{name}")
             };
-            let options = if api.starts_with("argoproj.io/") && kind == "Application" {
+            let argo = api.starts_with("argoproj.io/") && kind == "Application";
+            let helm = if argo { argo_helm(root, &o) } else { None };
+            let options = if argo && helm.is_some() {
+                Some((
+                    serde_json::Map::new(),
+                    None,
+                    o["spec"]["source"]["path"].as_str().map(str::to_owned),
+                ))
+            } else if argo {
                 argo_options(&o).map(|(k, path)| (k, None, path))
             } else if api.starts_with("kustomize.toolkit.fluxcd.io/") && kind == "Kustomization" {
                 flux_options(&o, ns, &mut sources, table, variable_files)
@@ -189,6 +217,7 @@ pub fn entry_renders(
                 path,
                 kustomization: serde_json::to_string_pretty(&Value::Object(k)).unwrap_or_default(),
                 substitute,
+                helm,
             });
         }
     }
@@ -237,6 +266,80 @@ fn argo_options(o: &Value) -> Option<(serde_json::Map<String, Value>, Option<Str
         k.insert("images".to_owned(), Value::Array(images));
     }
     Some((k, o["spec"]["source"]["path"].as_str().map(str::to_owned)))
+}
+
+/// An Argo CD `Application` whose source path is a Helm chart (Argo CD then runs
+/// `helm template`), with the options of `spec.source.helm`.
+fn argo_helm(root: &Path, o: &Value) -> Option<HelmSource> {
+    let source = &o["spec"]["source"];
+    let path = source["path"].as_str()?.trim_start_matches("./");
+    if source["repoURL"].as_str().is_some_and(|u| u.is_empty()) || source["chart"].is_string() {
+        return None;
+    }
+    if !root.join(path).join("Chart.yaml").is_file() {
+        return None;
+    }
+    let helm = &source["helm"];
+    let name = o["metadata"]["name"].as_str().unwrap_or("");
+    let mut values = Vec::new();
+    if let Some(v) = helm["values"].as_str() {
+        values.push(v.to_owned());
+    }
+    if helm["valuesObject"].is_object() {
+        values.push(helm["valuesObject"].to_string());
+    }
+    let value_files = helm["valueFiles"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|f| {
+            crate::source::relative(root, &lexical(&root.join(path).join(f)))
+        })
+        .collect();
+    let parameters = helm["parameters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            let value = match &p["value"] {
+                Value::String(s) => s.clone(),
+                Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            Some((p["name"].as_str()?.to_owned(), value, p["forceString"] == true))
+        })
+        .collect();
+    Some(HelmSource {
+        release: helm["releaseName"]
+            .as_str()
+            .filter(|r| !r.is_empty())
+            .unwrap_or(name)
+            .to_owned(),
+        namespace: o["spec"]["destination"]["namespace"]
+            .as_str()
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned),
+        value_files,
+        values,
+        parameters,
+        skip_crds: helm["skipCrds"] == true,
+    })
+}
+
+/// `a/b/../c` as `a/c`, without touching the disk.
+fn lexical(p: &Path) -> std::path::PathBuf {
+    let mut out = std::path::PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// A Flux `Kustomization`'s options as kustomization fields, its `postBuild` substitution

@@ -110,6 +110,8 @@ pub struct Template {
     pub api_versions: Vec<String>,
     /// `--name-template`.
     pub name_template: Option<String>,
+    /// `--set NAME=VALUE` (`--set-string` when the flag is true), after the values.
+    pub set: Vec<(String, String, bool)>,
 }
 
 type Cached = Arc<Result<Arc<str>, HelmError>>;
@@ -203,6 +205,10 @@ impl Helm {
         }
         if let Some(v) = t.kube_version.as_ref().or(self.settings.kube_version.as_ref()) {
             args.extend(["--kube-version".to_owned(), v.clone()]);
+        }
+        for (name, value, string) in &t.set {
+            let flag = if *string { "--set-string" } else { "--set" };
+            args.extend([flag.to_owned(), format!("{name}={value}")]);
         }
         for (on, flag) in [
             (t.include_crds, "--include-crds"),

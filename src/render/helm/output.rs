@@ -269,10 +269,20 @@ pub fn render_chart(
         include_crds: helm.settings().include_crds,
         ..Template::default()
     };
+    render_template(helm, &t, label, file_id)
+}
+
+/// `helm template` for `t` (a chart directory), as objects located in its templates.
+pub fn render_template(
+    helm: &Helm,
+    t: &Template,
+    label: &str,
+    file_id: &dyn Fn(&Path) -> FileId,
+) -> Result<Vec<Resource>, RenderError> {
     let stream = helm
-        .template(&t, label)
-        .map_err(|e| chart_error(chart_dir, e))?;
-    objects(&stream, chart_dir, file_id)
+        .template(t, label)
+        .map_err(|e| chart_error(&t.chart, e))?;
+    objects(&stream, &t.chart, file_id)
 }
 
 /// A Helm failure as a render error: at the template line Helm names
