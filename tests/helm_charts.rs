@@ -11,7 +11,8 @@ use common::write;
 /// `kgate check . --format json` in `dir` with `helm` as Helm (or none).
 fn check(dir: &Path, helm: Option<&Path>) -> serde_json::Value {
     let mut cmd = common::bin();
-    cmd.args(["check", ".", "--format", "json"]).current_dir(dir);
+    cmd.args(["check", ".", "--format", "json"])
+        .current_dir(dir);
     match helm {
         Some(h) => cmd.env("KGATE_HELM", h),
         None => cmd.env("KGATE_HELM", "/nonexistent/helm").env("PATH", ""),
@@ -30,7 +31,11 @@ fn summary(report: &serde_json::Value) -> Vec<(String, String, Vec<String>)> {
         .map(|f| {
             (
                 f["rule"].as_str().unwrap().to_owned(),
-                format!("{}:{}", f["location"]["path"].as_str().unwrap(), f["location"]["line"]),
+                format!(
+                    "{}:{}",
+                    f["location"]["path"].as_str().unwrap(),
+                    f["location"]["line"]
+                ),
                 f["roots"]
                     .as_array()
                     .unwrap()
@@ -50,7 +55,10 @@ fn a_defect_injected_through_values_is_found_in_its_environment_only() {
     let report = check(&common::fixture("helm"), Some(&helm));
     let found = summary(&report);
     // envs/prod/values.yaml sets privileged: true; the template writes it with toYaml.
-    let privileged: Vec<_> = found.iter().filter(|f| f.0 == "privileged-container").collect();
+    let privileged: Vec<_> = found
+        .iter()
+        .filter(|f| f.0 == "privileged-container")
+        .collect();
     assert_eq!(
         privileged,
         [&(
@@ -123,7 +131,10 @@ fn without_helm_each_chart_root_is_an_error_saying_how_to_install_it() {
     );
     for f in report["findings"].as_array().unwrap() {
         assert_eq!(f["severity"], "error");
-        assert!(f["help"].as_str().unwrap().contains("ci/install-helm.sh"), "{f}");
+        assert!(
+            f["help"].as_str().unwrap().contains("ci/install-helm.sh"),
+            "{f}"
+        );
     }
 }
 
@@ -133,8 +144,16 @@ fn the_severity_without_helm_is_configurable() {
     let r = tmp.path();
     std::fs::create_dir(r.join(".git")).unwrap();
     write(r, ".kgate.yaml", "helm:\n  missingSeverity: warning\n");
-    write(r, "chart/Chart.yaml", "apiVersion: v2\nname: c\nversion: 0.1.0\n");
-    write(r, "chart/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n");
+    write(
+        r,
+        "chart/Chart.yaml",
+        "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+    );
+    write(
+        r,
+        "chart/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+    );
     let report = check(r, None);
     assert_eq!(report["findings"][0]["rule"], "render-unavailable");
     assert_eq!(report["findings"][0]["severity"], "warning");
@@ -153,8 +172,16 @@ fn a_dependency_not_vendored_and_a_failing_template_are_render_errors() {
         "deps/Chart.yaml",
         "apiVersion: v2\nname: deps\nversion: 0.1.0\ndependencies:\n  - name: redis\n    version: 1.0.0\n    repository: https://charts.example.com\n",
     );
-    write(r, "deps/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\n");
-    write(r, "broken/Chart.yaml", "apiVersion: v2\nname: broken\nversion: 0.1.0\n");
+    write(
+        r,
+        "deps/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\n",
+    );
+    write(
+        r,
+        "broken/Chart.yaml",
+        "apiVersion: v2\nname: broken\nversion: 0.1.0\n",
+    );
     write(
         r,
         "broken/templates/cm.yaml",
@@ -163,7 +190,10 @@ fn a_dependency_not_vendored_and_a_failing_template_are_render_errors() {
     let report = check(r, Some(&helm));
     let found = summary(&report);
     assert_eq!(
-        found.iter().map(|f| (f.0.as_str(), f.1.as_str())).collect::<Vec<_>>(),
+        found
+            .iter()
+            .map(|f| (f.0.as_str(), f.1.as_str()))
+            .collect::<Vec<_>>(),
         [
             ("render-error", "broken/templates/cm.yaml:6"),
             ("render-error", "deps/Chart.yaml:1"),
@@ -176,7 +206,11 @@ fn a_dependency_not_vendored_and_a_failing_template_are_render_errors() {
         .iter()
         .map(|f| f["message"].as_str().unwrap())
         .collect();
-    assert!(messages[0].contains("x is required"), "helm's stderr: {}", messages[0]);
+    assert!(
+        messages[0].contains("x is required"),
+        "helm's stderr: {}",
+        messages[0]
+    );
     assert!(
         messages[1].contains("`redis`") && messages[1].contains("helm dependency build"),
         "{}",
@@ -197,8 +231,16 @@ fn a_vendored_dependency_renders_offline() {
         "app/Chart.yaml",
         "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n  - name: lib\n    version: 0.1.0\n    repository: https://charts.example.com\n",
     );
-    write(r, "app/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\n");
-    write(r, "app/charts/lib/Chart.yaml", "apiVersion: v2\nname: lib\nversion: 0.1.0\n");
+    write(
+        r,
+        "app/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\n",
+    );
+    write(
+        r,
+        "app/charts/lib/Chart.yaml",
+        "apiVersion: v2\nname: lib\nversion: 0.1.0\n",
+    );
     write(
         r,
         "app/charts/lib/templates/sa.yaml",

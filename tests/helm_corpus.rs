@@ -38,7 +38,9 @@ fn helm_charts_render_as_kubectl_kustomize_enable_helm() {
         let got = renderer.render_to_string(&input);
         match (std::fs::read_to_string(case.join("expected.yaml")), got) {
             (Ok(want), Ok(got)) if want == got => {}
-            (Ok(want), Ok(got)) => failures.push(format!("{name}:\n--- want\n{want}--- got\n{got}")),
+            (Ok(want), Ok(got)) => {
+                failures.push(format!("{name}:\n--- want\n{want}--- got\n{got}"))
+            }
             (Ok(_), Err(e)) => failures.push(format!("{name}: kubectl renders, kgate fails: {e}")),
             (Err(_), Ok(_)) => failures.push(format!("{name}: kubectl fails, kgate renders")),
             (Err(_), Err(e)) => {
@@ -46,7 +48,10 @@ fn helm_charts_render_as_kubectl_kustomize_enable_helm() {
                 let want = want.trim().trim_start_matches("error: ");
                 let head = want.split(", no chart").next().unwrap_or(want);
                 if !e.message.contains(head) {
-                    failures.push(format!("{name}: kubectl says `{want}`, kgate `{}`", e.message));
+                    failures.push(format!(
+                        "{name}: kubectl says `{want}`, kgate `{}`",
+                        e.message
+                    ));
                 }
             }
         }

@@ -293,9 +293,7 @@ fn argo_helm(root: &Path, o: &Value) -> Option<HelmSource> {
         .into_iter()
         .flatten()
         .filter_map(Value::as_str)
-        .map(|f| {
-            crate::source::relative(root, &lexical(&root.join(path).join(f)))
-        })
+        .map(|f| crate::source::relative(root, &lexical(&root.join(path).join(f))))
         .collect();
     let parameters = helm["parameters"]
         .as_array()
@@ -307,7 +305,11 @@ fn argo_helm(root: &Path, o: &Value) -> Option<HelmSource> {
                 Value::Null => String::new(),
                 other => other.to_string(),
             };
-            Some((p["name"].as_str()?.to_owned(), value, p["forceString"] == true))
+            Some((
+                p["name"].as_str()?.to_owned(),
+                value,
+                p["forceString"] == true,
+            ))
         })
         .collect();
     Some(HelmSource {

@@ -203,7 +203,11 @@ impl Helm {
         for a in apis {
             args.extend(["--api-versions".to_owned(), a]);
         }
-        if let Some(v) = t.kube_version.as_ref().or(self.settings.kube_version.as_ref()) {
+        if let Some(v) = t
+            .kube_version
+            .as_ref()
+            .or(self.settings.kube_version.as_ref())
+        {
             args.extend(["--kube-version".to_owned(), v.clone()]);
         }
         for (name, value, string) in &t.set {
@@ -268,7 +272,12 @@ impl Helm {
                 chart: chart.display().to_string(),
                 message: format!("{}: {e}", f.display()),
             })?;
-            h.update(f.strip_prefix(chart).unwrap_or(&f).to_string_lossy().as_bytes());
+            h.update(
+                f.strip_prefix(chart)
+                    .unwrap_or(&f)
+                    .to_string_lossy()
+                    .as_bytes(),
+            );
             h.update([0]);
             h.update(&bytes);
         }
@@ -330,8 +339,7 @@ pub fn check_dependencies(chart: &Path, chart_label: &str) -> Result<(), HelmErr
     let Some(doc) = docs.first() else {
         return Ok(());
     };
-    let Some(crate::yaml::Value::Seq(deps)) = doc.root.get("dependencies").map(|d| &d.value)
-    else {
+    let Some(crate::yaml::Value::Seq(deps)) = doc.root.get("dependencies").map(|d| &d.value) else {
         return Ok(());
     };
     let vendored = vendored_charts(&chart.join("charts"));
@@ -375,7 +383,9 @@ fn vendored_charts(dir: &Path) -> Vec<String> {
             // NAME-VERSION: the version starts at the last `-` followed by a digit.
             let cut = stem
                 .char_indices()
-                .filter(|(i, c)| *c == '-' && stem[i + 1..].starts_with(|d: char| d.is_ascii_digit()))
+                .filter(|(i, c)| {
+                    *c == '-' && stem[i + 1..].starts_with(|d: char| d.is_ascii_digit())
+                })
                 .map(|(i, _)| i)
                 .next_back();
             out.push(cut.map_or(stem, |i| &stem[..i]).to_owned());

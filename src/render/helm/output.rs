@@ -243,8 +243,8 @@ pub fn map_lines(rendered: &str, template: &str) -> Vec<Pos> {
                 out.push(last);
             }
             None => {
-                let block = (cursor.saturating_sub(1)..template.len())
-                    .find(|&j| writes_block(template[j]));
+                let block =
+                    (cursor.saturating_sub(1)..template.len()).find(|&j| writes_block(template[j]));
                 out.push(block.map_or(last, |j| pos_of(&template, j)));
             }
         }
@@ -260,9 +260,10 @@ pub fn render_chart(
     label: &str,
     file_id: &dyn Fn(&Path) -> FileId,
 ) -> Result<Vec<Resource>, RenderError> {
-    let release = chart_dir
-        .file_name()
-        .map_or_else(|| "release-name".to_owned(), |n| n.to_string_lossy().into_owned());
+    let release = chart_dir.file_name().map_or_else(
+        || "release-name".to_owned(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let t = Template {
         chart: chart_dir.to_owned(),
         release,

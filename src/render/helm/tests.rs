@@ -20,7 +20,10 @@ fn the_stream_splits_at_document_markers_and_keeps_each_source() {
 fn rendered_lines_map_to_the_template_lines_that_wrote_them() {
     let template = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  replicas: {{ .Values.replicas }}\n  template:\n    spec:\n      containers:\n        - name: app\n          resources:\n            {{- toYaml .Values.resources | nindent 12 }}\n";
     let rendered = "# Source: web/templates/d.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: r\nspec:\n  replicas: 3\n  template:\n    spec:\n      containers:\n        - name: app\n          resources:\n            limits:\n              cpu: 1\n";
-    let lines: Vec<u32> = map_lines(rendered, template).iter().map(|p| p.line).collect();
+    let lines: Vec<u32> = map_lines(rendered, template)
+        .iter()
+        .map(|p| p.line)
+        .collect();
     // replicas (rendered line 7) at template line 6; the toYaml block at line 12.
     assert_eq!(lines[6], 6);
     assert_eq!(lines[12], 12);
@@ -46,7 +49,10 @@ fn a_dependency_not_vendored_is_named_with_how_to_vendor_it() {
             repo: " (from https://charts.example.com)".into()
         }
     );
-    assert!(err.to_string().contains("helm dependency build app"), "{err}");
+    assert!(
+        err.to_string().contains("helm dependency build app"),
+        "{err}"
+    );
     write(&chart, "charts/redis/Chart.yaml", "name: redis\n");
     assert_eq!(check_dependencies(&chart, "app"), Ok(()));
 }
@@ -54,7 +60,9 @@ fn a_dependency_not_vendored_is_named_with_how_to_vendor_it() {
 #[test]
 fn without_helm_a_chart_is_not_rendered_and_says_so() {
     let helm = Helm::new(HelmSettings::default());
-    let err = helm.template(&Template::default(), "charts/web").unwrap_err();
+    let err = helm
+        .template(&Template::default(), "charts/web")
+        .unwrap_err();
     assert_eq!(
         err,
         HelmError::NotInstalled {

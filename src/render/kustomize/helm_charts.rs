@@ -184,9 +184,13 @@ impl Renderer {
             None => {}
         }
         for (f, pos) in strings(c, "additionalValuesFiles") {
-            let file = self
-                .restricted_file(k, dir, &f, pos)
-                .map_err(|e| RenderError::at(&k.file, pos, format!("could not load additionalValuesFile: {}", e.message)))?;
+            let file = self.restricted_file(k, dir, &f, pos).map_err(|e| {
+                RenderError::at(
+                    &k.file,
+                    pos,
+                    format!("could not load additionalValuesFile: {}", e.message),
+                )
+            })?;
             // After the (merged) values file, as kustomize passes them.
             t.values_texts.push(
                 std::fs::read_to_string(&file)
