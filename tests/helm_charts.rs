@@ -54,7 +54,8 @@ fn a_defect_injected_through_values_is_found_in_its_environment_only() {
     };
     let report = check(&common::fixture("helm"), Some(&helm));
     let found = summary(&report);
-    // envs/prod/values.yaml sets privileged: true; the template writes it with toYaml.
+    // envs/prod/values.yaml sets privileged: true (the template writes the block with
+    // toYaml): found in envs/prod only, at the values line.
     let privileged: Vec<_> = found
         .iter()
         .filter(|f| f.0 == "privileged-container")
@@ -63,11 +64,17 @@ fn a_defect_injected_through_values_is_found_in_its_environment_only() {
         privileged,
         [&(
             "privileged-container".to_owned(),
-            "charts/web/templates/deployment.yaml:27".to_owned(),
+            "envs/prod/values.yaml:3".to_owned(),
             vec!["envs/prod".to_owned()]
         )],
         "{found:#?}"
     );
+    // envs/dev's valuesInline makes the Service a NodePort: at the kustomization's line.
+    assert!(found.contains(&(
+        "service-type-exposed".to_owned(),
+        "envs/dev/kustomization.yaml:10".to_owned(),
+        vec!["envs/dev".to_owned()]
+    )));
     // A template defect (no ServiceAccount) is one finding through the chart root and both
     // environments, at the template line.
     assert!(found.contains(&(
@@ -81,7 +88,8 @@ fn a_defect_injected_through_values_is_found_in_its_environment_only() {
         ]
     )));
     // The Argo CD Application's value file (image tag latest) and parameter (a LoadBalancer)
-    // show up in its root only.
+    // show up in its root only: the parameter at its line in the Application, the tag at the
+    // template line (two values on one line: kgate cannot tell which one decided).
     let app = vec!["Application argocd/web-staging".to_owned()];
     assert!(found.contains(&(
         "image-latest-tag".to_owned(),
@@ -90,7 +98,7 @@ fn a_defect_injected_through_values_is_found_in_its_environment_only() {
     )));
     assert!(found.contains(&(
         "service-type-exposed".to_owned(),
-        "charts/web/templates/service.yaml:8".to_owned(),
+        "argocd/web-staging.yaml:20".to_owned(),
         app
     )));
     // Values files are Helm values, not "not a manifest".

@@ -210,6 +210,7 @@ fn check_helm_entry(
         values_texts: source.values.clone(),
         set: source.parameters.clone(),
         include_crds: !source.skip_crds,
+        layers: source.layers.clone(),
         ..crate::render::helm::Template::default()
     };
     let file_id = |f: &Path| s.renderer.file_id(f);
@@ -567,6 +568,12 @@ pub fn check_roots(
         findings: merge_across_roots(findings),
         roots: dirs.len() + entries.len() + charts.len(),
         objects,
-        consumed: renderer.files_read().into_iter().collect(),
+        // An entry point's own file is where its options (and Argo CD values) are read
+        // from, and still a manifest of its own.
+        consumed: renderer
+            .files_read()
+            .into_iter()
+            .filter(|f| !entries.iter().any(|e| scan_root.join(&e.file) == *f))
+            .collect(),
     }
 }

@@ -33,7 +33,7 @@ pub struct EntryRender {
 }
 
 /// How an Argo CD `Application` renders the chart at its path (`spec.source.helm`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct HelmSource {
     /// `releaseName`, default the Application's name.
     pub release: String,
@@ -47,6 +47,9 @@ pub struct HelmSource {
     pub parameters: Vec<(String, String, bool)>,
     /// `skipCrds`.
     pub skip_crds: bool,
+    /// Where the values come from, lowest precedence first (value files, `values`,
+    /// `valuesObject`, `parameters`), for pointing findings at the line that set a value.
+    pub layers: Vec<crate::render::helm::values::ValuesLayer>,
 }
 
 /// Flux `postBuild`: the variables and where they come from.
@@ -176,7 +179,11 @@ pub fn entry_renders(
                 format!("{kind} {ns}/{name}")
             };
             let argo = api.starts_with("argoproj.io/") && kind == "Application";
-            let helm = if argo { argo_helm(root, &o) } else { None };
+            let helm = if argo {
+                argo_helm(root, &o).map(|h| with_layers(h, root, &root.join(rel), d))
+            } else {
+                None
+            };
             let options = if argo && helm.is_some() {
                 Some((
                     serde_json::Map::new(),
@@ -326,7 +333,72 @@ fn argo_helm(root: &Path, o: &Value) -> Option<HelmSource> {
         values,
         parameters,
         skip_crds: helm["skipCrds"] == true,
+        layers: Vec::new(),
     })
+}
+
+/// The values layers of an Argo CD Helm source: value files, then `values` (a string kgate
+/// does not locate), `valuesObject` and `parameters` (each parameter's value node, at its
+/// dotted name) in the Application.
+fn with_layers(mut h: HelmSource, root: &Path, file: &Path, app: &Node) -> HelmSource {
+    use crate::render::helm::values::ValuesLayer;
+    for f in &h.value_files {
+        h.layers.extend(ValuesLayer::read(root.join(f)));
+    }
+    let helm = app
+        .get("spec")
+        .and_then(|s| s.get("source"))
+        .and_then(|s| s.get("helm"));
+    let layer = |n: Option<Node>| ValuesLayer {
+        file: file.to_owned(),
+        root: n,
+    };
+    if helm.and_then(|h| h.get("values")).is_some() {
+        h.layers.push(layer(None));
+    }
+    if let Some(v) = helm.and_then(|h| h.get("valuesObject")) {
+        h.layers.push(layer(Some(v.clone())));
+    }
+    if let Some(yaml::Value::Seq(params)) = helm.and_then(|h| h.get("parameters")).map(|p| &p.value)
+    {
+        let mut tree = Node::synthetic(yaml::Value::Map(Vec::new()));
+        let mut located = true;
+        for p in params {
+            match (p.str_at(&["name"]), p.get("value")) {
+                (Some(name), Some(v)) if !name.contains(['[', '\\']) => {
+                    insert_path(&mut tree, name.split('.'), v.clone());
+                }
+                _ => located = false,
+            }
+        }
+        h.layers.push(layer(located.then_some(tree)));
+    }
+    h
+}
+
+/// Sets `value` at a dotted path in a mapping node.
+fn insert_path<'a>(node: &mut Node, mut path: impl Iterator<Item = &'a str>, value: Node) {
+    let Some(seg) = path.next() else {
+        *node = value;
+        return;
+    };
+    if !matches!(node.value, yaml::Value::Map(_)) {
+        node.value = yaml::Value::Map(Vec::new());
+    }
+    if let yaml::Value::Map(entries) = &mut node.value {
+        let i = match entries.iter().position(|e| e.key == seg) {
+            Some(i) => i,
+            None => {
+                entries.push(yaml::Entry {
+                    key: seg.to_owned(),
+                    key_pos: value.start,
+                    value: Node::synthetic(yaml::Value::Null),
+                });
+                entries.len() - 1
+            }
+        };
+        insert_path(&mut entries[i].value, path, value);
+    }
 }
 
 /// `a/b/../c` as `a/c`, without touching the disk.

@@ -12,6 +12,7 @@
 //! be vendored under the chart's `charts/` (a directory or the archive `Chart.lock` names).
 
 pub mod output;
+pub mod values;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -87,7 +88,7 @@ pub enum HelmError {
 }
 
 /// What to render: `helm template RELEASE CHART [flags]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Template {
     /// A chart directory, or a chart name when `repo` is set.
     pub chart: PathBuf,
@@ -112,6 +113,9 @@ pub struct Template {
     pub name_template: Option<String>,
     /// `--set NAME=VALUE` (`--set-string` when the flag is true), after the values.
     pub set: Vec<(String, String, bool)>,
+    /// Where the values come from, above the chart's `values.yaml`, lowest precedence first:
+    /// what findings are pointed at (see [`values`]); not part of the command.
+    pub layers: Vec<values::ValuesLayer>,
 }
 
 type Cached = Arc<Result<Arc<str>, HelmError>>;

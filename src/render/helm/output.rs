@@ -10,6 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::values::{ValuesLayer, point_at_values};
 use super::{Helm, HelmError, Template};
 use crate::render::RenderError;
 use crate::render::kustomize::Resource;
@@ -70,6 +71,7 @@ pub fn template_file(chart_dir: &Path, source: &str) -> Option<PathBuf> {
 pub fn objects(
     stream: &str,
     chart_dir: &Path,
+    layers: &[ValuesLayer],
     file_id: &dyn Fn(&Path) -> FileId,
 ) -> Result<Vec<Resource>, RenderError> {
     let fallback = chart_dir.join("Chart.yaml");
@@ -103,9 +105,13 @@ pub fn objects(
         } else {
             map_lines(&doc.text, &template)
         };
+        let template_lines: Vec<&str> = template.lines().collect();
         for d in docs {
             let mut node = d.root;
             relocate(&mut node, &map);
+            if !map.is_empty() {
+                point_at_values(&mut node, id, &template_lines, layers, file_id);
+            }
             push(node, &file, &mut out)?;
         }
     }
@@ -283,7 +289,11 @@ pub fn render_template(
     let stream = helm
         .template(t, label)
         .map_err(|e| chart_error(&t.chart, e))?;
-    objects(&stream, &t.chart, file_id)
+    let mut layers: Vec<ValuesLayer> = ValuesLayer::read(t.chart.join("values.yaml"))
+        .into_iter()
+        .collect();
+    layers.extend(t.layers.iter().cloned());
+    objects(&stream, &t.chart, &layers, file_id)
 }
 
 /// A Helm failure as a render error: at the template line Helm names

@@ -16,6 +16,7 @@ use super::RenderError;
 use super::engine::Renderer;
 use super::kustomization::Kustomization;
 use super::resource::{Resource, add_unique};
+use crate::render::helm::values::ValuesLayer;
 use crate::render::helm::{HelmError, Template, output};
 use crate::yaml::{Node, Pos, Value};
 
@@ -124,7 +125,11 @@ impl Renderer {
             .template(&template, &label)
             .map_err(|e| helm_error(k, c, e))?;
         let chart_dir = std::fs::canonicalize(&chart_dir).unwrap_or(chart_dir);
-        output::objects(&stream, &chart_dir, &|f| self.file_id(f))
+        let mut layers: Vec<ValuesLayer> = ValuesLayer::read(chart_dir.join("values.yaml"))
+            .into_iter()
+            .collect();
+        layers.extend(template.layers.iter().cloned());
+        output::objects(&stream, &chart_dir, &layers, &|f| self.file_id(f))
     }
 
     /// The `helm template` arguments of one entry, values merged as kustomize merges them.
@@ -167,6 +172,24 @@ impl Renderer {
         let inline = c
             .get("valuesInline")
             .filter(|v| matches!(&v.value, Value::Map(m) if !m.is_empty()));
+        let file_layer = || ValuesLayer::read(values_file.clone());
+        let inline_layer = |n: &Node| ValuesLayer {
+            file: k.file.clone(),
+            root: Some(n.clone()),
+        };
+        // Where findings point: the layers in the precedence the merge gives them.
+        match (inline, string(c, "valuesMerge").as_deref()) {
+            (Some(n), Some("replace")) => t.layers.push(inline_layer(n)),
+            (Some(n), Some("merge")) => {
+                t.layers.push(inline_layer(n));
+                t.layers.extend(file_layer());
+            }
+            (Some(n), _) => {
+                t.layers.extend(file_layer());
+                t.layers.push(inline_layer(n));
+            }
+            (None, _) => t.layers.extend(file_layer()),
+        }
         match inline {
             Some(inline) if local || values_file.is_file() => {
                 t.values_texts
@@ -192,6 +215,7 @@ impl Renderer {
                 )
             })?;
             // After the (merged) values file, as kustomize passes them.
+            t.layers.extend(ValuesLayer::read(file.clone()));
             t.values_texts.push(
                 std::fs::read_to_string(&file)
                     .map_err(|e| RenderError::at(&k.file, pos, format!("{f}: {e}")))?,
