@@ -75,13 +75,14 @@ fn a_defect_injected_through_values_is_found_in_its_environment_only() {
         "envs/dev/kustomization.yaml:10".to_owned(),
         vec!["envs/dev".to_owned()]
     )));
-    // A template defect (no ServiceAccount) is one finding through the chart root and both
-    // environments, at the template line.
+    // A template defect (no ServiceAccount) is one finding through the chart root and every
+    // environment, at the template line.
     assert!(found.contains(&(
         "default-service-account".to_owned(),
         "charts/web/templates/deployment.yaml:16".to_owned(),
         vec![
             "Application argocd/web-staging".into(),
+            "HelmRelease flux-system/web".into(),
             "charts/web".into(),
             "envs/dev".into(),
             "envs/prod".into()
@@ -103,15 +104,38 @@ fn a_defect_injected_through_values_is_found_in_its_environment_only() {
     )));
     // Values files are Helm values, not "not a manifest".
     assert!(!found.iter().any(|f| f.0 == "not-a-manifest"), "{found:#?}");
-    // Three chart roots and the Application; its own object is a plain manifest.
-    assert_eq!(report["summary"]["roots"], 4);
-    assert_eq!(report["summary"]["objects"], 9);
+    // The Flux HelmRelease from the repository's own GitRepository: its `values` make the
+    // Service a LoadBalancer (at that line), released as `<targetNamespace>-<name>`; the one
+    // from a HelmRepository needs the network and is a note naming the chart.
+    assert!(found.contains(&(
+        "service-type-exposed".to_owned(),
+        "flux/web-qa.yaml:20".to_owned(),
+        vec!["HelmRelease flux-system/web".to_owned()]
+    )));
+    let messages: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert!(messages.iter().any(|m| m.contains("\"web-qa-web-web\"")));
+    assert!(found.contains(&(
+        "render-unavailable".to_owned(),
+        "flux/redis.yaml:7".to_owned(),
+        vec!["HelmRelease flux-system/redis".to_owned()]
+    )));
+    // Three chart roots, the Application and two HelmReleases; the entry points' own
+    // objects and the values ConfigMap are plain manifests.
+    assert_eq!(report["summary"]["roots"], 6);
+    assert_eq!(report["summary"]["objects"], 14);
 }
 
 #[test]
 fn without_helm_each_chart_root_is_an_error_saying_how_to_install_it() {
     let report = check(&common::fixture("helm"), None);
-    let found = summary(&report);
+    let mut found = summary(&report);
+    // The chart from a HelmRepository is a note that it needs the network, Helm or not.
+    found.retain(|f| f.1 != "flux/redis.yaml:7");
     assert_eq!(
         found,
         [
@@ -135,9 +159,19 @@ fn without_helm_each_chart_root_is_an_error_saying_how_to_install_it() {
                 "envs/prod/kustomization.yaml:5".to_owned(),
                 vec!["envs/prod".to_owned()]
             ),
+            (
+                "render-unavailable".to_owned(),
+                "flux/web-qa.yaml:7".to_owned(),
+                vec!["HelmRelease flux-system/web".to_owned()]
+            ),
         ]
     );
-    for f in report["findings"].as_array().unwrap() {
+    for f in report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["location"]["path"] != "flux/redis.yaml")
+    {
         assert_eq!(f["severity"], "error");
         assert!(
             f["help"].as_str().unwrap().contains("ci/install-helm.sh"),

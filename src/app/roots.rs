@@ -181,6 +181,26 @@ fn check_helm_entry(
     source: &crate::render::entry::HelmSource,
     settings: &crate::policy::context::ContextSettings,
 ) -> (Vec<Finding>, usize) {
+    let at_entry = |message: String, unavailable: bool| {
+        let mut err = crate::render::RenderError::at(&s.scan_root.join(&e.file), e.pos, message);
+        err.unavailable = unavailable;
+        (vec![render_error_finding(s, &err, &e.id)], 0)
+    };
+    if let Some(remote) = &source.remote {
+        return at_entry(
+            format!(
+                "{}: {remote} needs the network (a chart repository), so it was not rendered",
+                e.id
+            ),
+            true,
+        );
+    }
+    if let Some(m) = source.missing.first() {
+        return at_entry(
+            format!("{}: values from {m}, which is not in the repository", e.id),
+            false,
+        );
+    }
     let chart = s.scan_root.join(&e.path);
     let chart = std::fs::canonicalize(&chart).unwrap_or(chart);
     let mut values_files = Vec::new();
@@ -193,12 +213,10 @@ fn check_helm_entry(
                 values_files.push(p);
             }
             _ => {
-                let err = crate::render::RenderError::at(
-                    &s.scan_root.join(&e.file),
-                    e.pos,
+                return at_entry(
                     format!("{}: value file {f} is not in the repository", e.id),
+                    false,
                 );
-                return (vec![render_error_finding(s, &err, &e.id)], 0);
             }
         }
     }

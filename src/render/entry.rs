@@ -50,6 +50,11 @@ pub struct HelmSource {
     /// Where the values come from, lowest precedence first (value files, `values`,
     /// `valuesObject`, `parameters`), for pointing findings at the line that set a value.
     pub layers: Vec<crate::render::helm::values::ValuesLayer>,
+    /// The chart is not in this repository (a Flux `HelmRepository`/`OCIRepository`): its
+    /// name and source, for the finding that says it was not rendered.
+    pub remote: Option<String>,
+    /// Values sources named but not found in the repository (Flux `valuesFrom`).
+    pub missing: Vec<String>,
 }
 
 /// Flux `postBuild`: the variables and where they come from.
@@ -180,15 +185,26 @@ pub fn entry_renders(
             };
             let argo = api.starts_with("argoproj.io/") && kind == "Application";
             let helm = if argo {
-                argo_helm(root, &o).map(|h| with_layers(h, root, &root.join(rel), d))
+                argo_helm(root, &o).map(|h| {
+                    let path = o["spec"]["source"]["path"].as_str().map(str::to_owned);
+                    (with_layers(h, root, &root.join(rel), d), path)
+                })
+            } else if api.starts_with("helm.toolkit.fluxcd.io/") && kind == "HelmRelease" {
+                let sources =
+                    sources.get_or_insert_with(|| variable_sources(table, variable_files));
+                flux_helm(&o, d, &root.join(rel), sources).map(|(h, p)| (h, Some(p)))
             } else {
                 None
             };
-            let options = if argo && helm.is_some() {
+            let (helm, helm_path) = match helm {
+                Some((h, p)) => (Some(h), p),
+                None => (None, None),
+            };
+            let options = if helm.is_some() {
                 Some((
                     serde_json::Map::new(),
                     None,
-                    o["spec"]["source"]["path"].as_str().map(str::to_owned),
+                    helm_path.or_else(|| Some(rel.clone())),
                 ))
             } else if argo {
                 argo_options(&o).map(|(k, path)| (k, None, path))
@@ -333,7 +349,7 @@ fn argo_helm(root: &Path, o: &Value) -> Option<HelmSource> {
         values,
         parameters,
         skip_crds: helm["skipCrds"] == true,
-        layers: Vec::new(),
+        ..HelmSource::default()
     })
 }
 
@@ -399,6 +415,83 @@ fn insert_path<'a>(node: &mut Node, mut path: impl Iterator<Item = &'a str>, val
         };
         insert_path(&mut entries[i].value, path, value);
     }
+}
+
+/// A Flux `HelmRelease`: the chart (a path of this repository when it comes from a
+/// `GitRepository`, else remote), `releaseName` (default `[targetNamespace-]name`), the
+/// namespace, and its values: `valuesFrom` ConfigMaps and Secrets of the repository
+/// (`valuesKey`, `targetPath`, `optional`) under `values`.
+fn flux_helm(
+    o: &Value,
+    d: &Node,
+    file: &Path,
+    sources: &VariableSources,
+) -> Option<(HelmSource, String)> {
+    use crate::render::helm::values::ValuesLayer;
+    let spec = &o["spec"];
+    let chart = &spec["chart"]["spec"];
+    let chart_name = chart["chart"].as_str()?;
+    let source_kind = chart["sourceRef"]["kind"].as_str().unwrap_or("");
+    let name = o["metadata"]["name"].as_str().unwrap_or("");
+    let ns = o["metadata"]["namespace"].as_str().unwrap_or("");
+    let target = spec["targetNamespace"].as_str().filter(|t| !t.is_empty());
+    let mut h = HelmSource {
+        release: spec["releaseName"]
+            .as_str()
+            .filter(|r| !r.is_empty())
+            .map_or_else(
+                || target.map_or_else(|| name.to_owned(), |t| format!("{t}-{name}")),
+                str::to_owned,
+            ),
+        namespace: target
+            .or(Some(ns).filter(|n| !n.is_empty()))
+            .map(str::to_owned),
+        ..HelmSource::default()
+    };
+    if source_kind != "GitRepository" {
+        h.remote = Some(format!(
+            "chart `{chart_name}` from {source_kind} {}",
+            chart["sourceRef"]["name"].as_str().unwrap_or("")
+        ));
+        return Some((h, String::new()));
+    }
+    for from in spec["valuesFrom"].as_array().into_iter().flatten() {
+        let kind = from["kind"].as_str().unwrap_or("ConfigMap");
+        let fname = from["name"].as_str().unwrap_or("");
+        let key = from["valuesKey"].as_str().unwrap_or("values.yaml");
+        let found = sources
+            .get(&(kind.to_owned(), ns.to_owned(), fname.to_owned()))
+            .or_else(|| sources.get(&(kind.to_owned(), String::new(), fname.to_owned())))
+            .and_then(|vars| vars.get(key));
+        match (found, from["targetPath"].as_str()) {
+            (Some(v), Some(path)) => h.parameters.push((path.to_owned(), v.clone(), false)),
+            (Some(v), None) => {
+                h.values.push(v.clone());
+                h.layers.push(ValuesLayer {
+                    file: file.to_owned(),
+                    root: None,
+                });
+            }
+            (None, _) if from["optional"] == true => {}
+            (None, _) => h.missing.push(format!("{kind} {fname} (key {key})")),
+        }
+    }
+    if let Some(v) = d.get("spec").and_then(|s| s.get("values")) {
+        h.values.push(o["spec"]["values"].to_string());
+        h.layers.push(ValuesLayer {
+            file: file.to_owned(),
+            root: Some(v.clone()),
+        });
+    }
+    // `targetPath` values are passed as `--set`, above every values file (Flux merges them
+    // under `values`; the two differ only where both set the same path).
+    if !h.parameters.is_empty() {
+        h.layers.push(ValuesLayer {
+            file: file.to_owned(),
+            root: None,
+        });
+    }
+    Some((h, chart_name.to_owned()))
 }
 
 /// `a/b/../c` as `a/c`, without touching the disk.
