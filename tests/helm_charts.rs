@@ -297,3 +297,41 @@ fn a_vendored_dependency_renders_offline() {
     assert_eq!(report["summary"]["roots"], 1);
     assert_eq!(report["summary"]["objects"], 2);
 }
+
+#[test]
+fn kgate_render_inflates_helm_charts_as_kubectl_does() {
+    let Some(helm) = common::helm::helm() else {
+        return;
+    };
+    let case = common::repo().join("tests/helm/values-inline-over-file");
+    let out = common::bin()
+        .args(["render", "input"])
+        .current_dir(&case)
+        .env("KGATE_HELM", &helm)
+        .output()
+        .expect("kgate runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want = std::fs::read_to_string(case.join("expected.yaml")).unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), want);
+    // A chart directory renders with its default values.
+    let out = common::bin()
+        .args(["render", "charts/web"])
+        .current_dir(common::fixture("helm"))
+        .env("KGATE_HELM", &helm)
+        .output()
+        .expect("kgate runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("name: web-web") && text.contains("replicas: 1"),
+        "{text}"
+    );
+}

@@ -171,7 +171,14 @@ impl Helm {
             check_dependencies(&t.chart, chart_label)?;
         }
         let args = self.args(t);
-        let key = self.cache_key(t, &args)?;
+        // Values files by content, not by path: two environments with the same values share
+        // one render.
+        let keyed = Template {
+            values_files: Vec::new(),
+            layers: Vec::new(),
+            ..t.clone()
+        };
+        let key = self.cache_key(t, &self.args(&keyed))?;
         if let Some(hit) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
             return (*hit).clone();
         }

@@ -87,3 +87,48 @@ fn a_chart_repository_needs_the_network() {
         Err(HelmError::NeedsNetwork { .. })
     ));
 }
+
+#[test]
+fn the_same_chart_and_values_render_once_whatever_the_values_file_is_called() {
+    // A fake helm that counts its runs.
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("runs");
+    let fake = tmp.path().join("helm");
+    write(
+        tmp.path(),
+        "helm",
+        &format!(
+            "#!/bin/sh\necho run >> {}\necho 'kind: ConfigMap'\n",
+            log.display()
+        ),
+    );
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&fake)
+        .status()
+        .unwrap();
+    let chart = tmp.path().join("chart");
+    write(
+        &chart,
+        "Chart.yaml",
+        "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+    );
+    write(tmp.path(), "dev/values.yaml", "a: 1\n");
+    write(tmp.path(), "staging/values.yaml", "a: 1\n");
+    write(tmp.path(), "prod/values.yaml", "a: 2\n");
+    let helm = Helm::new(HelmSettings {
+        binary: Some(fake),
+        ..HelmSettings::default()
+    });
+    for env in ["dev", "staging", "prod", "dev"] {
+        let t = Template {
+            chart: chart.clone(),
+            release: "r".into(),
+            values_files: vec![tmp.path().join(env).join("values.yaml")],
+            ..Template::default()
+        };
+        helm.template(&t, "chart").unwrap();
+    }
+    assert_eq!(helm.runs(), 2);
+    assert_eq!(std::fs::read_to_string(log).unwrap().lines().count(), 2);
+}
