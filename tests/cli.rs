@@ -672,7 +672,7 @@ fn alias_bombs_and_deep_nesting_do_not_hang_or_crash() {
 }
 
 #[test]
-fn non_kubernetes_yaml_and_helm_charts_are_notes_not_silence() {
+fn non_kubernetes_yaml_is_a_note_and_a_helm_chart_is_never_silent() {
     let tmp = scratch();
     write(
         tmp.path(),
@@ -689,9 +689,17 @@ fn non_kubernetes_yaml_and_helm_charts_are_notes_not_silence() {
         "chart/templates/d.yaml",
         b"{{- if .Values.x }}\nkind: {{ .Values.kind }}\n",
     );
-    let r = kgate_in(tmp.path(), &["check", "--format", "json"]);
-    assert_eq!(r.code, 0);
-    let j = json_of(&r);
+    // Without Helm the chart is an error that says how to install it; with Helm its broken
+    // template is a render error. Either way the values file is only a note.
+    let out = common::bin()
+        .args(["check", "--format", "json"])
+        .current_dir(tmp.path())
+        .env("KGATE_HELM", "/nonexistent/helm")
+        .env("PATH", "")
+        .output()
+        .expect("kgate runs");
+    assert_eq!(out.status.code(), Some(1));
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         locations(&j),
         vec![
@@ -699,6 +707,7 @@ fn non_kubernetes_yaml_and_helm_charts_are_notes_not_silence() {
             loc("not-a-manifest", "values.yaml", 1, 1),
         ]
     );
+    assert_eq!(j["findings"][0]["severity"], "error");
 }
 
 #[cfg(unix)]
@@ -959,9 +968,16 @@ fn helm_charts_in_kustomizations_are_a_note_not_an_error() {
     let j = json_of(&r);
     assert_eq!(
         locations(&j),
-        vec![loc("render-unavailable", "app/kustomization.yaml", 1, 1)]
+        vec![loc("render-unavailable", "app/kustomization.yaml", 2, 5)]
     );
     assert_eq!(j["findings"][0]["severity"], "note");
+    assert!(
+        j["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("needs the network"),
+        "{j}"
+    );
 }
 
 #[test]

@@ -128,6 +128,9 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
                 progress: opts.progress.as_deref(),
                 entries: &entries,
                 bases: &graph.bases(),
+                charts: &discovery.charts,
+                helm: &s.helm(version, &crds),
+                missing_helm: config.helm.missing_severity,
             },
         )
     });

@@ -118,7 +118,44 @@ pub fn render(
         Some(p) => Config::load(&p)?,
         None => Config::default(),
     };
-    let renderer = Renderer::new(&root).with_max_file_size(config.limits.max_file_size);
+    // Helm as `kubectl kustomize --enable-helm` runs it: no target version is forced.
+    let config_dir = config
+        .path
+        .as_ref()
+        .and_then(|p| p.parent())
+        .map_or_else(|| root.clone(), Path::to_path_buf);
+    let binary = config.helm.binary.as_ref().map(|b| {
+        if b.contains('/') {
+            config_dir.join(b)
+        } else {
+            PathBuf::from(b)
+        }
+    });
+    let helm = std::sync::Arc::new(crate::render::helm::Helm::new(
+        crate::render::helm::HelmSettings {
+            binary: crate::render::helm::locate(binary.as_deref()),
+            allow_network: config.helm.allow_network,
+            include_crds: config.helm.include_crds,
+            ..Default::default()
+        },
+    ));
+    let renderer = Renderer::new(&root)
+        .with_max_file_size(config.limits.max_file_size)
+        .with_helm(helm.clone());
+    let is_chart = dir.join("Chart.yaml").is_file()
+        && !crate::model::kinds::KUSTOMIZATION_FILE_NAMES
+            .iter()
+            .any(|k| dir.join(k).is_file());
+    if is_chart {
+        // A chart directory on its own: its default values, as `kgate check` renders it.
+        let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned());
+        let label = crate::source::relative(&root, &dir);
+        let file_id = |f: &Path| renderer.file_id(f);
+        return Ok(
+            crate::render::helm::output::render_chart(&helm, &dir, &label, &file_id)
+                .map(|rs| crate::render::kustomize::emit::emit_stream(rs.iter().map(|r| &r.node))),
+        );
+    }
     Ok(if provenance {
         renderer.render_with_provenance(dir, &root)
     } else {

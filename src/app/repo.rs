@@ -166,7 +166,7 @@ pub fn validate_rule_ids(config: &Config, rules: &[RuleInfo]) -> Result<(), Conf
 
 pub fn discovery_findings(d: &Discovery) -> Vec<Finding> {
     let start = Pos { line: 1, column: 1 };
-    let mut out: Vec<Finding> = d
+    let out: Vec<Finding> = d
         .problems
         .iter()
         .map(|p| Finding {
@@ -181,18 +181,7 @@ pub fn discovery_findings(d: &Discovery) -> Vec<Finding> {
             roots: Vec::new(),
         })
         .collect();
-    // Kustomization files that do not parse are reported by rendering (`render-error`).
-    out.extend(d.charts.iter().map(|c| Finding {
-        hide_source: false,
-        rule: rules::RENDER_UNAVAILABLE.to_owned(),
-        severity: Severity::Note,
-        message: "Helm chart: kgate does not render Helm charts yet, so its templates were not checked".to_owned(),
-        help: "Render the chart (`helm template`) and check the output with `kgate check` until chart rendering lands.".to_owned(),
-        location: Location::new(c.rel.clone(), start),
-        object: None,
-        pointer: None,
-        roots: Vec::new(),
-    }));
+    // Kustomization files that do not parse, and charts, are reported by rendering.
     out
 }
 

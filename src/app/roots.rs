@@ -58,6 +58,8 @@ struct Shared<'a> {
     base_findings: Mutex<Vec<(String, Vec<Finding>)>>,
     /// Roots that did not render.
     failed: Mutex<BTreeSet<String>>,
+    /// The severity of a chart root's finding when Helm is missing (`helm.missingSeverity`).
+    missing_helm: Severity,
 }
 
 type PolicyResults = Vec<Result<Violation, EvalError>>;
@@ -123,13 +125,26 @@ fn object_ref(r: &Resource) -> ObjectRef {
 }
 
 fn render_error_finding(s: &Shared<'_>, e: &RenderError, root: &str) -> Finding {
+    if crate::render::helm::output::is_missing_helm(e) {
+        return Finding {
+            hide_source: false,
+            rule: rules::RENDER_UNAVAILABLE.to_owned(),
+            severity: s.missing_helm,
+            message: e.message.clone(),
+            help: crate::render::helm::INSTALL_HINT.to_owned(),
+            location: Location::new(relative(s.scan_root, &e.file), e.pos),
+            object: None,
+            pointer: None,
+            roots: vec![root.to_owned()],
+        };
+    }
     if e.unavailable {
         return Finding {
             hide_source: false,
             rule: rules::RENDER_UNAVAILABLE.to_owned(),
             severity: Severity::Note,
             message: e.message.clone(),
-            help: "Render the chart in CI (`kustomize build --enable-helm`) and check the output with `kgate check` until Helm rendering lands.".to_owned(),
+            help: "Vendor what the root needs into the repository (or allow what it needs, such as `helm.allowNetwork`), or render it in CI and check the output with `kgate check`.".to_owned(),
             location: Location::new(relative(s.scan_root, &e.file), e.pos),
             object: None,
             pointer: None,
@@ -168,15 +183,127 @@ fn check_root(
     check_rendered(s, ev, &rel, &rel, &resources, settings)
 }
 
+/// An Argo CD Application whose path is a chart: the chart rendered as Argo CD renders it
+/// (release name, destination namespace, value files, values, parameters).
+fn check_helm_entry(
+    s: &Shared<'_>,
+    ev: &mut Evaluator,
+    helm: &crate::render::helm::Helm,
+    e: &crate::render::entry::EntryRender,
+    source: &crate::render::entry::HelmSource,
+    settings: &crate::policy::context::ContextSettings,
+) -> (Vec<Finding>, usize) {
+    let at_entry = |message: String, unavailable: bool| {
+        let mut err = crate::render::RenderError::at(&s.scan_root.join(&e.file), e.pos, message);
+        err.unavailable = unavailable;
+        (vec![render_error_finding(s, &err, &e.id)], 0)
+    };
+    if let Some(remote) = &source.remote {
+        return at_entry(
+            format!(
+                "{}: {remote} needs the network (a chart repository), so it was not rendered",
+                e.id
+            ),
+            true,
+        );
+    }
+    if let Some(m) = source.missing.first() {
+        return at_entry(
+            format!("{}: values from {m}, which is not in the repository", e.id),
+            false,
+        );
+    }
+    let chart = s.scan_root.join(&e.path);
+    let chart = std::fs::canonicalize(&chart).unwrap_or(chart);
+    let mut values_files = Vec::new();
+    for f in &source.value_files {
+        let path = s.scan_root.join(f);
+        match std::fs::canonicalize(&path) {
+            Ok(p) if p.starts_with(s.scan_root) => {
+                // Read as Helm values: not a plain manifest.
+                s.renderer.file_id(&p);
+                values_files.push(p);
+            }
+            _ => {
+                return at_entry(
+                    format!("{}: value file {f} is not in the repository", e.id),
+                    false,
+                );
+            }
+        }
+    }
+    let t = crate::render::helm::Template {
+        chart,
+        release: source.release.clone(),
+        namespace: source.namespace.clone(),
+        values_files,
+        values_texts: source.values.clone(),
+        set: source.parameters.clone(),
+        include_crds: !source.skip_crds,
+        layers: source.layers.clone(),
+        ..crate::render::helm::Template::default()
+    };
+    let file_id = |f: &Path| s.renderer.file_id(f);
+    match crate::render::helm::output::render_template(helm, &t, &e.path, &file_id) {
+        Ok(resources) => check_rendered(s, ev, &e.id, &e.path, &resources, settings),
+        Err(err) => {
+            let mut f = render_error_finding(s, &err, &e.id);
+            if err.unavailable {
+                // Nothing in the chart is wrong: point at the Application.
+                f.location = Location::new(e.file.clone(), e.pos);
+            }
+            f.message = format!("{} (rendering what {} deploys)", f.message, e.id);
+            (vec![f], 0)
+        }
+    }
+}
+
+/// A chart directory on its own, rendered by Helm with its default values.
+fn check_chart(
+    s: &Shared<'_>,
+    ev: &mut Evaluator,
+    helm: &crate::render::helm::Helm,
+    dir: &Path,
+    settings: &crate::policy::context::ContextSettings,
+) -> (Vec<Finding>, usize) {
+    let rel = relative(s.scan_root, dir);
+    let file_id = |f: &Path| s.renderer.file_id(f);
+    match crate::render::helm::output::render_chart(helm, dir, &rel, &file_id) {
+        Ok(resources) => check_rendered(s, ev, &rel, &rel, &resources, settings),
+        Err(e) => (vec![render_error_finding(s, &e, &rel)], 0),
+    }
+}
+
+/// Chart directories that are roots: subcharts (under another chart's directory) are part
+/// of their parent's rendering.
+fn chart_dirs(charts: &[SourceFile]) -> Vec<PathBuf> {
+    let dirs: Vec<PathBuf> = charts
+        .iter()
+        .filter_map(|c| c.abs.parent().map(Path::to_path_buf))
+        .collect();
+    let mut roots: Vec<PathBuf> = dirs
+        .iter()
+        .filter(|d| !dirs.iter().any(|o| o != *d && d.starts_with(o)))
+        .cloned()
+        .collect();
+    roots.sort();
+    roots.dedup();
+    roots
+}
+
 /// An entry point whose options change what its path deploys: the kustomization its options
 /// amount to, rendered, with Flux's variables substituted, checked as a root of its own
 /// (named after the entry point; environment and cluster from its path).
 fn check_entry(
     s: &Shared<'_>,
     ev: &mut Evaluator,
+    helm: &crate::render::helm::Helm,
     e: &crate::render::entry::EntryRender,
     settings: &crate::policy::context::ContextSettings,
 ) -> (Vec<Finding>, usize) {
+    if let Some(source) = &e.helm {
+        return check_helm_entry(s, ev, helm, e, source, settings);
+    }
     let file = s.scan_root.join(&e.file);
     let mut resources = match s
         .renderer
@@ -468,6 +595,12 @@ pub struct RootSettings<'a> {
     pub entries: &'a [crate::render::entry::EntryRender],
     /// Roots that are only bases of other roots, with their users (`RepoGraph::bases`).
     pub bases: &'a BTreeMap<String, Vec<String>>,
+    /// Helm chart directories (`Chart.yaml` files), each a root rendered by Helm.
+    pub charts: &'a [SourceFile],
+    /// How Helm runs (for charts and `helmCharts`).
+    pub helm: &'a crate::render::helm::HelmSettings,
+    /// `helm.missingSeverity`.
+    pub missing_helm: Severity,
 }
 
 pub fn check_roots(
@@ -478,8 +611,12 @@ pub fn check_roots(
     policies: &PolicySet,
     settings: &RootSettings<'_>,
 ) -> RootsOutcome {
-    let renderer = Renderer::new(repo_root).with_sources(settings.checks.sources.clone());
+    let helm = std::sync::Arc::new(crate::render::helm::Helm::new(settings.helm.clone()));
+    let renderer = Renderer::new(repo_root)
+        .with_sources(settings.checks.sources.clone())
+        .with_helm(helm.clone());
     let dirs = root_dirs(kustomizations, components);
+    let charts = chart_dirs(settings.charts);
     let entries = settings.entries;
     let context = settings.context;
     let shared = Shared {
@@ -496,6 +633,7 @@ pub fn check_roots(
         bases: settings.bases,
         base_findings: Mutex::new(Vec::new()),
         failed: Mutex::new(BTreeSet::new()),
+        missing_helm: settings.missing_helm,
     };
     let evaluators = EvaluatorPool::new(policies);
     if let Some(p) = settings.progress {
@@ -515,7 +653,13 @@ pub fn check_roots(
     per_root.extend(
         entries
             .par_iter()
-            .map(|e| evaluators.with(|ev| check_entry(&shared, ev, e, context)))
+            .map(|e| evaluators.with(|ev| check_entry(&shared, ev, &helm, e, context)))
+            .collect::<Vec<_>>(),
+    );
+    per_root.extend(
+        charts
+            .par_iter()
+            .map(|d| evaluators.with(|ev| check_chart(&shared, ev, &helm, d, context)))
             .collect::<Vec<_>>(),
     );
     let mut findings = kept_base_findings(&shared);
@@ -526,9 +670,15 @@ pub fn check_roots(
     }
     RootsOutcome {
         findings: merge_across_roots(findings),
-        roots: dirs.len() + entries.len(),
+        roots: dirs.len() + entries.len() + charts.len(),
         objects,
-        consumed: renderer.files_read().into_iter().collect(),
+        // An entry point's own file is where its options (and Argo CD values) are read
+        // from, and still a manifest of its own.
+        consumed: renderer
+            .files_read()
+            .into_iter()
+            .filter(|f| !entries.iter().any(|e| scan_root.join(&e.file) == *f))
+            .collect(),
     }
 }
 

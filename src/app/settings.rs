@@ -130,6 +130,34 @@ impl Settings {
         Ok(out)
     }
 
+    /// How Helm runs: the binary (`helm.binary`, else `$KGATE_HELM`, else PATH), the target
+    /// Kubernetes version and the group/versions of the repository's CRDs.
+    pub fn helm(
+        &self,
+        version: KubeVersion,
+        crds: &[serde_json::Value],
+    ) -> crate::render::helm::HelmSettings {
+        let helm = &self.config.helm;
+        let configured = helm.binary.as_ref().map(|b| {
+            // A bare name is looked up on PATH by the OS; a path is relative to the config.
+            if b.contains('/') {
+                self.config_dir.join(b)
+            } else {
+                PathBuf::from(b)
+            }
+        });
+        let mut api_versions: Vec<String> = crds.iter().flat_map(crd_api_versions).collect();
+        api_versions.sort();
+        api_versions.dedup();
+        crate::render::helm::HelmSettings {
+            binary: crate::render::helm::locate(configured.as_deref()),
+            allow_network: helm.allow_network,
+            include_crds: helm.include_crds,
+            kube_version: Some(format!("{version}.0")),
+            api_versions,
+        }
+    }
+
     /// The configured schema directories, resolved.
     pub fn schema_dirs(&self) -> Vec<PathBuf> {
         schema_dirs_of(&self.config, &self.config_dir)
@@ -266,4 +294,26 @@ fn scan_root(paths: &[PathBuf], config_dir: Option<&Path>) -> PathBuf {
         }
     }
     root
+}
+
+/// `group/version` and `group/version/Kind` for every served version of a CRD (what
+/// `.Capabilities.APIVersions.Has` is asked in charts).
+fn crd_api_versions(crd: &serde_json::Value) -> Vec<String> {
+    let spec = &crd["spec"];
+    let group = spec["group"].as_str().unwrap_or("");
+    let kind = spec["names"]["kind"].as_str().unwrap_or("");
+    if group.is_empty() {
+        return Vec::new();
+    }
+    let versions = spec["versions"].as_array().cloned().unwrap_or_default();
+    let mut out = Vec::new();
+    for v in versions {
+        if let Some(name) = v["name"].as_str() {
+            out.push(format!("{group}/{name}"));
+            if !kind.is_empty() {
+                out.push(format!("{group}/{name}/{kind}"));
+            }
+        }
+    }
+    out
 }

@@ -8,6 +8,7 @@
 pub mod date;
 mod decoder;
 mod exclude;
+mod helm;
 mod images;
 mod kube;
 pub mod layout;
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 
+pub use helm::HelmConfig;
 pub use images::ImagesConfig;
 pub use layout::LayoutConfig;
 pub use limits::{
@@ -53,6 +55,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "policies",
     "layout",
     "suppressions",
+    "helm",
 ];
 
 /// A value read from the config, with the position it was read at.
@@ -87,6 +90,8 @@ pub struct Config {
     pub layout: LayoutConfig,
     /// `suppressions:` — findings accepted on purpose, with a reason and maybe an expiry.
     pub suppressions: Vec<Suppression>,
+    /// `helm:` — the helm binary and how charts are rendered.
+    pub helm: HelmConfig,
 }
 
 impl Default for Config {
@@ -106,6 +111,7 @@ impl Default for Config {
             policies: PoliciesConfig::default(),
             layout: LayoutConfig::default(),
             suppressions: Vec::new(),
+            helm: HelmConfig::default(),
         }
     }
 }
@@ -210,6 +216,7 @@ impl Config {
                 }
                 "policies" => c.policies = policies::parse(&d, v)?,
                 "layout" => c.layout = layout::parse(&d, v)?,
+                "helm" => c.helm = helm::parse(&d, v)?,
                 _ => c.suppressions = suppressions::parse(&d, v)?,
             }
         }

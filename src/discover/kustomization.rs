@@ -105,6 +105,14 @@ pub fn read_kustomization(
     {
         add(p);
     }
+    // Values files of `helmCharts` are Helm values, read by the chart's render.
+    for item in items("helmCharts") {
+        for key in ["valuesFile", "additionalValuesFiles"] {
+            for p in strings(item.get(key)) {
+                add(&p);
+            }
+        }
+    }
     for key in ["configMapGenerator", "secretGenerator"] {
         for item in items(key) {
             for f in strings(item.get("files")) {

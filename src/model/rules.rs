@@ -163,9 +163,9 @@ const ENGINE_RULES: &[EngineRule] = &[
     EngineRule {
         id: RENDER_UNAVAILABLE,
         title: "Source cannot be rendered",
-        description: "The directory is a Helm chart, or a kustomization that inflates Helm charts (`helmCharts`); kgate does not render Helm yet, so its templates were not checked. (Go templates are not YAML and are never checked as plain manifests.)",
+        description: "The root needs something kgate cannot get here, so nothing in it was checked: Helm (a chart directory, a kustomization with `helmCharts`) when no `helm` binary is found (severity `helm.missingSeverity`, error by default), or a chart from a chart repository when `helm.allowNetwork` is off. (Go templates are not YAML and are never checked as plain manifests.)",
         severity: Severity::Note,
-        remediation: "Render the chart in CI (`helm template`) and check the output with `kgate check`, until chart rendering lands.",
+        remediation: "Install Helm v3 (or name it in .kgate.yaml, `helm: {binary: ...}`, or $KGATE_HELM); vendor remote charts into the repository (`helm pull --untar`) or set `helm.allowNetwork: true`.",
     },
     EngineRule {
         id: SCHEMA_INVALID,

@@ -3,10 +3,12 @@
 //! - [`kustomize`]: a native engine whose output equals `kustomize build` v5.5 (as built into
 //!   `kubectl kustomize`), memoized per directory;
 //! - [`manifest`]: plain YAML manifests, loaded as they are;
+//! - [`helm`]: Helm charts through a real `helm template`, objects located in the templates;
 //! - [`entry`]: Argo CD and Flux entry points, whose options become a kustomization over the
 //!   path they deploy.
 
 pub mod entry;
+pub mod helm;
 pub mod kustomize;
 pub mod manifest;
 

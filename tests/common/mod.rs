@@ -67,3 +67,5 @@ pub fn write_bytes(root: &Path, rel: &str, bytes: &[u8]) {
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     std::fs::write(p, bytes).unwrap();
 }
+
+pub mod helm;

@@ -58,6 +58,8 @@ pub struct Renderer {
     cache: Mutex<HashMap<PathBuf, (Built, bool)>>,
     /// Files read, by [`FileId`] (index 0 is the unknown file).
     files: Mutex<FileTable>,
+    /// Helm, for `helmCharts` (see `helm_charts.rs`); `None`: Helm is not available.
+    pub(super) helm: Option<Arc<crate::render::helm::Helm>>,
 }
 
 #[derive(Default)]
@@ -79,7 +81,14 @@ impl Renderer {
                 paths: vec![PathBuf::new()],
                 ids: HashMap::new(),
             }),
+            helm: None,
         }
+    }
+
+    /// Inflate `helmCharts` with `helm` (kustomize's `--enable-helm`).
+    pub fn with_helm(mut self, helm: Arc<crate::render::helm::Helm>) -> Renderer {
+        self.helm = Some(helm);
+        self
     }
 
     /// Refuse files larger than `bytes` (the config's `limits.maxFileSize`).
@@ -418,6 +427,7 @@ impl Renderer {
         tc.merge(own.as_ref().unwrap_or(TransformerConfig::builtin()))
             .map_err(|e| RenderError::at(&k.file, k.pos_of("configurations"), e))?;
         self.run_generators(k, dir, ra)?;
+        self.inflate_helm_charts(k, dir, ra)?;
         for item in &k.components {
             if is_remote(&item.value) {
                 return Err(remote_error(&k.file, item.pos, &item.value));

@@ -111,6 +111,9 @@ pub struct Kustomization {
     pub crds: Vec<Item>,
     /// The deprecated `imageTags`, appended to `images` once the file is read.
     pub image_tags: Vec<ImageSet>,
+    /// `helmCharts` entries and `helmGlobals`, as written (read by `helm_charts.rs`).
+    pub helm_charts: Vec<Node>,
+    pub helm_globals: Option<Node>,
 }
 
 /// `sortOptions`: `fifo` keeps the order objects were loaded in; `legacy` sorts by kind, with
@@ -489,6 +492,17 @@ impl Reader<'_> {
         }
         if PLUGINS.contains(&key) {
             return self.plugins(k, key, v);
+        }
+        // Kept as written; `helm_charts.rs` reads them when it inflates the charts.
+        if key == "helmGlobals" {
+            k.helm_globals = Some(v.clone()).filter(|n| n.value != Value::Null);
+            return Ok(());
+        }
+        if key == "helmCharts" {
+            if let Value::Seq(items) = &v.value {
+                k.helm_charts = items.clone();
+            }
+            return Ok(());
         }
         if key.starts_with("helm") && !is_empty(v) {
             // Helm needs the helm binary and chart repositories: a note, not an error.
@@ -984,7 +998,7 @@ patchesStrategicMerge:
             message("sortOptions: {order: fifo, legacySortOptions: {}}\n"),
             "the field 'sortOptions.legacySortOptions' is set but the selected sort order is 'fifo', not 'legacy'"
         );
-        let helm = read("helmCharts: [{name: x}]\n").expect_err("helm");
+        let helm = read("helmChartInflationGenerator: [{chartName: x}]\n").expect_err("helm");
         assert!(helm.unavailable);
         assert_eq!(
             message("transformers:\n- |\n  kind: X\n"),

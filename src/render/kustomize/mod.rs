@@ -6,6 +6,7 @@ pub mod engine;
 pub mod fieldspec;
 pub mod generators;
 pub mod hash;
+pub mod helm_charts;
 pub mod kustomization;
 pub mod merge2;
 pub mod namerefs;
