@@ -152,8 +152,9 @@ impl Renderer {
             _ => chart_dir.join("values.yaml"),
         };
         let mut t = Template {
+            // Canonical: the same chart reached from two kustomizations is one cache entry.
             chart: if local {
-                chart_dir.to_owned()
+                std::fs::canonicalize(chart_dir).unwrap_or_else(|_| chart_dir.to_owned())
             } else {
                 PathBuf::from(name)
             },
