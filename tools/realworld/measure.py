@@ -343,6 +343,38 @@ def report(records, out):
     return text
 
 
+def strip_configurations(corpus, repos):
+    """A temporary copy of the repositories without `configurations:` entries.
+
+    Shows what the known class #2 hides: both renderers then build the same
+    input without the transformer configurations. Only for looking behind the
+    class; the figures of record come from the unmodified corpus."""
+    import shutil
+    import tempfile
+    copy = tempfile.mkdtemp(prefix="kgate-realworld-")
+    for repo in repos:
+        shutil.copytree(os.path.join(corpus, repo), os.path.join(copy, repo), symlinks=True)
+    for dirpath, _, filenames in os.walk(copy):
+        for name in filenames:
+            if name not in KUSTOMIZATION_FILES:
+                continue
+            path = os.path.join(dirpath, name)
+            with open(path) as f:
+                lines = f.read().split("\n")
+            out, skipping = [], False
+            for line in lines:
+                if line.startswith("configurations:"):
+                    skipping = True
+                    continue
+                if skipping and (line[:1] in ("-", " ", "#") or not line.strip()):
+                    continue
+                skipping = False
+                out.append(line)
+            with open(path, "w") as f:
+                f.write("\n".join(out))
+    return copy
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--kgate", required=True, help="path to the kgate binary")
@@ -351,16 +383,22 @@ def main():
     ap.add_argument("--repo", action="append", help="measure only these repositories")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--timeout", type=int, default=30)
+    ap.add_argument("--strip-configurations", action="store_true",
+                    help="measure a temporary copy without `configurations:` entries (what class #2 hides)")
     a = ap.parse_args()
     corpus = os.path.abspath(a.corpus)
     kgate = os.path.abspath(a.kgate)
     repos = sorted(d for d in os.listdir(corpus)
                    if os.path.isdir(os.path.join(corpus, d)) and (not a.repo or d in a.repo))
+    out = a.out or os.path.join(corpus, "results.json")
+    if a.strip_configurations:
+        corpus = strip_configurations(corpus, repos)
+        print(f"measuring a copy without configurations: in {corpus}", file=sys.stderr)
     work = [(os.path.join(corpus, r), b, root) for r in repos for b, root in find_roots(os.path.join(corpus, r))]
     print(f"{len(work)} roots in {len(repos)} repositories", file=sys.stderr)
     with concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
         records = list(pool.map(lambda w: measure_root(kgate, *w, a.timeout, corpus), work))
-    report(records, a.out or os.path.join(corpus, "results.json"))
+    report(records, out)
 
 
 if __name__ == "__main__":
