@@ -108,6 +108,10 @@ struct Builder {
     alias_budget_used: usize,
     docs: Vec<Document>,
     current_root: Option<Node>,
+    /// Where the input ends (in characters) when its last line has no line break: a block
+    /// scalar running up to there has no final line break to keep (libyaml and go-yaml read
+    /// `x: |` + `  hello` at the end of a file as `hello`; saphyr adds a `\n`).
+    unterminated_end: Option<usize>,
 }
 
 /// Parses every document of `text`. Documents completed before an error are returned along
@@ -195,6 +199,8 @@ fn parse_once(text: &str, limits: LoadLimits) -> (Vec<Document>, Option<YamlErro
         alias_budget_used: 0,
         docs: Vec::new(),
         current_root: None,
+        unterminated_end: (!text.is_empty() && !text.ends_with(['\n', '\r']))
+            .then(|| text.chars().count()),
     };
     let mut parser = Parser::new_from_str(text);
     let err = loop {
@@ -253,6 +259,12 @@ impl Builder {
                         Schema::Yaml11 => resolve_plain(&text),
                         Schema::GoYamlV3 => resolve_plain_v3(&text),
                     },
+                    (_, ScalarStyle::Literal | ScalarStyle::Folded)
+                        if self.unterminated_end == Some(span.end.index()) =>
+                    {
+                        let t = text.strip_suffix('\n').unwrap_or(&text);
+                        Value::String(t.to_owned())
+                    }
                     _ => Value::String(text.clone().into_owned()),
                 };
                 let is_merge_key = style == ScalarStyle::Plain && text == "<<";

@@ -33,7 +33,12 @@ impl Renderer {
         {
             let data = self.generator_data(k, dir, args)?;
             let opts = merged_options(k.generator_options.as_ref(), args.options.as_ref());
-            let behavior = args.behavior.as_deref().unwrap_or("create");
+            // kustomize (`types.NewGenerationBehavior`) reads any other value, `Merge` and
+            // `""` included, as "unspecified", which creates like `create`.
+            let behavior = match args.behavior.as_deref() {
+                Some(b @ ("merge" | "replace")) => b,
+                _ => "create",
+            };
             let namespace = args.namespace.clone().unwrap_or_default();
             match behavior {
                 "create" => {
@@ -50,7 +55,7 @@ impl Renderer {
                     r.node.stamp(self.file_id(&config), args.pos);
                     add_unique(ra, r, &k.file, args.pos)?;
                 }
-                "merge" | "replace" => {
+                _ => {
                     let Some(existing) = ra.iter_mut().find(|r| {
                         r.kind() == kind && r.org_name == args.name && r.org_namespace == namespace
                     }) else {
@@ -69,15 +74,6 @@ impl Renderer {
                         take_over(existing, &k.file, kind, args.pos, self.file_id(&k.file));
                     }
                     existing.node.stamp(self.file_id(&k.file), args.pos);
-                }
-                other => {
-                    return Err(RenderError::at(
-                        &k.file,
-                        args.pos,
-                        format!(
-                            "unknown generator behavior `{other}` (expected create, merge or replace)"
-                        ),
-                    ));
                 }
             }
         }
@@ -108,26 +104,16 @@ impl Renderer {
             let content = self
                 .read_text(&file)
                 .map_err(|e| RenderError::at(&k.file, env.pos, format!("'{}': {e}", env.value)))?;
+            let content = content.strip_prefix('\u{feff}').unwrap_or(&content[..]);
             for line in content.lines() {
                 let line = line.trim_start();
                 if line.is_empty() || line.starts_with('#') {
                     continue;
                 }
-                let Some((key, value)) = line.split_once('=') else {
-                    return Err(RenderError::at(
-                        &k.file,
-                        env.pos,
-                        format!(
-                            "{}: line `{line}` is not KEY=VALUE (kgate does not read the environment)",
-                            env.value
-                        ),
-                    ));
-                };
-                put(
-                    key.trim_end().to_owned(),
-                    value.as_bytes().to_vec(),
-                    env.pos,
-                )?;
+                // kustomize (`api/kv`) takes the key as written, and a line without `=`
+                // is a key with an empty value: it never reads the environment.
+                let (key, value) = line.split_once('=').unwrap_or((line, ""));
+                put(key.to_owned(), value.as_bytes().to_vec(), env.pos)?;
             }
         }
         for lit in &args.literals {
@@ -369,7 +355,9 @@ fn generated(
     if !binary.is_empty() {
         fields.push(("binaryData", string_map_node(&binary)));
     }
-    if !encoded.is_empty() {
+    // kustomize creates a Secret's `data` map up front (`LoadMapIntoSecretData`), so an
+    // empty Secret keeps `data: {}`; a ConfigMap's only appears with its first key.
+    if !encoded.is_empty() || kind == "Secret" {
         fields.push(("data", string_map_node(&encoded)));
     }
     if kind == "Secret" {
@@ -555,11 +543,12 @@ mod tests {
         assert_eq!(more.node.str_at(&["data", "Q"]), Some("quoted"));
         assert_eq!(more.node.str_at(&["data", "key"]), Some("contents\n"));
         assert_eq!(more.node.str_at(&["data", "X"]), Some("1"));
-        assert_eq!(more.node.str_at(&["data", "Y"]), Some(" 2"));
+        // kustomize keeps the key as written: `Y ` (with its space).
+        assert_eq!(more.node.str_at(&["data", "Y "]), Some(" 2"));
     }
 
     #[test]
-    fn repeated_keys_and_unknown_behaviors_are_errors() {
+    fn repeated_keys_are_errors_and_unknown_behaviors_create() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path();
         write(
@@ -577,11 +566,10 @@ mod tests {
             "kustomization.yaml",
             "configMapGenerator:\n- name: cfg\n  behavior: upsert\n  literals: [A=1]\n",
         );
-        let err = Renderer::new(dir).render(dir).expect_err("bad behavior");
-        assert!(
-            err.message.contains("unknown generator behavior `upsert`"),
-            "{err}"
-        );
+        let created = Renderer::new(dir)
+            .render(dir)
+            .expect("unknown behavior creates");
+        assert_eq!(created[0].node.str_at(&["data", "A"]), Some("1"));
     }
 
     #[test]

@@ -147,6 +147,22 @@ pub(super) fn kustomize_input(file: FileId) -> LoadLimits {
 }
 
 impl Resource {
+    /// kyaml's `ClearEmptyAnnotations`, which kustomize's writer runs on every object: an
+    /// `metadata.annotations` holding nothing (`{}`, `null`, any scalar) is dropped; an
+    /// empty `labels` stays.
+    pub(super) fn clear_empty_annotations(&mut self) {
+        if let Some(Value::Map(meta)) = get_mut(&mut self.node, "metadata").map(|m| &mut m.value) {
+            meta.retain(|e| {
+                e.key != "annotations"
+                    || match &e.value.value {
+                        Value::Map(m) => !m.is_empty(),
+                        Value::Seq(s) => !s.is_empty(),
+                        _ => false,
+                    }
+            });
+        }
+    }
+
     /// An object as read from `file`: its current name and namespace are its original ones.
     pub(super) fn loaded(node: Node, file: &Path) -> Resource {
         let org_name = get_str(&node, &["metadata", "name"]).to_owned();
@@ -270,6 +286,22 @@ pub(super) fn test_resource(yaml: &str) -> Resource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn empty_or_scalar_annotations_are_cleared_but_labels_stay() {
+        for meta in ["annotations: {}", "annotations: null", "annotations: \"\""] {
+            let mut r = test_resource(&format!(
+                "kind: ConfigMap\nmetadata: {{name: a, labels: {{}}, {meta}}}\n"
+            ));
+            r.clear_empty_annotations();
+            let m = r.node.get("metadata").expect("metadata");
+            assert!(m.get("annotations").is_none(), "{meta}");
+            assert!(m.get("labels").is_some(), "{meta}");
+        }
+        let mut r = test_resource("kind: ConfigMap\nmetadata: {name: a, annotations: {x: y}}\n");
+        r.clear_empty_annotations();
+        assert_eq!(r.node.str_at(&["metadata", "annotations", "x"]), Some("y"));
+    }
 
     #[test]
     fn ids_name_missing_parts_like_kustomize() {

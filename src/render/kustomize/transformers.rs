@@ -353,6 +353,7 @@ pub(super) fn add_hashes(ra: &mut [Resource]) {
             kind: kind.clone(),
             secret_type: (kind == "Secret").then(|| get_str(&r.node, &["type"]).to_owned()),
             data: string_data(r.node.get("data")),
+            data_absent: r.node.get("data").is_none(),
             extra: r
                 .node
                 .get(if kind == "Secret" {
