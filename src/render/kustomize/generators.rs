@@ -378,6 +378,7 @@ fn generated(
         prefixes: Vec::new(),
         suffixes: Vec::new(),
         prev_names: Vec::new(),
+        prev_ids: Vec::new(),
         ref_vars: Vec::new(),
         origin: Origin::Generator {
             configured_in: source.to_owned(),

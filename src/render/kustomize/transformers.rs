@@ -12,7 +12,7 @@ use super::kustomization::{self, Kustomization};
 use super::patches::{LoadedPatch, apply_patch};
 use super::replacement::{self, Replacement};
 use super::resource::{Resource, get_mut, get_str, set, string_data, text};
-use super::selector::{Selector, selects_exactly};
+use super::selector::{Selector, id_selects, target_selects};
 use crate::yaml::{FileId, Node, Pos, Value};
 
 pub(super) fn set_pairs(target: &mut Node, pairs: &[(String, String)]) {
@@ -51,12 +51,9 @@ pub(super) fn apply_replacements(
             namespace: src.namespace.clone(),
             ..Selector::default()
         };
-        let mut sources = Vec::new();
-        for (i, r) in ra.iter().enumerate() {
-            if selects_exactly(&source_sel, r).map_err(err)? {
-                sources.push(i);
-            }
-        }
+        let sources: Vec<usize> = (0..ra.len())
+            .filter(|&i| id_selects(&source_sel, &ra[i]))
+            .collect();
         let [si] = sources.as_slice() else {
             return Err(err(format!(
                 "replacement source {}/{} matches {} objects; it must match exactly one",
@@ -68,15 +65,7 @@ pub(super) fn apply_replacements(
         let value = replacement::source_value(&ra[*si].node, src).map_err(err)?;
         for target in &rep.targets {
             for r in ra.iter_mut() {
-                let selected = match &target.select {
-                    Some(sel) => selects_exactly(sel, r).map_err(err)?,
-                    None => true,
-                };
-                let mut rejected = false;
-                for rej in &target.reject {
-                    rejected |= selects_exactly(rej, r).map_err(err)?;
-                }
-                if selected && !rejected {
+                if target_selects(target.select.as_ref(), &target.reject, r).map_err(err)? {
                     replacement::apply_target(&mut r.node, target, &value)
                         .map_err(|m| err(format!("{m} ({})", r.id())))?;
                 }
@@ -220,6 +209,7 @@ pub(super) fn apply_affix(r: &mut Resource, affix: &str, is_prefix: bool) {
     if skip {
         return;
     }
+    r.store_previous_id();
     let name = if is_prefix {
         r.prefixes.push(affix.to_owned());
         format!("{affix}{}", r.name())
@@ -231,6 +221,7 @@ pub(super) fn apply_affix(r: &mut Resource, affix: &str, is_prefix: bool) {
 }
 
 pub(super) fn set_namespace(r: &mut Resource, ns: &str) {
+    r.store_previous_id();
     let (_, version) = group_version(r.api_version());
     if r.kind() == "Namespace" && version == "v1" && r.api_version() == "v1" {
         r.set_name(ns);
@@ -364,6 +355,7 @@ pub(super) fn add_hashes(ra: &mut [Resource]) {
                 .map(|n| string_data(Some(n))),
         };
         let name = format!("{}-{}", r.name(), name_hash(&input));
+        r.store_previous_id();
         r.set_name(&name);
     }
 }
