@@ -20,6 +20,9 @@ struct Referee {
     prefixes: Vec<String>,
     suffixes: Vec<String>,
     prev_names: Vec<String>,
+    /// The names of kustomize's previous ids (set by the namespace, prefix/suffix and hash
+    /// transformers): a `{name, namespace}` reference only resolves to an object that has one.
+    prev_id_names: Vec<String>,
 }
 
 /// One entry of kustomize's name-reference config: fields that refer to a `kind` by name.
@@ -70,10 +73,11 @@ fn same_namespace(a: &str, b: &str) -> bool {
 /// The referee a reference to `name` (seen from namespace `ns`) resolves to, if exactly one:
 /// several objects loaded under one name are told apart by the prefixes and suffixes they
 /// share with the referrer, as kustomize does.
+/// `ns: None`: the candidates were already picked by namespace (`by_map_candidates`).
 fn resolve<'a>(
     candidates: &[&'a Referee],
     name: &str,
-    ns: &str,
+    ns: Option<&str>,
     referrer: (&[String], &[String]),
 ) -> Option<&'a Referee> {
     let found: Vec<&Referee> = candidates
@@ -81,9 +85,11 @@ fn resolve<'a>(
         .copied()
         .filter(|t| {
             (t.org_name == name || t.prev_names.iter().any(|p| p == name))
-                && (t.cluster_scoped
-                    || same_namespace(&t.org_namespace, ns)
-                    || same_namespace(&t.namespace, ns))
+                && ns.is_none_or(|ns| {
+                    t.cluster_scoped
+                        || same_namespace(&t.org_namespace, ns)
+                        || same_namespace(&t.namespace, ns)
+                })
         })
         .collect();
     match found.as_slice() {
@@ -120,6 +126,7 @@ pub(super) fn fix_name_references(ra: &mut [Resource]) {
             prefixes: r.prefixes.clone(),
             suffixes: r.suffixes.clone(),
             prev_names: r.prev_names.clone(),
+            prev_id_names: r.prev_ids.iter().map(|id| id.name.clone()).collect(),
         })
         .collect();
     for r in ra.iter_mut() {
@@ -133,13 +140,74 @@ struct Referrer<'a> {
     kind: &'a str,
     candidates: &'a [&'a Referee],
     namespace: &'a str,
+    cluster_scoped: bool,
+    /// A RoleBinding's ServiceAccount subjects' namespaces: objects there may be referred
+    /// to from another namespace (kustomize's `getNamespacesForRoleBinding`).
+    subject_namespaces: &'a [String],
     prefixes: &'a [String],
     suffixes: &'a [String],
+}
+
+/// kustomize's candidates for a `{name, namespace}` reference (`setMapping`, RoleBinding
+/// subjects) to `name`: objects with a previous id of that name; with a namespace, the objects loaded in it (else those now in it); without,
+/// all; then, for a namespaced referrer, only ServiceAccounts, cluster-scoped objects and
+/// objects now in the referrer's namespace (`sameCurrentNamespaceAsReferrer`).
+fn by_map_candidates<'a>(
+    referrer: &Referrer<'a>,
+    name: &str,
+    holder_ns: Option<&str>,
+) -> Vec<&'a Referee> {
+    let eff = |ns: &str| if ns.is_empty() { "default" } else { ns }.to_owned();
+    let all = referrer.candidates.iter().copied();
+    let pool: Vec<&Referee> = match holder_ns {
+        None => all.collect(),
+        Some(ns) => {
+            let loaded: Vec<&Referee> = all
+                .clone()
+                .filter(|t| !t.cluster_scoped && eff(&t.org_namespace) == ns)
+                .collect();
+            if loaded.is_empty() {
+                all.filter(|t| !t.cluster_scoped && eff(&t.namespace) == ns)
+                    .collect()
+            } else {
+                loaded
+            }
+        }
+    };
+    let same_ns = |t: &Referee| eff(&t.namespace) == eff(referrer.namespace);
+    pool.into_iter()
+        .filter(|t| t.prev_id_names.iter().any(|n| n == name))
+        .filter(|t| {
+            // `SubsetThatCouldBeReferencedByResource`, then `sameCurrentNamespaceAsReferrer`.
+            referrer.cluster_scoped
+                || t.cluster_scoped
+                || (same_ns(t)
+                    || (t.kind == "ServiceAccount"
+                        && referrer.subject_namespaces.contains(&t.namespace)))
+        })
+        .collect()
+}
+
+/// The namespaces of a RoleBinding's ServiceAccount subjects that name one.
+fn role_binding_subject_namespaces(r: &Resource) -> Vec<String> {
+    if r.kind() != "RoleBinding" {
+        return Vec::new();
+    }
+    let Some(Value::Seq(subjects)) = r.node.get("subjects").map(|s| &s.value) else {
+        return Vec::new();
+    };
+    subjects
+        .iter()
+        .filter(|s| s.get("kind").and_then(Node::as_str) == Some("ServiceAccount"))
+        .filter_map(|s| s.get("namespace").and_then(Node::as_str).map(str::to_owned))
+        .collect()
 }
 
 /// Rewrites every reference held by `r`.
 fn fix_references_in(r: &mut Resource, referees: &[Referee]) {
     let referrer_ns = r.namespace().to_owned();
+    let referrer_cluster_scoped = r.is_cluster_scoped();
+    let subject_namespaces = role_binding_subject_namespaces(r);
     let affixes = (r.prefixes.clone(), r.suffixes.clone());
     let (api_version, kind) = (r.api_version().to_owned(), r.kind().to_owned());
     for nr in name_references() {
@@ -160,6 +228,8 @@ fn fix_references_in(r: &mut Resource, referees: &[Referee]) {
             kind: &nr.kind,
             candidates: &candidates,
             namespace: &referrer_ns,
+            cluster_scoped: referrer_cluster_scoped,
+            subject_namespaces: &subject_namespaces,
             prefixes: &affixes.0,
             suffixes: &affixes.1,
         };
@@ -213,25 +283,27 @@ fn fix_field(node: &mut Node, spec: &FieldSpec, referrer: &Referrer) {
 /// Rewrites the reference in `holder.field` (a name, or a list of names); `by_map`: the
 /// holder is a `{name, namespace}` map, whose namespace is used and updated too.
 fn update(referrer: &Referrer, holder: &mut Node, field: &str, by_map: bool) {
-    // A reference that names its kind (roleRef, scaleTargetRef, subjects)
-    // only matches that kind.
+    // A reference that names its kind (roleRef, scaleTargetRef) only matches that kind;
+    // kustomize reads no kind in a `{name, namespace}` map (a subject of any kind).
     if let Some(k) = holder.get("kind").and_then(Node::as_str)
         && k != referrer.kind
+        && !by_map
     {
         return;
     }
-    let ns = holder
-        .get("namespace")
-        .and_then(Node::as_str)
-        .filter(|_| by_map)
-        .unwrap_or(referrer.namespace)
-        .to_owned();
+    let holder_ns = holder.get("namespace").and_then(Node::as_str);
+    let holder_name = holder.get(field).and_then(Node::as_str).unwrap_or("");
+    let by_map_pool = by_map.then(|| by_map_candidates(referrer, holder_name, holder_ns));
+    let (candidates, ns) = match &by_map_pool {
+        Some(pool) => (pool.as_slice(), None),
+        None => (referrer.candidates, Some(referrer.namespace)),
+    };
     let affixes = (referrer.prefixes, referrer.suffixes);
     let mut new_namespace = None;
     if let Some(target) = get_mut(holder, field) {
         match &mut target.value {
             Value::String(name) => {
-                if let Some(t) = resolve(referrer.candidates, name, &ns, affixes) {
+                if let Some(t) = resolve(candidates, name, ns, affixes) {
                     *name = t.name.clone();
                     if !t.cluster_scoped && !t.namespace.is_empty() {
                         new_namespace = Some(t.namespace.clone());
@@ -241,7 +313,7 @@ fn update(referrer: &Referrer, holder: &mut Node, field: &str, by_map: bool) {
             Value::Seq(items) => {
                 for i in items.iter_mut() {
                     if let Value::String(name) = &mut i.value
-                        && let Some(t) = resolve(referrer.candidates, name, &ns, affixes)
+                        && let Some(t) = resolve(candidates, name, ns, affixes)
                     {
                         *name = t.name.clone();
                     }
@@ -344,6 +416,17 @@ spec:
         );
     }
 
+    fn seq_of_subjects() -> Node {
+        test_resources(
+            "subjects:\n  - {kind: ServiceAccount, name: robot, namespace: ops}\n  - {kind: Group, name: robot}\n",
+        )
+        .remove(0)
+        .node
+        .get("subjects")
+        .cloned()
+        .expect("subjects")
+    }
+
     #[test]
     fn subjects_get_the_new_name_and_namespace_of_a_service_account() {
         let mut ra = test_resources(
@@ -357,14 +440,24 @@ metadata: {name: rb}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: robot}
 subjects:
   - {kind: ServiceAccount, name: robot}
+  - {kind: Group, name: robot, namespace: ops}
 ",
         );
         set_namespace(&mut ra[0], "ops");
         apply_affix(&mut ra[0], "p-", true);
         fix_name_references(&mut ra);
-        let subject = &seq(ra[1].node.get("subjects"))[0];
-        assert_eq!(subject.str_at(&["name"]), Some("p-robot"));
-        assert_eq!(subject.str_at(&["namespace"]), Some("ops"));
+        let subjects = seq(ra[1].node.get("subjects"));
+        // The RoleBinding (in `default`) reaches the account in `ops` only through a
+        // ServiceAccount subject naming `ops`; there is none, so nothing changes.
+        assert_eq!(subjects[0].str_at(&["name"]), Some("robot"));
+        assert_eq!(subjects[1].str_at(&["name"]), Some("robot"));
+        set(&mut ra[1].node, "subjects", seq_of_subjects());
+        fix_name_references(&mut ra);
+        let subjects = seq(ra[1].node.get("subjects"));
+        assert_eq!(subjects[0].str_at(&["name"]), Some("p-robot"));
+        assert_eq!(subjects[0].str_at(&["namespace"]), Some("ops"));
+        // A subject's kind is not read: the Group named like the account follows it too.
+        assert_eq!(subjects[1].str_at(&["name"]), Some("p-robot"));
         // roleRef names a Role: the ServiceAccount of the same name is not it.
         assert_eq!(ra[1].node.str_at(&["roleRef", "name"]), Some("robot"));
     }
