@@ -32,6 +32,20 @@ impl Renderer {
             .chain(plugin.iter().map(|(a, kind, o)| (a, *kind, Some(o))))
         {
             let data = self.generator_data(k, dir, args)?;
+            if kind == "ConfigMap"
+                && let Some((key, _)) = data
+                    .iter()
+                    .find(|(_, v)| std::str::from_utf8(v).is_ok_and(unreadable_literal))
+            {
+                return Err(RenderError::at(
+                    &k.file,
+                    args.pos,
+                    format!(
+                        "configmap {}: the value of `{key}` starts with a tab: kustomize writes it as a literal block it cannot read back (yaml: found a tab character where an indentation space is expected)",
+                        args.name
+                    ),
+                ));
+            }
             let opts = merged_options(k.generator_options.as_ref(), args.options.as_ref());
             // kustomize (`types.NewGenerationBehavior`) reads any other value, `Merge` and
             // `""` included, as "unspecified", which creates like `create`.
@@ -146,6 +160,22 @@ impl Renderer {
         }
         Ok(data)
     }
+}
+
+/// A generated ConfigMap value kustomize (kyaml) fails on: a multi-line value gets the
+/// literal block style, and go-yaml writes it as a block when it can (no control characters
+/// but tabs, no space before a line break, no trailing space); a block whose first line
+/// starts with a tab has no indentation indicator, and reading it back fails.
+fn unreadable_literal(v: &str) -> bool {
+    let special = |c: char| {
+        (c.is_control() && c != '\t' && c != '\n')
+            || matches!(c, '\u{feff}' | '\u{fffe}' | '\u{ffff}')
+    };
+    v.starts_with('\t')
+        && v.contains('\n')
+        && !v.contains(" \n")
+        && !v.ends_with(' ')
+        && !v.chars().any(special)
 }
 
 /// `behavior: merge` or `replace`: the generated data over (or instead of) the existing
@@ -410,6 +440,31 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), v.to_vec()))
             .collect()
+    }
+
+    #[test]
+    fn multi_line_values_starting_with_a_tab_are_unreadable_to_kustomize() {
+        // Each checked against `kubectl kustomize` (v5.5.0) on a configMapGenerator file.
+        for bad in [
+            "\tfoo\n",
+            "\t\n",
+            "\tfoo\n\n\n",
+            "\t foo\n",
+            "\tü\n",
+            "\t\tx\ny\n",
+        ] {
+            assert!(unreadable_literal(bad), "{bad:?}");
+        }
+        for ok in [
+            "\tfoo",
+            "\tfoo \n",
+            "\tfoo\nbar ",
+            "\tfoo\r\nx",
+            "\tfoo\n\u{1}",
+            "x\n\tfoo\n",
+        ] {
+            assert!(!unreadable_literal(ok), "{ok:?}");
+        }
     }
 
     #[test]
