@@ -12,14 +12,12 @@ use crate::yaml::{self, LoadLimits, Node, Value};
 struct Referee {
     kind: String,
     group: String,
-    org_name: String,
     org_namespace: String,
     name: String,
     namespace: String,
     cluster_scoped: bool,
     prefixes: Vec<String>,
     suffixes: Vec<String>,
-    prev_names: Vec<String>,
     /// The names of kustomize's previous ids (set by the namespace, prefix/suffix and hash
     /// transformers): a `{name, namespace}` reference only resolves to an object that has one.
     prev_id_names: Vec<String>,
@@ -70,27 +68,20 @@ fn same_namespace(a: &str, b: &str) -> bool {
     norm(a) == norm(b)
 }
 
-/// The referee a reference to `name` (seen from namespace `ns`) resolves to, if exactly one:
-/// several objects loaded under one name are told apart by the prefixes and suffixes they
-/// share with the referrer, as kustomize does.
-/// `ns: None`: the candidates were already picked by namespace (`by_map_candidates`).
+/// The referee a reference to `name` resolves to among `candidates` (the objects the
+/// referrer can reach), if exactly one: kustomize only considers objects with a previous id
+/// of that name (`previousNameMatches`: the namespace, prefix/suffix and hash transformers
+/// record them); several are told apart by the prefixes and suffixes they share with the
+/// referrer.
 fn resolve<'a>(
     candidates: &[&'a Referee],
     name: &str,
-    ns: Option<&str>,
     referrer: (&[String], &[String]),
 ) -> Option<&'a Referee> {
     let found: Vec<&Referee> = candidates
         .iter()
         .copied()
-        .filter(|t| {
-            (t.org_name == name || t.prev_names.iter().any(|p| p == name))
-                && ns.is_none_or(|ns| {
-                    t.cluster_scoped
-                        || same_namespace(&t.org_namespace, ns)
-                        || same_namespace(&t.namespace, ns)
-                })
-        })
+        .filter(|t| t.prev_id_names.iter().any(|n| n == name))
         .collect();
     match found.as_slice() {
         [one] => Some(one),
@@ -118,14 +109,12 @@ pub(super) fn fix_name_references(ra: &mut [Resource]) {
         .map(|r| Referee {
             kind: r.kind().to_owned(),
             group: group_version(r.api_version()).0.to_owned(),
-            org_name: r.org_name.clone(),
             org_namespace: r.org_namespace.clone(),
             name: r.name().to_owned(),
             namespace: r.namespace().to_owned(),
             cluster_scoped: r.is_cluster_scoped(),
             prefixes: r.prefixes.clone(),
             suffixes: r.suffixes.clone(),
-            prev_names: r.prev_names.clone(),
             prev_id_names: r.prev_ids.iter().map(|id| id.name.clone()).collect(),
         })
         .collect();
@@ -148,43 +137,43 @@ struct Referrer<'a> {
     suffixes: &'a [String],
 }
 
-/// kustomize's candidates for a `{name, namespace}` reference (`setMapping`, RoleBinding
-/// subjects) to `name`: objects with a previous id of that name; with a namespace, the objects loaded in it (else those now in it); without,
-/// all; then, for a namespaced referrer, only ServiceAccounts, cluster-scoped objects and
-/// objects now in the referrer's namespace (`sameCurrentNamespaceAsReferrer`).
-fn by_map_candidates<'a>(
-    referrer: &Referrer<'a>,
-    name: &str,
-    holder_ns: Option<&str>,
-) -> Vec<&'a Referee> {
-    let eff = |ns: &str| if ns.is_empty() { "default" } else { ns }.to_owned();
+/// Whether the referrer can refer to `t` at all: kustomize's
+/// `SubsetThatCouldBeReferencedByResource` then `sameCurrentNamespaceAsReferrer`. A
+/// cluster-scoped referrer reaches everything; a namespaced one cluster-scoped objects,
+/// objects now in its own namespace, and (a RoleBinding) ServiceAccounts in the namespace
+/// of one of its ServiceAccount subjects.
+fn reachable(referrer: &Referrer, t: &Referee) -> bool {
+    referrer.cluster_scoped
+        || t.cluster_scoped
+        || same_namespace(&t.namespace, referrer.namespace)
+        || (t.kind == "ServiceAccount" && referrer.subject_namespaces.contains(&t.namespace))
+}
+
+/// The candidates for a `{name, namespace}` reference (`setMapping`, RoleBinding
+/// subjects): with a namespace, the objects loaded in it (else those now in it); without,
+/// all; of those, the reachable ones.
+fn by_map_candidates<'a>(referrer: &Referrer<'a>, holder_ns: Option<&str>) -> Vec<&'a Referee> {
+    // `GroupedByOriginalNamespace` keys: the effective namespace (a literal `namespace: ""`
+    // in the reference matches none).
+    let in_ns = |t_ns: &str, ns: &str| !ns.is_empty() && same_namespace(t_ns, ns);
     let all = referrer.candidates.iter().copied();
     let pool: Vec<&Referee> = match holder_ns {
         None => all.collect(),
         Some(ns) => {
             let loaded: Vec<&Referee> = all
                 .clone()
-                .filter(|t| !t.cluster_scoped && eff(&t.org_namespace) == ns)
+                .filter(|t| !t.cluster_scoped && in_ns(&t.org_namespace, ns))
                 .collect();
             if loaded.is_empty() {
-                all.filter(|t| !t.cluster_scoped && eff(&t.namespace) == ns)
+                all.filter(|t| !t.cluster_scoped && in_ns(&t.namespace, ns))
                     .collect()
             } else {
                 loaded
             }
         }
     };
-    let same_ns = |t: &Referee| eff(&t.namespace) == eff(referrer.namespace);
     pool.into_iter()
-        .filter(|t| t.prev_id_names.iter().any(|n| n == name))
-        .filter(|t| {
-            // `SubsetThatCouldBeReferencedByResource`, then `sameCurrentNamespaceAsReferrer`.
-            referrer.cluster_scoped
-                || t.cluster_scoped
-                || (same_ns(t)
-                    || (t.kind == "ServiceAccount"
-                        && referrer.subject_namespaces.contains(&t.namespace)))
-        })
+        .filter(|t| reachable(referrer, t))
         .collect()
 }
 
@@ -292,18 +281,18 @@ fn update(referrer: &Referrer, holder: &mut Node, field: &str, by_map: bool) {
         return;
     }
     let holder_ns = holder.get("namespace").and_then(Node::as_str);
-    let holder_name = holder.get(field).and_then(Node::as_str).unwrap_or("");
-    let by_map_pool = by_map.then(|| by_map_candidates(referrer, holder_name, holder_ns));
-    let (candidates, ns) = match &by_map_pool {
-        Some(pool) => (pool.as_slice(), None),
-        None => (referrer.candidates, Some(referrer.namespace)),
+    let pool: Vec<&Referee> = if by_map {
+        by_map_candidates(referrer, holder_ns)
+    } else {
+        let all = referrer.candidates.iter().copied();
+        all.filter(|t| reachable(referrer, t)).collect()
     };
     let affixes = (referrer.prefixes, referrer.suffixes);
     let mut new_namespace = None;
     if let Some(target) = get_mut(holder, field) {
         match &mut target.value {
             Value::String(name) => {
-                if let Some(t) = resolve(candidates, name, ns, affixes) {
+                if let Some(t) = resolve(&pool, name, affixes) {
                     *name = t.name.clone();
                     if !t.cluster_scoped && !t.namespace.is_empty() {
                         new_namespace = Some(t.namespace.clone());
@@ -313,7 +302,7 @@ fn update(referrer: &Referrer, holder: &mut Node, field: &str, by_map: bool) {
             Value::Seq(items) => {
                 for i in items.iter_mut() {
                     if let Value::String(name) = &mut i.value
-                        && let Some(t) = resolve(candidates, name, ns, affixes)
+                        && let Some(t) = resolve(&pool, name, affixes)
                     {
                         *name = t.name.clone();
                     }
@@ -395,8 +384,15 @@ spec:
         let mut ra = test_resources(APP);
         set_namespace(&mut ra[0], "other");
         apply_affix(&mut ra[0], "x-", true);
-        // The Deployment stays in `default`: the ConfigMap was loaded there too, so the
-        // reference follows it (org namespace) even after it moved.
+        // The Deployment stays in `default` and the ConfigMap moved to `other`: kustomize
+        // only looks at objects now in the referrer's namespace (kubectl leaves `cfg`).
+        fix_name_references(&mut ra);
+        let container = &seq(pod_spec(&ra[1]).get("containers"))[0];
+        assert_eq!(
+            seq(container.get("envFrom"))[0].str_at(&["configMapRef", "name"]),
+            Some("cfg")
+        );
+        set_namespace(&mut ra[1], "other");
         fix_name_references(&mut ra);
         let container = &seq(pod_spec(&ra[1]).get("containers"))[0];
         assert_eq!(
