@@ -233,6 +233,8 @@ fn fix_field(node: &mut Node, spec: &FieldSpec, referrer: &Referrer) {
     let Some((last, parent_path)) = spec.path.split_last() else {
         return;
     };
+    // kustomize's `roleRefFilter`: only a `roleRef` reads the kind it names.
+    let role_ref = parent_path.last().is_some_and(|p| p == "roleRef") && last == "name";
     let parent_spec = FieldSpec {
         path: parent_path.to_vec(),
         create: false,
@@ -241,7 +243,7 @@ fn fix_field(node: &mut Node, spec: &FieldSpec, referrer: &Referrer) {
     parent_spec.visit(node, &mut |parent| match &mut parent.value {
         Value::Seq(items) => {
             for i in items.iter_mut() {
-                update(referrer, i, last, false);
+                update(referrer, i, last, false, role_ref);
             }
         }
         Value::Map(_) => {
@@ -253,15 +255,15 @@ fn fix_field(node: &mut Node, spec: &FieldSpec, referrer: &Referrer) {
                 _ => false,
             });
             if !by_map {
-                update(referrer, parent, last, false);
+                update(referrer, parent, last, false, role_ref);
             } else if let Some(child) = get_mut(parent, last) {
                 match &mut child.value {
                     Value::Seq(items) => {
                         for i in items.iter_mut() {
-                            update(referrer, i, "name", true);
+                            update(referrer, i, "name", true, false);
                         }
                     }
-                    _ => update(referrer, child, "name", true),
+                    _ => update(referrer, child, "name", true, false),
                 }
             }
         }
@@ -270,13 +272,15 @@ fn fix_field(node: &mut Node, spec: &FieldSpec, referrer: &Referrer) {
 }
 
 /// Rewrites the reference in `holder.field` (a name, or a list of names); `by_map`: the
-/// holder is a `{name, namespace}` map, whose namespace is used and updated too.
-fn update(referrer: &Referrer, holder: &mut Node, field: &str, by_map: bool) {
-    // A reference that names its kind (roleRef, scaleTargetRef) only matches that kind;
-    // kustomize reads no kind in a `{name, namespace}` map (a subject of any kind).
+/// holder is a `{name, namespace}` map, whose namespace is used and updated too; `role_ref`:
+/// the holder is a `roleRef`, whose `kind` must be the referee's.
+fn update(referrer: &Referrer, holder: &mut Node, field: &str, by_map: bool, role_ref: bool) {
+    // A `roleRef` only matches the kind it names; kustomize reads no other reference's kind
+    // (a `scaleTargetRef` naming a StatefulSet follows a renamed Deployment of that name,
+    // a subject of any kind follows a ServiceAccount).
     if let Some(k) = holder.get("kind").and_then(Node::as_str)
         && k != referrer.kind
-        && !by_map
+        && role_ref
     {
         return;
     }
