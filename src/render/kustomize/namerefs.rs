@@ -5,7 +5,7 @@
 //! Which fields refer to which kinds comes from kustomize's own `namereference.yaml`.
 
 use super::fieldspec::{FieldSpec, group_version};
-use super::resource::{Resource, get_mut, get_str, set, text};
+use super::resource::{Resource, get_mut, get_str, set};
 use crate::yaml::{self, LoadLimits, Node, Value};
 
 /// An object references may point at: where it started and where it ended up.
@@ -21,6 +21,9 @@ struct Referee {
     /// The names of kustomize's previous ids (set by the namespace, prefix/suffix and hash
     /// transformers): a `{name, namespace}` reference only resolves to an object that has one.
     prev_id_names: Vec<String>,
+    /// The object's `metadata.namespace` node: a reference given its namespace points at
+    /// where that came from (`--provenance`).
+    namespace_node: Option<Node>,
 }
 
 /// One entry of kustomize's name-reference config: fields that refer to a `kind` by name.
@@ -112,6 +115,11 @@ pub(super) fn fix_name_references(ra: &mut [Resource]) {
             org_namespace: r.org_namespace.clone(),
             name: r.name().to_owned(),
             namespace: r.namespace().to_owned(),
+            namespace_node: r
+                .node
+                .get("metadata")
+                .and_then(|m| m.get("namespace"))
+                .cloned(),
             cluster_scoped: r.is_cluster_scoped(),
             prefixes: r.prefixes.clone(),
             suffixes: r.suffixes.clone(),
@@ -299,7 +307,7 @@ fn update(referrer: &Referrer, holder: &mut Node, field: &str, by_map: bool, rol
                 if let Some(t) = resolve(&pool, name, affixes) {
                     *name = t.name.clone();
                     if !t.cluster_scoped && !t.namespace.is_empty() {
-                        new_namespace = Some(t.namespace.clone());
+                        new_namespace = t.namespace_node.clone();
                     }
                 }
             }
@@ -316,7 +324,7 @@ fn update(referrer: &Referrer, holder: &mut Node, field: &str, by_map: bool, rol
         }
     }
     if by_map && let Some(ns) = new_namespace {
-        set(holder, "namespace", text(&ns));
+        set(holder, "namespace", ns);
     }
 }
 
