@@ -200,10 +200,23 @@ fn a_block_scalar_ending_the_input_without_a_line_break_has_none() {
             .or_else(|| docs[0].root.get("a").and_then(|a| a.get("x")));
         assert_eq!(x.and_then(|n| n.as_str()), Some("hello"), "{text:?}");
     }
-    let docs = parse("x: |\n  hello\n");
+    // A line break followed only by indentation still ends the last line.
+    for text in [
+        "x: |\n  hello\n",
+        "x: |\n  hello\n  ",
+        "a:\n  x: |\n    hello\n  ",
+    ] {
+        let docs = parse(text);
+        let x = docs[0]
+            .root
+            .get("x")
+            .or_else(|| docs[0].root.get("a").and_then(|a| a.get("x")));
+        assert_eq!(x.and_then(|n| n.as_str()), Some("hello\n"), "{text:?}");
+    }
+    let docs = parse("x: |+\n  hello\n\n  ");
     assert_eq!(
         docs[0].root.get("x").and_then(|n| n.as_str()),
-        Some("hello\n")
+        Some("hello\n\n")
     );
     let docs = parse("x: |-\n  a\n\n  b");
     assert_eq!(
