@@ -220,33 +220,130 @@ pub(super) fn apply_affix(r: &mut Resource, affix: &str, is_prefix: bool) {
     r.set_name(&name);
 }
 
+/// Which RoleBinding/ClusterRoleBinding subjects the namespace transformer moves
+/// (`setRoleBindingSubjects`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SubjectMode {
+    /// `defaultOnly` (the default): subjects named `default`, of any kind.
+    DefaultOnly,
+    /// `allServiceAccounts`: subjects of kind ServiceAccount.
+    AllServiceAccounts,
+    /// `none`.
+    None,
+}
+
+impl SubjectMode {
+    pub(super) fn parse(s: &str) -> Result<SubjectMode, String> {
+        match s {
+            "" | "defaultOnly" => Ok(SubjectMode::DefaultOnly),
+            "allServiceAccounts" => Ok(SubjectMode::AllServiceAccounts),
+            "none" => Ok(SubjectMode::None),
+            other => Err(format!(
+                "invalid value \"{other}\" for setRoleBindingSubjects: must be one of \"defaultOnly\", \"none\" or \"allServiceAccounts\""
+            )),
+        }
+    }
+}
+
+/// The namespace transformer's settings: the kustomization's `namespace:` uses kustomize's
+/// built-in field specs, a `NamespaceTransformer` config its own.
+pub(super) struct NamespaceSettings<'a> {
+    pub namespace: &'a str,
+    pub specs: &'a [FieldSpec],
+    /// `unsetOnly`: only empty fields are set.
+    pub unset_only: bool,
+    pub subjects: SubjectMode,
+}
+
+/// The kustomization's `namespace:` field.
 pub(super) fn set_namespace(r: &mut Resource, ns: &str) {
+    apply_namespace(
+        r,
+        &NamespaceSettings {
+            namespace: ns,
+            specs: &builtin::NAMESPACE,
+            unset_only: false,
+            subjects: SubjectMode::DefaultOnly,
+        },
+    );
+}
+
+/// kustomize's namespace filter (`api/filters/namespace`): `metadata.namespace` of
+/// namespaced objects, the subjects `setRoleBindingSubjects` selects, then the field specs
+/// (a Namespace's `metadata.name` only for apiVersion `v1`).
+pub(super) fn apply_namespace(r: &mut Resource, s: &NamespaceSettings) {
     r.store_previous_id();
-    let (_, version) = group_version(r.api_version());
-    if r.kind() == "Namespace" && version == "v1" && r.api_version() == "v1" {
-        r.set_name(ns);
-        return;
-    }
+    let ns = s.namespace;
+    // `SetEntryIfEmpty`: null, "", an empty map or list (what a field spec creates).
+    let empty = |n: &Node| match &n.value {
+        Value::Null => true,
+        Value::String(v) => v.is_empty(),
+        Value::Map(m) => m.is_empty(),
+        Value::Seq(l) => l.is_empty(),
+        _ => false,
+    };
+    let mut setter = |n: &mut Node| {
+        if !s.unset_only || empty(n) {
+            n.value = Value::String(ns.to_owned());
+        }
+    };
     if !r.is_cluster_scoped() {
-        set(r.metadata(), "namespace", text(ns));
+        let meta = r.metadata();
+        if meta.get("namespace").is_none() {
+            set(meta, "namespace", text(""));
+        }
+        if let Some(n) = get_mut(meta, "namespace") {
+            setter(n);
+        }
     }
-    if matches!(r.kind(), "RoleBinding" | "ClusterRoleBinding")
-        && let Some(Value::Seq(subjects)) = get_mut(&mut r.node, "subjects").map(|s| &mut s.value)
+    let binding = matches!(r.kind(), "RoleBinding" | "ClusterRoleBinding");
+    if binding
+        && s.subjects != SubjectMode::None
+        && let Some(Value::Seq(subjects)) = get_mut(&mut r.node, "subjects").map(|n| &mut n.value)
     {
-        // kustomize's default (`defaultOnly`): only subjects named "default" move.
-        for s in subjects.iter_mut() {
-            if s.get("name").and_then(Node::as_str) == Some("default") {
-                set(s, "namespace", text(ns));
+        for subject in subjects.iter_mut() {
+            let (field, wanted) = match s.subjects {
+                SubjectMode::AllServiceAccounts => ("kind", "ServiceAccount"),
+                _ => ("name", "default"),
+            };
+            if subject.get(field).and_then(Node::as_str) != Some(wanted) {
+                continue;
+            }
+            if subject.get("namespace").is_none() {
+                set(subject, "namespace", text(""));
+            }
+            if let Some(n) = get_mut(subject, "namespace") {
+                setter(n);
             }
         }
     }
-    // The other namespace field specs (APIService service, CRD conversion webhook).
-    let specs: Vec<FieldSpec> = builtin::NAMESPACE
+    let v1 = r.api_version() == "v1";
+    let specs: Vec<FieldSpec> = s
+        .specs
         .iter()
-        .filter(|s| s.path != ["metadata", "name"])
+        .filter(|f| f.path != ["metadata", "namespace"])
+        .filter(|f| v1 || f.path != ["metadata", "name"])
+        .filter(|f| {
+            !(binding && f.path == ["subjects", "namespace"])
+                || !matches!(
+                    f.kind.as_deref(),
+                    Some("RoleBinding" | "ClusterRoleBinding")
+                )
+        })
         .cloned()
         .collect();
-    apply_specs(r, &specs, &mut |n| n.value = Value::String(ns.to_owned()));
+    let renames = specs
+        .iter()
+        .any(|f| f.path == ["metadata", "name"] && f.selects(r.api_version(), r.kind()));
+    if renames && (!s.unset_only || r.name().is_empty()) {
+        // The Namespace object itself: renamed (remembering its old name for references).
+        r.set_name(ns);
+    }
+    let others: Vec<FieldSpec> = specs
+        .into_iter()
+        .filter(|f| f.path != ["metadata", "name"])
+        .collect();
+    apply_specs(r, &others, &mut setter);
 }
 
 /// kustomize's `image.Split`: (name, tag, digest); a `:` before the first `/` is a port.
@@ -514,6 +611,56 @@ subjects:
         let mut ns = test_resource("apiVersion: v1\nkind: Namespace\nmetadata: {name: old}\n");
         set_namespace(&mut ns, "prod");
         assert_eq!((ns.name(), ns.namespace()), ("prod", ""));
+    }
+
+    #[test]
+    fn namespace_settings_pick_subjects_and_keep_set_values_when_unset_only() {
+        let rb = "apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: rb, namespace: mine}
+subjects:
+  - {kind: ServiceAccount, name: robot}
+  - {kind: ServiceAccount, name: default, namespace: old}
+  - {kind: User, name: default}
+";
+        let subject_ns = |mode, unset_only| {
+            let mut r = test_resource(rb);
+            let settings = NamespaceSettings {
+                namespace: "prod",
+                specs: &[],
+                unset_only,
+                subjects: mode,
+            };
+            apply_namespace(&mut r, &settings);
+            let Some(Value::Seq(subjects)) = r.node.get("subjects").map(|s| &s.value) else {
+                panic!("subjects");
+            };
+            let nss: Vec<String> = subjects
+                .iter()
+                .map(|s| get_str(s, &["namespace"]).to_owned())
+                .collect();
+            (r.namespace().to_owned(), nss)
+        };
+        let all = SubjectMode::AllServiceAccounts;
+        assert_eq!(
+            subject_ns(all, false),
+            (
+                "prod".into(),
+                vec!["prod".into(), "prod".into(), String::new()]
+            )
+        );
+        assert_eq!(
+            subject_ns(all, true),
+            (
+                "mine".into(),
+                vec!["prod".into(), "old".into(), String::new()]
+            )
+        );
+        let none = SubjectMode::None;
+        assert_eq!(subject_ns(none, false).1, ["", "old", ""]);
+        let default_only = SubjectMode::DefaultOnly;
+        assert_eq!(subject_ns(default_only, false).1, ["", "prod", "prod"]);
+        assert!(SubjectMode::parse("everyone").is_err());
     }
 
     #[test]
