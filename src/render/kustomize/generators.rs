@@ -49,10 +49,11 @@ impl Renderer {
             let opts = merged_options(k.generator_options.as_ref(), args.options.as_ref());
             // kustomize (`types.NewGenerationBehavior`) reads any other value, `Merge` and
             // `""` included, as "unspecified", which creates like `create`.
-            let behavior = match args.behavior.as_deref() {
-                Some(b @ ("merge" | "replace")) => b,
-                _ => "create",
-            };
+            let behavior = args
+                .behavior
+                .as_deref()
+                .filter(|b| matches!(*b, "merge" | "replace"))
+                .unwrap_or("create");
             let namespace = args.namespace.clone().unwrap_or_default();
             match behavior {
                 "create" => {

@@ -142,7 +142,7 @@ pub(crate) fn split_fields(path: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut it = split.into_iter();
     while let Some(elem) = it.next() {
-        if !(elem.starts_with('[') && !elem.ends_with(']')) {
+        if !elem.starts_with('[') || elem.ends_with(']') {
             out.push(elem);
             continue;
         }

@@ -324,11 +324,12 @@ pub(super) fn apply_namespace(r: &mut Resource, s: &NamespaceSettings) {
         .filter(|f| f.path != ["metadata", "namespace"])
         .filter(|f| v1 || f.path != ["metadata", "name"])
         .filter(|f| {
-            !(binding && f.path == ["subjects", "namespace"])
-                || !matches!(
-                    f.kind.as_deref(),
-                    Some("RoleBinding" | "ClusterRoleBinding")
-                )
+            // The subjects have their own handling above.
+            let binding_spec = matches!(
+                f.kind.as_deref(),
+                Some("RoleBinding" | "ClusterRoleBinding")
+            );
+            !(binding && binding_spec && f.path == ["subjects", "namespace"])
         })
         .cloned()
         .collect();
