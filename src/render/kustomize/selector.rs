@@ -98,9 +98,36 @@ fn matches_selector(n: Option<&Node>, selector: &str) -> Result<bool, String> {
     Ok(true)
 }
 
-/// Regular-expression matching, as patch targets select objects.
+/// Regular-expression matching, as patch targets select objects (kustomize's
+/// `resWrangler.Select`): the name matches the original or the current name, the namespace
+/// the original or the current effective namespace (none is `default`), group, version and
+/// kind the current ones.
 pub(super) fn selects(sel: &Selector, r: &Resource) -> Result<bool, String> {
-    selector_matches(sel, r, &full_match)
+    let effective = |ns: &str| -> String {
+        if r.is_cluster_scoped() {
+            "_non_namespaceable_".to_owned()
+        } else if ns.is_empty() {
+            "default".to_owned()
+        } else {
+            ns.to_owned()
+        }
+    };
+    let either = |wanted: &Option<String>, org: &str, cur: &str| -> Result<bool, String> {
+        match wanted.as_deref().filter(|w| !w.is_empty()) {
+            None => Ok(true),
+            Some(w) => Ok(full_match(w, org)? || full_match(w, cur)?),
+        }
+    };
+    let (org_ns, cur_ns) = (effective(&r.org_namespace), effective(r.namespace()));
+    if !either(&sel.namespace, &org_ns, &cur_ns)? || !either(&sel.name, &r.org_name, r.name())? {
+        return Ok(false);
+    }
+    let by_gvk = Selector {
+        name: None,
+        namespace: None,
+        ..sel.clone()
+    };
+    selector_matches(&by_gvk, r, &full_match)
 }
 
 /// Whether `r` is selected: every group/version/kind/name/namespace the selector sets
@@ -225,7 +252,7 @@ pub(super) fn target_selects(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::kustomize::resource::test_resource;
+    use crate::render::kustomize::resource::{set, test_resource, text};
 
     fn web() -> Resource {
         test_resource(
@@ -278,6 +305,35 @@ metadata:
             Ok(true)
         );
         assert!(selects(&sel(|s| s.name = Some("(".into())), &r).is_err());
+    }
+
+    #[test]
+    fn patch_targets_match_the_original_or_current_name_and_effective_namespace() {
+        let mut r = test_resource("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n");
+        r.set_name("b-a");
+        set(r.metadata(), "namespace", text("basens"));
+        let by = |name: &str, ns: &str| {
+            selects(
+                &sel(|s| {
+                    s.name = Some(name.into());
+                    s.namespace = Some(ns.into());
+                }),
+                &r,
+            )
+        };
+        assert_eq!(
+            by("a", "default"),
+            Ok(true),
+            "loaded name, loaded (unset) namespace"
+        );
+        assert_eq!(by("b-a", "basens"), Ok(true));
+        assert_eq!(
+            by("a", "basens"),
+            Ok(true),
+            "either name with either namespace"
+        );
+        assert_eq!(by("x", "basens"), Ok(false));
+        assert_eq!(by("a", "other"), Ok(false));
     }
 
     #[test]
