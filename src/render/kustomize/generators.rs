@@ -195,7 +195,15 @@ fn merge_generated(
     };
     let (encoded, _) = encode_data(kind, data);
     merged.extend(encoded);
-    set(&mut existing.node, "data", string_map_node(&merged));
+    // kyaml drops a map field set to an empty map (`SetDataMap` on a merge); a replacing
+    // Secret is generated with `data: {}`, a replacing ConfigMap without `data`.
+    if merged.is_empty() && (keep_data || kind != "Secret") {
+        if let Value::Map(fields) = &mut existing.node.value {
+            fields.retain(|e| e.key != "data");
+        }
+    } else {
+        set(&mut existing.node, "data", string_map_node(&merged));
+    }
     for (key, pairs) in [("labels", &opts.labels), ("annotations", &opts.annotations)] {
         if pairs.is_empty() {
             continue;
