@@ -83,7 +83,8 @@ impl Renderer {
                             ),
                         ));
                     };
-                    merge_generated(existing, kind, &data, &opts, behavior == "merge");
+                    let fresh = generated(kind, args, &data, &opts, &k.file);
+                    merge_generated(existing, fresh, &opts, behavior == "merge");
                     if behavior == "replace" {
                         // The object is the overlay's now (kustomize's origin moves too).
                         take_over(existing, &k.file, kind, args.pos, self.file_id(&k.file));
@@ -179,45 +180,58 @@ fn unreadable_literal(v: &str) -> bool {
         && !v.chars().any(special)
 }
 
-/// `behavior: merge` or `replace`: the generated data over (or instead of) the existing
-/// object's, and the generator's labels, annotations and hash option.
+/// `behavior: merge` or `replace` (kustomize's `appendReplaceOrMerge`): the object becomes
+/// the newly generated one (its `type`, `immutable`), keeping the existing name and
+/// namespace, with the existing labels and annotations under the new ones
+/// (`CopyMergeMetaDataFieldsFrom`) and, on a merge, the existing data under the new.
 fn merge_generated(
     existing: &mut Resource,
-    kind: &str,
-    data: &[(String, Vec<u8>)],
+    fresh: Resource,
     opts: &GeneratorOptions,
     keep_data: bool,
 ) {
-    let mut merged: BTreeMap<String, String> = if keep_data {
-        string_data(existing.node.get("data"))
-    } else {
-        BTreeMap::new()
-    };
-    let (encoded, _) = encode_data(kind, data);
-    merged.extend(encoded);
-    // kyaml drops a map field set to an empty map (`SetDataMap` on a merge); a replacing
-    // Secret is generated with `data: {}`, a replacing ConfigMap without `data`.
-    if merged.is_empty() && (keep_data || kind != "Secret") {
-        if let Value::Map(fields) = &mut existing.node.value {
-            fields.retain(|e| e.key != "data");
+    let mut node = fresh.node;
+    let old_meta = existing.node.get("metadata").cloned();
+    if let Some(meta) = get_mut(&mut node, "metadata") {
+        for key in ["labels", "annotations"] {
+            let mut merged = string_data(old_meta.as_ref().and_then(|m| m.get(key)));
+            merged.extend(string_data(meta.get(key)));
+            if !merged.is_empty() {
+                set(meta, key, string_map_node(&merged));
+            }
         }
-    } else {
-        set(&mut existing.node, "data", string_map_node(&merged));
-    }
-    for (key, pairs) in [("labels", &opts.labels), ("annotations", &opts.annotations)] {
-        if pairs.is_empty() {
-            continue;
-        }
-        let meta = existing.metadata();
-        if meta.get(key).is_none() {
-            set(meta, key, map(vec![]));
-        }
-        if let Some(m) = get_mut(meta, key) {
-            for (lk, lv) in pairs {
-                set(m, lk, text(lv));
+        for key in ["name", "namespace"] {
+            if let Some(v) = old_meta.as_ref().and_then(|m| m.get(key)) {
+                set(meta, key, v.clone());
             }
         }
     }
+    for field in ["data", "binaryData"] {
+        let mut merged: BTreeMap<String, String> = if keep_data {
+            string_data(existing.node.get(field))
+        } else {
+            BTreeMap::new()
+        };
+        let new = node.get(field).map(|n| string_data(Some(n)));
+        merged.extend(new.clone().unwrap_or_default());
+        // kyaml drops a map field set to an empty map (`SetDataMap` on a merge); without
+        // a merge the generated object stays as it is (a Secret's `data: {}`).
+        if merged.is_empty() && (keep_data || new.is_none()) {
+            if let Value::Map(fields) = &mut node.value {
+                fields.retain(|e| e.key != field);
+            }
+        } else {
+            set(&mut node, field, string_map_node(&merged));
+        }
+    }
+    // The object stays where it was (kubectl keeps its origin); `take_over` moves it on a
+    // replace.
+    (node.file, node.start, node.end) =
+        (existing.node.file, existing.node.start, existing.node.end);
+    if let (Some(m), Some(old)) = (get_mut(&mut node, "metadata"), old_meta) {
+        (m.file, m.start, m.end) = (old.file, old.start, old.end);
+    }
+    existing.node = node;
     if opts.disable_name_suffix_hash == Some(true) {
         existing.needs_hash = false;
     }
