@@ -282,9 +282,10 @@ pub(super) fn apply_namespace(r: &mut Resource, s: &NamespaceSettings) {
         Value::Seq(l) => l.is_empty(),
         _ => false,
     };
+    // A new node: the value comes from the transformer (`--provenance` names it).
     let mut setter = |n: &mut Node| {
         if !s.unset_only || empty(n) {
-            n.value = Value::String(ns.to_owned());
+            *n = text(ns);
         }
     };
     if !r.is_cluster_scoped() {
