@@ -78,6 +78,51 @@ fn pos(m: &Marker) -> Pos {
     }
 }
 
+/// The end of an input whose last line has no line break.
+struct Unterminated {
+    /// Where the input ends, in characters.
+    end: usize,
+    /// The input, kept only when the last line is blank (spaces): whether that line belongs
+    /// to a block scalar depends on the scalar's indentation.
+    blank_tail: Option<(usize, String)>,
+}
+
+impl Unterminated {
+    fn of(text: &str) -> Option<Unterminated> {
+        if text.is_empty() || text.ends_with(['\n', '\r']) {
+            return None;
+        }
+        let last = text.rsplit('\n').next().unwrap_or(text);
+        let blank_tail = last
+            .chars()
+            .all(|c| c == ' ' || c == '\t')
+            .then(|| (last.chars().count(), text.to_owned()));
+        Some(Unterminated {
+            end: text.chars().count(),
+            blank_tail,
+        })
+    }
+
+    /// Whether saphyr added a line break go-yaml does not to the block scalar whose content
+    /// starts on `first_line` (1-based, as saphyr's span gives it) and which runs to the
+    /// end: always when the last line has content; when it is blank, only if it is
+    /// indented as far as the scalar's first content line (else it is not part of it).
+    fn adds_break(&self, end: usize, first_line: usize) -> bool {
+        if end != self.end {
+            return false;
+        }
+        let Some((width, text)) = &self.blank_tail else {
+            return true;
+        };
+        let indent = text
+            .lines()
+            .skip(first_line.saturating_sub(1))
+            .find(|l| !l.trim().is_empty())
+            .map(|l| l.len() - l.trim_start_matches(' ').len());
+        indent.is_some_and(|i| *width >= i)
+    }
+}
+
 enum Frame {
     Seq {
         items: Vec<Node>,
@@ -108,6 +153,9 @@ struct Builder {
     alias_budget_used: usize,
     docs: Vec<Document>,
     current_root: Option<Node>,
+    /// The input's last line when it has no line break (libyaml and go-yaml read
+    /// `x: |` + `  hello` at the end of a file as `hello`, saphyr adds a `\n`).
+    unterminated: Option<Unterminated>,
 }
 
 /// Parses every document of `text`. Documents completed before an error are returned along
@@ -195,6 +243,7 @@ fn parse_once(text: &str, limits: LoadLimits) -> (Vec<Document>, Option<YamlErro
         alias_budget_used: 0,
         docs: Vec::new(),
         current_root: None,
+        unterminated: Unterminated::of(text),
     };
     let mut parser = Parser::new_from_str(text);
     let err = loop {
@@ -253,6 +302,15 @@ impl Builder {
                         Schema::Yaml11 => resolve_plain(&text),
                         Schema::GoYamlV3 => resolve_plain_v3(&text),
                     },
+                    (_, ScalarStyle::Literal | ScalarStyle::Folded)
+                        if self
+                            .unterminated
+                            .as_ref()
+                            .is_some_and(|u| u.adds_break(span.end.index(), span.start.line())) =>
+                    {
+                        let t = text.strip_suffix('\n').unwrap_or(&text);
+                        Value::String(t.to_owned())
+                    }
                     _ => Value::String(text.clone().into_owned()),
                 };
                 let is_merge_key = style == ScalarStyle::Plain && text == "<<";

@@ -183,3 +183,49 @@ fn quoted_scalars_continued_at_the_keys_indentation_are_read_as_go_yaml_reads_th
     let (_, e) = parse_err("a: \"never closed\nb: 1\n");
     assert!(matches!(e.kind, YamlErrorKind::Syntax(_)));
 }
+
+#[test]
+fn a_block_scalar_ending_the_input_without_a_line_break_has_none() {
+    // go-yaml (kustomize) reads these as `hello`; with a final line break, `hello\n`.
+    for text in [
+        "x: |\n  hello",
+        "x: |+\n  hello",
+        "x: >\n  hello",
+        "a:\n  x: |\n    hello",
+    ] {
+        let docs = parse(text);
+        let x = docs[0]
+            .root
+            .get("x")
+            .or_else(|| docs[0].root.get("a").and_then(|a| a.get("x")));
+        assert_eq!(x.and_then(|n| n.as_str()), Some("hello"), "{text:?}");
+    }
+    // A line break followed only by indentation still ends the last line.
+    for text in [
+        "x: |\n  hello\n",
+        "x: |\n  hello\n  ",
+        "a:\n  x: |\n    hello\n  ",
+    ] {
+        let docs = parse(text);
+        let x = docs[0]
+            .root
+            .get("x")
+            .or_else(|| docs[0].root.get("a").and_then(|a| a.get("x")));
+        assert_eq!(x.and_then(|n| n.as_str()), Some("hello\n"), "{text:?}");
+    }
+    let docs = parse("x: |+\n  hello\n\n  ");
+    assert_eq!(
+        docs[0].root.get("x").and_then(|n| n.as_str()),
+        Some("hello\n\n")
+    );
+    let docs = parse("x: |-\n  a\n\n  b");
+    assert_eq!(
+        docs[0].root.get("x").and_then(|n| n.as_str()),
+        Some("a\n\nb")
+    );
+    let docs = parse("x: |+\n  a\n\n  b");
+    assert_eq!(
+        docs[0].root.get("x").and_then(|n| n.as_str()),
+        Some("a\n\nb")
+    );
+}

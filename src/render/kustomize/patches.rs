@@ -12,6 +12,7 @@ use super::kustomization::{Item, Kustomization, PatchEntry};
 use super::resource::{Resource, get_str, kustomize_input};
 use super::selector::{Selector, selects};
 use super::{merge2, patch};
+use crate::model::kinds::is_cluster_scoped_kind;
 use crate::yaml::{self, FileId, LoadLimits, Node, Pos, Schema, Value};
 
 /// Reads the patches of one list (files under the load restrictor, or inline text).
@@ -146,9 +147,16 @@ pub(super) fn apply_patch(ra: &mut Vec<Resource>, p: &LoadedPatch) -> Result<(),
         };
         for r in ra.iter_mut() {
             if selects(target, r).map_err(err)? {
+                // kustomize stores the previous id before every JSON patch: a patch that
+                // renames the object leaves references to the old name resolvable.
+                r.store_previous_id();
+                let old_name = r.name().to_owned();
                 for ops in &p.docs {
                     patch::json6902(&mut r.node, ops)
                         .map_err(|e| err(format!("JSON patch on {}: {}", r.id(), e.0)))?;
+                }
+                if r.name() != old_name && !r.prev_names.contains(&old_name) {
+                    r.prev_names.push(old_name);
                 }
             }
         }
@@ -161,6 +169,10 @@ pub(super) fn apply_patch(ra: &mut Vec<Resource>, p: &LoadedPatch) -> Result<(),
                 let body = without_identity(doc, p.allow_name_change, p.allow_kind_change);
                 for (i, r) in ra.iter_mut().enumerate() {
                     if selects(target, r).map_err(err)? {
+                        let old_name = r.name().to_owned();
+                        if p.allow_name_change || p.allow_kind_change {
+                            r.store_previous_id();
+                        }
                         let kept = merge2::strategic_merge(
                             &mut r.node,
                             &body,
@@ -168,6 +180,9 @@ pub(super) fn apply_patch(ra: &mut Vec<Resource>, p: &LoadedPatch) -> Result<(),
                             p.allow_kind_change,
                         )
                         .map_err(|e| err(format!("patch on {}: {e}", r.id())))?;
+                        if r.name() != old_name && !r.prev_names.contains(&old_name) {
+                            r.prev_names.push(old_name);
+                        }
                         if !kept {
                             deleted.push(i);
                         }
@@ -175,19 +190,32 @@ pub(super) fn apply_patch(ra: &mut Vec<Resource>, p: &LoadedPatch) -> Result<(),
                 }
             }
             None => {
+                // kustomize's `GetById(patch.OrgId())`: one of the object's ids (current or
+                // previous) has the patch's group, version, kind, name and effective
+                // namespace (none is `default`).
                 let kind = get_str(doc, &["kind"]);
                 let name = get_str(doc, &["metadata", "name"]);
                 let ns = get_str(doc, &["metadata", "namespace"]);
-                let (group, _) = group_version(get_str(doc, &["apiVersion"]));
+                let api_version = get_str(doc, &["apiVersion"]);
+                let effective = |kind: &str, ns: &str| -> String {
+                    if is_cluster_scoped_kind(kind) {
+                        String::new()
+                    } else if ns.is_empty() {
+                        "default".to_owned()
+                    } else {
+                        ns.to_owned()
+                    }
+                };
                 let hits: Vec<usize> = ra
                     .iter()
                     .enumerate()
                     .filter(|(_, r)| {
-                        r.kind() == kind
-                            && group_version(r.api_version()).0 == group
-                            && (r.name() == name || r.org_name == name)
-                            // The patch's namespace (none = none) must be the object's.
-                            && (r.namespace() == ns || r.org_namespace == ns)
+                        group_version(r.api_version()) == group_version(api_version)
+                            && r.ids().iter().any(|id| {
+                                id.kind == kind
+                                    && id.name == name
+                                    && effective(&id.kind, &id.namespace) == effective(kind, ns)
+                            })
                     })
                     .map(|(i, _)| i)
                     .collect();

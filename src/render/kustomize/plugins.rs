@@ -14,7 +14,10 @@ use super::kustomization::{
 };
 use super::patches::apply_patch;
 use super::resource::{Origin, Resource, get_str};
-use super::transformers::{apply_affix, apply_specs, set_namespace, set_pairs, update_images};
+use super::transformers::{
+    NamespaceSettings, SubjectMode, apply_affix, apply_namespace, apply_specs, set_pairs,
+    update_images,
+};
 use crate::yaml::{self, FileId, LoadLimits, Node, Pos, Value};
 
 impl Renderer {
@@ -78,9 +81,20 @@ impl Renderer {
                 affix_names(ra, c, kind, &specs).map_err(refuse)?;
             }
             "NamespaceTransformer" => {
-                let ns = get_str(c, &["metadata", "namespace"]).to_owned();
-                for r in ra.iter_mut() {
-                    set_namespace(r, &ns);
+                let settings = NamespaceSettings {
+                    namespace: get_str(c, &["metadata", "namespace"]),
+                    specs: &specs,
+                    unset_only: matches!(
+                        c.get("unsetOnly").map(|n| &n.value),
+                        Some(Value::Bool(true))
+                    ),
+                    subjects: SubjectMode::parse(get_str(c, &["setRoleBindingSubjects"]))
+                        .map_err(refuse)?,
+                };
+                if !settings.namespace.is_empty() {
+                    for r in ra.iter_mut() {
+                        apply_namespace(r, &settings);
+                    }
                 }
             }
             "ImageTagTransformer" => {
