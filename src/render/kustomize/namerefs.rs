@@ -13,6 +13,8 @@ use crate::yaml::{Node, Value};
 
 /// An object references may point at: where it started and where it ended up.
 struct Referee {
+    /// kustomize's id of the object as it is now (`Kind.version.group/name.namespace`).
+    id: String,
     kind: String,
     group: String,
     version: String,
@@ -45,27 +47,53 @@ fn resolve<'a>(
     candidates: &[&'a Referee],
     name: &str,
     referrer: (&[String], &[String]),
-) -> Option<&'a Referee> {
+    by_map: bool,
+) -> Result<Option<&'a Referee>, String> {
     let found: Vec<&Referee> = candidates
         .iter()
         .copied()
         .filter(|t| t.prev_id_names.iter().any(|n| n == name))
         .collect();
-    match found.as_slice() {
-        [one] => Some(one),
-        [] => None,
-        many => {
-            let same: Vec<&Referee> = many
-                .iter()
-                .copied()
-                .filter(|t| t.prefixes == referrer.0 && t.suffixes == referrer.1)
-                .collect();
-            match same.as_slice() {
-                [one] => Some(one),
-                _ => None,
-            }
-        }
+    if found.len() <= 1 {
+        return Ok(found.first().copied());
     }
+    // kustomize's `selectReferral`: affixes the referrer shares (an empty list matching
+    // any), then exactly; several left are fine only if they would write the same thing.
+    let mut same: Vec<&Referee> = found
+        .iter()
+        .copied()
+        .filter(|t| affixes_equal(t, referrer, true))
+        .collect();
+    if same.len() > 1 {
+        same.retain(|t| affixes_equal(t, referrer, false));
+    }
+    let Some(first) = same.first().copied() else {
+        return Ok(None);
+    };
+    if same
+        .iter()
+        .all(|t| t.name == first.name && (!by_map || t.namespace == first.namespace))
+    {
+        return Ok(Some(first));
+    }
+    let ids: Vec<&str> = same.iter().map(|t| t.id.as_str()).collect();
+    Err(format!(
+        "found multiple possible referrals: {}",
+        ids.join(", ")
+    ))
+}
+
+/// kustomize's `PrefixesSuffixesEquals`: both affix lists end alike (`SameEndingSubSlice`);
+/// with `allow_empty`, an empty list on either side matches anything.
+fn affixes_equal(t: &Referee, referrer: (&[String], &[String]), allow_empty: bool) -> bool {
+    let ends_alike = |a: &[String], b: &[String]| {
+        let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+        if short.is_empty() {
+            return long.is_empty() || allow_empty;
+        }
+        long.ends_with(short)
+    };
+    ends_alike(&t.prefixes, referrer.0) && ends_alike(&t.suffixes, referrer.1)
 }
 
 /// kustomize's name-reference fix-up: wherever an object refers to another by the name it
@@ -82,6 +110,7 @@ pub(super) fn fix_name_references(
     let referees: Vec<Referee> = ra
         .iter()
         .map(|r| Referee {
+            id: r.id(),
             kind: r.kind().to_owned(),
             group: group_version(r.api_version()).0.to_owned(),
             version: group_version(r.api_version()).1.to_owned(),
@@ -100,7 +129,8 @@ pub(super) fn fix_name_references(
         })
         .collect();
     for r in ra.iter_mut() {
-        fix_references_in(r, &referees, refs);
+        fix_references_in(r, &referees, refs)
+            .map_err(|m| RenderError::at(&r.source, r.node.start, m))?;
     }
     Ok(())
 }
@@ -206,7 +236,12 @@ fn role_binding_subject_namespaces(r: &Resource) -> Vec<String> {
 }
 
 /// Rewrites every reference held by `r`.
-fn fix_references_in(r: &mut Resource, referees: &[Referee], refs: &[NameBackRef]) {
+/// Fails, as kustomize does, where a reference matches several objects it cannot tell apart.
+fn fix_references_in(
+    r: &mut Resource,
+    referees: &[Referee],
+    refs: &[NameBackRef],
+) -> Result<(), String> {
     let referrer_ns = r.namespace().to_owned();
     let referrer_cluster_scoped = r.is_cluster_scoped();
     let subject_namespaces = role_binding_subject_namespaces(r);
@@ -239,15 +274,21 @@ fn fix_references_in(r: &mut Resource, referees: &[Referee], refs: &[NameBackRef
             .iter()
             .filter(|s| s.selects(&api_version, &kind))
         {
-            fix_field(&mut r.node, spec, &referrer);
+            fix_field(&mut r.node, spec, &referrer).map_err(|m| {
+                let (path, id) = (spec.path.join("/"), r.id());
+                format!(
+                    "updating name reference in '{path}' field of '{id}': considering field '{path}' of object {id}: {m}"
+                )
+            })?;
         }
     }
+    Ok(())
 }
 
 /// Rewrites the references found at one field spec of `node`.
-fn fix_field(node: &mut Node, spec: &FieldSpec, referrer: &Referrer) {
+fn fix_field(node: &mut Node, spec: &FieldSpec, referrer: &Referrer) -> Result<(), String> {
     let Some((last, parent_path)) = spec.path.split_last() else {
-        return;
+        return Ok(());
     };
     // kustomize's `roleRefFilter`: only a `roleRef` reads the kind it names.
     let role_ref = parent_path.last().is_some_and(|p| p == "roleRef") && last == "name";
@@ -256,10 +297,27 @@ fn fix_field(node: &mut Node, spec: &FieldSpec, referrer: &Referrer) {
         create: false,
         ..spec.clone()
     };
-    parent_spec.visit(node, &mut |parent| match &mut parent.value {
+    let mut failed: Result<(), String> = Ok(());
+    parent_spec.visit(node, &mut |parent| {
+        if failed.is_err() {
+            return;
+        }
+        failed = fix_parent(referrer, parent, last, role_ref);
+    });
+    failed
+}
+
+/// The references under one parent node of a field spec's last segment.
+fn fix_parent(
+    referrer: &Referrer,
+    parent: &mut Node,
+    last: &str,
+    role_ref: bool,
+) -> Result<(), String> {
+    match &mut parent.value {
         Value::Seq(items) => {
             for i in items.iter_mut() {
-                update(referrer, i, last, false, role_ref);
+                update(referrer, i, last, false, role_ref)?;
             }
         }
         Value::Map(_) => {
@@ -271,26 +329,33 @@ fn fix_field(node: &mut Node, spec: &FieldSpec, referrer: &Referrer) {
                 _ => false,
             });
             if !by_map {
-                update(referrer, parent, last, false, role_ref);
+                update(referrer, parent, last, false, role_ref)?;
             } else if let Some(child) = get_mut(parent, last) {
                 match &mut child.value {
                     Value::Seq(items) => {
                         for i in items.iter_mut() {
-                            update(referrer, i, "name", true, false);
+                            update(referrer, i, "name", true, false)?;
                         }
                     }
-                    _ => update(referrer, child, "name", true, false),
+                    _ => update(referrer, child, "name", true, false)?,
                 }
             }
         }
         _ => {}
-    });
+    }
+    Ok(())
 }
 
 /// Rewrites the reference in `holder.field` (a name, or a list of names); `by_map`: the
 /// holder is a `{name, namespace}` map, whose namespace is used and updated too; `role_ref`:
 /// the holder is a `roleRef`, whose `kind` must be the referee's.
-fn update(referrer: &Referrer, holder: &mut Node, field: &str, by_map: bool, role_ref: bool) {
+fn update(
+    referrer: &Referrer,
+    holder: &mut Node,
+    field: &str,
+    by_map: bool,
+    role_ref: bool,
+) -> Result<(), String> {
     // A `roleRef` only matches the kind it names; kustomize reads no other reference's kind
     // (a `scaleTargetRef` naming a StatefulSet follows a renamed Deployment of that name,
     // a subject of any kind follows a ServiceAccount).
@@ -298,7 +363,7 @@ fn update(referrer: &Referrer, holder: &mut Node, field: &str, by_map: bool, rol
         && k != referrer.kind
         && role_ref
     {
-        return;
+        return Ok(());
     }
     let holder_ns = holder.get("namespace").and_then(Node::as_str);
     let pool: Vec<&Referee> = if by_map {
@@ -312,7 +377,7 @@ fn update(referrer: &Referrer, holder: &mut Node, field: &str, by_map: bool, rol
     if let Some(target) = get_mut(holder, field) {
         match &mut target.value {
             Value::String(name) => {
-                if let Some(t) = resolve(&pool, name, affixes) {
+                if let Some(t) = resolve(&pool, name, affixes, by_map)? {
                     *name = t.name.clone();
                     if !t.cluster_scoped && !t.namespace.is_empty() {
                         new_namespace = t.namespace_node.clone();
@@ -322,7 +387,7 @@ fn update(referrer: &Referrer, holder: &mut Node, field: &str, by_map: bool, rol
             Value::Seq(items) => {
                 for i in items.iter_mut() {
                     if let Value::String(name) = &mut i.value
-                        && let Some(t) = resolve(&pool, name, affixes)
+                        && let Some(t) = resolve(&pool, name, affixes, by_map)?
                     {
                         *name = t.name.clone();
                     }
@@ -334,6 +399,7 @@ fn update(referrer: &Referrer, holder: &mut Node, field: &str, by_map: bool, rol
     if by_map && let Some(ns) = new_namespace {
         set(holder, "namespace", ns);
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -546,6 +612,46 @@ webhooks:
                 .contains("'webhooks/clientConfig/service' field of 'ValidatingWebhookConfiguration.v1.admissionregistration.k8s.io/v.[noNs]': path config error; no 'name' field in node"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_reference_to_two_distinct_objects_is_an_error_unless_affixes_tell_them_apart() {
+        let two = "apiVersion: v1
+kind: ServiceAccount
+metadata: {name: worker}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: worker, namespace: b}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: crb}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
+subjects:
+  - {kind: ServiceAccount, name: worker}
+";
+        let mut ra = test_resources(two);
+        set_namespace(&mut ra[0], "a");
+        set_namespace(&mut ra[1], "b");
+        let err = fix_name_references(&mut ra, refs()).expect_err("ambiguous");
+        assert!(
+            err.to_string().contains(
+                "found multiple possible referrals: ServiceAccount.v1.[noGrp]/worker.a, ServiceAccount.v1.[noGrp]/worker.b"
+            ),
+            "{err}"
+        );
+        // The binding shares its prefix with one of them: that one is meant.
+        let mut ra = test_resources(two);
+        set_namespace(&mut ra[0], "a");
+        set_namespace(&mut ra[1], "b");
+        apply_affix(&mut ra[0], "p-", true);
+        apply_affix(&mut ra[2], "p-", true);
+        apply_affix(&mut ra[1], "q-", true);
+        fix_name_references(&mut ra, refs()).expect("resolves");
+        let subject = &seq(ra[2].node.get("subjects"))[0];
+        assert_eq!(subject.str_at(&["name"]), Some("p-worker"));
+        assert_eq!(subject.str_at(&["namespace"]), Some("a"));
     }
 
     #[test]
