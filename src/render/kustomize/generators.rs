@@ -71,18 +71,8 @@ impl Renderer {
                     add_unique(ra, r, &k.file, args.pos)?;
                 }
                 _ => {
-                    let Some(existing) = ra.iter_mut().find(|r| {
-                        r.kind() == kind && r.org_name == args.name && r.org_namespace == namespace
-                    }) else {
-                        return Err(RenderError::at(
-                            &k.file,
-                            args.pos,
-                            format!(
-                                "id {kind}/{} does not exist; cannot merge or replace",
-                                args.name
-                            ),
-                        ));
-                    };
+                    let existing = merge_target(ra, kind, &args.name, &namespace)
+                        .map_err(|m| RenderError::at(&k.file, args.pos, m))?;
                     let fresh = generated(kind, args, &data, &opts, &k.file);
                     merge_generated(existing, fresh, &opts, behavior == "merge");
                     if behavior == "replace" {
@@ -178,6 +168,40 @@ fn unreadable_literal(v: &str) -> bool {
         && !v.contains(" \n")
         && !v.ends_with(' ')
         && !v.chars().any(special)
+}
+
+/// The object a `merge`/`replace` generator acts on: kustomize's
+/// `GetMatchingResourcesByAnyId` with the generated id, so one whose current or previous
+/// id (before a prefix, suffix or namespace) has the kind, name and effective namespace.
+fn merge_target<'a>(
+    ra: &'a mut [Resource],
+    kind: &str,
+    name: &str,
+    namespace: &str,
+) -> Result<&'a mut Resource, String> {
+    let effective = |ns: &str| if ns.is_empty() { "default" } else { ns }.to_owned();
+    let matching: Vec<usize> = (0..ra.len())
+        .filter(|&i| {
+            ra[i].ids().iter().any(|id| {
+                id.kind == kind
+                    && id.name == name
+                    && effective(&id.namespace) == effective(namespace)
+            })
+        })
+        .collect();
+    match matching.as_slice() {
+        [] => Err(format!(
+            "id {kind}/{name} does not exist; cannot merge or replace"
+        )),
+        [one] => Ok(&mut ra[*one]),
+        many => {
+            let ids: Vec<String> = many.iter().map(|&i| ra[i].id()).collect();
+            Err(format!(
+                "found multiple objects [{}] that could accept merge of {kind}/{name}",
+                ids.join(" ")
+            ))
+        }
+    }
 }
 
 /// `behavior: merge` or `replace` (kustomize's `appendReplaceOrMerge`): the object becomes
@@ -449,6 +473,22 @@ mod tests {
 
     fn write(dir: &Path, rel: &str, text: &str) {
         std::fs::write(dir.join(rel), text).expect("write test file");
+    }
+
+    #[test]
+    fn merge_target_is_found_by_current_or_previous_id() {
+        use crate::render::kustomize::resource::test_resources;
+        use crate::render::kustomize::transformers::apply_affix;
+        let mut ra = test_resources(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: other, namespace: x}\n",
+        );
+        apply_affix(&mut ra[0], "team-", true);
+        for name in ["team-settings", "settings"] {
+            let found = merge_target(&mut ra, "ConfigMap", name, "default").expect("found");
+            assert_eq!(found.name(), "team-settings");
+        }
+        assert!(merge_target(&mut ra, "ConfigMap", "other", "").is_err());
+        assert!(merge_target(&mut ra, "Secret", "settings", "").is_err());
     }
 
     fn args(name: &str) -> GeneratorArgs {
