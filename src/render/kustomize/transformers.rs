@@ -157,6 +157,7 @@ pub(super) fn transform(
         .map(|s| FieldSpec { create: false, ..s })
         .collect();
     for image in &k.images {
+        check_image_pattern(k, ra, image)?;
         for r in ra.iter_mut() {
             update_images(&mut r.node, image, kid);
             if r.kind() != "CustomResourceDefinition" {
@@ -454,6 +455,43 @@ fn split_image(image: &str) -> (&str, &str, &str) {
 
 /// kustomize's `IsImageMatched`: the configured name (a regular expression, as in
 /// kustomize) followed by an optional tag and digest.
+/// kustomize v5.5 compiles an `images` name into a pattern and dereferences it unchecked
+/// (`image.IsImageMatched`): a name that is no valid pattern crashes the build as soon as a
+/// container image is compared with it. kgate fails there instead.
+fn check_image_pattern(
+    k: &Kustomization,
+    ra: &[Resource],
+    set_: &kustomization::ImageSet,
+) -> Result<(), RenderError> {
+    if regex::Regex::new(&format!("^{}", set_.name)).is_ok()
+        || !ra.iter().any(|r| has_container_image(&r.node))
+    {
+        return Ok(());
+    }
+    Err(RenderError::at(
+        &k.file,
+        set_.pos,
+        format!(
+            "images: name {:?} is not a valid regular expression (kustomize v5.5 crashes on it)",
+            set_.name
+        ),
+    ))
+}
+
+/// Whether `update_images` would compare an image in `node`.
+fn has_container_image(node: &Node) -> bool {
+    match &node.value {
+        Value::Map(entries) => entries.iter().any(|e| {
+            let in_containers = (e.key == "containers" || e.key == "initContainers")
+                && matches!(&e.value.value, Value::Seq(items)
+                    if items.iter().any(|c| c.get("image").and_then(Node::as_str).is_some()));
+            in_containers || has_container_image(&e.value)
+        }),
+        Value::Seq(items) => items.iter().any(has_container_image),
+        _ => false,
+    }
+}
+
 fn image_matches(image: &str, name: &str) -> bool {
     regex::Regex::new(&format!(
         "^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$"
@@ -834,6 +872,29 @@ images: [{name: busybox, newTag: '1.36'}]
             cm.node.get("spec").is_none(),
             "no selector is created on a ConfigMap"
         );
+    }
+
+    #[test]
+    fn an_images_name_that_is_no_pattern_fails_once_an_image_is_compared() {
+        let k = kustomization("images: [{name: 'app[', newTag: v2}]\n");
+        let run = |yaml: &str| {
+            let mut ra = test_resources(yaml);
+            transform(
+                &k,
+                &mut ra,
+                &[],
+                &[],
+                &[],
+                FileId(1),
+                TransformerConfig::builtin(),
+            )
+        };
+        let err = run(DEPLOYMENT).expect_err("crashes in kustomize");
+        assert!(
+            err.message.contains("not a valid regular expression"),
+            "{err}"
+        );
+        run("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\n").expect("no image");
     }
 
     #[test]
