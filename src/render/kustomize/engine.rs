@@ -443,6 +443,7 @@ impl Renderer {
         }
         let psm = self.load_patches(k, dir, &k.patches_strategic_merge)?;
         let patches = self.load_patches(k, dir, &k.patches)?;
+        patches::require_documents(&patches)?;
         let json = self.load_patches(k, dir, &k.patches_json6902)?;
         let kid = self.file_id(&k.file);
         let replacements = self.load_replacements(k, dir)?;

@@ -87,6 +87,20 @@ pub(super) fn load_patches(
     Ok(out)
 }
 
+/// kustomize v5.5's PatchTransformer (`patches:`, or its config under `transformers:`)
+/// fails on a patch with no document (only comments or blank lines): an empty object list
+/// and an empty JSON patch both decode, which it refuses as ambiguous.
+pub(super) fn require_documents(patches: &[LoadedPatch]) -> Result<(), RenderError> {
+    match patches.iter().find(|p| p.docs.is_empty()) {
+        Some(p) => Err(RenderError::at(
+            &p.file,
+            p.pos,
+            "trouble configuring builtin PatchTransformer: the patch holds no object and no JSON patch operation (illegally qualifies as both an SM and JSON patch)",
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Moves positions read from an inline patch's text to where that text sits in the
 /// kustomization: `lines` down, and `columns` right (the indentation of a block scalar).
 fn shift_lines(n: &mut Node, lines: u32, columns: u32) {
@@ -270,6 +284,16 @@ mod tests {
                 ))
             },
         )
+    }
+
+    #[test]
+    fn a_patch_without_documents_is_refused() {
+        let comments = patch("# nothing yet\n", None);
+        assert!(comments.docs.is_empty());
+        let err = require_documents(&[comments]).expect_err("no document");
+        assert!(err.message.contains("PatchTransformer"), "{err}");
+        require_documents(&[patch("kind: ConfigMap\nmetadata: {name: a}\n", None)])
+            .expect("one object");
     }
 
     fn patch(docs: &str, target: Option<Selector>) -> LoadedPatch {
