@@ -82,23 +82,28 @@ pub(super) fn load_patches(
             pos: e.pos,
             allow_name_change: e.allow_name_change,
             allow_kind_change: e.allow_kind_change,
+            empty_file: e.path.is_some() && text.is_empty(),
         });
     }
     Ok(out)
 }
 
-/// kustomize v5.5's PatchTransformer (`patches:`, or its config under `transformers:`)
-/// fails on a patch with no document (only comments or blank lines): an empty object list
-/// and an empty JSON patch both decode, which it refuses as ambiguous.
+/// kustomize v5.5's PatchTransformer (`patches:`) fails on a patch with no document (only
+/// comments or blank lines): an empty object list and an empty JSON patch both decode,
+/// which it refuses as ambiguous. A file of zero bytes is a JSON patch with no operation:
+/// fine with a target, else "must specify a target".
 pub(super) fn require_documents(patches: &[LoadedPatch]) -> Result<(), RenderError> {
-    match patches.iter().find(|p| p.docs.is_empty()) {
-        Some(p) => Err(RenderError::at(
-            &p.file,
-            p.pos,
-            "trouble configuring builtin PatchTransformer: the patch holds no object and no JSON patch operation (illegally qualifies as both an SM and JSON patch)",
-        )),
-        None => Ok(()),
+    for p in patches.iter().filter(|p| p.docs.is_empty()) {
+        let message = match (p.empty_file, &p.target) {
+            (true, Some(_)) => continue,
+            (true, None) => "must specify a target for JSON patch (the patch file is empty)",
+            (false, _) => {
+                "trouble configuring builtin PatchTransformer: the patch holds no object and no JSON patch operation (illegally qualifies as both an SM and JSON patch)"
+            }
+        };
+        return Err(RenderError::at(&p.file, p.pos, message));
     }
+    Ok(())
 }
 
 /// Moves positions read from an inline patch's text to where that text sits in the
@@ -132,6 +137,8 @@ pub(super) struct LoadedPatch {
     pos: Pos,
     allow_name_change: bool,
     allow_kind_change: bool,
+    /// A patch file of zero bytes (kustomize reads it as a JSON patch with no operation).
+    empty_file: bool,
 }
 
 /// The patch with the identity fields removed, for applying to a selected target (unless
@@ -294,6 +301,12 @@ mod tests {
         assert!(err.message.contains("PatchTransformer"), "{err}");
         require_documents(&[patch("kind: ConfigMap\nmetadata: {name: a}\n", None)])
             .expect("one object");
+        // A zero-byte file: a JSON patch without operations, which needs a target.
+        let mut empty = patch("", None);
+        empty.empty_file = true;
+        assert!(require_documents(std::slice::from_ref(&empty)).is_err());
+        empty.target = Some(Selector::default());
+        require_documents(&[empty]).expect("a target");
     }
 
     fn patch(docs: &str, target: Option<Selector>) -> LoadedPatch {
@@ -305,6 +318,7 @@ mod tests {
             pos: Pos::default(),
             allow_name_change: false,
             allow_kind_change: false,
+            empty_file: false,
         }
     }
 
