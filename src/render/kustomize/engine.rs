@@ -442,8 +442,9 @@ impl Renderer {
             *ra = self.apply(&ck, &cdir, taken, vars, tc, stack)?;
         }
         let psm = self.load_patches(k, dir, &k.patches_strategic_merge)?;
-        let patches = self.load_patches(k, dir, &k.patches)?;
+        let mut patches = self.load_patches(k, dir, &k.patches)?;
         patches::require_documents(&patches)?;
+        patches::mark_patch_transformer(&mut patches);
         let json = self.load_patches(k, dir, &k.patches_json6902)?;
         let kid = self.file_id(&k.file);
         let replacements = self.load_replacements(k, dir)?;

@@ -83,6 +83,7 @@ pub(super) fn load_patches(
             allow_name_change: e.allow_name_change,
             allow_kind_change: e.allow_kind_change,
             empty_file: e.path.is_some() && text.is_empty(),
+            patch_transformer: false,
         });
     }
     Ok(out)
@@ -139,6 +140,13 @@ pub(super) struct LoadedPatch {
     allow_kind_change: bool,
     /// A patch file of zero bytes (kustomize reads it as a JSON patch with no operation).
     empty_file: bool,
+    /// A `patches` entry (kustomize's PatchTransformer), not `patchesStrategicMerge`.
+    patch_transformer: bool,
+}
+
+/// Marks patches as `patches` entries (kustomize's PatchTransformer).
+pub(super) fn mark_patch_transformer(patches: &mut [LoadedPatch]) {
+    patches.iter_mut().for_each(|p| p.patch_transformer = true);
 }
 
 /// The patch with the identity fields removed, for applying to a selected target (unless
@@ -183,6 +191,7 @@ pub(super) fn apply_patch(ra: &mut Vec<Resource>, p: &LoadedPatch) -> Result<(),
         }
         return Ok(());
     }
+    let mut deleted_in_entry = false;
     for doc in &p.docs {
         let mut deleted: Vec<usize> = Vec::new();
         match &p.target {
@@ -214,6 +223,13 @@ pub(super) fn apply_patch(ra: &mut Vec<Resource>, p: &LoadedPatch) -> Result<(),
                 // kustomize's `GetById(patch.OrgId())`: one of the object's ids (current or
                 // previous) has the patch's group, version, kind, name and effective
                 // namespace (none is `default`).
+                if p.patch_transformer && deleted_in_entry {
+                    // v5.5's PatchTransformer leaves the deleted object, emptied, in the
+                    // list, and the next lookup reads its id (a nil dereference).
+                    return Err(err(
+                        "a document follows a `$patch: delete` in one `patches` entry without a target: kustomize v5.5 crashes on it (put each in its own entry)".to_owned(),
+                    ));
+                }
                 let kind = get_str(doc, &["kind"]);
                 let name = get_str(doc, &["metadata", "name"]);
                 let ns = get_str(doc, &["metadata", "namespace"]);
@@ -251,6 +267,7 @@ pub(super) fn apply_patch(ra: &mut Vec<Resource>, p: &LoadedPatch) -> Result<(),
                     .map_err(|e| err(format!("patch on {}: {e}", r.id())))?;
                 if !kept {
                     deleted.push(*i);
+                    deleted_in_entry = true;
                 }
             }
         }
@@ -309,6 +326,21 @@ mod tests {
         require_documents(&[empty]).expect("a target");
     }
 
+    #[test]
+    fn a_document_after_a_delete_in_one_patches_entry_fails_as_kustomize_crashes() {
+        let objects = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n";
+        let docs = "$patch: delete\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\ndata: {x: y}\n";
+        let mut entry = patch(docs, None);
+        // patchesStrategicMerge drops the deleted object first: both apply.
+        let mut ra = test_resources(objects);
+        apply_patch(&mut ra, &entry).expect("strategic merge list");
+        assert_eq!(ra.len(), 1);
+        mark_patch_transformer(std::slice::from_mut(&mut entry));
+        let mut ra = test_resources(objects);
+        let err = apply_patch(&mut ra, &entry).expect_err("v5.5 crashes");
+        assert!(err.message.contains("$patch: delete"), "{err}");
+    }
+
     fn patch(docs: &str, target: Option<Selector>) -> LoadedPatch {
         LoadedPatch {
             docs: test_resources(docs).into_iter().map(|r| r.node).collect(),
@@ -319,6 +351,7 @@ mod tests {
             allow_name_change: false,
             allow_kind_change: false,
             empty_file: false,
+            patch_transformer: false,
         }
     }
 

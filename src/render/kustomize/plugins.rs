@@ -12,7 +12,7 @@ use super::generators::generator_kind;
 use super::kustomization::{
     self, GeneratorArgs, ImageSet, Item, Kustomization, PatchEntry, PluginRef,
 };
-use super::patches::apply_patch;
+use super::patches::{self, apply_patch};
 use super::resource::{Origin, Resource, get_str};
 use super::transformers::{
     NamespaceSettings, SubjectMode, apply_affix, apply_namespace, apply_specs, set_pairs,
@@ -107,7 +107,12 @@ impl Renderer {
             "ReplicaCountTransformer" => set_replica_count(ra, c, &specs).map_err(refuse)?,
             "PatchTransformer" | "PatchStrategicMergeTransformer" | "PatchJson6902Transformer" => {
                 let entries = patch_entries(kind, c, file)?;
-                for patch in self.load_patches(k, dir, &entries)? {
+                let mut loaded = self.load_patches(k, dir, &entries)?;
+                if kind == "PatchTransformer" {
+                    patches::require_documents(&loaded)?;
+                    patches::mark_patch_transformer(&mut loaded);
+                }
+                for patch in loaded {
                     apply_patch(ra, &patch)?;
                 }
             }
