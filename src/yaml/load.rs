@@ -18,6 +18,10 @@ pub struct LoadLimits {
     pub schema: Schema,
     /// The file id every node gets.
     pub file: FileId,
+    /// Plain scalars under a document's top-level `metadata.annotations` are strings, as
+    /// written (kustomize reads annotations into a `map[string]string`: `port: 8080` is
+    /// `"8080"`, `1.50` stays `"1.50"`).
+    pub annotations_as_strings: bool,
 }
 
 /// How plain scalars are typed: as the API server reads a manifest (`kubectl apply`), or as
@@ -39,6 +43,7 @@ impl Default for LoadLimits {
             max_depth: 256,
             schema: Schema::Yaml11,
             file: FileId::UNKNOWN,
+            annotations_as_strings: false,
         }
     }
 }
@@ -298,6 +303,9 @@ impl Builder {
             Event::Scalar(text, style, anchor, tag) => {
                 let value = match (&tag, style) {
                     (Some(t), _) if t.is_yaml_core_schema() => resolve_tagged(&text, &t.suffix),
+                    (None, ScalarStyle::Plain) if self.at_annotation_value() => {
+                        Value::String(text.clone().into_owned())
+                    }
                     (_, ScalarStyle::Plain) => match self.limits.schema {
                         Schema::Yaml11 => resolve_plain(&text),
                         Schema::GoYamlV3 => resolve_plain_v3(&text),
@@ -422,6 +430,27 @@ impl Builder {
             }
         }
         Ok(false)
+    }
+
+    /// Whether the next scalar is a value of the top-level `metadata.annotations` map (when
+    /// `annotations_as_strings` asks for those).
+    fn at_annotation_value(&self) -> bool {
+        fn key(f: &Frame) -> Option<&str> {
+            match f {
+                Frame::Map {
+                    pending: Some(k), ..
+                } => Some(k.key.as_str()),
+                _ => None,
+            }
+        }
+        self.limits.annotations_as_strings
+            && matches!(
+                self.stack.as_slice(),
+                [root, meta, annotations]
+                    if key(root) == Some("metadata")
+                        && key(meta) == Some("annotations")
+                        && key(annotations).is_some()
+            )
     }
 
     fn push(&mut self, node: Node, is_merge_key: bool) -> Result<(), YamlError> {

@@ -229,3 +229,45 @@ fn a_block_scalar_ending_the_input_without_a_line_break_has_none() {
         Some("a\n\nb")
     );
 }
+
+#[test]
+fn top_level_annotations_can_be_read_as_written_strings() {
+    let text = "metadata:\n  annotations: {port: 8080, ratio: 1.50, on: true, none: ~, quoted: '1'}\n  labels: {tier: 1}\nspec:\n  metadata:\n    annotations: {port: 8080}\n";
+    let limits = LoadLimits {
+        schema: Schema::GoYamlV3,
+        annotations_as_strings: true,
+        ..LoadLimits::default()
+    };
+    let (docs, err) = parse_documents(text, limits);
+    assert!(err.is_none(), "{err:?}");
+    let root = &docs[0].root;
+    let at = |path: &[&str]| {
+        let mut n = root;
+        for p in path {
+            n = n.get(p).expect("path");
+        }
+        n.value.clone()
+    };
+    let ann = |k: &str| at(&["metadata", "annotations", k]);
+    assert_eq!(ann("port"), Value::String("8080".into()));
+    assert_eq!(ann("ratio"), Value::String("1.50".into()));
+    assert_eq!(ann("on"), Value::String("true".into()));
+    assert_eq!(ann("none"), Value::String("~".into()));
+    assert_eq!(ann("quoted"), Value::String("1".into()));
+    // Labels and nested annotations keep their types.
+    assert_eq!(at(&["metadata", "labels", "tier"]), Value::Int(1));
+    assert_eq!(
+        at(&["spec", "metadata", "annotations", "port"]),
+        Value::Int(8080)
+    );
+    let (plain, _) = parse_documents(text, LoadLimits::default());
+    assert_eq!(
+        plain[0]
+            .root
+            .get("metadata")
+            .and_then(|m| m.get("annotations"))
+            .and_then(|a| a.get("port"))
+            .map(|n| n.value.clone()),
+        Some(Value::Int(8080))
+    );
+}

@@ -155,6 +155,7 @@ pub(super) fn kustomize_input(file: FileId) -> LoadLimits {
     LoadLimits {
         schema: Schema::GoYamlV3,
         file,
+        annotations_as_strings: true,
         ..LoadLimits::default()
     }
 }
