@@ -22,6 +22,9 @@ pub struct LoadLimits {
     /// written (kustomize reads annotations into a `map[string]string`: `port: 8080` is
     /// `"8080"`, `1.50` stays `"1.50"`).
     pub annotations_as_strings: bool,
+    /// A repeated mapping key replaces the earlier value (go-yaml v2 decoding into a map,
+    /// as kustomize reads a kustomization) instead of being an error.
+    pub duplicate_keys_last_wins: bool,
 }
 
 /// How plain scalars are typed: as the API server reads a manifest (`kubectl apply`), or as
@@ -44,6 +47,7 @@ impl Default for LoadLimits {
             schema: Schema::Yaml11,
             file: FileId::UNKNOWN,
             annotations_as_strings: false,
+            duplicate_keys_last_wins: false,
         }
     }
 }
@@ -494,6 +498,13 @@ impl Builder {
                 Some(k) if k.is_merge => merges.push((node, k.pos)),
                 Some(k) => {
                     if let Some(first_line) = seen.get(&k.key) {
+                        if self.limits.duplicate_keys_last_wins
+                            && let Some(e) = entries.iter_mut().find(|e| e.key == k.key)
+                        {
+                            e.key_pos = k.pos;
+                            e.value = node;
+                            return Ok(());
+                        }
                         return Err(YamlError {
                             pos: k.pos,
                             kind: YamlErrorKind::DuplicateKey {

@@ -271,3 +271,28 @@ fn top_level_annotations_can_be_read_as_written_strings() {
         Some(Value::Int(8080))
     );
 }
+
+#[test]
+fn duplicate_keys_can_keep_the_last_value() {
+    let text = "a: 1\nb: {x: 1, x: 2}\na: 3\n";
+    let (_, err) = parse_documents(text, LoadLimits::default());
+    assert!(err.is_some(), "duplicates are an error by default");
+    let limits = LoadLimits {
+        duplicate_keys_last_wins: true,
+        ..LoadLimits::default()
+    };
+    let (docs, err) = parse_documents(text, limits);
+    assert!(err.is_none(), "{err:?}");
+    let root = &docs[0].root;
+    assert_eq!(root.get("a").map(|n| n.value.clone()), Some(Value::Int(3)));
+    assert_eq!(
+        root.get("b")
+            .and_then(|b| b.get("x"))
+            .map(|n| n.value.clone()),
+        Some(Value::Int(2))
+    );
+    let Value::Map(entries) = &root.value else {
+        panic!("map");
+    };
+    assert_eq!(entries.len(), 2);
+}

@@ -444,7 +444,12 @@ pub fn load(file: &Path) -> Result<Kustomization, RenderError> {
 
 pub fn parse(file: &Path, text: &str) -> Result<Kustomization, RenderError> {
     let r = Reader { file };
-    let (docs, err) = yaml::parse_documents(text, LoadLimits::default());
+    // kustomize decodes a kustomization through go-yaml v2: a repeated key keeps the last value.
+    let limits = LoadLimits {
+        duplicate_keys_last_wins: true,
+        ..LoadLimits::default()
+    };
+    let (docs, err) = yaml::parse_documents(text, limits);
     if let Some(e) = err {
         return Err(r.err(e.pos, e.to_string()));
     }
