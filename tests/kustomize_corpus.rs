@@ -180,6 +180,7 @@ fn generated_names_carry_the_content_hash() {
                 kind: kind.to_owned(),
                 secret_type: (kind == "Secret").then(|| str_at(&o, &["type"]).to_owned()),
                 data: string_map(o.get("data")).unwrap_or_default(),
+                data_absent: o.get("data").is_none(),
                 extra: string_map(o.get(if kind == "Secret" {
                     "stringData"
                 } else {

@@ -18,6 +18,13 @@ pub struct LoadLimits {
     pub schema: Schema,
     /// The file id every node gets.
     pub file: FileId,
+    /// Plain scalars under a document's top-level `metadata.annotations` are strings, as
+    /// written (kustomize reads annotations into a `map[string]string`: `port: 8080` is
+    /// `"8080"`, `1.50` stays `"1.50"`).
+    pub annotations_as_strings: bool,
+    /// A repeated mapping key replaces the earlier value (go-yaml v2 decoding into a map,
+    /// as kustomize reads a kustomization) instead of being an error.
+    pub duplicate_keys_last_wins: bool,
 }
 
 /// How plain scalars are typed: as the API server reads a manifest (`kubectl apply`), or as
@@ -39,6 +46,8 @@ impl Default for LoadLimits {
             max_depth: 256,
             schema: Schema::Yaml11,
             file: FileId::UNKNOWN,
+            annotations_as_strings: false,
+            duplicate_keys_last_wins: false,
         }
     }
 }
@@ -78,6 +87,51 @@ fn pos(m: &Marker) -> Pos {
     }
 }
 
+/// The end of an input whose last line has no line break.
+struct Unterminated {
+    /// Where the input ends, in characters.
+    end: usize,
+    /// The input, kept only when the last line is blank (spaces): whether that line belongs
+    /// to a block scalar depends on the scalar's indentation.
+    blank_tail: Option<(usize, String)>,
+}
+
+impl Unterminated {
+    fn of(text: &str) -> Option<Unterminated> {
+        if text.is_empty() || text.ends_with(['\n', '\r']) {
+            return None;
+        }
+        let last = text.rsplit('\n').next().unwrap_or(text);
+        let blank_tail = last
+            .chars()
+            .all(|c| c == ' ' || c == '\t')
+            .then(|| (last.chars().count(), text.to_owned()));
+        Some(Unterminated {
+            end: text.chars().count(),
+            blank_tail,
+        })
+    }
+
+    /// Whether saphyr added a line break go-yaml does not to the block scalar whose content
+    /// starts on `first_line` (1-based, as saphyr's span gives it) and which runs to the
+    /// end: always when the last line has content; when it is blank, only if it is
+    /// indented as far as the scalar's first content line (else it is not part of it).
+    fn adds_break(&self, end: usize, first_line: usize) -> bool {
+        if end != self.end {
+            return false;
+        }
+        let Some((width, text)) = &self.blank_tail else {
+            return true;
+        };
+        let indent = text
+            .lines()
+            .skip(first_line.saturating_sub(1))
+            .find(|l| !l.trim().is_empty())
+            .map(|l| l.len() - l.trim_start_matches(' ').len());
+        indent.is_some_and(|i| *width >= i)
+    }
+}
+
 enum Frame {
     Seq {
         items: Vec<Node>,
@@ -108,6 +162,9 @@ struct Builder {
     alias_budget_used: usize,
     docs: Vec<Document>,
     current_root: Option<Node>,
+    /// The input's last line when it has no line break (libyaml and go-yaml read
+    /// `x: |` + `  hello` at the end of a file as `hello`, saphyr adds a `\n`).
+    unterminated: Option<Unterminated>,
 }
 
 /// Parses every document of `text`. Documents completed before an error are returned along
@@ -195,6 +252,7 @@ fn parse_once(text: &str, limits: LoadLimits) -> (Vec<Document>, Option<YamlErro
         alias_budget_used: 0,
         docs: Vec::new(),
         current_root: None,
+        unterminated: Unterminated::of(text),
     };
     let mut parser = Parser::new_from_str(text);
     let err = loop {
@@ -249,10 +307,22 @@ impl Builder {
             Event::Scalar(text, style, anchor, tag) => {
                 let value = match (&tag, style) {
                     (Some(t), _) if t.is_yaml_core_schema() => resolve_tagged(&text, &t.suffix),
+                    (None, ScalarStyle::Plain) if self.at_annotation_value() => {
+                        Value::String(text.clone().into_owned())
+                    }
                     (_, ScalarStyle::Plain) => match self.limits.schema {
                         Schema::Yaml11 => resolve_plain(&text),
                         Schema::GoYamlV3 => resolve_plain_v3(&text),
                     },
+                    (_, ScalarStyle::Literal | ScalarStyle::Folded)
+                        if self
+                            .unterminated
+                            .as_ref()
+                            .is_some_and(|u| u.adds_break(span.end.index(), span.start.line())) =>
+                    {
+                        let t = text.strip_suffix('\n').unwrap_or(&text);
+                        Value::String(t.to_owned())
+                    }
                     _ => Value::String(text.clone().into_owned()),
                 };
                 let is_merge_key = style == ScalarStyle::Plain && text == "<<";
@@ -366,6 +436,27 @@ impl Builder {
         Ok(false)
     }
 
+    /// Whether the next scalar is a value of the top-level `metadata.annotations` map (when
+    /// `annotations_as_strings` asks for those).
+    fn at_annotation_value(&self) -> bool {
+        fn key(f: &Frame) -> Option<&str> {
+            match f {
+                Frame::Map {
+                    pending: Some(k), ..
+                } => Some(k.key.as_str()),
+                _ => None,
+            }
+        }
+        self.limits.annotations_as_strings
+            && matches!(
+                self.stack.as_slice(),
+                [root, meta, annotations]
+                    if key(root) == Some("metadata")
+                        && key(meta) == Some("annotations")
+                        && key(annotations).is_some()
+            )
+    }
+
     fn push(&mut self, node: Node, is_merge_key: bool) -> Result<(), YamlError> {
         match self.stack.last_mut() {
             None => self.current_root = Some(node),
@@ -407,6 +498,13 @@ impl Builder {
                 Some(k) if k.is_merge => merges.push((node, k.pos)),
                 Some(k) => {
                     if let Some(first_line) = seen.get(&k.key) {
+                        if self.limits.duplicate_keys_last_wins
+                            && let Some(e) = entries.iter_mut().find(|e| e.key == k.key)
+                        {
+                            e.key_pos = k.pos;
+                            e.value = node;
+                            return Ok(());
+                        }
                         return Err(YamlError {
                             pos: k.pos,
                             kind: YamlErrorKind::DuplicateKey {

@@ -183,3 +183,116 @@ fn quoted_scalars_continued_at_the_keys_indentation_are_read_as_go_yaml_reads_th
     let (_, e) = parse_err("a: \"never closed\nb: 1\n");
     assert!(matches!(e.kind, YamlErrorKind::Syntax(_)));
 }
+
+#[test]
+fn a_block_scalar_ending_the_input_without_a_line_break_has_none() {
+    // go-yaml (kustomize) reads these as `hello`; with a final line break, `hello\n`.
+    for text in [
+        "x: |\n  hello",
+        "x: |+\n  hello",
+        "x: >\n  hello",
+        "a:\n  x: |\n    hello",
+    ] {
+        let docs = parse(text);
+        let x = docs[0]
+            .root
+            .get("x")
+            .or_else(|| docs[0].root.get("a").and_then(|a| a.get("x")));
+        assert_eq!(x.and_then(|n| n.as_str()), Some("hello"), "{text:?}");
+    }
+    // A line break followed only by indentation still ends the last line.
+    for text in [
+        "x: |\n  hello\n",
+        "x: |\n  hello\n  ",
+        "a:\n  x: |\n    hello\n  ",
+    ] {
+        let docs = parse(text);
+        let x = docs[0]
+            .root
+            .get("x")
+            .or_else(|| docs[0].root.get("a").and_then(|a| a.get("x")));
+        assert_eq!(x.and_then(|n| n.as_str()), Some("hello\n"), "{text:?}");
+    }
+    let docs = parse("x: |+\n  hello\n\n  ");
+    assert_eq!(
+        docs[0].root.get("x").and_then(|n| n.as_str()),
+        Some("hello\n\n")
+    );
+    let docs = parse("x: |-\n  a\n\n  b");
+    assert_eq!(
+        docs[0].root.get("x").and_then(|n| n.as_str()),
+        Some("a\n\nb")
+    );
+    let docs = parse("x: |+\n  a\n\n  b");
+    assert_eq!(
+        docs[0].root.get("x").and_then(|n| n.as_str()),
+        Some("a\n\nb")
+    );
+}
+
+#[test]
+fn top_level_annotations_can_be_read_as_written_strings() {
+    let text = "metadata:\n  annotations: {port: 8080, ratio: 1.50, on: true, none: ~, quoted: '1'}\n  labels: {tier: 1}\nspec:\n  metadata:\n    annotations: {port: 8080}\n";
+    let limits = LoadLimits {
+        schema: Schema::GoYamlV3,
+        annotations_as_strings: true,
+        ..LoadLimits::default()
+    };
+    let (docs, err) = parse_documents(text, limits);
+    assert!(err.is_none(), "{err:?}");
+    let root = &docs[0].root;
+    let at = |path: &[&str]| {
+        let mut n = root;
+        for p in path {
+            n = n.get(p).expect("path");
+        }
+        n.value.clone()
+    };
+    let ann = |k: &str| at(&["metadata", "annotations", k]);
+    assert_eq!(ann("port"), Value::String("8080".into()));
+    assert_eq!(ann("ratio"), Value::String("1.50".into()));
+    assert_eq!(ann("on"), Value::String("true".into()));
+    assert_eq!(ann("none"), Value::String("~".into()));
+    assert_eq!(ann("quoted"), Value::String("1".into()));
+    // Labels and nested annotations keep their types.
+    assert_eq!(at(&["metadata", "labels", "tier"]), Value::Int(1));
+    assert_eq!(
+        at(&["spec", "metadata", "annotations", "port"]),
+        Value::Int(8080)
+    );
+    let (plain, _) = parse_documents(text, LoadLimits::default());
+    assert_eq!(
+        plain[0]
+            .root
+            .get("metadata")
+            .and_then(|m| m.get("annotations"))
+            .and_then(|a| a.get("port"))
+            .map(|n| n.value.clone()),
+        Some(Value::Int(8080))
+    );
+}
+
+#[test]
+fn duplicate_keys_can_keep_the_last_value() {
+    let text = "a: 1\nb: {x: 1, x: 2}\na: 3\n";
+    let (_, err) = parse_documents(text, LoadLimits::default());
+    assert!(err.is_some(), "duplicates are an error by default");
+    let limits = LoadLimits {
+        duplicate_keys_last_wins: true,
+        ..LoadLimits::default()
+    };
+    let (docs, err) = parse_documents(text, limits);
+    assert!(err.is_none(), "{err:?}");
+    let root = &docs[0].root;
+    assert_eq!(root.get("a").map(|n| n.value.clone()), Some(Value::Int(3)));
+    assert_eq!(
+        root.get("b")
+            .and_then(|b| b.get("x"))
+            .map(|n| n.value.clone()),
+        Some(Value::Int(2))
+    );
+    let Value::Map(entries) = &root.value else {
+        panic!("map");
+    };
+    assert_eq!(entries.len(), 2);
+}

@@ -160,6 +160,7 @@ fn push(node: Node, file: &Path, out: &mut Vec<Resource>) -> Result<(), RenderEr
         prefixes: Vec::new(),
         suffixes: Vec::new(),
         prev_names: Vec::new(),
+        prev_ids: Vec::new(),
         ref_vars: Vec::new(),
         origin: Origin::File(file.to_owned()),
     });

@@ -205,15 +205,9 @@ impl Renderer {
                 .and_then(|a| a.get("config.kubernetes.io/local-config"))
                 .is_none_or(|v| v.as_str() == Some("false"))
         });
-        for r in resources.iter_mut() {
-            // kustomize drops an empty `metadata.annotations` (its internal annotations are
-            // removed from the map at the end) but keeps an empty `labels`.
-            if let Some(Value::Map(meta)) = get_mut(&mut r.node, "metadata").map(|m| &mut m.value) {
-                meta.retain(|e| {
-                    !(e.key == "annotations" && e.value.value == Value::Map(Vec::new()))
-                });
-            }
-        }
+        resources
+            .iter_mut()
+            .for_each(Resource::clear_empty_annotations);
         for r in resources.iter_mut() {
             if top.build_metadata.iter().any(|o| o == "originAnnotations") {
                 let value = r.origin.annotation(&dir);
@@ -448,7 +442,9 @@ impl Renderer {
             *ra = self.apply(&ck, &cdir, taken, vars, tc, stack)?;
         }
         let psm = self.load_patches(k, dir, &k.patches_strategic_merge)?;
-        let patches = self.load_patches(k, dir, &k.patches)?;
+        let mut patches = self.load_patches(k, dir, &k.patches)?;
+        patches::require_documents(&patches)?;
+        patches::mark_patch_transformer(&mut patches);
         let json = self.load_patches(k, dir, &k.patches_json6902)?;
         let kid = self.file_id(&k.file);
         let replacements = self.load_replacements(k, dir)?;

@@ -14,11 +14,19 @@ pub struct FieldSpec {
     /// Path segments; a list on the way is traversed item by item.
     pub path: Vec<String>,
     pub create: bool,
+    /// Indexes of the path segments written with a `[]` suffix (`containers[]`): kustomize
+    /// never creates those, and turns a null one into an empty list.
+    pub seq_segments: Vec<usize>,
 }
 
 /// Splits `spec/template/metadata/labels` (with `\/` escaping a slash in a key, and `[]`
 /// marking a list) into segments.
 pub fn split_path(path: &str) -> Vec<String> {
+    split_marked(path).0
+}
+
+/// `split_path`, and the indexes of the segments that had a `[]` suffix.
+pub fn split_marked(path: &str) -> (Vec<String>, Vec<usize>) {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut chars = path.chars().peekable();
@@ -33,10 +41,21 @@ pub fn split_path(path: &str) -> Vec<String> {
         }
     }
     out.push(cur);
-    out.into_iter()
-        .map(|s| s.strip_suffix("[]").map(str::to_owned).unwrap_or(s))
-        .filter(|s| !s.is_empty())
-        .collect()
+    let mut segs = Vec::new();
+    let mut seqs = Vec::new();
+    for s in out {
+        let (s, seq) = match s.strip_suffix("[]") {
+            Some(stripped) => (stripped.to_owned(), true),
+            None => (s, false),
+        };
+        if !s.is_empty() {
+            if seq {
+                seqs.push(segs.len());
+            }
+            segs.push(s);
+        }
+    }
+    (segs, seqs)
 }
 
 /// Group and version of an apiVersion (`apps/v1` -> (`apps`, `v1`), `v1` -> (``, `v1`)).
@@ -46,12 +65,14 @@ pub fn group_version(api_version: &str) -> (&str, &str) {
 
 impl FieldSpec {
     pub fn new(path: &str, create: bool) -> Self {
+        let (path, seq_segments) = split_marked(path);
         FieldSpec {
             group: None,
             version: None,
             kind: None,
-            path: split_path(path),
+            path,
             create,
+            seq_segments,
         }
     }
 
@@ -74,7 +95,7 @@ impl FieldSpec {
     /// the way and the final field are created (the final one as an empty map, for `f` to
     /// fill); otherwise a missing path is skipped.
     pub fn visit(&self, obj: &mut Node, f: &mut dyn FnMut(&mut Node)) {
-        visit(obj, &self.path, self.create, f);
+        visit(obj, self, 0, f);
     }
 }
 
@@ -101,26 +122,30 @@ fn visit_ref(node: &Node, path: &[String], f: &mut dyn FnMut(&Node)) {
     }
 }
 
-fn visit(node: &mut Node, path: &[String], create: bool, f: &mut dyn FnMut(&mut Node)) {
-    let Some((first, rest)) = path.split_first() else {
+fn visit(node: &mut Node, spec: &FieldSpec, depth: usize, f: &mut dyn FnMut(&mut Node)) {
+    let Some(first) = spec.path.get(depth) else {
         f(node);
         return;
     };
+    let is_seq = spec.seq_segments.contains(&depth);
+    let create = spec.create && !is_seq;
     match &mut node.value {
         Value::Seq(items) => {
             for item in items {
-                visit(item, path, create, f);
+                visit(item, spec, depth, f);
             }
         }
         Value::Map(entries) => {
             if let Some(e) = entries.iter_mut().find(|e| &e.key == first) {
-                if e.value.value == Value::Null && create {
+                if e.value.value == Value::Null && is_seq {
+                    e.value.value = Value::Seq(Vec::new());
+                } else if e.value.value == Value::Null && create {
                     e.value.value = Value::Map(Vec::new());
                 }
-                visit(&mut e.value, rest, create, f);
+                visit(&mut e.value, spec, depth + 1, f);
             } else if create {
                 let mut child = Node::synthetic(Value::Map(Vec::new()));
-                visit(&mut child, rest, create, f);
+                visit(&mut child, spec, depth + 1, f);
                 entries.push(Entry {
                     key: first.clone(),
                     key_pos: Pos::default(),
@@ -149,11 +174,13 @@ pub fn load(text: &str, key: &str) -> Vec<FieldSpec> {
 /// One field spec from a mapping (also used for `labels[].fields` in kustomizations).
 pub fn parse_spec(item: &Node) -> Option<FieldSpec> {
     let s = |k: &str| item.get(k).and_then(Node::as_str).map(str::to_owned);
+    let (path, seq_segments) = split_marked(&s("path")?);
     Some(FieldSpec {
         group: s("group"),
         version: s("version"),
         kind: s("kind"),
-        path: split_path(&s("path")?),
+        path,
+        seq_segments,
         create: matches!(
             item.get("create").map(|n| &n.value),
             Some(Value::Bool(true))
@@ -224,6 +251,39 @@ mod tests {
                 .iter()
                 .all(|f| f.path == ["spec", "replicas"])
         );
+    }
+
+    #[test]
+    fn list_segments_are_never_created_and_null_becomes_an_empty_list() {
+        let spec = FieldSpec::new("spec/volumeClaimTemplates[]/metadata/labels", true);
+        assert_eq!(spec.seq_segments, [1]);
+        let parse = |t: &str| {
+            yaml::parse_documents(t, LoadLimits::default())
+                .0
+                .remove(0)
+                .root
+        };
+        let mut visited = 0;
+        let mut missing = parse("spec: {replicas: 1}\n");
+        spec.visit(&mut missing, &mut |_| visited += 1);
+        assert_eq!(visited, 0);
+        assert!(
+            missing
+                .get("spec")
+                .and_then(|s| s.get("volumeClaimTemplates"))
+                .is_none()
+        );
+        let mut null = parse("spec: {volumeClaimTemplates: null}\n");
+        spec.visit(&mut null, &mut |_| visited += 1);
+        assert_eq!(
+            null.get("spec")
+                .and_then(|s| s.get("volumeClaimTemplates"))
+                .map(|v| &v.value),
+            Some(&Value::Seq(Vec::new()))
+        );
+        let mut two = parse("spec: {volumeClaimTemplates: [{metadata: {name: a}}, {}]}\n");
+        spec.visit(&mut two, &mut |_| visited += 1);
+        assert_eq!(visited, 2, "labels created in each item");
     }
 
     #[test]

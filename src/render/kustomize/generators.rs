@@ -32,8 +32,28 @@ impl Renderer {
             .chain(plugin.iter().map(|(a, kind, o)| (a, *kind, Some(o))))
         {
             let data = self.generator_data(k, dir, args)?;
+            if kind == "ConfigMap"
+                && let Some((key, _)) = data
+                    .iter()
+                    .find(|(_, v)| std::str::from_utf8(v).is_ok_and(unreadable_literal))
+            {
+                return Err(RenderError::at(
+                    &k.file,
+                    args.pos,
+                    format!(
+                        "configmap {}: the value of `{key}` starts with a tab: kustomize writes it as a literal block it cannot read back (yaml: found a tab character where an indentation space is expected)",
+                        args.name
+                    ),
+                ));
+            }
             let opts = merged_options(k.generator_options.as_ref(), args.options.as_ref());
-            let behavior = args.behavior.as_deref().unwrap_or("create");
+            // kustomize (`types.NewGenerationBehavior`) reads any other value, `Merge` and
+            // `""` included, as "unspecified", which creates like `create`.
+            let behavior = args
+                .behavior
+                .as_deref()
+                .filter(|b| matches!(*b, "merge" | "replace"))
+                .unwrap_or("create");
             let namespace = args.namespace.clone().unwrap_or_default();
             match behavior {
                 "create" => {
@@ -50,34 +70,16 @@ impl Renderer {
                     r.node.stamp(self.file_id(&config), args.pos);
                     add_unique(ra, r, &k.file, args.pos)?;
                 }
-                "merge" | "replace" => {
-                    let Some(existing) = ra.iter_mut().find(|r| {
-                        r.kind() == kind && r.org_name == args.name && r.org_namespace == namespace
-                    }) else {
-                        return Err(RenderError::at(
-                            &k.file,
-                            args.pos,
-                            format!(
-                                "id {kind}/{} does not exist; cannot merge or replace",
-                                args.name
-                            ),
-                        ));
-                    };
-                    merge_generated(existing, kind, &data, &opts, behavior == "merge");
+                _ => {
+                    let existing = merge_target(ra, kind, &args.name, &namespace)
+                        .map_err(|m| RenderError::at(&k.file, args.pos, m))?;
+                    let fresh = generated(kind, args, &data, &opts, &k.file);
+                    merge_generated(existing, fresh, &opts, behavior == "merge");
                     if behavior == "replace" {
                         // The object is the overlay's now (kustomize's origin moves too).
                         take_over(existing, &k.file, kind, args.pos, self.file_id(&k.file));
                     }
                     existing.node.stamp(self.file_id(&k.file), args.pos);
-                }
-                other => {
-                    return Err(RenderError::at(
-                        &k.file,
-                        args.pos,
-                        format!(
-                            "unknown generator behavior `{other}` (expected create, merge or replace)"
-                        ),
-                    ));
                 }
             }
         }
@@ -108,26 +110,16 @@ impl Renderer {
             let content = self
                 .read_text(&file)
                 .map_err(|e| RenderError::at(&k.file, env.pos, format!("'{}': {e}", env.value)))?;
+            let content = content.strip_prefix('\u{feff}').unwrap_or(&content[..]);
             for line in content.lines() {
                 let line = line.trim_start();
                 if line.is_empty() || line.starts_with('#') {
                     continue;
                 }
-                let Some((key, value)) = line.split_once('=') else {
-                    return Err(RenderError::at(
-                        &k.file,
-                        env.pos,
-                        format!(
-                            "{}: line `{line}` is not KEY=VALUE (kgate does not read the environment)",
-                            env.value
-                        ),
-                    ));
-                };
-                put(
-                    key.trim_end().to_owned(),
-                    value.as_bytes().to_vec(),
-                    env.pos,
-                )?;
+                // kustomize (`api/kv`) takes the key as written, and a line without `=`
+                // is a key with an empty value: it never reads the environment.
+                let (key, value) = line.split_once('=').unwrap_or((line, ""));
+                put(key.to_owned(), value.as_bytes().to_vec(), env.pos)?;
             }
         }
         for lit in &args.literals {
@@ -162,37 +154,108 @@ impl Renderer {
     }
 }
 
-/// `behavior: merge` or `replace`: the generated data over (or instead of) the existing
-/// object's, and the generator's labels, annotations and hash option.
+/// A generated ConfigMap value kustomize (kyaml) fails on: a multi-line value gets the
+/// literal block style, and go-yaml writes it as a block when it can (no control characters
+/// but tabs, no space before a line break, no trailing space); a block whose first line
+/// starts with a tab has no indentation indicator, and reading it back fails.
+fn unreadable_literal(v: &str) -> bool {
+    let special = |c: char| {
+        (c.is_control() && c != '\t' && c != '\n')
+            || matches!(c, '\u{feff}' | '\u{fffe}' | '\u{ffff}')
+    };
+    v.starts_with('\t')
+        && v.contains('\n')
+        && !v.contains(" \n")
+        && !v.ends_with(' ')
+        && !v.chars().any(special)
+}
+
+/// The object a `merge`/`replace` generator acts on: kustomize's
+/// `GetMatchingResourcesByAnyId` with the generated id, so one whose current or previous
+/// id (before a prefix, suffix or namespace) has the kind, name and effective namespace.
+fn merge_target<'a>(
+    ra: &'a mut [Resource],
+    kind: &str,
+    name: &str,
+    namespace: &str,
+) -> Result<&'a mut Resource, String> {
+    let effective = |ns: &str| if ns.is_empty() { "default" } else { ns }.to_owned();
+    let matching: Vec<usize> = (0..ra.len())
+        .filter(|&i| {
+            ra[i].ids().iter().any(|id| {
+                id.kind == kind
+                    && id.name == name
+                    && effective(&id.namespace) == effective(namespace)
+            })
+        })
+        .collect();
+    match matching.as_slice() {
+        [] => Err(format!(
+            "id {kind}/{name} does not exist; cannot merge or replace"
+        )),
+        [one] => Ok(&mut ra[*one]),
+        many => {
+            let ids: Vec<String> = many.iter().map(|&i| ra[i].id()).collect();
+            Err(format!(
+                "found multiple objects [{}] that could accept merge of {kind}/{name}",
+                ids.join(" ")
+            ))
+        }
+    }
+}
+
+/// `behavior: merge` or `replace` (kustomize's `appendReplaceOrMerge`): the object becomes
+/// the newly generated one (its `type`, `immutable`), keeping the existing name and
+/// namespace, with the existing labels and annotations under the new ones
+/// (`CopyMergeMetaDataFieldsFrom`) and, on a merge, the existing data under the new.
 fn merge_generated(
     existing: &mut Resource,
-    kind: &str,
-    data: &[(String, Vec<u8>)],
+    fresh: Resource,
     opts: &GeneratorOptions,
     keep_data: bool,
 ) {
-    let mut merged: BTreeMap<String, String> = if keep_data {
-        string_data(existing.node.get("data"))
-    } else {
-        BTreeMap::new()
-    };
-    let (encoded, _) = encode_data(kind, data);
-    merged.extend(encoded);
-    set(&mut existing.node, "data", string_map_node(&merged));
-    for (key, pairs) in [("labels", &opts.labels), ("annotations", &opts.annotations)] {
-        if pairs.is_empty() {
-            continue;
+    let mut node = fresh.node;
+    let old_meta = existing.node.get("metadata").cloned();
+    if let Some(meta) = get_mut(&mut node, "metadata") {
+        for key in ["labels", "annotations"] {
+            let mut merged = string_data(old_meta.as_ref().and_then(|m| m.get(key)));
+            merged.extend(string_data(meta.get(key)));
+            if !merged.is_empty() {
+                set(meta, key, string_map_node(&merged));
+            }
         }
-        let meta = existing.metadata();
-        if meta.get(key).is_none() {
-            set(meta, key, map(vec![]));
-        }
-        if let Some(m) = get_mut(meta, key) {
-            for (lk, lv) in pairs {
-                set(m, lk, text(lv));
+        for key in ["name", "namespace"] {
+            if let Some(v) = old_meta.as_ref().and_then(|m| m.get(key)) {
+                set(meta, key, v.clone());
             }
         }
     }
+    for field in ["data", "binaryData"] {
+        let mut merged: BTreeMap<String, String> = if keep_data {
+            string_data(existing.node.get(field))
+        } else {
+            BTreeMap::new()
+        };
+        let new = node.get(field).map(|n| string_data(Some(n)));
+        merged.extend(new.clone().unwrap_or_default());
+        // kyaml drops a map field set to an empty map (`SetDataMap` on a merge); without
+        // a merge the generated object stays as it is (a Secret's `data: {}`).
+        if merged.is_empty() && (keep_data || new.is_none()) {
+            if let Value::Map(fields) = &mut node.value {
+                fields.retain(|e| e.key != field);
+            }
+        } else {
+            set(&mut node, field, string_map_node(&merged));
+        }
+    }
+    // The object stays where it was (kubectl keeps its origin); `take_over` moves it on a
+    // replace.
+    (node.file, node.start, node.end) =
+        (existing.node.file, existing.node.start, existing.node.end);
+    if let (Some(m), Some(old)) = (get_mut(&mut node, "metadata"), old_meta) {
+        (m.file, m.start, m.end) = (old.file, old.start, old.end);
+    }
+    existing.node = node;
     if opts.disable_name_suffix_hash == Some(true) {
         existing.needs_hash = false;
     }
@@ -369,7 +432,9 @@ fn generated(
     if !binary.is_empty() {
         fields.push(("binaryData", string_map_node(&binary)));
     }
-    if !encoded.is_empty() {
+    // kustomize creates a Secret's `data` map up front (`LoadMapIntoSecretData`), so an
+    // empty Secret keeps `data: {}`; a ConfigMap's only appears with its first key.
+    if !encoded.is_empty() || kind == "Secret" {
         fields.push(("data", string_map_node(&encoded)));
     }
     if kind == "Secret" {
@@ -390,6 +455,7 @@ fn generated(
         prefixes: Vec::new(),
         suffixes: Vec::new(),
         prev_names: Vec::new(),
+        prev_ids: Vec::new(),
         ref_vars: Vec::new(),
         origin: Origin::Generator {
             configured_in: source.to_owned(),
@@ -409,6 +475,22 @@ mod tests {
         std::fs::write(dir.join(rel), text).expect("write test file");
     }
 
+    #[test]
+    fn merge_target_is_found_by_current_or_previous_id() {
+        use crate::render::kustomize::resource::test_resources;
+        use crate::render::kustomize::transformers::apply_affix;
+        let mut ra = test_resources(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: other, namespace: x}\n",
+        );
+        apply_affix(&mut ra[0], "team-", true);
+        for name in ["team-settings", "settings"] {
+            let found = merge_target(&mut ra, "ConfigMap", name, "default").expect("found");
+            assert_eq!(found.name(), "team-settings");
+        }
+        assert!(merge_target(&mut ra, "ConfigMap", "other", "").is_err());
+        assert!(merge_target(&mut ra, "Secret", "settings", "").is_err());
+    }
+
     fn args(name: &str) -> GeneratorArgs {
         GeneratorArgs {
             name: name.to_owned(),
@@ -421,6 +503,31 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), v.to_vec()))
             .collect()
+    }
+
+    #[test]
+    fn multi_line_values_starting_with_a_tab_are_unreadable_to_kustomize() {
+        // Each checked against `kubectl kustomize` (v5.5.0) on a configMapGenerator file.
+        for bad in [
+            "\tfoo\n",
+            "\t\n",
+            "\tfoo\n\n\n",
+            "\t foo\n",
+            "\tü\n",
+            "\t\tx\ny\n",
+        ] {
+            assert!(unreadable_literal(bad), "{bad:?}");
+        }
+        for ok in [
+            "\tfoo",
+            "\tfoo \n",
+            "\tfoo\nbar ",
+            "\tfoo\r\nx",
+            "\tfoo\n\u{1}",
+            "x\n\tfoo\n",
+        ] {
+            assert!(!unreadable_literal(ok), "{ok:?}");
+        }
     }
 
     #[test]
@@ -555,11 +662,12 @@ mod tests {
         assert_eq!(more.node.str_at(&["data", "Q"]), Some("quoted"));
         assert_eq!(more.node.str_at(&["data", "key"]), Some("contents\n"));
         assert_eq!(more.node.str_at(&["data", "X"]), Some("1"));
-        assert_eq!(more.node.str_at(&["data", "Y"]), Some(" 2"));
+        // kustomize keeps the key as written: `Y ` (with its space).
+        assert_eq!(more.node.str_at(&["data", "Y "]), Some(" 2"));
     }
 
     #[test]
-    fn repeated_keys_and_unknown_behaviors_are_errors() {
+    fn repeated_keys_are_errors_and_unknown_behaviors_create() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path();
         write(
@@ -577,11 +685,10 @@ mod tests {
             "kustomization.yaml",
             "configMapGenerator:\n- name: cfg\n  behavior: upsert\n  literals: [A=1]\n",
         );
-        let err = Renderer::new(dir).render(dir).expect_err("bad behavior");
-        assert!(
-            err.message.contains("unknown generator behavior `upsert`"),
-            "{err}"
-        );
+        let created = Renderer::new(dir)
+            .render(dir)
+            .expect("unknown behavior creates");
+        assert_eq!(created[0].node.str_at(&["data", "A"]), Some("1"));
     }
 
     #[test]

@@ -54,6 +54,8 @@ pub struct HashInput {
     /// Secret `type` (`None` for ConfigMaps).
     pub secret_type: Option<String>,
     pub data: BTreeMap<String, String>,
+    /// The object has no `data` field: kustomize then hashes `"data":""`, not `{}`.
+    pub data_absent: bool,
     /// ConfigMap `binaryData` or Secret `stringData`, when present.
     pub extra: Option<BTreeMap<String, String>>,
 }
@@ -87,7 +89,14 @@ pub fn name_hash(input: &HashInput) -> String {
         go_json_string(v, &mut s);
         s
     };
-    fields.push(("data", map_json(&input.data)));
+    fields.push((
+        "data",
+        if input.data_absent {
+            str_json("")
+        } else {
+            map_json(&input.data)
+        },
+    ));
     fields.push(("kind", str_json(&input.kind)));
     fields.push(("name", str_json("")));
     if let Some(extra) = &input.extra {
@@ -139,5 +148,18 @@ mod tests {
             name_hash(&cm(&[("A", "1"), ("B", "x<y&z"), ("C", "multi\nline")])),
             "t2f42tb4bk"
         );
+        // A generator with no sources: a ConfigMap without `data`, an Opaque Secret with
+        // `data: {}` (`cm-6ct58987ht`, `empty-46f8b28mk5` from kubectl).
+        let no_data = HashInput {
+            data_absent: true,
+            ..cm(&[])
+        };
+        assert_eq!(name_hash(&no_data), "6ct58987ht");
+        let secret = HashInput {
+            kind: "Secret".into(),
+            secret_type: Some("Opaque".into()),
+            ..HashInput::default()
+        };
+        assert_eq!(name_hash(&secret), "46f8b28mk5");
     }
 }

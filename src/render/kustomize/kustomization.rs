@@ -444,7 +444,12 @@ pub fn load(file: &Path) -> Result<Kustomization, RenderError> {
 
 pub fn parse(file: &Path, text: &str) -> Result<Kustomization, RenderError> {
     let r = Reader { file };
-    let (docs, err) = yaml::parse_documents(text, LoadLimits::default());
+    // kustomize decodes a kustomization through go-yaml v2: a repeated key keeps the last value.
+    let limits = LoadLimits {
+        duplicate_keys_last_wins: true,
+        ..LoadLimits::default()
+    };
+    let (docs, err) = yaml::parse_documents(text, limits);
     if let Some(e) = err {
         return Err(r.err(e.pos, e.to_string()));
     }
@@ -605,6 +610,19 @@ impl Reader<'_> {
     fn labels(&self, v: &Node) -> Result<Vec<LabelSet>, RenderError> {
         let mut out = Vec::new();
         for item in self.list(v, "`labels`")? {
+            // kustomize v5.5's `Label` has only these fields (Go's JSON matches them
+            // ignoring case); `includeVolumeClaimTemplates` came later.
+            const KNOWN: [&str; 4] = ["pairs", "includeSelectors", "includeTemplates", "fields"];
+            if let Value::Map(entries) = &item.value
+                && let Some(e) = entries
+                    .iter()
+                    .find(|e| !KNOWN.iter().any(|k| k.eq_ignore_ascii_case(&e.key)))
+            {
+                return Err(self.err(
+                    e.key_pos,
+                    format!("invalid Kustomization: json: unknown field \"{}\"", e.key),
+                ));
+            }
             let fields = match item.get("fields").map(|f| &f.value) {
                 Some(Value::Seq(fs)) => fs.iter().filter_map(parse_spec).collect(),
                 _ => Vec::new(),
@@ -977,6 +995,22 @@ patchesStrategicMerge:
         assert_eq!(
             message("patchesJson6902: x\n"),
             "`patchesJson6902` must be a list"
+        );
+    }
+
+    #[test]
+    fn labels_know_only_the_v5_5_fields() {
+        assert_eq!(
+            message("labels:\n- pairs: {a: b}\n  includeVolumeClaimTemplates: true\n"),
+            "invalid Kustomization: json: unknown field \"includeVolumeClaimTemplates\""
+        );
+        // Go's JSON decoding matches field names ignoring case.
+        assert!(
+            parse(
+                Path::new("/k/kustomization.yaml"),
+                "labels:\n- pairs: {a: b}\n  IncludeTemplates: true\n"
+            )
+            .is_ok()
         );
     }
 

@@ -7,25 +7,29 @@
 
 use super::RenderError;
 use super::fieldspec::{FieldSpec, group_version};
-use super::resource::{Resource, get_mut, set, text};
+use super::resource::{Resource, get_mut, set};
 use super::tconfig::NameBackRef;
 use crate::yaml::{Node, Value};
 
 /// An object references may point at: where it started and where it ended up.
 struct Referee {
+    /// kustomize's id of the object as it is now (`Kind.version.group/name.namespace`).
+    id: String,
     kind: String,
     group: String,
     version: String,
-    org_name: String,
     org_namespace: String,
     name: String,
     namespace: String,
     cluster_scoped: bool,
     prefixes: Vec<String>,
     suffixes: Vec<String>,
-    prev_names: Vec<String>,
-    /// Whether it has a previous id (renamed, or moved to another namespace).
-    has_prev: bool,
+    /// The names of kustomize's previous ids (set by the namespace, prefix/suffix and hash
+    /// transformers): a `{name, namespace}` reference only resolves to an object that has one.
+    prev_id_names: Vec<String>,
+    /// The object's `metadata.namespace` node: a reference given its namespace points at
+    /// where that came from (`--provenance`).
+    namespace_node: Option<Node>,
 }
 
 /// An unset namespace is the `default` namespace.
@@ -34,45 +38,62 @@ fn same_namespace(a: &str, b: &str) -> bool {
     norm(a) == norm(b)
 }
 
-/// The referee a reference to `name` (seen from namespace `ns`) resolves to, if exactly one:
-/// several objects loaded under one name are told apart by the prefixes and suffixes they
-/// share with the referrer, as kustomize does.
+/// The referee a reference to `name` resolves to among `candidates` (the objects the
+/// referrer can reach), if exactly one: kustomize only considers objects with a previous id
+/// of that name (`previousNameMatches`: the namespace, prefix/suffix and hash transformers
+/// record them); several are told apart by the prefixes and suffixes they share with the
+/// referrer.
 fn resolve<'a>(
     candidates: &[&'a Referee],
     name: &str,
-    ns: Option<&str>,
     referrer: (&[String], &[String]),
-) -> Option<&'a Referee> {
+    by_map: bool,
+) -> Result<Option<&'a Referee>, String> {
     let found: Vec<&Referee> = candidates
         .iter()
         .copied()
-        .filter(|t| {
-            // kustomize's `previousNameMatches` reads previous ids only: an object that
-            // was never renamed or moved is never what a reference needs updating to.
-            t.has_prev
-                && (t.org_name == name || t.prev_names.iter().any(|p| p == name))
-                && ns.is_none_or(|ns| {
-                    t.cluster_scoped
-                        || same_namespace(&t.org_namespace, ns)
-                        || same_namespace(&t.namespace, ns)
-                })
-        })
+        .filter(|t| t.prev_id_names.iter().any(|n| n == name))
         .collect();
-    match found.as_slice() {
-        [one] => Some(one),
-        [] => None,
-        many => {
-            let same: Vec<&Referee> = many
-                .iter()
-                .copied()
-                .filter(|t| t.prefixes == referrer.0 && t.suffixes == referrer.1)
-                .collect();
-            match same.as_slice() {
-                [one] => Some(one),
-                _ => None,
-            }
-        }
+    if found.len() <= 1 {
+        return Ok(found.first().copied());
     }
+    // kustomize's `selectReferral`: affixes the referrer shares (an empty list matching
+    // any), then exactly; several left are fine only if they would write the same thing.
+    let mut same: Vec<&Referee> = found
+        .iter()
+        .copied()
+        .filter(|t| affixes_equal(t, referrer, true))
+        .collect();
+    if same.len() > 1 {
+        same.retain(|t| affixes_equal(t, referrer, false));
+    }
+    let Some(first) = same.first().copied() else {
+        return Ok(None);
+    };
+    if same
+        .iter()
+        .all(|t| t.name == first.name && (!by_map || t.namespace == first.namespace))
+    {
+        return Ok(Some(first));
+    }
+    let ids: Vec<&str> = same.iter().map(|t| t.id.as_str()).collect();
+    Err(format!(
+        "found multiple possible referrals: {}",
+        ids.join(", ")
+    ))
+}
+
+/// kustomize's `PrefixesSuffixesEquals`: both affix lists end alike (`SameEndingSubSlice`);
+/// with `allow_empty`, an empty list on either side matches anything.
+fn affixes_equal(t: &Referee, referrer: (&[String], &[String]), allow_empty: bool) -> bool {
+    let ends_alike = |a: &[String], b: &[String]| {
+        let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+        if short.is_empty() {
+            return long.is_empty() || allow_empty;
+        }
+        long.ends_with(short)
+    };
+    ends_alike(&t.prefixes, referrer.0) && ends_alike(&t.suffixes, referrer.1)
 }
 
 /// kustomize's name-reference fix-up: wherever an object refers to another by the name it
@@ -89,24 +110,27 @@ pub(super) fn fix_name_references(
     let referees: Vec<Referee> = ra
         .iter()
         .map(|r| Referee {
+            id: r.id(),
             kind: r.kind().to_owned(),
             group: group_version(r.api_version()).0.to_owned(),
             version: group_version(r.api_version()).1.to_owned(),
-            org_name: r.org_name.clone(),
             org_namespace: r.org_namespace.clone(),
             name: r.name().to_owned(),
             namespace: r.namespace().to_owned(),
+            namespace_node: r
+                .node
+                .get("metadata")
+                .and_then(|m| m.get("namespace"))
+                .cloned(),
             cluster_scoped: r.is_cluster_scoped(),
             prefixes: r.prefixes.clone(),
             suffixes: r.suffixes.clone(),
-            prev_names: r.prev_names.clone(),
-            has_prev: !r.prev_names.is_empty()
-                || r.name() != r.org_name
-                || r.namespace() != r.org_namespace,
+            prev_id_names: r.prev_ids.iter().map(|id| id.name.clone()).collect(),
         })
         .collect();
     for r in ra.iter_mut() {
-        fix_references_in(r, &referees, refs);
+        fix_references_in(r, &referees, refs)
+            .map_err(|m| RenderError::at(&r.source, r.node.start, m))?;
     }
     Ok(())
 }
@@ -148,16 +172,79 @@ struct Referrer<'a> {
     kind: &'a str,
     candidates: &'a [&'a Referee],
     namespace: &'a str,
-    /// A cluster-scoped referrer may refer to objects of any namespace.
     cluster_scoped: bool,
+    /// A RoleBinding's ServiceAccount subjects' namespaces: objects there may be referred
+    /// to from another namespace (kustomize's `getNamespacesForRoleBinding`).
+    subject_namespaces: &'a [String],
     prefixes: &'a [String],
     suffixes: &'a [String],
 }
 
+/// Whether the referrer can refer to `t` at all: kustomize's
+/// `SubsetThatCouldBeReferencedByResource` then `sameCurrentNamespaceAsReferrer`. A
+/// cluster-scoped referrer reaches everything; a namespaced one cluster-scoped objects,
+/// objects now in its own namespace, and (a RoleBinding) ServiceAccounts in the namespace
+/// of one of its ServiceAccount subjects.
+fn reachable(referrer: &Referrer, t: &Referee) -> bool {
+    referrer.cluster_scoped
+        || t.cluster_scoped
+        || same_namespace(&t.namespace, referrer.namespace)
+        || (t.kind == "ServiceAccount" && referrer.subject_namespaces.contains(&t.namespace))
+}
+
+/// The candidates for a `{name, namespace}` reference (`setMapping`, RoleBinding
+/// subjects): with a namespace, the objects loaded in it (else those now in it); without,
+/// all; of those, the reachable ones.
+fn by_map_candidates<'a>(referrer: &Referrer<'a>, holder_ns: Option<&str>) -> Vec<&'a Referee> {
+    // `GroupedByOriginalNamespace` keys: the effective namespace (a literal `namespace: ""`
+    // in the reference matches none).
+    let in_ns = |t_ns: &str, ns: &str| !ns.is_empty() && same_namespace(t_ns, ns);
+    let all = referrer.candidates.iter().copied();
+    let pool: Vec<&Referee> = match holder_ns {
+        None => all.collect(),
+        Some(ns) => {
+            let loaded: Vec<&Referee> = all
+                .clone()
+                .filter(|t| !t.cluster_scoped && in_ns(&t.org_namespace, ns))
+                .collect();
+            if loaded.is_empty() {
+                all.filter(|t| !t.cluster_scoped && in_ns(&t.namespace, ns))
+                    .collect()
+            } else {
+                loaded
+            }
+        }
+    };
+    pool.into_iter()
+        .filter(|t| reachable(referrer, t))
+        .collect()
+}
+
+/// The namespaces of a RoleBinding's ServiceAccount subjects that name one.
+fn role_binding_subject_namespaces(r: &Resource) -> Vec<String> {
+    if r.kind() != "RoleBinding" {
+        return Vec::new();
+    }
+    let Some(Value::Seq(subjects)) = r.node.get("subjects").map(|s| &s.value) else {
+        return Vec::new();
+    };
+    subjects
+        .iter()
+        .filter(|s| s.get("kind").and_then(Node::as_str) == Some("ServiceAccount"))
+        .filter_map(|s| s.get("namespace").and_then(Node::as_str).map(str::to_owned))
+        .collect()
+}
+
 /// Rewrites every reference held by `r`.
-fn fix_references_in(r: &mut Resource, referees: &[Referee], refs: &[NameBackRef]) {
+/// Fails, as kustomize does, where a reference matches several objects it cannot tell apart.
+fn fix_references_in(
+    r: &mut Resource,
+    referees: &[Referee],
+    refs: &[NameBackRef],
+) -> Result<(), String> {
     let referrer_ns = r.namespace().to_owned();
-    let cluster_scoped = r.is_cluster_scoped();
+    let referrer_cluster_scoped = r.is_cluster_scoped();
+    let subject_namespaces = role_binding_subject_namespaces(r);
     let affixes = (r.prefixes.clone(), r.suffixes.clone());
     let (api_version, kind) = (r.api_version().to_owned(), r.kind().to_owned());
     for nr in refs {
@@ -177,7 +264,8 @@ fn fix_references_in(r: &mut Resource, referees: &[Referee], refs: &[NameBackRef
             kind: &nr.kind,
             candidates: &candidates,
             namespace: &referrer_ns,
-            cluster_scoped,
+            cluster_scoped: referrer_cluster_scoped,
+            subject_namespaces: &subject_namespaces,
             prefixes: &affixes.0,
             suffixes: &affixes.1,
         };
@@ -186,25 +274,50 @@ fn fix_references_in(r: &mut Resource, referees: &[Referee], refs: &[NameBackRef
             .iter()
             .filter(|s| s.selects(&api_version, &kind))
         {
-            fix_field(&mut r.node, spec, &referrer);
+            fix_field(&mut r.node, spec, &referrer).map_err(|m| {
+                let (path, id) = (spec.path.join("/"), r.id());
+                format!(
+                    "updating name reference in '{path}' field of '{id}': considering field '{path}' of object {id}: {m}"
+                )
+            })?;
         }
     }
+    Ok(())
 }
 
 /// Rewrites the references found at one field spec of `node`.
-fn fix_field(node: &mut Node, spec: &FieldSpec, referrer: &Referrer) {
+fn fix_field(node: &mut Node, spec: &FieldSpec, referrer: &Referrer) -> Result<(), String> {
     let Some((last, parent_path)) = spec.path.split_last() else {
-        return;
+        return Ok(());
     };
+    // kustomize's `roleRefFilter`: only a `roleRef` reads the kind it names.
+    let role_ref = parent_path.last().is_some_and(|p| p == "roleRef") && last == "name";
     let parent_spec = FieldSpec {
         path: parent_path.to_vec(),
         create: false,
         ..spec.clone()
     };
-    parent_spec.visit(node, &mut |parent| match &mut parent.value {
+    let mut failed: Result<(), String> = Ok(());
+    parent_spec.visit(node, &mut |parent| {
+        if failed.is_err() {
+            return;
+        }
+        failed = fix_parent(referrer, parent, last, role_ref);
+    });
+    failed
+}
+
+/// The references under one parent node of a field spec's last segment.
+fn fix_parent(
+    referrer: &Referrer,
+    parent: &mut Node,
+    last: &str,
+    role_ref: bool,
+) -> Result<(), String> {
+    match &mut parent.value {
         Value::Seq(items) => {
             for i in items.iter_mut() {
-                update(referrer, i, last, false);
+                update(referrer, i, last, false, role_ref)?;
             }
         }
         Value::Map(_) => {
@@ -216,55 +329,65 @@ fn fix_field(node: &mut Node, spec: &FieldSpec, referrer: &Referrer) {
                 _ => false,
             });
             if !by_map {
-                update(referrer, parent, last, false);
+                update(referrer, parent, last, false, role_ref)?;
             } else if let Some(child) = get_mut(parent, last) {
                 match &mut child.value {
                     Value::Seq(items) => {
                         for i in items.iter_mut() {
-                            update(referrer, i, "name", true);
+                            update(referrer, i, "name", true, false)?;
                         }
                     }
-                    _ => update(referrer, child, "name", true),
+                    _ => update(referrer, child, "name", true, false)?,
                 }
             }
         }
         _ => {}
-    });
+    }
+    Ok(())
 }
 
 /// Rewrites the reference in `holder.field` (a name, or a list of names); `by_map`: the
-/// holder is a `{name, namespace}` map, whose namespace is used and updated too.
-fn update(referrer: &Referrer, holder: &mut Node, field: &str, by_map: bool) {
-    // A reference that names its kind (roleRef, scaleTargetRef, subjects)
-    // only matches that kind.
+/// holder is a `{name, namespace}` map, whose namespace is used and updated too; `role_ref`:
+/// the holder is a `roleRef`, whose `kind` must be the referee's.
+fn update(
+    referrer: &Referrer,
+    holder: &mut Node,
+    field: &str,
+    by_map: bool,
+    role_ref: bool,
+) -> Result<(), String> {
+    // A `roleRef` only matches the kind it names; kustomize reads no other reference's kind
+    // (a `scaleTargetRef` naming a StatefulSet follows a renamed Deployment of that name,
+    // a subject of any kind follows a ServiceAccount).
     if let Some(k) = holder.get("kind").and_then(Node::as_str)
         && k != referrer.kind
+        && role_ref
     {
-        return;
+        return Ok(());
     }
-    // kustomize's `SubsetThatCouldBeReferencedByResource`: a cluster-scoped referrer sees
-    // every namespace, unless the reference names one.
-    let ns = match holder.get("namespace").and_then(Node::as_str) {
-        Some(ns) if by_map => Some(ns.to_owned()),
-        _ if referrer.cluster_scoped => None,
-        _ => Some(referrer.namespace.to_owned()),
+    let holder_ns = holder.get("namespace").and_then(Node::as_str);
+    let pool: Vec<&Referee> = if by_map {
+        by_map_candidates(referrer, holder_ns)
+    } else {
+        let all = referrer.candidates.iter().copied();
+        all.filter(|t| reachable(referrer, t)).collect()
     };
     let affixes = (referrer.prefixes, referrer.suffixes);
     let mut new_namespace = None;
     if let Some(target) = get_mut(holder, field) {
         match &mut target.value {
             Value::String(name) => {
-                if let Some(t) = resolve(referrer.candidates, name, ns.as_deref(), affixes) {
+                if let Some(t) = resolve(&pool, name, affixes, by_map)? {
                     *name = t.name.clone();
                     if !t.cluster_scoped && !t.namespace.is_empty() {
-                        new_namespace = Some(t.namespace.clone());
+                        new_namespace = t.namespace_node.clone();
                     }
                 }
             }
             Value::Seq(items) => {
                 for i in items.iter_mut() {
                     if let Value::String(name) = &mut i.value
-                        && let Some(t) = resolve(referrer.candidates, name, ns.as_deref(), affixes)
+                        && let Some(t) = resolve(&pool, name, affixes, by_map)?
                     {
                         *name = t.name.clone();
                     }
@@ -274,8 +397,9 @@ fn update(referrer: &Referrer, holder: &mut Node, field: &str, by_map: bool) {
         }
     }
     if by_map && let Some(ns) = new_namespace {
-        set(holder, "namespace", text(&ns));
+        set(holder, "namespace", ns);
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -351,8 +475,15 @@ spec:
         let mut ra = test_resources(APP);
         set_namespace(&mut ra[0], "other");
         apply_affix(&mut ra[0], "x-", true);
-        // The Deployment stays in `default`: the ConfigMap was loaded there too, so the
-        // reference follows it (org namespace) even after it moved.
+        // The Deployment stays in `default` and the ConfigMap moved to `other`: kustomize
+        // only looks at objects now in the referrer's namespace (kubectl leaves `cfg`).
+        fix_name_references(&mut ra, refs()).expect("fixes");
+        let container = &seq(pod_spec(&ra[1]).get("containers"))[0];
+        assert_eq!(
+            seq(container.get("envFrom"))[0].str_at(&["configMapRef", "name"]),
+            Some("cfg")
+        );
+        set_namespace(&mut ra[1], "other");
         fix_name_references(&mut ra, refs()).expect("fixes");
         let container = &seq(pod_spec(&ra[1]).get("containers"))[0];
         assert_eq!(
@@ -372,6 +503,17 @@ spec:
         );
     }
 
+    fn seq_of_subjects() -> Node {
+        test_resources(
+            "subjects:\n  - {kind: ServiceAccount, name: robot, namespace: ops}\n  - {kind: Group, name: robot}\n",
+        )
+        .remove(0)
+        .node
+        .get("subjects")
+        .cloned()
+        .expect("subjects")
+    }
+
     #[test]
     fn subjects_get_the_new_name_and_namespace_of_a_service_account() {
         let mut ra = test_resources(
@@ -385,14 +527,24 @@ metadata: {name: rb}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: robot}
 subjects:
   - {kind: ServiceAccount, name: robot}
+  - {kind: Group, name: robot, namespace: ops}
 ",
         );
         set_namespace(&mut ra[0], "ops");
         apply_affix(&mut ra[0], "p-", true);
         fix_name_references(&mut ra, refs()).expect("fixes");
-        let subject = &seq(ra[1].node.get("subjects"))[0];
-        assert_eq!(subject.str_at(&["name"]), Some("p-robot"));
-        assert_eq!(subject.str_at(&["namespace"]), Some("ops"));
+        let subjects = seq(ra[1].node.get("subjects"));
+        // The RoleBinding (in `default`) reaches the account in `ops` only through a
+        // ServiceAccount subject naming `ops`; there is none, so nothing changes.
+        assert_eq!(subjects[0].str_at(&["name"]), Some("robot"));
+        assert_eq!(subjects[1].str_at(&["name"]), Some("robot"));
+        set(&mut ra[1].node, "subjects", seq_of_subjects());
+        fix_name_references(&mut ra, refs()).expect("fixes");
+        let subjects = seq(ra[1].node.get("subjects"));
+        assert_eq!(subjects[0].str_at(&["name"]), Some("p-robot"));
+        assert_eq!(subjects[0].str_at(&["namespace"]), Some("ops"));
+        // A subject's kind is not read: the Group named like the account follows it too.
+        assert_eq!(subjects[1].str_at(&["name"]), Some("p-robot"));
         // roleRef names a Role: the ServiceAccount of the same name is not it.
         assert_eq!(ra[1].node.str_at(&["roleRef", "name"]), Some("robot"));
     }
@@ -460,6 +612,46 @@ webhooks:
                 .contains("'webhooks/clientConfig/service' field of 'ValidatingWebhookConfiguration.v1.admissionregistration.k8s.io/v.[noNs]': path config error; no 'name' field in node"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_reference_to_two_distinct_objects_is_an_error_unless_affixes_tell_them_apart() {
+        let two = "apiVersion: v1
+kind: ServiceAccount
+metadata: {name: worker}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: worker, namespace: b}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: crb}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
+subjects:
+  - {kind: ServiceAccount, name: worker}
+";
+        let mut ra = test_resources(two);
+        set_namespace(&mut ra[0], "a");
+        set_namespace(&mut ra[1], "b");
+        let err = fix_name_references(&mut ra, refs()).expect_err("ambiguous");
+        assert!(
+            err.to_string().contains(
+                "found multiple possible referrals: ServiceAccount.v1.[noGrp]/worker.a, ServiceAccount.v1.[noGrp]/worker.b"
+            ),
+            "{err}"
+        );
+        // The binding shares its prefix with one of them: that one is meant.
+        let mut ra = test_resources(two);
+        set_namespace(&mut ra[0], "a");
+        set_namespace(&mut ra[1], "b");
+        apply_affix(&mut ra[0], "p-", true);
+        apply_affix(&mut ra[2], "p-", true);
+        apply_affix(&mut ra[1], "q-", true);
+        fix_name_references(&mut ra, refs()).expect("resolves");
+        let subject = &seq(ra[2].node.get("subjects"))[0];
+        assert_eq!(subject.str_at(&["name"]), Some("p-worker"));
+        assert_eq!(subject.str_at(&["namespace"]), Some("a"));
     }
 
     #[test]

@@ -113,6 +113,34 @@ fn add_at(
     }
 }
 
+/// `replace` as evanphx/json-patch v4 (kustomize's library) does it: a missing key of an
+/// existing map is set, as `add` would (the library does not check that the key exists);
+/// a missing list index, or a missing parent, is an error.
+fn replace_at(
+    root: &mut Node,
+    path: &[String],
+    value: Node,
+    pointer: &str,
+) -> Result<(), JsonPatchError> {
+    let missing = || JsonPatchError(format!("replace: path `{pointer}` does not exist"));
+    if let Some(target) = lookup_mut(root, path) {
+        *target = value;
+        return Ok(());
+    }
+    let (last, parent) = path.split_last().ok_or_else(missing)?;
+    match lookup_mut(root, parent).map(|p| &mut p.value) {
+        Some(Value::Map(entries)) => {
+            entries.push(Entry {
+                key: last.clone(),
+                key_pos: value.start,
+                value,
+            });
+            Ok(())
+        }
+        _ => Err(missing()),
+    }
+}
+
 /// Applies a JSON 6902 patch (a list of operations) to `root`.
 pub fn json6902(root: &mut Node, ops: &Node) -> Result<(), JsonPatchError> {
     let Value::Seq(ops) = &ops.value else {
@@ -137,13 +165,7 @@ pub fn json6902(root: &mut Node, ops: &Node) -> Result<(), JsonPatchError> {
             "remove" => {
                 remove_at(root, &path, pointer)?;
             }
-            "replace" => {
-                let v = value()?;
-                let target = lookup_mut(root, &path).ok_or_else(|| {
-                    JsonPatchError(format!("replace: path `{pointer}` does not exist"))
-                })?;
-                *target = v;
-            }
+            "replace" => replace_at(root, &path, value()?, pointer)?,
             "move" | "copy" => {
                 let from = op
                     .get("from")
@@ -203,7 +225,25 @@ mod tests {
             serde_json::json!({"spec": {"list": ["z", "a", "b", "c"], "m": {"y": "a"}}})
         );
         assert!(json6902(&mut d, &node("- {op: test, path: /spec/m/y, value: b}\n")).is_err());
-        assert!(json6902(&mut d, &node("- {op: replace, path: /nope, value: 1}\n")).is_err());
+        // kustomize's JSON patch library sets a missing key on `replace`, but a missing parent
+        // or list index is an error.
+        json6902(&mut d, &node("- {op: replace, path: /nope, value: 1}\n")).unwrap();
+        assert_eq!(d.get("nope").and_then(|n| n.to_json().as_i64()), Some(1));
+        assert!(json6902(&mut d, &node("- {op: replace, path: /no/pe, value: 1}\n")).is_err());
+        assert!(
+            json6902(
+                &mut d,
+                &node("- {op: replace, path: /spec/list/4, value: 1}\n")
+            )
+            .is_err()
+        );
+        assert!(
+            json6902(
+                &mut d,
+                &node("- {op: replace, path: /spec/list/-, value: 1}\n")
+            )
+            .is_err()
+        );
         assert!(json6902(&mut d, &node("- {op: add, path: no-slash, value: 1}\n")).is_err());
     }
 }

@@ -12,6 +12,7 @@ use super::kustomization::{Item, Kustomization, PatchEntry};
 use super::resource::{Resource, get_str, kustomize_input};
 use super::selector::{Selector, selects};
 use super::{merge2, patch};
+use crate::model::kinds::is_cluster_scoped_kind;
 use crate::yaml::{self, FileId, LoadLimits, Node, Pos, Schema, Value};
 
 /// Reads the patches of one list (files under the load restrictor, or inline text).
@@ -81,9 +82,29 @@ pub(super) fn load_patches(
             pos: e.pos,
             allow_name_change: e.allow_name_change,
             allow_kind_change: e.allow_kind_change,
+            empty_file: e.path.is_some() && text.is_empty(),
+            patch_transformer: false,
         });
     }
     Ok(out)
+}
+
+/// kustomize v5.5's PatchTransformer (`patches:`) fails on a patch with no document (only
+/// comments or blank lines): an empty object list and an empty JSON patch both decode,
+/// which it refuses as ambiguous. A file of zero bytes is a JSON patch with no operation:
+/// fine with a target, else "must specify a target".
+pub(super) fn require_documents(patches: &[LoadedPatch]) -> Result<(), RenderError> {
+    for p in patches.iter().filter(|p| p.docs.is_empty()) {
+        let message = match (p.empty_file, &p.target) {
+            (true, Some(_)) => continue,
+            (true, None) => "must specify a target for JSON patch (the patch file is empty)",
+            (false, _) => {
+                "trouble configuring builtin PatchTransformer: the patch holds no object and no JSON patch operation (illegally qualifies as both an SM and JSON patch)"
+            }
+        };
+        return Err(RenderError::at(&p.file, p.pos, message));
+    }
+    Ok(())
 }
 
 /// Moves positions read from an inline patch's text to where that text sits in the
@@ -117,6 +138,15 @@ pub(super) struct LoadedPatch {
     pos: Pos,
     allow_name_change: bool,
     allow_kind_change: bool,
+    /// A patch file of zero bytes (kustomize reads it as a JSON patch with no operation).
+    empty_file: bool,
+    /// A `patches` entry (kustomize's PatchTransformer), not `patchesStrategicMerge`.
+    patch_transformer: bool,
+}
+
+/// Marks patches as `patches` entries (kustomize's PatchTransformer).
+pub(super) fn mark_patch_transformer(patches: &mut [LoadedPatch]) {
+    patches.iter_mut().for_each(|p| p.patch_transformer = true);
 }
 
 /// The patch with the identity fields removed, for applying to a selected target (unless
@@ -146,14 +176,22 @@ pub(super) fn apply_patch(ra: &mut Vec<Resource>, p: &LoadedPatch) -> Result<(),
         };
         for r in ra.iter_mut() {
             if selects(target, r).map_err(err)? {
+                // kustomize stores the previous id before every JSON patch: a patch that
+                // renames the object leaves references to the old name resolvable.
+                r.store_previous_id();
+                let old_name = r.name().to_owned();
                 for ops in &p.docs {
                     patch::json6902(&mut r.node, ops)
                         .map_err(|e| err(format!("JSON patch on {}: {}", r.id(), e.0)))?;
+                }
+                if r.name() != old_name && !r.prev_names.contains(&old_name) {
+                    r.prev_names.push(old_name);
                 }
             }
         }
         return Ok(());
     }
+    let mut deleted_in_entry = false;
     for doc in &p.docs {
         let mut deleted: Vec<usize> = Vec::new();
         match &p.target {
@@ -161,6 +199,10 @@ pub(super) fn apply_patch(ra: &mut Vec<Resource>, p: &LoadedPatch) -> Result<(),
                 let body = without_identity(doc, p.allow_name_change, p.allow_kind_change);
                 for (i, r) in ra.iter_mut().enumerate() {
                     if selects(target, r).map_err(err)? {
+                        let old_name = r.name().to_owned();
+                        if p.allow_name_change || p.allow_kind_change {
+                            r.store_previous_id();
+                        }
                         let kept = merge2::strategic_merge(
                             &mut r.node,
                             &body,
@@ -168,6 +210,9 @@ pub(super) fn apply_patch(ra: &mut Vec<Resource>, p: &LoadedPatch) -> Result<(),
                             p.allow_kind_change,
                         )
                         .map_err(|e| err(format!("patch on {}: {e}", r.id())))?;
+                        if r.name() != old_name && !r.prev_names.contains(&old_name) {
+                            r.prev_names.push(old_name);
+                        }
                         if !kept {
                             deleted.push(i);
                         }
@@ -175,19 +220,39 @@ pub(super) fn apply_patch(ra: &mut Vec<Resource>, p: &LoadedPatch) -> Result<(),
                 }
             }
             None => {
+                // kustomize's `GetById(patch.OrgId())`: one of the object's ids (current or
+                // previous) has the patch's group, version, kind, name and effective
+                // namespace (none is `default`).
+                if p.patch_transformer && deleted_in_entry {
+                    // v5.5's PatchTransformer leaves the deleted object, emptied, in the
+                    // list, and the next lookup reads its id (a nil dereference).
+                    return Err(err(
+                        "a document follows a `$patch: delete` in one `patches` entry without a target: kustomize v5.5 crashes on it (put each in its own entry)".to_owned(),
+                    ));
+                }
                 let kind = get_str(doc, &["kind"]);
                 let name = get_str(doc, &["metadata", "name"]);
                 let ns = get_str(doc, &["metadata", "namespace"]);
-                let (group, _) = group_version(get_str(doc, &["apiVersion"]));
+                let api_version = get_str(doc, &["apiVersion"]);
+                let effective = |kind: &str, ns: &str| -> String {
+                    if is_cluster_scoped_kind(kind) {
+                        String::new()
+                    } else if ns.is_empty() {
+                        "default".to_owned()
+                    } else {
+                        ns.to_owned()
+                    }
+                };
                 let hits: Vec<usize> = ra
                     .iter()
                     .enumerate()
                     .filter(|(_, r)| {
-                        r.kind() == kind
-                            && group_version(r.api_version()).0 == group
-                            && (r.name() == name || r.org_name == name)
-                            // The patch's namespace (none = none) must be the object's.
-                            && (r.namespace() == ns || r.org_namespace == ns)
+                        group_version(r.api_version()) == group_version(api_version)
+                            && r.ids().iter().any(|id| {
+                                id.kind == kind
+                                    && id.name == name
+                                    && effective(&id.kind, &id.namespace) == effective(kind, ns)
+                            })
                     })
                     .map(|(i, _)| i)
                     .collect();
@@ -202,6 +267,7 @@ pub(super) fn apply_patch(ra: &mut Vec<Resource>, p: &LoadedPatch) -> Result<(),
                     .map_err(|e| err(format!("patch on {}: {e}", r.id())))?;
                 if !kept {
                     deleted.push(*i);
+                    deleted_in_entry = true;
                 }
             }
         }
@@ -244,6 +310,37 @@ mod tests {
         )
     }
 
+    #[test]
+    fn a_patch_without_documents_is_refused() {
+        let comments = patch("# nothing yet\n", None);
+        assert!(comments.docs.is_empty());
+        let err = require_documents(&[comments]).expect_err("no document");
+        assert!(err.message.contains("PatchTransformer"), "{err}");
+        require_documents(&[patch("kind: ConfigMap\nmetadata: {name: a}\n", None)])
+            .expect("one object");
+        // A zero-byte file: a JSON patch without operations, which needs a target.
+        let mut empty = patch("", None);
+        empty.empty_file = true;
+        assert!(require_documents(std::slice::from_ref(&empty)).is_err());
+        empty.target = Some(Selector::default());
+        require_documents(&[empty]).expect("a target");
+    }
+
+    #[test]
+    fn a_document_after_a_delete_in_one_patches_entry_fails_as_kustomize_crashes() {
+        let objects = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n";
+        let docs = "$patch: delete\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\ndata: {x: y}\n";
+        let mut entry = patch(docs, None);
+        // patchesStrategicMerge drops the deleted object first: both apply.
+        let mut ra = test_resources(objects);
+        apply_patch(&mut ra, &entry).expect("strategic merge list");
+        assert_eq!(ra.len(), 1);
+        mark_patch_transformer(std::slice::from_mut(&mut entry));
+        let mut ra = test_resources(objects);
+        let err = apply_patch(&mut ra, &entry).expect_err("v5.5 crashes");
+        assert!(err.message.contains("$patch: delete"), "{err}");
+    }
+
     fn patch(docs: &str, target: Option<Selector>) -> LoadedPatch {
         LoadedPatch {
             docs: test_resources(docs).into_iter().map(|r| r.node).collect(),
@@ -253,6 +350,8 @@ mod tests {
             pos: Pos::default(),
             allow_name_change: false,
             allow_kind_change: false,
+            empty_file: false,
+            patch_transformer: false,
         }
     }
 

@@ -12,9 +12,12 @@ use super::generators::generator_kind;
 use super::kustomization::{
     self, GeneratorArgs, ImageSet, Item, Kustomization, PatchEntry, PluginRef,
 };
-use super::patches::apply_patch;
+use super::patches::{self, apply_patch};
 use super::resource::{Origin, Resource, get_str};
-use super::transformers::{apply_affix, apply_specs, set_namespace, set_pairs, update_images};
+use super::transformers::{
+    NamespaceSettings, SubjectMode, apply_affix, apply_namespace, apply_specs, set_pairs,
+    update_images,
+};
 use crate::yaml::{self, FileId, LoadLimits, Node, Pos, Value};
 
 impl Renderer {
@@ -78,9 +81,20 @@ impl Renderer {
                 affix_names(ra, c, kind, &specs).map_err(refuse)?;
             }
             "NamespaceTransformer" => {
-                let ns = get_str(c, &["metadata", "namespace"]).to_owned();
-                for r in ra.iter_mut() {
-                    set_namespace(r, &ns);
+                let settings = NamespaceSettings {
+                    namespace: get_str(c, &["metadata", "namespace"]),
+                    specs: &specs,
+                    unset_only: matches!(
+                        c.get("unsetOnly").map(|n| &n.value),
+                        Some(Value::Bool(true))
+                    ),
+                    subjects: SubjectMode::parse(get_str(c, &["setRoleBindingSubjects"]))
+                        .map_err(refuse)?,
+                };
+                if !settings.namespace.is_empty() {
+                    for r in ra.iter_mut() {
+                        apply_namespace(r, &settings);
+                    }
                 }
             }
             "ImageTagTransformer" => {
@@ -93,7 +107,12 @@ impl Renderer {
             "ReplicaCountTransformer" => set_replica_count(ra, c, &specs).map_err(refuse)?,
             "PatchTransformer" | "PatchStrategicMergeTransformer" | "PatchJson6902Transformer" => {
                 let entries = patch_entries(kind, c, file)?;
-                for patch in self.load_patches(k, dir, &entries)? {
+                let mut loaded = self.load_patches(k, dir, &entries)?;
+                if kind == "PatchTransformer" {
+                    patches::require_documents(&loaded)?;
+                    patches::mark_patch_transformer(&mut loaded);
+                }
+                for patch in loaded {
                     apply_patch(ra, &patch)?;
                 }
             }

@@ -121,25 +121,46 @@ enum Seg {
 
 /// kyaml's `SmarterPathSplitter`: splits a field path on `.`, except inside `[...]`.
 pub(crate) fn split_fields(path: &str) -> Vec<String> {
-    let mut segs = Vec::new();
-    let mut cur = String::new();
-    let mut depth = 0;
-    for c in path.chars() {
-        match c {
-            '[' => {
-                depth += 1;
-                cur.push(c);
+    // kyaml's `PathSplitter`: split on `.`, a `\.` escapes the dot.
+    let mut split: Vec<String> = Vec::new();
+    let mut parts = path.split('.');
+    if let Some(first) = parts.next() {
+        split.push(first.to_owned());
+    }
+    for part in parts {
+        match split.last_mut() {
+            Some(last) if last.ends_with('\\') => {
+                last.pop();
+                last.push('.');
+                last.push_str(part);
             }
-            ']' => {
-                depth -= 1;
-                cur.push(c);
-            }
-            '.' if depth == 0 => segs.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
+            _ => split.push(part.to_owned()),
         }
     }
-    segs.push(cur);
-    segs
+    // kyaml's `SmarterPathSplitter`: an element opened by `[` runs to the one closed by `]`;
+    // `[name=value]` keeps its brackets, `[a.b]` loses them.
+    let mut out = Vec::new();
+    let mut it = split.into_iter();
+    while let Some(elem) = it.next() {
+        if !elem.starts_with('[') || elem.ends_with(']') {
+            out.push(elem);
+            continue;
+        }
+        let mut joined = elem;
+        for next in it.by_ref() {
+            joined.push('.');
+            joined.push_str(&next);
+            if next.ends_with(']') {
+                break;
+            }
+        }
+        if joined.contains('=') {
+            out.push(joined);
+        } else {
+            out.push(joined.trim_matches(['[', ']']).to_owned());
+        }
+    }
+    out
 }
 
 fn split_path(path: &str) -> Vec<Seg> {
@@ -332,5 +353,11 @@ mod tests {
             split_path("metadata.annotations.[a.b/c]")[2],
             Seg::Key("a.b/c".into())
         );
+        // `\.` escapes a dot (kyaml's `PathSplitter`).
+        assert_eq!(
+            split_fields("metadata.labels.example\\.com/name"),
+            ["metadata", "labels", "example.com/name"]
+        );
+        assert_eq!(split_fields("a.b\\.c\\.d.e"), ["a", "b.c.d", "e"]);
     }
 }

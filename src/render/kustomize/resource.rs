@@ -28,10 +28,23 @@ pub struct Resource {
     pub suffixes: Vec<String>,
     /// Every name the object had before its current one (references may use any).
     pub prev_names: Vec<String>,
+    /// kustomize's previous ids (`StorePreviousId`): the object's kind, name and effective
+    /// namespace before each namespace, prefix/suffix or hash transformer; replacements
+    /// select an object by any of its ids.
+    pub prev_ids: Vec<ResIdent>,
     /// The `vars` whose `objref` is this object (their values are read from it at the end).
     pub ref_vars: Vec<String>,
     /// Where the object comes from (`buildMetadata: [originAnnotations]`).
     pub origin: Origin,
+}
+
+/// One id of an object: kind, name, namespace (kustomize `ResId` without group/version,
+/// which no transformer changes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResIdent {
+    pub kind: String,
+    pub name: String,
+    pub namespace: String,
 }
 
 /// Where an object comes from, as kustomize's `config.kubernetes.io/origin` annotation
@@ -142,11 +155,28 @@ pub(super) fn kustomize_input(file: FileId) -> LoadLimits {
     LoadLimits {
         schema: Schema::GoYamlV3,
         file,
+        annotations_as_strings: true,
         ..LoadLimits::default()
     }
 }
 
 impl Resource {
+    /// kyaml's `ClearEmptyAnnotations`, which kustomize's writer runs on every object: an
+    /// `metadata.annotations` holding nothing (`{}`, `null`, any scalar) is dropped; an
+    /// empty `labels` stays.
+    pub(super) fn clear_empty_annotations(&mut self) {
+        if let Some(Value::Map(meta)) = get_mut(&mut self.node, "metadata").map(|m| &mut m.value) {
+            meta.retain(|e| {
+                e.key != "annotations"
+                    || match &e.value.value {
+                        Value::Map(m) => !m.is_empty(),
+                        Value::Seq(s) => !s.is_empty(),
+                        _ => false,
+                    }
+            });
+        }
+    }
+
     /// An object as read from `file`: its current name and namespace are its original ones.
     pub(super) fn loaded(node: Node, file: &Path) -> Resource {
         let org_name = get_str(&node, &["metadata", "name"]).to_owned();
@@ -160,6 +190,7 @@ impl Resource {
             prefixes: Vec::new(),
             suffixes: Vec::new(),
             prev_names: Vec::new(),
+            prev_ids: Vec::new(),
             ref_vars: Vec::new(),
             origin: Origin::File(file.to_owned()),
         }
@@ -178,6 +209,32 @@ impl Resource {
     }
     pub(super) fn is_cluster_scoped(&self) -> bool {
         is_cluster_scoped_kind(self.kind())
+    }
+    /// kustomize's `StorePreviousId`: remembers the current id, with its effective
+    /// namespace (`default` when unset), before a transformer may change it.
+    pub(super) fn store_previous_id(&mut self) {
+        let namespace = match self.namespace() {
+            _ if self.is_cluster_scoped() => String::new(),
+            "" => "default".to_owned(),
+            ns => ns.to_owned(),
+        };
+        let id = ResIdent {
+            kind: self.kind().to_owned(),
+            name: self.name().to_owned(),
+            namespace,
+        };
+        self.prev_ids.push(id);
+    }
+    /// kustomize's `MakeResIds`: the current id, then the previous ones, oldest first.
+    pub(super) fn ids(&self) -> Vec<ResIdent> {
+        let current = ResIdent {
+            kind: self.kind().to_owned(),
+            name: self.name().to_owned(),
+            namespace: self.namespace().to_owned(),
+        };
+        std::iter::once(current)
+            .chain(self.prev_ids.iter().cloned())
+            .collect()
     }
     pub(super) fn metadata(&mut self) -> &mut Node {
         if get_mut(&mut self.node, "metadata").is_none() {
@@ -270,6 +327,22 @@ pub(super) fn test_resource(yaml: &str) -> Resource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn empty_or_scalar_annotations_are_cleared_but_labels_stay() {
+        for meta in ["annotations: {}", "annotations: null", "annotations: \"\""] {
+            let mut r = test_resource(&format!(
+                "kind: ConfigMap\nmetadata: {{name: a, labels: {{}}, {meta}}}\n"
+            ));
+            r.clear_empty_annotations();
+            let m = r.node.get("metadata").expect("metadata");
+            assert!(m.get("annotations").is_none(), "{meta}");
+            assert!(m.get("labels").is_some(), "{meta}");
+        }
+        let mut r = test_resource("kind: ConfigMap\nmetadata: {name: a, annotations: {x: y}}\n");
+        r.clear_empty_annotations();
+        assert_eq!(r.node.str_at(&["metadata", "annotations", "x"]), Some("y"));
+    }
 
     #[test]
     fn ids_name_missing_parts_like_kustomize() {

@@ -2,8 +2,8 @@
 //! `Selector`, and the Kubernetes label selectors inside it).
 //!
 //! Patches match group, version, kind, name and namespace as anchored regular
-//! expressions; replacements match them exactly. Kept out of `kustomization.rs` so that
-//! the parser and `replacement.rs` can both use the type without depending on each other.
+//! expressions; replacements match them exactly, against any of the object's ids. Kept out of
+//! `kustomization.rs` so that the parser and `replacement.rs` can both use the type.
 
 use super::fieldspec::group_version;
 use super::resource::Resource;
@@ -98,9 +98,36 @@ fn matches_selector(n: Option<&Node>, selector: &str) -> Result<bool, String> {
     Ok(true)
 }
 
-/// Regular-expression matching, as patch targets select objects.
+/// Regular-expression matching, as patch targets select objects (kustomize's
+/// `resWrangler.Select`): the name matches the original or the current name, the namespace
+/// the original or the current effective namespace (none is `default`), group, version and
+/// kind the current ones.
 pub(super) fn selects(sel: &Selector, r: &Resource) -> Result<bool, String> {
-    selector_matches(sel, r, &full_match)
+    let effective = |ns: &str| -> String {
+        if r.is_cluster_scoped() {
+            "_non_namespaceable_".to_owned()
+        } else if ns.is_empty() {
+            "default".to_owned()
+        } else {
+            ns.to_owned()
+        }
+    };
+    let either = |wanted: &Option<String>, org: &str, cur: &str| -> Result<bool, String> {
+        match wanted.as_deref().filter(|w| !w.is_empty()) {
+            None => Ok(true),
+            Some(w) => Ok(full_match(w, org)? || full_match(w, cur)?),
+        }
+    };
+    let (org_ns, cur_ns) = (effective(&r.org_namespace), effective(r.namespace()));
+    if !either(&sel.namespace, &org_ns, &cur_ns)? || !either(&sel.name, &r.org_name, r.name())? {
+        return Ok(false);
+    }
+    let by_gvk = Selector {
+        name: None,
+        namespace: None,
+        ..sel.clone()
+    };
+    selector_matches(&by_gvk, r, &full_match)
 }
 
 /// Whether `r` is selected: every group/version/kind/name/namespace the selector sets
@@ -139,15 +166,93 @@ fn selector_matches(
     Ok(true)
 }
 
-/// Exact matching, as replacement sources and targets select objects.
-pub(super) fn selects_exactly(sel: &Selector, r: &Resource) -> Result<bool, String> {
-    selector_matches(sel, r, &|want, have| Ok(want == have))
+/// kustomize's `ResId.IsSelectedBy`, as replacements pick their source and targets: one of
+/// the object's ids (current or previous, `MakeResIds`) has the selector's kind and name
+/// exactly and the same effective namespace (unset is `default`); group and version are
+/// the object's.
+pub(super) fn id_selects(sel: &Selector, r: &Resource) -> bool {
+    fn set(f: &Option<String>) -> Option<&str> {
+        f.as_deref().filter(|w| !w.is_empty())
+    }
+    let effective = |kind: &str, ns: &str| -> String {
+        if crate::model::kinds::is_cluster_scoped_kind(kind) {
+            "~cluster".to_owned()
+        } else if ns.is_empty() {
+            "default".to_owned()
+        } else {
+            ns.to_owned()
+        }
+    };
+    let (g, v) = group_version(r.api_version());
+    if set(&sel.group).is_some_and(|w| w != g) || set(&sel.version).is_some_and(|w| w != v) {
+        return false;
+    }
+    r.ids().iter().any(|id| {
+        set(&sel.kind).is_none_or(|w| w == id.kind)
+            && set(&sel.name).is_none_or(|w| w == id.name)
+            && set(&sel.namespace).is_none_or(|w| {
+                effective(sel.kind.as_deref().unwrap_or(""), w)
+                    == effective(&id.kind, &id.namespace)
+            })
+    })
+}
+
+/// The label and annotation selectors of `sel` against the object's current metadata.
+fn meta_matches(sel: &Selector, r: &Resource) -> Result<bool, String> {
+    let meta = r.node.get("metadata");
+    if let Some(ls) = &sel.label_selector
+        && !matches_selector(meta.and_then(|m| m.get("labels")), ls)?
+    {
+        return Ok(false);
+    }
+    if let Some(a) = &sel.annotation_selector
+        && !matches_selector(meta.and_then(|m| m.get("annotations")), a)?
+    {
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// kustomize's (v5.5) replacement target selection: `select`'s label and annotation
+/// selectors match the object and its id fields one of the object's ids; a `reject` with
+/// label or annotation selectors rejects by those, one naming an id rejects when any of
+/// the object's ids is selected by it.
+pub(super) fn target_selects(
+    select: Option<&Selector>,
+    reject: &[Selector],
+    r: &Resource,
+) -> Result<bool, String> {
+    if let Some(sel) = select
+        && !(meta_matches(sel, r)? && id_selects(sel, r))
+    {
+        return Ok(false);
+    }
+    for rej in reject {
+        if (rej.label_selector.is_some() || rej.annotation_selector.is_some())
+            && meta_matches(rej, r)?
+        {
+            return Ok(false);
+        }
+        let names_an_id = [
+            &rej.group,
+            &rej.version,
+            &rej.kind,
+            &rej.name,
+            &rej.namespace,
+        ]
+        .iter()
+        .any(|f| f.as_deref().is_some_and(|w| !w.is_empty()));
+        if names_an_id && id_selects(rej, r) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::kustomize::resource::test_resource;
+    use crate::render::kustomize::resource::{set, test_resource, text};
 
     fn web() -> Resource {
         test_resource(
@@ -203,16 +308,57 @@ metadata:
     }
 
     #[test]
-    fn replacements_match_fields_exactly() {
-        let r = web();
+    fn patch_targets_match_the_original_or_current_name_and_effective_namespace() {
+        let mut r = test_resource("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n");
+        r.set_name("b-a");
+        set(r.metadata(), "namespace", text("basens"));
+        let by = |name: &str, ns: &str| {
+            selects(
+                &sel(|s| {
+                    s.name = Some(name.into());
+                    s.namespace = Some(ns.into());
+                }),
+                &r,
+            )
+        };
         assert_eq!(
-            selects_exactly(&sel(|s| s.name = Some("web-.*".into())), &r),
-            Ok(false)
+            by("a", "default"),
+            Ok(true),
+            "loaded name, loaded (unset) namespace"
         );
+        assert_eq!(by("b-a", "basens"), Ok(true));
         assert_eq!(
-            selects_exactly(&sel(|s| s.name = Some("web-frontend".into())), &r),
-            Ok(true)
+            by("a", "basens"),
+            Ok(true),
+            "either name with either namespace"
         );
+        assert_eq!(by("x", "basens"), Ok(false));
+        assert_eq!(by("a", "other"), Ok(false));
+    }
+
+    #[test]
+    fn replacements_match_any_id_exactly() {
+        let mut r = web();
+        assert!(!id_selects(&sel(|s| s.name = Some("web-.*".into())), &r));
+        assert!(id_selects(
+            &sel(|s| s.name = Some("web-frontend".into())),
+            &r
+        ));
+        // After a prefix and a namespace change, the earlier ids still select the object
+        // (kustomize's previous ids, with `default` for an unset namespace).
+        r.store_previous_id();
+        r.set_name("p-web-frontend");
+        let old = |ns: &str| {
+            sel(|s| {
+                s.name = Some("web-frontend".into());
+                s.namespace = Some(ns.into());
+            })
+        };
+        assert!(id_selects(&old("prod"), &r));
+        assert!(!id_selects(&old("default"), &r));
+        let reject = [old("prod")];
+        assert_eq!(target_selects(None, &reject, &r), Ok(false));
+        assert_eq!(target_selects(Some(&old("prod")), &[], &r), Ok(true));
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use super::fieldspec::{FieldSpec, builtin, split_path};
+use super::fieldspec::{FieldSpec, builtin, split_marked};
 use super::order::gvk_sort_key;
 use crate::yaml::{self, LoadLimits, Node, Value};
 
@@ -325,12 +325,14 @@ fn field_spec(item: &Node) -> Result<FieldSpec, String> {
         Some(Value::Bool(b)) => *b,
         Some(_) => return Err("`create` of a field spec must be true or false".to_owned()),
     };
+    let (path, seq_segments) = split_marked(&string(item, "path")?);
     Ok(FieldSpec {
         group: some(string(item, "group")?),
         version: some(string(item, "version")?),
         kind: some(string(item, "kind")?),
-        path: split_path(&string(item, "path")?),
+        path,
         create,
+        seq_segments,
     })
 }
 

@@ -12,7 +12,7 @@ use super::kustomization::{self, Kustomization};
 use super::patches::{LoadedPatch, apply_patch};
 use super::replacement::{self, Replacement};
 use super::resource::{Resource, get_mut, get_str, set, string_data, text};
-use super::selector::{Selector, selects_exactly};
+use super::selector::{Selector, id_selects, target_selects};
 use super::tconfig::TransformerConfig;
 use crate::yaml::{FileId, Node, Pos, Value};
 
@@ -52,12 +52,9 @@ pub(super) fn apply_replacements(
             namespace: src.namespace.clone(),
             ..Selector::default()
         };
-        let mut sources = Vec::new();
-        for (i, r) in ra.iter().enumerate() {
-            if selects_exactly(&source_sel, r).map_err(err)? {
-                sources.push(i);
-            }
-        }
+        let sources: Vec<usize> = (0..ra.len())
+            .filter(|&i| id_selects(&source_sel, &ra[i]))
+            .collect();
         let [si] = sources.as_slice() else {
             return Err(err(format!(
                 "replacement source {}/{} matches {} objects; it must match exactly one",
@@ -69,15 +66,7 @@ pub(super) fn apply_replacements(
         let value = replacement::source_value(&ra[*si].node, src).map_err(err)?;
         for target in &rep.targets {
             for r in ra.iter_mut() {
-                let selected = match &target.select {
-                    Some(sel) => selects_exactly(sel, r).map_err(err)?,
-                    None => true,
-                };
-                let mut rejected = false;
-                for rej in &target.reject {
-                    rejected |= selects_exactly(rej, r).map_err(err)?;
-                }
-                if selected && !rejected {
+                if target_selects(target.select.as_ref(), &target.reject, r).map_err(err)? {
                     replacement::apply_target(&mut r.node, target, &value)
                         .map_err(|m| err(format!("{m} ({})", r.id())))?;
                 }
@@ -110,16 +99,17 @@ pub(super) fn transform(
     }
     stamp(ra, "patches");
     if let Some(ns) = &k.namespace {
-        let extra = configured_only(&tc.namespace, &builtin::NAMESPACE);
+        // The configuration's namespace field specs (built-in and `configurations:` ones),
+        // as kustomize's NamespaceTransformer reads `tc.NameSpace`; it stores every
+        // object's id as a previous one (name references then consider it moved).
+        let settings = NamespaceSettings {
+            namespace: ns,
+            specs: &tc.namespace,
+            unset_only: false,
+            subjects: SubjectMode::DefaultOnly,
+        };
         for r in ra.iter_mut() {
-            // kustomize's NamespaceTransformer stores every object's id as a previous one
-            // (name references then consider it moved, even where nothing changed).
-            let name = r.name().to_owned();
-            if !r.prev_names.contains(&name) {
-                r.prev_names.push(name);
-            }
-            set_namespace(r, ns);
-            apply_specs(r, &extra, &mut |n| n.value = Value::String(ns.clone()));
+            apply_namespace(r, &settings);
         }
         stamp(ra, "namespace");
     }
@@ -167,6 +157,7 @@ pub(super) fn transform(
         .map(|s| FieldSpec { create: false, ..s })
         .collect();
     for image in &k.images {
+        check_image_pattern(k, ra, image)?;
         for r in ra.iter_mut() {
             update_images(&mut r.node, image, kid);
             if r.kind() != "CustomResourceDefinition" {
@@ -298,6 +289,7 @@ pub(super) fn apply_affix(r: &mut Resource, affix: &str, is_prefix: bool) {
     if skips_affixes(r) {
         return;
     }
+    r.store_previous_id();
     let name = if is_prefix {
         r.prefixes.push(affix.to_owned());
         format!("{affix}{}", r.name())
@@ -308,32 +300,134 @@ pub(super) fn apply_affix(r: &mut Resource, affix: &str, is_prefix: bool) {
     r.set_name(&name);
 }
 
+/// Which RoleBinding/ClusterRoleBinding subjects the namespace transformer moves
+/// (`setRoleBindingSubjects`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SubjectMode {
+    /// `defaultOnly` (the default): subjects named `default`, of any kind.
+    DefaultOnly,
+    /// `allServiceAccounts`: subjects of kind ServiceAccount.
+    AllServiceAccounts,
+    /// `none`.
+    None,
+}
+
+impl SubjectMode {
+    pub(super) fn parse(s: &str) -> Result<SubjectMode, String> {
+        match s {
+            "" | "defaultOnly" => Ok(SubjectMode::DefaultOnly),
+            "allServiceAccounts" => Ok(SubjectMode::AllServiceAccounts),
+            "none" => Ok(SubjectMode::None),
+            other => Err(format!(
+                "invalid value \"{other}\" for setRoleBindingSubjects: must be one of \"defaultOnly\", \"none\" or \"allServiceAccounts\""
+            )),
+        }
+    }
+}
+
+/// The namespace transformer's settings: the kustomization's `namespace:` uses kustomize's
+/// built-in field specs, a `NamespaceTransformer` config its own.
+pub(super) struct NamespaceSettings<'a> {
+    pub namespace: &'a str,
+    pub specs: &'a [FieldSpec],
+    /// `unsetOnly`: only empty fields are set.
+    pub unset_only: bool,
+    pub subjects: SubjectMode,
+}
+
+/// A kustomization's `namespace:` with the built-in field specs (what `transform` does
+/// under the default configuration), for tests.
+#[cfg(test)]
 pub(super) fn set_namespace(r: &mut Resource, ns: &str) {
-    let (_, version) = group_version(r.api_version());
-    if r.kind() == "Namespace" && version == "v1" && r.api_version() == "v1" {
-        r.set_name(ns);
-        return;
-    }
+    apply_namespace(
+        r,
+        &NamespaceSettings {
+            namespace: ns,
+            specs: &builtin::NAMESPACE,
+            unset_only: false,
+            subjects: SubjectMode::DefaultOnly,
+        },
+    );
+}
+
+/// kustomize's namespace filter (`api/filters/namespace`): `metadata.namespace` of
+/// namespaced objects, the subjects `setRoleBindingSubjects` selects, then the field specs
+/// (a Namespace's `metadata.name` only for apiVersion `v1`).
+pub(super) fn apply_namespace(r: &mut Resource, s: &NamespaceSettings) {
+    r.store_previous_id();
+    let ns = s.namespace;
+    // `SetEntryIfEmpty`: null, "", an empty map or list (what a field spec creates).
+    let empty = |n: &Node| match &n.value {
+        Value::Null => true,
+        Value::String(v) => v.is_empty(),
+        Value::Map(m) => m.is_empty(),
+        Value::Seq(l) => l.is_empty(),
+        _ => false,
+    };
+    // A new node: the value comes from the transformer (`--provenance` names it).
+    let mut setter = |n: &mut Node| {
+        if !s.unset_only || empty(n) {
+            *n = text(ns);
+        }
+    };
     if !r.is_cluster_scoped() {
-        set(r.metadata(), "namespace", text(ns));
+        let meta = r.metadata();
+        if meta.get("namespace").is_none() {
+            set(meta, "namespace", text(""));
+        }
+        if let Some(n) = get_mut(meta, "namespace") {
+            setter(n);
+        }
     }
-    if matches!(r.kind(), "RoleBinding" | "ClusterRoleBinding")
-        && let Some(Value::Seq(subjects)) = get_mut(&mut r.node, "subjects").map(|s| &mut s.value)
+    let binding = matches!(r.kind(), "RoleBinding" | "ClusterRoleBinding");
+    if binding
+        && s.subjects != SubjectMode::None
+        && let Some(Value::Seq(subjects)) = get_mut(&mut r.node, "subjects").map(|n| &mut n.value)
     {
-        // kustomize's default (`defaultOnly`): only subjects named "default" move.
-        for s in subjects.iter_mut() {
-            if s.get("name").and_then(Node::as_str) == Some("default") {
-                set(s, "namespace", text(ns));
+        for subject in subjects.iter_mut() {
+            let (field, wanted) = match s.subjects {
+                SubjectMode::AllServiceAccounts => ("kind", "ServiceAccount"),
+                _ => ("name", "default"),
+            };
+            if subject.get(field).and_then(Node::as_str) != Some(wanted) {
+                continue;
+            }
+            if subject.get("namespace").is_none() {
+                set(subject, "namespace", text(""));
+            }
+            if let Some(n) = get_mut(subject, "namespace") {
+                setter(n);
             }
         }
     }
-    // The other namespace field specs (APIService service, CRD conversion webhook).
-    let specs: Vec<FieldSpec> = builtin::NAMESPACE
+    let v1 = r.api_version() == "v1";
+    let specs: Vec<FieldSpec> = s
+        .specs
         .iter()
-        .filter(|s| s.path != ["metadata", "name"])
+        .filter(|f| f.path != ["metadata", "namespace"])
+        .filter(|f| v1 || f.path != ["metadata", "name"])
+        .filter(|f| {
+            // The subjects have their own handling above.
+            let binding_spec = matches!(
+                f.kind.as_deref(),
+                Some("RoleBinding" | "ClusterRoleBinding")
+            );
+            !(binding && binding_spec && f.path == ["subjects", "namespace"])
+        })
         .cloned()
         .collect();
-    apply_specs(r, &specs, &mut |n| n.value = Value::String(ns.to_owned()));
+    let renames = specs
+        .iter()
+        .any(|f| f.path == ["metadata", "name"] && f.selects(r.api_version(), r.kind()));
+    if renames && (!s.unset_only || r.name().is_empty()) {
+        // The Namespace object itself: renamed (remembering its old name for references).
+        r.set_name(ns);
+    }
+    let others: Vec<FieldSpec> = specs
+        .into_iter()
+        .filter(|f| f.path != ["metadata", "name"])
+        .collect();
+    apply_specs(r, &others, &mut setter);
 }
 
 /// kustomize's `image.Split`: (name, tag, digest); a `:` before the first `/` is a port.
@@ -361,6 +455,43 @@ fn split_image(image: &str) -> (&str, &str, &str) {
 
 /// kustomize's `IsImageMatched`: the configured name (a regular expression, as in
 /// kustomize) followed by an optional tag and digest.
+/// kustomize v5.5 compiles an `images` name into a pattern and dereferences it unchecked
+/// (`image.IsImageMatched`): a name that is no valid pattern crashes the build as soon as a
+/// container image is compared with it. kgate fails there instead.
+fn check_image_pattern(
+    k: &Kustomization,
+    ra: &[Resource],
+    set_: &kustomization::ImageSet,
+) -> Result<(), RenderError> {
+    if regex::Regex::new(&format!("^{}", set_.name)).is_ok()
+        || !ra.iter().any(|r| has_container_image(&r.node))
+    {
+        return Ok(());
+    }
+    Err(RenderError::at(
+        &k.file,
+        set_.pos,
+        format!(
+            "images: name {:?} is not a valid regular expression (kustomize v5.5 crashes on it)",
+            set_.name
+        ),
+    ))
+}
+
+/// Whether `update_images` would compare an image in `node`.
+fn has_container_image(node: &Node) -> bool {
+    match &node.value {
+        Value::Map(entries) => entries.iter().any(|e| {
+            let in_containers = (e.key == "containers" || e.key == "initContainers")
+                && matches!(&e.value.value, Value::Seq(items)
+                    if items.iter().any(|c| c.get("image").and_then(Node::as_str).is_some()));
+            in_containers || has_container_image(&e.value)
+        }),
+        Value::Seq(items) => items.iter().any(has_container_image),
+        _ => false,
+    }
+}
+
 fn image_matches(image: &str, name: &str) -> bool {
     regex::Regex::new(&format!(
         "^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$"
@@ -443,6 +574,7 @@ pub(super) fn add_hashes(ra: &mut [Resource]) {
             kind: kind.clone(),
             secret_type: (kind == "Secret").then(|| get_str(&r.node, &["type"]).to_owned()),
             data: string_data(r.node.get("data")),
+            data_absent: r.node.get("data").is_none(),
             extra: r
                 .node
                 .get(if kind == "Secret" {
@@ -453,6 +585,7 @@ pub(super) fn add_hashes(ra: &mut [Resource]) {
                 .map(|n| string_data(Some(n))),
         };
         let name = format!("{}-{}", r.name(), name_hash(&input));
+        r.store_previous_id();
         r.set_name(&name);
     }
 }
@@ -614,6 +747,56 @@ subjects:
     }
 
     #[test]
+    fn namespace_settings_pick_subjects_and_keep_set_values_when_unset_only() {
+        let rb = "apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: rb, namespace: mine}
+subjects:
+  - {kind: ServiceAccount, name: robot}
+  - {kind: ServiceAccount, name: default, namespace: old}
+  - {kind: User, name: default}
+";
+        let subject_ns = |mode, unset_only| {
+            let mut r = test_resource(rb);
+            let settings = NamespaceSettings {
+                namespace: "prod",
+                specs: &[],
+                unset_only,
+                subjects: mode,
+            };
+            apply_namespace(&mut r, &settings);
+            let Some(Value::Seq(subjects)) = r.node.get("subjects").map(|s| &s.value) else {
+                panic!("subjects");
+            };
+            let nss: Vec<String> = subjects
+                .iter()
+                .map(|s| get_str(s, &["namespace"]).to_owned())
+                .collect();
+            (r.namespace().to_owned(), nss)
+        };
+        let all = SubjectMode::AllServiceAccounts;
+        assert_eq!(
+            subject_ns(all, false),
+            (
+                "prod".into(),
+                vec!["prod".into(), "prod".into(), String::new()]
+            )
+        );
+        assert_eq!(
+            subject_ns(all, true),
+            (
+                "mine".into(),
+                vec!["prod".into(), "old".into(), String::new()]
+            )
+        );
+        let none = SubjectMode::None;
+        assert_eq!(subject_ns(none, false).1, ["", "old", ""]);
+        let default_only = SubjectMode::DefaultOnly;
+        assert_eq!(subject_ns(default_only, false).1, ["", "prod", "prod"]);
+        assert!(SubjectMode::parse("everyone").is_err());
+    }
+
+    #[test]
     fn affixes_rename_and_are_remembered_except_on_skipped_kinds() {
         let mut d = test_resource(DEPLOYMENT);
         apply_affix(&mut d, "p-", true);
@@ -689,6 +872,29 @@ images: [{name: busybox, newTag: '1.36'}]
             cm.node.get("spec").is_none(),
             "no selector is created on a ConfigMap"
         );
+    }
+
+    #[test]
+    fn an_images_name_that_is_no_pattern_fails_once_an_image_is_compared() {
+        let k = kustomization("images: [{name: 'app[', newTag: v2}]\n");
+        let run = |yaml: &str| {
+            let mut ra = test_resources(yaml);
+            transform(
+                &k,
+                &mut ra,
+                &[],
+                &[],
+                &[],
+                FileId(1),
+                TransformerConfig::builtin(),
+            )
+        };
+        let err = run(DEPLOYMENT).expect_err("crashes in kustomize");
+        assert!(
+            err.message.contains("not a valid regular expression"),
+            "{err}"
+        );
+        run("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\n").expect("no image");
     }
 
     #[test]

@@ -67,32 +67,28 @@ pub fn merge_vars(
     vars: &mut Vec<VarEntry>,
 ) -> Result<(), RenderError> {
     for v in &k.vars {
+        // kustomize's `MergeVars`: any of the object's ids (current or previous) with the
+        // objref's group, version, kind and name, and its effective namespace when the
+        // objref names one (or the kind is cluster-scoped).
         let cluster_scoped = crate::model::kinds::is_cluster_scoped_kind(&v.kind);
+        let with_namespace = !v.namespace.is_empty() || cluster_scoped;
+        let ns_of = |kind: &str, ns: &str| -> String {
+            if crate::model::kinds::is_cluster_scoped_kind(kind) {
+                String::new()
+            } else {
+                effective_namespace(ns).to_owned()
+            }
+        };
         let matches = |r: &Resource| {
             let (g, ver) = group_version(r.api_version());
-            let gvkn = g == v.group
+            g == v.group
                 && ver == v.version
-                && r.kind() == v.kind
-                && (r.name() == v.obj_name
-                    || r.org_name == v.obj_name
-                    || r.prev_names.contains(&v.obj_name));
-            if !v.namespace.is_empty() || cluster_scoped {
-                let want = if cluster_scoped {
-                    ""
-                } else {
-                    effective_namespace(&v.namespace)
-                };
-                fn ns<'a>(r: &Resource, n: &'a str) -> &'a str {
-                    if r.is_cluster_scoped() {
-                        ""
-                    } else {
-                        effective_namespace(n)
-                    }
-                }
-                gvkn && (ns(r, r.namespace()) == want || ns(r, &r.org_namespace) == want)
-            } else {
-                gvkn
-            }
+                && r.ids().iter().any(|id| {
+                    id.kind == v.kind
+                        && id.name == v.obj_name
+                        && (!with_namespace
+                            || ns_of(&id.kind, &id.namespace) == ns_of(&v.kind, &v.namespace))
+                })
         };
         let hits: Vec<usize> = (0..ra.len()).filter(|&i| matches(&ra[i])).collect();
         if hits.len() > 1 {
