@@ -83,9 +83,6 @@ pub(super) fn fix_name_references(
     ra: &mut [Resource],
     refs: &[NameBackRef],
 ) -> Result<(), RenderError> {
-    for r in ra.iter() {
-        check_reference_maps(r, refs)?;
-    }
     let referees: Vec<Referee> = ra
         .iter()
         .map(|r| Referee {
@@ -105,8 +102,22 @@ pub(super) fn fix_name_references(
                 || r.namespace() != r.org_namespace,
         })
         .collect();
+    // kustomize's `previousIdSelectedByGvk`: empty parts of the configured kind match any.
+    let candidates: Vec<Vec<&Referee>> = refs
+        .iter()
+        .map(|nr| {
+            referees
+                .iter()
+                .filter(|t| {
+                    t.kind == nr.kind
+                        && (nr.group.is_empty() || nr.group == t.group)
+                        && (nr.version.is_empty() || nr.version == t.version)
+                })
+                .collect()
+        })
+        .collect();
     for r in ra.iter_mut() {
-        fix_references_in(r, &referees, refs);
+        fix_references_in(r, refs, &candidates)?;
     }
     Ok(())
 }
@@ -114,32 +125,25 @@ pub(super) fn fix_name_references(
 /// kustomize's `nameref.Filter.setMapping`: a reference held as a map (`{name, namespace}`)
 /// must have a `name`, whatever it refers to; a configured field spec that reaches a map
 /// without one (a namespace spec with `create: true` may have made it) fails the build.
-fn check_reference_maps(r: &Resource, refs: &[NameBackRef]) -> Result<(), RenderError> {
-    let (api_version, kind) = (r.api_version(), r.kind());
+fn check_reference_map(r: &Resource, spec: &FieldSpec) -> Result<(), RenderError> {
     let lacks_name = |n: &Node| matches!(n.value, Value::Map(_)) && n.get("name").is_none();
-    for spec in refs
-        .iter()
-        .flat_map(|nr| &nr.referrers)
-        .filter(|s| s.selects(api_version, kind))
-    {
-        let mut bad = false;
-        spec.visit_existing(&r.node, &mut |n| match &n.value {
-            Value::Seq(items) => bad |= items.iter().any(lacks_name),
-            _ => bad |= lacks_name(n),
-        });
-        if bad {
-            return Err(RenderError::at(
-                &r.source,
-                r.node.start,
-                format!(
-                    "updating name reference in '{}' field of '{}': path config error; no 'name' field in node",
-                    spec.path.join("/"),
-                    r.id()
-                ),
-            ));
-        }
+    let mut bad = false;
+    spec.visit_existing(&r.node, &mut |n| match &n.value {
+        Value::Seq(items) => bad |= items.iter().any(lacks_name),
+        _ => bad |= lacks_name(n),
+    });
+    if !bad {
+        return Ok(());
     }
-    Ok(())
+    Err(RenderError::at(
+        &r.source,
+        r.node.start,
+        format!(
+            "updating name reference in '{}' field of '{}': path config error; no 'name' field in node",
+            spec.path.join("/"),
+            r.id()
+        ),
+    ))
 }
 
 /// The referring object, as a reference in it is resolved: its namespace and affixes.
@@ -154,28 +158,20 @@ struct Referrer<'a> {
     suffixes: &'a [String],
 }
 
-/// Rewrites every reference held by `r`.
-fn fix_references_in(r: &mut Resource, referees: &[Referee], refs: &[NameBackRef]) {
+/// Rewrites every reference held by `r`; `candidates[i]`: the objects `refs[i]` may point at.
+fn fix_references_in(
+    r: &mut Resource,
+    refs: &[NameBackRef],
+    candidates: &[Vec<&Referee>],
+) -> Result<(), RenderError> {
     let referrer_ns = r.namespace().to_owned();
     let cluster_scoped = r.is_cluster_scoped();
     let affixes = (r.prefixes.clone(), r.suffixes.clone());
     let (api_version, kind) = (r.api_version().to_owned(), r.kind().to_owned());
-    for nr in refs {
-        // kustomize's `previousIdSelectedByGvk`: empty parts of the configured kind match any.
-        let candidates: Vec<&Referee> = referees
-            .iter()
-            .filter(|t| {
-                t.kind == nr.kind
-                    && (nr.group.is_empty() || nr.group == t.group)
-                    && (nr.version.is_empty() || nr.version == t.version)
-            })
-            .collect();
-        if candidates.is_empty() {
-            continue;
-        }
+    for (nr, candidates) in refs.iter().zip(candidates) {
         let referrer = Referrer {
             kind: &nr.kind,
-            candidates: &candidates,
+            candidates,
             namespace: &referrer_ns,
             cluster_scoped,
             prefixes: &affixes.0,
@@ -186,9 +182,13 @@ fn fix_references_in(r: &mut Resource, referees: &[Referee], refs: &[NameBackRef
             .iter()
             .filter(|s| s.selects(&api_version, &kind))
         {
-            fix_field(&mut r.node, spec, &referrer);
+            check_reference_map(r, spec)?;
+            if !candidates.is_empty() {
+                fix_field(&mut r.node, spec, &referrer);
+            }
         }
     }
+    Ok(())
 }
 
 /// Rewrites the references found at one field spec of `node`.
