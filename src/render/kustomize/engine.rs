@@ -23,7 +23,7 @@ use super::order::{ResId, legacy_cmp, legacy_cmp_with};
 use super::patches::{self, LoadedPatch};
 use super::replacement::Replacement;
 use super::resource::{Resource, add_unique, get_mut, get_str, kustomize_input, map, set, text};
-use super::tconfig::TransformerConfig;
+use super::tconfig::{self, Shared, TransformerConfig};
 use super::transformers::{add_hashes, apply_replacements, transform};
 use super::vars::{add_var, merge_vars, resolve_vars};
 use crate::model::kinds::is_remote;
@@ -42,7 +42,7 @@ fn non_finite(n: &Node) -> Option<Pos> {
 /// A directory's accumulated resources (or why it failed), shared between its users.
 /// A built kustomization: its objects, the `vars` it and its bases declare, and the
 /// transformer configuration of its accumulation (its and its bases' `configurations`).
-type Accumulated = (Vec<Resource>, Vec<VarEntry>, TransformerConfig);
+type Accumulated = (Vec<Resource>, Vec<VarEntry>, Shared);
 type Built = Arc<Result<Accumulated, RenderError>>;
 
 /// Renders kustomizations under one repository root, memoizing each directory's result so a
@@ -156,7 +156,7 @@ impl Renderer {
         // `MakeCustomizedResMap` on an empty accumulator); it is not memoized, since as a
         // resource of another kustomization the same directory is an error.
         let (resources, vars, tc) = if top.is_component {
-            let (mut vars, mut tc) = (Vec::new(), TransformerConfig::default());
+            let (mut vars, mut tc) = (Vec::new(), Shared::default());
             let ra = self.apply(&top, &dir, Vec::new(), &mut vars, &mut tc, &mut Vec::new())?;
             (ra, vars, tc)
         } else {
@@ -177,7 +177,7 @@ impl Renderer {
         let dir = self.canonical_dir(dir, dir, Pos::default())?;
         super::openapi::begin_build();
         let k = kustomization::parse(file, text)?;
-        let (mut vars, mut tc) = (Vec::new(), TransformerConfig::default());
+        let (mut vars, mut tc) = (Vec::new(), Shared::default());
         let resources = self.apply(&k, &dir, Vec::new(), &mut vars, &mut tc, &mut Vec::new())?;
         self.finish(&dir, resources, vars, &tc, &k)
     }
@@ -365,7 +365,7 @@ impl Renderer {
                 format!("expected kind != 'Component' for path '{}'", dir.display()),
             ));
         }
-        let (mut vars, mut tc) = (Vec::new(), TransformerConfig::default());
+        let (mut vars, mut tc) = (Vec::new(), Shared::default());
         let resources = self.apply(&k, dir, Vec::new(), &mut vars, &mut tc, stack)?;
         Ok((resources, vars, tc))
     }
@@ -377,7 +377,7 @@ impl Renderer {
         dir: &Path,
         mut ra: Vec<Resource>,
         vars: &mut Vec<VarEntry>,
-        tc: &mut TransformerConfig,
+        tc: &mut Shared,
         stack: &mut Vec<PathBuf>,
     ) -> Result<Vec<Resource>, RenderError> {
         if stack.iter().any(|d| d == dir) {
@@ -402,7 +402,7 @@ impl Renderer {
         dir: &Path,
         ra: &mut Vec<Resource>,
         vars: &mut Vec<VarEntry>,
-        tc: &mut TransformerConfig,
+        tc: &mut Shared,
         stack: &mut Vec<PathBuf>,
     ) -> Result<(), RenderError> {
         for item in &k.resources {
@@ -411,14 +411,13 @@ impl Renderer {
             for r in loaded {
                 add_unique(ra, r, &k.file, item.pos)?;
             }
-            tc.merge(&loaded_tc)
-                .map_err(|e| RenderError::at(&k.file, item.pos, e))?;
+            tconfig::absorb(tc, &loaded_tc).map_err(|e| RenderError::at(&k.file, item.pos, e))?;
             for v in loaded_vars {
                 add_var(vars, v, &k.file, item.pos)?;
             }
         }
         let own = self.load_configurations(k, dir)?;
-        tc.merge(own.as_ref().unwrap_or(TransformerConfig::builtin()))
+        tconfig::absorb_own(tc, own.as_ref())
             .map_err(|e| RenderError::at(&k.file, k.pos_of("configurations"), e))?;
         self.run_generators(k, dir, ra)?;
         self.inflate_helm_charts(k, dir, ra)?;
@@ -513,7 +512,7 @@ impl Renderer {
                 self.file_id(&file),
             )?,
             Vec::new(),
-            TransformerConfig::default(),
+            Shared::default(),
         ))
     }
 

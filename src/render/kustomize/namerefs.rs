@@ -128,8 +128,23 @@ pub(super) fn fix_name_references(
             prev_id_names: r.prev_ids.iter().map(|id| id.name.clone()).collect(),
         })
         .collect();
+    // kustomize's `previousIdSelectedByGvk`: empty parts of the configured kind match any.
+    // Computed once per build, not once per referring object.
+    let candidates: Vec<Vec<&Referee>> = refs
+        .iter()
+        .map(|nr| {
+            referees
+                .iter()
+                .filter(|t| {
+                    t.kind == nr.kind
+                        && (nr.group.is_empty() || nr.group == t.group)
+                        && (nr.version.is_empty() || nr.version == t.version)
+                })
+                .collect()
+        })
+        .collect();
     for r in ra.iter_mut() {
-        fix_references_in(r, &referees, refs)
+        fix_references_in(r, refs, &candidates)
             .map_err(|m| RenderError::at(&r.source, r.node.start, m))?;
     }
     Ok(())
@@ -239,30 +254,21 @@ fn role_binding_subject_namespaces(r: &Resource) -> Vec<String> {
 /// Fails, as kustomize does, where a reference matches several objects it cannot tell apart.
 fn fix_references_in(
     r: &mut Resource,
-    referees: &[Referee],
     refs: &[NameBackRef],
+    candidates: &[Vec<&Referee>],
 ) -> Result<(), String> {
     let referrer_ns = r.namespace().to_owned();
     let referrer_cluster_scoped = r.is_cluster_scoped();
     let subject_namespaces = role_binding_subject_namespaces(r);
     let affixes = (r.prefixes.clone(), r.suffixes.clone());
     let (api_version, kind) = (r.api_version().to_owned(), r.kind().to_owned());
-    for nr in refs {
-        // kustomize's `previousIdSelectedByGvk`: empty parts of the configured kind match any.
-        let candidates: Vec<&Referee> = referees
-            .iter()
-            .filter(|t| {
-                t.kind == nr.kind
-                    && (nr.group.is_empty() || nr.group == t.group)
-                    && (nr.version.is_empty() || nr.version == t.version)
-            })
-            .collect();
+    for (nr, candidates) in refs.iter().zip(candidates) {
         if candidates.is_empty() {
             continue;
         }
         let referrer = Referrer {
             kind: &nr.kind,
-            candidates: &candidates,
+            candidates,
             namespace: &referrer_ns,
             cluster_scoped: referrer_cluster_scoped,
             subject_namespaces: &subject_namespaces,

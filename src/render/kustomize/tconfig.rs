@@ -8,6 +8,7 @@
 //! of the whole build decides the name-reference and var fix-ups at the top.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use super::fieldspec::{FieldSpec, builtin, split_marked};
 use super::order::gvk_sort_key;
@@ -77,6 +78,11 @@ pub fn merge_all(specs: &mut Vec<FieldSpec>, incoming: &[FieldSpec]) -> Result<(
 }
 
 impl TransformerConfig {
+    /// Whether no list has a spec (a new accumulation's configuration).
+    pub fn is_empty(&self) -> bool {
+        *self == TransformerConfig::default()
+    }
+
     /// kustomize's default configuration (`MakeDefaultConfig`).
     pub fn builtin() -> &'static TransformerConfig {
         static DEFAULT: std::sync::LazyLock<TransformerConfig> = std::sync::LazyLock::new(|| {
@@ -109,7 +115,7 @@ impl TransformerConfig {
             return Ok(());
         }
         if other == TransformerConfig::builtin() {
-            if *self == TransformerConfig::default() {
+            if self.is_empty() {
                 *self = accumulated_builtin().clone();
                 return Ok(());
             }
@@ -207,6 +213,38 @@ impl TransformerConfig {
                 Ok(())
             }
         }
+    }
+}
+
+/// A transformer configuration as an accumulation holds it: shared between the builds that
+/// include the same base, copied on the first change.
+pub type Shared = Arc<TransformerConfig>;
+
+/// kustomize's `ResAccumulator.MergeConfig` of another accumulation's configuration (a
+/// base's, already merged: into an empty accumulation it is taken as it is).
+pub fn absorb(acc: &mut Shared, other: &Shared) -> Result<(), String> {
+    if Arc::ptr_eq(acc, other) || other.is_empty() {
+        return Ok(());
+    }
+    if acc.is_empty() {
+        *acc = Arc::clone(other);
+        return Ok(());
+    }
+    Arc::make_mut(acc).merge(other)
+}
+
+/// `MergeConfig` of a kustomization's own configuration (`None`: the defaults alone).
+pub fn absorb_own(acc: &mut Shared, own: Option<&TransformerConfig>) -> Result<(), String> {
+    static SHARED: std::sync::LazyLock<Shared> =
+        std::sync::LazyLock::new(|| Arc::new(accumulated_builtin().clone()));
+    match own {
+        None if acc.is_empty() => {
+            *acc = Arc::clone(&SHARED);
+            Ok(())
+        }
+        None if Arc::ptr_eq(acc, &SHARED) => Ok(()),
+        None => Arc::make_mut(acc).merge(TransformerConfig::builtin()),
+        Some(own) => Arc::make_mut(acc).merge(own),
     }
 }
 
