@@ -13,7 +13,12 @@ fn git(dir: &Path, args: &[&str]) -> String {
         .arg("-C")
         .arg(dir)
         .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
-        .args(["-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main"])
+        .args([
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+        ])
         .args(args)
         .output()
         .expect("git runs");
@@ -139,7 +144,10 @@ fn a_base_field_changes_that_field_in_every_root_using_the_base() {
         )
     );
     let field = &report["roots"][0]["objects"][0]["fields"][0];
-    assert_eq!((field["before"].as_i64(), field["after"].as_i64()), (Some(8080), Some(8081)));
+    assert_eq!(
+        (field["before"].as_i64(), field["after"].as_i64()),
+        (Some(8080), Some(8081))
+    );
     let cluster = report["roots"]
         .as_array()
         .unwrap()
@@ -176,7 +184,10 @@ fn a_generator_literal_modifies_the_generated_config_map() {
     );
     let report = diff(&repo);
     let summary = summary(&report);
-    assert_eq!(summary.keys().collect::<Vec<_>>(), SVC0_PROD.iter().collect::<Vec<_>>());
+    assert_eq!(
+        summary.keys().collect::<Vec<_>>(),
+        SVC0_PROD.iter().collect::<Vec<_>>()
+    );
     for lines in summary.values() {
         assert_eq!(lines.len(), 1, "{lines:?}");
         assert!(

@@ -429,7 +429,172 @@ pub fn to_html(d: &PrDiff) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::pr_diff::{FieldChange, FindingsDiff, SideErrors};
+    use crate::model::{Location, ObjectRef};
+    use crate::yaml::Pos;
     use serde_json::json;
+
+    fn modified(name: &str, pointer: &str, before: Value, after: Value) -> ObjectDiff {
+        ObjectDiff {
+            api_version: "apps/v1".to_owned(),
+            kind: "Deployment".to_owned(),
+            namespace: Some("shop-prod".to_owned()),
+            name: name.to_owned(),
+            change: Change::Modified,
+            fields: vec![FieldChange {
+                pointer: pointer.to_owned(),
+                before: Some(before),
+                after: Some(after),
+            }],
+            object: None,
+        }
+    }
+
+    fn root(
+        root: &str,
+        env: Option<&str>,
+        cluster: Option<&str>,
+        objects: Vec<ObjectDiff>,
+    ) -> RootDiff {
+        RootDiff {
+            root: root.to_owned(),
+            environment: env.map(str::to_owned),
+            cluster: cluster.map(str::to_owned),
+            objects,
+            errors: SideErrors::default(),
+        }
+    }
+
+    fn sample() -> PrDiff {
+        let replicas = || modified("web", "/spec/replicas", json!(3), json!(4));
+        let added = ObjectDiff {
+            api_version: "v1".to_owned(),
+            kind: "Secret".to_owned(),
+            namespace: Some("shop-dev".to_owned()),
+            name: "db-5g2k8hd7mt".to_owned(),
+            change: Change::Added,
+            fields: Vec::new(),
+            object: Some(
+                json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db-5g2k8hd7mt"}, "data": {"password": "(hidden)"}}),
+            ),
+        };
+        let mut broken = root(
+            "apps/web/overlays/staging",
+            Some("staging"),
+            None,
+            Vec::new(),
+        );
+        broken.errors.after = Some(
+            "apps/web/overlays/staging/kustomization.yaml:3:3: missing.yaml: no such file"
+                .to_owned(),
+        );
+        let finding = Finding {
+            rule: "no-privileged".to_owned(),
+            severity: Severity::Error,
+            message: "container `web` runs privileged | as root".to_owned(),
+            help: String::new(),
+            location: Location::new(
+                "apps/web/base/deployment.yaml",
+                Pos {
+                    line: 21,
+                    column: 11,
+                },
+            ),
+            object: Some(ObjectRef {
+                api_version: "apps/v1".to_owned(),
+                kind: "Deployment".to_owned(),
+                namespace: None,
+                name: Some("web".to_owned()),
+            }),
+            pointer: None,
+            roots: vec!["apps/web/overlays/prod".to_owned()],
+            hide_source: false,
+        };
+        PrDiff {
+            version: 1,
+            reference: "origin/main".to_owned(),
+            roots: vec![
+                root("apps/web/overlays/dev", Some("dev"), None, vec![added]),
+                broken,
+                root(
+                    "apps/web/overlays/prod",
+                    Some("prod"),
+                    None,
+                    vec![replicas()],
+                ),
+                root(
+                    "clusters/prod-eu",
+                    Some("prod"),
+                    Some("prod-eu"),
+                    vec![replicas()],
+                ),
+                root(
+                    "apps/web/base",
+                    None,
+                    None,
+                    vec![modified(
+                        "web",
+                        "/spec/template/spec/containers/0/securityContext",
+                        json!({"runAsNonRoot": true}),
+                        json!({"privileged": true}),
+                    )],
+                ),
+            ],
+            findings: FindingsDiff {
+                added: vec![finding],
+                resolved: Vec::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn markdown_comment() {
+        insta::assert_snapshot!(to_markdown(&sample(), GITHUB_COMMENT_LIMIT));
+    }
+
+    #[test]
+    fn markdown_is_capped_with_a_note_of_what_was_cut() {
+        let mut d = sample();
+        let big = json!("x".repeat(2_000));
+        d.roots = (0..100)
+            .map(|i| {
+                let env = ["dev", "prod"][i % 2];
+                root(
+                    &format!("apps/app-{i:03}/overlays/{env}"),
+                    Some(env),
+                    None,
+                    vec![modified("web", "/spec/x", big.clone(), json!(1))],
+                )
+            })
+            .collect();
+        let md = to_markdown(&d, GITHUB_COMMENT_LIMIT);
+        assert!(md.chars().count() <= GITHUB_COMMENT_LIMIT, "{}", md.len());
+        assert!(
+            md.contains("more roots (") && md.contains("are not shown"),
+            "{md}"
+        );
+        assert_eq!(
+            md.matches("<details>").count(),
+            md.matches("</details>").count()
+        );
+        assert_eq!(
+            md.matches("````diff").count() * 2,
+            md.matches("````").count()
+        );
+        let shown = md.matches("**`apps/app-").count();
+        assert!(shown > 20 && shown < 100, "{shown}");
+        assert!(md.contains(&format!("{} more roots", 100 - shown)));
+        // Uncapped, everything is there.
+        assert!(!to_markdown(&d, usize::MAX).contains("not shown"));
+    }
+
+    #[test]
+    fn html_is_one_self_contained_page() {
+        let html = to_html(&sample());
+        assert!(html.starts_with("<!DOCTYPE html>") && html.ends_with("</html>\n"));
+        assert!(!html.contains("<script") && !html.contains("http"));
+        assert!(html.contains("runs privileged | as root"));
+    }
 
     #[test]
     fn yaml_lines_are_block_yaml() {
