@@ -149,11 +149,26 @@ fn the_rendered_diff_comment_is_opt_in_on_both_hosts() {
     let steps = action["runs"]["steps"].as_array().unwrap();
     let comment = steps
         .iter()
-        .find(|s| s["run"].as_str().is_some_and(|r| r.contains("diff --since")))
+        .find(|s| {
+            s["run"]
+                .as_str()
+                .is_some_and(|r| r.contains("diff --since"))
+        })
         .expect("a step runs kgate diff --since");
-    assert!(comment["if"].as_str().unwrap().contains("inputs.comment == 'true'"));
+    assert!(
+        comment["if"]
+            .as_str()
+            .unwrap()
+            .contains("inputs.comment == 'true'")
+    );
     let run = comment["run"].as_str().unwrap();
-    for needle in ["--format markdown", "<!-- kgate-diff -->", "PATCH", "POST", "exit 0"] {
+    for needle in [
+        "--format markdown",
+        "<!-- kgate-diff -->",
+        "PATCH",
+        "POST",
+        "exit 0",
+    ] {
         assert!(run.contains(needle), "the comment step has {needle}");
     }
     let t = yaml("ci/gitlab/kgate.gitlab-ci.yml");

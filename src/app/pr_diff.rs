@@ -37,6 +37,9 @@ pub struct PrDiff {
     pub reference: String,
     pub roots: Vec<RootDiff>,
     pub findings: FindingsDiff,
+    /// How long each phase took, in order (`kgate diff --since REF --timings`).
+    #[serde(skip)]
+    pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
 /// One rendered root that differs (or fails to render) between REF and the working tree.
@@ -210,6 +213,8 @@ fn export_tree(top: &Path, reference: &str) -> Result<TempTree, CheckError> {
 struct Side {
     settings: Settings,
     graph: RepoGraph,
+    /// One renderer per side: a base several roots use is rendered once.
+    renderer: Renderer,
 }
 
 impl Side {
@@ -223,7 +228,13 @@ impl Side {
             .collect();
         let discovery = settings.discover(&excludes)?;
         let graph = settings.graph(&discovery);
-        Ok(Side { settings, graph })
+        let renderer = Renderer::new(&settings.repo_root)
+            .with_max_file_size(settings.config.limits.max_file_size);
+        Ok(Side {
+            settings,
+            graph,
+            renderer,
+        })
     }
 
     fn is_root(&self, id: &str) -> bool {
@@ -235,9 +246,7 @@ impl Side {
     /// The root's objects by identity, or why it does not render.
     fn render(&self, id: &str) -> Result<BTreeMap<String, Object>, String> {
         let s = &self.settings;
-        let renderer =
-            Renderer::new(&s.repo_root).with_max_file_size(s.config.limits.max_file_size);
-        match renderer.render(&s.root.join(id)) {
+        match self.renderer.render(&s.root.join(id)) {
             Ok(resources) => Ok(objects_by_key(resources)),
             Err(e) => Err(error_text(&s.root, &e)),
         }
@@ -448,33 +457,50 @@ fn options_at_ref(opts: &CheckOptions, paths: &[PathBuf], top: &Path, tree: &Pat
 /// `kgate diff --since REF [PATH...]`: the rendered difference and the findings difference
 /// of the change since `reference`, over the roots under `opts.paths` it can affect.
 pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckError> {
+    let mut timings = Vec::new();
+    let mut clock = std::time::Instant::now();
+    let mut lap = |what: &'static str, timings: &mut Vec<_>| {
+        timings.push((what, clock.elapsed()));
+        clock = std::time::Instant::now();
+    };
     let work = Side::open(opts)?;
     let root = work.settings.root.clone();
     let changed = super::changes::changed_since(&root, reference)?;
+    lap("discover the working tree, changed files", &mut timings);
     let top = git_top(&root)?;
     let tree = export_tree(&top, reference)?;
+    lap("export REF (git archive | tar -x)", &mut timings);
     let ref_opts = options_at_ref(opts, &work.settings.paths, &top, &tree.0);
     let before = if ref_opts.paths.is_empty() {
         None
     } else {
         Some(Side::open(&ref_opts)?)
     };
+    lap("discover REF", &mut timings);
     let mut ids = work.graph.affected_roots(&changed);
     if let Some(b) = &before {
         ids.extend(b.graph.affected_roots(&changed));
     }
-    let mut roots = Vec::new();
-    for id in &ids {
-        if let Some(r) = root_diff(id, before.as_ref(), &work) {
-            roots.push(r);
-        }
-    }
-    let findings = findings_diff(opts, before.as_ref().map(|_| &ref_opts), &changed)?;
+    let roots: Vec<RootDiff> = {
+        use rayon::prelude::*;
+        let ids: Vec<&String> = ids.iter().collect();
+        ids.par_iter()
+            .filter_map(|id| root_diff(id, before.as_ref(), &work))
+            .collect()
+    };
+    lap("render and compare both sides", &mut timings);
+    let findings = findings_diff(
+        opts,
+        before.as_ref().map(|_| &ref_opts),
+        &changed,
+        &mut timings,
+    )?;
     Ok(PrDiff {
         version: 1,
         reference: reference.to_owned(),
         roots,
         findings,
+        timings,
     })
 }
 
@@ -516,17 +542,22 @@ fn findings_diff(
     opts: &CheckOptions,
     ref_opts: Option<&CheckOptions>,
     changed: &BTreeSet<String>,
+    timings: &mut Vec<(&'static str, std::time::Duration)>,
 ) -> Result<FindingsDiff, CheckError> {
+    let clock = std::time::Instant::now();
     let limited = |o: &CheckOptions| CheckOptions {
         changed_since: None,
         changed_files: Some(changed.clone()),
         ..o.clone()
     };
     let after = super::check::check(&limited(opts))?.findings;
+    timings.push(("check the working tree", clock.elapsed()));
+    let clock = std::time::Instant::now();
     let before = match ref_opts {
         Some(o) => super::check::check(&limited(o))?.findings,
         None => Vec::new(),
     };
+    timings.push(("check REF", clock.elapsed()));
     let fingerprints =
         |fs: &[Finding]| -> BTreeSet<String> { fs.iter().map(Finding::fingerprint).collect() };
     let (had, has) = (fingerprints(&before), fingerprints(&after));

@@ -544,6 +544,7 @@ mod tests {
                 added: vec![finding],
                 resolved: Vec::new(),
             },
+            timings: Vec::new(),
         }
     }
 

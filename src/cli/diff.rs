@@ -28,6 +28,9 @@ pub struct DiffArgs {
     /// With --since: the lowest severity of an added finding that fails (exit code 1).
     #[arg(long, value_name = "SEVERITY", default_value = "error", value_parser = parse_severity)]
     pub fail_on: Severity,
+    /// With --since: print how long each phase took (stderr).
+    #[arg(long)]
+    pub timings: bool,
     /// Write the report to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -109,6 +112,11 @@ fn run_since(args: &DiffArgs, reference: &str) -> u8 {
         Ok(d) => d,
         Err(e) => return report_check_error(&e),
     };
+    if args.timings {
+        for (what, d) in &diff.timings {
+            eprintln!("{:>8.1} ms  {what}", d.as_secs_f64() * 1000.0);
+        }
+    }
     use kgate::app::pr_diff_report as report;
     let text = match args.format.as_str() {
         "json" => serde_json::to_string_pretty(&diff).unwrap_or_default() + "\n",
