@@ -314,3 +314,50 @@ fn secret_values_are_never_printed() {
         }
     }
 }
+
+#[test]
+fn a_new_root_is_all_added_and_a_broken_one_says_why() {
+    let (_tmp, repo) = monorepo();
+    let qa = repo.join("apps/svc-0000/overlays/qa");
+    std::fs::create_dir_all(&qa).unwrap();
+    std::fs::write(
+        qa.join("kustomization.yaml"),
+        "namespace: qa\nresources: [../../base]\n",
+    )
+    .unwrap();
+    edit(
+        &repo,
+        "apps/svc-0001/overlays/dev/kustomization.yaml",
+        "- ../../base\n",
+        "- ../../base\n- missing.yaml\n",
+    );
+    let status = git(&repo, &["status", "--porcelain"]);
+    let out = common::kgate(&repo, &["diff", "--since", "HEAD", "-f", "json"]);
+    assert_eq!(git(&repo, &["status", "--porcelain"]), status);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let roots = report["roots"].as_array().unwrap();
+    let qa = roots
+        .iter()
+        .find(|r| r["root"] == "apps/svc-0000/overlays/qa")
+        .unwrap();
+    let objects = qa["objects"].as_array().unwrap();
+    assert!(objects.len() >= 4, "{objects:?}");
+    assert!(
+        objects
+            .iter()
+            .all(|o| o["change"] == "added" && o["namespace"] == "qa")
+    );
+    let broken = roots
+        .iter()
+        .find(|r| r["root"] == "apps/svc-0001/overlays/dev")
+        .unwrap();
+    assert!(broken["errors"].get("before").is_none());
+    assert!(
+        broken["errors"]["after"]
+            .as_str()
+            .unwrap()
+            .contains("missing.yaml"),
+        "{broken}"
+    );
+    assert_eq!(broken["objects"], serde_json::json!([]));
+}
