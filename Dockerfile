@@ -20,9 +20,10 @@ RUN install -D "$(bash ci/install-helm.sh)" /out/helm \
  && /out/helm version --short
 
 FROM alpine:3.20
-# git for --changed-since and `kgate diff --since`; ca-certificates for Helm repositories
+# git for --changed-since and `kgate diff --since`; curl and jq for the GitLab template's
+# merge-request note; ca-certificates for Helm repositories
 # when helm.allowNetwork is set.
-RUN apk add --no-cache git ca-certificates \
+RUN apk add --no-cache git ca-certificates curl jq \
  && adduser -D -H -u 65532 kgate \
  && git config --system --add safe.directory '*'
 COPY --from=build /out/kgate /out/helm /usr/local/bin/

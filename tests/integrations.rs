@@ -246,3 +246,41 @@ fn gitlab_template_runs_on_merge_requests_and_publishes_both_reports() {
         bash_syntax(&format!("gitlab script {i}"), s);
     }
 }
+
+#[test]
+fn the_rendered_diff_comment_is_opt_in_on_both_hosts() {
+    let action = validate("action.yml", "github-action.json");
+    assert_eq!(action["inputs"]["comment"]["default"], "false");
+    let steps = action["runs"]["steps"].as_array().unwrap();
+    let comment = steps
+        .iter()
+        .find(|s| {
+            s["run"]
+                .as_str()
+                .is_some_and(|r| r.contains("diff --since"))
+        })
+        .expect("a step runs kgate diff --since");
+    assert!(
+        comment["if"]
+            .as_str()
+            .unwrap()
+            .contains("inputs.comment == 'true'")
+    );
+    let run = comment["run"].as_str().unwrap();
+    for needle in [
+        "--format markdown",
+        "<!-- kgate-diff -->",
+        "PATCH",
+        "POST",
+        "exit 0",
+    ] {
+        assert!(run.contains(needle), "the comment step has {needle}");
+    }
+    let t = yaml("ci/gitlab/kgate.gitlab-ci.yml");
+    assert_eq!(t["variables"]["KGATE_MR_NOTE"], "false");
+    let script = t["kgate"]["script"].as_array().unwrap();
+    let all: Vec<&str> = script.iter().filter_map(|s| s.as_str()).collect();
+    let all = all.join("\n");
+    assert!(all.contains("diff --since \"$CI_MERGE_REQUEST_DIFF_BASE_SHA\" --format markdown"));
+    assert!(all.contains("merge_requests/$CI_MERGE_REQUEST_IID/notes"));
+}

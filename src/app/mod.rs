@@ -8,6 +8,8 @@ pub mod commands;
 pub mod drift;
 pub mod init;
 pub mod objects;
+pub mod pr_diff;
+pub mod pr_diff_report;
 pub mod repo;
 pub mod repo_input;
 pub mod roots;

@@ -74,9 +74,12 @@ pub fn select(
     discovery: &mut Discovery,
     entries: Vec<EntryRender>,
 ) -> Result<(Option<Affected>, Vec<EntryRender>), CheckError> {
-    let affected = match &opts.changed_since {
-        Some(reference) => {
-            let changed = super::changes::changed_since(&s.root, reference)?;
+    let changed = match (&opts.changed_since, &opts.changed_files) {
+        (Some(reference), _) => Some(super::changes::changed_since(&s.root, reference)?),
+        (None, files) => files.clone(),
+    };
+    let affected = match changed {
+        Some(changed) => {
             let schema_dirs = s.schema_dirs();
             let affected = select_affected(
                 &s.root,

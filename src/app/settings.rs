@@ -27,6 +27,10 @@ pub struct CheckOptions {
     pub strict: bool,
     /// Check only what a change since this git revision can affect.
     pub changed_since: Option<String>,
+    /// Check only what a change to these files (relative to the scanned root) can affect:
+    /// `changed_since` with the files given instead of asked from git (`kgate diff --since`
+    /// checks REF's exported tree, which is not a repository, with the same files).
+    pub changed_files: Option<std::collections::BTreeSet<String>>,
     /// Updated as roots are checked, for a progress display.
     pub progress: Option<std::sync::Arc<Progress>>,
     /// `(i, n)`: check only the i-th of n deterministic parts of the roots and files

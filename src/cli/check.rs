@@ -126,6 +126,7 @@ pub fn run(args: &CheckArgs) -> u8 {
         kube_version: args.kube_version.clone(),
         strict: args.strict,
         changed_since: args.changed_since.clone(),
+        changed_files: None,
         shard: args.shard,
         progress: Some(std::sync::Arc::default()),
     };

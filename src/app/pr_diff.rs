@@ -1,0 +1,608 @@
+//! What a change since a git revision does to the rendered repository (`kgate diff --since
+//! REF`): the roots the change can reach are rendered at REF and at the working tree and
+//! compared object by object, and the check runs on both sides over the same roots so the
+//! findings the change adds and resolves can be told apart.
+//!
+//! REF's tree is exported with `git archive` into a temporary directory, read only: the
+//! user's work tree and index are never touched. Objects are matched by apiVersion, kind,
+//! namespace and name, generated ConfigMaps and Secrets by their name without the content
+//! hash (a changed literal is a modified ConfigMap, not a removed and an added one). Secret
+//! values are never part of the result.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::discover::graph::{NodeKind, RepoGraph};
+use crate::model::Finding;
+use crate::render::kustomize::resource::Origin;
+use crate::render::{RenderError, Renderer, Resource};
+use crate::source::relative;
+
+use super::changes::ChangesError;
+use super::settings::{CheckError, CheckOptions, Settings};
+
+/// What a Secret's values become in every output.
+pub const HIDDEN: &str = "(hidden)";
+
+/// The whole comparison (`kgate diff --since REF -f json` prints it as it serializes).
+#[derive(Debug, Clone, Serialize)]
+pub struct PrDiff {
+    pub version: u32,
+    /// The revision compared with.
+    #[serde(skip)]
+    pub reference: String,
+    pub roots: Vec<RootDiff>,
+    pub findings: FindingsDiff,
+    /// How long each phase took, in order (`kgate diff --since REF --timings`).
+    #[serde(skip)]
+    pub timings: Vec<(&'static str, std::time::Duration)>,
+}
+
+/// One rendered root that differs (or fails to render) between REF and the working tree.
+#[derive(Debug, Clone, Serialize)]
+pub struct RootDiff {
+    /// The root's directory, relative to the scanned root.
+    pub root: String,
+    pub environment: Option<String>,
+    pub cluster: Option<String>,
+    pub objects: Vec<ObjectDiff>,
+    /// Why a side does not render (`before`: at REF, `after`: the working tree).
+    #[serde(skip_serializing_if = "SideErrors::is_empty")]
+    pub errors: SideErrors,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SideErrors {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+impl SideErrors {
+    pub fn is_empty(&self) -> bool {
+        self.before.is_none() && self.after.is_none()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    Added,
+    Removed,
+    Modified,
+}
+
+impl Change {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Added => "added",
+            Change::Removed => "removed",
+            Change::Modified => "modified",
+        }
+    }
+}
+
+/// One object added, removed or modified in a root.
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectDiff {
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: Option<String>,
+    /// The name in the working tree (at REF for a removed object).
+    pub name: String,
+    pub change: Change,
+    /// The changed fields of a modified object (empty for added and removed ones).
+    pub fields: Vec<FieldChange>,
+    /// The whole object of an added or removed one (Secret values hidden), for the human,
+    /// markdown and HTML reports.
+    #[serde(skip)]
+    pub object: Option<Value>,
+}
+
+impl ObjectDiff {
+    /// `Deployment shop-prod/web`.
+    pub fn title(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{} {ns}/{}", self.kind, self.name),
+            None => format!("{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// A field that differs: its JSON pointer and its value on each side (`null`: absent).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldChange {
+    pub pointer: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+/// Findings (by fingerprint) only the working tree has, and only REF has.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FindingsDiff {
+    pub added: Vec<Finding>,
+    pub resolved: Vec<Finding>,
+}
+
+/// A directory removed when dropped: REF's exported tree.
+struct TempTree(PathBuf);
+
+impl Drop for TempTree {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn git_error(message: impl Into<String>) -> CheckError {
+    CheckError::Changes(ChangesError::Git(message.into()))
+}
+
+/// The git top level of `dir`.
+fn git_top(dir: &Path) -> Result<PathBuf, CheckError> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "--show-toplevel"])
+        .output()
+        .map_err(|e| git_error(e.to_string()))?;
+    if !out.status.success() {
+        return Err(CheckError::Changes(ChangesError::NotARepository {
+            dir: dir.to_path_buf(),
+            message: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        }));
+    }
+    let top = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    Ok(std::fs::canonicalize(&top).unwrap_or(top))
+}
+
+/// REF's tree of the repository at `top`, exported (`git archive REF | tar -x`) into a new
+/// temporary directory. An empty `.git` marks it as the repository root, so configuration
+/// lookup and the repository boundary stop where they stop in the working tree.
+fn export_tree(top: &Path, reference: &str) -> Result<TempTree, CheckError> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let dir = std::env::temp_dir().join(format!("kgate-diff-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(dir.join(".git")).map_err(|e| git_error(e.to_string()))?;
+    let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+    let tree = TempTree(dir);
+    let mut archive = Command::new("git")
+        .arg("-C")
+        .arg(top)
+        .args(["archive", "--format=tar", "--end-of-options", reference])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| git_error(e.to_string()))?;
+    let Some(stdout) = archive.stdout.take() else {
+        return Err(git_error("git archive has no output"));
+    };
+    let tar = Command::new("tar")
+        .arg("-x")
+        .arg("-C")
+        .arg(&tree.0)
+        .stdin(stdout)
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| git_error(format!("cannot run tar: {e}")))?;
+    let archived = archive
+        .wait_with_output()
+        .map_err(|e| git_error(e.to_string()))?;
+    if !archived.status.success() {
+        return Err(git_error(format!(
+            "git archive {reference}: {}",
+            String::from_utf8_lossy(&archived.stderr).trim()
+        )));
+    }
+    if !tar.status.success() {
+        return Err(git_error(format!(
+            "tar: {}",
+            String::from_utf8_lossy(&tar.stderr).trim()
+        )));
+    }
+    Ok(tree)
+}
+
+/// One side of the comparison: its settings and repository graph.
+struct Side {
+    settings: Settings,
+    graph: RepoGraph,
+    /// One renderer per side: a base several roots use is rendered once.
+    renderer: Renderer,
+}
+
+impl Side {
+    fn open(opts: &CheckOptions) -> Result<Side, CheckError> {
+        let settings = Settings::resolve(opts)?;
+        let excludes: Vec<String> = settings
+            .config
+            .exclude
+            .iter()
+            .map(|e| e.value.clone())
+            .collect();
+        let discovery = settings.discover(&excludes)?;
+        let graph = settings.graph(&discovery);
+        let renderer = Renderer::new(&settings.repo_root)
+            .with_max_file_size(settings.config.limits.max_file_size);
+        Ok(Side {
+            settings,
+            graph,
+            renderer,
+        })
+    }
+
+    fn is_root(&self, id: &str) -> bool {
+        self.graph
+            .node(id)
+            .is_some_and(|n| n.kind == NodeKind::Root && n.exists)
+    }
+
+    /// The root's objects by identity, or why it does not render.
+    fn render(&self, id: &str) -> Result<BTreeMap<String, Object>, String> {
+        let s = &self.settings;
+        match self.renderer.render(&s.root.join(id)) {
+            Ok(resources) => Ok(objects_by_key(resources)),
+            Err(e) => Err(error_text(&s.root, &e)),
+        }
+    }
+}
+
+fn error_text(root: &Path, e: &RenderError) -> String {
+    format!(
+        "{}:{}:{}: {}",
+        relative(root, &e.file),
+        e.pos.line,
+        e.pos.column,
+        e.message
+    )
+}
+
+/// A rendered object, ready to compare.
+struct Object {
+    api_version: String,
+    kind: String,
+    namespace: Option<String>,
+    name: String,
+    value: Value,
+}
+
+/// `name` without the `-<10 characters>` suffix a generator's content hash adds.
+fn without_hash(name: &str) -> &str {
+    match name.rsplit_once('-') {
+        Some((stem, hash))
+            if hash.len() == 10 && hash.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+        {
+            stem
+        }
+        _ => name,
+    }
+}
+
+fn objects_by_key(resources: Vec<Resource>) -> BTreeMap<String, Object> {
+    let mut out = BTreeMap::new();
+    for r in resources {
+        let generated = matches!(r.origin, Origin::Generator { .. })
+            && matches!(r.kind(), "ConfigMap" | "Secret");
+        let name = r.name().to_owned();
+        let key_name = if generated {
+            format!("{} (generated)", without_hash(&name))
+        } else {
+            name.clone()
+        };
+        let namespace = Some(r.namespace().to_owned()).filter(|n| !n.is_empty());
+        let mut key = format!(
+            "{} {} {} {key_name}",
+            r.api_version(),
+            r.kind(),
+            namespace.as_deref().unwrap_or("")
+        );
+        while out.contains_key(&key) {
+            key.push('\'');
+        }
+        let object = Object {
+            api_version: r.api_version().to_owned(),
+            kind: r.kind().to_owned(),
+            namespace,
+            name,
+            value: r.node.to_json(),
+        };
+        out.insert(key, object);
+    }
+    out
+}
+
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// The smallest differing subtrees of `before` and `after`, by JSON pointer.
+pub fn diff_values(before: &Value, after: &Value, pointer: &str, out: &mut Vec<FieldChange>) {
+    match (before, after) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys = a.keys().chain(b.keys().filter(|k| !a.contains_key(*k)));
+            for k in keys {
+                let p = format!("{pointer}/{}", escape(k));
+                match (a.get(k), b.get(k)) {
+                    (Some(x), Some(y)) => diff_values(x, y, &p, out),
+                    (x, y) => out.push(FieldChange {
+                        pointer: p,
+                        before: x.cloned(),
+                        after: y.cloned(),
+                    }),
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            for i in 0..a.len().max(b.len()) {
+                let p = format!("{pointer}/{i}");
+                match (a.get(i), b.get(i)) {
+                    (Some(x), Some(y)) => diff_values(x, y, &p, out),
+                    (x, y) => out.push(FieldChange {
+                        pointer: p,
+                        before: x.cloned(),
+                        after: y.cloned(),
+                    }),
+                }
+            }
+        }
+        _ if before != after => out.push(FieldChange {
+            pointer: pointer.to_owned(),
+            before: Some(before.clone()),
+            after: Some(after.clone()),
+        }),
+        _ => {}
+    }
+}
+
+fn is_secret_value(kind: &str, pointer: &str) -> bool {
+    kind == "Secret"
+        && ["/data", "/stringData"]
+            .iter()
+            .any(|p| pointer == *p || pointer.starts_with(&format!("{p}/")))
+}
+
+/// `v` with a Secret's values replaced by [`HIDDEN`].
+fn hide_secret(kind: &str, mut v: Value) -> Value {
+    if kind == "Secret" {
+        for field in ["data", "stringData"] {
+            if let Some(Value::Object(m)) = v.get_mut(field) {
+                for x in m.values_mut() {
+                    *x = Value::String(HIDDEN.to_owned());
+                }
+            }
+        }
+    }
+    v
+}
+
+/// A Secret's value (or its whole `data`) as reports show it.
+fn hide_all(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.keys()
+                .map(|k| (k.clone(), Value::String(HIDDEN.to_owned())))
+                .collect(),
+        ),
+        _ => Value::String(HIDDEN.to_owned()),
+    }
+}
+
+/// The object differences of one root, sorted by kind, namespace and name.
+fn compare(before: &BTreeMap<String, Object>, after: &BTreeMap<String, Object>) -> Vec<ObjectDiff> {
+    let mut out = Vec::new();
+    let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    for key in keys {
+        let (change, o, fields) = match (before.get(key), after.get(key)) {
+            (Some(b), Some(a)) => {
+                let mut fields = Vec::new();
+                diff_values(&b.value, &a.value, "", &mut fields);
+                if fields.is_empty() {
+                    continue;
+                }
+                for f in fields
+                    .iter_mut()
+                    .filter(|f| is_secret_value(&a.kind, &f.pointer))
+                {
+                    f.before = f.before.as_ref().map(hide_all);
+                    f.after = f.after.as_ref().map(hide_all);
+                }
+                (Change::Modified, a, fields)
+            }
+            (Some(b), None) => (Change::Removed, b, Vec::new()),
+            (None, Some(a)) => (Change::Added, a, Vec::new()),
+            (None, None) => continue,
+        };
+        out.push(ObjectDiff {
+            api_version: o.api_version.clone(),
+            kind: o.kind.clone(),
+            namespace: o.namespace.clone(),
+            name: o.name.clone(),
+            change,
+            fields,
+            object: (change != Change::Modified).then(|| hide_secret(&o.kind, o.value.clone())),
+        });
+    }
+    out.sort_by(|a, b| (&a.kind, &a.namespace, &a.name).cmp(&(&b.kind, &b.namespace, &b.name)));
+    out
+}
+
+/// `opts` with its paths (and configuration file) moved from the working tree at `top` into
+/// REF's exported tree at `tree`; `None` when none of the paths exists at REF.
+fn options_at_ref(opts: &CheckOptions, paths: &[PathBuf], top: &Path, tree: &Path) -> CheckOptions {
+    let move_path = |p: &Path| match p.strip_prefix(top) {
+        Ok(rel) => tree.join(rel),
+        Err(_) => p.to_path_buf(),
+    };
+    let config = opts.config.as_ref().map(|c| {
+        let abs = std::fs::canonicalize(c).unwrap_or_else(|_| c.clone());
+        move_path(&abs)
+    });
+    CheckOptions {
+        paths: paths
+            .iter()
+            .map(|p| move_path(p))
+            .filter(|p| p.exists())
+            .collect(),
+        config: config.filter(|c| c.exists()),
+        ..opts.clone()
+    }
+}
+
+/// `kgate diff --since REF [PATH...]`: the rendered difference and the findings difference
+/// of the change since `reference`, over the roots under `opts.paths` it can affect.
+pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckError> {
+    let mut timings = Vec::new();
+    let mut clock = std::time::Instant::now();
+    let mut lap = |what: &'static str, timings: &mut Vec<_>| {
+        timings.push((what, clock.elapsed()));
+        clock = std::time::Instant::now();
+    };
+    let work = Side::open(opts)?;
+    let root = work.settings.root.clone();
+    let changed = super::changes::changed_since(&root, reference)?;
+    lap("discover the working tree, changed files", &mut timings);
+    let top = git_top(&root)?;
+    let tree = export_tree(&top, reference)?;
+    lap("export REF (git archive | tar -x)", &mut timings);
+    let ref_opts = options_at_ref(opts, &work.settings.paths, &top, &tree.0);
+    let before = if ref_opts.paths.is_empty() {
+        None
+    } else {
+        Some(Side::open(&ref_opts)?)
+    };
+    lap("discover REF", &mut timings);
+    let mut ids = work.graph.affected_roots(&changed);
+    if let Some(b) = &before {
+        ids.extend(b.graph.affected_roots(&changed));
+    }
+    let roots: Vec<RootDiff> = {
+        use rayon::prelude::*;
+        let ids: Vec<&String> = ids.iter().collect();
+        ids.par_iter()
+            .filter_map(|id| root_diff(id, before.as_ref(), &work))
+            .collect()
+    };
+    lap("render and compare both sides", &mut timings);
+    let findings = findings_diff(
+        opts,
+        before.as_ref().map(|_| &ref_opts),
+        &changed,
+        &mut timings,
+    )?;
+    Ok(PrDiff {
+        version: 1,
+        reference: reference.to_owned(),
+        roots,
+        findings,
+        timings,
+    })
+}
+
+/// How root `id` differs; `None` when it renders the same on both sides.
+fn root_diff(id: &str, before: Option<&Side>, after: &Side) -> Option<RootDiff> {
+    let render = |side: Option<&Side>| match side {
+        Some(s) if s.is_root(id) => s.render(id),
+        _ => Ok(BTreeMap::new()),
+    };
+    let (b, a) = (render(before), render(Some(after)));
+    let errors = SideErrors {
+        before: b.as_ref().err().cloned(),
+        after: a.as_ref().err().cloned(),
+    };
+    let objects = match (&b, &a) {
+        (Ok(b), Ok(a)) => compare(b, a),
+        _ => Vec::new(),
+    };
+    // An unchanged failure at both sides is not news of this change.
+    if objects.is_empty() && (errors.is_empty() || errors.before == errors.after) {
+        return None;
+    }
+    let node = after
+        .graph
+        .node(id)
+        .or_else(|| before.and_then(|s| s.graph.node(id)));
+    Some(RootDiff {
+        root: id.to_owned(),
+        environment: node.and_then(|n| n.environment.clone()),
+        cluster: node.and_then(|n| n.cluster.clone()),
+        objects,
+        errors,
+    })
+}
+
+/// The check on both sides, limited to what `changed` can affect; findings compared by
+/// fingerprint.
+fn findings_diff(
+    opts: &CheckOptions,
+    ref_opts: Option<&CheckOptions>,
+    changed: &BTreeSet<String>,
+    timings: &mut Vec<(&'static str, std::time::Duration)>,
+) -> Result<FindingsDiff, CheckError> {
+    let clock = std::time::Instant::now();
+    let limited = |o: &CheckOptions| CheckOptions {
+        changed_since: None,
+        changed_files: Some(changed.clone()),
+        ..o.clone()
+    };
+    let after = super::check::check(&limited(opts))?.findings;
+    timings.push(("check the working tree", clock.elapsed()));
+    let clock = std::time::Instant::now();
+    let before = match ref_opts {
+        Some(o) => super::check::check(&limited(o))?.findings,
+        None => Vec::new(),
+    };
+    timings.push(("check REF", clock.elapsed()));
+    let fingerprints =
+        |fs: &[Finding]| -> BTreeSet<String> { fs.iter().map(Finding::fingerprint).collect() };
+    let (had, has) = (fingerprints(&before), fingerprints(&after));
+    let only = |fs: Vec<Finding>, other: &BTreeSet<String>| -> Vec<Finding> {
+        let mut seen = BTreeSet::new();
+        fs.into_iter()
+            .filter(|f| {
+                let fp = f.fingerprint();
+                !other.contains(&fp) && seen.insert(fp)
+            })
+            .collect()
+    };
+    Ok(FindingsDiff {
+        added: only(after, &had),
+        resolved: only(before, &has),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn values_differ_at_the_smallest_subtree() {
+        let mut out = Vec::new();
+        diff_values(
+            &json!({"spec": {"replicas": 2, "a/b": [1, 2]}}),
+            &json!({"spec": {"replicas": 3, "a/b": [1], "new": {"x": 1}}}),
+            "",
+            &mut out,
+        );
+        let pointers: Vec<&str> = out.iter().map(|f| f.pointer.as_str()).collect();
+        assert_eq!(pointers, ["/spec/replicas", "/spec/a~1b/1", "/spec/new"]);
+        assert_eq!(out[2].before, None);
+        assert_eq!(out[2].after, Some(json!({"x": 1})));
+    }
+
+    #[test]
+    fn generator_hashes_are_stripped_and_secret_values_hidden() {
+        assert_eq!(without_hash("web-config-2k7h9mf8dc"), "web-config");
+        assert_eq!(without_hash("web-config"), "web-config");
+        assert!(is_secret_value("Secret", "/data/password"));
+        assert!(!is_secret_value("ConfigMap", "/data/password"));
+        let v = hide_secret("Secret", json!({"data": {"a": "c2VjcmV0"}}));
+        assert_eq!(v, json!({"data": {"a": HIDDEN}}));
+    }
+}

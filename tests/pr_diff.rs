@@ -1,0 +1,363 @@
+//! `kgate diff --since REF` on a generated monorepo in a temporary git repository: each kind
+//! of change reports exactly the objects and fields it changes in each root it reaches, and
+//! nothing else; the user's work tree is left as it was.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
+        .args([
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `benches/gen_monorepo.py --apps 4 --seed 1`, committed.
+fn monorepo() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let status = Command::new("python3")
+        .arg(common::repo().join("benches/gen_monorepo.py"))
+        .arg(&repo)
+        .args(["--apps", "4", "--seed", "1"])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("python3 runs benches/gen_monorepo.py");
+    assert!(status.success());
+    git(&repo, &["init", "-q"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "base"]);
+    (tmp, repo)
+}
+
+fn edit(repo: &Path, rel: &str, from: &str, to: &str) {
+    let path = repo.join(rel);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{rel} has no `{from}`");
+    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+}
+
+/// The JSON report of `kgate diff --since HEAD`, checking the work tree is as it was.
+fn diff(repo: &Path) -> serde_json::Value {
+    let status = git(repo, &["status", "--porcelain"]);
+    let out = common::kgate(repo, &["diff", "--since", "HEAD", "-f", "json"]);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(git(repo, &["status", "--porcelain"]), status);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Root -> `change Kind name: pointers` lines.
+fn summary(report: &serde_json::Value) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for r in report["roots"].as_array().unwrap() {
+        assert!(r.get("errors").is_none(), "{r}");
+        let lines = r["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                let pointers: Vec<&str> = o["fields"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| f["pointer"].as_str().unwrap())
+                    .collect();
+                format!(
+                    "{} {} {}: {}",
+                    o["change"].as_str().unwrap(),
+                    o["kind"].as_str().unwrap(),
+                    o["name"].as_str().unwrap(),
+                    pointers.join(" ")
+                )
+            })
+            .collect();
+        out.insert(r["root"].as_str().unwrap().to_owned(), lines);
+    }
+    out
+}
+
+/// Every root in `roots` with the same `line`.
+fn expect(roots: &[&str], line: &str) -> BTreeMap<String, Vec<String>> {
+    roots
+        .iter()
+        .map(|r| ((*r).to_owned(), vec![line.to_owned()]))
+        .collect()
+}
+
+/// svc-0000's base, overlays and the clusters deploying them.
+const SVC0_ALL: &[&str] = &[
+    "apps/svc-0000/base",
+    "apps/svc-0000/overlays/dev",
+    "apps/svc-0000/overlays/prod",
+    "apps/svc-0000/overlays/staging",
+    "clusters/dev-us-east",
+    "clusters/prod-ap-south",
+    "clusters/prod-eu-west",
+    "clusters/prod-us-east",
+    "clusters/staging-us-east",
+];
+
+const SVC0_PROD: &[&str] = &[
+    "apps/svc-0000/overlays/prod",
+    "clusters/prod-ap-south",
+    "clusters/prod-eu-west",
+    "clusters/prod-us-east",
+];
+
+#[test]
+fn a_base_field_changes_that_field_in_every_root_using_the_base() {
+    let (_tmp, repo) = monorepo();
+    edit(
+        &repo,
+        "apps/svc-0000/base/deployment.yaml",
+        "containerPort: 8080",
+        "containerPort: 8081",
+    );
+    let report = diff(&repo);
+    assert_eq!(
+        summary(&report),
+        expect(
+            SVC0_ALL,
+            "modified Deployment svc-0000: /spec/template/spec/containers/0/ports/0/containerPort"
+        )
+    );
+    let field = &report["roots"][0]["objects"][0]["fields"][0];
+    assert_eq!(
+        (field["before"].as_i64(), field["after"].as_i64()),
+        (Some(8080), Some(8081))
+    );
+    let cluster = report["roots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["root"] == "clusters/prod-eu-west")
+        .unwrap();
+    assert_eq!(cluster["environment"], "prod");
+    assert_eq!(cluster["cluster"], "prod-eu-west");
+}
+
+#[test]
+fn an_overlay_replicas_and_image_tag_change_reaches_its_clusters_only() {
+    let (_tmp, repo) = monorepo();
+    let overlay = "apps/svc-0000/overlays/prod/kustomization.yaml";
+    edit(&repo, overlay, "count: 3", "count: 4");
+    edit(&repo, overlay, "newTag: v3.2.4", "newTag: v3.2.5");
+    assert_eq!(
+        summary(&diff(&repo)),
+        expect(
+            SVC0_PROD,
+            "modified Deployment svc-0000: /spec/replicas /spec/template/spec/containers/0/image"
+        )
+    );
+}
+
+#[test]
+fn a_generator_literal_modifies_the_generated_config_map() {
+    let (_tmp, repo) = monorepo();
+    edit(
+        &repo,
+        "apps/svc-0000/overlays/prod/kustomization.yaml",
+        "ENVIRONMENT=prod",
+        "ENVIRONMENT=production",
+    );
+    let report = diff(&repo);
+    let summary = summary(&report);
+    assert_eq!(
+        summary.keys().collect::<Vec<_>>(),
+        SVC0_PROD.iter().collect::<Vec<_>>()
+    );
+    for lines in summary.values() {
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].starts_with("modified ConfigMap svc-0000-config-")
+                && lines[0].ends_with(": /metadata/name /data/ENVIRONMENT"),
+            "{lines:?}"
+        );
+    }
+}
+
+#[test]
+fn a_component_change_reaches_the_overlays_using_it() {
+    let (_tmp, repo) = monorepo();
+    edit(
+        &repo,
+        "components/istio-sidecar/kustomization.yaml",
+        "inject: \"true\"",
+        "inject: \"false\"",
+    );
+    assert_eq!(
+        summary(&diff(&repo)),
+        expect(
+            &[
+                "apps/svc-0001/overlays/dev",
+                "apps/svc-0001/overlays/prod",
+                "clusters/dev-us-east",
+                "clusters/prod-ap-south",
+                "clusters/prod-eu-west",
+                "clusters/prod-us-east",
+            ],
+            "modified Deployment svc-0001: /spec/template/metadata/annotations/sidecar.istio.io~1inject"
+        )
+    );
+}
+
+#[test]
+fn a_removed_resource_is_removed_everywhere_it_was_rendered() {
+    let (_tmp, repo) = monorepo();
+    edit(
+        &repo,
+        "apps/svc-0000/base/kustomization.yaml",
+        "- hpa.yaml\n",
+        "",
+    );
+    std::fs::remove_file(repo.join("apps/svc-0000/base/hpa.yaml")).unwrap();
+    assert_eq!(
+        summary(&diff(&repo)),
+        expect(SVC0_ALL, "removed HorizontalPodAutoscaler svc-0000: ")
+    );
+}
+
+#[test]
+fn a_renamed_file_that_renders_the_same_changes_nothing() {
+    let (_tmp, repo) = monorepo();
+    git(
+        &repo,
+        &[
+            "mv",
+            "apps/svc-0000/base/service.yaml",
+            "apps/svc-0000/base/svc.yaml",
+        ],
+    );
+    edit(
+        &repo,
+        "apps/svc-0000/base/kustomization.yaml",
+        "- service.yaml",
+        "- svc.yaml",
+    );
+    let report = diff(&repo);
+    assert_eq!(summary(&report), BTreeMap::new());
+    assert_eq!(report["findings"]["added"], serde_json::json!([]));
+}
+
+#[test]
+fn a_new_finding_fails_and_usage_errors_exit_2() {
+    let (_tmp, repo) = monorepo();
+    edit(
+        &repo,
+        "apps/svc-0000/base/deployment.yaml",
+        "runAsNonRoot: true",
+        "privileged: true",
+    );
+    let out = common::kgate(&repo, &["diff", "--since", "HEAD", "-f", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let added = report["findings"]["added"].as_array().unwrap();
+    assert!(added.iter().any(|f| f["severity"] == "error"), "{added:?}");
+
+    let unknown = common::kgate(&repo, &["diff", "--since", "no-such-ref"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    let both = common::kgate(&repo, &["diff", "--since", "HEAD", "--env", "dev,prod"]);
+    assert_eq!(both.status.code(), Some(2));
+}
+
+#[test]
+fn secret_values_are_never_printed() {
+    let (_tmp, repo) = monorepo();
+    let base = "apps/svc-0000/base/kustomization.yaml";
+    let text = std::fs::read_to_string(repo.join(base)).unwrap();
+    std::fs::write(
+        repo.join(base),
+        format!("{text}secretGenerator:\n- name: db\n  literals:\n  - password=old-s3cret\n"),
+    )
+    .unwrap();
+    git(&repo, &["commit", "-q", "-am", "secret"]);
+    edit(&repo, base, "password=old-s3cret", "password=new-s3cret");
+    let report = diff(&repo);
+    let summary = summary(&report);
+    assert_eq!(summary.len(), SVC0_ALL.len());
+    for lines in summary.values() {
+        assert!(
+            lines[0].starts_with("modified Secret db-") && lines[0].ends_with("/data/password"),
+            "{lines:?}"
+        );
+    }
+    let field = &report["roots"][0]["objects"][0]["fields"][1];
+    assert_eq!(field["before"], "(hidden)");
+    for format in ["json", "human", "markdown", "html"] {
+        let out = common::kgate(&repo, &["diff", "--since", "HEAD", "-f", format]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("password"), "{format}: {text}");
+        for value in ["s3cret", "b2xkLXMzY3JldA", "bmV3LXMzY3JldA"] {
+            assert!(!text.contains(value), "{format} shows {value}");
+        }
+    }
+}
+
+#[test]
+fn a_new_root_is_all_added_and_a_broken_one_says_why() {
+    let (_tmp, repo) = monorepo();
+    let qa = repo.join("apps/svc-0000/overlays/qa");
+    std::fs::create_dir_all(&qa).unwrap();
+    std::fs::write(
+        qa.join("kustomization.yaml"),
+        "namespace: qa\nresources: [../../base]\n",
+    )
+    .unwrap();
+    edit(
+        &repo,
+        "apps/svc-0001/overlays/dev/kustomization.yaml",
+        "- ../../base\n",
+        "- ../../base\n- missing.yaml\n",
+    );
+    let status = git(&repo, &["status", "--porcelain"]);
+    let out = common::kgate(&repo, &["diff", "--since", "HEAD", "-f", "json"]);
+    assert_eq!(git(&repo, &["status", "--porcelain"]), status);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let roots = report["roots"].as_array().unwrap();
+    let qa = roots
+        .iter()
+        .find(|r| r["root"] == "apps/svc-0000/overlays/qa")
+        .unwrap();
+    let objects = qa["objects"].as_array().unwrap();
+    assert!(objects.len() >= 4, "{objects:?}");
+    assert!(
+        objects
+            .iter()
+            .all(|o| o["change"] == "added" && o["namespace"] == "qa")
+    );
+    let broken = roots
+        .iter()
+        .find(|r| r["root"] == "apps/svc-0001/overlays/dev")
+        .unwrap();
+    assert!(broken["errors"].get("before").is_none());
+    assert!(
+        broken["errors"]["after"]
+            .as_str()
+            .unwrap()
+            .contains("missing.yaml"),
+        "{broken}"
+    );
+    assert_eq!(broken["objects"], serde_json::json!([]));
+}
