@@ -14,7 +14,6 @@ use super::values::{ValuesLayer, point_at_values};
 use super::{Helm, HelmError, Template};
 use crate::render::RenderError;
 use crate::render::kustomize::Resource;
-use crate::render::kustomize::resource::Origin;
 use crate::yaml::{FileId, LoadLimits, Node, Pos, Schema, Value};
 
 /// One document of the stream: the `# Source:` path (as Helm prints it) and its text.
@@ -146,24 +145,7 @@ fn push(node: Node, file: &Path, out: &mut Vec<Resource>) -> Result<(), RenderEr
         }
         return Ok(());
     }
-    let name = node.str_at(&["metadata", "name"]).unwrap_or("").to_owned();
-    let namespace = node
-        .str_at(&["metadata", "namespace"])
-        .unwrap_or("")
-        .to_owned();
-    out.push(Resource {
-        node,
-        source: file.to_owned(),
-        org_name: name,
-        org_namespace: namespace,
-        needs_hash: false,
-        prefixes: Vec::new(),
-        suffixes: Vec::new(),
-        prev_names: Vec::new(),
-        prev_ids: Vec::new(),
-        ref_vars: Vec::new(),
-        origin: Origin::File(file.to_owned()),
-    });
+    out.push(Resource::loaded(node, file));
     Ok(())
 }
 

@@ -178,7 +178,7 @@ impl Resource {
     }
 
     /// An object as read from `file`: its current name and namespace are its original ones.
-    pub(super) fn loaded(node: Node, file: &Path) -> Resource {
+    pub(crate) fn loaded(node: Node, file: &Path) -> Resource {
         let org_name = get_str(&node, &["metadata", "name"]).to_owned();
         let org_namespace = get_str(&node, &["metadata", "namespace"]).to_owned();
         Resource {

@@ -597,6 +597,19 @@ mod tests {
     use super::*;
     use crate::render::kustomize::resource::{test_resource, test_resources};
 
+    /// `transform` with the built-in transformer configuration and nothing else.
+    fn transform_builtin(k: &Kustomization, ra: &mut Vec<Resource>) -> Result<(), RenderError> {
+        transform(
+            k,
+            ra,
+            &[],
+            &[],
+            &[],
+            FileId(1),
+            TransformerConfig::builtin(),
+        )
+    }
+
     fn image_set(
         name: &str,
         new_name: Option<&str>,
@@ -833,16 +846,7 @@ images: [{name: busybox, newTag: '1.36'}]
         let mut ra = test_resources(&format!(
             "{DEPLOYMENT}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cfg}}\n"
         ));
-        transform(
-            &k,
-            &mut ra,
-            &[],
-            &[],
-            &[],
-            FileId(1),
-            TransformerConfig::builtin(),
-        )
-        .expect("transform");
+        transform_builtin(&k, &mut ra).expect("transform");
         let d = &ra[0];
         assert_eq!((d.name(), d.namespace()), ("p-web", "prod"));
         assert_eq!(d.node.str_at(&["metadata", "labels", "team"]), Some("blue"));
@@ -879,15 +883,7 @@ images: [{name: busybox, newTag: '1.36'}]
         let k = kustomization("images: [{name: 'app[', newTag: v2}]\n");
         let run = |yaml: &str| {
             let mut ra = test_resources(yaml);
-            transform(
-                &k,
-                &mut ra,
-                &[],
-                &[],
-                &[],
-                FileId(1),
-                TransformerConfig::builtin(),
-            )
+            transform_builtin(&k, &mut ra)
         };
         let err = run(DEPLOYMENT).expect_err("crashes in kustomize");
         assert!(
@@ -901,16 +897,7 @@ images: [{name: busybox, newTag: '1.36'}]
     fn replicas_must_name_a_workload() {
         let k = kustomization("replicas: [{name: cfg, count: 2}]\n");
         let mut ra = test_resources("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\n");
-        let err = transform(
-            &k,
-            &mut ra,
-            &[],
-            &[],
-            &[],
-            FileId(1),
-            TransformerConfig::builtin(),
-        )
-        .expect_err("no workload");
+        let err = transform_builtin(&k, &mut ra).expect_err("no workload");
         assert!(
             err.message
                 .contains("resource with name cfg does not match")
@@ -921,16 +908,7 @@ images: [{name: busybox, newTag: '1.36'}]
     fn labels_without_selectors_stay_out_of_selectors() {
         let k = kustomization("labels:\n- pairs: {team: blue}\n  includeTemplates: true\n");
         let mut ra = test_resources(DEPLOYMENT);
-        transform(
-            &k,
-            &mut ra,
-            &[],
-            &[],
-            &[],
-            FileId(1),
-            TransformerConfig::builtin(),
-        )
-        .expect("transform");
+        transform_builtin(&k, &mut ra).expect("transform");
         let d = &ra[0];
         assert_eq!(d.node.str_at(&["metadata", "labels", "team"]), Some("blue"));
         assert_eq!(
