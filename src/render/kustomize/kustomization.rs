@@ -487,7 +487,13 @@ impl Reader<'_> {
     /// Reads the top-level field `e` into `k`, refusing fields kustomize does not know and
     /// fields kgate does not render.
     fn field(&self, k: &mut Kustomization, e: &Entry) -> Result<(), RenderError> {
-        let key = e.key.as_str();
+        // kustomize decodes with Go's encoding/json, which matches a field name that differs
+        // only in case (`nameprefix` is `namePrefix`).
+        let key = KNOWN_FIELDS
+            .iter()
+            .find(|f| f.eq_ignore_ascii_case(&e.key))
+            .copied()
+            .unwrap_or(e.key.as_str());
         let v = &e.value;
         if !KNOWN_FIELDS.contains(&key) {
             return Err(self.err(

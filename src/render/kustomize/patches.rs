@@ -49,6 +49,9 @@ pub(super) fn load_patches(
         let parse = |schema: Schema| -> Result<Vec<Node>, RenderError> {
             let limits = LoadLimits {
                 schema,
+                // A patch's `annotations: {key: null}` deletes the annotation (kyaml keeps
+                // the patch's nodes typed), unlike a resource's values, which are strings.
+                annotations_as_strings: false,
                 ..kustomize_input(file_id(&source))
             };
             let (docs, err) = yaml::parse_documents(&text, limits);

@@ -41,8 +41,20 @@ pub struct Replacement {
     pub pos: Pos,
 }
 
+/// A field of a replacement, matched as kustomize's decoder (Go's encoding/json) matches
+/// struct fields: the exact key, else one that differs only in case (`fieldpath`).
+fn field<'a>(n: &'a Node, k: &str) -> Option<&'a Node> {
+    n.get(k).or_else(|| match &n.value {
+        Value::Map(entries) => entries
+            .iter()
+            .find(|e| e.key.eq_ignore_ascii_case(k))
+            .map(|e| &e.value),
+        _ => None,
+    })
+}
+
 fn s(n: &Node, k: &str) -> Option<String> {
-    n.get(k).and_then(|v| match &v.value {
+    field(n, k).and_then(|v| match &v.value {
         Value::String(s) => Some(s.clone()),
         Value::Int(i) => Some(i.to_string()),
         _ => None,
@@ -63,10 +75,10 @@ pub fn parse(
     selector: impl Fn(&Node) -> Result<Selector, RenderError>,
 ) -> Result<Replacement, RenderError> {
     let err = |pos: Pos, m: &str| RenderError::at(file, pos, m.to_owned());
-    let Some(src) = n.get("source") else {
+    let Some(src) = field(n, "source") else {
         return Err(err(n.start, "a replacement needs a `source`"));
     };
-    let opts = src.get("options");
+    let opts = field(src, "options");
     let source = Source {
         group: s(src, "group"),
         version: s(src, "version"),
@@ -75,31 +87,31 @@ pub fn parse(
         namespace: s(src, "namespace"),
         field_path: s(src, "fieldPath").unwrap_or_else(|| "metadata.name".to_owned()),
         delimiter: opts.and_then(|o| s(o, "delimiter")),
-        index: int(opts.and_then(|o| o.get("index"))),
+        index: int(opts.and_then(|o| field(o, "index"))),
     };
     let mut targets = Vec::new();
-    if let Some(Value::Seq(items)) = n.get("targets").map(|t| &t.value) {
+    if let Some(Value::Seq(items)) = field(n, "targets").map(|t| &t.value) {
         for t in items {
-            let opts = t.get("options");
-            let field_paths = match t.get("fieldPaths").map(|f| &f.value) {
+            let opts = field(t, "options");
+            let field_paths = match field(t, "fieldPaths").map(|f| &f.value) {
                 Some(Value::Seq(fs)) => fs
                     .iter()
                     .filter_map(|f| f.as_str().map(str::to_owned))
                     .collect(),
                 _ => Vec::new(),
             };
-            let reject = match t.get("reject").map(|r| &r.value) {
+            let reject = match field(t, "reject").map(|r| &r.value) {
                 Some(Value::Seq(rs)) => rs.iter().map(&selector).collect::<Result<_, _>>()?,
                 _ => Vec::new(),
             };
             targets.push(Target {
-                select: t.get("select").map(&selector).transpose()?,
+                select: field(t, "select").map(&selector).transpose()?,
                 reject,
                 field_paths,
                 delimiter: opts.and_then(|o| s(o, "delimiter")),
-                index: int(opts.and_then(|o| o.get("index"))),
+                index: int(opts.and_then(|o| field(o, "index"))),
                 create: matches!(
-                    opts.and_then(|o| o.get("create")).map(|c| &c.value),
+                    opts.and_then(|o| field(o, "create")).map(|c| &c.value),
                     Some(Value::Bool(true))
                 ),
             });
