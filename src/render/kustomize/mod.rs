@@ -17,6 +17,7 @@ pub mod patches;
 pub mod plugins;
 pub mod replacement;
 pub mod resource;
+pub mod scope;
 pub mod selector;
 pub mod tconfig;
 pub mod transformers;

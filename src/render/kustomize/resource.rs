@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use super::RenderError;
 use super::fieldspec::group_version;
-use crate::model::kinds::is_cluster_scoped_kind;
 use crate::yaml::{Entry, FileId, LoadLimits, Node, Pos, Schema, Value};
 
 /// One object being built, with what kustomize remembers about it.
@@ -207,8 +206,9 @@ impl Resource {
     pub fn namespace(&self) -> &str {
         get_str(&self.node, &["metadata", "namespace"])
     }
+    /// As kustomize decides it: by apiVersion and kind in its built-in schema.
     pub(super) fn is_cluster_scoped(&self) -> bool {
-        is_cluster_scoped_kind(self.kind())
+        super::scope::is_cluster_scoped(self.api_version(), self.kind())
     }
     /// kustomize's `StorePreviousId`: remembers the current id, with its effective
     /// namespace (`default` when unset), before a transformer may change it.
