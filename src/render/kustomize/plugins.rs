@@ -16,7 +16,7 @@ use super::patches::{self, apply_patch};
 use super::resource::{Origin, Resource, get_str};
 use super::transformers::{
     NamespaceSettings, SubjectMode, apply_affix, apply_namespace, apply_specs, set_pairs,
-    update_images,
+    skips_affixes, update_images,
 };
 use crate::yaml::{self, FileId, LoadLimits, Node, Pos, Value};
 
@@ -79,6 +79,12 @@ impl Renderer {
             }
             "PrefixTransformer" | "SuffixTransformer" => {
                 affix_names(ra, c, kind, &specs).map_err(refuse)?;
+            }
+            // kustomize runs the legacy PrefixSuffixTransformer as a PrefixTransformer then a
+            // SuffixTransformer with the same configuration.
+            "PrefixSuffixTransformer" => {
+                affix_names(ra, c, "PrefixTransformer", &specs).map_err(refuse)?;
+                affix_names(ra, c, "SuffixTransformer", &specs).map_err(refuse)?;
             }
             "NamespaceTransformer" => {
                 let settings = NamespaceSettings {
@@ -213,7 +219,10 @@ fn item(c: &Node, key: &str) -> Option<Item> {
     })
 }
 
-/// `PrefixTransformer` / `SuffixTransformer`, on `metadata/name` only.
+/// `PrefixTransformer` / `SuffixTransformer` (`kind`), as kustomize's: on `metadata/name` the
+/// object is renamed (its affix recorded for name references, its previous id kept); on
+/// any other field spec the string there gets the affix. CRDs, Namespaces and APIServices
+/// are skipped.
 fn affix_names(
     ra: &mut [Resource],
     c: &Node,
@@ -222,15 +231,32 @@ fn affix_names(
 ) -> Result<(), String> {
     let is_prefix = kind == "PrefixTransformer";
     let affix = get_str(c, &[if is_prefix { "prefix" } else { "suffix" }]).to_owned();
-    if specs.iter().any(|s| s.path != ["metadata", "name"]) {
-        return Err(format!(
-            "kgate renders `{kind}` on metadata/name only so far"
-        ));
-    }
+    let affixed = |s: &str| {
+        if is_prefix {
+            format!("{affix}{s}")
+        } else {
+            format!("{s}{affix}")
+        }
+    };
     for r in ra.iter_mut() {
+        if skips_affixes(r) {
+            continue;
+        }
         let (api_version, kind) = (r.api_version().to_owned(), r.kind().to_owned());
-        if !affix.is_empty() && specs.iter().any(|s| s.selects(&api_version, &kind)) {
-            apply_affix(r, &affix, is_prefix);
+        let mut renamed = false;
+        for spec in specs.iter().filter(|s| s.selects(&api_version, &kind)) {
+            if spec.path == ["metadata", "name"] {
+                if !affix.is_empty() && !renamed {
+                    apply_affix(r, &affix, is_prefix);
+                    renamed = true;
+                }
+                continue;
+            }
+            spec.visit(&mut r.node, &mut |n| match &n.value {
+                Value::String(s) => n.value = Value::String(affixed(s)),
+                Value::Null => n.value = Value::String(affixed("")),
+                _ => {}
+            });
         }
     }
     Ok(())
@@ -386,23 +412,25 @@ mod tests {
     }
 
     #[test]
-    fn affixes_apply_to_selected_kinds_on_names_only() {
+    fn affixes_rename_selected_kinds_and_affix_other_fields() {
         let mut ra = test_resources(
-            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: s}\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {x: v}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: s}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: n}\n",
         );
         let c = config(
-            "apiVersion: builtin\nkind: PrefixTransformer\nmetadata: {name: p}\nprefix: x-\nfieldSpecs: [{kind: Service, path: metadata/name}]\n",
+            "apiVersion: builtin\nkind: PrefixTransformer\nmetadata: {name: p}\nprefix: x-\nfieldSpecs: [{kind: Service, path: metadata/name}, {kind: Namespace, path: metadata/name}]\n",
         );
         affix_names(&mut ra, &c, "PrefixTransformer", &field_specs(&c)).expect("prefix");
-        assert_eq!((ra[0].name(), ra[1].name()), ("c", "x-s"));
-        let labels = config(
-            "apiVersion: builtin\nkind: SuffixTransformer\nmetadata: {name: p}\nsuffix: -y\nfieldSpecs: [{path: metadata/labels}]\n",
-        );
-        let err = affix_names(&mut ra, &labels, "SuffixTransformer", &field_specs(&labels));
         assert_eq!(
-            err,
-            Err("kgate renders `SuffixTransformer` on metadata/name only so far".to_owned())
+            (ra[0].name(), ra[1].name(), ra[2].name()),
+            ("c", "x-s", "n"),
+            "a Namespace is never renamed"
         );
+        let data = config(
+            "apiVersion: builtin\nkind: SuffixTransformer\nmetadata: {name: p}\nsuffix: -y\nfieldSpecs: [{kind: ConfigMap, path: data/x}]\n",
+        );
+        affix_names(&mut ra, &data, "SuffixTransformer", &field_specs(&data)).expect("suffix");
+        assert_eq!(ra[0].node.str_at(&["data", "x"]), Some("v-y"));
+        assert_eq!(ra[0].name(), "c", "only the configured field changes");
     }
 
     #[test]

@@ -209,7 +209,7 @@ fn apply_configured_affix(r: &mut Resource, affix: &str, is_prefix: bool, specs:
 }
 
 /// Kinds whose names kustomize never prefixes or suffixes.
-fn skips_affixes(r: &Resource) -> bool {
+pub(super) fn skips_affixes(r: &Resource) -> bool {
     let (g, _) = group_version(r.api_version());
     matches!(r.kind(), "CustomResourceDefinition" | "Namespace")
         || (r.kind() == "APIService" && g == "apiregistration.k8s.io")
