@@ -12,7 +12,7 @@ use super::settings::{CheckError, CheckOptions, Settings};
 
 /// The scanned root, its configuration and its repository graph: what `kgate graph` and
 /// `kgate diff` start from.
-fn open_repo(opts: &CheckOptions) -> Result<(Settings, RepoGraph), CheckError> {
+pub(super) fn open_repo(opts: &CheckOptions) -> Result<(Settings, RepoGraph), CheckError> {
     let settings = Settings::resolve(opts)?;
     let excludes: Vec<String> = settings
         .config

@@ -219,15 +219,7 @@ struct Side {
 
 impl Side {
     fn open(opts: &CheckOptions) -> Result<Side, CheckError> {
-        let settings = Settings::resolve(opts)?;
-        let excludes: Vec<String> = settings
-            .config
-            .exclude
-            .iter()
-            .map(|e| e.value.clone())
-            .collect();
-        let discovery = settings.discover(&excludes)?;
-        let graph = settings.graph(&discovery);
+        let (settings, graph) = super::commands::open_repo(opts)?;
         let renderer = Renderer::new(&settings.repo_root)
             .with_max_file_size(settings.config.limits.max_file_size);
         Ok(Side {

@@ -152,18 +152,7 @@ fn selector_matches(
             return Ok(false);
         }
     }
-    let meta = r.node.get("metadata");
-    if let Some(ls) = &sel.label_selector
-        && !matches_selector(meta.and_then(|m| m.get("labels")), ls)?
-    {
-        return Ok(false);
-    }
-    if let Some(a) = &sel.annotation_selector
-        && !matches_selector(meta.and_then(|m| m.get("annotations")), a)?
-    {
-        return Ok(false);
-    }
-    Ok(true)
+    meta_matches(sel, r)
 }
 
 /// kustomize's `ResId.IsSelectedBy`, as replacements pick their source and targets: one of
