@@ -109,8 +109,67 @@ fn sorted_entries(node: &Node) -> Vec<&crate::yaml::Entry> {
         Value::Map(e) => e.iter().collect(),
         _ => Vec::new(),
     };
-    entries.sort_by(|a, b| a.key.as_bytes().cmp(b.key.as_bytes()));
+    entries.sort_by(|a, b| natural_key_cmp(&a.key, &b.key));
     entries
+}
+
+/// go-yaml v2's key order (`keyList.Less`), which kustomize's writer (`JSONToYAML`) uses:
+/// at the first differing character two letters compare by code point, a non-letter sorts
+/// before a letter, and between non-letters runs of digits compare as numbers.
+pub(crate) fn natural_key_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (ar, br): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let less = |x: &[char], y: &[char]| -> bool {
+        for i in 0..x.len().min(y.len()) {
+            if x[i] == y[i] {
+                continue;
+            }
+            let (xl, yl) = (x[i].is_alphabetic(), y[i].is_alphabetic());
+            if xl && yl {
+                return x[i] < y[i];
+            }
+            if xl || yl {
+                return yl;
+            }
+            // go-yaml reads the digit runs from here; a run continuing a non-zero digit
+            // counts its leading zeros (it starts from 1).
+            let (mut xn, mut yn) = (0i64, 0i64);
+            if x[i] == '0' || y[i] == '0' {
+                let nonzero_before = x[..i]
+                    .iter()
+                    .rev()
+                    .take_while(|c| c.is_ascii_digit())
+                    .any(|c| *c != '0');
+                if nonzero_before {
+                    (xn, yn) = (1, 1);
+                }
+            }
+            let run = |s: &[char], mut n: i64| -> (i64, usize) {
+                let mut j = i;
+                while let Some(d) = s.get(j).and_then(|c| c.to_digit(10)) {
+                    n = n.wrapping_mul(10).wrapping_add(i64::from(d));
+                    j += 1;
+                }
+                (n, j)
+            };
+            let ((xn, xi), (yn, yi)) = (run(x, xn), run(y, yn));
+            if xn != yn {
+                return xn < yn;
+            }
+            if xi != yi {
+                return xi < yi;
+            }
+            return x[i] < y[i];
+        }
+        x.len() < y.len()
+    };
+    if less(&ar, &br) {
+        Ordering::Less
+    } else if less(&br, &ar) {
+        Ordering::Greater
+    } else {
+        Ordering::Equal
+    }
 }
 
 fn emit_map(node: &Node, indent: usize, out: &mut String, ann: Annotate<'_>) {
@@ -678,6 +737,46 @@ mod tests {
         assert_eq!(
             roundtrip("b: {}\na: []\nc: null\n"),
             "a: []\nb: {}\nc: null\n"
+        );
+    }
+
+    #[test]
+    fn keys_sort_in_go_yaml_natural_order() {
+        let mut keys = vec![
+            "item10",
+            "alpha",
+            "client_ca",
+            "Zeta",
+            "clientAuthType",
+            "2nd",
+            "10th",
+            "_hidden",
+            "ANOTHER",
+            "A_FIRST",
+            "item9",
+            "a01",
+            "a1",
+            "a001",
+        ];
+        keys.sort_by(|a, b| natural_key_cmp(a, b));
+        assert_eq!(
+            keys,
+            [
+                "_hidden",
+                "2nd",
+                "10th",
+                "A_FIRST",
+                "ANOTHER",
+                "Zeta",
+                "a1",
+                "a01",
+                "a001",
+                "alpha",
+                "client_ca",
+                "clientAuthType",
+                "item9",
+                "item10"
+            ]
         );
     }
 
