@@ -22,9 +22,11 @@ use super::namerefs::fix_name_references;
 use super::order::{ResId, legacy_cmp, legacy_cmp_with};
 use super::patches::{self, LoadedPatch};
 use super::replacement::Replacement;
-use super::resource::{Resource, add_unique, get_mut, get_str, kustomize_input, map, set, text};
+use super::resource::{
+    Resource, Transformation, add_unique, get_mut, get_str, kustomize_input, map, set, text,
+};
 use super::tconfig::{self, Shared, TransformerConfig};
-use super::transformers::{add_hashes, apply_replacements, transform};
+use super::transformers::{add_hashes, apply_replacements, builtin_transformations, transform};
 use super::vars::{add_var, merge_vars, resolve_vars};
 use crate::model::kinds::is_remote;
 use crate::yaml::{self, FileId, Node, Pos, Value};
@@ -217,6 +219,25 @@ impl Renderer {
                 }
                 if let Some(a) = get_mut(meta, "annotations") {
                     set(a, "config.kubernetes.io/origin", text(&value));
+                }
+            }
+            if top
+                .build_metadata
+                .iter()
+                .any(|o| o == "transformerAnnotations")
+                && !r.transformations.is_empty()
+            {
+                let value = Transformation::annotation(&r.transformations, &dir);
+                let meta = r.metadata();
+                if meta.get("annotations").is_none() {
+                    set(meta, "annotations", map(vec![]));
+                }
+                if let Some(a) = get_mut(meta, "annotations") {
+                    set(
+                        a,
+                        "alpha.config.kubernetes.io/transformations",
+                        text(&value),
+                    );
                 }
             }
             if top.build_metadata.iter().any(|o| o == "managedByLabel") {
@@ -419,7 +440,7 @@ impl Renderer {
         let own = self.load_configurations(k, dir)?;
         tconfig::absorb_own(tc, own.as_ref())
             .map_err(|e| RenderError::at(&k.file, k.pos_of("configurations"), e))?;
-        self.run_generators(k, dir, ra)?;
+        self.run_generators(k, dir, ra, stack)?;
         self.inflate_helm_charts(k, dir, ra)?;
         for item in &k.components {
             if is_remote(&item.value) {
@@ -446,13 +467,18 @@ impl Renderer {
         patches::mark_patch_transformer(&mut patches);
         let json = self.load_patches(k, dir, &k.patches_json6902)?;
         let kid = self.file_id(&k.file);
-        let replacements = self.load_replacements(k, dir)?;
+        let replacements = self.load_replacements(k, dir, &k.replacements)?;
         transform(k, ra, &psm, &patches, &json, kid, tc)?;
         apply_replacements(k, ra, &replacements)?;
         for r in ra.iter_mut() {
             r.node.stamp(kid, k.pos_of("replacements"));
         }
-        self.apply_plugin_transformers(k, dir, ra, kid)?;
+        let mut ran = builtin_transformations(k);
+        ran.extend(self.apply_plugin_transformers(k, dir, ra, kid, stack)?);
+        // kustomize records each transformer on every object present after it ran.
+        for r in ra.iter_mut() {
+            r.transformations.extend(ran.iter().cloned());
+        }
         merge_vars(k, ra, vars)
     }
 
@@ -472,7 +498,9 @@ impl Renderer {
         )
     }
 
-    fn load_resource(
+    /// One `resources` entry (also a plugin config entry): a file's objects, or a
+    /// directory built as a kustomization.
+    pub(super) fn load_resource(
         &self,
         k: &Kustomization,
         dir: &Path,
@@ -617,13 +645,14 @@ impl Renderer {
     }
 
     /// Inline replacements and those read from `path:` files.
-    fn load_replacements(
+    pub(super) fn load_replacements(
         &self,
         k: &Kustomization,
         dir: &Path,
+        entries: &[ReplacementEntry],
     ) -> Result<Vec<Replacement>, RenderError> {
         let mut out = Vec::new();
-        for entry in &k.replacements {
+        for entry in entries {
             match entry {
                 ReplacementEntry::Inline(r) => out.push(r.clone()),
                 ReplacementEntry::Path(item) => {

@@ -22,8 +22,9 @@ impl Renderer {
         k: &Kustomization,
         dir: &Path,
         ra: &mut Vec<Resource>,
+        stack: &mut Vec<std::path::PathBuf>,
     ) -> Result<(), RenderError> {
-        let plugin = self.plugin_generators(k, dir)?;
+        let plugin = self.plugin_generators(k, dir, stack)?;
         for (args, kind, origin) in k
             .config_map_generator
             .iter()
@@ -46,7 +47,10 @@ impl Renderer {
                     ),
                 ));
             }
-            let opts = merged_options(k.generator_options.as_ref(), args.options.as_ref());
+            // The kustomization's `generatorOptions` apply to its own generator fields only
+            // (kustomize merges them in `configureBuiltinGenerators`), not to configs.
+            let global = k.generator_options.as_ref().filter(|_| origin.is_none());
+            let opts = merged_options(global, args.options.as_ref());
             // kustomize (`types.NewGenerationBehavior`) reads any other value, `Merge` and
             // `""` included, as "unspecified", which creates like `create`.
             let behavior = args
@@ -457,6 +461,7 @@ fn generated(
         prev_names: Vec::new(),
         prev_ids: Vec::new(),
         ref_vars: Vec::new(),
+        transformations: Vec::new(),
         origin: Origin::Generator {
             configured_in: source.to_owned(),
             kind: generator_kind(kind),

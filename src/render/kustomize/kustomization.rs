@@ -577,13 +577,9 @@ impl Reader<'_> {
     }
 
     fn plugins(&self, k: &mut Kustomization, key: &str, v: &Node) -> Result<(), RenderError> {
+        // An entry is a config file, a directory built as a kustomization, or an inline
+        // config (`plugins.rs` tells them apart as kustomize does).
         for item in self.items(v, key)? {
-            if item.value.contains('\n') {
-                return Err(self.err(
-                    item.pos,
-                    format!("kgate does not render inline plugin configs under `{key}` yet"),
-                ));
-            }
             k.plugins.push(PluginRef {
                 field: key.to_owned(),
                 item,
@@ -739,12 +735,8 @@ impl Reader<'_> {
         let mut out = Vec::new();
         for item in self.items(v, key)? {
             match item.value.as_str() {
-                "originAnnotations" | "managedByLabel" => out.push(item.value),
-                "transformerAnnotations" => {
-                    return Err(self.err(
-                        item.pos,
-                        "kgate does not render `buildMetadata: [transformerAnnotations]` yet",
-                    ));
+                "originAnnotations" | "managedByLabel" | "transformerAnnotations" => {
+                    out.push(item.value)
                 }
                 // kustomize ignores options it does not know; so does kgate.
                 _ => {}
@@ -851,6 +843,11 @@ impl Reader<'_> {
     }
 }
 
+/// The `replacements` of a built-in ReplacementTransformer config read from `file`.
+pub fn replacements_of(file: &Path, n: &Node) -> Result<Vec<ReplacementEntry>, RenderError> {
+    Reader { file }.replacements(n)
+}
+
 /// A patch target selector read from a built-in transformer config.
 pub fn selector_of(file: &Path, n: &Node) -> Result<Selector, RenderError> {
     Reader { file }.selector(n)
@@ -871,19 +868,24 @@ pub fn builtin_generator(
     if doc.get("apiVersion").and_then(Node::as_str) != Some("builtin") {
         return Ok(None);
     }
-    // The config is a generator entry whose name and namespace sit under `metadata`.
+    // The config is a generator entry; its own `name` and `namespace` win, those under
+    // `metadata` fill in when they are empty (the plugin's `Config`).
     let mut entry = doc.clone();
     if let Value::Map(entries) = &mut entry.value
         && let Some(meta) = doc.get("metadata")
     {
         for key in ["name", "namespace"] {
-            if let Some(v) = meta.get(key) {
-                entries.push(Entry {
-                    key: key.to_owned(),
-                    key_pos: v.start,
-                    value: v.clone(),
-                });
+            let Some(v) = meta.get(key) else { continue };
+            let own = entries.iter().position(|e| e.key == key);
+            if own.is_some_and(|i| !is_empty(&entries[i].value)) {
+                continue;
             }
+            entries.retain(|e| e.key != key);
+            entries.push(Entry {
+                key: key.to_owned(),
+                key_pos: v.start,
+                value: v.clone(),
+            });
         }
     }
     let list = Node {
@@ -1040,12 +1042,13 @@ patchesStrategicMerge:
         );
         let helm = read("helmChartInflationGenerator: [{chartName: x}]\n").expect_err("helm");
         assert!(helm.unavailable);
-        assert_eq!(
-            message("transformers:\n- |\n  kind: X\n"),
-            "kgate does not render inline plugin configs under `transformers` yet"
-        );
-        let k = read("generators: [g.yaml]\nvalidators: [v.yaml]\n").expect("plugins");
+        let k = read("generators: [g.yaml]\nvalidators: [v.yaml]\ntransformers:\n- |\n  kind: X\n")
+            .expect("plugins");
         let fields: Vec<&str> = k.plugins.iter().map(|p| p.field.as_str()).collect();
-        assert_eq!(fields, ["generators", "validators"]);
+        assert_eq!(fields, ["generators", "validators", "transformers"]);
+        assert_eq!(
+            k.plugins[2].item.value, "kind: X\n",
+            "inline configs are kept as text"
+        );
     }
 }

@@ -112,7 +112,7 @@ pub(super) fn require_documents(patches: &[LoadedPatch]) -> Result<(), RenderErr
 
 /// Moves positions read from an inline patch's text to where that text sits in the
 /// kustomization: `lines` down, and `columns` right (the indentation of a block scalar).
-fn shift_lines(n: &mut Node, lines: u32, columns: u32) {
+pub(super) fn shift_lines(n: &mut Node, lines: u32, columns: u32) {
     n.start.line += lines;
     n.end.line += lines;
     n.start.column += columns;

@@ -9,59 +9,164 @@ use super::RenderError;
 use super::engine::Renderer;
 use super::fieldspec::{FieldSpec, parse_spec};
 use super::generators::generator_kind;
-use super::kustomization::{
-    self, GeneratorArgs, ImageSet, Item, Kustomization, PatchEntry, PluginRef,
-};
+use super::kustomization::{self, GeneratorArgs, ImageSet, Item, Kustomization, PatchEntry};
 use super::patches::{self, apply_patch};
-use super::resource::{Origin, Resource, get_str};
+use super::resource::{Origin, Resource, Transformation, add_unique, get_str, kustomize_input};
 use super::transformers::{
-    NamespaceSettings, SubjectMode, apply_affix, apply_namespace, apply_specs, set_pairs,
-    skips_affixes, update_images,
+    NamespaceSettings, SubjectMode, apply_affix, apply_namespace, apply_replacements, apply_specs,
+    set_pairs, skips_affixes, update_images,
 };
-use crate::yaml::{self, FileId, LoadLimits, Node, Pos, Value};
+use crate::yaml::{self, FileId, Node, Pos, Value};
+
+/// One plugin config object and the entry that listed it.
+pub(super) struct PluginConfig {
+    /// The object (built by its directory's kustomization for a directory entry); its
+    /// `source` is the file it was read from, the kustomization file for an inline config.
+    res: Resource,
+    entry: Pos,
+}
+
+impl PluginConfig {
+    /// kustomize's `OriginFromCustomPlugin`: the config's file, and its kind, name and
+    /// namespace.
+    fn transformation(&self) -> Transformation {
+        let configured_in = match &self.res.origin {
+            Origin::Generator { configured_in, .. } => configured_in.clone(),
+            Origin::File(path) => path.clone(),
+        };
+        Transformation {
+            configured_in,
+            kind: self.res.kind().to_owned(),
+            name: self.res.name().to_owned(),
+            namespace: self.res.namespace().to_owned(),
+        }
+    }
+}
+
+/// kustomize's check that a config names a plugin compiled into it (`isBuiltinPlugin`).
+fn is_builtin(c: &Node) -> bool {
+    get_str(c, &["apiVersion"]) == "builtin"
+}
+
+/// The refusal of a plugin that is not built into kustomize.
+fn refused(field: &str, c: &Node) -> String {
+    format!(
+        "`{field}` plugin `{}` ({}) is refused: kgate never executes code from the repository",
+        get_str(c, &["kind"]),
+        get_str(c, &["apiVersion"])
+    )
+}
+
+/// The built-in plugins that are generators (the others are transformers).
+const BUILTIN_GENERATORS: &[&str] = &[
+    "ConfigMapGenerator",
+    "SecretGenerator",
+    "HelmChartInflationGenerator",
+    "IAMPolicyGenerator",
+];
 
 impl Renderer {
+    /// kustomize's `configureExternalTransformers` / `configureExternalGenerators`: the
+    /// config objects of the `field` entries. Inline configs (an entry that reads as YAML
+    /// objects) come first, then the files and directories, accumulated like `resources`: a
+    /// directory's kustomization is built (its own transformers apply to the configs) and,
+    /// like a base, it may sit outside the kustomization's directory.
+    fn plugin_configs(
+        &self,
+        k: &Kustomization,
+        dir: &Path,
+        field: &str,
+        stack: &mut Vec<PathBuf>,
+    ) -> Result<Vec<PluginConfig>, RenderError> {
+        let mut configs: Vec<Resource> = Vec::new();
+        let mut entries: Vec<Pos> = Vec::new();
+        let mut paths = Vec::new();
+        let entries_of = k.plugins.iter().filter(|p| p.field == field);
+        for p in entries_of {
+            match inline_configs(&p.item, self.file_id(&k.file)) {
+                Some(nodes) => {
+                    for n in nodes {
+                        add_unique(
+                            &mut configs,
+                            Resource::loaded(n, &k.file),
+                            &k.file,
+                            p.item.pos,
+                        )?;
+                        entries.push(p.item.pos);
+                    }
+                }
+                None => paths.push(p),
+            }
+        }
+        for p in paths {
+            let (loaded, _, _) = self.load_resource(k, dir, &p.item.value, p.item.pos, stack)?;
+            for r in loaded {
+                add_unique(&mut configs, r, &k.file, p.item.pos)?;
+                entries.push(p.item.pos);
+            }
+        }
+        Ok(configs
+            .into_iter()
+            .zip(entries)
+            .map(|(res, entry)| PluginConfig { res, entry })
+            .collect())
+    }
+
     /// Built-in transformer configs under `transformers:`, run after the kustomization's own
-    /// transformers as kustomize does; `validators:` and every non-built-in plugin are
-    /// refused.
+    /// transformers as kustomize does; returns what ran, for transformer annotations.
+    /// `validators:` and every non-built-in plugin are refused.
     pub(super) fn apply_plugin_transformers(
         &self,
         k: &Kustomization,
         dir: &Path,
         ra: &mut Vec<Resource>,
         kid: FileId,
-    ) -> Result<(), RenderError> {
-        for p in k.plugins.iter().filter(|p| p.field != "generators") {
-            let (file, docs) = self.plugin_config(k, dir, p)?;
-            for d in docs.iter().filter(|d| d.root.value != Value::Null) {
-                self.apply_plugin_transformer(k, dir, ra, &d.root, p, &file)?;
-                for r in ra.iter_mut() {
-                    r.node.stamp(kid, p.item.pos);
-                }
-            }
+        stack: &mut Vec<PathBuf>,
+    ) -> Result<Vec<Transformation>, RenderError> {
+        if let Some(v) = self.plugin_configs(k, dir, "validators", stack)?.first() {
+            return Err(RenderError::at(
+                &k.file,
+                v.entry,
+                refused("validators", &v.res.node),
+            ));
         }
-        Ok(())
+        let mut done = Vec::new();
+        for c in self.plugin_configs(k, dir, "transformers", stack)? {
+            self.apply_plugin_transformer(k, dir, ra, &c)?;
+            // What the transformer wrote comes from its config (the file, or where the
+            // inline text sits in the kustomization).
+            let (file, at) = match c.res.node.file {
+                FileId::UNKNOWN => (kid, c.entry),
+                file => (file, c.res.node.start),
+            };
+            for r in ra.iter_mut() {
+                r.node.stamp(file, at);
+            }
+            done.push(c.transformation());
+        }
+        Ok(done)
     }
 
-    /// Runs one transformer config `c` (read from `file`) on `ra`.
+    /// Runs one transformer config on `ra`.
     fn apply_plugin_transformer(
         &self,
         k: &Kustomization,
         dir: &Path,
         ra: &mut Vec<Resource>,
-        c: &Node,
-        p: &PluginRef,
-        file: &Path,
+        config: &PluginConfig,
     ) -> Result<(), RenderError> {
-        let api_version = get_str(c, &["apiVersion"]);
+        let (c, file) = (&config.res.node, &config.res.source);
         let kind = get_str(c, &["kind"]);
-        let refuse = |m: String| RenderError::at(&k.file, p.item.pos, m);
-        if api_version != "builtin" || p.field != "transformers" {
-            return Err(refuse(format!(
-                "`{}` plugin `{kind}` ({api_version}) is refused: kgate never executes code from the repository",
-                p.field
-            )));
+        let refuse = |m: String| RenderError::at(&k.file, config.entry, m);
+        if !is_builtin(c) {
+            return Err(refuse(refused("transformers", c)));
         }
+        // Paths in a config resolve from the kustomization listing it (kustomize gives the
+        // plugin that kustomization's loader); errors and inline text belong to the config.
+        let ck = Kustomization {
+            file: file.clone(),
+            ..Kustomization::default()
+        };
         let specs = field_specs(c);
         match kind {
             "LabelTransformer" | "AnnotationsTransformer" => {
@@ -113,7 +218,7 @@ impl Renderer {
             "ReplicaCountTransformer" => set_replica_count(ra, c, &specs).map_err(refuse)?,
             "PatchTransformer" | "PatchStrategicMergeTransformer" | "PatchJson6902Transformer" => {
                 let entries = patch_entries(kind, c, file)?;
-                let mut loaded = self.load_patches(k, dir, &entries)?;
+                let mut loaded = self.load_patches(&ck, dir, &entries)?;
                 if kind == "PatchTransformer" {
                     patches::require_documents(&loaded)?;
                     patches::mark_patch_transformer(&mut loaded);
@@ -121,6 +226,20 @@ impl Renderer {
                 for patch in loaded {
                     apply_patch(ra, &patch)?;
                 }
+            }
+            "ReplacementTransformer" => {
+                let entries = match c.get("replacements") {
+                    Some(n) => kustomization::replacements_of(file, n)?,
+                    None => Vec::new(),
+                };
+                let replacements = self.load_replacements(&ck, dir, &entries)?;
+                apply_replacements(&ck, ra, &replacements)?;
+            }
+            g if BUILTIN_GENERATORS.contains(&g) => {
+                return Err(refuse(format!(
+                    "plugin {g}.builtin.[noGrp]/{}.[noNs] not a transformer",
+                    config.res.name()
+                )));
             }
             other => {
                 return Err(refuse(format!(
@@ -131,63 +250,71 @@ impl Renderer {
         Ok(())
     }
 
-    /// The documents of a plugin config file (under the load restrictor).
-    fn plugin_config(
-        &self,
-        k: &Kustomization,
-        dir: &Path,
-        p: &PluginRef,
-    ) -> Result<(PathBuf, Vec<yaml::Document>), RenderError> {
-        let file = self.restricted_file(k, dir, &p.item.value, p.item.pos)?;
-        let text = self.read_text(&file).map_err(|e| {
-            RenderError::at(&k.file, p.item.pos, format!("'{}': {e}", p.item.value))
-        })?;
-        let (docs, err) = yaml::parse_documents(&text, LoadLimits::default());
-        if let Some(e) = err {
-            return Err(RenderError::at(&file, e.pos, e.to_string()));
-        }
-        Ok((file, docs))
-    }
-
     /// Built-in generator configs listed under `generators:`; any other plugin is refused.
     pub(super) fn plugin_generators(
         &self,
         k: &Kustomization,
         dir: &Path,
+        stack: &mut Vec<PathBuf>,
     ) -> Result<Vec<(GeneratorArgs, &'static str, Origin)>, RenderError> {
         let mut out = Vec::new();
-        for p in k.plugins.iter().filter(|p| p.field == "generators") {
-            let (file, docs) = self.plugin_config(k, dir, p)?;
-            for d in docs.iter().filter(|d| d.root.value != Value::Null) {
-                let api_version = get_str(&d.root, &["apiVersion"]);
-                let kind = get_str(&d.root, &["kind"]);
-                if p.field == "generators"
-                    && let Some((args, secret)) = kustomization::builtin_generator(&file, &d.root)?
-                {
-                    let origin = Origin::Generator {
-                        configured_in: file.clone(),
-                        kind: generator_kind(if secret { "Secret" } else { "ConfigMap" }),
-                        name: Some(get_str(&d.root, &["metadata", "name"]).to_owned()),
-                    };
-                    out.push((args, if secret { "Secret" } else { "ConfigMap" }, origin));
-                    continue;
-                }
-                let message = if api_version == "builtin" {
-                    format!(
-                        "kgate does not render the built-in `{kind}` under `{}` yet",
-                        p.field
-                    )
-                } else {
-                    format!(
-                        "`{}` plugin `{kind}` ({api_version}) is refused: kgate never executes code from the repository",
-                        p.field
-                    )
-                };
-                return Err(RenderError::at(&k.file, p.item.pos, message));
+        for c in self.plugin_configs(k, dir, "generators", stack)? {
+            let (node, file) = (&c.res.node, &c.res.source);
+            let refuse = |m: String| RenderError::at(&k.file, c.entry, m);
+            if !is_builtin(node) {
+                return Err(refuse(refused("generators", node)));
             }
+            if let Some((args, secret)) = kustomization::builtin_generator(file, node)? {
+                let kind = if secret { "Secret" } else { "ConfigMap" };
+                let by = c.transformation();
+                let origin = Origin::Generator {
+                    configured_in: by.configured_in,
+                    kind: generator_kind(kind),
+                    name: Some(by.name),
+                };
+                out.push((args, kind, origin));
+                continue;
+            }
+            let kind = get_str(node, &["kind"]);
+            return Err(refuse(if BUILTIN_GENERATORS.contains(&kind) {
+                format!("kgate does not render the built-in `{kind}` under `generators` yet")
+            } else {
+                format!(
+                    "plugin {kind}.builtin.[noGrp]/{}.[noNs] not a generator",
+                    c.res.name()
+                )
+            }));
         }
         Ok(out)
     }
+}
+
+/// An entry that reads as YAML objects is an inline config (kustomize tries
+/// `NewResMapFromBytes` first); `None`: a path. Positions move to where the text sits in
+/// the kustomization.
+fn inline_configs(item: &Item, kid: FileId) -> Option<Vec<Node>> {
+    let (docs, err) = yaml::parse_documents(&item.value, kustomize_input(kid));
+    if err.is_some() {
+        return None;
+    }
+    let mut nodes: Vec<Node> = docs
+        .into_iter()
+        .map(|d| d.root)
+        .filter(|n| n.value != Value::Null)
+        .collect();
+    if nodes.iter().any(|n| !matches!(n.value, Value::Map(_))) {
+        return None;
+    }
+    let at = item.pos;
+    let (lines, columns) = if item.value.contains('\n') {
+        (at.line - 1, at.column.saturating_sub(1))
+    } else {
+        (at.line - 1, at.column)
+    };
+    nodes
+        .iter_mut()
+        .for_each(|n| patches::shift_lines(n, lines, columns));
+    Some(nodes)
 }
 
 /// A config's `fieldSpecs`.
@@ -397,6 +524,28 @@ mod tests {
             Some("p.yaml")
         );
         assert!(entries[0].target.is_none());
+    }
+
+    #[test]
+    fn entries_reading_as_objects_are_inline_configs() {
+        let entry = |value: &str, line: u32| Item {
+            value: value.to_owned(),
+            pos: Pos { line, column: 3 },
+        };
+        assert!(inline_configs(&entry("prefix.yaml", 4), FileId::UNKNOWN).is_none());
+        assert!(inline_configs(&entry("../dir", 4), FileId::UNKNOWN).is_none());
+        let nodes = inline_configs(
+            &entry("apiVersion: builtin\nkind: LabelTransformer\n", 5),
+            FileId::UNKNOWN,
+        )
+        .expect("inline");
+        let [n] = nodes.as_slice() else {
+            panic!("one config");
+        };
+        assert_eq!(get_str(n, &["kind"]), "LabelTransformer");
+        assert_eq!(n.start.line, 5, "the text's first line is the entry's");
+        let two = inline_configs(&entry("kind: A\n---\nkind: B\n", 1), FileId::UNKNOWN);
+        assert_eq!(two.map(|n| n.len()), Some(2));
     }
 
     #[test]

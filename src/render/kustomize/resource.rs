@@ -35,6 +35,8 @@ pub struct Resource {
     pub ref_vars: Vec<String>,
     /// Where the object comes from (`buildMetadata: [originAnnotations]`).
     pub origin: Origin,
+    /// The transformers that ran on it, in order (`buildMetadata: [transformerAnnotations]`).
+    pub transformations: Vec<Transformation>,
 }
 
 /// One id of an object: kind, name, namespace (kustomize `ResId` without group/version,
@@ -64,30 +66,79 @@ impl Origin {
     /// The annotation's value: YAML with paths relative to the built directory.
     pub(super) fn annotation(&self, root: &Path) -> String {
         let rel = |p: &Path| crate::source::relative(root, p);
-        let one = |k: &str, v: String| super::emit::emit_document(&map(vec![(k, text(&v))]));
         match self {
-            Origin::File(path) => one("path", rel(path)),
+            Origin::File(path) => {
+                super::emit::emit_document(&map(vec![("path", text(&rel(path)))]))
+            }
             Origin::Generator {
                 configured_in,
                 kind,
                 name,
-            } => {
-                let mut by = vec![("apiVersion", text("builtin")), ("kind", text(kind))];
-                if let Some(n) = name {
-                    by.push(("name", text(n)));
-                }
-                let by = super::emit::emit_document(&map(by));
-                let mut out = one("configuredIn", rel(configured_in));
-                out.push_str("configuredBy:\n");
-                for line in by.lines() {
-                    out.push_str("  ");
-                    out.push_str(line);
-                    out.push('\n');
-                }
-                out
-            }
+            } => configured(&rel(configured_in), kind, name.as_deref().unwrap_or(""), ""),
         }
     }
+}
+
+/// A transformer that ran on an object, as kustomize records it in the
+/// `alpha.config.kubernetes.io/transformations` annotation (`buildMetadata:
+/// [transformerAnnotations]`): the file configuring it and the config's kind, name and
+/// namespace (`apiVersion` is always `builtin`, the only plugins kgate runs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transformation {
+    pub configured_in: PathBuf,
+    pub kind: String,
+    pub name: String,
+    pub namespace: String,
+}
+
+impl Transformation {
+    /// A transformer configured by a field of the kustomization `file`.
+    pub(super) fn builtin(file: &Path, kind: &str) -> Transformation {
+        Transformation {
+            configured_in: file.to_owned(),
+            kind: kind.to_owned(),
+            name: String::new(),
+            namespace: String::new(),
+        }
+    }
+
+    /// The annotation's value for `list` (a YAML list of origins), paths relative to `root`.
+    pub(super) fn annotation(list: &[Transformation], root: &Path) -> String {
+        let mut out = String::new();
+        for t in list {
+            let one = configured(
+                &crate::source::relative(root, &t.configured_in),
+                &t.kind,
+                &t.name,
+                &t.namespace,
+            );
+            for (i, line) in one.lines().enumerate() {
+                out.push_str(if i == 0 { "- " } else { "  " });
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+/// kyaml's rendering of an origin's `configuredIn` and `configuredBy` (empty fields left
+/// out, in the struct's field order).
+fn configured(configured_in: &str, kind: &str, name: &str, namespace: &str) -> String {
+    let one = |k: &str, v: &str| super::emit::emit_document(&map(vec![(k, text(v))]));
+    let mut out = one("configuredIn", configured_in);
+    out.push_str("configuredBy:\n");
+    let by = [
+        ("apiVersion", "builtin"),
+        ("kind", kind),
+        ("name", name),
+        ("namespace", namespace),
+    ];
+    for (k, v) in by.into_iter().filter(|(_, v)| !v.is_empty()) {
+        out.push_str("  ");
+        out.push_str(&one(k, v));
+    }
+    out
 }
 
 pub(super) fn text(s: &str) -> Node {
@@ -192,6 +243,7 @@ impl Resource {
             prev_ids: Vec::new(),
             ref_vars: Vec::new(),
             origin: Origin::File(file.to_owned()),
+            transformations: Vec::new(),
         }
     }
     pub fn api_version(&self) -> &str {
@@ -436,6 +488,27 @@ mod tests {
         assert_eq!(
             generator.annotation(root),
             "configuredIn: kustomization.yaml\nconfiguredBy:\n  apiVersion: builtin\n  kind: SecretGenerator\n  name: creds\n"
+        );
+    }
+
+    #[test]
+    fn transformation_annotations_list_origins_in_order() {
+        let root = Path::new("/repo/app");
+        let list = [
+            Transformation::builtin(
+                Path::new("/repo/base/kustomization.yaml"),
+                "PrefixTransformer",
+            ),
+            Transformation {
+                configured_in: PathBuf::from("/repo/app/labels.yaml"),
+                kind: "LabelTransformer".to_owned(),
+                name: "l".to_owned(),
+                namespace: "ns".to_owned(),
+            },
+        ];
+        assert_eq!(
+            Transformation::annotation(&list, root),
+            "- configuredIn: ../base/kustomization.yaml\n  configuredBy:\n    apiVersion: builtin\n    kind: PrefixTransformer\n- configuredIn: labels.yaml\n  configuredBy:\n    apiVersion: builtin\n    kind: LabelTransformer\n    name: l\n    namespace: ns\n"
         );
     }
 }

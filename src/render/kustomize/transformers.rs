@@ -11,7 +11,7 @@ use super::hash::{HashInput, name_hash};
 use super::kustomization::{self, Kustomization};
 use super::patches::{LoadedPatch, apply_patch};
 use super::replacement::{self, Replacement};
-use super::resource::{Resource, get_mut, get_str, set, string_data, text};
+use super::resource::{Resource, Transformation, get_mut, get_str, set, string_data, text};
 use super::selector::{Selector, id_selects, target_selects};
 use super::tconfig::TransformerConfig;
 use crate::yaml::{FileId, Node, Pos, Value};
@@ -166,6 +166,41 @@ pub(super) fn transform(
         }
     }
     Ok(())
+}
+
+/// The transformers kustomize configures from the kustomization's own fields
+/// (`configureBuiltinTransformers`), in the order they run, one per instance: each patch,
+/// image and replica entry is its own transformer, and `labels` entries are each one plus
+/// the `commonLabels` one, which runs whenever either field is set.
+pub(super) fn builtin_transformations(k: &Kustomization) -> Vec<Transformation> {
+    let set_ = |s: &Option<String>| s.as_deref().is_some_and(|v| !v.is_empty());
+    let labels = k.labels.len() + usize::from(!k.labels.is_empty() || !k.common_labels.is_empty());
+    let counts = [
+        (
+            "PatchStrategicMergeTransformer",
+            usize::from(!k.patches_strategic_merge.is_empty()),
+        ),
+        ("PatchTransformer", k.patches.len()),
+        ("NamespaceTransformer", usize::from(set_(&k.namespace))),
+        ("PrefixTransformer", usize::from(set_(&k.name_prefix))),
+        ("SuffixTransformer", usize::from(set_(&k.name_suffix))),
+        ("LabelTransformer", labels),
+        (
+            "AnnotationsTransformer",
+            usize::from(!k.common_annotations.is_empty()),
+        ),
+        ("PatchJson6902Transformer", k.patches_json6902.len()),
+        ("ReplicaCountTransformer", k.replicas.len()),
+        ("ImageTagTransformer", k.images.len()),
+        (
+            "ReplacementTransformer",
+            usize::from(!k.replacements.is_empty()),
+        ),
+    ];
+    counts
+        .into_iter()
+        .flat_map(|(kind, n)| std::iter::repeat_n(Transformation::builtin(&k.file, kind), n))
+        .collect()
 }
 
 /// The specs of `configured` that are not among `defaults` (those the built-in code already
@@ -596,6 +631,29 @@ mod tests {
 
     use super::*;
     use crate::render::kustomize::resource::{test_resource, test_resources};
+    #[test]
+    fn builtin_transformations_follow_kustomizes_instances() {
+        let k = kustomization::parse(
+            Path::new("k.yaml"),
+            "labels: [{pairs: {a: b}}, {pairs: {c: d}}]\nimages: [{name: x, newTag: '1'}]\nnamePrefix: p-\nnamespace: ''\n",
+        )
+        .expect("kustomization");
+        let kinds: Vec<String> = builtin_transformations(&k)
+            .into_iter()
+            .map(|t| t.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "PrefixTransformer",
+                "LabelTransformer",
+                "LabelTransformer",
+                "LabelTransformer",
+                "ImageTagTransformer"
+            ],
+            "two labels entries and the commonLabels transformer; no namespace"
+        );
+    }
 
     /// `transform` with the built-in transformer configuration and nothing else.
     fn transform_builtin(k: &Kustomization, ra: &mut Vec<Resource>) -> Result<(), RenderError> {
