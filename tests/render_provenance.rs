@@ -1,6 +1,7 @@
 //! `kgate render --provenance` on kustomize features whose values come from other places
-//! than the resource files: `configurations:` field specs of custom resources, and a
-//! `kind: Component` built as the root. Every value must name the file and line that set it.
+//! than the resource files: `configurations:` field specs of custom resources, a
+//! `kind: Component` built as the root, and built-in plugin configs under `transformers:` and
+//! `generators:` (files and inline text). Every value must name the file and line that set it.
 
 use std::path::{Path, PathBuf};
 
@@ -103,5 +104,38 @@ fn a_component_built_alone_attributes_like_a_kustomization() {
     assert_eq!(
         origin_of(&out, "data:", "MODE: fast"),
         "kustomization.yaml:9"
+    );
+}
+
+#[test]
+fn plugin_configs_attribute_to_the_config_file_or_inline_text() {
+    let out = provenance("build_metadata_transformer_annotations");
+    // A LabelTransformer config file, and an inline AnnotationsTransformer config whose
+    // text starts on line 27 of the kustomization.
+    assert_eq!(
+        origin_of(&out, "kind: Deployment", "tier: web"),
+        "labels.yaml:1"
+    );
+    assert_eq!(
+        origin_of(&out, "kind: Deployment", "inline: \"yes\""),
+        "kustomization.yaml:27"
+    );
+    let out = provenance("plugin_configs_inline_first_without_generator_options");
+    // Data of an inline generator config, at the config's first line in the kustomization
+    // (as a `configMapGenerator` entry's data is at the entry); a name last set by a config
+    // file's prefix.
+    assert_eq!(
+        origin_of(&out, "data:", "B: \"2\""),
+        "kustomization.yaml:11"
+    );
+    assert_eq!(
+        origin_of(&out, "A: \"1\"", "name: a-b-own"),
+        "prefix-a.yaml:1"
+    );
+    let out = provenance("transformers_replacement_transformer_config");
+    // Copied by a ReplacementTransformer config from a local-config source.
+    assert_eq!(
+        origin_of(&out, "kind: Deployment", "- image: nginx:1.27"),
+        "values.yaml:8"
     );
 }
