@@ -58,11 +58,10 @@ FOUND = [
      "kgate-error", r"invalid Kustomization: unknown field"),
     ("kustomization directory under generators outside the root "
      "[generators_kustomization_directory_outside_root]", "kgate-error", r"security; file .* is not in or below"),
-    ("built-in transformer config file under transformers [transformers_builtin_prefix_suffix_config]",
-     "kgate-error", r"the built-in `\w+` under `transformers`"),
-    ("inline plugin config under transformers/generators [transformers_inline_builtin_config]",
-     "kgate-error", r"inline plugin configs"),
-    ("#2 configurations:/openapi:/crds: (buildMetadata transformerAnnotations)", "kgate-error", r"buildMetadata"),
+    ("built-in plugin kind kgate does not render under transformers/generators "
+     "[transformers_builtin_prefix_suffix_config, transformers_replacement_transformer_config]",
+     "kgate-error", r"the built-in `\w+` under `(transformers|generators)`"),
+    ("buildMetadata option [build_metadata_transformer_annotations]", "kgate-error", r"buildMetadata"),
     ("generator merge by prefixed name [generator_merge_by_prefixed_name]", "kgate-error",
      r"does not exist; cannot merge or replace"),
     ("labels.includeVolumeClaimTemplates is unknown to v5.5 [labels_include_volume_claim_templates_unknown_in_v5_5]",
