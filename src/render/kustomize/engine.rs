@@ -441,7 +441,6 @@ impl Renderer {
         tconfig::absorb_own(tc, own.as_ref())
             .map_err(|e| RenderError::at(&k.file, k.pos_of("configurations"), e))?;
         self.run_generators(k, dir, ra, stack)?;
-        self.inflate_helm_charts(k, dir, ra)?;
         for item in &k.components {
             if is_remote(&item.value) {
                 return Err(remote_error(&k.file, item.pos, &item.value));

@@ -24,67 +24,86 @@ impl Renderer {
         ra: &mut Vec<Resource>,
         stack: &mut Vec<std::path::PathBuf>,
     ) -> Result<(), RenderError> {
+        // kustomize's order: the kustomization's own generators, its Helm charts, then the
+        // configs under `generators:` (read before any of them runs).
         let plugin = self.plugin_generators(k, dir, stack)?;
-        for (args, kind, origin) in k
+        let own = k
             .config_map_generator
             .iter()
-            .map(|a| (a, "ConfigMap", None))
-            .chain(k.secret_generator.iter().map(|a| (a, "Secret", None)))
-            .chain(plugin.iter().map(|(a, kind, o)| (a, *kind, Some(o))))
+            .map(|a| (a, "ConfigMap"))
+            .chain(k.secret_generator.iter().map(|a| (a, "Secret")));
+        for (args, kind) in own {
+            self.run_generator(k, dir, ra, args, kind, None)?;
+        }
+        self.inflate_helm_charts(k, dir, ra)?;
+        for (args, kind, origin) in &plugin {
+            self.run_generator(k, dir, ra, args, kind, Some(origin))?;
+        }
+        Ok(())
+    }
+
+    /// One generator: `origin` is set for a config under `generators:`.
+    fn run_generator(
+        &self,
+        k: &Kustomization,
+        dir: &Path,
+        ra: &mut Vec<Resource>,
+        args: &GeneratorArgs,
+        kind: &str,
+        origin: Option<&Origin>,
+    ) -> Result<(), RenderError> {
+        let data = self.generator_data(k, dir, args)?;
+        if kind == "ConfigMap"
+            && let Some((key, _)) = data
+                .iter()
+                .find(|(_, v)| std::str::from_utf8(v).is_ok_and(unreadable_literal))
         {
-            let data = self.generator_data(k, dir, args)?;
-            if kind == "ConfigMap"
-                && let Some((key, _)) = data
-                    .iter()
-                    .find(|(_, v)| std::str::from_utf8(v).is_ok_and(unreadable_literal))
-            {
-                return Err(RenderError::at(
-                    &k.file,
-                    args.pos,
-                    format!(
-                        "configmap {}: the value of `{key}` starts with a tab: kustomize writes it as a literal block it cannot read back (yaml: found a tab character where an indentation space is expected)",
-                        args.name
-                    ),
-                ));
-            }
-            // The kustomization's `generatorOptions` apply to its own generator fields only
-            // (kustomize merges them in `configureBuiltinGenerators`), not to configs.
-            let global = k.generator_options.as_ref().filter(|_| origin.is_none());
-            let opts = merged_options(global, args.options.as_ref());
-            // kustomize (`types.NewGenerationBehavior`) reads any other value, `Merge` and
-            // `""` included, as "unspecified", which creates like `create`.
-            let behavior = args
-                .behavior
-                .as_deref()
-                .filter(|b| matches!(*b, "merge" | "replace"))
-                .unwrap_or("create");
-            let namespace = args.namespace.clone().unwrap_or_default();
-            match behavior {
-                "create" => {
-                    let mut r = generated(kind, args, &data, &opts, &k.file);
-                    // A generator configured under `generators:` is attributed to its config
-                    // file (where `args.pos` is), like kustomize's origin annotation.
-                    let config = match origin {
-                        Some(o @ Origin::Generator { configured_in, .. }) => {
-                            r.origin = o.clone();
-                            configured_in.clone()
-                        }
-                        _ => k.file.clone(),
-                    };
-                    r.node.stamp(self.file_id(&config), args.pos);
-                    add_unique(ra, r, &k.file, args.pos)?;
-                }
-                _ => {
-                    let existing = merge_target(ra, kind, &args.name, &namespace)
-                        .map_err(|m| RenderError::at(&k.file, args.pos, m))?;
-                    let fresh = generated(kind, args, &data, &opts, &k.file);
-                    merge_generated(existing, fresh, &opts, behavior == "merge");
-                    if behavior == "replace" {
-                        // The object is the overlay's now (kustomize's origin moves too).
-                        take_over(existing, &k.file, kind, args.pos, self.file_id(&k.file));
+            return Err(RenderError::at(
+                &k.file,
+                args.pos,
+                format!(
+                    "configmap {}: the value of `{key}` starts with a tab: kustomize writes it as a literal block it cannot read back (yaml: found a tab character where an indentation space is expected)",
+                    args.name
+                ),
+            ));
+        }
+        // The kustomization's `generatorOptions` apply to its own generator fields only
+        // (kustomize merges them in `configureBuiltinGenerators`), not to configs.
+        let global = k.generator_options.as_ref().filter(|_| origin.is_none());
+        let opts = merged_options(global, args.options.as_ref());
+        // kustomize (`types.NewGenerationBehavior`) reads any other value, `Merge` and
+        // `""` included, as "unspecified", which creates like `create`.
+        let behavior = args
+            .behavior
+            .as_deref()
+            .filter(|b| matches!(*b, "merge" | "replace"))
+            .unwrap_or("create");
+        let namespace = args.namespace.clone().unwrap_or_default();
+        match behavior {
+            "create" => {
+                let mut r = generated(kind, args, &data, &opts, &k.file);
+                // A generator configured under `generators:` is attributed to its config
+                // file (where `args.pos` is), like kustomize's origin annotation.
+                let config = match origin {
+                    Some(o @ Origin::Generator { configured_in, .. }) => {
+                        r.origin = o.clone();
+                        configured_in.clone()
                     }
-                    existing.node.stamp(self.file_id(&k.file), args.pos);
+                    _ => k.file.clone(),
+                };
+                r.node.stamp(self.file_id(&config), args.pos);
+                add_unique(ra, r, &k.file, args.pos)?;
+            }
+            _ => {
+                let existing = merge_target(ra, kind, &args.name, &namespace)
+                    .map_err(|m| RenderError::at(&k.file, args.pos, m))?;
+                let fresh = generated(kind, args, &data, &opts, &k.file);
+                merge_generated(existing, fresh, &opts, behavior == "merge");
+                if behavior == "replace" {
+                    // The object is the overlay's now (kustomize's origin moves too).
+                    take_over(existing, &k.file, kind, args.pos, self.file_id(&k.file));
                 }
+                existing.node.stamp(self.file_id(&k.file), args.pos);
             }
         }
         Ok(())
