@@ -9,6 +9,8 @@
 #   kinds: [Pod, PodTemplate, ReplicationController, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob]
 #   id: apparmor-unconfined
 #   severity: error
+#   # Only these annotation keys change the result (others are shared across clusters).
+#   readsAnnotations: ["container.apparmor.security.beta.kubernetes.io/"]
 #   remediation: >-
 #     Use the runtime's default profile (`appArmorProfile: {type: RuntimeDefault}`) or a
 #     Localhost profile.

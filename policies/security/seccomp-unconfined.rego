@@ -9,6 +9,8 @@
 #   kinds: [Pod, PodTemplate, ReplicationController, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob]
 #   id: seccomp-unconfined
 #   severity: error
+#   # Only these annotation keys change the result (others are shared across clusters).
+#   readsAnnotations: ["seccomp.security.alpha.kubernetes.io/"]
 #   remediation: >-
 #     Use `seccompProfile: {type: RuntimeDefault}` (or a Localhost profile) instead of
 #     Unconfined.

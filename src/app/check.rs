@@ -108,6 +108,12 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     let registry = Registry::new(config, &policies)?;
     let validators = Validators::new(version, strict, s.kube_versions_by_name()?, &crds);
     let context = ContextSettings::from_config(config);
+    let scope = affected
+        .as_ref()
+        .filter(|a| a.everything.is_none())
+        .map(|a| {
+            super::object_scope::ObjectScope::new(&graph, &a.changed.iter().cloned().collect())
+        });
     let checks = ObjectChecks {
         rules: &registry.by_id,
         disabled: &registry.not_run,
@@ -131,6 +137,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
                 charts: &discovery.charts,
                 helm: &s.helm(version, &crds),
                 missing_helm: config.helm.missing_severity,
+                scope: scope.as_ref(),
             },
         )
     });
@@ -152,6 +159,11 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         )
     });
 
+    let mut affected = affected;
+    if let Some(a) = &mut affected {
+        a.objects = rendered.objects;
+        a.objects_affected = rendered.evaluated;
+    }
     let mut findings = repo::discovery_findings(&discovery);
     if whole_repo {
         findings.extend(repo::dangling_findings(&graph, affected.as_ref()));

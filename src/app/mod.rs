@@ -7,6 +7,7 @@ pub mod check;
 pub mod commands;
 pub mod drift;
 pub mod init;
+pub mod object_scope;
 pub mod objects;
 pub mod pr_diff;
 pub mod pr_diff_report;

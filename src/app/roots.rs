@@ -12,15 +12,20 @@ use rayon::prelude::*;
 use crate::discover::{SourceFile, relative};
 use crate::model::rules::{self, RuleInfo};
 use crate::model::{Finding, Location, ObjectRef, Severity};
+use crate::policy::reads::Reads;
 use crate::policy::{EvalError, Evaluator, EvaluatorPool, PolicySet, Violation};
 use crate::render::{RenderError, Renderer, Resource};
 use crate::yaml::Pos;
+
+use super::object_scope::ObjectScope;
 
 /// What checking the roots produced.
 pub struct RootsOutcome {
     pub findings: Vec<Finding>,
     pub roots: usize,
     pub objects: usize,
+    /// Objects evaluated: with `--changed-since`, those the change can affect.
+    pub evaluated: usize,
     /// Every file a render read (resources and patches): checked through rendering, so not
     /// again as plain manifests.
     pub consumed: BTreeSet<PathBuf>,
@@ -49,8 +54,8 @@ struct Shared<'a> {
     /// is evaluated once. `None` when results depend on the root's other objects
     /// (Gatekeeper's inventory).
     memo: Option<Mutex<HashMap<u64, PolicyResults>>>,
-    /// Whether policies read `data.kgate.root` (then the memo cannot share across roots).
-    reads_root: bool,
+    /// What policies read of objects and contexts (what the memo key keeps).
+    reads: &'a Reads,
     /// Roots that are only bases of other roots, with the nodes that use them.
     bases: &'a BTreeMap<String, Vec<String>>,
     /// Findings of the rules across objects on each base, kept only where no root that
@@ -60,22 +65,21 @@ struct Shared<'a> {
     failed: Mutex<BTreeSet<String>>,
     /// The severity of a chart root's finding when Helm is missing (`helm.missingSeverity`).
     missing_helm: Severity,
+    /// With `--changed-since`: which objects the change can affect.
+    scope: Option<&'a ObjectScope<'a>>,
+    /// Objects evaluated (all, or those the change can affect).
+    affected_objects: std::sync::atomic::AtomicUsize,
 }
 
 type PolicyResults = Vec<Result<Violation, EvalError>>;
 
-/// The memo key: the object and everything rules see of the context (the root path only when
-/// a policy reads it).
-fn memo_key(input: &serde_json::Value, context: &serde_json::Value, with_root: bool) -> u64 {
+/// The memo key: the object and the context, without what no policy reads (the root path,
+/// the cluster, annotations no rule declares it reads).
+fn memo_key(input: &serde_json::Value, context: &serde_json::Value, reads: &Reads) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    input.to_string().hash(&mut h);
-    if let serde_json::Value::Object(m) = context {
-        for (k, v) in m.iter().filter(|(k, _)| with_root || *k != "root") {
-            k.hash(&mut h);
-            v.to_string().hash(&mut h);
-        }
-    }
+    reads.hash_object(input, &mut h);
+    reads.context_key(context).to_string().hash(&mut h);
     h.finish()
 }
 
@@ -180,7 +184,7 @@ fn check_root(
             return (vec![render_error_finding(s, &e, &rel)], 0);
         }
     };
-    check_rendered(s, ev, &rel, &rel, &resources, settings)
+    check_rendered(s, ev, &rel, &rel, Some(&rel), &resources, settings)
 }
 
 /// An Argo CD Application whose path is a chart: the chart rendered as Argo CD renders it
@@ -245,7 +249,7 @@ fn check_helm_entry(
     };
     let file_id = |f: &Path| s.renderer.file_id(f);
     match crate::render::helm::output::render_template(helm, &t, &e.path, &file_id) {
-        Ok(resources) => check_rendered(s, ev, &e.id, &e.path, &resources, settings),
+        Ok(resources) => check_rendered(s, ev, &e.id, &e.path, None, &resources, settings),
         Err(err) => {
             let mut f = render_error_finding(s, &err, &e.id);
             if err.unavailable {
@@ -269,7 +273,7 @@ fn check_chart(
     let rel = relative(s.scan_root, dir);
     let file_id = |f: &Path| s.renderer.file_id(f);
     match crate::render::helm::output::render_chart(helm, dir, &rel, &file_id) {
-        Ok(resources) => check_rendered(s, ev, &rel, &rel, &resources, settings),
+        Ok(resources) => check_rendered(s, ev, &rel, &rel, None, &resources, settings),
         Err(e) => (vec![render_error_finding(s, &e, &rel)], 0),
     }
 }
@@ -373,7 +377,9 @@ fn check_entry(
             }
         }
     }
-    let (mut found, n) = check_rendered(s, ev, &e.id, &e.path, &resources, settings);
+    // The entry point's options apply to every object it deploys.
+    let scope_root = (!s.scope.is_some_and(|sc| sc.changed(&e.file))).then_some(e.path.as_str());
+    let (mut found, n) = check_rendered(s, ev, &e.id, &e.path, scope_root, &resources, settings);
     found.extend(extra);
     (found, n)
 }
@@ -399,12 +405,15 @@ fn restamp(node: &mut crate::yaml::Node, file: crate::yaml::FileId, pos: Pos) {
 }
 
 /// Evaluates the rendered objects of one root: `name` is the root as findings list it,
-/// `context_path` the path its environment and cluster come from.
+/// `context_path` the path its environment and cluster come from. With `--changed-since`,
+/// only the objects the change can affect are evaluated and reported (`scope_root`: the
+/// root's node in the repository graph; `None` when every object counts as affected).
 fn check_rendered(
     s: &Shared<'_>,
     ev: &mut Evaluator,
     name: &str,
     context_path: &str,
+    scope_root: Option<&str>,
     resources: &[Resource],
     settings: &crate::policy::context::ContextSettings,
 ) -> (Vec<Finding>, usize) {
@@ -415,17 +424,28 @@ fn check_rendered(
         .for_context(context["environment"].as_str(), context["cluster"].as_str());
     let roots = [rel.clone()];
     let enabled = |id: &str| !s.disabled.iter().any(|d| d == id);
+    let affected: Vec<bool> = resources
+        .iter()
+        .map(|r| match (s.scope, scope_root) {
+            (Some(scope), Some(root)) => affects(s, scope, root, r),
+            _ => true,
+        })
+        .collect();
+    s.affected_objects.fetch_add(
+        affected.iter().filter(|a| **a).count(),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     let inputs: Vec<serde_json::Value> = resources.iter().map(|r| r.node.to_json()).collect();
     ev.set_inventory(&inputs);
-    let mut per_object: Vec<Vec<Result<Violation, EvalError>>> = resources
+    let mut per_object: Vec<Vec<Result<Violation, EvalError>>> = inputs
         .iter()
-        .zip(&inputs)
-        .map(|(_, input)| {
+        .zip(&affected)
+        .map(|(input, affected)| {
+            if !affected {
+                return Vec::new();
+            }
             let mut results = crate::app::objects::schema_results(validator, input, s.disabled);
-            let key = s
-                .memo
-                .as_ref()
-                .map(|_| memo_key(input, &context, s.reads_root));
+            let key = s.memo.as_ref().map(|_| memo_key(input, &context, s.reads));
             let cached = key.and_then(|k| {
                 s.memo
                     .as_ref()
@@ -450,7 +470,12 @@ fn check_rendered(
     // Rules across objects (`custom.scope: root`) name the object each finding concerns.
     // A base alone lacks what its overlays add: its findings are set aside, and kept only
     // where no root using it renders (`kept_base_findings`).
-    let root_results = ev.evaluate_root(&inputs, &context, enabled);
+    // They still see every object of the root; only findings on affected objects count.
+    let root_results = if affected.iter().any(|a| *a) {
+        ev.evaluate_root(&inputs, &context, enabled)
+    } else {
+        Vec::new()
+    };
     let is_base = s.bases.contains_key(name);
     let mut scoped: Vec<Vec<Result<Violation, EvalError>>> = vec![Vec::new(); resources.len()];
     distribute(
@@ -461,6 +486,15 @@ fn check_rendered(
             &mut per_object
         },
     );
+    for (results, affected) in per_object
+        .iter_mut()
+        .chain(scoped.iter_mut())
+        .zip(affected.iter().chain(affected.iter()))
+    {
+        if !affected {
+            results.clear();
+        }
+    }
     let out = findings_of(s, resources, per_object, &roots, validator.strict());
     if is_base {
         let set_aside = findings_of(s, resources, scoped, &roots, validator.strict());
@@ -469,6 +503,33 @@ fn check_rendered(
         }
     }
     (out, resources.len())
+}
+
+/// Whether the change can affect the rendered object `r` of the root `root` (a graph node).
+fn affects(s: &Shared<'_>, scope: &ObjectScope<'_>, root: &str, r: &Resource) -> bool {
+    let mut ids = Vec::new();
+    collect_files(&r.node, &mut ids);
+    let files: Vec<String> = ids
+        .into_iter()
+        .filter_map(|id| s.renderer.file_path(id))
+        .map(|p| relative(s.scan_root, &p))
+        .collect();
+    let source = relative(s.scan_root, &r.source);
+    scope.affects(root, &source, files.iter().map(String::as_str))
+}
+
+/// The distinct files the nodes of `node` come from.
+fn collect_files(node: &crate::yaml::Node, out: &mut Vec<crate::yaml::FileId>) {
+    if node.file != crate::yaml::FileId::UNKNOWN && !out.contains(&node.file) {
+        out.push(node.file);
+    }
+    match &node.value {
+        crate::yaml::Value::Map(entries) => {
+            entries.iter().for_each(|e| collect_files(&e.value, out))
+        }
+        crate::yaml::Value::Seq(items) => items.iter().for_each(|i| collect_files(i, out)),
+        _ => {}
+    }
 }
 
 /// Root-scope results into the list of the object each names by index (an error without an
@@ -601,6 +662,8 @@ pub struct RootSettings<'a> {
     pub helm: &'a crate::render::helm::HelmSettings,
     /// `helm.missingSeverity`.
     pub missing_helm: Severity,
+    /// With `--changed-since`: which objects of the selected roots the change can affect.
+    pub scope: Option<&'a ObjectScope<'a>>,
 }
 
 pub fn check_roots(
@@ -629,11 +692,13 @@ pub fn check_roots(
             .gatekeeper_rules()
             .is_empty()
             .then(|| Mutex::new(HashMap::new())),
-        reads_root: policies.reads_root(),
+        reads: policies.reads(),
         bases: settings.bases,
         base_findings: Mutex::new(Vec::new()),
         failed: Mutex::new(BTreeSet::new()),
         missing_helm: settings.missing_helm,
+        scope: settings.scope,
+        affected_objects: std::sync::atomic::AtomicUsize::new(0),
     };
     let evaluators = EvaluatorPool::new(policies);
     if let Some(p) = settings.progress {
@@ -672,6 +737,9 @@ pub fn check_roots(
         findings: merge_across_roots(findings),
         roots: dirs.len() + entries.len() + charts.len(),
         objects,
+        evaluated: shared
+            .affected_objects
+            .load(std::sync::atomic::Ordering::Relaxed),
         // An entry point's own file is where its options (and Argo CD values) are read
         // from, and still a manifest of its own.
         consumed: renderer

@@ -62,6 +62,9 @@ pub fn select_affected(
         changed: changed.into_iter().collect(),
         everything,
         roots,
+        // Counted by the check.
+        objects: 0,
+        objects_affected: 0,
     }
 }
 

@@ -277,6 +277,10 @@ fn explain(a: &kgate::model::Affected) -> String {
             for r in &a.roots {
                 s.push_str(&format!("  {r}\n"));
             }
+            s.push_str(&format!(
+                "affected objects: {} of the {} these roots render (only they are evaluated and reported)\n",
+                a.objects_affected, a.objects
+            ));
         }
     }
     s

@@ -81,4 +81,8 @@ pub struct Affected {
     pub roots: Vec<String>,
     /// Changed plain manifests checked on their own.
     pub files: Vec<String>,
+    /// Rendered objects of the affected roots, and how many of them the change can affect
+    /// (only those are evaluated and reported).
+    pub objects: usize,
+    pub objects_affected: usize,
 }

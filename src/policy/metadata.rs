@@ -27,6 +27,10 @@ pub struct RuleMetadata {
     /// `custom.sensitive: true`: the rule's findings point at secret values, so reports never
     /// show their source lines.
     pub sensitive: bool,
+    /// `custom.readsAnnotations`: the prefixes of the only annotation keys the rule reads.
+    /// Objects that differ in other annotations (a cluster's `commonAnnotations`) then share
+    /// the rule's results. Absent: a rule whose text mentions annotations may read any.
+    pub reads_annotations: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -82,7 +86,18 @@ pub fn parse_metadata(rego: &str) -> Result<Option<RuleMetadata>, MetadataError>
         .parse()
         .map_err(|m: String| err(severity_line, m))?;
     let remediation = text(custom.get("remediation"), "custom.remediation", custom_line)?;
-    let kinds = custom_kinds(custom, offset)?;
+    let kinds = custom_strings(custom, "kinds", "kind names", offset)?;
+    let reads_annotations = custom
+        .get("readsAnnotations")
+        .map(|_| {
+            custom_strings(
+                custom,
+                "readsAnnotations",
+                "annotation key prefixes",
+                offset,
+            )
+        })
+        .transpose()?;
     let (root_scope, repo_scope) = custom_scope(custom, offset)?;
     Ok(Some(RuleMetadata {
         id,
@@ -101,6 +116,7 @@ pub fn parse_metadata(rego: &str) -> Result<Option<RuleMetadata>, MetadataError>
             custom.get("sensitive").map(|n| &n.value),
             Some(Value::Bool(true))
         ),
+        reads_annotations,
     }))
 }
 
@@ -134,22 +150,27 @@ fn metadata_error(offset: u32, line: u32, message: String) -> MetadataError {
     }
 }
 
-/// `custom.kinds`: the listed kind names, empty when absent.
-fn custom_kinds(custom: &Node, offset: u32) -> Result<Vec<String>, MetadataError> {
+/// `custom.<key>`: a list of strings (`what` they are, for the error), empty when absent.
+fn custom_strings(
+    custom: &Node,
+    key: &str,
+    what: &str,
+    offset: u32,
+) -> Result<Vec<String>, MetadataError> {
     let err = |line: u32, message: String| metadata_error(offset, line, message);
-    match custom.get("kinds").map(|k| &k.value) {
+    match custom.get(key).map(|k| &k.value) {
         None => Ok(Vec::new()),
         Some(Value::Seq(items)) => items
             .iter()
             .map(|i| {
-                i.as_str().map(str::to_owned).ok_or_else(|| {
-                    err(i.start.line, "custom.kinds must list kind names".to_owned())
-                })
+                i.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| err(i.start.line, format!("custom.{key} must list {what}")))
             })
             .collect(),
         Some(_) => Err(err(
             custom.start.line,
-            "custom.kinds must be a list".to_owned(),
+            format!("custom.{key} must be a list"),
         )),
     }
 }

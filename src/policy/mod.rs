@@ -9,6 +9,7 @@ pub mod context;
 pub mod findings;
 pub mod gatekeeper;
 mod metadata;
+pub mod reads;
 pub mod testing;
 pub mod user;
 
@@ -141,8 +142,8 @@ pub struct PolicySet {
     engine: regorus::Engine,
     gathers: Arc<Gathers>,
     tripped: Arc<Tripped>,
-    /// Whether some policy may read `data.kgate.root` (see [`reads_root`]).
-    reads_root: bool,
+    /// What some policy may read of the context and of objects.
+    reads: Arc<reads::Reads>,
     rules: Arc<Vec<PolicyRule>>,
     /// Users' data files (conftest `--data`), beside `data.kgate`.
     user_data: Arc<serde_json::Map<String, serde_json::Value>>,
@@ -208,15 +209,17 @@ impl PolicySet {
         rules.sort_by(|a, b| a.info.id.cmp(&b.info.id));
         let gathers = add_gathers(&mut engine, &rules)?;
         analyse_modules(&engine)?;
-        let reads_root = sources
-            .iter()
-            .chain(&user.sources)
-            .any(|s| reads_root(&s.text));
+        let reads = reads::Reads::of(
+            sources
+                .iter()
+                .chain(&user.sources)
+                .filter(|s| !is_test_file(&s.path)),
+        );
         Ok(PolicySet {
             engine,
             tripped: Arc::default(),
             gathers: Arc::new(gathers),
-            reads_root,
+            reads: Arc::new(reads),
             rules: Arc::new(rules),
             user_data: Arc::new(user.data.clone()),
             gatekeeper: None,
@@ -240,7 +243,13 @@ impl PolicySet {
     /// object's results depend only on the object and the rest of the context, so they are
     /// shared across roots and one prepared engine serves every root of an environment.
     pub fn reads_root(&self) -> bool {
-        self.reads_root
+        self.reads.root
+    }
+
+    /// What the policies may read (see [`reads::Reads`]): results are shared between objects
+    /// and contexts that differ only in what none reads.
+    pub fn reads(&self) -> &reads::Reads {
+        &self.reads
     }
 
     /// Adds the repository's Gatekeeper constraints to what every evaluator runs.
@@ -262,7 +271,7 @@ impl PolicySet {
             gathers: Arc::clone(&self.gathers),
             tripped: Arc::clone(&self.tripped),
             engines: Vec::new(),
-            reads_root: self.reads_root,
+            reads: Arc::clone(&self.reads),
             rules: Arc::clone(&self.rules),
             user_data: Arc::clone(&self.user_data),
             gatekeeper: self
@@ -299,16 +308,6 @@ impl<'a> EvaluatorPool<'a> {
         }
         out
     }
-}
-
-/// Whether Rego `text` may read `data.kgate.root`: it names `data.kgate.root`, indexes
-/// `data.kgate[...]`, or takes `data.kgate` whole (an import or an assignment). Conservative:
-/// a false positive only costs speed.
-fn reads_root(text: &str) -> bool {
-    text.match_indices("data.kgate").any(|(i, m)| {
-        let rest = &text[i + m.len()..];
-        rest.starts_with(".root") || !rest.starts_with('.')
-    })
 }
 
 /// Adds one built-in file to `engine`: the rule it defines, checked against its file name
@@ -513,7 +512,7 @@ pub struct Evaluator {
     /// library), and roots alternate between a handful of contexts (dev, staging, prod...),
     /// so each context keeps its own prepared engine.
     engines: Vec<(serde_json::Value, regorus::Engine)>,
-    reads_root: bool,
+    reads: Arc<reads::Reads>,
     rules: Arc<Vec<PolicyRule>>,
     user_data: Arc<serde_json::Map<String, serde_json::Value>>,
     gatekeeper: Option<(Arc<gatekeeper::Gatekeeper>, gatekeeper::Engines)>,
@@ -620,14 +619,7 @@ impl Evaluator {
         &mut self,
         context: &serde_json::Value,
     ) -> Result<&mut regorus::Engine, EvalError> {
-        let key = match context {
-            serde_json::Value::Object(m) if !self.reads_root && m.contains_key("root") => {
-                let mut m = m.clone();
-                m.remove("root");
-                serde_json::Value::Object(m)
-            }
-            other => other.clone(),
-        };
+        let key = self.reads.context_key(context);
         let index = match self.engines.iter().position(|(k, _)| *k == key) {
             Some(i) => i,
             None => {
@@ -1017,6 +1009,7 @@ mod tests {
 
     #[test]
     fn policies_that_may_read_the_root_are_detected() {
+        let reads_root = |text: &str| reads::reads_context_field(text, "root");
         assert!(!reads_root(
             "x := data.kgate.environment\ny := data.kgate.params.a"
         ));

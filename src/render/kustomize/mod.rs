@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod order;
 pub mod patch;
 pub mod patches;
+pub mod patterns;
 pub mod plugins;
 pub mod replacement;
 pub mod resource;

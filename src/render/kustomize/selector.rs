@@ -25,8 +25,7 @@ pub struct Selector {
 
 /// `pattern` matches the whole of `value` (kustomize anchors selector fields).
 fn full_match(pattern: &str, value: &str) -> Result<bool, String> {
-    regex::Regex::new(&format!("^(?:{pattern})$"))
-        .map(|re| re.is_match(value))
+    super::patterns::is_match(&format!("^(?:{pattern})$"), value)
         .map_err(|e| format!("invalid regular expression `{pattern}`: {e}"))
 }
 

@@ -528,10 +528,11 @@ fn has_container_image(node: &Node) -> bool {
 }
 
 fn image_matches(image: &str, name: &str) -> bool {
-    regex::Regex::new(&format!(
-        "^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$"
-    ))
-    .is_ok_and(|re| re.is_match(image))
+    super::patterns::is_match(
+        &format!("^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$"),
+        image,
+    )
+    .unwrap_or(false)
 }
 
 fn new_image(current: &str, set_: &kustomization::ImageSet) -> String {
