@@ -415,7 +415,10 @@ fn check_rendered(
         .for_context(context["environment"].as_str(), context["cluster"].as_str());
     let roots = [rel.clone()];
     let enabled = |id: &str| !s.disabled.iter().any(|d| d == id);
-    let inputs: Vec<serde_json::Value> = resources.iter().map(|r| r.node.to_json()).collect();
+    let inputs: Vec<serde_json::Value> = resources
+        .iter()
+        .map(|r| crate::validate::as_stored(r.node.to_json()))
+        .collect();
     ev.set_inventory(&inputs);
     let mut per_object: Vec<Vec<Result<Violation, EvalError>>> = resources
         .iter()

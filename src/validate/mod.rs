@@ -304,6 +304,25 @@ fn as_the_api_server_sees_it(object: &Value) -> std::borrow::Cow<'_, Value> {
     std::borrow::Cow::Owned(o)
 }
 
+/// `object` as the API server stores it, which is what policies are evaluated on: fields set
+/// to an explicit `null` (`annotations:` with only comments under it, a Helm template's
+/// empty `matchLabels:`) are dropped, so a rule reading them sees an absent field rather
+/// than a null its Rego built-ins reject.
+pub fn as_stored(mut object: Value) -> Value {
+    fn drop_nulls(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                m.retain(|_, v| !v.is_null());
+                m.values_mut().for_each(drop_nulls);
+            }
+            Value::Array(a) => a.iter_mut().for_each(drop_nulls),
+            _ => {}
+        }
+    }
+    drop_nulls(&mut object);
+    object
+}
+
 /// The definitions `name` refers to, directly or not (a kind's schema without the other
 /// 600 definitions of the API, so it compiles fast).
 fn closure(defs: &Map<String, Value>, name: &str) -> Map<String, Value> {
