@@ -269,3 +269,25 @@ fn defaults_are_applied_before_cel_rules_as_the_api_server_applies_them() {
         "spec.backendRefs[0]: Must have port for Service reference"
     );
 }
+
+#[test]
+fn constraint_templates_are_validated_with_kgates_own_schema() {
+    let val = v(32, false);
+    let template = |targets: Value| {
+        json!({"apiVersion": "templates.gatekeeper.sh/v1", "kind": "ConstraintTemplate",
+        "metadata": {"name": "k8srequiredlabels"},
+        "spec": {"crd": {"spec": {"names": {"kind": "K8sRequiredLabels"},
+            "validation": {"openAPIV3Schema": {"type": "object", "properties": {"labels": {"type": "array"}}}}}},
+            "targets": targets}})
+    };
+    let good = template(
+        json!([{"target": "admission.k8s.gatekeeper.sh", "rego": "package k8srequiredlabels\n"}]),
+    );
+    assert_eq!(problems(&val, good), vec![]);
+    let p = problems(&val, template(json!([{"rego": 3}])));
+    assert_eq!(
+        p.iter().map(|p| p.1.as_str()).collect::<Vec<_>>(),
+        ["/spec/targets/0", "/spec/targets/0/rego"],
+        "{p:?}"
+    );
+}
