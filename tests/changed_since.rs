@@ -286,7 +286,7 @@ fn graph_human_json_and_dot() {
     write(
         r,
         "argocd/prod.yaml",
-        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: prod-eu, namespace: argocd}\nspec:\n  source:\n    path: clusters/prod-eu\n---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: staging, namespace: argocd}\nspec:\n  source:\n    path: clusters/staging-eu\n",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: prod-eu, namespace: argocd}\nspec:\n  source:\n    path: clusters/prod-eu\n---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: staging, namespace: argocd}\nspec:\n  source:\n    repoURL: https://git.example.com/platform.git\n    path: clusters/staging-eu\n",
     );
     let run = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_kgate"))
@@ -336,5 +336,5 @@ fn graph_human_json_and_dot() {
             )
         })
         .collect();
-    assert_eq!(dangling, [("argocd/prod.yaml".to_owned(), 13)]);
+    assert_eq!(dangling, [("argocd/prod.yaml".to_owned(), 14)]);
 }

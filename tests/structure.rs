@@ -486,6 +486,21 @@ fn the_flux_reference_layout_has_no_structure_findings() {
 }
 
 #[test]
+fn a_flux_bootstrap_directory_deploys_its_cluster_before_bootstrap_writes_gotk_sync() {
+    // fluxcd/flux2-monitoring-example commits gotk-sync.yaml as a placeholder comment: the
+    // cluster is deployed by `flux bootstrap`, not by an entry point in the repository.
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    flux_repo(r, &["staging"]);
+    common::write(
+        r,
+        "clusters/staging/flux-system/gotk-sync.yaml",
+        "# This file will be generated automatically by flux bootstrap.\n",
+    );
+    assert_eq!(structure_findings(r), []);
+}
+
+#[test]
 fn in_the_flux_layout_an_app_no_cluster_deploys_is_found() {
     let tmp = tempfile::tempdir().unwrap();
     let r = tmp.path();

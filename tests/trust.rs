@@ -94,3 +94,37 @@ fn a_base_whose_users_all_fail_to_render_is_checked_alone() {
         "{report}"
     );
 }
+
+/// The rules (and their findings) of `report`, sorted.
+fn rules_of(report: &serde_json::Value) -> Vec<String> {
+    let mut rules: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_owned())
+        .collect();
+    rules.sort();
+    rules
+}
+
+#[test]
+fn explicit_nulls_reach_no_policy_as_null() {
+    // A pod template whose `annotations:` has only a comment under it, and a default-deny
+    // NetworkPolicy whose `matchLabels:` is empty: the API server stores neither field, so no
+    // rule may fail on them (apparmor-unconfined and namespace-without-default-deny did:
+    // `some .. in` and `count` reject null).
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    write(
+        r,
+        "app.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: op\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: deny\n  namespace: op\nspec:\n  podSelector:\n    matchLabels:\n  policyTypes: [Ingress, Egress]\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: once\n  namespace: op\nspec:\n  template:\n    metadata:\n      annotations:\n        # none yet\n    spec:\n      restartPolicy: Never\n      containers:\n        - name: c\n          image: registry.example.com/c:1.0\n",
+    );
+    let (report, _) = check_json(r, &[]);
+    let rules = rules_of(&report);
+    assert!(!rules.iter().any(|r| r == "policy-error"), "{report}");
+    assert!(
+        !rules.iter().any(|r| r == "namespace-without-default-deny"),
+        "{report}"
+    );
+}

@@ -8,6 +8,8 @@
 #
 #   Fires on `image: nginx`, `image: nginx:latest`, `image: registry:5000/team/app`;
 #   passes `image: nginx:1.27.3` and `image: nginx@sha256:0d17b565...`.
+#
+#   `ko://` import paths pass: ko builds them and writes a digest-pinned image in their place.
 # custom:
 #   kinds: [Pod, PodTemplate, ReplicationController, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob]
 #   id: image-latest-tag
@@ -21,6 +23,7 @@ deny contains violation if {
 	some c in k8s.containers
 	image := c.container.image
 	is_string(image)
+	not k8s.built_by_ko(image)
 	problem := mutable_reference(image)
 	violation := {
 		"msg": sprintf("%s uses image %q, %s", [c.label, image, problem]),

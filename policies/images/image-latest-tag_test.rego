@@ -55,3 +55,7 @@ test_custom_resource_named_deployment_is_ignored if {
 	obj := json.patch(deployment("nginx"), [{"op": "replace", "path": "/apiVersion", "value": "example.com/v1"}])
 	count(image_latest_tag.deny) == 0 with input as obj
 }
+
+test_ko_import_path_passes if {
+	count(image_latest_tag.deny) == 0 with input as deployment("ko://github.com/tektoncd/operator/cmd/kubernetes/operator")
+}

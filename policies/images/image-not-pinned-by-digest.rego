@@ -7,6 +7,8 @@
 #
 #   Fires on an image without a digest in a root of such an environment; passes elsewhere,
 #   and for `image:tag@sha256:...` or `image@sha256:...`.
+#
+#   `ko://` import paths pass: ko builds them and writes a digest-pinned image in their place.
 # custom:
 #   kinds: [Pod, PodTemplate, ReplicationController, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob]
 #   id: image-not-pinned-by-digest
@@ -23,6 +25,7 @@ deny contains violation if {
 	some c in k8s.containers
 	image := c.container.image
 	is_string(image)
+	not k8s.built_by_ko(image)
 	not contains(image, "@sha256:")
 	violation := {
 		"msg": sprintf("%s uses image %q, not pinned by digest, in an environment that requires digests", [c.label, image]),

@@ -9,6 +9,8 @@
 #   Fires on an image with the `latest` tag or no tag (and no digest) whose
 #   `imagePullPolicy` is set to something other than `Always`; passes when it is unset or
 #   `Always`, and for pinned images.
+#
+#   `ko://` import paths pass: ko builds them and writes a digest-pinned image in their place.
 # custom:
 #   kinds: [Pod, PodTemplate, ReplicationController, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob]
 #   id: image-pull-policy-not-always
@@ -22,6 +24,7 @@ deny contains violation if {
 	some c in k8s.containers
 	image := c.container.image
 	is_string(image)
+	not k8s.built_by_ko(image)
 	mutable(image)
 	policy := c.container.imagePullPolicy
 	policy != "Always"

@@ -10,6 +10,8 @@
 #   `docker.io/library/nginx`, `bitnami/redis` is `docker.io/bitnami/redis`).
 #
 #   Fires on an image outside every allowed prefix; passes when none is configured.
+#
+#   `ko://` import paths pass: ko builds them and writes a digest-pinned image in their place.
 # custom:
 #   kinds: [Pod, PodTemplate, ReplicationController, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob]
 #   id: image-untrusted-registry
@@ -28,6 +30,7 @@ deny contains violation if {
 	some c in k8s.containers
 	image := c.container.image
 	is_string(image)
+	not k8s.built_by_ko(image)
 	not trusted(normalize(image))
 	violation := {
 		"msg": sprintf("%s uses image %q from a registry outside images.allowedRegistries (%s)", [c.label, image, concat(", ", allowed)]),

@@ -72,3 +72,7 @@ kinds := {
 label(field, c, _) := sprintf("%s %q", [kinds[field], c.name]) if is_string(c.name)
 
 label(field, c, i) := sprintf("%s #%d", [kinds[field], i]) if not is_string(c.name)
+
+# A `ko://<import path>` reference (Knative and Tekton manifests): ko builds the Go package
+# and replaces the reference with the pushed image pinned by digest, so no tag rule applies.
+built_by_ko(image) if startswith(image, "ko://")

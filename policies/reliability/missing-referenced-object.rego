@@ -9,8 +9,10 @@
 #   `env[].valueFrom`, `imagePullSecrets` and `serviceAccountName`.
 #
 #   Passes when the root defines the object in the pod's namespace, when the reference is
-#   `optional: true`, for the `default` ServiceAccount, and for Secrets produced in the root
-#   by an ExternalSecret (`spec.target.name`, else its name) or a SealedSecret.
+#   `optional: true`, for the `default` ServiceAccount and the `kube-root-ca.crt` ConfigMap
+#   (Kubernetes creates both in every namespace), and for Secrets produced in the root by an
+#   ExternalSecret (`spec.target.name`, else its name), a SealedSecret or a cert-manager
+#   Certificate (`spec.secretName`: the webhook certificates of kubebuilder operators).
 # custom:
 #   id: missing-referenced-object
 #   scope: root
@@ -94,8 +96,8 @@ container_refs(c, path) := array.concat(from, env) if {
 	]
 }
 
-# kind/namespace/name of every object of the root, and of the Secrets that ExternalSecrets
-# and SealedSecrets produce: a set, so each reference is one lookup.
+# kind/namespace/name of every object of the root, and of the Secrets that ExternalSecrets,
+# SealedSecrets and cert-manager Certificates produce: a set, so each reference is one lookup.
 defined contains sprintf("%s/%s/%s", [obj.kind, root.namespace(obj), obj.metadata.name]) if {
 	some obj in input.objects
 	is_string(obj.metadata.name)
@@ -111,4 +113,14 @@ defined contains sprintf("Secret/%s/%s", [root.namespace(obj), obj.metadata.name
 	obj.kind == "SealedSecret"
 }
 
+defined contains sprintf("Secret/%s/%s", [root.namespace(obj), obj.spec.secretName]) if {
+	some obj in input.objects
+	obj.kind == "Certificate"
+	startswith(obj.apiVersion, "cert-manager.io/")
+	is_string(obj.spec.secretName)
+}
+
 provided(kind, name, namespace) if sprintf("%s/%s/%s", [kind, namespace, name]) in defined
+
+# The root CA bundle the API server's publisher puts in every namespace.
+provided("ConfigMap", "kube-root-ca.crt", _) := true

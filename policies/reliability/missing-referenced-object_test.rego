@@ -52,3 +52,13 @@ test_other_namespace_fires if {
 	other := {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "other"}}
 	count(missing_referenced_object.deny) == 1 with input as {"objects": [d, other]}
 }
+
+test_certificate_secret_and_root_ca_pass if {
+	d := deployment({"containers": [{"name": "app"}], "volumes": [
+		{"name": "cert", "secret": {"secretName": "webhook-server-cert"}},
+		{"name": "ca", "configMap": {"name": "kube-root-ca.crt"}},
+	]})
+	cert := {"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": "serving-cert"}, "spec": {"secretName": "webhook-server-cert"}}
+	count(missing_referenced_object.deny) == 0 with input as {"objects": [d, cert]}
+	count(missing_referenced_object.deny) == 1 with input as {"objects": [d]}
+}

@@ -8,7 +8,9 @@
 #   by hand, ExternalName) are not checked.
 #
 #   Fires when no Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob or Pod of the
-#   root in the Service's namespace carries every selector label; passes when one does.
+#   root in the Service's namespace carries every selector label; passes when one does, or
+#   when a Prometheus operator resource of the root (Prometheus, Alertmanager, ...) gives the
+#   pods the operator creates those labels (`spec.podMetadata.labels`).
 # custom:
 #   id: service-selects-no-pod
 #   scope: root
@@ -36,8 +38,22 @@ deny contains violation if {
 }
 
 # Pod template labels of the root, by namespace.
-pod_labels[ns] := [pod.labels | some pod in root.pods; root.namespace(pod.object) == ns] if {
+pod_labels[ns] := array.concat(
+	[pod.labels | some pod in root.pods; root.namespace(pod.object) == ns],
+	[labels | some labels in operator_pod_labels[ns]],
+) if {
 	some ns in root.namespaces
+}
+
+# Pods an operator creates from a custom resource: the Prometheus operator's Prometheus,
+# Alertmanager, ThanosRuler and PrometheusAgent give theirs `spec.podMetadata.labels`
+# (kube-prometheus selects them with those labels).
+operator_pod_labels[ns] contains labels if {
+	some obj in input.objects
+	startswith(obj.apiVersion, "monitoring.coreos.com/")
+	labels := obj.spec.podMetadata.labels
+	is_object(labels)
+	ns := root.namespace(obj)
 }
 
 selects_a_pod(svc, selector) if {

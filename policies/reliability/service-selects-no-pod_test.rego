@@ -35,3 +35,10 @@ test_service_without_selector_passes if {
 	svc := {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "ext"}, "spec": {"ports": [{"port": 80}]}}
 	count(service_selects_no_pod.deny) == 0 with input as {"objects": [svc]}
 }
+
+test_prometheus_operator_pods_pass if {
+	am := {"apiVersion": "monitoring.coreos.com/v1", "kind": "Alertmanager", "metadata": {"name": "main"}, "spec": {"podMetadata": {"labels": {"app.kubernetes.io/name": "alertmanager", "app.kubernetes.io/instance": "main"}}}}
+	svc := service({"app.kubernetes.io/name": "alertmanager"})
+	count(service_selects_no_pod.deny) == 0 with input as {"objects": [am, svc]}
+	count(service_selects_no_pod.deny) == 1 with input as {"objects": [svc]}
+}

@@ -81,8 +81,11 @@ fn check_file(
 ) -> (Vec<Finding>, usize) {
     let loaded = manifest::load_file(file, checks.sources);
     let mut findings = loaded.findings;
-    let inventory: Vec<serde_json::Value> =
-        loaded.objects.iter().map(|o| o.node.to_json()).collect();
+    let inventory: Vec<serde_json::Value> = loaded
+        .objects
+        .iter()
+        .map(|o| crate::validate::as_stored(o.node.to_json()))
+        .collect();
     ev.set_inventory(&inventory);
     for object in &loaded.objects {
         findings.extend(evaluate_object(ev, validator, context, object, checks));
@@ -111,7 +114,7 @@ fn evaluate_object(
     checks: &ObjectChecks<'_>,
 ) -> Vec<Finding> {
     let (rules, disabled) = (checks.rules, checks.disabled);
-    let input = object.node.to_json();
+    let input = crate::validate::as_stored(object.node.to_json());
     let mut results = schema_results(validator, &input, disabled);
     results.extend(ev.evaluate(input, context, |id| !disabled.iter().any(|d| d == id)));
     let mut findings = crate::policy::findings::findings(

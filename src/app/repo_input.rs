@@ -37,7 +37,7 @@ pub fn repo_input(graph: &RepoGraph, environments: &[String], app_globs: &[Strin
                 "path": c.id,
                 "file": c.file,
                 "environment": c.environment,
-                "entryPoints": entry_points_of(graph, &c.id),
+                "entryPoints": cluster_entry_points(graph, c),
             })
         })
         .collect();
@@ -186,6 +186,18 @@ fn entry_points_of<'a>(graph: &'a RepoGraph, id: &str) -> Vec<&'a str> {
     out.sort_unstable();
     out.dedup();
     out
+}
+
+/// The entry points that deploy a cluster root. A cluster's `flux-system` directory is Flux's
+/// bootstrap: `flux bootstrap` applies it and writes its `gotk-sync.yaml` (the Kustomization
+/// that deploys the cluster directory), which repositories often commit as a placeholder
+/// comment; the bootstrap counts as its entry point.
+fn cluster_entry_points<'a>(graph: &'a RepoGraph, c: &'a GraphNode) -> Vec<&'a str> {
+    let found = entry_points_of(graph, &c.id);
+    if found.is_empty() && c.id.rsplit('/').next() == Some("flux-system") {
+        return vec!["flux bootstrap"];
+    }
+    found
 }
 
 /// The directory of a cluster root: its shortest ancestor (or itself) whose last segment

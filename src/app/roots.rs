@@ -435,7 +435,10 @@ fn check_rendered(
         affected.iter().filter(|a| **a).count(),
         std::sync::atomic::Ordering::Relaxed,
     );
-    let inputs: Vec<serde_json::Value> = resources.iter().map(|r| r.node.to_json()).collect();
+    let inputs: Vec<serde_json::Value> = resources
+        .iter()
+        .map(|r| crate::validate::as_stored(r.node.to_json()))
+        .collect();
     ev.set_inventory(&inputs);
     let mut per_object: Vec<Vec<Result<Violation, EvalError>>> = inputs
         .iter()

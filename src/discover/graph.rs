@@ -280,6 +280,10 @@ fn entry_points(b: &mut Builder<'_>, abs: &Path, rel: &str) {
 struct EntryRefs<'a> {
     /// Paths deployed as written (templated ones are skipped when linking).
     paths: Vec<&'a Node>,
+    /// Paths in a repository kgate cannot tell (an Argo CD source without `repoURL`, which a
+    /// kustomize patch fills in later, or with a `${VAR}` in it): linked when they exist
+    /// here, never reported as dangling when they do not (they may be in another repository).
+    maybe_elsewhere: Vec<&'a Node>,
     /// Git directory generator globs, expanded against the tree.
     globs: Vec<&'a Node>,
     /// `dependsOn` targets by node id, with the position of the reference.
@@ -295,10 +299,17 @@ fn argo_application_refs(obj: &Node) -> EntryRefs<'_> {
         .and_then(|s| s.get("source"))
         .into_iter()
         .chain(seq(spec.and_then(|s| s.get("sources"))));
-    EntryRefs {
-        paths: sources.filter_map(|s| s.get("path")).collect(),
-        ..EntryRefs::default()
+    let mut refs = EntryRefs::default();
+    for s in sources {
+        let Some(path) = s.get("path") else { continue };
+        let repo = s.get("repoURL").and_then(Node::as_str);
+        if repo.is_none_or(|r| r.contains("${") || r.contains("{{")) {
+            refs.maybe_elsewhere.push(path);
+        } else {
+            refs.paths.push(path);
+        }
     }
+    refs
 }
 
 /// The git directory globs, template paths and list-expanded paths of an Argo CD
@@ -410,6 +421,15 @@ fn link_entry_refs(b: &mut Builder<'_>, id: &str, rel: &str, refs: EntryRefs<'_>
             continue;
         }
         let target = normalize(&b.scan_root.join(s.trim_start_matches("./")));
+        let to = b.target(&target, true);
+        b.edge(id, to, EdgeKind::Deploys, rel, p.start);
+    }
+    for p in refs.maybe_elsewhere {
+        let Some(s) = p.as_str() else { continue };
+        let target = normalize(&b.scan_root.join(s.trim_start_matches("./")));
+        if s.contains("{{") || s.contains("${") || !target.exists() {
+            continue;
+        }
         let to = b.target(&target, true);
         b.edge(id, to, EdgeKind::Deploys, rel, p.start);
     }
@@ -774,7 +794,7 @@ mod tests {
         write(
             r,
             "argocd/apps.yaml",
-            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: prod-eu, namespace: argocd}\nspec:\n  source:\n    path: clusters/prod-eu\n---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: gone, namespace: argocd}\nspec:\n  source:\n    path: clusters/staging\n---\napiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: clusters, namespace: argocd}\nspec:\n  generators:\n    - list:\n        elements:\n          - {cluster: prod-eu}\n          - {cluster: dev-us}\n  template:\n    spec:\n      source:\n        path: 'clusters/{{cluster}}'\n---\napiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: bases, namespace: argocd}\nspec:\n  generators:\n    - git:\n        directories:\n          - path: apps/*/base\n",
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: prod-eu, namespace: argocd}\nspec:\n  source:\n    repoURL: https://git.example.com/platform.git\n    path: clusters/prod-eu\n---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: gone, namespace: argocd}\nspec:\n  source:\n    repoURL: https://git.example.com/platform.git\n    path: clusters/staging\n---\napiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: clusters, namespace: argocd}\nspec:\n  generators:\n    - list:\n        elements:\n          - {cluster: prod-eu}\n          - {cluster: dev-us}\n  template:\n    spec:\n      source:\n        path: 'clusters/{{cluster}}'\n---\napiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: bases, namespace: argocd}\nspec:\n  generators:\n    - git:\n        directories:\n          - path: apps/*/base\n",
         );
         tmp
     }
@@ -864,7 +884,32 @@ mod tests {
             .into_iter()
             .collect();
         // The Application's missing path, and the list element whose cluster has no directory.
-        assert_eq!(dangling, [(13, "staging"), (23, "dev-us")]);
+        assert_eq!(dangling, [(15, "staging"), (25, "dev-us")]);
+    }
+
+    #[test]
+    fn a_missing_path_of_an_unknown_repository_is_not_dangling() {
+        // No repoURL (a kustomize patch of the app-of-apps adds it) or a templated one: the
+        // path may be in another repository. One that exists here is still deployed.
+        let tmp = repo();
+        write(
+            tmp.path(),
+            "argocd/apps.yaml",
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: patched}\nspec:\n  source:\n    path: consolelink\n---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: templated}\nspec:\n  source:\n    repoURL: ${GIT_BASEURL}/infra\n    path: namespaces/ci\n---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: here}\nspec:\n  source:\n    path: clusters/prod-eu\n",
+        );
+        let g = graph(tmp.path());
+        let dangling: Vec<String> = g.dangling().into_iter().map(|d| d.edge.to).collect();
+        assert!(
+            !dangling
+                .iter()
+                .any(|d| d == "consolelink" || d == "namespaces/ci"),
+            "{dangling:?}"
+        );
+        assert!(
+            g.edges
+                .iter()
+                .any(|e| e.from == "Application here" && e.to == "clusters/prod-eu")
+        );
     }
 
     #[test]

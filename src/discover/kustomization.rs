@@ -24,6 +24,29 @@ pub struct KustomizationInfo {
     /// Files (absolute, lexically normalised) it uses as patches, generator inputs or
     /// transformer/plugin configuration.
     pub non_manifests: Vec<PathBuf>,
+    /// YAML files named only by commented-out list entries (`#- argocd/app.yaml`,
+    /// `#- path: patches/webhook_in_x.yaml`): switched off by the author, so not deployed.
+    pub disabled: Vec<PathBuf>,
+}
+
+/// The YAML files of commented-out list entries in a kustomization's text (kubebuilder
+/// scaffolds ship their optional patches this way; app-of-apps repositories switch
+/// Applications off this way).
+fn commented_out_files(dir: &Path, text: &str) -> Vec<PathBuf> {
+    text.lines()
+        .filter_map(|line| {
+            let entry = line.trim_start().strip_prefix('#')?;
+            let entry = entry
+                .trim_start_matches('#')
+                .trim_start()
+                .strip_prefix('-')?;
+            let entry = entry.trim();
+            let entry = entry.strip_prefix("path:").map_or(entry, str::trim);
+            let is_yaml = entry.ends_with(".yaml") || entry.ends_with(".yml");
+            let plain = !entry.contains(char::is_whitespace) && !entry.contains("://");
+            (is_yaml && plain).then(|| normalize(&dir.join(entry)))
+        })
+        .collect()
 }
 
 /// Reads a kustomization's kind and the non-manifest files it references.
@@ -130,6 +153,7 @@ pub fn read_kustomization(
     Ok(KustomizationInfo {
         is_component: root.get("kind").and_then(Node::as_str) == Some("Component"),
         non_manifests: refs,
+        disabled: commented_out_files(dir, text),
     })
 }
 

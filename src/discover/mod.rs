@@ -36,6 +36,10 @@ pub struct Discovery {
     /// YAML files a kustomization uses as a patch, generator input or plugin config: partial
     /// objects, not checked on their own.
     pub partials: Vec<SourceFile>,
+    /// YAML files nothing deploys and that are not checked: those a kustomization names only
+    /// in commented-out entries, and test assertions (kuttl `NN-assert.yaml`, chainsaw
+    /// `assert`/`error` files), which hold partial objects by design.
+    pub not_deployed: Vec<SourceFile>,
     /// The kustomization files among `kustomizations` that are Components.
     pub components: Vec<SourceFile>,
     pub problems: Vec<WalkProblem>,
@@ -119,6 +123,7 @@ pub fn discover(
             found.manifests.push(file);
         }
     }
+    let explicit_files: HashSet<PathBuf> = explicit.iter().cloned().collect();
     for p in explicit {
         let rel = relative(root, &p);
         let file = SourceFile { rel, abs: p };
@@ -133,6 +138,7 @@ pub fn discover(
     found.kustomizations.sort();
     found.kustomizations.dedup();
     let mut partial: HashSet<PathBuf> = HashSet::new();
+    let mut disabled: HashSet<PathBuf> = HashSet::new();
     for k in &found.kustomizations {
         let text = match table.text(&k.abs) {
             Ok(t) => t,
@@ -150,8 +156,20 @@ pub fn discover(
                 found.components.push(k.clone());
             }
             partial.extend(info.non_manifests);
+            disabled.extend(info.disabled);
         }
     }
+    // Explicitly named files are always checked.
+    let (not_deployed, manifests): (Vec<SourceFile>, Vec<SourceFile>) =
+        std::mem::take(&mut found.manifests)
+            .into_iter()
+            .partition(|m| {
+                !explicit_files.contains(&m.abs)
+                    && !partial.contains(&m.abs)
+                    && (disabled.contains(&m.abs) || is_test_assertion(&m.abs))
+            });
+    found.manifests = manifests;
+    found.not_deployed = not_deployed;
     let (partials, manifests): (Vec<SourceFile>, Vec<SourceFile>) =
         std::mem::take(&mut found.manifests)
             .into_iter()
@@ -163,6 +181,30 @@ pub fn discover(
     found.problems.sort_by(|a, b| a.rel.cmp(&b.rel));
     found.problems.dedup();
     Ok(found)
+}
+
+/// A kuttl or chainsaw test file that is not applied as it is: the chainsaw test, or a file whose name has the word `assert` or `error(s)`,
+/// numbered as a kuttl step (`00-assert.yaml`) or beside a `chainsaw-test.yaml`. These hold
+/// the fields a test expects of a live object, never a whole object to apply.
+fn is_test_assertion(path: &Path) -> bool {
+    let name = file_name(path);
+    // The chainsaw test itself (`kind: Test`) is the harness's configuration.
+    if matches!(name, "chainsaw-test.yaml" | "chainsaw-test.yml") {
+        return true;
+    }
+    let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
+    let words: Vec<&str> = stem.split(['-', '_', '.']).collect();
+    if !words
+        .iter()
+        .any(|w| matches!(*w, "assert" | "asserts" | "error" | "errors"))
+    {
+        return false;
+    }
+    let kuttl_step = words[0].chars().all(|c| c.is_ascii_digit()) && !words[0].is_empty();
+    let chainsaw = path.parent().is_some_and(|d| {
+        d.join("chainsaw-test.yaml").is_file() || d.join("chainsaw-test.yml").is_file()
+    });
+    kuttl_step || chainsaw
 }
 
 fn walk_dir(
@@ -304,6 +346,74 @@ mod tests {
         assert_eq!(rels(&found.charts), ["charts/db/Chart.yaml"]);
         assert_eq!(rels(&found.partials), ["apps/web/patch.yaml"]);
         assert!(found.problems.is_empty());
+    }
+
+    #[test]
+    fn switched_off_entries_and_test_assertions_are_not_deployed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = fs::canonicalize(tmp.path()).unwrap();
+        // A kubebuilder scaffold's optional patches and an app-of-apps' disabled Application.
+        write(
+            &root,
+            "config/crd/kustomization.yaml",
+            "resources: [bases/x.yaml]
+patches:
+#- path: patches/webhook_in_x.yaml
+# - patches/cainjection_in_x.yaml
+",
+        );
+        write(&root, "config/crd/bases/x.yaml", "a: 1");
+        write(&root, "config/crd/patches/webhook_in_x.yaml", "a: 1");
+        write(&root, "config/crd/patches/cainjection_in_x.yaml", "a: 1");
+        write(
+            &root,
+            "infra/kustomization.yaml",
+            "resources:
+#- argocd/app.yaml
+- argocd/on.yaml
+",
+        );
+        write(&root, "infra/argocd/app.yaml", "a: 1");
+        write(&root, "infra/argocd/on.yaml", "a: 1");
+        // kuttl steps and chainsaw assertions hold partial objects; a step that applies does not.
+        write(&root, "tests/e2e/smoke/00-install.yaml", "a: 1");
+        write(&root, "tests/e2e/smoke/00-assert.yaml", "a: 1");
+        write(&root, "tests/e2e/smoke/01-errors.yaml", "a: 1");
+        write(&root, "tests/chainsaw/upgrade/chainsaw-test.yaml", "a: 1");
+        write(&root, "tests/chainsaw/upgrade/assert-workload.yaml", "a: 1");
+        write(&root, "docs/error-pages.yaml", "a: 1");
+        let found = discover(
+            &root,
+            std::slice::from_ref(&root),
+            &[],
+            &FileTable::new(&root, u64::MAX),
+        )
+        .unwrap();
+        assert_eq!(
+            rels(&found.not_deployed),
+            [
+                "config/crd/patches/cainjection_in_x.yaml",
+                "config/crd/patches/webhook_in_x.yaml",
+                "infra/argocd/app.yaml",
+                "tests/chainsaw/upgrade/assert-workload.yaml",
+                "tests/chainsaw/upgrade/chainsaw-test.yaml",
+                "tests/e2e/smoke/00-assert.yaml",
+                "tests/e2e/smoke/01-errors.yaml",
+            ]
+        );
+        assert_eq!(
+            rels(&found.manifests),
+            [
+                "config/crd/bases/x.yaml",
+                "docs/error-pages.yaml",
+                "infra/argocd/on.yaml",
+                "tests/e2e/smoke/00-install.yaml",
+            ]
+        );
+        // Named on the command line, a switched-off file is checked.
+        let explicit = root.join("infra/argocd/app.yaml");
+        let found = discover(&root, &[explicit], &[], &FileTable::new(&root, u64::MAX)).unwrap();
+        assert_eq!(rels(&found.manifests), ["infra/argocd/app.yaml"]);
     }
 
     #[test]

@@ -85,6 +85,19 @@ pub fn load_file(file: &SourceFile, table: &FileTable) -> LoadedFile {
     let (docs, _text) = match decode(&bytes) {
         Ok(text) => {
             let (docs, err) = yaml::parse_documents(text, LoadLimits::default());
+            if err.is_some() && is_go_template(text) {
+                // A Go template a program renders (an operator's embedded manifests, a
+                // benchmark's generator input) is not YAML until rendered: not a defect.
+                out.findings.push(finding(
+                    rules::NOT_A_MANIFEST,
+                    Severity::Note,
+                    rel,
+                    START,
+                    "file is a Go template (`{{ .Field }}`, `{{ if }}`) that does not parse as YAML until a program renders it; it was not checked".to_owned(),
+                    "If kgate should check what it renders, commit the rendered manifests; otherwise add it to `exclude:` in .kgate.yaml.",
+                ));
+                return out;
+            }
             if let Some(e) = err {
                 out.findings.push(finding(
                     rules::PARSE_ERROR,
@@ -121,6 +134,27 @@ pub fn load_file(file: &SourceFile, table: &FileTable) -> LoadedFile {
         ));
     }
     out
+}
+
+/// Whether `text` holds Go template actions (`{{ .Field }}`, `{{- if }}`, `{{ range }}`):
+/// field references start with a dot, which Argo CD / Argo Workflows placeholders
+/// (`{{args.name}}`, `{{workflow.name}}`) never do.
+fn is_go_template(text: &str) -> bool {
+    const ACTIONS: &[&str] = &[
+        "{{ .",
+        "{{.",
+        "{{-",
+        "{{ if ",
+        "{{if ",
+        "{{ range ",
+        "{{range ",
+        "{{ end",
+        "{{end",
+        "{{ template ",
+        "{{ include ",
+        "{{ with ",
+    ];
+    ACTIONS.iter().any(|a| text.contains(a))
 }
 
 /// UTF-8 text of a file, or the position and reason it is not text.
@@ -405,6 +439,23 @@ mod tests {
         let ids: Vec<String> = l.objects.iter().map(|o| o.id.to_string()).collect();
         assert_eq!(ids, ["ConfigMap ns/a", "Service s"]);
         assert_eq!(l.objects[1].list_item, Some(0));
+    }
+
+    #[test]
+    fn go_templates_that_do_not_parse_are_notes_and_argo_placeholders_stay_errors() {
+        // An operator's embedded manifest (open-cluster-management's `{{ .Namespace }}`).
+        let l = load_text(
+            b"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {{ .ClusterManagerNamespace }}\n",
+            1 << 20,
+        );
+        assert_eq!(rules_of(&l), [("not-a-manifest", 1)]);
+        assert!(l.objects.is_empty());
+        // An unquoted Argo placeholder is a YAML error kubectl rejects too.
+        let l = load_text(
+            b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  annotations:\n    x: {{args.enabled}}\n",
+            1 << 20,
+        );
+        assert_eq!(rules_of(&l)[0].0, "parse-error");
     }
 
     #[test]

@@ -21,6 +21,8 @@ macro_rules! versions {
 versions!(25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37);
 
 const CRD_CATALOG: &[u8] = include_bytes!("../../schemas/crds/catalog.json.gz");
+/// Schemas written for kgate where no vendorable one exists (`schemas/README.md`).
+const AUTHORED: &str = include_str!("../../schemas/crds/authored.json");
 
 /// The versions whose schemas are embedded, oldest first (`model::kube_version::SUPPORTED`
 /// names the same list for the configuration; a unit test keeps them equal).
@@ -93,12 +95,15 @@ pub fn kube(v: KubeVersion) -> &'static KubeSchemas {
 pub fn crd_catalog() -> &'static HashMap<(String, String), Value> {
     static CATALOG: OnceLock<HashMap<(String, String), Value>> = OnceLock::new();
     CATALOG.get_or_init(|| {
-        let doc = gunzip(CRD_CATALOG);
+        let authored: Value = serde_json::from_str(AUTHORED)
+            .expect("schemas/crds/authored.json is valid JSON (checked by a unit test)");
         let mut out = HashMap::new();
-        if let Some(Value::Object(schemas)) = doc.get("schemas") {
-            for (key, schema) in schemas {
-                if let Some((api_version, kind)) = key.split_once('|') {
-                    out.insert((api_version.to_owned(), kind.to_owned()), schema.clone());
+        for doc in [gunzip(CRD_CATALOG), authored] {
+            if let Some(Value::Object(schemas)) = doc.get("schemas") {
+                for (key, schema) in schemas {
+                    if let Some((api_version, kind)) = key.split_once('|') {
+                        out.insert((api_version.to_owned(), kind.to_owned()), schema.clone());
+                    }
                 }
             }
         }
@@ -124,6 +129,11 @@ mod tests {
             );
         }
         assert!(!crd_catalog().is_empty());
+        let template = (
+            "templates.gatekeeper.sh/v1".to_owned(),
+            "ConstraintTemplate".to_owned(),
+        );
+        assert!(crd_catalog().contains_key(&template));
     }
 
     #[test]

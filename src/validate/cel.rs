@@ -44,7 +44,7 @@ fn walk(
     }
     if let Some(Value::Array(rules)) = schema.get("x-kubernetes-validations") {
         for rule in rules {
-            evaluate(rule, root, value, pointer, out);
+            evaluate(rule, root, &CelSelf { doc, schema, value }, pointer, out);
         }
     }
     if let Some(Value::Array(all)) = schema.get("allOf") {
@@ -75,7 +75,82 @@ fn walk(
     }
 }
 
-fn evaluate(rule: &Value, root: &Value, value: &Value, pointer: &str, out: &mut Vec<Problem>) {
+/// The value a rule's `self` is bound to, with the schema it was declared on.
+struct CelSelf<'a> {
+    doc: &'a Value,
+    schema: &'a Value,
+    value: &'a Value,
+}
+
+/// CEL's reserved words: a property with one of these names is read as `__name__` in a rule.
+const RESERVED: &[&str] = &[
+    "true",
+    "false",
+    "null",
+    "in",
+    "as",
+    "break",
+    "const",
+    "continue",
+    "else",
+    "for",
+    "function",
+    "if",
+    "import",
+    "let",
+    "loop",
+    "package",
+    "namespace",
+    "return",
+    "var",
+    "void",
+    "while",
+];
+
+/// A declared property's name as Kubernetes CEL exposes it: reserved words become
+/// `__word__`, and `__`, `.`, `-`, `/` are spelled `__underscores__`, `__dot__`, `__dash__`,
+/// `__slash__` (the escaping of the Kubernetes CEL docs).
+fn escape_property(name: &str) -> String {
+    if RESERVED.contains(&name) {
+        return format!("__{name}__");
+    }
+    name.replace("__", "__underscores__")
+        .replace('.', "__dot__")
+        .replace('-', "__dash__")
+        .replace('/', "__slash__")
+}
+
+/// `value` with the names of the properties its schema declares escaped, at every depth
+/// (map keys of `additionalProperties` are data and stay as they are).
+fn escaped(doc: &Value, schema: &Value, value: &Value, depth: usize) -> Value {
+    let schema = resolve(doc, schema);
+    match value {
+        Value::Object(fields) if depth < 64 => {
+            let props = schema.get("properties").and_then(Value::as_object);
+            let extra = schema.get("additionalProperties").filter(|a| a.is_object());
+            fields
+                .iter()
+                .map(|(k, v)| match (props.and_then(|p| p.get(k)), extra) {
+                    (Some(sub), _) => (escape_property(k), escaped(doc, sub, v, depth + 1)),
+                    (None, Some(sub)) => (k.clone(), escaped(doc, sub, v, depth + 1)),
+                    (None, None) => (k.clone(), v.clone()),
+                })
+                .collect::<serde_json::Map<_, _>>()
+                .into()
+        }
+        Value::Array(items) if depth < 64 => {
+            let sub = schema.get("items").filter(|i| i.is_object());
+            items
+                .iter()
+                .map(|v| sub.map_or_else(|| v.clone(), |s| escaped(doc, s, v, depth + 1)))
+                .collect::<Vec<_>>()
+                .into()
+        }
+        _ => value.clone(),
+    }
+}
+
+fn evaluate(rule: &Value, root: &Value, this: &CelSelf<'_>, pointer: &str, out: &mut Vec<Problem>) {
     let Some(expr) = rule.get("rule").and_then(Value::as_str) else {
         return;
     };
@@ -108,6 +183,14 @@ fn evaluate(rule: &Value, root: &Value, value: &Value, pointer: &str, out: &mut 
         }
     };
     let mut ctx = cel::Context::default();
+    // Escaped names only matter to a rule that spells one (they all hold `__`).
+    let view;
+    let value = if expr.contains("__") {
+        view = escaped(this.doc, this.schema, this.value, 0);
+        &view
+    } else {
+        this.value
+    };
     let self_value = match cel::to_value(value) {
         Ok(v) => v,
         Err(e) => {
@@ -195,6 +278,22 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn reserved_property_names_are_read_escaped() {
+        // Gateway API's parentRefs rule compares `__namespace__` of two references.
+        let schema = json!({"type": "array", "items": {"type": "object", "properties": {
+            "name": {"type": "string"}, "namespace": {"type": "string"}}},
+            "x-kubernetes-validations": [{"rule": "self.all(p, has(p.__namespace__) ? p.__namespace__ != 'x' : true)", "message": "not x"}]});
+        assert_eq!(
+            run(schema.clone(), json!([{"name": "a", "namespace": "y"}])),
+            vec![]
+        );
+        let bad = run(schema, json!([{"name": "a", "namespace": "x"}]));
+        assert_eq!(bad.len(), 1, "{bad:?}");
+        assert_eq!(bad[0].2, "(object): not x");
+        assert_eq!(escape_property("a-b.c/d"), "a__dash__b__dot__c__slash__d");
     }
 
     #[test]

@@ -12,6 +12,7 @@
 pub mod catalog;
 pub mod cel;
 pub mod crd;
+mod defaults;
 pub mod deprecations;
 
 use std::collections::{BTreeSet, HashMap};
@@ -37,6 +38,8 @@ struct Compiled {
     schema: Value,
     /// Whether the schema declares CEL rules (`x-kubernetes-validations`) anywhere.
     has_cel: bool,
+    /// Whether the schema declares a `default` anywhere (objects are defaulted first).
+    has_defaults: bool,
 }
 
 /// Validates objects for one run: a Kubernetes version, strictness, and the repository's CRDs.
@@ -176,10 +179,12 @@ impl Validator {
                 .build(&schema)
                 .ok()?;
             let has_cel = schema.to_string().contains("x-kubernetes-validations");
+            let has_defaults = defaults::has_defaults(&schema);
             Some(Arc::new(Compiled {
                 validator,
                 schema,
                 has_cel,
+                has_defaults,
             }))
         });
         if let Ok(mut c) = self.compiled.lock() {
@@ -234,7 +239,10 @@ impl Validator {
             });
             return out;
         };
-        let as_served = as_the_api_server_sees_it(object);
+        let mut as_served = as_the_api_server_sees_it(object);
+        if compiled.has_defaults {
+            defaults::apply(&compiled.schema, &compiled.schema, as_served.to_mut(), 0);
+        }
         let instance = as_served.as_ref();
         let mut problems = Vec::new();
         if !compiled.validator.is_valid(instance) {
@@ -294,6 +302,25 @@ fn as_the_api_server_sees_it(object: &Value) -> std::borrow::Cow<'_, Value> {
     }
     drop_nulls(&mut o);
     std::borrow::Cow::Owned(o)
+}
+
+/// `object` as the API server stores it, which is what policies are evaluated on: fields set
+/// to an explicit `null` (`annotations:` with only comments under it, a Helm template's
+/// empty `matchLabels:`) are dropped, so a rule reading them sees an absent field rather
+/// than a null its Rego built-ins reject.
+pub fn as_stored(mut object: Value) -> Value {
+    fn drop_nulls(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                m.retain(|_, v| !v.is_null());
+                m.values_mut().for_each(drop_nulls);
+            }
+            Value::Array(a) => a.iter_mut().for_each(drop_nulls),
+            _ => {}
+        }
+    }
+    drop_nulls(&mut object);
+    object
 }
 
 /// The definitions `name` refers to, directly or not (a kind's schema without the other

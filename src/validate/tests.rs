@@ -236,3 +236,58 @@ fn explicit_nulls_are_dropped_as_the_api_server_drops_them() {
     assert_eq!(p.len(), 1, "{p:?}");
     assert_eq!(p[0].1, "/spec/replicas");
 }
+
+#[test]
+fn defaults_are_applied_before_cel_rules_as_the_api_server_applies_them() {
+    // Gateway API's backendRef rule reads `self.kind`, which the object leaves to its
+    // default (`Service`): the API server defaults, then validates, and accepts it.
+    let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "routes.example.com"},
+        "spec": {"group": "example.com", "names": {"kind": "Route", "plural": "routes"}, "scope": "Namespaced",
+            "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {
+                "type": "object", "properties": {"spec": {"type": "object", "properties": {
+                    "backendRefs": {"type": "array", "items": {"type": "object",
+                        "x-kubernetes-validations": [{"rule": "(size(self.group) == 0 && self.kind == 'Service') ? has(self.port) : true",
+                            "message": "Must have port for Service reference"}],
+                        "properties": {
+                            "group": {"type": "string", "default": ""},
+                            "kind": {"type": "string", "default": "Service"},
+                            "name": {"type": "string"},
+                            "port": {"type": "integer"}}}}}}}}}}]}});
+    let mut val = v(32, false);
+    val.add_crd(&crd);
+    let route = |refs: Value| json!({"apiVersion": "example.com/v1", "kind": "Route", "metadata": {"name": "r"}, "spec": {"backendRefs": refs}});
+    assert_eq!(
+        problems(&val, route(json!([{"name": "web", "port": 80}]))),
+        vec![]
+    );
+    // Without a port the defaulted kind makes the rule fail, with the CRD's message.
+    let p = problems(&val, route(json!([{"name": "web"}])));
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(
+        p[0].2,
+        "spec.backendRefs[0]: Must have port for Service reference"
+    );
+}
+
+#[test]
+fn constraint_templates_are_validated_with_kgates_own_schema() {
+    let val = v(32, false);
+    let template = |targets: Value| {
+        json!({"apiVersion": "templates.gatekeeper.sh/v1", "kind": "ConstraintTemplate",
+        "metadata": {"name": "k8srequiredlabels"},
+        "spec": {"crd": {"spec": {"names": {"kind": "K8sRequiredLabels"},
+            "validation": {"openAPIV3Schema": {"type": "object", "properties": {"labels": {"type": "array"}}}}}},
+            "targets": targets}})
+    };
+    let good = template(
+        json!([{"target": "admission.k8s.gatekeeper.sh", "rego": "package k8srequiredlabels\n"}]),
+    );
+    assert_eq!(problems(&val, good), vec![]);
+    let p = problems(&val, template(json!([{"rego": 3}])));
+    assert_eq!(
+        p.iter().map(|p| p.1.as_str()).collect::<Vec<_>>(),
+        ["/spec/targets/0", "/spec/targets/0/rego"],
+        "{p:?}"
+    );
+}
