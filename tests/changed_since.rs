@@ -81,6 +81,7 @@ fn explained_roots(stderr: &str) -> Vec<String> {
         .lines()
         .skip_while(|l| !l.starts_with("affected roots:"))
         .skip(1)
+        .take_while(|l| l.starts_with("  "))
         .map(|l| l.trim().to_owned())
         .collect()
 }
@@ -277,6 +278,94 @@ fn generated_monorepo_one_base_change() {
     want.sort();
     assert_eq!(roots, want, "{}", run.stderr);
     assert_eq!(run.report["summary"]["roots"], want.len());
+    // The clusters render every app, but only the changed app's objects are reported.
+    let findings = run.report["findings"].as_array().unwrap();
+    assert!(!findings.is_empty());
+    for f in findings {
+        if let Some(name) = f["object"]["name"].as_str() {
+            assert!(name.starts_with("svc-0003"), "{f}");
+        }
+    }
+}
+
+/// Findings of `rule` with the names of their objects.
+fn objects_with(report: &serde_json::Value, rule: &str) -> Vec<String> {
+    let mut names: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .map(|f| f["object"]["name"].as_str().unwrap_or("").to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn only_objects_the_change_can_affect_are_evaluated_and_reported() {
+    let tmp = repo();
+    let r = tmp.path();
+    // A defect that was there before: api runs :latest everywhere.
+    write(
+        r,
+        "apps/api/base/deployment.yaml",
+        &DEPLOYMENT.replace("NAME", "api").replace(":1.0", ":latest"),
+    );
+    git(r, &["commit", "-qam", "api on latest"]);
+
+    // web's base changes: the clusters render api too, but api's finding is not the change's.
+    write(
+        r,
+        "apps/web/base/deployment.yaml",
+        &DEPLOYMENT.replace("NAME", "web").replace(":1.0", ":latest"),
+    );
+    let run = check(r, &["--changed-since", "HEAD", "--explain"]);
+    assert_eq!(
+        objects_with(&run.report, "image-latest-tag"),
+        ["web"],
+        "{}",
+        run.stderr
+    );
+    // web's base, its two overlays and web in each of the two clusters: 5 of the 7 objects.
+    assert!(
+        run.stderr
+            .contains("affected objects: 5 of the 7 these roots render"),
+        "{}",
+        run.stderr
+    );
+    // Without --changed-since both are reported.
+    let all = check(r, &[]);
+    assert_eq!(
+        objects_with(&all.report, "image-latest-tag"),
+        ["api", "web"]
+    );
+    git(r, &["checkout", "-q", "--", "."]);
+
+    // A change to an overlay's kustomization affects every object of that layer (it could
+    // remove what made a finding go away), in the overlay and in the cluster above it, and
+    // nothing of the other environment or app.
+    write(
+        r,
+        "apps/web/overlays/dev/kustomization.yaml",
+        "namespace: web-dev\nresources: [../../base]\ncomponents: [../../../../components/common]\nimages:\n  - name: registry.example.com/web\n    newTag: latest\n",
+    );
+    let run = check(r, &["--changed-since", "HEAD", "--explain"]);
+    assert_eq!(
+        explained_roots(&run.stderr),
+        ["apps/web/overlays/dev", "clusters/dev-eu"]
+    );
+    assert!(
+        run.stderr
+            .contains("affected objects: 2 of the 3 these roots render"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        objects_with(&run.report, "image-latest-tag"),
+        ["web"],
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
