@@ -74,6 +74,12 @@ impl Registry {
 
 /// Runs the whole pipeline.
 pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
+    let mut timings = Vec::new();
+    let mut clock = std::time::Instant::now();
+    let mut lap = |what: &'static str, timings: &mut Vec<_>| {
+        timings.push((what, clock.elapsed()));
+        clock = std::time::Instant::now();
+    };
     let s = Settings::resolve(opts)?;
     let config = &s.config;
     let user = crate::policy::user::UserPolicies::load(&s.user_policies(), &s.root)?;
@@ -92,6 +98,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         &graph.gitops_documents,
     );
     let (affected, entries) = select::select(opts, &s, &graph, &mut discovery, entries)?;
+    lap("load policies, discover, graph, select", &mut timings);
     // Findings about the repository as a whole are reported once, by the first shard.
     let whole_repo = opts.shard.is_none_or(|(i, _)| i == 1);
 
@@ -106,6 +113,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         crate::policy::gatekeeper::Gatekeeper::load(&gatekeeper);
     policies.set_gatekeeper(gatekeeper);
     let registry = Registry::new(config, &policies)?;
+    lap("CRDs and Gatekeeper templates", &mut timings);
     let validators = Validators::new(version, strict, s.kube_versions_by_name()?, &crds);
     let context = ContextSettings::from_config(config);
     let scope = affected
@@ -141,6 +149,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
             },
         )
     });
+    lap("render and evaluate roots", &mut timings);
     let plain_context = context.for_root(None);
     // Files rendered as part of a root are checked there, with their overlays applied.
     let plain: Vec<_> = discovery
@@ -159,6 +168,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         )
     });
 
+    lap("plain files", &mut timings);
     let mut affected = affected;
     if let Some(a) = &mut affected {
         a.objects = rendered.objects;
@@ -183,7 +193,9 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     }
     findings.extend(rendered.findings);
     findings.extend(file_findings);
+    lap("repository rules", &mut timings);
     let (findings, suppressed) = crate::gate::apply(findings, &s.root, &s.sources, config);
+    lap("gate (suppressions, order)", &mut timings);
     let mut summary = Summary {
         roots: rendered.roots,
         objects: rendered.objects + file_objects,
@@ -199,5 +211,6 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         affected,
         suppressed,
         sources: s.sources.clone(),
+        timings,
     })
 }

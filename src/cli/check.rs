@@ -56,6 +56,10 @@ pub struct CheckArgs {
     #[arg(long, requires = "changed_since")]
     pub explain: bool,
 
+    /// Print how long each stage took (to stderr).
+    #[arg(long)]
+    pub timings: bool,
+
     /// Ignore the findings recorded in FILE (written by --write-baseline): only new findings
     /// fail the gate; entries that match nothing are reported as `baseline-stale` notes.
     #[arg(long, value_name = "FILE")]
@@ -140,6 +144,11 @@ pub fn run(args: &CheckArgs) -> u8 {
     let elapsed = started.elapsed();
     let mut result = match checked {
         Ok(r) => {
+            if args.timings {
+                for (what, took) in &r.timings {
+                    eprintln!("{:>8.1} ms  {what}", took.as_secs_f64() * 1000.0);
+                }
+            }
             if args.explain
                 && let Some(a) = &r.affected
             {

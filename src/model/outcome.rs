@@ -30,6 +30,9 @@ pub struct CheckResult {
     /// The text of the files the findings are in, as the check read them: reports that show
     /// source snippets read it here, never from the disk.
     pub sources: Arc<dyn SourceText>,
+    /// How long each stage took, in order (`kgate check --timings`, to stderr; never part of
+    /// a report, which stays deterministic).
+    pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
 /// Source text by path relative to the scanned root (`source::FileTable` is the one kgate

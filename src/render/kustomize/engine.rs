@@ -23,7 +23,7 @@ use super::order::{ResId, legacy_cmp, legacy_cmp_with};
 use super::patches::{self, LoadedPatch};
 use super::replacement::Replacement;
 use super::resource::{
-    Resource, Transformation, add_unique, get_mut, get_str, kustomize_input, map, set, text,
+    Resource, Transformation, get_mut, get_str, kustomize_input, map, set, text,
 };
 use super::tconfig::{self, Shared, TransformerConfig};
 use super::transformers::{add_hashes, apply_replacements, builtin_transformations, transform};
@@ -426,11 +426,12 @@ impl Renderer {
         tc: &mut Shared,
         stack: &mut Vec<PathBuf>,
     ) -> Result<(), RenderError> {
+        let mut adder = super::resource::UniqueAdder::new(ra);
         for item in &k.resources {
             let (loaded, loaded_vars, loaded_tc) =
                 self.load_resource(k, dir, &item.value, item.pos, stack)?;
             for r in loaded {
-                add_unique(ra, r, &k.file, item.pos)?;
+                adder.add(ra, r, &k.file, item.pos)?;
             }
             tconfig::absorb(tc, &loaded_tc).map_err(|e| RenderError::at(&k.file, item.pos, e))?;
             for v in loaded_vars {

@@ -321,20 +321,68 @@ impl Resource {
     /// (none counts as `default`; cluster-scoped kinds have none). The same object under two
     /// API versions is two ids to kustomize (the `duplicate-resource-id` rule catches it).
     pub(super) fn same_id(&self, other: &Resource) -> bool {
-        fn effective(r: &Resource) -> &str {
-            if r.is_cluster_scoped() {
-                ""
-            } else if r.namespace().is_empty() {
-                "default"
-            } else {
-                r.namespace()
-            }
-        }
-        group_version(self.api_version()) == group_version(other.api_version())
-            && self.kind() == other.kind()
-            && self.name() == other.name()
-            && effective(self) == effective(other)
+        self.name() == other.name() && self.id_key() == other.id_key()
     }
+
+    /// What makes an object's id for [`Resource::same_id`]: group/version, kind, name and
+    /// effective namespace (`default` for none; nothing for cluster-scoped kinds).
+    fn id_key(&self) -> ((&str, &str), &str, &str, &str) {
+        let namespace = if self.is_cluster_scoped() {
+            ""
+        } else if self.namespace().is_empty() {
+            "default"
+        } else {
+            self.namespace()
+        };
+        (
+            group_version(self.api_version()),
+            self.kind(),
+            self.name(),
+            namespace,
+        )
+    }
+}
+
+/// Adds objects like [`add_unique`], remembering the ids already added: a cluster root adds
+/// a thousand objects, and comparing each with every other was quadratic.
+pub(super) struct UniqueAdder {
+    seen: std::collections::HashSet<OwnedId>,
+}
+
+impl UniqueAdder {
+    pub(super) fn new(ra: &[Resource]) -> UniqueAdder {
+        UniqueAdder {
+            seen: ra.iter().map(owned_key).collect(),
+        }
+    }
+
+    pub(super) fn add(
+        &mut self,
+        ra: &mut Vec<Resource>,
+        r: Resource,
+        file: &Path,
+        pos: Pos,
+    ) -> Result<(), RenderError> {
+        if self.seen.insert(owned_key(&r)) {
+            ra.push(r);
+            Ok(())
+        } else {
+            add_unique(ra, r, file, pos)
+        }
+    }
+}
+
+type OwnedId = (String, String, String, String, String);
+
+fn owned_key(r: &Resource) -> OwnedId {
+    let ((group, version), kind, name, namespace) = r.id_key();
+    (
+        group.to_owned(),
+        version.to_owned(),
+        kind.to_owned(),
+        name.to_owned(),
+        namespace.to_owned(),
+    )
 }
 
 /// Adds `r` unless an object with the same id is already there (kustomize refuses that).
