@@ -36,6 +36,20 @@ fn bench_check(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("whole-gate", apps), &opts, |b, opts| {
             b.iter(|| kgate::check(opts).expect("check runs"));
         });
+        // A pre-push after editing one app's base (what `--changed-since` selects, given as
+        // the changed files so that git is not timed): its base, overlays and the clusters
+        // including it are rendered, only its objects evaluated.
+        let one_app = kgate::CheckOptions {
+            changed_files: Some(["apps/svc-0007/base/deployment.yaml".to_owned()].into()),
+            ..opts.clone()
+        };
+        group.bench_with_input(
+            BenchmarkId::new("one-app-change", apps),
+            &one_app,
+            |b, opts| {
+                b.iter(|| kgate::check(opts).expect("check runs"));
+            },
+        );
     }
     group.finish();
 }
