@@ -5,6 +5,7 @@
 //! `{"msg": ..., "path": [...]}` where `path` names the offending field so kgate can point
 //! at its source line. The engine is loaded once and cloned per worker thread.
 
+mod budget;
 pub mod context;
 pub mod findings;
 pub mod gatekeeper;
@@ -492,6 +493,7 @@ pub(crate) fn add_policy(
 pub(crate) fn new_engine() -> regorus::Engine {
     let mut engine = regorus::Engine::new();
     engine.set_execution_timer_config(timer_config(EVAL_TIME_LIMIT));
+    budget::install(&mut engine);
     engine
 }
 
