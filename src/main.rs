@@ -20,6 +20,10 @@ fn main() -> ExitCode {
     unsafe { std::env::set_var("RUST_BACKTRACE", "0") };
     // A bug must not show users a Rust backtrace; say what happened and exit 2.
     std::panic::set_hook(Box::new(|info| {
+        // A panic inside the policy engine is caught and becomes a `policy-error` finding.
+        if kgate::policy::in_guarded_evaluation() {
+            return;
+        }
         let msg = info
             .payload()
             .downcast_ref::<&str>()

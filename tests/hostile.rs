@@ -321,3 +321,54 @@ fn files_are_read_only_through_the_bounded_readers() {
         .collect();
     assert!(stale.is_empty(), "no longer needed, remove: {stale:?}");
 }
+
+/// A policy that makes the Rego engine panic (regorus 0.14 `expect`s the digits of a
+/// `sprintf` width to be ASCII) is one `policy-error`; the run goes on, with the other rules
+/// on every object, and says nothing on stderr. It ended the whole check with exit 2.
+#[test]
+fn a_policy_that_panics_the_engine_is_a_policy_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let mut objects = String::new();
+    for i in 0..5 {
+        objects.push_str(&format!(
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i}\ndata:\n  a: b\n"
+        ));
+    }
+    write(root, "cms.yaml", &objects);
+    write(
+        root,
+        "policy/panics.rego",
+        "package main\n\ndeny contains msg if {\n\tmsg := sprintf(\"%\u{663}d\", [1])\n}\n",
+    );
+    write(
+        root,
+        "policy/fine.rego",
+        "package other\n\ndeny contains \"every object\" if input.kind == \"ConfigMap\"\n",
+    );
+    write(
+        root,
+        ".kgate.yaml",
+        "policies:\n  namespaces: [main, other]\n",
+    );
+    let out = common::check(root, &[]);
+    let stderr = orderly(&out, "check");
+    assert!(stderr.is_empty(), "{stderr}");
+    assert_eq!(out.status.code(), Some(1));
+    let f = findings(&out);
+    let errors = f.iter().filter(|(r, _)| r == "policy-error").count();
+    assert_eq!(errors, 1, "{f:?}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let other = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "other-deny")
+        .map(|f| f["roots"].as_array().map_or(0, Vec::len).max(1))
+        .sum::<usize>();
+    assert!(other >= 1, "{report}");
+    assert!(
+        report.to_string().contains("the policy engine failed"),
+        "{report}"
+    );
+}
