@@ -232,8 +232,13 @@ fn a_greedy_policy_under_an_address_space_cap_is_a_policy_error() {
     );
     common::write(
         root,
+        "policy/pads.rego",
+        "package pads\n\n# Two billion spaces in one allocation.\ndeny contains msg if {\n\tmsg := sprintf(\"%2000000000d\", [1])\n}\n",
+    );
+    common::write(
+        root,
         ".kgate.yaml",
-        "policies:\n  namespaces: [main, huge, grows]\nlimits:\n  policyTimeout: 10m\n",
+        "policies:\n  namespaces: [main, huge, grows, pads]\nlimits:\n  policyTimeout: 10m\n",
     );
     common::write(
         root,
@@ -265,7 +270,7 @@ fn a_greedy_policy_under_an_address_space_cap_is_a_policy_error() {
             .filter(|f| f["rule"] == "policy-error")
             .map(|f| f["message"].as_str().unwrap())
             .collect();
-        assert_eq!(errors.len(), 3, "{report}");
+        assert_eq!(errors.len(), 4, "{report}");
         assert!(
             errors.iter().all(|e| e.contains("memory limit")),
             "{errors:#?}"

@@ -21,6 +21,7 @@ pub(super) fn install(engine: &mut regorus::Engine) {
     // if it ever did, regorus' own builtin would stay, which is still correct Rego.
     let _ = engine.add_extension("numbers.range".to_owned(), 2, Box::new(range));
     let _ = engine.add_extension("numbers.range_step".to_owned(), 3, Box::new(range_step));
+    let _ = engine.add_extension("sprintf".to_owned(), 2, Box::new(sprintf));
 }
 
 /// Bytes left before `limits.policyMemory`, process-wide as regorus counts them.
@@ -41,14 +42,22 @@ fn remaining() -> u64 {
 /// of only `some x in xs` runs no checked step per element), and the copy's last doubling
 /// needs about three times the source; a quarter keeps source and copy within the budget.
 fn reserve(name: &str, count: u128) -> anyhow::Result<usize> {
-    let bytes = count.saturating_mul(std::mem::size_of::<Value>() as u128);
+    reserve_bytes(
+        name,
+        count.saturating_mul(std::mem::size_of::<Value>() as u128),
+    )?;
+    usize::try_from(count).map_err(|_| anyhow::anyhow!("execution exceeded memory limit"))
+}
+
+/// Refuses `bytes` of `name`'s result unless they fit in a quarter of the budget left.
+fn reserve_bytes(name: &str, bytes: u128) -> anyhow::Result<()> {
     let left = remaining();
-    match usize::try_from(count) {
-        Ok(n) if bytes <= u128::from(left / 4) => Ok(n),
-        _ => anyhow::bail!(
+    if bytes > u128::from(left / 4) {
+        anyhow::bail!(
             "execution exceeded memory limit: `{name}` would allocate {bytes} bytes, more than a quarter of the {left} bytes left (limits.policyMemory)"
-        ),
+        );
     }
+    Ok(())
 }
 
 /// An integer argument; `None` for a number with a fraction (the result is then
@@ -89,6 +98,75 @@ fn range_step(args: Vec<Value>) -> anyhow::Result<Value> {
         _ => anyhow::bail!("`{NAME}`: step must be a positive integer"),
     };
     items(NAME, a, b, if b >= a { step } else { -step })
+}
+
+/// `sprintf(format, values)`, after checking what the format's widths and precisions would
+/// allocate: regorus pads to a width in one allocation (`sprintf("%2000000000d", [1])` is
+/// 2 GB at once), and panics on a width whose digits are not ASCII (`%٣d`). The formatting
+/// itself is regorus' own builtin, evaluated in a plain engine of this thread (this one
+/// replaces it in kgate's engines), so the output is exactly OPA's as regorus implements it.
+fn sprintf(args: Vec<Value>) -> anyhow::Result<Value> {
+    if let Value::String(format) = &args[0] {
+        reserve_bytes("sprintf", u128::from(format_padding(format)?))?;
+    }
+    thread_local! {
+        static PLAIN: std::cell::RefCell<Option<regorus::Engine>> = const { std::cell::RefCell::new(None) };
+    }
+    PLAIN.with(|plain| {
+        let mut plain = plain.borrow_mut();
+        let engine = match &mut *plain {
+            Some(engine) => engine,
+            None => {
+                let mut engine = regorus::Engine::new();
+                engine.add_policy(
+                    "kgate-sprintf.rego".to_owned(),
+                    "package kgate_sprintf\n\nout := sprintf(input[0], input[1])\n".to_owned(),
+                )?;
+                plain.insert(engine)
+            }
+        };
+        engine.set_input(Value::from(args));
+        engine.eval_rule("data.kgate_sprintf.out".to_owned())
+    })
+}
+
+/// The bytes the widths and precisions of `format` pad to (`%08d`, `%.3f`, `%10s`), or an
+/// error for a width regorus cannot read: digits that are not ASCII, or a number past
+/// `u32::MAX` (its width is a `u32`, which overflows).
+fn format_padding(format: &str) -> anyhow::Result<u64> {
+    let mut total = 0u64;
+    let mut chars = format.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            continue;
+        }
+        // regorus reads a width as the characters after `%` that are numeric (in Unicode's
+        // sense), starting with a digit or `.`.
+        match chars.peek() {
+            Some('%') => {
+                chars.next();
+                continue;
+            }
+            Some(&c) if c == '.' || c.is_numeric() => {}
+            _ => continue,
+        }
+        let mut width = 0u64;
+        if let Some('.') = chars.peek() {
+            chars.next();
+        }
+        while let Some(&d) = chars.peek().filter(|d| d.is_numeric()) {
+            let Some(digit) = d.to_digit(10) else {
+                anyhow::bail!("`sprintf`: the width in {format:?} is not a number");
+            };
+            width = width.saturating_mul(10).saturating_add(u64::from(digit));
+            if width > u64::from(u32::MAX) {
+                anyhow::bail!("execution exceeded memory limit: `sprintf` width in {format:?}");
+            }
+            chars.next();
+        }
+        total = total.saturating_add(width);
+    }
+    Ok(total)
 }
 
 /// The array `a, a + step, ...` up to `b`, after checking its size against the budget.
@@ -153,6 +231,17 @@ mod tests {
         assert!(eval("numbers.range(\"a\", 3)").is_err());
     }
 
+    #[test]
+    fn sprintf_is_regorus_own_after_the_check() {
+        assert_eq!(
+            json("sprintf(\"%05d|%s|%.2f|%%|%v\", [42, \"x\", 3.14159, [1]])"),
+            "\"00042|x|3.14|%|[1]\""
+        );
+        // A width in digits regorus' builtin cannot read (it panicked).
+        assert!(eval("sprintf(\"%\u{663}d\", [1])").is_err());
+        assert_eq!(super::format_padding("%10d %.5f %%5 %x").unwrap(), 15);
+    }
+
     /// Without the pre-check, regorus' own builtin asks the allocator for 24 * 10^18 bytes
     /// at once, and the process aborts. (No limit is set here: the limit is process-wide and
     /// other tests run in this process; no budget at all still refuses more bytes than
@@ -165,6 +254,8 @@ mod tests {
             eval("numbers.range_step(0, 1000000000000000000000000000000000000000, 1)").unwrap_err();
         assert!(e.to_string().contains("memory limit"), "{e}");
         assert!(e2.to_string().contains("memory limit"), "{e2}");
+        let e3 = eval("sprintf(\"%4000000000000000000d\", [1])").unwrap_err();
+        assert!(e3.to_string().contains("memory limit"), "{e3}");
         let edge = "numbers.range(170141183460469231731687303715884105726, 170141183460469231731687303715884105727)";
         assert_eq!(eval(edge).unwrap().as_array().unwrap().len(), 2);
     }
