@@ -367,3 +367,30 @@ fn a_policy_that_panics_the_engine_is_a_policy_error() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(report.to_string().contains("sprintf"), "{report}");
 }
+
+/// A policy of nested brackets is refused at load: regorus' parser takes exponential time
+/// in their depth (`x := [[[...]]]` 25 deep did not finish in a minute), before any time
+/// limit applies.
+#[test]
+fn deeply_nested_policies_are_refused_quickly() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "cm.yaml", POD);
+    let n = 40;
+    write(
+        root,
+        "policy/deep.rego",
+        &format!(
+            "package main\n\nx := {}1{}\n",
+            "{\"a\": [".repeat(n),
+            "]}".repeat(n)
+        ),
+    );
+    let started = std::time::Instant::now();
+    let out = common::check(root, &[]);
+    let stderr = orderly(&out, "check");
+    assert!(started.elapsed().as_secs() < 30);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("policy/deep.rego"), "{stderr}");
+    assert!(stderr.contains("nest deeper"), "{stderr}");
+}

@@ -471,6 +471,10 @@ pub(crate) fn add_policy(
     engine: &mut regorus::Engine,
     src: &PolicySource,
 ) -> Result<String, PolicyError> {
+    guard::check_nesting(&src.text).map_err(|message| PolicyError::Load {
+        path: src.path.clone(),
+        message,
+    })?;
     match engine.add_policy(src.path.clone(), src.text.clone()) {
         Ok(package) => Ok(package),
         Err(v1_error) => {
