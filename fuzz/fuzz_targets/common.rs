@@ -66,11 +66,18 @@ impl Drop for Repo {
 
 fn safe_path(raw: &[u8]) -> Option<PathBuf> {
     let s = std::str::from_utf8(raw).ok()?;
-    let parts: Vec<&str> = s.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    let parts: Vec<&str> = s
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
     if parts.is_empty()
         || parts.len() > 4
         || parts.iter().any(|p| {
-            *p == ".." || p.len() > 64 || !p.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+            *p == ".."
+                || p.len() > 64
+                || !p
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
         })
     {
         return None;

@@ -25,7 +25,12 @@ fuzz_target!(|data: &[u8]| {
         .split(|&b| b == 0)
         .map(|f| String::from_utf8_lossy(f).into_owned())
         .collect();
-    let field = |i: usize| fields.get(i % fields.len().max(1)).cloned().unwrap_or_default();
+    let field = |i: usize| {
+        fields
+            .get(i % fields.len().max(1))
+            .cloned()
+            .unwrap_or_default()
+    };
     let byte = |i: usize| data.get(i % data.len().max(1)).copied().unwrap_or(0);
     let mut findings = Vec::new();
     let mut sources = HashMap::new();
@@ -52,7 +57,11 @@ fuzz_target!(|data: &[u8]| {
                 name: Some(field(at + 1)),
             }),
             pointer: (b & 16 != 0).then(|| field(at + 2)),
-            roots: if b & 32 != 0 { vec![field(at + 5), field(at)] } else { Vec::new() },
+            roots: if b & 32 != 0 {
+                vec![field(at + 5), field(at)]
+            } else {
+                Vec::new()
+            },
             hide_source: b & 64 != 0,
         });
     }
@@ -69,7 +78,11 @@ fuzz_target!(|data: &[u8]| {
     summary.count(&findings);
     let result = CheckResult {
         root: std::path::PathBuf::from("/repo"),
-        repo_prefix: if byte(0) & 1 == 0 { String::new() } else { field(2) + "/" },
+        repo_prefix: if byte(0) & 1 == 0 {
+            String::new()
+        } else {
+            field(2) + "/"
+        },
         findings,
         summary,
         rules: Vec::new(),
@@ -93,7 +106,10 @@ fuzz_target!(|data: &[u8]| {
             let out = kgate::report::render(format, &result, Severity::Error, &human);
             if matches!(format, Format::Json | Format::Sarif | Format::Gitlab) {
                 // Machine formats must stay parseable whatever the strings hold.
-                assert!(serde_json::from_str::<serde_json::Value>(&out).is_ok(), "{format:?}");
+                assert!(
+                    serde_json::from_str::<serde_json::Value>(&out).is_ok(),
+                    "{format:?}"
+                );
             }
         }
     }
