@@ -73,12 +73,9 @@ pub(crate) fn check_nesting(text: &str) -> Result<(), String> {
     while let Some(c) = chars.next() {
         match c {
             '\n' => line += 1,
-            '#' => {
-                // A comment, to the end of the line.
-                if chars.by_ref().any(|c| c == '\n') {
-                    line += 1;
-                }
-            }
+            // A comment, to the end of the line.
+            '#' if chars.by_ref().any(|c| c == '\n') => line += 1,
+            '#' => {}
             '"' => {
                 let mut escaped = false;
                 for c in chars.by_ref() {
