@@ -12,8 +12,18 @@ fn main() -> ExitCode {
         // SAFETY: the first statement of `main`, before any thread exists.
         unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
     }
+    // The one report std makes itself is a failed allocation ("memory allocation of N bytes
+    // failed", then abort), with a Rust backtrace when RUST_BACKTRACE is set. std reads the
+    // variable once, at its first use, so turning it off here keeps a backtrace out of a CI
+    // log even then. (Policy memory is bounded before it is allocated: src/policy/budget.rs.)
+    // SAFETY: as above, still before any thread exists.
+    unsafe { std::env::set_var("RUST_BACKTRACE", "0") };
     // A bug must not show users a Rust backtrace; say what happened and exit 2.
     std::panic::set_hook(Box::new(|info| {
+        // A panic inside the policy engine is caught and becomes a `policy-error` finding.
+        if kgate::policy::in_guarded_evaluation() {
+            return;
+        }
         let msg = info
             .payload()
             .downcast_ref::<&str>()

@@ -195,6 +195,8 @@ impl Settings {
             dirs: resolve(&self.config.policies.dirs),
             namespaces: self.config.policies.namespaces.clone(),
             data: resolve(&self.config.policies.data),
+            within: Some(self.config_dir.clone()),
+            max_file_size: Some(self.config.limits.max_file_size),
         }
     }
 

@@ -84,7 +84,10 @@ pub fn print_config_error(err: &ConfigError) {
                 pos.line,
                 pos.column
             );
-            let Ok(text) = std::fs::read_to_string(path) else {
+            // The snippet's file is the one that was just parsed, read with the same bound.
+            let Ok(text) =
+                kgate::source::read_text_bounded(path, kgate::config::DEFAULT_MAX_FILE_SIZE)
+            else {
                 if let Some(h) = help {
                     eprintln!("  help: {h}");
                 }

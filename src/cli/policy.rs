@@ -29,12 +29,15 @@ fn collect_rego(dir: &Path, out: &mut Vec<PolicySource>) -> std::io::Result<()> 
     entries.sort_by_key(|e| e.path());
     for e in entries {
         let p = e.path();
-        if p.is_dir() {
+        // Not through symlinked directories (a link to `..` would recurse without end).
+        if e.file_type()?.is_dir() {
             collect_rego(&p, out)?;
-        } else if p.extension().is_some_and(|x| x == "rego") {
+        } else if !p.is_dir() && p.extension().is_some_and(|x| x == "rego") {
+            let text = kgate::source::read_text_bounded(&p, kgate::config::DEFAULT_MAX_FILE_SIZE)
+                .map_err(|e| std::io::Error::other(format!("{}: {e}", p.display())))?;
             out.push(PolicySource {
                 path: p.display().to_string(),
-                text: std::fs::read_to_string(&p)?,
+                text,
             });
         }
     }

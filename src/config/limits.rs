@@ -20,11 +20,15 @@ pub const DEFAULT_POLICY_MEMORY: u64 = 4 * 1024 * 1024 * 1024;
 /// Floor of the default `limits.policyMemory`.
 const MIN_DEFAULT_POLICY_MEMORY: u64 = 256 * 1024 * 1024;
 
-/// The default `limits.policyMemory`: a quarter of the memory this process may use (the
+/// The default `limits.policyMemory`: an eighth of the memory this process may use (the
 /// least of its cgroup's limit, its address-space limit and the machine's memory), between
-/// 256 MiB and 4 GiB. The engine checks its live bytes after allocating, so a comprehension
-/// that doubles an array past the limit is stopped while the doubling still fits: with a
-/// quarter, the largest such step needs about three quarters of what there is.
+/// 256 MiB and 4 GiB. regorus checks its live bytes between evaluation steps, not inside
+/// one, and a comprehension whose body is only `some x in xs` runs no step per element: it
+/// can double an array of nearly the whole budget before the next check, needing three
+/// times the budget at that moment. kgate itself needs 300-400 MB of address space (the
+/// binary, the allocator's arenas, thread stacks), so under a 2 GiB `ulimit -v` a quarter
+/// (512 MiB, 1.5 GB for the doubling) aborted in some runs; an eighth leaves half the
+/// space free in the worst step.
 pub fn default_policy_memory() -> u64 {
     let read = |p: &str| std::fs::read_to_string(p).ok();
     let cgroup = read("/proc/self/cgroup")
@@ -39,7 +43,7 @@ pub fn default_policy_memory() -> u64 {
 
 fn policy_memory_for(available: Option<u64>) -> u64 {
     available.map_or(DEFAULT_POLICY_MEMORY, |m| {
-        (m / 4).clamp(MIN_DEFAULT_POLICY_MEMORY, DEFAULT_POLICY_MEMORY)
+        (m / 8).clamp(MIN_DEFAULT_POLICY_MEMORY, DEFAULT_POLICY_MEMORY)
     })
 }
 
@@ -218,8 +222,9 @@ mod tests {
     const MIB: u64 = 1024 * 1024;
 
     #[test]
-    fn the_default_policy_memory_is_a_quarter_of_what_the_process_may_use() {
-        assert_eq!(policy_memory_for(Some(2048 * MIB)), 512 * MIB);
+    fn the_default_policy_memory_is_an_eighth_of_what_the_process_may_use() {
+        assert_eq!(policy_memory_for(Some(4096 * MIB)), 512 * MIB);
+        assert_eq!(policy_memory_for(Some(2048 * MIB)), 256 * MIB);
         assert_eq!(
             policy_memory_for(Some(64 * 1024 * MIB)),
             DEFAULT_POLICY_MEMORY

@@ -166,9 +166,13 @@ pub fn find_config(start: &Path) -> Option<PathBuf> {
 
 impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
+        // The configuration comes with the repository: bounded like any file of it (by the
+        // default limit: the file is what would configure another).
+        let text = crate::source::read_text_bounded(path, DEFAULT_MAX_FILE_SIZE).map_err(|e| {
+            ConfigError::Read {
+                path: path.to_owned(),
+                source: std::io::Error::other(e),
+            }
         })?;
         Config::parse(path, &text)
     }

@@ -75,10 +75,16 @@ pub fn write(findings: &[Finding]) -> String {
     out
 }
 
+/// The largest baseline read: a baseline is usually kept in the repository, where a pull
+/// request can replace it. 64 MiB holds some 300,000 entries.
+const MAX_BASELINE_SIZE: u64 = 64 * 1024 * 1024;
+
 pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
-    let text = std::fs::read_to_string(path).map_err(|source| BaselineError::Read {
-        path: path.to_path_buf(),
-        source,
+    let text = crate::source::read_text_bounded(path, MAX_BASELINE_SIZE).map_err(|e| {
+        BaselineError::Read {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(e),
+        }
     })?;
     let file: File = serde_json::from_str(&text).map_err(|e| BaselineError::Invalid {
         path: path.to_path_buf(),

@@ -328,7 +328,7 @@ impl Gatekeeper {
                 continue;
             };
             engine.set_input(regorus::Value::from(input));
-            match engine.eval_rule(format!("{}.violation", t.package)) {
+            match super::guard::eval_rule(engine, format!("{}.violation", t.package)) {
                 Ok(value) => out.extend(super::violations_of(&c.info.id, &value)),
                 Err(e) => out.push(Err(EvalError {
                     rule: c.info.id.clone(),

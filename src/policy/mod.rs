@@ -5,15 +5,18 @@
 //! `{"msg": ..., "path": [...]}` where `path` names the offending field so kgate can point
 //! at its source line. The engine is loaded once and cloned per worker thread.
 
+mod budget;
 mod compat;
 pub mod context;
 pub mod findings;
 pub mod gatekeeper;
+mod guard;
 mod metadata;
 pub mod reads;
 pub mod testing;
 pub mod user;
 
+pub use guard::in_guarded_evaluation;
 pub use metadata::{MetadataError, RuleMetadata, is_rule_id, parse_metadata};
 
 use std::num::NonZeroU32;
@@ -83,16 +86,19 @@ pub use crate::model::{EvalError, Violation};
 /// logic): such a rule is then not evaluated again in the run, so one policy that does not
 /// terminate costs one timeout, not one per object.
 fn hit_limit(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        matches!(
-            c.downcast_ref::<regorus::LimitError>(),
-            Some(regorus::LimitError::TimeLimitExceeded { .. })
-                | Some(regorus::LimitError::MemoryLimitExceeded { .. })
-        )
-    }) || {
-        let m = e.to_string();
-        m.contains("time limit") || m.contains("memory limit")
-    }
+    // A rule whose evaluation panicked is stopped likewise: its engine is not trusted.
+    e.downcast_ref::<guard::EnginePanic>().is_some()
+        || e.chain().any(|c| {
+            matches!(
+                c.downcast_ref::<regorus::LimitError>(),
+                Some(regorus::LimitError::TimeLimitExceeded { .. })
+                    | Some(regorus::LimitError::MemoryLimitExceeded { .. })
+            )
+        })
+        || {
+            let m = e.to_string();
+            m.contains("time limit") || m.contains("memory limit")
+        }
 }
 
 /// Rules stopped after hitting a limit, shared by every evaluator of a run.
@@ -465,6 +471,10 @@ pub(crate) fn add_policy(
     engine: &mut regorus::Engine,
     src: &PolicySource,
 ) -> Result<String, PolicyError> {
+    guard::check_nesting(&src.text).map_err(|message| PolicyError::Load {
+        path: src.path.clone(),
+        message,
+    })?;
     match engine.add_policy(src.path.clone(), src.text.clone()) {
         Ok(package) => Ok(package),
         Err(v1_error) => {
@@ -492,6 +502,7 @@ pub(crate) fn add_policy(
 pub(crate) fn new_engine() -> regorus::Engine {
     let mut engine = regorus::Engine::new();
     engine.set_execution_timer_config(timer_config(EVAL_TIME_LIMIT));
+    budget::install(&mut engine);
     // Only fails when a name is registered twice, which a fresh engine rules out.
     let _ = compat::add_deprecated_builtins(&mut engine);
     engine
@@ -569,16 +580,17 @@ impl Evaluator {
             .any(|r| for_kind(r) && tripped.contains(&r.info.id));
         let rules = Arc::clone(&self.rules);
         let gather = self.gathers.for_kind(kind).to_owned();
-        let engine = match self.engine_for(context) {
+        let mut engine = match self.engine_for(context) {
             Ok(engine) => engine,
             Err(e) => {
                 out.push(Err(e));
                 return out;
             }
         };
-        engine.set_input(regorus::Value::from(object));
+        let input = regorus::Value::from(object);
+        engine.set_input(input.clone());
         let all = if gathered {
-            engine.eval_rule(gather).ok()
+            guard::eval_rule(engine, gather).ok()
         } else {
             None
         };
@@ -601,7 +613,18 @@ impl Evaluator {
                     if !for_kind(rule) || !enabled(&rule.info.id) {
                         continue;
                     }
-                    match engine.eval_rule(rule.query.clone()) {
+                    // After a panic (the gather's or a rule's), a fresh engine.
+                    if guard::poisoned() {
+                        engine = match self.engine_for(context) {
+                            Ok(engine) => engine,
+                            Err(e) => {
+                                out.push(Err(e));
+                                return out;
+                            }
+                        };
+                        engine.set_input(input.clone());
+                    }
+                    match guard::eval_rule(engine, rule.query.clone()) {
                         Ok(value) => out.extend(violations_of(&rule.info.id, &value)),
                         Err(e) if hit_limit(&e) => out.push(Err(tripped.trip(&rule.info.id, &e))),
                         Err(e) => out.push(Err(EvalError {
@@ -622,6 +645,9 @@ impl Evaluator {
         &mut self,
         context: &serde_json::Value,
     ) -> Result<&mut regorus::Engine, EvalError> {
+        if guard::take_poisoned() {
+            self.engines.clear();
+        }
         let key = self.reads.context_key(context);
         let index = match self.engines.iter().position(|(k, _)| *k == key) {
             Some(i) => i,
@@ -709,28 +735,40 @@ impl Evaluator {
         if selected.is_empty() {
             return Vec::new();
         }
-        let engine = match self.engine_for(context) {
-            Ok(engine) => engine,
-            Err(e) => return vec![(e.rule.clone(), Err(e))],
-        };
-        engine.set_input(regorus::Value::from(input.clone()));
-        selected
-            .into_iter()
-            .map(|rule| {
-                let id = rule.info.id.clone();
-                let result = engine.eval_rule(rule.query.clone()).map_err(|e| {
-                    if hit_limit(&e) {
-                        tripped.trip(&id, &e)
-                    } else {
-                        EvalError {
-                            rule: id.clone(),
-                            message: e.to_string(),
-                        }
+        let input = regorus::Value::from(input.clone());
+        let mut out = Vec::with_capacity(selected.len());
+        let mut engine = None;
+        for rule in selected {
+            // A fresh engine at first, and after a rule's evaluation panicked.
+            if engine.is_none() || guard::poisoned() {
+                match self.engine_for(context) {
+                    Ok(e) => {
+                        e.set_input(input.clone());
+                        engine = Some(e);
                     }
-                });
-                (id, result)
-            })
-            .collect()
+                    Err(e) => {
+                        out.push((e.rule.clone(), Err(e)));
+                        return out;
+                    }
+                }
+            }
+            let Some(engine) = engine.as_deref_mut() else {
+                break;
+            };
+            let id = rule.info.id.clone();
+            let result = guard::eval_rule(engine, rule.query.clone()).map_err(|e| {
+                if hit_limit(&e) {
+                    tripped.trip(&id, &e)
+                } else {
+                    EvalError {
+                        rule: id.clone(),
+                        message: e.to_string(),
+                    }
+                }
+            });
+            out.push((id, result));
+        }
+        out
     }
 }
 

@@ -49,7 +49,7 @@ pub fn run_tests(sources: &[PolicySource]) -> Result<Vec<TestResult>, PolicyErro
         let mut engine = base.clone();
         let package = add_policy(&mut engine, test)?;
         for name in test_names(&test.text) {
-            let outcome = match engine.eval_rule(format!("{package}.{name}")) {
+            let outcome = match super::guard::eval_rule(&mut engine, format!("{package}.{name}")) {
                 Ok(regorus::Value::Bool(true)) => TestOutcome::Pass,
                 Ok(_) => TestOutcome::Fail,
                 Err(e) => TestOutcome::Error(e.to_string()),

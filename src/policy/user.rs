@@ -19,6 +19,13 @@ pub struct UserPolicyConfig {
     pub dirs: Vec<PathBuf>,
     pub namespaces: Vec<String>,
     pub data: Vec<PathBuf>,
+    /// The directory every policy and data file must be in, symlinks resolved (the
+    /// configuration's): `.kgate.yaml` comes with the pull request, and a data file is
+    /// visible to policies that can print it, so `policies.data: [/home/runner/.ssh]` must
+    /// not read anything. `None`: anywhere (callers that chose the paths themselves).
+    pub within: Option<PathBuf>,
+    /// Files past this size are refused (`limits.maxFileSize`); `None`: the default.
+    pub max_file_size: Option<u64>,
 }
 
 /// Loaded user policies.
@@ -41,19 +48,41 @@ pub struct UserRule {
     pub source: String,
 }
 
+/// The files with one of `exts` under `dir`, sorted. A symlink to a directory is not
+/// followed (a link to `..` would recurse until the stack overflows); a symlink to a file
+/// is listed, and checked against `within` like any file.
 fn files_under(dir: &Path, exts: &[&str], out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
-    let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    let mut entries: Vec<(PathBuf, bool)> = entries
+        .flatten()
+        .map(|e| (e.path(), e.file_type().is_ok_and(|t| t.is_dir())))
+        .collect();
     entries.sort();
-    for p in entries {
-        if p.is_dir() {
+    for (p, real_dir) in entries {
+        if real_dir {
             files_under(&p, exts, out);
-        } else if p.extension().is_some_and(|e| exts.iter().any(|x| e == *x)) {
+        } else if !p.is_dir() && p.extension().is_some_and(|e| exts.iter().any(|x| e == *x)) {
             out.push(p);
         }
     }
+}
+
+/// Reads one policy or data file: inside `within` and within the size limit.
+fn read(config: &UserPolicyConfig, within: Option<&Path>, f: &Path) -> Result<String, String> {
+    if let (Some(within), Ok(real)) = (within, f.canonicalize())
+        && !real.starts_with(within)
+    {
+        return Err(format!(
+            "is outside {} (policies.dirs and policies.data must be inside the configuration's directory)",
+            within.display()
+        ));
+    }
+    let max = config
+        .max_file_size
+        .unwrap_or(crate::config::DEFAULT_MAX_FILE_SIZE);
+    crate::source::read_text_bounded(f, max).map_err(|e| format!("{e} (see limits.maxFileSize)"))
 }
 
 fn merge(into: &mut Map<String, Value>, from: Map<String, Value>) {
@@ -71,6 +100,10 @@ impl UserPolicies {
     /// Reads the policy and data files. `base` is where relative paths in messages start.
     pub fn load(config: &UserPolicyConfig, base: &Path) -> Result<UserPolicies, PolicyError> {
         let rel = |p: &Path| crate::source::relative(base, p);
+        let within = config
+            .within
+            .as_ref()
+            .map(|w| w.canonicalize().unwrap_or_else(|_| w.clone()));
         let mut files = Vec::new();
         for dir in &config.dirs {
             if dir.is_file() {
@@ -81,10 +114,11 @@ impl UserPolicies {
         }
         let mut sources = Vec::new();
         for f in files {
-            let text = std::fs::read_to_string(&f).map_err(|e| PolicyError::Load {
-                path: rel(&f),
-                message: e.to_string(),
-            })?;
+            let text =
+                read(config, within.as_deref(), &f).map_err(|message| PolicyError::Load {
+                    path: rel(&f),
+                    message,
+                })?;
             sources.push(PolicySource {
                 path: rel(&f),
                 text,
@@ -104,7 +138,7 @@ impl UserPolicies {
                 path: rel(&f),
                 message,
             };
-            let text = std::fs::read_to_string(&f).map_err(|e| bad(e.to_string()))?;
+            let text = read(config, within.as_deref(), &f).map_err(bad)?;
             let (docs, err) =
                 crate::yaml::parse_documents(&text, crate::yaml::LoadLimits::default());
             if let Some(e) = err {

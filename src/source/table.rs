@@ -82,6 +82,15 @@ impl SourceText for FileTable {
     }
 }
 
+/// The text of `path`, read whole but never past `max_size` bytes: for the few files a
+/// check reads outside its table (the configuration, the repository's policies and data
+/// files, a baseline, Helm's chart files), so that every read of repository content is
+/// bounded (`tests/hostile.rs` checks that no other code reads files).
+pub fn read_text_bounded(path: &Path, max_size: u64) -> Result<String, ReadError> {
+    let bytes = read_bounded(path, max_size)?;
+    String::from_utf8(bytes.to_vec()).map_err(|_| ReadError::NotUtf8)
+}
+
 /// Reads at most `max_size` bytes of `path`; a longer file is refused with its length.
 fn read_bounded(path: &Path, max_size: u64) -> Cached {
     let file = std::fs::File::open(path).map_err(|e| ReadError::Io(e.to_string()))?;

@@ -248,7 +248,7 @@ impl Helm {
             h.update([0]);
         }
         for f in &t.values_files {
-            h.update(std::fs::read(f).unwrap_or_default());
+            hash_file(&mut h, f).unwrap_or_default();
             h.update([1]);
         }
         for v in &t.values_texts {
@@ -279,10 +279,6 @@ impl Helm {
         files.sort();
         let mut h = Sha256::new();
         for f in files {
-            let bytes = std::fs::read(&f).map_err(|e| HelmError::Chart {
-                chart: chart.display().to_string(),
-                message: format!("{}: {e}", f.display()),
-            })?;
             h.update(
                 f.strip_prefix(chart)
                     .unwrap_or(&f)
@@ -290,7 +286,11 @@ impl Helm {
                     .as_bytes(),
             );
             h.update([0]);
-            h.update(&bytes);
+            // Streamed into the hash: a chart's files are the repository's, of any size.
+            hash_file(&mut h, &f).map_err(|e| HelmError::Chart {
+                chart: chart.display().to_string(),
+                message: format!("{}: {e}", f.display()),
+            })?;
         }
         let out: [u8; 32] = h.finalize().into();
         if let Ok(mut c) = self.chart_hashes.lock() {
@@ -340,7 +340,7 @@ fn run(
 /// Every dependency `Chart.yaml` declares is vendored under `charts/` (a directory with
 /// that chart, or an archive named after it).
 pub fn check_dependencies(chart: &Path, chart_label: &str) -> Result<(), HelmError> {
-    let Ok(text) = std::fs::read_to_string(chart.join("Chart.yaml")) else {
+    let Ok(text) = read_chart_file(&chart.join("Chart.yaml")) else {
         return Err(HelmError::Chart {
             chart: chart_label.to_owned(),
             message: "no Chart.yaml".to_owned(),
@@ -384,7 +384,7 @@ fn vendored_charts(dir: &Path) -> Vec<String> {
         let p = e.path();
         let file = e.file_name().to_string_lossy().into_owned();
         if p.is_dir() {
-            let text = std::fs::read_to_string(p.join("Chart.yaml")).unwrap_or_default();
+            let text = read_chart_file(&p.join("Chart.yaml")).unwrap_or_default();
             let (docs, _) = crate::yaml::parse_documents(&text, crate::yaml::LoadLimits::default());
             if let Some(n) = docs.first().and_then(|d| d.root.str_at(&["name"])) {
                 out.push(n.to_owned());
@@ -407,3 +407,22 @@ fn vendored_charts(dir: &Path) -> Vec<String> {
 
 #[cfg(test)]
 mod tests;
+
+/// Adds the content of `file` to `h` without holding it in memory.
+fn hash_file(h: &mut Sha256, file: &Path) -> std::io::Result<()> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(file)?;
+    let mut buf = [0u8; 64 * 1024];
+    loop {
+        match f.read(&mut buf)? {
+            0 => return Ok(()),
+            n => h.update(&buf[..n]),
+        }
+    }
+}
+
+/// A chart's `Chart.yaml` or values file: repository content, bounded as every file of a
+/// check is (by the default `limits.maxFileSize`: Helm is configured before any file is).
+pub(crate) fn read_chart_file(file: &Path) -> Result<String, crate::source::ReadError> {
+    crate::source::read_text_bounded(file, crate::config::DEFAULT_MAX_FILE_SIZE)
+}

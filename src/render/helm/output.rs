@@ -98,7 +98,7 @@ pub fn objects(
                 ),
             ));
         }
-        let template = std::fs::read_to_string(&file).unwrap_or_default();
+        let template = super::read_chart_file(&file).unwrap_or_default();
         let map = if file == fallback {
             Vec::new()
         } else {

@@ -25,7 +25,7 @@ pub struct ValuesLayer {
 impl ValuesLayer {
     /// A values file read from disk (`None` when it does not parse).
     pub fn read(file: PathBuf) -> Option<ValuesLayer> {
-        let text = std::fs::read_to_string(&file).ok()?;
+        let text = super::read_chart_file(&file).ok()?;
         let (docs, err) = crate::yaml::parse_documents(&text, crate::yaml::LoadLimits::default());
         if err.is_some() {
             return None;
