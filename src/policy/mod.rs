@@ -194,6 +194,13 @@ impl PolicySet {
         user: &user::UserPolicies,
     ) -> Result<PolicySet, PolicyError> {
         let mut engine = new_engine();
+        if sources
+            .iter()
+            .chain(&user.sources)
+            .any(|s| budget::needs_sprintf_guard(&s.text))
+        {
+            budget::install_sprintf(&mut engine);
+        }
         let mut rules: Vec<PolicyRule> = Vec::new();
         for src in sources.iter().filter(|s| !is_test_file(&s.path)) {
             if let Some(rule) = builtin_rule(&mut engine, src, &rules)? {

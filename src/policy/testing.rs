@@ -41,6 +41,7 @@ fn test_names(text: &str) -> Vec<String> {
 /// Runs every test file in `sources` against all non-test files in `sources`.
 pub fn run_tests(sources: &[PolicySource]) -> Result<Vec<TestResult>, PolicyError> {
     let mut base = new_engine();
+    super::budget::install_sprintf(&mut base);
     for src in sources.iter().filter(|s| !is_test_file(&s.path)) {
         add_policy(&mut base, src)?;
     }
