@@ -251,6 +251,7 @@ mod tests {
     fn eval(query: &str) -> anyhow::Result<Value> {
         let mut engine = regorus::Engine::new();
         install(&mut engine);
+        install_sprintf(&mut engine);
         let r = engine.eval_query(query.to_owned(), false)?;
         Ok(r.result
             .first()
