@@ -69,7 +69,7 @@ pub fn add_deprecated_builtins(engine: &mut regorus::Engine) -> Result<()> {
         1,
         Box::new(|args: Vec<Value>| {
             let items = elements(&one(&args, "any")?, "any")?;
-            Ok(Value::from(items.iter().any(|v| *v == Value::Bool(true))))
+            Ok(Value::from(items.contains(&Value::Bool(true))))
         }),
     )?;
     engine.add_extension(
