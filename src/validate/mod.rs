@@ -282,16 +282,6 @@ fn as_the_api_server_sees_it(object: &Value) -> std::borrow::Cow<'_, Value> {
             _ => false,
         }
     }
-    fn drop_nulls(v: &mut Value) {
-        match v {
-            Value::Object(m) => {
-                m.retain(|_, v| !v.is_null());
-                m.values_mut().for_each(drop_nulls);
-            }
-            Value::Array(a) => a.iter_mut().for_each(drop_nulls),
-            _ => {}
-        }
-    }
     let sops = object.get("sops").is_some_and(Value::is_object);
     if !sops && !has_null(object) {
         return std::borrow::Cow::Borrowed(object);
@@ -304,21 +294,23 @@ fn as_the_api_server_sees_it(object: &Value) -> std::borrow::Cow<'_, Value> {
     std::borrow::Cow::Owned(o)
 }
 
+/// Removes fields set to `null`, at every depth.
+fn drop_nulls(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.retain(|_, v| !v.is_null());
+            m.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(a) => a.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
+}
+
 /// `object` as the API server stores it, which is what policies are evaluated on: fields set
 /// to an explicit `null` (`annotations:` with only comments under it, a Helm template's
 /// empty `matchLabels:`) are dropped, so a rule reading them sees an absent field rather
 /// than a null its Rego built-ins reject.
 pub fn as_stored(mut object: Value) -> Value {
-    fn drop_nulls(v: &mut Value) {
-        match v {
-            Value::Object(m) => {
-                m.retain(|_, v| !v.is_null());
-                m.values_mut().for_each(drop_nulls);
-            }
-            Value::Array(a) => a.iter_mut().for_each(drop_nulls),
-            _ => {}
-        }
-    }
     drop_nulls(&mut object);
     object
 }
