@@ -341,3 +341,120 @@ fn a_new_root_is_all_added_and_a_broken_one_says_why() {
     );
     assert_eq!(broken["objects"], serde_json::json!([]));
 }
+
+/// The files the findings of `list` (`added` or `resolved`) point at, with their rules.
+fn finding_files(report: &serde_json::Value, list: &str) -> Vec<String> {
+    let mut out: Vec<String> = report["findings"][list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["location"]["path"].as_str().unwrap(),
+                f["rule"].as_str().unwrap()
+            )
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Each side's check is limited to the objects the change can affect, and each root is
+/// rendered once per side: a finding that was there before the change, on an object the
+/// change does not reach (svc-0001, rendered in the same cluster roots as svc-0000), is
+/// neither added nor resolved; the finding the change brings is added.
+#[test]
+fn a_finding_elsewhere_stays_out_and_the_new_one_is_added() {
+    let (_tmp, repo) = monorepo();
+    let privileged = |app: &str| {
+        edit(
+            &repo,
+            &format!("apps/{app}/base/deployment.yaml"),
+            "runAsNonRoot: true",
+            "privileged: true",
+        )
+    };
+    privileged("svc-0001");
+    git(&repo, &["commit", "-q", "-am", "svc-0001 runs privileged"]);
+    privileged("svc-0000");
+    let report = diff(&repo);
+    let added = finding_files(&report, "added");
+    assert!(!added.is_empty());
+    assert!(
+        added
+            .iter()
+            .all(|f| f.starts_with("apps/svc-0000/base/deployment.yaml ")),
+        "{added:?}"
+    );
+    assert_eq!(finding_files(&report, "resolved"), Vec::<String>::new());
+    // What the change does to the rendered roots is unchanged by reusing the check's renders.
+    assert_eq!(
+        summary(&report).keys().cloned().collect::<Vec<_>>(),
+        SVC0_ALL
+    );
+}
+
+/// The reverse: fixing one of two committed findings resolves that one only.
+#[test]
+fn fixing_one_of_two_findings_resolves_that_one_only() {
+    let (_tmp, repo) = monorepo();
+    for app in ["svc-0000", "svc-0001"] {
+        edit(
+            &repo,
+            &format!("apps/{app}/base/deployment.yaml"),
+            "runAsNonRoot: true",
+            "privileged: true",
+        );
+    }
+    git(&repo, &["commit", "-q", "-am", "both run privileged"]);
+    edit(
+        &repo,
+        "apps/svc-0000/base/deployment.yaml",
+        "privileged: true",
+        "runAsNonRoot: true",
+    );
+    let report = diff(&repo);
+    let resolved = finding_files(&report, "resolved");
+    assert!(!resolved.is_empty());
+    assert!(
+        resolved
+            .iter()
+            .all(|f| f.starts_with("apps/svc-0000/base/deployment.yaml ")),
+        "{resolved:?}"
+    );
+    assert_eq!(finding_files(&report, "added"), Vec::<String>::new());
+}
+
+/// With TMPDIR set, REF's tree goes there (not to a RAM directory) and is gone afterwards.
+#[test]
+fn refs_tree_goes_to_tmpdir_when_set_and_is_removed() {
+    let (tmp, repo) = monorepo();
+    edit(
+        &repo,
+        "apps/svc-0000/base/deployment.yaml",
+        "containerPort: 8080",
+        "containerPort: 8081",
+    );
+    let scratch = tmp.path().join("scratch");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let out = common::bin()
+        .args(["diff", "--since", "HEAD", "-f", "json", "--timings"])
+        .current_dir(&repo)
+        .env("TMPDIR", &scratch)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary(&report).len(), SVC0_ALL.len());
+    let left: Vec<_> = std::fs::read_dir(&scratch).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+    let timings = String::from_utf8_lossy(&out.stderr);
+    assert!(timings.contains("export REF"), "{timings}");
+}

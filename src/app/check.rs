@@ -74,6 +74,21 @@ impl Registry {
 
 /// Runs the whole pipeline.
 pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
+    check_keeping(opts, false).map(|(result, _)| result)
+}
+
+/// What a check rendered, for `kgate diff --since`: the rendered objects of the kustomization
+/// roots the change can affect (kept only when asked: they are the whole rendered output),
+/// and the repository graph they were selected with.
+pub struct Kept {
+    pub rendered: roots::Rendered,
+    pub graph: crate::discover::graph::RepoGraph,
+}
+
+/// The pipeline, handing back with `keep` the rendered objects of the affected roots
+/// (`opts.changed_files` or `changed_since` set), so a caller comparing renders does not
+/// render them again.
+pub fn check_keeping(opts: &CheckOptions, keep: bool) -> Result<(CheckResult, Kept), CheckError> {
     let mut timings = Vec::new();
     let mut clock = std::time::Instant::now();
     let mut lap = |what: &'static str, timings: &mut Vec<_>| {
@@ -99,6 +114,10 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     );
     let (affected, entries) = select::select(opts, &s, &graph, &mut discovery, entries)?;
     lap("load policies, discover, graph, select", &mut timings);
+    let keep: Option<std::collections::BTreeSet<String>> = affected
+        .as_ref()
+        .filter(|_| keep)
+        .map(|a| a.roots.iter().cloned().collect());
     // Findings about the repository as a whole are reported once, by the first shard.
     let whole_repo = opts.shard.is_none_or(|(i, _)| i == 1);
 
@@ -146,6 +165,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
                 helm: &s.helm(version, &crds),
                 missing_helm: config.helm.missing_severity,
                 scope: scope.as_ref(),
+                keep: keep.as_ref(),
             },
         )
     });
@@ -202,7 +222,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         ..Summary::default()
     };
     summary.count(&findings);
-    Ok(CheckResult {
+    let result = CheckResult {
         repo_prefix: s.repo_prefix(),
         root: s.root.clone(),
         findings,
@@ -212,5 +232,10 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         suppressed,
         sources: s.sources.clone(),
         timings,
-    })
+    };
+    let kept = Kept {
+        rendered: rendered.rendered,
+        graph,
+    };
+    Ok((result, kept))
 }

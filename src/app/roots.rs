@@ -29,7 +29,14 @@ pub struct RootsOutcome {
     /// Every file a render read (resources and patches): checked through rendering, so not
     /// again as plain manifests.
     pub consumed: BTreeSet<PathBuf>,
+    /// The rendered objects (or the render error) of the kustomization roots named in
+    /// `RootSettings::keep`, by root.
+    pub rendered: Rendered,
 }
+
+/// Rendered roots handed back to the caller (`kgate diff --since` compares them rather than
+/// rendering every root a second time).
+pub type Rendered = BTreeMap<String, Result<Vec<Resource>, RenderError>>;
 
 /// Kustomization directories that are roots (Components are not), sorted.
 fn root_dirs(kustomizations: &[SourceFile], components: &[SourceFile]) -> Vec<PathBuf> {
@@ -69,6 +76,9 @@ struct Shared<'a> {
     scope: Option<&'a ObjectScope<'a>>,
     /// Objects evaluated (all, or those the change can affect).
     affected_objects: std::sync::atomic::AtomicUsize,
+    /// Roots whose render to keep (`RootSettings::keep`), and what was kept.
+    keep: Option<&'a BTreeSet<String>>,
+    kept: Mutex<Rendered>,
 }
 
 type PolicyResults = Vec<Result<Violation, EvalError>>;
@@ -175,16 +185,31 @@ fn check_root(
     settings: &crate::policy::context::ContextSettings,
 ) -> (Vec<Finding>, usize) {
     let rel = relative(s.scan_root, dir);
-    let resources = match s.renderer.render(dir) {
+    let rendered = s.renderer.render(dir);
+    let keep = |r: Result<Vec<Resource>, RenderError>| {
+        if let Ok(mut kept) = s.kept.lock() {
+            kept.insert(rel.clone(), r);
+        }
+    };
+    let kept = s.keep.is_some_and(|k| k.contains(&rel));
+    let resources = match rendered {
         Ok(r) => r,
         Err(e) => {
             if let Ok(mut failed) = s.failed.lock() {
                 failed.insert(rel.clone());
             }
-            return (vec![render_error_finding(s, &e, &rel)], 0);
+            let finding = render_error_finding(s, &e, &rel);
+            if kept {
+                keep(Err(e));
+            }
+            return (vec![finding], 0);
         }
     };
-    check_rendered(s, ev, &rel, &rel, Some(&rel), &resources, settings)
+    let out = check_rendered(s, ev, &rel, &rel, Some(&rel), &resources, settings);
+    if kept {
+        keep(Ok(resources));
+    }
+    out
 }
 
 /// An Argo CD Application whose path is a chart: the chart rendered as Argo CD renders it
@@ -667,6 +692,8 @@ pub struct RootSettings<'a> {
     pub missing_helm: Severity,
     /// With `--changed-since`: which objects of the selected roots the change can affect.
     pub scope: Option<&'a ObjectScope<'a>>,
+    /// Kustomization roots whose rendered objects to hand back (`RootsOutcome::rendered`).
+    pub keep: Option<&'a BTreeSet<String>>,
 }
 
 pub fn check_roots(
@@ -702,6 +729,8 @@ pub fn check_roots(
         missing_helm: settings.missing_helm,
         scope: settings.scope,
         affected_objects: std::sync::atomic::AtomicUsize::new(0),
+        keep: settings.keep,
+        kept: Mutex::new(BTreeMap::new()),
     };
     let evaluators = EvaluatorPool::new(policies);
     if let Some(p) = settings.progress {
@@ -750,6 +779,7 @@ pub fn check_roots(
             .into_iter()
             .filter(|f| !entries.iter().any(|e| scan_root.join(&e.file) == *f))
             .collect(),
+        rendered: shared.kept.into_inner().unwrap_or_default(),
     }
 }
 
