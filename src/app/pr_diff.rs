@@ -527,7 +527,7 @@ fn options_at_ref(opts: &CheckOptions, paths: &[PathBuf], top: &Path, tree: &Pat
 ///
 /// Each side is rendered once: the check of each side (limited to what the change can
 /// affect, as `check --changed-since`) keeps the renders of the affected roots, and those are
-/// compared. The two checks run at the same time.
+/// compared. The working tree's check runs while REF is exported and checked.
 pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckError> {
     let mut timings = Vec::new();
     let mut clock = std::time::Instant::now();
@@ -539,25 +539,34 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
     let changed = super::changes::changed_since(&settings.root, reference)?;
     lap("changed files", &mut timings);
     let top = git_top(&settings.root)?;
-    let tree = export_tree(&top, reference)?;
-    lap("export REF (git archive | tar -x)", &mut timings);
-    let ref_opts = options_at_ref(opts, &settings.paths, &top, &tree.0);
     let timed = |o: &CheckOptions| {
         let clock = std::time::Instant::now();
         Side::check(o, &changed).map(|side| (side, clock.elapsed()))
     };
-    let (after, before) = rayon::join(
+    // The working tree's check does not wait for REF's export.
+    let (after, at_ref) = rayon::join(
         || timed(opts),
-        || (!ref_opts.paths.is_empty()).then(|| timed(&ref_opts)),
+        || -> Result<_, CheckError> {
+            let clock = std::time::Instant::now();
+            let tree = export_tree(&top, reference)?;
+            let exported = clock.elapsed();
+            let ref_opts = options_at_ref(opts, &settings.paths, &top, &tree.0);
+            let before = (!ref_opts.paths.is_empty())
+                .then(|| timed(&ref_opts))
+                .transpose()?;
+            Ok((tree, exported, before))
+        },
     );
     let (after, after_time) = after?;
-    let (before, before_time) = match before.transpose()? {
+    let (tree, exported, before) = at_ref?;
+    let (before, before_time) = match before {
         Some((side, time)) => (Some(side), time),
         None => (None, std::time::Duration::ZERO),
     };
-    timings.push(("check (and render) the working tree", after_time));
-    timings.push(("check (and render) REF, at the same time", before_time));
-    lap("both checks", &mut timings);
+    timings.push(("export REF (git archive | tar -x)", exported));
+    timings.push(("check (and render) REF, after its export", before_time));
+    timings.push(("check (and render) the working tree, meanwhile", after_time));
+    lap("both sides", &mut timings);
     let mut ids: BTreeSet<String> = after.graph.affected_roots(&changed);
     if let Some(b) = &before {
         ids.extend(b.graph.affected_roots(&changed));
