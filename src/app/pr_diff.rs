@@ -3,8 +3,9 @@
 //! compared object by object, and the check runs on both sides over the same roots so the
 //! findings the change adds and resolves can be told apart.
 //!
-//! REF's tree is exported with `git archive` into a temporary directory, read only: the
-//! user's work tree and index are never touched. Objects are matched by apiVersion, kind,
+//! REF's tree is exported with `git archive` into a temporary directory (in RAM when it
+//! fits), read only: the user's work tree and index are never touched. Each side is rendered
+//! once, by its check, which hands the renders of the affected roots back. Objects are matched by apiVersion, kind,
 //! namespace and name, generated ConfigMaps and Secrets by their name without the content
 //! hash (a changed literal is a modified ConfigMap, not a removed and an added one). Secret
 //! values are never part of the result.
