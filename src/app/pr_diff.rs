@@ -4,11 +4,11 @@
 //! findings the change adds and resolves can be told apart.
 //!
 //! REF's tree is exported with `git archive` into a temporary directory (in RAM when it
-//! fits), read only: the user's work tree and index are never touched. Each side is rendered
-//! once, by its check, which hands the renders of the affected roots back. Objects are matched by apiVersion, kind,
-//! namespace and name, generated ConfigMaps and Secrets by their name without the content
-//! hash (a changed literal is a modified ConfigMap, not a removed and an added one). Secret
-//! values are never part of the result.
+//! fits), read only: the user's work tree and index are never touched. Each side is
+//! rendered once, by its check, which hands the renders of the affected roots back. Objects
+//! are matched by apiVersion, kind, namespace and name, generated ConfigMaps and Secrets by
+//! their name without the content hash (a changed literal is a modified ConfigMap, not a
+//! removed and an added one). Secret values are never part of the result.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
