@@ -254,15 +254,6 @@ fn files_are_read_only_through_the_bounded_readers() {
         ("src/render/helm/mod.rs", "File::open"),
         // SARIF files named on the command line, written by kgate.
         ("src/cli/merge_sarif.rs", "fs::read_to_string"),
-        // PENDING (issue 19), in the Kustomize engine, which is being reworked elsewhere:
-        // `helmCharts` values files (read only when Helm is installed) and the unused
-        // `kustomization::load` should read through the renderer's table (`read_text`).
-        // This list fails when an entry is no longer needed, so it shrinks with the fix.
-        ("src/render/kustomize/helm_charts.rs", "fs::read_to_string"),
-        (
-            "src/render/kustomize/kustomization.rs",
-            "fs::read_to_string",
-        ),
     ];
     let mut used = vec![false; allowed.len()];
     let mut offenders = Vec::new();

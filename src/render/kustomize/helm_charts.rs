@@ -217,9 +217,11 @@ impl Renderer {
             })?;
             // After the (merged) values file, as kustomize passes them.
             t.layers.extend(ValuesLayer::read(file.clone()));
+            // Through the file table: bounded by `limits.maxFileSize`, read once.
             t.values_texts.push(
-                std::fs::read_to_string(&file)
-                    .map_err(|e| RenderError::at(&k.file, pos, format!("{f}: {e}")))?,
+                self.read_text(&file)
+                    .map_err(|e| RenderError::at(&k.file, pos, format!("{f}: {e}")))?
+                    .to_string(),
             );
         }
         Ok(t)
@@ -245,7 +247,7 @@ impl Renderer {
                 "valuesMerge must be one of [merge override replace]",
             ));
         }
-        let text = std::fs::read_to_string(values_file).map_err(|e| {
+        let text = self.read_text(values_file).map_err(|e| {
             RenderError::at(&k.file, c.start, format!("{}: {e}", values_file.display()))
         })?;
         let (docs, e) = crate::yaml::parse_documents(&text, crate::yaml::LoadLimits::default());

@@ -436,12 +436,6 @@ impl Reader<'_> {
 }
 
 /// Reads the kustomization at `file`.
-pub fn load(file: &Path) -> Result<Kustomization, RenderError> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| RenderError::at(file, Pos::default(), format!("cannot read: {e}")))?;
-    parse(file, &text)
-}
-
 pub fn parse(file: &Path, text: &str) -> Result<Kustomization, RenderError> {
     let r = Reader { file };
     // kustomize decodes a kustomization through go-yaml v2: a repeated key keeps the last value.
