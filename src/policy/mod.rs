@@ -224,10 +224,8 @@ impl PolicySet {
         let gathers = add_gathers(&mut engine, &rules)?;
         analyse_modules(&engine)?;
         let reads = reads::Reads::of(
-            sources
-                .iter()
-                .chain(&user.sources)
-                .filter(|s| !is_test_file(&s.path)),
+            sources.iter().filter(|s| !is_test_file(&s.path)),
+            user.sources.iter().filter(|s| !is_test_file(&s.path)),
         );
         Ok(PolicySet {
             engine,

@@ -48,11 +48,25 @@ pub fn reads_context_field(text: &str, field: &str) -> bool {
 
 impl Reads {
     /// What the policy files in `sources` (test files excluded by the caller) may read.
-    pub fn of<'a>(sources: impl IntoIterator<Item = &'a PolicySource>) -> Reads {
+    /// `users` are the repository's own policies: besides naming annotations, one that walks
+    /// or indexes the object generically may read them too.
+    pub fn of<'a>(
+        builtin: impl IntoIterator<Item = &'a PolicySource>,
+        users: impl IntoIterator<Item = &'a PolicySource>,
+    ) -> Reads {
         let mut reads = Reads::default();
-        for src in sources {
+        let generic = ["walk(", "json.marshal", "input[", "metadata[", "in input"];
+        let sources = builtin
+            .into_iter()
+            .map(|s| (s, false))
+            .chain(users.into_iter().map(|s| (s, true)));
+        for (src, user) in sources {
             reads.root |= reads_context_field(&src.text, "root");
             reads.cluster |= reads_context_field(&src.text, "cluster");
+            if user && generic.iter().any(|g| src.text.contains(g)) {
+                reads.annotations = None;
+                continue;
+            }
             if !src.text.contains("annotations") {
                 continue;
             }
@@ -187,7 +201,7 @@ mod tests {
             .into_iter()
             .filter(|s| !s.path.ends_with("_test.rego"))
             .collect();
-        let reads = Reads::of(&sources);
+        let reads = Reads::of(&sources, &[]);
         assert!(!reads.root && !reads.cluster);
         let prefixes = reads.annotations.expect("declared prefixes");
         assert!(prefixes.contains(&"container.apparmor.security.beta.kubernetes.io/".to_owned()));
@@ -195,8 +209,24 @@ mod tests {
 
     #[test]
     fn an_undeclared_mention_of_annotations_means_any() {
-        let reads = Reads::of(&[src("deny contains m if { input.metadata.annotations.x }")]);
+        let reads = Reads::of(
+            &[],
+            &[src("deny contains m if { input.metadata.annotations.x }")],
+        );
         assert_eq!(reads.annotations, None);
+        // A user's policy that walks the object may read annotations without naming them.
+        let reads = Reads::of(
+            &[],
+            &[src(
+                "deny contains m if { walk(input, [p, v]); v == \"x\" }",
+            )],
+        );
+        assert_eq!(reads.annotations, None);
+        let reads = Reads::of(
+            &[],
+            &[src("deny contains m if { input.spec.replicas > 3 }")],
+        );
+        assert_eq!(reads.annotations, Some(Vec::new()));
     }
 
     #[test]
