@@ -84,12 +84,13 @@ struct Shared<'a> {
 type PolicyResults = Vec<Result<Violation, EvalError>>;
 
 /// The memo key: the object and the context, without what no policy reads (the root path,
-/// the cluster, annotations no rule declares it reads).
-fn memo_key(input: &serde_json::Value, context: &serde_json::Value, reads: &Reads) -> u64 {
+/// the cluster, annotations no rule declares it reads). `context_key` is the root's context
+/// as [`Reads::context_key`] leaves it, serialized once per root.
+fn memo_key(input: &serde_json::Value, context_key: &str, reads: &Reads) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     reads.hash_object(input, &mut h);
-    reads.context_key(context).to_string().hash(&mut h);
+    context_key.hash(&mut h);
     h.finish()
 }
 
@@ -465,6 +466,7 @@ fn check_rendered(
         .map(|r| crate::validate::as_stored(r.node.to_json()))
         .collect();
     ev.set_inventory(&inputs);
+    let context_key = s.reads.context_key(&context).to_string();
     let mut per_object: Vec<Vec<Result<Violation, EvalError>>> = inputs
         .iter()
         .zip(&affected)
@@ -473,7 +475,10 @@ fn check_rendered(
                 return Vec::new();
             }
             let mut results = crate::app::objects::schema_results(validator, input, s.disabled);
-            let key = s.memo.as_ref().map(|_| memo_key(input, &context, s.reads));
+            let key = s
+                .memo
+                .as_ref()
+                .map(|_| memo_key(input, &context_key, s.reads));
             let cached = key.and_then(|k| {
                 s.memo
                     .as_ref()
