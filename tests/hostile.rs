@@ -220,6 +220,61 @@ fn policies_and_data_outside_the_repository_are_refused() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("outside"));
 }
 
+/// `schemaDirs` cannot point outside the repository either (by absolute path, `..` or a
+/// symlinked directory), and a symlinked file inside a schema directory that leads out of
+/// it is not read: its CRD would otherwise silence `schema-missing`.
+#[cfg(unix)]
+#[test]
+fn schema_dirs_outside_the_repository_are_refused() {
+    let outside = tempfile::tempdir().unwrap();
+    let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: gizmos.example.org\nspec:\n  group: example.org\n  names: {kind: Gizmo, plural: gizmos}\n  scope: Namespaced\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema: {type: object}\n";
+    write(outside.path(), "crds/gizmo.yaml", crd);
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "gizmo.yaml",
+        "apiVersion: example.org/v1\nkind: Gizmo\nmetadata: {name: g}\n",
+    );
+    let abs = outside.path().join("crds");
+    std::os::unix::fs::symlink(&abs, root.join("linked")).unwrap();
+    for entry in [
+        abs.display().to_string(),
+        "../".repeat(20) + abs.strip_prefix("/").unwrap().to_str().unwrap(),
+        "linked".to_owned(),
+        "missing".to_owned(),
+    ] {
+        write(root, ".kgate.yaml", &format!("schemaDirs: [\"{entry}\"]\n"));
+        let out = common::check(root, &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{entry}: {stderr}");
+        assert!(stderr.contains(".kgate.yaml"), "{entry}: {stderr}");
+        let why = if entry == "missing" {
+            "cannot be read"
+        } else {
+            "outside"
+        };
+        assert!(stderr.contains(why), "{entry}: {stderr}");
+    }
+    // A directory inside the repository whose file is a symlink to the outside CRD.
+    std::fs::create_dir(root.join("crds")).unwrap();
+    std::os::unix::fs::symlink(abs.join("gizmo.yaml"), root.join("crds/gizmo.yaml")).unwrap();
+    write(
+        root,
+        ".kgate.yaml",
+        "schemaDirs: [crds]\nexclude: [linked, crds]\n",
+    );
+    let (report, _) = common::check_json(root, &[]);
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "schema-missing"),
+        "{report}"
+    );
+}
+
 /// A symlink loop in the policy directory does not recurse until the stack overflows.
 #[cfg(unix)]
 #[test]

@@ -196,10 +196,15 @@ pub fn repo_definitions(
 ) -> (Vec<serde_json::Value>, Vec<GatekeeperObject>) {
     let mut files: Vec<PathBuf> = discovery.manifests.iter().map(|m| m.abs.clone()).collect();
     for dir in schema_dirs {
+        // A symlink whose target leaves the schema directory is not read (the directory
+        // itself is confined to the repository when the settings are resolved).
+        let real_dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone());
         for entry in ignore::WalkBuilder::new(dir).build().flatten() {
             let p = entry.path();
-            if p.extension()
-                .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
+            let inside = std::fs::canonicalize(p).is_ok_and(|r| r.starts_with(&real_dir));
+            if inside
+                && p.extension()
+                    .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
             {
                 files.push(p.to_path_buf());
             }

@@ -95,6 +95,7 @@ impl Settings {
             .as_ref()
             .and_then(|p| p.parent())
             .map_or_else(|| root.clone(), Path::to_path_buf);
+        check_schema_dirs(&config, &config_dir)?;
         Ok(Settings {
             sources: Arc::new(FileTable::new(&root, config.limits.max_file_size)),
             repo_root: repo_root_of(&root),
@@ -249,6 +250,43 @@ fn repo_root_of(root: &Path) -> PathBuf {
         .find(|d| d.join(".git").exists())
         .unwrap_or(root)
         .to_path_buf()
+}
+
+/// Every `schemaDirs` entry exists and is inside the configuration's directory (symlinks
+/// resolved): the configuration is pull-request content, and the files of a schema
+/// directory are read and parsed, so it must not reach the runner's files.
+fn check_schema_dirs(config: &Config, config_dir: &Path) -> Result<(), CheckError> {
+    let Some(config_path) = &config.path else {
+        return Ok(());
+    };
+    let within = std::fs::canonicalize(config_dir).unwrap_or_else(|_| config_dir.to_path_buf());
+    for d in &config.schema_dirs {
+        let refuse = |message: String| {
+            CheckError::Config(ConfigError::Invalid {
+                path: config_path.clone(),
+                pos: d.pos,
+                message,
+                help: Some(
+                    "schemaDirs are directories of CustomResourceDefinitions inside the repository, relative to the configuration"
+                        .to_owned(),
+                ),
+            })
+        };
+        let real = std::fs::canonicalize(config_dir.join(&d.value)).map_err(|e| {
+            refuse(format!(
+                "schemaDirs entry `{}` cannot be read: {e}",
+                d.value
+            ))
+        })?;
+        if !real.starts_with(&within) {
+            return Err(refuse(format!(
+                "schemaDirs entry `{}` is outside {}: kgate reads nothing outside the configuration's directory",
+                d.value,
+                within.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn schema_dirs_of(config: &Config, config_dir: &Path) -> Vec<PathBuf> {
