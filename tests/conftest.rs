@@ -235,10 +235,39 @@ fn a_greedy_policy_under_an_address_space_cap_is_a_policy_error() {
         "policy/pads.rego",
         "package pads\n\n# Two billion spaces in one allocation.\ndeny contains msg if {\n\tmsg := sprintf(\"%2000000000d\", [1])\n}\n",
     );
+    // Outputs far larger than the memory their arguments take, made in one builtin call:
+    // 100,000 references to one 100 kB string joined (10 GB), a 100 kB string with
+    // itself put between every character (10 GB), 2^40 bytes of JSON from forty nested
+    // pairs of references.
+    let s = "s := concat(\"\", [\"x\" | some _ in numbers.range(1, 100000)])\n";
+    common::write(
+        root,
+        "policy/joins.rego",
+        &format!(
+            "package joins\n\n{s}deny contains \"joins\" if {{\n\tcount(concat(\",\", [s | some _ in numbers.range(1, 100000)])) > 0\n}}\n"
+        ),
+    );
+    common::write(
+        root,
+        "policy/replaces.rego",
+        &format!(
+            "package replaces\n\n{s}deny contains \"replaces\" if {{\n\tcount(replace(s, \"\", s)) > 0\n}}\n"
+        ),
+    );
+    let nested: String = (1..=40)
+        .map(|i| format!("x{i} := [x{}, x{}]\n", i - 1, i - 1))
+        .collect();
+    common::write(
+        root,
+        "policy/marshals.rego",
+        &format!(
+            "package marshals\n\nx0 := [\"abcdefgh\"]\n{nested}deny contains \"marshals\" if {{\n\tcount(json.marshal(x40)) > 0\n}}\n"
+        ),
+    );
     common::write(
         root,
         ".kgate.yaml",
-        "policies:\n  namespaces: [main, huge, grows, pads]\nlimits:\n  policyTimeout: 10m\n",
+        "policies:\n  namespaces: [main, huge, grows, pads, joins, replaces, marshals]\nlimits:\n  policyTimeout: 10m\n",
     );
     common::write(
         root,
@@ -270,7 +299,7 @@ fn a_greedy_policy_under_an_address_space_cap_is_a_policy_error() {
             .filter(|f| f["rule"] == "policy-error")
             .map(|f| f["message"].as_str().unwrap())
             .collect();
-        assert_eq!(errors.len(), 4, "{report}");
+        assert_eq!(errors.len(), 7, "{report}");
         assert!(
             errors.iter().all(|e| e.contains("memory limit")),
             "{errors:#?}"

@@ -23,6 +23,174 @@ pub(super) fn install(engine: &mut regorus::Engine) {
     let _ = engine.add_extension("numbers.range_step".to_owned(), 3, Box::new(range_step));
 }
 
+/// Replaces the builtins whose output can be far larger than their arguments *in memory*,
+/// because regorus shares values instead of copying them: an array of a million references
+/// to one 1 MB string costs 16 MB, its `concat` 1 TB; twenty nested arrays of two references
+/// each cost a few hundred bytes, their `json.marshal` megabytes per level. Each is done in
+/// one builtin call, so regorus' between-steps check never sees it. The replacements compute
+/// the output's size first (bounded by the budget, so the count itself stays cheap), refuse
+/// past a quarter of what is left, then do what regorus does. Installed for repository
+/// policies and Gatekeeper templates that name them ([`needs_expansion_guard`]).
+pub(super) fn install_expanders(engine: &mut regorus::Engine) {
+    let _ = engine.add_extension("concat".to_owned(), 2, Box::new(concat));
+    let _ = engine.add_extension("json.marshal".to_owned(), 1, Box::new(json_marshal));
+    let _ = engine.add_extension("yaml.marshal".to_owned(), 1, Box::new(yaml_marshal));
+    let _ = engine.add_extension("replace".to_owned(), 3, Box::new(replace));
+    let _ = engine.add_extension("strings.replace_n".to_owned(), 2, Box::new(replace_n));
+}
+
+/// Whether Rego `text` may call one of the builtins [`install_expanders`] replaces.
+pub(super) fn needs_expansion_guard(text: &str) -> bool {
+    ["concat(", "marshal(", "replace(", "replace_n("]
+        .iter()
+        .any(|name| text.contains(name))
+}
+
+/// `concat(delimiter, strings)`, an array or a set.
+fn concat(args: Vec<Value>) -> anyhow::Result<Value> {
+    const NAME: &str = "concat";
+    let Value::String(delimiter) = &args[0] else {
+        anyhow::bail!("`{NAME}` expects string argument.");
+    };
+    let items: Vec<&Value> = match &args[1] {
+        Value::Array(a) => a.iter().collect(),
+        Value::Set(s) => s.iter().collect(),
+        _ => anyhow::bail!("`{NAME}` expects array/set of strings."),
+    };
+    let mut strings = Vec::with_capacity(items.len());
+    for item in items {
+        let Value::String(s) = item else {
+            anyhow::bail!("`{NAME}` expects array/set of strings.");
+        };
+        strings.push(s.as_ref());
+    }
+    let bytes = strings.iter().map(|s| s.len() as u128).sum::<u128>()
+        + (delimiter.len() as u128) * (strings.len().saturating_sub(1) as u128);
+    reserve_bytes(NAME, bytes)?;
+    Ok(Value::from(strings.join(delimiter)))
+}
+
+/// An upper bound of what `json.marshal` (`yaml: false`) or `yaml.marshal` writes for a
+/// value, computed from its structure: a node shared by reference is sized once (per
+/// nesting depth, which YAML's indentation depends on), so twenty nested pairs of
+/// references cost twenty steps, not a million.
+struct Sizer {
+    yaml: bool,
+    memo: std::collections::HashMap<(usize, u32), u128>,
+}
+
+impl Sizer {
+    fn new(yaml: bool) -> Sizer {
+        Sizer {
+            yaml,
+            memo: std::collections::HashMap::new(),
+        }
+    }
+
+    fn size(&mut self, v: &Value, depth: u32) -> u128 {
+        // YAML writes each entry on its own line, indented, with its marker (`- `, `: `).
+        let line = if self.yaml {
+            2 * u128::from(depth) + 4
+        } else {
+            1
+        };
+        let depth = if self.yaml { depth } else { 0 };
+        let key = |p: *const u8| (p as usize, depth);
+        match v {
+            Value::String(s) => escaped_len(s) + line,
+            Value::Array(a) => self.memo(key(std::ptr::from_ref(&**a).cast()), |me| {
+                a.iter().map(|x| me.size(x, depth + 1) + line).sum()
+            }),
+            Value::Set(set) => self.memo(key(std::ptr::from_ref(&**set).cast()), |me| {
+                set.iter().map(|x| me.size(x, depth + 1) + line).sum()
+            }),
+            Value::Object(o) => self.memo(key(std::ptr::from_ref(&**o).cast()), |me| {
+                o.iter()
+                    .map(|(k, x)| me.size(k, depth) + me.size(x, depth + 1) + line)
+                    .sum()
+            }),
+            other => serde_json::to_string(other).map_or(8, |t| t.len() as u128) + line,
+        }
+    }
+
+    fn memo(&mut self, key: (usize, u32), compute: impl FnOnce(&mut Sizer) -> u128) -> u128 {
+        if let Some(&n) = self.memo.get(&key) {
+            return n;
+        }
+        // Brackets (or a flow `[]`/`{}` for an empty one).
+        let n = compute(self).saturating_add(2);
+        self.memo.insert(key, n);
+        n
+    }
+}
+
+/// The bytes of `s` as a JSON string: quotes, and escapes of at most six bytes.
+fn escaped_len(s: &str) -> u128 {
+    2 + s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        })
+        .sum::<u128>()
+}
+
+fn json_marshal(args: Vec<Value>) -> anyhow::Result<Value> {
+    reserve_bytes("json.marshal", Sizer::new(false).size(&args[0], 0))?;
+    let text = serde_json::to_string(&args[0])
+        .map_err(|e| anyhow::anyhow!("could not serialize to json\nCaused by\n{e}"))?;
+    Ok(Value::from(text))
+}
+
+fn yaml_marshal(args: Vec<Value>) -> anyhow::Result<Value> {
+    reserve_bytes("yaml.marshal", Sizer::new(true).size(&args[0], 0))?;
+    let text = yaml_serde::to_string(&args[0])
+        .map_err(|e| anyhow::anyhow!("could not serialize to yaml: {e}"))?;
+    Ok(Value::from(text))
+}
+
+/// The length of `s` with every `old` replaced by `new`, as `str::replace` does it (an
+/// empty `old` matches at every character boundary).
+fn replaced_len(s: &str, old: &str, new: &str) -> u128 {
+    let (count, removed) = if old.is_empty() {
+        (s.chars().count() as u128 + 1, 0)
+    } else {
+        let n = s.matches(old).count() as u128;
+        (n, n * old.len() as u128)
+    };
+    s.len() as u128 - removed + count * new.len() as u128
+}
+
+/// `replace(s, old, new)`.
+fn replace(args: Vec<Value>) -> anyhow::Result<Value> {
+    const NAME: &str = "replace";
+    let (Value::String(s), Value::String(old), Value::String(new)) = (&args[0], &args[1], &args[2])
+    else {
+        anyhow::bail!("`{NAME}` expects string argument.");
+    };
+    reserve_bytes(NAME, replaced_len(s, old, new))?;
+    Ok(Value::from(s.replace(old.as_ref(), new.as_ref())))
+}
+
+/// `strings.replace_n(patterns, s)`: each pattern in key order, one after the other, as
+/// regorus does it; each step checked before it allocates.
+fn replace_n(args: Vec<Value>) -> anyhow::Result<Value> {
+    const NAME: &str = "strings.replace_n";
+    let (Value::Object(patterns), Value::String(s)) = (&args[0], &args[1]) else {
+        anyhow::bail!("`{NAME}` expects an object of patterns and a string.");
+    };
+    let mut out: String = s.to_string();
+    for (k, v) in patterns.iter() {
+        let (Value::String(old), Value::String(new)) = (k, v) else {
+            anyhow::bail!("`{NAME}` expects string keys and values in pattern object.");
+        };
+        reserve_bytes(NAME, replaced_len(&out, old, new))?;
+        out = out.replace(old.as_ref(), new.as_ref());
+    }
+    Ok(Value::from(out))
+}
+
 /// Replaces `sprintf` with the checked version. That one formats through a second engine,
 /// about a tenth of the built-in library's evaluation time, so it is installed only where
 /// some policy may pad to a width ([`needs_sprintf_guard`]).
@@ -282,6 +450,80 @@ mod tests {
         ));
         assert!(eval("numbers.range_step(0, 10, 0)").is_err());
         assert!(eval("numbers.range(\"a\", 3)").is_err());
+    }
+
+    fn eval_guarded(query: &str) -> anyhow::Result<Value> {
+        let mut engine = regorus::Engine::new();
+        install(&mut engine);
+        install_expanders(&mut engine);
+        let r = engine.eval_query(query.to_owned(), false)?;
+        Ok(r.result
+            .first()
+            .and_then(|r| r.expressions.first())
+            .map(|e| e.value.clone())
+            .unwrap_or(Value::Undefined))
+    }
+
+    /// The replacements give what regorus' own builtins give, on ordinary arguments.
+    #[test]
+    fn expanders_match_regorus() {
+        let queries = [
+            r#"concat(", ", ["a", "b", "c"])"#,
+            r#"concat("-", {"b", "a"})"#,
+            r#"concat("", [])"#,
+            r#"json.marshal({"a": [1, "x", null, true], "b": {"c": 1.5}})"#,
+            r#"yaml.marshal({"a": [1, "x"], "b": {"c": "d: e"}})"#,
+            r#"replace("a.b.c", ".", "::")"#,
+            r#"replace("abc", "", "-")"#,
+            r#"strings.replace_n({"a": "b", "b": "c"}, "aabb")"#,
+        ];
+        for q in queries {
+            let plain = regorus::Engine::new()
+                .eval_query(q.to_owned(), false)
+                .unwrap()
+                .result[0]
+                .expressions[0]
+                .value
+                .clone();
+            assert_eq!(eval_guarded(q).unwrap(), plain, "{q}");
+        }
+        assert!(eval_guarded(r#"concat(",", [1])"#).is_err());
+        assert!(eval_guarded(r#"replace(1, "a", "b")"#).is_err());
+    }
+
+    /// Shared values make outputs far larger than the memory they take: 2^70 bytes of
+    /// JSON or YAML from seventy nested pairs of references is refused before regorus
+    /// would write it, and sized in seventy steps. (No budget is set in unit tests, the
+    /// limit being process-wide, so only what no memory holds is refused here;
+    /// tests/conftest.rs checks `concat` and `replace` under the default budget.)
+    #[test]
+    fn shared_values_are_sized_once_and_refused() {
+        let nested = "x0 := [\"abcdefgh\"]\n".to_owned()
+            + &(1..=70)
+                .map(|i| format!("x{i} := [x{}, x{}]\n", i - 1, i - 1))
+                .collect::<String>();
+        let mut engine = regorus::Engine::new();
+        install_expanders(&mut engine);
+        engine
+            .add_policy("n.rego".to_owned(), format!("package n\n{nested}"))
+            .unwrap();
+        for builtin in ["json.marshal", "yaml.marshal"] {
+            let e = engine
+                .eval_query(format!("{builtin}(data.n.x70)"), false)
+                .unwrap_err();
+            assert!(e.to_string().contains("memory limit"), "{builtin}: {e}");
+        }
+        // The bound holds on ordinary values, JSON and YAML.
+        let v: Value = serde_json::from_str::<serde_json::Value>(
+            r#"{"a": [1, "x\ny", null, {"b": [true, 2.5]}], "c": {}, "d": [], "e": "q\"uote"}"#,
+        )
+        .unwrap()
+        .into();
+        let json = serde_json::to_string(&v).unwrap().len() as u128;
+        let yaml = yaml_serde::to_string(&v).unwrap().len() as u128;
+        assert!(Sizer::new(false).size(&v, 0) >= json);
+        assert!(Sizer::new(true).size(&v, 0) >= yaml);
+        assert!(Sizer::new(false).size(&v, 0) < 3 * json);
     }
 
     #[test]

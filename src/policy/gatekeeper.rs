@@ -108,6 +108,7 @@ fn template_of(path: &str, obj: &Value) -> Result<Option<Template>, PolicyError>
     };
     let mut engine = new_engine();
     super::budget::install_sprintf(&mut engine);
+    super::budget::install_expanders(&mut engine);
     let mut referential = rego.contains("inventory");
     for (i, lib) in source["libs"].as_array().into_iter().flatten().enumerate() {
         if let Some(text) = lib.as_str() {

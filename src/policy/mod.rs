@@ -201,6 +201,15 @@ impl PolicySet {
         {
             budget::install_sprintf(&mut engine);
         }
+        // The repository's own policies only: the built-in ones are kgate's, and the
+        // replacements cost a little on every call.
+        if user
+            .sources
+            .iter()
+            .any(|s| budget::needs_expansion_guard(&s.text))
+        {
+            budget::install_expanders(&mut engine);
+        }
         let mut rules: Vec<PolicyRule> = Vec::new();
         for src in sources.iter().filter(|s| !is_test_file(&s.path)) {
             if let Some(rule) = builtin_rule(&mut engine, src, &rules)? {
