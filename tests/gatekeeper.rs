@@ -320,7 +320,9 @@ fn a_template_calling_external_data_is_one_note_not_an_error_per_object() {
         common::write(
             dir.path(),
             &format!("apps/{name}.yaml"),
-            &format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: default\n  labels:\n    app: {name}\nspec:\n  containers:\n    - name: app\n      image: nginx:1.27\n"),
+            &format!(
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: default\n  labels:\n    app: {name}\nspec:\n  containers:\n    - name: app\n      image: nginx:1.27\n"
+            ),
         );
     }
     let (report, _) = common::check_json(dir.path(), &[]);

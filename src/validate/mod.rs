@@ -157,7 +157,10 @@ impl Validator {
             })
         } else {
             // The catalog holds CRDs' structural schemas: converted as a repository's own.
-            custom(&crd::to_json_schema(catalog::crd_catalog().get(&key)?, true))
+            custom(&crd::to_json_schema(
+                catalog::crd_catalog().get(&key)?,
+                true,
+            ))
         };
         if self.strict {
             strictify(&mut doc);

@@ -228,7 +228,10 @@ fn catalog_aliases_check_known_fields_and_call_no_newer_field_unknown() {
         "spec": {"interval": "5m", "suspend": "no", "chart": {"spec": {"chart": "podinfo", "sourceRef": {"kind": "HelmRepository", "name": "podinfo"}}}}});
     let p = problems(&val, bad);
     assert_eq!(p.len(), 1, "{p:?}");
-    assert_eq!((p[0].0.as_str(), p[0].1.as_str()), (SCHEMA_INVALID, "/spec/suspend"));
+    assert_eq!(
+        (p[0].0.as_str(), p[0].1.as_str()),
+        (SCHEMA_INVALID, "/spec/suspend")
+    );
     let istio = json!({"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": {"name": "v"},
         "spec": {"hosts": ["web"], "http": [{"route": [{"destination": {"host": "web"}}]}]}});
     assert_eq!(problems(&val, istio), vec![]);
