@@ -217,24 +217,44 @@ fn catalog_resources_pass_strict_mode() {
 }
 
 #[test]
-fn catalog_aliases_check_known_fields_and_call_no_newer_field_unknown() {
-    // Flux's HelmRelease v2 is served by the package's v2beta2 schema, which predates
-    // `chartRef`: strict mode must not call it unknown, but a known field is still checked.
+fn catalog_schemas_read_back_from_rust_bindings_check_types_enums_and_fields() {
+    // Cluster API, Flux's HelmRelease v2 and External Secrets come from kopium-generated
+    // bindings (schemas/README.md): properties, types, required fields and enums.
     let val = v(32, true);
+    let cluster = json!({"apiVersion": "cluster.x-k8s.io/v1beta1", "kind": "Cluster", "metadata": {"name": "c"},
+        "spec": {"clusterNetwork": {"pods": {"cidrBlocks": ["192.168.0.0/16"]}},
+            "controlPlaneRef": {"apiVersion": "controlplane.cluster.x-k8s.io/v1beta1", "kind": "KubeadmControlPlane", "name": "c"},
+            "topology": {"class": "quick-start", "version": "v1.31.0", "controlPlane": {"replicas": 3},
+                "workers": {"machineDeployments": [{"class": "default-worker", "name": "md-0", "replicas": 2}]}}}});
+    assert_eq!(problems(&val, cluster), vec![]);
+    let bad = json!({"apiVersion": "cluster.x-k8s.io/v1beta1", "kind": "Cluster", "metadata": {"name": "c"},
+        "spec": {"paused": "yes", "clusterNetwork": {"pods": {}}, "clusterNetwrk": {}}});
+    let mut p: Vec<(String, String)> = problems(&val, bad)
+        .into_iter()
+        .map(|p| (p.0, p.1))
+        .collect();
+    p.sort();
+    assert_eq!(
+        p,
+        [
+            (
+                SCHEMA_INVALID.to_owned(),
+                "/spec/clusterNetwork/pods".to_owned()
+            ),
+            (SCHEMA_INVALID.to_owned(), "/spec/paused".to_owned()),
+            (UNKNOWN_FIELD.to_owned(), "/spec/clusterNetwrk".to_owned()),
+        ]
+    );
     let hr = json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease", "metadata": {"name": "h"},
         "spec": {"interval": "5m", "chartRef": {"kind": "OCIRepository", "name": "podinfo"}}});
     assert_eq!(problems(&val, hr), vec![]);
-    let bad = json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease", "metadata": {"name": "h"},
-        "spec": {"interval": "5m", "suspend": "no", "chart": {"spec": {"chart": "podinfo", "sourceRef": {"kind": "HelmRepository", "name": "podinfo"}}}}});
-    let p = problems(&val, bad);
-    assert_eq!(p.len(), 1, "{p:?}");
-    assert_eq!(
-        (p[0].0.as_str(), p[0].1.as_str()),
-        (SCHEMA_INVALID, "/spec/suspend")
-    );
-    let istio = json!({"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": {"name": "v"},
-        "spec": {"hosts": ["web"], "http": [{"route": [{"destination": {"host": "web"}}]}]}});
-    assert_eq!(problems(&val, istio), vec![]);
+    let es = json!({"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": {"name": "e"},
+        "spec": {"refreshInterval": "1h", "secretStoreRef": {"kind": "ClusterSecretStore", "name": "vault"},
+            "target": {"name": "db", "creationPolicy": "Owner"}, "data": [{"secretKey": "password", "remoteRef": {"key": "db/password"}}]}});
+    assert_eq!(problems(&val, es), vec![]);
+    let es_bad = json!({"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": {"name": "e"},
+        "spec": {"secretStoreRef": {"name": "vault"}, "target": {"creationPolicy": "Sometimes"}}});
+    assert_eq!(problems(&val, es_bad)[0].1, "/spec/target/creationPolicy");
 }
 
 #[test]
