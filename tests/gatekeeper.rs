@@ -299,3 +299,54 @@ fn templates_keep_their_own_libs() {
         "{report}"
     );
 }
+
+/// A template that calls `external_data` asks a Gatekeeper provider (an image signature
+/// service, a registry) at admission time: offline it cannot be evaluated. That is one note
+/// on the template naming its constraints, not a `policy-error` on every object it selects.
+#[test]
+fn a_template_calling_external_data_is_one_note_not_an_error_per_object() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write(
+        dir.path(),
+        "gatekeeper/template.yaml",
+        "apiVersion: templates.gatekeeper.sh/v1\nkind: ConstraintTemplate\nmetadata:\n  name: k8sexternaldata\nspec:\n  crd:\n    spec:\n      names:\n        kind: K8sExternalData\n  targets:\n    - target: admission.k8s.gatekeeper.sh\n      rego: |\n        package k8sexternaldata\n\n        violation[{\"msg\": msg}] {\n          images := [img | img = input.review.object.spec.containers[_].image]\n          response := external_data({\"provider\": \"my-provider\", \"keys\": images})\n          count(response.errors) > 0\n          msg := sprintf(\"invalid response: %v\", [response])\n        }\n",
+    );
+    common::write(
+        dir.path(),
+        "gatekeeper/constraint.yaml",
+        "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sExternalData\nmetadata:\n  name: signed\nspec:\n  match:\n    kinds:\n    - apiGroups: [\"\"]\n      kinds: [\"Pod\"]\n",
+    );
+    for name in ["a", "b"] {
+        common::write(
+            dir.path(),
+            &format!("apps/{name}.yaml"),
+            &format!(
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: default\n  labels:\n    app: {name}\nspec:\n  containers:\n    - name: app\n      image: nginx:1.27\n"
+            ),
+        );
+    }
+    let (report, _) = common::check_json(dir.path(), &[]);
+    let findings = report["findings"].as_array().unwrap();
+    let about: Vec<&serde_json::Value> = findings
+        .iter()
+        .filter(|f| {
+            f["rule"] == "policy-error"
+                || f["rule"] == "gatekeeper-invalid"
+                || f["rule"].as_str().unwrap().starts_with("k8sexternaldata")
+        })
+        .collect();
+    assert_eq!(about.len(), 1, "{report}");
+    let note = about[0];
+    assert_eq!(note["rule"], "gatekeeper-invalid");
+    assert_eq!(note["severity"], "note");
+    assert_eq!(note["location"]["path"], "gatekeeper/template.yaml");
+    // The call is on line 17 of the file (the Rego starts on line 13).
+    assert_eq!(note["location"]["line"], 17, "{note}");
+    let message = note["message"].as_str().unwrap();
+    assert!(
+        message.contains("external_data")
+            && message.contains("K8sExternalData")
+            && message.contains("K8sExternalData/signed"),
+        "{message}"
+    );
+}

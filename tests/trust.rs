@@ -128,3 +128,69 @@ fn explicit_nulls_reach_no_policy_as_null() {
         "{report}"
     );
 }
+
+/// A remote base (`github.com/...?ref=`, `https://...`) is never fetched: the root is a
+/// `render-unavailable` note that names the remote reference, not a `render-error`, and the
+/// repository's other roots are checked.
+#[test]
+fn remote_bases_are_a_note_naming_the_reference_not_a_render_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    for (app, remote) in [
+        ("gh", "github.com/org/repo//deploy?ref=v1.2.0"),
+        ("web", "https://raw.example.com/org/repo/v1/install.yaml"),
+    ] {
+        write(
+            r,
+            &format!("apps/{app}/kustomization.yaml"),
+            &format!("resources:\n  - {remote}\n"),
+        );
+    }
+    write(r, "apps/local/deployment.yaml", DEPLOYMENT);
+    write(
+        r,
+        "apps/local/kustomization.yaml",
+        "resources: [deployment.yaml]\n",
+    );
+    let (report, _) = check_json(r, &[]);
+    let findings = report["findings"].as_array().unwrap();
+    assert!(
+        !findings.iter().any(|f| f["rule"] == "render-error"),
+        "{report}"
+    );
+    let mut notes: Vec<(String, String, String)> = findings
+        .iter()
+        .filter(|f| f["rule"] == "render-unavailable")
+        .map(|f| {
+            (
+                f["severity"].as_str().unwrap().to_owned(),
+                f["location"]["path"].as_str().unwrap().to_owned(),
+                f["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    notes.sort();
+    assert_eq!(notes.len(), 2, "{report}");
+    assert_eq!(notes[0].1, "apps/gh/kustomization.yaml");
+    assert!(
+        notes[0]
+            .2
+            .contains("github.com/org/repo//deploy?ref=v1.2.0"),
+        "{notes:?}"
+    );
+    assert_eq!(notes[1].1, "apps/web/kustomization.yaml");
+    assert!(
+        notes[1]
+            .2
+            .contains("https://raw.example.com/org/repo/v1/install.yaml"),
+        "{notes:?}"
+    );
+    assert!(notes.iter().all(|n| n.0 == "note"), "{notes:?}");
+    // The local root is still checked.
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["location"]["path"] == "apps/local/deployment.yaml"),
+        "{report}"
+    );
+}

@@ -297,9 +297,14 @@ pub fn gatekeeper_findings(
         .map(|p| Finding {
             hide_source: false,
             rule: rules::GATEKEEPER_INVALID.to_owned(),
-            severity: Severity::Error,
+            severity: p.severity,
+            help: if p.severity == Severity::Error {
+                "Rewrite the Rego so that OPA and kgate's engine (regorus) both compile it, or exclude the file; the other templates and all objects were still checked."
+            } else {
+                "Nothing to fix: Gatekeeper evaluates these constraints at admission; the other templates and all objects were still checked."
+            }
+            .to_owned(),
             message: p.message,
-            help: "Rewrite the Rego so that OPA and kgate's engine (regorus) both compile it, or exclude the file; the other templates and all objects were still checked.".to_owned(),
             location: Location::new(
                 p.path,
                 Pos {

@@ -31,6 +31,9 @@ pub struct LoadProblem {
     pub path: String,
     pub line: u32,
     pub message: String,
+    /// Error for Rego kgate cannot compile; note for a template that needs what no offline
+    /// check has (`external_data`, Gatekeeper's external data providers).
+    pub severity: Severity,
 }
 use crate::model::Severity;
 use crate::model::rules::RuleInfo;
@@ -88,21 +91,7 @@ fn template_of(path: &str, obj: &Value) -> Result<Option<Template>, PolicyError>
             message: "ConstraintTemplate without spec.crd.spec.names.kind".to_owned(),
         });
     };
-    let Some(target) = obj["spec"]["targets"].as_array().and_then(|t| t.first()) else {
-        return Ok(None);
-    };
-    // Rego is `targets[0].rego` (+ `libs`), or in newer templates that also carry a
-    // CEL (K8sNativeValidation) version, the `code` entry whose engine is Rego.
-    let source = if target["rego"].is_string() {
-        target
-    } else {
-        target["code"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|c| c["engine"] == "Rego")
-            .map_or(target, |c| &c["source"])
-    };
+    let source = rego_source(obj);
     let Some(rego) = source["rego"].as_str() else {
         return Ok(None);
     };
@@ -135,6 +124,62 @@ fn template_of(path: &str, obj: &Value) -> Result<Option<Template>, PolicyError>
         engine,
         referential,
     }))
+}
+
+/// Where a template's Rego is: `targets[0]` (`rego` + `libs`), or in newer templates that also
+/// carry a CEL (K8sNativeValidation) version, the `source` of the `code` entry whose engine is
+/// Rego; `Null` when there is no target.
+fn rego_source(obj: &Value) -> &Value {
+    let Some(target) = obj["spec"]["targets"].as_array().and_then(|t| t.first()) else {
+        return &Value::Null;
+    };
+    if target["rego"].is_string() {
+        return target;
+    }
+    target["code"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["engine"] == "Rego")
+        .map_or(target, |c| &c["source"])
+}
+
+/// If the template's Rego (or one of its libs) calls `external_data`, the line of the first
+/// call within the Rego (`Some(None)` when the call is in a lib). Gatekeeper answers it by
+/// asking a provider service at admission time, so offline the template cannot be evaluated.
+fn external_data_call(obj: &Value) -> Option<Option<u32>> {
+    static CALL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\bexternal_data\s*\(").expect("valid regex")
+    });
+    let source = rego_source(obj);
+    let rego = source["rego"].as_str()?;
+    if let Some(m) = CALL.find(rego) {
+        let line = rego[..m.start()].matches('\n').count() as u32 + 1;
+        return Some(Some(line));
+    }
+    let in_lib = source["libs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .any(|lib| CALL.is_match(lib));
+    in_lib.then_some(None)
+}
+
+/// A template that calls `external_data`: a note at the call, not an error on every object.
+fn offline_problem(o: &GatekeeperObject, kind: &str, rego_line: Option<u32>) -> LoadProblem {
+    let line = match (o.rego_line, rego_line) {
+        (Some(start), Some(n)) => start + n - 1,
+        _ => o.line,
+    };
+    LoadProblem {
+        path: o.path.clone(),
+        line,
+        message: format!(
+            "the ConstraintTemplate for {kind} calls external_data (a Gatekeeper external data provider, asked at admission time): kgate checks offline and cannot evaluate it"
+        ),
+        severity: Severity::Note,
+    }
 }
 
 /// The constraint a Gatekeeper constraint object declares, bound to its template by kind
@@ -220,6 +265,7 @@ fn template_problem(o: &GatekeeperObject, e: &PolicyError) -> LoadProblem {
         path: o.path.clone(),
         line,
         message,
+        severity: Severity::Error,
     }
 }
 
@@ -243,6 +289,14 @@ impl Gatekeeper {
         // constraints left unevaluated because of it.
         let mut broken: BTreeMap<String, usize> = BTreeMap::new();
         for o in objects {
+            if o.object["kind"] == "ConstraintTemplate"
+                && let Some(kind) = o.object["spec"]["crd"]["spec"]["names"]["kind"].as_str()
+                && let Some(call) = external_data_call(&o.object)
+            {
+                broken.insert(kind.to_owned(), problems.len());
+                problems.push(offline_problem(o, kind, call));
+                continue;
+            }
             let t = match template_of(&o.path, &o.object) {
                 Ok(Some(t)) => t,
                 Ok(None) => continue,
@@ -281,6 +335,7 @@ impl Gatekeeper {
                             path: o.path.clone(),
                             line: o.line,
                             message: policy_error_message(&e),
+                            severity: Severity::Error,
                         }),
                     }
                 }

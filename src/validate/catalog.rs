@@ -1,7 +1,8 @@
 //! The schemas embedded in the binary: the Kubernetes API of every supported minor version
 //! (from the `kubernetes-validate` package, see `schemas/README.md`) and the custom resources
-//! a GitOps repository nearly always holds (from datreeio/CRDs-catalog). Each is decompressed
-//! and indexed on first use only.
+//! a GitOps repository nearly always holds (the structural schemas of their CRDs, from npm
+//! `@kubernetes-models/*` packages and crates.io `kcr_*` crates, converted at use as a
+//! repository's own CRDs are). Each is decompressed and indexed on first use only.
 
 use std::collections::HashMap;
 use std::io::Read;

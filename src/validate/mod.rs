@@ -156,11 +156,11 @@ impl Validator {
                 "$ref": format!("#/$defs/{name}"),
             })
         } else {
-            let mut s = custom(catalog::crd_catalog().get(&key)?);
-            // The catalog's converter forbids unknown fields everywhere; the API server
-            // prunes them instead, so only strict mode reports them (added back below).
-            relax(&mut s);
-            s
+            // The catalog holds CRDs' structural schemas: converted as a repository's own.
+            custom(&crd::to_json_schema(
+                catalog::crd_catalog().get(&key)?,
+                true,
+            ))
         };
         if self.strict {
             strictify(&mut doc);
@@ -378,14 +378,6 @@ fn strictify(s: &mut Value) {
         let preserve = m.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true));
         if m.contains_key("properties") && !m.contains_key("additionalProperties") && !preserve {
             m.insert("additionalProperties".into(), Value::Bool(false));
-        }
-    });
-}
-
-fn relax(s: &mut Value) {
-    each_schema(s, &mut |m| {
-        if m.get("additionalProperties") == Some(&Value::Bool(false)) {
-            m.remove("additionalProperties");
         }
     });
 }

@@ -188,7 +188,7 @@ fn secret_values_are_never_printed() {
 }
 
 #[test]
-fn catalog_resources_pass_strict_mode_and_run_their_cel_rules() {
+fn catalog_resources_pass_strict_mode() {
     let val = v(32, true);
     let app = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "a", "namespace": "argocd"},
         "spec": {"project": "default", "source": {"repoURL": "https://example.com/r.git", "path": "apps/web", "targetRevision": "HEAD"}, "destination": {"server": "https://kubernetes.default.svc", "namespace": "web"}, "syncPolicy": {"automated": {"prune": true}}}});
@@ -202,19 +202,59 @@ fn catalog_resources_pass_strict_mode_and_run_their_cel_rules() {
     assert_eq!(p.len(), 1, "{p:?}");
     assert_eq!(p[0].0, UNKNOWN_FIELD);
     assert!(p[0].2.contains("did you mean `ref`?"), "{}", p[0].2);
-    // Flux's HelmRelease v2 says, in CEL, that exactly one of chart and chartRef is set.
-    let hr = json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease", "metadata": {"name": "h"},
-        "spec": {"interval": "5m", "chartRef": {"kind": "OCIRepository", "name": "podinfo"},
-            "chart": {"spec": {"chart": "podinfo", "sourceRef": {"kind": "HelmRepository", "name": "podinfo"}}}}});
-    let p = problems(&val, hr);
+    // Gateway API and Argo Rollouts: int-or-string and nullable fields as the API server
+    // reads them (the catalog is converted as a repository's own CRDs are).
+    let route = json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "r"},
+        "spec": {"parentRefs": [{"name": "gw"}], "rules": [{"backendRefs": [{"name": "web", "port": 8080}]}]}});
+    assert_eq!(problems(&val, route), vec![]);
+    let rollout = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "r"},
+        "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}},
+            "strategy": {"canary": {"maxSurge": "25%", "maxUnavailable": 0, "steps": [{"setWeight": 20}, {"pause": {}}]}}}});
+    assert_eq!(problems(&val, rollout), vec![]);
+    let bad = json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "r"},
+        "spec": {"rules": [{"backendRefs": [{"name": "web", "port": "http"}]}]}});
+    assert_eq!(problems(&val, bad)[0].1, "/spec/rules/0/backendRefs/0/port");
+}
+
+#[test]
+fn catalog_schemas_read_back_from_rust_bindings_check_types_enums_and_fields() {
+    // Cluster API, Flux's HelmRelease v2 and External Secrets come from kopium-generated
+    // bindings (schemas/README.md): properties, types, required fields and enums.
+    let val = v(32, true);
+    let cluster = json!({"apiVersion": "cluster.x-k8s.io/v1beta1", "kind": "Cluster", "metadata": {"name": "c"},
+        "spec": {"clusterNetwork": {"pods": {"cidrBlocks": ["192.168.0.0/16"]}},
+            "controlPlaneRef": {"apiVersion": "controlplane.cluster.x-k8s.io/v1beta1", "kind": "KubeadmControlPlane", "name": "c"},
+            "topology": {"class": "quick-start", "version": "v1.31.0", "controlPlane": {"replicas": 3},
+                "workers": {"machineDeployments": [{"class": "default-worker", "name": "md-0", "replicas": 2}]}}}});
+    assert_eq!(problems(&val, cluster), vec![]);
+    let bad = json!({"apiVersion": "cluster.x-k8s.io/v1beta1", "kind": "Cluster", "metadata": {"name": "c"},
+        "spec": {"paused": "yes", "clusterNetwork": {"pods": {}}, "clusterNetwrk": {}}});
+    let mut p: Vec<(String, String)> = problems(&val, bad)
+        .into_iter()
+        .map(|p| (p.0, p.1))
+        .collect();
+    p.sort();
     assert_eq!(
         p,
-        vec![(
-            SCHEMA_INVALID.to_owned(),
-            "/spec".to_owned(),
-            "spec: either chart or chartRef must be set".to_owned()
-        )]
+        [
+            (
+                SCHEMA_INVALID.to_owned(),
+                "/spec/clusterNetwork/pods".to_owned()
+            ),
+            (SCHEMA_INVALID.to_owned(), "/spec/paused".to_owned()),
+            (UNKNOWN_FIELD.to_owned(), "/spec/clusterNetwrk".to_owned()),
+        ]
     );
+    let hr = json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease", "metadata": {"name": "h"},
+        "spec": {"interval": "5m", "chartRef": {"kind": "OCIRepository", "name": "podinfo"}}});
+    assert_eq!(problems(&val, hr), vec![]);
+    let es = json!({"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": {"name": "e"},
+        "spec": {"refreshInterval": "1h", "secretStoreRef": {"kind": "ClusterSecretStore", "name": "vault"},
+            "target": {"name": "db", "creationPolicy": "Owner"}, "data": [{"secretKey": "password", "remoteRef": {"key": "db/password"}}]}});
+    assert_eq!(problems(&val, es), vec![]);
+    let es_bad = json!({"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": {"name": "e"},
+        "spec": {"secretStoreRef": {"name": "vault"}, "target": {"creationPolicy": "Sometimes"}}});
+    assert_eq!(problems(&val, es_bad)[0].1, "/spec/target/creationPolicy");
 }
 
 #[test]

@@ -683,14 +683,18 @@ impl Renderer {
     }
 }
 
+/// kgate never fetches: a root with a remote base or component is `render-unavailable` (a
+/// note naming the reference), not a `render-error`; nothing in the kustomization is wrong.
 fn remote_error(file: &Path, pos: Pos, entry: &str) -> RenderError {
-    RenderError::at(
+    let mut err = RenderError::at(
         file,
         pos,
         format!(
-            "remote base `{entry}` is not fetched: kgate renders only what is in the repository"
+            "remote base `{entry}` is not fetched: kgate renders only what is in the repository, so this root was not checked"
         ),
-    )
+    );
+    err.unavailable = true;
+    err
 }
 
 /// Objects of a resource file (multi-document; `kind: List` expanded).
