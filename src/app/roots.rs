@@ -114,6 +114,15 @@ fn location_of(
     if let Some(end) = end {
         loc = loc.with_end(end);
     }
+    // Helm output located at a values line: the template line that wrote the field.
+    if let Some((tf, tp)) = r.template_origin(file, pos.line)
+        && let Some(template) = s.renderer.file_path(tf)
+    {
+        loc.related = Some(Box::new(Location::new(
+            relative(s.scan_root, &template),
+            tp,
+        )));
+    }
     loc
 }
 

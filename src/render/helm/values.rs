@@ -107,22 +107,28 @@ fn decide<'a>(layers: &'a [ValuesLayer], path: &[String]) -> Option<(&'a ValuesL
 
 /// Points the fields of one rendered document, already located at its template lines (in
 /// the file `template_id`, whose lines are `template`), at the values lines that decided
-/// them.
+/// them. Returns, for each values line a field now points at, the template position that
+/// wrote the field (the finding's related location).
 pub fn point_at_values(
     node: &mut Node,
     template_id: FileId,
     template: &[&str],
     layers: &[ValuesLayer],
     file_id: &dyn Fn(&std::path::Path) -> FileId,
-) {
+) -> Vec<TemplateOrigin> {
     let ctx = Walk {
         template_id,
         template,
         layers,
         file_id,
     };
-    ctx.walk(node, None);
+    let mut origins = Vec::new();
+    ctx.walk(node, None, &mut origins);
+    origins
 }
+
+/// `((values file, values line), (template file, template position))`.
+pub type TemplateOrigin = crate::render::kustomize::TemplateOrigin;
 
 struct Walk<'a> {
     template_id: FileId,
@@ -171,7 +177,12 @@ impl Walk<'_> {
         }
     }
 
-    fn walk(&self, node: &mut Node, block: Option<&(Vec<String>, u32)>) {
+    fn walk(
+        &self,
+        node: &mut Node,
+        block: Option<&(Vec<String>, u32)>,
+        origins: &mut Vec<TemplateOrigin>,
+    ) {
         match &mut node.value {
             Value::Map(entries) => {
                 for e in entries {
@@ -182,10 +193,15 @@ impl Walk<'_> {
                     {
                         let key_pos = lookup(layer.root.as_ref().unwrap_or(n), path)
                             .map_or(n.start, |(_, k)| k);
+                        let template = (e.value.file, e.key_pos);
                         e.key_pos = key_pos;
                         self.restamp_leaf(&mut e.value, layer, n);
+                        // A finding points at the key (a collection) or the value (a scalar).
+                        for line in [key_pos.line, n.start.line] {
+                            origins.push(((e.value.file, line), template));
+                        }
                     }
-                    self.walk(&mut e.value, child.as_ref());
+                    self.walk(&mut e.value, child.as_ref(), origins);
                 }
             }
             Value::Seq(items) => {
@@ -197,9 +213,11 @@ impl Walk<'_> {
                     if let Some((path, _)) = &child
                         && let Some((layer, n)) = decide(self.layers, path)
                     {
+                        let template = (item.file, item.start);
                         self.restamp_leaf(item, layer, n);
+                        origins.push(((item.file, n.start.line), template));
                     }
-                    self.walk(item, child.as_ref());
+                    self.walk(item, child.as_ref(), origins);
                 }
             }
             _ => {}

@@ -37,7 +37,23 @@ pub struct Resource {
     pub origin: Origin,
     /// The transformers that ran on it, in order (`buildMetadata: [transformerAnnotations]`).
     pub transformations: Vec<Transformation>,
+    /// Helm output: for a field located at the values line that decided it (values file and
+    /// line), the template position that wrote it, the finding's related location.
+    pub template_origins: Vec<TemplateOrigin>,
 }
+
+impl Resource {
+    /// The template position behind a field located at `line` of the values file `file`.
+    pub fn template_origin(&self, file: FileId, line: u32) -> Option<(FileId, Pos)> {
+        self.template_origins
+            .iter()
+            .find(|((f, l), _)| *f == file && *l == line)
+            .map(|(_, t)| *t)
+    }
+}
+
+/// `((values file, values line), (template file, template position))`.
+pub type TemplateOrigin = ((FileId, u32), (FileId, Pos));
 
 /// One id of an object: kind, name, namespace (kustomize `ResId` without group/version,
 /// which no transformer changes).
@@ -244,6 +260,7 @@ impl Resource {
             ref_vars: Vec::new(),
             origin: Origin::File(file.to_owned()),
             transformations: Vec::new(),
+            template_origins: Vec::new(),
         }
     }
     pub fn api_version(&self) -> &str {
