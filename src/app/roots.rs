@@ -255,13 +255,18 @@ fn check_helm_entry(
     let chart = s.scan_root.join(&e.path);
     let chart = std::fs::canonicalize(&chart).unwrap_or(chart);
     let mut values_files = Vec::new();
-    for f in &source.value_files {
+    let mut set_file = Vec::new();
+    let named = source.file_parameters.iter().map(|(n, f)| (Some(n), f));
+    for (name, f) in source.value_files.iter().map(|f| (None, f)).chain(named) {
         let path = s.scan_root.join(f);
         match std::fs::canonicalize(&path) {
             Ok(p) if p.starts_with(s.scan_root) => {
                 // Read as Helm values: not a plain manifest.
                 s.renderer.file_id(&p);
-                values_files.push(p);
+                match name {
+                    Some(n) => set_file.push((n.clone(), p)),
+                    None => values_files.push(p),
+                }
             }
             _ => {
                 return at_entry(
@@ -278,6 +283,7 @@ fn check_helm_entry(
         values_files,
         values_texts: source.values.clone(),
         set: source.parameters.clone(),
+        set_file,
         include_crds: !source.skip_crds,
         layers: source.layers.clone(),
         ..crate::render::helm::Template::default()
@@ -791,7 +797,12 @@ pub fn check_roots(
         consumed: renderer
             .files_read()
             .into_iter()
-            .filter(|f| !entries.iter().any(|e| scan_root.join(&e.file) == *f))
+            .filter(|f| {
+                !entries.iter().any(|e| {
+                    scan_root.join(&e.file) == *f
+                        || e.helm.as_ref().is_some_and(|h| h.manifests.contains(f))
+                })
+            })
             .collect(),
         rendered: shared.kept.into_inner().unwrap_or_default(),
     }

@@ -5,13 +5,19 @@
 //! apply: the controller's options become a kustomization over the path (rendered natively),
 //! and Flux's `postBuild` variables are substituted in the result.
 
+pub mod helm;
+pub mod sources;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::{Value, json};
 
+pub use helm::HelmSource;
+use sources::{VariableSources, variable_sources};
+
 use crate::source::{FileTable, SourceFile};
-use crate::yaml::{self, LoadLimits, Node, Pos};
+use crate::yaml::{self, Node, Pos};
 
 /// One entry point to render as its own root.
 #[derive(Debug, Clone)]
@@ -30,31 +36,6 @@ pub struct EntryRender {
     /// An Argo CD Helm source: the chart at `path` rendered by Helm (the kustomization is
     /// then unused).
     pub helm: Option<HelmSource>,
-}
-
-/// How an Argo CD `Application` renders the chart at its path (`spec.source.helm`).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct HelmSource {
-    /// `releaseName`, default the Application's name.
-    pub release: String,
-    /// `spec.destination.namespace`.
-    pub namespace: Option<String>,
-    /// `valueFiles`, relative to the scanned root (Argo CD resolves them from the chart path).
-    pub value_files: Vec<String>,
-    /// `values` (a YAML string) and `valuesObject` (which wins), as YAML texts.
-    pub values: Vec<String>,
-    /// `parameters`: name, value, forceString (`--set` / `--set-string`).
-    pub parameters: Vec<(String, String, bool)>,
-    /// `skipCrds`.
-    pub skip_crds: bool,
-    /// Where the values come from, lowest precedence first (value files, `values`,
-    /// `valuesObject`, `parameters`), for pointing findings at the line that set a value.
-    pub layers: Vec<crate::render::helm::values::ValuesLayer>,
-    /// The chart is not in this repository (a Flux `HelmRepository`/`OCIRepository`): its
-    /// name and source, for the finding that says it was not rendered.
-    pub remote: Option<String>,
-    /// Values sources named but not found in the repository (Flux `valuesFrom`).
-    pub missing: Vec<String>,
 }
 
 /// Flux `postBuild`: the variables and where they come from.
@@ -99,67 +80,6 @@ fn argo_image(s: &str) -> Value {
     entry
 }
 
-/// ConfigMaps and Secrets of the repository, by (namespace, name), as variable maps.
-fn variable_sources(table: &FileTable, files: &[SourceFile]) -> VariableSources {
-    let mut out = BTreeMap::new();
-    for f in files {
-        let Ok(text) = table.text(&f.abs) else {
-            continue;
-        };
-        if !text.contains("ConfigMap") && !text.contains("Secret") {
-            continue;
-        }
-        let (docs, _) = yaml::parse_documents(&text, LoadLimits::default());
-        for d in docs {
-            let o = d.root.to_json();
-            let kind = o["kind"].as_str().unwrap_or("");
-            if kind != "ConfigMap" && kind != "Secret" {
-                continue;
-            }
-            let mut vars = BTreeMap::new();
-            for (k, v) in o["data"].as_object().into_iter().flatten() {
-                let value = v.as_str().unwrap_or("").to_owned();
-                let value = if kind == "Secret" {
-                    decode_base64(&value).unwrap_or(value)
-                } else {
-                    value
-                };
-                vars.insert(k.clone(), value);
-            }
-            for (k, v) in o["stringData"].as_object().into_iter().flatten() {
-                vars.insert(k.clone(), v.as_str().unwrap_or("").to_owned());
-            }
-            out.insert(
-                (
-                    kind.to_owned(),
-                    o["metadata"]["namespace"].as_str().unwrap_or("").to_owned(),
-                    o["metadata"]["name"].as_str().unwrap_or("").to_owned(),
-                ),
-                vars,
-            );
-        }
-    }
-    out
-}
-
-fn decode_base64(s: &str) -> Option<String> {
-    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut bits = 0u32;
-    let mut n = 0;
-    let mut out = Vec::new();
-    for c in s.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=') {
-        let v = alphabet.iter().position(|a| *a == c)? as u32;
-        bits = (bits << 6) | v;
-        n += 6;
-        if n >= 8 {
-            n -= 8;
-            out.push((bits >> n) as u8);
-            bits &= (1 << n) - 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 /// Entry points of the repository that change what their path deploys, from the Argo CD
 /// and Flux documents the graph read (`graph.gitops_documents`); `variable_files` are where
 /// Flux's variable sources (ConfigMaps, Secrets) are looked up.
@@ -185,14 +105,11 @@ pub fn entry_renders(
             };
             let argo = api.starts_with("argoproj.io/") && kind == "Application";
             let helm = if argo {
-                argo_helm(root, &o).map(|h| {
-                    let path = o["spec"]["source"]["path"].as_str().map(str::to_owned);
-                    (with_layers(h, root, &root.join(rel), d), path)
-                })
+                helm::argo_helm(root, &o, d, &root.join(rel)).map(|(h, p)| (h, Some(p)))
             } else if api.starts_with("helm.toolkit.fluxcd.io/") && kind == "HelmRelease" {
                 let sources =
                     sources.get_or_insert_with(|| variable_sources(table, variable_files));
-                flux_helm(&o, d, &root.join(rel), sources).map(|(h, p)| (h, Some(p)))
+                helm::flux_helm(&o, d, &root.join(rel), sources).map(|(h, p)| (h, Some(p)))
             } else {
                 None
             };
@@ -248,9 +165,6 @@ pub fn entry_renders(
     out
 }
 
-/// Flux variable sources: `(kind, namespace, name)` -> variables.
-type VariableSources = BTreeMap<(String, String, String), BTreeMap<String, String>>;
-
 /// Kustomization fields an entry point sets, its `postBuild` substitution (Flux) and the
 /// path it deploys.
 type EntryOptions = (
@@ -289,224 +203,6 @@ fn argo_options(o: &Value) -> Option<(serde_json::Map<String, Value>, Option<Str
         k.insert("images".to_owned(), Value::Array(images));
     }
     Some((k, o["spec"]["source"]["path"].as_str().map(str::to_owned)))
-}
-
-/// An Argo CD `Application` whose source path is a Helm chart (Argo CD then runs
-/// `helm template`), with the options of `spec.source.helm`.
-fn argo_helm(root: &Path, o: &Value) -> Option<HelmSource> {
-    let source = &o["spec"]["source"];
-    let path = source["path"].as_str()?.trim_start_matches("./");
-    if source["repoURL"].as_str().is_some_and(|u| u.is_empty()) || source["chart"].is_string() {
-        return None;
-    }
-    if !root.join(path).join("Chart.yaml").is_file() {
-        return None;
-    }
-    let helm = &source["helm"];
-    let name = o["metadata"]["name"].as_str().unwrap_or("");
-    let mut values = Vec::new();
-    if let Some(v) = helm["values"].as_str() {
-        values.push(v.to_owned());
-    }
-    if helm["valuesObject"].is_object() {
-        values.push(helm["valuesObject"].to_string());
-    }
-    let value_files = helm["valueFiles"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(|f| crate::source::relative(root, &lexical(&root.join(path).join(f))))
-        .collect();
-    let parameters = helm["parameters"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|p| {
-            let value = match &p["value"] {
-                Value::String(s) => s.clone(),
-                Value::Null => String::new(),
-                other => other.to_string(),
-            };
-            Some((
-                p["name"].as_str()?.to_owned(),
-                value,
-                p["forceString"] == true,
-            ))
-        })
-        .collect();
-    Some(HelmSource {
-        release: helm["releaseName"]
-            .as_str()
-            .filter(|r| !r.is_empty())
-            .unwrap_or(name)
-            .to_owned(),
-        namespace: o["spec"]["destination"]["namespace"]
-            .as_str()
-            .filter(|n| !n.is_empty())
-            .map(str::to_owned),
-        value_files,
-        values,
-        parameters,
-        skip_crds: helm["skipCrds"] == true,
-        ..HelmSource::default()
-    })
-}
-
-/// The values layers of an Argo CD Helm source: value files, then `values` (a string kgate
-/// does not locate), `valuesObject` and `parameters` (each parameter's value node, at its
-/// dotted name) in the Application.
-fn with_layers(mut h: HelmSource, root: &Path, file: &Path, app: &Node) -> HelmSource {
-    use crate::render::helm::values::ValuesLayer;
-    for f in &h.value_files {
-        h.layers.extend(ValuesLayer::read(root.join(f)));
-    }
-    let helm = app
-        .get("spec")
-        .and_then(|s| s.get("source"))
-        .and_then(|s| s.get("helm"));
-    let layer = |n: Option<Node>| ValuesLayer {
-        file: file.to_owned(),
-        root: n,
-    };
-    if helm.and_then(|h| h.get("values")).is_some() {
-        h.layers.push(layer(None));
-    }
-    if let Some(v) = helm.and_then(|h| h.get("valuesObject")) {
-        h.layers.push(layer(Some(v.clone())));
-    }
-    if let Some(yaml::Value::Seq(params)) = helm.and_then(|h| h.get("parameters")).map(|p| &p.value)
-    {
-        let mut tree = Node::synthetic(yaml::Value::Map(Vec::new()));
-        let mut located = true;
-        for p in params {
-            match (p.str_at(&["name"]), p.get("value")) {
-                (Some(name), Some(v)) if !name.contains(['[', '\\']) => {
-                    insert_path(&mut tree, name.split('.'), v.clone());
-                }
-                _ => located = false,
-            }
-        }
-        h.layers.push(layer(located.then_some(tree)));
-    }
-    h
-}
-
-/// Sets `value` at a dotted path in a mapping node.
-fn insert_path<'a>(node: &mut Node, mut path: impl Iterator<Item = &'a str>, value: Node) {
-    let Some(seg) = path.next() else {
-        *node = value;
-        return;
-    };
-    if !matches!(node.value, yaml::Value::Map(_)) {
-        node.value = yaml::Value::Map(Vec::new());
-    }
-    if let yaml::Value::Map(entries) = &mut node.value {
-        let i = match entries.iter().position(|e| e.key == seg) {
-            Some(i) => i,
-            None => {
-                entries.push(yaml::Entry {
-                    key: seg.to_owned(),
-                    key_pos: value.start,
-                    value: Node::synthetic(yaml::Value::Null),
-                });
-                entries.len() - 1
-            }
-        };
-        insert_path(&mut entries[i].value, path, value);
-    }
-}
-
-/// A Flux `HelmRelease`: the chart (a path of this repository when it comes from a
-/// `GitRepository`, else remote), `releaseName` (default `[targetNamespace-]name`), the
-/// namespace, and its values: `valuesFrom` ConfigMaps and Secrets of the repository
-/// (`valuesKey`, `targetPath`, `optional`) under `values`.
-fn flux_helm(
-    o: &Value,
-    d: &Node,
-    file: &Path,
-    sources: &VariableSources,
-) -> Option<(HelmSource, String)> {
-    use crate::render::helm::values::ValuesLayer;
-    let spec = &o["spec"];
-    let chart = &spec["chart"]["spec"];
-    let chart_name = chart["chart"].as_str()?;
-    let source_kind = chart["sourceRef"]["kind"].as_str().unwrap_or("");
-    let name = o["metadata"]["name"].as_str().unwrap_or("");
-    let ns = o["metadata"]["namespace"].as_str().unwrap_or("");
-    let target = spec["targetNamespace"].as_str().filter(|t| !t.is_empty());
-    let mut h = HelmSource {
-        release: spec["releaseName"]
-            .as_str()
-            .filter(|r| !r.is_empty())
-            .map_or_else(
-                || target.map_or_else(|| name.to_owned(), |t| format!("{t}-{name}")),
-                str::to_owned,
-            ),
-        namespace: target
-            .or(Some(ns).filter(|n| !n.is_empty()))
-            .map(str::to_owned),
-        ..HelmSource::default()
-    };
-    if source_kind != "GitRepository" {
-        h.remote = Some(format!(
-            "chart `{chart_name}` from {source_kind} {}",
-            chart["sourceRef"]["name"].as_str().unwrap_or("")
-        ));
-        return Some((h, String::new()));
-    }
-    for from in spec["valuesFrom"].as_array().into_iter().flatten() {
-        let kind = from["kind"].as_str().unwrap_or("ConfigMap");
-        let fname = from["name"].as_str().unwrap_or("");
-        let key = from["valuesKey"].as_str().unwrap_or("values.yaml");
-        let found = sources
-            .get(&(kind.to_owned(), ns.to_owned(), fname.to_owned()))
-            .or_else(|| sources.get(&(kind.to_owned(), String::new(), fname.to_owned())))
-            .and_then(|vars| vars.get(key));
-        match (found, from["targetPath"].as_str()) {
-            (Some(v), Some(path)) => h.parameters.push((path.to_owned(), v.clone(), false)),
-            (Some(v), None) => {
-                h.values.push(v.clone());
-                h.layers.push(ValuesLayer {
-                    file: file.to_owned(),
-                    root: None,
-                });
-            }
-            (None, _) if from["optional"] == true => {}
-            (None, _) => h.missing.push(format!("{kind} {fname} (key {key})")),
-        }
-    }
-    if let Some(v) = d.get("spec").and_then(|s| s.get("values")) {
-        h.values.push(o["spec"]["values"].to_string());
-        h.layers.push(ValuesLayer {
-            file: file.to_owned(),
-            root: Some(v.clone()),
-        });
-    }
-    // `targetPath` values are passed as `--set`, above every values file (Flux merges them
-    // under `values`; the two differ only where both set the same path).
-    if !h.parameters.is_empty() {
-        h.layers.push(ValuesLayer {
-            file: file.to_owned(),
-            root: None,
-        });
-    }
-    Some((h, chart_name.to_owned()))
-}
-
-/// `a/b/../c` as `a/c`, without touching the disk.
-fn lexical(p: &Path) -> std::path::PathBuf {
-    let mut out = std::path::PathBuf::new();
-    for c in p.components() {
-        match c {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 /// A Flux `Kustomization`'s options as kustomization fields, its `postBuild` substitution
@@ -557,7 +253,7 @@ fn flux_substitution(post: &Value, ns: &str, sources: &VariableSources) -> Subst
             .get(&(fkind.clone(), ns.to_owned(), fname.clone()))
             .or_else(|| sources.get(&(fkind.clone(), String::new(), fname.clone())));
         match found {
-            Some(vars) => s.vars.extend(vars.clone()),
+            Some(src) => s.vars.extend(src.vars.clone()),
             None if from["optional"] == true => {}
             None => s.missing.push(format!("{fkind} {fname}")),
         }
@@ -724,6 +420,5 @@ mod tests {
             argo_image("nginx@sha256:ab"),
             json!({"name": "nginx", "digest": "sha256:ab"})
         );
-        assert_eq!(decode_base64("ZXUx").as_deref(), Some("eu1"));
     }
 }

@@ -1,0 +1,175 @@
+//! Charts deployed by GitOps entry points, end to end on scratch repositories: Flux's value
+//! precedence (`valuesFrom` in order, `targetPath` entries among them, `values` last), Argo
+//! CD's `fileParameters`, `forceString` and multi-source `$ref` value files. A repository
+//! policy prints each rendered ConfigMap's data, so the tests see what Helm was given.
+
+mod common;
+
+use std::path::Path;
+
+use common::write;
+
+/// A chart whose Deployment reads `securityContext` (a block) and whose Service reads
+/// `service.type`; its ConfigMap shows `conf` and the type of `flag`.
+fn chart(r: &Path) {
+    std::fs::create_dir_all(r.join(".git")).unwrap();
+    write(
+        r,
+        "c/Chart.yaml",
+        "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+    );
+    write(
+        r,
+        "c/values.yaml",
+        "securityContext:\n  privileged: false\nservice:\n  type: ClusterIP\nconf: none\nflag: false\n",
+    );
+    write(
+        r,
+        "c/templates/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  selector: {matchLabels: {app: x}}\n  template:\n    metadata: {labels: {app: x}}\n    spec:\n      containers:\n        - name: c\n          image: reg.example.com/x:1.0\n          securityContext:\n            {{- toYaml .Values.securityContext | nindent 12 }}\n",
+    );
+    write(
+        r,
+        "c/templates/service.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  type: {{ .Values.service.type }}\n  ports: [{port: 80}]\n",
+    );
+    write(
+        r,
+        "c/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  conf: {{ .Values.conf | quote }}\n  flag: {{ kindOf .Values.flag | quote }}\n",
+    );
+    write(
+        r,
+        "policy/show.rego",
+        "package main\n\ndeny[msg] {\n\tinput.kind == \"ConfigMap\"\n\tmsg := sprintf(\"data %s\", [json.marshal(input.data)])\n}\n",
+    );
+}
+
+/// (rule, path:line, roots, message) of every finding of `kgate check`.
+fn findings(r: &Path) -> Vec<(String, String, Vec<String>, String)> {
+    let Some(helm) = common::helm::helm() else {
+        return Vec::new();
+    };
+    let out = common::bin()
+        .args(["check", ".", "--format", "json"])
+        .current_dir(r)
+        .env("KGATE_HELM", helm)
+        .output()
+        .expect("kgate runs");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_owned(),
+                format!(
+                    "{}:{}",
+                    f["location"]["path"].as_str().unwrap(),
+                    f["location"]["line"]
+                ),
+                serde_json::from_value(f["roots"].clone()).unwrap(),
+                f["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn of<'a>(
+    found: &'a [(String, String, Vec<String>, String)],
+    rule: &str,
+    root: &str,
+) -> Vec<&'a (String, String, Vec<String>, String)> {
+    found
+        .iter()
+        .filter(|f| f.0 == rule && f.2.iter().any(|r| r == root))
+        .collect()
+}
+
+const FLUX_VALUES: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: vals\n  namespace: flux-system\ndata:\n  values.yaml: |\n    securityContext:\n      privileged: true\n    service:\n      type: NodePort\n  type: LoadBalancer\n";
+
+fn release(name: &str, values_from: &str, values: &str) -> String {
+    format!(
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: {name}\n  namespace: flux-system\nspec:\n  chart:\n    spec:\n      chart: ./c\n      sourceRef: {{kind: GitRepository, name: flux-system}}\n  valuesFrom:\n{values_from}{values}"
+    )
+}
+
+#[test]
+fn flux_merges_values_from_in_order_and_values_last() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    chart(r);
+    write(r, "flux/vals.yaml", FLUX_VALUES);
+    let doc_then_target = "    - {kind: ConfigMap, name: vals}\n    - {kind: ConfigMap, name: vals, valuesKey: type, targetPath: service.type}\n    - {kind: ConfigMap, name: absent, optional: true}\n";
+    // `values` sets the type back to ClusterIP: it wins over the targetPath.
+    write(
+        r,
+        "flux/a.yaml",
+        &release(
+            "a",
+            doc_then_target,
+            "  values:\n    service:\n      type: ClusterIP\n",
+        ),
+    );
+    // Without `values`, the targetPath (after the values document) wins over NodePort.
+    write(r, "flux/b.yaml", &release("b", doc_then_target, ""));
+    // A values source that is not in the repository and not optional.
+    write(
+        r,
+        "flux/m.yaml",
+        &release("m", "    - {kind: Secret, name: absent}\n", ""),
+    );
+    let found = findings(r);
+    if found.is_empty() {
+        return;
+    }
+    let a = "HelmRelease flux-system/a";
+    let b = "HelmRelease flux-system/b";
+    assert!(
+        of(&found, "service-type-exposed", a).is_empty(),
+        "{found:#?}"
+    );
+    let exposed = of(&found, "service-type-exposed", b);
+    assert_eq!(exposed.len(), 1, "{found:#?}");
+    // At the ConfigMap line that holds the targetPath's value.
+    assert_eq!(exposed[0].1, "flux/vals.yaml:12");
+    assert!(exposed[0].3.contains("LoadBalancer"), "{}", exposed[0].3);
+    // The values document inside the ConfigMap is located line by line.
+    let privileged = of(&found, "privileged-container", a);
+    assert_eq!(privileged.len(), 1, "{found:#?}");
+    assert_eq!(privileged[0].1, "flux/vals.yaml:9");
+    assert_eq!(privileged[0].2, [a.to_owned(), b.to_owned()]);
+    // The optional missing source is skipped silently; the required one is an error.
+    let errors: Vec<_> = found.iter().filter(|f| f.0 == "render-error").collect();
+    assert_eq!(errors.len(), 1, "{found:#?}");
+    assert_eq!(errors[0].1, "flux/m.yaml:7");
+    assert!(errors[0].3.contains("Secret absent"), "{}", errors[0].3);
+}
+
+#[test]
+fn argo_file_parameters_and_force_string() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    chart(r);
+    write(r, "c/files/app.conf", "listen 8080");
+    write(
+        r,
+        "argocd/app.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: app\n  namespace: argocd\nspec:\n  source:\n    repoURL: https://git.example.com/deploy.git\n    path: c\n    helm:\n      parameters:\n        - {name: flag, value: \"true\", forceString: true}\n      fileParameters:\n        - name: conf\n          path: files/app.conf\n  destination: {namespace: app}\n",
+    );
+    let found = findings(r);
+    if found.is_empty() {
+        return;
+    }
+    let shown = of(&found, "main-deny", "Application argocd/app");
+    assert_eq!(shown.len(), 1, "{found:#?}");
+    assert_eq!(
+        shown[0].3, r#"data {"conf":"listen 8080","flag":"string"}"#,
+        "{found:#?}"
+    );
+    // The chart on its own: defaults.
+    let shown = of(&found, "main-deny", "c");
+    assert_eq!(shown[0].3, r#"data {"conf":"none","flag":"bool"}"#);
+}
