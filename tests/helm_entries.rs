@@ -173,3 +173,55 @@ fn argo_file_parameters_and_force_string() {
     let shown = of(&found, "main-deny", "c");
     assert_eq!(shown[0].3, r#"data {"conf":"none","flag":"bool"}"#);
 }
+
+#[test]
+fn a_multi_source_application_reads_value_files_through_its_ref_source() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    chart(r);
+    write(
+        r,
+        "envs/prod/values.yaml",
+        "service:\n  type: LoadBalancer\n",
+    );
+    let app = |name: &str, chart_source: &str| {
+        format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\n  namespace: argocd\nspec:\n  sources:\n{chart_source}      helm:\n        valueFiles:\n          - $values/envs/prod/values.yaml\n    - repoURL: https://git.example.com/deploy.git\n      targetRevision: main\n      ref: values\n  destination: {{namespace: {name}}}\n"
+        )
+    };
+    write(
+        r,
+        "argocd/prod.yaml",
+        &app(
+            "prod",
+            "    - repoURL: https://git.example.com/deploy.git\n      path: c\n",
+        ),
+    );
+    // The chart from a chart repository: not rendered offline, and said so.
+    write(
+        r,
+        "argocd/remote.yaml",
+        &app(
+            "remote",
+            "    - repoURL: https://charts.example.com\n      chart: redis\n      targetRevision: 1.2.3\n",
+        ),
+    );
+    let found = findings(r);
+    if found.is_empty() {
+        return;
+    }
+    let exposed = of(&found, "service-type-exposed", "Application argocd/prod");
+    assert_eq!(exposed.len(), 1, "{found:#?}");
+    assert_eq!(exposed[0].1, "envs/prod/values.yaml:2");
+    let remote = of(&found, "render-unavailable", "Application argocd/remote");
+    assert_eq!(remote.len(), 1, "{found:#?}");
+    assert!(
+        remote[0]
+            .3
+            .contains("`redis` 1.2.3 from https://charts.example.com"),
+        "{}",
+        remote[0].3
+    );
+    // The values file is Helm values, not a manifest.
+    assert!(!found.iter().any(|f| f.0 == "not-a-manifest"), "{found:#?}");
+}
