@@ -225,3 +225,107 @@ fn a_multi_source_application_reads_value_files_through_its_ref_source() {
     // The values file is Helm values, not a manifest.
     assert!(!found.iter().any(|f| f.0 == "not-a-manifest"), "{found:#?}");
 }
+
+#[test]
+fn application_sets_generate_one_root_per_helm_application() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    chart(r);
+    write(r, "envs/dev/values.yaml", "service:\n  type: ClusterIP\n");
+    write(
+        r,
+        "envs/prod/values.yaml",
+        "service:\n  type: LoadBalancer\n",
+    );
+    write(r, "envs/prod/config.yaml", "flag: \"yes\"\n");
+    let set = |name: &str, go: bool, generators: &str, app: &str, helm: &str| {
+        format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: {name}\n  namespace: argocd\nspec:\n  goTemplate: {go}\n  generators:\n{generators}  template:\n    metadata:\n      name: '{app}'\n    spec:\n      source:\n        repoURL: https://git.example.com/deploy.git\n        path: c\n        helm:\n{helm}      destination: {{namespace: web}}\n"
+        )
+    };
+    write(
+        r,
+        "argocd/list.yaml",
+        &set(
+            "list",
+            false,
+            "    - list:\n        elements:\n          - {env: dev}\n          - {env: prod}\n",
+            "{{env}}-list",
+            "          valueFiles: ['../envs/{{env}}/values.yaml']\n",
+        ),
+    );
+    write(
+        r,
+        "argocd/dirs.yaml",
+        &set(
+            "dirs",
+            true,
+            "    - git:\n        repoURL: https://git.example.com/deploy.git\n        directories:\n          - path: 'envs/*'\n          - {path: envs/dev, exclude: true}\n",
+            "{{ .path.basename }}-dirs",
+            "          valueFiles: ['../{{ .path.path }}/values.yaml']\n",
+        ),
+    );
+    write(
+        r,
+        "argocd/files.yaml",
+        &set(
+            "files",
+            false,
+            "    - git:\n        repoURL: https://git.example.com/deploy.git\n        files:\n          - path: 'envs/*/config.yaml'\n",
+            "{{path.basename}}-files",
+            "          parameters:\n            - {name: conf, value: '{{flag}}'}\n",
+        ),
+    );
+    write(
+        r,
+        "argocd/clusters.yaml",
+        &set(
+            "clusters",
+            false,
+            "    - clusters: {}\n",
+            "{{name}}-web",
+            "          valueFiles: [values.yaml]\n",
+        ),
+    );
+    let found = findings(r);
+    if found.is_empty() {
+        return;
+    }
+    let exposed: Vec<_> = found
+        .iter()
+        .filter(|f| f.0 == "service-type-exposed")
+        .map(|f| (f.1.as_str(), f.2.clone()))
+        .collect();
+    // Released under each Application's name: two Services, one finding each.
+    assert_eq!(
+        exposed,
+        [
+            (
+                "envs/prod/values.yaml:2",
+                vec!["Application argocd/prod-dirs".to_owned()]
+            ),
+            (
+                "envs/prod/values.yaml:2",
+                vec!["Application argocd/prod-list".to_owned()]
+            )
+        ],
+        "{found:#?}"
+    );
+    assert_eq!(
+        of(&found, "main-deny", "Application argocd/dev-list").len(),
+        1
+    );
+    let shown = of(&found, "main-deny", "Application argocd/prod-files");
+    assert_eq!(shown.len(), 1, "{found:#?}");
+    assert_eq!(shown[0].3, r#"data {"conf":"yes","flag":"bool"}"#);
+    // envs/dev is excluded from the directories generator.
+    assert!(of(&found, "main-deny", "Application argocd/dev-dirs").is_empty());
+    let note = of(
+        &found,
+        "render-unavailable",
+        "ApplicationSet argocd/clusters",
+    );
+    assert_eq!(note.len(), 1, "{found:#?}");
+    assert!(note[0].3.contains("`clusters`"), "{}", note[0].3);
+    assert_eq!(note[0].1, "argocd/clusters.yaml:7");
+}

@@ -346,6 +346,15 @@ fn check_entry(
     e: &crate::render::entry::EntryRender,
     settings: &crate::policy::context::ContextSettings,
 ) -> (Vec<Finding>, usize) {
+    if let Some(note) = &e.note {
+        let mut err = crate::render::RenderError::at(
+            &s.scan_root.join(&e.file),
+            e.pos,
+            format!("{}: {note}", e.id),
+        );
+        err.unavailable = true;
+        return (vec![render_error_finding(s, &err, &e.id)], 0);
+    }
     if let Some(source) = &e.helm {
         return check_helm_entry(s, ev, helm, e, source, settings);
     }

@@ -5,6 +5,7 @@
 //! apply: the controller's options become a kustomization over the path (rendered natively),
 //! and Flux's `postBuild` variables are substituted in the result.
 
+pub mod appset;
 pub mod helm;
 pub mod sources;
 
@@ -36,6 +37,9 @@ pub struct EntryRender {
     /// An Argo CD Helm source: the chart at `path` rendered by Helm (the kustomization is
     /// then unused).
     pub helm: Option<HelmSource>,
+    /// Why what the entry point deploys cannot be rendered here (a `render-unavailable`
+    /// note at the entry point), such as an ApplicationSet generator kgate does not evaluate.
+    pub note: Option<String>,
 }
 
 /// Flux `postBuild`: the variables and where they come from.
@@ -82,87 +86,186 @@ fn argo_image(s: &str) -> Value {
 
 /// Entry points of the repository that change what their path deploys, from the Argo CD
 /// and Flux documents the graph read (`graph.gitops_documents`); `variable_files` are where
-/// Flux's variable sources (ConfigMaps, Secrets) are looked up.
+/// Flux's variable sources (ConfigMaps, Secrets) are looked up. The Applications of an
+/// `ApplicationSet` are generated (see [`appset`]) and each is an entry point of its own.
 pub fn entry_renders(
     root: &Path,
     table: &FileTable,
     variable_files: &[SourceFile],
     gitops_documents: &[(String, Vec<Node>)],
 ) -> Vec<EntryRender> {
-    let mut sources = None;
+    let mut cx = Context {
+        root,
+        table,
+        variable_files,
+        sources: None,
+        post_builds: Vec::new(),
+    };
+    post_builds(&mut cx, gitops_documents);
     let mut out = Vec::new();
     for (rel, docs) in gitops_documents {
         for d in docs {
             let o = d.to_json();
-            let api = o["apiVersion"].as_str().unwrap_or("");
-            let kind = o["kind"].as_str().unwrap_or("");
-            let name = o["metadata"]["name"].as_str().unwrap_or("");
-            let ns = o["metadata"]["namespace"].as_str().unwrap_or("");
-            let id = if ns.is_empty() {
-                format!("{kind} {name}")
-            } else {
-                format!("{kind} {ns}/{name}")
-            };
-            let argo = api.starts_with("argoproj.io/") && kind == "Application";
-            let helm = if argo {
-                helm::argo_helm(root, &o, d, &root.join(rel)).map(|(h, p)| (h, Some(p)))
-            } else if api.starts_with("helm.toolkit.fluxcd.io/") && kind == "HelmRelease" {
-                let sources =
-                    sources.get_or_insert_with(|| variable_sources(table, variable_files));
-                helm::flux_helm(&o, d, &root.join(rel), sources).map(|(h, p)| (h, Some(p)))
-            } else {
-                None
-            };
-            let (helm, helm_path) = match helm {
-                Some((h, p)) => (Some(h), p),
-                None => (None, None),
-            };
-            let options = if helm.is_some() {
-                Some((
-                    serde_json::Map::new(),
-                    None,
-                    helm_path.or_else(|| Some(rel.clone())),
-                ))
-            } else if argo {
-                argo_options(&o).map(|(k, path)| (k, None, path))
-            } else if api.starts_with("kustomize.toolkit.fluxcd.io/") && kind == "Kustomization" {
-                flux_options(&o, ns, &mut sources, table, variable_files)
-            } else {
-                None
-            };
-            let Some((mut k, substitute, path)) = options else {
+            if o["apiVersion"]
+                .as_str()
+                .is_some_and(|a| a.starts_with("argoproj.io/"))
+                && o["kind"] == "ApplicationSet"
+            {
+                application_set(&mut cx, rel, d, &o, &mut out);
                 continue;
-            };
-            let Some(path) = path else { continue };
-            let path = path
-                .trim_start_matches("./")
-                .trim_end_matches('/')
-                .to_owned();
-            let path = if path.is_empty() {
-                ".".to_owned()
-            } else {
-                path
-            };
-            let flux = api.starts_with("kustomize.toolkit.fluxcd.io/");
-            let resources = if flux {
-                flux_resources(root, &path)
-            } else {
-                vec![path.clone()]
-            };
-            k.insert("resources".to_owned(), json!(resources));
-            out.push(EntryRender {
-                id,
-                file: rel.clone(),
-                pos: d.get("spec").map_or(d.start, |s| s.start),
-                path,
-                kustomization: serde_json::to_string_pretty(&Value::Object(k)).unwrap_or_default(),
-                substitute,
-                helm,
-            });
+            }
+            let pos = d.get("spec").map_or(d.start, |s| s.start);
+            out.extend(entry_of(&mut cx, rel, d, &o, pos));
         }
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
     out
+}
+
+/// What reading the entry points needs.
+struct Context<'a> {
+    root: &'a Path,
+    table: &'a FileTable,
+    variable_files: &'a [SourceFile],
+    /// Flux's variable sources, read the first time one is needed.
+    sources: Option<VariableSources>,
+    /// The Flux Kustomizations with `postBuild`: the path each deploys and its variables.
+    post_builds: Vec<(String, Substitution)>,
+}
+
+impl Context<'_> {
+    fn sources(&mut self) -> &VariableSources {
+        self.sources
+            .get_or_insert_with(|| variable_sources(self.table, self.variable_files))
+    }
+}
+
+/// The paths Flux Kustomizations with `postBuild` deploy, with their variables: a
+/// HelmRelease under one is substituted before its values are read.
+fn post_builds(cx: &mut Context<'_>, gitops_documents: &[(String, Vec<Node>)]) {
+    for (_, docs) in gitops_documents {
+        for d in docs {
+            let o = d.to_json();
+            let flux = o["apiVersion"]
+                .as_str()
+                .is_some_and(|a| a.starts_with("kustomize.toolkit.fluxcd.io/"));
+            if !flux || o["kind"] != "Kustomization" || !o["spec"]["postBuild"].is_object() {
+                continue;
+            }
+            let ns = o["metadata"]["namespace"].as_str().unwrap_or("");
+            let sub = flux_substitution(&o["spec"]["postBuild"], ns, cx.sources());
+            let path = o["spec"]["path"].as_str().unwrap_or(".");
+            let path = path.trim_start_matches("./").trim_end_matches('/');
+            cx.post_builds.push((path.to_owned(), sub));
+        }
+    }
+}
+
+/// The Applications an ApplicationSet generates, each an entry point; generators kgate does
+/// not evaluate are one note when the template deploys a chart.
+fn application_set(
+    cx: &mut Context<'_>,
+    rel: &str,
+    d: &Node,
+    o: &Value,
+    out: &mut Vec<EntryRender>,
+) {
+    let generated = appset::generate(cx.root, d);
+    let pos = d.get("spec").map_or(d.start, |s| s.start);
+    for app in &generated.applications {
+        let json = app.to_json();
+        out.extend(entry_of(cx, rel, app, &json, pos));
+    }
+    let template = &o["spec"]["template"]["spec"];
+    let sources = std::iter::once(&template["source"])
+        .chain(template["sources"].as_array().into_iter().flatten());
+    let helm = sources.into_iter().any(|s| {
+        s["helm"].is_object()
+            || s["chart"].is_string()
+            || s["path"]
+                .as_str()
+                .is_some_and(|p| !p.contains("{{") && cx.root.join(p).join("Chart.yaml").is_file())
+    });
+    if helm && !generated.unsupported.is_empty() {
+        let name = o["metadata"]["name"].as_str().unwrap_or("");
+        let ns = o["metadata"]["namespace"].as_str().unwrap_or("");
+        out.push(EntryRender {
+            id: format!("ApplicationSet {}", [ns, name].join("/").trim_start_matches('/')),
+            file: rel.to_owned(),
+            pos,
+            path: ".".to_owned(),
+            kustomization: String::new(),
+            substitute: None,
+            helm: None,
+            note: Some(format!(
+                "the generator {} depends on what is outside the repository (clusters, SCM providers, pull requests) or combines others, so the Helm Applications it generates were not rendered",
+                generated
+                    .unsupported
+                    .iter()
+                    .map(|g| format!("`{g}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        });
+    }
+}
+
+/// The entry point one Argo CD or Flux document (`o`, the JSON of `d`, declared in `rel`)
+/// amounts to, if it changes what its path deploys.
+fn entry_of(cx: &mut Context<'_>, rel: &str, d: &Node, o: &Value, pos: Pos) -> Option<EntryRender> {
+    let root = cx.root;
+    let api = o["apiVersion"].as_str().unwrap_or("");
+    let kind = o["kind"].as_str().unwrap_or("");
+    let name = o["metadata"]["name"].as_str().unwrap_or("");
+    let ns = o["metadata"]["namespace"].as_str().unwrap_or("");
+    let id = if ns.is_empty() {
+        format!("{kind} {name}")
+    } else {
+        format!("{kind} {ns}/{name}")
+    };
+    let argo = api.starts_with("argoproj.io/") && kind == "Application";
+    let helm = if argo {
+        helm::argo_helm(root, o, d, &root.join(rel))
+    } else if api.starts_with("helm.toolkit.fluxcd.io/") && kind == "HelmRelease" {
+        let (d, o) = post_build(cx, rel, d);
+        helm::flux_helm(&o, &d, &root.join(rel), cx.sources())
+    } else {
+        None
+    };
+    let (mut k, substitute, path, helm) = match helm {
+        Some((h, p)) => {
+            let path = if p.is_empty() { rel.to_owned() } else { p };
+            (serde_json::Map::new(), None, Some(path), Some(h))
+        }
+        None if argo => {
+            let (k, path) = argo_options(o)?;
+            (k, None, path, None)
+        }
+        None if api.starts_with("kustomize.toolkit.fluxcd.io/") && kind == "Kustomization" => {
+            let (k, s, p) = flux_options(o, ns, cx)?;
+            (k, s, p, None)
+        }
+        None => return None,
+    };
+    let path = path?;
+    let path = path.trim_start_matches("./").trim_end_matches('/');
+    let path = if path.is_empty() { "." } else { path }.to_owned();
+    let resources = if api.starts_with("kustomize.toolkit.fluxcd.io/") {
+        flux_resources(root, &path)
+    } else {
+        vec![path.clone()]
+    };
+    k.insert("resources".to_owned(), json!(resources));
+    Some(EntryRender {
+        id,
+        file: rel.to_owned(),
+        pos,
+        path,
+        kustomization: serde_json::to_string_pretty(&Value::Object(k)).unwrap_or_default(),
+        substitute,
+        helm,
+        note: None,
+    })
 }
 
 /// Kustomization fields an entry point sets, its `postBuild` substitution (Flux) and the
@@ -205,16 +308,30 @@ fn argo_options(o: &Value) -> Option<(serde_json::Map<String, Value>, Option<Str
     Some((k, o["spec"]["source"]["path"].as_str().map(str::to_owned)))
 }
 
+/// A HelmRelease (`d`, in `rel`) as the Flux Kustomization whose path holds it applies it:
+/// its `postBuild` variables substituted (undefined ones without a default are left as
+/// written), and its JSON.
+fn post_build(cx: &Context<'_>, rel: &str, d: &Node) -> (Node, Value) {
+    let mut d = d.clone();
+    let under = |path: &str| path == "." || rel.starts_with(&format!("{path}/"));
+    if let Some((_, sub)) = cx.post_builds.iter().find(|(path, _)| under(path)) {
+        let disabled = d.str_at(&[
+            "metadata",
+            "annotations",
+            "kustomize.toolkit.fluxcd.io/substitute",
+        ]) == Some("disabled");
+        if !disabled {
+            substitute_node(&mut d, &sub.vars);
+        }
+    }
+    let o = d.to_json();
+    (d, o)
+}
+
 /// A Flux `Kustomization`'s options as kustomization fields, its `postBuild` substitution
 /// and its path; `None` when it changes nothing. `sources` are looked up (and read from
 /// `variable_files` the first time) only for a `postBuild`.
-fn flux_options(
-    o: &Value,
-    ns: &str,
-    sources: &mut Option<VariableSources>,
-    table: &FileTable,
-    variable_files: &[SourceFile],
-) -> Option<EntryOptions> {
+fn flux_options(o: &Value, ns: &str, cx: &mut Context<'_>) -> Option<EntryOptions> {
     let spec = &o["spec"];
     let mut k = serde_json::Map::new();
     if let Some(t) = spec["targetNamespace"].as_str() {
@@ -232,10 +349,9 @@ fn flux_options(
         k.insert("commonAnnotations".to_owned(), Value::Object(a.clone()));
     }
     let post = &spec["postBuild"];
-    let substitute = post.is_object().then(|| {
-        let sources = sources.get_or_insert_with(|| variable_sources(table, variable_files));
-        flux_substitution(post, ns, sources)
-    });
+    let substitute = post
+        .is_object()
+        .then(|| flux_substitution(post, ns, cx.sources()));
     if k.is_empty() && substitute.is_none() {
         return None;
     }
