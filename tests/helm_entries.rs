@@ -329,3 +329,38 @@ fn application_sets_generate_one_root_per_helm_application() {
     assert!(note[0].3.contains("`clusters`"), "{}", note[0].3);
     assert_eq!(note[0].1, "argocd/clusters.yaml:7");
 }
+
+#[test]
+fn a_helm_release_gets_the_post_build_variables_of_the_kustomization_that_applies_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    chart(r);
+    write(
+        r,
+        "clusters/prod.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  path: ./clusters/prod/apps\n  sourceRef: {kind: GitRepository, name: flux-system}\n  postBuild:\n    substitute:\n      svc_type: NodePort\n    substituteFrom:\n      - {kind: ConfigMap, name: cluster-vars}\n",
+    );
+    write(
+        r,
+        "clusters/vars.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-vars\n  namespace: flux-system\ndata:\n  priv: \"true\"\n",
+    );
+    write(
+        r,
+        "clusters/prod/apps/web.yaml",
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: web\n  namespace: flux-system\nspec:\n  chart:\n    spec:\n      chart: ./c\n      sourceRef: {kind: GitRepository, name: flux-system}\n  values:\n    service:\n      type: ${svc_type}\n    securityContext:\n      privileged: ${priv:=false}\n    conf: ${missing:=fallback}\n",
+    );
+    let found = findings(r);
+    if found.is_empty() {
+        return;
+    }
+    let root = "HelmRelease flux-system/web";
+    let exposed = of(&found, "service-type-exposed", root);
+    assert_eq!(exposed.len(), 1, "{found:#?}");
+    assert_eq!(exposed[0].1, "clusters/prod/apps/web.yaml:13");
+    let privileged = of(&found, "privileged-container", root);
+    assert_eq!(privileged.len(), 1, "{found:#?}");
+    assert_eq!(privileged[0].1, "clusters/prod/apps/web.yaml:15");
+    let shown = of(&found, "main-deny", root);
+    assert_eq!(shown[0].3, r#"data {"conf":"fallback","flag":"bool"}"#);
+}
