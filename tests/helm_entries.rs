@@ -364,3 +364,42 @@ fn a_helm_release_gets_the_post_build_variables_of_the_kustomization_that_applie
     let shown = of(&found, "main-deny", root);
     assert_eq!(shown[0].3, r#"data {"conf":"fallback","flag":"bool"}"#);
 }
+
+/// `--changed-since`: an Application whose `$values` file changed is checked, though neither
+/// its own file nor its chart changed.
+#[test]
+fn a_changed_value_file_selects_the_applications_that_read_it() {
+    let Some(helm) = common::helm::helm() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    chart(r);
+    std::fs::remove_dir(r.join(".git")).unwrap();
+    write(r, "envs/prod/values.yaml", "service:\n  type: ClusterIP\n");
+    write(
+        r,
+        "argocd/prod.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: prod\n  namespace: argocd\nspec:\n  sources:\n    - repoURL: https://git.example.com/deploy.git\n      path: c\n      helm:\n        valueFiles: [$values/envs/prod/values.yaml]\n    - {repoURL: https://git.example.com/deploy.git, ref: values}\n  destination: {namespace: prod}\n",
+    );
+    common::git(r, &["init", "-q"]);
+    common::git(r, &["add", "-A"]);
+    common::git(r, &["commit", "-qm", "init"]);
+    write(r, "envs/prod/values.yaml", "service:\n  type: NodePort\n");
+    let out = common::bin()
+        .args(["check", ".", "--format", "json", "--changed-since", "HEAD"])
+        .current_dir(r)
+        .env("KGATE_HELM", helm)
+        .output()
+        .expect("kgate runs");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let exposed: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "service-type-exposed")
+        .collect();
+    assert_eq!(exposed.len(), 1, "{report:#}");
+    assert_eq!(exposed[0]["location"]["path"], "envs/prod/values.yaml");
+}

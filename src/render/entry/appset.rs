@@ -172,7 +172,7 @@ fn matching(root: &Path, globs: &[(String, bool)], dirs: bool) -> Vec<String> {
         .build()
         .flatten()
         .filter(|e| e.file_type().is_some_and(|t| t.is_dir() == dirs))
-        .filter_map(|e| Some(crate::source::relative(root, e.path())))
+        .map(|e| crate::source::relative(root, e.path()))
         .filter(|rel| rel != "." && !rel.is_empty())
         .filter(|rel| include.is_match(rel) && !exclude.is_match(rel))
         .collect();
