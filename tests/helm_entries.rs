@@ -21,12 +21,12 @@ fn chart(r: &Path) {
     write(
         r,
         "c/values.yaml",
-        "securityContext:\n  privileged: false\nservice:\n  type: ClusterIP\nconf: none\nflag: false\n",
+        "securityContext:\n  privileged: false\nservice:\n  type: ClusterIP\nconf: none\nflag: false\nresources:\n  limits: {cpu: 500m, memory: 256Mi}\n  requests: {cpu: 100m, memory: 128Mi}\n",
     );
     write(
         r,
         "c/templates/deployment.yaml",
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  selector: {matchLabels: {app: x}}\n  template:\n    metadata: {labels: {app: x}}\n    spec:\n      containers:\n        - name: c\n          image: reg.example.com/x:1.0\n          securityContext:\n            {{- toYaml .Values.securityContext | nindent 12 }}\n",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  selector: {matchLabels: {app: x}}\n  template:\n    metadata: {labels: {app: x}}\n    spec:\n      containers:\n        - name: c\n          image: reg.example.com/x:1.0\n          securityContext:\n            {{- toYaml .Values.securityContext | nindent 12 }}\n          resources:\n            {{- toYaml .Values.resources | nindent 12 }}\n",
     );
     write(
         r,
@@ -402,4 +402,40 @@ fn a_changed_value_file_selects_the_applications_that_read_it() {
         .collect();
     assert_eq!(exposed.len(), 1, "{report:#}");
     assert_eq!(exposed[0]["location"]["path"], "envs/prod/values.yaml");
+}
+
+/// A values file that removes a chart default (`limits: null`): the finding about the
+/// missing field points at that line, in that environment only.
+#[test]
+fn a_default_removed_by_values_is_found_at_the_null() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    chart(r);
+    for env in ["dev", "prod"] {
+        write(
+            r,
+            &format!("envs/{env}/kustomization.yaml"),
+            "helmGlobals:\n  chartHome: ../..\nhelmCharts:\n  - name: c\n    releaseName: c\n    valuesFile: values.yaml\n",
+        );
+    }
+    write(r, "envs/dev/values.yaml", "conf: dev\n");
+    write(
+        r,
+        "envs/prod/values.yaml",
+        "conf: prod\nresources:\n  limits: null\n",
+    );
+    let found = findings(r);
+    if found.is_empty() {
+        return;
+    }
+    let limits: Vec<_> = found
+        .iter()
+        .filter(|f| f.0 == "missing-resource-limits")
+        .map(|f| (f.1.as_str(), f.2.clone()))
+        .collect();
+    assert_eq!(
+        limits,
+        [("envs/prod/values.yaml:3", vec!["envs/prod".to_owned()])],
+        "{found:#?}"
+    );
 }

@@ -137,6 +137,11 @@ impl crate::policy::findings::Locator for RenderedLocator<'_> {
     fn location(&self, file: crate::yaml::FileId, pos: Pos, end: Option<Pos>) -> Location {
         location_of(self.shared, self.resource, file, pos, end)
     }
+
+    fn removed(&self, pointer: &str) -> Option<Location> {
+        let (file, pos) = self.resource.removed_field(pointer)?;
+        Some(location_of(self.shared, self.resource, file, pos, None))
+    }
 }
 
 fn object_ref(r: &Resource) -> ObjectRef {

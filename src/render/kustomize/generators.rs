@@ -482,6 +482,7 @@ fn generated(
         ref_vars: Vec::new(),
         transformations: Vec::new(),
         template_origins: Vec::new(),
+        removed_fields: Vec::new(),
         origin: Origin::Generator {
             configured_in: source.to_owned(),
             kind: generator_kind(kind),

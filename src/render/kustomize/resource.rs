@@ -40,9 +40,24 @@ pub struct Resource {
     /// Helm output: for a field located at the values line that decided it (values file and
     /// line), the template position that wrote it, the finding's related location.
     pub template_origins: Vec<TemplateOrigin>,
+    /// Helm output: fields the values removed (a key set to `null` over the chart's
+    /// default), by the JSON pointer they would have, with the values line that removed
+    /// them (where a finding about the missing field points).
+    pub removed_fields: Vec<RemovedField>,
 }
 
+/// `(JSON pointer, values file, position of the key set to null)`.
+pub type RemovedField = (String, FileId, Pos);
+
 impl Resource {
+    /// The values line that removed the field at `pointer`.
+    pub fn removed_field(&self, pointer: &str) -> Option<(FileId, Pos)> {
+        self.removed_fields
+            .iter()
+            .find(|(p, _, _)| p == pointer)
+            .map(|(_, f, pos)| (*f, *pos))
+    }
+
     /// The template position behind a field located at `line` of the values file `file`.
     pub fn template_origin(&self, file: FileId, line: u32) -> Option<(FileId, Pos)> {
         self.template_origins
@@ -261,6 +276,7 @@ impl Resource {
             origin: Origin::File(file.to_owned()),
             transformations: Vec::new(),
             template_origins: Vec::new(),
+            removed_fields: Vec::new(),
         }
     }
     pub fn api_version(&self) -> &str {
