@@ -142,7 +142,12 @@ fn a_vendored_public_chart_renders_per_environment_as_helm_does() {
     }
     let template = |release: &str, ns: &str, extra: &[&str]| {
         let mut cmd = Command::new(&helm);
-        cmd.args(["template", release, "charts/zenml", "--namespace", ns])
+        cmd.args(["template", release, "charts/zenml"])
+            .args(if ns.is_empty() {
+                vec![]
+            } else {
+                vec!["--namespace", ns]
+            })
             .args(["--kube-version", "1.32", "--include-crds"])
             .args(extra)
             .current_dir(r);
@@ -167,6 +172,21 @@ fn a_vendored_public_chart_renders_per_environment_as_helm_does() {
         &["-f", values.to_str().unwrap()],
     );
     assert_eq!(seen["HelmRelease flux-system/zenml"], qa);
+    // The chart directory on its own: its default values, released as `zenml`. Its Secret
+    // holds a random key (the defaults set none) whose checksum the Deployment carries: the
+    // two are compared by count only.
+    let random = |objects: &BTreeSet<String>| -> BTreeSet<String> {
+        objects
+            .iter()
+            .filter(|o| {
+                !o.contains("ZENML_SERVER_JWT_SECRET_KEY") && !o.contains("checksum/secret")
+            })
+            .cloned()
+            .collect()
+    };
+    let alone = template("zenml", "", &[]);
+    assert_eq!(random(&seen["charts/zenml"]), random(&alone));
+    assert_eq!(seen["charts/zenml"].len(), alone.len());
     // Kustomize's path, where kubectl is installed.
     if Command::new("kubectl")
         .arg("version")
