@@ -1,6 +1,7 @@
 //! A public chart (the ZenML server chart vendored from PyPI, `tests/helm/zenml/`) deployed
 //! per environment through three paths: Kustomize `helmCharts` (dev, prod), an Argo CD
-//! Application (staging) and a Flux HelmRelease (qa). Every root's objects, as kgate checks
+//! Application (staging) and a Flux HelmRelease (qa), and on its own (the chart directory,
+//! default values). Every root's objects, as kgate checks
 //! them, equal what `kubectl kustomize --enable-helm` / `helm template` render from the same
 //! inputs; a defect injected through prod's values is found in prod only, at its values line,
 //! and a defect the Application's parameter injects at the parameter's line.
