@@ -287,10 +287,25 @@ fn application_sets_generate_one_root_per_helm_application() {
             "          valueFiles: [values.yaml]\n",
         ),
     );
+    // A Go template function kgate does not evaluate: a note, not a silent skip.
+    write(
+        r,
+        "argocd/upper.yaml",
+        &set(
+            "upper",
+            true,
+            "    - list:\n        elements:\n          - {env: prod}\n",
+            "{{ .env }}-upper",
+            "          valueFiles: ['../envs/{{ .env | lower }}/values.yaml']\n",
+        ),
+    );
     let found = findings(r);
     if found.is_empty() {
         return;
     }
+    let note = of(&found, "render-unavailable", "ApplicationSet argocd/upper");
+    assert_eq!(note.len(), 1, "{found:#?}");
+    assert!(note[0].3.contains("prod-upper"), "{}", note[0].3);
     let exposed: Vec<_> = found
         .iter()
         .filter(|f| f.0 == "service-type-exposed")

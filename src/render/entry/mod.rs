@@ -172,8 +172,14 @@ fn application_set(
 ) {
     let generated = appset::generate(cx.root, d);
     let pos = d.get("spec").map_or(d.start, |s| s.start);
+    let mut unresolved = Vec::new();
     for app in &generated.applications {
         let json = app.to_json();
+        // An expression kgate could not fill (a Go template function): said, not guessed.
+        if json["spec"].to_string().contains("{{") {
+            unresolved.push(json["metadata"]["name"].as_str().unwrap_or("").to_owned());
+            continue;
+        }
         out.extend(entry_of(cx, rel, app, &json, pos));
     }
     let template = &o["spec"]["template"]["spec"];
@@ -186,26 +192,39 @@ fn application_set(
                 .as_str()
                 .is_some_and(|p| !p.contains("{{") && cx.root.join(p).join("Chart.yaml").is_file())
     });
-    if helm && !generated.unsupported.is_empty() {
+    let mut notes = Vec::new();
+    if !generated.unsupported.is_empty() {
+        notes.push(format!(
+            "the generator {} depends on what is outside the repository (clusters, SCM providers, pull requests) or combines others, so the Helm Applications it generates were not rendered",
+            generated
+                .unsupported
+                .iter()
+                .map(|g| format!("`{g}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if !unresolved.is_empty() {
+        notes.push(format!(
+            "the template expressions of the generated Application(s) {} are not ones kgate fills (`{{{{key}}}}`, `{{{{ .key }}}}`, `{{{{ index .path.segments N }}}}`), so they were not rendered",
+            unresolved.join(", ")
+        ));
+    }
+    if helm && !notes.is_empty() {
         let name = o["metadata"]["name"].as_str().unwrap_or("");
         let ns = o["metadata"]["namespace"].as_str().unwrap_or("");
         out.push(EntryRender {
-            id: format!("ApplicationSet {}", [ns, name].join("/").trim_start_matches('/')),
+            id: format!(
+                "ApplicationSet {}",
+                [ns, name].join("/").trim_start_matches('/')
+            ),
             file: rel.to_owned(),
             pos,
             path: ".".to_owned(),
             kustomization: String::new(),
             substitute: None,
             helm: None,
-            note: Some(format!(
-                "the generator {} depends on what is outside the repository (clusters, SCM providers, pull requests) or combines others, so the Helm Applications it generates were not rendered",
-                generated
-                    .unsupported
-                    .iter()
-                    .map(|g| format!("`{g}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
+            note: Some(notes.join("; ")),
         });
     }
 }
