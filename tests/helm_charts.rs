@@ -335,3 +335,36 @@ fn kgate_render_inflates_helm_charts_as_kubectl_does() {
         "{text}"
     );
 }
+
+/// SARIF on chart output: a field the values decided is at the values line, with the
+/// template line that wrote it as its related location; a field the template decided is at
+/// the template line with no related location.
+#[test]
+fn sarif_gives_the_template_line_as_the_related_location_of_a_values_line() {
+    let Some(helm) = common::helm::helm() else {
+        return;
+    };
+    let out = common::bin()
+        .args(["check", ".", "--format", "sarif"])
+        .current_dir(common::fixture("helm"))
+        .env("KGATE_HELM", &helm)
+        .output()
+        .expect("kgate runs");
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    // Locations only: messages and help belong to the rules' own tests.
+    let results: Vec<serde_json::Value> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "ruleId": r["ruleId"],
+                "location": r["locations"][0]["physicalLocation"],
+                "relatedLocations": r["relatedLocations"],
+                "roots": r["properties"]["roots"],
+            })
+        })
+        .collect();
+    insta::assert_json_snapshot!("helm_sarif_locations", results);
+}

@@ -49,6 +49,7 @@ fuzz_target!(|data: &[u8]| {
                 line: u32::from(byte(n + 1)) * u32::from(b % 5),
                 column: u32::from(byte(n + 2)),
                 end: None,
+                related: None,
             },
             object: (b & 4 != 0).then(|| ObjectRef {
                 api_version: field(at + 4),

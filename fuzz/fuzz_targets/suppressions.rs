@@ -31,6 +31,7 @@ fuzz_target!(|data: &[u8]| {
                     line,
                     column: 1,
                     end: None,
+                    related: None,
                 },
                 object: None,
                 pointer: None,

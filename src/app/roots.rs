@@ -114,6 +114,15 @@ fn location_of(
     if let Some(end) = end {
         loc = loc.with_end(end);
     }
+    // Helm output located at a values line: the template line that wrote the field.
+    if let Some((tf, tp)) = r.template_origin(file, pos.line)
+        && let Some(template) = s.renderer.file_path(tf)
+    {
+        loc.related = Some(Box::new(Location::new(
+            relative(s.scan_root, &template),
+            tp,
+        )));
+    }
     loc
 }
 
@@ -127,6 +136,11 @@ struct RenderedLocator<'a> {
 impl crate::policy::findings::Locator for RenderedLocator<'_> {
     fn location(&self, file: crate::yaml::FileId, pos: Pos, end: Option<Pos>) -> Location {
         location_of(self.shared, self.resource, file, pos, end)
+    }
+
+    fn removed(&self, pointer: &str) -> Option<Location> {
+        let (file, pos) = self.resource.removed_field(pointer)?;
+        Some(location_of(self.shared, self.resource, file, pos, None))
     }
 }
 
@@ -246,13 +260,18 @@ fn check_helm_entry(
     let chart = s.scan_root.join(&e.path);
     let chart = std::fs::canonicalize(&chart).unwrap_or(chart);
     let mut values_files = Vec::new();
-    for f in &source.value_files {
+    let mut set_file = Vec::new();
+    let named = source.file_parameters.iter().map(|(n, f)| (Some(n), f));
+    for (name, f) in source.value_files.iter().map(|f| (None, f)).chain(named) {
         let path = s.scan_root.join(f);
         match std::fs::canonicalize(&path) {
             Ok(p) if p.starts_with(s.scan_root) => {
                 // Read as Helm values: not a plain manifest.
                 s.renderer.file_id(&p);
-                values_files.push(p);
+                match name {
+                    Some(n) => set_file.push((n.clone(), p)),
+                    None => values_files.push(p),
+                }
             }
             _ => {
                 return at_entry(
@@ -269,6 +288,7 @@ fn check_helm_entry(
         values_files,
         values_texts: source.values.clone(),
         set: source.parameters.clone(),
+        set_file,
         include_crds: !source.skip_crds,
         layers: source.layers.clone(),
         ..crate::render::helm::Template::default()
@@ -331,6 +351,15 @@ fn check_entry(
     e: &crate::render::entry::EntryRender,
     settings: &crate::policy::context::ContextSettings,
 ) -> (Vec<Finding>, usize) {
+    if let Some(note) = &e.note {
+        let mut err = crate::render::RenderError::at(
+            &s.scan_root.join(&e.file),
+            e.pos,
+            format!("{}: {note}", e.id),
+        );
+        err.unavailable = true;
+        return (vec![render_error_finding(s, &err, &e.id)], 0);
+    }
     if let Some(source) = &e.helm {
         return check_helm_entry(s, ev, helm, e, source, settings);
     }
@@ -782,7 +811,12 @@ pub fn check_roots(
         consumed: renderer
             .files_read()
             .into_iter()
-            .filter(|f| !entries.iter().any(|e| scan_root.join(&e.file) == *f))
+            .filter(|f| {
+                !entries.iter().any(|e| {
+                    scan_root.join(&e.file) == *f
+                        || e.helm.as_ref().is_some_and(|h| h.manifests.contains(f))
+                })
+            })
             .collect(),
         rendered: shared.kept.into_inner().unwrap_or_default(),
     }

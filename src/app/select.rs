@@ -150,7 +150,17 @@ pub fn select_entries(
     }
     if let Some(a) = affected.filter(|a| a.everything.is_none()) {
         let changed: BTreeSet<String> = a.changed.iter().cloned().collect();
-        entries.retain(|e| changed.contains(&e.file) || graph.touched(&e.path, &changed));
+        // A Helm entry point also reads value files outside the chart (and `--set-file`s).
+        let reads = |e: &EntryRender| {
+            e.helm.as_ref().is_some_and(|h| {
+                h.value_files
+                    .iter()
+                    .chain(h.file_parameters.iter().map(|(_, f)| f))
+                    .any(|f| changed.contains(f))
+            })
+        };
+        entries
+            .retain(|e| changed.contains(&e.file) || graph.touched(&e.path, &changed) || reads(e));
     }
     entries
 }

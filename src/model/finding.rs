@@ -59,6 +59,10 @@ pub struct Location {
     /// End of the offending node, when known (used for underlines and SARIF regions).
     #[serde(skip)]
     pub end: Option<Pos>,
+    /// Another place that explains this one (SARIF `relatedLocations`): for a field of Helm
+    /// output located at the values line that decided it, the template line that wrote it.
+    #[serde(skip)]
+    pub related: Option<Box<Location>>,
 }
 
 impl Location {
@@ -68,6 +72,7 @@ impl Location {
             line: pos.line.max(1),
             column: pos.column.max(1),
             end: None,
+            related: None,
         }
     }
 

@@ -11,6 +11,12 @@ use crate::yaml::{FileId, Node, Pos, Value, json_pointer};
 /// Resolves a node's file and position to a report location.
 pub trait Locator {
     fn location(&self, file: FileId, pos: Pos, end: Option<Pos>) -> Location;
+
+    /// Where the field at `pointer`, missing from the object, was removed (Helm values that
+    /// set a chart default to `null`), when that is known.
+    fn removed(&self, _pointer: &str) -> Option<Location> {
+        None
+    }
 }
 
 /// Findings for the results of evaluating `object` (rooted at `node`).
@@ -72,8 +78,11 @@ pub fn findings(
                         } else {
                             located.node.file
                         };
+                        let removed = (!located.complete)
+                            .then(|| locator.removed(&json_pointer(&path[..=located.depth])))
+                            .flatten();
                         (
-                            locator.location(file, located.pos, end),
+                            removed.unwrap_or_else(|| locator.location(file, located.pos, end)),
                             Some(json_pointer(path)),
                         )
                     }

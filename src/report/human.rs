@@ -54,6 +54,9 @@ impl fmt::Display for FindingDiagnostic<'_> {
         if !self.finding.roots.is_empty() {
             write!(f, "\n  in {}", self.finding.roots.join(", "))?;
         }
+        if let Some(t) = &self.finding.location.related {
+            write!(f, "\n  from template {}:{}", t.path, t.line)?;
+        }
         if self.source.is_none() {
             // Without a snippet, the location still has to be on screen.
             let l = &self.finding.location;
@@ -261,5 +264,26 @@ mod tests {
         });
         assert_eq!(span_of(text, &finding(2, 7, end)), Some((12, 5)));
         assert_eq!(span_of(text, &finding(9, 1, None)), None);
+    }
+
+    #[test]
+    fn a_values_line_names_the_template_line_behind_it() {
+        let mut f = finding(3, 5, None);
+        f.location.related = Some(Box::new(Location::new(
+            "charts/web/templates/deployment.yaml",
+            Pos {
+                line: 27,
+                column: 13,
+            },
+        )));
+        let d = FindingDiagnostic {
+            finding: &f,
+            source: None,
+            span: None,
+        };
+        assert_eq!(
+            d.to_string(),
+            "m\n  from template charts/web/templates/deployment.yaml:27\n  at a.yaml:3:5"
+        );
     }
 }

@@ -84,25 +84,31 @@ fn descriptor(rule: &RuleInfo) -> sarif::ReportingDescriptor {
     d
 }
 
-/// One SARIF result; `prefix` is the scanned root's path from the git top level.
-fn result(f: &Finding, prefix: &str, rule_index: Option<usize>) -> sarif::Result {
+/// A file region as SARIF sees it; `prefix` is the scanned root's path from the git top
+/// level.
+fn physical_location(loc: &crate::model::Location, prefix: &str) -> sarif::PhysicalLocation {
     let mut region = sarif::Region::builder()
-        .start_line(i64::from(f.location.line))
-        .start_column(i64::from(f.location.column))
+        .start_line(i64::from(loc.line))
+        .start_column(i64::from(loc.column))
         .build();
-    if let Some(end) = f.location.end {
+    if let Some(end) = loc.end {
         region.end_line = Some(i64::from(end.line));
         region.end_column = Some(i64::from(end.column));
     }
-    let physical = sarif::PhysicalLocation::builder()
+    sarif::PhysicalLocation::builder()
         .artifact_location(
             sarif::ArtifactLocation::builder()
-                .uri(format!("{prefix}{}", f.location.path))
+                .uri(format!("{prefix}{}", loc.path))
                 .uri_base_id("SRCROOT")
                 .build(),
         )
         .region(region)
-        .build();
+        .build()
+}
+
+/// One SARIF result; `prefix` is the scanned root's path from the git top level.
+fn result(f: &Finding, prefix: &str, rule_index: Option<usize>) -> sarif::Result {
+    let physical = physical_location(&f.location, prefix);
     let mut location = sarif::Location::builder()
         .physical_location(physical)
         .build();
@@ -144,6 +150,21 @@ fn result(f: &Finding, prefix: &str, rule_index: Option<usize>) -> sarif::Result
         .build();
     if let Some(i) = rule_index.and_then(|i| i64::try_from(i).ok()) {
         r.rule_index = Some(i);
+    }
+    // Helm output located at the values line that decided it: the template line that wrote
+    // the field.
+    if let Some(related) = &f.location.related {
+        r.related_locations = Some(vec![
+            sarif::Location::builder()
+                .id(1)
+                .physical_location(physical_location(related, prefix))
+                .message(
+                    sarif::Message::builder()
+                        .text("The Helm template line that wrote this field.")
+                        .build(),
+                )
+                .build(),
+        ]);
     }
     // Code scanning matches alerts across commits by these (the line may move).
     r.partial_fingerprints = Some(BTreeMap::from([(

@@ -113,6 +113,8 @@ pub struct Template {
     pub name_template: Option<String>,
     /// `--set NAME=VALUE` (`--set-string` when the flag is true), after the values.
     pub set: Vec<(String, String, bool)>,
+    /// `--set-file NAME=FILE` (Argo CD `fileParameters`), after `set`.
+    pub set_file: Vec<(String, PathBuf)>,
     /// Where the values come from, above the chart's `values.yaml`, lowest precedence first:
     /// what findings are pointed at (see [`values`]); not part of the command.
     pub layers: Vec<values::ValuesLayer>,
@@ -225,6 +227,12 @@ impl Helm {
             let flag = if *string { "--set-string" } else { "--set" };
             args.extend([flag.to_owned(), format!("{name}={value}")]);
         }
+        for (name, file) in &t.set_file {
+            args.extend([
+                "--set-file".to_owned(),
+                format!("{name}={}", file.display()),
+            ]);
+        }
         for (on, flag) in [
             (t.include_crds, "--include-crds"),
             (t.skip_tests, "--skip-tests"),
@@ -254,6 +262,10 @@ impl Helm {
         for v in &t.values_texts {
             h.update(v.as_bytes());
             h.update([2]);
+        }
+        for (_, f) in &t.set_file {
+            hash_file(&mut h, f).unwrap_or_default();
+            h.update([3]);
         }
         Ok(h.finalize().into())
     }

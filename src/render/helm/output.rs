@@ -108,10 +108,17 @@ pub fn objects(
         for d in docs {
             let mut node = d.root;
             relocate(&mut node, &map);
-            if !map.is_empty() {
-                point_at_values(&mut node, id, &template_lines, layers, file_id);
-            }
+            let pointed = if map.is_empty() {
+                Default::default()
+            } else {
+                point_at_values(&mut node, id, &template_lines, layers, file_id)
+            };
+            let first = out.len();
             push(node, &file, &mut out)?;
+            for r in &mut out[first..] {
+                r.template_origins.clone_from(&pointed.origins);
+                r.removed_fields.clone_from(&pointed.removed);
+            }
         }
     }
     Ok(out)

@@ -5,7 +5,9 @@
 //! path below `a`) has a values path. The values layers are searched from the highest
 //! precedence down (`--set` and values kgate cannot locate stop the search: the template
 //! line is kept); the first layer that sets the path is where the field's value came from,
-//! and the field is pointed there. Where it cannot decide — a value passed through a
+//! and the field is pointed there. A key a values block lacks because the deciding layer
+//! sets it to `null` (`limits: null` over the chart's default) is recorded with that line,
+//! for findings about the missing field. Where it cannot decide — a value passed through a
 //! variable, `with`/`range` contexts (`toYaml .`), `tpl`, helpers (`include`), or a
 //! default written in the template (`default 1 .Values.x` with `x` unset) — the field keeps
 //! its template line.
@@ -107,22 +109,42 @@ fn decide<'a>(layers: &'a [ValuesLayer], path: &[String]) -> Option<(&'a ValuesL
 
 /// Points the fields of one rendered document, already located at its template lines (in
 /// the file `template_id`, whose lines are `template`), at the values lines that decided
-/// them.
+/// them. Returns, for each values line a field now points at, the template position that
+/// wrote the field (the finding's related location), and the fields the values removed.
 pub fn point_at_values(
     node: &mut Node,
     template_id: FileId,
     template: &[&str],
     layers: &[ValuesLayer],
     file_id: &dyn Fn(&std::path::Path) -> FileId,
-) {
+) -> Pointed {
     let ctx = Walk {
         template_id,
         template,
         layers,
         file_id,
     };
-    ctx.walk(node, None);
+    let mut out = Pointed::default();
+    ctx.walk(node, None, &mut Vec::new(), &mut out);
+    out
 }
+
+/// What [`point_at_values`] found besides the new locations.
+#[derive(Debug, Default)]
+pub struct Pointed {
+    pub origins: Vec<TemplateOrigin>,
+    pub removed: Vec<crate::render::kustomize::RemovedField>,
+}
+
+/// A JSON pointer of rendered keys.
+fn pointer(path: &[String]) -> String {
+    path.iter()
+        .map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
+        .collect()
+}
+
+/// `((values file, values line), (template file, template position))`.
+pub type TemplateOrigin = crate::render::kustomize::TemplateOrigin;
 
 struct Walk<'a> {
     template_id: FileId,
@@ -171,21 +193,37 @@ impl Walk<'_> {
         }
     }
 
-    fn walk(&self, node: &mut Node, block: Option<&(Vec<String>, u32)>) {
+    fn walk(
+        &self,
+        node: &mut Node,
+        block: Option<&(Vec<String>, u32)>,
+        at: &mut Vec<String>,
+        out: &mut Pointed,
+    ) {
         match &mut node.value {
             Value::Map(entries) => {
                 for e in entries {
                     let scalar = !matches!(e.value.value, Value::Map(_) | Value::Seq(_));
                     let child = self.child_path((e.value.file, e.key_pos), &e.key, scalar, block);
+                    at.push(e.key.clone());
+                    if !scalar {
+                        self.removed_under(&e.value, child.as_ref(), at, out);
+                    }
                     if let Some((path, _)) = &child
                         && let Some((layer, n)) = decide(self.layers, path)
                     {
                         let key_pos = lookup(layer.root.as_ref().unwrap_or(n), path)
                             .map_or(n.start, |(_, k)| k);
+                        let template = (e.value.file, e.key_pos);
                         e.key_pos = key_pos;
                         self.restamp_leaf(&mut e.value, layer, n);
+                        // A finding points at the key (a collection) or the value (a scalar).
+                        for line in [key_pos.line, n.start.line] {
+                            out.origins.push(((e.value.file, line), template));
+                        }
                     }
-                    self.walk(&mut e.value, child.as_ref());
+                    self.walk(&mut e.value, child.as_ref(), at, out);
+                    at.pop();
                 }
             }
             Value::Seq(items) => {
@@ -197,12 +235,74 @@ impl Walk<'_> {
                     if let Some((path, _)) = &child
                         && let Some((layer, n)) = decide(self.layers, path)
                     {
+                        let template = (item.file, item.start);
                         self.restamp_leaf(item, layer, n);
+                        out.origins.push(((item.file, n.start.line), template));
                     }
-                    self.walk(item, child.as_ref());
+                    at.push(i.to_string());
+                    self.walk(item, child.as_ref(), at, out);
+                    at.pop();
                 }
             }
             _ => {}
+        }
+    }
+
+    /// The keys of the rendered mapping `map` (at rendered path `at`) that the values set to
+    /// `null` over a default: the mapping is a values block (its own path known from its
+    /// parent block, or its first line a `toYaml .Values.x` line) and the layer that decides
+    /// `x.key` says `null`.
+    fn removed_under(
+        &self,
+        map: &Node,
+        own: Option<&(Vec<String>, u32)>,
+        at: &[String],
+        out: &mut Pointed,
+    ) {
+        let Value::Map(rendered) = &map.value else {
+            return;
+        };
+        let path = match own {
+            Some((p, _)) => p.clone(),
+            None => match self
+                .template_line(map.file, map.start)
+                .and_then(|(_, l)| values_expr(l))
+            {
+                Some((p, true)) => p,
+                _ => return,
+            },
+        };
+        let mut keys: Vec<&str> = Vec::new();
+        for layer in self.layers {
+            let found = layer.root.as_ref().and_then(|r| lookup(r, &path));
+            if let Some((
+                Node {
+                    value: Value::Map(m),
+                    ..
+                },
+                _,
+            )) = found
+            {
+                keys.extend(m.iter().map(|e| e.key.as_str()));
+            }
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        for k in keys {
+            if rendered.iter().any(|e| e.key == k) {
+                continue;
+            }
+            let mut full = path.clone();
+            full.push(k.to_owned());
+            if let Some((layer, n)) = decide(self.layers, &full)
+                && n.value == Value::Null
+                && let Some((_, key_pos)) = layer.root.as_ref().and_then(|r| lookup(r, &full))
+            {
+                let mut p = at.to_vec();
+                p.push(k.to_owned());
+                out.removed
+                    .push((pointer(&p), (self.file_id)(&layer.file), key_pos));
+            }
         }
     }
 

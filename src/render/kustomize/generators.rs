@@ -481,6 +481,8 @@ fn generated(
         prev_ids: Vec::new(),
         ref_vars: Vec::new(),
         transformations: Vec::new(),
+        template_origins: Vec::new(),
+        removed_fields: Vec::new(),
         origin: Origin::Generator {
             configured_in: source.to_owned(),
             kind: generator_kind(kind),

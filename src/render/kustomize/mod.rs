@@ -26,4 +26,4 @@ pub mod vars;
 
 pub use super::RenderError;
 pub use engine::Renderer;
-pub use resource::Resource;
+pub use resource::{RemovedField, Resource, TemplateOrigin};

@@ -37,7 +37,38 @@ pub struct Resource {
     pub origin: Origin,
     /// The transformers that ran on it, in order (`buildMetadata: [transformerAnnotations]`).
     pub transformations: Vec<Transformation>,
+    /// Helm output: for a field located at the values line that decided it (values file and
+    /// line), the template position that wrote it, the finding's related location.
+    pub template_origins: Vec<TemplateOrigin>,
+    /// Helm output: fields the values removed (a key set to `null` over the chart's
+    /// default), by the JSON pointer they would have, with the values line that removed
+    /// them (where a finding about the missing field points).
+    pub removed_fields: Vec<RemovedField>,
 }
+
+/// `(JSON pointer, values file, position of the key set to null)`.
+pub type RemovedField = (String, FileId, Pos);
+
+impl Resource {
+    /// The values line that removed the field at `pointer`.
+    pub fn removed_field(&self, pointer: &str) -> Option<(FileId, Pos)> {
+        self.removed_fields
+            .iter()
+            .find(|(p, _, _)| p == pointer)
+            .map(|(_, f, pos)| (*f, *pos))
+    }
+
+    /// The template position behind a field located at `line` of the values file `file`.
+    pub fn template_origin(&self, file: FileId, line: u32) -> Option<(FileId, Pos)> {
+        self.template_origins
+            .iter()
+            .find(|((f, l), _)| *f == file && *l == line)
+            .map(|(_, t)| *t)
+    }
+}
+
+/// `((values file, values line), (template file, template position))`.
+pub type TemplateOrigin = ((FileId, u32), (FileId, Pos));
 
 /// One id of an object: kind, name, namespace (kustomize `ResId` without group/version,
 /// which no transformer changes).
@@ -244,6 +275,8 @@ impl Resource {
             ref_vars: Vec::new(),
             origin: Origin::File(file.to_owned()),
             transformations: Vec::new(),
+            template_origins: Vec::new(),
+            removed_fields: Vec::new(),
         }
     }
     pub fn api_version(&self) -> &str {
