@@ -92,9 +92,13 @@ fuzz_target!(|data: &[u8]| {
             everything: None,
             roots: vec![field(1)],
             files: vec![field(2)],
+            objects: usize::from(byte(2)),
+            objects_affected: usize::from(byte(3)),
         }),
         suppressed,
         sources: Arc::new(Sources(sources)),
+        // Never part of a report.
+        timings: Vec::new(),
     };
     for format in Format::ALL {
         for color in [false, true] {
