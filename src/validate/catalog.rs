@@ -92,24 +92,132 @@ pub fn kube(v: KubeVersion) -> &'static KubeSchemas {
     })
 }
 
-/// The vendored custom resource schemas, by (apiVersion, kind).
-pub fn crd_catalog() -> &'static HashMap<(String, String), Value> {
-    static CATALOG: OnceLock<HashMap<(String, String), Value>> = OnceLock::new();
-    CATALOG.get_or_init(|| {
+/// The vendored custom resource schema of `api_version`/`kind`, parsed on first use.
+pub fn crd_schema(api_version: &str, kind: &str) -> Option<&'static Value> {
+    let entry = crd_index().get(&(api_version.to_owned(), kind.to_owned()))?;
+    Some(entry.parsed.get_or_init(|| {
+        serde_json::from_str(&crd_text()[entry.range.clone()])
+            .expect("embedded CRD schemas are valid JSON (checked by a unit test)")
+    }))
+}
+
+/// One catalog schema: where its JSON is in the decompressed catalog, and its value once
+/// parsed. A check needs a handful of the 460 schemas, and parsing them all (4.8 MB of
+/// JSON) cost most of a small check's time, so the catalog is only split on first use.
+struct CrdEntry {
+    range: std::ops::Range<usize>,
+    parsed: OnceLock<Value>,
+}
+
+fn crd_text() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    TEXT.get_or_init(|| {
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(CRD_CATALOG)
+            .read_to_string(&mut text)
+            .expect("embedded schemas are valid gzip (checked by a unit test)");
+        text
+    })
+}
+
+fn crd_index() -> &'static HashMap<(String, String), CrdEntry> {
+    static INDEX: OnceLock<HashMap<(String, String), CrdEntry>> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let text = crd_text();
+        let mut out = HashMap::new();
+        for (key, range) in object_members(text, "\"schemas\":") {
+            if let Some((api_version, kind)) = key.split_once('|') {
+                let parsed = OnceLock::new();
+                out.insert(
+                    (api_version.to_owned(), kind.to_owned()),
+                    CrdEntry { range, parsed },
+                );
+            }
+        }
         let authored: Value = serde_json::from_str(AUTHORED)
             .expect("schemas/crds/authored.json is valid JSON (checked by a unit test)");
-        let mut out = HashMap::new();
-        for doc in [gunzip(CRD_CATALOG), authored] {
-            if let Some(Value::Object(schemas)) = doc.get("schemas") {
-                for (key, schema) in schemas {
-                    if let Some((api_version, kind)) = key.split_once('|') {
-                        out.insert((api_version.to_owned(), kind.to_owned()), schema.clone());
-                    }
+        if let Some(Value::Object(schemas)) = authored.get("schemas") {
+            for (key, schema) in schemas {
+                if let Some((api_version, kind)) = key.split_once('|') {
+                    let entry = CrdEntry {
+                        range: 0..0,
+                        parsed: OnceLock::from(schema.clone()),
+                    };
+                    out.insert((api_version.to_owned(), kind.to_owned()), entry);
                 }
             }
         }
         out
     })
+}
+
+/// The members of the JSON object that follows `prefix` in `text` (compact JSON, as the
+/// generator writes it): each key with the byte range of its value, found by matching
+/// brackets outside strings, without building the values.
+fn object_members(text: &str, prefix: &str) -> Vec<(String, std::ops::Range<usize>)> {
+    let bytes = text.as_bytes();
+    let Some(at) = text.find(prefix) else {
+        return Vec::new();
+    };
+    let mut i = at + prefix.len() + 1; // past the object's `{`
+    let mut out = Vec::new();
+    while i < bytes.len() && bytes[i] == b'"' {
+        let key_end = string_end(bytes, i);
+        let key: String = serde_json::from_str(&text[i..key_end])
+            .expect("embedded catalog keys are JSON strings (checked by a unit test)");
+        let start = key_end + 1; // past `:`
+        let end = value_end(bytes, start);
+        out.push((key, start..end));
+        i = if bytes.get(end) == Some(&b',') {
+            end + 1
+        } else {
+            end
+        };
+    }
+    out
+}
+
+/// The index just past the JSON string that starts at `i`.
+fn string_end(bytes: &[u8], mut i: usize) -> usize {
+    i += 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    i
+}
+
+/// The index just past the JSON value that starts at `i`.
+fn value_end(bytes: &[u8], mut i: usize) -> usize {
+    let mut depth = 0usize;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i = string_end(bytes, i);
+                if depth == 0 {
+                    return i;
+                }
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                if depth == 0 {
+                    return i; // the end of the enclosing object: a scalar ends here
+                }
+                depth -= 1;
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            b',' if depth == 0 => return i,
+            _ => {}
+        }
+        i += 1;
+    }
+    i
 }
 
 #[cfg(test)]
@@ -129,12 +237,38 @@ mod tests {
                 "{v}"
             );
         }
-        assert!(!crd_catalog().is_empty());
-        let template = (
-            "templates.gatekeeper.sh/v1".to_owned(),
-            "ConstraintTemplate".to_owned(),
+        assert!(crd_schema("templates.gatekeeper.sh/v1", "ConstraintTemplate").is_some());
+    }
+
+    /// Splitting the catalog finds every schema the whole-document parse finds, each equal.
+    #[test]
+    fn the_lazy_catalog_equals_the_whole_document() {
+        let whole = gunzip(CRD_CATALOG);
+        let schemas = whole["schemas"].as_object().unwrap();
+        assert!(schemas.len() > 400, "{}", schemas.len());
+        for (key, schema) in schemas {
+            let (api_version, kind) = key.split_once('|').unwrap();
+            assert_eq!(crd_schema(api_version, kind), Some(schema), "{key}");
+        }
+        assert!(crd_schema("example.org/v1", "Nothing").is_none());
+        let members = object_members(r#"{"s":{"a\"b":[1,"]}"],"c":{"d":{}},"e":2}}"#, "\"s\":");
+        let got: Vec<(String, String)> = members
+            .into_iter()
+            .map(|(k, r)| {
+                (
+                    k,
+                    r#"{"s":{"a\"b":[1,"]}"],"c":{"d":{}},"e":2}}"#[r].to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a\"b".to_owned(), r#"[1,"]}"]"#.to_owned()),
+                ("c".to_owned(), r#"{"d":{}}"#.to_owned()),
+                ("e".to_owned(), "2".to_owned()),
+            ]
         );
-        assert!(crd_catalog().contains_key(&template));
     }
 
     #[test]

@@ -158,7 +158,7 @@ impl Validator {
         } else {
             // The catalog holds CRDs' structural schemas: converted as a repository's own.
             custom(&crd::to_json_schema(
-                catalog::crd_catalog().get(&key)?,
+                catalog::crd_schema(&key.0, &key.1)?,
                 true,
             ))
         };
