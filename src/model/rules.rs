@@ -163,9 +163,9 @@ const ENGINE_RULES: &[EngineRule] = &[
     EngineRule {
         id: RENDER_UNAVAILABLE,
         title: "Source cannot be rendered",
-        description: "The root needs something kgate cannot get here, so nothing in it was checked: Helm (a chart directory, a kustomization with `helmCharts`) when no `helm` binary is found (severity `helm.missingSeverity`, error by default), or a chart from a chart repository when `helm.allowNetwork` is off. (Go templates are not YAML and are never checked as plain manifests.)",
+        description: "The root needs something kgate cannot get here, so nothing in it was checked: Helm (a chart directory, a kustomization with `helmCharts`) when no `helm` binary is found (severity `helm.missingSeverity`, error by default), a chart from a chart repository when `helm.allowNetwork` is off, a remote Kustomize base or component (`github.com/...?ref=`, `https://...`: kgate never fetches), or an Argo CD ApplicationSet generator that needs the cluster or a provider's API (cluster, SCM, pull request). (Go templates are not YAML and are never checked as plain manifests.)",
         severity: Severity::Note,
-        remediation: "Install Helm v3 (or name it in .kgate.yaml, `helm: {binary: ...}`, or $KGATE_HELM); vendor remote charts into the repository (`helm pull --untar`) or set `helm.allowNetwork: true`.",
+        remediation: "Install Helm v3 (or name it in .kgate.yaml, `helm: {binary: ...}`, or $KGATE_HELM); vendor remote charts into the repository (`helm pull --untar`) or set `helm.allowNetwork: true`; vendor remote bases into the repository, or exclude the root and check the base where it lives.",
     },
     EngineRule {
         id: SCHEMA_INVALID,
@@ -212,7 +212,7 @@ const ENGINE_RULES: &[EngineRule] = &[
     EngineRule {
         id: GATEKEEPER_INVALID,
         title: "Gatekeeper template or constraint cannot be evaluated",
-        description: "The repository deploys a Gatekeeper ConstraintTemplate whose Rego kgate's engine (regorus) does not compile, or a constraint whose kind no template defines. Its constraints were not evaluated; every other template, constraint and object was checked.",
+        description: "The repository deploys a Gatekeeper ConstraintTemplate whose Rego kgate's engine (regorus) does not compile, or a constraint whose kind no template defines. Its constraints were not evaluated; every other template, constraint and object was checked. A template that calls `external_data` (Gatekeeper's external data providers, which need the cluster) is one note at the call, naming its constraints, rather than an error on every object.",
         severity: Severity::Error,
         remediation: "Rewrite the Rego so that OPA and kgate's engine both compile it (the message quotes the engine), or add the template's ConstraintTemplate; exclude the file if it is not deployed.",
     },
