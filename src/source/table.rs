@@ -67,6 +67,26 @@ impl FileTable {
             .map_err(|_| ReadError::NotUtf8)
     }
 
+    /// `path` (absolute, or relative to the root) as the table keys it.
+    pub fn path(&self, path: &Path) -> PathBuf {
+        self.root.join(path)
+    }
+
+    /// Serve `bytes` as the content of `path` from now on, instead of what is on disk (a
+    /// file's content at a git revision, for `kgate diff --since`), bounded as a read is.
+    pub fn preload(&self, path: &Path, bytes: Arc<[u8]>) {
+        let len = bytes.len() as u64;
+        let content = if len > self.max_size {
+            Err(ReadError::TooLarge {
+                len,
+                limit: self.max_size,
+            })
+        } else {
+            Ok(bytes)
+        };
+        self.lock().insert(self.path(path), content);
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Cached>> {
         // A worker that panicked while holding the lock left the map consistent (inserts are
         // single calls), so a poisoned lock is still usable.
@@ -151,5 +171,20 @@ mod tests {
         std::fs::write(dir.path().join("bin"), [0xff, 0xfe, 0]).expect("write");
         assert_eq!(table.text(Path::new("bin")), Err(ReadError::NotUtf8));
         assert_eq!(SourceText::text(&table, "bin"), None);
+    }
+
+    #[test]
+    fn preloaded_contents_are_served_instead_of_the_disk() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("a.yaml"), "a: disk\n").expect("write");
+        let table = FileTable::new(dir.path(), 10);
+        table.preload(Path::new("a.yaml"), Arc::from(&b"a: ref\n"[..]));
+        let abs = dir.path().join("a.yaml");
+        assert_eq!(&*table.text(&abs).expect("preloaded"), "a: ref\n");
+        table.preload(&abs, Arc::from(&b"0123456789ab"[..]));
+        assert_eq!(
+            table.bytes(&abs),
+            Err(ReadError::TooLarge { len: 12, limit: 10 })
+        );
     }
 }
