@@ -45,7 +45,7 @@ pub struct PrDiff {
     pub findings: FindingsDiff,
     /// How long each phase took, in order (`kgate diff --since REF --timings`).
     #[serde(skip)]
-    pub timings: Vec<(&'static str, std::time::Duration)>,
+    pub timings: Vec<(String, std::time::Duration)>,
 }
 
 /// One rendered root that differs (or fails to render) between REF and the working tree.
@@ -290,6 +290,8 @@ struct Side {
     helm_runs: usize,
     /// Where REF's side, checked in the working tree's paths, reads its files from.
     sources: Option<Arc<FileTable>>,
+    /// How long each phase of its check took.
+    timings: Vec<(&'static str, std::time::Duration)>,
 }
 
 impl Side {
@@ -313,7 +315,13 @@ impl Side {
             memo: kept.memo,
             helm_runs: kept.helm_runs,
             sources: keeping.reuse.map(|_| kept.sources),
+            timings: result.timings,
         })
+    }
+
+    /// The phases of its check, indented under it.
+    fn phases(&self, timings: &mut Timings) {
+        timings.extend(self.timings.iter().map(|(w, d)| (format!("  {w}"), *d)));
     }
 
     fn is_root(&self, id: &str) -> bool {
@@ -545,7 +553,7 @@ fn options_at_ref(opts: &CheckOptions, paths: &[PathBuf], top: &Path, tree: &Pat
 /// working tree's, with REF's exported tree when REF's side reads from one.
 type Sides = (Option<Side>, Side, Option<TempTree>);
 
-type Timings = Vec<(&'static str, std::time::Duration)>;
+type Timings = Vec<(String, std::time::Duration)>;
 
 /// A keeping of the renders and nothing else.
 const KEEP: Keeping<'static> = Keeping {
@@ -565,8 +573,8 @@ const KEEP: Keeping<'static> = Keeping {
 pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckError> {
     let mut timings = Vec::new();
     let mut clock = std::time::Instant::now();
-    let mut lap = |what: &'static str, timings: &mut Vec<_>| {
-        timings.push((what, clock.elapsed()));
+    let mut lap = |what: &str, timings: &mut Timings| {
+        timings.push((what.to_owned(), clock.elapsed()));
         clock = std::time::Instant::now();
     };
     let settings = Settings::resolve(opts)?;
@@ -640,7 +648,11 @@ impl RefSide<'_> {
     ) -> Result<Sides, CheckError> {
         let clock = std::time::Instant::now();
         let after = Side::check(self.opts, self.changed, &KEEP)?;
-        timings.push(("check (and render) the working tree", clock.elapsed()));
+        timings.push((
+            "check (and render) the working tree".into(),
+            clock.elapsed(),
+        ));
+        after.phases(timings);
         if after.helm_runs > 0 {
             let (before, tree) = self.export_and_check(None, timings)?;
             return Ok((before, after, Some(tree)));
@@ -652,9 +664,10 @@ impl RefSide<'_> {
         };
         let before = Side::check(self.opts, self.changed, &keeping)?;
         timings.push((
-            "check REF in the working tree's paths, reusing its renders",
+            "check REF in the working tree's paths, reusing its renders".into(),
             clock.elapsed(),
         ));
+        before.phases(timings);
         if before.helm_runs > 0 {
             let (before, tree) = self.export_and_check(None, timings)?;
             return Ok((before, after, Some(tree)));
@@ -691,7 +704,10 @@ impl RefSide<'_> {
         let (after, after_time) = after?;
         let ((before, tree), ref_timings) = at_ref?;
         timings.extend(ref_timings);
-        timings.push(("check (and render) the working tree, meanwhile", after_time));
+        timings.push((
+            "check (and render) the working tree, meanwhile".into(),
+            after_time,
+        ));
         Ok((before, after, Some(tree)))
     }
 
@@ -703,7 +719,7 @@ impl RefSide<'_> {
     ) -> Result<(Option<Side>, TempTree), CheckError> {
         let clock = std::time::Instant::now();
         let tree = export_tree(self.top, self.reference)?;
-        timings.push(("export REF (git archive | tar -x)", clock.elapsed()));
+        timings.push(("export REF (git archive | tar -x)".into(), clock.elapsed()));
         let clock = std::time::Instant::now();
         let ref_opts = options_at_ref(self.opts, self.paths, self.top, &tree.0);
         let ref_opts = CheckOptions {
@@ -713,7 +729,10 @@ impl RefSide<'_> {
         let before = (!ref_opts.paths.is_empty())
             .then(|| Side::check(&ref_opts, self.changed, &KEEP))
             .transpose()?;
-        timings.push(("check (and render) REF, after its export", clock.elapsed()));
+        timings.push((
+            "check (and render) REF, after its export".into(),
+            clock.elapsed(),
+        ));
         Ok((before, tree))
     }
 }
