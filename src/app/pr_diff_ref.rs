@@ -133,13 +133,16 @@ fn blobs(top: &Path, blobs: &[&str]) -> Result<Vec<Arc<[u8]>>, CheckError> {
     Ok(out)
 }
 
+/// Files (absolute paths) with their content at REF.
+pub(super) type Contents = Vec<(PathBuf, Arc<[u8]>)>;
+
 /// REF's content of every file changed since `reference` (absolute paths under `top`), or
 /// `None` when REF's side must be checked in an export of its tree.
 pub(super) fn ref_contents(
     top: &Path,
     reference: &str,
     settings: &Settings,
-) -> Result<Option<Vec<(PathBuf, Arc<[u8]>)>>, CheckError> {
+) -> Result<Option<Contents>, CheckError> {
     // Untracked and ignored files and empty directories are absent at REF.
     if !git(top, &["ls-files", "-z", "--others", "--directory"])?.is_empty() {
         return Ok(None);
