@@ -569,3 +569,20 @@ fn a_changed_configuration_falls_back_to_the_export() {
     );
     assert_eq!(finding_files(&report, "resolved"), Vec::<String>::new());
 }
+
+/// Git attributes (eol conversion, filters, export-ignore) change what `git archive` writes
+/// but not the blobs: with them, REF's tree is exported.
+#[test]
+fn git_attributes_fall_back_to_the_export() {
+    let (_tmp, repo) = monorepo();
+    std::fs::write(repo.join(".gitattributes"), "*.yaml text eol=lf\n").unwrap();
+    git(&repo, &["add", ".gitattributes"]);
+    git(&repo, &["commit", "-q", "-m", "attributes"]);
+    edit(
+        &repo,
+        "apps/svc-0000/base/deployment.yaml",
+        "containerPort: 8080",
+        "containerPort: 8081",
+    );
+    assert!(exports(&repo));
+}

@@ -5,7 +5,8 @@
 //! those files. Its check then reads them from git (`git cat-file --batch`) through the
 //! file table, and reuses every working-tree build none of whose inputs changed.
 //!
-//! Files read outside the file table are left to the export: the configuration, policies,
+//! Files read outside the file table are left to the export (as are repositories with git
+//! attributes or `core.autocrlf`, which `git archive` applies): the configuration, policies,
 //! data and schema directories, hidden files (`.kgate.yaml`, `.gitignore`, `.helmignore`),
 //! and (decided after the checks, `Kept::helm_runs`) anything Helm reads.
 
@@ -92,6 +93,18 @@ fn read_outside_table(top: &Path, path: &str, settings: &Settings) -> bool {
     outside.iter().any(|o| abs.starts_with(o))
 }
 
+/// Whether git converts files as it writes them out here (`core.autocrlf`, or attributes in
+/// `.git/info/attributes`), which `git archive` applies and a blob does not have.
+fn converts_line_ends(top: &Path) -> Result<bool, CheckError> {
+    let autocrlf = git(
+        top,
+        &["config", "--default", "false", "--get", "core.autocrlf"],
+    )?;
+    let info = git(top, &["rev-parse", "--git-path", "info/attributes"])?;
+    let info = top.join(String::from_utf8_lossy(&info).trim());
+    Ok(String::from_utf8_lossy(&autocrlf).trim() != "false" || info.is_file())
+}
+
 /// The contents of `blobs` (`git cat-file --batch`), in order.
 fn blobs(top: &Path, blobs: &[&str]) -> Result<Vec<Arc<[u8]>>, CheckError> {
     let mut child = Command::new("git")
@@ -158,10 +171,15 @@ pub(super) fn ref_contents(
             reference,
         ],
     )?;
-    let linked = tree
-        .split(|b| *b == 0)
-        .any(|e| e.starts_with(b"120000 ") || e.starts_with(b"160000 "));
-    if linked {
+    // Symlinks and submodules; attributes (export-ignore, eol conversion, filters such as
+    // LFS) make the export differ from the blobs.
+    let special = tree.split(|b| *b == 0).any(|e| {
+        e.starts_with(b"120000 ")
+            || e.starts_with(b"160000 ")
+            || e.ends_with(b"\t.gitattributes")
+            || e.ends_with(b"/.gitattributes")
+    });
+    if special || converts_line_ends(top)? {
         return Ok(None);
     }
     let raw = git(
