@@ -89,6 +89,8 @@ pub struct Kept {
     pub helm_runs: usize,
     /// The check's file table.
     pub sources: std::sync::Arc<crate::source::FileTable>,
+    /// The repository-scope rules' input and results (none in a shard other than the first).
+    pub repo: Option<RepoResults>,
 }
 
 /// What `kgate diff --since REF` asks of a check besides keeping its renders: for REF's
@@ -98,6 +100,14 @@ pub struct Kept {
 pub struct Keeping<'a> {
     pub contents: &'a [(std::path::PathBuf, std::sync::Arc<[u8]>)],
     pub reuse: Option<&'a crate::render::Memo>,
+    /// The working tree's repository-scope results, reused when REF's input is the same.
+    pub repo: Option<&'a RepoResults>,
+}
+
+/// The repository-scope rules' input and results.
+pub struct RepoResults {
+    pub input: serde_json::Value,
+    pub results: Vec<Result<crate::policy::RepoViolation, crate::policy::EvalError>>,
 }
 
 /// The pipeline, handing back with `keep` the rendered objects of the affected roots
@@ -105,7 +115,7 @@ pub struct Keeping<'a> {
 /// render them again.
 pub fn check_keeping(
     opts: &CheckOptions,
-    keep: Option<&Keeping<'_>>,
+    keeping: Option<&Keeping<'_>>,
 ) -> Result<(CheckResult, Kept), CheckError> {
     let mut timings = Vec::new();
     let mut clock = std::time::Instant::now();
@@ -114,7 +124,7 @@ pub fn check_keeping(
         clock = std::time::Instant::now();
     };
     let s = Settings::resolve(opts)?;
-    let contents = keep.map_or(&[][..], |k| k.contents);
+    let contents = keeping.map_or(&[][..], |k| k.contents);
     for (path, bytes) in contents {
         s.sources.preload(path, bytes.clone());
     }
@@ -138,10 +148,10 @@ pub fn check_keeping(
     );
     let (affected, entries) = select::select(opts, &s, &graph, &mut discovery, entries)?;
     lap("load policies, discover, graph, select", &mut timings);
-    let reuse = keep.and_then(|k| k.reuse).map(|memo| (memo, &differing));
+    let reuse = keeping.and_then(|k| k.reuse).map(|memo| (memo, &differing));
     let keep: Option<std::collections::BTreeSet<String>> = affected
         .as_ref()
-        .filter(|_| keep.is_some())
+        .filter(|_| keeping.is_some())
         .map(|a| a.roots.iter().cloned().collect());
     // Findings about the repository as a whole are reported once, by the first shard.
     let whole_repo = opts.shard.is_none_or(|(i, _)| i == 1);
@@ -221,21 +231,24 @@ pub fn check_keeping(
         a.objects_affected = rendered.evaluated;
     }
     let mut findings = repo::discovery_findings(&discovery);
+    let mut repo_results = None;
     if whole_repo {
         findings.extend(repo::dangling_findings(&graph, affected.as_ref()));
         findings.extend(repo::gatekeeper_findings(
             gatekeeper_problems,
             affected.as_ref(),
         ));
-        findings.extend(repo::repo_scope_findings(
-            &policies,
-            &graph,
-            config,
-            &context,
+        let input = repo::repo_scope_input(&graph, config, &context);
+        let results = match keeping.and_then(|k| k.repo).filter(|r| r.input == input) {
+            Some(same) => same.results.clone(),
+            None => repo::repo_scope_results(&policies, &input, &context, &registry.not_run),
+        };
+        findings.extend(repo::repo_findings(
+            results.clone(),
             &registry.by_id,
-            &registry.not_run,
             affected.as_ref(),
         ));
+        repo_results = keeping.map(|_| RepoResults { input, results });
     }
     findings.extend(rendered.findings);
     findings.extend(file_findings);
@@ -265,6 +278,7 @@ pub fn check_keeping(
         memo: rendered.memo,
         helm_runs: rendered.helm_runs,
         sources: s.sources.clone(),
+        repo: repo_results,
     };
     Ok((result, kept))
 }

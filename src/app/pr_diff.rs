@@ -292,6 +292,8 @@ struct Side {
     sources: Option<Arc<FileTable>>,
     /// How long each phase of its check took.
     timings: Vec<(&'static str, std::time::Duration)>,
+    /// Its repository-scope rules' input and results.
+    repo: Option<super::check::RepoResults>,
 }
 
 impl Side {
@@ -316,6 +318,7 @@ impl Side {
             helm_runs: kept.helm_runs,
             sources: keeping.reuse.map(|_| kept.sources),
             timings: result.timings,
+            repo: kept.repo,
         })
     }
 
@@ -559,6 +562,7 @@ type Timings = Vec<(String, std::time::Duration)>;
 const KEEP: Keeping<'static> = Keeping {
     contents: &[],
     reuse: None,
+    repo: None,
 };
 
 /// `kgate diff --since REF [PATH...]`: the rendered difference and the findings difference
@@ -661,6 +665,7 @@ impl RefSide<'_> {
         let keeping = Keeping {
             contents,
             reuse: after.memo.as_ref(),
+            repo: after.repo.as_ref(),
         };
         let before = Side::check(self.opts, self.changed, &keeping)?;
         timings.push((
