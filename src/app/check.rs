@@ -102,6 +102,8 @@ pub struct Keeping<'a> {
     pub reuse: Option<&'a crate::render::Memo>,
     /// The working tree's repository-scope results, reused when REF's input is the same.
     pub repo: Option<&'a RepoResults>,
+    /// The working tree's file table: what it read is not read again (`contents` override it).
+    pub sources: Option<&'a crate::source::FileTable>,
 }
 
 /// The repository-scope rules' input and results.
@@ -125,6 +127,9 @@ pub fn check_keeping(
     };
     let s = Settings::resolve(opts)?;
     let contents = keeping.map_or(&[][..], |k| k.contents);
+    if let Some(base) = keeping.and_then(|k| k.sources) {
+        s.sources.seed_from(base);
+    }
     for (path, bytes) in contents {
         s.sources.preload(path, bytes.clone());
     }

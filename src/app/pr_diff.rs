@@ -294,6 +294,8 @@ struct Side {
     timings: Vec<(&'static str, std::time::Duration)>,
     /// Its repository-scope rules' input and results.
     repo: Option<super::check::RepoResults>,
+    /// Its check's file table.
+    table: Arc<FileTable>,
 }
 
 impl Side {
@@ -316,7 +318,8 @@ impl Side {
             findings: result.findings,
             memo: kept.memo,
             helm_runs: kept.helm_runs,
-            sources: keeping.reuse.map(|_| kept.sources),
+            sources: keeping.reuse.map(|_| kept.sources.clone()),
+            table: kept.sources,
             timings: result.timings,
             repo: kept.repo,
         })
@@ -563,6 +566,7 @@ const KEEP: Keeping<'static> = Keeping {
     contents: &[],
     reuse: None,
     repo: None,
+    sources: None,
 };
 
 /// `kgate diff --since REF [PATH...]`: the rendered difference and the findings difference
@@ -666,6 +670,7 @@ impl RefSide<'_> {
             contents,
             reuse: after.memo.as_ref(),
             repo: after.repo.as_ref(),
+            sources: Some(&after.table),
         };
         let before = Side::check(self.opts, self.changed, &keeping)?;
         timings.push((

@@ -87,6 +87,19 @@ impl FileTable {
         self.lock().insert(self.path(path), content);
     }
 
+    /// Take every file `other` has read (and not yet read here), for a table over the same
+    /// files: `kgate diff --since`'s REF side, whose few differing files are then preloaded.
+    pub fn seed_from(&self, other: &FileTable) {
+        if std::ptr::eq(self, other) || self.max_size != other.max_size {
+            return;
+        }
+        let theirs = other.lock().clone();
+        let mut ours = self.lock();
+        for (path, content) in theirs {
+            ours.entry(path).or_insert(content);
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Cached>> {
         // A worker that panicked while holding the lock left the map consistent (inserts are
         // single calls), so a poisoned lock is still usable.
@@ -181,6 +194,10 @@ mod tests {
         table.preload(Path::new("a.yaml"), Arc::from(&b"a: ref\n"[..]));
         let abs = dir.path().join("a.yaml");
         assert_eq!(&*table.text(&abs).expect("preloaded"), "a: ref\n");
+        let seeded = FileTable::new(dir.path(), 10);
+        seeded.seed_from(&table);
+        std::fs::remove_file(&abs).expect("remove");
+        assert_eq!(&*seeded.text(&abs).expect("seeded"), "a: ref\n");
         table.preload(&abs, Arc::from(&b"0123456789ab"[..]));
         assert_eq!(
             table.bytes(&abs),
