@@ -106,4 +106,44 @@ mod tests {
         note_read(PathBuf::from("/c"));
         FRAMES.with(|f| assert!(f.borrow().is_empty()));
     }
+
+    /// A second renderer reuses the first one's builds that read none of the changed files,
+    /// and builds the others again.
+    #[test]
+    fn builds_whose_inputs_did_not_change_are_reused() {
+        use crate::render::Renderer;
+        use std::collections::BTreeSet;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = std::fs::canonicalize(dir.path()).expect("canonical");
+        let write = |rel: &str, text: &str| {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(p, text).expect("write");
+        };
+        write("base/kustomization.yaml", "resources:\n- cm.yaml\n");
+        write(
+            "base/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+        );
+        write(
+            "overlay/kustomization.yaml",
+            "resources:\n- ../base\nnamePrefix: x-\n",
+        );
+        let first = Renderer::new(&root);
+        let names = |r: &Renderer| -> Result<Vec<String>, String> {
+            r.render(&root.join("overlay"))
+                .map(|rs| rs.iter().map(|r| r.name().to_owned()).collect())
+                .map_err(|e| e.message)
+        };
+        assert_eq!(names(&first), Ok(vec!["x-a".to_owned()]));
+        // The base's file is gone: only a reused build can still render it.
+        std::fs::remove_file(root.join("base/cm.yaml")).expect("remove");
+        let overlay_changed: BTreeSet<PathBuf> = [root.join("overlay/kustomization.yaml")].into();
+        let second = Renderer::new(&root).with_memo(&first.memo(), &overlay_changed);
+        assert_eq!(names(&second), Ok(vec!["x-a".to_owned()]));
+        assert!(second.files_read().contains(&root.join("base/cm.yaml")));
+        let base_changed: BTreeSet<PathBuf> = [root.join("base/cm.yaml")].into();
+        let third = Renderer::new(&root).with_memo(&first.memo(), &base_changed);
+        assert!(names(&third).is_err());
+    }
 }
