@@ -35,17 +35,44 @@ fn edit(repo: &Path, rel: &str, from: &str, to: &str) {
     std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
 }
 
-/// The JSON report of `kgate diff --since HEAD`, checking the work tree is as it was.
-fn diff(repo: &Path) -> serde_json::Value {
+/// The JSON output of `kgate diff --since HEAD --timings`, and whether REF's tree was
+/// exported; checks the work tree is as it was.
+fn diff_output(repo: &Path) -> (Vec<u8>, bool) {
     let status = git(repo, &["status", "--porcelain"]);
-    let out = common::kgate(repo, &["diff", "--since", "HEAD", "-f", "json"]);
+    let out = common::kgate(
+        repo,
+        &["diff", "--since", "HEAD", "-f", "json", "--timings"],
+    );
     assert!(
         matches!(out.status.code(), Some(0 | 1)),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(git(repo, &["status", "--porcelain"]), status);
-    serde_json::from_slice(&out.stdout).unwrap()
+    let exported = String::from_utf8_lossy(&out.stderr).contains("export REF");
+    (out.stdout, exported)
+}
+
+/// The JSON report of `kgate diff --since HEAD`, checking it is byte for byte the report
+/// of REF's exported tree: an untracked file (which renders nothing) makes the diff export
+/// REF's tree rather than check it in the working tree's paths.
+fn diff(repo: &Path) -> serde_json::Value {
+    let (report, _) = diff_output(repo);
+    let marker = repo.join("NOTES.txt");
+    std::fs::write(&marker, "not a manifest\n").unwrap();
+    let (exported, was_exported) = diff_output(repo);
+    std::fs::remove_file(&marker).unwrap();
+    assert!(was_exported);
+    assert_eq!(
+        String::from_utf8_lossy(&report),
+        String::from_utf8_lossy(&exported)
+    );
+    serde_json::from_slice(&report).unwrap()
+}
+
+/// Whether `kgate diff --since HEAD` exports REF's tree for the change in `repo`.
+fn exports(repo: &Path) -> bool {
+    diff_output(repo).1
 }
 
 /// Root -> `change Kind name: pointers` lines.
@@ -115,6 +142,7 @@ fn a_base_field_changes_that_field_in_every_root_using_the_base() {
         "containerPort: 8080",
         "containerPort: 8081",
     );
+    assert!(!exports(&repo));
     let report = diff(&repo);
     assert_eq!(
         summary(&report),
@@ -437,6 +465,8 @@ fn refs_tree_goes_to_tmpdir_when_set_and_is_removed() {
         "containerPort: 8080",
         "containerPort: 8081",
     );
+    // An untracked file: REF's tree is exported.
+    std::fs::write(repo.join("NOTES.txt"), "not a manifest\n").unwrap();
     let scratch = tmp.path().join("scratch");
     std::fs::create_dir_all(&scratch).unwrap();
     let out = common::bin()
@@ -457,4 +487,102 @@ fn refs_tree_goes_to_tmpdir_when_set_and_is_removed() {
     assert!(left.is_empty(), "{left:?}");
     let timings = String::from_utf8_lossy(&out.stderr);
     assert!(timings.contains("export REF"), "{timings}");
+}
+
+/// Edits only: REF's side is checked in the working tree's paths, with REF's contents of the
+/// edited files (the report is still the export's, see `diff`). A kustomization that stops
+/// listing a file (still on disk) is read at REF.
+#[test]
+fn an_edited_kustomization_is_read_at_ref_without_an_export() {
+    let (_tmp, repo) = monorepo();
+    edit(
+        &repo,
+        "apps/svc-0000/base/kustomization.yaml",
+        "- hpa.yaml\n",
+        "",
+    );
+    assert!(!exports(&repo));
+    assert_eq!(
+        summary(&diff(&repo)),
+        expect(SVC0_ALL, "removed HorizontalPodAutoscaler svc-0000: ")
+    );
+}
+
+/// A file added since REF is absent at REF: the object it adds is added.
+#[test]
+fn an_added_file_is_absent_at_ref() {
+    let (_tmp, repo) = monorepo();
+    std::fs::write(
+        repo.join("apps/svc-0000/base/pdb.yaml"),
+        "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: svc-0000\n\
+         spec:\n  maxUnavailable: 1\n  selector:\n    matchLabels:\n      app: svc-0000\n",
+    )
+    .unwrap();
+    edit(
+        &repo,
+        "apps/svc-0000/base/kustomization.yaml",
+        "- hpa.yaml\n",
+        "- hpa.yaml\n- pdb.yaml\n",
+    );
+    assert!(exports(&repo));
+    assert_eq!(
+        summary(&diff(&repo)),
+        expect(SVC0_ALL, "added PodDisruptionBudget svc-0000: ")
+    );
+}
+
+/// A file deleted since REF (still listed) is there at REF: the working tree's side fails
+/// to render, REF's does not.
+#[test]
+fn a_deleted_file_is_present_at_ref() {
+    let (_tmp, repo) = monorepo();
+    std::fs::remove_file(repo.join("apps/svc-0000/base/hpa.yaml")).unwrap();
+    assert!(exports(&repo));
+    let report = diff(&repo);
+    let roots = report["roots"].as_array().unwrap();
+    let failing: Vec<&str> = roots
+        .iter()
+        .filter(|r| r["errors"]["after"].is_string() && r["errors"]["before"].is_null())
+        .map(|r| r["root"].as_str().unwrap())
+        .collect();
+    assert_eq!(failing, SVC0_ALL);
+}
+
+/// A changed configuration is read outside the file table: REF's tree is exported, and the
+/// findings follow each side's configuration.
+#[test]
+fn a_changed_configuration_falls_back_to_the_export() {
+    let (_tmp, repo) = monorepo();
+    edit(
+        &repo,
+        ".kgate.yaml",
+        "allowedRegistries: [registry.example.com/platform]",
+        "allowedRegistries: [registry.example.com/elsewhere]",
+    );
+    assert!(exports(&repo));
+    let report = diff(&repo);
+    assert_eq!(summary(&report), BTreeMap::new());
+    assert!(
+        !finding_files(&report, "added").is_empty(),
+        "{}",
+        report["findings"]
+    );
+    assert_eq!(finding_files(&report, "resolved"), Vec::<String>::new());
+}
+
+/// Git attributes (eol conversion, filters, export-ignore) change what `git archive` writes
+/// but not the blobs: with them, REF's tree is exported.
+#[test]
+fn git_attributes_fall_back_to_the_export() {
+    let (_tmp, repo) = monorepo();
+    std::fs::write(repo.join(".gitattributes"), "*.yaml text eol=lf\n").unwrap();
+    git(&repo, &["add", ".gitattributes"]);
+    git(&repo, &["commit", "-q", "-m", "attributes"]);
+    edit(
+        &repo,
+        "apps/svc-0000/base/deployment.yaml",
+        "containerPort: 8080",
+        "containerPort: 8081",
+    );
+    assert!(exports(&repo));
 }

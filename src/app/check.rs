@@ -74,7 +74,7 @@ impl Registry {
 
 /// Runs the whole pipeline.
 pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
-    check_keeping(opts, false).map(|(result, _)| result)
+    check_keeping(opts, None).map(|(result, _)| result)
 }
 
 /// What a check rendered, for `kgate diff --since`: the rendered objects of the kustomization
@@ -83,12 +83,42 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
 pub struct Kept {
     pub rendered: roots::Rendered,
     pub graph: crate::discover::graph::RepoGraph,
+    /// The renderer's memo, for a check of the same paths at another revision.
+    pub memo: Option<crate::render::Memo>,
+    /// How many times Helm ran (Helm reads its files from disk, not from the file table).
+    pub helm_runs: usize,
+    /// The check's file table.
+    pub sources: std::sync::Arc<crate::source::FileTable>,
+    /// The repository-scope rules' input and results (none in a shard other than the first).
+    pub repo: Option<RepoResults>,
+}
+
+/// What `kgate diff --since REF` asks of a check besides keeping its renders: for REF's
+/// side, checked in the working tree's paths, the files whose content differs at REF
+/// (absolute paths, REF's content; every one exists on both sides) and the working tree's
+/// render memo, whose builds that read none of them are reused.
+pub struct Keeping<'a> {
+    pub contents: &'a [(std::path::PathBuf, std::sync::Arc<[u8]>)],
+    pub reuse: Option<&'a crate::render::Memo>,
+    /// The working tree's repository-scope results, reused when REF's input is the same.
+    pub repo: Option<&'a RepoResults>,
+    /// The working tree's file table: what it read is not read again (`contents` override it).
+    pub sources: Option<&'a crate::source::FileTable>,
+}
+
+/// The repository-scope rules' input and results.
+pub struct RepoResults {
+    pub input: serde_json::Value,
+    pub results: Vec<Result<crate::policy::RepoViolation, crate::policy::EvalError>>,
 }
 
 /// The pipeline, handing back with `keep` the rendered objects of the affected roots
 /// (`opts.changed_files` or `changed_since` set), so a caller comparing renders does not
 /// render them again.
-pub fn check_keeping(opts: &CheckOptions, keep: bool) -> Result<(CheckResult, Kept), CheckError> {
+pub fn check_keeping(
+    opts: &CheckOptions,
+    keeping: Option<&Keeping<'_>>,
+) -> Result<(CheckResult, Kept), CheckError> {
     let mut timings = Vec::new();
     let mut clock = std::time::Instant::now();
     let mut lap = |what: &'static str, timings: &mut Vec<_>| {
@@ -96,6 +126,15 @@ pub fn check_keeping(opts: &CheckOptions, keep: bool) -> Result<(CheckResult, Ke
         clock = std::time::Instant::now();
     };
     let s = Settings::resolve(opts)?;
+    let contents = keeping.map_or(&[][..], |k| k.contents);
+    if let Some(base) = keeping.and_then(|k| k.sources) {
+        s.sources.seed_from(base);
+    }
+    for (path, bytes) in contents {
+        s.sources.preload(path, bytes.clone());
+    }
+    let differing: std::collections::BTreeSet<std::path::PathBuf> =
+        contents.iter().map(|(p, _)| s.sources.path(p)).collect();
     let config = &s.config;
     let user = crate::policy::user::UserPolicies::load(&s.user_policies(), &s.root)?;
     let mut policies = PolicySet::load_with_user(&crate::policy::builtin_sources(), &user)?;
@@ -114,9 +153,10 @@ pub fn check_keeping(opts: &CheckOptions, keep: bool) -> Result<(CheckResult, Ke
     );
     let (affected, entries) = select::select(opts, &s, &graph, &mut discovery, entries)?;
     lap("load policies, discover, graph, select", &mut timings);
+    let reuse = keeping.and_then(|k| k.reuse).map(|memo| (memo, &differing));
     let keep: Option<std::collections::BTreeSet<String>> = affected
         .as_ref()
-        .filter(|_| keep)
+        .filter(|_| keeping.is_some())
         .map(|a| a.roots.iter().cloned().collect());
     // Findings about the repository as a whole are reported once, by the first shard.
     let whole_repo = opts.shard.is_none_or(|(i, _)| i == 1);
@@ -166,6 +206,7 @@ pub fn check_keeping(opts: &CheckOptions, keep: bool) -> Result<(CheckResult, Ke
                 missing_helm: config.helm.missing_severity,
                 scope: scope.as_ref(),
                 keep: keep.as_ref(),
+                reuse,
             },
         )
     });
@@ -195,21 +236,24 @@ pub fn check_keeping(opts: &CheckOptions, keep: bool) -> Result<(CheckResult, Ke
         a.objects_affected = rendered.evaluated;
     }
     let mut findings = repo::discovery_findings(&discovery);
+    let mut repo_results = None;
     if whole_repo {
         findings.extend(repo::dangling_findings(&graph, affected.as_ref()));
         findings.extend(repo::gatekeeper_findings(
             gatekeeper_problems,
             affected.as_ref(),
         ));
-        findings.extend(repo::repo_scope_findings(
-            &policies,
-            &graph,
-            config,
-            &context,
+        let input = repo::repo_scope_input(&graph, config, &context);
+        let results = match keeping.and_then(|k| k.repo).filter(|r| r.input == input) {
+            Some(same) => same.results.clone(),
+            None => repo::repo_scope_results(&policies, &input, &context, &registry.not_run),
+        };
+        findings.extend(repo::repo_findings(
+            results.clone(),
             &registry.by_id,
-            &registry.not_run,
             affected.as_ref(),
         ));
+        repo_results = keeping.map(|_| RepoResults { input, results });
     }
     findings.extend(rendered.findings);
     findings.extend(file_findings);
@@ -236,6 +280,10 @@ pub fn check_keeping(opts: &CheckOptions, keep: bool) -> Result<(CheckResult, Ke
     let kept = Kept {
         rendered: rendered.rendered,
         graph,
+        memo: rendered.memo,
+        helm_runs: rendered.helm_runs,
+        sources: s.sources.clone(),
+        repo: repo_results,
     };
     Ok((result, kept))
 }

@@ -10,6 +10,7 @@ pub mod init;
 pub mod object_scope;
 pub mod objects;
 pub mod pr_diff;
+mod pr_diff_ref;
 pub mod pr_diff_report;
 pub mod repo;
 pub mod repo_input;

@@ -13,6 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -26,7 +27,9 @@ use super::roots::Rendered;
 use crate::source::relative;
 
 use super::changes::ChangesError;
+use super::check::Keeping;
 use super::settings::{CheckError, CheckOptions, Settings};
+use crate::source::FileTable;
 
 /// What a Secret's values become in every output.
 pub const HIDDEN: &str = "(hidden)";
@@ -42,7 +45,7 @@ pub struct PrDiff {
     pub findings: FindingsDiff,
     /// How long each phase took, in order (`kgate diff --since REF --timings`).
     #[serde(skip)]
-    pub timings: Vec<(&'static str, std::time::Duration)>,
+    pub timings: Vec<(String, std::time::Duration)>,
 }
 
 /// One rendered root that differs (or fails to render) between REF and the working tree.
@@ -282,23 +285,49 @@ struct Side {
     graph: RepoGraph,
     rendered: Rendered,
     findings: Vec<Finding>,
+    /// The working tree's render memo (see `Keeping::reuse`).
+    memo: Option<crate::render::Memo>,
+    helm_runs: usize,
+    /// Where REF's side, checked in the working tree's paths, reads its files from.
+    sources: Option<Arc<FileTable>>,
+    /// How long each phase of its check took.
+    timings: Vec<(&'static str, std::time::Duration)>,
+    /// Its repository-scope rules' input and results.
+    repo: Option<super::check::RepoResults>,
+    /// Its check's file table.
+    table: Arc<FileTable>,
 }
 
 impl Side {
     /// The check of `opts` limited to what `changed` can affect, keeping its renders.
-    fn check(opts: &CheckOptions, changed: &BTreeSet<String>) -> Result<Side, CheckError> {
+    fn check(
+        opts: &CheckOptions,
+        changed: &BTreeSet<String>,
+        keeping: &Keeping<'_>,
+    ) -> Result<Side, CheckError> {
         let limited = CheckOptions {
             changed_since: None,
             changed_files: Some(changed.clone()),
             ..opts.clone()
         };
-        let (result, kept) = super::check::check_keeping(&limited, true)?;
+        let (result, kept) = super::check::check_keeping(&limited, Some(keeping))?;
         Ok(Side {
             root: result.root,
             graph: kept.graph,
             rendered: kept.rendered,
             findings: result.findings,
+            memo: kept.memo,
+            helm_runs: kept.helm_runs,
+            sources: keeping.reuse.map(|_| kept.sources.clone()),
+            table: kept.sources,
+            timings: result.timings,
+            repo: kept.repo,
         })
+    }
+
+    /// The phases of its check, indented under it.
+    fn phases(&self, timings: &mut Timings) {
+        timings.extend(self.timings.iter().map(|(w, d)| (format!("  {w}"), *d)));
     }
 
     fn is_root(&self, id: &str) -> bool {
@@ -311,9 +340,12 @@ impl Side {
     /// or (for a root the check did not select, which a change reaching it on the other
     /// side only can cause) a render of its own.
     fn render(&self, id: &str) -> Result<BTreeMap<String, Object>, String> {
-        let rendered = match self.rendered.get(id) {
-            Some(r) => r.clone(),
-            None => Renderer::new(&self.root).render(&self.root.join(id)),
+        let rendered = match (self.rendered.get(id), &self.sources) {
+            (Some(r), _) => r.clone(),
+            (None, Some(sources)) => Renderer::new(&self.root)
+                .with_sources(sources.clone())
+                .render(&self.root.join(id)),
+            (None, None) => Renderer::new(&self.root).render(&self.root.join(id)),
         };
         match rendered {
             Ok(resources) => Ok(objects_by_key(resources)),
@@ -523,64 +555,56 @@ fn options_at_ref(opts: &CheckOptions, paths: &[PathBuf], top: &Path, tree: &Pat
     }
 }
 
+/// The sides of the comparison: REF's (`None` when none of the paths exists at REF) and the
+/// working tree's, with REF's exported tree when REF's side reads from one.
+type Sides = (Option<Side>, Side, Option<TempTree>);
+
+type Timings = Vec<(String, std::time::Duration)>;
+
+/// A keeping of the renders and nothing else.
+const KEEP: Keeping<'static> = Keeping {
+    contents: &[],
+    reuse: None,
+    repo: None,
+    sources: None,
+};
+
 /// `kgate diff --since REF [PATH...]`: the rendered difference and the findings difference
 /// of the change since `reference`, over the roots under `opts.paths` it can affect.
 ///
 /// Each side is rendered once: the check of each side (limited to what the change can
 /// affect, as `check --changed-since`) keeps the renders of the affected roots, and those are
-/// compared. The working tree's check runs while REF is exported and checked.
+/// compared. When the change only edits files (see `pr_diff_ref`), REF's side is checked in
+/// the working tree's paths with REF's contents of those files, after the working tree's,
+/// reusing every render that read none of them; otherwise REF's tree is exported and both
+/// sides are checked at once.
 pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckError> {
     let mut timings = Vec::new();
     let mut clock = std::time::Instant::now();
-    let mut lap = |what: &'static str, timings: &mut Vec<_>| {
-        timings.push((what, clock.elapsed()));
+    let mut lap = |what: &str, timings: &mut Timings| {
+        timings.push((what.to_owned(), clock.elapsed()));
         clock = std::time::Instant::now();
     };
     let settings = Settings::resolve(opts)?;
     let changed = super::changes::changed_since(&settings.root, reference)?;
     lap("changed files", &mut timings);
     let top = git_top(&settings.root)?;
-    // The two sides run at once, so each check gets half the cores: a pool of one thread
-    // per core for each would put twice as many threads as cores to work (on 2 cores that
-    // cost ~25% more CPU and wall time on the 200-app benchmark).
-    let half = std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1));
-    let timed = |o: &CheckOptions| {
-        let clock = std::time::Instant::now();
-        let o = CheckOptions {
-            jobs: o.jobs.or(Some(half)),
-            ..o.clone()
-        };
-        Side::check(&o, &changed).map(|side| (side, clock.elapsed()))
+    let contents = super::pr_diff_ref::ref_contents(&top, reference, &settings)?;
+    lap(
+        "REF's contents of the edited files (git cat-file)",
+        &mut timings,
+    );
+    let at_ref = RefSide {
+        opts,
+        changed: &changed,
+        paths: &settings.paths,
+        top: &top,
+        reference,
     };
-    // The working tree's check does not wait for REF's export.
-    let (after, at_ref) = std::thread::scope(|scope| {
-        let at_ref = scope.spawn(|| -> Result<_, CheckError> {
-            let clock = std::time::Instant::now();
-            let tree = export_tree(&top, reference)?;
-            let exported = clock.elapsed();
-            let ref_opts = options_at_ref(opts, &settings.paths, &top, &tree.0);
-            let before = (!ref_opts.paths.is_empty())
-                .then(|| timed(&ref_opts))
-                .transpose()?;
-            Ok((tree, exported, before))
-        });
-        let after = timed(opts);
-        let at_ref = match at_ref.join() {
-            Ok(r) => r,
-            // A bug, not a user error: surface it as the panic it is.
-            Err(panic) => std::panic::resume_unwind(panic),
-        };
-        (after, at_ref)
-    });
-    let (after, after_time) = after?;
-    let (tree, exported, before) = at_ref?;
-    let (before, before_time) = match before {
-        Some((side, time)) => (Some(side), time),
-        None => (None, std::time::Duration::ZERO),
+    let (before, after, tree) = match contents {
+        Some(contents) => at_ref.in_place(&contents, &mut timings)?,
+        None => at_ref.exported(&mut timings)?,
     };
-    timings.push(("export REF (git archive | tar -x)", exported));
-    timings.push(("check (and render) REF, after its export", before_time));
-    timings.push(("check (and render) the working tree, meanwhile", after_time));
     lap("both sides", &mut timings);
     let mut ids: BTreeSet<String> = after.graph.affected_roots(&changed);
     if let Some(b) = &before {
@@ -607,6 +631,120 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
         findings,
         timings,
     })
+}
+
+/// What checking REF's side needs.
+struct RefSide<'a> {
+    opts: &'a CheckOptions,
+    changed: &'a BTreeSet<String>,
+    /// The resolved paths to check.
+    paths: &'a [PathBuf],
+    /// The git top level.
+    top: &'a Path,
+    reference: &'a str,
+}
+
+impl RefSide<'_> {
+    /// The working tree's check, then REF's in the same paths with REF's `contents` of the
+    /// edited files, reusing the working tree's renders that read none of them. Helm reads
+    /// its charts and values from disk, so when it ran on either side REF's side is checked
+    /// in an export after all.
+    fn in_place(
+        &self,
+        contents: &[(PathBuf, Arc<[u8]>)],
+        timings: &mut Timings,
+    ) -> Result<Sides, CheckError> {
+        let clock = std::time::Instant::now();
+        let after = Side::check(self.opts, self.changed, &KEEP)?;
+        timings.push((
+            "check (and render) the working tree".into(),
+            clock.elapsed(),
+        ));
+        after.phases(timings);
+        if after.helm_runs > 0 {
+            let (before, tree) = self.export_and_check(None, timings)?;
+            return Ok((before, after, Some(tree)));
+        }
+        let clock = std::time::Instant::now();
+        let keeping = Keeping {
+            contents,
+            reuse: after.memo.as_ref(),
+            repo: after.repo.as_ref(),
+            sources: Some(&after.table),
+        };
+        let before = Side::check(self.opts, self.changed, &keeping)?;
+        timings.push((
+            "check REF in the working tree's paths, reusing its renders".into(),
+            clock.elapsed(),
+        ));
+        before.phases(timings);
+        if before.helm_runs > 0 {
+            let (before, tree) = self.export_and_check(None, timings)?;
+            return Ok((before, after, Some(tree)));
+        }
+        Ok((Some(before), after, None))
+    }
+
+    /// Both checks at once, REF's in an export of its tree.
+    fn exported(&self, timings: &mut Timings) -> Result<Sides, CheckError> {
+        // The two sides run at once, so each check gets half the cores: a pool of one thread
+        // per core for each would put twice as many threads as cores to work (on 2 cores
+        // that cost ~25% more CPU and wall time on the 200-app benchmark).
+        let half = std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1));
+        // The working tree's check does not wait for REF's export.
+        let (after, at_ref) = std::thread::scope(|scope| {
+            let at_ref = scope.spawn(|| {
+                let mut timings = Vec::new();
+                self.export_and_check(Some(half), &mut timings)
+                    .map(|side| (side, timings))
+            });
+            let clock = std::time::Instant::now();
+            let o = CheckOptions {
+                jobs: self.opts.jobs.or(Some(half)),
+                ..self.opts.clone()
+            };
+            let after = Side::check(&o, self.changed, &KEEP).map(|s| (s, clock.elapsed()));
+            let at_ref = match at_ref.join() {
+                Ok(r) => r,
+                // A bug, not a user error: surface it as the panic it is.
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            (after, at_ref)
+        });
+        let (after, after_time) = after?;
+        let ((before, tree), ref_timings) = at_ref?;
+        timings.extend(ref_timings);
+        timings.push((
+            "check (and render) the working tree, meanwhile".into(),
+            after_time,
+        ));
+        Ok((before, after, Some(tree)))
+    }
+
+    /// REF's tree exported and checked (with `jobs` workers unless the options say).
+    fn export_and_check(
+        &self,
+        jobs: Option<usize>,
+        timings: &mut Timings,
+    ) -> Result<(Option<Side>, TempTree), CheckError> {
+        let clock = std::time::Instant::now();
+        let tree = export_tree(self.top, self.reference)?;
+        timings.push(("export REF (git archive | tar -x)".into(), clock.elapsed()));
+        let clock = std::time::Instant::now();
+        let ref_opts = options_at_ref(self.opts, self.paths, self.top, &tree.0);
+        let ref_opts = CheckOptions {
+            jobs: ref_opts.jobs.or(jobs),
+            ..ref_opts
+        };
+        let before = (!ref_opts.paths.is_empty())
+            .then(|| Side::check(&ref_opts, self.changed, &KEEP))
+            .transpose()?;
+        timings.push((
+            "check (and render) REF, after its export".into(),
+            clock.elapsed(),
+        ));
+        Ok((before, tree))
+    }
 }
 
 /// How root `id` differs; `None` when it renders the same on both sides.

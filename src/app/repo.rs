@@ -24,13 +24,32 @@ pub fn repo_scope_findings(
     not_run: &[String],
     affected: Option<&Affected>,
 ) -> Vec<Finding> {
-    let app_globs: Vec<String> = config.layout.apps.iter().map(|a| a.value.clone()).collect();
-    let input = super::repo_input::repo_input(graph, &context.environments, &app_globs);
-    let enabled = |id: &str| !not_run.iter().any(|d| d == id);
-    let results = policies
-        .evaluator()
-        .evaluate_repo(&input, &context.for_root(None), enabled);
+    let input = repo_scope_input(graph, config, context);
+    let results = repo_scope_results(policies, &input, context, not_run);
     repo_findings(results, rules, affected)
+}
+
+/// What the repository-scope rules are evaluated on.
+pub fn repo_scope_input(
+    graph: &crate::discover::graph::RepoGraph,
+    config: &Config,
+    context: &crate::policy::context::ContextSettings,
+) -> serde_json::Value {
+    let app_globs: Vec<String> = config.layout.apps.iter().map(|a| a.value.clone()).collect();
+    super::repo_input::repo_input(graph, &context.environments, &app_globs)
+}
+
+/// The repository-scope rules' results on `input` (see [`repo_findings`]).
+pub fn repo_scope_results(
+    policies: &crate::policy::PolicySet,
+    input: &serde_json::Value,
+    context: &crate::policy::context::ContextSettings,
+    not_run: &[String],
+) -> Vec<Result<crate::policy::RepoViolation, crate::policy::EvalError>> {
+    let enabled = |id: &str| !not_run.iter().any(|d| d == id);
+    policies
+        .evaluator()
+        .evaluate_repo(input, &context.for_root(None), enabled)
 }
 
 /// Findings of the repository-scope rules. With `--changed-since`, only those about a changed

@@ -32,6 +32,10 @@ pub struct RootsOutcome {
     /// The rendered objects (or the render error) of the kustomization roots named in
     /// `RootSettings::keep`, by root.
     pub rendered: Rendered,
+    /// The renderer's memo, with `RootSettings::keep`.
+    pub memo: Option<crate::render::Memo>,
+    /// How many times Helm ran.
+    pub helm_runs: usize,
 }
 
 /// Rendered roots handed back to the caller (`kgate diff --since` compares them rather than
@@ -726,8 +730,12 @@ pub struct RootSettings<'a> {
     pub missing_helm: Severity,
     /// With `--changed-since`: which objects of the selected roots the change can affect.
     pub scope: Option<&'a ObjectScope<'a>>,
-    /// Kustomization roots whose rendered objects to hand back (`RootsOutcome::rendered`).
+    /// Kustomization roots whose rendered objects to hand back (`RootsOutcome::rendered`,
+    /// with the renderer's memo in `RootsOutcome::memo`).
     pub keep: Option<&'a BTreeSet<String>>,
+    /// Another render's memo over the same paths, and the files whose content differs from
+    /// it: its builds that read none of them are reused (`kgate diff --since`'s REF side).
+    pub reuse: Option<(&'a crate::render::Memo, &'a BTreeSet<PathBuf>)>,
 }
 
 pub fn check_roots(
@@ -739,9 +747,12 @@ pub fn check_roots(
     settings: &RootSettings<'_>,
 ) -> RootsOutcome {
     let helm = std::sync::Arc::new(crate::render::helm::Helm::new(settings.helm.clone()));
-    let renderer = Renderer::new(repo_root)
+    let mut renderer = Renderer::new(repo_root)
         .with_sources(settings.checks.sources.clone())
         .with_helm(helm.clone());
+    if let Some((memo, changed)) = settings.reuse {
+        renderer = renderer.with_memo(memo, changed);
+    }
     let dirs = root_dirs(kustomizations, components);
     let charts = chart_dirs(settings.charts);
     let entries = settings.entries;
@@ -819,6 +830,8 @@ pub fn check_roots(
             })
             .collect(),
         rendered: shared.kept.into_inner().unwrap_or_default(),
+        memo: settings.keep.map(|_| renderer.memo()),
+        helm_runs: helm.runs(),
     }
 }
 

@@ -14,7 +14,7 @@ pub mod manifest;
 
 use std::path::{Path, PathBuf};
 
-pub use kustomize::{Renderer, Resource};
+pub use kustomize::{Memo, Renderer, Resource};
 
 use crate::yaml::Pos;
 

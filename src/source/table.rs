@@ -67,6 +67,39 @@ impl FileTable {
             .map_err(|_| ReadError::NotUtf8)
     }
 
+    /// `path` (absolute, or relative to the root) as the table keys it.
+    pub fn path(&self, path: &Path) -> PathBuf {
+        self.root.join(path)
+    }
+
+    /// Serve `bytes` as the content of `path` from now on, instead of what is on disk (a
+    /// file's content at a git revision, for `kgate diff --since`), bounded as a read is.
+    pub fn preload(&self, path: &Path, bytes: Arc<[u8]>) {
+        let len = bytes.len() as u64;
+        let content = if len > self.max_size {
+            Err(ReadError::TooLarge {
+                len,
+                limit: self.max_size,
+            })
+        } else {
+            Ok(bytes)
+        };
+        self.lock().insert(self.path(path), content);
+    }
+
+    /// Take every file `other` has read (and not yet read here), for a table over the same
+    /// files: `kgate diff --since`'s REF side, whose few differing files are then preloaded.
+    pub fn seed_from(&self, other: &FileTable) {
+        if std::ptr::eq(self, other) || self.max_size != other.max_size {
+            return;
+        }
+        let theirs = other.lock().clone();
+        let mut ours = self.lock();
+        for (path, content) in theirs {
+            ours.entry(path).or_insert(content);
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Cached>> {
         // A worker that panicked while holding the lock left the map consistent (inserts are
         // single calls), so a poisoned lock is still usable.
@@ -151,5 +184,24 @@ mod tests {
         std::fs::write(dir.path().join("bin"), [0xff, 0xfe, 0]).expect("write");
         assert_eq!(table.text(Path::new("bin")), Err(ReadError::NotUtf8));
         assert_eq!(SourceText::text(&table, "bin"), None);
+    }
+
+    #[test]
+    fn preloaded_contents_are_served_instead_of_the_disk() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("a.yaml"), "a: disk\n").expect("write");
+        let table = FileTable::new(dir.path(), 10);
+        table.preload(Path::new("a.yaml"), Arc::from(&b"a: ref\n"[..]));
+        let abs = dir.path().join("a.yaml");
+        assert_eq!(&*table.text(&abs).expect("preloaded"), "a: ref\n");
+        let seeded = FileTable::new(dir.path(), 10);
+        seeded.seed_from(&table);
+        std::fs::remove_file(&abs).expect("remove");
+        assert_eq!(&*seeded.text(&abs).expect("seeded"), "a: ref\n");
+        table.preload(&abs, Arc::from(&b"0123456789ab"[..]));
+        assert_eq!(
+            table.bytes(&abs),
+            Err(ReadError::TooLarge { len: 12, limit: 10 })
+        );
     }
 }

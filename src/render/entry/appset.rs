@@ -14,6 +14,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::source::FileTable;
+
 use crate::yaml::{self, Entry, Node};
 
 /// What an ApplicationSet generates.
@@ -25,8 +27,9 @@ pub struct Generated {
     pub unsupported: Vec<String>,
 }
 
-/// The Applications the ApplicationSet `set` generates over the repository at `root`.
-pub fn generate(root: &Path, set: &Node) -> Generated {
+/// The Applications the ApplicationSet `set` generates over the repository at `root`, whose
+/// files are read through `table`.
+pub fn generate(root: &Path, table: &FileTable, set: &Node) -> Generated {
     let mut out = Generated::default();
     let Some(spec) = set.get("spec") else {
         return out;
@@ -42,7 +45,7 @@ pub fn generate(root: &Path, set: &Node) -> Generated {
     };
     let namespace = set.str_at(&["metadata", "namespace"]).unwrap_or("");
     for g in generators {
-        let Some(params) = parameters(root, g, &mut out.unsupported) else {
+        let Some(params) = parameters(root, table, g, &mut out.unsupported) else {
             continue;
         };
         for p in params {
@@ -84,7 +87,12 @@ fn application(template: Node, namespace: &str) -> Node {
 
 /// The parameter sets of one generator; `None` (and its name in `unsupported`) for a
 /// generator kgate does not evaluate.
-fn parameters(root: &Path, g: &Node, unsupported: &mut Vec<String>) -> Option<Vec<Value>> {
+fn parameters(
+    root: &Path,
+    table: &FileTable,
+    g: &Node,
+    unsupported: &mut Vec<String>,
+) -> Option<Vec<Value>> {
     let yaml::Value::Map(entries) = &g.value else {
         return None;
     };
@@ -96,7 +104,7 @@ fn parameters(root: &Path, g: &Node, unsupported: &mut Vec<String>) -> Option<Ve
                     out.extend(items.iter().map(Node::to_json));
                 }
             }
-            "git" => git(root, &e.value, &mut out),
+            "git" => git(root, table, &e.value, &mut out),
             // Options of a generator, not generators.
             "selector" | "values" | "template" => {}
             other => {
@@ -110,7 +118,7 @@ fn parameters(root: &Path, g: &Node, unsupported: &mut Vec<String>) -> Option<Ve
 
 /// A git generator over this repository: one parameter set per matching directory, or per
 /// matching file with its content.
-fn git(root: &Path, g: &Node, out: &mut Vec<Value>) {
+fn git(root: &Path, table: &FileTable, g: &Node, out: &mut Vec<Value>) {
     let globs = |field: &str| -> Vec<(String, bool)> {
         match g.get(field).map(|n| &n.value) {
             Some(yaml::Value::Seq(items)) => items
@@ -133,9 +141,7 @@ fn git(root: &Path, g: &Node, out: &mut Vec<Value>) {
     }
     let files = globs("files");
     for f in matching(root, &files, false) {
-        let text =
-            crate::source::read_text_bounded(&root.join(&f), crate::config::DEFAULT_MAX_FILE_SIZE)
-                .unwrap_or_default();
+        let text = table.text(&root.join(&f)).unwrap_or_default();
         let (docs, _) = yaml::parse_documents(&text, yaml::LoadLimits::default());
         let (dir, file) = f.rsplit_once('/').unwrap_or((".", f.as_str()));
         for d in docs {

@@ -170,7 +170,7 @@ fn application_set(
     o: &Value,
     out: &mut Vec<EntryRender>,
 ) {
-    let generated = appset::generate(cx.root, d);
+    let generated = appset::generate(cx.root, cx.table, d);
     let pos = d.get("spec").map_or(d.start, |s| s.start);
     let mut unresolved = Vec::new();
     for app in &generated.applications {

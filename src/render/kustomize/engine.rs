@@ -11,13 +11,14 @@
 //! that read files, as `impl Renderer` blocks), `transformers.rs`, `patches.rs`,
 //! `namerefs.rs` and `vars.rs`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use super::RenderError;
 use super::kustomization::ReplacementEntry;
 use super::kustomization::{self, Kustomization, PatchEntry, VarEntry};
+use super::memo::{self, Inputs};
 use super::namerefs::fix_name_references;
 use super::order::{ResId, legacy_cmp, legacy_cmp_with};
 use super::patches::{self, LoadedPatch};
@@ -46,6 +47,17 @@ fn non_finite(n: &Node) -> Option<Pos> {
 /// transformer configuration of its accumulation (its and its bases' `configurations`).
 type Accumulated = (Vec<Resource>, Vec<VarEntry>, Shared);
 type Built = Arc<Result<Accumulated, RenderError>>;
+/// A memoized build: with whether it looked the built-in OpenAPI schema up (see
+/// `openapi.rs`), and the files it read.
+type Entry = (Built, bool, Arc<Inputs>);
+
+/// A renderer's memo and file ids, for another renderer over the same paths whose files
+/// differ in a known set ([`Renderer::with_memo`]).
+#[derive(Clone)]
+pub struct Memo {
+    entries: HashMap<PathBuf, Entry>,
+    files: Arc<Mutex<FileTable>>,
+}
 
 /// Renders kustomizations under one repository root, memoizing each directory's result so a
 /// base shared by many overlays is loaded once.
@@ -56,10 +68,12 @@ pub struct Renderer {
     /// Where file contents come from: the check's one file table when shared
     /// ([`Renderer::with_sources`]), so a file discovery already read is not read again.
     sources: Arc<crate::source::FileTable>,
-    /// With whether building it looked the built-in OpenAPI schema up (see `openapi.rs`).
-    cache: Mutex<HashMap<PathBuf, (Built, bool)>>,
-    /// Files read, by [`FileId`] (index 0 is the unknown file).
-    files: Mutex<FileTable>,
+    cache: Mutex<HashMap<PathBuf, Entry>>,
+    /// Files read, by [`FileId`] (index 0 is the unknown file): shared with the renderer
+    /// whose memo this one reuses, so the reused objects' ids name the same files.
+    files: Arc<Mutex<FileTable>>,
+    /// The ids this renderer's builds gave or reused (see [`Renderer::files_read`]).
+    used: Mutex<BTreeSet<FileId>>,
     /// Helm, for `helmCharts` (see `helm_charts.rs`); `None`: Helm is not available.
     pub(super) helm: Option<Arc<crate::render::helm::Helm>>,
 }
@@ -79,10 +93,11 @@ impl Renderer {
             max_file_size,
             sources: Arc::new(crate::source::FileTable::new(repo_root, max_file_size)),
             cache: Mutex::new(HashMap::new()),
-            files: Mutex::new(FileTable {
+            files: Arc::new(Mutex::new(FileTable {
                 paths: vec![PathBuf::new()],
                 ids: HashMap::new(),
-            }),
+            })),
+            used: Mutex::new(BTreeSet::new()),
             helm: None,
         }
     }
@@ -107,35 +122,80 @@ impl Renderer {
         self
     }
 
+    /// This renderer's memo, for [`Renderer::with_memo`].
+    pub fn memo(&self) -> Memo {
+        Memo {
+            entries: self.cache.lock().map(|c| c.clone()).unwrap_or_default(),
+            files: self.files.clone(),
+        }
+    }
+
+    /// Reuse the builds of `memo` (another renderer's, over the same paths) that read none of
+    /// `changed` (absolute paths whose content differs for this renderer; no file may exist
+    /// for one renderer and not for the other), and its file ids.
+    pub fn with_memo(mut self, memo: &Memo, changed: &BTreeSet<PathBuf>) -> Renderer {
+        self.files = memo.files.clone();
+        let reusable = memo
+            .entries
+            .iter()
+            .filter(|(_, (_, _, inputs))| inputs.reads.is_disjoint(changed))
+            .map(|(dir, entry)| (dir.clone(), entry.clone()));
+        self.cache = Mutex::new(reusable.collect());
+        self
+    }
+
     /// The text of `file`, through the file table (read once, bounded).
     pub(super) fn read_text(&self, file: &Path) -> Result<Arc<str>, crate::source::ReadError> {
+        memo::note_read(self.sources.path(file));
         self.sources.text(file)
     }
 
     /// The bytes of `file`, through the file table.
     pub(super) fn read_bytes(&self, file: &Path) -> Result<Arc<[u8]>, crate::source::ReadError> {
+        memo::note_read(self.sources.path(file));
         self.sources.bytes(file)
     }
 
     /// The id of `path` in this renderer's file table.
     pub fn file_id(&self, path: &Path) -> FileId {
-        let Ok(mut files) = self.files.lock() else {
-            return FileId::UNKNOWN;
+        let id = {
+            let Ok(mut files) = self.files.lock() else {
+                return FileId::UNKNOWN;
+            };
+            match files.ids.get(path) {
+                Some(id) => *id,
+                None => {
+                    let id = FileId(u32::try_from(files.paths.len()).unwrap_or(0));
+                    files.paths.push(path.to_owned());
+                    files.ids.insert(path.to_owned(), id);
+                    id
+                }
+            }
         };
-        if let Some(id) = files.ids.get(path) {
-            return *id;
-        }
-        let id = FileId(u32::try_from(files.paths.len()).unwrap_or(0));
-        files.paths.push(path.to_owned());
-        files.ids.insert(path.to_owned(), id);
+        self.use_ids(std::iter::once(id));
+        memo::note_id(id);
         id
     }
 
-    /// Every file read so far (resource files and patches).
+    fn use_ids(&self, ids: impl IntoIterator<Item = FileId>) {
+        if let Ok(mut used) = self.used.lock() {
+            used.extend(ids);
+        }
+    }
+
+    /// Every file this renderer's builds read (resource files and patches), reused builds
+    /// included.
     pub fn files_read(&self) -> Vec<PathBuf> {
+        let used = self.used.lock().map(|u| u.clone()).unwrap_or_default();
         self.files
             .lock()
-            .map(|f| f.paths.iter().skip(1).cloned().collect())
+            .map(|f| {
+                used.iter()
+                    .filter_map(|id| f.paths.get(id.0 as usize))
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .cloned()
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -328,20 +388,26 @@ impl Renderer {
         // replays its only effect on the schema state, having looked the built-in one up.
         let before = super::openapi::build_state();
         if !before.has_custom()
-            && let Some((hit, looked_up)) = self.cache.lock().ok().and_then(|c| c.get(dir).cloned())
+            && let Some((hit, looked_up, inputs)) =
+                self.cache.lock().ok().and_then(|c| c.get(dir).cloned())
         {
             if looked_up {
                 super::openapi::note_builtin_lookup();
             }
+            memo::note_all(&inputs);
+            self.use_ids(inputs.ids.iter().copied());
             return (*hit).clone();
         }
-        let result = self.accumulate_uncached(dir, stack, from);
+        let (result, inputs) = memo::recording(|| self.accumulate_uncached(dir, stack, from));
         let after = super::openapi::build_state();
         if !after.has_custom()
             && let Ok(mut c) = self.cache.lock()
         {
             let looked_up = after.builtin_lookups > before.builtin_lookups;
-            c.insert(dir.to_owned(), (Arc::new(result.clone()), looked_up));
+            c.insert(
+                dir.to_owned(),
+                (Arc::new(result.clone()), looked_up, Arc::new(inputs)),
+            );
         }
         result
     }

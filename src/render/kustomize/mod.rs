@@ -8,6 +8,7 @@ pub mod generators;
 pub mod hash;
 pub mod helm_charts;
 pub mod kustomization;
+pub mod memo;
 pub mod merge2;
 pub mod namerefs;
 pub mod openapi;
@@ -25,5 +26,5 @@ pub mod transformers;
 pub mod vars;
 
 pub use super::RenderError;
-pub use engine::Renderer;
+pub use engine::{Memo, Renderer};
 pub use resource::{RemovedField, Resource, TemplateOrigin};

@@ -1,0 +1,242 @@
+//! REF's side of `kgate diff --since REF` without exporting REF's tree: when every change
+//! since REF is an edit of a regular file that exists on both sides (no file added,
+//! removed, renamed or retyped, nothing untracked or ignored in the work tree, no symlink
+//! or submodule at REF), REF's tree is the working tree's paths with other contents for
+//! those files. Its check then reads them from git (`git cat-file --batch`) through the
+//! file table, and reuses every working-tree build none of whose inputs changed.
+//!
+//! Files read outside the file table are left to the export (as are repositories with git
+//! attributes or `core.autocrlf`, which `git archive` applies): the configuration, policies,
+//! data and schema directories, hidden files (`.kgate.yaml`, `.gitignore`, `.helmignore`),
+//! and (decided after the checks, `Kept::helm_runs`) anything Helm reads.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use super::changes::ChangesError;
+use super::settings::{CheckError, Settings};
+
+fn git_error(message: impl Into<String>) -> CheckError {
+    CheckError::Changes(ChangesError::Git(message.into()))
+}
+
+/// The output of `git -C top ARGS`.
+fn git(top: &Path, args: &[&str]) -> Result<Vec<u8>, CheckError> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(top)
+        .args(args)
+        .env("GIT_PAGER", "cat")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .map_err(|e| git_error(e.to_string()))?;
+    if !out.status.success() {
+        return Err(git_error(format!(
+            "git {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(out.stdout)
+}
+
+/// A changed file: its path from the top level and its blob at REF.
+#[derive(Debug, PartialEq)]
+struct Edit {
+    path: String,
+    blob: String,
+}
+
+/// The edits of `git diff --raw -z --no-renames` output; `None` when any change is not an
+/// edit of a regular file that keeps its mode.
+fn edits(raw: &[u8]) -> Option<Vec<Edit>> {
+    let mut out = Vec::new();
+    let mut fields = raw.split(|b| *b == 0).filter(|f| !f.is_empty());
+    while let Some(head) = fields.next() {
+        // `:<old mode> <new mode> <old blob> <new blob> <status>`, then the path.
+        let head = std::str::from_utf8(head).ok()?;
+        let path = std::str::from_utf8(fields.next()?).ok()?;
+        let parts: Vec<&str> = head.trim_start_matches(':').split(' ').collect();
+        let [old_mode, new_mode, blob, _, status] = parts[..] else {
+            return None;
+        };
+        let regular = matches!(old_mode, "100644" | "100755");
+        if status != "M" || old_mode != new_mode || !regular {
+            return None;
+        }
+        out.push(Edit {
+            path: path.to_owned(),
+            blob: blob.to_owned(),
+        });
+    }
+    Some(out)
+}
+
+/// Whether a file at `path` (from the top level) is one the stages read outside the file
+/// table, or a hidden one (ignore files, the configuration), which the export must handle.
+fn read_outside_table(top: &Path, path: &str, settings: &Settings) -> bool {
+    if path.split('/').any(|c| c.starts_with('.')) {
+        return true;
+    }
+    let abs = top.join(path);
+    let policies = settings.user_policies();
+    let outside: Vec<PathBuf> = policies
+        .dirs
+        .into_iter()
+        .chain(policies.data)
+        .chain(settings.schema_dirs())
+        .chain(settings.config.path.clone())
+        .map(|p| std::fs::canonicalize(&p).unwrap_or(p))
+        .collect();
+    outside.iter().any(|o| abs.starts_with(o))
+}
+
+/// Whether git converts files as it writes them out here (`core.autocrlf`, or attributes in
+/// `.git/info/attributes`), which `git archive` applies and a blob does not have.
+fn converts_line_ends(top: &Path) -> Result<bool, CheckError> {
+    let autocrlf = git(
+        top,
+        &["config", "--default", "false", "--get", "core.autocrlf"],
+    )?;
+    let info = git(top, &["rev-parse", "--git-path", "info/attributes"])?;
+    let info = top.join(String::from_utf8_lossy(&info).trim());
+    Ok(String::from_utf8_lossy(&autocrlf).trim() != "false" || info.is_file())
+}
+
+/// The contents of `blobs` (`git cat-file --batch`), in order.
+fn blobs(top: &Path, blobs: &[&str]) -> Result<Vec<Arc<[u8]>>, CheckError> {
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(top)
+        .args(["cat-file", "--batch"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| git_error(e.to_string()))?;
+    let request: String = blobs.iter().map(|b| format!("{b}\n")).collect();
+    let mut stdin = child.stdin.take().ok_or_else(|| git_error("no stdin"))?;
+    // Written from a thread: git answers while it reads, and a full pipe must not block us.
+    let writer = std::thread::spawn(move || stdin.write_all(request.as_bytes()));
+    let stdout = child.stdout.take().ok_or_else(|| git_error("no stdout"))?;
+    let mut reader = BufReader::new(stdout);
+    let mut out = Vec::with_capacity(blobs.len());
+    for blob in blobs {
+        let mut header = String::new();
+        reader
+            .read_line(&mut header)
+            .map_err(|e| git_error(e.to_string()))?;
+        // `<object> blob <size>`
+        let size = match header.split_whitespace().collect::<Vec<_>>()[..] {
+            [_, "blob", size] => size.parse::<usize>().ok(),
+            _ => None,
+        }
+        .ok_or_else(|| git_error(format!("git cat-file {blob}: {}", header.trim())))?;
+        let mut content = vec![0; size + 1];
+        reader
+            .read_exact(&mut content)
+            .map_err(|e| git_error(e.to_string()))?;
+        content.pop();
+        out.push(Arc::from(content));
+    }
+    let _ = writer.join();
+    let _ = child.wait();
+    Ok(out)
+}
+
+/// Files (absolute paths) with their content at REF.
+pub(super) type Contents = Vec<(PathBuf, Arc<[u8]>)>;
+
+/// REF's content of every file changed since `reference` (absolute paths under `top`), or
+/// `None` when REF's side must be checked in an export of its tree.
+pub(super) fn ref_contents(
+    top: &Path,
+    reference: &str,
+    settings: &Settings,
+) -> Result<Option<Contents>, CheckError> {
+    // Untracked and ignored files and empty directories are absent at REF.
+    if !git(top, &["ls-files", "-z", "--others", "--directory"])?.is_empty() {
+        return Ok(None);
+    }
+    let tree = git(
+        top,
+        &[
+            "ls-tree",
+            "-r",
+            "-z",
+            "--full-tree",
+            "--end-of-options",
+            reference,
+        ],
+    )?;
+    // Symlinks and submodules; attributes (export-ignore, eol conversion, filters such as
+    // LFS) make the export differ from the blobs.
+    let special = tree.split(|b| *b == 0).any(|e| {
+        e.starts_with(b"120000 ")
+            || e.starts_with(b"160000 ")
+            || e.ends_with(b"\t.gitattributes")
+            || e.ends_with(b"/.gitattributes")
+    });
+    if special || converts_line_ends(top)? {
+        return Ok(None);
+    }
+    let raw = git(
+        top,
+        &[
+            "diff",
+            "--raw",
+            "-z",
+            "--no-renames",
+            "--no-abbrev",
+            "--no-ext-diff",
+            "--end-of-options",
+            reference,
+            "--",
+        ],
+    )?;
+    let Some(edits) = edits(&raw) else {
+        return Ok(None);
+    };
+    if edits
+        .iter()
+        .any(|e| read_outside_table(top, &e.path, settings))
+    {
+        return Ok(None);
+    }
+    let ids: Vec<&str> = edits.iter().map(|e| e.blob.as_str()).collect();
+    let contents = blobs(top, &ids)?;
+    Ok(Some(
+        edits
+            .iter()
+            .zip(contents)
+            .map(|(e, c)| (top.join(&e.path), c))
+            .collect(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_edits_of_regular_files_qualify() {
+        let blob = "a".repeat(40);
+        let zero = "0".repeat(40);
+        let raw = |mode: &str, status: &str| {
+            format!(":{mode} 100644 {blob} {zero} {status}\0apps/a.yaml\0").into_bytes()
+        };
+        assert_eq!(
+            edits(&raw("100644", "M")),
+            Some(vec![Edit {
+                path: "apps/a.yaml".to_owned(),
+                blob: blob.clone()
+            }])
+        );
+        assert_eq!(edits(&raw("100755", "M")), None);
+        assert_eq!(edits(&raw("100644", "D")), None);
+        assert_eq!(edits(&raw("120000", "M")), None);
+        assert_eq!(edits(b""), Some(Vec::new()));
+    }
+}

@@ -1,0 +1,149 @@
+//! What each memoized directory build read, so that a second renderer over the same paths
+//! (`kgate diff --since REF`, whose REF side serves REF's contents for the changed files)
+//! reuses every build none of whose inputs changed instead of building it again.
+//!
+//! A build runs on one thread (as the OpenAPI state in `openapi.rs` assumes), so the files
+//! it reads are recorded on a per-thread stack: one frame per directory being built, a
+//! nested directory's inputs added to its user's when it is done (or served from the memo).
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use crate::yaml::FileId;
+
+/// The files a build read (their contents) and those it gave provenance ids to.
+#[derive(Debug, Default, Clone)]
+pub struct Inputs {
+    pub reads: BTreeSet<PathBuf>,
+    pub ids: BTreeSet<FileId>,
+}
+
+impl Inputs {
+    fn extend(&mut self, other: &Inputs) {
+        self.reads.extend(other.reads.iter().cloned());
+        self.ids.extend(other.ids.iter().copied());
+    }
+}
+
+thread_local! {
+    static FRAMES: RefCell<Vec<Inputs>> = const { RefCell::new(Vec::new()) };
+}
+
+fn on_top(f: impl FnOnce(&mut Inputs)) {
+    FRAMES.with(|frames| {
+        if let Some(top) = frames.borrow_mut().last_mut() {
+            f(top);
+        }
+    });
+}
+
+/// The build under way on this thread read `path`.
+pub(super) fn note_read(path: PathBuf) {
+    on_top(|top| {
+        top.reads.insert(path);
+    });
+}
+
+/// The build under way on this thread gave `id` to a file.
+pub(super) fn note_id(id: FileId) {
+    on_top(|top| {
+        top.ids.insert(id);
+    });
+}
+
+/// The build under way on this thread used a build whose inputs are `inputs`.
+pub(super) fn note_all(inputs: &Inputs) {
+    on_top(|top| top.extend(inputs));
+}
+
+/// Pops its frame even when the build panics, so a later build on the thread starts clean.
+struct Frame;
+
+impl Drop for Frame {
+    fn drop(&mut self) {
+        FRAMES.with(|frames| frames.borrow_mut().pop());
+    }
+}
+
+/// Runs `build` recording its inputs, which also become inputs of the enclosing build.
+pub(super) fn recording<T>(build: impl FnOnce() -> T) -> (T, Inputs) {
+    FRAMES.with(|frames| frames.borrow_mut().push(Inputs::default()));
+    let frame = Frame;
+    let out = build();
+    let inputs = FRAMES.with(|frames| {
+        frames
+            .borrow_mut()
+            .last_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    });
+    drop(frame);
+    note_all(&inputs);
+    (out, inputs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_inputs_reach_the_enclosing_build() {
+        let ((_, inner), outer) = recording(|| {
+            note_read(PathBuf::from("/a"));
+            recording(|| {
+                note_read(PathBuf::from("/b"));
+                note_id(FileId(3));
+            })
+        });
+        assert_eq!(inner.reads.len(), 1);
+        assert_eq!(
+            outer.reads.iter().collect::<Vec<_>>(),
+            [&PathBuf::from("/a"), &PathBuf::from("/b")]
+        );
+        assert!(outer.ids.contains(&FileId(3)));
+        // Outside a build nothing is recorded.
+        note_read(PathBuf::from("/c"));
+        FRAMES.with(|f| assert!(f.borrow().is_empty()));
+    }
+
+    /// A second renderer reuses the first one's builds that read none of the changed files,
+    /// and builds the others again.
+    #[test]
+    fn builds_whose_inputs_did_not_change_are_reused() {
+        use crate::render::Renderer;
+        use std::collections::BTreeSet;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = std::fs::canonicalize(dir.path()).expect("canonical");
+        let write = |rel: &str, text: &str| {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(p, text).expect("write");
+        };
+        write("base/kustomization.yaml", "resources:\n- cm.yaml\n");
+        write(
+            "base/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+        );
+        write(
+            "overlay/kustomization.yaml",
+            "resources:\n- ../base\nnamePrefix: x-\n",
+        );
+        let first = Renderer::new(&root);
+        let names = |r: &Renderer| -> Result<Vec<String>, String> {
+            r.render(&root.join("overlay"))
+                .map(|rs| rs.iter().map(|r| r.name().to_owned()).collect())
+                .map_err(|e| e.message)
+        };
+        assert_eq!(names(&first), Ok(vec!["x-a".to_owned()]));
+        // The base's file is gone: only a reused build can still render it.
+        std::fs::remove_file(root.join("base/cm.yaml")).expect("remove");
+        let overlay_changed: BTreeSet<PathBuf> = [root.join("overlay/kustomization.yaml")].into();
+        let second = Renderer::new(&root).with_memo(&first.memo(), &overlay_changed);
+        assert_eq!(names(&second), Ok(vec!["x-a".to_owned()]));
+        assert!(second.files_read().contains(&root.join("base/cm.yaml")));
+        let base_changed: BTreeSet<PathBuf> = [root.join("base/cm.yaml")].into();
+        let third = Renderer::new(&root).with_memo(&first.memo(), &base_changed);
+        assert!(names(&third).is_err());
+    }
+}
