@@ -417,9 +417,14 @@ mod tests {
     }
 
     fn eval(query: &str) -> anyhow::Result<Value> {
+        eval_with(query, install_sprintf)
+    }
+
+    /// `query` in an engine with the checked ranges and `extra`'s replacements.
+    fn eval_with(query: &str, extra: fn(&mut regorus::Engine)) -> anyhow::Result<Value> {
         let mut engine = regorus::Engine::new();
         install(&mut engine);
-        install_sprintf(&mut engine);
+        extra(&mut engine);
         let r = engine.eval_query(query.to_owned(), false)?;
         Ok(r.result
             .first()
@@ -453,15 +458,7 @@ mod tests {
     }
 
     fn eval_guarded(query: &str) -> anyhow::Result<Value> {
-        let mut engine = regorus::Engine::new();
-        install(&mut engine);
-        install_expanders(&mut engine);
-        let r = engine.eval_query(query.to_owned(), false)?;
-        Ok(r.result
-            .first()
-            .and_then(|r| r.expressions.first())
-            .map(|e| e.value.clone())
-            .unwrap_or(Value::Undefined))
+        eval_with(query, install_expanders)
     }
 
     /// The replacements give what regorus' own builtins give, on ordinary arguments.
