@@ -54,14 +54,15 @@ fn diff_output(repo: &Path) -> (Vec<u8>, bool) {
 }
 
 /// The JSON report of `kgate diff --since HEAD`, checking it is byte for byte the report
-/// of REF's exported tree: an untracked file (which renders nothing) makes the diff export
-/// REF's tree rather than check it in the working tree's paths.
+/// of REF's exported tree: an untracked directory (which holds nothing, but a directory
+/// generator could list it) makes the diff export REF's tree rather than check it in the
+/// working tree's paths.
 fn diff(repo: &Path) -> serde_json::Value {
     let (report, _) = diff_output(repo);
-    let marker = repo.join("NOTES.txt");
-    std::fs::write(&marker, "not a manifest\n").unwrap();
+    let marker = repo.join("untracked-dir");
+    std::fs::create_dir(&marker).unwrap();
     let (exported, was_exported) = diff_output(repo);
-    std::fs::remove_file(&marker).unwrap();
+    std::fs::remove_dir(&marker).unwrap();
     assert!(was_exported);
     assert_eq!(
         String::from_utf8_lossy(&report),
@@ -465,8 +466,8 @@ fn refs_tree_goes_to_tmpdir_when_set_and_is_removed() {
         "containerPort: 8080",
         "containerPort: 8081",
     );
-    // An untracked file: REF's tree is exported.
-    std::fs::write(repo.join("NOTES.txt"), "not a manifest\n").unwrap();
+    // An untracked directory: REF's tree is exported.
+    std::fs::create_dir(repo.join("untracked-dir")).unwrap();
     let scratch = tmp.path().join("scratch");
     std::fs::create_dir_all(&scratch).unwrap();
     let out = common::bin()
@@ -585,4 +586,89 @@ fn git_attributes_fall_back_to_the_export() {
         "containerPort: 8081",
     );
     assert!(exports(&repo));
+}
+
+/// `.gitignore` committed with `patterns`.
+fn ignore(repo: &Path, patterns: &str) {
+    std::fs::write(repo.join(".gitignore"), patterns).unwrap();
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "ignore"]);
+}
+
+const PDB: &str = "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: svc-0000\n\
+                   spec:\n  maxUnavailable: 1\n  selector:\n    matchLabels:\n      app: svc-0000\n";
+
+/// Untracked files nothing reads (an ignored build directory holding YAML, which the walk
+/// skips, and an editor backup) are absent at REF but change nothing: REF's side is still
+/// checked in the working tree's paths, and the report is the export's.
+#[test]
+fn ignored_and_unread_untracked_files_keep_the_in_place_check() {
+    let (_tmp, repo) = monorepo();
+    ignore(&repo, "target/\n");
+    std::fs::create_dir_all(repo.join("target/out")).unwrap();
+    std::fs::write(repo.join("target/out/pdb.yaml"), PDB).unwrap();
+    let backup = repo.join("apps/svc-0000/base/deployment.yaml~");
+    std::fs::copy(repo.join("apps/svc-0000/base/deployment.yaml"), backup).unwrap();
+    edit(
+        &repo,
+        "apps/svc-0000/base/deployment.yaml",
+        "containerPort: 8080",
+        "containerPort: 8081",
+    );
+    assert!(!exports(&repo));
+    assert_eq!(
+        summary(&diff(&repo)),
+        expect(
+            SVC0_ALL,
+            "modified Deployment svc-0000: /spec/template/spec/containers/0/ports/0/containerPort"
+        )
+    );
+}
+
+/// An untracked YAML file discovery's walk lists is not in REF's tree: REF's tree is
+/// exported.
+#[test]
+fn an_untracked_file_discovery_lists_falls_back_to_the_export() {
+    let (_tmp, repo) = monorepo();
+    std::fs::write(repo.join("apps/svc-0000/base/pdb.yaml"), PDB).unwrap();
+    edit(
+        &repo,
+        "apps/svc-0000/base/deployment.yaml",
+        "containerPort: 8080",
+        "containerPort: 8081",
+    );
+    assert!(exports(&repo));
+}
+
+/// An ignored file that REF's kustomization lists (and the working tree's no longer does)
+/// is on disk but not in REF's tree: REF's render read it, so REF's tree is exported, where
+/// the render fails for want of it.
+#[test]
+fn an_ignored_file_a_render_reads_falls_back_to_the_export() {
+    let (_tmp, repo) = monorepo();
+    ignore(&repo, "*.local.yaml\n");
+    std::fs::write(repo.join("apps/svc-0000/base/pdb.local.yaml"), PDB).unwrap();
+    edit(
+        &repo,
+        "apps/svc-0000/base/kustomization.yaml",
+        "- hpa.yaml\n",
+        "- hpa.yaml\n- pdb.local.yaml\n",
+    );
+    git(&repo, &["commit", "-q", "-am", "list an ignored file"]);
+    edit(
+        &repo,
+        "apps/svc-0000/base/kustomization.yaml",
+        "- pdb.local.yaml\n",
+        "",
+    );
+    assert!(exports(&repo));
+    let report = diff(&repo);
+    let failing_at_ref: Vec<&str> = report["roots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["errors"]["before"].is_string() && r["errors"]["after"].is_null())
+        .map(|r| r["root"].as_str().unwrap())
+        .collect();
+    assert_eq!(failing_at_ref, SVC0_ALL);
 }

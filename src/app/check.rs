@@ -91,6 +91,8 @@ pub struct Kept {
     pub sources: std::sync::Arc<crate::source::FileTable>,
     /// The repository-scope rules' input and results (none in a shard other than the first).
     pub repo: Option<RepoResults>,
+    /// Every file discovery's walk listed (kept only when asked), before the selection.
+    pub walked: Vec<std::path::PathBuf>,
 }
 
 /// What `kgate diff --since REF` asks of a check besides keeping its renders: for REF's
@@ -143,6 +145,9 @@ pub fn check_keeping(
     let strict = opts.strict || config.strict;
     let mut discovery = s.discover(&s.excludes(!user.sources.is_empty()))?;
     let graph = s.graph(&discovery);
+    let walked = keeping
+        .map(|_| walked_files(&discovery))
+        .unwrap_or_default();
     // Before --changed-since narrows the files: entry points and the ConfigMaps their
     // variables come from are read from the whole repository.
     let entries = crate::render::entry::entry_renders(
@@ -284,6 +289,24 @@ pub fn check_keeping(
         helm_runs: rendered.helm_runs,
         sources: s.sources.clone(),
         repo: repo_results,
+        walked,
     };
     Ok((result, kept))
+}
+
+/// Every file `discovery` listed, whatever it classified it as.
+fn walked_files(discovery: &crate::discover::Discovery) -> Vec<std::path::PathBuf> {
+    let d = discovery;
+    [
+        &d.manifests,
+        &d.kustomizations,
+        &d.charts,
+        &d.partials,
+        &d.not_deployed,
+        &d.components,
+    ]
+    .into_iter()
+    .flatten()
+    .map(|f| f.abs.clone())
+    .collect()
 }

@@ -28,6 +28,7 @@ use crate::source::relative;
 
 use super::changes::ChangesError;
 use super::check::Keeping;
+use super::pr_diff_ref::Absent;
 use super::settings::{CheckError, CheckOptions, Settings};
 use crate::source::FileTable;
 
@@ -296,6 +297,8 @@ struct Side {
     repo: Option<super::check::RepoResults>,
     /// Its check's file table.
     table: Arc<FileTable>,
+    /// The files its discovery listed.
+    walked: Vec<PathBuf>,
 }
 
 impl Side {
@@ -322,7 +325,13 @@ impl Side {
             table: kept.sources,
             timings: result.timings,
             repo: kept.repo,
+            walked: kept.walked,
         })
+    }
+
+    /// Whether its check read (or its discovery listed) one of the `absent` paths.
+    fn reads(&self, absent: &Absent, top: &Path) -> bool {
+        absent.any_read(top, &self.walked) || absent.any_read(top, &self.table.paths())
     }
 
     /// The phases of its check, indented under it.
@@ -602,7 +611,7 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
         reference,
     };
     let (before, after, tree) = match contents {
-        Some(contents) => at_ref.in_place(&contents, &mut timings)?,
+        Some((contents, absent)) => at_ref.in_place(&contents, &absent, &mut timings)?,
         None => at_ref.exported(&mut timings)?,
     };
     lap("both sides", &mut timings);
@@ -647,11 +656,13 @@ struct RefSide<'a> {
 impl RefSide<'_> {
     /// The working tree's check, then REF's in the same paths with REF's `contents` of the
     /// edited files, reusing the working tree's renders that read none of them. Helm reads
-    /// its charts and values from disk, so when it ran on either side REF's side is checked
+    /// its charts and values from disk, and the `absent` (untracked) files are not in REF's
+    /// tree, so when Helm ran or one of them was read on either side REF's side is checked
     /// in an export after all.
     fn in_place(
         &self,
         contents: &[(PathBuf, Arc<[u8]>)],
+        absent: &Absent,
         timings: &mut Timings,
     ) -> Result<Sides, CheckError> {
         let clock = std::time::Instant::now();
@@ -661,7 +672,7 @@ impl RefSide<'_> {
             clock.elapsed(),
         ));
         after.phases(timings);
-        if after.helm_runs > 0 {
+        if after.helm_runs > 0 || after.reads(absent, self.top) {
             let (before, tree) = self.export_and_check(None, timings)?;
             return Ok((before, after, Some(tree)));
         }
@@ -678,7 +689,7 @@ impl RefSide<'_> {
             clock.elapsed(),
         ));
         before.phases(timings);
-        if before.helm_runs > 0 {
+        if before.helm_runs > 0 || before.reads(absent, self.top) {
             let (before, tree) = self.export_and_check(None, timings)?;
             return Ok((before, after, Some(tree)));
         }

@@ -1,15 +1,23 @@
 //! REF's side of `kgate diff --since REF` without exporting REF's tree: when every change
 //! since REF is an edit of a regular file that exists on both sides (no file added,
-//! removed, renamed or retyped, nothing untracked or ignored in the work tree, no symlink
-//! or submodule at REF), REF's tree is the working tree's paths with other contents for
-//! those files. Its check then reads them from git (`git cat-file --batch`) through the
-//! file table, and reuses every working-tree build none of whose inputs changed.
+//! removed, renamed or retyped, no symlink or submodule at REF), REF's tree is the working
+//! tree's paths with other contents for those files. Its check then reads them from git
+//! (`git cat-file --batch`) through the file table, and reuses every working-tree build
+//! none of whose inputs changed.
+//!
+//! Untracked files (ignored or not: `target/`, `node_modules/`, editor backups) are absent
+//! at REF. They are allowed as long as neither check reads them and discovery's walk does
+//! not list them (`Absent::any_read`, decided after the checks); a wholly untracked
+//! directory that is not ignored (an ApplicationSet directory generator may list it), an
+//! untracked ignore file, or one under the configuration, policies, data or schema
+//! directories leaves REF's side to the export.
 //!
 //! Files read outside the file table are left to the export (as are repositories with git
 //! attributes or `core.autocrlf`, which `git archive` applies): the configuration, policies,
 //! data and schema directories, hidden files (`.kgate.yaml`, `.gitignore`, `.helmignore`),
 //! and (decided after the checks, `Kept::helm_runs`) anything Helm reads.
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -74,23 +82,122 @@ fn edits(raw: &[u8]) -> Option<Vec<Edit>> {
     Some(out)
 }
 
-/// Whether a file at `path` (from the top level) is one the stages read outside the file
-/// table, or a hidden one (ignore files, the configuration), which the export must handle.
-fn read_outside_table(top: &Path, path: &str, settings: &Settings) -> bool {
-    if path.split('/').any(|c| c.starts_with('.')) {
-        return true;
-    }
-    let abs = top.join(path);
+/// The files and directories the stages read outside the file table: the configuration,
+/// the policies, data and schema directories.
+fn outside_table(settings: &Settings) -> Vec<PathBuf> {
     let policies = settings.user_policies();
-    let outside: Vec<PathBuf> = policies
+    policies
         .dirs
         .into_iter()
         .chain(policies.data)
         .chain(settings.schema_dirs())
         .chain(settings.config.path.clone())
         .map(|p| std::fs::canonicalize(&p).unwrap_or(p))
-        .collect();
+        .collect()
+}
+
+/// Whether a file at `path` (from the top level) is one the stages read outside the file
+/// table, or a hidden one (ignore files, the configuration), which the export must handle.
+fn read_outside_table(top: &Path, path: &str, outside: &[PathBuf]) -> bool {
+    if path.split('/').any(|c| c.starts_with('.')) {
+        return true;
+    }
+    let abs = top.join(path);
     outside.iter().any(|o| abs.starts_with(o))
+}
+
+/// Whether an untracked `path` (from the top level, a directory ending in `/`) changes what
+/// is read outside the file table: an ignore file the walk honours (none in a hidden
+/// directory, which the walk skips), or a path holding or under a directory read outside it.
+fn untracked_matters(top: &Path, path: &str, outside: &[PathBuf]) -> bool {
+    let path = path.trim_end_matches('/');
+    let parts: Vec<&str> = path.split('/').collect();
+    let (name, dirs) = parts.split_last().unwrap_or((&"", &[]));
+    let ignore_file = matches!(
+        *name,
+        ".gitignore" | ".ignore" | ".kgate.yaml" | ".kgate.yml"
+    );
+    if ignore_file && !dirs.iter().any(|d| d.starts_with('.')) {
+        return true;
+    }
+    let abs = top.join(path);
+    outside
+        .iter()
+        .any(|o| abs.starts_with(o) || o.starts_with(&abs))
+}
+
+/// Paths in the work tree that are not in REF's tree (absolute; a directory stands for
+/// everything under it).
+#[derive(Debug, Default)]
+pub(super) struct Absent(BTreeSet<PathBuf>);
+
+impl Absent {
+    /// Whether any of `paths` (absolute, under `top`) is absent or under an absent directory.
+    pub(super) fn any_read(&self, top: &Path, paths: &[PathBuf]) -> bool {
+        !self.0.is_empty()
+            && paths.iter().any(|p| {
+                let p = lexical(p);
+                p.ancestors()
+                    .take_while(|a| a.starts_with(top) && *a != top)
+                    .any(|a| self.0.contains(a))
+            })
+    }
+}
+
+/// `path` with its `.` and `..` components resolved without the file system.
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The work tree's untracked paths (`--ignored` ones or the others), from the top level,
+/// a wholly untracked directory as one path ending in `/`.
+fn untracked(top: &Path, ignored: bool) -> Result<Vec<String>, CheckError> {
+    let mut args = vec![
+        "ls-files",
+        "-z",
+        "--others",
+        "--exclude-standard",
+        "--directory",
+    ];
+    if ignored {
+        args.push("--ignored");
+    }
+    let out = git(top, &args)?;
+    Ok(out
+        .split(|b| *b == 0)
+        .filter(|f| !f.is_empty())
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .collect())
+}
+
+/// The untracked paths, `None` when one of them leaves REF's side to the export.
+fn absent(top: &Path, outside: &[PathBuf]) -> Result<Option<Absent>, CheckError> {
+    let others = untracked(top, false)?;
+    // Not ignored, a wholly untracked directory (even empty) may be walked as a whole.
+    if others.iter().any(|p| p.ends_with('/')) {
+        return Ok(None);
+    }
+    let mut paths = others;
+    paths.extend(untracked(top, true)?);
+    if paths.iter().any(|p| untracked_matters(top, p, outside)) {
+        return Ok(None);
+    }
+    Ok(Some(Absent(
+        paths
+            .iter()
+            .map(|p| top.join(p.trim_end_matches('/')))
+            .collect(),
+    )))
 }
 
 /// Whether git converts files as it writes them out here (`core.autocrlf`, or attributes in
@@ -149,17 +256,17 @@ fn blobs(top: &Path, blobs: &[&str]) -> Result<Vec<Arc<[u8]>>, CheckError> {
 /// Files (absolute paths) with their content at REF.
 pub(super) type Contents = Vec<(PathBuf, Arc<[u8]>)>;
 
-/// REF's content of every file changed since `reference` (absolute paths under `top`), or
-/// `None` when REF's side must be checked in an export of its tree.
+/// REF's content of every file changed since `reference` (absolute paths under `top`) and
+/// the untracked paths, or `None` when REF's side must be checked in an export of its tree.
 pub(super) fn ref_contents(
     top: &Path,
     reference: &str,
     settings: &Settings,
-) -> Result<Option<Contents>, CheckError> {
-    // Untracked and ignored files and empty directories are absent at REF.
-    if !git(top, &["ls-files", "-z", "--others", "--directory"])?.is_empty() {
+) -> Result<Option<(Contents, Absent)>, CheckError> {
+    let outside = outside_table(settings);
+    let Some(absent) = absent(top, &outside)? else {
         return Ok(None);
-    }
+    };
     let tree = git(
         top,
         &[
@@ -201,19 +308,18 @@ pub(super) fn ref_contents(
     };
     if edits
         .iter()
-        .any(|e| read_outside_table(top, &e.path, settings))
+        .any(|e| read_outside_table(top, &e.path, &outside))
     {
         return Ok(None);
     }
     let ids: Vec<&str> = edits.iter().map(|e| e.blob.as_str()).collect();
     let contents = blobs(top, &ids)?;
-    Ok(Some(
-        edits
-            .iter()
-            .zip(contents)
-            .map(|(e, c)| (top.join(&e.path), c))
-            .collect(),
-    ))
+    let contents = edits
+        .iter()
+        .zip(contents)
+        .map(|(e, c)| (top.join(&e.path), c))
+        .collect();
+    Ok(Some((contents, absent)))
 }
 
 #[cfg(test)]
@@ -238,5 +344,33 @@ mod tests {
         assert_eq!(edits(&raw("100644", "D")), None);
         assert_eq!(edits(&raw("120000", "M")), None);
         assert_eq!(edits(b""), Some(Vec::new()));
+    }
+
+    #[test]
+    fn untracked_paths_that_change_reads_outside_the_table() {
+        let top = Path::new("/repo");
+        let outside = vec![
+            PathBuf::from("/repo/policies"),
+            PathBuf::from("/repo/schemas/k8s"),
+        ];
+        assert!(untracked_matters(top, ".gitignore", &outside));
+        assert!(untracked_matters(top, "apps/.ignore", &outside));
+        assert!(!untracked_matters(top, ".idea/.gitignore", &outside));
+        assert!(!untracked_matters(top, ".idea/", &outside));
+        assert!(untracked_matters(top, "policies/extra.rego", &outside));
+        assert!(untracked_matters(top, "schemas/", &outside));
+        assert!(!untracked_matters(top, "target/", &outside));
+    }
+
+    #[test]
+    fn a_read_under_an_absent_directory_is_found_through_dot_dot() {
+        let top = Path::new("/repo");
+        let absent = Absent(BTreeSet::from([PathBuf::from("/repo/target")]));
+        let read = |p: &str| absent.any_read(top, &[PathBuf::from(p)]);
+        assert!(read("/repo/target/out/a.yaml"));
+        assert!(read("/repo/apps/a/../../target/b.yaml"));
+        assert!(!read("/repo/targets/a.yaml"));
+        assert!(!read("/repo/apps/a/kustomization.yaml"));
+        assert!(!Absent::default().any_read(top, &[PathBuf::from("/repo/target/a.yaml")]));
     }
 }

@@ -100,6 +100,11 @@ impl FileTable {
         }
     }
 
+    /// Every path read (or tried) so far, as the table keys it.
+    pub fn paths(&self) -> Vec<PathBuf> {
+        self.lock().keys().cloned().collect()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Cached>> {
         // A worker that panicked while holding the lock left the map consistent (inserts are
         // single calls), so a poisoned lock is still usable.
