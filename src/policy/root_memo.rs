@@ -117,14 +117,11 @@ mod tests {
             json!({"kind": "Deployment", "metadata": {"name": "a", "annotations": {"cluster": cluster}},
                 "spec": {"replicas": replicas}})
         };
-        let context =
-            |cluster: &str| json!({"environment": "prod", "cluster": cluster, "root": cluster});
+        let context = |cluster: &str| json!({"environment": "prod", "cluster": cluster, "root": cluster});
         let eu = [object("eu", 1), object("eu", 2)];
         let us = [object("us", 1), object("us", 2)];
         let rules = || ["a", "b"].into_iter();
-        let k = |objects: &[serde_json::Value], ctx: &serde_json::Value| {
-            key(&reads, objects, ctx, rules())
-        };
+        let k = |objects: &[serde_json::Value], ctx: &serde_json::Value| key(&reads, objects, ctx, rules());
         assert_eq!(k(&eu, &context("eu")), k(&us, &context("us")));
         // Findings name objects by index: another order is another key.
         let swapped = [object("us", 2), object("us", 1)];
