@@ -13,7 +13,6 @@ pub mod gatekeeper;
 mod guard;
 mod metadata;
 pub mod reads;
-mod root_memo;
 pub mod testing;
 pub mod user;
 
@@ -157,8 +156,6 @@ pub struct PolicySet {
     user_data: Arc<serde_json::Map<String, serde_json::Value>>,
     /// The repository's Gatekeeper templates and constraints.
     gatekeeper: Option<Arc<gatekeeper::Gatekeeper>>,
-    /// Root-scope results shared between roots alike in what policies read.
-    root_memo: Arc<root_memo::RootMemo>,
 }
 
 fn is_test_file(path: &str) -> bool {
@@ -247,7 +244,6 @@ impl PolicySet {
             rules: Arc::new(rules),
             user_data: Arc::new(user.data.clone()),
             gatekeeper: None,
-            root_memo: Arc::default(),
         })
     }
 
@@ -303,7 +299,6 @@ impl PolicySet {
                 .gatekeeper
                 .as_ref()
                 .map(|g| (Arc::clone(g), g.engines())),
-            root_memo: Arc::clone(&self.root_memo),
         }
     }
 }
@@ -549,7 +544,6 @@ pub struct Evaluator {
     rules: Arc<Vec<PolicyRule>>,
     user_data: Arc<serde_json::Map<String, serde_json::Value>>,
     gatekeeper: Option<(Arc<gatekeeper::Gatekeeper>, gatekeeper::Engines)>,
-    root_memo: Arc<root_memo::RootMemo>,
 }
 
 /// Prepared engines kept per evaluator: more distinct contexts than this (many clusters with
@@ -708,26 +702,14 @@ impl Evaluator {
         context: &serde_json::Value,
         enabled: impl Fn(&str) -> bool,
     ) -> Vec<Result<Violation, EvalError>> {
-        // Roots alike in what the policies read (the clusters of one environment) share
-        // their results: see `root_memo`.
-        let rules = Arc::clone(&self.rules);
-        let tripped = Arc::clone(&self.tripped);
-        let running = rules
-            .iter()
-            .filter(|r| r.info.root_scope && enabled(&r.info.id) && !tripped.contains(&r.info.id))
-            .map(|r| r.info.id.as_str());
-        let key = root_memo::key(&self.reads, objects, context, running);
-        let memo = Arc::clone(&self.root_memo);
-        memo.get_or_evaluate(key, || {
-            let input = serde_json::json!({ "objects": objects });
-            self.run_scoped(|r| r.root_scope, &input, context, &enabled)
-                .into_iter()
-                .flat_map(|(id, result)| match result {
-                    Ok(value) => violations_of(&id, &value),
-                    Err(e) => vec![Err(e)],
-                })
-                .collect()
-        })
+        let input = serde_json::json!({ "objects": objects });
+        self.run_scoped(|r| r.root_scope, &input, context, enabled)
+            .into_iter()
+            .flat_map(|(id, result)| match result {
+                Ok(value) => violations_of(&id, &value),
+                Err(e) => vec![Err(e)],
+            })
+            .collect()
     }
 
     /// Runs the repository-scope rules (`custom.scope: repo`) once on `repo` (the repository
