@@ -12,6 +12,14 @@ use regex::Regex;
 /// distinct patterns than this pays compilation again, nothing else).
 const CACHED: usize = 1024;
 
+/// The most memory a cached pattern may take (its compiled program, and its lazy DFA's
+/// cache), so the cache holds at most `CACHED` x 2 x this per thread, whatever a
+/// repository's patterns are: the regex crate's defaults (10 MiB and 2 MiB) would let 1,024
+/// crafted patterns (`a{1000}{9}`...) hold gigabytes. Real patterns (names, globs turned
+/// into regexes) compile to a few KiB; a larger one is compiled with the defaults each time
+/// it is used, and not kept.
+const CACHED_SIZE: usize = 64 * 1024;
+
 thread_local! {
     static COMPILED: RefCell<HashMap<String, Result<Regex, String>>> = RefCell::new(HashMap::new());
 }
@@ -30,7 +38,18 @@ pub fn is_match(pattern: &str, value: &str) -> Result<bool, String> {
         if cache.len() >= CACHED {
             cache.clear();
         }
-        let compiled = Regex::new(pattern).map_err(|e| e.to_string());
+        let small = regex::RegexBuilder::new(pattern)
+            .size_limit(CACHED_SIZE)
+            .dfa_size_limit(CACHED_SIZE)
+            .build();
+        let compiled = match small {
+            Err(regex::Error::CompiledTooBig(_)) => {
+                return Regex::new(pattern)
+                    .map(|re| re.is_match(value))
+                    .map_err(|e| e.to_string());
+            }
+            other => other.map_err(|e| e.to_string()),
+        };
         let out = compiled
             .as_ref()
             .map(|re| re.is_match(value))
@@ -50,5 +69,24 @@ mod tests {
         assert_eq!(is_match("^a.c$", "abd"), Ok(false));
         assert!(is_match("^(a$", "a").is_err());
         assert!(is_match("^(a$", "a").is_err());
+    }
+
+    /// A pattern too large to keep still matches as the regex crate matches it, and is not
+    /// cached: a repository cannot fill the cache with large compiled programs.
+    #[test]
+    fn large_patterns_match_but_are_not_kept() {
+        let big = "^(a{20000}|b)$";
+        assert!(matches!(
+            regex::RegexBuilder::new(big)
+                .size_limit(CACHED_SIZE)
+                .build(),
+            Err(regex::Error::CompiledTooBig(_))
+        ));
+        assert_eq!(is_match(big, "b"), Ok(true));
+        assert_eq!(is_match(big, &"a".repeat(20000)), Ok(true));
+        assert_eq!(is_match(big, "c"), Ok(false));
+        COMPILED.with(|c| assert!(!c.borrow().contains_key(big)));
+        // Past the crate's own limit it is an invalid pattern, as before.
+        assert!(is_match("^a{1000}{1000}$", "a").is_err());
     }
 }
