@@ -17,9 +17,7 @@ fn check(dir: &Path, helm: Option<&Path>) -> serde_json::Value {
         Some(h) => cmd.env("KGATE_HELM", h),
         None => cmd.env("KGATE_HELM", "/nonexistent/helm").env("PATH", ""),
     };
-    let out = cmd.output().expect("kgate runs");
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+    common::report(&cmd.output().expect("kgate runs"))
 }
 
 /// (rule, path:line, roots) of every finding.

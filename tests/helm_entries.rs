@@ -56,11 +56,7 @@ fn findings(r: &Path) -> Vec<(String, String, Vec<String>, String)> {
         .env("KGATE_HELM", helm)
         .output()
         .expect("kgate runs");
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    report["findings"]
-        .as_array()
-        .unwrap()
+    common::findings(&out)
         .iter()
         .map(|f| {
             (

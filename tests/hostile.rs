@@ -55,11 +55,7 @@ fn orderly(out: &Output, what: &str) -> String {
 }
 
 fn findings(out: &Output) -> Vec<(String, String)> {
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    report["findings"]
-        .as_array()
-        .unwrap()
+    common::findings(out)
         .iter()
         .map(|f| {
             (

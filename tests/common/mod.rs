@@ -51,9 +51,21 @@ pub fn check(dir: &Path, extra: &[&str]) -> Output {
 /// without a report panics with kgate's stderr.
 pub fn check_json(dir: &Path, extra: &[&str]) -> (serde_json::Value, Option<i32>) {
     let out = check(dir, extra);
-    let report = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    (report, out.status.code())
+    (report(&out), out.status.code())
+}
+
+/// The JSON report a run printed; a run without one panics with kgate's stderr.
+pub fn report(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+/// The findings of the JSON report a run printed (see [`report`]).
+pub fn findings(out: &Output) -> Vec<serde_json::Value> {
+    match report(out)["findings"].take() {
+        serde_json::Value::Array(findings) => findings,
+        other => panic!("no findings array in the report: {other}"),
+    }
 }
 
 /// Writes `text` to `root/rel`, creating its directories.
