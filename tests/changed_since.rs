@@ -368,6 +368,88 @@ fn only_objects_the_change_can_affect_are_evaluated_and_reported() {
     );
 }
 
+/// Root-scope rules declaring `relatesWithin: namespace` see only the affected objects'
+/// namespaces with `--changed-since`; what they relate there must still be all there.
+#[test]
+fn root_scope_rules_still_see_the_affected_objects_namespaces_whole() {
+    let tmp = repo();
+    let r = tmp.path();
+    let service = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: SELECT}\n  ports: [{port: 80}]\n";
+    write(
+        r,
+        "apps/web/base/service.yaml",
+        &service.replace("SELECT", "web"),
+    );
+    write(
+        r,
+        "apps/web/base/kustomization.yaml",
+        "resources: [deployment.yaml, service.yaml]\n",
+    );
+    let namespaces = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web-prod\n  labels: {LABEL}\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: api-prod\n  labels: {LABEL}\n";
+    write(
+        r,
+        "clusters/prod-eu/namespaces.yaml",
+        &namespaces.replace("LABEL", "a: b"),
+    );
+    write(
+        r,
+        "clusters/prod-eu/netpol.yaml",
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: web-prod}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress, Egress]\n",
+    );
+    write(
+        r,
+        "clusters/prod-eu/kustomization.yaml",
+        "resources:\n  - ../../apps/web/overlays/prod\n  - ../../apps/api/overlays/prod\n  - namespaces.yaml\n  - netpol.yaml\n",
+    );
+    git(r, &["add", "-A"]);
+    git(r, &["commit", "-qm", "services, namespaces"]);
+
+    // The Service changes, its Deployment (same namespace, unchanged file) still counts.
+    write(
+        r,
+        "apps/web/base/service.yaml",
+        &service.replace("SELECT", "web").replace("80", "8080"),
+    );
+    let run = check(r, &["--changed-since", "HEAD"]);
+    assert_eq!(
+        objects_with(&run.report, "service-selects-no-pod"),
+        Vec::<String>::new()
+    );
+    // Selecting api's pods, which live in another namespace: the finding is found.
+    write(
+        r,
+        "apps/web/base/service.yaml",
+        &service.replace("SELECT", "api"),
+    );
+    let run = check(r, &["--changed-since", "HEAD"]);
+    assert_eq!(objects_with(&run.report, "service-selects-no-pod"), ["web"]);
+    let finding = run.report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "service-selects-no-pod")
+        .unwrap();
+    assert_eq!(
+        finding["roots"],
+        serde_json::json!(["clusters/dev-eu", "clusters/prod-eu"]),
+        "the overlays are bases of the clusters: root-scope findings show in what deploys"
+    );
+    git(r, &["checkout", "-q", "--", "."]);
+
+    // Both Namespaces change: web-prod's NetworkPolicy (unchanged, namespaced in web-prod)
+    // still counts for it; api-prod has none.
+    write(
+        r,
+        "clusters/prod-eu/namespaces.yaml",
+        &namespaces.replace("LABEL", "a: c"),
+    );
+    let run = check(r, &["--changed-since", "HEAD"]);
+    assert_eq!(
+        objects_with(&run.report, "namespace-without-default-deny"),
+        ["api-prod"]
+    );
+}
+
 #[test]
 fn graph_human_json_and_dot() {
     let tmp = repo();

@@ -12,6 +12,7 @@
 # custom:
 #   id: duplicate-resource-id
 #   scope: root
+#   relatesWithin: namespace
 #   severity: error
 #   remediation: >-
 #     Remove one of the two definitions, or give them different names (or namespaces) if

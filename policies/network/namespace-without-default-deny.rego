@@ -13,6 +13,7 @@
 # custom:
 #   id: namespace-without-default-deny
 #   scope: root
+#   relatesWithin: namespace
 #   severity: error
 #   remediation: >-
 #     Add a NetworkPolicy to the root, e.g. `metadata: {name: default-deny, namespace: <ns>}`,

@@ -11,6 +11,7 @@
 # custom:
 #   id: hpa-target-missing
 #   scope: root
+#   relatesWithin: namespace
 #   severity: warning
 #   remediation: >-
 #     Point `spec.scaleTargetRef` at the workload's actual kind and name, or deploy the

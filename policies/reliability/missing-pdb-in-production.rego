@@ -12,6 +12,7 @@
 # custom:
 #   id: missing-pdb-in-production
 #   scope: root
+#   relatesWithin: namespace
 #   severity: warning
 #   remediation: >-
 #     Add a PodDisruptionBudget (`policy/v1`) with `selector.matchLabels` equal to the

@@ -16,6 +16,7 @@
 # custom:
 #   id: missing-referenced-object
 #   scope: root
+#   relatesWithin: namespace
 #   severity: warning
 #   remediation: >-
 #     Add the missing object to the root (or its base), fix the name, or mark the reference

@@ -14,6 +14,7 @@
 # custom:
 #   id: service-selects-no-pod
 #   scope: root
+#   relatesWithin: namespace
 #   severity: warning
 #   remediation: >-
 #     Make the Service's `spec.selector` match the pod template labels of the workload it

@@ -14,6 +14,7 @@ mod pr_diff_ref;
 pub mod pr_diff_report;
 pub mod repo;
 pub mod repo_input;
+pub mod root_focus;
 pub mod roots;
 pub mod select;
 pub mod settings;

@@ -536,9 +536,11 @@ fn check_rendered(
     // Rules across objects (`custom.scope: root`) name the object each finding concerns.
     // A base alone lacks what its overlays add: its findings are set aside, and kept only
     // where no root using it renders (`kept_base_findings`).
-    // They still see every object of the root; only findings on affected objects count.
+    // Only findings on affected objects count; rules relating objects within a namespace
+    // see the affected objects' namespaces only (`root_focus`), the others the whole root.
     let root_results = if affected.iter().any(|a| *a) {
-        ev.evaluate_root(&inputs, &context, enabled)
+        let focus = super::root_focus::focus(&inputs, &affected);
+        ev.evaluate_root(&inputs, focus.as_deref(), &context, enabled)
     } else {
         Vec::new()
     };

@@ -31,6 +31,11 @@ pub struct RuleMetadata {
     /// Objects that differ in other annotations (a cluster's `commonAnnotations`) then share
     /// the rule's results. Absent: a rule whose text mentions annotations may read any.
     pub reads_annotations: Option<Vec<String>>,
+    /// `custom.relatesWithin: namespace` (root-scope rules only): a finding on an object
+    /// depends only on the objects of its own namespace (for a Namespace, also those of the
+    /// namespace it names). `--changed-since` then evaluates the rule with every other object
+    /// of the root left out, instead of over a whole cluster root.
+    pub namespace_local: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -99,6 +104,7 @@ pub fn parse_metadata(rego: &str) -> Result<Option<RuleMetadata>, MetadataError>
         })
         .transpose()?;
     let (root_scope, repo_scope) = custom_scope(custom, offset)?;
+    let namespace_local = relates_within(custom, root_scope, offset)?;
     Ok(Some(RuleMetadata {
         id,
         title,
@@ -117,6 +123,7 @@ pub fn parse_metadata(rego: &str) -> Result<Option<RuleMetadata>, MetadataError>
             Some(Value::Bool(true))
         ),
         reads_annotations,
+        namespace_local,
     }))
 }
 
@@ -190,6 +197,28 @@ fn custom_scope(custom: &Node, offset: u32) -> Result<(bool, bool), MetadataErro
     }
 }
 
+/// `custom.relatesWithin`: absent, or `namespace` on a root-scope rule.
+fn relates_within(custom: &Node, root_scope: bool, offset: u32) -> Result<bool, MetadataError> {
+    match custom
+        .get("relatesWithin")
+        .map(|n| (&n.value, n.start.line))
+    {
+        None => Ok(false),
+        Some((Value::String(s), _)) if s == "namespace" && root_scope => Ok(true),
+        Some((Value::String(s), line)) if s == "namespace" => Err(metadata_error(
+            offset,
+            line,
+            "custom.relatesWithin applies to root-scope rules only (`custom.scope: root`)"
+                .to_owned(),
+        )),
+        Some((_, line)) => Err(metadata_error(
+            offset,
+            line,
+            "custom.relatesWithin must be `namespace`".to_owned(),
+        )),
+    }
+}
+
 /// Rule ids are kebab-case slugs: `image-latest-tag`.
 pub fn is_rule_id(id: &str) -> bool {
     !id.is_empty()
@@ -236,5 +265,26 @@ mod tests {
         );
         let bad = GOOD.replace("# title: T\n", "");
         assert!(parse_metadata(&bad).unwrap_err().message.contains("title"));
+    }
+
+    #[test]
+    fn relates_within_is_namespace_on_root_rules_only() {
+        assert!(!parse_metadata(GOOD).unwrap().unwrap().namespace_local);
+        let root = GOOD.replace(
+            "#   remediation: Do it.\n",
+            "#   remediation: Do it.\n#   scope: root\n#   relatesWithin: namespace\n",
+        );
+        assert!(parse_metadata(&root).unwrap().unwrap().namespace_local);
+        let object = root.replace("#   scope: root\n", "");
+        let e = parse_metadata(&object).unwrap_err();
+        assert_eq!(e.line, 10);
+        assert!(e.message.contains("root-scope rules only"), "{e}");
+        let other = root.replace("relatesWithin: namespace", "relatesWithin: cluster");
+        assert!(
+            parse_metadata(&other)
+                .unwrap_err()
+                .message
+                .contains("must be `namespace`")
+        );
     }
 }

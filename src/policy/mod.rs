@@ -19,6 +19,7 @@ pub mod user;
 pub use guard::in_guarded_evaluation;
 pub use metadata::{MetadataError, RuleMetadata, is_rule_id, parse_metadata};
 
+use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -78,6 +79,9 @@ pub struct PolicyRule {
     pub info: RuleInfo,
     /// The Rego rule evaluated per object, e.g. `data.kgate.rules.images.image_latest_tag.deny`.
     pub query: String,
+    /// A root-scope rule whose findings on an object depend only on its namespace's objects
+    /// (`custom.relatesWithin: namespace`): see [`Evaluator::evaluate_root`].
+    pub namespace_local: bool,
 }
 
 pub use crate::model::{EvalError, Violation};
@@ -385,7 +389,21 @@ fn builtin_rule(
             sensitive: meta.sensitive,
         },
         query: format!("{package}.deny"),
+        namespace_local: meta.namespace_local,
     }))
+}
+
+/// The violations (or errors) of root-scope rules' results.
+fn root_violations(
+    results: Vec<(String, Result<regorus::Value, EvalError>)>,
+) -> Vec<Result<Violation, EvalError>> {
+    results
+        .into_iter()
+        .flat_map(|(id, result)| match result {
+            Ok(value) => violations_of(&id, &value),
+            Err(e) => vec![Err(e)],
+        })
+        .collect()
 }
 
 /// The rule for one of the repository's own (conftest-style) `deny` rules.
@@ -409,6 +427,7 @@ fn user_rule(r: user::UserRule) -> PolicyRule {
             id: r.id,
         },
         query: r.query,
+        namespace_local: false,
     }
 }
 
@@ -695,21 +714,50 @@ impl Evaluator {
 
     /// Runs the root-scope rules (`custom.scope: root`) on all objects of a root at once:
     /// `input.objects` is the list, and a violation names the object it concerns by index
-    /// (`object`), with a `path` inside that object.
+    /// (`object`), with a `path` inside that object. With `focus` (the same list, the objects
+    /// no finding of interest can depend on replaced by `{}`: see `app::root_focus`), rules
+    /// declaring `custom.relatesWithin: namespace` see the focused list instead.
     pub fn evaluate_root(
         &mut self,
         objects: &[serde_json::Value],
+        focus: Option<&[serde_json::Value]>,
         context: &serde_json::Value,
         enabled: impl Fn(&str) -> bool,
     ) -> Vec<Result<Violation, EvalError>> {
         let input = serde_json::json!({ "objects": objects });
-        self.run_scoped(|r| r.root_scope, &input, context, enabled)
-            .into_iter()
-            .flat_map(|(id, result)| match result {
-                Ok(value) => violations_of(&id, &value),
-                Err(e) => vec![Err(e)],
-            })
-            .collect()
+        let Some(focus) = focus else {
+            return root_violations(self.run_scoped(|r| r.root_scope, &input, context, enabled));
+        };
+        // Rules that relate objects only within a namespace see the focused list (same
+        // indexes, the objects of unrelated namespaces left as `{}`); the others see all.
+        let focused = serde_json::json!({ "objects": focus });
+        let local: HashSet<String> = self
+            .rules
+            .iter()
+            .filter(|r| r.namespace_local)
+            .map(|r| r.info.id.clone())
+            .collect();
+        let mut results = self.run_scoped(
+            |r| r.root_scope,
+            &focused,
+            context,
+            |id| local.contains(id) && enabled(id),
+        );
+        results.extend(self.run_scoped(
+            |r| r.root_scope,
+            &input,
+            context,
+            |id| !local.contains(id) && enabled(id),
+        ));
+        // Back in rule order, as one evaluation over the whole root gives them.
+        let order: HashMap<&str, usize> = self
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.info.id.as_str(), i))
+            .collect();
+        results.sort_by_key(|(id, _)| order.get(id.as_str()).copied());
+        root_violations(results)
     }
 
     /// Runs the repository-scope rules (`custom.scope: repo`) once on `repo` (the repository
