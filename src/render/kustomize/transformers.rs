@@ -498,7 +498,8 @@ fn check_image_pattern(
     ra: &[Resource],
     set_: &kustomization::ImageSet,
 ) -> Result<(), RenderError> {
-    if regex::Regex::new(&format!("^{}", set_.name)).is_ok()
+    if super::patterns::is_literal(&set_.name)
+        || super::patterns::is_match(&format!("^{}", set_.name), "").is_ok()
         || !ra.iter().any(|r| has_container_image(&r.node))
     {
         return Ok(());
@@ -528,11 +529,7 @@ fn has_container_image(node: &Node) -> bool {
 }
 
 fn image_matches(image: &str, name: &str) -> bool {
-    super::patterns::is_match(
-        &format!("^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$"),
-        image,
-    )
-    .unwrap_or(false)
+    super::patterns::image_matches(image, name).unwrap_or(false)
 }
 
 fn new_image(current: &str, set_: &kustomization::ImageSet) -> String {
