@@ -5,7 +5,10 @@
 //! The RVM calls regorus' own builtins only, not the extensions kgate installs on an engine
 //! (`budget`, `compat`): a policy set in which an object rule or a library may call one of
 //! them is not compiled, and runs in the interpreter as before. Any error or panic of the VM
-//! falls back to the interpreter too, which reports it rule by rule as it always did.
+//! falls back to the interpreter too, which reports it rule by rule as it always did. A rule
+//! body that errors (`1 / 0`, a type error, a failing builtin) is such an error only with the
+//! vendored regorus (`vendor/regorus.patch`) and strict builtin errors, which `Vm::new` sets:
+//! upstream's VM makes that rule undefined, and a broken rule would pass.
 
 use std::num::{NonZeroU32, NonZeroU64};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -251,6 +254,19 @@ mod tests {
             assert!(alone.is_some(), "{body}: fell back to the interpreter");
             assert!(out.is_empty(), "{body}: {out:?}");
         }
+    }
+
+    #[test]
+    fn mixed_type_comparisons_fall_back_with_the_interpreters_order() {
+        // With strict errors the VM refuses `<` between a number and a string; the
+        // interpreter orders them (numbers first), and its result is the one reported.
+        let object = json!({"kind": "X", "spec": {"replicas": 2}});
+        let (alone, out) = run_compiled(
+            "deny contains \"m\" if { input.spec.replicas < \"1\" }",
+            &object,
+        );
+        assert!(alone.is_none(), "{alone:?}");
+        assert!(matches!(&out[..], [Ok(v)] if v.message == "m"), "{out:?}");
     }
 
     #[test]
