@@ -237,6 +237,32 @@ mod tests {
     }
 
     #[test]
+    fn body_errors_leave_the_suspendable_vm_too() {
+        // kgate runs the VM to completion; the patch covers regorus' other execution path.
+        use regorus::rvm::vm::{ExecutionMode, RegoVM};
+        let run = |body: &str, object: &serde_json::Value| {
+            let set = PolicySet::load(&custom(body)).expect("loads");
+            let program = set.program.clone().expect("compiled");
+            let mut vm = RegoVM::new();
+            vm.load_program(program);
+            vm.set_strict_builtin_errors(true);
+            vm.set_execution_mode(ExecutionMode::Suspendable);
+            vm.set_data(regorus::Value::from(json!({"kgate": {}})))
+                .expect("data");
+            vm.set_input(regorus::Value::from(object.clone()));
+            vm.execute_entry_point_by_name(set.gathers.for_kind("X"))
+        };
+        let object = json!({"kind": "X", "metadata": {"name": "web"}, "spec": {"replicas": 0}});
+        let swallowed: Vec<_> = ERRORS
+            .iter()
+            .filter(|body| run(body, &object).is_ok())
+            .collect();
+        assert!(swallowed.is_empty(), "{swallowed:#?}");
+        let fine = run("deny contains \"m\" if { input.kind == \"Y\" }", &object);
+        assert!(fine.is_ok(), "{fine:?}");
+    }
+
+    #[test]
     fn failed_conditions_stay_in_the_vm() {
         let object = json!({"kind": "X", "metadata": {"name": "web"}, "spec": {"replicas": 2}});
         let bodies = [
