@@ -7,12 +7,14 @@
 
 mod budget;
 mod compat;
+mod compiled;
 pub mod context;
 pub mod findings;
 pub mod gatekeeper;
 mod guard;
 mod metadata;
 pub mod reads;
+mod results;
 pub mod testing;
 pub mod user;
 
@@ -27,7 +29,6 @@ use std::time::Duration;
 use regorus::utils::limits::ExecutionTimerConfig;
 
 use crate::model::rules::RuleInfo;
-use crate::yaml::PathSegment;
 
 include!(concat!(env!("OUT_DIR"), "/builtin_policies.rs"));
 
@@ -85,6 +86,9 @@ pub struct PolicyRule {
 }
 
 pub use crate::model::{EvalError, Violation};
+pub use results::RepoViolation;
+use results::repo_violations_of;
+pub(crate) use results::violations_of;
 
 /// Whether a regorus error is a time or memory limit being hit (not a bug in the policy's
 /// logic): such a rule is then not evaluated again in the run, so one policy that does not
@@ -145,6 +149,13 @@ impl Gathers {
     fn for_kind(&self, kind: &str) -> &str {
         self.by_kind.get(kind).unwrap_or(&self.any_kind)
     }
+
+    fn all(&self) -> Vec<String> {
+        std::iter::once(&self.any_kind)
+            .chain(self.by_kind.values())
+            .cloned()
+            .collect()
+    }
 }
 
 /// All loaded policies, ready to be cloned into per-thread evaluators.
@@ -160,6 +171,10 @@ pub struct PolicySet {
     user_data: Arc<serde_json::Map<String, serde_json::Value>>,
     /// The repository's Gatekeeper templates and constraints.
     gatekeeper: Option<Arc<gatekeeper::Gatekeeper>>,
+    /// The gather rules compiled for the RVM, when no extension is needed (`compiled`).
+    program: Option<Arc<regorus::rvm::program::Program>>,
+    /// The time limit per object and the memory limit (`set_limits`).
+    limits: (Duration, Option<u64>),
 }
 
 fn is_test_file(path: &str) -> bool {
@@ -236,6 +251,22 @@ impl PolicySet {
         rules.sort_by(|a, b| a.info.id.cmp(&b.info.id));
         let gathers = add_gathers(&mut engine, &rules)?;
         analyse_modules(&engine)?;
+        let guarded = engine_guarded(sources, user);
+        let scoped = |s: &&PolicySource| {
+            rules
+                .iter()
+                .any(|r| r.info.source == s.path && (r.info.root_scope || r.info.repo_scope))
+        };
+        let texts = sources
+            .iter()
+            .chain(&user.sources)
+            .filter(|s| !is_test_file(&s.path));
+        let program = compiled::compilable(
+            texts.filter(|s| !scoped(s)).map(|s| s.text.as_str()),
+            guarded,
+        )
+        .then(|| compiled::compile(&engine, &gathers.all()))
+        .flatten();
         let reads = reads::Reads::of(
             sources.iter().filter(|s| !is_test_file(&s.path)),
             user.sources.iter().filter(|s| !is_test_file(&s.path)),
@@ -248,6 +279,8 @@ impl PolicySet {
             rules: Arc::new(rules),
             user_data: Arc::new(user.data.clone()),
             gatekeeper: None,
+            program,
+            limits: (EVAL_TIME_LIMIT, None),
         })
     }
 
@@ -259,6 +292,7 @@ impl PolicySet {
     /// `memory` for the process while policies run. A rule that hits a limit is reported
     /// once as a `policy-error` and not evaluated again in the run.
     pub fn set_limits(&mut self, timeout: Duration, memory: u64) {
+        self.limits = (timeout, Some(memory));
         self.engine
             .set_execution_timer_config(timer_config(timeout));
         regorus::set_global_memory_limit(Some(memory));
@@ -303,6 +337,8 @@ impl PolicySet {
                 .gatekeeper
                 .as_ref()
                 .map(|g| (Arc::clone(g), g.engines())),
+            vm: (self.program.as_ref())
+                .map(|p| compiled::Vm::new(Arc::clone(p), self.limits.0, self.limits.1)),
         }
     }
 }
@@ -541,6 +577,26 @@ pub(crate) fn new_engine() -> regorus::Engine {
     engine
 }
 
+/// `data`: the users' data files and `data.kgate` (`key`, the context).
+fn context_data(
+    user_data: &serde_json::Map<String, serde_json::Value>,
+    key: serde_json::Value,
+) -> serde_json::Value {
+    let mut data = user_data.clone();
+    data.insert("kgate".to_owned(), key);
+    serde_json::Value::Object(data)
+}
+
+/// Whether `engine` has the checked `sprintf` or the sized expanders (see `budget`).
+fn engine_guarded(sources: &[PolicySource], user: &user::UserPolicies) -> bool {
+    let all = || sources.iter().chain(&user.sources);
+    all().any(|s| budget::needs_sprintf_guard(&s.text))
+        || user
+            .sources
+            .iter()
+            .any(|s| budget::needs_expansion_guard(&s.text))
+}
+
 fn timer_config(limit: Duration) -> ExecutionTimerConfig {
     ExecutionTimerConfig {
         limit,
@@ -563,6 +619,7 @@ pub struct Evaluator {
     rules: Arc<Vec<PolicyRule>>,
     user_data: Arc<serde_json::Map<String, serde_json::Value>>,
     gatekeeper: Option<(Arc<gatekeeper::Gatekeeper>, gatekeeper::Engines)>,
+    vm: Option<compiled::Vm>,
 }
 
 /// Prepared engines kept per evaluator: more distinct contexts than this (many clusters with
@@ -613,6 +670,15 @@ impl Evaluator {
             .any(|r| for_kind(r) && tripped.contains(&r.info.id));
         let rules = Arc::clone(&self.rules);
         let gather = self.gathers.for_kind(kind).to_owned();
+        let input = regorus::Value::from(object);
+        let compiled = match (&mut self.vm, gathered) {
+            (Some(vm), true) => {
+                let key = self.reads.context_key(context);
+                let data = || context_data(&self.user_data, key.clone());
+                vm.run(&key, data, &input, &gather)
+            }
+            _ => None,
+        };
         let mut engine = match self.engine_for(context) {
             Ok(engine) => engine,
             Err(e) => {
@@ -620,12 +686,11 @@ impl Evaluator {
                 return out;
             }
         };
-        let input = regorus::Value::from(object);
         engine.set_input(input.clone());
-        let all = if gathered {
-            guard::eval_rule(engine, gather).ok()
-        } else {
-            None
+        let all = match compiled {
+            Some(all) => Some(all),
+            None if gathered => guard::eval_rule(engine, gather).ok(),
+            None => None,
         };
         match all {
             Some(regorus::Value::Object(results)) => {
@@ -686,10 +751,11 @@ impl Evaluator {
             Some(i) => i,
             None => {
                 let mut engine = self.base.clone();
-                let mut data = (*self.user_data).clone();
-                data.insert("kgate".to_owned(), key.clone());
                 engine
-                    .add_data(regorus::Value::from(serde_json::Value::Object(data)))
+                    .add_data(regorus::Value::from(context_data(
+                        &self.user_data,
+                        key.clone(),
+                    )))
                     .map_err(|e| EvalError {
                         rule: "kgate".to_owned(),
                         message: e.to_string(),
@@ -834,167 +900,10 @@ impl Evaluator {
     }
 }
 
-/// A violation of a repository-scope rule: a message about a file or directory.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RepoViolation {
-    pub rule: String,
-    pub message: String,
-    /// Relative to the scanned root.
-    pub file: String,
-    pub line: Option<u32>,
-}
-
-fn repo_violations_of(rule: &str, value: &regorus::Value) -> Vec<Result<RepoViolation, EvalError>> {
-    let bad = |what: String| EvalError {
-        rule: rule.to_owned(),
-        message: what,
-    };
-    let json = match serde_json::to_value(value) {
-        Ok(j) => j,
-        Err(e) => return vec![Err(bad(e.to_string()))],
-    };
-    let items = match json {
-        serde_json::Value::Array(items) => items,
-        serde_json::Value::Null => Vec::new(),
-        other => return vec![Err(bad(format!("`deny` must be a set, got {other}")))],
-    };
-    items
-        .into_iter()
-        .map(|item| {
-            let msg = item.get("msg").and_then(|m| m.as_str());
-            let file = item.get("file").and_then(|m| m.as_str());
-            match (msg, file) {
-                (Some(msg), Some(file)) => Ok(RepoViolation {
-                    rule: rule.to_owned(),
-                    message: msg.to_owned(),
-                    file: file.to_owned(),
-                    line: item
-                        .get("line")
-                        .and_then(serde_json::Value::as_u64)
-                        .and_then(|l| u32::try_from(l).ok()),
-                }),
-                _ => Err(bad(format!(
-                    "a repository rule reports `{{\"msg\": ..., \"file\": ...}}`, got {item}"
-                ))),
-            }
-        })
-        .collect()
-}
-
-/// Reads a `deny` result: a set (or array) of messages or `{msg, path}` objects.
-fn violations_of(rule: &str, value: &regorus::Value) -> Vec<Result<Violation, EvalError>> {
-    let json = match serde_json::to_value(value) {
-        Ok(j) => j,
-        Err(e) => {
-            return vec![Err(EvalError {
-                rule: rule.to_owned(),
-                message: format!("result is not JSON: {e}"),
-            })];
-        }
-    };
-    let items = match json {
-        serde_json::Value::Array(items) => items,
-        // An undefined `deny` (no violations) serializes as a string "<undefined>" or null.
-        serde_json::Value::Null => Vec::new(),
-        serde_json::Value::String(s) if s == "<undefined>" => Vec::new(),
-        serde_json::Value::Object(o) if o.is_empty() => Vec::new(),
-        other => {
-            return vec![Err(EvalError {
-                rule: rule.to_owned(),
-                message: format!("`deny` must be a set of messages, got {other}"),
-            })];
-        }
-    };
-    items
-        .into_iter()
-        .map(|item| violation_of(rule, item))
-        .collect()
-}
-
-fn violation_of(rule: &str, item: serde_json::Value) -> Result<Violation, EvalError> {
-    let bad = |what: String| EvalError {
-        rule: rule.to_owned(),
-        message: what,
-    };
-    match item {
-        serde_json::Value::String(message) => Ok(Violation {
-            rule: rule.to_owned(),
-            message,
-            path: None,
-            object: None,
-        }),
-        serde_json::Value::Object(o) => {
-            let message = o
-                .get("msg")
-                .or_else(|| o.get("message"))
-                .and_then(|m| m.as_str())
-                .ok_or_else(|| bad("a violation object needs a string `msg`".to_owned()))?
-                .to_owned();
-            let path = match o.get("path") {
-                None | Some(serde_json::Value::Null) => None,
-                Some(p) => Some(parse_path(p).ok_or_else(|| {
-                    bad(format!(
-                        "violation `path` must be an array of keys and indices or a JSON pointer, got {p}"
-                    ))
-                })?),
-            };
-            let object = match o.get("object") {
-                None | Some(serde_json::Value::Null) => None,
-                Some(i) => Some(
-                    i.as_u64()
-                        .and_then(|u| usize::try_from(u).ok())
-                        .ok_or_else(|| {
-                            bad(format!(
-                                "violation `object` must be an index into input.objects, got {i}"
-                            ))
-                        })?,
-                ),
-            };
-            Ok(Violation {
-                rule: rule.to_owned(),
-                message,
-                path,
-                object,
-            })
-        }
-        other => Err(bad(format!(
-            "a violation must be a string or an object, got {other}"
-        ))),
-    }
-}
-
-fn parse_path(p: &serde_json::Value) -> Option<Vec<PathSegment>> {
-    match p {
-        serde_json::Value::Array(items) => items
-            .iter()
-            .map(|i| match i {
-                serde_json::Value::String(s) => Some(PathSegment::Key(s.clone())),
-                serde_json::Value::Number(n) => n
-                    .as_u64()
-                    .and_then(|u| usize::try_from(u).ok())
-                    .map(PathSegment::Index),
-                _ => None,
-            })
-            .collect(),
-        serde_json::Value::String(s) if s.is_empty() => Some(Vec::new()),
-        serde_json::Value::String(s) if s.starts_with('/') => Some(
-            s[1..]
-                .split('/')
-                .map(|seg| {
-                    let seg = seg.replace("~1", "/").replace("~0", "~");
-                    // In a pointer a number addresses a list item; `locate` also accepts it as
-                    // a key on lists, so keep the textual form for maps with numeric keys.
-                    PathSegment::Key(seg)
-                })
-                .collect(),
-        ),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::yaml::PathSegment;
 
     #[test]
     fn builtin_policies_load_with_metadata() {
