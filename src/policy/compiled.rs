@@ -55,8 +55,16 @@ fn calls(text: &str, name: &str) -> bool {
     })
 }
 
-/// Compiles the gather rules `entries` (rule paths, the first one any) into one program.
+/// Compiles the gather rules `entries` (rule paths, the first one any) into one program;
+/// `None` (the interpreter, then) when this regorus' VM would hide a rule's error.
 pub(super) fn compile(engine: &regorus::Engine, entries: &[String]) -> Option<Arc<Program>> {
+    if !vm_reports_body_errors() {
+        return None;
+    }
+    compile_unchecked(engine, entries)
+}
+
+fn compile_unchecked(engine: &regorus::Engine, entries: &[String]) -> Option<Arc<Program>> {
     let first = entries.first()?;
     let mut engine = engine.clone();
     let policy = engine
@@ -64,6 +72,36 @@ pub(super) fn compile(engine: &regorus::Engine, entries: &[String]) -> Option<Ar
         .ok()?;
     let entries: Vec<&str> = entries.iter().map(String::as_str).collect();
     Compiler::compile_from_policy(&policy, &entries).ok()
+}
+
+/// Whether the VM this binary links reports a rule body's error (a division by zero) rather
+/// than making the rule undefined: true with the vendored, patched regorus; false if kgate is
+/// ever built against upstream's (a `[patch]` is not honoured by every way of building a
+/// crate), and then no rule runs in the VM. Checked once per process, on a one-rule program.
+pub(super) fn vm_reports_body_errors() -> bool {
+    static REPORTS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *REPORTS.get_or_init(|| {
+        let probe = || -> Option<bool> {
+            let mut engine = regorus::Engine::new();
+            engine
+                .add_policy(
+                    "probe.rego".to_owned(),
+                    "package probe\nx := input.a / input.b\n".to_owned(),
+                )
+                .ok()?;
+            let program = compile_unchecked(&engine, &["data.probe.x".to_owned()])?;
+            let mut vm = Vm::new(program, Duration::from_secs(5), None);
+            let key = serde_json::Value::Null;
+            let mut divide = |b: i64| {
+                let input = regorus::Value::from(serde_json::json!({"a": 1, "b": b}));
+                vm.run(&key, || serde_json::json!({}), &input, "data.probe.x")
+            };
+            // The VM runs the rule (1 / 1), and fails on its error (1 / 0).
+            let runs = divide(1) == Some(regorus::Value::from(1_i64));
+            Some(runs && divide(0).is_none())
+        };
+        probe().unwrap_or(false)
+    })
 }
 
 /// A VM of one evaluator, with the context key of the `data` it was last given.
@@ -125,6 +163,13 @@ impl Vm {
 mod tests {
     use super::super::{PolicySet, PolicySource};
     use serde_json::json;
+
+    /// The vendored regorus' VM reports a body's error: the probe that keeps an unpatched
+    /// regorus out of the VM path lets this one in.
+    #[test]
+    fn the_linked_vm_reports_body_errors() {
+        assert!(super::vm_reports_body_errors());
+    }
 
     fn objects() -> Vec<serde_json::Value> {
         vec![
