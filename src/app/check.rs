@@ -93,6 +93,8 @@ pub struct Kept {
     pub repo: Option<RepoResults>,
     /// Every file discovery's walk listed (kept only when asked), before the selection.
     pub walked: Vec<std::path::PathBuf>,
+    /// Its policy results by content (`None` with Gatekeeper constraints).
+    pub results: Option<roots::ResultsMemo>,
 }
 
 /// What `kgate diff --since REF` asks of a check besides keeping its renders: for REF's
@@ -106,6 +108,9 @@ pub struct Keeping<'a> {
     pub repo: Option<&'a RepoResults>,
     /// The working tree's file table: what it read is not read again (`contents` override it).
     pub sources: Option<&'a crate::source::FileTable>,
+    /// The working tree's policy results by content: REF's objects and roots equal to the
+    /// working tree's are not evaluated again.
+    pub results: Option<&'a roots::ResultsMemo>,
 }
 
 /// The repository-scope rules' input and results.
@@ -212,6 +217,7 @@ pub fn check_keeping(
                 scope: scope.as_ref(),
                 keep: keep.as_ref(),
                 reuse,
+                results: keeping.and_then(|k| k.results),
             },
         )
     });
@@ -290,6 +296,7 @@ pub fn check_keeping(
         sources: s.sources.clone(),
         repo: repo_results,
         walked,
+        results: rendered.results,
     };
     Ok((result, kept))
 }

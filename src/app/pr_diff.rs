@@ -299,6 +299,8 @@ struct Side {
     table: Arc<FileTable>,
     /// The files its discovery listed.
     walked: Vec<PathBuf>,
+    /// Its policy results by content.
+    results: Option<super::roots::ResultsMemo>,
 }
 
 impl Side {
@@ -326,6 +328,7 @@ impl Side {
             timings: result.timings,
             repo: kept.repo,
             walked: kept.walked,
+            results: kept.results,
         })
     }
 
@@ -576,6 +579,7 @@ const KEEP: Keeping<'static> = Keeping {
     reuse: None,
     repo: None,
     sources: None,
+    results: None,
 };
 
 /// `kgate diff --since REF [PATH...]`: the rendered difference and the findings difference
@@ -682,10 +686,15 @@ impl RefSide<'_> {
             reuse: after.memo.as_ref(),
             repo: after.repo.as_ref(),
             sources: Some(&after.table),
+            results: after.results.as_ref(),
         };
         let before = Side::check(self.opts, self.changed, &keeping)?;
+        let (objects, roots) = before.results.as_ref().map_or((0, 0), |r| r.hits());
         timings.push((
-            "check REF in the working tree's paths, reusing its renders".into(),
+            format!(
+                "check REF in the working tree's paths, reusing its renders \
+                 ({objects} object and {roots} root results reused)"
+            ),
             clock.elapsed(),
         ));
         before.phases(timings);
