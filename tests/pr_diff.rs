@@ -696,8 +696,9 @@ fn reused(timings: &str) -> (usize, usize) {
 }
 
 /// A root that renders the same at REF as in the working tree (a comment added above a
-/// committed finding moves its line, nothing else) reuses the working tree's results, root
-/// and objects, yet still has its findings made from its own objects: the finding that was
+/// committed finding moves its line, nothing else) reuses the policy results the working
+/// tree's check computed (the memo both share), yet still has its findings made from its own
+/// objects: the finding that was
 /// there before is neither added nor resolved (a root whose findings were skipped at REF
 /// would show it added; findings copied from the working tree would carry its lines, which
 /// the exported report compared in `diff` does not).
@@ -729,8 +730,10 @@ fn a_root_that_renders_the_same_reuses_results_and_keeps_its_finding() {
     assert_eq!(report["roots"], serde_json::json!([]));
     assert_eq!(report["findings"]["added"], serde_json::json!([]));
     assert_eq!(report["findings"]["resolved"], serde_json::json!([]));
+    // The sides run at once, so a root both evaluate at the same moment is evaluated twice;
+    // most are not.
     let (objects, roots) = reused(&diff_timings(&repo));
-    assert!(objects > 0 && roots >= SVC0_ALL.len(), "{objects} {roots}");
+    assert!(objects > 0 && roots > 0, "{objects} {roots}");
 }
 
 /// Results are reused by content and context: at REF the prod root's Deployment is the
