@@ -65,6 +65,10 @@ struct Shared<'a> {
     memo: Option<SharedResults>,
     /// How many object and root evaluations the memo spared.
     hits: [std::sync::atomic::AtomicUsize; 2],
+    /// Whether rules across objects are memoized too: only when the memo is shared with
+    /// another check (within one check, hashing every root's objects costs about what the
+    /// few equal roots save: session 7's measurement in `benches/RESULTS.md`).
+    memo_roots: bool,
     /// Kustomization roots left to render, and what to call when none is left.
     unrendered: std::sync::atomic::AtomicUsize,
     on_rendered: Option<&'a OnRendered<'a>>,
@@ -92,9 +96,9 @@ type PolicyResults = Vec<Result<Violation, EvalError>>;
 
 /// Policy results by what they are computed from, so that equal inputs are evaluated once:
 /// an object that comes out of several roots identical (a base seen through a cluster that
-/// includes it unchanged), a root whose objects equal another's (clusters that deploy the
-/// same overlays, or a root at REF that renders as in the working tree for `kgate diff
-/// --since`). Results, not findings: a finding's location comes from the object's
+/// includes it unchanged) and, when the memo is shared by `kgate diff --since`'s two checks,
+/// a root whose objects equal another's (a root at REF that renders as in the working tree,
+/// clusters that deploy the same overlays). Results, not findings: a finding's location comes from the object's
 /// provenance, which may differ where the content does not, so findings are made again
 /// from each root's own objects.
 #[derive(Default)]
@@ -604,7 +608,11 @@ fn check_rendered(
     // A base alone lacks what its overlays add: its findings are set aside, and kept only
     // where no root using it renders (`kept_base_findings`).
     // They still see every object of the root; only findings on affected objects count.
-    let root_results = if affected.iter().any(|a| *a) {
+    let root_results = if !affected.iter().any(|a| *a) {
+        Vec::new()
+    } else if !s.memo_roots {
+        ev.evaluate_root(&inputs, &context, enabled)
+    } else {
         memoized(
             s,
             |s| root_key(&inputs, &context_key, s.reads),
@@ -612,8 +620,6 @@ fn check_rendered(
             &s.hits[1],
             || ev.evaluate_root(&inputs, &context, enabled),
         )
-    } else {
-        Vec::new()
     };
     let is_base = s.bases.contains_key(name);
     let mut scoped: Vec<Vec<Result<Violation, EvalError>>> = vec![Vec::new(); resources.len()];
@@ -845,6 +851,7 @@ pub fn check_roots(
             .is_empty()
             .then(|| settings.results.cloned().unwrap_or_default()),
         hits: Default::default(),
+        memo_roots: settings.results.is_some(),
         unrendered: std::sync::atomic::AtomicUsize::new(dirs.len()),
         on_rendered: settings.on_rendered,
         reads: policies.reads(),
