@@ -792,3 +792,45 @@ fn an_object_equal_to_one_in_another_context_is_evaluated_again() {
         )
     );
 }
+
+/// When the working tree's check fails before it renders (a committed policy that does not
+/// compile), REF's side, prepared beside it and waiting for its renders, is not left
+/// waiting: the diff ends with the error (exit 2) instead of hanging.
+#[test]
+fn a_working_tree_check_that_fails_early_does_not_leave_ref_waiting() {
+    let (_tmp, repo) = monorepo();
+    std::fs::create_dir_all(repo.join("policies")).unwrap();
+    std::fs::write(
+        repo.join("policies/broken.rego"),
+        "package kgate.rules.broken\n\ndeny contains m if {\n",
+    )
+    .unwrap();
+    let config = std::fs::read_to_string(repo.join(".kgate.yaml")).unwrap();
+    std::fs::write(
+        repo.join(".kgate.yaml"),
+        format!("{config}policies:\n  dirs: [policies]\n"),
+    )
+    .unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "a broken policy"]);
+    edit(&repo, "apps/svc-0000/base/deployment.yaml", "8080", "8081");
+    let mut child = common::bin()
+        .args(["diff", "--since", "HEAD", "-f", "json"])
+        .current_dir(&repo)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(120) {
+            let _ = child.kill();
+            panic!("kgate diff --since still runs after 120 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(2));
+}

@@ -694,6 +694,8 @@ impl RefSide<'_> {
                 ..KEEP
             };
             let after = Side::check(self.opts, self.changed, &keeping);
+            // A check that failed before rendering gave REF nothing to start from.
+            renders.give(None);
             repo.give(after.as_ref().ok().and_then(|a| a.repo.clone()));
             let after = after.map(|a| (a, clock.elapsed()));
             match before.join() {
