@@ -730,10 +730,8 @@ fn a_root_that_renders_the_same_reuses_results_and_keeps_its_finding() {
     assert_eq!(report["roots"], serde_json::json!([]));
     assert_eq!(report["findings"]["added"], serde_json::json!([]));
     assert_eq!(report["findings"]["resolved"], serde_json::json!([]));
-    // The sides run at once, so a root both evaluate at the same moment is evaluated twice;
-    // most are not.
     let (objects, roots) = reused(&diff_timings(&repo));
-    assert!(objects > 0 && roots > 0, "{objects} {roots}");
+    assert!(objects > 0 && roots >= SVC0_ALL.len(), "{objects} {roots}");
 }
 
 /// Results are reused by content and context: at REF the prod root's Deployment is the
@@ -793,11 +791,10 @@ fn an_object_equal_to_one_in_another_context_is_evaluated_again() {
     );
 }
 
-/// When the working tree's check fails before it renders (a committed policy that does not
-/// compile), REF's side, prepared beside it and waiting for its renders, is not left
-/// waiting: the diff ends with the error (exit 2) instead of hanging.
+/// When the working tree's check fails (a committed policy that does not compile), REF's
+/// side, prepared beside it, does not keep the diff from ending with the error (exit 2).
 #[test]
-fn a_working_tree_check_that_fails_early_does_not_leave_ref_waiting() {
+fn a_working_tree_check_that_fails_ends_the_diff() {
     let (_tmp, repo) = monorepo();
     std::fs::create_dir_all(repo.join("policies")).unwrap();
     std::fs::write(

@@ -83,6 +83,8 @@ pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
 pub struct Kept {
     pub rendered: roots::Rendered,
     pub graph: crate::discover::graph::RepoGraph,
+    /// The renderer's memo, for a check of the same paths at another revision.
+    pub memo: Option<crate::render::Memo>,
     /// How many times Helm ran (Helm reads its files from disk, not from the file table).
     pub helm_runs: usize,
     /// The check's file table.
@@ -91,8 +93,8 @@ pub struct Kept {
     pub repo: Option<RepoResults>,
     /// Every file discovery's walk listed (kept only when asked), before the selection.
     pub walked: Vec<std::path::PathBuf>,
-    /// How many object and root evaluations the shared results spared it.
-    pub reused: (usize, usize),
+    /// Its policy results by content (`None` with Gatekeeper constraints).
+    pub results: Option<roots::ResultsMemo>,
 }
 
 /// What `kgate diff --since REF` asks of a check besides keeping its renders: for REF's
@@ -102,25 +104,16 @@ pub struct Kept {
 pub struct Keeping<'a> {
     pub contents: &'a [(std::path::PathBuf, std::sync::Arc<[u8]>)],
     pub reuse: Option<&'a crate::render::Memo>,
-    /// The working tree's repository-scope results (waited for when asked), reused when
-    /// REF's input is the same.
-    pub repo: Option<&'a (dyn Fn() -> Option<RepoResults> + Sync)>,
+    /// The working tree's repository-scope results, reused when REF's input is the same.
+    pub repo: Option<&'a RepoResults>,
     /// The working tree's file table: what it read is not read again (`contents` override it).
     pub sources: Option<&'a crate::source::FileTable>,
-    /// Policy results by content shared by the working tree's check and REF's: objects and
-    /// roots equal on both sides are evaluated once.
-    pub results: Option<&'a roots::SharedResults>,
-    /// Called with the render memo and the file table once every kustomization root has
-    /// rendered (the working tree's check: REF's renders start from them).
-    pub on_rendered: Option<&'a OnRendered<'a>>,
+    /// The working tree's policy results by content: REF's objects and roots equal to the
+    /// working tree's are not evaluated again.
+    pub results: Option<&'a roots::ResultsMemo>,
 }
 
-/// What [`Keeping::on_rendered`] is called with.
-pub type OnRendered<'a> =
-    dyn Fn(crate::render::Memo, std::sync::Arc<crate::source::FileTable>) + Sync + 'a;
-
 /// The repository-scope rules' input and results.
-#[derive(Clone)]
 pub struct RepoResults {
     pub input: serde_json::Value,
     pub results: Vec<Result<crate::policy::RepoViolation, crate::policy::EvalError>>,
@@ -272,10 +265,6 @@ pub fn check_prepared(
         sources: &s.sources,
     };
 
-    let on_rendered = keeping.and_then(|k| k.on_rendered).map(|f| {
-        let table = s.sources.clone();
-        move |memo| f(memo, table.clone())
-    });
     let rendered = pool.install(|| {
         roots::check_roots(
             &s.root,
@@ -297,7 +286,6 @@ pub fn check_prepared(
                 keep: keep.as_ref(),
                 reuse,
                 results: keeping.and_then(|k| k.results),
-                on_rendered: on_rendered.as_ref().map(|f| f as &roots::OnRendered<'_>),
             },
         )
     });
@@ -335,9 +323,8 @@ pub fn check_prepared(
             affected.as_ref(),
         ));
         let input = repo::repo_scope_input(&graph, config, &context);
-        let theirs = keeping.and_then(|k| k.repo).and_then(|wait| wait());
-        let results = match theirs.filter(|r| r.input == input) {
-            Some(same) => same.results,
+        let results = match keeping.and_then(|k| k.repo).filter(|r| r.input == input) {
+            Some(same) => same.results.clone(),
             None => repo::repo_scope_results(&policies, &input, &context, &registry.not_run),
         };
         findings.extend(repo::repo_findings(
@@ -372,11 +359,12 @@ pub fn check_prepared(
     let kept = Kept {
         rendered: rendered.rendered,
         graph,
+        memo: rendered.memo,
         helm_runs: rendered.helm_runs,
         sources: s.sources.clone(),
         repo: repo_results,
         walked,
-        reused: rendered.reused,
+        results: rendered.results,
     };
     Ok((result, kept))
 }

@@ -28,8 +28,7 @@ use crate::source::relative;
 
 use super::changes::ChangesError;
 use super::check::{Keeping, Prepared};
-use super::pr_diff_ref::{Absent, GiveOnDrop, Handoff};
-use super::roots::SharedResults;
+use super::pr_diff_ref::Absent;
 use super::settings::{CheckError, CheckOptions, Settings};
 use crate::source::FileTable;
 
@@ -296,6 +295,8 @@ struct Side {
     graph: RepoGraph,
     rendered: Rendered,
     findings: Vec<Finding>,
+    /// The working tree's render memo (see `Keeping::reuse`).
+    memo: Option<crate::render::Memo>,
     helm_runs: usize,
     /// Where REF's side, checked in the working tree's paths, reads its files from.
     sources: Option<Arc<FileTable>>,
@@ -307,8 +308,8 @@ struct Side {
     table: Arc<FileTable>,
     /// The files its discovery listed.
     walked: Vec<PathBuf>,
-    /// How many object and root evaluations the shared results spared it.
-    reused: (usize, usize),
+    /// Its policy results by content.
+    results: Option<super::roots::ResultsMemo>,
 }
 
 impl Side {
@@ -330,13 +331,14 @@ impl Side {
             graph: kept.graph,
             rendered: kept.rendered,
             findings: result.findings,
+            memo: kept.memo,
             helm_runs: kept.helm_runs,
             sources: keeping.reuse.map(|_| kept.sources.clone()),
             table: kept.sources,
             timings: result.timings,
             repo: kept.repo,
             walked: kept.walked,
-            reused: kept.reused,
+            results: kept.results,
         })
     }
 
@@ -588,7 +590,6 @@ const KEEP: Keeping<'static> = Keeping {
     repo: None,
     sources: None,
     results: None,
-    on_rendered: None,
 };
 
 /// `kgate diff --since REF [PATH...]`: the rendered difference and the findings difference
@@ -667,13 +668,11 @@ struct RefSide<'a> {
 }
 
 impl RefSide<'_> {
-    /// The working tree's check and, beside it, REF's in the same paths with REF's
-    /// `contents` of the edited files: REF's settings, policies, discovery and graph at
-    /// once, its renders as soon as the working tree's are done (reusing those that read
-    /// none of the edited files) while the working tree's evaluations go on, the policy
-    /// results of both shared. Helm reads its charts and values from disk, and the `absent`
-    /// (untracked) files are not in REF's tree, so when Helm ran or one of them was read on
-    /// either side REF's side is checked in an export after all.
+    /// The working tree's check, then REF's in the same paths with REF's `contents` of the
+    /// edited files, reusing the working tree's renders that read none of them. Helm reads
+    /// its charts and values from disk, and the `absent` (untracked) files are not in REF's
+    /// tree, so when Helm ran or one of them was read on either side REF's side is checked
+    /// in an export after all.
     fn in_place(
         &self,
         contents: &[(PathBuf, Arc<[u8]>)],
@@ -681,25 +680,21 @@ impl RefSide<'_> {
         timings: &mut Timings,
     ) -> Result<Sides, CheckError> {
         let clock = std::time::Instant::now();
-        let results = SharedResults::default();
-        let renders = Handoff::default();
-        let repo = Handoff::default();
-        let (after, before) = std::thread::scope(|scope| {
-            let before = scope.spawn(|| self.ref_beside(contents, &renders, &repo, &results));
-            let _unblock = (GiveOnDrop(&renders), GiveOnDrop(&repo));
-            let on_rendered = |memo, table| renders.give(Some(Arc::new((memo, table))));
-            let keeping = Keeping {
-                results: Some(&results),
-                on_rendered: Some(&on_rendered),
-                ..KEEP
-            };
-            let after = Side::check(self.opts, self.changed, &keeping);
-            // A check that failed before rendering gave REF nothing to start from.
-            renders.give(None);
-            repo.give(after.as_ref().ok().and_then(|a| a.repo.clone()));
-            let after = after.map(|a| (a, clock.elapsed()));
-            match before.join() {
-                Ok(before) => (after, before),
+        // REF's settings, policies, discovery and graph need nothing of the working tree's
+        // check: they are prepared meanwhile, on a thread of their own.
+        let (after, prepared) = std::thread::scope(|scope| {
+            let prepared = scope.spawn(|| {
+                let clock = std::time::Instant::now();
+                let opts = limited(self.opts, self.changed);
+                (
+                    super::check::prepare(&opts, contents, true),
+                    clock.elapsed(),
+                )
+            });
+            let after = Side::check(self.opts, self.changed, &KEEP);
+            let after_time = clock.elapsed();
+            match prepared.join() {
+                Ok(prepared) => (after.map(|a| (a, after_time)), prepared),
                 // A bug, not a user error: surface it as the panic it is.
                 Err(panic) => std::panic::resume_unwind(panic),
             }
@@ -707,64 +702,38 @@ impl RefSide<'_> {
         let (after, after_time) = after?;
         timings.push(("check (and render) the working tree".into(), after_time));
         after.phases(timings);
-        let (before, ref_timings) = before;
-        timings.extend(ref_timings);
-        let helm_or_absent = |s: &Side| s.helm_runs > 0 || s.reads(absent, self.top);
-        if helm_or_absent(&after) {
+        let (prepared, prepare_time) = prepared;
+        timings.push((
+            "prepare REF (policies, discover, graph, select), meanwhile".into(),
+            prepare_time,
+        ));
+        if after.helm_runs > 0 || after.reads(absent, self.top) {
             let (before, tree) = self.export_and_check(None, timings)?;
             return Ok((before, after, Some(tree)));
         }
-        let before = before?.ok_or_else(|| git_error("REF's side was not checked"))?;
+        let clock = std::time::Instant::now();
+        let keeping = Keeping {
+            contents,
+            reuse: after.memo.as_ref(),
+            repo: after.repo.as_ref(),
+            sources: Some(&after.table),
+            results: after.results.as_ref(),
+        };
+        let before = Side::finish(prepared?, &keeping)?;
+        let (objects, roots) = before.results.as_ref().map_or((0, 0), |r| r.hits());
+        timings.push((
+            format!(
+                "check REF in the working tree's paths, reusing its renders \
+                 ({objects} object and {roots} root results reused)"
+            ),
+            clock.elapsed(),
+        ));
         before.phases(timings);
-        if helm_or_absent(&before) {
+        if before.helm_runs > 0 || before.reads(absent, self.top) {
             let (before, tree) = self.export_and_check(None, timings)?;
             return Ok((before, after, Some(tree)));
         }
         Ok((Some(before), after, None))
-    }
-
-    /// REF's check in the working tree's paths, beside the working tree's: prepared at once,
-    /// rendered from the working tree's render memo and file table once `renders` has them
-    /// (`None`: the working tree's check failed, and REF's is not needed).
-    fn ref_beside(
-        &self,
-        contents: &[(PathBuf, Arc<[u8]>)],
-        renders: &Handoff<Arc<(crate::render::Memo, Arc<FileTable>)>>,
-        repo: &Handoff<super::check::RepoResults>,
-        results: &SharedResults,
-    ) -> (Result<Option<Side>, CheckError>, Timings) {
-        let clock = std::time::Instant::now();
-        let prepared = super::check::prepare(&limited(self.opts, self.changed), contents, true);
-        let mut timings = vec![(
-            "prepare REF (policies, discover, graph, select), meanwhile".to_owned(),
-            clock.elapsed(),
-        )];
-        let Some(theirs) = renders.wait() else {
-            return (Ok(None), timings);
-        };
-        let clock = std::time::Instant::now();
-        let (memo, table) = &*theirs;
-        let wait_repo = || repo.wait();
-        let keeping = Keeping {
-            contents,
-            reuse: Some(memo),
-            repo: Some(&wait_repo),
-            sources: Some(table),
-            results: Some(results),
-            on_rendered: None,
-        };
-        let before = prepared.and_then(|p| Side::finish(p, &keeping));
-        if let Ok(b) = &before {
-            timings.push((
-                format!(
-                    "check REF from the working tree's renders, meanwhile \
-                     ({} object and {} root results reused)",
-                    b.reused.0, b.reused.1
-                ),
-                clock.elapsed(),
-            ));
-        }
-        (before.map(Some), timings)
     }
 
     /// Both checks at once, REF's in an export of its tree.

@@ -331,72 +331,9 @@ pub(super) fn ref_contents(
     Ok(Some((contents, absent)))
 }
 
-/// A value one thread gives another once (or says it never will, with `None`): what REF's
-/// side waits for from the working tree's check while both run.
-pub(super) struct Handoff<T> {
-    value: std::sync::Mutex<Option<Option<T>>>,
-    given: std::sync::Condvar,
-}
-
-impl<T> Default for Handoff<T> {
-    fn default() -> Self {
-        Handoff {
-            value: std::sync::Mutex::new(None),
-            given: std::sync::Condvar::new(),
-        }
-    }
-}
-
-impl<T: Clone> Handoff<T> {
-    /// Gives `value`, unless something was given already.
-    pub(super) fn give(&self, value: Option<T>) {
-        let mut slot = self.value.lock().unwrap_or_else(|e| e.into_inner());
-        if slot.is_none() {
-            *slot = Some(value);
-            self.given.notify_all();
-        }
-    }
-
-    /// What was given, waiting for it.
-    pub(super) fn wait(&self) -> Option<T> {
-        let mut slot = self.value.lock().unwrap_or_else(|e| e.into_inner());
-        while slot.is_none() {
-            slot = self.given.wait(slot).unwrap_or_else(|e| e.into_inner());
-        }
-        slot.clone().flatten()
-    }
-}
-
-/// Gives `None` when dropped (if nothing was given), so that a waiting thread is never left
-/// waiting, even when the giving one fails or panics.
-pub(super) struct GiveOnDrop<'a, T: Clone>(pub(super) &'a Handoff<T>);
-
-impl<T: Clone> Drop for GiveOnDrop<'_, T> {
-    fn drop(&mut self) {
-        self.0.give(None);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_handoff_is_given_once_and_never_left_waiting() {
-        let h: Handoff<u32> = Handoff::default();
-        std::thread::scope(|scope| {
-            let waiter = scope.spawn(|| h.wait());
-            h.give(Some(1));
-            h.give(Some(2));
-            assert_eq!(waiter.join().ok().flatten(), Some(1));
-        });
-        let never: Handoff<u32> = Handoff::default();
-        std::thread::scope(|scope| {
-            let waiter = scope.spawn(|| never.wait());
-            drop(GiveOnDrop(&never));
-            assert_eq!(waiter.join().ok().flatten(), None);
-        });
-    }
 
     #[test]
     fn only_edits_of_regular_files_qualify() {

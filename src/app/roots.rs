@@ -32,10 +32,12 @@ pub struct RootsOutcome {
     /// The rendered objects (or the render error) of the kustomization roots named in
     /// `RootSettings::keep`, by root.
     pub rendered: Rendered,
+    /// The renderer's memo, with `RootSettings::keep`.
+    pub memo: Option<crate::render::Memo>,
     /// How many times Helm ran.
     pub helm_runs: usize,
-    /// How many object and root evaluations the results memo spared.
-    pub reused: (usize, usize),
+    /// The policy results by content, with `RootSettings::keep` (`None` with Gatekeeper).
+    pub results: Option<ResultsMemo>,
 }
 
 /// Rendered roots handed back to the caller (`kgate diff --since` compares them rather than
@@ -60,18 +62,14 @@ struct Shared<'a> {
     rules: &'a BTreeMap<String, RuleInfo>,
     disabled: &'a [String],
     validators: &'a crate::validate::Validators,
-    /// Policy results by content (see [`ResultsMemo`]), perhaps shared with another check.
-    /// `None` when results depend on the root's other objects (Gatekeeper's inventory).
-    memo: Option<SharedResults>,
-    /// How many object and root evaluations the memo spared.
-    hits: [std::sync::atomic::AtomicUsize; 2],
-    /// Whether rules across objects are memoized too: only when the memo is shared with
-    /// another check (within one check, hashing every root's objects costs about what the
-    /// few equal roots save: session 7's measurement in `benches/RESULTS.md`).
+    /// Policy results by content (see [`ResultsMemo`]). `None` when results depend on the
+    /// root's other objects (Gatekeeper's inventory).
+    memo: Option<Mutex<ResultsMemo>>,
+    /// Whether rules across objects are memoized too: only for `kgate diff --since` (its
+    /// checks keep their renders), whose REF side starts from the working tree's results
+    /// (within one check, hashing every root's objects costs about what the few equal roots
+    /// save: session 7's measurement in `benches/RESULTS.md`).
     memo_roots: bool,
-    /// Kustomization roots left to render, and what to call when none is left.
-    unrendered: std::sync::atomic::AtomicUsize,
-    on_rendered: Option<&'a OnRendered<'a>>,
     /// What policies read of objects and contexts (what the memo key keeps).
     reads: &'a Reads,
     /// Roots that are only bases of other roots, with the nodes that use them.
@@ -96,28 +94,36 @@ type PolicyResults = Vec<Result<Violation, EvalError>>;
 
 /// Policy results by what they are computed from, so that equal inputs are evaluated once:
 /// an object that comes out of several roots identical (a base seen through a cluster that
-/// includes it unchanged) and, when the memo is shared by `kgate diff --since`'s two checks,
-/// a root whose objects equal another's (a root at REF that renders as in the working tree,
-/// clusters that deploy the same overlays). Results, not findings: a finding's location comes from the object's
+/// includes it unchanged) and, on `kgate diff --since`'s REF side (which starts from the
+/// working tree's results), a root whose objects equal another's (a root that renders as in
+/// the working tree). Results, not findings: a finding's location comes from the object's
 /// provenance, which may differ where the content does not, so findings are made again
 /// from each root's own objects.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct ResultsMemo {
     /// Object rules, by the object and the context ([`memo_key`]).
     objects: HashMap<u64, PolicyResults>,
     /// Rules across objects (`custom.scope: root`), by every object in order and the context
     /// ([`root_key`]).
     roots: HashMap<u64, PolicyResults>,
+    /// How many object and root evaluations it spared.
+    hits: (usize, usize),
 }
 
-/// A [`ResultsMemo`] two checks with the same policies and configuration share (`kgate diff
-/// --since`: the working tree's and REF's, which run at the same time).
-pub type SharedResults = std::sync::Arc<Mutex<ResultsMemo>>;
+impl ResultsMemo {
+    /// How many object and root evaluations it spared.
+    pub fn hits(&self) -> (usize, usize) {
+        self.hits
+    }
 
-/// Called once every kustomization root of a check has rendered, with the renderer's memo
-/// (`kgate diff --since` starts REF's renders with it while the working tree's evaluations
-/// go on).
-pub type OnRendered<'a> = dyn Fn(crate::render::Memo) + Sync + 'a;
+    /// Another check's results, to start from (its hits not counted).
+    fn seed(&self) -> ResultsMemo {
+        ResultsMemo {
+            hits: (0, 0),
+            ..self.clone()
+        }
+    }
+}
 
 /// The memo key: the object and the context, without what no policy reads (the root path,
 /// the cluster, annotations no rule declares it reads). `context_key` is the root's context
@@ -147,25 +153,25 @@ fn root_key(inputs: &[serde_json::Value], context_key: &str, reads: &Reads) -> u
 fn memoized(
     s: &Shared<'_>,
     key: impl Fn(&Shared<'_>) -> u64,
-    of: impl Fn(&mut ResultsMemo) -> &mut HashMap<u64, PolicyResults>,
-    hits: &std::sync::atomic::AtomicUsize,
+    of: impl Fn(&mut ResultsMemo) -> (&mut HashMap<u64, PolicyResults>, &mut usize),
     compute: impl FnOnce() -> PolicyResults,
 ) -> PolicyResults {
     let Some(memo) = &s.memo else {
         return compute();
     };
     let key = key(s);
-    if let Some(hit) = memo
-        .lock()
-        .ok()
-        .and_then(|mut m| of(&mut m).get(&key).cloned())
-    {
-        hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let hit = memo.lock().ok().and_then(|mut m| {
+        let (map, hits) = of(&mut m);
+        let hit = map.get(&key).cloned();
+        *hits += usize::from(hit.is_some());
+        hit
+    });
+    if let Some(hit) = hit {
         return hit;
     }
     let fresh = compute();
     if let Ok(mut m) = memo.lock() {
-        of(&mut m).insert(key, fresh.clone());
+        of(&mut m).0.insert(key, fresh.clone());
     }
     fresh
 }
@@ -269,18 +275,6 @@ fn render_error_finding(s: &Shared<'_>, e: &RenderError, root: &str) -> Finding 
     }
 }
 
-/// Counts a kustomization root rendered, and says so when it was the last.
-fn one_rendered(s: &Shared<'_>) {
-    let left = s
-        .unrendered
-        .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
-    if left == 1
-        && let Some(f) = s.on_rendered
-    {
-        f(s.renderer.memo());
-    }
-}
-
 fn check_root(
     s: &Shared<'_>,
     ev: &mut Evaluator,
@@ -289,7 +283,6 @@ fn check_root(
 ) -> (Vec<Finding>, usize) {
     let rel = relative(s.scan_root, dir);
     let rendered = s.renderer.render(dir);
-    one_rendered(s);
     let keep = |r: Result<Vec<Resource>, RenderError>| {
         if let Ok(mut kept) = s.kept.lock() {
             kept.insert(rel.clone(), r);
@@ -596,8 +589,7 @@ fn check_rendered(
             let policy = memoized(
                 s,
                 |s| memo_key(input, &context_key, s.reads),
-                |m| &mut m.objects,
-                &s.hits[0],
+                |m| (&mut m.objects, &mut m.hits.0),
                 || ev.evaluate(input.clone(), &context, enabled),
             );
             results.extend(policy);
@@ -616,8 +608,7 @@ fn check_rendered(
         memoized(
             s,
             |s| root_key(&inputs, &context_key, s.reads),
-            |m| &mut m.roots,
-            &s.hits[1],
+            |m| (&mut m.roots, &mut m.hits.1),
             || ev.evaluate_root(&inputs, &context, enabled),
         )
     };
@@ -809,16 +800,15 @@ pub struct RootSettings<'a> {
     pub missing_helm: Severity,
     /// With `--changed-since`: which objects of the selected roots the change can affect.
     pub scope: Option<&'a ObjectScope<'a>>,
-    /// Kustomization roots whose rendered objects to hand back (`RootsOutcome::rendered`).
+    /// Kustomization roots whose rendered objects to hand back (`RootsOutcome::rendered`,
+    /// with the renderer's memo in `RootsOutcome::memo`).
     pub keep: Option<&'a BTreeSet<String>>,
     /// Another render's memo over the same paths, and the files whose content differs from
     /// it: its builds that read none of them are reused (`kgate diff --since`'s REF side).
     pub reuse: Option<(&'a crate::render::Memo, &'a BTreeSet<PathBuf>)>,
-    /// Policy results shared with another check with the same policies and configuration
-    /// (`kgate diff --since`'s working tree and REF): equal inputs are evaluated once.
-    pub results: Option<&'a SharedResults>,
-    /// Called once every kustomization root has rendered, with the renderer's memo.
-    pub on_rendered: Option<&'a OnRendered<'a>>,
+    /// Policy results of another check with the same policies and configuration (`kgate
+    /// diff --since`'s working tree, for REF's side): equal inputs are not evaluated again.
+    pub results: Option<&'a ResultsMemo>,
 }
 
 pub fn check_roots(
@@ -849,11 +839,8 @@ pub fn check_roots(
         memo: policies
             .gatekeeper_rules()
             .is_empty()
-            .then(|| settings.results.cloned().unwrap_or_default()),
-        hits: Default::default(),
-        memo_roots: settings.results.is_some(),
-        unrendered: std::sync::atomic::AtomicUsize::new(dirs.len()),
-        on_rendered: settings.on_rendered,
+            .then(|| Mutex::new(settings.results.map(ResultsMemo::seed).unwrap_or_default())),
+        memo_roots: settings.keep.is_some(),
         reads: policies.reads(),
         bases: settings.bases,
         base_findings: Mutex::new(Vec::new()),
@@ -864,11 +851,6 @@ pub fn check_roots(
         keep: settings.keep,
         kept: Mutex::new(BTreeMap::new()),
     };
-    if dirs.is_empty()
-        && let Some(f) = settings.on_rendered
-    {
-        f(renderer.memo());
-    }
     let evaluators = EvaluatorPool::new(policies);
     if let Some(p) = settings.progress {
         p.total
@@ -922,11 +904,12 @@ pub fn check_roots(
             })
             .collect(),
         rendered: shared.kept.into_inner().unwrap_or_default(),
+        memo: settings.keep.map(|_| renderer.memo()),
         helm_runs: helm.runs(),
-        reused: (
-            shared.hits[0].load(std::sync::atomic::Ordering::Relaxed),
-            shared.hits[1].load(std::sync::atomic::Ordering::Relaxed),
-        ),
+        results: settings
+            .keep
+            .and(shared.memo)
+            .and_then(|m| m.into_inner().ok()),
     }
 }
 
