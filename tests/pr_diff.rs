@@ -672,3 +672,162 @@ fn an_ignored_file_a_render_reads_falls_back_to_the_export() {
         .collect();
     assert_eq!(failing_at_ref, SVC0_ALL);
 }
+
+/// The `--timings` lines of `kgate diff --since HEAD` in `repo`.
+fn diff_timings(repo: &Path) -> String {
+    let out = common::kgate(repo, &["diff", "--since", "HEAD", "--timings"]);
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// How many object and root results REF's side reused from the working tree's check.
+fn reused(timings: &str) -> (usize, usize) {
+    let line = timings
+        .lines()
+        .find(|l| l.contains("results reused"))
+        .unwrap_or_else(|| panic!("no reuse line in {timings}"));
+    let counts: Vec<usize> = line
+        .rsplit('(')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    (counts[0], counts[1])
+}
+
+/// A root that renders the same at REF as in the working tree (a comment added above a
+/// committed finding moves its line, nothing else) reuses the policy results the working
+/// tree's check computed (the memo both share), yet still has its findings made from its own
+/// objects: the finding that was
+/// there before is neither added nor resolved (a root whose findings were skipped at REF
+/// would show it added; findings copied from the working tree would carry its lines, which
+/// the exported report compared in `diff` does not).
+#[test]
+fn a_root_that_renders_the_same_reuses_results_and_keeps_its_finding() {
+    let (_tmp, repo) = monorepo();
+    let deployment = "apps/svc-0000/base/deployment.yaml";
+    edit(&repo, deployment, "runAsNonRoot: true", "privileged: true");
+    git(&repo, &["commit", "-q", "-am", "svc-0000 runs privileged"]);
+    edit(
+        &repo,
+        deployment,
+        "        securityContext:\n",
+        "        # to be hardened\n        securityContext:\n",
+    );
+    let check = common::kgate(
+        &repo,
+        &["check", ".", "-f", "json", "--changed-since", "HEAD"],
+    );
+    let check: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    let privileged = check["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["location"]["path"] == deployment)
+        .count();
+    assert!(privileged > 0, "{check}");
+    let report = diff(&repo);
+    assert_eq!(report["roots"], serde_json::json!([]));
+    assert_eq!(report["findings"]["added"], serde_json::json!([]));
+    assert_eq!(report["findings"]["resolved"], serde_json::json!([]));
+    let (objects, roots) = reused(&diff_timings(&repo));
+    assert!(objects > 0 && roots >= SVC0_ALL.len(), "{objects} {roots}");
+}
+
+/// Results are reused by content and context: at REF the prod root's Deployment is the
+/// working tree's dev one (same name, one replica), but prod's context makes it a finding
+/// (single replica in production), which the change resolves. A reuse by content alone would
+/// give REF's prod object (and root) dev's empty results and resolve nothing.
+#[test]
+fn an_object_equal_to_one_in_another_context_is_evaluated_again() {
+    let (_tmp, repo) = monorepo();
+    let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: extra\n\
+         spec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: extra\n  \
+         template:\n    metadata:\n      labels:\n        app: extra\n    spec:\n      \
+         containers:\n      - name: extra\n        \
+         image: registry.example.com/platform/extra:v1\n";
+    for env in ["dev", "prod"] {
+        let dir = repo.join(format!("apps/extra/overlays/{env}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("deployment.yaml"), deployment).unwrap();
+        std::fs::write(
+            dir.join("kustomization.yaml"),
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n\
+             resources:\n- deployment.yaml\n",
+        )
+        .unwrap();
+    }
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "extra app"]);
+    // dev: a comment (the same object, evaluated in the working tree); prod: two replicas.
+    edit(
+        &repo,
+        "apps/extra/overlays/dev/deployment.yaml",
+        "spec:\n  replicas",
+        "spec:\n  # one is enough in dev\n  replicas",
+    );
+    edit(
+        &repo,
+        "apps/extra/overlays/prod/deployment.yaml",
+        "replicas: 1",
+        "replicas: 2",
+    );
+    let report = diff(&repo);
+    assert_eq!(
+        finding_files(&report, "resolved"),
+        ["apps/extra/overlays/prod/deployment.yaml single-replica-in-production"]
+    );
+    // Two replicas in production want a PodDisruptionBudget (a rule across objects).
+    assert_eq!(
+        finding_files(&report, "added"),
+        ["apps/extra/overlays/prod/deployment.yaml missing-pdb-in-production"]
+    );
+    assert_eq!(
+        summary(&report),
+        expect(
+            &["apps/extra/overlays/prod"],
+            "modified Deployment extra: /spec/replicas"
+        )
+    );
+}
+
+/// When the working tree's check fails (a committed policy that does not compile), REF's
+/// side, prepared beside it, does not keep the diff from ending with the error (exit 2).
+#[test]
+fn a_working_tree_check_that_fails_ends_the_diff() {
+    let (_tmp, repo) = monorepo();
+    std::fs::create_dir_all(repo.join("policies")).unwrap();
+    std::fs::write(
+        repo.join("policies/broken.rego"),
+        "package kgate.rules.broken\n\ndeny contains m if {\n",
+    )
+    .unwrap();
+    let config = std::fs::read_to_string(repo.join(".kgate.yaml")).unwrap();
+    std::fs::write(
+        repo.join(".kgate.yaml"),
+        format!("{config}policies:\n  dirs: [policies]\n"),
+    )
+    .unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "a broken policy"]);
+    edit(&repo, "apps/svc-0000/base/deployment.yaml", "8080", "8081");
+    let mut child = common::bin()
+        .args(["diff", "--since", "HEAD", "-f", "json"])
+        .current_dir(&repo)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(120) {
+            let _ = child.kill();
+            panic!("kgate diff --since still runs after 120 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(2));
+}

@@ -93,6 +93,8 @@ pub struct Kept {
     pub repo: Option<RepoResults>,
     /// Every file discovery's walk listed (kept only when asked), before the selection.
     pub walked: Vec<std::path::PathBuf>,
+    /// Its policy results by content (`None` with Gatekeeper constraints).
+    pub results: Option<roots::ResultsMemo>,
 }
 
 /// What `kgate diff --since REF` asks of a check besides keeping its renders: for REF's
@@ -106,6 +108,9 @@ pub struct Keeping<'a> {
     pub repo: Option<&'a RepoResults>,
     /// The working tree's file table: what it read is not read again (`contents` override it).
     pub sources: Option<&'a crate::source::FileTable>,
+    /// The working tree's policy results by content: REF's objects and roots equal to the
+    /// working tree's are not evaluated again.
+    pub results: Option<&'a roots::ResultsMemo>,
 }
 
 /// The repository-scope rules' input and results.
@@ -114,29 +119,39 @@ pub struct RepoResults {
     pub results: Vec<Result<crate::policy::RepoViolation, crate::policy::EvalError>>,
 }
 
-/// The pipeline, handing back with `keep` the rendered objects of the affected roots
-/// (`opts.changed_files` or `changed_since` set), so a caller comparing renders does not
-/// render them again.
-pub fn check_keeping(
+/// A check's first phase, which needs nothing of another check: the settings, the
+/// policies, discovery, the graph and the selection (`kgate diff --since` prepares REF's
+/// side while the working tree's check runs).
+pub struct Prepared {
+    opts: CheckOptions,
+    s: Settings,
+    policies: PolicySet,
+    version: crate::validate::KubeVersion,
+    strict: bool,
+    discovery: crate::discover::Discovery,
+    graph: crate::discover::graph::RepoGraph,
+    walked: Vec<std::path::PathBuf>,
+    entries: Vec<crate::render::entry::EntryRender>,
+    affected: Option<crate::model::Affected>,
+    /// The files `contents` gave other contents than the disk's.
+    differing: std::collections::BTreeSet<std::path::PathBuf>,
+    timings: Vec<(&'static str, std::time::Duration)>,
+}
+
+/// The first phase of the check of `opts`, with `contents` read instead of the disk's
+/// (absolute paths; see [`Keeping::contents`]); `keep`: the files discovery's walk listed
+/// are kept (for [`Kept::walked`]).
+pub fn prepare(
     opts: &CheckOptions,
-    keeping: Option<&Keeping<'_>>,
-) -> Result<(CheckResult, Kept), CheckError> {
-    let mut timings = Vec::new();
-    let mut clock = std::time::Instant::now();
-    let mut lap = |what: &'static str, timings: &mut Vec<_>| {
-        timings.push((what, clock.elapsed()));
-        clock = std::time::Instant::now();
-    };
+    contents: &[(std::path::PathBuf, std::sync::Arc<[u8]>)],
+    keep: bool,
+) -> Result<Prepared, CheckError> {
+    let clock = std::time::Instant::now();
     let s = Settings::resolve(opts)?;
-    let contents = keeping.map_or(&[][..], |k| k.contents);
-    if let Some(base) = keeping.and_then(|k| k.sources) {
-        s.sources.seed_from(base);
-    }
     for (path, bytes) in contents {
         s.sources.preload(path, bytes.clone());
     }
-    let differing: std::collections::BTreeSet<std::path::PathBuf> =
-        contents.iter().map(|(p, _)| s.sources.path(p)).collect();
+    let differing = contents.iter().map(|(p, _)| s.sources.path(p)).collect();
     let config = &s.config;
     let user = crate::policy::user::UserPolicies::load(&s.user_policies(), &s.root)?;
     let mut policies = PolicySet::load_with_user(&crate::policy::builtin_sources(), &user)?;
@@ -145,9 +160,11 @@ pub fn check_keeping(
     let strict = opts.strict || config.strict;
     let mut discovery = s.discover(&s.excludes(!user.sources.is_empty()))?;
     let graph = s.graph(&discovery);
-    let walked = keeping
-        .map(|_| walked_files(&discovery))
-        .unwrap_or_default();
+    let walked = if keep {
+        walked_files(&discovery)
+    } else {
+        Vec::new()
+    };
     // Before --changed-since narrows the files: entry points and the ConfigMaps their
     // variables come from are read from the whole repository.
     let entries = crate::render::entry::entry_renders(
@@ -157,7 +174,63 @@ pub fn check_keeping(
         &graph.gitops_documents,
     );
     let (affected, entries) = select::select(opts, &s, &graph, &mut discovery, entries)?;
-    lap("load policies, discover, graph, select", &mut timings);
+    Ok(Prepared {
+        opts: opts.clone(),
+        s,
+        policies,
+        version,
+        strict,
+        discovery,
+        graph,
+        walked,
+        entries,
+        affected,
+        differing,
+        timings: vec![("load policies, discover, graph, select", clock.elapsed())],
+    })
+}
+
+/// The pipeline, handing back with `keep` the rendered objects of the affected roots
+/// (`opts.changed_files` or `changed_since` set), so a caller comparing renders does not
+/// render them again.
+pub fn check_keeping(
+    opts: &CheckOptions,
+    keeping: Option<&Keeping<'_>>,
+) -> Result<(CheckResult, Kept), CheckError> {
+    let contents = keeping.map_or(&[][..], |k| k.contents);
+    check_prepared(prepare(opts, contents, keeping.is_some())?, keeping)
+}
+
+/// The rest of the pipeline after [`prepare`] (whose `contents` `keeping` repeats).
+pub fn check_prepared(
+    prepared: Prepared,
+    keeping: Option<&Keeping<'_>>,
+) -> Result<(CheckResult, Kept), CheckError> {
+    let Prepared {
+        opts,
+        s,
+        mut policies,
+        version,
+        strict,
+        discovery,
+        graph,
+        walked,
+        entries,
+        affected,
+        differing,
+        mut timings,
+    } = prepared;
+    let opts = &opts;
+    let config = &s.config;
+    // What another check read is not read again; `contents` were preloaded and stay.
+    if let Some(base) = keeping.and_then(|k| k.sources) {
+        s.sources.seed_from(base);
+    }
+    let mut clock = std::time::Instant::now();
+    let mut lap = |what: &'static str, timings: &mut Vec<_>| {
+        timings.push((what, clock.elapsed()));
+        clock = std::time::Instant::now();
+    };
     let reuse = keeping.and_then(|k| k.reuse).map(|memo| (memo, &differing));
     let keep: Option<std::collections::BTreeSet<String>> = affected
         .as_ref()
@@ -212,6 +285,7 @@ pub fn check_keeping(
                 scope: scope.as_ref(),
                 keep: keep.as_ref(),
                 reuse,
+                results: keeping.and_then(|k| k.results),
             },
         )
     });
@@ -290,6 +364,7 @@ pub fn check_keeping(
         sources: s.sources.clone(),
         repo: repo_results,
         walked,
+        results: rendered.results,
     };
     Ok((result, kept))
 }

@@ -27,7 +27,7 @@ use super::roots::Rendered;
 use crate::source::relative;
 
 use super::changes::ChangesError;
-use super::check::Keeping;
+use super::check::{Keeping, Prepared};
 use super::pr_diff_ref::Absent;
 use super::settings::{CheckError, CheckOptions, Settings};
 use crate::source::FileTable;
@@ -279,6 +279,15 @@ fn export_tree_into(base: &Path, top: &Path, reference: &str) -> Result<TempTree
     Ok(tree)
 }
 
+/// `opts` limited to what `changed` can affect (as `check --changed-since`).
+fn limited(opts: &CheckOptions, changed: &BTreeSet<String>) -> CheckOptions {
+    CheckOptions {
+        changed_since: None,
+        changed_files: Some(changed.clone()),
+        ..opts.clone()
+    }
+}
+
 /// One side of the comparison, as its check left it: the scanned root, the repository graph
 /// and the rendered affected roots.
 struct Side {
@@ -299,6 +308,8 @@ struct Side {
     table: Arc<FileTable>,
     /// The files its discovery listed.
     walked: Vec<PathBuf>,
+    /// Its policy results by content.
+    results: Option<super::roots::ResultsMemo>,
 }
 
 impl Side {
@@ -308,12 +319,13 @@ impl Side {
         changed: &BTreeSet<String>,
         keeping: &Keeping<'_>,
     ) -> Result<Side, CheckError> {
-        let limited = CheckOptions {
-            changed_since: None,
-            changed_files: Some(changed.clone()),
-            ..opts.clone()
-        };
-        let (result, kept) = super::check::check_keeping(&limited, Some(keeping))?;
+        let prepared = super::check::prepare(&limited(opts, changed), keeping.contents, true)?;
+        Side::finish(prepared, keeping)
+    }
+
+    /// The rest of the check [`super::check::prepare`] began.
+    fn finish(prepared: Prepared, keeping: &Keeping<'_>) -> Result<Side, CheckError> {
+        let (result, kept) = super::check::check_prepared(prepared, Some(keeping))?;
         Ok(Side {
             root: result.root,
             graph: kept.graph,
@@ -326,6 +338,7 @@ impl Side {
             timings: result.timings,
             repo: kept.repo,
             walked: kept.walked,
+            results: kept.results,
         })
     }
 
@@ -576,6 +589,7 @@ const KEEP: Keeping<'static> = Keeping {
     reuse: None,
     repo: None,
     sources: None,
+    results: None,
 };
 
 /// `kgate diff --since REF [PATH...]`: the rendered difference and the findings difference
@@ -666,12 +680,33 @@ impl RefSide<'_> {
         timings: &mut Timings,
     ) -> Result<Sides, CheckError> {
         let clock = std::time::Instant::now();
-        let after = Side::check(self.opts, self.changed, &KEEP)?;
-        timings.push((
-            "check (and render) the working tree".into(),
-            clock.elapsed(),
-        ));
+        // REF's settings, policies, discovery and graph need nothing of the working tree's
+        // check: they are prepared meanwhile, on a thread of their own.
+        let (after, prepared) = std::thread::scope(|scope| {
+            let prepared = scope.spawn(|| {
+                let clock = std::time::Instant::now();
+                let opts = limited(self.opts, self.changed);
+                (
+                    super::check::prepare(&opts, contents, true),
+                    clock.elapsed(),
+                )
+            });
+            let after = Side::check(self.opts, self.changed, &KEEP);
+            let after_time = clock.elapsed();
+            match prepared.join() {
+                Ok(prepared) => (after.map(|a| (a, after_time)), prepared),
+                // A bug, not a user error: surface it as the panic it is.
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        });
+        let (after, after_time) = after?;
+        timings.push(("check (and render) the working tree".into(), after_time));
         after.phases(timings);
+        let (prepared, prepare_time) = prepared;
+        timings.push((
+            "prepare REF (policies, discover, graph, select), meanwhile".into(),
+            prepare_time,
+        ));
         if after.helm_runs > 0 || after.reads(absent, self.top) {
             let (before, tree) = self.export_and_check(None, timings)?;
             return Ok((before, after, Some(tree)));
@@ -682,10 +717,15 @@ impl RefSide<'_> {
             reuse: after.memo.as_ref(),
             repo: after.repo.as_ref(),
             sources: Some(&after.table),
+            results: after.results.as_ref(),
         };
-        let before = Side::check(self.opts, self.changed, &keeping)?;
+        let before = Side::finish(prepared?, &keeping)?;
+        let (objects, roots) = before.results.as_ref().map_or((0, 0), |r| r.hits());
         timings.push((
-            "check REF in the working tree's paths, reusing its renders".into(),
+            format!(
+                "check REF in the working tree's paths, reusing its renders \
+                 ({objects} object and {roots} root results reused)"
+            ),
             clock.elapsed(),
         ));
         before.phases(timings);

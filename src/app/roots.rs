@@ -36,6 +36,8 @@ pub struct RootsOutcome {
     pub memo: Option<crate::render::Memo>,
     /// How many times Helm ran.
     pub helm_runs: usize,
+    /// The policy results by content, with `RootSettings::keep` (`None` with Gatekeeper).
+    pub results: Option<ResultsMemo>,
 }
 
 /// Rendered roots handed back to the caller (`kgate diff --since` compares them rather than
@@ -60,11 +62,14 @@ struct Shared<'a> {
     rules: &'a BTreeMap<String, RuleInfo>,
     disabled: &'a [String],
     validators: &'a crate::validate::Validators,
-    /// Policy results by (object, context other than the root): an object that comes out of
-    /// several roots identical (a base seen through a cluster that includes it unchanged)
-    /// is evaluated once. `None` when results depend on the root's other objects
-    /// (Gatekeeper's inventory).
-    memo: Option<Mutex<HashMap<u64, PolicyResults>>>,
+    /// Policy results by content (see [`ResultsMemo`]). `None` when results depend on the
+    /// root's other objects (Gatekeeper's inventory).
+    memo: Option<Mutex<ResultsMemo>>,
+    /// Whether rules across objects are memoized too: only for `kgate diff --since` (its
+    /// checks keep their renders), whose REF side starts from the working tree's results
+    /// (within one check, hashing every root's objects costs about what the few equal roots
+    /// save: session 7's measurement in `benches/RESULTS.md`).
+    memo_roots: bool,
     /// What policies read of objects and contexts (what the memo key keeps).
     reads: &'a Reads,
     /// Roots that are only bases of other roots, with the nodes that use them.
@@ -87,6 +92,39 @@ struct Shared<'a> {
 
 type PolicyResults = Vec<Result<Violation, EvalError>>;
 
+/// Policy results by what they are computed from, so that equal inputs are evaluated once:
+/// an object that comes out of several roots identical (a base seen through a cluster that
+/// includes it unchanged) and, on `kgate diff --since`'s REF side (which starts from the
+/// working tree's results), a root whose objects equal another's (a root that renders as in
+/// the working tree). Results, not findings: a finding's location comes from the object's
+/// provenance, which may differ where the content does not, so findings are made again
+/// from each root's own objects.
+#[derive(Default, Clone)]
+pub struct ResultsMemo {
+    /// Object rules, by the object and the context ([`memo_key`]).
+    objects: HashMap<u64, PolicyResults>,
+    /// Rules across objects (`custom.scope: root`), by every object in order and the context
+    /// ([`root_key`]).
+    roots: HashMap<u64, PolicyResults>,
+    /// How many object and root evaluations it spared.
+    hits: (usize, usize),
+}
+
+impl ResultsMemo {
+    /// How many object and root evaluations it spared.
+    pub fn hits(&self) -> (usize, usize) {
+        self.hits
+    }
+
+    /// Another check's results, to start from (its hits not counted).
+    fn seed(&self) -> ResultsMemo {
+        ResultsMemo {
+            hits: (0, 0),
+            ..self.clone()
+        }
+    }
+}
+
 /// The memo key: the object and the context, without what no policy reads (the root path,
 /// the cluster, annotations no rule declares it reads). `context_key` is the root's context
 /// as [`Reads::context_key`] leaves it, serialized once per root.
@@ -96,6 +134,52 @@ fn memo_key(input: &serde_json::Value, context_key: &str, reads: &Reads) -> u64 
     reads.hash_object(input, &mut h);
     context_key.hash(&mut h);
     h.finish()
+}
+
+/// The memo key of a root's rules across objects: its objects in order (what their indexes
+/// name) and the context, without what no policy reads.
+fn root_key(
+    inputs: &[serde_json::Value],
+    context_key: &str,
+    reads: &Reads,
+    affected: Option<&[bool]>,
+) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    inputs.len().hash(&mut h);
+    for input in inputs {
+        reads.hash_object(input, &mut h);
+    }
+    context_key.hash(&mut h);
+    affected.hash(&mut h);
+    h.finish()
+}
+
+/// The results of `compute` for `key` in the memo's map `of`, computed once.
+fn memoized(
+    s: &Shared<'_>,
+    key: impl Fn(&Shared<'_>) -> u64,
+    of: impl Fn(&mut ResultsMemo) -> (&mut HashMap<u64, PolicyResults>, &mut usize),
+    compute: impl FnOnce() -> PolicyResults,
+) -> PolicyResults {
+    let Some(memo) = &s.memo else {
+        return compute();
+    };
+    let key = key(s);
+    let hit = memo.lock().ok().and_then(|mut m| {
+        let (map, hits) = of(&mut m);
+        let hit = map.get(&key).cloned();
+        *hits += usize::from(hit.is_some());
+        hit
+    });
+    if let Some(hit) = hit {
+        return hit;
+    }
+    let fresh = compute();
+    if let Ok(mut m) = memo.lock() {
+        of(&mut m).0.insert(key, fresh.clone());
+    }
+    fresh
 }
 
 fn location_of(
@@ -508,27 +592,12 @@ fn check_rendered(
                 return Vec::new();
             }
             let mut results = crate::app::objects::schema_results(validator, input, s.disabled);
-            let key = s
-                .memo
-                .as_ref()
-                .map(|_| memo_key(input, &context_key, s.reads));
-            let cached = key.and_then(|k| {
-                s.memo
-                    .as_ref()
-                    .and_then(|m| m.lock().ok().and_then(|m| m.get(&k).cloned()))
-            });
-            let policy = match cached {
-                Some(hit) => hit,
-                None => {
-                    let fresh = ev.evaluate(input.clone(), &context, enabled);
-                    if let (Some(k), Some(m)) = (key, &s.memo)
-                        && let Ok(mut m) = m.lock()
-                    {
-                        m.insert(k, fresh.clone());
-                    }
-                    fresh
-                }
-            };
+            let policy = memoized(
+                s,
+                |s| memo_key(input, &context_key, s.reads),
+                |m| (&mut m.objects, &mut m.hits.0),
+                || ev.evaluate(input.clone(), &context, enabled),
+            );
             results.extend(policy);
             results
         })
@@ -538,11 +607,23 @@ fn check_rendered(
     // where no root using it renders (`kept_base_findings`).
     // Only findings on affected objects count; rules relating objects within a namespace
     // see the affected objects' namespaces only (`root_focus`), the others the whole root.
-    let root_results = if affected.iter().any(|a| *a) {
-        let focus = super::root_focus::focus(&inputs, &affected);
-        ev.evaluate_root(&inputs, focus.as_deref(), &context, enabled)
-    } else {
+    let root_results = if !affected.iter().any(|a| *a) {
         Vec::new()
+    } else {
+        let focus = super::root_focus::focus(&inputs, &affected);
+        // The focus follows from the objects and which of them are affected.
+        let focused = focus.as_ref().map(|_| &affected[..]);
+        let mut evaluate = || ev.evaluate_root(&inputs, focus.as_deref(), &context, enabled);
+        if s.memo_roots {
+            memoized(
+                s,
+                |s| root_key(&inputs, &context_key, s.reads, focused),
+                |m| (&mut m.roots, &mut m.hits.1),
+                evaluate,
+            )
+        } else {
+            evaluate()
+        }
     };
     let is_base = s.bases.contains_key(name);
     let mut scoped: Vec<Vec<Result<Violation, EvalError>>> = vec![Vec::new(); resources.len()];
@@ -738,6 +819,9 @@ pub struct RootSettings<'a> {
     /// Another render's memo over the same paths, and the files whose content differs from
     /// it: its builds that read none of them are reused (`kgate diff --since`'s REF side).
     pub reuse: Option<(&'a crate::render::Memo, &'a BTreeSet<PathBuf>)>,
+    /// Policy results of another check with the same policies and configuration (`kgate
+    /// diff --since`'s working tree, for REF's side): equal inputs are not evaluated again.
+    pub results: Option<&'a ResultsMemo>,
 }
 
 pub fn check_roots(
@@ -768,7 +852,8 @@ pub fn check_roots(
         memo: policies
             .gatekeeper_rules()
             .is_empty()
-            .then(|| Mutex::new(HashMap::new())),
+            .then(|| Mutex::new(settings.results.map(ResultsMemo::seed).unwrap_or_default())),
+        memo_roots: settings.keep.is_some(),
         reads: policies.reads(),
         bases: settings.bases,
         base_findings: Mutex::new(Vec::new()),
@@ -834,6 +919,10 @@ pub fn check_roots(
         rendered: shared.kept.into_inner().unwrap_or_default(),
         memo: settings.keep.map(|_| renderer.memo()),
         helm_runs: helm.runs(),
+        results: settings
+            .keep
+            .and(shared.memo)
+            .and_then(|m| m.into_inner().ok()),
     }
 }
 
