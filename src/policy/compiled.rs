@@ -79,6 +79,10 @@ impl Vm {
         // A rule body that errors is an error, as in the interpreter (strict by default):
         // with vendor/regorus.patch the VM then fails, and the interpreter reports it.
         vm.set_strict_builtin_errors(true);
+        // The time and memory limits bound a run, as in the interpreter. regorus' default
+        // instruction limit (25,000) would send every large root (a cluster's thousand
+        // objects) back to the interpreter.
+        vm.set_max_instructions(usize::MAX);
         vm.set_execution_timer_config(Some(ExecutionTimerConfig {
             limit: timeout,
             check_interval: NonZeroU32::new(64).unwrap_or(NonZeroU32::MIN),

@@ -252,6 +252,27 @@ mod tests {
         }
     }
 
+    #[test]
+    fn large_roots_run_in_the_vm() {
+        // Beyond regorus' default instruction limit: the VM would fail and the root would
+        // go to the interpreter (the same findings, several times slower).
+        let set = PolicySet::builtin().expect("built-in policies");
+        let mut ev = set.evaluator();
+        let objects: Vec<Value> = (0..40)
+            .flat_map(|i| {
+                root().into_iter().map(move |mut o| {
+                    o["metadata"]["name"] = json!(format!("o{i}"));
+                    o
+                })
+            })
+            .collect();
+        let vm = ev.root_vm.as_mut().expect("a VM");
+        let input = super::objects_input(&objects);
+        let data = || json!({"kgate": {}});
+        let entry = set.root_gathers.all.clone();
+        assert!(vm.run(&json!({}), data, &input, &entry).is_some());
+    }
+
     /// One root-scope rule (`my-rule`) made of `body`.
     fn custom(body: &str) -> Vec<PolicySource> {
         vec![PolicySource {
