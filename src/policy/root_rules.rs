@@ -208,6 +208,12 @@ mod tests {
             json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
                 "metadata": {"name": "h", "namespace": "b"},
                 "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "nope"}}}),
+            // Pods an operator creates (service-selects-no-pod's `operator_pod_labels`).
+            json!({"apiVersion": "monitoring.coreos.com/v1", "kind": "Prometheus",
+                "metadata": {"name": "k8s", "namespace": "b"},
+                "spec": {"podMetadata": {"labels": {"app": "prom"}}}}),
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "prom", "namespace": "b"},
+                "spec": {"selector": {"app": "prom"}}}),
             json!({}),
         ]
     }
@@ -320,6 +326,24 @@ mod tests {
             matches!(&out[..], [Ok(v)] if v.object == Some(0)),
             "{out:?}"
         );
+    }
+
+    #[test]
+    fn keyed_multi_value_rules_stay_in_the_interpreter() {
+        // regorus' VM gives `s["a"]` no values here; the interpreter gives "one".
+        let set = PolicySet::load(&custom(
+            "s[k] contains v if { some o in input.objects; k := o.ns; v := o.v }\ndeny contains x if { some x in s[\"a\"] }",
+        ))
+        .expect("loads");
+        assert!(set.root_program.is_none());
+        let objects = vec![
+            json!({"ns": "a", "v": "one"}),
+            json!({"ns": "b", "v": "two"}),
+        ];
+        let out = set
+            .evaluator()
+            .evaluate_root(&objects, None, &json!({}), |_| true);
+        assert!(matches!(&out[..], [Ok(v)] if v.message == "one"), "{out:?}");
     }
 
     #[test]
