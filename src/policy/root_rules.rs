@@ -106,12 +106,12 @@ impl Evaluator {
             .collect();
         let is_local = |id: &str| local.contains(id) && enabled(id);
         let mut results = Vec::new();
-        if self.any_root_rule(&is_local) {
+        if self.any_root_rule(is_local) {
             let entry = self.root_gathers.local.clone();
             results = self.run_root(&entry, &objects_input(focus), context, is_local);
         }
         let is_global = |id: &str| !local.contains(id) && enabled(id);
-        if self.any_root_rule(&is_global) {
+        if self.any_root_rule(is_global) {
             let entry = self.root_gathers.global.clone();
             let input = objects_input(objects);
             results.extend(self.run_root(&entry, &input, context, is_global));
