@@ -35,9 +35,12 @@ deny contains violation if {
 	}
 }
 
-target_exists(hpa, ref) if {
+target_exists(hpa, ref) if [ref.kind, root.namespace(hpa), ref.name] in defined
+
+# [kind, namespace, name] of every object of the root: a set, so each target is one lookup
+# (scanning every object per HorizontalPodAutoscaler made this the costliest root rule).
+defined contains [kind, root.namespace(obj), name] if {
 	some obj in input.objects
-	obj.kind == ref.kind
-	obj.metadata.name == ref.name
-	root.namespace(obj) == root.namespace(hpa)
+	kind := obj.kind
+	name := obj.metadata.name
 }

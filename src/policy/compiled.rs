@@ -42,7 +42,25 @@ pub(super) fn compilable<'a>(mut texts: impl Iterator<Item = &'a str>, guarded: 
     } else {
         &EXTENDED[..EXTENDED.len() - 2]
     };
-    texts.all(|t| !names.iter().any(|n| calls(t, n)))
+    texts.all(|t| !names.iter().any(|n| calls(t, n)) && !defines_keyed_set(t))
+}
+
+/// Whether `text` may define a multi-value rule with a key (`s[k] contains v`), which
+/// regorus' VM (0.14.1) evaluates to nothing where the interpreter gives the values.
+fn defines_keyed_set(text: &str) -> bool {
+    text.lines().any(|line| {
+        let Some((head, _)) = line.split_once(" contains ") else {
+            return false;
+        };
+        let head = head.trim_end();
+        let name = head.split('[').next().unwrap_or("");
+        !name.is_empty()
+            && name.len() < head.len()
+            && head.ends_with(']')
+            && name
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+    })
 }
 
 /// Whether `text` names `name` as a whole (`drops_all(` is not `all(`).
@@ -117,6 +135,10 @@ impl Vm {
         // A rule body that errors is an error, as in the interpreter (strict by default):
         // with vendor/regorus.patch the VM then fails, and the interpreter reports it.
         vm.set_strict_builtin_errors(true);
+        // The time and memory limits bound a run, as in the interpreter. regorus' default
+        // instruction limit (25,000) would send every large root (a cluster's thousand
+        // objects) back to the interpreter.
+        vm.set_max_instructions(usize::MAX);
         vm.set_execution_timer_config(Some(ExecutionTimerConfig {
             limit: timeout,
             check_interval: NonZeroU32::new(64).unwrap_or(NonZeroU32::MIN),
@@ -338,6 +360,19 @@ mod tests {
         );
         assert!(alone.is_none(), "{alone:?}");
         assert!(matches!(&out[..], [Ok(v)] if v.message == "m"), "{out:?}");
+    }
+
+    #[test]
+    fn keyed_multi_value_rules_are_detected() {
+        assert!(super::defines_keyed_set(
+            "s[k] contains v if { k := 1; v := 2 }"
+        ));
+        assert!(super::defines_keyed_set("x\nlabels[ns] contains l if {"));
+        assert!(!super::defines_keyed_set("deny contains msg if {"));
+        assert!(!super::defines_keyed_set(
+            "\tsome x in s[\"a\"]\n\tcontains(x, \"y\")"
+        ));
+        assert!(!super::defines_keyed_set("deny[msg] {"));
     }
 
     #[test]

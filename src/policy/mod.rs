@@ -15,13 +15,13 @@ mod guard;
 mod metadata;
 pub mod reads;
 mod results;
+mod root_rules;
 pub mod testing;
 pub mod user;
 
 pub use guard::in_guarded_evaluation;
 pub use metadata::{MetadataError, RuleMetadata, is_rule_id, parse_metadata};
 
-use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -173,6 +173,9 @@ pub struct PolicySet {
     gatekeeper: Option<Arc<gatekeeper::Gatekeeper>>,
     /// The gather rules compiled for the RVM, when no extension is needed (`compiled`).
     program: Option<Arc<regorus::rvm::program::Program>>,
+    /// The root-scope rules' gathers, and compiled for the RVM (`root_rules`).
+    root_gathers: Arc<root_rules::RootGathers>,
+    root_program: Option<Arc<regorus::rvm::program::Program>>,
     /// The time limit per object and the memory limit (`set_limits`).
     limits: (Duration, Option<u64>),
 }
@@ -250,6 +253,7 @@ impl PolicySet {
         }
         rules.sort_by(|a, b| a.info.id.cmp(&b.info.id));
         let gathers = add_gathers(&mut engine, &rules)?;
+        let root_gathers = root_rules::add_root_gathers(&mut engine, &rules)?;
         analyse_modules(&engine)?;
         let guarded = engine_guarded(sources, user);
         let scoped = |s: &&PolicySource| {
@@ -267,6 +271,21 @@ impl PolicySet {
         )
         .then(|| compiled::compile(&engine, &gathers.all()))
         .flatten();
+        // The root gathers reach the root-scope rules and what they import (not the object
+        // or repository rules).
+        let other_rule = |s: &&PolicySource| {
+            rules
+                .iter()
+                .any(|r| r.info.source == s.path && !r.info.root_scope)
+        };
+        let root_program = compiled::compilable(
+            texts_of(sources, user)
+                .filter(|s| !other_rule(s))
+                .map(|s| s.text.as_str()),
+            guarded,
+        )
+        .then(|| compiled::compile(&engine, &root_gathers.entries()))
+        .flatten();
         let reads = reads::Reads::of(
             sources.iter().filter(|s| !is_test_file(&s.path)),
             user.sources.iter().filter(|s| !is_test_file(&s.path)),
@@ -280,6 +299,8 @@ impl PolicySet {
             user_data: Arc::new(user.data.clone()),
             gatekeeper: None,
             program,
+            root_gathers: Arc::new(root_gathers),
+            root_program,
             limits: (EVAL_TIME_LIMIT, None),
         })
     }
@@ -338,6 +359,9 @@ impl PolicySet {
                 .as_ref()
                 .map(|g| (Arc::clone(g), g.engines())),
             vm: (self.program.as_ref())
+                .map(|p| compiled::Vm::new(Arc::clone(p), self.limits.0, self.limits.1)),
+            root_gathers: Arc::clone(&self.root_gathers),
+            root_vm: (self.root_program.as_ref())
                 .map(|p| compiled::Vm::new(Arc::clone(p), self.limits.0, self.limits.1)),
         }
     }
@@ -427,19 +451,6 @@ fn builtin_rule(
         query: format!("{package}.deny"),
         namespace_local: meta.namespace_local,
     }))
-}
-
-/// The violations (or errors) of root-scope rules' results.
-fn root_violations(
-    results: Vec<(String, Result<regorus::Value, EvalError>)>,
-) -> Vec<Result<Violation, EvalError>> {
-    results
-        .into_iter()
-        .flat_map(|(id, result)| match result {
-            Ok(value) => violations_of(&id, &value),
-            Err(e) => vec![Err(e)],
-        })
-        .collect()
 }
 
 /// The rule for one of the repository's own (conftest-style) `deny` rules.
@@ -587,6 +598,17 @@ fn context_data(
     serde_json::Value::Object(data)
 }
 
+/// The policy files (not the tests) of the library and of the repository.
+fn texts_of<'a>(
+    sources: &'a [PolicySource],
+    user: &'a user::UserPolicies,
+) -> impl Iterator<Item = &'a PolicySource> {
+    sources
+        .iter()
+        .chain(&user.sources)
+        .filter(|s| !is_test_file(&s.path))
+}
+
 /// Whether `engine` has the checked `sprintf` or the sized expanders (see `budget`).
 fn engine_guarded(sources: &[PolicySource], user: &user::UserPolicies) -> bool {
     let all = || sources.iter().chain(&user.sources);
@@ -620,6 +642,8 @@ pub struct Evaluator {
     user_data: Arc<serde_json::Map<String, serde_json::Value>>,
     gatekeeper: Option<(Arc<gatekeeper::Gatekeeper>, gatekeeper::Engines)>,
     vm: Option<compiled::Vm>,
+    root_gathers: Arc<root_rules::RootGathers>,
+    root_vm: Option<compiled::Vm>,
 }
 
 /// Prepared engines kept per evaluator: more distinct contexts than this (many clusters with
@@ -778,54 +802,6 @@ impl Evaluator {
         }
     }
 
-    /// Runs the root-scope rules (`custom.scope: root`) on all objects of a root at once:
-    /// `input.objects` is the list, and a violation names the object it concerns by index
-    /// (`object`), with a `path` inside that object. With `focus` (the same list, the objects
-    /// no finding of interest can depend on replaced by `{}`: see `app::root_focus`), rules
-    /// declaring `custom.relatesWithin: namespace` see the focused list instead.
-    pub fn evaluate_root(
-        &mut self,
-        objects: &[serde_json::Value],
-        focus: Option<&[serde_json::Value]>,
-        context: &serde_json::Value,
-        enabled: impl Fn(&str) -> bool,
-    ) -> Vec<Result<Violation, EvalError>> {
-        let input = serde_json::json!({ "objects": objects });
-        let Some(focus) = focus else {
-            return root_violations(self.run_scoped(|r| r.root_scope, &input, context, enabled));
-        };
-        // Rules that relate objects only within a namespace see the focused list (same
-        // indexes, the objects of unrelated namespaces left as `{}`); the others see all.
-        let focused = serde_json::json!({ "objects": focus });
-        let local: HashSet<String> = self
-            .rules
-            .iter()
-            .filter(|r| r.namespace_local)
-            .map(|r| r.info.id.clone())
-            .collect();
-        let mut results = self.run_scoped(
-            |r| r.root_scope,
-            &focused,
-            context,
-            |id| local.contains(id) && enabled(id),
-        );
-        results.extend(self.run_scoped(
-            |r| r.root_scope,
-            &input,
-            context,
-            |id| !local.contains(id) && enabled(id),
-        ));
-        // Back in rule order, as one evaluation over the whole root gives them.
-        let order: HashMap<&str, usize> = self
-            .rules
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.info.id.as_str(), i))
-            .collect();
-        results.sort_by_key(|(id, _)| order.get(id.as_str()).copied());
-        root_violations(results)
-    }
-
     /// Runs the repository-scope rules (`custom.scope: repo`) once on `repo` (the repository
     /// graph as `app::repo_input` builds it): a violation names the file or directory it concerns
     /// (`file`, relative to the scanned root) and optionally a `line`.
@@ -835,7 +811,8 @@ impl Evaluator {
         context: &serde_json::Value,
         enabled: impl Fn(&str) -> bool,
     ) -> Vec<Result<RepoViolation, EvalError>> {
-        self.run_scoped(|r| r.repo_scope, repo, context, enabled)
+        let repo = regorus::Value::from(repo.clone());
+        self.run_scoped(|r| r.repo_scope, &repo, context, enabled)
             .into_iter()
             .flat_map(|(id, result)| match result {
                 Ok(value) => repo_violations_of(&id, &value),
@@ -849,7 +826,7 @@ impl Evaluator {
     fn run_scoped(
         &mut self,
         scoped: impl Fn(&RuleInfo) -> bool,
-        input: &serde_json::Value,
+        input: &regorus::Value,
         context: &serde_json::Value,
         enabled: impl Fn(&str) -> bool,
     ) -> Vec<(String, Result<regorus::Value, EvalError>)> {
@@ -863,7 +840,6 @@ impl Evaluator {
         if selected.is_empty() {
             return Vec::new();
         }
-        let input = regorus::Value::from(input.clone());
         let mut out = Vec::with_capacity(selected.len());
         let mut engine = None;
         for rule in selected {

@@ -1,0 +1,362 @@
+//! Root-scope rules (`custom.scope: root`): every object of a rendered root at once, as
+//! `input.objects`. They run in regorus' register VM like the object rules (`compiled`),
+//! through generated gather rules (all of them; those relating objects within a namespace;
+//! the others), so the library's shared helpers (`root.pods`, `root.namespaces`) are
+//! computed once per root, not once per rule. Any VM error, panic or unexpected result sends
+//! the root's rules to the interpreter, rule by rule, which reports errors as it always did.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use super::{
+    EvalError, Evaluator, PolicyError, PolicyRule, PolicySource, Violation, add_policy,
+    context_data, violations_of,
+};
+
+const ROOT_GATHER_PACKAGE: &str = "kgate_internal.root_gather";
+
+/// The generated rules gathering the root-scope rules' `deny`, as rule paths.
+pub(super) struct RootGathers {
+    /// Every root-scope rule.
+    all: String,
+    /// The rules with `custom.relatesWithin: namespace`.
+    local: String,
+    /// The others.
+    global: String,
+}
+
+impl RootGathers {
+    pub(super) fn entries(&self) -> Vec<String> {
+        vec![self.all.clone(), self.local.clone(), self.global.clone()]
+    }
+}
+
+/// Adds the root gather module to `engine`.
+pub(super) fn add_root_gathers(
+    engine: &mut regorus::Engine,
+    rules: &[PolicyRule],
+) -> Result<RootGathers, PolicyError> {
+    let mut text = format!("package {ROOT_GATHER_PACKAGE}\n\n");
+    let mut add = |name: &str, keep: fn(&PolicyRule) -> bool| {
+        text.push_str(&format!("{name} := {{\n"));
+        for r in rules.iter().filter(|r| r.info.root_scope && keep(r)) {
+            text.push_str(&format!("\t{:?}: {},\n", r.info.id, r.query));
+        }
+        text.push_str("}\n");
+        format!("data.{ROOT_GATHER_PACKAGE}.{name}")
+    };
+    let gathers = RootGathers {
+        all: add("all", |_| true),
+        local: add("local", |r| r.namespace_local),
+        global: add("global", |r| !r.namespace_local),
+    };
+    add_policy(
+        engine,
+        &PolicySource {
+            path: "kgate-root-gather.rego".to_owned(),
+            text,
+        },
+    )?;
+    Ok(gathers)
+}
+
+/// The violations (or errors) of root-scope rules' results.
+fn root_violations(
+    results: Vec<(String, Result<regorus::Value, EvalError>)>,
+) -> Vec<Result<Violation, EvalError>> {
+    results
+        .into_iter()
+        .flat_map(|(id, result)| match result {
+            Ok(value) => violations_of(&id, &value),
+            Err(e) => vec![Err(e)],
+        })
+        .collect()
+}
+
+/// `{"objects": objects}` as a regorus value.
+fn objects_input(objects: &[serde_json::Value]) -> regorus::Value {
+    regorus::Value::from(serde_json::json!({ "objects": objects }))
+}
+
+impl Evaluator {
+    /// Runs the root-scope rules (`custom.scope: root`) on all objects of a root at once:
+    /// `input.objects` is the list, and a violation names the object it concerns by index
+    /// (`object`), with a `path` inside that object. With `focus` (the same list, the objects
+    /// no finding of interest can depend on replaced by `{}`: see `app::root_focus`), rules
+    /// declaring `custom.relatesWithin: namespace` see the focused list instead.
+    pub fn evaluate_root(
+        &mut self,
+        objects: &[serde_json::Value],
+        focus: Option<&[serde_json::Value]>,
+        context: &serde_json::Value,
+        enabled: impl Fn(&str) -> bool,
+    ) -> Vec<Result<Violation, EvalError>> {
+        let Some(focus) = focus else {
+            let input = objects_input(objects);
+            let entry = self.root_gathers.all.clone();
+            return root_violations(self.run_root(&entry, &input, context, enabled));
+        };
+        // Rules that relate objects only within a namespace see the focused list (same
+        // indexes, the objects of unrelated namespaces left as `{}`); the others see all.
+        let local: HashSet<String> = self
+            .rules
+            .iter()
+            .filter(|r| r.namespace_local)
+            .map(|r| r.info.id.clone())
+            .collect();
+        let is_local = |id: &str| local.contains(id) && enabled(id);
+        let mut results = Vec::new();
+        if self.any_root_rule(is_local) {
+            let entry = self.root_gathers.local.clone();
+            results = self.run_root(&entry, &objects_input(focus), context, is_local);
+        }
+        let is_global = |id: &str| !local.contains(id) && enabled(id);
+        if self.any_root_rule(is_global) {
+            let entry = self.root_gathers.global.clone();
+            let input = objects_input(objects);
+            results.extend(self.run_root(&entry, &input, context, is_global));
+        }
+        // Back in rule order, as one evaluation over the whole root gives them.
+        let order: HashMap<&str, usize> = self
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.info.id.as_str(), i))
+            .collect();
+        results.sort_by_key(|(id, _)| order.get(id.as_str()).copied());
+        root_violations(results)
+    }
+
+    /// Whether some root-scope rule is `enabled`.
+    fn any_root_rule(&self, enabled: impl Fn(&str) -> bool) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.info.root_scope && enabled(&r.info.id))
+    }
+
+    /// The `deny` of each enabled root-scope rule on `input`, from the gather rule `entry` in
+    /// the VM when it succeeds, else rule by rule in the interpreter (`run_scoped`).
+    fn run_root(
+        &mut self,
+        entry: &str,
+        input: &regorus::Value,
+        context: &serde_json::Value,
+        enabled: impl Fn(&str) -> bool,
+    ) -> Vec<(String, Result<regorus::Value, EvalError>)> {
+        let tripped = Arc::clone(&self.tripped);
+        let rules = Arc::clone(&self.rules);
+        // A stopped rule is part of the gather: the interpreter runs the others one by one.
+        let stopped = rules
+            .iter()
+            .any(|r| r.info.root_scope && tripped.contains(&r.info.id));
+        if !stopped && let Some(vm) = &mut self.root_vm {
+            let key = self.reads.context_key(context);
+            let data = || context_data(&self.user_data, key.clone());
+            if let Some(regorus::Value::Object(results)) = vm.run(&key, data, input, entry) {
+                let picked: Option<Vec<_>> = rules
+                    .iter()
+                    .filter(|r| r.info.root_scope && enabled(&r.info.id))
+                    .map(|r| {
+                        let value = results.get(&regorus::Value::from(r.info.id.as_str()))?;
+                        Some((r.info.id.clone(), Ok(value.clone())))
+                    })
+                    .collect();
+                if let Some(picked) = picked {
+                    return picked;
+                }
+            }
+        }
+        self.run_scoped(|r| r.root_scope, input, context, enabled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{PolicySet, PolicySource};
+    use serde_json::{Value, json};
+
+    /// A root touching every built-in root rule, with findings for each.
+    fn root() -> Vec<Value> {
+        let deployment = |name: &str, ns: &str, app: &str| {
+            json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": name, "namespace": ns},
+                "spec": {"replicas": 3, "selector": {"matchLabels": {"app": app}},
+                    "template": {"metadata": {"labels": {"app": app}}, "spec": {
+                        "serviceAccountName": "runner",
+                        "volumes": [{"name": "c", "configMap": {"name": "settings"}}],
+                        "containers": [{"name": "a", "image": "nginx",
+                            "envFrom": [{"secretRef": {"name": "creds"}}]}]}}}})
+        };
+        vec![
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}}),
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "b"}}),
+            json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                "metadata": {"name": "deny", "namespace": "b"},
+                "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}),
+            deployment("web", "a", "web"),
+            deployment("web", "a", "web"),
+            deployment("api", "b", "api"),
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "settings", "namespace": "b"}}),
+            json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+                "metadata": {"name": "api", "namespace": "b"},
+                "spec": {"selector": {"matchLabels": {"app": "api"}}}}),
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "a"},
+                "spec": {"selector": {"app": "web"}}}),
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "gone", "namespace": "b"},
+                "spec": {"selector": {"app": "gone", "tier": "x"}}}),
+            json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+                "metadata": {"name": "h", "namespace": "b"},
+                "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "nope"}}}),
+            // Pods an operator creates (service-selects-no-pod's `operator_pod_labels`).
+            json!({"apiVersion": "monitoring.coreos.com/v1", "kind": "Prometheus",
+                "metadata": {"name": "k8s", "namespace": "b"},
+                "spec": {"podMetadata": {"labels": {"app": "prom"}}}}),
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "prom", "namespace": "b"},
+                "spec": {"selector": {"app": "prom"}}}),
+            json!({}),
+        ]
+    }
+
+    #[test]
+    fn the_builtin_root_rules_run_compiled_with_the_interpreters_results() {
+        let set = PolicySet::builtin().expect("built-in policies");
+        assert!(
+            set.root_program.is_some(),
+            "the built-in root rules compile"
+        );
+        let mut compiled = set.evaluator();
+        let mut interpreted = set.evaluator();
+        interpreted.root_vm = None;
+        let objects = root();
+        let mut focus = objects.clone();
+        focus[0] = json!({});
+        for context in [json!({"production": true}), json!({"production": false})] {
+            let vm = compiled.root_vm.as_mut().expect("a VM");
+            let input = super::objects_input(&objects);
+            let entry = set.root_gathers.all.clone();
+            let data = || json!({"kgate": context.clone()});
+            assert!(
+                vm.run(&context, data, &input, &entry).is_some(),
+                "runs in the VM"
+            );
+            for focus in [None, Some(&focus[..])] {
+                let a = compiled.evaluate_root(&objects, focus, &context, |_| true);
+                let b = interpreted.evaluate_root(&objects, focus, &context, |_| true);
+                assert_eq!(a, b);
+                let rules: std::collections::BTreeSet<_> =
+                    a.iter().flatten().map(|v| v.rule.as_str()).collect();
+                assert!(rules.len() >= 4, "{a:#?}");
+            }
+            let only = |id: &str| id == "hpa-target-missing";
+            let a = compiled.evaluate_root(&objects, None, &context, only);
+            assert_eq!(a, interpreted.evaluate_root(&objects, None, &context, only));
+            assert!(
+                matches!(&a[..], [Ok(v)] if v.rule == "hpa-target-missing"),
+                "{a:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn large_roots_run_in_the_vm() {
+        // Beyond regorus' default instruction limit: the VM would fail and the root would
+        // go to the interpreter (the same findings, several times slower).
+        let set = PolicySet::builtin().expect("built-in policies");
+        let mut ev = set.evaluator();
+        let objects: Vec<Value> = (0..40)
+            .flat_map(|i| {
+                root().into_iter().map(move |mut o| {
+                    o["metadata"]["name"] = json!(format!("o{i}"));
+                    o
+                })
+            })
+            .collect();
+        let vm = ev.root_vm.as_mut().expect("a VM");
+        let input = super::objects_input(&objects);
+        let data = || json!({"kgate": {}});
+        let entry = set.root_gathers.all.clone();
+        assert!(vm.run(&json!({}), data, &input, &entry).is_some());
+    }
+
+    /// One root-scope rule (`my-rule`) made of `body`.
+    fn custom(body: &str) -> Vec<PolicySource> {
+        vec![PolicySource {
+            path: "policies/custom/my-rule.rego".into(),
+            text: format!(
+                "# METADATA\n# title: T\n# description: D\n# custom:\n#   id: my-rule\n#   severity: error\n#   remediation: R\n#   scope: root\npackage custom.my_rule\n{body}\n"
+            ),
+        }]
+    }
+
+    #[test]
+    fn a_root_rule_body_that_errors_is_a_policy_error_not_a_pass() {
+        let objects =
+            vec![json!({"kind": "X", "metadata": {"name": "web"}, "spec": {"replicas": 0}})];
+        let bodies = [
+            "deny contains \"m\" if { some o in input.objects; 10 / o.spec.replicas > 1 }",
+            "deny contains \"m\" if { some o in input.objects; to_number(o.metadata.name) > 1 }",
+            "f(x) := y if { y := x * 2 }\ndeny contains \"m\" if { some o in input.objects; f(o.metadata.name) > 1 }",
+        ];
+        for body in bodies {
+            let set = PolicySet::load(&custom(body)).expect("loads");
+            assert!(set.root_program.is_some(), "compiled: {body}");
+            let mut ev = set.evaluator();
+            let vm = ev.root_vm.as_mut().expect("a VM");
+            let input = super::objects_input(&objects);
+            let entry = set.root_gathers.all.clone();
+            let alone = vm.run(&json!({}), || json!({"kgate": {}}), &input, &entry);
+            assert!(alone.is_none(), "{body}: the VM gave {alone:?}");
+            for focus in [None, Some(&objects[..])] {
+                let out = ev.evaluate_root(&objects, focus, &json!({}), |_| true);
+                assert!(
+                    matches!(&out[..], [Err(e)] if e.rule == "my-rule"),
+                    "{body}: {out:?}"
+                );
+            }
+        }
+        let set = PolicySet::load(&custom(
+            "deny contains {\"msg\": \"m\", \"object\": i} if { some i, o in input.objects; o.kind == \"X\" }",
+        ))
+        .expect("loads");
+        let out = set
+            .evaluator()
+            .evaluate_root(&objects, None, &json!({}), |_| true);
+        assert!(
+            matches!(&out[..], [Ok(v)] if v.object == Some(0)),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn keyed_multi_value_rules_stay_in_the_interpreter() {
+        // regorus' VM gives `s["a"]` no values here; the interpreter gives "one".
+        let set = PolicySet::load(&custom(
+            "s[k] contains v if { some o in input.objects; k := o.ns; v := o.v }\ndeny contains x if { some x in s[\"a\"] }",
+        ))
+        .expect("loads");
+        assert!(set.root_program.is_none());
+        let objects = vec![
+            json!({"ns": "a", "v": "one"}),
+            json!({"ns": "b", "v": "two"}),
+        ];
+        let out = set
+            .evaluator()
+            .evaluate_root(&objects, None, &json!({}), |_| true);
+        assert!(matches!(&out[..], [Ok(v)] if v.message == "one"), "{out:?}");
+    }
+
+    #[test]
+    fn root_rules_calling_an_extended_builtin_stay_in_the_interpreter() {
+        let set = PolicySet::load(&custom(
+            "deny contains \"m\" if { some o in input.objects; re_match(\"^w\", o.metadata.name) }",
+        ))
+        .expect("loads");
+        assert!(set.root_program.is_none());
+        let objects = vec![json!({"kind": "X", "metadata": {"name": "web"}})];
+        let out = set
+            .evaluator()
+            .evaluate_root(&objects, None, &json!({}), |_| true);
+        assert!(matches!(&out[..], [Ok(v)] if v.message == "m"), "{out:?}");
+    }
+}
