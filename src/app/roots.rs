@@ -839,6 +839,10 @@ pub fn check_roots(
     if let Some((memo, changed)) = settings.reuse {
         renderer = renderer.with_memo(memo, changed);
     }
+    if settings.keep.is_some() {
+        // Its memo is handed back (`RootsOutcome::memo`) for another check to reuse.
+        renderer = renderer.recording_reads();
+    }
     let dirs = root_dirs(kustomizations, components);
     let charts = chart_dirs(settings.charts);
     let entries = settings.entries;

@@ -129,13 +129,15 @@ mod tests {
             "overlay/kustomization.yaml",
             "resources:\n- ../base\nnamePrefix: x-\n",
         );
-        let first = Renderer::new(&root);
+        let first = Renderer::new(&root).recording_reads();
+        let unrecorded = Renderer::new(&root);
         let names = |r: &Renderer| -> Result<Vec<String>, String> {
             r.render(&root.join("overlay"))
                 .map(|rs| rs.iter().map(|r| r.name().to_owned()).collect())
                 .map_err(|e| e.message)
         };
         assert_eq!(names(&first), Ok(vec!["x-a".to_owned()]));
+        assert_eq!(names(&unrecorded), Ok(vec!["x-a".to_owned()]));
         // The base's file is gone: only a reused build can still render it.
         std::fs::remove_file(root.join("base/cm.yaml")).expect("remove");
         let overlay_changed: BTreeSet<PathBuf> = [root.join("overlay/kustomization.yaml")].into();
@@ -145,5 +147,8 @@ mod tests {
         let base_changed: BTreeSet<PathBuf> = [root.join("base/cm.yaml")].into();
         let third = Renderer::new(&root).with_memo(&first.memo(), &base_changed);
         assert!(names(&third).is_err());
+        // Builds whose reads were not recorded are never reused: they could have read one.
+        let fourth = Renderer::new(&root).with_memo(&unrecorded.memo(), &overlay_changed);
+        assert!(names(&fourth).is_err());
     }
 }
