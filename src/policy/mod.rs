@@ -261,12 +261,10 @@ impl PolicySet {
                 .iter()
                 .any(|r| r.info.source == s.path && (r.info.root_scope || r.info.repo_scope))
         };
-        let texts = sources
-            .iter()
-            .chain(&user.sources)
-            .filter(|s| !is_test_file(&s.path));
         let program = compiled::compilable(
-            texts.filter(|s| !scoped(s)).map(|s| s.text.as_str()),
+            texts_of(sources, user)
+                .filter(|s| !scoped(s))
+                .map(|s| s.text.as_str()),
             guarded,
         )
         .then(|| compiled::compile(&engine, &gathers.all()))

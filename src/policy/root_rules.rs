@@ -5,7 +5,7 @@
 //! computed once per root, not once per rule. Any VM error, panic or unexpected result sends
 //! the root's rules to the interpreter, rule by rule, which reports errors as it always did.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::{
@@ -116,14 +116,9 @@ impl Evaluator {
             let input = objects_input(objects);
             results.extend(self.run_root(&entry, &input, context, is_global));
         }
-        // Back in rule order, as one evaluation over the whole root gives them.
-        let order: HashMap<&str, usize> = self
-            .rules
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.info.id.as_str(), i))
-            .collect();
-        results.sort_by_key(|(id, _)| order.get(id.as_str()).copied());
+        // Back in rule order, as one evaluation over the whole root gives them: the rules
+        // are sorted by their (unique) ids when loaded.
+        results.sort_by(|(a, _), (b, _)| a.cmp(b));
         root_violations(results)
     }
 
