@@ -36,6 +36,10 @@ fn related_namespaces<'a>(object: &'a Value, into: &mut HashSet<&'a str>) {
 /// `objects` with every object outside the affected objects' namespaces replaced by `{}`,
 /// or `None` when that leaves out nothing (every object kept: evaluate the root as it is).
 pub fn focus(objects: &[Value], affected: &[bool]) -> Option<Vec<Value>> {
+    // Every object affected (any check without --changed-since): nothing to look at.
+    if affected.iter().all(|a| *a) {
+        return None;
+    }
     let mut namespaces = HashSet::new();
     for (object, _) in objects.iter().zip(affected).filter(|(_, a)| **a) {
         related_namespaces(object, &mut namespaces);
