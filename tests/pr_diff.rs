@@ -525,11 +525,101 @@ fn an_added_file_is_absent_at_ref() {
         "- hpa.yaml\n",
         "- hpa.yaml\n- pdb.yaml\n",
     );
-    assert!(exports(&repo));
+    assert!(!exports(&repo));
     assert_eq!(
         summary(&diff(&repo)),
         expect(SVC0_ALL, "added PodDisruptionBudget svc-0000: ")
     );
+    // Added to the index, it is a file git knows REF has not: the same report, in place.
+    git(&repo, &["add", "-A"]);
+    assert!(!exports(&repo));
+    assert_eq!(
+        summary(&diff(&repo)),
+        expect(SVC0_ALL, "added PodDisruptionBudget svc-0000: ")
+    );
+}
+
+/// A file added since REF that REF's kustomization already listed (REF did not render) is
+/// missing at REF as in REF's exported tree, not read from the working tree: REF's check
+/// asks for a path its tree has not, and REF's tree is exported to say how it fails.
+#[test]
+fn an_added_file_refs_kustomization_lists_is_missing_at_ref() {
+    let (_tmp, repo) = monorepo();
+    edit(
+        &repo,
+        "apps/svc-0000/base/kustomization.yaml",
+        "- hpa.yaml\n",
+        "- hpa.yaml\n- pdb.yaml\n",
+    );
+    git(&repo, &["commit", "-q", "-am", "list a file not there yet"]);
+    std::fs::write(repo.join("apps/svc-0000/base/pdb.yaml"), PDB).unwrap();
+    git(&repo, &["add", "-A"]);
+    assert!(exports(&repo));
+    let report = diff(&repo);
+    let fixed: Vec<&str> = report["roots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["errors"]["before"].is_string() && r["errors"]["after"].is_null())
+        .map(|r| r["root"].as_str().unwrap())
+        .collect();
+    assert_eq!(fixed, SVC0_ALL);
+}
+
+/// A directory added since REF with a kustomization (a new overlay, and a component it
+/// uses) is not in REF's tree: at REF neither is discovered, in place; the new root's
+/// objects are all added, the report is the export's.
+#[test]
+fn an_added_directory_with_a_kustomization_is_a_new_root_in_place() {
+    let (_tmp, repo) = monorepo();
+    let qa = repo.join("apps/svc-0000/overlays/qa");
+    std::fs::create_dir_all(&qa).unwrap();
+    std::fs::write(
+        qa.join("kustomization.yaml"),
+        "namespace: qa\nresources: [../../base, pdb.yaml]\n",
+    )
+    .unwrap();
+    std::fs::write(qa.join("pdb.yaml"), PDB).unwrap();
+    git(&repo, &["add", "-A"]);
+    assert!(!exports(&repo));
+    let report = diff(&repo);
+    let roots: Vec<&str> = report["roots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["root"].as_str().unwrap())
+        .collect();
+    assert_eq!(roots, ["apps/svc-0000/overlays/qa"]);
+    let objects = report["roots"][0]["objects"].as_array().unwrap();
+    assert!(objects.len() >= 5, "{objects:?}");
+    assert!(objects.iter().all(|o| o["change"] == "added"));
+}
+
+/// With Argo CD or Flux entry points, an added file is left to the export: an
+/// ApplicationSet generator lists the disk's directories and files.
+#[test]
+fn an_added_file_with_entry_points_falls_back_to_the_export() {
+    let (_tmp, repo) = monorepo();
+    std::fs::create_dir_all(repo.join("argocd")).unwrap();
+    std::fs::write(
+        repo.join("argocd/svc-0000.yaml"),
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: svc-0000\n\
+         spec:\n  source:\n    path: apps/svc-0000/overlays/dev\n",
+    )
+    .unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "an Application"]);
+    std::fs::write(repo.join("apps/svc-0000/base/pdb.yaml"), PDB).unwrap();
+    edit(
+        &repo,
+        "apps/svc-0000/base/kustomization.yaml",
+        "- hpa.yaml\n",
+        "- hpa.yaml\n- pdb.yaml\n",
+    );
+    git(&repo, &["add", "-A"]);
+    assert!(exports(&repo));
+    let report = diff(&repo);
+    assert!(report["roots"].as_array().unwrap().len() >= SVC0_ALL.len());
 }
 
 /// A file deleted since REF (still listed) is there at REF: the working tree's side fails
@@ -625,10 +715,10 @@ fn ignored_and_unread_untracked_files_keep_the_in_place_check() {
     );
 }
 
-/// An untracked YAML file discovery's walk lists is not in REF's tree: REF's tree is
-/// exported.
+/// An untracked YAML file discovery's walk lists is not in REF's tree: REF's discovery
+/// does not list it (else it would be a plain manifest of REF's only), in place.
 #[test]
-fn an_untracked_file_discovery_lists_falls_back_to_the_export() {
+fn an_untracked_file_discovery_lists_is_not_listed_at_ref() {
     let (_tmp, repo) = monorepo();
     std::fs::write(repo.join("apps/svc-0000/base/pdb.yaml"), PDB).unwrap();
     edit(
@@ -637,7 +727,15 @@ fn an_untracked_file_discovery_lists_falls_back_to_the_export() {
         "containerPort: 8080",
         "containerPort: 8081",
     );
-    assert!(exports(&repo));
+    assert!(!exports(&repo));
+    let report = diff(&repo);
+    assert_eq!(
+        summary(&report),
+        expect(
+            SVC0_ALL,
+            "modified Deployment svc-0000: /spec/template/spec/containers/0/ports/0/containerPort"
+        )
+    );
 }
 
 /// An ignored file that REF's kustomization lists (and the working tree's no longer does)

@@ -102,7 +102,7 @@ pub struct Kept {
 /// (absolute paths, REF's content; every one exists on both sides) and the working tree's
 /// render memo, whose builds that read none of them are reused.
 pub struct Keeping<'a> {
-    pub contents: &'a [(std::path::PathBuf, std::sync::Arc<[u8]>)],
+    pub files: RefFiles<'a>,
     pub reuse: Option<&'a crate::render::Memo>,
     /// The working tree's repository-scope results, reused when REF's input is the same.
     pub repo: Option<&'a RepoResults>,
@@ -111,6 +111,17 @@ pub struct Keeping<'a> {
     /// The working tree's policy results by content: REF's objects and roots equal to the
     /// working tree's are not evaluated again.
     pub results: Option<&'a roots::ResultsMemo>,
+}
+
+/// How another revision's tree differs from the working tree's, for a check of that
+/// revision in the working tree's paths (`kgate diff --since`'s REF side).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RefFiles<'a> {
+    /// Files whose content differs (absolute paths, the revision's content).
+    pub contents: &'a [(std::path::PathBuf, std::sync::Arc<[u8]>)],
+    /// Paths on disk that are not in the revision's tree (absolute; a directory stands for
+    /// everything under it): the file table hides them (see `FileTable::hiding`).
+    pub hidden: &'a [std::path::PathBuf],
 }
 
 /// The repository-scope rules' input and results.
@@ -138,20 +149,28 @@ pub struct Prepared {
     timings: Vec<(&'static str, std::time::Duration)>,
 }
 
-/// The first phase of the check of `opts`, with `contents` read instead of the disk's
-/// (absolute paths; see [`Keeping::contents`]); `keep`: the files discovery's walk listed
-/// are kept (for [`Kept::walked`]).
+/// The first phase of the check of `opts`, with `files` read instead of the disk's (see
+/// [`RefFiles`]); `keep`: the files discovery's walk listed are kept (for [`Kept::walked`]).
 pub fn prepare(
     opts: &CheckOptions,
-    contents: &[(std::path::PathBuf, std::sync::Arc<[u8]>)],
+    files: RefFiles<'_>,
     keep: bool,
 ) -> Result<Prepared, CheckError> {
     let clock = std::time::Instant::now();
-    let s = Settings::resolve(opts)?;
-    for (path, bytes) in contents {
+    let mut s = Settings::resolve(opts)?;
+    if !files.hidden.is_empty() {
+        let table = crate::source::FileTable::new(&s.root, s.config.limits.max_file_size);
+        s.sources = std::sync::Arc::new(table.hiding(files.hidden.iter().cloned()));
+    }
+    for (path, bytes) in files.contents {
         s.sources.preload(path, bytes.clone());
     }
-    let differing = contents.iter().map(|(p, _)| s.sources.path(p)).collect();
+    let differing = files
+        .contents
+        .iter()
+        .map(|(p, _)| s.sources.path(p))
+        .chain(files.hidden.iter().cloned())
+        .collect();
     let config = &s.config;
     let user = crate::policy::user::UserPolicies::load(&s.user_policies(), &s.root)?;
     let mut policies = PolicySet::load_with_user(&crate::policy::builtin_sources(), &user)?;
@@ -197,8 +216,8 @@ pub fn check_keeping(
     opts: &CheckOptions,
     keeping: Option<&Keeping<'_>>,
 ) -> Result<(CheckResult, Kept), CheckError> {
-    let contents = keeping.map_or(&[][..], |k| k.contents);
-    check_prepared(prepare(opts, contents, keeping.is_some())?, keeping)
+    let files = keeping.map_or(RefFiles::default(), |k| k.files);
+    check_prepared(prepare(opts, files, keeping.is_some())?, keeping)
 }
 
 /// The rest of the pipeline after [`prepare`] (whose `contents` `keeping` repeats).
@@ -220,11 +239,14 @@ pub fn check_prepared(
         differing,
         mut timings,
     } = prepared;
+    let mut differing = differing;
     let opts = &opts;
     let config = &s.config;
     // What another check read is not read again; `contents` were preloaded and stay.
     if let Some(base) = keeping.and_then(|k| k.sources) {
         s.sources.seed_from(base);
+        // Its builds that read a file under a hidden directory are not reused either.
+        differing.extend(base.paths().into_iter().filter(|p| s.sources.is_hidden(p)));
     }
     let mut clock = std::time::Instant::now();
     let mut lap = |what: &'static str, timings: &mut Vec<_>| {

@@ -27,8 +27,8 @@ use super::roots::Rendered;
 use crate::source::relative;
 
 use super::changes::ChangesError;
-use super::check::{Keeping, Prepared};
-use super::pr_diff_ref::Absent;
+use super::check::{Keeping, Prepared, RefFiles};
+use super::pr_diff_ref::AtRef;
 use super::settings::{CheckError, CheckOptions, Settings};
 use crate::source::FileTable;
 
@@ -306,8 +306,6 @@ struct Side {
     repo: Option<super::check::RepoResults>,
     /// Its check's file table.
     table: Arc<FileTable>,
-    /// The files its discovery listed.
-    walked: Vec<PathBuf>,
     /// Its policy results by content.
     results: Option<super::roots::ResultsMemo>,
 }
@@ -319,7 +317,7 @@ impl Side {
         changed: &BTreeSet<String>,
         keeping: &Keeping<'_>,
     ) -> Result<Side, CheckError> {
-        let prepared = super::check::prepare(&limited(opts, changed), keeping.contents, true)?;
+        let prepared = super::check::prepare(&limited(opts, changed), keeping.files, false)?;
         Side::finish(prepared, keeping)
     }
 
@@ -337,14 +335,18 @@ impl Side {
             table: kept.sources,
             timings: result.timings,
             repo: kept.repo,
-            walked: kept.walked,
             results: kept.results,
         })
     }
 
-    /// Whether its check read (or its discovery listed) one of the `absent` paths.
-    fn reads(&self, absent: &Absent, top: &Path) -> bool {
-        absent.any_read(top, &self.walked) || absent.any_read(top, &self.table.paths())
+    /// Whether its check, of REF in the working tree's paths, needs REF's tree after all:
+    /// Helm ran (it reads the disk), a read asked for a path REF's tree has not (only the
+    /// tree tells how the read fails), or files were `added` and entry points may list them
+    /// (an ApplicationSet generator walks the disk).
+    fn needs_ref_tree(&self, added: bool) -> bool {
+        self.helm_runs > 0
+            || !self.table.hidden_reads().is_empty()
+            || (added && !self.graph.gitops_documents.is_empty())
     }
 
     /// The phases of its check, indented under it.
@@ -585,7 +587,10 @@ type Timings = Vec<(String, std::time::Duration)>;
 
 /// A keeping of the renders and nothing else.
 const KEEP: Keeping<'static> = Keeping {
-    contents: &[],
+    files: RefFiles {
+        contents: &[],
+        hidden: &[],
+    },
     reuse: None,
     repo: None,
     sources: None,
@@ -625,7 +630,7 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
         reference,
     };
     let (before, after, tree) = match contents {
-        Some((contents, absent)) => at_ref.in_place(&contents, &absent, &mut timings)?,
+        Some(at) => at_ref.in_place(&at, &mut timings)?,
         None => at_ref.exported(&mut timings)?,
     };
     lap("both sides", &mut timings);
@@ -668,17 +673,16 @@ struct RefSide<'a> {
 }
 
 impl RefSide<'_> {
-    /// The working tree's check, then REF's in the same paths with REF's `contents` of the
-    /// edited files, reusing the working tree's renders that read none of them. Helm reads
-    /// its charts and values from disk, and the `absent` (untracked) files are not in REF's
-    /// tree, so when Helm ran or one of them was read on either side REF's side is checked
-    /// in an export after all.
-    fn in_place(
-        &self,
-        contents: &[(PathBuf, Arc<[u8]>)],
-        absent: &Absent,
-        timings: &mut Timings,
-    ) -> Result<Sides, CheckError> {
+    /// The working tree's check, then REF's in the same paths with REF's contents of the
+    /// edited files and without the paths REF's tree has not (`at`), reusing the working
+    /// tree's renders that read none of them. When Helm ran on either side (it reads its
+    /// charts and values from disk) or REF's check needs REF's tree (`Side::needs_ref_tree`),
+    /// REF's side is checked in an export after all.
+    fn in_place(&self, at: &AtRef, timings: &mut Timings) -> Result<Sides, CheckError> {
+        let files = RefFiles {
+            contents: &at.contents,
+            hidden: &at.hidden,
+        };
         let clock = std::time::Instant::now();
         // REF's settings, policies, discovery and graph need nothing of the working tree's
         // check: they are prepared meanwhile, on a thread of their own.
@@ -686,10 +690,7 @@ impl RefSide<'_> {
             let prepared = scope.spawn(|| {
                 let clock = std::time::Instant::now();
                 let opts = limited(self.opts, self.changed);
-                (
-                    super::check::prepare(&opts, contents, true),
-                    clock.elapsed(),
-                )
+                (super::check::prepare(&opts, files, false), clock.elapsed())
             });
             let after = Side::check(self.opts, self.changed, &KEEP);
             let after_time = clock.elapsed();
@@ -707,13 +708,14 @@ impl RefSide<'_> {
             "prepare REF (policies, discover, graph, select), meanwhile".into(),
             prepare_time,
         ));
-        if after.helm_runs > 0 || after.reads(absent, self.top) {
+        let entry_points = at.added && !after.graph.gitops_documents.is_empty();
+        if after.helm_runs > 0 || entry_points {
             let (before, tree) = self.export_and_check(None, timings)?;
             return Ok((before, after, Some(tree)));
         }
         let clock = std::time::Instant::now();
         let keeping = Keeping {
-            contents,
+            files,
             reuse: after.memo.as_ref(),
             repo: after.repo.as_ref(),
             sources: Some(&after.table),
@@ -729,7 +731,7 @@ impl RefSide<'_> {
             clock.elapsed(),
         ));
         before.phases(timings);
-        if before.helm_runs > 0 || before.reads(absent, self.top) {
+        if before.needs_ref_tree(at.added) {
             let (before, tree) = self.export_and_check(None, timings)?;
             return Ok((before, after, Some(tree)));
         }

@@ -103,6 +103,8 @@ pub fn discover(
         }
         walk_dir(root, path, &excludes, &mut yaml_files, &mut found.problems);
     }
+    // A table standing for another revision's tree hides what that tree does not hold.
+    yaml_files.retain(|p| !table.is_hidden(p));
 
     // Charts: a directory holding Chart.yaml is rendered by Helm, not read as manifests.
     let chart_dirs: Vec<PathBuf> = yaml_files
@@ -166,7 +168,7 @@ pub fn discover(
             .partition(|m| {
                 !explicit_files.contains(&m.abs)
                     && !partial.contains(&m.abs)
-                    && (disabled.contains(&m.abs) || is_test_assertion(&m.abs))
+                    && (disabled.contains(&m.abs) || is_test_assertion(&m.abs, table))
             });
     found.manifests = manifests;
     found.not_deployed = not_deployed;
@@ -186,7 +188,7 @@ pub fn discover(
 /// A kuttl or chainsaw test file that is not applied as it is: the chainsaw test, or a file whose name has the word `assert` or `error(s)`,
 /// numbered as a kuttl step (`00-assert.yaml`) or beside a `chainsaw-test.yaml`. These hold
 /// the fields a test expects of a live object, never a whole object to apply.
-fn is_test_assertion(path: &Path) -> bool {
+fn is_test_assertion(path: &Path, table: &FileTable) -> bool {
     let name = file_name(path);
     // The chainsaw test itself (`kind: Test`) is the harness's configuration.
     if matches!(name, "chainsaw-test.yaml" | "chainsaw-test.yml") {
@@ -202,7 +204,7 @@ fn is_test_assertion(path: &Path) -> bool {
     }
     let kuttl_step = words[0].chars().all(|c| c.is_ascii_digit()) && !words[0].is_empty();
     let chainsaw = path.parent().is_some_and(|d| {
-        d.join("chainsaw-test.yaml").is_file() || d.join("chainsaw-test.yml").is_file()
+        table.is_file(&d.join("chainsaw-test.yaml")) || table.is_file(&d.join("chainsaw-test.yml"))
     });
     kuttl_step || chainsaw
 }
