@@ -113,6 +113,19 @@ fn tree_dirs(tree: &[u8]) -> BTreeSet<String> {
     dirs
 }
 
+/// Whether `path` (added since REF) is a kustomization file in a directory REF's tree has:
+/// where the working tree has two, the renderer fails without reading either, so the
+/// build's recorded reads would not keep REF from reusing that failure.
+fn second_kustomization(top: &Path, path: &str, dirs: &BTreeSet<String>) -> bool {
+    let names = crate::model::kinds::KUSTOMIZATION_FILE_NAMES;
+    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+    names.contains(&name)
+        && (dir.is_empty() || dirs.contains(dir))
+        && names
+            .iter()
+            .any(|other| *other != name && top.join(dir).join(other).is_file())
+}
+
 /// The highest directory holding `path` (from the top level) that REF's tree has not.
 fn new_dir(path: &str, dirs: &BTreeSet<String>) -> Option<String> {
     let mut new = None;
@@ -366,8 +379,11 @@ pub(super) fn ref_contents(
     {
         return Ok(None);
     }
-    // A file added in a directory REF has not: the directory is hidden as a whole.
     let dirs = tree_dirs(&state.tree);
+    if changes.added.iter().any(|p| second_kustomization(top, p, &dirs)) {
+        return Ok(None);
+    }
+    // A file added in a directory REF has not: the directory is hidden as a whole.
     for path in &changes.added {
         let new = new_dir(path, &dirs);
         hidden.push(top.join(new.as_deref().unwrap_or(path)));
@@ -437,6 +453,16 @@ mod tests {
             Some("apps/b")
         );
         assert_eq!(new_dir("new.yaml", &dirs), None);
+        let top = tempfile::tempdir().expect("temp dir");
+        for dir in ["apps/a/base", "apps/b"] {
+            std::fs::create_dir_all(top.path().join(dir)).expect("mkdir");
+            std::fs::write(top.path().join(dir).join("kustomization.yaml"), "").expect("write");
+        }
+        let second = |p: &str| second_kustomization(top.path(), p, &dirs);
+        assert!(second("apps/a/base/kustomization.yml"));
+        assert!(!second("Kustomization"));
+        assert!(!second("apps/b/kustomization.yml"));
+        assert!(!second("apps/a/base/pdb.yaml"));
     }
 
     #[test]
