@@ -929,3 +929,61 @@ fn a_working_tree_check_that_fails_ends_the_diff() {
     };
     assert_eq!(status.code(), Some(2));
 }
+
+/// Whether REF's side took the working tree's discovery, graph and selection.
+fn shares_selection(repo: &Path) -> bool {
+    diff_timings(repo).contains("the working tree's policies, discovery, graph and selection")
+}
+
+/// An edit no discovery reads (a resource's field) leaves REF with the working tree's
+/// discovery, graph and selection; an edited kustomization, an added file or a file that
+/// held an entry point at REF has REF discover again, and every report is the export's.
+#[test]
+fn ref_takes_the_working_trees_discovery_only_when_no_change_can_alter_it() {
+    let (_tmp, repo) = monorepo();
+    let deployment = "apps/svc-0000/base/deployment.yaml";
+    edit(
+        &repo,
+        deployment,
+        "containerPort: 8080",
+        "containerPort: 8081",
+    );
+    assert!(shares_selection(&repo));
+    diff(&repo);
+    edit(
+        &repo,
+        "apps/svc-0000/base/kustomization.yaml",
+        "- hpa.yaml\n",
+        "",
+    );
+    assert!(!shares_selection(&repo));
+    diff(&repo);
+    git(&repo, &["checkout", "-q", "--", "."]);
+    std::fs::write(repo.join("apps/svc-0000/base/pdb.yaml"), PDB).unwrap();
+    assert!(!shares_selection(&repo));
+    diff(&repo);
+    std::fs::remove_file(repo.join("apps/svc-0000/base/pdb.yaml")).unwrap();
+    // At REF an extra document of the Deployment's file is an Argo CD Application deploying
+    // an overlay: REF's graph has an entry point the working tree's has not.
+    let text = std::fs::read_to_string(repo.join(deployment)).unwrap();
+    std::fs::write(
+        repo.join(deployment),
+        format!(
+            "{text}---\napiVersion: argoproj.io/v1alpha1\nkind: Application\n\
+             metadata:\n  name: svc-0000\nspec:\n  source:\n    path: apps/svc-0000/overlays/dev\n"
+        ),
+    )
+    .unwrap();
+    git(
+        &repo,
+        &[
+            "commit",
+            "-q",
+            "-am",
+            "an Application beside the Deployment",
+        ],
+    );
+    std::fs::write(repo.join(deployment), &text).unwrap();
+    assert!(!shares_selection(&repo));
+    diff(&repo);
+}

@@ -137,6 +137,8 @@ pub struct Prepared {
     opts: CheckOptions,
     s: Settings,
     policies: PolicySet,
+    /// Whether the repository has policies of its own.
+    user_sources: bool,
     version: crate::validate::KubeVersion,
     strict: bool,
     discovery: crate::discover::Discovery,
@@ -156,6 +158,81 @@ pub fn prepare(
     files: RefFiles<'_>,
     keep: bool,
 ) -> Result<Prepared, CheckError> {
+    prepare_from(opts, files, keep, None)
+}
+
+/// What a check of another revision in the same paths takes from a prepared check instead
+/// of making it again (see [`Prepared::shared`]).
+pub struct Shared {
+    policies: PolicySet,
+    user_sources: bool,
+    /// Discovery (narrowed), the graph, the files the walk listed, the entry points and the
+    /// selection, when the other revision's files cannot change them.
+    selection: Option<Selection>,
+}
+
+struct Selection {
+    discovery: crate::discover::Discovery,
+    graph: crate::discover::graph::RepoGraph,
+    walked: Vec<std::path::PathBuf>,
+    entries: Vec<crate::render::entry::EntryRender>,
+    affected: Option<crate::model::Affected>,
+}
+
+impl Shared {
+    /// Whether it holds the discovery, graph and selection too.
+    pub fn has_selection(&self) -> bool {
+        self.selection.is_some()
+    }
+}
+
+impl Prepared {
+    /// What the check of another revision whose files differ from these by `files` can take
+    /// from this one: its policies (the caller vouches that the configuration and the
+    /// policies are the same at both), and its discovery, graph and selection when `files`
+    /// cannot change them: no hidden path the walk listed, no kustomization or chart file
+    /// among the differing ones, no entry point on either side (an edited file could hold
+    /// one, or a variable source of one). Needs the walked files ([`prepare`]'s `keep`).
+    pub fn shared(&self, files: RefFiles<'_>) -> Shared {
+        let listed_hidden = files
+            .hidden
+            .iter()
+            .any(|h| self.walked.iter().any(|w| w.starts_with(h)));
+        let discovered = |p: &std::path::Path| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            crate::discover::KUSTOMIZATION_FILE_NAMES.contains(&name) || name == "Chart.yaml"
+        };
+        let gitops = |b: &[u8]| {
+            let has = |w: &[u8]| b.windows(w.len()).any(|x| x == w);
+            has(b"argoproj.io") || has(b"toolkit.fluxcd.io")
+        };
+        let same = !listed_hidden
+            && self.graph.gitops_documents.is_empty()
+            && !files
+                .contents
+                .iter()
+                .any(|(p, b)| discovered(p) || gitops(b));
+        Shared {
+            policies: self.policies.fresh_copy(),
+            user_sources: self.user_sources,
+            selection: same.then(|| Selection {
+                discovery: self.discovery.clone(),
+                graph: self.graph.clone(),
+                walked: self.walked.clone(),
+                entries: self.entries.clone(),
+                affected: self.affected.clone(),
+            }),
+        }
+    }
+}
+
+/// [`prepare`], taking what `shared` holds from another check instead of making it.
+pub fn prepare_from(
+    opts: &CheckOptions,
+    files: RefFiles<'_>,
+    keep: bool,
+    shared: Option<Shared>,
+) -> Result<Prepared, CheckError> {
     let clock = std::time::Instant::now();
     let mut s = Settings::resolve(opts)?;
     if !files.hidden.is_empty() {
@@ -171,13 +248,53 @@ pub fn prepare(
         .map(|(p, _)| s.sources.path(p))
         .chain(files.hidden.iter().cloned())
         .collect();
+    let (policies, user_sources, selection) = match shared {
+        Some(shared) => (shared.policies, shared.user_sources, shared.selection),
+        None => {
+            let (policies, user_sources) = load_policies(&s)?;
+            (policies, user_sources, None)
+        }
+    };
+    let version = s.kube_version(opts.kube_version.as_deref())?;
+    let strict = opts.strict || s.config.strict;
+    let selection = match selection {
+        Some(selection) => selection,
+        None => discover_and_select(opts, &s, user_sources, keep)?,
+    };
+    Ok(Prepared {
+        opts: opts.clone(),
+        s,
+        policies,
+        user_sources,
+        version,
+        strict,
+        discovery: selection.discovery,
+        graph: selection.graph,
+        walked: selection.walked,
+        entries: selection.entries,
+        affected: selection.affected,
+        differing,
+        timings: vec![("load policies, discover, graph, select", clock.elapsed())],
+    })
+}
+
+/// The configuration's policies, and whether the repository has policies of its own.
+fn load_policies(s: &Settings) -> Result<(PolicySet, bool), CheckError> {
     let config = &s.config;
     let user = crate::policy::user::UserPolicies::load(&s.user_policies(), &s.root)?;
     let mut policies = PolicySet::load_with_user(&crate::policy::builtin_sources(), &user)?;
     policies.set_limits(config.limits.policy_timeout, config.limits.policy_memory);
-    let version = s.kube_version(opts.kube_version.as_deref())?;
-    let strict = opts.strict || config.strict;
-    let mut discovery = s.discover(&s.excludes(!user.sources.is_empty()))?;
+    Ok((policies, !user.sources.is_empty()))
+}
+
+/// Discovery, the graph, the entry points and the selection of `opts`.
+fn discover_and_select(
+    opts: &CheckOptions,
+    s: &Settings,
+    user_sources: bool,
+    keep: bool,
+) -> Result<Selection, CheckError> {
+    let mut discovery = s.discover(&s.excludes(user_sources))?;
     let graph = s.graph(&discovery);
     let walked = if keep {
         walked_files(&discovery)
@@ -192,20 +309,13 @@ pub fn prepare(
         &discovery.variable_sources(),
         &graph.gitops_documents,
     );
-    let (affected, entries) = select::select(opts, &s, &graph, &mut discovery, entries)?;
-    Ok(Prepared {
-        opts: opts.clone(),
-        s,
-        policies,
-        version,
-        strict,
+    let (affected, entries) = select::select(opts, s, &graph, &mut discovery, entries)?;
+    Ok(Selection {
         discovery,
         graph,
         walked,
         entries,
         affected,
-        differing,
-        timings: vec![("load policies, discover, graph, select", clock.elapsed())],
     })
 }
 
@@ -229,6 +339,7 @@ pub fn check_prepared(
         opts,
         s,
         mut policies,
+        user_sources: _,
         version,
         strict,
         discovery,

@@ -683,31 +683,7 @@ impl RefSide<'_> {
             contents: &at.contents,
             hidden: &at.hidden,
         };
-        let clock = std::time::Instant::now();
-        // REF's settings, policies, discovery and graph need nothing of the working tree's
-        // check: they are prepared meanwhile, on a thread of their own.
-        let (after, prepared) = std::thread::scope(|scope| {
-            let prepared = scope.spawn(|| {
-                let clock = std::time::Instant::now();
-                let opts = limited(self.opts, self.changed);
-                (super::check::prepare(&opts, files, false), clock.elapsed())
-            });
-            let after = Side::check(self.opts, self.changed, &KEEP);
-            let after_time = clock.elapsed();
-            match prepared.join() {
-                Ok(prepared) => (after.map(|a| (a, after_time)), prepared),
-                // A bug, not a user error: surface it as the panic it is.
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        });
-        let (after, after_time) = after?;
-        timings.push(("check (and render) the working tree".into(), after_time));
-        after.phases(timings);
-        let (prepared, prepare_time) = prepared;
-        timings.push((
-            "prepare REF (policies, discover, graph, select), meanwhile".into(),
-            prepare_time,
-        ));
+        let (after, prepared) = self.working_tree_and_ref_prepared(files, timings)?;
         let entry_points = at.added && !after.graph.gitops_documents.is_empty();
         if after.helm_runs > 0 || entry_points {
             let (before, tree) = self.export_and_check(None, timings)?;
@@ -736,6 +712,41 @@ impl RefSide<'_> {
             return Ok((before, after, Some(tree)));
         }
         Ok((Some(before), after, None))
+    }
+
+    /// The working tree's check, and REF's first phase meanwhile on a thread of its own:
+    /// the working tree's policies (the configuration and the policies are the same on both
+    /// sides in place), and its discovery, graph and selection when REF's files cannot
+    /// change them (`Prepared::shared`), else REF's own.
+    fn working_tree_and_ref_prepared(
+        &self,
+        files: RefFiles<'_>,
+        timings: &mut Timings,
+    ) -> Result<(Side, Result<Prepared, CheckError>), CheckError> {
+        let clock = std::time::Instant::now();
+        let opts = limited(self.opts, self.changed);
+        let prepared = super::check::prepare(&opts, RefFiles::default(), true)?;
+        let shared = prepared.shared(files);
+        let what = if shared.has_selection() {
+            "prepare REF (the working tree's policies, discovery, graph and selection), meanwhile"
+        } else {
+            "prepare REF (the working tree's policies; discover, graph, select), meanwhile"
+        };
+        let (after, at_ref) = std::thread::scope(|scope| {
+            let at_ref = scope.spawn(|| {
+                let clock = std::time::Instant::now();
+                let at_ref = super::check::prepare_from(&opts, files, false, Some(shared));
+                (at_ref, clock.elapsed())
+            });
+            let after = Side::finish(prepared, &KEEP).map(|a| (a, clock.elapsed()));
+            (after, joined(at_ref))
+        });
+        let (after, after_time) = after?;
+        timings.push(("check (and render) the working tree".into(), after_time));
+        after.phases(timings);
+        let (at_ref, prepare_time) = at_ref;
+        timings.push((what.into(), prepare_time));
+        Ok((after, at_ref))
     }
 
     /// Both checks at once, REF's in an export of its tree.
@@ -797,6 +808,14 @@ impl RefSide<'_> {
             clock.elapsed(),
         ));
         Ok((before, tree))
+    }
+}
+
+/// What a scoped thread returned (a panic in it, a bug, goes on as the panic it is).
+fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    match handle.join() {
+        Ok(r) => r,
+        Err(panic) => std::panic::resume_unwind(panic),
     }
 }
 

@@ -380,7 +380,11 @@ pub(super) fn ref_contents(
         return Ok(None);
     }
     let dirs = tree_dirs(&state.tree);
-    if changes.added.iter().any(|p| second_kustomization(top, p, &dirs)) {
+    if changes
+        .added
+        .iter()
+        .any(|p| second_kustomization(top, p, &dirs))
+    {
         return Ok(None);
     }
     // A file added in a directory REF has not: the directory is hidden as a whole.

@@ -25,7 +25,7 @@ pub struct WalkProblem {
 }
 
 /// What the walk found, each list sorted by path.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Discovery {
     /// YAML files to load as plain manifests.
     pub manifests: Vec<SourceFile>,
