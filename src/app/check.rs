@@ -187,6 +187,12 @@ impl Shared {
 }
 
 impl Prepared {
+    /// The rest of its check on `jobs` worker threads (`None`: every core).
+    pub fn with_jobs(mut self, jobs: Option<usize>) -> Prepared {
+        self.opts.jobs = jobs;
+        self
+    }
+
     /// What the check of another revision whose files differ from these by `files` can take
     /// from this one: its policies (the caller vouches that the configuration and the
     /// policies are the same at both), and its discovery, graph and selection when `files`

@@ -617,9 +617,17 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
     let changed = super::changes::changed_since(&settings.root, reference)?;
     lap("changed files", &mut timings);
     let top = git_top(&settings.root)?;
-    let contents = super::pr_diff_ref::ref_contents(&top, reference, &settings)?;
+    // REF's git questions cost process starts more than work: the working tree's first
+    // phase (policies, discovery, graph, selection) runs meanwhile.
+    let (contents, prepared) = std::thread::scope(|scope| {
+        let contents = scope.spawn(|| super::pr_diff_ref::ref_contents(&top, reference, &settings));
+        let prepared = super::check::prepare(&limited(opts, &changed), RefFiles::default(), true);
+        (joined(contents), prepared)
+    });
+    let (contents, prepared) = (contents?, prepared?);
     lap(
-        "REF's contents of the edited files (git cat-file)",
+        "REF's contents of the edited files (git cat-file); meanwhile, prepare the working \
+         tree (policies, discover, graph, select)",
         &mut timings,
     );
     let at_ref = RefSide {
@@ -630,8 +638,8 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
         reference,
     };
     let (before, after, tree) = match contents {
-        Some(at) => at_ref.in_place(&at, &mut timings)?,
-        None => at_ref.exported(&mut timings)?,
+        Some(at) => at_ref.in_place(&at, prepared, &mut timings)?,
+        None => at_ref.exported(prepared, &mut timings)?,
     };
     lap("both sides", &mut timings);
     let mut ids: BTreeSet<String> = after.graph.affected_roots(&changed);
@@ -678,12 +686,17 @@ impl RefSide<'_> {
     /// tree's renders that read none of them. When Helm ran on either side (it reads its
     /// charts and values from disk) or REF's check needs REF's tree (`Side::needs_ref_tree`),
     /// REF's side is checked in an export after all.
-    fn in_place(&self, at: &AtRef, timings: &mut Timings) -> Result<Sides, CheckError> {
+    fn in_place(
+        &self,
+        at: &AtRef,
+        prepared: Prepared,
+        timings: &mut Timings,
+    ) -> Result<Sides, CheckError> {
         let files = RefFiles {
             contents: &at.contents,
             hidden: &at.hidden,
         };
-        let (after, prepared) = self.working_tree_and_ref_prepared(files, timings)?;
+        let (after, prepared) = self.working_tree_and_ref_prepared(prepared, files, timings)?;
         let entry_points = at.added && !after.graph.gitops_documents.is_empty();
         if after.helm_runs > 0 || entry_points {
             let (before, tree) = self.export_and_check(None, timings)?;
@@ -720,12 +733,12 @@ impl RefSide<'_> {
     /// change them (`Prepared::shared`), else REF's own.
     fn working_tree_and_ref_prepared(
         &self,
+        prepared: Prepared,
         files: RefFiles<'_>,
         timings: &mut Timings,
     ) -> Result<(Side, Result<Prepared, CheckError>), CheckError> {
         let clock = std::time::Instant::now();
         let opts = limited(self.opts, self.changed);
-        let prepared = super::check::prepare(&opts, RefFiles::default(), true)?;
         let shared = prepared.shared(files);
         let what = if shared.has_selection() {
             "prepare REF (the working tree's policies, discovery, graph and selection), meanwhile"
@@ -742,7 +755,10 @@ impl RefSide<'_> {
             (after, joined(at_ref))
         });
         let (after, after_time) = after?;
-        timings.push(("check (and render) the working tree".into(), after_time));
+        timings.push((
+            "check (and render) the working tree, after its first phase".into(),
+            after_time,
+        ));
         after.phases(timings);
         let (at_ref, prepare_time) = at_ref;
         timings.push((what.into(), prepare_time));
@@ -750,7 +766,8 @@ impl RefSide<'_> {
     }
 
     /// Both checks at once, REF's in an export of its tree.
-    fn exported(&self, timings: &mut Timings) -> Result<Sides, CheckError> {
+    /// `prepared`: the working tree's first phase.
+    fn exported(&self, prepared: Prepared, timings: &mut Timings) -> Result<Sides, CheckError> {
         // The two sides run at once, so each check gets half the cores: a pool of one thread
         // per core for each would put twice as many threads as cores to work (on 2 cores
         // that cost ~25% more CPU and wall time on the 200-app benchmark).
@@ -763,11 +780,8 @@ impl RefSide<'_> {
                     .map(|side| (side, timings))
             });
             let clock = std::time::Instant::now();
-            let o = CheckOptions {
-                jobs: self.opts.jobs.or(Some(half)),
-                ..self.opts.clone()
-            };
-            let after = Side::check(&o, self.changed, &KEEP).map(|s| (s, clock.elapsed()));
+            let prepared = prepared.with_jobs(self.opts.jobs.or(Some(half)));
+            let after = Side::finish(prepared, &KEEP).map(|s| (s, clock.elapsed()));
             let at_ref = match at_ref.join() {
                 Ok(r) => r,
                 // A bug, not a user error: surface it as the panic it is.
