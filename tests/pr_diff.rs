@@ -987,3 +987,39 @@ fn ref_takes_the_working_trees_discovery_only_when_no_change_can_alter_it() {
     assert!(!shares_selection(&repo));
     diff(&repo);
 }
+
+/// A removed root (an overlay deleted with its directory) and a rename are left to the
+/// export (the renderer asks the disk whether a path exists, which a file removed since
+/// REF is not): the root's objects are all removed, the rename changes nothing.
+#[test]
+fn removed_and_renamed_files_fall_back_to_the_export() {
+    let (_tmp, repo) = monorepo();
+    git(&repo, &["rm", "-q", "-r", "apps/svc-0000/overlays/dev"]);
+    assert!(exports(&repo));
+    let report = diff(&repo);
+    let dev = report["roots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["root"] == "apps/svc-0000/overlays/dev")
+        .unwrap();
+    let objects = dev["objects"].as_array().unwrap();
+    assert!(objects.len() >= 4, "{objects:?}");
+    assert!(objects.iter().all(|o| o["change"] == "removed"));
+    git(&repo, &["reset", "-q", "--hard"]);
+    git(
+        &repo,
+        &[
+            "mv",
+            "apps/svc-0000/base/service.yaml",
+            "apps/svc-0000/base/svc.yaml",
+        ],
+    );
+    edit(
+        &repo,
+        "apps/svc-0000/base/kustomization.yaml",
+        "- service.yaml",
+        "- svc.yaml",
+    );
+    assert!(exports(&repo));
+}
