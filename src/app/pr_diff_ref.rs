@@ -445,7 +445,7 @@ mod tests {
 
     #[test]
     fn an_added_file_hides_the_highest_directory_ref_has_not() {
-        let tree = b"100644 blob x\tapps/a/base/kustomization.yaml\0100644 blob y\ttop.yaml\0";
+        let tree = b"100644 blob x\tapps/a/base/kustomization.yaml\x00100644 blob y\ttop.yaml\0";
         let dirs = tree_dirs(tree);
         assert_eq!(
             dirs.iter().collect::<Vec<_>>(),
