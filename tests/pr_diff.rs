@@ -540,8 +540,8 @@ fn an_added_file_is_absent_at_ref() {
 }
 
 /// A file added since REF that REF's kustomization already listed (REF did not render) is
-/// missing at REF as in REF's exported tree, not read from the working tree: REF's check
-/// asks for a path its tree has not, and REF's tree is exported to say how it fails.
+/// missing at REF as in REF's exported tree, not read from the working tree: the
+/// renderer asks REF's file table whether it exists, in place.
 #[test]
 fn an_added_file_refs_kustomization_lists_is_missing_at_ref() {
     let (_tmp, repo) = monorepo();
@@ -554,7 +554,7 @@ fn an_added_file_refs_kustomization_lists_is_missing_at_ref() {
     git(&repo, &["commit", "-q", "-am", "list a file not there yet"]);
     std::fs::write(repo.join("apps/svc-0000/base/pdb.yaml"), PDB).unwrap();
     git(&repo, &["add", "-A"]);
-    assert!(exports(&repo));
+    assert!(!exports(&repo));
     let report = diff(&repo);
     let fixed: Vec<&str> = report["roots"]
         .as_array()
@@ -628,7 +628,7 @@ fn an_added_file_with_entry_points_falls_back_to_the_export() {
 fn a_deleted_file_is_present_at_ref() {
     let (_tmp, repo) = monorepo();
     std::fs::remove_file(repo.join("apps/svc-0000/base/hpa.yaml")).unwrap();
-    assert!(exports(&repo));
+    assert!(!exports(&repo));
     let report = diff(&repo);
     let roots = report["roots"].as_array().unwrap();
     let failing: Vec<&str> = roots
@@ -739,10 +739,10 @@ fn an_untracked_file_discovery_lists_is_not_listed_at_ref() {
 }
 
 /// An ignored file that REF's kustomization lists (and the working tree's no longer does)
-/// is on disk but not in REF's tree: REF's render read it, so REF's tree is exported, where
-/// the render fails for want of it.
+/// is on disk but not in REF's tree: REF's file table hides it, so REF's render fails for
+/// want of it, in place, with the export's message.
 #[test]
-fn an_ignored_file_a_render_reads_falls_back_to_the_export() {
+fn an_ignored_file_refs_render_lists_is_missing_at_ref() {
     let (_tmp, repo) = monorepo();
     ignore(&repo, "*.local.yaml\n");
     std::fs::write(repo.join("apps/svc-0000/base/pdb.local.yaml"), PDB).unwrap();
@@ -759,7 +759,7 @@ fn an_ignored_file_a_render_reads_falls_back_to_the_export() {
         "- pdb.local.yaml\n",
         "",
     );
-    assert!(exports(&repo));
+    assert!(!exports(&repo));
     let report = diff(&repo);
     let failing_at_ref: Vec<&str> = report["roots"]
         .as_array()
@@ -988,14 +988,15 @@ fn ref_takes_the_working_trees_discovery_only_when_no_change_can_alter_it() {
     diff(&repo);
 }
 
-/// A removed root (an overlay deleted with its directory) and a rename are left to the
-/// export (the renderer asks the disk whether a path exists, which a file removed since
-/// REF is not): the root's objects are all removed, the rename changes nothing.
+/// A removed root (an overlay deleted with its directory) and a rename are checked in
+/// place: REF's file table holds the removed files (served from git) and their
+/// directories, discovery lists them; the root's objects are all removed, the rename
+/// changes nothing, and the reports are the export's.
 #[test]
-fn removed_and_renamed_files_fall_back_to_the_export() {
+fn removed_roots_and_renamed_files_are_checked_in_place() {
     let (_tmp, repo) = monorepo();
     git(&repo, &["rm", "-q", "-r", "apps/svc-0000/overlays/dev"]);
-    assert!(exports(&repo));
+    assert!(!exports(&repo));
     let report = diff(&repo);
     let dev = report["roots"]
         .as_array()
@@ -1021,5 +1022,19 @@ fn removed_and_renamed_files_fall_back_to_the_export() {
         "- service.yaml",
         "- svc.yaml",
     );
+    assert!(!exports(&repo));
+    assert_eq!(summary(&diff(&repo)), BTreeMap::new());
+}
+
+/// A removed file that git ignores (tracked at REF all the same) is one discovery's walk
+/// skips at REF: the export says so.
+#[test]
+fn a_removed_ignored_file_falls_back_to_the_export() {
+    let (_tmp, repo) = monorepo();
+    std::fs::write(repo.join("apps/svc-0000/base/pdb.local.yaml"), PDB).unwrap();
+    git(&repo, &["add", "-f", "apps/svc-0000/base/pdb.local.yaml"]);
+    ignore(&repo, "*.local.yaml\n");
+    std::fs::remove_file(repo.join("apps/svc-0000/base/pdb.local.yaml")).unwrap();
     assert!(exports(&repo));
+    assert_eq!(summary(&diff(&repo)), BTreeMap::new());
 }

@@ -122,6 +122,9 @@ pub struct RefFiles<'a> {
     /// Paths on disk that are not in the revision's tree (absolute; a directory stands for
     /// everything under it): the file table hides them (see `FileTable::hiding`).
     pub hidden: &'a [std::path::PathBuf],
+    /// Files the revision has and the disk has not (absolute; their contents are among
+    /// `contents`): the file table holds them (see `FileTable::with_present`).
+    pub present: &'a [std::path::PathBuf],
 }
 
 /// The repository-scope rules' input and results.
@@ -196,7 +199,7 @@ impl Prepared {
     /// What the check of another revision whose files differ from these by `files` can take
     /// from this one: its policies (the caller vouches that the configuration and the
     /// policies are the same at both), and its discovery, graph and selection when `files`
-    /// cannot change them: no hidden path the walk listed, no kustomization or chart file
+    /// cannot change them: no hidden path the walk listed, no removed file, no kustomization or chart file
     /// among the differing ones, no entry point on either side (an edited file could hold
     /// one, or a variable source of one). Needs the walked files ([`prepare`]'s `keep`).
     pub fn shared(&self, files: RefFiles<'_>) -> Shared {
@@ -213,6 +216,7 @@ impl Prepared {
             has(b"argoproj.io") || has(b"toolkit.fluxcd.io")
         };
         let same = !listed_hidden
+            && files.present.is_empty()
             && self.graph.gitops_documents.is_empty()
             && !files
                 .contents
@@ -241,18 +245,22 @@ pub fn prepare_from(
 ) -> Result<Prepared, CheckError> {
     let clock = std::time::Instant::now();
     let mut s = Settings::resolve(opts)?;
-    if !files.hidden.is_empty() {
-        let table = crate::source::FileTable::new(&s.root, s.config.limits.max_file_size);
-        s.sources = std::sync::Arc::new(table.hiding(files.hidden.iter().cloned()));
+    if !files.hidden.is_empty() || !files.present.is_empty() {
+        let table = crate::source::FileTable::new(&s.root, s.config.limits.max_file_size)
+            .hiding(files.hidden.iter().cloned())
+            .with_present(files.present.iter().cloned());
+        s.sources = std::sync::Arc::new(table);
     }
     for (path, bytes) in files.contents {
         s.sources.preload(path, bytes.clone());
     }
+    // A removed file's directories too: a build that found one missing depends on it.
     let differing = files
         .contents
         .iter()
         .map(|(p, _)| s.sources.path(p))
         .chain(files.hidden.iter().cloned())
+        .chain(s.sources.present_dirs())
         .collect();
     let (policies, user_sources, selection) = match shared {
         Some(shared) => (shared.policies, shared.user_sources, shared.selection),

@@ -341,12 +341,12 @@ impl Side {
 
     /// Whether its check, of REF in the working tree's paths, needs REF's tree after all:
     /// Helm ran (it reads the disk), a read asked for a path REF's tree has not (only the
-    /// tree tells how the read fails), or files were `added` and entry points may list them
-    /// (an ApplicationSet generator walks the disk).
-    fn needs_ref_tree(&self, added: bool) -> bool {
+    /// tree tells how the read fails), or files were added or removed (`changed_files`) and
+    /// entry points may list them (an ApplicationSet generator walks the disk).
+    fn needs_ref_tree(&self, changed_files: bool) -> bool {
         self.helm_runs > 0
             || !self.table.hidden_reads().is_empty()
-            || (added && !self.graph.gitops_documents.is_empty())
+            || (changed_files && !self.graph.gitops_documents.is_empty())
     }
 
     /// The phases of its check, indented under it.
@@ -590,6 +590,7 @@ const KEEP: Keeping<'static> = Keeping {
     files: RefFiles {
         contents: &[],
         hidden: &[],
+        present: &[],
     },
     reuse: None,
     repo: None,
@@ -695,9 +696,10 @@ impl RefSide<'_> {
         let files = RefFiles {
             contents: &at.contents,
             hidden: &at.hidden,
+            present: &at.present,
         };
         let (after, prepared) = self.working_tree_and_ref_prepared(prepared, files, timings)?;
-        let entry_points = at.added && !after.graph.gitops_documents.is_empty();
+        let entry_points = at.added_or_removed && !after.graph.gitops_documents.is_empty();
         if after.helm_runs > 0 || entry_points {
             let (before, tree) = self.export_and_check(None, timings)?;
             return Ok((before, after, Some(tree)));
@@ -720,7 +722,7 @@ impl RefSide<'_> {
             clock.elapsed(),
         ));
         before.phases(timings);
-        if before.needs_ref_tree(at.added) {
+        if before.needs_ref_tree(at.added_or_removed) {
             let (before, tree) = self.export_and_check(None, timings)?;
             return Ok((before, after, Some(tree)));
         }

@@ -63,14 +63,17 @@ struct Edit {
 struct Changes {
     edits: Vec<Edit>,
     added: Vec<String>,
+    /// Files removed since REF, with their blob there.
+    removed: Vec<Edit>,
 }
 
 fn is_regular(mode: &str) -> bool {
     matches!(mode, "100644" | "100755")
 }
 
-/// The changes of `git diff --raw -z --no-renames` output; `None` when any change is not
-/// an edit of a regular file that keeps its mode or the addition of a regular file.
+/// The changes of `git diff --raw -z --no-renames` output (a rename is a removal and an
+/// addition); `None` when any change is not an edit of a regular file that keeps its mode,
+/// or the addition or removal of a regular file.
 fn changes(raw: &[u8]) -> Option<Changes> {
     let mut out = Changes::default();
     let mut fields = raw.split(|b| *b == 0).filter(|f| !f.is_empty());
@@ -88,10 +91,98 @@ fn changes(raw: &[u8]) -> Option<Changes> {
                 blob: blob.to_owned(),
             }),
             "A" if is_regular(new_mode) => out.added.push(path),
+            "D" if is_regular(old_mode) => out.removed.push(Edit {
+                path,
+                blob: blob.to_owned(),
+            }),
             _ => return None,
         }
     }
     Some(out)
+}
+
+/// Whether the files removed since REF can be served in place: discovery's walk at REF
+/// would list them as REF's file table says (none ignored by git's rules, no `.ignore`
+/// file, which the walk honours and git does not), none is back on disk as an untracked
+/// file, and none is in a Helm chart at REF (Helm reads the disk).
+fn removals_in_place(
+    top: &Path,
+    changes: &Changes,
+    tree: &[u8],
+    hidden: &[PathBuf],
+) -> Result<bool, CheckError> {
+    let entries = || {
+        tree.split(|b| *b == 0)
+            .filter_map(|e| e.iter().position(|b| *b == b'\t').map(|t| &e[t + 1..]))
+    };
+    let is_named = |p: &[u8], name: &[u8]| p == name || p.ends_with(&[b"/", name].concat());
+    if entries().any(|p| is_named(p, b".ignore")) {
+        return Ok(false);
+    }
+    let chart_dirs: BTreeSet<String> = entries()
+        .filter(|p| is_named(p, b"Chart.yaml"))
+        .map(|p| {
+            let p = String::from_utf8_lossy(p);
+            p.rsplit_once('/')
+                .map_or(String::new(), |(d, _)| d.to_owned())
+        })
+        .collect();
+    let in_chart = |path: &str| {
+        chart_dirs
+            .iter()
+            .any(|d| d.is_empty() || path.starts_with(&format!("{d}/")))
+    };
+    let back = |path: &str| {
+        let abs = top.join(path);
+        hidden.iter().any(|h| abs.starts_with(h))
+    };
+    if changes
+        .removed
+        .iter()
+        .any(|e| in_chart(&e.path) || back(&e.path))
+    {
+        return Ok(false);
+    }
+    let paths: Vec<&str> = changes.removed.iter().map(|e| e.path.as_str()).collect();
+    Ok(!any_ignored(top, &paths)?)
+}
+
+/// Whether git's ignore rules (without the user's global excludes, which discovery's walk
+/// does not read either) match any of `paths`, tracked or not.
+fn any_ignored(top: &Path, paths: &[&str]) -> Result<bool, CheckError> {
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(top)
+        .args([
+            "-c",
+            "core.excludesFile=/dev/null",
+            "check-ignore",
+            "--no-index",
+            "-z",
+            "--stdin",
+        ])
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| git_error(e.to_string()))?;
+    let request: Vec<u8> = paths
+        .iter()
+        .flat_map(|p| [p.as_bytes(), b"\0"].concat())
+        .collect();
+    let mut stdin = child.stdin.take().ok_or_else(|| git_error("no stdin"))?;
+    let writer = std::thread::spawn(move || stdin.write_all(&request));
+    let out = child
+        .wait_with_output()
+        .map_err(|e| git_error(e.to_string()))?;
+    let _ = writer.join();
+    // Exit 0: some path is ignored; 1: none is; anything else is an error.
+    match out.status.code() {
+        Some(0) => Ok(true),
+        Some(1) => Ok(false),
+        _ => Err(git_error("git check-ignore failed")),
+    }
 }
 
 /// The directories of REF's tree (from the top level), from `git ls-tree -r -z` output.
@@ -297,9 +388,12 @@ pub(super) struct AtRef {
     /// The paths on disk REF's tree has not (absolute; a directory stands for everything
     /// under it): files and directories added since REF, untracked files.
     pub hidden: Vec<PathBuf>,
-    /// Whether a file was added since REF (an ApplicationSet generator lists directories
-    /// and files without the file table: with entry points, REF's tree is exported).
-    pub added: bool,
+    /// The files removed since REF (absolute), their REF contents among `contents`.
+    pub present: Vec<PathBuf>,
+    /// Whether a file was added or removed since REF (an ApplicationSet generator lists
+    /// directories and files without the file table: with entry points, REF's tree is
+    /// exported).
+    pub added_or_removed: bool,
 }
 
 /// The outputs of the git calls `ref_contents` makes at once.
@@ -372,7 +466,11 @@ pub(super) fn ref_contents(
     let Some(changes) = changes(&state.raw) else {
         return Ok(None);
     };
-    let paths = changes.edits.iter().map(|e| &e.path);
+    let paths = changes
+        .edits
+        .iter()
+        .chain(&changes.removed)
+        .map(|e| &e.path);
     if paths
         .chain(&changes.added)
         .any(|p| read_outside_table(top, p, &outside))
@@ -392,18 +490,21 @@ pub(super) fn ref_contents(
         let new = new_dir(path, &dirs);
         hidden.push(top.join(new.as_deref().unwrap_or(path)));
     }
-    let ids: Vec<&str> = changes.edits.iter().map(|e| e.blob.as_str()).collect();
+    if !changes.removed.is_empty() && !removals_in_place(top, &changes, &state.tree, &hidden)? {
+        return Ok(None);
+    }
+    let read = changes.edits.iter().chain(&changes.removed);
+    let ids: Vec<&str> = read.clone().map(|e| e.blob.as_str()).collect();
     let contents = blobs(top, &ids)?;
-    let contents = changes
-        .edits
-        .iter()
+    let contents = read
         .zip(contents)
         .map(|(e, c)| (top.join(&e.path), c))
         .collect();
     Ok(Some(AtRef {
         contents,
         hidden,
-        added: !changes.added.is_empty(),
+        present: changes.removed.iter().map(|e| top.join(&e.path)).collect(),
+        added_or_removed: !changes.added.is_empty() || !changes.removed.is_empty(),
     }))
 }
 
@@ -426,18 +527,28 @@ mod tests {
             changes(&raw("100644", "100644", "M")),
             Some(Changes {
                 edits: vec![edit],
-                added: Vec::new()
+                ..Changes::default()
             })
         );
         assert_eq!(
             changes(&raw("000000", "100755", "A")),
             Some(Changes {
-                edits: Vec::new(),
-                added: vec!["apps/a.yaml".to_owned()]
+                added: vec!["apps/a.yaml".to_owned()],
+                ..Changes::default()
             })
         );
         assert_eq!(changes(&raw("100755", "100644", "M")), None);
-        assert_eq!(changes(&raw("100644", "000000", "D")), None);
+        assert_eq!(
+            changes(&raw("100644", "000000", "D")),
+            Some(Changes {
+                removed: vec![Edit {
+                    path: "apps/a.yaml".to_owned(),
+                    blob: blob.clone()
+                }],
+                ..Changes::default()
+            })
+        );
+        assert_eq!(changes(&raw("120000", "000000", "D")), None);
         assert_eq!(changes(&raw("000000", "120000", "A")), None);
         assert_eq!(changes(&raw("120000", "120000", "M")), None);
         assert_eq!(changes(b""), Some(Changes::default()));

@@ -103,8 +103,15 @@ pub fn discover(
         }
         walk_dir(root, path, &excludes, &mut yaml_files, &mut found.problems);
     }
-    // A table standing for another revision's tree hides what that tree does not hold.
+    // A table standing for another revision's tree hides what that tree does not hold, and
+    // lists the files only that tree holds as the walk would.
     yaml_files.retain(|p| !table.is_hidden(p));
+    let present = listed_present(table, paths, &excludes);
+    if !present.is_empty() {
+        yaml_files.extend(present);
+        yaml_files.sort();
+        yaml_files.dedup();
+    }
 
     // Charts: a directory holding Chart.yaml is rendered by Helm, not read as manifests.
     let chart_dirs: Vec<PathBuf> = yaml_files
@@ -278,6 +285,34 @@ fn walk_dir(
             out.push(path.to_path_buf());
         }
     }
+}
+
+/// The files only `table`'s file set has (see `FileTable::with_present`) that walking the
+/// directories among `paths` would list: YAML or `Kustomization`, no hidden name below the
+/// walked directory, not excluded. (Git's ignore rules are the caller's to have checked.)
+fn listed_present(table: &FileTable, paths: &[PathBuf], excludes: &Gitignore) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for file in table.present_files() {
+        let walked = paths.iter().filter(|d| !d.is_file()).any(|d| {
+            file.strip_prefix(d).is_ok_and(|rel| {
+                !rel.components()
+                    .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+            })
+        });
+        let listed = is_yaml(&file) || file_name(&file) == "Kustomization";
+        // (The matcher answers only for paths under its root.)
+        if walked
+            && listed
+            && file.starts_with(excludes.path())
+            && !table.is_hidden(&file)
+            && !excludes
+                .matched_path_or_any_parents(&file, false)
+                .is_ignore()
+        {
+            out.push(file);
+        }
+    }
+    out
 }
 
 fn err_path(err: &ignore::Error) -> Option<&Path> {

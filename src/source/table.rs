@@ -33,11 +33,21 @@ pub struct FileTable {
     hidden: Hidden,
 }
 
-/// The paths a table hides, and those of them asked for.
+/// The paths a table hides, and those of them asked for; the files it holds that the disk
+/// has not (see `with_present`) and their directories.
 #[derive(Debug, Default)]
 struct Hidden {
     paths: BTreeSet<PathBuf>,
     asked: Mutex<BTreeSet<PathBuf>>,
+    present: BTreeSet<PathBuf>,
+    present_dirs: BTreeSet<PathBuf>,
+}
+
+impl Hidden {
+    /// Whether the table's file set is the disk's as it is.
+    fn is_empty(&self) -> bool {
+        self.paths.is_empty() && self.present.is_empty()
+    }
 }
 
 impl FileTable {
@@ -62,6 +72,34 @@ impl FileTable {
         self
     }
 
+    /// This table with `files` (absolute, their contents preloaded by the caller) in its file
+    /// set although the disk has not them: files removed since the git revision the table
+    /// stands for. They and their directories exist for [`FileTable::exists`],
+    /// [`FileTable::is_file`], [`FileTable::is_dir`] and [`FileTable::canonicalize`].
+    pub fn with_present(mut self, files: impl IntoIterator<Item = PathBuf>) -> FileTable {
+        for file in files {
+            let file = lexical(&file);
+            for dir in file.ancestors().skip(1) {
+                if !dir.starts_with(&self.root) || dir == self.root {
+                    break;
+                }
+                self.hidden.present_dirs.insert(dir.to_path_buf());
+            }
+            self.hidden.present.insert(file);
+        }
+        self
+    }
+
+    /// The directories of the files [`FileTable::with_present`] added.
+    pub fn present_dirs(&self) -> Vec<PathBuf> {
+        self.hidden.present_dirs.iter().cloned().collect()
+    }
+
+    /// The files [`FileTable::with_present`] added.
+    pub fn present_files(&self) -> Vec<PathBuf> {
+        self.hidden.present.iter().cloned().collect()
+    }
+
     /// Whether `path` (absolute, or relative to the root) is hidden or under a hidden
     /// directory.
     pub fn is_hidden(&self, path: &Path) -> bool {
@@ -72,19 +110,71 @@ impl FileTable {
         abs.ancestors().any(|a| self.hidden.paths.contains(a))
     }
 
-    /// Whether `path` is a file of this table's file set (on disk and not hidden).
-    pub fn is_file(&self, path: &Path) -> bool {
-        !self.is_hidden(path) && self.root.join(path).is_file()
+    /// `path` as the disk's calls take it: as given (as `std::fs` takes it), or (when the file
+    /// set differs from the
+    /// disk's, which happens only for a tree without symbolic links) resolved lexically, so
+    /// that a `..` after a directory only the file set has still leads somewhere.
+    fn on_disk(&self, path: &Path) -> PathBuf {
+        if self.hidden.is_empty() {
+            path.to_path_buf()
+        } else {
+            lexical(&self.root.join(path))
+        }
     }
 
-    /// Whether `path` exists in this table's file set (on disk and not hidden).
+    /// Whether `path` is one of the files, or of the directories, only the file set has.
+    fn only_here(&self, path: &Path) -> (bool, bool) {
+        if self.hidden.present.is_empty() {
+            return (false, false);
+        }
+        let abs = lexical(&self.root.join(path));
+        (
+            self.hidden.present.contains(&abs),
+            self.hidden.present_dirs.contains(&abs),
+        )
+    }
+
+    /// Whether `path` exists in this table's file set (not hidden; on disk or present).
     pub fn exists(&self, path: &Path) -> bool {
-        !self.is_hidden(path) && self.root.join(path).exists()
+        let (file, dir) = self.only_here(path);
+        !self.is_hidden(path) && (file || dir || self.on_disk(path).exists())
     }
 
-    /// Whether `path` is a directory of this table's file set (on disk and not hidden).
+    /// Whether `path` is a file of this table's file set.
+    pub fn is_file(&self, path: &Path) -> bool {
+        !self.is_hidden(path) && (self.only_here(path).0 || self.on_disk(path).is_file())
+    }
+
+    /// Whether `path` is a directory of this table's file set.
     pub fn is_dir(&self, path: &Path) -> bool {
-        !self.is_hidden(path) && self.root.join(path).is_dir()
+        !self.is_hidden(path) && (self.only_here(path).1 || self.on_disk(path).is_dir())
+    }
+
+    /// `path` made canonical in this table's file set: `std::fs::canonicalize` when it is the
+    /// disk's as it is; else (a tree without symbolic links) its lexical form when it exists,
+    /// a missing file's error when not.
+    pub fn canonicalize(&self, path: &Path) -> std::io::Result<PathBuf> {
+        if self.hidden.is_empty() {
+            return std::fs::canonicalize(path);
+        }
+        if self.exists(path) {
+            Ok(lexical(&self.root.join(path)))
+        } else {
+            Err(std::io::Error::from_raw_os_error(2))
+        }
+    }
+
+    /// The length of `path`'s content in this table's file set: preloaded, or on disk.
+    pub fn len(&self, path: &Path) -> Option<u64> {
+        match self.lock().get(&self.path(path)) {
+            Some(Ok(bytes)) => return Some(bytes.len() as u64),
+            Some(Err(ReadError::TooLarge { len, .. })) => return Some(*len),
+            _ => {}
+        }
+        if self.is_hidden(path) {
+            return None;
+        }
+        std::fs::metadata(self.on_disk(path)).ok().map(|m| m.len())
     }
 
     /// The hidden paths a read asked for (as the table keys them): what a caller checking a
@@ -326,5 +416,32 @@ mod tests {
         );
         let missing = FileTable::new(dir.path(), 100).bytes(Path::new("gone.yaml"));
         assert_eq!(missing, Err(ReadError::Io(NOT_FOUND.to_owned())));
+    }
+
+    #[test]
+    fn present_files_and_their_directories_exist_without_the_disk() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = std::fs::canonicalize(dir.path()).expect("canonical");
+        std::fs::create_dir_all(root.join("base")).expect("mkdir");
+        let gone = root.join("gone/dev/kustomization.yaml");
+        let table = FileTable::new(&root, 100).with_present([gone.clone()]);
+        table.preload(&gone, Arc::from(&b"resources: []\n"[..]));
+        assert!(table.is_file(&gone) && table.is_dir(&root.join("gone/dev")));
+        assert!(table.exists(&root.join("gone")) && !table.is_file(&root.join("gone")));
+        assert_eq!(
+            table.present_dirs(),
+            [root.join("gone"), root.join("gone/dev")]
+        );
+        // `..` after a directory only the table has still leads to the disk's.
+        let through = root.join("gone/dev/../../base");
+        assert!(table.is_dir(&through));
+        assert_eq!(
+            table.canonicalize(&through).expect("exists"),
+            root.join("base")
+        );
+        assert_eq!(table.canonicalize(&gone).expect("present"), gone);
+        assert!(table.canonicalize(&root.join("gone/x.yaml")).is_err());
+        assert_eq!(table.len(&gone), Some(14));
+        assert_eq!(&*table.text(&gone).expect("preloaded"), "resources: []\n");
     }
 }
