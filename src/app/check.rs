@@ -168,6 +168,8 @@ pub fn prepare(
 /// of making it again (see [`Prepared::shared`]).
 pub struct Shared {
     policies: PolicySet,
+    /// Its file table: what it read is not read again.
+    sources: std::sync::Arc<crate::source::FileTable>,
     user_sources: bool,
     /// Discovery (narrowed), the graph, the files the walk listed, the entry points and the
     /// selection, when the other revision's files cannot change them.
@@ -224,6 +226,7 @@ impl Prepared {
                 .any(|(p, b)| discovered(p) || gitops(b));
         Shared {
             policies: self.policies.fresh_copy(),
+            sources: self.s.sources.clone(),
             user_sources: self.user_sources,
             selection: same.then(|| Selection {
                 discovery: self.discovery.clone(),
@@ -253,6 +256,10 @@ pub fn prepare_from(
     }
     for (path, bytes) in files.contents {
         s.sources.preload(path, bytes.clone());
+    }
+    // The other check's reads, except what `files` preloaded or hides.
+    if let Some(shared) = &shared {
+        s.sources.seed_from(&shared.sources);
     }
     // A removed file's directories too: a build that found one missing depends on it.
     let differing = files
