@@ -3,8 +3,10 @@
 //! compared object by object, and the check runs on both sides over the same roots so the
 //! findings the change adds and resolves can be told apart.
 //!
-//! REF's tree is exported with `git archive` into a temporary directory (in RAM when it
-//! fits), read only: the user's work tree and index are never touched. Each side is
+//! REF's side is checked in the working tree's paths with REF's file set (`pr_diff_ref`), or,
+//! when that cannot express the change, in REF's tree exported with `git archive` into a
+//! temporary directory (in RAM when it fits), read only: the user's work tree and index are
+//! never touched. Each side is
 //! rendered once, by its check, which hands the renders of the affected roots back. Objects
 //! are matched by apiVersion, kind, namespace and name, generated ConfigMaps and Secrets by
 //! their name without the content hash (a changed literal is a modified ConfigMap, not a
@@ -603,10 +605,10 @@ const KEEP: Keeping<'static> = Keeping {
 ///
 /// Each side is rendered once: the check of each side (limited to what the change can
 /// affect, as `check --changed-since`) keeps the renders of the affected roots, and those are
-/// compared. When the change only edits files (see `pr_diff_ref`), REF's side is checked in
-/// the working tree's paths with REF's contents of those files, after the working tree's,
-/// reusing every render that read none of them; otherwise REF's tree is exported and both
-/// sides are checked at once.
+/// compared. When the change edits, adds or removes files (see `pr_diff_ref`), REF's side is
+/// checked in the working tree's paths with REF's file set, after the working tree's,
+/// reusing every render that read none of the changed paths; otherwise REF's tree is
+/// exported and both sides are checked at once.
 pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckError> {
     let mut timings = Vec::new();
     let mut clock = std::time::Instant::now();

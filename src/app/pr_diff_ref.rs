@@ -1,16 +1,19 @@
 //! REF's side of `kgate diff --since REF` without exporting REF's tree: when every change
-//! since REF is an edit of a regular file that exists on both sides (no file added,
-//! removed, renamed or retyped, no symlink or submodule at REF), REF's tree is the working
-//! tree's paths with other contents for those files. Its check then reads them from git
-//! (`git cat-file --batch`) through the file table, and reuses every working-tree build
-//! none of whose inputs changed.
+//! since REF is the edit, addition or removal of a regular file (a rename is a removal and
+//! an addition; no file retyped, no symlink or submodule at REF), REF's tree is the working
+//! tree's paths with REF's file set. The check reads the edited and removed files' REF
+//! contents from git (`git cat-file --batch`) through its file table, which also hides the
+//! added files (the highest new directory holding one) and holds the removed ones
+//! (`FileTable::hiding`, `FileTable::with_present`), and reuses every working-tree build none
+//! of whose inputs (reads and existence probes) changed.
 //!
 //! Untracked files (ignored or not: `target/`, `node_modules/`, editor backups) are absent
-//! at REF. They are allowed as long as neither check reads them and discovery's walk does
-//! not list them (`Absent::any_read`, decided after the checks); a wholly untracked
-//! directory that is not ignored (an ApplicationSet directory generator may list it), an
-//! untracked ignore file, or one under the configuration, policies, data or schema
-//! directories leaves REF's side to the export.
+//! at REF, hidden the same way; a wholly untracked directory that is not ignored (an
+//! ApplicationSet directory generator may list it), an untracked ignore file, or one under
+//! the configuration, policies, data or schema directories leaves REF's side to the export,
+//! as do removals discovery's walk would not list as the table does (`removals_in_place`).
+//! A read of a hidden path by REF's check (through a call that asks the disk whether it
+//! exists) is decided after the checks and also leaves REF to the export.
 //!
 //! Files read outside the file table are left to the export (as are repositories with git
 //! attributes or `core.autocrlf`, which `git archive` applies): the configuration, policies,
