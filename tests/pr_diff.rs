@@ -525,11 +525,101 @@ fn an_added_file_is_absent_at_ref() {
         "- hpa.yaml\n",
         "- hpa.yaml\n- pdb.yaml\n",
     );
-    assert!(exports(&repo));
+    assert!(!exports(&repo));
     assert_eq!(
         summary(&diff(&repo)),
         expect(SVC0_ALL, "added PodDisruptionBudget svc-0000: ")
     );
+    // Added to the index, it is a file git knows REF has not: the same report, in place.
+    git(&repo, &["add", "-A"]);
+    assert!(!exports(&repo));
+    assert_eq!(
+        summary(&diff(&repo)),
+        expect(SVC0_ALL, "added PodDisruptionBudget svc-0000: ")
+    );
+}
+
+/// A file added since REF that REF's kustomization already listed (REF did not render) is
+/// missing at REF as in REF's exported tree, not read from the working tree: the
+/// renderer asks REF's file table whether it exists, in place.
+#[test]
+fn an_added_file_refs_kustomization_lists_is_missing_at_ref() {
+    let (_tmp, repo) = monorepo();
+    edit(
+        &repo,
+        "apps/svc-0000/base/kustomization.yaml",
+        "- hpa.yaml\n",
+        "- hpa.yaml\n- pdb.yaml\n",
+    );
+    git(&repo, &["commit", "-q", "-am", "list a file not there yet"]);
+    std::fs::write(repo.join("apps/svc-0000/base/pdb.yaml"), PDB).unwrap();
+    git(&repo, &["add", "-A"]);
+    assert!(!exports(&repo));
+    let report = diff(&repo);
+    let fixed: Vec<&str> = report["roots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["errors"]["before"].is_string() && r["errors"]["after"].is_null())
+        .map(|r| r["root"].as_str().unwrap())
+        .collect();
+    assert_eq!(fixed, SVC0_ALL);
+}
+
+/// A directory added since REF with a kustomization (a new overlay, and a component it
+/// uses) is not in REF's tree: at REF neither is discovered, in place; the new root's
+/// objects are all added, the report is the export's.
+#[test]
+fn an_added_directory_with_a_kustomization_is_a_new_root_in_place() {
+    let (_tmp, repo) = monorepo();
+    let qa = repo.join("apps/svc-0000/overlays/qa");
+    std::fs::create_dir_all(&qa).unwrap();
+    std::fs::write(
+        qa.join("kustomization.yaml"),
+        "namespace: qa\nresources: [../../base, pdb.yaml]\n",
+    )
+    .unwrap();
+    std::fs::write(qa.join("pdb.yaml"), PDB).unwrap();
+    git(&repo, &["add", "-A"]);
+    assert!(!exports(&repo));
+    let report = diff(&repo);
+    let roots: Vec<&str> = report["roots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["root"].as_str().unwrap())
+        .collect();
+    assert_eq!(roots, ["apps/svc-0000/overlays/qa"]);
+    let objects = report["roots"][0]["objects"].as_array().unwrap();
+    assert!(objects.len() >= 5, "{objects:?}");
+    assert!(objects.iter().all(|o| o["change"] == "added"));
+}
+
+/// With Argo CD or Flux entry points, an added file is left to the export: an
+/// ApplicationSet generator lists the disk's directories and files.
+#[test]
+fn an_added_file_with_entry_points_falls_back_to_the_export() {
+    let (_tmp, repo) = monorepo();
+    std::fs::create_dir_all(repo.join("argocd")).unwrap();
+    std::fs::write(
+        repo.join("argocd/svc-0000.yaml"),
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: svc-0000\n\
+         spec:\n  source:\n    path: apps/svc-0000/overlays/dev\n",
+    )
+    .unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "an Application"]);
+    std::fs::write(repo.join("apps/svc-0000/base/pdb.yaml"), PDB).unwrap();
+    edit(
+        &repo,
+        "apps/svc-0000/base/kustomization.yaml",
+        "- hpa.yaml\n",
+        "- hpa.yaml\n- pdb.yaml\n",
+    );
+    git(&repo, &["add", "-A"]);
+    assert!(exports(&repo));
+    let report = diff(&repo);
+    assert!(report["roots"].as_array().unwrap().len() >= SVC0_ALL.len());
 }
 
 /// A file deleted since REF (still listed) is there at REF: the working tree's side fails
@@ -538,7 +628,7 @@ fn an_added_file_is_absent_at_ref() {
 fn a_deleted_file_is_present_at_ref() {
     let (_tmp, repo) = monorepo();
     std::fs::remove_file(repo.join("apps/svc-0000/base/hpa.yaml")).unwrap();
-    assert!(exports(&repo));
+    assert!(!exports(&repo));
     let report = diff(&repo);
     let roots = report["roots"].as_array().unwrap();
     let failing: Vec<&str> = roots
@@ -625,10 +715,10 @@ fn ignored_and_unread_untracked_files_keep_the_in_place_check() {
     );
 }
 
-/// An untracked YAML file discovery's walk lists is not in REF's tree: REF's tree is
-/// exported.
+/// An untracked YAML file discovery's walk lists is not in REF's tree: REF's discovery
+/// does not list it (else it would be a plain manifest of REF's only), in place.
 #[test]
-fn an_untracked_file_discovery_lists_falls_back_to_the_export() {
+fn an_untracked_file_discovery_lists_is_not_listed_at_ref() {
     let (_tmp, repo) = monorepo();
     std::fs::write(repo.join("apps/svc-0000/base/pdb.yaml"), PDB).unwrap();
     edit(
@@ -637,14 +727,22 @@ fn an_untracked_file_discovery_lists_falls_back_to_the_export() {
         "containerPort: 8080",
         "containerPort: 8081",
     );
-    assert!(exports(&repo));
+    assert!(!exports(&repo));
+    let report = diff(&repo);
+    assert_eq!(
+        summary(&report),
+        expect(
+            SVC0_ALL,
+            "modified Deployment svc-0000: /spec/template/spec/containers/0/ports/0/containerPort"
+        )
+    );
 }
 
 /// An ignored file that REF's kustomization lists (and the working tree's no longer does)
-/// is on disk but not in REF's tree: REF's render read it, so REF's tree is exported, where
-/// the render fails for want of it.
+/// is on disk but not in REF's tree: REF's file table hides it, so REF's render fails for
+/// want of it, in place, with the export's message.
 #[test]
-fn an_ignored_file_a_render_reads_falls_back_to_the_export() {
+fn an_ignored_file_refs_render_lists_is_missing_at_ref() {
     let (_tmp, repo) = monorepo();
     ignore(&repo, "*.local.yaml\n");
     std::fs::write(repo.join("apps/svc-0000/base/pdb.local.yaml"), PDB).unwrap();
@@ -661,7 +759,7 @@ fn an_ignored_file_a_render_reads_falls_back_to_the_export() {
         "- pdb.local.yaml\n",
         "",
     );
-    assert!(exports(&repo));
+    assert!(!exports(&repo));
     let report = diff(&repo);
     let failing_at_ref: Vec<&str> = report["roots"]
         .as_array()
@@ -830,4 +928,113 @@ fn a_working_tree_check_that_fails_ends_the_diff() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     assert_eq!(status.code(), Some(2));
+}
+
+/// Whether REF's side took the working tree's discovery, graph and selection.
+fn shares_selection(repo: &Path) -> bool {
+    diff_timings(repo).contains("the working tree's policies, discovery, graph and selection")
+}
+
+/// An edit no discovery reads (a resource's field) leaves REF with the working tree's
+/// discovery, graph and selection; an edited kustomization, an added file or a file that
+/// held an entry point at REF has REF discover again, and every report is the export's.
+#[test]
+fn ref_takes_the_working_trees_discovery_only_when_no_change_can_alter_it() {
+    let (_tmp, repo) = monorepo();
+    let deployment = "apps/svc-0000/base/deployment.yaml";
+    edit(
+        &repo,
+        deployment,
+        "containerPort: 8080",
+        "containerPort: 8081",
+    );
+    assert!(shares_selection(&repo));
+    diff(&repo);
+    edit(
+        &repo,
+        "apps/svc-0000/base/kustomization.yaml",
+        "- hpa.yaml\n",
+        "",
+    );
+    assert!(!shares_selection(&repo));
+    diff(&repo);
+    git(&repo, &["checkout", "-q", "--", "."]);
+    std::fs::write(repo.join("apps/svc-0000/base/pdb.yaml"), PDB).unwrap();
+    assert!(!shares_selection(&repo));
+    diff(&repo);
+    std::fs::remove_file(repo.join("apps/svc-0000/base/pdb.yaml")).unwrap();
+    // At REF an extra document of the Deployment's file is an Argo CD Application deploying
+    // an overlay: REF's graph has an entry point the working tree's has not.
+    let text = std::fs::read_to_string(repo.join(deployment)).unwrap();
+    std::fs::write(
+        repo.join(deployment),
+        format!(
+            "{text}---\napiVersion: argoproj.io/v1alpha1\nkind: Application\n\
+             metadata:\n  name: svc-0000\nspec:\n  source:\n    path: apps/svc-0000/overlays/dev\n"
+        ),
+    )
+    .unwrap();
+    git(
+        &repo,
+        &[
+            "commit",
+            "-q",
+            "-am",
+            "an Application beside the Deployment",
+        ],
+    );
+    std::fs::write(repo.join(deployment), &text).unwrap();
+    assert!(!shares_selection(&repo));
+    diff(&repo);
+}
+
+/// A removed root (an overlay deleted with its directory) and a rename are checked in
+/// place: REF's file table holds the removed files (served from git) and their
+/// directories, discovery lists them; the root's objects are all removed, the rename
+/// changes nothing, and the reports are the export's.
+#[test]
+fn removed_roots_and_renamed_files_are_checked_in_place() {
+    let (_tmp, repo) = monorepo();
+    git(&repo, &["rm", "-q", "-r", "apps/svc-0000/overlays/dev"]);
+    assert!(!exports(&repo));
+    let report = diff(&repo);
+    let dev = report["roots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["root"] == "apps/svc-0000/overlays/dev")
+        .unwrap();
+    let objects = dev["objects"].as_array().unwrap();
+    assert!(objects.len() >= 4, "{objects:?}");
+    assert!(objects.iter().all(|o| o["change"] == "removed"));
+    git(&repo, &["reset", "-q", "--hard"]);
+    git(
+        &repo,
+        &[
+            "mv",
+            "apps/svc-0000/base/service.yaml",
+            "apps/svc-0000/base/svc.yaml",
+        ],
+    );
+    edit(
+        &repo,
+        "apps/svc-0000/base/kustomization.yaml",
+        "- service.yaml",
+        "- svc.yaml",
+    );
+    assert!(!exports(&repo));
+    assert_eq!(summary(&diff(&repo)), BTreeMap::new());
+}
+
+/// A removed file that git ignores (tracked at REF all the same) is one discovery's walk
+/// skips at REF: the export says so.
+#[test]
+fn a_removed_ignored_file_falls_back_to_the_export() {
+    let (_tmp, repo) = monorepo();
+    std::fs::write(repo.join("apps/svc-0000/base/pdb.local.yaml"), PDB).unwrap();
+    git(&repo, &["add", "-f", "apps/svc-0000/base/pdb.local.yaml"]);
+    ignore(&repo, "*.local.yaml\n");
+    std::fs::remove_file(repo.join("apps/svc-0000/base/pdb.local.yaml")).unwrap();
+    assert!(exports(&repo));
+    assert_eq!(summary(&diff(&repo)), BTreeMap::new());
 }

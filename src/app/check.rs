@@ -102,7 +102,7 @@ pub struct Kept {
 /// (absolute paths, REF's content; every one exists on both sides) and the working tree's
 /// render memo, whose builds that read none of them are reused.
 pub struct Keeping<'a> {
-    pub contents: &'a [(std::path::PathBuf, std::sync::Arc<[u8]>)],
+    pub files: RefFiles<'a>,
     pub reuse: Option<&'a crate::render::Memo>,
     /// The working tree's repository-scope results, reused when REF's input is the same.
     pub repo: Option<&'a RepoResults>,
@@ -111,6 +111,20 @@ pub struct Keeping<'a> {
     /// The working tree's policy results by content: REF's objects and roots equal to the
     /// working tree's are not evaluated again.
     pub results: Option<&'a roots::ResultsMemo>,
+}
+
+/// How another revision's tree differs from the working tree's, for a check of that
+/// revision in the working tree's paths (`kgate diff --since`'s REF side).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RefFiles<'a> {
+    /// Files whose content differs (absolute paths, the revision's content).
+    pub contents: &'a [(std::path::PathBuf, std::sync::Arc<[u8]>)],
+    /// Paths on disk that are not in the revision's tree (absolute; a directory stands for
+    /// everything under it): the file table hides them (see `FileTable::hiding`).
+    pub hidden: &'a [std::path::PathBuf],
+    /// Files the revision has and the disk has not (absolute; their contents are among
+    /// `contents`): the file table holds them (see `FileTable::with_present`).
+    pub present: &'a [std::path::PathBuf],
 }
 
 /// The repository-scope rules' input and results.
@@ -126,6 +140,8 @@ pub struct Prepared {
     opts: CheckOptions,
     s: Settings,
     policies: PolicySet,
+    /// Whether the repository has policies of its own.
+    user_sources: bool,
     version: crate::validate::KubeVersion,
     strict: bool,
     discovery: crate::discover::Discovery,
@@ -138,27 +154,168 @@ pub struct Prepared {
     timings: Vec<(&'static str, std::time::Duration)>,
 }
 
-/// The first phase of the check of `opts`, with `contents` read instead of the disk's
-/// (absolute paths; see [`Keeping::contents`]); `keep`: the files discovery's walk listed
-/// are kept (for [`Kept::walked`]).
+/// The first phase of the check of `opts`, with `files` read instead of the disk's (see
+/// [`RefFiles`]); `keep`: the files discovery's walk listed are kept (for [`Kept::walked`]).
 pub fn prepare(
     opts: &CheckOptions,
-    contents: &[(std::path::PathBuf, std::sync::Arc<[u8]>)],
+    files: RefFiles<'_>,
     keep: bool,
 ) -> Result<Prepared, CheckError> {
+    prepare_from(opts, files, keep, None)
+}
+
+/// What a check of another revision in the same paths takes from a prepared check instead
+/// of making it again (see [`Prepared::shared`]).
+pub struct Shared {
+    policies: PolicySet,
+    /// Its file table: what it read is not read again.
+    sources: std::sync::Arc<crate::source::FileTable>,
+    user_sources: bool,
+    /// Discovery (narrowed), the graph, the files the walk listed, the entry points and the
+    /// selection, when the other revision's files cannot change them.
+    selection: Option<Selection>,
+}
+
+struct Selection {
+    discovery: crate::discover::Discovery,
+    graph: crate::discover::graph::RepoGraph,
+    walked: Vec<std::path::PathBuf>,
+    entries: Vec<crate::render::entry::EntryRender>,
+    affected: Option<crate::model::Affected>,
+}
+
+impl Shared {
+    /// Whether it holds the discovery, graph and selection too.
+    pub fn has_selection(&self) -> bool {
+        self.selection.is_some()
+    }
+}
+
+impl Prepared {
+    /// The rest of its check on `jobs` worker threads (`None`: every core).
+    pub fn with_jobs(mut self, jobs: Option<usize>) -> Prepared {
+        self.opts.jobs = jobs;
+        self
+    }
+
+    /// What the check of another revision whose files differ from these by `files` can take
+    /// from this one: its policies (the caller vouches that the configuration and the
+    /// policies are the same at both), and its discovery, graph and selection when `files`
+    /// cannot change them: no hidden path the walk listed, no removed file, no kustomization or chart file
+    /// among the differing ones, no entry point on either side (an edited file could hold
+    /// one, or a variable source of one). Needs the walked files ([`prepare`]'s `keep`).
+    pub fn shared(&self, files: RefFiles<'_>) -> Shared {
+        let listed_hidden = files
+            .hidden
+            .iter()
+            .any(|h| self.walked.iter().any(|w| w.starts_with(h)));
+        let discovered = |p: &std::path::Path| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            crate::discover::KUSTOMIZATION_FILE_NAMES.contains(&name) || name == "Chart.yaml"
+        };
+        let gitops = |b: &[u8]| {
+            let has = |w: &[u8]| b.windows(w.len()).any(|x| x == w);
+            has(b"argoproj.io") || has(b"toolkit.fluxcd.io")
+        };
+        let same = !listed_hidden
+            && files.present.is_empty()
+            && self.graph.gitops_documents.is_empty()
+            && !files
+                .contents
+                .iter()
+                .any(|(p, b)| discovered(p) || gitops(b));
+        Shared {
+            policies: self.policies.fresh_copy(),
+            sources: self.s.sources.clone(),
+            user_sources: self.user_sources,
+            selection: same.then(|| Selection {
+                discovery: self.discovery.clone(),
+                graph: self.graph.clone(),
+                walked: self.walked.clone(),
+                entries: self.entries.clone(),
+                affected: self.affected.clone(),
+            }),
+        }
+    }
+}
+
+/// [`prepare`], taking what `shared` holds from another check instead of making it.
+pub fn prepare_from(
+    opts: &CheckOptions,
+    files: RefFiles<'_>,
+    keep: bool,
+    shared: Option<Shared>,
+) -> Result<Prepared, CheckError> {
     let clock = std::time::Instant::now();
-    let s = Settings::resolve(opts)?;
-    for (path, bytes) in contents {
+    let mut s = Settings::resolve(opts)?;
+    if !files.hidden.is_empty() || !files.present.is_empty() {
+        let table = crate::source::FileTable::new(&s.root, s.config.limits.max_file_size)
+            .hiding(files.hidden.iter().cloned())
+            .with_present(files.present.iter().cloned());
+        s.sources = std::sync::Arc::new(table);
+    }
+    for (path, bytes) in files.contents {
         s.sources.preload(path, bytes.clone());
     }
-    let differing = contents.iter().map(|(p, _)| s.sources.path(p)).collect();
+    // The other check's reads, except what `files` preloaded or hides.
+    if let Some(shared) = &shared {
+        s.sources.seed_from(&shared.sources);
+    }
+    // A removed file's directories too: a build that found one missing depends on it.
+    let differing = files
+        .contents
+        .iter()
+        .map(|(p, _)| s.sources.path(p))
+        .chain(files.hidden.iter().cloned())
+        .chain(s.sources.present_dirs())
+        .collect();
+    let (policies, user_sources, selection) = match shared {
+        Some(shared) => (shared.policies, shared.user_sources, shared.selection),
+        None => {
+            let (policies, user_sources) = load_policies(&s)?;
+            (policies, user_sources, None)
+        }
+    };
+    let version = s.kube_version(opts.kube_version.as_deref())?;
+    let strict = opts.strict || s.config.strict;
+    let selection = match selection {
+        Some(selection) => selection,
+        None => discover_and_select(opts, &s, user_sources, keep)?,
+    };
+    Ok(Prepared {
+        opts: opts.clone(),
+        s,
+        policies,
+        user_sources,
+        version,
+        strict,
+        discovery: selection.discovery,
+        graph: selection.graph,
+        walked: selection.walked,
+        entries: selection.entries,
+        affected: selection.affected,
+        differing,
+        timings: vec![("load policies, discover, graph, select", clock.elapsed())],
+    })
+}
+
+/// The configuration's policies, and whether the repository has policies of its own.
+fn load_policies(s: &Settings) -> Result<(PolicySet, bool), CheckError> {
     let config = &s.config;
     let user = crate::policy::user::UserPolicies::load(&s.user_policies(), &s.root)?;
     let mut policies = PolicySet::load_with_user(&crate::policy::builtin_sources(), &user)?;
     policies.set_limits(config.limits.policy_timeout, config.limits.policy_memory);
-    let version = s.kube_version(opts.kube_version.as_deref())?;
-    let strict = opts.strict || config.strict;
-    let mut discovery = s.discover(&s.excludes(!user.sources.is_empty()))?;
+    Ok((policies, !user.sources.is_empty()))
+}
+
+/// Discovery, the graph, the entry points and the selection of `opts`.
+fn discover_and_select(
+    opts: &CheckOptions,
+    s: &Settings,
+    user_sources: bool,
+    keep: bool,
+) -> Result<Selection, CheckError> {
+    let mut discovery = s.discover(&s.excludes(user_sources))?;
     let graph = s.graph(&discovery);
     let walked = if keep {
         walked_files(&discovery)
@@ -173,20 +330,13 @@ pub fn prepare(
         &discovery.variable_sources(),
         &graph.gitops_documents,
     );
-    let (affected, entries) = select::select(opts, &s, &graph, &mut discovery, entries)?;
-    Ok(Prepared {
-        opts: opts.clone(),
-        s,
-        policies,
-        version,
-        strict,
+    let (affected, entries) = select::select(opts, s, &graph, &mut discovery, entries)?;
+    Ok(Selection {
         discovery,
         graph,
         walked,
         entries,
         affected,
-        differing,
-        timings: vec![("load policies, discover, graph, select", clock.elapsed())],
     })
 }
 
@@ -197,8 +347,8 @@ pub fn check_keeping(
     opts: &CheckOptions,
     keeping: Option<&Keeping<'_>>,
 ) -> Result<(CheckResult, Kept), CheckError> {
-    let contents = keeping.map_or(&[][..], |k| k.contents);
-    check_prepared(prepare(opts, contents, keeping.is_some())?, keeping)
+    let files = keeping.map_or(RefFiles::default(), |k| k.files);
+    check_prepared(prepare(opts, files, keeping.is_some())?, keeping)
 }
 
 /// The rest of the pipeline after [`prepare`] (whose `contents` `keeping` repeats).
@@ -210,6 +360,7 @@ pub fn check_prepared(
         opts,
         s,
         mut policies,
+        user_sources: _,
         version,
         strict,
         discovery,
@@ -220,11 +371,14 @@ pub fn check_prepared(
         differing,
         mut timings,
     } = prepared;
+    let mut differing = differing;
     let opts = &opts;
     let config = &s.config;
     // What another check read is not read again; `contents` were preloaded and stay.
     if let Some(base) = keeping.and_then(|k| k.sources) {
         s.sources.seed_from(base);
+        // Its builds that read a file under a hidden directory are not reused either.
+        differing.extend(base.paths().into_iter().filter(|p| s.sources.is_hidden(p)));
     }
     let mut clock = std::time::Instant::now();
     let mut lap = |what: &'static str, timings: &mut Vec<_>| {

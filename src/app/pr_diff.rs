@@ -3,8 +3,10 @@
 //! compared object by object, and the check runs on both sides over the same roots so the
 //! findings the change adds and resolves can be told apart.
 //!
-//! REF's tree is exported with `git archive` into a temporary directory (in RAM when it
-//! fits), read only: the user's work tree and index are never touched. Each side is
+//! REF's side is checked in the working tree's paths with REF's file set (`pr_diff_ref`), or,
+//! when that cannot express the change, in REF's tree exported with `git archive` into a
+//! temporary directory (in RAM when it fits), read only: the user's work tree and index are
+//! never touched. Each side is
 //! rendered once, by its check, which hands the renders of the affected roots back. Objects
 //! are matched by apiVersion, kind, namespace and name, generated ConfigMaps and Secrets by
 //! their name without the content hash (a changed literal is a modified ConfigMap, not a
@@ -27,8 +29,8 @@ use super::roots::Rendered;
 use crate::source::relative;
 
 use super::changes::ChangesError;
-use super::check::{Keeping, Prepared};
-use super::pr_diff_ref::Absent;
+use super::check::{Keeping, Prepared, RefFiles};
+use super::pr_diff_ref::AtRef;
 use super::settings::{CheckError, CheckOptions, Settings};
 use crate::source::FileTable;
 
@@ -306,8 +308,6 @@ struct Side {
     repo: Option<super::check::RepoResults>,
     /// Its check's file table.
     table: Arc<FileTable>,
-    /// The files its discovery listed.
-    walked: Vec<PathBuf>,
     /// Its policy results by content.
     results: Option<super::roots::ResultsMemo>,
 }
@@ -319,7 +319,7 @@ impl Side {
         changed: &BTreeSet<String>,
         keeping: &Keeping<'_>,
     ) -> Result<Side, CheckError> {
-        let prepared = super::check::prepare(&limited(opts, changed), keeping.contents, true)?;
+        let prepared = super::check::prepare(&limited(opts, changed), keeping.files, false)?;
         Side::finish(prepared, keeping)
     }
 
@@ -337,14 +337,18 @@ impl Side {
             table: kept.sources,
             timings: result.timings,
             repo: kept.repo,
-            walked: kept.walked,
             results: kept.results,
         })
     }
 
-    /// Whether its check read (or its discovery listed) one of the `absent` paths.
-    fn reads(&self, absent: &Absent, top: &Path) -> bool {
-        absent.any_read(top, &self.walked) || absent.any_read(top, &self.table.paths())
+    /// Whether its check, of REF in the working tree's paths, needs REF's tree after all:
+    /// Helm ran (it reads the disk), a read asked for a path REF's tree has not (only the
+    /// tree tells how the read fails), or files were added or removed (`changed_files`) and
+    /// entry points may list them (an ApplicationSet generator walks the disk).
+    fn needs_ref_tree(&self, changed_files: bool) -> bool {
+        self.helm_runs > 0
+            || !self.table.hidden_reads().is_empty()
+            || (changed_files && !self.graph.gitops_documents.is_empty())
     }
 
     /// The phases of its check, indented under it.
@@ -585,7 +589,11 @@ type Timings = Vec<(String, std::time::Duration)>;
 
 /// A keeping of the renders and nothing else.
 const KEEP: Keeping<'static> = Keeping {
-    contents: &[],
+    files: RefFiles {
+        contents: &[],
+        hidden: &[],
+        present: &[],
+    },
     reuse: None,
     repo: None,
     sources: None,
@@ -597,10 +605,10 @@ const KEEP: Keeping<'static> = Keeping {
 ///
 /// Each side is rendered once: the check of each side (limited to what the change can
 /// affect, as `check --changed-since`) keeps the renders of the affected roots, and those are
-/// compared. When the change only edits files (see `pr_diff_ref`), REF's side is checked in
-/// the working tree's paths with REF's contents of those files, after the working tree's,
-/// reusing every render that read none of them; otherwise REF's tree is exported and both
-/// sides are checked at once.
+/// compared. When the change edits, adds or removes files (see `pr_diff_ref`), REF's side is
+/// checked in the working tree's paths with REF's file set, after the working tree's,
+/// reusing every render that read none of the changed paths; otherwise REF's tree is
+/// exported and both sides are checked at once.
 pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckError> {
     let mut timings = Vec::new();
     let mut clock = std::time::Instant::now();
@@ -612,9 +620,17 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
     let changed = super::changes::changed_since(&settings.root, reference)?;
     lap("changed files", &mut timings);
     let top = git_top(&settings.root)?;
-    let contents = super::pr_diff_ref::ref_contents(&top, reference, &settings)?;
+    // REF's git questions cost process starts more than work: the working tree's first
+    // phase (policies, discovery, graph, selection) runs meanwhile.
+    let (contents, prepared) = std::thread::scope(|scope| {
+        let contents = scope.spawn(|| super::pr_diff_ref::ref_contents(&top, reference, &settings));
+        let prepared = super::check::prepare(&limited(opts, &changed), RefFiles::default(), true);
+        (joined(contents), prepared)
+    });
+    let (contents, prepared) = (contents?, prepared?);
     lap(
-        "REF's contents of the edited files (git cat-file)",
+        "REF's contents of the edited files (git cat-file); meanwhile, prepare the working \
+         tree (policies, discover, graph, select)",
         &mut timings,
     );
     let at_ref = RefSide {
@@ -625,8 +641,8 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
         reference,
     };
     let (before, after, tree) = match contents {
-        Some((contents, absent)) => at_ref.in_place(&contents, &absent, &mut timings)?,
-        None => at_ref.exported(&mut timings)?,
+        Some(at) => at_ref.in_place(&at, prepared, &mut timings)?,
+        None => at_ref.exported(prepared, &mut timings)?,
     };
     lap("both sides", &mut timings);
     let mut ids: BTreeSet<String> = after.graph.affected_roots(&changed);
@@ -668,52 +684,31 @@ struct RefSide<'a> {
 }
 
 impl RefSide<'_> {
-    /// The working tree's check, then REF's in the same paths with REF's `contents` of the
-    /// edited files, reusing the working tree's renders that read none of them. Helm reads
-    /// its charts and values from disk, and the `absent` (untracked) files are not in REF's
-    /// tree, so when Helm ran or one of them was read on either side REF's side is checked
-    /// in an export after all.
+    /// The working tree's check, then REF's in the same paths with REF's contents of the
+    /// edited files and without the paths REF's tree has not (`at`), reusing the working
+    /// tree's renders that read none of them. When Helm ran on either side (it reads its
+    /// charts and values from disk) or REF's check needs REF's tree (`Side::needs_ref_tree`),
+    /// REF's side is checked in an export after all.
     fn in_place(
         &self,
-        contents: &[(PathBuf, Arc<[u8]>)],
-        absent: &Absent,
+        at: &AtRef,
+        prepared: Prepared,
         timings: &mut Timings,
     ) -> Result<Sides, CheckError> {
-        let clock = std::time::Instant::now();
-        // REF's settings, policies, discovery and graph need nothing of the working tree's
-        // check: they are prepared meanwhile, on a thread of their own.
-        let (after, prepared) = std::thread::scope(|scope| {
-            let prepared = scope.spawn(|| {
-                let clock = std::time::Instant::now();
-                let opts = limited(self.opts, self.changed);
-                (
-                    super::check::prepare(&opts, contents, true),
-                    clock.elapsed(),
-                )
-            });
-            let after = Side::check(self.opts, self.changed, &KEEP);
-            let after_time = clock.elapsed();
-            match prepared.join() {
-                Ok(prepared) => (after.map(|a| (a, after_time)), prepared),
-                // A bug, not a user error: surface it as the panic it is.
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        });
-        let (after, after_time) = after?;
-        timings.push(("check (and render) the working tree".into(), after_time));
-        after.phases(timings);
-        let (prepared, prepare_time) = prepared;
-        timings.push((
-            "prepare REF (policies, discover, graph, select), meanwhile".into(),
-            prepare_time,
-        ));
-        if after.helm_runs > 0 || after.reads(absent, self.top) {
+        let files = RefFiles {
+            contents: &at.contents,
+            hidden: &at.hidden,
+            present: &at.present,
+        };
+        let (after, prepared) = self.working_tree_and_ref_prepared(prepared, files, timings)?;
+        let entry_points = at.added_or_removed && !after.graph.gitops_documents.is_empty();
+        if after.helm_runs > 0 || entry_points {
             let (before, tree) = self.export_and_check(None, timings)?;
             return Ok((before, after, Some(tree)));
         }
         let clock = std::time::Instant::now();
         let keeping = Keeping {
-            contents,
+            files,
             reuse: after.memo.as_ref(),
             repo: after.repo.as_ref(),
             sources: Some(&after.table),
@@ -729,15 +724,54 @@ impl RefSide<'_> {
             clock.elapsed(),
         ));
         before.phases(timings);
-        if before.helm_runs > 0 || before.reads(absent, self.top) {
+        if before.needs_ref_tree(at.added_or_removed) {
             let (before, tree) = self.export_and_check(None, timings)?;
             return Ok((before, after, Some(tree)));
         }
         Ok((Some(before), after, None))
     }
 
+    /// The working tree's check, and REF's first phase meanwhile on a thread of its own:
+    /// the working tree's policies (the configuration and the policies are the same on both
+    /// sides in place), and its discovery, graph and selection when REF's files cannot
+    /// change them (`Prepared::shared`), else REF's own.
+    fn working_tree_and_ref_prepared(
+        &self,
+        prepared: Prepared,
+        files: RefFiles<'_>,
+        timings: &mut Timings,
+    ) -> Result<(Side, Result<Prepared, CheckError>), CheckError> {
+        let clock = std::time::Instant::now();
+        let opts = limited(self.opts, self.changed);
+        let shared = prepared.shared(files);
+        let what = if shared.has_selection() {
+            "prepare REF (the working tree's policies, discovery, graph and selection), meanwhile"
+        } else {
+            "prepare REF (the working tree's policies; discover, graph, select), meanwhile"
+        };
+        let (after, at_ref) = std::thread::scope(|scope| {
+            let at_ref = scope.spawn(|| {
+                let clock = std::time::Instant::now();
+                let at_ref = super::check::prepare_from(&opts, files, false, Some(shared));
+                (at_ref, clock.elapsed())
+            });
+            let after = Side::finish(prepared, &KEEP).map(|a| (a, clock.elapsed()));
+            (after, joined(at_ref))
+        });
+        let (after, after_time) = after?;
+        timings.push((
+            "check (and render) the working tree, after its first phase".into(),
+            after_time,
+        ));
+        after.phases(timings);
+        let (at_ref, prepare_time) = at_ref;
+        timings.push((what.into(), prepare_time));
+        Ok((after, at_ref))
+    }
+
     /// Both checks at once, REF's in an export of its tree.
-    fn exported(&self, timings: &mut Timings) -> Result<Sides, CheckError> {
+    /// `prepared`: the working tree's first phase.
+    fn exported(&self, prepared: Prepared, timings: &mut Timings) -> Result<Sides, CheckError> {
         // The two sides run at once, so each check gets half the cores: a pool of one thread
         // per core for each would put twice as many threads as cores to work (on 2 cores
         // that cost ~25% more CPU and wall time on the 200-app benchmark).
@@ -750,11 +784,8 @@ impl RefSide<'_> {
                     .map(|side| (side, timings))
             });
             let clock = std::time::Instant::now();
-            let o = CheckOptions {
-                jobs: self.opts.jobs.or(Some(half)),
-                ..self.opts.clone()
-            };
-            let after = Side::check(&o, self.changed, &KEEP).map(|s| (s, clock.elapsed()));
+            let prepared = prepared.with_jobs(self.opts.jobs.or(Some(half)));
+            let after = Side::finish(prepared, &KEEP).map(|s| (s, clock.elapsed()));
             let at_ref = match at_ref.join() {
                 Ok(r) => r,
                 // A bug, not a user error: surface it as the panic it is.
@@ -795,6 +826,14 @@ impl RefSide<'_> {
             clock.elapsed(),
         ));
         Ok((before, tree))
+    }
+}
+
+/// What a scoped thread returned (a panic in it, a bug, goes on as the panic it is).
+fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    match handle.join() {
+        Ok(r) => r,
+        Err(panic) => std::panic::resume_unwind(panic),
     }
 }
 

@@ -153,12 +153,12 @@ impl Builder<'_> {
         if self.nodes.contains_key(&id) {
             return id;
         }
-        let (kind, exists) = if target.is_dir() {
+        let (kind, exists) = if self.table.is_dir(target) {
             (NodeKind::Directory, true)
         } else if dir {
             (NodeKind::Directory, false)
         } else {
-            (NodeKind::File, target.is_file())
+            (NodeKind::File, self.table.is_file(target))
         };
         self.node(id.clone(), kind, None, exists);
         id
@@ -427,7 +427,7 @@ fn link_entry_refs(b: &mut Builder<'_>, id: &str, rel: &str, refs: EntryRefs<'_>
     for p in refs.maybe_elsewhere {
         let Some(s) = p.as_str() else { continue };
         let target = normalize(&b.scan_root.join(s.trim_start_matches("./")));
-        if s.contains("{{") || s.contains("${") || !target.exists() {
+        if s.contains("{{") || s.contains("${") || !b.table.exists(&target) {
             continue;
         }
         let to = b.target(&target, true);
@@ -444,7 +444,8 @@ fn link_entry_refs(b: &mut Builder<'_>, id: &str, rel: &str, refs: EntryRefs<'_>
     }
     for g in refs.globs {
         let Some(s) = g.as_str() else { continue };
-        let matches = glob_dirs(b.scan_root, s);
+        let mut matches = glob_dirs(b.scan_root, s);
+        matches.retain(|d| !b.table.is_hidden(d));
         if matches.is_empty() {
             // No directory matches: the generator produces no Application.
             let target = normalize(&b.scan_root.join(s));

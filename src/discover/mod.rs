@@ -25,7 +25,7 @@ pub struct WalkProblem {
 }
 
 /// What the walk found, each list sorted by path.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Discovery {
     /// YAML files to load as plain manifests.
     pub manifests: Vec<SourceFile>,
@@ -103,6 +103,15 @@ pub fn discover(
         }
         walk_dir(root, path, &excludes, &mut yaml_files, &mut found.problems);
     }
+    // A table standing for another revision's tree hides what that tree does not hold, and
+    // lists the files only that tree holds as the walk would.
+    yaml_files.retain(|p| !table.is_hidden(p));
+    let present = listed_present(table, paths, &excludes);
+    if !present.is_empty() {
+        yaml_files.extend(present);
+        yaml_files.sort();
+        yaml_files.dedup();
+    }
 
     // Charts: a directory holding Chart.yaml is rendered by Helm, not read as manifests.
     let chart_dirs: Vec<PathBuf> = yaml_files
@@ -166,7 +175,7 @@ pub fn discover(
             .partition(|m| {
                 !explicit_files.contains(&m.abs)
                     && !partial.contains(&m.abs)
-                    && (disabled.contains(&m.abs) || is_test_assertion(&m.abs))
+                    && (disabled.contains(&m.abs) || is_test_assertion(&m.abs, table))
             });
     found.manifests = manifests;
     found.not_deployed = not_deployed;
@@ -186,7 +195,7 @@ pub fn discover(
 /// A kuttl or chainsaw test file that is not applied as it is: the chainsaw test, or a file whose name has the word `assert` or `error(s)`,
 /// numbered as a kuttl step (`00-assert.yaml`) or beside a `chainsaw-test.yaml`. These hold
 /// the fields a test expects of a live object, never a whole object to apply.
-fn is_test_assertion(path: &Path) -> bool {
+fn is_test_assertion(path: &Path, table: &FileTable) -> bool {
     let name = file_name(path);
     // The chainsaw test itself (`kind: Test`) is the harness's configuration.
     if matches!(name, "chainsaw-test.yaml" | "chainsaw-test.yml") {
@@ -202,7 +211,7 @@ fn is_test_assertion(path: &Path) -> bool {
     }
     let kuttl_step = words[0].chars().all(|c| c.is_ascii_digit()) && !words[0].is_empty();
     let chainsaw = path.parent().is_some_and(|d| {
-        d.join("chainsaw-test.yaml").is_file() || d.join("chainsaw-test.yml").is_file()
+        table.is_file(&d.join("chainsaw-test.yaml")) || table.is_file(&d.join("chainsaw-test.yml"))
     });
     kuttl_step || chainsaw
 }
@@ -276,6 +285,34 @@ fn walk_dir(
             out.push(path.to_path_buf());
         }
     }
+}
+
+/// The files only `table`'s file set has (see `FileTable::with_present`) that walking the
+/// directories among `paths` would list: YAML or `Kustomization`, no hidden name below the
+/// walked directory, not excluded. (Git's ignore rules are the caller's to have checked.)
+fn listed_present(table: &FileTable, paths: &[PathBuf], excludes: &Gitignore) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for file in table.present_files() {
+        let walked = paths.iter().filter(|d| !d.is_file()).any(|d| {
+            file.strip_prefix(d).is_ok_and(|rel| {
+                !rel.components()
+                    .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+            })
+        });
+        let listed = is_yaml(&file) || file_name(&file) == "Kustomization";
+        // (The matcher answers only for paths under its root.)
+        if walked
+            && listed
+            && file.starts_with(excludes.path())
+            && !table.is_hidden(&file)
+            && !excludes
+                .matched_path_or_any_parents(&file, false)
+                .is_ignore()
+        {
+            out.push(file);
+        }
+    }
+    out
 }
 
 fn err_path(err: &ignore::Error) -> Option<&Path> {

@@ -330,6 +330,15 @@ impl PolicySet {
         &self.reads
     }
 
+    /// A copy for another check (`kgate diff --since`'s REF side shares the working tree's
+    /// loaded policies): the same rules, none of them stopped by the other check's limits.
+    pub fn fresh_copy(&self) -> PolicySet {
+        PolicySet {
+            tripped: Arc::default(),
+            ..self.clone()
+        }
+    }
+
     /// Adds the repository's Gatekeeper constraints to what every evaluator runs.
     pub fn set_gatekeeper(&mut self, g: gatekeeper::Gatekeeper) {
         self.gatekeeper = (!g.is_empty()).then(|| Arc::new(g));

@@ -3,7 +3,7 @@
 //! stages (discovery, the graph, manifests, entry points, suppressions) and the reports'
 //! source snippets all read through it, so the bound holds by construction.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -29,6 +29,25 @@ pub struct FileTable {
     root: PathBuf,
     max_size: u64,
     files: Mutex<HashMap<PathBuf, Cached>>,
+    /// Paths on disk that are not part of the files this table stands for (see `hide`).
+    hidden: Hidden,
+}
+
+/// The paths a table hides, and those of them asked for; the files it holds that the disk
+/// has not (see `with_present`) and their directories.
+#[derive(Debug, Default)]
+struct Hidden {
+    paths: BTreeSet<PathBuf>,
+    asked: Mutex<BTreeSet<PathBuf>>,
+    present: BTreeSet<PathBuf>,
+    present_dirs: BTreeSet<PathBuf>,
+}
+
+impl Hidden {
+    /// Whether the table's file set is the disk's as it is.
+    fn is_empty(&self) -> bool {
+        self.paths.is_empty() && self.present.is_empty()
+    }
 }
 
 impl FileTable {
@@ -39,7 +58,134 @@ impl FileTable {
             root: root.to_path_buf(),
             max_size,
             files: Mutex::new(HashMap::new()),
+            hidden: Hidden::default(),
         }
+    }
+
+    /// This table with `paths` (absolute; a directory stands for everything under it)
+    /// taken out of the file set it reads: files added since a git revision (or untracked)
+    /// when the table stands for that revision's tree (`kgate diff --since`). A hidden
+    /// file reads as a missing one, and [`FileTable::is_file`], [`FileTable::is_dir`] and
+    /// [`FileTable::is_hidden`] answer for that tree.
+    pub fn hiding(mut self, paths: impl IntoIterator<Item = PathBuf>) -> FileTable {
+        self.hidden.paths = paths.into_iter().map(|p| lexical(&p)).collect();
+        self
+    }
+
+    /// This table with `files` (absolute, their contents preloaded by the caller) in its file
+    /// set although the disk has not them: files removed since the git revision the table
+    /// stands for. They and their directories exist for [`FileTable::exists`],
+    /// [`FileTable::is_file`], [`FileTable::is_dir`] and [`FileTable::canonicalize`].
+    pub fn with_present(mut self, files: impl IntoIterator<Item = PathBuf>) -> FileTable {
+        for file in files {
+            let file = lexical(&file);
+            for dir in file.ancestors().skip(1) {
+                if !dir.starts_with(&self.root) || dir == self.root {
+                    break;
+                }
+                self.hidden.present_dirs.insert(dir.to_path_buf());
+            }
+            self.hidden.present.insert(file);
+        }
+        self
+    }
+
+    /// The directories of the files [`FileTable::with_present`] added.
+    pub fn present_dirs(&self) -> Vec<PathBuf> {
+        self.hidden.present_dirs.iter().cloned().collect()
+    }
+
+    /// The files [`FileTable::with_present`] added.
+    pub fn present_files(&self) -> Vec<PathBuf> {
+        self.hidden.present.iter().cloned().collect()
+    }
+
+    /// Whether `path` (absolute, or relative to the root) is hidden or under a hidden
+    /// directory.
+    pub fn is_hidden(&self, path: &Path) -> bool {
+        if self.hidden.paths.is_empty() {
+            return false;
+        }
+        let abs = lexical(&self.root.join(path));
+        abs.ancestors().any(|a| self.hidden.paths.contains(a))
+    }
+
+    /// `path` as the disk's calls take it: as given (as `std::fs` takes it), or (when the file
+    /// set differs from the
+    /// disk's, which happens only for a tree without symbolic links) resolved lexically, so
+    /// that a `..` after a directory only the file set has still leads somewhere.
+    fn on_disk(&self, path: &Path) -> PathBuf {
+        if self.hidden.is_empty() {
+            path.to_path_buf()
+        } else {
+            lexical(&self.root.join(path))
+        }
+    }
+
+    /// Whether `path` is one of the files, or of the directories, only the file set has.
+    fn only_here(&self, path: &Path) -> (bool, bool) {
+        if self.hidden.present.is_empty() {
+            return (false, false);
+        }
+        let abs = lexical(&self.root.join(path));
+        (
+            self.hidden.present.contains(&abs),
+            self.hidden.present_dirs.contains(&abs),
+        )
+    }
+
+    /// Whether `path` exists in this table's file set (not hidden; on disk or present).
+    pub fn exists(&self, path: &Path) -> bool {
+        let (file, dir) = self.only_here(path);
+        !self.is_hidden(path) && (file || dir || self.on_disk(path).exists())
+    }
+
+    /// Whether `path` is a file of this table's file set.
+    pub fn is_file(&self, path: &Path) -> bool {
+        !self.is_hidden(path) && (self.only_here(path).0 || self.on_disk(path).is_file())
+    }
+
+    /// Whether `path` is a directory of this table's file set.
+    pub fn is_dir(&self, path: &Path) -> bool {
+        !self.is_hidden(path) && (self.only_here(path).1 || self.on_disk(path).is_dir())
+    }
+
+    /// `path` made canonical in this table's file set: `std::fs::canonicalize` when it is the
+    /// disk's as it is; else (a tree without symbolic links) its lexical form when it exists,
+    /// a missing file's error when not.
+    pub fn canonicalize(&self, path: &Path) -> std::io::Result<PathBuf> {
+        if self.hidden.is_empty() {
+            return std::fs::canonicalize(path);
+        }
+        if self.exists(path) {
+            Ok(lexical(&self.root.join(path)))
+        } else {
+            Err(std::io::Error::from_raw_os_error(2))
+        }
+    }
+
+    /// The length of `path`'s content in this table's file set: preloaded, or on disk.
+    pub fn len(&self, path: &Path) -> Option<u64> {
+        match self.lock().get(&self.path(path)) {
+            Some(Ok(bytes)) => return Some(bytes.len() as u64),
+            Some(Err(ReadError::TooLarge { len, .. })) => return Some(*len),
+            _ => {}
+        }
+        if self.is_hidden(path) {
+            return None;
+        }
+        std::fs::metadata(self.on_disk(path)).ok().map(|m| m.len())
+    }
+
+    /// The hidden paths a read asked for (as the table keys them): what a caller checking a
+    /// git revision in the working tree's paths cannot answer without that revision's tree.
+    pub fn hidden_reads(&self) -> Vec<PathBuf> {
+        let asked = self
+            .hidden
+            .asked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        asked.iter().cloned().collect()
     }
 
     pub fn max_size(&self) -> u64 {
@@ -49,6 +195,14 @@ impl FileTable {
     /// The bytes of `path` (absolute, or relative to the root), read on first use.
     pub fn bytes(&self, path: &Path) -> Result<Arc<[u8]>, ReadError> {
         let abs = self.root.join(path);
+        if self.is_hidden(&abs) {
+            self.hidden
+                .asked
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(abs);
+            return Err(ReadError::Io(NOT_FOUND.to_owned()));
+        }
         if let Some(hit) = self.lock().get(&abs) {
             return hit.clone();
         }
@@ -96,6 +250,9 @@ impl FileTable {
         let theirs = other.lock().clone();
         let mut ours = self.lock();
         for (path, content) in theirs {
+            if self.is_hidden(&path) {
+                continue;
+            }
             ours.entry(path).or_insert(content);
         }
     }
@@ -118,6 +275,24 @@ impl SourceText for FileTable {
     fn text(&self, path: &str) -> Option<Arc<str>> {
         FileTable::text(self, Path::new(path)).ok()
     }
+}
+
+/// What reading a missing file says (`std::io::ErrorKind::NotFound` on Unix).
+const NOT_FOUND: &str = "No such file or directory (os error 2)";
+
+/// `path` with its `.` and `..` components resolved without the file system.
+pub fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The text of `path`, read whole but never past `max_size` bytes: for the few files a
@@ -208,5 +383,65 @@ mod tests {
             table.bytes(&abs),
             Err(ReadError::TooLarge { len: 12, limit: 10 })
         );
+    }
+
+    #[test]
+    fn hidden_paths_read_as_missing_and_are_not_seeded() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("new/sub")).expect("mkdir");
+        std::fs::write(dir.path().join("new/sub/a.yaml"), "a: 1\n").expect("write");
+        std::fs::write(dir.path().join("added.yaml"), "b: 1\n").expect("write");
+        std::fs::write(dir.path().join("kept.yaml"), "c: 1\n").expect("write");
+        let disk = FileTable::new(dir.path(), 100);
+        disk.text(Path::new("added.yaml")).expect("read");
+        let at_ref = FileTable::new(dir.path(), 100)
+            .hiding([dir.path().join("new"), dir.path().join("added.yaml")]);
+        at_ref.seed_from(&disk);
+        assert!(at_ref.is_hidden(Path::new("new/sub/a.yaml")));
+        assert!(at_ref.is_hidden(&dir.path().join("kept.yaml/../new")));
+        assert!(!at_ref.is_dir(Path::new("new")) && !at_ref.exists(Path::new("new/sub")));
+        assert!(at_ref.is_file(Path::new("kept.yaml")) && !at_ref.is_file(Path::new("added.yaml")));
+        assert!(at_ref.hidden_reads().is_empty());
+        // Seeded or not, a hidden file reads as a missing one, and the read is told.
+        for hidden in ["added.yaml", "new/sub/a.yaml"] {
+            assert_eq!(
+                at_ref.bytes(Path::new(hidden)),
+                Err(ReadError::Io(NOT_FOUND.to_owned()))
+            );
+        }
+        assert_eq!(at_ref.hidden_reads().len(), 2);
+        assert_eq!(
+            &*at_ref.text(Path::new("kept.yaml")).expect("read"),
+            "c: 1\n"
+        );
+        let missing = FileTable::new(dir.path(), 100).bytes(Path::new("gone.yaml"));
+        assert_eq!(missing, Err(ReadError::Io(NOT_FOUND.to_owned())));
+    }
+
+    #[test]
+    fn present_files_and_their_directories_exist_without_the_disk() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = std::fs::canonicalize(dir.path()).expect("canonical");
+        std::fs::create_dir_all(root.join("base")).expect("mkdir");
+        let gone = root.join("gone/dev/kustomization.yaml");
+        let table = FileTable::new(&root, 100).with_present([gone.clone()]);
+        table.preload(&gone, Arc::from(&b"resources: []\n"[..]));
+        assert!(table.is_file(&gone) && table.is_dir(&root.join("gone/dev")));
+        assert!(table.exists(&root.join("gone")) && !table.is_file(&root.join("gone")));
+        assert_eq!(
+            table.present_dirs(),
+            [root.join("gone"), root.join("gone/dev")]
+        );
+        // `..` after a directory only the table has still leads to the disk's.
+        let through = root.join("gone/dev/../../base");
+        assert!(table.is_dir(&through));
+        assert_eq!(
+            table.canonicalize(&through).expect("exists"),
+            root.join("base")
+        );
+        assert_eq!(table.canonicalize(&gone).expect("present"), gone);
+        assert!(table.canonicalize(&root.join("gone/x.yaml")).is_err());
+        assert_eq!(table.len(&gone), Some(14));
+        assert_eq!(&*table.text(&gone).expect("preloaded"), "resources: []\n");
     }
 }

@@ -382,8 +382,20 @@ impl Renderer {
         ))
     }
 
+    /// The file table `path`'s existence is asked of (the file set may be another
+    /// revision's: `kgate diff --since`), the question noted as an input of the build under
+    /// way (a build that found a path missing depends on it as one that read it does).
+    fn probe(&self, path: &Path) -> &crate::source::FileTable {
+        if self.record_reads {
+            memo::note_read(crate::source::lexical(&self.sources.path(path)));
+        }
+        &self.sources
+    }
+
     fn canonical_dir(&self, dir: &Path, from: &Path, pos: Pos) -> Result<PathBuf, RenderError> {
-        let canon = std::fs::canonicalize(dir)
+        let canon = self
+            .probe(dir)
+            .canonicalize(dir)
             .map_err(|e| RenderError::at(from, pos, format!("{}: {e}", dir.display())))?;
         if !canon.starts_with(&self.repo_root) {
             return Err(RenderError::at(
@@ -440,7 +452,7 @@ impl Renderer {
         from: Option<(&Path, Pos)>,
     ) -> Result<Kustomization, RenderError> {
         let (from_file, pos) = from.unwrap_or((dir, Pos::default()));
-        match kustomization::find_in(dir) {
+        match kustomization::find_in(dir, |p| self.probe(p).is_file(p)) {
             Ok(Some(file)) => {
                 let text = self.read_text(&file).map_err(|e| {
                     RenderError::at(&file, Pos::default(), format!("cannot read: {e}"))
@@ -600,14 +612,14 @@ impl Renderer {
             return Err(remote_error(&k.file, pos, entry));
         }
         let path = dir.join(entry);
-        if !path.exists() {
+        if !self.probe(&path).exists(&path) {
             return Err(RenderError::at(
                 &k.file,
                 pos,
                 format!("accumulating resources from '{entry}': no such file or directory"),
             ));
         }
-        if path.is_dir() {
+        if self.sources.is_dir(&path) {
             let sub = self.canonical_dir(&path, &k.file, pos)?;
             if stack.contains(&sub) {
                 return Err(RenderError::at(
@@ -642,18 +654,18 @@ impl Renderer {
         entry: &str,
         pos: Pos,
     ) -> Result<PathBuf, RenderError> {
-        let file = std::fs::canonicalize(dir.join(entry))
+        let path = dir.join(entry);
+        let file = (self.probe(&path).canonicalize(&path))
             .map_err(|e| RenderError::at(&k.file, pos, format!("'{entry}': {e}")))?;
-        if let Ok(meta) = std::fs::metadata(&file)
-            && meta.len() > self.max_file_size
+        if let Some(len) = self.sources.len(&file)
+            && len > self.max_file_size
         {
             return Err(RenderError::at(
                 &k.file,
                 pos,
                 format!(
                     "'{entry}' is {} bytes, over the limit of {} bytes (limits.maxFileSize)",
-                    meta.len(),
-                    self.max_file_size
+                    len, self.max_file_size
                 ),
             ));
         }

@@ -216,12 +216,13 @@ pub struct PluginRef {
 
 pub const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
-/// The kustomization file in `dir`, if any (kustomize errors when there are several).
-pub fn find_in(dir: &Path) -> Result<Option<PathBuf>, String> {
+/// The kustomization file in `dir`, if any (kustomize errors when there are several);
+/// `is_file` tells which files exist (the renderer's file table).
+pub fn find_in(dir: &Path, is_file: impl Fn(&Path) -> bool) -> Result<Option<PathBuf>, String> {
     let found: Vec<PathBuf> = FILE_NAMES
         .iter()
         .map(|n| dir.join(n))
-        .filter(|p| p.is_file())
+        .filter(|p| is_file(p))
         .collect();
     match found.len() {
         0 => Ok(None),
