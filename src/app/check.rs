@@ -124,6 +124,8 @@ pub struct RepoResults {
 /// side while the working tree's check runs).
 pub struct Prepared {
     opts: CheckOptions,
+    /// The check's threads (`--jobs`), from the walk on.
+    pool: rayon::ThreadPool,
     s: Settings,
     policies: PolicySet,
     version: crate::validate::KubeVersion,
@@ -154,6 +156,10 @@ pub fn prepare(
     let differing = contents.iter().map(|(p, _)| s.sources.path(p)).collect();
     let config = &s.config;
     let user = crate::policy::user::UserPolicies::load(&s.user_policies(), &s.root)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.unwrap_or(0))
+        .build()
+        .map_err(|e| CheckError::Threads(e.to_string()))?;
     let version = s.kube_version(opts.kube_version.as_deref())?;
     let strict = opts.strict || config.strict;
     // Compiling the policies and asking git what changed wait on nothing the walk does: they
@@ -162,7 +168,7 @@ pub fn prepare(
         let policies =
             scope.spawn(|| PolicySet::load_with_user(&crate::policy::builtin_sources(), &user));
         let since = scope.spawn(|| select::changed_since(opts, &s));
-        let walk = walk(&s, &user, keep);
+        let walk = pool.install(|| walk(&s, &user, keep));
         (joined(policies), joined(since), walk)
     });
     let mut policies = policies?;
@@ -171,6 +177,7 @@ pub fn prepare(
     let (affected, entries) = select::select(opts, &s, &graph, &mut discovery, entries, since)?;
     Ok(Prepared {
         opts: opts.clone(),
+        pool,
         s,
         policies,
         version,
@@ -243,6 +250,7 @@ pub fn check_prepared(
 ) -> Result<(CheckResult, Kept), CheckError> {
     let Prepared {
         opts,
+        pool,
         s,
         mut policies,
         version,
@@ -274,10 +282,6 @@ pub fn check_prepared(
     // Findings about the repository as a whole are reported once, by the first shard.
     let whole_repo = opts.shard.is_none_or(|(i, _)| i == 1);
 
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.jobs.unwrap_or(0))
-        .build()
-        .map_err(|e| CheckError::Threads(e.to_string()))?;
     let (mut crds, gatekeeper) =
         pool.install(|| repo::repo_definitions(&discovery, &s.schema_dirs(), &s.sources, &s.root));
     crds.extend(crate::policy::gatekeeper::constraint_crds(&gatekeeper));
