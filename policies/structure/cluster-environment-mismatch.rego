@@ -17,11 +17,13 @@ package kgate.rules.structure.cluster_environment_mismatch
 
 roots := {root.id: root | some root in input.roots}
 
+clusters := {cluster.path: cluster | some cluster in input.clusters}
+
+# One pass over the edges, each looked up, rather than every edge for every cluster.
 deny contains violation if {
-	some cluster in input.clusters
-	is_string(cluster.environment)
 	some edge in input.edges
-	edge.from == cluster.path
+	cluster := clusters[edge.from]
+	is_string(cluster.environment)
 	target := roots[edge.to]
 	is_string(target.environment)
 	target.environment != cluster.environment

@@ -24,17 +24,32 @@ app_of_overlay := {overlay: app |
 
 apps_by_path := {app.path: app | some app in input.apps}
 
-# The app whose directory holds `path`, if any: the longest matching prefix.
-owner(path) := apps_by_path[prefix] if {
+# The app whose directory holds `path`, if any: the longest matching prefix (an app may sit
+# inside another's directory).
+owner(path) := apps_by_path[prefixes[count(prefixes) - 1]] if {
 	parts := split(path, "/")
-	some n in numbers.range(1, count(parts) - 1)
-	prefix := concat("/", array.slice(parts, 0, n))
-	apps_by_path[prefix]
+	prefixes := [prefix |
+		some n in numbers.range(1, count(parts) - 1)
+		prefix := concat("/", array.slice(parts, 0, n))
+		apps_by_path[prefix]
+	]
+	count(prefixes) > 0
+}
+
+# Apps whose directory is inside another app's (rare): without any, a path under an app's
+# directory belongs to that app, and an overlay's own files (most of its edges) need no
+# search for their owner.
+nested_apps := {app.path | some app in input.apps; owner(app.path)}
+
+within_own_app(path, app) if {
+	count(nested_apps) == 0
+	startswith(path, concat("", [app.path, "/"]))
 }
 
 deny contains violation if {
 	some edge in input.edges
 	app := app_of_overlay[edge.from]
+	not within_own_app(edge.to, app)
 	other := owner(edge.to)
 	other.path != app.path
 	violation := {

@@ -269,19 +269,37 @@ pub fn prepare_from(
         .chain(files.hidden.iter().cloned())
         .chain(s.sources.present_dirs())
         .collect();
+    let pool = thread_pool(opts.jobs)?;
     let (policies, user_sources, selection) = match shared {
-        Some(shared) => (shared.policies, shared.user_sources, shared.selection),
+        Some(Shared {
+            policies,
+            user_sources,
+            selection: Some(selection),
+            ..
+        }) => (policies, user_sources, selection),
+        Some(Shared {
+            policies,
+            user_sources,
+            selection: None,
+            ..
+        }) => {
+            let ((), selection) = walk_beside(opts, &s, &pool, user_sources, keep, || ());
+            (policies, user_sources, selection?)
+        }
         None => {
-            let (policies, user_sources) = load_policies(&s)?;
-            (policies, user_sources, None)
+            let config = &s.config;
+            let user = crate::policy::user::UserPolicies::load(&s.user_policies(), &s.root)?;
+            let user_sources = !user.sources.is_empty();
+            let (policies, selection) = walk_beside(opts, &s, &pool, user_sources, keep, || {
+                PolicySet::load_with_user(&crate::policy::builtin_sources(), &user)
+            });
+            let mut policies = policies?;
+            policies.set_limits(config.limits.policy_timeout, config.limits.policy_memory);
+            (policies, user_sources, selection?)
         }
     };
     let version = s.kube_version(opts.kube_version.as_deref())?;
     let strict = opts.strict || s.config.strict;
-    let selection = match selection {
-        Some(selection) => selection,
-        None => discover_and_select(opts, &s, user_sources, keep)?,
-    };
     Ok(Prepared {
         opts: opts.clone(),
         s,
@@ -299,23 +317,54 @@ pub fn prepare_from(
     })
 }
 
-/// The configuration's policies, and whether the repository has policies of its own.
-fn load_policies(s: &Settings) -> Result<(PolicySet, bool), CheckError> {
-    let config = &s.config;
-    let user = crate::policy::user::UserPolicies::load(&s.user_policies(), &s.root)?;
-    let mut policies = PolicySet::load_with_user(&crate::policy::builtin_sources(), &user)?;
-    policies.set_limits(config.limits.policy_timeout, config.limits.policy_memory);
-    Ok((policies, !user.sources.is_empty()))
+/// Discovery, the graph, the entry points and the selection of `opts` (on `pool`), with
+/// `load` (compiling the policies) and git's answer to `--changed-since` beside them: they
+/// wait on nothing the walk does (together about a third of a `--changed-since` run's start).
+fn walk_beside<T: Send>(
+    opts: &CheckOptions,
+    s: &Settings,
+    pool: &rayon::ThreadPool,
+    user_sources: bool,
+    keep: bool,
+    load: impl FnOnce() -> T + Send,
+) -> (T, Result<Selection, CheckError>) {
+    std::thread::scope(|scope| {
+        let loaded = scope.spawn(load);
+        let since = scope.spawn(|| select::changed_since(opts, s));
+        let walked = pool.install(|| walk(s, user_sources, keep));
+        let loaded = joined(loaded);
+        let since = joined(since);
+        let selection = walked.and_then(|(mut discovery, graph, walked, entries)| {
+            let (affected, entries) =
+                select::select(opts, s, &graph, &mut discovery, entries, since)?;
+            Ok(Selection {
+                discovery,
+                graph,
+                walked,
+                entries,
+                affected,
+            })
+        });
+        (loaded, selection)
+    })
 }
 
-/// Discovery, the graph, the entry points and the selection of `opts`.
-fn discover_and_select(
-    opts: &CheckOptions,
+/// The repository's discovery, its graph, the walked files (with `keep`) and the entry
+/// points' renders.
+fn walk(
     s: &Settings,
     user_sources: bool,
     keep: bool,
-) -> Result<Selection, CheckError> {
-    let mut discovery = s.discover(&s.excludes(user_sources))?;
+) -> Result<
+    (
+        crate::discover::Discovery,
+        crate::discover::graph::RepoGraph,
+        Vec<std::path::PathBuf>,
+        Vec<crate::render::entry::EntryRender>,
+    ),
+    CheckError,
+> {
+    let discovery = s.discover(&s.excludes(user_sources))?;
     let graph = s.graph(&discovery);
     let walked = if keep {
         walked_files(&discovery)
@@ -330,14 +379,22 @@ fn discover_and_select(
         &discovery.variable_sources(),
         &graph.gitops_documents,
     );
-    let (affected, entries) = select::select(opts, s, &graph, &mut discovery, entries)?;
-    Ok(Selection {
-        discovery,
-        graph,
-        walked,
-        entries,
-        affected,
-    })
+    Ok((discovery, graph, walked, entries))
+}
+
+/// `jobs` worker threads (`None`: one per core).
+fn thread_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, CheckError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.unwrap_or(0))
+        .build()
+        .map_err(|e| CheckError::Threads(e.to_string()))
+}
+
+/// A scoped thread's result; its panic goes on in the caller.
+fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// The pipeline, handing back with `keep` the rendered objects of the affected roots
@@ -393,10 +450,7 @@ pub fn check_prepared(
     // Findings about the repository as a whole are reported once, by the first shard.
     let whole_repo = opts.shard.is_none_or(|(i, _)| i == 1);
 
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.jobs.unwrap_or(0))
-        .build()
-        .map_err(|e| CheckError::Threads(e.to_string()))?;
+    let pool = thread_pool(opts.jobs)?;
     let (mut crds, gatekeeper) =
         pool.install(|| repo::repo_definitions(&discovery, &s.schema_dirs(), &s.sources, &s.root));
     crds.extend(crate::policy::gatekeeper::constraint_crds(&gatekeeper));
@@ -419,31 +473,51 @@ pub fn check_prepared(
         sources: &s.sources,
     };
 
-    let rendered = pool.install(|| {
-        roots::check_roots(
-            &s.root,
-            &s.repo_root,
-            &discovery.kustomizations,
-            &discovery.components,
-            &policies,
-            &roots::RootSettings {
-                checks: &checks,
-                context: &context,
-                validators: &validators,
-                progress: opts.progress.as_deref(),
-                entries: &entries,
-                bases: &graph.bases(),
-                charts: &discovery.charts,
-                helm: &s.helm(version, &crds),
-                missing_helm: config.helm.missing_severity,
-                scope: scope.as_ref(),
-                keep: keep.as_ref(),
-                reuse,
-                results: keeping.and_then(|k| k.results),
+    // The repository rules need only the graph: they run beside the roots, on the pool's
+    // other thread while it has no root to take (they were a serial tenth of a check).
+    let repo_scope = || {
+        whole_repo.then(|| {
+            let input = repo::repo_scope_input(&graph, config, &context);
+            let results = match keeping.and_then(|k| k.repo).filter(|r| r.input == input) {
+                Some(same) => same.results.clone(),
+                None => repo::repo_scope_results(&policies, &input, &context, &registry.not_run),
+            };
+            RepoResults { input, results }
+        })
+    };
+    let (rendered, repo_scope) = pool.install(|| {
+        rayon::join(
+            || {
+                roots::check_roots(
+                    &s.root,
+                    &s.repo_root,
+                    &discovery.kustomizations,
+                    &discovery.components,
+                    &policies,
+                    &roots::RootSettings {
+                        checks: &checks,
+                        context: &context,
+                        validators: &validators,
+                        progress: opts.progress.as_deref(),
+                        entries: &entries,
+                        bases: &graph.bases(),
+                        charts: &discovery.charts,
+                        helm: &s.helm(version, &crds),
+                        missing_helm: config.helm.missing_severity,
+                        scope: scope.as_ref(),
+                        keep: keep.as_ref(),
+                        reuse,
+                        results: keeping.and_then(|k| k.results),
+                    },
+                )
             },
+            repo_scope,
         )
     });
-    lap("render and evaluate roots", &mut timings);
+    lap(
+        "render and evaluate roots, repository rules beside",
+        &mut timings,
+    );
     let plain_context = context.for_root(None);
     // Files rendered as part of a root are checked there, with their overlays applied.
     let plain: Vec<_> = discovery
@@ -476,11 +550,8 @@ pub fn check_prepared(
             gatekeeper_problems,
             affected.as_ref(),
         ));
-        let input = repo::repo_scope_input(&graph, config, &context);
-        let results = match keeping.and_then(|k| k.repo).filter(|r| r.input == input) {
-            Some(same) => same.results.clone(),
-            None => repo::repo_scope_results(&policies, &input, &context, &registry.not_run),
-        };
+    }
+    if let Some(RepoResults { input, results }) = repo_scope {
         findings.extend(repo::repo_findings(
             results.clone(),
             &registry.by_id,
@@ -490,7 +561,7 @@ pub fn check_prepared(
     }
     findings.extend(rendered.findings);
     findings.extend(file_findings);
-    lap("repository rules", &mut timings);
+    lap("repository findings", &mut timings);
     let (findings, suppressed) = crate::gate::apply(findings, &s.root, &s.sources, config);
     lap("gate (suppressions, order)", &mut timings);
     let mut summary = Summary {

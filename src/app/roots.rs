@@ -286,6 +286,7 @@ fn check_root(
     ev: &mut Evaluator,
     dir: &Path,
     settings: &crate::policy::context::ContextSettings,
+    pass: Pass,
 ) -> (Vec<Finding>, usize) {
     let rel = relative(s.scan_root, dir);
     let rendered = s.renderer.render(dir);
@@ -308,7 +309,7 @@ fn check_root(
             return (vec![finding], 0);
         }
     };
-    let out = check_rendered(s, ev, &rel, &rel, Some(&rel), &resources, settings);
+    let out = check_rendered(s, ev, (&rel, &rel, Some(&rel)), &resources, settings, pass);
     if kept {
         keep(Ok(resources));
     }
@@ -383,7 +384,14 @@ fn check_helm_entry(
     };
     let file_id = |f: &Path| s.renderer.file_id(f);
     match crate::render::helm::output::render_template(helm, &t, &e.path, &file_id) {
-        Ok(resources) => check_rendered(s, ev, &e.id, &e.path, None, &resources, settings),
+        Ok(resources) => check_rendered(
+            s,
+            ev,
+            (&e.id, &e.path, None),
+            &resources,
+            settings,
+            Pass::Whole,
+        ),
         Err(err) => {
             let mut f = render_error_finding(s, &err, &e.id);
             if err.unavailable {
@@ -407,7 +415,9 @@ fn check_chart(
     let rel = relative(s.scan_root, dir);
     let file_id = |f: &Path| s.renderer.file_id(f);
     match crate::render::helm::output::render_chart(helm, dir, &rel, &file_id) {
-        Ok(resources) => check_rendered(s, ev, &rel, &rel, None, &resources, settings),
+        Ok(resources) => {
+            check_rendered(s, ev, (&rel, &rel, None), &resources, settings, Pass::Whole)
+        }
         Err(e) => (vec![render_error_finding(s, &e, &rel)], 0),
     }
 }
@@ -522,7 +532,14 @@ fn check_entry(
     }
     // The entry point's options apply to every object it deploys.
     let scope_root = (!s.scope.is_some_and(|sc| sc.changed(&e.file))).then_some(e.path.as_str());
-    let (mut found, n) = check_rendered(s, ev, &e.id, &e.path, scope_root, &resources, settings);
+    let (mut found, n) = check_rendered(
+        s,
+        ev,
+        (&e.id, &e.path, scope_root),
+        &resources,
+        settings,
+        Pass::Whole,
+    );
     found.extend(extra);
     (found, n)
 }
@@ -551,16 +568,32 @@ fn restamp(node: &mut crate::yaml::Node, file: crate::yaml::FileId, pos: Pos) {
 /// `context_path` the path its environment and cluster come from. With `--changed-since`,
 /// only the objects the change can affect are evaluated and reported (`scope_root`: the
 /// root's node in the repository graph; `None` when every object counts as affected).
+/// Which of a rendered root's rules run now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// All of them.
+    Whole,
+    /// All but a base's rules across objects, which count only where no root using the base
+    /// renders (`kept_base_findings`): known once every root is done, so they wait for it.
+    Deferring,
+    /// Only a base's rules across objects (the base no root using it covers).
+    BaseRules,
+}
+
+/// `(name, context_path, scope_root)`: the root's name in findings, the path its context
+/// (environment, cluster) comes from, and its graph node when `--changed-since` scopes it.
+type RootNames<'a> = (&'a str, &'a str, Option<&'a str>);
+
 fn check_rendered(
     s: &Shared<'_>,
     ev: &mut Evaluator,
-    name: &str,
-    context_path: &str,
-    scope_root: Option<&str>,
+    (name, context_path, scope_root): RootNames<'_>,
     resources: &[Resource],
     settings: &crate::policy::context::ContextSettings,
+    pass: Pass,
 ) -> (Vec<Finding>, usize) {
     let rel = name.to_owned();
+    let is_base = s.bases.contains_key(name);
     let context = settings.for_root(Some(context_path));
     let validator = s
         .validators
@@ -574,10 +607,12 @@ fn check_rendered(
             _ => true,
         })
         .collect();
-    s.affected_objects.fetch_add(
-        affected.iter().filter(|a| **a).count(),
-        std::sync::atomic::Ordering::Relaxed,
-    );
+    if pass != Pass::BaseRules {
+        s.affected_objects.fetch_add(
+            affected.iter().filter(|a| **a).count(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
     let inputs: Vec<serde_json::Value> = resources
         .iter()
         .map(|r| crate::validate::as_stored(r.node.to_json()))
@@ -588,7 +623,7 @@ fn check_rendered(
         .iter()
         .zip(&affected)
         .map(|(input, affected)| {
-            if !affected {
+            if !affected || pass == Pass::BaseRules {
                 return Vec::new();
             }
             let mut results = crate::app::objects::schema_results(validator, input, s.disabled);
@@ -607,7 +642,8 @@ fn check_rendered(
     // where no root using it renders (`kept_base_findings`).
     // Only findings on affected objects count; rules relating objects within a namespace
     // see the affected objects' namespaces only (`root_focus`), the others the whole root.
-    let root_results = if !affected.iter().any(|a| *a) {
+    let deferred = is_base && pass == Pass::Deferring;
+    let root_results = if deferred || !affected.iter().any(|a| *a) {
         Vec::new()
     } else {
         let focus = super::root_focus::focus(&inputs, &affected);
@@ -625,7 +661,6 @@ fn check_rendered(
             evaluate()
         }
     };
-    let is_base = s.bases.contains_key(name);
     let mut scoped: Vec<Vec<Result<Violation, EvalError>>> = vec![Vec::new(); resources.len()];
     distribute(
         root_results,
@@ -651,7 +686,10 @@ fn check_rendered(
             kept.push((rel, set_aside));
         }
     }
-    (out, resources.len())
+    match pass {
+        Pass::BaseRules => (Vec::new(), 0),
+        _ => (out, resources.len()),
+    }
 }
 
 /// Whether the change can affect the rendered object `r` of the root `root` (a graph node).
@@ -735,24 +773,40 @@ fn findings_of(
     out
 }
 
-/// The set-aside root-scope findings of the bases no rendered root covers: a base is covered
-/// when a node using it rendered and is deployed itself or a covered base. A base whose
-/// every user fails to render is checked alone rather than not at all.
-fn kept_base_findings(s: &Shared<'_>) -> Vec<Finding> {
-    fn covered(
-        base: &str,
-        bases: &BTreeMap<String, Vec<String>>,
-        failed: &BTreeSet<String>,
-        seen: &mut BTreeSet<String>,
-    ) -> bool {
-        if !seen.insert(base.to_owned()) {
-            return false;
-        }
-        bases.get(base).into_iter().flatten().any(|user| {
-            !failed.contains(user)
-                && (!bases.contains_key(user) || covered(user, bases, failed, seen))
-        })
+/// Whether a rendered root covers the base `base`: a node using it rendered and is deployed
+/// itself or a covered base. A base whose every user fails to render is checked alone rather
+/// than not at all.
+fn covered(
+    base: &str,
+    bases: &BTreeMap<String, Vec<String>>,
+    failed: &BTreeSet<String>,
+    seen: &mut BTreeSet<String>,
+) -> bool {
+    if !seen.insert(base.to_owned()) {
+        return false;
     }
+    bases.get(base).into_iter().flatten().any(|user| {
+        !failed.contains(user) && (!bases.contains_key(user) || covered(user, bases, failed, seen))
+    })
+}
+
+/// The rendered bases among `dirs` that no rendered root covers: their rules across objects
+/// (deferred by `Pass::Deferring`) run alone.
+fn uncovered_bases(s: &Shared<'_>, dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let failed = s.failed.lock().map(|f| f.clone()).unwrap_or_default();
+    dirs.iter()
+        .filter(|d| {
+            let rel = relative(s.scan_root, d);
+            s.bases.contains_key(&rel)
+                && !failed.contains(&rel)
+                && !covered(&rel, s.bases, &failed, &mut BTreeSet::new())
+        })
+        .cloned()
+        .collect()
+}
+
+/// The set-aside root-scope findings of the bases no rendered root covers (`covered`).
+fn kept_base_findings(s: &Shared<'_>) -> Vec<Finding> {
     let failed = s.failed.lock().map(|f| f.clone()).unwrap_or_default();
     let set_aside = s
         .base_findings
@@ -876,7 +930,7 @@ pub fn check_roots(
     let mut per_root: Vec<(Vec<Finding>, usize)> = dirs
         .par_iter()
         .map(|dir| {
-            let out = evaluators.with(|ev| check_root(&shared, ev, dir, context));
+            let out = evaluators.with(|ev| check_root(&shared, ev, dir, context, Pass::Deferring));
             if let Some(p) = settings.progress {
                 p.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
@@ -893,6 +947,13 @@ pub fn check_roots(
         charts
             .par_iter()
             .map(|d| evaluators.with(|ev| check_chart(&shared, ev, &helm, d, context)))
+            .collect::<Vec<_>>(),
+    );
+    let uncovered = uncovered_bases(&shared, &dirs);
+    per_root.extend(
+        uncovered
+            .par_iter()
+            .map(|d| evaluators.with(|ev| check_root(&shared, ev, d, context, Pass::BaseRules)))
             .collect::<Vec<_>>(),
     );
     let mut findings = kept_base_findings(&shared);

@@ -10,6 +10,7 @@ use crate::discover::{self, Discovery};
 use crate::model::Affected;
 use crate::render::entry::EntryRender;
 
+use super::changes::ChangesError;
 use super::settings::{CheckError, CheckOptions, Settings};
 
 /// Which of `n` shards `key` (a root or file path) belongs to, 0-based: a hash of the path,
@@ -70,15 +71,18 @@ pub fn select_affected(
 
 /// Applies `--changed-since` and `--shard` to `discovery` and the entry points: what was
 /// selected (for `--explain`) and the entry points to check.
+/// `since` is what changed since `opts.changed_since` (see [`changed_since`]), asked of git
+/// while the repository was discovered.
 pub fn select(
     opts: &CheckOptions,
     s: &Settings,
     graph: &RepoGraph,
     discovery: &mut Discovery,
     entries: Vec<EntryRender>,
+    since: Option<Result<BTreeSet<String>, ChangesError>>,
 ) -> Result<(Option<Affected>, Vec<EntryRender>), CheckError> {
-    let changed = match (&opts.changed_since, &opts.changed_files) {
-        (Some(reference), _) => Some(super::changes::changed_since(&s.root, reference)?),
+    let changed = match (since, &opts.changed_files) {
+        (Some(changed), _) => Some(changed?),
         (None, files) => files.clone(),
     };
     let affected = match changed {
@@ -122,6 +126,16 @@ pub fn narrow_to_affected(root: &Path, affected: &Affected, discovery: &mut Disc
     discovery
         .manifests
         .retain(|m| files.contains(m.rel.as_str()));
+}
+
+/// What changed since `opts.changed_since`, if set (git's answer, see
+/// [`super::changes::changed_since`]).
+pub fn changed_since(
+    opts: &CheckOptions,
+    s: &Settings,
+) -> Option<Result<BTreeSet<String>, ChangesError>> {
+    let reference = opts.changed_since.as_ref()?;
+    Some(super::changes::changed_since(&s.root, reference))
 }
 
 /// Keeps the `i`-th of `n` parts (1-based) of the roots and plain files.

@@ -7,10 +7,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::discover::kustomization::{RefKind, normalize, references};
-use crate::discover::{Discovery, KUSTOMIZATION_FILE_NAMES, relative};
+use crate::discover::{Discovery, KUSTOMIZATION_FILE_NAMES, SourceFile, relative};
 use crate::source::FileTable;
 use crate::yaml::{self, LoadLimits, Node, Pos};
 
@@ -206,21 +207,34 @@ pub fn build(
             b.node(b.rel(dir), NodeKind::Chart, Some(c.rel.clone()), true);
         }
     }
-    for k in &discovery.kustomizations {
-        let Some(dir) = k.abs.parent() else { continue };
+    // Reading and parsing the files is most of the work, and each file is on its own: it
+    // runs on the current thread pool, the edges and nodes are then added in order.
+    let parsed: Vec<_> = discovery
+        .kustomizations
+        .par_iter()
+        .filter_map(|k| {
+            let dir = k.abs.parent()?;
+            let text = table.text(&k.abs).ok()?;
+            let refs = references(&k.abs, &text).ok()?;
+            Some((k, dir, refs))
+        })
+        .collect();
+    for (k, dir, refs) in parsed {
         let from = b.rel(dir);
-        let Ok(text) = b.table.text(&k.abs) else {
-            continue;
-        };
-        let Ok(refs) = references(&k.abs, &text) else {
-            continue;
-        };
         for r in refs {
             let to = b.target(&r.target, false);
             b.edge(&from, to, r.kind.into(), &k.rel, r.pos);
         }
     }
-    for m in discovery.manifests.iter().chain(&discovery.partials) {
+    let manifests: Vec<&SourceFile> = discovery
+        .manifests
+        .iter()
+        .chain(&discovery.partials)
+        .collect();
+    manifests.par_iter().for_each(|m| {
+        let _ = table.bytes(&m.abs);
+    });
+    for m in manifests {
         entry_points(&mut b, &m.abs, &m.rel);
     }
     let mut nodes: Vec<GraphNode> = b.nodes.into_values().collect();

@@ -7,6 +7,7 @@
 pub mod graph;
 pub mod kustomization;
 
+use rayon::prelude::*;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -148,24 +149,32 @@ pub fn discover(
     found.kustomizations.dedup();
     let mut partial: HashSet<PathBuf> = HashSet::new();
     let mut disabled: HashSet<PathBuf> = HashSet::new();
-    for k in &found.kustomizations {
-        let text = match table.text(&k.abs) {
-            Ok(t) => t,
-            Err(e) => {
-                found.problems.push(WalkProblem {
-                    rel: k.rel.clone(),
-                    message: format!("cannot read kustomization: {e}"),
-                });
-                continue;
+    // Each kustomization is read and parsed on its own (on the current thread pool), then
+    // taken in order.
+    let read: Vec<_> = found
+        .kustomizations
+        .par_iter()
+        .map(|k| {
+            table
+                .text(&k.abs)
+                .map(|text| read_kustomization(&k.abs, &text).ok())
+        })
+        .collect();
+    for (k, read) in found.kustomizations.iter().zip(read) {
+        match read {
+            Err(e) => found.problems.push(WalkProblem {
+                rel: k.rel.clone(),
+                message: format!("cannot read kustomization: {e}"),
+            }),
+            // One that does not parse is a root whose rendering reports why (`render-error`).
+            Ok(None) => {}
+            Ok(Some(info)) => {
+                if info.is_component {
+                    found.components.push(k.clone());
+                }
+                partial.extend(info.non_manifests);
+                disabled.extend(info.disabled);
             }
-        };
-        // One that does not parse is a root whose rendering reports why (`render-error`).
-        if let Ok(info) = read_kustomization(&k.abs, &text) {
-            if info.is_component {
-                found.components.push(k.clone());
-            }
-            partial.extend(info.non_manifests);
-            disabled.extend(info.disabled);
         }
     }
     // Explicitly named files are always checked.
