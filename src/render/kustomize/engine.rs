@@ -156,7 +156,7 @@ impl Renderer {
         let reusable = memo
             .entries
             .iter()
-            .filter(|(_, (_, _, inputs))| inputs.reads.is_disjoint(changed))
+            .filter(|(_, (_, _, inputs))| !inputs.read_any(changed))
             .map(|(dir, entry)| (dir.clone(), entry.clone()));
         self.cache = Mutex::new(reusable.collect());
         self
@@ -440,7 +440,7 @@ impl Renderer {
             let looked_up = after.builtin_lookups > before.builtin_lookups;
             c.insert(
                 dir.to_owned(),
-                (Arc::new(result.clone()), looked_up, Arc::new(inputs)),
+                (Arc::new(result.clone()), looked_up, inputs),
             );
         }
         result

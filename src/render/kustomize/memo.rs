@@ -9,20 +9,38 @@
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::yaml::FileId;
 
 /// The files a build read (their contents) and those it gave provenance ids to.
 #[derive(Debug, Default, Clone)]
 pub struct Inputs {
-    pub reads: BTreeSet<PathBuf>,
+    /// What the build read itself.
+    reads: BTreeSet<PathBuf>,
+    /// The inputs of the builds it used (nested directories, built or from the memo), shared
+    /// rather than copied: a cluster's build uses hundreds of overlays, and a flat set of
+    /// their thousands of paths cost several percent of `diff --since`.
+    nested: Vec<Arc<Inputs>>,
     pub ids: BTreeSet<FileId>,
 }
 
 impl Inputs {
-    fn extend(&mut self, other: &Inputs) {
-        self.reads.extend(other.reads.iter().cloned());
-        self.ids.extend(other.ids.iter().copied());
+    /// Whether the build (or one it used) read one of `paths`.
+    pub fn read_any(&self, paths: &BTreeSet<PathBuf>) -> bool {
+        !paths.is_empty()
+            && (self.reads.iter().any(|r| paths.contains(r))
+                || self.nested.iter().any(|n| n.read_any(paths)))
+    }
+
+    /// Every file the build (or one it used) read.
+    #[cfg(test)]
+    fn all_reads(&self) -> BTreeSet<PathBuf> {
+        let mut out = self.reads.clone();
+        for n in &self.nested {
+            out.extend(n.all_reads());
+        }
+        out
     }
 }
 
@@ -53,8 +71,13 @@ pub(super) fn note_id(id: FileId) {
 }
 
 /// The build under way on this thread used a build whose inputs are `inputs`.
-pub(super) fn note_all(inputs: &Inputs) {
-    on_top(|top| top.extend(inputs));
+pub(super) fn note_all(inputs: &Arc<Inputs>) {
+    on_top(|top| {
+        top.ids.extend(inputs.ids.iter().copied());
+        if !inputs.reads.is_empty() || !inputs.nested.is_empty() {
+            top.nested.push(Arc::clone(inputs));
+        }
+    });
 }
 
 /// Pops its frame even when the build panics, so a later build on the thread starts clean.
@@ -67,7 +90,7 @@ impl Drop for Frame {
 }
 
 /// Runs `build` recording its inputs, which also become inputs of the enclosing build.
-pub(super) fn recording<T>(build: impl FnOnce() -> T) -> (T, Inputs) {
+pub(super) fn recording<T>(build: impl FnOnce() -> T) -> (T, Arc<Inputs>) {
     FRAMES.with(|frames| frames.borrow_mut().push(Inputs::default()));
     let frame = Frame;
     let out = build();
@@ -79,6 +102,7 @@ pub(super) fn recording<T>(build: impl FnOnce() -> T) -> (T, Inputs) {
             .unwrap_or_default()
     });
     drop(frame);
+    let inputs = Arc::new(inputs);
     note_all(&inputs);
     (out, inputs)
 }
@@ -96,9 +120,9 @@ mod tests {
                 note_id(FileId(3));
             })
         });
-        assert_eq!(inner.reads.len(), 1);
+        assert_eq!(inner.all_reads().len(), 1);
         assert_eq!(
-            outer.reads.iter().collect::<Vec<_>>(),
+            outer.all_reads().iter().collect::<Vec<_>>(),
             [&PathBuf::from("/a"), &PathBuf::from("/b")]
         );
         assert!(outer.ids.contains(&FileId(3)));
