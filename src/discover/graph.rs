@@ -4,7 +4,7 @@
 //! uses a base directory, a patch file, an env file...), so the reverse graph answers "which
 //! roots can a change to this file affect" without rendering anything.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -99,6 +99,15 @@ pub struct RepoGraph {
     /// scanned root): read once here, also what entry points are rendered from.
     #[serde(skip)]
     pub gitops_documents: Vec<(String, Vec<Node>)>,
+}
+
+/// Whether a change to any of `changed` reaches the closure entry `input`: the file itself,
+/// or (`dir/`) a path under the directory other than the directory itself.
+fn hits(input: &str, changed: &BTreeSet<String>) -> bool {
+    match input.strip_suffix('/') {
+        Some(dir) => changed.iter().any(|c| c != dir && at_or_under(c, dir)),
+        None => changed.contains(input),
+    }
 }
 
 /// An edge whose target does not exist.
@@ -578,58 +587,85 @@ impl RepoGraph {
             if !seen.insert(n.clone()) {
                 continue;
             }
-            match self.node(&n) {
-                Some(node) => {
-                    match node.kind {
-                        NodeKind::File => {
-                            out.insert(n.clone());
-                        }
-                        NodeKind::Directory | NodeKind::Chart => {
-                            out.insert(format!("{n}/"));
-                        }
-                        _ => {}
-                    }
-                    if let Some(f) = &node.file
-                        && node.kind != NodeKind::EntryPoint
-                    {
-                        out.insert(f.clone());
-                    }
-                    // A missing kustomization directory becomes one when it is created.
-                    if !node.exists {
-                        for name in KUSTOMIZATION_FILE_NAMES {
-                            out.insert(format!("{n}/{name}"));
-                        }
-                    }
-                }
-                None => {
-                    out.insert(n.clone());
-                }
-            }
-            let from = self.edges.partition_point(|e| e.from.as_str() < n.as_str());
-            for e in self.edges[from..].iter().take_while(|e| e.from == n) {
-                if e.kind != EdgeKind::DependsOn {
-                    stack.push(e.to.clone());
-                }
-            }
+            out.extend(self.own_inputs(&n));
+            stack.extend(self.uses(&n).map(|e| e.to.clone()));
         }
         out
+    }
+
+    /// What the node `id` itself contributes to a closure (see [`RepoGraph::closure`]).
+    fn own_inputs(&self, id: &str) -> Vec<String> {
+        let Some(node) = self.node(id) else {
+            return vec![id.to_owned()];
+        };
+        let mut out = Vec::new();
+        match node.kind {
+            NodeKind::File => out.push(id.to_owned()),
+            NodeKind::Directory | NodeKind::Chart => out.push(format!("{id}/")),
+            _ => {}
+        }
+        if let Some(f) = &node.file
+            && node.kind != NodeKind::EntryPoint
+        {
+            out.push(f.clone());
+        }
+        // A missing kustomization directory becomes one when it is created.
+        if !node.exists {
+            out.extend(
+                KUSTOMIZATION_FILE_NAMES
+                    .iter()
+                    .map(|name| format!("{id}/{name}")),
+            );
+        }
+        out
+    }
+
+    /// The edges from `id` a closure follows (all but Flux `dependsOn`).
+    fn uses<'a>(&'a self, id: &str) -> impl Iterator<Item = &'a Edge> + 'a {
+        let from = self.edges.partition_point(|e| e.from.as_str() < id);
+        let id = id.to_owned();
+        self.edges[from..]
+            .iter()
+            .take_while(move |e| e.from == id)
+            .filter(|e| e.kind != EdgeKind::DependsOn)
     }
 
     /// Whether a change to any of `changed` (paths relative to the scanned root) can affect
     /// what the node `id` renders.
     pub fn touched(&self, id: &str, changed: &BTreeSet<String>) -> bool {
-        self.closure(id).iter().any(|f| match f.strip_suffix('/') {
-            Some(dir) => changed.iter().any(|c| c != dir && at_or_under(c, dir)),
-            None => changed.contains(f),
-        })
+        self.closure(id).iter().any(|f| hits(f, changed))
     }
 
     /// Roots (rendered kustomization directories) that a change to any of `changed` (paths
-    /// relative to the scanned root) can affect.
+    /// relative to the scanned root) can affect: those whose closure holds a changed input
+    /// ([`RepoGraph::touched`]), found in one pass backwards from the nodes (and missing
+    /// targets) whose own inputs changed, rather than one closure per root (each cluster's
+    /// holds thousands of paths).
     pub fn affected_roots(&self, changed: &BTreeSet<String>) -> BTreeSet<String> {
+        let mut users: HashMap<&str, Vec<&str>> = HashMap::new();
+        for e in self.edges.iter().filter(|e| e.kind != EdgeKind::DependsOn) {
+            users
+                .entry(e.to.as_str())
+                .or_default()
+                .push(e.from.as_str());
+        }
+        let ids = self
+            .nodes
+            .iter()
+            .map(|n| n.id.as_str())
+            .chain(self.edges.iter().map(|e| e.to.as_str()));
+        let mut reached: HashSet<&str> = HashSet::new();
+        let mut stack: Vec<&str> = ids
+            .filter(|id| self.own_inputs(id).iter().any(|f| hits(f, changed)))
+            .collect();
+        while let Some(id) = stack.pop() {
+            if reached.insert(id) {
+                stack.extend(users.get(id).into_iter().flatten().copied());
+            }
+        }
         self.nodes
             .iter()
-            .filter(|n| n.kind == NodeKind::Root && self.touched(&n.id, changed))
+            .filter(|n| n.kind == NodeKind::Root && reached.contains(n.id.as_str()))
             .map(|n| n.id.clone())
             .collect()
     }
@@ -947,6 +983,65 @@ mod tests {
         // A file nothing refers to affects no root.
         let changed: BTreeSet<String> = ["apps/web/base/unused.yaml".to_owned()].into();
         assert!(g.affected_roots(&changed).is_empty());
+    }
+
+    /// The one backwards pass finds exactly the roots whose closure holds a change, for every
+    /// single changed path of the fixture, paths in directories, a kustomization created
+    /// where one is missing, and a cycle between two roots.
+    #[test]
+    fn affected_roots_are_the_roots_whose_closure_holds_a_change() {
+        let tmp = repo();
+        let r = tmp.path();
+        write(r, "loop/a/kustomization.yaml", "resources: [../b]\n");
+        write(
+            r,
+            "loop/b/kustomization.yaml",
+            "resources: [../a, cm.yaml]\n",
+        );
+        write(
+            r,
+            "loop/b/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+        );
+        let g = graph(r);
+        let by_closure = |changed: &BTreeSet<String>| -> BTreeSet<String> {
+            g.nodes
+                .iter()
+                .filter(|n| n.kind == NodeKind::Root && g.touched(&n.id, changed))
+                .map(|n| n.id.clone())
+                .collect()
+        };
+        let mut cases: Vec<BTreeSet<String>> = g
+            .nodes
+            .iter()
+            .flat_map(|n| [Some(n.id.clone()), n.file.clone()])
+            .flatten()
+            .chain(g.edges.iter().map(|e| e.to.clone()))
+            .chain([
+                "clusters/staging/kustomization.yaml".to_owned(),
+                "apps/web/new.yaml".to_owned(),
+            ])
+            .map(|p| [p].into())
+            .collect();
+        cases.push(
+            [
+                "loop/b/cm.yaml".to_owned(),
+                "apps/api/base/deployment.yaml".to_owned(),
+            ]
+            .into(),
+        );
+        let mut some = 0;
+        for changed in &cases {
+            let want = by_closure(changed);
+            some += usize::from(!want.is_empty());
+            assert_eq!(g.affected_roots(changed), want, "{changed:?}");
+        }
+        assert!(some > 5, "the cases affect roots");
+        let cm: BTreeSet<String> = ["loop/b/cm.yaml".to_owned()].into();
+        assert_eq!(
+            g.affected_roots(&cm),
+            ["loop/a".to_owned(), "loop/b".to_owned()].into()
+        );
     }
 
     #[test]
