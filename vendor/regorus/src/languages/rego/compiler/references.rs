@@ -334,6 +334,23 @@ impl<'a> Compiler<'a> {
         let import_key =
             append_path_component(&self.current_package, root).map_err(CompilerError::from)?;
         if let Some(import_expr) = self.policy.inner.imports.get(&import_key) {
+            // `import data.a.b as x`: `x.c.d` is the data reference `data.a.b.c.d`, compiled
+            // as one so that a rule on its path is called directly, rather than the whole
+            // imported package built as a virtual document (every rule in it) on each use.
+            if !chain.components.is_empty() {
+                if let Ok(imported) = parse_reference_chain(import_expr) {
+                    if matches!(&imported.root, ReferenceRoot::Variable(v) if v == "data")
+                    {
+                        let mut components = imported.components.clone();
+                        components.extend(chain.components.iter().cloned());
+                        let combined = ReferenceChain {
+                            root: imported.root.clone(),
+                            components,
+                        };
+                        return self.compile_data_chain(&combined, span);
+                    }
+                }
+            }
             let import_reg =
                 self.compile_rego_expr_with_span(import_expr, import_expr.span(), false)?;
             if chain.components.is_empty() {
