@@ -203,7 +203,11 @@ mod tests {
         for program in [&set.program, &set.root_program] {
             let program = program.as_ref().expect("the built-in rules compile");
             let lookups = &program.instruction_data.virtual_data_document_lookup_params;
-            assert!(lookups.is_empty(), "{} whole-document lookups", lookups.len());
+            assert!(
+                lookups.is_empty(),
+                "{} whole-document lookups",
+                lookups.len()
+            );
         }
     }
 
