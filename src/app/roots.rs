@@ -564,10 +564,6 @@ fn restamp(node: &mut crate::yaml::Node, file: crate::yaml::FileId, pos: Pos) {
     }
 }
 
-/// Evaluates the rendered objects of one root: `name` is the root as findings list it,
-/// `context_path` the path its environment and cluster come from. With `--changed-since`,
-/// only the objects the change can affect are evaluated and reported (`scope_root`: the
-/// root's node in the repository graph; `None` when every object counts as affected).
 /// Which of a rendered root's rules run now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pass {
@@ -584,6 +580,11 @@ enum Pass {
 /// (environment, cluster) comes from, and its graph node when `--changed-since` scopes it.
 type RootNames<'a> = (&'a str, &'a str, Option<&'a str>);
 
+/// Evaluates the rendered objects of one root: `name` is the root as findings list it,
+/// `context_path` the path its environment and cluster come from (see [`RootNames`]), `pass`
+/// which rules run. With `--changed-since`, only the objects the change can affect are
+/// evaluated and reported (`scope_root`: the root's node in the repository graph; `None` when
+/// every object counts as affected).
 fn check_rendered(
     s: &Shared<'_>,
     ev: &mut Evaluator,
