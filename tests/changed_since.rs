@@ -225,6 +225,19 @@ fn outside_git_or_with_an_unknown_revision_is_a_usage_error() {
     );
     let run = check(tmp.path(), &["--changed-since", "--upload-pack=evil"]);
     assert_eq!(run.code, Some(2), "{}", run.stderr);
+    // A bad flag is reported before git is asked anything (git runs beside the walk).
+    let run = check(
+        tmp.path(),
+        &[
+            "--kube-version",
+            "banana",
+            "--changed-since",
+            "no-such-branch",
+        ],
+    );
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("banana"), "{}", run.stderr);
+    assert!(!run.stderr.contains("no-such-branch"), "{}", run.stderr);
 }
 
 /// The generator's monorepo: one base file changed checks that app's base, its overlays and

@@ -622,6 +622,80 @@ fn an_added_file_with_entry_points_falls_back_to_the_export() {
     assert!(report["roots"].as_array().unwrap().len() >= SVC0_ALL.len());
 }
 
+/// An untracked file in a directory a Flux Kustomization deploys without a kustomization
+/// file (kgate lists the directory's manifests from the disk): REF's tree is exported, or
+/// REF would list the untracked file and fail on it, though nothing was added or removed.
+#[test]
+fn an_untracked_file_with_entry_points_falls_back_to_the_export() {
+    let (_tmp, repo) = monorepo();
+    std::fs::create_dir_all(repo.join("flux")).unwrap();
+    std::fs::create_dir_all(repo.join("plain")).unwrap();
+    std::fs::write(
+        repo.join("flux/plain.yaml"),
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  \
+         name: plain\n  namespace: flux-system\nspec:\n  path: ./plain\n  interval: 5m\n  \
+         prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n",
+    )
+    .unwrap();
+    std::fs::write(
+        repo.join("plain/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\ndata:\n  a: \"1\"\n",
+    )
+    .unwrap();
+    git(&repo, &["add", "-A"]);
+    git(
+        &repo,
+        &[
+            "commit",
+            "-q",
+            "-m",
+            "a Flux Kustomization of a plain directory",
+        ],
+    );
+    std::fs::write(
+        repo.join("plain/debug.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: debug\n",
+    )
+    .unwrap();
+    edit(&repo, "plain/cm.yaml", "a: \"1\"", "a: \"2\"");
+    assert!(exports(&repo));
+    let report = diff(&repo);
+    for root in report["roots"].as_array().unwrap() {
+        assert!(root["errors"]["before"].is_null(), "{root}");
+    }
+}
+
+/// A directory added since REF under a path REF's kustomization lists (REF fails on it, the
+/// working tree fails otherwise: no kustomization in it): REF's render fails as its exported
+/// tree's does, in place. (A build that only probed paths inside a directory REF has not is
+/// not reused at REF: `memo::Inputs::read_any` matches under a directory; this scenario is
+/// also caught by the working tree's reads.)
+#[test]
+fn a_path_inside_an_added_directory_is_missing_at_ref() {
+    let (_tmp, repo) = monorepo();
+    edit(
+        &repo,
+        "apps/svc-0000/base/kustomization.yaml",
+        "- hpa.yaml\n",
+        "- hpa.yaml\n- extra/sub\n",
+    );
+    git(
+        &repo,
+        &["commit", "-q", "-am", "list a directory not there yet"],
+    );
+    std::fs::create_dir_all(repo.join("apps/svc-0000/base/extra/sub")).unwrap();
+    std::fs::write(
+        repo.join("apps/svc-0000/base/extra/sub/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sub\n",
+    )
+    .unwrap();
+    git(&repo, &["add", "-A"]);
+    assert!(!exports(&repo));
+    // `diff` compares the in-place report with the export's, REF's render errors included.
+    let report = diff(&repo);
+    assert!(!report["roots"].as_array().unwrap().is_empty());
+}
+
 /// A file deleted since REF (still listed) is there at REF: the working tree's side fails
 /// to render, REF's does not.
 #[test]

@@ -269,6 +269,8 @@ pub fn prepare_from(
         .chain(files.hidden.iter().cloned())
         .chain(s.sources.present_dirs())
         .collect();
+    // A bad flag is reported before the repository is walked.
+    let version = s.kube_version(opts.kube_version.as_deref())?;
     let pool = thread_pool(opts.jobs)?;
     let (policies, user_sources, selection) = match shared {
         Some(Shared {
@@ -298,7 +300,6 @@ pub fn prepare_from(
             (policies, user_sources, selection?)
         }
     };
-    let version = s.kube_version(opts.kube_version.as_deref())?;
     let strict = opts.strict || s.config.strict;
     Ok(Prepared {
         opts: opts.clone(),

@@ -701,7 +701,7 @@ impl RefSide<'_> {
             present: &at.present,
         };
         let (after, prepared) = self.working_tree_and_ref_prepared(prepared, files, timings)?;
-        let entry_points = at.added_or_removed && !after.graph.gitops_documents.is_empty();
+        let entry_points = at.file_set_differs() && !after.graph.gitops_documents.is_empty();
         if after.helm_runs > 0 || entry_points {
             let (before, tree) = self.export_and_check(None, timings)?;
             return Ok((before, after, Some(tree)));
@@ -724,7 +724,7 @@ impl RefSide<'_> {
             clock.elapsed(),
         ));
         before.phases(timings);
-        if before.needs_ref_tree(at.added_or_removed) {
+        if before.needs_ref_tree(at.file_set_differs()) {
             let (before, tree) = self.export_and_check(None, timings)?;
             return Ok((before, after, Some(tree)));
         }

@@ -399,6 +399,15 @@ pub(super) struct AtRef {
     pub added_or_removed: bool,
 }
 
+impl AtRef {
+    /// Whether REF's set of files differs from the disk's (added, removed or untracked
+    /// paths): entry points that list directories (a Flux Kustomization without a
+    /// kustomization file, an ApplicationSet generator) read the disk's set, not REF's.
+    pub fn file_set_differs(&self) -> bool {
+        self.added_or_removed || !self.hidden.is_empty() || !self.present.is_empty()
+    }
+}
+
 /// The outputs of the git calls `ref_contents` makes at once.
 struct GitState {
     absent: Option<Vec<PathBuf>>,

@@ -26,10 +26,15 @@ pub struct Inputs {
 }
 
 impl Inputs {
-    /// Whether the build (or one it used) read one of `paths`.
+    /// Whether the build (or one it used) read one of `paths` or a path under one (a
+    /// directory among `paths` stands for everything in it: a build that only probed a path
+    /// inside a directory REF has not depends on it too).
     pub fn read_any(&self, paths: &BTreeSet<PathBuf>) -> bool {
         !paths.is_empty()
-            && (self.reads.iter().any(|r| paths.contains(r))
+            && (self
+                .reads
+                .iter()
+                .any(|r| r.ancestors().any(|a| paths.contains(a)))
                 || self.nested.iter().any(|n| n.read_any(paths)))
     }
 
@@ -126,6 +131,13 @@ mod tests {
             [&PathBuf::from("/a"), &PathBuf::from("/b")]
         );
         assert!(outer.ids.contains(&FileId(3)));
+        // A directory stands for what is under it.
+        let outer = std::sync::Arc::new(outer);
+        assert!(outer.read_any(&[PathBuf::from("/b")].into()));
+        assert!(!outer.read_any(&[PathBuf::from("/c")].into()));
+        let ((), under) = recording(|| note_read(PathBuf::from("/new/dir/file")));
+        assert!(under.read_any(&[PathBuf::from("/new")].into()));
+        assert!(!under.read_any(&[PathBuf::from("/ne")].into()));
         // Outside a build nothing is recorded.
         note_read(PathBuf::from("/c"));
         FRAMES.with(|f| assert!(f.borrow().is_empty()));
