@@ -696,6 +696,51 @@ fn a_path_inside_an_added_directory_is_missing_at_ref() {
     assert!(!report["roots"].as_array().unwrap().is_empty());
 }
 
+/// A render error that names an absolute directory (kustomize's "unable to find one of
+/// 'kustomization.yaml' ... in directory '…'"), on both sides: neither resolved nor added,
+/// and REF's message names the working tree's directory whether REF was checked in place or
+/// in its export (whose temporary path it named before, differing run to run).
+#[test]
+fn a_render_error_on_both_sides_names_the_same_directory_in_place_or_exported() {
+    let (_tmp, repo) = monorepo();
+    std::fs::create_dir_all(repo.join("apps/svc-0000/base/plain")).unwrap();
+    std::fs::write(
+        repo.join("apps/svc-0000/base/plain/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\n",
+    )
+    .unwrap();
+    edit(
+        &repo,
+        "apps/svc-0000/base/kustomization.yaml",
+        "- hpa.yaml\n",
+        "- hpa.yaml\n- plain\n",
+    );
+    git(&repo, &["add", "-A"]);
+    git(
+        &repo,
+        &["commit", "-q", "-m", "a directory without a kustomization"],
+    );
+    edit(
+        &repo,
+        "apps/svc-0000/base/deployment.yaml",
+        "replicas: ",
+        "replicas: 1\n  # was ",
+    );
+    // `diff` compares the in-place report with the export's, byte for byte.
+    let report = diff(&repo);
+    assert_eq!(
+        report["findings"]["added"],
+        serde_json::json!([]),
+        "{report}"
+    );
+    assert_eq!(
+        report["findings"]["resolved"],
+        serde_json::json!([]),
+        "{report}"
+    );
+    assert!(!report.to_string().contains("kgate-diff-"), "{report}");
+}
+
 /// A file deleted since REF (still listed) is there at REF: the working tree's side fails
 /// to render, REF's does not.
 #[test]

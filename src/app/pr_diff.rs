@@ -351,6 +351,30 @@ impl Side {
             || (changed_files && !self.graph.gitops_documents.is_empty())
     }
 
+    /// Messages as the working tree's paths would give them: REF checked in its export at
+    /// `from` names files under it (kustomize's "unable to find one of 'kustomization.yaml'
+    /// ... in directory '/tmp/kgate-diff-…/config/manager'"), which would make every such
+    /// finding differ between runs and from the working tree's, so the diff would report it
+    /// resolved (and added) though nothing changed.
+    fn rebase_messages(&mut self, from: &Path, to: &Path) {
+        let (from, to) = (from.to_string_lossy(), to.to_string_lossy());
+        if from.is_empty() {
+            return;
+        }
+        let rebase = |text: &mut String| {
+            if text.contains(from.as_ref()) {
+                *text = text.replace(from.as_ref(), to.as_ref());
+            }
+        };
+        for f in &mut self.findings {
+            rebase(&mut f.message);
+            rebase(&mut f.help);
+        }
+        for e in self.rendered.values_mut().filter_map(|r| r.as_mut().err()) {
+            rebase(&mut e.message);
+        }
+    }
+
     /// The phases of its check, indented under it.
     fn phases(&self, timings: &mut Timings) {
         timings.extend(self.timings.iter().map(|(w, d)| (format!("  {w}"), *d)));
@@ -818,9 +842,12 @@ impl RefSide<'_> {
             jobs: ref_opts.jobs.or(jobs),
             ..ref_opts
         };
-        let before = (!ref_opts.paths.is_empty())
+        let mut before = (!ref_opts.paths.is_empty())
             .then(|| Side::check(&ref_opts, self.changed, &KEEP))
             .transpose()?;
+        if let Some(side) = &mut before {
+            side.rebase_messages(&tree.0, self.top);
+        }
         timings.push((
             "check (and render) REF, after its export".into(),
             clock.elapsed(),
