@@ -391,8 +391,8 @@ fn thread_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, CheckError> {
         .map_err(|e| CheckError::Threads(e.to_string()))
 }
 
-/// A scoped thread's result; its panic goes on in the caller.
-fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+/// A scoped thread's result; its panic (a bug, not a user error) goes on in the caller.
+pub(super) fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
     handle
         .join()
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))

@@ -29,7 +29,7 @@ use super::roots::Rendered;
 use crate::source::relative;
 
 use super::changes::ChangesError;
-use super::check::{Keeping, Prepared, RefFiles};
+use super::check::{Keeping, Prepared, RefFiles, joined};
 use super::pr_diff_ref::AtRef;
 use super::settings::{CheckError, CheckOptions, Settings};
 use crate::source::FileTable;
@@ -810,11 +810,7 @@ impl RefSide<'_> {
             let clock = std::time::Instant::now();
             let prepared = prepared.with_jobs(self.opts.jobs.or(Some(half)));
             let after = Side::finish(prepared, &KEEP).map(|s| (s, clock.elapsed()));
-            let at_ref = match at_ref.join() {
-                Ok(r) => r,
-                // A bug, not a user error: surface it as the panic it is.
-                Err(panic) => std::panic::resume_unwind(panic),
-            };
+            let at_ref = joined(at_ref);
             (after, at_ref)
         });
         let (after, after_time) = after?;
@@ -853,14 +849,6 @@ impl RefSide<'_> {
             clock.elapsed(),
         ));
         Ok((before, tree))
-    }
-}
-
-/// What a scoped thread returned (a panic in it, a bug, goes on as the panic it is).
-fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
-    match handle.join() {
-        Ok(r) => r,
-        Err(panic) => std::panic::resume_unwind(panic),
     }
 }
 

@@ -27,6 +27,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use super::changes::ChangesError;
+use super::check::joined;
 use super::settings::{CheckError, Settings};
 
 fn git_error(message: impl Into<String>) -> CheckError {
@@ -374,14 +375,6 @@ fn blobs(top: &Path, blobs: &[&str]) -> Result<Vec<Arc<[u8]>>, CheckError> {
 
 /// Files (absolute paths) with their content at REF.
 pub(super) type Contents = Vec<(PathBuf, Arc<[u8]>)>;
-
-/// What a scoped thread returned (a panic in it goes on as a panic here).
-fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
-    match handle.join() {
-        Ok(r) => r,
-        Err(panic) => std::panic::resume_unwind(panic),
-    }
-}
 
 /// How REF's tree differs from the working tree's paths.
 #[derive(Debug, Default)]

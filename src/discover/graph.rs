@@ -621,9 +621,8 @@ impl RepoGraph {
     }
 
     /// The edges from `id` a closure follows (all but Flux `dependsOn`).
-    fn uses<'a>(&'a self, id: &str) -> impl Iterator<Item = &'a Edge> + 'a {
+    fn uses<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a Edge> + 'a {
         let from = self.edges.partition_point(|e| e.from.as_str() < id);
-        let id = id.to_owned();
         self.edges[from..]
             .iter()
             .take_while(move |e| e.from == id)
@@ -649,11 +648,13 @@ impl RepoGraph {
                 .or_default()
                 .push(e.from.as_str());
         }
-        let ids = self
-            .nodes
-            .iter()
-            .map(|n| n.id.as_str())
-            .chain(self.edges.iter().map(|e| e.to.as_str()));
+        // Every node, and the targets that are none (a closure reaches those too).
+        let ids = self.nodes.iter().map(|n| n.id.as_str()).chain(
+            self.edges
+                .iter()
+                .map(|e| e.to.as_str())
+                .filter(|to| self.node(to).is_none()),
+        );
         let mut reached: HashSet<&str> = HashSet::new();
         let mut stack: Vec<&str> = ids
             .filter(|id| self.own_inputs(id).iter().any(|f| hits(f, changed)))
