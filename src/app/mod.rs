@@ -16,5 +16,6 @@ pub mod repo;
 pub mod repo_input;
 pub mod root_focus;
 pub mod roots;
+mod schedule;
 pub mod select;
 pub mod settings;

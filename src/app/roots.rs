@@ -928,16 +928,16 @@ pub fn check_roots(
         p.total
             .store(dirs.len(), std::sync::atomic::Ordering::Relaxed);
     }
-    let mut per_root: Vec<(Vec<Finding>, usize)> = dirs
-        .par_iter()
-        .map(|dir| {
-            let out = evaluators.with(|ev| check_root(&shared, ev, dir, context, Pass::Deferring));
-            if let Some(p) = settings.progress {
-                p.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-            out
-        })
-        .collect();
+    let names: Vec<String> = dirs.iter().map(|d| relative(scan_root, d)).collect();
+    let order = super::schedule::costliest_first(&names, settings.bases);
+    let mut per_root: Vec<(Vec<Finding>, usize)> = super::schedule::in_order(&order, |i| {
+        let dir = &dirs[i];
+        let out = evaluators.with(|ev| check_root(&shared, ev, dir, context, Pass::Deferring));
+        if let Some(p) = settings.progress {
+            p.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        out
+    });
     per_root.extend(
         entries
             .par_iter()
