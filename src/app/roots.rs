@@ -879,6 +879,13 @@ pub struct RootSettings<'a> {
     pub results: Option<&'a ResultsMemo>,
 }
 
+/// One unit of `check_roots`' work.
+enum Work<'w> {
+    Root(&'w Path),
+    Entry(&'w crate::render::entry::EntryRender),
+    Chart(&'w Path),
+}
+
 pub fn check_roots(
     scan_root: &Path,
     repo_root: &Path,
@@ -928,28 +935,36 @@ pub fn check_roots(
         p.total
             .store(dirs.len(), std::sync::atomic::Ordering::Relaxed);
     }
+    // Helm first (a process each, slow), then the roots costliest first, then the other
+    // entry points: one queue, so no phase waits for another's last root.
+    let work: Vec<Work<'_>> = (dirs.iter().map(|d| Work::Root(d)))
+        .chain(entries.iter().map(Work::Entry))
+        .chain(charts.iter().map(|d| Work::Chart(d)))
+        .collect();
     let names: Vec<String> = dirs.iter().map(|d| relative(scan_root, d)).collect();
-    let order = super::schedule::costliest_first(&names, settings.bases);
+    let is_helm = |i: &usize| match work[*i] {
+        Work::Chart(_) => true,
+        Work::Entry(e) => e.helm.is_some(),
+        Work::Root(_) => false,
+    };
+    let (helm_work, other_entries): (Vec<usize>, Vec<usize>) =
+        (dirs.len()..work.len()).partition(is_helm);
+    let order: Vec<usize> = helm_work
+        .into_iter()
+        .chain(super::schedule::costliest_first(&names, settings.bases))
+        .chain(other_entries)
+        .collect();
     let mut per_root: Vec<(Vec<Finding>, usize)> = super::schedule::in_order(&order, |i| {
-        let dir = &dirs[i];
-        let out = evaluators.with(|ev| check_root(&shared, ev, dir, context, Pass::Deferring));
-        if let Some(p) = settings.progress {
+        let out = evaluators.with(|ev| match work[i] {
+            Work::Root(dir) => check_root(&shared, ev, dir, context, Pass::Deferring),
+            Work::Entry(e) => check_entry(&shared, ev, &helm, e, context),
+            Work::Chart(dir) => check_chart(&shared, ev, &helm, dir, context),
+        });
+        if let (Some(p), Work::Root(_)) = (settings.progress, &work[i]) {
             p.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         out
     });
-    per_root.extend(
-        entries
-            .par_iter()
-            .map(|e| evaluators.with(|ev| check_entry(&shared, ev, &helm, e, context)))
-            .collect::<Vec<_>>(),
-    );
-    per_root.extend(
-        charts
-            .par_iter()
-            .map(|d| evaluators.with(|ev| check_chart(&shared, ev, &helm, d, context)))
-            .collect::<Vec<_>>(),
-    );
     let uncovered = uncovered_bases(&shared, &dirs);
     per_root.extend(
         uncovered
