@@ -232,16 +232,17 @@ impl RegoVM {
             });
         }
 
-        let rule_info = self
-            .program
+        // kgate: borrow the rule's info through the program's `Arc` instead of cloning it
+        // (its name, definitions and per-definition vectors) on every rule call.
+        let program = self.program.clone();
+        let rule_info = program
             .rule_infos
             .get(rule_idx)
             .ok_or(VmError::RuleInfoMissing {
                 index: rule_index,
                 pc: self.pc,
-                available: self.program.rule_infos.len(),
-            })?
-            .clone();
+                available: program.rule_infos.len(),
+            })?;
 
         let is_function_rule = rule_info.function_info.is_some();
 
@@ -399,16 +400,17 @@ impl RegoVM {
             });
         }
 
-        let rule_info = self
-            .program
+        // kgate: borrow the rule's info through the program's `Arc` instead of cloning it
+        // (its name, definitions and per-definition vectors) on every rule call.
+        let program = self.program.clone();
+        let rule_info = program
             .rule_infos
             .get(rule_idx)
             .ok_or(VmError::RuleInfoMissing {
                 index: rule_index,
                 pc: self.pc,
-                available: self.program.rule_infos.len(),
-            })?
-            .clone();
+                available: program.rule_infos.len(),
+            })?;
 
         let is_function_rule = rule_info.function_info.is_some();
 
@@ -748,16 +750,17 @@ impl RegoVM {
         } = frame_data;
 
         let rule_idx = usize::from(rule_index);
-        let rule_info = self
-            .program
+        // kgate: borrow the rule's info through the program's `Arc` instead of cloning it
+        // (its name, definitions and per-definition vectors) on every rule call.
+        let program = self.program.clone();
+        let rule_info = program
             .rule_infos
             .get(rule_idx)
             .ok_or(VmError::RuleInfoMissing {
                 index: rule_index,
                 pc: self.pc,
-                available: self.program.rule_infos.len(),
-            })?
-            .clone();
+                available: program.rule_infos.len(),
+            })?;
 
         let result_from_rule = if rule_failed_due_to_inconsistency {
             Value::Undefined
