@@ -1327,3 +1327,35 @@ fn a_removed_ignored_file_falls_back_to_the_export() {
     assert!(exports(&repo));
     assert_eq!(summary(&diff(&repo)), BTreeMap::new());
 }
+
+/// A Helm chart in REF's tree: every chart root is rendered by a check limited to a change
+/// and Helm reads the disk, so REF's tree is exported from the start (beside the working
+/// tree's check, not after it), and `--timings` says why.
+#[test]
+fn a_chart_in_refs_tree_is_exported_from_the_start() {
+    let (_tmp, repo) = monorepo();
+    std::fs::create_dir_all(repo.join("charts/demo/templates")).unwrap();
+    std::fs::write(
+        repo.join("charts/demo/Chart.yaml"),
+        "apiVersion: v2\nname: demo\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        repo.join("charts/demo/templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\n",
+    )
+    .unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "a chart"]);
+    edit_port(&repo);
+    let timings = diff_timings(&repo);
+    assert!(
+        timings.contains("export REF (git archive | tar -x): a Helm chart in REF's tree"),
+        "{timings}"
+    );
+    assert!(
+        !timings.contains("check REF in the working tree's paths"),
+        "{timings}"
+    );
+    assert_eq!(summary(&diff(&repo))["apps/svc-0000/base"], [PORT_CHANGE]);
+}
