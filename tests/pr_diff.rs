@@ -780,20 +780,183 @@ fn a_changed_configuration_falls_back_to_the_export() {
     assert_eq!(finding_files(&report, "resolved"), Vec::<String>::new());
 }
 
-/// Git attributes (eol conversion, filters, export-ignore) change what `git archive` writes
-/// but not the blobs: with them, REF's tree is exported.
-#[test]
-fn git_attributes_fall_back_to_the_export() {
-    let (_tmp, repo) = monorepo();
-    std::fs::write(repo.join(".gitattributes"), "*.yaml text eol=lf\n").unwrap();
-    git(&repo, &["add", ".gitattributes"]);
-    git(&repo, &["commit", "-q", "-m", "attributes"]);
+/// `.gitattributes` committed with `lines`; `rewrite`: files written out again by git, as a
+/// checkout under those attributes writes them.
+fn attributes(repo: &Path, lines: &str, rewrite: &[&str]) {
+    std::fs::write(repo.join(".gitattributes"), lines).unwrap();
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "attributes"]);
+    for path in rewrite {
+        std::fs::remove_file(repo.join(path)).unwrap();
+        git(repo, &["checkout", "--", path]);
+    }
+}
+
+const PORT_CHANGE: &str =
+    "modified Deployment svc-0000: /spec/template/spec/containers/0/ports/0/containerPort";
+
+fn edit_port(repo: &Path) {
     edit(
-        &repo,
+        repo,
         "apps/svc-0000/base/deployment.yaml",
         "containerPort: 8080",
         "containerPort: 8081",
     );
+}
+
+/// Git attributes that change nothing checkout writes (`eol=lf`, linguist's) keep REF's
+/// side in place, with the export's report.
+#[test]
+fn git_attributes_keep_the_in_place_check() {
+    let (_tmp, repo) = monorepo();
+    attributes(
+        &repo,
+        "*.yaml text eol=lf\n*.md linguist-documentation\nclusters/** linguist-generated\n",
+        &[],
+    );
+    edit_port(&repo);
+    assert!(!exports(&repo));
+    assert_eq!(summary(&diff(&repo)), expect(SVC0_ALL, PORT_CHANGE));
+}
+
+/// An edited file checkout writes with CRLF line ends (`eol=crlf`) is read at REF through
+/// git's conversion, in place, with the export's report.
+#[test]
+fn a_changed_crlf_file_is_read_as_checkout_writes_it() {
+    let (_tmp, repo) = monorepo();
+    let deployment = "apps/svc-0000/base/deployment.yaml";
+    attributes(&repo, "*.yaml text eol=crlf\n", &[deployment]);
+    let on_disk = std::fs::read(repo.join(deployment)).unwrap();
+    assert!(on_disk.windows(2).any(|w| w == b"\r\n"));
+    edit_port(&repo);
+    assert!(!exports(&repo));
+    assert_eq!(summary(&diff(&repo)), expect(SVC0_ALL, PORT_CHANGE));
+}
+
+/// An edited file with the `ident` attribute: checkout writes `$Id: <blob> $` where the
+/// blob has `$Id$`, and REF's content is read that way (the blob's would change the
+/// annotation too).
+#[test]
+fn a_changed_file_is_read_at_ref_through_gits_conversions() {
+    let (_tmp, repo) = monorepo();
+    let deployment = "apps/svc-0000/base/deployment.yaml";
+    edit(
+        &repo,
+        deployment,
+        "  name: svc-0000\n  labels:",
+        "  name: svc-0000\n  annotations:\n    revision: \"$Id$\"\n  labels:",
+    );
+    attributes(&repo, "apps/**/deployment.yaml ident\n", &[deployment]);
+    let on_disk = std::fs::read_to_string(repo.join(deployment)).unwrap();
+    assert!(on_disk.contains("revision: \"$Id: "), "{on_disk}");
+    edit_port(&repo);
+    assert!(!exports(&repo));
+    assert_eq!(summary(&diff(&repo)), expect(SVC0_ALL, PORT_CHANGE));
+}
+
+/// An edited file with a `filter` attribute (Git LFS and the like run a program, which may
+/// need the network): REF's tree is exported.
+#[test]
+fn a_changed_file_with_a_filter_falls_back_to_the_export() {
+    let (_tmp, repo) = monorepo();
+    attributes(&repo, "apps/svc-0000/base/*.yaml filter=kgate-test\n", &[]);
+    edit_port(&repo);
+    assert!(exports(&repo));
+    assert_eq!(summary(&diff(&repo)), expect(SVC0_ALL, PORT_CHANGE));
+    // A filter on files the change does not touch keeps the check in place.
+    git(&repo, &["reset", "-q", "--hard"]);
+    edit(
+        &repo,
+        "apps/svc-0001/base/deployment.yaml",
+        "containerPort: 8080",
+        "containerPort: 8081",
+    );
+    assert!(!exports(&repo));
+    diff(&repo);
+}
+
+/// A `.gitattributes` edited since REF: git would convert REF's files by the working
+/// tree's attributes, not REF's, so REF's tree is exported; an untracked one likewise.
+#[test]
+fn changed_or_untracked_attributes_fall_back_to_the_export() {
+    let (_tmp, repo) = monorepo();
+    attributes(&repo, "*.yaml text eol=lf\n", &[]);
+    std::fs::write(repo.join(".gitattributes"), "*.yaml text eol=crlf\n").unwrap();
+    edit_port(&repo);
+    assert!(exports(&repo));
+    assert_eq!(summary(&diff(&repo)), expect(SVC0_ALL, PORT_CHANGE));
+    git(&repo, &["reset", "-q", "--hard"]);
+    std::fs::write(repo.join("apps/.gitattributes"), "*.yaml ident\n").unwrap();
+    edit_port(&repo);
+    assert!(exports(&repo));
+}
+
+/// `export-ignore` makes `git archive` (the export) leave out a file REF's commit has: the
+/// in-place check is REF's checkout and reports no removal of it, where the export (an
+/// untracked directory forces it) fails to render the roots that list it.
+#[test]
+fn export_ignore_is_no_removal_in_place() {
+    let (_tmp, repo) = monorepo();
+    attributes(&repo, "apps/svc-0000/base/hpa.yaml export-ignore\n", &[]);
+    edit_port(&repo);
+    let (report, exported) = diff_output(&repo);
+    assert!(!exported);
+    let report: serde_json::Value = serde_json::from_slice(&report).unwrap();
+    assert_eq!(summary(&report), expect(SVC0_ALL, PORT_CHANGE));
+    std::fs::create_dir(repo.join("untracked-dir")).unwrap();
+    let (export, exported) = diff_output(&repo);
+    assert!(exported);
+    let export: serde_json::Value = serde_json::from_slice(&export).unwrap();
+    let failing_at_ref = export["roots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["errors"]["before"].is_string())
+        .count();
+    assert_eq!(failing_at_ref, SVC0_ALL.len(), "{export}");
+}
+
+/// A symbolic link nothing changed reaches (a directory link to another app, a file link
+/// to a document) keeps REF's side in place, with the export's report.
+#[cfg(unix)]
+#[test]
+fn an_unrelated_symlink_keeps_the_in_place_check() {
+    let (_tmp, repo) = monorepo();
+    std::fs::create_dir(repo.join("docs")).unwrap();
+    std::fs::write(repo.join("README.md"), "# fleet\n").unwrap();
+    std::os::unix::fs::symlink("../README.md", repo.join("docs/readme")).unwrap();
+    std::os::unix::fs::symlink("apps/svc-0001/base", repo.join("svc-0001-base")).unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "links"]);
+    edit_port(&repo);
+    assert!(!exports(&repo));
+    assert_eq!(summary(&diff(&repo)), expect(SVC0_ALL, PORT_CHANGE));
+}
+
+/// An edited file a kustomization reaches through a symbolic link to its directory: the
+/// read through the link would miss REF's content, so REF's tree is exported. (The overlay
+/// using the link is not among the roots the change reaches, on either side: the graph of
+/// affected roots, as `check --changed-since`'s, does not follow links.) Files added with
+/// a link in REF's tree are exported too (the file table then resolves paths lexically).
+#[cfg(unix)]
+#[test]
+fn an_edit_reached_through_a_symlink_falls_back_to_the_export() {
+    let (_tmp, repo) = monorepo();
+    std::os::unix::fs::symlink("base", repo.join("apps/svc-0000/base-link")).unwrap();
+    edit(
+        &repo,
+        "apps/svc-0000/overlays/prod/kustomization.yaml",
+        "- ../../base\n",
+        "- ../../base-link\n",
+    );
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "prod through a link"]);
+    edit_port(&repo);
+    assert!(exports(&repo));
+    let changed = summary(&diff(&repo));
+    assert_eq!(changed["apps/svc-0000/base"], [PORT_CHANGE]);
+    git(&repo, &["reset", "-q", "--hard"]);
+    std::fs::write(repo.join("apps/svc-0001/base/pdb.yaml"), PDB).unwrap();
     assert!(exports(&repo));
 }
 
@@ -1163,4 +1326,36 @@ fn a_removed_ignored_file_falls_back_to_the_export() {
     std::fs::remove_file(repo.join("apps/svc-0000/base/pdb.local.yaml")).unwrap();
     assert!(exports(&repo));
     assert_eq!(summary(&diff(&repo)), BTreeMap::new());
+}
+
+/// A Helm chart in REF's tree: every chart root is rendered by a check limited to a change
+/// and Helm reads the disk, so REF's tree is exported from the start (beside the working
+/// tree's check, not after it), and `--timings` says why.
+#[test]
+fn a_chart_in_refs_tree_is_exported_from_the_start() {
+    let (_tmp, repo) = monorepo();
+    std::fs::create_dir_all(repo.join("charts/demo/templates")).unwrap();
+    std::fs::write(
+        repo.join("charts/demo/Chart.yaml"),
+        "apiVersion: v2\nname: demo\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        repo.join("charts/demo/templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\n",
+    )
+    .unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "a chart"]);
+    edit_port(&repo);
+    let timings = diff_timings(&repo);
+    assert!(
+        timings.contains("export REF (git archive | tar -x): a Helm chart in REF's tree"),
+        "{timings}"
+    );
+    assert!(
+        !timings.contains("check REF in the working tree's paths"),
+        "{timings}"
+    );
+    assert_eq!(summary(&diff(&repo))["apps/svc-0000/base"], [PORT_CHANGE]);
 }

@@ -30,7 +30,7 @@ use crate::source::relative;
 
 use super::changes::ChangesError;
 use super::check::{Keeping, Prepared, RefFiles, joined};
-use super::pr_diff_ref::AtRef;
+use super::pr_diff_ref::{AtRef, RefTree};
 use super::settings::{CheckError, CheckOptions, Settings};
 use crate::source::FileTable;
 
@@ -665,8 +665,8 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
         reference,
     };
     let (before, after, tree) = match contents {
-        Some(at) => at_ref.in_place(&at, prepared, &mut timings)?,
-        None => at_ref.exported(prepared, &mut timings)?,
+        RefTree::InPlace(at) => at_ref.in_place(&at, prepared, &mut timings)?,
+        RefTree::Export(why) => at_ref.exported(prepared, why, &mut timings)?,
     };
     lap("both sides", &mut timings);
     let mut ids: BTreeSet<String> = after.graph.affected_roots(&changed);
@@ -727,7 +727,12 @@ impl RefSide<'_> {
         let (after, prepared) = self.working_tree_and_ref_prepared(prepared, files, timings)?;
         let entry_points = at.file_set_differs() && !after.graph.gitops_documents.is_empty();
         if after.helm_runs > 0 || entry_points {
-            let (before, tree) = self.export_and_check(None, timings)?;
+            let why = if entry_points {
+                "entry points that list directories, and files added or removed"
+            } else {
+                "Helm ran (it reads the disk)"
+            };
+            let (before, tree) = self.export_and_check(None, why, timings)?;
             return Ok((before, after, Some(tree)));
         }
         let clock = std::time::Instant::now();
@@ -749,7 +754,8 @@ impl RefSide<'_> {
         ));
         before.phases(timings);
         if before.needs_ref_tree(at.file_set_differs()) {
-            let (before, tree) = self.export_and_check(None, timings)?;
+            let why = "REF's check needs its tree (Helm, a hidden path read, entry points)";
+            let (before, tree) = self.export_and_check(None, why, timings)?;
             return Ok((before, after, Some(tree)));
         }
         Ok((Some(before), after, None))
@@ -795,7 +801,12 @@ impl RefSide<'_> {
 
     /// Both checks at once, REF's in an export of its tree.
     /// `prepared`: the working tree's first phase.
-    fn exported(&self, prepared: Prepared, timings: &mut Timings) -> Result<Sides, CheckError> {
+    fn exported(
+        &self,
+        prepared: Prepared,
+        why: &str,
+        timings: &mut Timings,
+    ) -> Result<Sides, CheckError> {
         // The two sides run at once, so each check gets half the cores: a pool of one thread
         // per core for each would put twice as many threads as cores to work (on 2 cores
         // that cost ~25% more CPU and wall time on the 200-app benchmark).
@@ -804,7 +815,7 @@ impl RefSide<'_> {
         let (after, at_ref) = std::thread::scope(|scope| {
             let at_ref = scope.spawn(|| {
                 let mut timings = Vec::new();
-                self.export_and_check(Some(half), &mut timings)
+                self.export_and_check(Some(half), why, &mut timings)
                     .map(|side| (side, timings))
             });
             let clock = std::time::Instant::now();
@@ -823,15 +834,20 @@ impl RefSide<'_> {
         Ok((before, after, Some(tree)))
     }
 
-    /// REF's tree exported and checked (with `jobs` workers unless the options say).
+    /// REF's tree exported and checked (with `jobs` workers unless the options say); `why`
+    /// is said in the timings.
     fn export_and_check(
         &self,
         jobs: Option<usize>,
+        why: &str,
         timings: &mut Timings,
     ) -> Result<(Option<Side>, TempTree), CheckError> {
         let clock = std::time::Instant::now();
         let tree = export_tree(self.top, self.reference)?;
-        timings.push(("export REF (git archive | tar -x)".into(), clock.elapsed()));
+        timings.push((
+            format!("export REF (git archive | tar -x): {why}"),
+            clock.elapsed(),
+        ));
         let clock = std::time::Instant::now();
         let ref_opts = options_at_ref(self.opts, self.paths, self.top, &tree.0);
         let ref_opts = CheckOptions {
