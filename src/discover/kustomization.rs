@@ -245,6 +245,7 @@ pub fn references(path: &Path, text: &str) -> Result<Vec<Reference>, Kustomizati
     {
         add(p, s, RefKind::Config);
     }
+    helm_chart_references(root, &mut add);
     for key in ["configMapGenerator", "secretGenerator"] {
         for item in seq(root.get(key)) {
             for f in seq(item.get("files")) {
@@ -267,6 +268,54 @@ pub fn references(path: &Path, text: &str) -> Result<Vec<Reference>, Kustomizati
         }
     }
     Ok(out)
+}
+
+/// What `helmCharts` read: each chart's directory (`CHARTHOME/NAME`, or
+/// `CHARTHOME/NAME-VERSION/NAME` for a chart with `repo` and `version`, as the renderer's
+/// `helm_charts.rs` finds it) and its values files, so that a change to a template or a
+/// values file reaches the roots that inflate the chart.
+fn helm_chart_references(root: &Node, add: &mut impl FnMut(&Node, &str, RefKind)) {
+    let charts = match root.get("helmCharts").map(|n| &n.value) {
+        Some(Value::Seq(items)) => items,
+        _ => return,
+    };
+    fn text(n: Option<&Node>) -> Option<&str> {
+        n.and_then(Node::as_str).map(str::trim)
+    }
+    let home = text(root.get("helmGlobals").and_then(|g| g.get("chartHome")))
+        .filter(|h| !h.is_empty())
+        .unwrap_or("charts");
+    for chart in charts {
+        if let Some(name_node) = chart.get("name")
+            && let Some(name) = text(Some(name_node)).filter(|n| !n.is_empty())
+        {
+            let dir = match (text(chart.get("repo")), text(chart.get("version"))) {
+                (Some(_), Some(v)) => format!("{home}/{name}-{v}/{name}"),
+                _ => format!("{home}/{name}"),
+            };
+            add(name_node, &dir, RefKind::Config);
+        }
+        for key in ["valuesFile", "additionalValuesFiles"] {
+            let values = match chart.get(key) {
+                Some(
+                    n @ Node {
+                        value: Value::String(_),
+                        ..
+                    },
+                ) => vec![n],
+                Some(Node {
+                    value: Value::Seq(items),
+                    ..
+                }) => items.iter().collect(),
+                _ => Vec::new(),
+            };
+            for v in values {
+                if let Some(s) = v.as_str() {
+                    add(v, s, RefKind::Config);
+                }
+            }
+        }
+    }
 }
 
 pub use crate::model::kinds::is_remote;
@@ -308,6 +357,33 @@ mod tests {
                 "/r/app/overlay/vars.env",
             ]
         );
+    }
+
+    #[test]
+    fn helm_charts_reference_their_chart_directory_and_values_files() {
+        let refs = |text: &str| -> Vec<(String, RefKind, u32)> {
+            references(Path::new("/r/envs/prod/kustomization.yaml"), text)
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.target.display().to_string(), r.kind, r.pos.line))
+                .collect()
+        };
+        let local = "helmCharts:\n- name: web\n  valuesFile: values.yaml\n  additionalValuesFiles: [../common.yaml]\n";
+        assert_eq!(
+            refs(local),
+            [
+                ("/r/envs/prod/charts/web".to_owned(), RefKind::Config, 2),
+                ("/r/envs/prod/values.yaml".to_owned(), RefKind::Config, 3),
+                ("/r/envs/common.yaml".to_owned(), RefKind::Config, 4),
+            ]
+        );
+        let pulled = "helmGlobals:\n  chartHome: ../../vendor\nhelmCharts:\n- name: redis\n  repo: https://charts.example.com\n  version: 1.2.3\n";
+        assert_eq!(
+            refs(pulled),
+            [("/r/vendor/redis-1.2.3/redis".to_owned(), RefKind::Config, 4)]
+        );
+        // No name: nothing to find (the render reports it).
+        assert_eq!(refs("helmCharts:\n- repo: x\n"), []);
     }
 
     #[test]
