@@ -366,3 +366,87 @@ fn sarif_gives_the_template_line_as_the_related_location_of_a_values_line() {
         .collect();
     insta::assert_json_snapshot!("helm_sarif_locations", results);
 }
+
+/// The helm fixture in a git repository of its own, committed.
+fn committed_fixture() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    common::copy_dir(&common::fixture("helm"), tmp.path());
+    common::git(tmp.path(), &["init", "-q"]);
+    common::git(tmp.path(), &["add", "-A"]);
+    common::git(tmp.path(), &["commit", "-q", "-m", "fixture"]);
+    tmp
+}
+
+/// `kgate check . --format json ARGS` in `dir` with `helm`.
+fn check_with(dir: &Path, helm: &Path, args: &[&str]) -> serde_json::Value {
+    let out = common::bin()
+        .args(["check", ".", "--format", "json"])
+        .args(args)
+        .current_dir(dir)
+        .env("KGATE_HELM", helm)
+        .output()
+        .expect("kgate runs");
+    common::report(&out)
+}
+
+/// Whether any finding names `root` among its roots.
+fn names_root(report: &serde_json::Value, root: &str) -> bool {
+    summary(report)
+        .iter()
+        .any(|f| f.2.iter().any(|r| r == root))
+}
+
+/// A chart directory is a root of its own: `--changed-since` renders it (a Helm process)
+/// only when the change reaches it, as it does kustomization roots.
+#[test]
+fn changed_since_renders_a_chart_only_when_the_change_reaches_it() {
+    let Some(helm) = common::helm::helm() else {
+        return;
+    };
+    let tmp = committed_fixture();
+    let r = tmp.path();
+    // envs/prod's values reach envs/prod only, not the chart.
+    write(
+        r,
+        "envs/prod/values.yaml",
+        &std::fs::read_to_string(r.join("envs/prod/values.yaml"))
+            .unwrap()
+            .replace("replicaCount: 2", "replicaCount: 3"),
+    );
+    let report = check_with(r, &helm, &["--changed-since", "HEAD"]);
+    assert_eq!(report["summary"]["roots"], 1, "{report:#}");
+    assert!(!names_root(&report, "charts/web"), "{report:#}");
+    // A template reaches the chart root (and every root deploying it).
+    common::git(r, &["checkout", "-q", "--", "."]);
+    write(
+        r,
+        "charts/web/templates/service.yaml",
+        &format!(
+            "{}\n",
+            std::fs::read_to_string(r.join("charts/web/templates/service.yaml")).unwrap()
+        ),
+    );
+    let report = check_with(r, &helm, &["--changed-since", "HEAD"]);
+    assert!(names_root(&report, "charts/web"), "{report:#}");
+}
+
+/// `--shard i/n` splits chart roots as it does kustomization roots: each is checked by one
+/// shard, not by all of them.
+#[test]
+fn each_chart_root_is_checked_by_one_shard() {
+    let Some(helm) = common::helm::helm() else {
+        return;
+    };
+    let dir = common::fixture("helm");
+    let whole = check_with(&dir, &helm, &[]);
+    let mut roots = 0;
+    let mut with_chart = 0;
+    for i in 1..=3 {
+        let part = check_with(&dir, &helm, &["--shard", &format!("{i}/3")]);
+        roots += part["summary"]["roots"].as_u64().unwrap();
+        with_chart += usize::from(names_root(&part, "charts/web"));
+    }
+    assert_eq!(Some(roots), whole["summary"]["roots"].as_u64());
+    assert!(names_root(&whole, "charts/web"));
+    assert_eq!(with_chart, 1);
+}

@@ -14,24 +14,11 @@ use std::process::Command;
 
 use common::write;
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let p = e.unwrap().path();
-        let dest = to.join(p.file_name().unwrap());
-        if p.is_dir() {
-            copy_dir(&p, &dest);
-        } else {
-            std::fs::copy(&p, &dest).unwrap();
-        }
-    }
-}
-
 const VALUES: &str = "zenml:\n  auth:\n    jwtSecretKey: not-a-real-key\n";
 
 fn repo(r: &Path) {
     std::fs::create_dir(r.join(".git")).unwrap();
-    copy_dir(
+    common::copy_dir(
         &common::repo().join("tests/helm/zenml/input/charts/zenml"),
         &r.join("charts/zenml"),
     );

@@ -6,19 +6,6 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
-
 fn kgate(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
     let out = common::kgate(dir, args);
     (
@@ -32,7 +19,7 @@ fn kgate(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
 fn init_writes_a_config_kgate_accepts_and_a_hook() {
     let tmp = tempfile::tempdir().unwrap();
     let r = tmp.path();
-    copy_dir(
+    common::copy_dir(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/clean"),
         r,
     );

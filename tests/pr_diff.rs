@@ -1328,11 +1328,11 @@ fn a_removed_ignored_file_falls_back_to_the_export() {
     assert_eq!(summary(&diff(&repo)), BTreeMap::new());
 }
 
-/// A Helm chart in REF's tree: every chart root is rendered by a check limited to a change
-/// and Helm reads the disk, so REF's tree is exported from the start (beside the working
-/// tree's check, not after it), and `--timings` says why.
+/// A Helm chart in REF's tree: a change inside it renders it (Helm reads the disk), so REF's
+/// tree is exported from the start (beside the working tree's check, not after it), and
+/// `--timings` says why; a change elsewhere leaves the chart unrendered and REF in place.
 #[test]
-fn a_chart_in_refs_tree_is_exported_from_the_start() {
+fn a_change_inside_a_chart_is_exported_from_the_start_and_one_elsewhere_is_not() {
     let (_tmp, repo) = monorepo();
     std::fs::create_dir_all(repo.join("charts/demo/templates")).unwrap();
     std::fs::write(
@@ -1350,12 +1350,23 @@ fn a_chart_in_refs_tree_is_exported_from_the_start() {
     edit_port(&repo);
     let timings = diff_timings(&repo);
     assert!(
-        timings.contains("export REF (git archive | tar -x): a Helm chart in REF's tree"),
+        timings.contains("check REF in the working tree's paths"),
+        "{timings}"
+    );
+    assert!(!timings.contains("export REF"), "{timings}");
+    assert_eq!(summary(&diff(&repo))["apps/svc-0000/base"], [PORT_CHANGE]);
+    std::fs::write(
+        repo.join("charts/demo/templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\n  labels: {a: b}\n",
+    )
+    .unwrap();
+    let timings = diff_timings(&repo);
+    assert!(
+        timings.contains("export REF (git archive | tar -x): a change inside a Helm chart"),
         "{timings}"
     );
     assert!(
         !timings.contains("check REF in the working tree's paths"),
         "{timings}"
     );
-    assert_eq!(summary(&diff(&repo))["apps/svc-0000/base"], [PORT_CHANGE]);
 }

@@ -674,6 +674,26 @@ fn entries_named(tree: &[u8], name: &[u8]) -> bool {
     })
 }
 
+/// The directories of REF's tree that hold a `Chart.yaml` (`""` for the top).
+fn chart_dirs(tree: &[u8]) -> Vec<String> {
+    tree.split(|b| *b == 0)
+        .filter_map(|e| {
+            let path = &e[e.iter().position(|b| *b == b'\t')? + 1..];
+            let dir = match path.strip_suffix(b"/Chart.yaml") {
+                Some(dir) => dir,
+                None if path == b"Chart.yaml" => b"",
+                None => return None,
+            };
+            Some(String::from_utf8_lossy(dir).into_owned())
+        })
+        .collect()
+}
+
+/// Whether `path` is inside the directory `dir` (`""`: the top).
+fn in_dir(path: &str, dir: &str) -> bool {
+    dir.is_empty() || path.strip_prefix(dir).is_some_and(|r| r.starts_with('/'))
+}
+
 /// Whether REF's tree has a `.gitattributes` file.
 fn has_attributes_file(tree: &[u8]) -> bool {
     entries_named(tree, b".gitattributes")
@@ -739,18 +759,26 @@ pub(super) fn ref_contents(
     if entries_with_mode(&state.tree, b"160000").next().is_some() {
         return Ok(Export("a submodule in REF's tree"));
     }
-    // Every chart root is rendered by a check limited to a change (discovery's charts are
-    // not narrowed to the affected roots), and Helm reads the disk: known only after the
-    // working tree's check, the export would then run after it instead of beside it
-    // (1.2x the time, median, on the 31 real-repository changes where Helm ran).
-    if entries_named(&state.tree, b"Chart.yaml") {
-        return Ok(Export("a Helm chart in REF's tree (Helm reads the disk)"));
-    }
     let Some(changes) = changes(&state.raw) else {
         return Ok(Export(
             "a change other than a regular file's edit, addition or removal",
         ));
     };
+    // Helm reads the disk, and a change inside a chart renders it (the chart root, and every
+    // root inflating it): known only after the working tree's check, the export would then
+    // run after it instead of beside it (1.2x the time, median, on the 31 real-repository
+    // changes where Helm ran). A change elsewhere does not render the chart.
+    let charts = chart_dirs(&state.tree);
+    if changes
+        .edits
+        .iter()
+        .chain(&changes.removed)
+        .map(|e| &e.path)
+        .chain(&changes.added)
+        .any(|p| charts.iter().any(|c| in_dir(p, c)))
+    {
+        return Ok(Export("a change inside a Helm chart (Helm reads the disk)"));
+    }
     let paths = changes
         .edits
         .iter()
@@ -937,10 +965,11 @@ mod tests {
         assert_eq!(modules, ["vendor/x"]);
         assert!(!has_attributes_file(tree));
         assert!(has_attributes_file(b"100644 blob c\tapps/.gitattributes\0"));
-        assert!(entries_named(b"100644 blob c\tChart.yaml\0", b"Chart.yaml"));
-        assert!(!entries_named(
-            b"100644 blob c\tMyChart.yaml\0",
-            b"Chart.yaml"
-        ));
+        let tree = b"100644 blob c\tcharts/web/Chart.yaml\x00100644 blob d\tcharts/web/MyChart.yaml\x00100644 blob e\tdocs/NotChart.yaml\0";
+        assert_eq!(chart_dirs(tree), ["charts/web"]);
+        assert_eq!(chart_dirs(b"100644 blob c\tChart.yaml\0"), [""]);
+        assert!(in_dir("charts/web/values.yaml", "charts/web"));
+        assert!(!in_dir("charts/webapp/values.yaml", "charts/web"));
+        assert!(in_dir("anything", ""));
     }
 }

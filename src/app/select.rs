@@ -126,6 +126,12 @@ pub fn narrow_to_affected(root: &Path, affected: &Affected, discovery: &mut Disc
     discovery
         .manifests
         .retain(|m| files.contains(m.rel.as_str()));
+    // A chart is a root of its own: rendered (a Helm process) only when the change reaches it.
+    discovery.charts.retain(|c| {
+        c.abs
+            .parent()
+            .is_some_and(|d| roots.contains(discover::relative(root, d).as_str()))
+    });
 }
 
 /// What changed since `opts.changed_since`, if set (git's answer, see
@@ -149,6 +155,12 @@ pub fn narrow_to_shard(root: &Path, (i, n): (usize, usize), discovery: &mut Disc
                 .is_some_and(|d| mine(&discover::relative(root, d)))
     });
     discovery.manifests.retain(|m| mine(&m.rel));
+    // Charts too: every shard rendered every chart, and reported its findings once per shard.
+    discovery.charts.retain(|c| {
+        c.abs
+            .parent()
+            .is_some_and(|d| mine(&discover::relative(root, d)))
+    });
 }
 
 /// Entry points to check as roots of their own: the shard's, and with `--changed-since`

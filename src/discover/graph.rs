@@ -635,8 +635,8 @@ impl RepoGraph {
         self.closure(id).iter().any(|f| hits(f, changed))
     }
 
-    /// Roots (rendered kustomization directories) that a change to any of `changed` (paths
-    /// relative to the scanned root) can affect: those whose closure holds a changed input
+    /// Roots (rendered kustomization directories and Helm charts) that a change to any of
+    /// `changed` (paths relative to the scanned root) can affect: those whose closure holds a changed input
     /// ([`RepoGraph::touched`]), found in one pass backwards from the nodes (and missing
     /// targets) whose own inputs changed, rather than one closure per root (each cluster's
     /// holds thousands of paths).
@@ -666,7 +666,10 @@ impl RepoGraph {
         }
         self.nodes
             .iter()
-            .filter(|n| n.kind == NodeKind::Root && reached.contains(n.id.as_str()))
+            .filter(|n| {
+                matches!(n.kind, NodeKind::Root | NodeKind::Chart)
+                    && reached.contains(n.id.as_str())
+            })
             .map(|n| n.id.clone())
             .collect()
     }
@@ -1004,11 +1007,15 @@ mod tests {
             "loop/b/cm.yaml",
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
         );
+        write(r, "charts/db/Chart.yaml", "apiVersion: v2\nname: db\n");
+        write(r, "charts/db/templates/cm.yaml", "kind: ConfigMap\n");
         let g = graph(r);
         let by_closure = |changed: &BTreeSet<String>| -> BTreeSet<String> {
             g.nodes
                 .iter()
-                .filter(|n| n.kind == NodeKind::Root && g.touched(&n.id, changed))
+                .filter(|n| {
+                    matches!(n.kind, NodeKind::Root | NodeKind::Chart) && g.touched(&n.id, changed)
+                })
                 .map(|n| n.id.clone())
                 .collect()
         };
@@ -1043,6 +1050,9 @@ mod tests {
             g.affected_roots(&cm),
             ["loop/a".to_owned(), "loop/b".to_owned()].into()
         );
+        // A chart is a root: a file in it reaches it.
+        let template: BTreeSet<String> = ["charts/db/templates/cm.yaml".to_owned()].into();
+        assert_eq!(g.affected_roots(&template), ["charts/db".to_owned()].into());
     }
 
     #[test]

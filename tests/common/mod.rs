@@ -82,6 +82,20 @@ pub fn write_bytes(root: &Path, rel: &str, bytes: &[u8]) {
 
 pub mod helm;
 
+/// Copies the directory `from` to `to`, recursively.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dest = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
+
 /// `git ARGS` in `dir` with a throwaway identity and no signing; its stdout. Panics with
 /// git's stderr when it fails.
 pub fn git(dir: &Path, args: &[&str]) -> String {
