@@ -1369,4 +1369,15 @@ fn a_change_inside_a_chart_is_exported_from_the_start_and_one_elsewhere_is_not()
         !timings.contains("check REF in the working tree's paths"),
         "{timings}"
     );
+    // The chart is a root of the diff, rendered by Helm at both sides.
+    if common::helm::helm().is_some() {
+        let report = diff(&repo);
+        let roots = summary(&report);
+        assert_eq!(
+            roots["charts/demo"],
+            ["modified ConfigMap demo: /metadata/labels"],
+            "{report:#}"
+        );
+        assert_eq!(roots["apps/svc-0000/base"], [PORT_CHANGE]);
+    }
 }

@@ -383,15 +383,22 @@ impl Side {
     fn is_root(&self, id: &str) -> bool {
         self.graph
             .node(id)
-            .is_some_and(|n| n.kind == NodeKind::Root && n.exists)
+            .is_some_and(|n| matches!(n.kind, NodeKind::Root | NodeKind::Chart) && n.exists)
     }
 
     /// The root's objects by identity, or why it does not render: what the check rendered,
     /// or (for a root the check did not select, which a change reaching it on the other
     /// side only can cause) a render of its own.
     fn render(&self, id: &str) -> Result<BTreeMap<String, Object>, String> {
+        let is_chart = self
+            .graph
+            .node(id)
+            .is_some_and(|n| n.kind == NodeKind::Chart);
         let rendered = match (self.rendered.get(id), &self.sources) {
             (Some(r), _) => r.clone(),
+            // A chart renders through Helm, which only the check runs (and it rendered every
+            // chart the change reaches on either side).
+            (None, _) if is_chart => return Err(format!("{id}: the chart was not rendered")),
             (None, Some(sources)) => Renderer::new(&self.root)
                 .with_sources(sources.clone())
                 .render(&self.root.join(id)),

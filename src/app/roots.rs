@@ -289,30 +289,19 @@ fn check_root(
     pass: Pass,
 ) -> (Vec<Finding>, usize) {
     let rel = relative(s.scan_root, dir);
-    let rendered = s.renderer.render(dir);
-    let keep = |r: Result<Vec<Resource>, RenderError>| {
-        if let Ok(mut kept) = s.kept.lock() {
-            kept.insert(rel.clone(), r);
-        }
-    };
-    let kept = s.keep.is_some_and(|k| k.contains(&rel));
-    let resources = match rendered {
+    let resources = match s.renderer.render(dir) {
         Ok(r) => r,
         Err(e) => {
             if let Ok(mut failed) = s.failed.lock() {
                 failed.insert(rel.clone());
             }
             let finding = render_error_finding(s, &e, &rel);
-            if kept {
-                keep(Err(e));
-            }
+            keep_render(s, &rel, Err(e));
             return (vec![finding], 0);
         }
     };
     let out = check_rendered(s, ev, (&rel, &rel, Some(&rel)), &resources, settings, pass);
-    if kept {
-        keep(Ok(resources));
-    }
+    keep_render(s, &rel, Ok(resources));
     out
 }
 
@@ -416,9 +405,24 @@ fn check_chart(
     let file_id = |f: &Path| s.renderer.file_id(f);
     match crate::render::helm::output::render_chart(helm, dir, &rel, &file_id) {
         Ok(resources) => {
-            check_rendered(s, ev, (&rel, &rel, None), &resources, settings, Pass::Whole)
+            let out = check_rendered(s, ev, (&rel, &rel, None), &resources, settings, Pass::Whole);
+            keep_render(s, &rel, Ok(resources));
+            out
         }
-        Err(e) => (vec![render_error_finding(s, &e, &rel)], 0),
+        Err(e) => {
+            let finding = render_error_finding(s, &e, &rel);
+            keep_render(s, &rel, Err(e));
+            (vec![finding], 0)
+        }
+    }
+}
+
+/// Keeps the render of the root `rel` when it is one to keep (`RootSettings::keep`).
+fn keep_render(s: &Shared<'_>, rel: &str, render: Result<Vec<Resource>, RenderError>) {
+    if s.keep.is_some_and(|k| k.contains(rel))
+        && let Ok(mut kept) = s.kept.lock()
+    {
+        kept.insert(rel.to_owned(), render);
     }
 }
 
