@@ -1381,3 +1381,47 @@ fn a_change_inside_a_chart_is_exported_from_the_start_and_one_elsewhere_is_not()
         assert_eq!(roots["apps/svc-0000/base"], [PORT_CHANGE]);
     }
 }
+
+/// An entry point checked as a root of its own (a Flux Kustomization deploying a plain
+/// directory, with variables substituted) is a root of the diff, named by its id: what the
+/// controller would apply changes.
+#[test]
+fn an_entry_point_is_a_root_of_the_diff() {
+    let (_tmp, repo) = monorepo();
+    std::fs::create_dir_all(repo.join("flux")).unwrap();
+    std::fs::create_dir_all(repo.join("plain")).unwrap();
+    std::fs::write(
+        repo.join("flux/plain.yaml"),
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  \
+         name: plain\n  namespace: flux-system\nspec:\n  path: ./plain\n  interval: 5m\n  \
+         prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  \
+         postBuild:\n    substitute:\n      tier: gold\n",
+    )
+    .unwrap();
+    std::fs::write(
+        repo.join("plain/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\ndata:\n  a: \"1\"\n  \
+         tier: ${tier}\n",
+    )
+    .unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "a Flux Kustomization"]);
+    edit(&repo, "plain/cm.yaml", "a: \"1\"", "a: \"2\"");
+    let report = diff(&repo);
+    assert!(!exports(&repo));
+    assert_eq!(
+        summary(&report),
+        BTreeMap::from([(
+            "Kustomization flux-system/plain".to_owned(),
+            vec!["modified ConfigMap plain: /data/a".to_owned()]
+        )]),
+        "{report:#}"
+    );
+    // The variable's value, substituted, is what changes when the entry point changes it.
+    edit(&repo, "flux/plain.yaml", "tier: gold", "tier: silver");
+    let roots = summary(&diff(&repo));
+    assert_eq!(
+        roots["Kustomization flux-system/plain"],
+        ["modified ConfigMap plain: /data/a /data/tier"]
+    );
+}

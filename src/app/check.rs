@@ -444,10 +444,13 @@ pub fn check_prepared(
         clock = std::time::Instant::now();
     };
     let reuse = keeping.and_then(|k| k.reuse).map(|memo| (memo, &differing));
-    let keep: Option<std::collections::BTreeSet<String>> = affected
-        .as_ref()
-        .filter(|_| keeping.is_some())
-        .map(|a| a.roots.iter().cloned().collect());
+    // The affected roots and the selected entry points (checked as roots of their own).
+    let keep: Option<std::collections::BTreeSet<String>> =
+        affected.as_ref().filter(|_| keeping.is_some()).map(|a| {
+            (a.roots.iter().cloned())
+                .chain(entries.iter().map(|e| e.id.clone()))
+                .collect()
+        });
     // Findings about the repository as a whole are reported once, by the first shard.
     let whole_repo = opts.shard.is_none_or(|(i, _)| i == 1);
 

@@ -381,9 +381,12 @@ impl Side {
     }
 
     fn is_root(&self, id: &str) -> bool {
-        self.graph
-            .node(id)
-            .is_some_and(|n| matches!(n.kind, NodeKind::Root | NodeKind::Chart) && n.exists)
+        // An entry point checked as a root of its own is named by its id, not a graph node.
+        self.rendered.contains_key(id)
+            || self
+                .graph
+                .node(id)
+                .is_some_and(|n| matches!(n.kind, NodeKind::Root | NodeKind::Chart) && n.exists)
     }
 
     /// The root's objects by identity, or why it does not render: what the check rendered,
@@ -676,9 +679,12 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
         RefTree::Export(why) => at_ref.exported(prepared, why, &mut timings)?,
     };
     lap("both sides", &mut timings);
+    // The affected roots, and the entry points either side checked as roots of their own.
     let mut ids: BTreeSet<String> = after.graph.affected_roots(&changed);
+    ids.extend(after.rendered.keys().cloned());
     if let Some(b) = &before {
         ids.extend(b.graph.affected_roots(&changed));
+        ids.extend(b.rendered.keys().cloned());
     }
     let roots: Vec<RootDiff> = {
         use rayon::prelude::*;

@@ -373,14 +373,18 @@ fn check_helm_entry(
     };
     let file_id = |f: &Path| s.renderer.file_id(f);
     match crate::render::helm::output::render_template(helm, &t, &e.path, &file_id) {
-        Ok(resources) => check_rendered(
-            s,
-            ev,
-            (&e.id, &e.path, None),
-            &resources,
-            settings,
-            Pass::Whole,
-        ),
+        Ok(resources) => {
+            let out = check_rendered(
+                s,
+                ev,
+                (&e.id, &e.path, None),
+                &resources,
+                settings,
+                Pass::Whole,
+            );
+            keep_render(s, &e.id, Ok(resources));
+            out
+        }
         Err(err) => {
             let mut f = render_error_finding(s, &err, &e.id);
             if err.unavailable {
@@ -388,6 +392,7 @@ fn check_helm_entry(
                 f.location = Location::new(e.file.clone(), e.pos);
             }
             f.message = format!("{} (rendering what {} deploys)", f.message, e.id);
+            keep_render(s, &e.id, Err(err));
             (vec![f], 0)
         }
     }
@@ -478,6 +483,7 @@ fn check_entry(
                 f.location = Location::new(e.file.clone(), e.pos);
             }
             f.message = format!("{} (building what {} deploys)", f.message, e.id);
+            keep_render(s, &e.id, Err(err));
             return (vec![f], 0);
         }
     };
@@ -544,6 +550,8 @@ fn check_entry(
         settings,
         Pass::Whole,
     );
+    // What the diff compares is what the controller applies: substituted.
+    keep_render(s, &e.id, Ok(resources));
     found.extend(extra);
     (found, n)
 }
