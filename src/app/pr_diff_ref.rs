@@ -172,24 +172,21 @@ fn removals_in_place(
     Ok(!any_ignored(top, &paths)?)
 }
 
-/// Whether git's ignore rules (without the user's global excludes, which discovery's walk
-/// does not read either) match any of `paths`, tracked or not.
-fn any_ignored(top: &Path, paths: &[&str]) -> Result<bool, CheckError> {
+/// `git -C top ARGS` (with `env`) given `paths` NUL-separated on its standard input.
+fn git_with_paths(
+    top: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    paths: &[&str],
+) -> Result<std::process::Output, CheckError> {
     let mut child = Command::new("git")
         .arg("-C")
         .arg(top)
-        .args([
-            "-c",
-            "core.excludesFile=/dev/null",
-            "check-ignore",
-            "--no-index",
-            "-z",
-            "--stdin",
-        ])
-        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| git_error(e.to_string()))?;
     let request: Vec<u8> = paths
@@ -197,11 +194,27 @@ fn any_ignored(top: &Path, paths: &[&str]) -> Result<bool, CheckError> {
         .flat_map(|p| [p.as_bytes(), b"\0"].concat())
         .collect();
     let mut stdin = child.stdin.take().ok_or_else(|| git_error("no stdin"))?;
+    // Written from a thread: git answers while it reads, and a full pipe must not block us.
     let writer = std::thread::spawn(move || stdin.write_all(&request));
     let out = child
         .wait_with_output()
-        .map_err(|e| git_error(e.to_string()))?;
+        .map_err(|e| git_error(e.to_string()));
     let _ = writer.join();
+    out
+}
+
+/// Whether git's ignore rules (without the user's global excludes, which discovery's walk
+/// does not read either) match any of `paths`, tracked or not.
+fn any_ignored(top: &Path, paths: &[&str]) -> Result<bool, CheckError> {
+    let args = [
+        "-c",
+        "core.excludesFile=/dev/null",
+        "check-ignore",
+        "--no-index",
+        "-z",
+        "--stdin",
+    ];
+    let out = git_with_paths(top, &args, &[("GIT_CONFIG_NOSYSTEM", "1")], paths)?;
     // Exit 0: some path is ignored; 1: none is; anything else is an error.
     match out.status.code() {
         Some(0) => Ok(true),
@@ -419,26 +432,12 @@ const CHECKOUT_ATTRIBUTES: [&str; 6] = [
 /// The checkout attributes of each of `paths` (`git check-attr`, which reads the working
 /// tree's `.gitattributes` files, REF's when none of them changed), in order.
 fn attributes(top: &Path, paths: &[&str]) -> Result<Vec<Attributes>, CheckError> {
-    let mut child = Command::new("git")
-        .arg("-C")
-        .arg(top)
-        .args(["check-attr", "-z", "--stdin"])
-        .args(CHECKOUT_ATTRIBUTES)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| git_error(e.to_string()))?;
-    let request: Vec<u8> = paths
-        .iter()
-        .flat_map(|p| [p.as_bytes(), b"\0"].concat())
-        .collect();
-    let mut stdin = child.stdin.take().ok_or_else(|| git_error("no stdin"))?;
-    let writer = std::thread::spawn(move || stdin.write_all(&request));
-    let out = child
-        .wait_with_output()
-        .map_err(|e| git_error(e.to_string()))?;
-    let _ = writer.join();
+    let args = [
+        &["check-attr", "-z", "--stdin"][..],
+        &CHECKOUT_ATTRIBUTES[..],
+    ]
+    .concat();
+    let out = git_with_paths(top, &args, &[], paths)?;
     if !out.status.success() {
         let message = String::from_utf8_lossy(&out.stderr);
         return Err(git_error(format!("git check-attr: {}", message.trim())));
