@@ -300,9 +300,7 @@ fn check_root(
             return (vec![finding], 0);
         }
     };
-    let out = check_rendered(s, ev, (&rel, &rel, Some(&rel)), &resources, settings, pass);
-    keep_render(s, &rel, Ok(resources));
-    out
+    check_rendered(s, ev, (&rel, &rel, Some(&rel)), resources, settings, pass)
 }
 
 /// An Argo CD Application whose path is a chart: the chart rendered as Argo CD renders it
@@ -373,18 +371,14 @@ fn check_helm_entry(
     };
     let file_id = |f: &Path| s.renderer.file_id(f);
     match crate::render::helm::output::render_template(helm, &t, &e.path, &file_id) {
-        Ok(resources) => {
-            let out = check_rendered(
-                s,
-                ev,
-                (&e.id, &e.path, None),
-                &resources,
-                settings,
-                Pass::Whole,
-            );
-            keep_render(s, &e.id, Ok(resources));
-            out
-        }
+        Ok(resources) => check_rendered(
+            s,
+            ev,
+            (&e.id, &e.path, None),
+            resources,
+            settings,
+            Pass::Whole,
+        ),
         Err(err) => {
             let mut f = render_error_finding(s, &err, &e.id);
             if err.unavailable {
@@ -410,9 +404,7 @@ fn check_chart(
     let file_id = |f: &Path| s.renderer.file_id(f);
     match crate::render::helm::output::render_chart(helm, dir, &rel, &file_id) {
         Ok(resources) => {
-            let out = check_rendered(s, ev, (&rel, &rel, None), &resources, settings, Pass::Whole);
-            keep_render(s, &rel, Ok(resources));
-            out
+            check_rendered(s, ev, (&rel, &rel, None), resources, settings, Pass::Whole)
         }
         Err(e) => {
             let finding = render_error_finding(s, &e, &rel);
@@ -546,12 +538,10 @@ fn check_entry(
         s,
         ev,
         (&e.id, &e.path, scope_root),
-        &resources,
+        resources,
         settings,
         Pass::Whole,
     );
-    // What the diff compares is what the controller applies: substituted.
-    keep_render(s, &e.id, Ok(resources));
     found.extend(extra);
     (found, n)
 }
@@ -596,12 +586,13 @@ type RootNames<'a> = (&'a str, &'a str, Option<&'a str>);
 /// `context_path` the path its environment and cluster come from (see [`RootNames`]), `pass`
 /// which rules run. With `--changed-since`, only the objects the change can affect are
 /// evaluated and reported (`scope_root`: the root's node in the repository graph; `None` when
-/// every object counts as affected).
+/// every object counts as affected). The objects are kept for `kgate diff` when the root is
+/// one to keep (`keep_render`).
 fn check_rendered(
     s: &Shared<'_>,
     ev: &mut Evaluator,
     (name, context_path, scope_root): RootNames<'_>,
-    resources: &[Resource],
+    resources: Vec<Resource>,
     settings: &crate::policy::context::ContextSettings,
     pass: Pass,
 ) -> (Vec<Finding>, usize) {
@@ -692,16 +683,18 @@ fn check_rendered(
             results.clear();
         }
     }
-    let out = findings_of(s, resources, per_object, &roots, validator.strict());
+    let out = findings_of(s, &resources, per_object, &roots, validator.strict());
     if is_base {
-        let set_aside = findings_of(s, resources, scoped, &roots, validator.strict());
+        let set_aside = findings_of(s, &resources, scoped, &roots, validator.strict());
         if let (false, Ok(mut kept)) = (set_aside.is_empty(), s.base_findings.lock()) {
             kept.push((rel, set_aside));
         }
     }
+    let count = resources.len();
+    keep_render(s, name, Ok(resources));
     match pass {
         Pass::BaseRules => (Vec::new(), 0),
-        _ => (out, resources.len()),
+        _ => (out, count),
     }
 }
 

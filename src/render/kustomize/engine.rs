@@ -88,7 +88,7 @@ pub struct Renderer {
     sources: Arc<crate::source::FileTable>,
     cache: Mutex<HashMap<PathBuf, Entry>>,
     /// Components parsed, by path: every overlay using a component reads the same file.
-    parsed: Mutex<HashMap<PathBuf, Result<Arc<Kustomization>, RenderError>>>,
+    parsed: Mutex<HashMap<PathBuf, Arc<Kustomization>>>,
     /// The top-level steps of every kustomization directory built ([`TopSteps`]).
     tops: Mutex<HashMap<PathBuf, Arc<TopSteps>>>,
     /// Files read, by [`FileId`] (index 0 is the unknown file): shared with the renderer
@@ -504,15 +504,15 @@ impl Renderer {
     /// `file` (whose text is `text`) parsed: a component parsed before, else parsed now.
     fn parsed(&self, file: &Path, text: &str) -> Result<Arc<Kustomization>, RenderError> {
         if let Some(known) = self.parsed.lock().ok().and_then(|p| p.get(file).cloned()) {
-            return known;
+            return Ok(known);
         }
-        let fresh = kustomization::parse(file, text).map(Arc::new);
-        if let (Ok(k), Ok(mut p)) = (&fresh, self.parsed.lock())
-            && k.is_component
+        let fresh = Arc::new(kustomization::parse(file, text)?);
+        if fresh.is_component
+            && let Ok(mut p) = self.parsed.lock()
         {
-            p.insert(file.to_owned(), fresh.clone());
+            p.insert(file.to_owned(), Arc::clone(&fresh));
         }
-        fresh
+        Ok(fresh)
     }
 
     fn accumulate_uncached(
