@@ -163,14 +163,18 @@ impl Builder<'_> {
         if self.nodes.contains_key(&id) {
             return id;
         }
-        let (kind, exists) = if self.table.is_dir(target) {
-            (NodeKind::Directory, true)
-        } else if dir {
-            (NodeKind::Directory, false)
-        } else {
-            (NodeKind::File, self.table.is_file(target))
-        };
+        let (kind, exists) = target_kind(self.table, target, dir);
         self.node(id.clone(), kind, None, exists);
+        id
+    }
+
+    /// A node for a target whose kind was found beforehand (see [`target_kind`]).
+    fn resolved_target(&mut self, id: String, found: Option<(NodeKind, bool)>) -> String {
+        if let Some((kind, exists)) = found
+            && !self.nodes.contains_key(&id)
+        {
+            self.node(id.clone(), kind, None, exists);
+        }
         id
     }
 
@@ -183,6 +187,18 @@ impl Builder<'_> {
             line: pos.line,
             column: pos.column,
         });
+    }
+}
+
+/// What a reference to `target` lands on when it is no kustomization or chart directory: a
+/// plain directory or a file, and whether it exists. `dir`: it can only be a directory.
+fn target_kind(table: &FileTable, target: &Path, dir: bool) -> (NodeKind, bool) {
+    if table.is_dir(target) {
+        (NodeKind::Directory, true)
+    } else if dir {
+        (NodeKind::Directory, false)
+    } else {
+        (NodeKind::File, table.is_file(target))
     }
 }
 
@@ -218,20 +234,35 @@ pub fn build(
     }
     // Reading and parsing the files is most of the work, and each file is on its own: it
     // runs on the current thread pool, the edges and nodes are then added in order.
+    // A target that is no node yet is looked up on disk here too (a stat per referenced
+    // file, else the serial part of the build).
+    let known = &b.nodes;
     let parsed: Vec<_> = discovery
         .kustomizations
         .par_iter()
         .filter_map(|k| {
             let dir = k.abs.parent()?;
-            let text = table.text(&k.abs).ok()?;
-            let refs = references(&k.abs, &text).ok()?;
-            Some((k, dir, refs))
+            // Discovery parsed it already (a discovery of another making may not have).
+            let refs = match discovery.references.get(&k.abs) {
+                Some(refs) => refs.clone(),
+                None => references(&k.abs, &table.text(&k.abs).ok()?).ok()?,
+            };
+            let targets: Vec<_> = refs
+                .iter()
+                .map(|r| {
+                    let id = relative(scan_root, &r.target);
+                    let found =
+                        (!known.contains_key(&id)).then(|| target_kind(table, &r.target, false));
+                    (id, found)
+                })
+                .collect();
+            Some((k, dir, refs, targets))
         })
         .collect();
-    for (k, dir, refs) in parsed {
+    for (k, dir, refs, targets) in parsed {
         let from = b.rel(dir);
-        for r in refs {
-            let to = b.target(&r.target, false);
+        for (r, (id, found)) in refs.into_iter().zip(targets) {
+            let to = b.resolved_target(id, found);
             b.edge(&from, to, r.kind.into(), &k.rel, r.pos);
         }
     }

@@ -76,12 +76,27 @@ pub fn read_kustomization(
     path: &Path,
     text: &str,
 ) -> Result<KustomizationInfo, KustomizationError> {
+    Ok(match parse_root(text)? {
+        Some(root) => info_of(path, text, &root),
+        None => KustomizationInfo::default(),
+    })
+}
+
+/// [`read_kustomization`] and [`references`] of one kustomization from a single parse (the
+/// parse is most of their cost, and discovery needs both).
+pub fn scan(
+    path: &Path,
+    text: &str,
+) -> Result<(KustomizationInfo, Vec<Reference>), KustomizationError> {
+    Ok(match parse_root(text)? {
+        Some(root) => (info_of(path, text, &root), references_of(path, &root)),
+        None => Default::default(),
+    })
+}
+
+fn info_of(path: &Path, text: &str, root: &Node) -> KustomizationInfo {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut refs = Vec::new();
-    let Some(root) = parse_root(text)? else {
-        return Ok(KustomizationInfo::default());
-    };
-    let root = &root;
     let mut add = |s: &str| {
         let s = s.trim();
         // Inline patches are YAML text, not paths.
@@ -150,11 +165,11 @@ pub fn read_kustomization(
             }
         }
     }
-    Ok(KustomizationInfo {
+    KustomizationInfo {
         is_component: root.get("kind").and_then(Node::as_str) == Some("Component"),
         non_manifests: refs,
         disabled: commented_out_files(dir, text),
-    })
+    }
 }
 
 /// What a kustomization entry refers to, for the repository graph.
@@ -186,12 +201,15 @@ pub struct Reference {
 /// Every local path `path` (a kustomization file) refers to, in file order per key. Remote
 /// bases and inline patches are not paths and are left out.
 pub fn references(path: &Path, text: &str) -> Result<Vec<Reference>, KustomizationError> {
+    Ok(match parse_root(text)? {
+        Some(root) => references_of(path, &root),
+        None => Vec::new(),
+    })
+}
+
+fn references_of(path: &Path, root: &Node) -> Vec<Reference> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut out = Vec::new();
-    let Some(root) = parse_root(text)? else {
-        return Ok(out);
-    };
-    let root = &root;
     let mut add = |node: &Node, s: &str, kind: RefKind| {
         let s = s.trim();
         if s.is_empty() || s.contains('\n') || s.contains(": ") || is_remote(s) {
@@ -267,7 +285,7 @@ pub fn references(path: &Path, text: &str) -> Result<Vec<Reference>, Kustomizati
             }
         }
     }
-    Ok(out)
+    out
 }
 
 /// What `helmCharts` read: each chart's directory (`CHARTHOME/NAME`, or

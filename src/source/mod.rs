@@ -18,6 +18,21 @@ pub struct SourceFile {
 /// `path` relative to `root`, with `/` separators. A path outside `root` (a base an overlay
 /// under the scanned directory pulls in from elsewhere in the repository) gets `../` steps.
 pub fn relative(root: &Path, path: &Path) -> String {
+    // Most paths are under the root: their components after it, without the general case's
+    // allocation per component (this runs for every file and reference of a repository).
+    if let Ok(rest) = path.strip_prefix(root) {
+        let mut out = String::new();
+        for c in rest.components() {
+            if !out.is_empty() {
+                out.push('/');
+            }
+            out.push_str(&c.as_os_str().to_string_lossy());
+        }
+        if out.is_empty() {
+            out.push('.');
+        }
+        return out;
+    }
     let names = |p: &Path| -> Vec<String> {
         p.components()
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
@@ -36,5 +51,35 @@ pub fn relative(root: &Path, path: &Path) -> String {
         ".".to_owned()
     } else {
         parts.join("/")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relative;
+    use std::path::Path;
+
+    #[test]
+    fn relative_paths_inside_and_outside_the_root() {
+        let cases = [
+            (
+                "/repo",
+                "/repo/apps/a/kustomization.yaml",
+                "apps/a/kustomization.yaml",
+            ),
+            ("/repo", "/repo", "."),
+            ("/repo/", "/repo/apps//a/./b", "apps/a/b"),
+            ("/repo/apps", "/repo/bases/x", "../bases/x"),
+            ("/repo/apps/a", "/other", "../../../other"),
+            (".", "./a/b", "a/b"),
+            ("/repo", "a/b", "a/b"),
+        ];
+        for (root, path, want) in cases {
+            assert_eq!(
+                relative(Path::new(root), Path::new(path)),
+                want,
+                "{root} {path}"
+            );
+        }
     }
 }
