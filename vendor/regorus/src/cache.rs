@@ -124,7 +124,9 @@ impl<V> LruCache<V> {
 
 #[cfg(feature = "regex")]
 lazy_static! {
-    pub(crate) static ref REGEX_CACHE: Mutex<LruCache<regex::Regex>> =
+    // Shared by `Arc`: a clone of a `Regex` has a pool of its own, so handing out clones
+    // rebuilt the lazy DFA's cache on every match.
+    pub(crate) static ref REGEX_CACHE: Mutex<LruCache<alloc::sync::Arc<regex::Regex>>> =
         Mutex::new(LruCache::new(Config::default().regex));
 }
 
