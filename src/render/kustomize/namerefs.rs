@@ -104,8 +104,11 @@ pub(super) fn fix_name_references(
     ra: &mut [Resource],
     refs: &[NameBackRef],
 ) -> Result<(), RenderError> {
+    // The referrer field specs that select each kind of object, found once per kind: a cluster
+    // root has a thousand objects of a dozen kinds, and the configuration hundreds of specs.
+    let mut by_kind = Vec::new();
     for r in ra.iter() {
-        check_reference_maps(r, refs)?;
+        check_reference_maps(r, &specs_of(refs, r, &mut by_kind))?;
     }
     let referees: Vec<Referee> = ra
         .iter()
@@ -144,23 +147,56 @@ pub(super) fn fix_name_references(
         })
         .collect();
     for r in ra.iter_mut() {
-        fix_references_in(r, refs, &candidates)
+        let specs = specs_of(refs, r, &mut by_kind);
+        fix_references_in(r, refs, &specs, &candidates)
             .map_err(|m| RenderError::at(&r.source, r.node.start, m))?;
     }
     Ok(())
 }
 
+/// The referrer field specs selecting one kind of object, in configuration order, each with
+/// the index of its name reference in `refs`.
+type SelectedSpecs<'a> = std::rc::Rc<Vec<(usize, &'a FieldSpec)>>;
+
+/// The specs selecting `r`'s kind, from `by_kind` (a build has a few kinds: a list, no key
+/// to allocate) or found and kept there.
+fn specs_of<'a>(
+    refs: &'a [NameBackRef],
+    r: &Resource,
+    by_kind: &mut Vec<(String, String, SelectedSpecs<'a>)>,
+) -> SelectedSpecs<'a> {
+    let (api_version, kind) = (r.api_version(), r.kind());
+    if let Some((_, _, specs)) = by_kind
+        .iter()
+        .find(|(a, k, _)| a == api_version && k == kind)
+    {
+        return std::rc::Rc::clone(specs);
+    }
+    let specs = selected_specs(refs, api_version, kind);
+    by_kind.push((
+        api_version.to_owned(),
+        kind.to_owned(),
+        std::rc::Rc::clone(&specs),
+    ));
+    specs
+}
+
+fn selected_specs<'a>(refs: &'a [NameBackRef], api_version: &str, kind: &str) -> SelectedSpecs<'a> {
+    let selected = refs
+        .iter()
+        .enumerate()
+        .flat_map(|(i, nr)| nr.referrers.iter().map(move |s| (i, s)))
+        .filter(|(_, s)| s.selects(api_version, kind))
+        .collect();
+    std::rc::Rc::new(selected)
+}
+
 /// kustomize's `nameref.Filter.setMapping`: a reference held as a map (`{name, namespace}`)
 /// must have a `name`, whatever it refers to; a configured field spec that reaches a map
 /// without one (a namespace spec with `create: true` may have made it) fails the build.
-fn check_reference_maps(r: &Resource, refs: &[NameBackRef]) -> Result<(), RenderError> {
-    let (api_version, kind) = (r.api_version(), r.kind());
+fn check_reference_maps(r: &Resource, specs: &[(usize, &FieldSpec)]) -> Result<(), RenderError> {
     let lacks_name = |n: &Node| matches!(n.value, Value::Map(_)) && n.get("name").is_none();
-    for spec in refs
-        .iter()
-        .flat_map(|nr| &nr.referrers)
-        .filter(|s| s.selects(api_version, kind))
-    {
+    for (_, spec) in specs {
         let mut bad = false;
         spec.visit_existing(&r.node, &mut |n| match &n.value {
             Value::Seq(items) => bad |= items.iter().any(lacks_name),
@@ -255,38 +291,35 @@ fn role_binding_subject_namespaces(r: &Resource) -> Vec<String> {
 fn fix_references_in(
     r: &mut Resource,
     refs: &[NameBackRef],
+    specs: &[(usize, &FieldSpec)],
     candidates: &[Vec<&Referee>],
 ) -> Result<(), String> {
+    if specs.iter().all(|(i, _)| candidates[*i].is_empty()) {
+        return Ok(());
+    }
     let referrer_ns = r.namespace().to_owned();
     let referrer_cluster_scoped = r.is_cluster_scoped();
     let subject_namespaces = role_binding_subject_namespaces(r);
     let affixes = (r.prefixes.clone(), r.suffixes.clone());
-    let (api_version, kind) = (r.api_version().to_owned(), r.kind().to_owned());
-    for (nr, candidates) in refs.iter().zip(candidates) {
-        if candidates.is_empty() {
+    for &(i, spec) in specs {
+        if candidates[i].is_empty() {
             continue;
         }
         let referrer = Referrer {
-            kind: &nr.kind,
-            candidates,
+            kind: &refs[i].kind,
+            candidates: &candidates[i],
             namespace: &referrer_ns,
             cluster_scoped: referrer_cluster_scoped,
             subject_namespaces: &subject_namespaces,
             prefixes: &affixes.0,
             suffixes: &affixes.1,
         };
-        for spec in nr
-            .referrers
-            .iter()
-            .filter(|s| s.selects(&api_version, &kind))
-        {
-            fix_field(&mut r.node, spec, &referrer).map_err(|m| {
-                let (path, id) = (spec.path.join("/"), r.id());
-                format!(
-                    "updating name reference in '{path}' field of '{id}': considering field '{path}' of object {id}: {m}"
-                )
-            })?;
-        }
+        fix_field(&mut r.node, spec, &referrer).map_err(|m| {
+            let (path, id) = (spec.path.join("/"), r.id());
+            format!(
+                "updating name reference in '{path}' field of '{id}': considering field '{path}' of object {id}: {m}"
+            )
+        })?;
     }
     Ok(())
 }
