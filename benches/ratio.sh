@@ -13,6 +13,11 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 python3 "$here/gen_monorepo.py" "$work/repo" --apps "$apps" --seed 11 >/dev/null
+# One untimed run first: the files were just written, and the first runs measured the
+# page cache's writeback (0.70 s against 0.50 s for the same binary on the same repository
+# written earlier); the kubectl loop below reads them warm too.
+sync
+"$kgate" check "$work/repo" --format json >/dev/null 2>&1 || true
 : >"$work/times"
 for _ in 1 2 3 4 5; do
   /usr/bin/time -a -o "$work/times" -f '%e %U %S %M' \
