@@ -12,6 +12,7 @@
 //! their name without the content hash (a changed literal is a modified ConfigMap, not a
 //! removed and an added one). Secret values are never part of the result.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -24,6 +25,7 @@ use crate::discover::graph::{NodeKind, RepoGraph};
 use crate::model::Finding;
 use crate::render::kustomize::resource::Origin;
 use crate::render::{RenderError, Renderer, Resource};
+use crate::yaml::Node;
 
 use super::roots::Rendered;
 use crate::source::relative;
@@ -389,16 +391,17 @@ impl Side {
                 .is_some_and(|n| matches!(n.kind, NodeKind::Root | NodeKind::Chart) && n.exists)
     }
 
-    /// The root's objects by identity, or why it does not render: what the check rendered,
+    /// The root's objects, or why it does not render: what the check rendered (borrowed),
     /// or (for a root the check did not select, which a change reaching it on the other
     /// side only can cause) a render of its own.
-    fn render(&self, id: &str) -> Result<BTreeMap<String, Object>, String> {
+    fn render(&self, id: &str) -> Result<Cow<'_, [Resource]>, String> {
         let is_chart = self
             .graph
             .node(id)
             .is_some_and(|n| n.kind == NodeKind::Chart);
         let rendered = match (self.rendered.get(id), &self.sources) {
-            (Some(r), _) => r.clone(),
+            (Some(Ok(resources)), _) => return Ok(Cow::Borrowed(resources)),
+            (Some(Err(e)), _) => return Err(error_text(&self.root, e)),
             // A chart renders through Helm, which only the check runs (and it rendered every
             // chart the change reaches on either side).
             (None, _) if is_chart => return Err(format!("{id}: the chart was not rendered")),
@@ -408,7 +411,7 @@ impl Side {
             (None, None) => Renderer::new(&self.root).render(&self.root.join(id)),
         };
         match rendered {
-            Ok(resources) => Ok(objects_by_key(resources)),
+            Ok(resources) => Ok(Cow::Owned(resources)),
             Err(e) => Err(error_text(&self.root, &e)),
         }
     }
@@ -424,13 +427,13 @@ fn error_text(root: &Path, e: &RenderError) -> String {
     )
 }
 
-/// A rendered object, ready to compare.
-struct Object {
-    api_version: String,
-    kind: String,
-    namespace: Option<String>,
-    name: String,
-    value: Value,
+/// A rendered object, ready to compare (borrowed from its render).
+struct Object<'a> {
+    api_version: &'a str,
+    kind: &'a str,
+    namespace: Option<&'a str>,
+    name: &'a str,
+    node: &'a Node,
 }
 
 /// `name` without the `-<10 characters>` suffix a generator's content hash adds.
@@ -445,33 +448,29 @@ fn without_hash(name: &str) -> &str {
     }
 }
 
-fn objects_by_key(resources: Vec<Resource>) -> BTreeMap<String, Object> {
+fn objects_by_key(resources: &[Resource]) -> BTreeMap<String, Object<'_>> {
     let mut out = BTreeMap::new();
     for r in resources {
+        let (api_version, kind, name) = (r.api_version(), r.kind(), r.name());
         let generated = matches!(r.origin, Origin::Generator { .. })
-            && matches!(r.kind(), "ConfigMap" | "Secret");
-        let name = r.name().to_owned();
-        let key_name = if generated {
-            format!("{} (generated)", without_hash(&name))
+            && matches!(kind, "ConfigMap" | "Secret");
+        let namespace = Some(r.namespace()).filter(|n| !n.is_empty());
+        let mut key = format!("{api_version} {kind} {} ", namespace.unwrap_or(""));
+        if generated {
+            key.push_str(without_hash(name));
+            key.push_str(" (generated)");
         } else {
-            name.clone()
-        };
-        let namespace = Some(r.namespace().to_owned()).filter(|n| !n.is_empty());
-        let mut key = format!(
-            "{} {} {} {key_name}",
-            r.api_version(),
-            r.kind(),
-            namespace.as_deref().unwrap_or("")
-        );
+            key.push_str(name);
+        }
         while out.contains_key(&key) {
             key.push('\'');
         }
         let object = Object {
-            api_version: r.api_version().to_owned(),
-            kind: r.kind().to_owned(),
+            api_version,
+            kind,
             namespace,
             name,
-            value: r.node.to_json(),
+            node: &r.node,
         };
         out.insert(key, object);
     }
@@ -554,15 +553,17 @@ fn hide_all(v: &Value) -> Value {
     }
 }
 
-/// The object differences of one root, sorted by kind, namespace and name.
+/// The object differences of one root, sorted by kind, namespace and name. Objects are
+/// converted to JSON only when they differ: most of a root is the same on both sides.
 fn compare(before: &BTreeMap<String, Object>, after: &BTreeMap<String, Object>) -> Vec<ObjectDiff> {
     let mut out = Vec::new();
     let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
     for key in keys {
         let (change, o, fields) = match (before.get(key), after.get(key)) {
+            (Some(b), Some(a)) if b.node.same_value(a.node) => continue,
             (Some(b), Some(a)) => {
                 let mut fields = Vec::new();
-                diff_values(&b.value, &a.value, "", &mut fields);
+                diff_values(&b.node.to_json(), &a.node.to_json(), "", &mut fields);
                 if fields.is_empty() {
                     continue;
                 }
@@ -580,13 +581,13 @@ fn compare(before: &BTreeMap<String, Object>, after: &BTreeMap<String, Object>) 
             (None, None) => continue,
         };
         out.push(ObjectDiff {
-            api_version: o.api_version.clone(),
-            kind: o.kind.clone(),
-            namespace: o.namespace.clone(),
-            name: o.name.clone(),
+            api_version: o.api_version.to_owned(),
+            kind: o.kind.to_owned(),
+            namespace: o.namespace.map(str::to_owned),
+            name: o.name.to_owned(),
             change,
             fields,
-            object: (change != Change::Modified).then(|| hide_secret(&o.kind, o.value.clone())),
+            object: (change != Change::Modified).then(|| hide_secret(o.kind, o.node.to_json())),
         });
     }
     out.sort_by(|a, b| (&a.kind, &a.namespace, &a.name).cmp(&(&b.kind, &b.namespace, &b.name)));
@@ -883,17 +884,19 @@ impl RefSide<'_> {
 
 /// How root `id` differs; `None` when it renders the same on both sides.
 fn root_diff(id: &str, before: Option<&Side>, after: &Side) -> Option<RootDiff> {
-    let render = |side: Option<&Side>| match side {
-        Some(s) if s.is_root(id) => s.render(id),
-        _ => Ok(BTreeMap::new()),
-    };
-    let (b, a) = (render(before), render(Some(after)));
+    fn render<'s>(side: Option<&'s Side>, id: &str) -> Result<Cow<'s, [Resource]>, String> {
+        match side {
+            Some(s) if s.is_root(id) => s.render(id),
+            _ => Ok(Cow::Borrowed(&[])),
+        }
+    }
+    let (b, a) = (render(before, id), render(Some(after), id));
     let errors = SideErrors {
         before: b.as_ref().err().cloned(),
         after: a.as_ref().err().cloned(),
     };
     let objects = match (&b, &a) {
-        (Ok(b), Ok(a)) => compare(b, a),
+        (Ok(b), Ok(a)) => compare(&objects_by_key(b), &objects_by_key(a)),
         _ => Vec::new(),
     };
     // An unchanged failure at both sides is not news of this change.
