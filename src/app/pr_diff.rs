@@ -154,24 +154,6 @@ fn git_error(message: impl Into<String>) -> CheckError {
     CheckError::Changes(ChangesError::Git(message.into()))
 }
 
-/// The git top level of `dir`.
-fn git_top(dir: &Path) -> Result<PathBuf, CheckError> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["rev-parse", "--show-toplevel"])
-        .output()
-        .map_err(|e| git_error(e.to_string()))?;
-    if !out.status.success() {
-        return Err(CheckError::Changes(ChangesError::NotARepository {
-            dir: dir.to_path_buf(),
-            message: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-        }));
-    }
-    let top = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    Ok(std::fs::canonicalize(&top).unwrap_or(top))
-}
-
 /// Trees up to this size go to a RAM-backed directory (`/dev/shm`) when there is one.
 const RAM_TREE_LIMIT: u64 = 256 << 20;
 
@@ -452,8 +434,8 @@ fn objects_by_key(resources: &[Resource]) -> BTreeMap<String, Object<'_>> {
     let mut out = BTreeMap::new();
     for r in resources {
         let (api_version, kind, name) = (r.api_version(), r.kind(), r.name());
-        let generated = matches!(r.origin, Origin::Generator { .. })
-            && matches!(kind, "ConfigMap" | "Secret");
+        let generated =
+            matches!(r.origin, Origin::Generator { .. }) && matches!(kind, "ConfigMap" | "Secret");
         let namespace = Some(r.namespace()).filter(|n| !n.is_empty());
         let mut key = format!("{api_version} {kind} {} ", namespace.unwrap_or(""));
         if generated {
@@ -569,7 +551,7 @@ fn compare(before: &BTreeMap<String, Object>, after: &BTreeMap<String, Object>) 
                 }
                 for f in fields
                     .iter_mut()
-                    .filter(|f| is_secret_value(&a.kind, &f.pointer))
+                    .filter(|f| is_secret_value(a.kind, &f.pointer))
                 {
                     f.before = f.before.as_ref().map(hide_all);
                     f.after = f.after.as_ref().map(hide_all);
@@ -652,14 +634,15 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
         clock = std::time::Instant::now();
     };
     let settings = Settings::resolve(opts)?;
-    let changed = super::changes::changed_since(&settings.root, reference)?;
+    let since = super::changes::since(&settings.root, reference)?;
+    let (changed, top) = (&since.files, since.top.as_path());
     lap("changed files", &mut timings);
-    let top = git_top(&settings.root)?;
     // REF's git questions cost process starts more than work: the working tree's first
     // phase (policies, discovery, graph, selection) runs meanwhile.
     let (contents, prepared) = std::thread::scope(|scope| {
-        let contents = scope.spawn(|| super::pr_diff_ref::ref_contents(&top, reference, &settings));
-        let prepared = super::check::prepare(&limited(opts, &changed), RefFiles::default(), true);
+        let contents =
+            scope.spawn(|| super::pr_diff_ref::ref_contents(&since, reference, &settings));
+        let prepared = super::check::prepare(&limited(opts, changed), RefFiles::default(), true);
         (joined(contents), prepared)
     });
     let (contents, prepared) = (contents?, prepared?);
@@ -670,9 +653,9 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
     );
     let at_ref = RefSide {
         opts,
-        changed: &changed,
+        changed,
         paths: &settings.paths,
-        top: &top,
+        top,
         reference,
     };
     let (before, after, tree) = match contents {
@@ -681,10 +664,10 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
     };
     lap("both sides", &mut timings);
     // The affected roots, and the entry points either side checked as roots of their own.
-    let mut ids: BTreeSet<String> = after.graph.affected_roots(&changed);
+    let mut ids: BTreeSet<String> = after.graph.affected_roots(changed);
     ids.extend(after.rendered.keys().cloned());
     if let Some(b) = &before {
-        ids.extend(b.graph.affected_roots(&changed));
+        ids.extend(b.graph.affected_roots(changed));
         ids.extend(b.rendered.keys().cloned());
     }
     let roots: Vec<RootDiff> = {

@@ -305,10 +305,14 @@ fn same_value_ignores_positions_but_not_order_or_types() {
     assert!(a.same_value(moved));
     let check = |text: &str| a.same_value(&parse(text)[0].root);
     assert!(!check("kind: A\nspec: {replicas: 3, ports: [80, 443]}\n"));
-    assert!(!check("kind: A\nspec: {replicas: \"2\", ports: [80, 443]}\n"));
+    assert!(!check(
+        "kind: A\nspec: {replicas: \"2\", ports: [80, 443]}\n"
+    ));
     assert!(!check("kind: A\nspec: {replicas: 2.0, ports: [80, 443]}\n"));
     assert!(!check("kind: A\nspec: {replicas: 2, ports: [80]}\n"));
-    assert!(!check("kind: A\nspec: {replicas: 2, ports: [80, 443], x: 1}\n"));
+    assert!(!check(
+        "kind: A\nspec: {replicas: 2, ports: [80, 443], x: 1}\n"
+    ));
     assert!(!check("kind: A\nspec: {ports: [80, 443], replicas: 2}\n"));
     assert!(!check("kind: A\nspec: [replicas, ports]\n"));
     assert!(!check("kind: A\nspec: null\n"));
