@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use super::check::joined;
 use crate::source::relative;
 
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +27,8 @@ fn git(dir: &Path, args: &[&str]) -> Result<Result<Vec<u8>, String>, ChangesErro
         .args(args)
         // A user's pager or colour settings must not reach the parser.
         .env("GIT_PAGER", "cat")
+        // `:/` is the top level, not a file called so.
+        .env("GIT_LITERAL_PATHSPECS", "0")
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .output()
         .map_err(|e| ChangesError::Git(e.to_string()))?;
@@ -46,8 +49,9 @@ pub(super) struct Since {
     /// `git diff --raw -z --no-renames --no-abbrev REF --` (a rename is a removal and an
     /// addition).
     pub raw: Vec<u8>,
-    /// The untracked paths that are not ignored (`git ls-files --others --directory`:
-    /// a wholly untracked directory as one path ending in `/`), from the top level.
+    /// The untracked paths that are not ignored, from the top level: with `directories`
+    /// (see [`since`]), a wholly untracked directory as one path ending in `/` (`git ls-files
+    /// --others --directory`), else file by file.
     pub untracked: Vec<String>,
     /// Git's `info/attributes` file (`rev-parse --git-path`), existing or not.
     pub info_attributes: PathBuf,
@@ -56,7 +60,7 @@ pub(super) struct Since {
 /// Files changed since `reference`, relative to `scan_root` (`../` for files of the
 /// repository outside it), sorted.
 pub fn changed_since(scan_root: &Path, reference: &str) -> Result<BTreeSet<String>, ChangesError> {
-    since(scan_root, reference).map(|s| s.files)
+    since(scan_root, reference, false).map(|s| s.files)
 }
 
 /// NUL-separated fields, without empty ones.
@@ -67,10 +71,16 @@ fn fields(out: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// What changed since `reference`, and what the diff's REF side asks of git besides.
 ///
 /// One `rev-parse` finds the top level, the attributes file and whether `reference` is a
-/// commit; then the changes and the untracked paths are asked at once (each git process
-/// costs its start, 10-20 ms, more than its work). Any failure is asked again one question
-/// at a time, which words the error.
-pub(super) fn since(scan_root: &Path, reference: &str) -> Result<Since, ChangesError> {
+/// commit, and the changes and the untracked paths are asked meanwhile (each git process
+/// costs its start, 5-20 ms, more than its work). A failed `rev-parse` is asked again one
+/// question at a time, which words the error. `directories`: list the untracked paths as the diff's
+/// REF side needs them, a wholly untracked directory as one path (its files are then
+/// asked too, for the changed files).
+pub(super) fn since(
+    scan_root: &Path,
+    reference: &str,
+    directories: bool,
+) -> Result<Since, ChangesError> {
     let verify = format!("{reference}^{{commit}}");
     let args = [
         "rev-parse",
@@ -82,30 +92,36 @@ pub(super) fn since(scan_root: &Path, reference: &str) -> Result<Since, ChangesE
         "--end-of-options",
         &verify,
     ];
-    let answer = git(scan_root, &args)?.ok();
+    let (answer, raw, listed) = std::thread::scope(|scope| {
+        let raw = scope.spawn(|| raw_diff(scan_root, reference));
+        let listed = scope.spawn(|| list_untracked(scan_root, directories));
+        let answer = git(scan_root, &args);
+        (answer, joined(raw), joined(listed))
+    });
+    let answer = answer?.ok();
     let text = answer.as_deref().map(String::from_utf8_lossy);
     let lines: Vec<&str> = text.as_deref().map_or(Vec::new(), |t| t.lines().collect());
-    let (top, info_attributes) = match lines[..] {
+    let (top, info_attributes, raw, listed) = match lines[..] {
         [top, info, _commit] => {
             let top = PathBuf::from(top);
-            (
-                std::fs::canonicalize(&top).unwrap_or(top),
-                scan_root.join(info),
-            )
+            let top = std::fs::canonicalize(&top).unwrap_or(top);
+            (top, scan_root.join(info), raw?, listed?)
         }
-        _ => top_step_by_step(scan_root, reference)?,
+        _ => {
+            let (top, info) = top_step_by_step(scan_root, reference)?;
+            let (raw, listed) = (
+                raw_diff(&top, reference)?,
+                list_untracked(&top, directories)?,
+            );
+            (top, info, raw, listed)
+        }
     };
-    let (raw, untracked) = std::thread::scope(|scope| {
-        let untracked = scope.spawn(|| untracked(&top, true));
-        (raw_diff(&top, reference), super::check::joined(untracked))
-    });
-    let (raw, untracked) = (raw?, untracked?);
-    let untracked: Vec<String> = fields(&untracked)
+    let untracked: Vec<String> = fields(&listed)
         .map(|f| String::from_utf8_lossy(f).into_owned())
         .collect();
     // A wholly untracked directory's files, one by one.
-    let untracked_files = if untracked.iter().any(|p| p.ends_with('/')) {
-        fields(&untracked_files(&top)?)
+    let untracked_files = if directories && untracked.iter().any(|p| p.ends_with('/')) {
+        fields(&list_untracked(&top, false)?)
             .map(|f| String::from_utf8_lossy(f).into_owned())
             .collect()
     } else {
@@ -133,9 +149,12 @@ fn changed_paths(raw: &[u8]) -> impl Iterator<Item = String> + '_ {
         .map(|p| String::from_utf8_lossy(p).into_owned())
 }
 
-/// `git diff --raw` against `reference` (a reference git cannot read is the user's error).
-fn raw_diff(top: &Path, reference: &str) -> Result<Vec<u8>, ChangesError> {
+/// `git diff --raw` against `reference` (a reference git cannot read is the user's error),
+/// paths from the top level wherever `dir` is in the work tree.
+fn raw_diff(dir: &Path, reference: &str) -> Result<Vec<u8>, ChangesError> {
     let args = [
+        "-c",
+        "diff.relative=false",
         "diff",
         "--raw",
         "-z",
@@ -146,25 +165,28 @@ fn raw_diff(top: &Path, reference: &str) -> Result<Vec<u8>, ChangesError> {
         reference,
         "--",
     ];
-    git(top, &args)?.map_err(|message| ChangesError::BadReference {
+    git(dir, &args)?.map_err(|message| ChangesError::BadReference {
         reference: reference.to_owned(),
         message,
     })
 }
 
 /// The untracked paths that are not ignored, a wholly untracked directory as one path ending
-/// in `/` when `directories`.
-fn untracked(top: &Path, directories: bool) -> Result<Vec<u8>, ChangesError> {
-    let mut args = vec!["ls-files", "-z", "--others", "--exclude-standard"];
+/// in `/` when `directories`: the whole work tree's, from the top level, wherever `dir` is
+/// in it.
+fn list_untracked(dir: &Path, directories: bool) -> Result<Vec<u8>, ChangesError> {
+    let mut args = vec![
+        "ls-files",
+        "-z",
+        "--others",
+        "--exclude-standard",
+        "--full-name",
+    ];
     if directories {
         args.push("--directory");
     }
-    git(top, &args)?.map_err(ChangesError::Git)
-}
-
-/// The untracked files that are not ignored, one by one.
-fn untracked_files(top: &Path) -> Result<Vec<u8>, ChangesError> {
-    untracked(top, false)
+    args.extend(["--", ":/"]);
+    git(dir, &args)?.map_err(ChangesError::Git)
 }
 
 /// The top level and git's `info/attributes` file, asked one question at a time: the
@@ -246,12 +268,18 @@ mod tests {
         write("apps/b/base/kustomization.yaml", "resources: []\n");
         write("apps/b/base/svc.yaml", "kind: Service\n");
         write("apps/a/cm.yaml.bak", "ignored\n");
+        write("notes.yaml", "kind: ConfigMap\n");
+        write("docs/old.yaml", "kind: ConfigMap\n");
+        // Asked from `apps`, git must still answer for the whole work tree, from its top.
+        run(top, &["config", "diff.relative", "true"]);
 
-        let listing = since(&top.join("apps"), "HEAD").expect("since");
+        let listing = since(&top.join("apps"), "HEAD", true).expect("since");
         let files: Vec<&str> = listing.files.iter().map(String::as_str).collect();
         assert_eq!(
             files,
             [
+                "../docs/old.yaml",
+                "../notes.yaml",
                 "a/cm.yaml",
                 "a/loose.yaml",
                 "a/new.yaml",
@@ -260,20 +288,33 @@ mod tests {
                 "b/base/svc.yaml",
             ]
         );
-        assert_eq!(listing.untracked, ["apps/a/loose.yaml", "apps/b/"]);
+        assert_eq!(
+            listing.untracked,
+            ["apps/a/loose.yaml", "apps/b/", "docs/", "notes.yaml"]
+        );
+        let files_only = since(&top.join("apps"), "HEAD", false).expect("since");
+        assert_eq!(files_only.files, listing.files);
+        let expected = [
+            "apps/a/loose.yaml",
+            "apps/b/base/kustomization.yaml",
+            "apps/b/base/svc.yaml",
+            "docs/old.yaml",
+            "notes.yaml",
+        ];
+        assert_eq!(files_only.untracked, expected);
         assert_eq!(listing.top, std::fs::canonicalize(top).expect("top"));
         assert_eq!(
             std::fs::canonicalize(listing.info_attributes.parent().expect("info")).ok(),
             std::fs::canonicalize(top.join(".git/info")).ok()
         );
 
-        let wrong = since(&top.join("apps"), "no-such-ref").expect_err("bad reference");
+        let wrong = since(&top.join("apps"), "no-such-ref", true).expect_err("bad reference");
         assert!(
             matches!(wrong, ChangesError::BadReference { .. }),
             "{wrong}"
         );
         let outside = tempfile::tempdir().expect("temp dir");
-        let wrong = since(outside.path(), "HEAD").expect_err("not a repository");
+        let wrong = since(outside.path(), "HEAD", true).expect_err("not a repository");
         assert!(
             matches!(wrong, ChangesError::NotARepository { .. }),
             "{wrong}"
