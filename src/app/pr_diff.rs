@@ -294,6 +294,9 @@ struct Side {
     table: Arc<FileTable>,
     /// Its policy results by content.
     results: Option<super::roots::ResultsMemo>,
+    /// Whether its graph is the working tree's (REF checked in place with the working tree's
+    /// discovery, graph and selection, `Prepared::shared`): it reaches the same roots.
+    shares_graph: bool,
 }
 
 impl Side {
@@ -322,6 +325,7 @@ impl Side {
             timings: result.timings,
             repo: kept.repo,
             results: kept.results,
+            shares_graph: false,
         })
     }
 
@@ -671,10 +675,19 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
     };
     lap("both sides", &mut timings);
     // The affected roots, and the entry points either side checked as roots of their own.
-    let mut ids: BTreeSet<String> = after.graph.affected_roots(changed);
+    // REF's graph, when it is the working tree's, reaches the same roots; else both graphs
+    // are walked at once.
+    let ref_graph = before
+        .as_ref()
+        .filter(|b| !b.shares_graph)
+        .map(|b| &b.graph);
+    let (mut ids, ref_ids): (BTreeSet<String>, _) = rayon::join(
+        || after.graph.affected_roots(changed),
+        || ref_graph.map(|g| g.affected_roots(changed)),
+    );
+    ids.extend(ref_ids.into_iter().flatten());
     ids.extend(after.rendered.keys().cloned());
     if let Some(b) = &before {
-        ids.extend(b.graph.affected_roots(changed));
         ids.extend(b.rendered.keys().cloned());
     }
     let roots: Vec<RootDiff> = {
@@ -736,7 +749,8 @@ impl RefSide<'_> {
             hidden: &at.hidden,
             present: &at.present,
         };
-        let (after, prepared) = self.working_tree_and_ref_prepared(prepared, files, timings)?;
+        let (after, prepared, shares_graph) =
+            self.working_tree_and_ref_prepared(prepared, files, timings)?;
         let entry_points = at.file_set_differs() && !after.graph.gitops_documents.is_empty();
         if after.helm_runs > 0 || entry_points {
             let why = if entry_points {
@@ -755,7 +769,10 @@ impl RefSide<'_> {
             sources: Some(&after.table),
             results: after.results.as_ref(),
         };
-        let before = Side::finish(prepared?, &keeping)?;
+        let before = Side {
+            shares_graph,
+            ..Side::finish(prepared?, &keeping)?
+        };
         let (objects, roots) = before.results.as_ref().map_or((0, 0), |r| r.hits());
         timings.push((
             format!(
@@ -776,17 +793,18 @@ impl RefSide<'_> {
     /// The working tree's check, and REF's first phase meanwhile on a thread of its own:
     /// the working tree's policies (the configuration and the policies are the same on both
     /// sides in place), and its discovery, graph and selection when REF's files cannot
-    /// change them (`Prepared::shared`), else REF's own.
+    /// change them (`Prepared::shared`, then `true`), else REF's own.
     fn working_tree_and_ref_prepared(
         &self,
         prepared: Prepared,
         files: RefFiles<'_>,
         timings: &mut Timings,
-    ) -> Result<(Side, Result<Prepared, CheckError>), CheckError> {
+    ) -> Result<(Side, Result<Prepared, CheckError>, bool), CheckError> {
         let clock = std::time::Instant::now();
         let opts = limited(self.opts, self.changed);
         let shared = prepared.shared(files);
-        let what = if shared.has_selection() {
+        let shares_graph = shared.has_selection();
+        let what = if shares_graph {
             "prepare REF (the working tree's policies, discovery, graph and selection), meanwhile"
         } else {
             "prepare REF (the working tree's policies; discover, graph, select), meanwhile"
@@ -808,7 +826,7 @@ impl RefSide<'_> {
         after.phases(timings);
         let (at_ref, prepare_time) = at_ref;
         timings.push((what.into(), prepare_time));
-        Ok((after, at_ref))
+        Ok((after, at_ref, shares_graph))
     }
 
     /// Both checks at once, REF's in an export of its tree.
