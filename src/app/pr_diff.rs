@@ -12,7 +12,8 @@
 //! their name without the content hash (a changed literal is a modified ConfigMap, not a
 //! removed and an added one). Secret values are never part of the result.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use crate::discover::graph::{NodeKind, RepoGraph};
 use crate::model::Finding;
 use crate::render::kustomize::resource::Origin;
 use crate::render::{RenderError, Renderer, Resource};
+use crate::yaml::Node;
 
 use super::roots::Rendered;
 use crate::source::relative;
@@ -150,24 +152,6 @@ impl Drop for TempTree {
 
 fn git_error(message: impl Into<String>) -> CheckError {
     CheckError::Changes(ChangesError::Git(message.into()))
-}
-
-/// The git top level of `dir`.
-fn git_top(dir: &Path) -> Result<PathBuf, CheckError> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["rev-parse", "--show-toplevel"])
-        .output()
-        .map_err(|e| git_error(e.to_string()))?;
-    if !out.status.success() {
-        return Err(CheckError::Changes(ChangesError::NotARepository {
-            dir: dir.to_path_buf(),
-            message: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-        }));
-    }
-    let top = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    Ok(std::fs::canonicalize(&top).unwrap_or(top))
 }
 
 /// Trees up to this size go to a RAM-backed directory (`/dev/shm`) when there is one.
@@ -310,6 +294,9 @@ struct Side {
     table: Arc<FileTable>,
     /// Its policy results by content.
     results: Option<super::roots::ResultsMemo>,
+    /// Whether its graph is the working tree's (REF checked in place with the working tree's
+    /// discovery, graph and selection, `Prepared::shared`): it reaches the same roots.
+    shares_graph: bool,
 }
 
 impl Side {
@@ -338,6 +325,7 @@ impl Side {
             timings: result.timings,
             repo: kept.repo,
             results: kept.results,
+            shares_graph: false,
         })
     }
 
@@ -389,16 +377,17 @@ impl Side {
                 .is_some_and(|n| matches!(n.kind, NodeKind::Root | NodeKind::Chart) && n.exists)
     }
 
-    /// The root's objects by identity, or why it does not render: what the check rendered,
+    /// The root's objects, or why it does not render: what the check rendered (borrowed),
     /// or (for a root the check did not select, which a change reaching it on the other
     /// side only can cause) a render of its own.
-    fn render(&self, id: &str) -> Result<BTreeMap<String, Object>, String> {
+    fn render(&self, id: &str) -> Result<Cow<'_, [Resource]>, String> {
         let is_chart = self
             .graph
             .node(id)
             .is_some_and(|n| n.kind == NodeKind::Chart);
         let rendered = match (self.rendered.get(id), &self.sources) {
-            (Some(r), _) => r.clone(),
+            (Some(Ok(resources)), _) => return Ok(Cow::Borrowed(resources)),
+            (Some(Err(e)), _) => return Err(error_text(&self.root, e)),
             // A chart renders through Helm, which only the check runs (and it rendered every
             // chart the change reaches on either side).
             (None, _) if is_chart => return Err(format!("{id}: the chart was not rendered")),
@@ -408,7 +397,7 @@ impl Side {
             (None, None) => Renderer::new(&self.root).render(&self.root.join(id)),
         };
         match rendered {
-            Ok(resources) => Ok(objects_by_key(resources)),
+            Ok(resources) => Ok(Cow::Owned(resources)),
             Err(e) => Err(error_text(&self.root, &e)),
         }
     }
@@ -424,13 +413,13 @@ fn error_text(root: &Path, e: &RenderError) -> String {
     )
 }
 
-/// A rendered object, ready to compare.
-struct Object {
-    api_version: String,
-    kind: String,
-    namespace: Option<String>,
-    name: String,
-    value: Value,
+/// A rendered object, ready to compare (borrowed from its render).
+struct Object<'a> {
+    api_version: &'a str,
+    kind: &'a str,
+    namespace: Option<&'a str>,
+    name: &'a str,
+    node: &'a Node,
 }
 
 /// `name` without the `-<10 characters>` suffix a generator's content hash adds.
@@ -445,33 +434,29 @@ fn without_hash(name: &str) -> &str {
     }
 }
 
-fn objects_by_key(resources: Vec<Resource>) -> BTreeMap<String, Object> {
+fn objects_by_key(resources: &[Resource]) -> BTreeMap<String, Object<'_>> {
     let mut out = BTreeMap::new();
     for r in resources {
-        let generated = matches!(r.origin, Origin::Generator { .. })
-            && matches!(r.kind(), "ConfigMap" | "Secret");
-        let name = r.name().to_owned();
-        let key_name = if generated {
-            format!("{} (generated)", without_hash(&name))
+        let (api_version, kind, name) = (r.api_version(), r.kind(), r.name());
+        let generated =
+            matches!(r.origin, Origin::Generator { .. }) && matches!(kind, "ConfigMap" | "Secret");
+        let namespace = Some(r.namespace()).filter(|n| !n.is_empty());
+        let mut key = format!("{api_version} {kind} {} ", namespace.unwrap_or(""));
+        if generated {
+            key.push_str(without_hash(name));
+            key.push_str(" (generated)");
         } else {
-            name.clone()
-        };
-        let namespace = Some(r.namespace().to_owned()).filter(|n| !n.is_empty());
-        let mut key = format!(
-            "{} {} {} {key_name}",
-            r.api_version(),
-            r.kind(),
-            namespace.as_deref().unwrap_or("")
-        );
+            key.push_str(name);
+        }
         while out.contains_key(&key) {
             key.push('\'');
         }
         let object = Object {
-            api_version: r.api_version().to_owned(),
-            kind: r.kind().to_owned(),
+            api_version,
+            kind,
             namespace,
             name,
-            value: r.node.to_json(),
+            node: &r.node,
         };
         out.insert(key, object);
     }
@@ -554,21 +539,23 @@ fn hide_all(v: &Value) -> Value {
     }
 }
 
-/// The object differences of one root, sorted by kind, namespace and name.
+/// The object differences of one root, sorted by kind, namespace and name. Objects are
+/// converted to JSON only when they differ: most of a root is the same on both sides.
 fn compare(before: &BTreeMap<String, Object>, after: &BTreeMap<String, Object>) -> Vec<ObjectDiff> {
     let mut out = Vec::new();
     let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
     for key in keys {
         let (change, o, fields) = match (before.get(key), after.get(key)) {
+            (Some(b), Some(a)) if b.node.same_value(a.node) => continue,
             (Some(b), Some(a)) => {
                 let mut fields = Vec::new();
-                diff_values(&b.value, &a.value, "", &mut fields);
+                diff_values(&b.node.to_json(), &a.node.to_json(), "", &mut fields);
                 if fields.is_empty() {
                     continue;
                 }
                 for f in fields
                     .iter_mut()
-                    .filter(|f| is_secret_value(&a.kind, &f.pointer))
+                    .filter(|f| is_secret_value(a.kind, &f.pointer))
                 {
                     f.before = f.before.as_ref().map(hide_all);
                     f.after = f.after.as_ref().map(hide_all);
@@ -580,13 +567,13 @@ fn compare(before: &BTreeMap<String, Object>, after: &BTreeMap<String, Object>) 
             (None, None) => continue,
         };
         out.push(ObjectDiff {
-            api_version: o.api_version.clone(),
-            kind: o.kind.clone(),
-            namespace: o.namespace.clone(),
-            name: o.name.clone(),
+            api_version: o.api_version.to_owned(),
+            kind: o.kind.to_owned(),
+            namespace: o.namespace.map(str::to_owned),
+            name: o.name.to_owned(),
             change,
             fields,
-            object: (change != Change::Modified).then(|| hide_secret(&o.kind, o.value.clone())),
+            object: (change != Change::Modified).then(|| hide_secret(o.kind, o.node.to_json())),
         });
     }
     out.sort_by(|a, b| (&a.kind, &a.namespace, &a.name).cmp(&(&b.kind, &b.namespace, &b.name)));
@@ -651,27 +638,35 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
         clock = std::time::Instant::now();
     };
     let settings = Settings::resolve(opts)?;
-    let changed = super::changes::changed_since(&settings.root, reference)?;
+    let since = super::changes::since(&settings.root, reference, true)?;
+    let (changed, top) = (&since.files, since.top.as_path());
     lap("changed files", &mut timings);
-    let top = git_top(&settings.root)?;
     // REF's git questions cost process starts more than work: the working tree's first
     // phase (policies, discovery, graph, selection) runs meanwhile.
     let (contents, prepared) = std::thread::scope(|scope| {
-        let contents = scope.spawn(|| super::pr_diff_ref::ref_contents(&top, reference, &settings));
-        let prepared = super::check::prepare(&limited(opts, &changed), RefFiles::default(), true);
+        let contents = scope.spawn(|| {
+            let clock = std::time::Instant::now();
+            let contents = super::pr_diff_ref::ref_contents(&since, reference, &settings);
+            (contents, clock.elapsed())
+        });
+        let prepared = super::check::prepare(&limited(opts, changed), RefFiles::default(), true);
         (joined(contents), prepared)
     });
+    let ((contents, git_time), prepared) = (contents, prepared);
     let (contents, prepared) = (contents?, prepared?);
     lap(
-        "REF's contents of the edited files (git cat-file); meanwhile, prepare the working \
-         tree (policies, discover, graph, select)",
+        &format!(
+            "REF's contents of the edited files (git: {:.1} ms); meanwhile, prepare the working \
+             tree (policies, discover, graph, select)",
+            git_time.as_secs_f64() * 1000.0
+        ),
         &mut timings,
     );
     let at_ref = RefSide {
         opts,
-        changed: &changed,
+        changed,
         paths: &settings.paths,
-        top: &top,
+        top,
         reference,
     };
     let (before, after, tree) = match contents {
@@ -680,10 +675,19 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
     };
     lap("both sides", &mut timings);
     // The affected roots, and the entry points either side checked as roots of their own.
-    let mut ids: BTreeSet<String> = after.graph.affected_roots(&changed);
+    // REF's graph, when it is the working tree's, reaches the same roots; else both graphs
+    // are walked at once.
+    let ref_graph = before
+        .as_ref()
+        .filter(|b| !b.shares_graph)
+        .map(|b| &b.graph);
+    let (mut ids, ref_ids): (BTreeSet<String>, _) = rayon::join(
+        || after.graph.affected_roots(changed),
+        || ref_graph.map(|g| g.affected_roots(changed)),
+    );
+    ids.extend(ref_ids.into_iter().flatten());
     ids.extend(after.rendered.keys().cloned());
     if let Some(b) = &before {
-        ids.extend(b.graph.affected_roots(&changed));
         ids.extend(b.rendered.keys().cloned());
     }
     let roots: Vec<RootDiff> = {
@@ -694,12 +698,20 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
             .collect()
     };
     lap("compare both sides", &mut timings);
-    let findings = findings_diff(
-        before.map(|b| b.findings).unwrap_or_default(),
-        after.findings,
-    );
-    drop(tree);
-    lap("remove REF's tree", &mut timings);
+    let (mut before, mut after) = (before, after);
+    let had = before.as_mut().map(|b| std::mem::take(&mut b.findings));
+    let has = std::mem::take(&mut after.findings);
+    // Each side's renders, graph and memo are hundreds of thousands of allocations: they are
+    // freed on a thread of their own, which the report does not wait for (a process that
+    // exits first frees them at once). Freeing them here was most of the 8-15 ms lap the
+    // timings named after REF's tree, and the working tree's, after it, was not timed.
+    std::thread::spawn(move || drop((before, after)));
+    let findings = findings_diff(had.unwrap_or_default(), has);
+    lap("findings added and resolved", &mut timings);
+    if let Some(tree) = tree {
+        drop(tree);
+        lap("remove REF's tree", &mut timings);
+    }
     Ok(PrDiff {
         version: 1,
         reference: reference.to_owned(),
@@ -737,7 +749,8 @@ impl RefSide<'_> {
             hidden: &at.hidden,
             present: &at.present,
         };
-        let (after, prepared) = self.working_tree_and_ref_prepared(prepared, files, timings)?;
+        let (after, prepared, shares_graph) =
+            self.working_tree_and_ref_prepared(prepared, files, timings)?;
         let entry_points = at.file_set_differs() && !after.graph.gitops_documents.is_empty();
         if after.helm_runs > 0 || entry_points {
             let why = if entry_points {
@@ -756,7 +769,10 @@ impl RefSide<'_> {
             sources: Some(&after.table),
             results: after.results.as_ref(),
         };
-        let before = Side::finish(prepared?, &keeping)?;
+        let before = Side {
+            shares_graph,
+            ..Side::finish(prepared?, &keeping)?
+        };
         let (objects, roots) = before.results.as_ref().map_or((0, 0), |r| r.hits());
         timings.push((
             format!(
@@ -777,17 +793,18 @@ impl RefSide<'_> {
     /// The working tree's check, and REF's first phase meanwhile on a thread of its own:
     /// the working tree's policies (the configuration and the policies are the same on both
     /// sides in place), and its discovery, graph and selection when REF's files cannot
-    /// change them (`Prepared::shared`), else REF's own.
+    /// change them (`Prepared::shared`, then `true`), else REF's own.
     fn working_tree_and_ref_prepared(
         &self,
         prepared: Prepared,
         files: RefFiles<'_>,
         timings: &mut Timings,
-    ) -> Result<(Side, Result<Prepared, CheckError>), CheckError> {
+    ) -> Result<(Side, Result<Prepared, CheckError>, bool), CheckError> {
         let clock = std::time::Instant::now();
         let opts = limited(self.opts, self.changed);
         let shared = prepared.shared(files);
-        let what = if shared.has_selection() {
+        let shares_graph = shared.has_selection();
+        let what = if shares_graph {
             "prepare REF (the working tree's policies, discovery, graph and selection), meanwhile"
         } else {
             "prepare REF (the working tree's policies; discover, graph, select), meanwhile"
@@ -809,7 +826,7 @@ impl RefSide<'_> {
         after.phases(timings);
         let (at_ref, prepare_time) = at_ref;
         timings.push((what.into(), prepare_time));
-        Ok((after, at_ref))
+        Ok((after, at_ref, shares_graph))
     }
 
     /// Both checks at once, REF's in an export of its tree.
@@ -883,17 +900,19 @@ impl RefSide<'_> {
 
 /// How root `id` differs; `None` when it renders the same on both sides.
 fn root_diff(id: &str, before: Option<&Side>, after: &Side) -> Option<RootDiff> {
-    let render = |side: Option<&Side>| match side {
-        Some(s) if s.is_root(id) => s.render(id),
-        _ => Ok(BTreeMap::new()),
-    };
-    let (b, a) = (render(before), render(Some(after)));
+    fn render<'s>(side: Option<&'s Side>, id: &str) -> Result<Cow<'s, [Resource]>, String> {
+        match side {
+            Some(s) if s.is_root(id) => s.render(id),
+            _ => Ok(Cow::Borrowed(&[])),
+        }
+    }
+    let (b, a) = (render(before, id), render(Some(after), id));
     let errors = SideErrors {
         before: b.as_ref().err().cloned(),
         after: a.as_ref().err().cloned(),
     };
     let objects = match (&b, &a) {
-        (Ok(b), Ok(a)) => compare(b, a),
+        (Ok(b), Ok(a)) => compare(&objects_by_key(b), &objects_by_key(a)),
         _ => Vec::new(),
     };
     // An unchanged failure at both sides is not news of this change.
@@ -917,16 +936,20 @@ fn root_diff(id: &str, before: Option<&Side>, after: &Side) -> Option<RootDiff> 
 /// included) compared by fingerprint. A finding on an object the change cannot affect is
 /// the same on both sides, so leaving it out of both checks changes neither list.
 fn findings_diff(before: Vec<Finding>, after: Vec<Finding>) -> FindingsDiff {
-    let fingerprints =
-        |fs: &[Finding]| -> BTreeSet<String> { fs.iter().map(Finding::fingerprint).collect() };
-    let (had, has) = (fingerprints(&before), fingerprints(&after));
-    let only = |fs: Vec<Finding>, other: &BTreeSet<String>| -> Vec<Finding> {
-        let mut seen = BTreeSet::new();
+    // Each fingerprint (a hash) computed once.
+    let printed = |fs: Vec<Finding>| -> Vec<(String, Finding)> {
+        fs.into_iter().map(|f| (f.fingerprint(), f)).collect()
+    };
+    let (before, after) = (printed(before), printed(after));
+    let set = |fs: &[(String, Finding)]| -> HashSet<String> {
+        fs.iter().map(|(p, _)| p.clone()).collect()
+    };
+    let (had, has) = (set(&before), set(&after));
+    let only = |fs: Vec<(String, Finding)>, other: &HashSet<String>| -> Vec<Finding> {
+        let mut seen = HashSet::new();
         fs.into_iter()
-            .filter(|f| {
-                let fp = f.fingerprint();
-                !other.contains(&fp) && seen.insert(fp)
-            })
+            .filter(|(fp, _)| !other.contains(fp) && seen.insert(fp.clone()))
+            .map(|(_, f)| f)
             .collect()
     };
     FindingsDiff {

@@ -47,7 +47,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use super::changes::ChangesError;
+use super::changes::{ChangesError, Since};
 use super::check::joined;
 use super::settings::{CheckError, Settings};
 
@@ -317,19 +317,17 @@ fn untracked_matters(top: &Path, path: &str, outside: &[PathBuf]) -> bool {
         .any(|o| abs.starts_with(o) || o.starts_with(&abs))
 }
 
-/// The work tree's untracked paths (`--ignored` ones or the others), from the top level,
-/// a wholly untracked directory as one path ending in `/`.
-fn untracked(top: &Path, ignored: bool) -> Result<Vec<String>, CheckError> {
-    let mut args = vec![
+/// The work tree's ignored untracked paths, from the top level, a wholly untracked
+/// directory as one path ending in `/` (the others are [`Since::untracked`]).
+fn ignored(top: &Path) -> Result<Vec<String>, CheckError> {
+    let args = [
         "ls-files",
         "-z",
         "--others",
         "--exclude-standard",
         "--directory",
+        "--ignored",
     ];
-    if ignored {
-        args.push("--ignored");
-    }
     let out = git(top, &args)?;
     Ok(out
         .split(|b| *b == 0)
@@ -339,14 +337,18 @@ fn untracked(top: &Path, ignored: bool) -> Result<Vec<String>, CheckError> {
 }
 
 /// The untracked paths (absolute), `None` when one of them leaves REF's side to the export.
-fn absent(top: &Path, outside: &[PathBuf]) -> Result<Option<Vec<PathBuf>>, CheckError> {
-    let others = untracked(top, false)?;
+/// `others`: the untracked paths that are not ignored.
+fn absent(
+    top: &Path,
+    others: &[String],
+    outside: &[PathBuf],
+) -> Result<Option<Vec<PathBuf>>, CheckError> {
     // Not ignored, a wholly untracked directory (even empty) may be walked as a whole.
     if others.iter().any(|p| p.ends_with('/')) {
         return Ok(None);
     }
-    let mut paths = others;
-    paths.extend(untracked(top, true)?);
+    let mut paths = others.to_vec();
+    paths.extend(ignored(top)?);
     if paths.iter().any(|p| untracked_matters(top, p, outside)) {
         return Ok(None);
     }
@@ -388,8 +390,9 @@ fn git_as_checkout(top: &Path, args: &[&str]) -> Result<Option<Vec<u8>>, CheckEr
     }
 }
 
-/// `core.autocrlf`, `core.eol` and where else than the tree attributes come from.
-fn checkout_config(top: &Path) -> Result<CheckoutConfig, CheckError> {
+/// `core.autocrlf`, `core.eol` and where else than the tree attributes come from (`info`:
+/// git's `info/attributes` file).
+fn checkout_config(top: &Path, info: &Path) -> Result<CheckoutConfig, CheckError> {
     let pattern = "^core\\.(autocrlf|eol|attributesfile)$";
     let out = git_as_checkout(top, &["config", "-z", "--get-regexp", pattern])?;
     let mut config = CheckoutConfig::default();
@@ -405,8 +408,6 @@ fn checkout_config(top: &Path) -> Result<CheckoutConfig, CheckError> {
             _ => {}
         }
     }
-    let info = git(top, &["rev-parse", "--git-path", "info/attributes"])?;
-    let info = top.join(String::from_utf8_lossy(&info).trim());
     let user_file = std::env::var_os("XDG_CONFIG_HOME")
         .filter(|d| !d.is_empty())
         .map(PathBuf::from)
@@ -618,41 +619,24 @@ struct GitState {
     absent: Option<Vec<PathBuf>>,
     tree: Vec<u8>,
     config: CheckoutConfig,
-    raw: Vec<u8>,
 }
 
-/// The untracked paths, REF's tree, git's checkout configuration and the changes since
-/// `reference`: independent git calls, at once (each costs a process start, ~10-20 ms, more
-/// than its work).
-fn git_state(top: &Path, reference: &str, outside: &[PathBuf]) -> Result<GitState, CheckError> {
-    let (absent, tree, config, raw) = std::thread::scope(|scope| {
-        let absent = scope.spawn(|| absent(top, outside));
-        let tree = scope.spawn(|| {
-            let args = ["ls-tree", "-r", "-z", "--full-tree", "--end-of-options"];
-            git(top, &[&args[..], &[reference]].concat())
-        });
-        let config = scope.spawn(|| checkout_config(top));
-        let raw = git(
-            top,
-            &[
-                "diff",
-                "--raw",
-                "-z",
-                "--no-renames",
-                "--no-abbrev",
-                "--no-ext-diff",
-                "--end-of-options",
-                reference,
-                "--",
-            ],
-        );
-        (joined(absent), joined(tree), joined(config), raw)
+/// The untracked paths, REF's tree and git's checkout configuration: independent git calls,
+/// at once (each costs a process start, ~10-20 ms, more than its work). The changes since
+/// `reference` and the untracked paths that are not ignored are `since`'s.
+fn git_state(since: &Since, reference: &str, outside: &[PathBuf]) -> Result<GitState, CheckError> {
+    let top = since.top.as_path();
+    let (absent, tree, config) = std::thread::scope(|scope| {
+        let absent = scope.spawn(|| absent(top, &since.untracked, outside));
+        let config = scope.spawn(|| checkout_config(top, &since.info_attributes));
+        let args = ["ls-tree", "-r", "-z", "--full-tree", "--end-of-options"];
+        let tree = git(top, &[&args[..], &[reference]].concat());
+        (joined(absent), tree, joined(config))
     });
     Ok(GitState {
         absent: absent?,
         tree: tree?,
         config: config?,
-        raw: raw?,
     })
 }
 
@@ -743,13 +727,14 @@ pub(super) enum RefTree {
 /// the paths REF's tree has not, or why REF's side must be checked in an export of its
 /// tree.
 pub(super) fn ref_contents(
-    top: &Path,
+    since: &Since,
     reference: &str,
     settings: &Settings,
 ) -> Result<RefTree, CheckError> {
     use RefTree::Export;
+    let top = since.top.as_path();
     let outside = outside_table(settings);
-    let state = git_state(top, reference, &outside)?;
+    let state = git_state(since, reference, &outside)?;
     let Some(mut hidden) = state.absent else {
         return Ok(Export(
             "an untracked path REF's tree would list or read differently",
@@ -758,7 +743,7 @@ pub(super) fn ref_contents(
     if entries_with_mode(&state.tree, b"160000").next().is_some() {
         return Ok(Export("a submodule in REF's tree"));
     }
-    let Some(changes) = changes(&state.raw) else {
+    let Some(changes) = changes(&since.raw) else {
         return Ok(Export(
             "a change other than a regular file's edit, addition or removal",
         ));

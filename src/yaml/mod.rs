@@ -199,6 +199,26 @@ impl Node {
         }
     }
 
+    /// Whether `other` holds the same value, entry for entry in the same order, wherever
+    /// each was read from (positions and files are not compared). Equal values convert to
+    /// equal JSON; the converse does not hold (JSON objects ignore key order, and a
+    /// duplicate key's first value), so a `false` is only a reason to look closer.
+    pub fn same_value(&self, other: &Node) -> bool {
+        match (&self.value, &other.value) {
+            (Value::Seq(a), Value::Seq(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same_value(y))
+            }
+            (Value::Map(a), Value::Map(b)) => {
+                a.len() == b.len()
+                    && a.iter()
+                        .zip(b)
+                        .all(|(x, y)| x.key == y.key && x.value.same_value(&y.value))
+            }
+            (Value::Seq(_) | Value::Map(_), _) | (_, Value::Seq(_) | Value::Map(_)) => false,
+            (a, b) => a == b,
+        }
+    }
+
     /// Converts the node to JSON (the form policies and reports see).
     pub fn to_json(&self) -> serde_json::Value {
         match &self.value {

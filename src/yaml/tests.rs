@@ -296,3 +296,24 @@ fn duplicate_keys_can_keep_the_last_value() {
     };
     assert_eq!(entries.len(), 2);
 }
+
+#[test]
+fn same_value_ignores_positions_but_not_order_or_types() {
+    let a = &parse("kind: A\nspec:\n  replicas: 2\n  ports: [80, 443]\n")[0].root;
+    let moved = &parse("\n\nkind: A\nspec: {replicas: 2, ports: [80, 443]}\n")[0].root;
+    assert_ne!(a, moved, "the positions differ");
+    assert!(a.same_value(moved));
+    let check = |text: &str| a.same_value(&parse(text)[0].root);
+    assert!(!check("kind: A\nspec: {replicas: 3, ports: [80, 443]}\n"));
+    assert!(!check(
+        "kind: A\nspec: {replicas: \"2\", ports: [80, 443]}\n"
+    ));
+    assert!(!check("kind: A\nspec: {replicas: 2.0, ports: [80, 443]}\n"));
+    assert!(!check("kind: A\nspec: {replicas: 2, ports: [80]}\n"));
+    assert!(!check(
+        "kind: A\nspec: {replicas: 2, ports: [80, 443], x: 1}\n"
+    ));
+    assert!(!check("kind: A\nspec: {ports: [80, 443], replicas: 2}\n"));
+    assert!(!check("kind: A\nspec: [replicas, ports]\n"));
+    assert!(!check("kind: A\nspec: null\n"));
+}
