@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use super::schedule::joined;
 use crate::source::relative;
 
 #[derive(Debug, thiserror::Error)]
@@ -60,14 +61,6 @@ pub(super) struct Since {
 /// repository outside it), sorted.
 pub fn changed_since(scan_root: &Path, reference: &str) -> Result<BTreeSet<String>, ChangesError> {
     since(scan_root, reference, false).map(|s| s.files)
-}
-
-/// A scoped thread's result (its panic goes on). `check::joined` would make this file, which
-/// `check` reaches, import it back.
-fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
-    handle
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// NUL-separated fields, without empty ones.

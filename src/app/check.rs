@@ -12,6 +12,7 @@ use crate::policy::context::ContextSettings;
 use crate::validate::Validators;
 
 use super::objects::ObjectChecks;
+use super::schedule::joined;
 use super::settings::Settings;
 pub use super::settings::{CheckError, CheckOptions, Progress};
 use super::{objects, repo, roots, select};
@@ -389,13 +390,6 @@ fn thread_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, CheckError> {
         .num_threads(jobs.unwrap_or(0))
         .build()
         .map_err(|e| CheckError::Threads(e.to_string()))
-}
-
-/// A scoped thread's result; its panic (a bug, not a user error) goes on in the caller.
-pub(super) fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
-    handle
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// The pipeline, handing back with `keep` the rendered objects of the affected roots

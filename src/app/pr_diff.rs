@@ -31,8 +31,9 @@ use super::roots::Rendered;
 use crate::source::relative;
 
 use super::changes::ChangesError;
-use super::check::{Keeping, Prepared, RefFiles, joined};
+use super::check::{Keeping, Prepared, RefFiles};
 use super::pr_diff_ref::{AtRef, RefTree};
+use super::schedule::joined;
 use super::settings::{CheckError, CheckOptions, Settings};
 use crate::source::FileTable;
 

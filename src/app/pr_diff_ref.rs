@@ -48,7 +48,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use super::changes::{ChangesError, Since};
-use super::check::joined;
+use super::schedule::joined;
 use super::settings::{CheckError, Settings};
 
 fn git_error(message: impl Into<String>) -> CheckError {

@@ -58,6 +58,13 @@ pub fn in_order<T: Send>(order: &[usize], f: impl Fn(usize) -> T + Sync) -> Vec<
     out.into_iter().map(|(_, t)| t).collect()
 }
 
+/// A scoped thread's result; its panic (a bug, not a user error) goes on in the caller.
+pub(super) fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
