@@ -622,29 +622,31 @@ fn an_added_file_with_entry_points_falls_back_to_the_export() {
     assert!(report["roots"].as_array().unwrap().len() >= SVC0_ALL.len());
 }
 
-/// An untracked file in a directory a Flux Kustomization deploys without a kustomization
-/// file (kgate lists the directory's manifests from the disk): REF's tree is exported, or
-/// REF would list the untracked file and fail on it, though nothing was added or removed.
-#[test]
-fn an_untracked_file_with_entry_points_falls_back_to_the_export() {
-    let (_tmp, repo) = monorepo();
+/// Commits a Flux Kustomization (`flux/plain.yaml`, `flux-system/plain`) deploying `plain/`,
+/// a directory without a kustomization file holding one ConfigMap (`plain`, `data.a: "1"`);
+/// `spec` and `data` are appended to the Kustomization's spec and the ConfigMap's data.
+fn commit_flux_plain_directory(repo: &Path, spec: &str, data: &str) {
     std::fs::create_dir_all(repo.join("flux")).unwrap();
     std::fs::create_dir_all(repo.join("plain")).unwrap();
     std::fs::write(
         repo.join("flux/plain.yaml"),
-        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  \
-         name: plain\n  namespace: flux-system\nspec:\n  path: ./plain\n  interval: 5m\n  \
-         prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n",
+        format!(
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  \
+             name: plain\n  namespace: flux-system\nspec:\n  path: ./plain\n  interval: 5m\n  \
+             prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n{spec}"
+        ),
     )
     .unwrap();
     std::fs::write(
         repo.join("plain/cm.yaml"),
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\ndata:\n  a: \"1\"\n",
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\ndata:\n  a: \"1\"\n{data}"
+        ),
     )
     .unwrap();
-    git(&repo, &["add", "-A"]);
+    git(repo, &["add", "-A"]);
     git(
-        &repo,
+        repo,
         &[
             "commit",
             "-q",
@@ -652,6 +654,15 @@ fn an_untracked_file_with_entry_points_falls_back_to_the_export() {
             "a Flux Kustomization of a plain directory",
         ],
     );
+}
+
+/// An untracked file in a directory a Flux Kustomization deploys without a kustomization
+/// file (kgate lists the directory's manifests from the disk): REF's tree is exported, or
+/// REF would list the untracked file and fail on it, though nothing was added or removed.
+#[test]
+fn an_untracked_file_with_entry_points_falls_back_to_the_export() {
+    let (_tmp, repo) = monorepo();
+    commit_flux_plain_directory(&repo, "", "");
     std::fs::write(
         repo.join("plain/debug.yaml"),
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: debug\n",
@@ -1388,24 +1399,11 @@ fn a_change_inside_a_chart_is_exported_from_the_start_and_one_elsewhere_is_not()
 #[test]
 fn an_entry_point_is_a_root_of_the_diff() {
     let (_tmp, repo) = monorepo();
-    std::fs::create_dir_all(repo.join("flux")).unwrap();
-    std::fs::create_dir_all(repo.join("plain")).unwrap();
-    std::fs::write(
-        repo.join("flux/plain.yaml"),
-        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  \
-         name: plain\n  namespace: flux-system\nspec:\n  path: ./plain\n  interval: 5m\n  \
-         prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  \
-         postBuild:\n    substitute:\n      tier: gold\n",
-    )
-    .unwrap();
-    std::fs::write(
-        repo.join("plain/cm.yaml"),
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\ndata:\n  a: \"1\"\n  \
-         tier: ${tier}\n",
-    )
-    .unwrap();
-    git(&repo, &["add", "-A"]);
-    git(&repo, &["commit", "-q", "-m", "a Flux Kustomization"]);
+    commit_flux_plain_directory(
+        &repo,
+        "  postBuild:\n    substitute:\n      tier: gold\n",
+        "  tier: ${tier}\n",
+    );
     edit(&repo, "plain/cm.yaml", "a: \"1\"", "a: \"2\"");
     let report = diff(&repo);
     assert!(!exports(&repo));
