@@ -244,8 +244,10 @@ pub fn build(
             let dir = k.abs.parent()?;
             // Discovery parsed it already (a discovery of another making may not have).
             let refs = match discovery.references.get(&k.abs) {
-                Some(refs) => refs.clone(),
-                None => references(&k.abs, &table.text(&k.abs).ok()?).ok()?,
+                Some(refs) => std::borrow::Cow::Borrowed(refs.as_slice()),
+                None => {
+                    std::borrow::Cow::Owned(references(&k.abs, &table.text(&k.abs).ok()?).ok()?)
+                }
             };
             let targets: Vec<_> = refs
                 .iter()
@@ -261,7 +263,7 @@ pub fn build(
         .collect();
     for (k, dir, refs, targets) in parsed {
         let from = b.rel(dir);
-        for (r, (id, found)) in refs.into_iter().zip(targets) {
+        for (r, (id, found)) in refs.iter().zip(targets) {
             let to = b.resolved_target(id, found);
             b.edge(&from, to, r.kind.into(), &k.rel, r.pos);
         }
