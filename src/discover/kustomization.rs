@@ -72,18 +72,8 @@ fn parse_root(text: &str) -> Result<Option<Node>, KustomizationError> {
     }
 }
 
-pub fn read_kustomization(
-    path: &Path,
-    text: &str,
-) -> Result<KustomizationInfo, KustomizationError> {
-    Ok(match parse_root(text)? {
-        Some(root) => info_of(path, text, &root),
-        None => KustomizationInfo::default(),
-    })
-}
-
-/// [`read_kustomization`] and [`references`] of one kustomization from a single parse (the
-/// parse is most of their cost, and discovery needs both).
+/// What discovery needs of one kustomization ([`KustomizationInfo`]) and the local paths it
+/// refers to ([`references`]), from a single parse (the parse is most of their cost).
 pub fn scan(
     path: &Path,
     text: &str,
@@ -360,8 +350,9 @@ mod tests {
     #[test]
     fn collects_patches_and_generator_inputs() {
         let text = "resources: [deployment.yaml]\npatches:\n  - path: patch-resources.yaml\n  - patch: |-\n      - op: add\n        path: /x\npatchesStrategicMerge:\n  - ../common/psm.yaml\n  - |-\n    apiVersion: v1\n    kind: X\npatchesJson6902:\n  - target: {kind: X}\n    path: json.yaml\nconfigMapGenerator:\n  - name: c\n    files: [app.properties, key=conf/other.yaml]\n    envs: [vars.env]\n";
-        let refs = read_kustomization(Path::new("/r/app/overlay/kustomization.yaml"), text)
+        let refs = scan(Path::new("/r/app/overlay/kustomization.yaml"), text)
             .unwrap()
+            .0
             .non_manifests;
         let refs: Vec<String> = refs.iter().map(|p| p.display().to_string()).collect();
         assert_eq!(
@@ -434,10 +425,9 @@ mod tests {
 
     #[test]
     fn broken_kustomizations_are_errors_with_positions() {
-        let e =
-            read_kustomization(Path::new("k.yaml"), "resources:\n  - a.yaml\n bad: [").unwrap_err();
+        let e = scan(Path::new("k.yaml"), "resources:\n  - a.yaml\n bad: [").unwrap_err();
         assert!(e.pos.line >= 2);
-        let e = read_kustomization(Path::new("k.yaml"), "- a\n").unwrap_err();
+        let e = scan(Path::new("k.yaml"), "- a\n").unwrap_err();
         assert_eq!(e.pos.line, 1);
     }
 }

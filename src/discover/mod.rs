@@ -16,7 +16,7 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 pub use crate::model::kinds::KUSTOMIZATION_FILE_NAMES;
 use crate::source::FileTable;
 pub use crate::source::{SourceFile, relative};
-pub use kustomization::{KustomizationError, KustomizationInfo, normalize, read_kustomization};
+pub use kustomization::{KustomizationError, KustomizationInfo, normalize, scan};
 
 /// Something the walk could not enter or must refuse.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,11 +157,7 @@ pub fn discover(
     let read: Vec<_> = found
         .kustomizations
         .par_iter()
-        .map(|k| {
-            table
-                .text(&k.abs)
-                .map(|text| kustomization::scan(&k.abs, &text).ok())
-        })
+        .map(|k| table.text(&k.abs).map(|text| scan(&k.abs, &text).ok()))
         .collect();
     for (k, read) in found.kustomizations.iter().zip(read) {
         match read {
