@@ -64,7 +64,7 @@ pub fn changed_since(scan_root: &Path, reference: &str) -> Result<BTreeSet<Strin
 }
 
 /// NUL-separated fields, without empty ones.
-fn fields(out: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub(super) fn fields(out: &[u8]) -> impl Iterator<Item = &[u8]> {
     out.split(|b| *b == 0).filter(|f| !f.is_empty())
 }
 

@@ -47,7 +47,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use super::changes::{ChangesError, Since};
+use super::changes::{ChangesError, Since, fields};
 use super::schedule::joined;
 use super::settings::{CheckError, Settings};
 
@@ -101,7 +101,7 @@ fn is_regular(mode: &str) -> bool {
 /// or the addition or removal of a regular file.
 fn changes(raw: &[u8]) -> Option<Changes> {
     let mut out = Changes::default();
-    let mut fields = raw.split(|b| *b == 0).filter(|f| !f.is_empty());
+    let mut fields = fields(raw);
     while let Some(head) = fields.next() {
         // `:<old mode> <new mode> <old blob> <new blob> <status>`, then the path.
         let head = std::str::from_utf8(head).ok()?;
@@ -329,9 +329,7 @@ fn ignored(top: &Path) -> Result<Vec<String>, CheckError> {
         "--ignored",
     ];
     let out = git(top, &args)?;
-    Ok(out
-        .split(|b| *b == 0)
-        .filter(|f| !f.is_empty())
+    Ok(fields(&out)
         .map(|f| String::from_utf8_lossy(f).into_owned())
         .collect())
 }
