@@ -499,6 +499,7 @@ pub fn check_prepared(
                         progress: opts.progress.as_deref(),
                         entries: &entries,
                         bases: &graph.bases(),
+                        graph: &graph,
                         charts: &discovery.charts,
                         helm: &s.helm(version, &crds),
                         missing_helm: config.helm.missing_severity,

@@ -2,6 +2,7 @@
 //! library side of every subcommand (`check`, `graph`, `diff`, `init`, `render`). Nothing
 //! below `app` imports it.
 
+mod build_uses;
 pub mod changes;
 pub mod check;
 pub mod commands;

@@ -79,6 +79,9 @@ struct Shared<'a> {
     base_findings: Mutex<Vec<(String, Vec<Finding>)>>,
     /// Roots that did not render.
     failed: Mutex<BTreeSet<String>>,
+    /// The roots this check renders, and those rendered (or failed) so far.
+    rendering: BTreeSet<String>,
+    done: Mutex<BTreeSet<String>>,
     /// The severity of a chart root's finding when Helm is missing (`helm.missingSeverity`).
     missing_helm: Severity,
     /// With `--changed-since`: which objects the change can affect.
@@ -289,12 +292,22 @@ fn check_root(
     pass: Pass,
 ) -> (Vec<Finding>, usize) {
     let rel = relative(s.scan_root, dir);
-    let resources = match s.renderer.render(dir) {
+    // The renderer's memo drops a build after its counted uses, which leave out
+    // `Pass::BaseRules` (known only once every root is done): a base not yet known to be
+    // covered keeps its build for that pass.
+    if pass == Pass::Deferring && s.bases.contains_key(&rel) && !surely_covered(s, &rel) {
+        s.renderer.expect_another_use(dir);
+    }
+    let rendered = s.renderer.render(dir);
+    if let (Err(_), Ok(mut failed)) = (&rendered, s.failed.lock()) {
+        failed.insert(rel.clone());
+    }
+    if let Ok(mut done) = s.done.lock() {
+        done.insert(rel.clone());
+    }
+    let resources = match rendered {
         Ok(r) => r,
         Err(e) => {
-            if let Ok(mut failed) = s.failed.lock() {
-                failed.insert(rel.clone());
-            }
             let finding = render_error_finding(s, &e, &rel);
             keep_render(s, &rel, Err(e));
             return (vec![finding], 0);
@@ -779,20 +792,33 @@ fn findings_of(
     out
 }
 
-/// Whether a rendered root covers the base `base`: a node using it rendered and is deployed
-/// itself or a covered base. A base whose every user fails to render is checked alone rather
-/// than not at all.
-fn covered(
+/// Whether `base` is already known to be `covered`: by a user that rendered (or that this
+/// check does not render), and is no base or is itself surely covered. Roots are checked
+/// costliest first, so a base's users are mostly done when it is.
+fn surely_covered(s: &Shared<'_>, base: &str) -> bool {
+    let (Ok(done), Ok(failed)) = (s.done.lock(), s.failed.lock()) else {
+        return false;
+    };
+    // A user this check does not render counts as rendered, as in `uncovered_bases`.
+    let rendered =
+        |user: &str| (!s.rendering.contains(user) || done.contains(user)) && !failed.contains(user);
+    covered_by(base, s.bases, &rendered, &mut BTreeSet::new())
+}
+
+/// Whether a rendered root covers the base `base`: a node using it rendered (`rendered`) and
+/// is deployed itself or a covered base. A base whose every user fails to render is checked
+/// alone rather than not at all.
+fn covered_by(
     base: &str,
     bases: &BTreeMap<String, Vec<String>>,
-    failed: &BTreeSet<String>,
+    rendered: &dyn Fn(&str) -> bool,
     seen: &mut BTreeSet<String>,
 ) -> bool {
     if !seen.insert(base.to_owned()) {
         return false;
     }
     bases.get(base).into_iter().flatten().any(|user| {
-        !failed.contains(user) && (!bases.contains_key(user) || covered(user, bases, failed, seen))
+        rendered(user) && (!bases.contains_key(user) || covered_by(user, bases, rendered, seen))
     })
 }
 
@@ -805,13 +831,18 @@ fn uncovered_bases(s: &Shared<'_>, dirs: &[PathBuf]) -> Vec<PathBuf> {
             let rel = relative(s.scan_root, d);
             s.bases.contains_key(&rel)
                 && !failed.contains(&rel)
-                && !covered(&rel, s.bases, &failed, &mut BTreeSet::new())
+                && !covered_by(
+                    &rel,
+                    s.bases,
+                    &|u| !failed.contains(u),
+                    &mut BTreeSet::new(),
+                )
         })
         .cloned()
         .collect()
 }
 
-/// The set-aside root-scope findings of the bases no rendered root covers (`covered`).
+/// The set-aside root-scope findings of the bases no rendered root covers (`covered_by`).
 fn kept_base_findings(s: &Shared<'_>) -> Vec<Finding> {
     let failed = s.failed.lock().map(|f| f.clone()).unwrap_or_default();
     let set_aside = s
@@ -821,7 +852,14 @@ fn kept_base_findings(s: &Shared<'_>) -> Vec<Finding> {
         .unwrap_or_default();
     set_aside
         .into_iter()
-        .filter(|(base, _)| !covered(base, s.bases, &failed, &mut BTreeSet::new()))
+        .filter(|(base, _)| {
+            !covered_by(
+                base,
+                s.bases,
+                &|u| !failed.contains(u),
+                &mut BTreeSet::new(),
+            )
+        })
         .flat_map(|(_, f)| f)
         .collect()
 }
@@ -865,6 +903,9 @@ pub struct RootSettings<'a> {
     pub entries: &'a [crate::render::entry::EntryRender],
     /// Roots that are only bases of other roots, with their users (`RepoGraph::bases`).
     pub bases: &'a BTreeMap<String, Vec<String>>,
+    /// The repository graph: how often the render will ask for each build
+    /// (`build_uses::expected_builds`).
+    pub graph: &'a crate::discover::graph::RepoGraph,
     /// Helm chart directories (`Chart.yaml` files), each a root rendered by Helm.
     pub charts: &'a [SourceFile],
     /// How Helm runs (for charts and `helmCharts`).
@@ -906,11 +947,18 @@ pub fn check_roots(
     if let Some((memo, changed)) = settings.reuse {
         renderer = renderer.with_memo(memo, changed);
     }
+    let dirs = root_dirs(kustomizations, components);
     if settings.keep.is_some() {
         // Its memo is handed back (`RootsOutcome::memo`) for another check to reuse.
         renderer = renderer.recording_reads();
+    } else {
+        renderer = renderer.expecting(super::build_uses::expected_builds(
+            settings.graph,
+            scan_root,
+            &dirs,
+            settings.entries,
+        ));
     }
-    let dirs = root_dirs(kustomizations, components);
     let charts = chart_dirs(settings.charts);
     let entries = settings.entries;
     let context = settings.context;
@@ -929,6 +977,8 @@ pub fn check_roots(
         bases: settings.bases,
         base_findings: Mutex::new(Vec::new()),
         failed: Mutex::new(BTreeSet::new()),
+        rendering: dirs.iter().map(|d| relative(scan_root, d)).collect(),
+        done: Mutex::new(BTreeSet::new()),
         missing_helm: settings.missing_helm,
         scope: settings.scope,
         affected_objects: std::sync::atomic::AtomicUsize::new(0),

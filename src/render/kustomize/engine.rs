@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use super::RenderError;
 use super::kustomization::ReplacementEntry;
 use super::kustomization::{self, Kustomization, PatchEntry, VarEntry};
-use super::memo::{self, Inputs};
+use super::memo::{self, Inputs, Use, Uses};
 use super::namerefs::fix_name_references;
 use super::order::{ResId, legacy_cmp, legacy_cmp_with};
 use super::patches::{self, LoadedPatch};
@@ -102,6 +102,8 @@ pub struct Renderer {
     /// renderer whose memo another reuses needs them, and a plain check spent ~2% of its CPU
     /// collecting and merging them.
     record_reads: bool,
+    /// How many more times each directory's build will be asked for ([`Renderer::expecting`]).
+    uses: Uses,
 }
 
 #[derive(Default)]
@@ -128,7 +130,20 @@ impl Renderer {
             used: Mutex::new(BTreeSet::new()),
             helm: None,
             record_reads: false,
+            uses: Uses::default(),
         }
+    }
+
+    /// How many times this render will ask for each directory's build (canonical paths: one
+    /// per root rendered, one per `resources` entry of each build that names it): the memo
+    /// drops a build after its last use, which takes it rather than a copy. A directory not
+    /// counted keeps its build; one used more often than counted is built again once. Not
+    /// for a renderer whose [`Renderer::memo`] another reuses.
+    pub fn expecting(mut self, uses: HashMap<PathBuf, usize>) -> Renderer {
+        if !self.record_reads {
+            self.uses = Uses::new(uses);
+        }
+        self
     }
 
     /// Record what each build reads, so that [`Renderer::memo`] can be reused by
@@ -184,6 +199,13 @@ impl Renderer {
             .map(|(dir, entry)| (dir.clone(), entry.clone()));
         self.cache = Mutex::new(reusable.collect());
         self
+    }
+
+    /// One more use of `dir`'s build than [`Renderer::expecting`] counted.
+    pub fn expect_another_use(&self, dir: &Path) {
+        if let Ok(dir) = self.canonical_dir(dir, dir, Pos::default()) {
+            self.uses.add_one(&dir);
+        }
     }
 
     /// The text of `file`, through the file table (read once, bounded).
@@ -451,20 +473,28 @@ impl Renderer {
         // What is memoized was built under the built-in schema and set no custom one; a hit
         // replays its only effect on the schema state, having looked the built-in one up.
         let before = super::openapi::build_state();
+        let this_use = self.uses.take(dir);
         if !before.has_custom()
-            && let Some((hit, looked_up, inputs)) =
-                self.cache.lock().ok().and_then(|c| c.get(dir).cloned())
+            && let Some((hit, looked_up, inputs)) = self.cache.lock().ok().and_then(|mut c| {
+                if this_use == Use::Last {
+                    c.remove(dir)
+                } else {
+                    c.get(dir).cloned()
+                }
+            })
         {
             if looked_up {
                 super::openapi::note_builtin_lookup();
             }
             memo::note_all(&inputs);
             self.use_ids(inputs.ids.iter().copied());
-            return (*hit).clone();
+            // The last user takes the build (unless another memo shares it).
+            return Arc::try_unwrap(hit).unwrap_or_else(|shared| (*shared).clone());
         }
         let (result, inputs) = memo::recording(|| self.accumulate_uncached(dir, stack, from));
         let after = super::openapi::build_state();
         if !after.has_custom()
+            && this_use != Use::Last
             && let Ok(mut c) = self.cache.lock()
         {
             let looked_up = after.builtin_lookups > before.builtin_lookups;
