@@ -727,8 +727,9 @@ fn a_flux_plain_directory_is_listed_as_refs_tree_has_it() {
 }
 
 /// Commits an ApplicationSet (`argocd/overlays.yaml`) whose git generators list
-/// svc-0000's overlay directories (`*`, and `dev` by name) and the files `targets/*.yaml` (each naming an overlay
-/// of svc-0001), with `targets/dev.yaml`; each generated Application sets a name prefix.
+/// svc-0000's overlay directories and the files `targets/*.yaml` (each naming an overlay of
+/// svc-0001), with `targets/dev.yaml`, each generated Application setting a name prefix;
+/// and one deploying the directories `raw/*`, with `raw/old`.
 fn commit_application_set(repo: &Path) {
     std::fs::create_dir_all(repo.join("argocd")).unwrap();
     std::fs::create_dir_all(repo.join("targets")).unwrap();
@@ -744,7 +745,7 @@ fn commit_application_set(repo: &Path) {
     };
     let dirs = set(
         "overlays",
-        "      directories:\n      - path: apps/svc-0000/overlays/*\n      - path: apps/svc-0000/overlays/dev\n",
+        "      directories:\n      - path: apps/svc-0000/overlays/*\n",
         "{{path}}",
         "path.basename",
     );
@@ -754,12 +755,26 @@ fn commit_application_set(repo: &Path) {
         "apps/svc-0001/overlays/{{overlay}}",
         "overlay",
     );
+    // Plain directories, deployed as they are: only the graph's path glob lists them.
+    let raw = "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: raw\n  \
+               namespace: argocd\nspec:\n  generators:\n  - git:\n      repoURL: \
+               https://git.example.com/deploy.git\n      revision: HEAD\n      directories:\n      \
+               - path: raw/*\n  template:\n    metadata:\n      name: '{{path.basename}}'\n    \
+               spec:\n      project: default\n      source:\n        repoURL: \
+               https://git.example.com/deploy.git\n        path: '{{path}}'\n      \
+               destination:\n        namespace: web\n";
     std::fs::write(
         repo.join("argocd/overlays.yaml"),
-        format!("{dirs}---\n{files}"),
+        format!("{dirs}---\n{files}---\n{raw}"),
     )
     .unwrap();
     std::fs::write(repo.join("targets/dev.yaml"), "overlay: dev\n").unwrap();
+    std::fs::create_dir_all(repo.join("raw/old")).unwrap();
+    std::fs::write(
+        repo.join("raw/old/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: old\n",
+    )
+    .unwrap();
     git(repo, &["add", "-A"]);
     git(repo, &["commit", "-q", "-m", "an ApplicationSet"]);
 }
@@ -823,6 +838,7 @@ fn application_set_generators_list_refs_directories_and_files() {
             "-r",
             "apps/svc-0000/overlays/dev",
             "targets/dev.yaml",
+            "raw/old",
         ],
     );
     touch_application_set(&repo);
@@ -834,8 +850,8 @@ fn application_set_generators_list_refs_directories_and_files() {
         [removed("overlays-dev"), removed("targets-dev")],
         "{report:#}"
     );
-    // The path glob naming the removed overlay only matched at REF (the graph's Argo CD
-    // path globs list REF's directories too): its dangling reference is new.
+    // `raw/*` matched the removed directory at REF only (the graph's Argo CD path globs
+    // list REF's directories): its dangling reference is new.
     let dangling: Vec<&str> = report["findings"]["added"]
         .as_array()
         .unwrap()
@@ -844,10 +860,7 @@ fn application_set_generators_list_refs_directories_and_files() {
         .map(|f| f["message"].as_str().unwrap())
         .collect();
     assert_eq!(dangling.len(), 1, "{report:#}");
-    assert!(
-        dangling[0].contains("apps/svc-0000/overlays/dev"),
-        "{report:#}"
-    );
+    assert!(dangling[0].contains("`raw/*`"), "{report:#}");
 }
 
 /// A directory added since REF under a path REF's kustomization lists (REF fails on it, the
