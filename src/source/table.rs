@@ -195,16 +195,15 @@ impl FileTable {
             };
             out.extend(own(&self.hidden.present, false));
             out.extend(own(&self.hidden.present_dirs, true));
-            out.sort();
-            out.dedup_by(|a, b| a.0 == b.0);
         }
         out.sort();
+        out.dedup_by(|a, b| a.0 == b.0);
         out
     }
 
     /// What `walker` (a walk of the directory `dir`, with the caller's rules) finds in this
-    /// table's file set: each path with whether the walk saw a directory (links are not
-    /// followed), sorted. The walk runs on disk; when the set differs from the disk's, the
+    /// table's file set: each path with whether the walk's entry is a directory (a link is
+    /// one only when the walk follows links), sorted. The walk runs on disk; when the set differs from the disk's, the
     /// hidden paths are left out and the files and directories only the set has below `dir`
     /// are added, save those with a hidden name below `dir` (which the walks skip). Git's
     /// ignore rules are not asked of them: the caller of [`FileTable::with_present`] checked
