@@ -188,9 +188,9 @@ fn application_set(
     let helm = sources.into_iter().any(|s| {
         s["helm"].is_object()
             || s["chart"].is_string()
-            || s["path"].as_str().is_some_and(|p| {
-                !p.contains("{{") && cx.table.is_file(&cx.root.join(p).join("Chart.yaml"))
-            })
+            || s["path"]
+                .as_str()
+                .is_some_and(|p| !p.contains("{{") && cx.root.join(p).join("Chart.yaml").is_file())
     });
     let mut notes = Vec::new();
     if !generated.unsupported.is_empty() {
@@ -405,7 +405,8 @@ fn flux_substitution(post: &Value, ns: &str, sources: &VariableSources) -> Subst
 
 /// What Flux builds for `path`: the directory itself when it holds a kustomization;
 /// otherwise, as kustomize-controller generates one, every YAML manifest below it, and the
-/// subdirectories that hold a kustomization (which are built as such).
+/// subdirectories that hold a kustomization (which are built as such). Listed in `table`'s
+/// file set (REF's, for `kgate diff --since REF` in place).
 fn flux_resources(root: &Path, table: &FileTable, path: &str) -> Vec<String> {
     let dir = root.join(path);
     let has_kustomization = |d: &Path| {
