@@ -595,10 +595,10 @@ fn an_added_directory_with_a_kustomization_is_a_new_root_in_place() {
     assert!(objects.iter().all(|o| o["change"] == "added"));
 }
 
-/// With Argo CD or Flux entry points, an added file is left to the export: an
-/// ApplicationSet generator lists the disk's directories and files.
+/// With Argo CD or Flux entry points, an added file keeps REF's side in place: the entry
+/// points list directories through REF's file table, and the report is the export's.
 #[test]
-fn an_added_file_with_entry_points_falls_back_to_the_export() {
+fn an_added_file_with_entry_points_is_checked_in_place() {
     let (_tmp, repo) = monorepo();
     std::fs::create_dir_all(repo.join("argocd")).unwrap();
     std::fs::write(
@@ -617,7 +617,7 @@ fn an_added_file_with_entry_points_falls_back_to_the_export() {
         "- hpa.yaml\n- pdb.yaml\n",
     );
     git(&repo, &["add", "-A"]);
-    assert!(exports(&repo));
+    assert!(!exports(&repo));
     let report = diff(&repo);
     assert!(report["roots"].as_array().unwrap().len() >= SVC0_ALL.len());
 }
@@ -657,23 +657,210 @@ fn commit_flux_plain_directory(repo: &Path, spec: &str, data: &str) {
 }
 
 /// An untracked file in a directory a Flux Kustomization deploys without a kustomization
-/// file (kgate lists the directory's manifests from the disk): REF's tree is exported, or
-/// REF would list the untracked file and fail on it, though nothing was added or removed.
+/// file (kgate lists the directory's manifests): REF's file table hides it, so REF lists
+/// the directory as its tree has it, in place, and does not fail on the untracked file.
 #[test]
-fn an_untracked_file_with_entry_points_falls_back_to_the_export() {
+fn an_untracked_file_with_entry_points_is_not_listed_at_ref() {
     let (_tmp, repo) = monorepo();
-    commit_flux_plain_directory(&repo, "", "");
+    commit_flux_plain_directory(&repo, "  targetNamespace: plain\n", "");
     std::fs::write(
         repo.join("plain/debug.yaml"),
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: debug\n",
     )
     .unwrap();
     edit(&repo, "plain/cm.yaml", "a: \"1\"", "a: \"2\"");
-    assert!(exports(&repo));
+    assert!(!exports(&repo));
     let report = diff(&repo);
     for root in report["roots"].as_array().unwrap() {
         assert!(root["errors"]["before"].is_null(), "{root}");
     }
+    let roots = summary(&report);
+    assert_eq!(
+        roots["Kustomization flux-system/plain"],
+        [
+            "added ConfigMap debug: ",
+            "modified ConfigMap plain: /data/a"
+        ],
+        "{report:#}"
+    );
+}
+
+/// A Flux Kustomization deploying a plain directory builds every manifest below it: one
+/// added there (in a new subdirectory) or removed from it is listed as REF's tree has it,
+/// in place, and the report is the export's.
+#[test]
+fn a_flux_plain_directory_is_listed_as_refs_tree_has_it() {
+    let (_tmp, repo) = monorepo();
+    commit_flux_plain_directory(&repo, "  targetNamespace: plain\n", "");
+    std::fs::write(
+        repo.join("plain/two.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: two\n",
+    )
+    .unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "a second ConfigMap"]);
+    let id = "Kustomization flux-system/plain";
+    std::fs::create_dir_all(repo.join("plain/extra")).unwrap();
+    std::fs::write(
+        repo.join("plain/extra/three.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: three\n",
+    )
+    .unwrap();
+    git(&repo, &["add", "-A"]);
+    assert!(!exports(&repo));
+    let report = diff(&repo);
+    assert_eq!(
+        summary(&report)[id],
+        ["added ConfigMap three: "],
+        "{report:#}"
+    );
+    git(&repo, &["reset", "-q", "--hard"]);
+    git(&repo, &["clean", "-q", "-fd"]);
+    git(&repo, &["rm", "-q", "plain/two.yaml"]);
+    assert!(!exports(&repo));
+    let report = diff(&repo);
+    assert_eq!(
+        summary(&report)[id],
+        ["removed ConfigMap two: "],
+        "{report:#}"
+    );
+}
+
+/// Commits an ApplicationSet (`argocd/overlays.yaml`) whose git generators list
+/// svc-0000's overlay directories and the files `targets/*.yaml` (each naming an overlay of
+/// svc-0001), with `targets/dev.yaml`, each generated Application setting a name prefix;
+/// and one deploying the directories `raw/*`, with `raw/old`.
+fn commit_application_set(repo: &Path) {
+    std::fs::create_dir_all(repo.join("argocd")).unwrap();
+    std::fs::create_dir_all(repo.join("targets")).unwrap();
+    let set = |name: &str, generator: &str, path: &str, key: &str| {
+        format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: {name}\n  \
+             namespace: argocd\nspec:\n  generators:\n  - git:\n      repoURL: \
+             https://git.example.com/deploy.git\n      revision: HEAD\n{generator}  template:\n    \
+             metadata:\n      name: '{name}-{{{{{key}}}}}'\n    spec:\n      project: default\n      \
+             source:\n        repoURL: https://git.example.com/deploy.git\n        path: '{path}'\n        \
+             kustomize:\n          namePrefix: gen-\n      destination:\n        namespace: web\n"
+        )
+    };
+    let dirs = set(
+        "overlays",
+        "      directories:\n      - path: apps/svc-0000/overlays/*\n",
+        "{{path}}",
+        "path.basename",
+    );
+    let files = set(
+        "targets",
+        "      files:\n      - path: targets/*.yaml\n",
+        "apps/svc-0001/overlays/{{overlay}}",
+        "overlay",
+    );
+    // Plain directories, deployed as they are: only the graph's path glob lists them.
+    let raw = "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: raw\n  \
+               namespace: argocd\nspec:\n  generators:\n  - git:\n      repoURL: \
+               https://git.example.com/deploy.git\n      revision: HEAD\n      directories:\n      \
+               - path: raw/*\n  template:\n    metadata:\n      name: '{{path.basename}}'\n    \
+               spec:\n      project: default\n      source:\n        repoURL: \
+               https://git.example.com/deploy.git\n        path: '{{path}}'\n      \
+               destination:\n        namespace: web\n";
+    std::fs::write(
+        repo.join("argocd/overlays.yaml"),
+        format!("{dirs}---\n{files}---\n{raw}"),
+    )
+    .unwrap();
+    std::fs::write(repo.join("targets/dev.yaml"), "overlay: dev\n").unwrap();
+    std::fs::create_dir_all(repo.join("raw/old")).unwrap();
+    std::fs::write(
+        repo.join("raw/old/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: old\n",
+    )
+    .unwrap();
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "an ApplicationSet"]);
+}
+
+/// A comment added to the ApplicationSet: its file changed, every Application it generates
+/// is checked. (A change of a file a `files` generator reads does not select them.)
+fn touch_application_set(repo: &Path) {
+    let path = repo.join("argocd/overlays.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("# generated Applications\n{text}")).unwrap();
+}
+
+/// The roots of `report` whose id starts with `prefix`, each with whether all its objects
+/// have the change `change`.
+fn generated_roots(report: &serde_json::Value, prefix: &str, change: &str) -> Vec<(String, bool)> {
+    report["roots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["root"].as_str().unwrap().starts_with(prefix))
+        .map(|r| {
+            let objects = r["objects"].as_array().unwrap();
+            let all = !objects.is_empty() && objects.iter().all(|o| o["change"] == change);
+            (r["root"].as_str().unwrap().to_owned(), all)
+        })
+        .collect()
+}
+
+/// An ApplicationSet's git generators list REF's directories and files in place: an
+/// overlay directory and a target file added generate Applications REF has not (all
+/// added), removed ones generate Applications REF has (all removed), and the reports are
+/// the export's.
+#[test]
+fn application_set_generators_list_refs_directories_and_files() {
+    let (_tmp, repo) = monorepo();
+    commit_application_set(&repo);
+    std::fs::create_dir_all(repo.join("apps/svc-0000/overlays/qa")).unwrap();
+    std::fs::write(
+        repo.join("apps/svc-0000/overlays/qa/kustomization.yaml"),
+        "resources:\n- ../../base\n",
+    )
+    .unwrap();
+    std::fs::write(repo.join("targets/prod.yaml"), "overlay: prod\n").unwrap();
+    touch_application_set(&repo);
+    git(&repo, &["add", "-A"]);
+    assert!(!exports(&repo));
+    let report = diff(&repo);
+    let added = |name: &str| (format!("Application argocd/{name}"), true);
+    assert_eq!(
+        generated_roots(&report, "Application argocd/", "added"),
+        [added("overlays-qa"), added("targets-prod")],
+        "{report:#}"
+    );
+    git(&repo, &["reset", "-q", "--hard"]);
+    git(&repo, &["clean", "-q", "-fd"]);
+    git(
+        &repo,
+        &[
+            "rm",
+            "-q",
+            "-r",
+            "apps/svc-0000/overlays/dev",
+            "targets/dev.yaml",
+            "raw/old",
+        ],
+    );
+    touch_application_set(&repo);
+    assert!(!exports(&repo));
+    let report = diff(&repo);
+    let removed = |name: &str| (format!("Application argocd/{name}"), true);
+    assert_eq!(
+        generated_roots(&report, "Application argocd/", "removed"),
+        [removed("overlays-dev"), removed("targets-dev")],
+        "{report:#}"
+    );
+    // `raw/*` matched the removed directory at REF only (the graph's Argo CD path globs
+    // list REF's directories): its dangling reference is new.
+    let dangling: Vec<&str> = report["findings"]["added"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "dangling-reference")
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(dangling.len(), 1, "{report:#}");
+    assert!(dangling[0].contains("`raw/*`"), "{report:#}");
 }
 
 /// A directory added since REF under a path REF's kustomization lists (REF fails on it, the

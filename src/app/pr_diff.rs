@@ -331,13 +331,12 @@ impl Side {
     }
 
     /// Whether its check, of REF in the working tree's paths, needs REF's tree after all:
-    /// Helm ran (it reads the disk), a read asked for a path REF's tree has not (only the
-    /// tree tells how the read fails), or files were added or removed (`changed_files`) and
-    /// entry points may list them (an ApplicationSet generator walks the disk).
-    fn needs_ref_tree(&self, changed_files: bool) -> bool {
-        self.helm_runs > 0
-            || !self.table.hidden_reads().is_empty()
-            || (changed_files && !self.graph.gitops_documents.is_empty())
+    /// Helm ran (it reads the disk), or a read asked for a path REF's tree has not (only the
+    /// tree tells how the read fails). Entry points that list directories (a Flux
+    /// Kustomization of a plain directory, ApplicationSet generators, Argo CD path globs)
+    /// list them through the file table, which answers for REF's tree.
+    fn needs_ref_tree(&self) -> bool {
+        self.helm_runs > 0 || !self.table.hidden_reads().is_empty()
     }
 
     /// Messages as the working tree's paths would give them: REF checked in its export at
@@ -752,13 +751,8 @@ impl RefSide<'_> {
         };
         let (after, prepared, shares_graph) =
             self.working_tree_and_ref_prepared(prepared, files, timings)?;
-        let entry_points = at.file_set_differs() && !after.graph.gitops_documents.is_empty();
-        if after.helm_runs > 0 || entry_points {
-            let why = if entry_points {
-                "entry points that list directories, and files added or removed"
-            } else {
-                "Helm ran (it reads the disk)"
-            };
+        if after.helm_runs > 0 {
+            let why = "Helm ran (it reads the disk)";
             let (before, tree) = self.export_and_check(None, why, timings)?;
             return Ok((before, after, Some(tree)));
         }
@@ -783,8 +777,8 @@ impl RefSide<'_> {
             clock.elapsed(),
         ));
         before.phases(timings);
-        if before.needs_ref_tree(at.file_set_differs()) {
-            let why = "REF's check needs its tree (Helm, a hidden path read, entry points)";
+        if before.needs_ref_tree() {
+            let why = "REF's check needs its tree (Helm, a hidden path read)";
             let (before, tree) = self.export_and_check(None, why, timings)?;
             return Ok((before, after, Some(tree)));
         }

@@ -597,19 +597,6 @@ pub(super) struct AtRef {
     pub hidden: Vec<PathBuf>,
     /// The files removed since REF (absolute), their REF contents among `contents`.
     pub present: Vec<PathBuf>,
-    /// Whether a file was added or removed since REF (an ApplicationSet generator lists
-    /// directories and files without the file table: with entry points, REF's tree is
-    /// exported).
-    pub added_or_removed: bool,
-}
-
-impl AtRef {
-    /// Whether REF's set of files differs from the disk's (added, removed or untracked
-    /// paths): entry points that list directories (a Flux Kustomization without a
-    /// kustomization file, an ApplicationSet generator) read the disk's set, not REF's.
-    pub fn file_set_differs(&self) -> bool {
-        self.added_or_removed || !self.hidden.is_empty() || !self.present.is_empty()
-    }
 }
 
 /// The outputs of the git calls `ref_contents` makes at once.
@@ -810,7 +797,6 @@ pub(super) fn ref_contents(
         contents,
         hidden,
         present: changes.removed.iter().map(|e| top.join(&e.path)).collect(),
-        added_or_removed: !changes.added.is_empty() || !changes.removed.is_empty(),
     }))
 }
 

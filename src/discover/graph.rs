@@ -500,8 +500,7 @@ fn link_entry_refs(b: &mut Builder<'_>, id: &str, rel: &str, refs: EntryRefs<'_>
     }
     for g in refs.globs {
         let Some(s) = g.as_str() else { continue };
-        let mut matches = glob_dirs(b.scan_root, s);
-        matches.retain(|d| !b.table.is_hidden(d));
+        let matches = glob_dirs(b.scan_root, b.table, s);
         if matches.is_empty() {
             // No directory matches: the generator produces no Application.
             let target = normalize(&b.scan_root.join(s));
@@ -532,8 +531,9 @@ fn seq(node: Option<&Node>) -> Vec<&Node> {
     }
 }
 
-/// Directories under `root` matching an Argo CD git-generator path glob (`apps/*/overlays/prod`).
-fn glob_dirs(root: &Path, pattern: &str) -> Vec<PathBuf> {
+/// Directories under `root` of `table`'s file set matching an Argo CD git-generator path glob
+/// (`apps/*/overlays/prod`).
+fn glob_dirs(root: &Path, table: &FileTable, pattern: &str) -> Vec<PathBuf> {
     let Ok(glob) = globset::GlobBuilder::new(pattern.trim_start_matches("./"))
         .literal_separator(true)
         .build()
@@ -541,19 +541,16 @@ fn glob_dirs(root: &Path, pattern: &str) -> Vec<PathBuf> {
         return Vec::new();
     };
     let matcher = glob.compile_matcher();
+    let mut walker = ignore::WalkBuilder::new(root);
+    walker.hidden(true).git_ignore(true).git_global(false);
     let mut out = Vec::new();
-    let walker = ignore::WalkBuilder::new(root)
-        .hidden(true)
-        .git_ignore(true)
-        .git_global(false)
-        .build();
-    for entry in walker.flatten() {
-        if entry.file_type().is_some_and(|t| t.is_dir())
-            && let Ok(rel) = entry.path().strip_prefix(root)
+    for (path, is_dir) in table.walk(root, &walker) {
+        if is_dir
+            && let Ok(rel) = path.strip_prefix(root)
             && !rel.as_os_str().is_empty()
             && matcher.is_match(rel)
         {
-            out.push(entry.path().to_path_buf());
+            out.push(path);
         }
     }
     out.sort();

@@ -164,6 +164,82 @@ impl FileTable {
         }
     }
 
+    /// The entries of the directory `dir` (absolute, or relative to the root) in this table's
+    /// file set, each `dir` joined with its name and with whether it is a directory (as
+    /// [`Path::is_dir`] says, through links), sorted: what `std::fs::read_dir` lists without
+    /// the hidden paths, with the files and directories only the set has. Empty when `dir`
+    /// cannot be read and holds nothing only the set has.
+    pub fn list_dir(&self, dir: &Path) -> Vec<(PathBuf, bool)> {
+        if self.is_hidden(dir) {
+            return Vec::new();
+        }
+        let mut out: Vec<(PathBuf, bool)> = match std::fs::read_dir(self.on_disk(dir)) {
+            Ok(entries) => entries
+                .flatten()
+                .map(|e| dir.join(e.file_name()))
+                .filter(|p| !self.is_hidden(p))
+                .map(|p| {
+                    let is_dir = self.on_disk(&p).is_dir();
+                    (p, is_dir)
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        if !self.hidden.present.is_empty() {
+            let abs = lexical(&self.root.join(dir));
+            let own = |set: &BTreeSet<PathBuf>, is_dir: bool| -> Vec<(PathBuf, bool)> {
+                set.iter()
+                    .filter(|p| p.parent() == Some(abs.as_path()))
+                    .filter_map(|p| Some((dir.join(p.file_name()?), is_dir)))
+                    .collect()
+            };
+            out.extend(own(&self.hidden.present, false));
+            out.extend(own(&self.hidden.present_dirs, true));
+        }
+        out.sort();
+        out.dedup_by(|a, b| a.0 == b.0);
+        out
+    }
+
+    /// What `walker` (a walk of the directory `dir`, with the caller's rules) finds in this
+    /// table's file set: each path with whether the walk's entry is a directory (a link is
+    /// one only when the walk follows links), sorted. The walk runs on disk; when the set differs from the disk's, the
+    /// hidden paths are left out and the files and directories only the set has below `dir`
+    /// are added, save those with a hidden name below `dir` (which the walks skip). Git's
+    /// ignore rules are not asked of them: the caller of [`FileTable::with_present`] checked
+    /// that none of its files is ignored (so none of their directories is).
+    pub fn walk(&self, dir: &Path, walker: &ignore::WalkBuilder) -> Vec<(PathBuf, bool)> {
+        let mut out: Vec<(PathBuf, bool)> = walker
+            .build()
+            .flatten()
+            .map(|e| {
+                let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+                (e.into_path(), is_dir)
+            })
+            .collect();
+        if !self.hidden.is_empty() {
+            out.retain(|(p, _)| !self.is_hidden(p));
+            let abs = lexical(&self.root.join(dir));
+            let below = |set: &BTreeSet<PathBuf>, is_dir: bool| -> Vec<(PathBuf, bool)> {
+                set.iter()
+                    .filter_map(|p| {
+                        let rel = p.strip_prefix(&abs).ok()?;
+                        let hidden_name = rel
+                            .components()
+                            .any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
+                        let walked = !rel.as_os_str().is_empty() && !hidden_name;
+                        (walked && !self.is_hidden(p)).then(|| (dir.join(rel), is_dir))
+                    })
+                    .collect()
+            };
+            out.extend(below(&self.hidden.present, false));
+            out.extend(below(&self.hidden.present_dirs, true));
+        }
+        out.sort();
+        out.dedup_by(|a, b| a.0 == b.0);
+        out
+    }
+
     /// The length of `path`'s content in this table's file set: preloaded, or on disk.
     pub fn len(&self, path: &Path) -> Option<u64> {
         match self.lock().get(&self.path(path)) {
@@ -443,5 +519,85 @@ mod tests {
         assert!(table.canonicalize(&root.join("gone/x.yaml")).is_err());
         assert_eq!(table.len(&gone), Some(14));
         assert_eq!(&*table.text(&gone).expect("preloaded"), "resources: []\n");
+    }
+
+    #[test]
+    fn listings_answer_for_the_tables_file_set() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = std::fs::canonicalize(dir.path()).expect("canonical");
+        for d in ["apps/a", "apps/new/sub", ".hidden"] {
+            std::fs::create_dir_all(root.join(d)).expect("mkdir");
+        }
+        for f in [
+            "apps/a/k.yaml",
+            "apps/a/added.yaml",
+            "apps/new/sub/x.yaml",
+            ".hidden/h.yaml",
+        ] {
+            std::fs::write(root.join(f), "a: 1\n").expect("write");
+        }
+        let names = |entries: Vec<(PathBuf, bool)>| -> Vec<(String, bool)> {
+            entries
+                .into_iter()
+                .map(|(p, d)| (super::super::relative(&root, &p), d))
+                .collect()
+        };
+        let disk = FileTable::new(&root, 100);
+        let own = |p: &str, d: bool| (p.to_owned(), d);
+        assert_eq!(
+            names(disk.list_dir(&root.join("apps"))),
+            [own("apps/a", true), own("apps/new", true)]
+        );
+        let at_ref = FileTable::new(&root, 100)
+            .hiding([root.join("apps/new"), root.join("apps/a/added.yaml")])
+            .with_present([
+                root.join("apps/a/gone.yaml"),
+                root.join("apps/old/deep/y.yaml"),
+                root.join(".hidden/gone.yaml"),
+            ]);
+        assert_eq!(
+            names(at_ref.list_dir(&root.join("apps"))),
+            [own("apps/a", true), own("apps/old", true)]
+        );
+        assert_eq!(
+            names(at_ref.list_dir(&root.join("apps/a"))),
+            [own("apps/a/gone.yaml", false), own("apps/a/k.yaml", false)]
+        );
+        assert_eq!(
+            names(at_ref.list_dir(Path::new("apps/old"))),
+            [own("apps/old/deep", true)]
+        );
+        assert!(at_ref.list_dir(&root.join("apps/new")).is_empty());
+        let mut walker = ignore::WalkBuilder::new(&root);
+        walker.hidden(true);
+        let walked = |t: &FileTable| names(t.walk(&root, &walker));
+        assert_eq!(
+            walked(&disk),
+            [
+                own(".", true),
+                own("apps", true),
+                own("apps/a", true),
+                own("apps/a/added.yaml", false),
+                own("apps/a/k.yaml", false),
+                own("apps/new", true),
+                own("apps/new/sub", true),
+                own("apps/new/sub/x.yaml", false),
+            ]
+        );
+        // Hidden paths left out, present files and their new directories walked; none with
+        // a hidden name.
+        assert_eq!(
+            walked(&at_ref),
+            [
+                own(".", true),
+                own("apps", true),
+                own("apps/a", true),
+                own("apps/a/gone.yaml", false),
+                own("apps/a/k.yaml", false),
+                own("apps/old", true),
+                own("apps/old/deep", true),
+                own("apps/old/deep/y.yaml", false),
+            ]
+        );
     }
 }

@@ -135,12 +135,12 @@ fn git(root: &Path, table: &FileTable, g: &Node, out: &mut Vec<Value>) {
     };
     let dirs = globs("directories");
     if !dirs.is_empty() {
-        for d in matching(root, &dirs, true) {
+        for d in matching(root, table, &dirs, true) {
             out.push(path_params(&d, None));
         }
     }
     let files = globs("files");
-    for f in matching(root, &files, false) {
+    for f in matching(root, table, &files, false) {
         let text = table.text(&root.join(&f)).unwrap_or_default();
         let (docs, _) = yaml::parse_documents(&text, yaml::LoadLimits::default());
         let (dir, file) = f.rsplit_once('/').unwrap_or((".", f.as_str()));
@@ -155,9 +155,9 @@ fn git(root: &Path, table: &FileTable, g: &Node, out: &mut Vec<Value>) {
     }
 }
 
-/// The repository paths (directories or files) that match an included glob and no
-/// excluded one, sorted.
-fn matching(root: &Path, globs: &[(String, bool)], dirs: bool) -> Vec<String> {
+/// The repository paths (directories or files) of `table`'s file set that match an included
+/// glob and no excluded one, sorted.
+fn matching(root: &Path, table: &FileTable, globs: &[(String, bool)], dirs: bool) -> Vec<String> {
     let build = |exclude: bool| {
         let mut b = globset::GlobSetBuilder::new();
         for (g, _) in globs.iter().filter(|(_, x)| *x == exclude) {
@@ -173,12 +173,13 @@ fn matching(root: &Path, globs: &[(String, bool)], dirs: bool) -> Vec<String> {
     if include.is_empty() {
         return Vec::new();
     }
-    let mut out: Vec<String> = ignore::WalkBuilder::new(root)
-        .hidden(true)
-        .build()
-        .flatten()
-        .filter(|e| e.file_type().is_some_and(|t| t.is_dir() == dirs))
-        .map(|e| crate::source::relative(root, e.path()))
+    let mut walker = ignore::WalkBuilder::new(root);
+    walker.hidden(true);
+    let mut out: Vec<String> = table
+        .walk(root, &walker)
+        .into_iter()
+        .filter(|(_, is_dir)| *is_dir == dirs)
+        .map(|(p, _)| crate::source::relative(root, &p))
         .filter(|rel| rel != "." && !rel.is_empty())
         .filter(|rel| include.is_match(rel) && !exclude.is_match(rel))
         .collect();

@@ -270,7 +270,7 @@ fn entry_of(cx: &mut Context<'_>, rel: &str, d: &Node, o: &Value, pos: Pos) -> O
     let path = path.trim_start_matches("./").trim_end_matches('/');
     let path = if path.is_empty() { "." } else { path }.to_owned();
     let resources = if api.starts_with("kustomize.toolkit.fluxcd.io/") {
-        flux_resources(root, &path)
+        flux_resources(root, cx.table, &path)
     } else {
         vec![path.clone()]
     };
@@ -405,26 +405,22 @@ fn flux_substitution(post: &Value, ns: &str, sources: &VariableSources) -> Subst
 
 /// What Flux builds for `path`: the directory itself when it holds a kustomization;
 /// otherwise, as kustomize-controller generates one, every YAML manifest below it, and the
-/// subdirectories that hold a kustomization (which are built as such).
-fn flux_resources(root: &Path, path: &str) -> Vec<String> {
+/// subdirectories that hold a kustomization (which are built as such). Listed in `table`'s
+/// file set (REF's, for `kgate diff --since REF` in place).
+fn flux_resources(root: &Path, table: &FileTable, path: &str) -> Vec<String> {
     let dir = root.join(path);
     let has_kustomization = |d: &Path| {
         crate::model::kinds::KUSTOMIZATION_FILE_NAMES
             .iter()
-            .any(|n| d.join(n).is_file())
+            .any(|n| table.is_file(&d.join(n)))
     };
-    if !dir.is_dir() || has_kustomization(&dir) {
+    if !table.is_dir(&dir) || has_kustomization(&dir) {
         return vec![path.to_owned()];
     }
     let mut out = Vec::new();
     let mut stack = vec![dir.clone()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
-        entries.sort();
-        for p in entries {
+        for (p, is_dir) in table.list_dir(&d) {
             // Hidden files (`.sops.yaml`) are not manifests.
             if p.file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with('.'))
@@ -435,7 +431,7 @@ fn flux_resources(root: &Path, path: &str) -> Vec<String> {
                 continue;
             };
             let rel = rel.to_string_lossy().replace('\\', "/");
-            if p.is_dir() {
+            if is_dir {
                 if has_kustomization(&p) {
                     out.push(rel);
                 } else {
