@@ -780,7 +780,7 @@ fn commit_application_set(repo: &Path) {
 }
 
 /// A comment added to the ApplicationSet: its file changed, every Application it generates
-/// is checked. (A change of a file a `files` generator reads does not select them.)
+/// is checked.
 fn touch_application_set(repo: &Path) {
     let path = repo.join("argocd/overlays.yaml");
     let text = std::fs::read_to_string(&path).unwrap();
@@ -801,6 +801,32 @@ fn generated_roots(report: &serde_json::Value, prefix: &str, change: &str) -> Ve
             (r["root"].as_str().unwrap().to_owned(), all)
         })
         .collect()
+}
+
+/// A change of only a file a `files` generator reads changes the Application it generates
+/// (here its name and what it deploys): that Application is checked on both sides, the
+/// others are not.
+#[test]
+fn a_files_generator_file_edited_selects_the_application_it_generates() {
+    let (_tmp, repo) = monorepo();
+    commit_application_set(&repo);
+    std::fs::write(repo.join("targets/dev.yaml"), "overlay: staging\n").unwrap();
+    let report = diff(&repo);
+    // Each root with whether all its objects were removed: only these two are compared.
+    let (dev, staging) = (
+        "Application argocd/targets-dev".to_owned(),
+        "Application argocd/targets-staging".to_owned(),
+    );
+    assert_eq!(
+        generated_roots(&report, "Application argocd/", "removed"),
+        [(dev.clone(), true), (staging.clone(), false)],
+        "{report:#}"
+    );
+    assert_eq!(
+        generated_roots(&report, "Application argocd/", "added"),
+        [(dev, false), (staging, true)],
+        "{report:#}"
+    );
 }
 
 /// An ApplicationSet's git generators list REF's directories and files in place: an

@@ -175,6 +175,7 @@ mod tests {
             substitute: None,
             helm: None,
             note: None,
+            generated_from: None,
         };
         let uses = expected_builds(&graph, root, &[root.join("c1"), root.join("c2")], &[entry]);
         let of = |id: &str| uses.get(&root.join(id)).copied();

@@ -164,7 +164,8 @@ pub fn narrow_to_shard(root: &Path, (i, n): (usize, usize), discovery: &mut Disc
 }
 
 /// Entry points to check as roots of their own: the shard's, and with `--changed-since`
-/// those whose declaring file or deployed path a change touches.
+/// those whose declaring file, deployed path or generator file (an ApplicationSet `files`
+/// generator's) a change touches.
 pub fn select_entries(
     mut entries: Vec<EntryRender>,
     shard: Option<(usize, usize)>,
@@ -185,8 +186,17 @@ pub fn select_entries(
                     .any(|f| changed.contains(f))
             })
         };
-        entries
-            .retain(|e| changed.contains(&e.file) || graph.touched(&e.path, &changed) || reads(e));
+        let generated_from = |e: &EntryRender| {
+            e.generated_from
+                .as_ref()
+                .is_some_and(|f| changed.contains(f))
+        };
+        entries.retain(|e| {
+            changed.contains(&e.file)
+                || graph.touched(&e.path, &changed)
+                || reads(e)
+                || generated_from(e)
+        });
     }
     entries
 }

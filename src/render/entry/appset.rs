@@ -21,8 +21,9 @@ use crate::yaml::{self, Entry, Node};
 /// What an ApplicationSet generates.
 #[derive(Debug, Default)]
 pub struct Generated {
-    /// The generated Applications, their nodes at the template's lines.
-    pub applications: Vec<Node>,
+    /// The generated Applications, their nodes at the template's lines, each with the
+    /// `files` generator file whose content made it (relative to the root).
+    pub applications: Vec<(Node, Option<String>)>,
     /// Generators kgate does not evaluate, by name.
     pub unsupported: Vec<String>,
 }
@@ -48,10 +49,10 @@ pub fn generate(root: &Path, table: &FileTable, set: &Node) -> Generated {
         let Some(params) = parameters(root, table, g, &mut out.unsupported) else {
             continue;
         };
-        for p in params {
+        for (p, from) in params {
             let mut app = template.clone();
             fill(&mut app, &p, go);
-            out.applications.push(application(app, namespace));
+            out.applications.push((application(app, namespace), from));
         }
     }
     out
@@ -85,6 +86,9 @@ fn application(template: Node, namespace: &str) -> Node {
     Node::synthetic(yaml::Value::Map(entries))
 }
 
+/// A parameter set, with the `files` generator file it was read from.
+type Params = (Value, Option<String>);
+
 /// The parameter sets of one generator; `None` (and its name in `unsupported`) for a
 /// generator kgate does not evaluate.
 fn parameters(
@@ -92,7 +96,7 @@ fn parameters(
     table: &FileTable,
     g: &Node,
     unsupported: &mut Vec<String>,
-) -> Option<Vec<Value>> {
+) -> Option<Vec<Params>> {
     let yaml::Value::Map(entries) = &g.value else {
         return None;
     };
@@ -101,7 +105,7 @@ fn parameters(
         match e.key.as_str() {
             "list" => {
                 if let Some(yaml::Value::Seq(items)) = e.value.get("elements").map(|n| &n.value) {
-                    out.extend(items.iter().map(Node::to_json));
+                    out.extend(items.iter().map(|i| (i.to_json(), None)));
                 }
             }
             "git" => git(root, table, &e.value, &mut out),
@@ -118,7 +122,7 @@ fn parameters(
 
 /// A git generator over this repository: one parameter set per matching directory, or per
 /// matching file with its content.
-fn git(root: &Path, table: &FileTable, g: &Node, out: &mut Vec<Value>) {
+fn git(root: &Path, table: &FileTable, g: &Node, out: &mut Vec<Params>) {
     let globs = |field: &str| -> Vec<(String, bool)> {
         match g.get(field).map(|n| &n.value) {
             Some(yaml::Value::Seq(items)) => items
@@ -136,7 +140,7 @@ fn git(root: &Path, table: &FileTable, g: &Node, out: &mut Vec<Value>) {
     let dirs = globs("directories");
     if !dirs.is_empty() {
         for d in matching(root, table, &dirs, true) {
-            out.push(path_params(&d, None));
+            out.push((path_params(&d, None), None));
         }
     }
     let files = globs("files");
@@ -150,7 +154,7 @@ fn git(root: &Path, table: &FileTable, g: &Node, out: &mut Vec<Value>) {
                 continue;
             }
             p["path"] = path_params(dir, Some(file))["path"].clone();
-            out.push(p);
+            out.push((p, Some(f.clone())));
         }
     }
 }

@@ -40,6 +40,9 @@ pub struct EntryRender {
     /// Why what the entry point deploys cannot be rendered here (a `render-unavailable`
     /// note at the entry point), such as an ApplicationSet generator kgate does not evaluate.
     pub note: Option<String>,
+    /// The file its definition was generated from, relative to the scanned root: the file
+    /// of an ApplicationSet git `files` generator whose content made this Application.
+    pub generated_from: Option<String>,
 }
 
 /// Flux `postBuild`: the variables and where they come from.
@@ -173,14 +176,17 @@ fn application_set(
     let generated = appset::generate(cx.root, cx.table, d);
     let pos = d.get("spec").map_or(d.start, |s| s.start);
     let mut unresolved = Vec::new();
-    for app in &generated.applications {
+    for (app, from) in &generated.applications {
         let json = app.to_json();
         // An expression kgate could not fill (a Go template function): said, not guessed.
         if json["spec"].to_string().contains("{{") {
             unresolved.push(json["metadata"]["name"].as_str().unwrap_or("").to_owned());
             continue;
         }
-        out.extend(entry_of(cx, rel, app, &json, pos));
+        out.extend(entry_of(cx, rel, app, &json, pos).map(|e| EntryRender {
+            generated_from: from.clone(),
+            ..e
+        }));
     }
     let template = &o["spec"]["template"]["spec"];
     let sources = std::iter::once(&template["source"])
@@ -225,6 +231,7 @@ fn application_set(
             substitute: None,
             helm: None,
             note: Some(notes.join("; ")),
+            generated_from: None,
         });
     }
 }
@@ -284,6 +291,7 @@ fn entry_of(cx: &mut Context<'_>, rel: &str, d: &Node, o: &Value, pos: Pos) -> O
         substitute,
         helm,
         note: None,
+        generated_from: None,
     })
 }
 
