@@ -32,7 +32,7 @@ pub struct RootsOutcome {
     /// The rendered objects (or the render error) of the kustomization roots named in
     /// `RootSettings::keep`, by root.
     pub rendered: Rendered,
-    /// The renderer's memo, with `RootSettings::keep`.
+    /// The renderer's memo, with `RootSettings::keep` and no `RootSettings::reuse`.
     pub memo: Option<crate::render::Memo>,
     /// How many times Helm ran.
     pub helm_runs: usize,
@@ -948,8 +948,10 @@ pub fn check_roots(
         renderer = renderer.with_memo(memo, changed);
     }
     let dirs = root_dirs(kustomizations, components);
-    if settings.keep.is_some() {
-        // Its memo is handed back (`RootsOutcome::memo`) for another check to reuse.
+    // A check that keeps its renders hands its memo back (`RootsOutcome::memo`) for another
+    // check to reuse, unless it reuses another's itself (`kgate diff --since`'s REF side).
+    let hands_back = settings.keep.is_some() && settings.reuse.is_none();
+    if hands_back {
         renderer = renderer.recording_reads();
     } else {
         renderer = renderer.expecting(super::build_uses::expected_builds(
@@ -1049,7 +1051,7 @@ pub fn check_roots(
             })
         })
         .collect();
-    let memo = settings.keep.map(|_| renderer.memo());
+    let memo = hands_back.then(|| renderer.memo());
     let evaluated = shared
         .affected_objects
         .load(std::sync::atomic::Ordering::Relaxed);

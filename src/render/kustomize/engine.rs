@@ -70,11 +70,19 @@ type Built = Arc<Result<Accumulated, RenderError>>;
 type Entry = (Built, bool, Arc<Inputs>);
 
 /// A renderer's memo and file ids, for another renderer over the same paths whose files
-/// differ in a known set ([`Renderer::with_memo`]).
-#[derive(Clone)]
+/// differ in a known set ([`Renderer::with_memo`], which takes the builds it reuses out, so
+/// that its last user of each takes the build itself rather than a copy).
 pub struct Memo {
-    entries: HashMap<PathBuf, Entry>,
+    entries: Mutex<HashMap<PathBuf, Entry>>,
     files: Arc<Mutex<FileTable>>,
+}
+
+impl Memo {
+    /// How many builds it holds.
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.entries.lock().map(|e| e.len()).unwrap_or(0)
+    }
 }
 
 /// Renders kustomizations under one repository root, memoizing each directory's result so a
@@ -173,31 +181,39 @@ impl Renderer {
         self
     }
 
-    /// This renderer's memo, for [`Renderer::with_memo`]: empty unless it was
-    /// [`Renderer::recording_reads`] (a build whose reads are unknown must not be reused).
+    /// This renderer's memo, for [`Renderer::with_memo`], handed over (the renderer keeps
+    /// none of it): empty unless it was [`Renderer::recording_reads`] (a build whose reads are
+    /// unknown must not be reused).
     pub fn memo(&self) -> Memo {
         let entries = if self.record_reads {
-            self.cache.lock().map(|c| c.clone()).unwrap_or_default()
+            self.cache
+                .lock()
+                .map(|mut c| std::mem::take(&mut *c))
+                .unwrap_or_default()
         } else {
             HashMap::new()
         };
         Memo {
-            entries,
+            entries: Mutex::new(entries),
             files: self.files.clone(),
         }
     }
 
     /// Reuse the builds of `memo` (another renderer's, over the same paths) that read none of
     /// `changed` (absolute paths whose content differs for this renderer; no file may exist
-    /// for one renderer and not for the other), and its file ids.
+    /// for one renderer and not for the other), taking them out of `memo`, and its file ids.
     pub fn with_memo(mut self, memo: &Memo, changed: &BTreeSet<PathBuf>) -> Renderer {
         self.files = memo.files.clone();
-        let reusable = memo
-            .entries
-            .iter()
-            .filter(|(_, (_, _, inputs))| !inputs.read_any(changed))
-            .map(|(dir, entry)| (dir.clone(), entry.clone()));
-        self.cache = Mutex::new(reusable.collect());
+        if let Ok(mut entries) = memo.entries.lock() {
+            let reusable: Vec<PathBuf> = (entries.iter())
+                .filter(|(_, (_, _, inputs))| !inputs.read_any(changed))
+                .map(|(dir, _)| dir.clone())
+                .collect();
+            let taken = reusable
+                .into_iter()
+                .filter_map(|dir| entries.remove_entry(&dir));
+            self.cache = Mutex::new(taken.collect());
+        }
         self
     }
 

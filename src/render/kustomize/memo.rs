@@ -232,12 +232,18 @@ mod tests {
         // The base's file is gone: only a reused build can still render it.
         std::fs::remove_file(root.join("base/cm.yaml")).expect("remove");
         let overlay_changed: BTreeSet<PathBuf> = [root.join("overlay/kustomization.yaml")].into();
-        let second = Renderer::new(&root).with_memo(&first.memo(), &overlay_changed);
+        let base_changed: BTreeSet<PathBuf> = [root.join("base/cm.yaml")].into();
+        let memo = first.memo();
+        // The memo is handed over: the renderer keeps none of it.
+        assert_eq!(first.memo().len(), 0);
+        let third = Renderer::new(&root).with_memo(&memo, &base_changed);
+        assert!(names(&third).is_err());
+        let second = Renderer::new(&root).with_memo(&memo, &overlay_changed);
         assert_eq!(names(&second), Ok(vec!["x-a".to_owned()]));
         assert!(second.files_read().contains(&root.join("base/cm.yaml")));
-        let base_changed: BTreeSet<PathBuf> = [root.join("base/cm.yaml")].into();
-        let third = Renderer::new(&root).with_memo(&first.memo(), &base_changed);
-        assert!(names(&third).is_err());
+        // What a renderer reuses it takes out of the memo: the base's build; the overlay's
+        // read the changed file.
+        assert_eq!(memo.len(), 1);
         // Builds whose reads were not recorded are never reused: they could have read one.
         let fourth = Renderer::new(&root).with_memo(&unrecorded.memo(), &overlay_changed);
         assert!(names(&fourth).is_err());
