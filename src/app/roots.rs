@@ -7,8 +7,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use rayon::prelude::*;
-
 use crate::discover::{SourceFile, relative};
 use crate::model::rules::{self, RuleInfo};
 use crate::model::{Finding, Location, ObjectRef, Severity};
@@ -289,15 +287,8 @@ fn check_root(
     ev: &mut Evaluator,
     dir: &Path,
     settings: &crate::policy::context::ContextSettings,
-    pass: Pass,
 ) -> (Vec<Finding>, usize) {
     let rel = relative(s.scan_root, dir);
-    // The renderer's memo drops a build after its counted uses, which leave out
-    // `Pass::BaseRules` (known only once every root is done): a base not yet known to be
-    // covered keeps its build for that pass.
-    if pass == Pass::Deferring && s.bases.contains_key(&rel) && !surely_covered(s, &rel) {
-        s.renderer.expect_another_use(dir);
-    }
     let rendered = s.renderer.render(dir);
     if let (Err(_), Ok(mut failed)) = (&rendered, s.failed.lock()) {
         failed.insert(rel.clone());
@@ -313,7 +304,7 @@ fn check_root(
             return (vec![finding], 0);
         }
     };
-    check_rendered(s, ev, (&rel, &rel, Some(&rel)), resources, settings, pass)
+    check_rendered(s, ev, (&rel, &rel, Some(&rel)), resources, settings)
 }
 
 /// An Argo CD Application whose path is a chart: the chart rendered as Argo CD renders it
@@ -384,14 +375,7 @@ fn check_helm_entry(
     };
     let file_id = |f: &Path| s.renderer.file_id(f);
     match crate::render::helm::output::render_template(helm, &t, &e.path, &file_id) {
-        Ok(resources) => check_rendered(
-            s,
-            ev,
-            (&e.id, &e.path, None),
-            resources,
-            settings,
-            Pass::Whole,
-        ),
+        Ok(resources) => check_rendered(s, ev, (&e.id, &e.path, None), resources, settings),
         Err(err) => {
             let mut f = render_error_finding(s, &err, &e.id);
             if err.unavailable {
@@ -416,9 +400,7 @@ fn check_chart(
     let rel = relative(s.scan_root, dir);
     let file_id = |f: &Path| s.renderer.file_id(f);
     match crate::render::helm::output::render_chart(helm, dir, &rel, &file_id) {
-        Ok(resources) => {
-            check_rendered(s, ev, (&rel, &rel, None), resources, settings, Pass::Whole)
-        }
+        Ok(resources) => check_rendered(s, ev, (&rel, &rel, None), resources, settings),
         Err(e) => {
             let finding = render_error_finding(s, &e, &rel);
             keep_render(s, &rel, Err(e));
@@ -547,14 +529,7 @@ fn check_entry(
     }
     // The entry point's options apply to every object it deploys.
     let scope_root = (!s.scope.is_some_and(|sc| sc.changed(&e.file))).then_some(e.path.as_str());
-    let (mut found, n) = check_rendered(
-        s,
-        ev,
-        (&e.id, &e.path, scope_root),
-        resources,
-        settings,
-        Pass::Whole,
-    );
+    let (mut found, n) = check_rendered(s, ev, (&e.id, &e.path, scope_root), resources, settings);
     found.extend(extra);
     (found, n)
 }
@@ -579,25 +554,13 @@ fn restamp(node: &mut crate::yaml::Node, file: crate::yaml::FileId, pos: Pos) {
     }
 }
 
-/// Which of a rendered root's rules run now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Pass {
-    /// All of them.
-    Whole,
-    /// All but a base's rules across objects, which count only where no root using the base
-    /// renders (`kept_base_findings`): known once every root is done, so they wait for it.
-    Deferring,
-    /// Only a base's rules across objects (the base no root using it covers).
-    BaseRules,
-}
-
 /// `(name, context_path, scope_root)`: the root's name in findings, the path its context
 /// (environment, cluster) comes from, and its graph node when `--changed-since` scopes it.
 type RootNames<'a> = (&'a str, &'a str, Option<&'a str>);
 
 /// Evaluates the rendered objects of one root: `name` is the root as findings list it,
-/// `context_path` the path its environment and cluster come from (see [`RootNames`]), `pass`
-/// which rules run. With `--changed-since`, only the objects the change can affect are
+/// `context_path` the path its environment and cluster come from (see [`RootNames`]). With
+/// `--changed-since`, only the objects the change can affect are
 /// evaluated and reported (`scope_root`: the root's node in the repository graph; `None` when
 /// every object counts as affected). The objects are kept for `kgate diff` when the root is
 /// one to keep (`keep_render`).
@@ -607,7 +570,6 @@ fn check_rendered(
     (name, context_path, scope_root): RootNames<'_>,
     resources: Vec<Resource>,
     settings: &crate::policy::context::ContextSettings,
-    pass: Pass,
 ) -> (Vec<Finding>, usize) {
     let rel = name.to_owned();
     let is_base = s.bases.contains_key(name);
@@ -624,12 +586,10 @@ fn check_rendered(
             _ => true,
         })
         .collect();
-    if pass != Pass::BaseRules {
-        s.affected_objects.fetch_add(
-            affected.iter().filter(|a| **a).count(),
-            std::sync::atomic::Ordering::Relaxed,
-        );
-    }
+    s.affected_objects.fetch_add(
+        affected.iter().filter(|a| **a).count(),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     let inputs: Vec<serde_json::Value> = resources
         .iter()
         .map(|r| crate::validate::as_stored(r.node.to_json()))
@@ -640,7 +600,7 @@ fn check_rendered(
         .iter()
         .zip(&affected)
         .map(|(input, affected)| {
-            if !affected || pass == Pass::BaseRules {
+            if !affected {
                 return Vec::new();
             }
             let mut results = crate::app::objects::schema_results(validator, input, s.disabled);
@@ -656,10 +616,12 @@ fn check_rendered(
         .collect();
     // Rules across objects (`custom.scope: root`) name the object each finding concerns.
     // A base alone lacks what its overlays add: its findings are set aside, and kept only
-    // where no root using it renders (`kept_base_findings`).
+    // where no root using it renders (`kept_base_findings`); a base already known to be
+    // covered (`surely_covered`: roots are checked costliest first, so its users are mostly
+    // done) need not run them.
     // Only findings on affected objects count; rules relating objects within a namespace
     // see the affected objects' namespaces only (`root_focus`), the others the whole root.
-    let deferred = is_base && pass == Pass::Deferring;
+    let deferred = is_base && surely_covered(s, name);
     let root_results = if deferred || !affected.iter().any(|a| *a) {
         Vec::new()
     } else {
@@ -705,10 +667,7 @@ fn check_rendered(
     }
     let count = resources.len();
     keep_render(s, name, Ok(resources));
-    match pass {
-        Pass::BaseRules => (Vec::new(), 0),
-        _ => (out, count),
-    }
+    (out, count)
 }
 
 /// Whether the change can affect the rendered object `r` of the root `root` (a graph node).
@@ -820,26 +779,6 @@ fn covered_by(
     bases.get(base).into_iter().flatten().any(|user| {
         rendered(user) && (!bases.contains_key(user) || covered_by(user, bases, rendered, seen))
     })
-}
-
-/// The rendered bases among `dirs` that no rendered root covers: their rules across objects
-/// (deferred by `Pass::Deferring`) run alone.
-fn uncovered_bases(s: &Shared<'_>, dirs: &[PathBuf]) -> Vec<PathBuf> {
-    let failed = s.failed.lock().map(|f| f.clone()).unwrap_or_default();
-    dirs.iter()
-        .filter(|d| {
-            let rel = relative(s.scan_root, d);
-            s.bases.contains_key(&rel)
-                && !failed.contains(&rel)
-                && !covered_by(
-                    &rel,
-                    s.bases,
-                    &|u| !failed.contains(u),
-                    &mut BTreeSet::new(),
-                )
-        })
-        .cloned()
-        .collect()
 }
 
 /// The set-aside root-scope findings of the bases no rendered root covers (`covered_by`).
@@ -1011,9 +950,9 @@ pub fn check_roots(
         .chain(super::schedule::costliest_first(&names, settings.bases))
         .chain(other_entries)
         .collect();
-    let mut per_root: Vec<(Vec<Finding>, usize)> = super::schedule::in_order(&order, |i| {
+    let per_root: Vec<(Vec<Finding>, usize)> = super::schedule::in_order(&order, |i| {
         let out = evaluators.with(|ev| match work[i] {
-            Work::Root(dir) => check_root(&shared, ev, dir, context, Pass::Deferring),
+            Work::Root(dir) => check_root(&shared, ev, dir, context),
             Work::Entry(e) => check_entry(&shared, ev, &helm, e, context),
             Work::Chart(dir) => check_chart(&shared, ev, &helm, dir, context),
         });
@@ -1022,13 +961,6 @@ pub fn check_roots(
         }
         out
     });
-    let uncovered = uncovered_bases(&shared, &dirs);
-    per_root.extend(
-        uncovered
-            .par_iter()
-            .map(|d| evaluators.with(|ev| check_root(&shared, ev, d, context, Pass::BaseRules)))
-            .collect::<Vec<_>>(),
-    );
     let mut findings = kept_base_findings(&shared);
     let mut objects = 0;
     for (f, n) in per_root {

@@ -217,13 +217,6 @@ impl Renderer {
         self
     }
 
-    /// One more use of `dir`'s build than [`Renderer::expecting`] counted.
-    pub fn expect_another_use(&self, dir: &Path) {
-        if let Ok(dir) = self.canonical_dir(dir, dir, Pos::default()) {
-            self.uses.add_one(&dir);
-        }
-    }
-
     /// The text of `file`, through the file table (read once, bounded).
     pub(super) fn read_text(&self, file: &Path) -> Result<Arc<str>, crate::source::ReadError> {
         if self.record_reads {

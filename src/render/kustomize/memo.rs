@@ -140,13 +140,6 @@ impl Uses {
         }
     }
 
-    /// One more use of `dir`'s build, if it is counted.
-    pub(super) fn add_one(&self, dir: &Path) {
-        if let Some(n) = self.left.lock().ok().as_mut().and_then(|l| l.get_mut(dir)) {
-            *n += 1;
-        }
-    }
-
     /// One use of `dir`'s build. A use beyond the count (a path the count missed) makes the
     /// directory uncounted: its build is built again once, then kept.
     pub(super) fn take(&self, dir: &Path) -> Use {
@@ -272,17 +265,6 @@ mod tests {
         std::fs::remove_file(root.join("base/cm.yaml")).expect("remove");
         assert!(renderer.render(&base).is_ok(), "the second use is served");
         assert!(renderer.render(&base).is_err(), "a third is built again");
-        // A use told before it comes keeps the build once more.
-        write(
-            "base/cm.yaml",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
-        );
-        let renderer = Renderer::new(&root).expecting([(root.join("base"), 1)].into());
-        renderer.expect_another_use(&base);
-        assert!(renderer.render(&base).is_ok());
-        std::fs::remove_file(root.join("base/cm.yaml")).expect("remove");
-        assert!(renderer.render(&base).is_ok());
-        assert!(renderer.render(&base).is_err());
     }
 
     #[test]
@@ -294,13 +276,6 @@ mod tests {
         // A use the count missed: uncounted from then on.
         assert_eq!(uses.take(Path::new("/b")), Use::Unknown);
         assert_eq!(uses.take(Path::new("/b")), Use::Unknown);
-        assert_eq!(uses.take(Path::new("/c")), Use::Unknown);
-        // One more use than counted, told before it comes.
-        let uses = Uses::new([(PathBuf::from("/a"), 1)].into());
-        uses.add_one(Path::new("/a"));
-        uses.add_one(Path::new("/c"));
-        assert_eq!(uses.take(Path::new("/a")), Use::More);
-        assert_eq!(uses.take(Path::new("/a")), Use::Last);
         assert_eq!(uses.take(Path::new("/c")), Use::Unknown);
     }
 }
