@@ -86,6 +86,9 @@ struct Shared<'a> {
     scope: Option<&'a ObjectScope<'a>>,
     /// Objects evaluated (all, or those the change can affect).
     affected_objects: std::sync::atomic::AtomicUsize,
+    /// Whether each file id's file changed (`affects` asks it of every node's file: a
+    /// cluster root's thousand objects share a few hundred files).
+    changed_ids: Mutex<HashMap<crate::yaml::FileId, bool>>,
     /// Roots whose render to keep (`RootSettings::keep`), and what was kept.
     keep: Option<&'a BTreeSet<String>>,
     kept: Mutex<Rendered>,
@@ -674,13 +677,18 @@ fn check_rendered(
 fn affects(s: &Shared<'_>, scope: &ObjectScope<'_>, root: &str, r: &Resource) -> bool {
     let mut ids = Vec::new();
     collect_files(&r.node, &mut ids);
-    let files: Vec<String> = ids
-        .into_iter()
-        .filter_map(|id| s.renderer.file_path(id))
-        .map(|p| relative(s.scan_root, &p))
-        .collect();
-    let source = relative(s.scan_root, &r.source);
-    scope.affects(root, &source, files.iter().map(String::as_str))
+    let changed = |id: crate::yaml::FileId| {
+        let Ok(mut known) = s.changed_ids.lock() else {
+            return true;
+        };
+        *known.entry(id).or_insert_with(|| {
+            s.renderer
+                .file_path(id)
+                .is_some_and(|p| scope.changed(&relative(s.scan_root, &p)))
+        })
+    };
+    ids.into_iter().any(changed)
+        || scope.affects(root, &relative(s.scan_root, &r.source), std::iter::empty())
 }
 
 /// The distinct files the nodes of `node` come from.
@@ -923,6 +931,7 @@ pub fn check_roots(
         missing_helm: settings.missing_helm,
         scope: settings.scope,
         affected_objects: std::sync::atomic::AtomicUsize::new(0),
+        changed_ids: Mutex::new(HashMap::new()),
         keep: settings.keep,
         kept: Mutex::new(BTreeMap::new()),
     };
