@@ -53,16 +53,22 @@ fn diff_output(repo: &Path) -> (Vec<u8>, bool) {
     (out.stdout, exported)
 }
 
+/// Makes `kgate diff --since` export REF's tree rather than check it in the working tree's
+/// paths: an untracked (empty) `.ignore` at the top, whose rules would apply to REF's walk.
+/// Returns it, for the caller to remove.
+fn force_export(repo: &Path) -> std::path::PathBuf {
+    let marker = repo.join(".ignore");
+    std::fs::write(&marker, "").unwrap();
+    marker
+}
+
 /// The JSON report of `kgate diff --since HEAD`, checking it is byte for byte the report
-/// of REF's exported tree: an untracked directory (which holds nothing, but a directory
-/// generator could list it) makes the diff export REF's tree rather than check it in the
-/// working tree's paths.
+/// of REF's exported tree (`force_export`).
 fn diff(repo: &Path) -> serde_json::Value {
     let (report, _) = diff_output(repo);
-    let marker = repo.join("untracked-dir");
-    std::fs::create_dir(&marker).unwrap();
+    let marker = force_export(repo);
     let (exported, was_exported) = diff_output(repo);
-    std::fs::remove_dir(&marker).unwrap();
+    std::fs::remove_file(&marker).unwrap();
     assert!(was_exported);
     assert_eq!(
         String::from_utf8_lossy(&report),
@@ -466,8 +472,7 @@ fn refs_tree_goes_to_tmpdir_when_set_and_is_removed() {
         "containerPort: 8080",
         "containerPort: 8081",
     );
-    // An untracked directory: REF's tree is exported.
-    std::fs::create_dir(repo.join("untracked-dir")).unwrap();
+    force_export(&repo);
     let scratch = tmp.path().join("scratch");
     std::fs::create_dir_all(&scratch).unwrap();
     let out = common::bin()
@@ -1116,8 +1121,8 @@ fn changed_or_untracked_attributes_fall_back_to_the_export() {
 }
 
 /// `export-ignore` makes `git archive` (the export) leave out a file REF's commit has: the
-/// in-place check is REF's checkout and reports no removal of it, where the export (an
-/// untracked directory forces it) fails to render the roots that list it.
+/// in-place check is REF's checkout and reports no removal of it, where the export
+/// (`force_export`) fails to render the roots that list it.
 #[test]
 fn export_ignore_is_no_removal_in_place() {
     let (_tmp, repo) = monorepo();
@@ -1127,7 +1132,7 @@ fn export_ignore_is_no_removal_in_place() {
     assert!(!exported);
     let report: serde_json::Value = serde_json::from_slice(&report).unwrap();
     assert_eq!(summary(&report), expect(SVC0_ALL, PORT_CHANGE));
-    std::fs::create_dir(repo.join("untracked-dir")).unwrap();
+    force_export(&repo);
     let (export, exported) = diff_output(&repo);
     assert!(exported);
     let export: serde_json::Value = serde_json::from_slice(&export).unwrap();
@@ -1219,6 +1224,42 @@ fn ignored_and_unread_untracked_files_keep_the_in_place_check() {
             "modified Deployment svc-0000: /spec/template/spec/containers/0/ports/0/containerPort"
         )
     );
+}
+
+/// Wholly untracked directories (a scratch directory with a manifest discovery lists, and an
+/// empty one) are not in REF's tree: hidden as a whole, in place, with the export's report.
+#[test]
+fn untracked_directories_are_hidden_at_ref_in_place() {
+    let (_tmp, repo) = monorepo();
+    std::fs::create_dir_all(repo.join("scratch/notes")).unwrap();
+    std::fs::write(repo.join("scratch/notes/pdb.yaml"), PDB).unwrap();
+    std::fs::create_dir(repo.join("empty")).unwrap();
+    edit(
+        &repo,
+        "apps/svc-0000/base/deployment.yaml",
+        "containerPort: 8080",
+        "containerPort: 8081",
+    );
+    assert!(!exports(&repo));
+    let report = diff(&repo);
+    assert_eq!(
+        summary(&report),
+        expect(
+            SVC0_ALL,
+            "modified Deployment svc-0000: /spec/template/spec/containers/0/ports/0/containerPort"
+        )
+    );
+}
+
+/// A directory whose files were removed since REF and which holds only untracked files now:
+/// hiding it would hide REF's files too, so REF's tree is exported.
+#[test]
+fn an_untracked_directory_over_removed_files_is_exported() {
+    let (_tmp, repo) = monorepo();
+    git(&repo, &["rm", "-q", "-r", "apps/svc-0000/overlays/dev"]);
+    std::fs::create_dir_all(repo.join("apps/svc-0000/overlays/dev")).unwrap();
+    std::fs::write(repo.join("apps/svc-0000/overlays/dev/pdb.yaml"), PDB).unwrap();
+    assert!(exports(&repo));
 }
 
 /// An untracked YAML file discovery's walk lists is not in REF's tree: REF's discovery

@@ -27,11 +27,11 @@
 //! table then resolves paths lexically, as links do not); else, and for submodules, REF's
 //! tree is exported.
 //!
-//! Untracked files (ignored or not: `target/`, `node_modules/`, editor backups) are absent
-//! at REF, hidden the same way; a wholly untracked directory that is not ignored (an
-//! ApplicationSet directory generator may list it), an untracked ignore or attributes file,
-//! or one under the configuration, policies, data or schema directories leaves REF's side to
-//! the export, as do removals discovery's walk would not list as the table does
+//! Untracked files and directories (ignored or not: `target/`, `node_modules/`, editor
+//! backups, a scratch directory) are absent at REF, hidden the same way (entry points that
+//! list directories list them through the file table); an untracked ignore or attributes
+//! file, or one under the configuration, policies, data or schema directories leaves REF's
+//! side to the export, as do removals discovery's walk would not list as the table does
 //! (`removals_in_place`). A read of a hidden path by REF's check (through a call that asks
 //! the disk whether it exists) is decided after the checks and also leaves REF to the
 //! export.
@@ -341,10 +341,9 @@ fn absent(
     others: &[String],
     outside: &[PathBuf],
 ) -> Result<Option<Vec<PathBuf>>, CheckError> {
-    // Not ignored, a wholly untracked directory (even empty) may be walked as a whole.
-    if others.iter().any(|p| p.ends_with('/')) {
-        return Ok(None);
-    }
+    // A wholly untracked directory (`dir/`, even empty) is hidden as a whole: what lists
+    // directories lists them through the file table, and a file REF has under it (removed
+    // since) leaves REF to the export (`removals_in_place`).
     let mut paths = others.to_vec();
     paths.extend(ignored(top)?);
     if paths.iter().any(|p| untracked_matters(top, p, outside)) {
