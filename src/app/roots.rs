@@ -563,9 +563,9 @@ type RootNames<'a> = (&'a str, &'a str, Option<&'a str>);
 
 /// Evaluates the rendered objects of one root: `name` is the root as findings list it,
 /// `context_path` the path its environment and cluster come from (see [`RootNames`]). With
-/// `--changed-since`, only the objects the change can affect are
-/// evaluated and reported (`scope_root`: the root's node in the repository graph; `None` when
-/// every object counts as affected). The objects are kept for `kgate diff` when the root is
+/// `--changed-since`, only the objects the change can affect are evaluated and reported
+/// (`scope_root`: the root's node in the repository graph; `None` when every object counts
+/// as affected). The objects are kept for `kgate diff` when the root is
 /// one to keep (`keep_render`).
 fn check_rendered(
     s: &Shared<'_>,
@@ -759,14 +759,15 @@ fn findings_of(
     out
 }
 
-/// Whether `base` is already known to be `covered`: by a user that rendered (or that this
-/// check does not render), and is no base or is itself surely covered. Roots are checked
-/// costliest first, so a base's users are mostly done when it is.
+/// Whether `base` is already known to be covered (`covered_by`) when every root is done: by
+/// a user that rendered (or that this check does not render), and is no base or is itself
+/// surely covered. Roots are checked costliest first, so a base's users are mostly done
+/// when it is.
 fn surely_covered(s: &Shared<'_>, base: &str) -> bool {
     let (Ok(done), Ok(failed)) = (s.done.lock(), s.failed.lock()) else {
         return false;
     };
-    // A user this check does not render counts as rendered, as in `uncovered_bases`.
+    // A user this check does not render counts as rendered, as in `kept_base_findings`.
     let rendered =
         |user: &str| (!s.rendering.contains(user) || done.contains(user)) && !failed.contains(user);
     covered_by(base, s.bases, &rendered, &mut BTreeSet::new())
@@ -1046,5 +1047,31 @@ mod tests {
             root_dirs(&kustomizations, &components),
             [PathBuf::from("/repo/apps/web/overlays/prod")]
         );
+    }
+
+    /// A base is covered through a user that rendered and is deployed, or through a chain of
+    /// bases ending at one; while that user is not done (`surely_covered`'s predicate), the
+    /// base is not known to be covered, and its rules across objects run.
+    #[test]
+    fn a_base_is_covered_through_rendered_users() {
+        let bases: BTreeMap<String, Vec<String>> = [
+            ("base".to_owned(), vec!["overlay".to_owned()]),
+            (
+                "overlay".to_owned(),
+                vec!["cluster-a".to_owned(), "cluster-b".to_owned()],
+            ),
+        ]
+        .into();
+        let covered = |rendered: &[&str]| {
+            covered_by(
+                "base",
+                &bases,
+                &|u| rendered.contains(&u),
+                &mut BTreeSet::new(),
+            )
+        };
+        assert!(covered(&["overlay", "cluster-b"]));
+        assert!(!covered(&["overlay"]), "no deployed user rendered yet");
+        assert!(!covered(&["cluster-a", "cluster-b"]), "the overlay failed");
     }
 }
