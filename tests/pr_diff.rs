@@ -1234,21 +1234,9 @@ fn untracked_directories_are_hidden_at_ref_in_place() {
     std::fs::create_dir_all(repo.join("scratch/notes")).unwrap();
     std::fs::write(repo.join("scratch/notes/pdb.yaml"), PDB).unwrap();
     std::fs::create_dir(repo.join("empty")).unwrap();
-    edit(
-        &repo,
-        "apps/svc-0000/base/deployment.yaml",
-        "containerPort: 8080",
-        "containerPort: 8081",
-    );
+    edit_port(&repo);
     assert!(!exports(&repo));
-    let report = diff(&repo);
-    assert_eq!(
-        summary(&report),
-        expect(
-            SVC0_ALL,
-            "modified Deployment svc-0000: /spec/template/spec/containers/0/ports/0/containerPort"
-        )
-    );
+    assert_eq!(summary(&diff(&repo)), expect(SVC0_ALL, PORT_CHANGE));
 }
 
 /// A directory whose files were removed since REF and which holds only untracked files now:
@@ -1268,21 +1256,9 @@ fn an_untracked_directory_over_removed_files_is_exported() {
 fn an_untracked_file_discovery_lists_is_not_listed_at_ref() {
     let (_tmp, repo) = monorepo();
     std::fs::write(repo.join("apps/svc-0000/base/pdb.yaml"), PDB).unwrap();
-    edit(
-        &repo,
-        "apps/svc-0000/base/deployment.yaml",
-        "containerPort: 8080",
-        "containerPort: 8081",
-    );
+    edit_port(&repo);
     assert!(!exports(&repo));
-    let report = diff(&repo);
-    assert_eq!(
-        summary(&report),
-        expect(
-            SVC0_ALL,
-            "modified Deployment svc-0000: /spec/template/spec/containers/0/ports/0/containerPort"
-        )
-    );
+    assert_eq!(summary(&diff(&repo)), expect(SVC0_ALL, PORT_CHANGE));
 }
 
 /// An ignored file that REF's kustomization lists (and the working tree's no longer does)

@@ -191,24 +191,34 @@ mod tests {
         FRAMES.with(|f| assert!(f.borrow().is_empty()));
     }
 
+    fn write_file(root: &Path, rel: &str, text: &str) {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+
+    /// A temporary repository (its canonical path) with `base/`: a kustomization of one
+    /// ConfigMap.
+    fn repo_with_base() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = std::fs::canonicalize(dir.path()).expect("canonical");
+        write_file(&root, "base/kustomization.yaml", "resources:\n- cm.yaml\n");
+        write_file(
+            &root,
+            "base/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+        );
+        (dir, root)
+    }
+
     /// A second renderer reuses the first one's builds that read none of the changed files,
     /// and builds the others again.
     #[test]
     fn builds_whose_inputs_did_not_change_are_reused() {
         use crate::render::Renderer;
         use std::collections::BTreeSet;
-        let dir = tempfile::tempdir().expect("temp dir");
-        let root = std::fs::canonicalize(dir.path()).expect("canonical");
-        let write = |rel: &str, text: &str| {
-            let p = root.join(rel);
-            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-            std::fs::write(p, text).expect("write");
-        };
-        write("base/kustomization.yaml", "resources:\n- cm.yaml\n");
-        write(
-            "base/cm.yaml",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
-        );
+        let (_dir, root) = repo_with_base();
+        let write = |rel: &str, text: &str| write_file(&root, rel, text);
         write(
             "overlay/kustomization.yaml",
             "resources:\n- ../base\nnamePrefix: x-\n",
@@ -247,18 +257,7 @@ mod tests {
     #[test]
     fn a_counted_build_is_served_until_its_last_use() {
         use crate::render::Renderer;
-        let dir = tempfile::tempdir().expect("temp dir");
-        let root = std::fs::canonicalize(dir.path()).expect("canonical");
-        let write = |rel: &str, text: &str| {
-            let p = root.join(rel);
-            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-            std::fs::write(p, text).expect("write");
-        };
-        write("base/kustomization.yaml", "resources:\n- cm.yaml\n");
-        write(
-            "base/cm.yaml",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
-        );
+        let (_dir, root) = repo_with_base();
         let renderer = Renderer::new(&root).expecting([(root.join("base"), 2)].into());
         let base = root.join("base");
         assert!(renderer.render(&base).is_ok());
