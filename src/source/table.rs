@@ -187,14 +187,11 @@ impl FileTable {
         };
         if !self.hidden.present.is_empty() {
             let abs = lexical(&self.root.join(dir));
-            let own = |set: &BTreeSet<PathBuf>, is_dir: bool| -> Vec<(PathBuf, bool)> {
-                set.iter()
-                    .filter(|p| p.parent() == Some(abs.as_path()))
-                    .filter_map(|p| Some((dir.join(p.file_name()?), is_dir)))
-                    .collect()
-            };
-            out.extend(own(&self.hidden.present, false));
-            out.extend(own(&self.hidden.present_dirs, true));
+            out.extend(self.present_entries(|p| {
+                (p.parent() == Some(abs.as_path()))
+                    .then(|| p.file_name().map(|name| dir.join(name)))
+                    .flatten()
+            }));
         }
         out.sort();
         out.dedup_by(|a, b| a.0 == b.0);
@@ -203,11 +200,12 @@ impl FileTable {
 
     /// What `walker` (a walk of the directory `dir`, with the caller's rules) finds in this
     /// table's file set: each path with whether the walk's entry is a directory (a link is
-    /// one only when the walk follows links), sorted. The walk runs on disk; when the set differs from the disk's, the
-    /// hidden paths are left out and the files and directories only the set has below `dir`
-    /// are added, save those with a hidden name below `dir` (which the walks skip). Git's
-    /// ignore rules are not asked of them: the caller of [`FileTable::with_present`] checked
-    /// that none of its files is ignored (so none of their directories is).
+    /// one only when the walk follows links), sorted. The walk runs on disk; when the set
+    /// differs from the disk's, the hidden paths are left out and the files and directories
+    /// only the set has below `dir` are added, save those with a hidden name below `dir`
+    /// (which the walks skip). Git's ignore rules are not asked of them: the caller of
+    /// [`FileTable::with_present`] checked that none of its files is ignored (so none of
+    /// their directories is).
     pub fn walk(&self, dir: &Path, walker: &ignore::WalkBuilder) -> Vec<(PathBuf, bool)> {
         let mut out: Vec<(PathBuf, bool)> = walker
             .build()
@@ -220,24 +218,29 @@ impl FileTable {
         if !self.hidden.is_empty() {
             out.retain(|(p, _)| !self.is_hidden(p));
             let abs = lexical(&self.root.join(dir));
-            let below = |set: &BTreeSet<PathBuf>, is_dir: bool| -> Vec<(PathBuf, bool)> {
-                set.iter()
-                    .filter_map(|p| {
-                        let rel = p.strip_prefix(&abs).ok()?;
-                        let hidden_name = rel
-                            .components()
-                            .any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
-                        let walked = !rel.as_os_str().is_empty() && !hidden_name;
-                        (walked && !self.is_hidden(p)).then(|| (dir.join(rel), is_dir))
-                    })
-                    .collect()
-            };
-            out.extend(below(&self.hidden.present, false));
-            out.extend(below(&self.hidden.present_dirs, true));
+            out.extend(self.present_entries(|p| {
+                let rel = p.strip_prefix(&abs).ok()?;
+                let hidden_name = rel
+                    .components()
+                    .any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
+                let walked = !rel.as_os_str().is_empty() && !hidden_name;
+                (walked && !self.is_hidden(p)).then(|| dir.join(rel))
+            }));
         }
         out.sort();
         out.dedup_by(|a, b| a.0 == b.0);
         out
+    }
+
+    /// The files only this table's set has (`with_present`) and their directories, each with
+    /// whether it is a directory, where `place` puts it (`None`: not listed).
+    fn present_entries(&self, place: impl Fn(&Path) -> Option<PathBuf>) -> Vec<(PathBuf, bool)> {
+        let files = self.hidden.present.iter().map(|p| (p, false));
+        let dirs = self.hidden.present_dirs.iter().map(|p| (p, true));
+        files
+            .chain(dirs)
+            .filter_map(|(p, is_dir)| Some((place(p)?, is_dir)))
+            .collect()
     }
 
     /// The length of `path`'s content in this table's file set: preloaded, or on disk.
