@@ -23,7 +23,6 @@ pub fn expected_builds(
         graph,
         by_from: HashMap::new(),
         uses: HashMap::new(),
-        built: std::collections::HashSet::new(),
         todo: Vec::new(),
     };
     for e in &graph.edges {
@@ -57,9 +56,8 @@ struct Count<'g> {
     graph: &'g RepoGraph,
     /// The `resources` and `components` edges of each node.
     by_from: HashMap<&'g str, Vec<&'g Edge>>,
+    /// The requests for each kustomization; one first asked for is queued to be built (once).
     uses: HashMap<String, usize>,
-    /// Kustomizations built (or queued to be): each is built once.
-    built: std::collections::HashSet<String>,
     todo: Vec<String>,
 }
 
@@ -69,9 +67,12 @@ impl Count<'_> {
         if self.graph.node(id).is_none_or(|n| n.kind != NodeKind::Root) {
             return;
         }
-        *self.uses.entry(id.to_owned()).or_default() += 1;
-        if self.built.insert(id.to_owned()) {
-            self.todo.push(id.to_owned());
+        match self.uses.entry(id.to_owned()) {
+            std::collections::hash_map::Entry::Occupied(mut n) => *n.get_mut() += 1,
+            std::collections::hash_map::Entry::Vacant(n) => {
+                n.insert(1);
+                self.todo.push(id.to_owned());
+            }
         }
     }
 
