@@ -853,10 +853,10 @@ fn application_set_generators_list_refs_directories_and_files() {
     git(&repo, &["add", "-A"]);
     assert!(!exports(&repo));
     let report = diff(&repo);
-    let added = |name: &str| (format!("Application argocd/{name}"), true);
+    let all = |name: &str| (format!("Application argocd/{name}"), true);
     assert_eq!(
         generated_roots(&report, "Application argocd/", "added"),
-        [added("overlays-qa"), added("targets-prod")],
+        [all("overlays-qa"), all("targets-prod")],
         "{report:#}"
     );
     git(&repo, &["reset", "-q", "--hard"]);
@@ -875,10 +875,9 @@ fn application_set_generators_list_refs_directories_and_files() {
     touch_application_set(&repo);
     assert!(!exports(&repo));
     let report = diff(&repo);
-    let removed = |name: &str| (format!("Application argocd/{name}"), true);
     assert_eq!(
         generated_roots(&report, "Application argocd/", "removed"),
-        [removed("overlays-dev"), removed("targets-dev")],
+        [all("overlays-dev"), all("targets-dev")],
         "{report:#}"
     );
     // `raw/*` matched the removed directory at REF only (the graph's Argo CD path globs
@@ -1033,6 +1032,14 @@ fn edit_port(repo: &Path) {
     );
 }
 
+/// Edits svc-0000's port and checks that REF stays in place and the report is the export's,
+/// the port change in every root using the base.
+fn port_edit_is_checked_in_place(repo: &Path) {
+    edit_port(repo);
+    assert!(!exports(repo));
+    assert_eq!(summary(&diff(repo)), expect(SVC0_ALL, PORT_CHANGE));
+}
+
 /// Git attributes that change nothing checkout writes (`eol=lf`, linguist's) keep REF's
 /// side in place, with the export's report.
 #[test]
@@ -1043,9 +1050,7 @@ fn git_attributes_keep_the_in_place_check() {
         "*.yaml text eol=lf\n*.md linguist-documentation\nclusters/** linguist-generated\n",
         &[],
     );
-    edit_port(&repo);
-    assert!(!exports(&repo));
-    assert_eq!(summary(&diff(&repo)), expect(SVC0_ALL, PORT_CHANGE));
+    port_edit_is_checked_in_place(&repo);
 }
 
 /// An edited file checkout writes with CRLF line ends (`eol=crlf`) is read at REF through
@@ -1057,9 +1062,7 @@ fn a_changed_crlf_file_is_read_as_checkout_writes_it() {
     attributes(&repo, "*.yaml text eol=crlf\n", &[deployment]);
     let on_disk = std::fs::read(repo.join(deployment)).unwrap();
     assert!(on_disk.windows(2).any(|w| w == b"\r\n"));
-    edit_port(&repo);
-    assert!(!exports(&repo));
-    assert_eq!(summary(&diff(&repo)), expect(SVC0_ALL, PORT_CHANGE));
+    port_edit_is_checked_in_place(&repo);
 }
 
 /// An edited file with the `ident` attribute: checkout writes `$Id: <blob> $` where the
@@ -1078,9 +1081,7 @@ fn a_changed_file_is_read_at_ref_through_gits_conversions() {
     attributes(&repo, "apps/**/deployment.yaml ident\n", &[deployment]);
     let on_disk = std::fs::read_to_string(repo.join(deployment)).unwrap();
     assert!(on_disk.contains("revision: \"$Id: "), "{on_disk}");
-    edit_port(&repo);
-    assert!(!exports(&repo));
-    assert_eq!(summary(&diff(&repo)), expect(SVC0_ALL, PORT_CHANGE));
+    port_edit_is_checked_in_place(&repo);
 }
 
 /// An edited file with a `filter` attribute (Git LFS and the like run a program, which may
@@ -1157,9 +1158,7 @@ fn an_unrelated_symlink_keeps_the_in_place_check() {
     std::os::unix::fs::symlink("apps/svc-0001/base", repo.join("svc-0001-base")).unwrap();
     git(&repo, &["add", "-A"]);
     git(&repo, &["commit", "-q", "-m", "links"]);
-    edit_port(&repo);
-    assert!(!exports(&repo));
-    assert_eq!(summary(&diff(&repo)), expect(SVC0_ALL, PORT_CHANGE));
+    port_edit_is_checked_in_place(&repo);
 }
 
 /// An edited file a kustomization reaches through a symbolic link to its directory: the
@@ -1234,9 +1233,7 @@ fn untracked_directories_are_hidden_at_ref_in_place() {
     std::fs::create_dir_all(repo.join("scratch/notes")).unwrap();
     std::fs::write(repo.join("scratch/notes/pdb.yaml"), PDB).unwrap();
     std::fs::create_dir(repo.join("empty")).unwrap();
-    edit_port(&repo);
-    assert!(!exports(&repo));
-    assert_eq!(summary(&diff(&repo)), expect(SVC0_ALL, PORT_CHANGE));
+    port_edit_is_checked_in_place(&repo);
 }
 
 /// A directory whose files were removed since REF and which holds only untracked files now:
@@ -1256,9 +1253,7 @@ fn an_untracked_directory_over_removed_files_is_exported() {
 fn an_untracked_file_discovery_lists_is_not_listed_at_ref() {
     let (_tmp, repo) = monorepo();
     std::fs::write(repo.join("apps/svc-0000/base/pdb.yaml"), PDB).unwrap();
-    edit_port(&repo);
-    assert!(!exports(&repo));
-    assert_eq!(summary(&diff(&repo)), expect(SVC0_ALL, PORT_CHANGE));
+    port_edit_is_checked_in_place(&repo);
 }
 
 /// An ignored file that REF's kustomization lists (and the working tree's no longer does)
