@@ -438,6 +438,12 @@ pub fn check_prepared(
         clock = std::time::Instant::now();
     };
     let reuse = keeping.and_then(|k| k.reuse).map(|memo| (memo, &differing));
+    // The render cache across runs, for a renderer reading the disk as it is (not REF's
+    // side checked in place). One that cannot be opened leaves the check uncached.
+    let store = (opts.cache_dir.as_ref())
+        .filter(|_| reuse.is_none())
+        .and_then(|dir| crate::render::RenderStore::open(dir, &s.repo_root).ok())
+        .map(std::sync::Arc::new);
     // The affected roots and the selected entry points (checked as roots of their own).
     let keep: Option<std::collections::BTreeSet<String>> =
         affected.as_ref().filter(|_| keeping.is_some()).map(|a| {
@@ -507,6 +513,7 @@ pub fn check_prepared(
                         keep: keep.as_ref(),
                         reuse,
                         results: keeping.and_then(|k| k.results),
+                        store: store.clone(),
                     },
                 )
             },
@@ -579,6 +586,7 @@ pub fn check_prepared(
         suppressed,
         sources: s.sources.clone(),
         timings,
+        render_cache: store.map(|st| st.stats()),
     };
     let kept = Kept {
         rendered: rendered.rendered,

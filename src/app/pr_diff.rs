@@ -598,6 +598,8 @@ fn options_at_ref(opts: &CheckOptions, paths: &[PathBuf], top: &Path, tree: &Pat
             .filter(|p| p.exists())
             .collect(),
         config: config.filter(|c| c.exists()),
+        // A temporary tree's builds are never asked for again.
+        cache_dir: None,
         ..opts.clone()
     }
 }

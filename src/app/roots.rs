@@ -871,6 +871,8 @@ pub struct RootSettings<'a> {
     /// Policy results of another check with the same policies and configuration (`kgate
     /// diff --since`'s working tree, for REF's side): equal inputs are not evaluated again.
     pub results: Option<&'a ResultsMemo>,
+    /// The render cache across runs.
+    pub store: Option<std::sync::Arc<crate::render::RenderStore>>,
 }
 
 /// One unit of `check_roots`' work.
@@ -894,6 +896,9 @@ pub fn check_roots(
         .with_helm(helm.clone());
     if let Some((memo, changed)) = settings.reuse {
         renderer = renderer.with_memo(memo, changed);
+    }
+    if let Some(store) = &settings.store {
+        renderer = renderer.with_store(store.clone());
     }
     let dirs = root_dirs(kustomizations, components);
     // A check that keeps its renders hands its memo back (`RootsOutcome::memo`) for another

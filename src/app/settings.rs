@@ -36,6 +36,26 @@ pub struct CheckOptions {
     /// `(i, n)`: check only the i-th of n deterministic parts of the roots and files
     /// (1-based), for CI matrices; repository-wide findings go to part 1.
     pub shard: Option<(usize, usize)>,
+    /// Where the render cache across runs lives (see `render/kustomize/store.rs`); `None`:
+    /// no cache ([`default_cache_dir`] is the command line's default).
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// The render cache's default place: `$KGATE_CACHE_DIR`, else (outside CI) `$XDG_CACHE_HOME/kgate`,
+/// else `~/.cache/kgate`. In CI (`$CI` set, as GitHub Actions and GitLab CI set it) a runner
+/// starts clean and nothing would read what a run writes, so there is no cache unless
+/// `$KGATE_CACHE_DIR` names one (a directory the pipeline keeps between runs).
+pub fn default_cache_dir() -> Option<PathBuf> {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    if let Some(dir) = var("KGATE_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    if var("CI").is_some_and(|v| v != "false" && v != "0") {
+        return None;
+    }
+    var("XDG_CACHE_HOME")
+        .map(|d| PathBuf::from(d).join("kgate"))
+        .or_else(|| var("HOME").map(|d| PathBuf::from(d).join(".cache").join("kgate")))
 }
 
 /// How far a check is: roots to check and roots checked.

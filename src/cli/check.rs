@@ -78,6 +78,34 @@ pub struct CheckArgs {
     /// Colour in human output: auto (a terminal without NO_COLOR), always, never.
     #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "always", "never"])]
     pub color: String,
+
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+/// Where kustomize builds are kept between runs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CacheArgs {
+    /// Keep kustomize builds in DIR between runs, reused while every file they read is
+    /// unchanged [default: $KGATE_CACHE_DIR, else $XDG_CACHE_HOME/kgate, else ~/.cache/kgate].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Neither read nor write the render cache.
+    #[arg(long, conflicts_with = "cache_dir")]
+    pub no_cache: bool,
+}
+
+impl CacheArgs {
+    /// The cache directory to use, if any.
+    pub fn dir(&self) -> Option<PathBuf> {
+        if self.no_cache {
+            return None;
+        }
+        self.cache_dir
+            .clone()
+            .or_else(kgate::app::settings::default_cache_dir)
+    }
 }
 
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {
@@ -133,6 +161,7 @@ pub fn run(args: &CheckArgs) -> u8 {
         changed_files: None,
         shard: args.shard,
         progress: Some(std::sync::Arc::default()),
+        cache_dir: args.cache.dir(),
     };
     let started = std::time::Instant::now();
     let progress = show_progress(opts.progress.clone());
@@ -147,6 +176,9 @@ pub fn run(args: &CheckArgs) -> u8 {
             if args.timings {
                 for (what, took) in &r.timings {
                     eprintln!("{:>8.1} ms  {what}", took.as_secs_f64() * 1000.0);
+                }
+                if let Some(c) = &r.render_cache {
+                    eprintln!("{c}");
                 }
             }
             if args.explain

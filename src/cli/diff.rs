@@ -47,6 +47,8 @@ pub struct DiffArgs {
     /// human or json; with --since also markdown (a pull-request comment) and html.
     #[arg(long, short = 'f', default_value = "human", value_parser = ["human", "json", "markdown", "html"])]
     pub format: String,
+    #[command(flatten)]
+    pub cache: super::check::CacheArgs,
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -106,6 +108,7 @@ fn run_since(args: &DiffArgs, reference: &str) -> u8 {
     let opts = CheckOptions {
         paths,
         config: args.config.clone(),
+        cache_dir: args.cache.dir(),
         ..CheckOptions::default()
     };
     let diff = match kgate::app::pr_diff::pr_diff(&opts, reference) {

@@ -10,5 +10,5 @@ pub mod rules;
 pub mod violation;
 
 pub use finding::{Finding, Location, ObjectRef, Severity, Summary};
-pub use outcome::{Affected, CheckResult, SourceText, Suppressed};
+pub use outcome::{Affected, CacheStats, CheckResult, SourceText, Suppressed};
 pub use violation::{EvalError, Violation};

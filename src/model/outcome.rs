@@ -33,6 +33,36 @@ pub struct CheckResult {
     /// How long each stage took, in order (`kgate check --timings`, to stderr; never part of
     /// a report, which stays deterministic).
     pub timings: Vec<(&'static str, std::time::Duration)>,
+    /// How the render cache across runs served the check (`None`: not used).
+    pub render_cache: Option<CacheStats>,
+}
+
+/// How the render cache across runs served a check (`--timings`, to stderr).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Builds taken from the cache.
+    pub hits: usize,
+    /// Builds whose entry was missing or stale.
+    pub misses: usize,
+    /// Builds written.
+    pub written: usize,
+    /// Builds that could not be written, and the first reason.
+    pub failed: usize,
+    pub error: Option<String>,
+}
+
+impl std::fmt::Display for CacheStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "render cache: {} builds reused, {} built ({} stored)",
+            self.hits, self.misses, self.written
+        )?;
+        if let Some(e) = &self.error {
+            write!(f, "; {} not stored: {e}", self.failed)?;
+        }
+        Ok(())
+    }
 }
 
 /// Source text by path relative to the scanned root (`source::FileTable` is the one kgate

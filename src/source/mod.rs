@@ -5,7 +5,7 @@ mod table;
 
 use std::path::{Path, PathBuf};
 
-pub use table::{FileTable, ReadError, lexical, read_text_bounded};
+pub use table::{FileTable, ReadError, lexical, read_bytes_bounded, read_text_bounded};
 
 /// A file under the scanned root.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -383,6 +383,12 @@ pub fn read_text_bounded(path: &Path, max_size: u64) -> Result<String, ReadError
     String::from_utf8(bytes.to_vec()).map_err(|_| ReadError::NotUtf8)
 }
 
+/// The bytes of `path`, read whole but never past `max_size` bytes: for files kgate wrote
+/// itself outside the repository (the render cache's entries).
+pub fn read_bytes_bounded(path: &Path, max_size: u64) -> Result<Arc<[u8]>, ReadError> {
+    read_bounded(path, max_size)
+}
+
 /// Reads at most `max_size` bytes of `path`; a longer file is refused with its length.
 fn read_bounded(path: &Path, max_size: u64) -> Cached {
     let file = std::fs::File::open(path).map_err(|e| ReadError::Io(e.to_string()))?;

@@ -18,7 +18,19 @@ pub fn resolve_plain_scalar(s: &str) -> Value {
 use std::fmt;
 
 /// A position in a source file: 1-based line and 1-based column (in characters).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Pos {
     pub line: u32,
     pub column: u32,
@@ -32,7 +44,19 @@ impl fmt::Display for Pos {
 
 /// Which file a node was read from: an index into a table its reader keeps
 /// ([`FileId::UNKNOWN`] for nodes made by kgate itself).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct FileId(pub u32);
 
 impl FileId {
@@ -40,7 +64,7 @@ impl FileId {
 }
 
 /// A YAML node and the source range it was read from.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Node {
     pub value: Value,
     pub start: Pos,
@@ -81,7 +105,7 @@ impl Node {
 }
 
 /// One `key: value` pair of a mapping. Keys are always strings, as in JSON and Kubernetes.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
     pub key: String,
     pub key_pos: Pos,
@@ -89,7 +113,7 @@ pub struct Entry {
 }
 
 /// The value of a node, typed as the Kubernetes API server would see it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Value {
     Null,
     Bool(bool),

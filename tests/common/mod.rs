@@ -24,6 +24,13 @@ pub fn bin() -> Command {
     for var in ["GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_SHA"] {
         c.env_remove(var);
     }
+    // One render cache for the tests, in the target directory: the scratch repositories'
+    // entries stay out of the user's cache, and every test that checks a repository twice
+    // checks it through the cache the second time.
+    c.env(
+        "KGATE_CACHE_DIR",
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/render-cache"),
+    );
     c
 }
 

@@ -112,6 +112,10 @@ pub struct Renderer {
     record_reads: bool,
     /// How many more times each directory's build will be asked for ([`Renderer::expecting`]).
     uses: Uses,
+    /// Whether [`Renderer::memo`] hands the builds over ([`Renderer::recording_reads`]).
+    hands_over: bool,
+    /// The render cache across runs ([`Renderer::with_store`]).
+    store: Option<Arc<super::store::RenderStore>>,
 }
 
 #[derive(Default)]
@@ -139,6 +143,8 @@ impl Renderer {
             helm: None,
             record_reads: false,
             uses: Uses::default(),
+            hands_over: false,
+            store: None,
         }
     }
 
@@ -148,7 +154,7 @@ impl Renderer {
     /// counted keeps its build; one used more often than counted is built again once. Not
     /// for a renderer whose [`Renderer::memo`] another reuses.
     pub fn expecting(mut self, uses: HashMap<PathBuf, usize>) -> Renderer {
-        if !self.record_reads {
+        if !self.hands_over {
             self.uses = Uses::new(uses);
         }
         self
@@ -158,6 +164,15 @@ impl Renderer {
     /// [`Renderer::with_memo`].
     pub fn recording_reads(mut self) -> Renderer {
         self.record_reads = true;
+        self.hands_over = true;
+        self
+    }
+
+    /// Take builds from `store` when what they read is unchanged, and store every build
+    /// (see `store.rs`). Only for a renderer whose file table is the disk's.
+    pub fn with_store(mut self, store: Arc<super::store::RenderStore>) -> Renderer {
+        self.record_reads = true;
+        self.store = Some(store);
         self
     }
 
@@ -185,7 +200,7 @@ impl Renderer {
     /// none of it): empty unless it was [`Renderer::recording_reads`] (a build whose reads are
     /// unknown must not be reused).
     pub fn memo(&self) -> Memo {
-        let entries = if self.record_reads {
+        let entries = if self.hands_over {
             self.cache
                 .lock()
                 .map(|mut c| std::mem::take(&mut *c))
@@ -458,6 +473,9 @@ impl Renderer {
             .probe(dir)
             .canonicalize(dir)
             .map_err(|e| RenderError::at(from, pos, format!("{}: {e}", dir.display())))?;
+        if self.record_reads {
+            memo::note_resolved(dir.to_owned(), canon.clone());
+        }
         if !canon.starts_with(&self.repo_root) {
             return Err(RenderError::at(
                 from,
@@ -500,19 +518,53 @@ impl Renderer {
             // The last user takes the build (unless another memo shares it).
             return Arc::try_unwrap(hit).unwrap_or_else(|shared| (*shared).clone());
         }
+        if !before.has_custom()
+            && let Some(restored) = self.restore(dir)
+        {
+            let inputs = Arc::new(restored.inputs);
+            if restored.looked_up {
+                super::openapi::note_builtin_lookup();
+            }
+            memo::note_all(&inputs);
+            let built = (restored.resources, restored.vars, restored.config);
+            if this_use != Use::Last {
+                self.remember(dir, Ok(built.clone()), restored.looked_up, inputs);
+            }
+            return Ok(built);
+        }
         let (result, inputs) = memo::recording(|| self.accumulate_uncached(dir, stack, from));
         let after = super::openapi::build_state();
-        if !after.has_custom()
-            && this_use != Use::Last
-            && let Ok(mut c) = self.cache.lock()
-        {
+        if !after.has_custom() {
             let looked_up = after.builtin_lookups > before.builtin_lookups;
-            c.insert(
-                dir.to_owned(),
-                (Arc::new(result.clone()), looked_up, inputs),
-            );
+            if let (Some(store), Ok((resources, vars, tc))) = (&self.store, &result) {
+                let path_of = |id: FileId| self.file_path(id);
+                let build = (resources.as_slice(), vars.as_slice(), tc);
+                store.save(dir, build, looked_up, &inputs, &self.sources, path_of);
+            }
+            if this_use != Use::Last {
+                self.remember(dir, result.clone(), looked_up, inputs);
+            }
         }
         result
+    }
+
+    /// Keeps `dir`'s build in the memo for its users to come.
+    fn remember(
+        &self,
+        dir: &Path,
+        result: Result<Accumulated, RenderError>,
+        looked_up: bool,
+        inputs: Arc<Inputs>,
+    ) {
+        if let Ok(mut c) = self.cache.lock() {
+            c.insert(dir.to_owned(), (Arc::new(result), looked_up, inputs));
+        }
+    }
+
+    /// `dir`'s build from the render cache, its files given ids of this run.
+    fn restore(&self, dir: &Path) -> Option<super::store::Restored> {
+        let store = self.store.as_ref()?;
+        store.load(dir, &self.sources, |p| self.file_id(p))
     }
 
     fn load_kustomization(

@@ -6,7 +6,7 @@
 use crate::yaml::{self, Entry, LoadLimits, Node, Pos, Value};
 
 /// One place a transformer applies: objects of a group/version/kind, and a path in them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FieldSpec {
     pub group: Option<String>,
     pub version: Option<String>,

@@ -68,6 +68,10 @@ impl Renderer {
         dir: &Path,
         ra: &mut Vec<Resource>,
     ) -> Result<(), RenderError> {
+        if !k.helm_charts.is_empty() {
+            // Helm reads the chart itself, out of the recording's sight.
+            super::memo::note_volatile();
+        }
         for chart in &k.helm_charts {
             for r in self.inflate(k, dir, chart)? {
                 add_unique(ra, r, &k.file, chart.start)?;

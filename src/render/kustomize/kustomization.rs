@@ -130,7 +130,7 @@ pub enum SortOptions {
 
 /// An entry of the legacy `vars`: `$(name)` in the fields kustomize substitutes becomes the
 /// value at `field_path` of the object `objref` names.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct VarEntry {
     pub name: String,
     pub group: String,

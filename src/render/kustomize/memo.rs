@@ -22,6 +22,11 @@ pub struct Inputs {
     /// rather than copied: a cluster's build uses hundreds of overlays, and a flat set of
     /// their thousands of paths cost several percent of `diff --since`.
     nested: Vec<Arc<Inputs>>,
+    /// Directories made canonical, with what they resolved to: a symbolic link pointed
+    /// elsewhere changes a build although no file it read did (the render cache checks them).
+    resolved: Vec<(PathBuf, PathBuf)>,
+    /// The build ran something whose inputs are not recorded (Helm): never cached across runs.
+    volatile: bool,
     pub ids: BTreeSet<FileId>,
 }
 
@@ -39,13 +44,42 @@ impl Inputs {
     }
 
     /// Every file the build (or one it used) read.
-    #[cfg(test)]
-    fn all_reads(&self) -> BTreeSet<PathBuf> {
+    pub(super) fn all_reads(&self) -> BTreeSet<PathBuf> {
         let mut out = self.reads.clone();
         for n in &self.nested {
             out.extend(n.all_reads());
         }
         out
+    }
+
+    /// Every directory resolution of the build and those it used, once each.
+    pub(super) fn all_resolved(&self) -> BTreeSet<(PathBuf, PathBuf)> {
+        let mut out: BTreeSet<_> = self.resolved.iter().cloned().collect();
+        for n in &self.nested {
+            out.extend(n.all_resolved());
+        }
+        out
+    }
+
+    /// Whether the build or one it used ran something whose inputs are not recorded.
+    pub(super) fn is_volatile(&self) -> bool {
+        self.volatile || self.nested.iter().any(|n| n.is_volatile())
+    }
+
+    /// The inputs of a build read back from the render cache: its reads and resolutions
+    /// (already flat) and the ids its objects' files have in this run.
+    pub(super) fn restored(
+        reads: BTreeSet<PathBuf>,
+        resolved: Vec<(PathBuf, PathBuf)>,
+        ids: BTreeSet<FileId>,
+    ) -> Inputs {
+        Inputs {
+            reads,
+            nested: Vec::new(),
+            resolved,
+            volatile: false,
+            ids,
+        }
     }
 }
 
@@ -68,6 +102,16 @@ pub(super) fn note_read(path: PathBuf) {
     });
 }
 
+/// The build under way on this thread made the directory `from` canonical: `to`.
+pub(super) fn note_resolved(from: PathBuf, to: PathBuf) {
+    on_top(|top| top.resolved.push((from, to)));
+}
+
+/// The build under way on this thread ran something whose inputs are not recorded.
+pub(super) fn note_volatile() {
+    on_top(|top| top.volatile = true);
+}
+
 /// The build under way on this thread gave `id` to a file.
 pub(super) fn note_id(id: FileId) {
     on_top(|top| {
@@ -79,7 +123,11 @@ pub(super) fn note_id(id: FileId) {
 pub(super) fn note_all(inputs: &Arc<Inputs>) {
     on_top(|top| {
         top.ids.extend(inputs.ids.iter().copied());
-        if !inputs.reads.is_empty() || !inputs.nested.is_empty() {
+        if !inputs.reads.is_empty()
+            || !inputs.nested.is_empty()
+            || !inputs.resolved.is_empty()
+            || inputs.volatile
+        {
             top.nested.push(Arc::clone(inputs));
         }
     });

@@ -11,7 +11,7 @@ use super::fieldspec::group_version;
 use crate::yaml::{Entry, FileId, LoadLimits, Node, Pos, Schema, Value};
 
 /// One object being built, with what kustomize remembers about it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Resource {
     pub node: Node,
     /// The file the object was read from (the kustomization file for generated objects).
@@ -72,7 +72,7 @@ pub type TemplateOrigin = ((FileId, u32), (FileId, Pos));
 
 /// One id of an object: kind, name, namespace (kustomize `ResId` without group/version,
 /// which no transformer changes).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ResIdent {
     pub kind: String,
     pub name: String,
@@ -81,7 +81,7 @@ pub struct ResIdent {
 
 /// Where an object comes from, as kustomize's `config.kubernetes.io/origin` annotation
 /// records it: the resource file, or the generator and the file configuring it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub enum Origin {
     File(PathBuf),
     Generator {
@@ -91,6 +91,46 @@ pub enum Origin {
         /// The generator config's `metadata.name`, for generators listed under `generators:`.
         name: Option<String>,
     },
+}
+
+/// [`Origin`] as the render cache reads it back: the generator kind owned.
+#[derive(serde::Deserialize)]
+enum OriginRepr {
+    File(PathBuf),
+    Generator {
+        configured_in: PathBuf,
+        kind: String,
+        name: Option<String>,
+    },
+}
+
+impl<'de> serde::Deserialize<'de> for Origin {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Origin, D::Error> {
+        Origin::try_from(OriginRepr::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl TryFrom<OriginRepr> for Origin {
+    type Error = String;
+
+    /// The two generator kinds kgate names; anything else is not an entry it wrote.
+    fn try_from(o: OriginRepr) -> Result<Origin, String> {
+        Ok(match o {
+            OriginRepr::File(p) => Origin::File(p),
+            OriginRepr::Generator {
+                configured_in,
+                kind,
+                name,
+            } => Origin::Generator {
+                configured_in,
+                kind: ["ConfigMapGenerator", "SecretGenerator"]
+                    .into_iter()
+                    .find(|k| *k == kind)
+                    .ok_or_else(|| format!("unknown generator kind {kind}"))?,
+                name,
+            },
+        })
+    }
 }
 
 impl Origin {
@@ -114,7 +154,7 @@ impl Origin {
 /// `alpha.config.kubernetes.io/transformations` annotation (`buildMetadata:
 /// [transformerAnnotations]`): the file configuring it and the config's kind, name and
 /// namespace (`apiVersion` is always `builtin`, the only plugins kgate runs).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Transformation {
     pub configured_in: PathBuf,
     pub kind: String,

@@ -16,7 +16,7 @@ use crate::yaml::{self, LoadLimits, Node, Value};
 
 /// `nameReference` entry: the fields (`referrers`) that refer by name to objects of a
 /// group/version/kind (kustomize's `NameBackReferences`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct NameBackRef {
     pub group: String,
     pub version: String,
@@ -25,7 +25,7 @@ pub struct NameBackRef {
 }
 
 /// The field specs of every built-in transformer.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct TransformerConfig {
     pub name_prefix: Vec<FieldSpec>,
     pub name_suffix: Vec<FieldSpec>,
@@ -235,8 +235,6 @@ pub fn absorb(acc: &mut Shared, other: &Shared) -> Result<(), String> {
 
 /// `MergeConfig` of a kustomization's own configuration (`None`: the defaults alone).
 pub fn absorb_own(acc: &mut Shared, own: Option<&TransformerConfig>) -> Result<(), String> {
-    static SHARED: std::sync::LazyLock<Shared> =
-        std::sync::LazyLock::new(|| Arc::new(accumulated_builtin().clone()));
     match own {
         None if acc.is_empty() => {
             *acc = Arc::clone(&SHARED);
@@ -246,6 +244,22 @@ pub fn absorb_own(acc: &mut Shared, own: Option<&TransformerConfig>) -> Result<(
         None => Arc::make_mut(acc).merge(TransformerConfig::builtin()),
         Some(own) => Arc::make_mut(acc).merge(own),
     }
+}
+
+/// The one shared copy of the defaults as an accumulation holds them: most builds' whole
+/// configuration, compared by pointer before merging.
+static SHARED: std::sync::LazyLock<Shared> =
+    std::sync::LazyLock::new(|| Arc::new(accumulated_builtin().clone()));
+
+/// The defaults' one shared copy (what the render cache reads back for a build whose whole
+/// configuration they are, so that merging it stays the pointer comparison it was).
+pub fn shared_defaults() -> Shared {
+    Arc::clone(&SHARED)
+}
+
+/// Whether `config` is the defaults' one shared copy.
+pub fn is_shared_defaults(config: &Shared) -> bool {
+    Arc::ptr_eq(config, &SHARED)
 }
 
 /// The defaults merged into an empty accumulation (kustomize's `ra.MergeConfig` of

@@ -1,0 +1,606 @@
+//! The render cache across runs: each kustomization directory built is written to a cache
+//! directory with what its build depended on (the content hash of every file it read, the
+//! paths it found missing or found to be directories, the directories it made canonical),
+//! and a later run takes the build from there when all of them still hold instead of
+//! building it again. A one-app change then rebuilds only the builds that read the changed
+//! file, and composes each cluster from its stored overlays (`kgate check --changed-since`,
+//! `kgate diff --since`, a pre-push hook).
+//!
+//! Correctness rests on the read recording of `memo.rs`: a build reaches files only through
+//! the renderer's `read_text`, `read_bytes` and `probe`, each noted. Builds that ran Helm
+//! (whose reads kgate does not see), that failed, or that ran under a custom OpenAPI schema
+//! are not stored. Entries live under one directory per repository and kgate build (version,
+//! commit, executable), so another build of kgate never reads them; an entry that cannot be
+//! read back is a miss, never an error. The hash is BLAKE3: a pull request cannot forge
+//! content that matches a stored build's.
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+use super::kustomization::VarEntry;
+use super::memo::Inputs;
+use super::resource::Resource;
+use super::tconfig::{self, TransformerConfig};
+use crate::model::CacheStats;
+use crate::source::{FileTable, ReadError};
+use crate::yaml::{FileId, Node, Value};
+
+/// Entries larger than this are not read back (a cluster of a thousand objects is ~1 MB).
+const MAX_ENTRY: u64 = 1 << 30;
+
+/// What a path was when a build used it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+enum State {
+    Missing,
+    Dir,
+    /// A file, by the BLAKE3 hash of its content.
+    File([u8; 32]),
+    /// A file the table refused (over the size limit): the build saw the refusal.
+    Refused(String),
+}
+
+/// What an entry's build depended on, read before its objects (a stale entry is rejected
+/// without decoding them).
+#[derive(Serialize, Deserialize)]
+struct Header {
+    dir: PathBuf,
+    reads: Vec<(PathBuf, State)>,
+    resolved: Vec<(PathBuf, PathBuf)>,
+}
+
+/// The build itself, its objects' file ids given with the paths they stood for.
+#[derive(Serialize)]
+struct BodyRef<'a> {
+    files: Vec<(u32, PathBuf)>,
+    looked_up: bool,
+    resources: &'a [Resource],
+    vars: &'a [VarEntry],
+    config: Config<&'a TransformerConfig>,
+}
+
+#[derive(Deserialize)]
+struct Body {
+    files: Vec<(u32, PathBuf)>,
+    looked_up: bool,
+    resources: Vec<Resource>,
+    vars: Vec<VarEntry>,
+    config: Config<TransformerConfig>,
+}
+
+/// A build's transformer configuration: most builds have the defaults alone, named rather
+/// than written out (decoding them was a tenth of a cached run).
+#[derive(Serialize, Deserialize)]
+enum Config<T> {
+    Defaults,
+    Own(T),
+}
+
+/// A build read back: its objects (file ids of this run), vars and configuration, whether
+/// it looked the built-in OpenAPI schema up, and its inputs.
+pub(super) struct Restored {
+    pub resources: Vec<Resource>,
+    pub vars: Vec<VarEntry>,
+    pub config: tconfig::Shared,
+    pub looked_up: bool,
+    pub inputs: Inputs,
+}
+
+/// The render cache of one repository for this build of kgate.
+pub struct RenderStore {
+    dir: PathBuf,
+    /// Each path's state, asked once per run.
+    states: Mutex<HashMap<PathBuf, State>>,
+    /// Each directory's canonical form, asked once per run.
+    canonical: Mutex<HashMap<PathBuf, Option<PathBuf>>>,
+    hits: AtomicUsize,
+    misses: AtomicUsize,
+    written: AtomicUsize,
+    failed: AtomicUsize,
+    error: Mutex<Option<String>>,
+}
+
+/// The file whose time says when a repository's cache was last used.
+const LAST_USED: &str = "last-used";
+
+/// How long a repository's cache is kept unused (a clone deleted, a scratch repository).
+const UNUSED_FOR: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
+/// Removes the caches of repositories (other than `current`) unused for [`UNUSED_FOR`].
+fn forget_unused(cache_root: &Path, current: &Path) {
+    let Ok(entries) = std::fs::read_dir(cache_root) else {
+        return;
+    };
+    let now = std::time::SystemTime::now();
+    for e in entries.flatten() {
+        let path = e.path();
+        if path == current || !e.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let used = std::fs::metadata(path.join(LAST_USED)).and_then(|m| m.modified());
+        let stale = match used {
+            Ok(t) => now.duration_since(t).is_ok_and(|d| d > UNUSED_FOR),
+            Err(_) => false,
+        };
+        if stale {
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
+}
+
+/// A short hex name for `parts`.
+fn digest(parts: &[&[u8]]) -> String {
+    let mut h = blake3::Hasher::new();
+    for p in parts {
+        h.update(&(p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    h.finalize().to_hex()[..32].to_owned()
+}
+
+/// What tells this build of kgate from another: its version and commit, and its executable
+/// (a rebuild from uncommitted sources keeps the commit).
+fn build_identity() -> String {
+    let exe = std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .map(|m| {
+            let mtime = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            format!("{} {mtime}", m.len())
+        })
+        .unwrap_or_default();
+    format!(
+        "{} {} {exe}",
+        env!("CARGO_PKG_VERSION"),
+        env!("KGATE_COMMIT")
+    )
+}
+
+impl RenderStore {
+    /// The cache of `repo_root` (canonical) under `cache_root`, created when missing. Entries
+    /// another build of kgate wrote for this repository are removed.
+    pub fn open(cache_root: &Path, repo_root: &Path) -> std::io::Result<RenderStore> {
+        Self::open_for(cache_root, repo_root, &build_identity())
+    }
+
+    fn open_for(cache_root: &Path, repo_root: &Path, build: &str) -> std::io::Result<RenderStore> {
+        let repo = cache_root.join(digest(&[repo_root.as_os_str().as_encoded_bytes()]));
+        let name = digest(&[build.as_bytes()]);
+        let dir = repo.join(&name);
+        std::fs::create_dir_all(&dir)?;
+        // Tell backup tools the directory holds nothing of value (the Cache Directory
+        // Tagging Specification).
+        let tag = cache_root.join("CACHEDIR.TAG");
+        if !tag.exists() {
+            let _ = std::fs::write(
+                tag,
+                "Signature: 8a477f597d28d172789f06886806bc55\n# kgate's render cache: safe to delete.\n",
+            );
+        }
+        for old in std::fs::read_dir(&repo)?.flatten() {
+            if old.file_name() != name.as_str() && old.file_name() != LAST_USED {
+                let _ = std::fs::remove_dir_all(old.path());
+            }
+        }
+        let _ = std::fs::write(repo.join(LAST_USED), "");
+        forget_unused(cache_root, &repo);
+        Ok(RenderStore {
+            dir,
+            states: Mutex::new(HashMap::new()),
+            canonical: Mutex::new(HashMap::new()),
+            hits: AtomicUsize::new(0),
+            misses: AtomicUsize::new(0),
+            written: AtomicUsize::new(0),
+            failed: AtomicUsize::new(0),
+            error: Mutex::new(None),
+        })
+    }
+
+    /// How the cache served the run so far.
+    pub fn stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            written: self.written.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            error: self.error.lock().ok().and_then(|e| e.clone()),
+        }
+    }
+
+    fn entry(&self, dir: &Path) -> PathBuf {
+        self.dir.join(digest(&[dir.as_os_str().as_encoded_bytes()]))
+    }
+
+    /// `path`'s state in `sources` (the run's file set).
+    fn state(&self, sources: &FileTable, path: &Path) -> State {
+        if let Some(known) = self.states.lock().ok().and_then(|s| s.get(path).cloned()) {
+            return known;
+        }
+        let state = match sources.bytes(path) {
+            Ok(bytes) => State::File(*blake3::hash(&bytes).as_bytes()),
+            Err(ReadError::Io(_)) if sources.is_dir(path) => State::Dir,
+            Err(ReadError::Io(_)) => State::Missing,
+            Err(e) => State::Refused(e.to_string()),
+        };
+        if let Ok(mut s) = self.states.lock() {
+            s.insert(path.to_owned(), state.clone());
+        }
+        state
+    }
+
+    fn canonical(&self, sources: &FileTable, path: &Path) -> Option<PathBuf> {
+        if let Some(known) = self
+            .canonical
+            .lock()
+            .ok()
+            .and_then(|c| c.get(path).cloned())
+        {
+            return known;
+        }
+        let canon = sources.canonicalize(path).ok();
+        if let Ok(mut c) = self.canonical.lock() {
+            c.insert(path.to_owned(), canon.clone());
+        }
+        canon
+    }
+
+    /// `dir`'s stored build when everything it depended on still holds in `sources`; its
+    /// objects' files get ids of this run through `file_id`.
+    pub(super) fn load(
+        &self,
+        dir: &Path,
+        sources: &FileTable,
+        file_id: impl Fn(&Path) -> FileId,
+    ) -> Option<Restored> {
+        let restored = self.read_valid(dir, sources, file_id);
+        let counter = if restored.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        restored
+    }
+
+    fn read_valid(
+        &self,
+        dir: &Path,
+        sources: &FileTable,
+        file_id: impl Fn(&Path) -> FileId,
+    ) -> Option<Restored> {
+        let bytes = crate::source::read_bytes_bounded(&self.entry(dir), MAX_ENTRY).ok()?;
+        let (header, rest) = postcard::take_from_bytes::<Header>(&bytes).ok()?;
+        let holds = header.dir == dir
+            && (header.reads.iter()).all(|(p, s)| self.state(sources, p) == *s)
+            && (header.resolved.iter())
+                .all(|(from, to)| self.canonical(sources, from).as_ref() == Some(to));
+        if !holds {
+            return None;
+        }
+        let mut body: Body = postcard::from_bytes(rest).ok()?;
+        let mut ids: Vec<(u32, FileId)> = (body.files.iter())
+            .map(|(old, path)| (*old, file_id(path)))
+            .collect();
+        ids.sort_unstable();
+        let new_id = |old: FileId| match ids.binary_search_by_key(&old.0, |(o, _)| *o) {
+            Ok(i) => ids[i].1,
+            Err(_) => FileId::UNKNOWN,
+        };
+        for r in &mut body.resources {
+            remap(r, &new_id);
+        }
+        let reads = header.reads.into_iter().map(|(p, _)| p).collect();
+        let inputs = Inputs::restored(
+            reads,
+            header.resolved,
+            ids.iter().map(|(_, id)| *id).collect(),
+        );
+        Some(Restored {
+            resources: body.resources,
+            vars: body.vars,
+            config: match body.config {
+                Config::Defaults => tconfig::shared_defaults(),
+                Config::Own(c) => std::sync::Arc::new(c),
+            },
+            looked_up: body.looked_up,
+            inputs,
+        })
+    }
+
+    /// Stores `dir`'s build (`resources`, `vars`, `config`), which depended on `inputs` (their
+    /// states now, in `sources`); `path_of` names the file behind each id. A build that ran
+    /// Helm is not stored, nor one whose objects name a file outside its inputs.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn save(
+        &self,
+        dir: &Path,
+        (resources, vars, config): (&[Resource], &[VarEntry], &tconfig::Shared),
+        looked_up: bool,
+        inputs: &Inputs,
+        sources: &FileTable,
+        path_of: impl Fn(FileId) -> Option<PathBuf>,
+    ) {
+        if inputs.is_volatile() || !resources.iter().all(|r| ids_within(r, &inputs.ids)) {
+            return;
+        }
+        let header = Header {
+            dir: dir.to_owned(),
+            reads: (inputs.all_reads().into_iter())
+                .map(|p| {
+                    let s = self.state(sources, &p);
+                    (p, s)
+                })
+                .collect(),
+            resolved: inputs.all_resolved().into_iter().collect(),
+        };
+        let body = BodyRef {
+            files: (inputs.ids.iter())
+                .filter_map(|id| path_of(*id).map(|p| (id.0, p)))
+                .collect(),
+            looked_up,
+            resources,
+            vars,
+            config: if tconfig::is_shared_defaults(config) {
+                Config::Defaults
+            } else {
+                Config::Own(&**config)
+            },
+        };
+        match self.write(dir, &header, &body) {
+            Ok(()) => self.written.fetch_add(1, Ordering::Relaxed),
+            Err(e) => {
+                if let Ok(mut first) = self.error.lock() {
+                    first.get_or_insert(e);
+                }
+                self.failed.fetch_add(1, Ordering::Relaxed)
+            }
+        };
+    }
+
+    fn write(&self, dir: &Path, header: &Header, body: &BodyRef<'_>) -> Result<(), String> {
+        let mut bytes = postcard::to_stdvec(header).map_err(|e| e.to_string())?;
+        bytes.extend(postcard::to_stdvec(body).map_err(|e| e.to_string())?);
+        // Written aside and renamed into place: a concurrent run reads a whole entry or none.
+        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)
+            .map_err(|e| format!("{}: {e}", self.dir.display()))?;
+        tmp.write_all(&bytes)
+            .map_err(|e| format!("{}: {e}", tmp.path().display()))?;
+        let to = self.entry(dir);
+        tmp.persist(&to)
+            .map_err(|e| format!("{}: {e}", to.display()))?;
+        Ok(())
+    }
+}
+
+/// Whether every file id of `r` is unknown or one of `ids`.
+fn ids_within(r: &Resource, ids: &BTreeSet<FileId>) -> bool {
+    let ok = |id: &FileId| *id == FileId::UNKNOWN || ids.contains(id);
+    node_ids_within(&r.node, &ok)
+        && r.template_origins
+            .iter()
+            .all(|((f, _), (t, _))| ok(f) && ok(t))
+        && r.removed_fields.iter().all(|(_, f, _)| ok(f))
+}
+
+fn node_ids_within(n: &Node, ok: &impl Fn(&FileId) -> bool) -> bool {
+    ok(&n.file)
+        && match &n.value {
+            Value::Seq(items) => items.iter().all(|i| node_ids_within(i, ok)),
+            Value::Map(entries) => entries.iter().all(|e| node_ids_within(&e.value, ok)),
+            _ => true,
+        }
+}
+
+/// `r` with every file id of the run that stored it replaced by this run's.
+fn remap(r: &mut Resource, new_id: &impl Fn(FileId) -> FileId) {
+    remap_node(&mut r.node, new_id);
+    for ((f, _), (t, _)) in &mut r.template_origins {
+        *f = new_id(*f);
+        *t = new_id(*t);
+    }
+    for (_, f, _) in &mut r.removed_fields {
+        *f = new_id(*f);
+    }
+}
+
+fn remap_node(n: &mut Node, new_id: &impl Fn(FileId) -> FileId) {
+    if n.file != FileId::UNKNOWN {
+        n.file = new_id(n.file);
+    }
+    match &mut n.value {
+        Value::Seq(items) => items.iter_mut().for_each(|i| remap_node(i, new_id)),
+        Value::Map(entries) => entries
+            .iter_mut()
+            .for_each(|e| remap_node(&mut e.value, new_id)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::Renderer;
+    use std::sync::Arc;
+
+    fn write(root: &Path, rel: &str, text: &str) {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+
+    fn cm(name: &str, value: &str) -> String {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  k: {value}\n")
+    }
+
+    /// A temporary repository (canonical) with an overlay over `base/`, and a cache beside.
+    fn repo() -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let top = std::fs::canonicalize(dir.path()).expect("canonical");
+        let root = top.join("repo");
+        write(&root, "base/kustomization.yaml", "resources:\n- cm.yaml\n");
+        write(&root, "base/cm.yaml", &cm("a", "one"));
+        write(
+            &root,
+            "overlay/kustomization.yaml",
+            "resources:\n- ../base\nnamePrefix: x-\nconfigMapGenerator:\n- name: gen\n  literals: [a=b]\n",
+        );
+        (dir, root, top.join("cache"))
+    }
+
+    /// `kustomize build overlay` through a fresh renderer on the cache, and the cache's
+    /// counts after it.
+    fn build(root: &Path, cache: &Path, dir: &str) -> (Result<String, String>, CacheStats) {
+        let store = Arc::new(RenderStore::open_for(cache, root, "test build").expect("opens"));
+        let r = Renderer::new(root).with_store(store.clone());
+        let out = r
+            .render_with_provenance(&root.join(dir), root)
+            .map_err(|e| e.message);
+        (out, store.stats())
+    }
+
+    fn uncached(root: &Path, dir: &str) -> Result<String, String> {
+        Renderer::new(root)
+            .render_with_provenance(&root.join(dir), root)
+            .map_err(|e| e.message)
+    }
+
+    #[test]
+    fn an_unchanged_build_is_reused_with_its_provenance() {
+        let (_d, root, cache) = repo();
+        let (first, stats) = build(&root, &cache, "overlay");
+        assert_eq!((stats.hits, stats.misses, stats.written), (0, 2, 2));
+        let (second, stats) = build(&root, &cache, "overlay");
+        assert_eq!((stats.hits, stats.misses, stats.written), (1, 0, 0));
+        assert_eq!(first, second);
+        assert_eq!(second, uncached(&root, "overlay"));
+        assert!(second.expect("renders").contains("base/cm.yaml:6"));
+    }
+
+    #[test]
+    fn a_changed_file_rebuilds_what_read_it() {
+        let (_d, root, cache) = repo();
+        build(&root, &cache, "overlay").0.expect("renders");
+        write(&root, "base/cm.yaml", &cm("a", "two"));
+        let (out, stats) = build(&root, &cache, "overlay");
+        assert_eq!((stats.hits, stats.misses), (0, 2));
+        assert!(out.clone().expect("renders").contains("k: two"));
+        assert_eq!(out, uncached(&root, "overlay"));
+        // The overlay alone changed: the base comes from the cache.
+        write(
+            &root,
+            "overlay/kustomization.yaml",
+            "resources:\n- ../base\n",
+        );
+        let (out, stats) = build(&root, &cache, "overlay");
+        assert_eq!((stats.hits, stats.misses), (1, 1));
+        assert_eq!(out, uncached(&root, "overlay"));
+    }
+
+    /// A file that appears where the build found none (a second kustomization file) changes
+    /// the build as much as an edited one.
+    #[test]
+    fn a_file_appearing_where_a_build_probed_rebuilds_it() {
+        let (_d, root, cache) = repo();
+        build(&root, &cache, "overlay").0.expect("renders");
+        write(&root, "base/kustomization.yml", "resources: []\n");
+        let (out, stats) = build(&root, &cache, "overlay");
+        assert_eq!(stats.hits, 0);
+        let message = out.expect_err("two kustomization files");
+        assert_eq!(Err(message), uncached(&root, "overlay"));
+    }
+
+    /// A symbolic link pointed at another directory changes the build although no file it
+    /// read changed.
+    #[test]
+    fn a_link_pointed_elsewhere_rebuilds_what_went_through_it() {
+        let (_d, root, cache) = repo();
+        write(&root, "other/kustomization.yaml", "resources:\n- cm.yaml\n");
+        write(&root, "other/cm.yaml", &cm("b", "other"));
+        std::os::unix::fs::symlink(root.join("base"), root.join("link")).expect("link");
+        write(&root, "top/kustomization.yaml", "resources:\n- ../link\n");
+        assert!(
+            build(&root, &cache, "top")
+                .0
+                .expect("renders")
+                .contains("name: a")
+        );
+        std::fs::remove_file(root.join("link")).expect("unlink");
+        std::os::unix::fs::symlink(root.join("other"), root.join("link")).expect("link");
+        let (out, stats) = build(&root, &cache, "top");
+        assert!(out.clone().expect("renders").contains("name: b"), "{out:?}");
+        assert_eq!(out, uncached(&root, "top"));
+        // `other` was never built before: the top build missed, and so did it.
+        assert_eq!(stats.hits, 0);
+    }
+
+    /// An entry that cannot be read back is a miss; a build that failed is not stored.
+    #[test]
+    fn a_damaged_entry_is_a_miss_and_failures_are_not_stored() {
+        let (_d, root, cache) = repo();
+        build(&root, &cache, "overlay").0.expect("renders");
+        let store = RenderStore::open_for(&cache, &root, "test build").expect("opens");
+        let entry = store.entry(&root.join("overlay"));
+        let bytes = std::fs::read(&entry).expect("stored");
+        std::fs::write(&entry, &bytes[..bytes.len() / 2]).expect("truncate");
+        let (out, stats) = build(&root, &cache, "overlay");
+        assert_eq!((stats.hits, stats.misses, stats.written), (1, 1, 1));
+        assert_eq!(out, uncached(&root, "overlay"));
+        write(
+            &root,
+            "bad/kustomization.yaml",
+            "resources:\n- missing.yaml\n",
+        );
+        let (out, stats) = build(&root, &cache, "bad");
+        assert!(out.is_err());
+        assert_eq!((stats.misses, stats.written), (1, 0));
+    }
+
+    /// Another build of kgate neither reads nor keeps this one's entries.
+    #[test]
+    fn another_build_of_kgate_starts_afresh() {
+        let (_d, root, cache) = repo();
+        build(&root, &cache, "overlay").0.expect("renders");
+        let other = Arc::new(RenderStore::open_for(&cache, &root, "other build").expect("opens"));
+        let r = Renderer::new(&root).with_store(other.clone());
+        r.render(&root.join("overlay")).expect("renders");
+        assert_eq!(other.stats().hits, 0);
+        let (_, stats) = build(&root, &cache, "overlay");
+        assert_eq!(stats.hits, 0, "the other build removed this one's entries");
+        assert!(cache.join("CACHEDIR.TAG").is_file());
+    }
+
+    /// A build that ran something kgate does not watch (Helm) is never stored.
+    #[test]
+    fn a_volatile_build_is_not_stored() {
+        let (_d, root, cache) = repo();
+        let store = RenderStore::open_for(&cache, &root, "test build").expect("opens");
+        let ((), inputs) = super::super::memo::recording(super::super::memo::note_volatile);
+        let config = tconfig::shared_defaults();
+        store.save(
+            &root,
+            (&[], &[], &config),
+            false,
+            &inputs,
+            &FileTable::new(&root, 1 << 20),
+            |_| None,
+        );
+        assert_eq!(store.stats().written, 0);
+        let ((), plain) = super::super::memo::recording(|| {});
+        store.save(
+            &root,
+            (&[], &[], &config),
+            false,
+            &plain,
+            &FileTable::new(&root, 1 << 20),
+            |_| None,
+        );
+        assert_eq!(store.stats().written, 1);
+    }
+}
