@@ -105,3 +105,105 @@ fn generated_monorepo_findings_match_the_answer_key() {
         .collect();
     assert_eq!(got, expected);
 }
+
+/// `kgate check ARGS REPO --format json --timings` with the render cache in `cache` (`None`:
+/// `--no-cache`): the report and the cache line of stderr.
+fn check_cached(
+    repo: &std::path::Path,
+    cache: Option<&std::path::Path>,
+    args: &[&str],
+) -> (String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kgate"));
+    cmd.args(["check", "--format", "json", "--timings"])
+        .args(args)
+        .arg(repo);
+    match cache {
+        Some(dir) => cmd.arg("--cache-dir").arg(dir),
+        None => cmd.arg("--no-cache"),
+    };
+    let out = cmd.current_dir(repo).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let cache_line = stderr
+        .lines()
+        .find(|l| l.starts_with("render cache:"))
+        .unwrap_or("")
+        .to_owned();
+    (String::from_utf8(out.stdout).unwrap(), cache_line)
+}
+
+/// The render cache changes how long a check takes, never what it reports: cold, warm and
+/// uncached checks of a generated monorepo agree, before and after a base and an overlay
+/// change, and the warm check after the change rebuilds only what reads the changed files.
+#[test]
+fn the_render_cache_reports_what_an_uncached_check_reports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let cache = tmp.path().join("cache");
+    let status = Command::new("python3")
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/gen_monorepo.py"))
+        .arg(&repo)
+        .args(["--apps", "20", "--seed", "2"])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("python3 runs benches/gen_monorepo.py");
+    assert!(status.success());
+    let (uncached, line) = check_cached(&repo, None, &[]);
+    assert_eq!(line, "", "no cache, no cache line");
+    // A cold check stores its builds (and may take one back later in the run); a warm one
+    // takes back every build that did not fail.
+    let (cold, line) = check_cached(&repo, Some(&cache), &[]);
+    let (cold_reused, cold_built) = counts(&line);
+    assert!(cold_built > 0, "{line}");
+    let (warm, line) = check_cached(&repo, Some(&cache), &[]);
+    let (warm_reused, warm_built) = counts(&line);
+    assert!(
+        warm_reused > cold_reused && warm_built < cold_built,
+        "{line}"
+    );
+    assert_eq!(cold, uncached);
+    assert_eq!(warm, uncached);
+
+    // A base's container loses its limits; an overlay changes its replicas.
+    let base = repo.join("apps/svc-0003/base/deployment.yaml");
+    let text = std::fs::read_to_string(&base).unwrap();
+    let edited = text.replacen("limits:", "requests_moved:", 1);
+    assert_ne!(text, edited, "the generated base has limits");
+    std::fs::write(&base, edited).unwrap();
+    let overlay = repo.join("apps/svc-0004/overlays/prod/kustomization.yaml");
+    let text = std::fs::read_to_string(&overlay).unwrap();
+    std::fs::write(
+        &overlay,
+        format!("{text}replicas:\n- name: svc-0004\n  count: 7\n"),
+    )
+    .unwrap();
+    let (uncached, _) = check_cached(&repo, None, &[]);
+    let (warm, line) = check_cached(&repo, Some(&cache), &[]);
+    assert_eq!(warm, uncached);
+    assert_ne!(warm, cold, "the edits change the report");
+    let (reused, built) = counts(&line);
+    assert!(reused > 0 && built < cold_built, "{line}");
+}
+
+/// `(reused, built)` of a `render cache: R builds reused, B built (S stored)` line.
+fn counts(line: &str) -> (usize, usize) {
+    let words: Vec<&str> = line.split([' ', ',']).filter(|w| !w.is_empty()).collect();
+    match words.as_slice() {
+        [
+            "render",
+            "cache:",
+            reused,
+            "builds",
+            "reused",
+            built,
+            "built",
+            ..,
+        ] => (reused.parse().unwrap(), built.parse().unwrap()),
+        _ => panic!("not a cache line: {line}"),
+    }
+}
