@@ -1083,3 +1083,38 @@ fn secret_values_are_never_printed_in_any_format() {
         }
     }
 }
+
+/// The render cache's default place: `~/.cache/kgate` (here `$XDG_CACHE_HOME/kgate`), and
+/// none in CI unless `KGATE_CACHE_DIR` names one; `--no-cache` bypasses it.
+#[test]
+fn the_render_cache_defaults_to_the_users_cache_and_is_off_in_ci() {
+    let tmp = tempfile::tempdir().unwrap();
+    let example = repo().join("examples/clean");
+    let run = |env: &[(&str, &str)], extra: &[&str]| {
+        let mut c = common::bin();
+        c.env_remove("KGATE_CACHE_DIR").env_remove("CI");
+        c.env("XDG_CACHE_HOME", tmp.path().join("xdg"));
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let out = c
+            .args(["check", "--format", "json", "--timings"])
+            .args(extra)
+            .arg(&example)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        stderr.lines().any(|l| l.starts_with("render cache:"))
+    };
+    assert!(!run(&[("CI", "true")], &[]));
+    assert!(!tmp.path().join("xdg/kgate").exists());
+    assert!(!run(&[], &["--no-cache"]));
+    assert!(!tmp.path().join("xdg/kgate").exists());
+    assert!(run(&[], &[]));
+    assert!(tmp.path().join("xdg/kgate/CACHEDIR.TAG").is_file());
+    let own = tmp.path().join("own");
+    let own_str = own.to_str().unwrap();
+    assert!(run(&[("CI", "true"), ("KGATE_CACHE_DIR", own_str)], &[]));
+    assert!(own.join("CACHEDIR.TAG").is_file());
+}
