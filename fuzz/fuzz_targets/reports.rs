@@ -99,6 +99,7 @@ fuzz_target!(|data: &[u8]| {
         sources: Arc::new(Sources(sources)),
         // Never part of a report.
         timings: Vec::new(),
+        render_cache: None,
     };
     for format in Format::ALL {
         for color in [false, true] {
