@@ -17,19 +17,11 @@ pub fn resolve_plain_scalar(s: &str) -> Value {
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// A position in a source file: 1-based line and 1-based column (in characters).
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
 pub struct Pos {
     pub line: u32,
@@ -45,17 +37,7 @@ impl fmt::Display for Pos {
 /// Which file a node was read from: an index into a table its reader keeps
 /// ([`FileId::UNKNOWN`] for nodes made by kgate itself).
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
 pub struct FileId(pub u32);
 
@@ -64,7 +46,7 @@ impl FileId {
 }
 
 /// A YAML node and the source range it was read from.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Node {
     pub value: Value,
     pub start: Pos,
@@ -105,7 +87,7 @@ impl Node {
 }
 
 /// One `key: value` pair of a mapping. Keys are always strings, as in JSON and Kubernetes.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
     pub key: String,
     pub key_pos: Pos,
@@ -113,7 +95,7 @@ pub struct Entry {
 }
 
 /// The value of a node, typed as the Kubernetes API server would see it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Value {
     Null,
     Bool(bool),

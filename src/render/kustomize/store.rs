@@ -581,26 +581,16 @@ mod tests {
     fn a_volatile_build_is_not_stored() {
         let (_d, root, cache) = repo();
         let store = RenderStore::open_for(&cache, &root, "test build").expect("opens");
-        let ((), inputs) = super::super::memo::recording(super::super::memo::note_volatile);
         let config = tconfig::shared_defaults();
-        store.save(
-            &root,
-            (&[], &[], &config),
-            false,
-            &inputs,
-            &FileTable::new(&root, 1 << 20),
-            |_| None,
-        );
+        let table = FileTable::new(&root, 1 << 20);
+        let save = |inputs: &Inputs| {
+            store.save(&root, (&[], &[], &config), false, inputs, &table, |_| None);
+        };
+        let ((), volatile) = super::super::memo::recording(super::super::memo::note_volatile);
+        save(&volatile);
         assert_eq!(store.stats().written, 0);
         let ((), plain) = super::super::memo::recording(|| {});
-        store.save(
-            &root,
-            (&[], &[], &config),
-            false,
-            &plain,
-            &FileTable::new(&root, 1 << 20),
-            |_| None,
-        );
+        save(&plain);
         assert_eq!(store.stats().written, 1);
     }
 }
