@@ -438,12 +438,10 @@ pub fn check_prepared(
         clock = std::time::Instant::now();
     };
     let reuse = keeping.and_then(|k| k.reuse).map(|memo| (memo, &differing));
-    // The render cache across runs, for a renderer reading the disk as it is: not REF's side
-    // checked in place, whose file table serves REF's contents (and whose hidden paths must
-    // not be asked for by the cache's checks). One that cannot be opened leaves it uncached.
-    let in_place_ref = keeping.is_some_and(|k| k.sources.is_some() || k.reuse.is_some());
+    // The render cache across runs (none for an exported tree: `cache_dir` is unset there).
+    // REF's side checked in place opens its own: its file table serves REF's contents, so its
+    // entries are checked against REF's files. One that cannot be opened leaves it uncached.
     let store = (opts.cache_dir.as_ref())
-        .filter(|_| !in_place_ref)
         .and_then(|dir| crate::render::RenderStore::open(dir, &s.repo_root).ok())
         .map(std::sync::Arc::new);
     // The affected roots and the selected entry points (checked as roots of their own).

@@ -52,6 +52,9 @@ pub struct PrDiff {
     /// How long each phase took, in order (`kgate diff --since REF --timings`).
     #[serde(skip)]
     pub timings: Vec<(String, std::time::Duration)>,
+    /// How the render cache served each side (`--timings`): REF's, then the working tree's.
+    #[serde(skip)]
+    pub render_cache: Vec<(&'static str, crate::model::CacheStats)>,
 }
 
 /// One rendered root that differs (or fails to render) between REF and the working tree.
@@ -293,6 +296,8 @@ struct Side {
     repo: Option<super::check::RepoResults>,
     /// Its check's file table.
     table: Arc<FileTable>,
+    /// How the render cache served its check.
+    render_cache: Option<crate::model::CacheStats>,
     /// Its policy results by content.
     results: Option<super::roots::ResultsMemo>,
     /// Whether its graph is the working tree's (REF checked in place with the working tree's
@@ -324,6 +329,7 @@ impl Side {
             sources: keeping.reuse.map(|_| kept.sources.clone()),
             table: kept.sources,
             timings: result.timings,
+            render_cache: result.render_cache,
             repo: kept.repo,
             results: kept.results,
             shares_graph: false,
@@ -707,6 +713,10 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
     // freed on a thread of their own, which the report does not wait for (a process that
     // exits first frees them at once). Freeing them here was most of the 8-15 ms lap the
     // timings named after REF's tree, and the working tree's, after it, was not timed.
+    let render_cache = [("REF", before.as_ref()), ("working tree", Some(&after))]
+        .into_iter()
+        .filter_map(|(side, s)| Some((side, s?.render_cache.clone()?)))
+        .collect();
     std::thread::spawn(move || drop((before, after)));
     let findings = findings_diff(had.unwrap_or_default(), has);
     lap("findings added and resolved", &mut timings);
@@ -720,6 +730,7 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
         roots,
         findings,
         timings,
+        render_cache,
     })
 }
 

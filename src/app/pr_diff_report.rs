@@ -545,6 +545,7 @@ mod tests {
                 resolved: Vec::new(),
             },
             timings: Vec::new(),
+            render_cache: Vec::new(),
         }
     }
 

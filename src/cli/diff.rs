@@ -119,6 +119,9 @@ fn run_since(args: &DiffArgs, reference: &str) -> u8 {
         for (what, d) in &diff.timings {
             eprintln!("{:>8.1} ms  {what}", d.as_secs_f64() * 1000.0);
         }
+        for (side, stats) in &diff.render_cache {
+            eprintln!("{side}: {stats}");
+        }
     }
     use kgate::app::pr_diff_report as report;
     let text = match args.format.as_str() {

@@ -19,7 +19,7 @@ pub use kustomize::{Memo, RenderStore, Renderer, Resource};
 use crate::yaml::Pos;
 
 /// A kustomization could not be rendered: the file and line responsible, and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[error("{}:{}:{}: {message}", file.display(), pos.line, pos.column)]
 pub struct RenderError {
     pub file: PathBuf,

@@ -526,19 +526,19 @@ impl Renderer {
                 super::openapi::note_builtin_lookup();
             }
             memo::note_all(&inputs);
-            let built = (restored.resources, restored.vars, restored.config);
             if this_use != Use::Last {
-                self.remember(dir, Ok(built.clone()), restored.looked_up, inputs);
+                let result = restored.result.clone();
+                self.remember(dir, result, restored.looked_up, inputs);
             }
-            return Ok(built);
+            return restored.result;
         }
         let (result, inputs) = memo::recording(|| self.accumulate_uncached(dir, stack, from));
         let after = super::openapi::build_state();
         if !after.has_custom() {
             let looked_up = after.builtin_lookups > before.builtin_lookups;
-            if let (Some(store), Ok((resources, vars, tc))) = (&self.store, &result) {
+            if let Some(store) = &self.store {
                 let path_of = |id: FileId| self.file_path(id);
-                let build = (resources.as_slice(), vars.as_slice(), tc);
+                let build = (result.as_ref()).map(|(r, v, tc)| (r.as_slice(), v.as_slice(), tc));
                 store.save(dir, build, looked_up, &inputs, &self.sources, path_of);
             }
             if this_use != Use::Last {

@@ -7,9 +7,9 @@
 //! `kgate diff --since`, a pre-push hook).
 //!
 //! Correctness rests on the read recording of `memo.rs`: a build reaches files only through
-//! the renderer's `read_text`, `read_bytes` and `probe`, each noted. Builds that ran Helm
-//! (whose reads kgate does not see), that failed, or that ran under a custom OpenAPI schema
-//! are not stored. Entries live under one directory per repository and kgate build (version,
+//! the renderer's `read_text`, `read_bytes` and `probe`, each noted. A failed build is stored
+//! too (its failure depends on what it read up to it). Builds that ran Helm (whose reads kgate
+//! does not see) or ran under a custom OpenAPI schema are not stored. Entries live under one directory per repository and kgate build (version,
 //! commit, executable), so another build of kgate never reads them; an entry that cannot be
 //! read back is a miss, never an error. The hash is BLAKE3: a pull request cannot forge
 //! content that matches a stored build's.
@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+use super::RenderError;
 use super::kustomization::VarEntry;
 use super::memo::Inputs;
 use super::resource::Resource;
@@ -53,11 +54,17 @@ struct Header {
     resolved: Vec<(PathBuf, PathBuf)>,
 }
 
-/// The build itself, its objects' file ids given with the paths they stood for.
+/// The build itself (or why it failed: a failure depends on what was read up to it as a
+/// success does on all it read), its objects' file ids given with the paths they stood for.
 #[derive(Serialize)]
 struct BodyRef<'a> {
     files: Vec<(u32, PathBuf)>,
     looked_up: bool,
+    build: Result<BuiltRef<'a>, &'a RenderError>,
+}
+
+#[derive(Serialize)]
+struct BuiltRef<'a> {
     resources: &'a [Resource],
     vars: &'a [VarEntry],
     config: Config<&'a TransformerConfig>,
@@ -67,10 +74,18 @@ struct BodyRef<'a> {
 struct Body {
     files: Vec<(u32, PathBuf)>,
     looked_up: bool,
+    build: Result<Built, RenderError>,
+}
+
+#[derive(Deserialize)]
+struct Built {
     resources: Vec<Resource>,
     vars: Vec<VarEntry>,
     config: Config<TransformerConfig>,
 }
+
+/// A build as the engine holds it (`engine.rs`' `Accumulated`).
+pub(super) type Build = (Vec<Resource>, Vec<VarEntry>, tconfig::Shared);
 
 /// A build's transformer configuration: most builds have the defaults alone, named rather
 /// than written out (decoding them was a tenth of a cached run).
@@ -80,12 +95,10 @@ enum Config<T> {
     Own(T),
 }
 
-/// A build read back: its objects (file ids of this run), vars and configuration, whether
-/// it looked the built-in OpenAPI schema up, and its inputs.
+/// A build read back: its objects (file ids of this run), vars and configuration, or why it
+/// failed; whether it looked the built-in OpenAPI schema up, and its inputs.
 pub(super) struct Restored {
-    pub resources: Vec<Resource>,
-    pub vars: Vec<VarEntry>,
-    pub config: tconfig::Shared,
+    pub result: Result<Build, RenderError>,
     pub looked_up: bool,
     pub inputs: Inputs,
 }
@@ -214,14 +227,34 @@ impl RenderStore {
         }
     }
 
-    fn entry(&self, dir: &Path) -> PathBuf {
-        self.dir.join(digest(&[dir.as_os_str().as_encoded_bytes()]))
+    /// The two places of `dir`'s entries, the one used last first: a directory keeps its last
+    /// two builds, so that `kgate diff --since REF` finds REF's build of a changed directory
+    /// beside the working tree's (each side's check takes its own back).
+    fn entries(&self, dir: &Path) -> [PathBuf; 2] {
+        let name = digest(&[dir.as_os_str().as_encoded_bytes()]);
+        [0, 1].map(|slot| self.dir.join(format!("{name}-{slot}")))
     }
 
-    /// `path`'s state in `sources` (the run's file set).
+    /// Makes the second place's entry the first (the one used last), the first the second.
+    fn swap(&self, [first, second]: &[PathBuf; 2]) {
+        static SWAPS: AtomicUsize = AtomicUsize::new(0);
+        let n = SWAPS.fetch_add(1, Ordering::Relaxed);
+        let aside = first.with_extension(format!("swap-{}-{n}", std::process::id()));
+        if std::fs::rename(first, &aside).is_ok() {
+            let _ = std::fs::rename(second, first);
+            let _ = std::fs::rename(&aside, second);
+        }
+    }
+
+    /// `path`'s state in `sources` (the run's file set). A path the table hides (one REF's
+    /// tree has not, for `kgate diff --since`'s REF side) is missing, without asking the table
+    /// for it (that question is what tells the diff REF's tree is needed).
     fn state(&self, sources: &FileTable, path: &Path) -> State {
         if let Some(known) = self.states.lock().ok().and_then(|s| s.get(path).cloned()) {
             return known;
+        }
+        if sources.is_hidden(path) {
+            return State::Missing;
         }
         let state = match sources.bytes(path) {
             Ok(bytes) => State::File(*blake3::hash(&bytes).as_bytes()),
@@ -275,16 +308,21 @@ impl RenderStore {
         sources: &FileTable,
         file_id: impl Fn(&Path) -> FileId,
     ) -> Option<Restored> {
-        let bytes = crate::source::read_bytes_bounded(&self.entry(dir), MAX_ENTRY).ok()?;
-        let (header, rest) = postcard::take_from_bytes::<Header>(&bytes).ok()?;
-        let holds = header.dir == dir
-            && (header.reads.iter()).all(|(p, s)| self.state(sources, p) == *s)
-            && (header.resolved.iter())
-                .all(|(from, to)| self.canonical(sources, from).as_ref() == Some(to));
-        if !holds {
-            return None;
+        let places = self.entries(dir);
+        let (place, bytes, header, at) = places.iter().enumerate().find_map(|(place, path)| {
+            let bytes = crate::source::read_bytes_bounded(path, MAX_ENTRY).ok()?;
+            let (header, rest) = postcard::take_from_bytes::<Header>(&bytes).ok()?;
+            let holds = header.dir == dir
+                && (header.reads.iter()).all(|(p, s)| self.state(sources, p) == *s)
+                && (header.resolved.iter())
+                    .all(|(from, to)| self.canonical(sources, from).as_ref() == Some(to));
+            let at = bytes.len() - rest.len();
+            holds.then_some((place, bytes, header, at))
+        })?;
+        let mut body: Body = postcard::from_bytes(&bytes[at..]).ok()?;
+        if place == 1 {
+            self.swap(&places);
         }
-        let mut body: Body = postcard::from_bytes(rest).ok()?;
         let mut ids: Vec<(u32, FileId)> = (body.files.iter())
             .map(|(old, path)| (*old, file_id(path)))
             .collect();
@@ -293,8 +331,10 @@ impl RenderStore {
             Ok(i) => ids[i].1,
             Err(_) => FileId::UNKNOWN,
         };
-        for r in &mut body.resources {
-            remap(r, &new_id);
+        if let Ok(built) = &mut body.build {
+            for r in &mut built.resources {
+                remap(r, &new_id);
+            }
         }
         let reads = header.reads.into_iter().map(|(p, _)| p).collect();
         let inputs = Inputs::restored(
@@ -303,31 +343,35 @@ impl RenderStore {
             ids.iter().map(|(_, id)| *id).collect(),
         );
         Some(Restored {
-            resources: body.resources,
-            vars: body.vars,
-            config: match body.config {
-                Config::Defaults => tconfig::shared_defaults(),
-                Config::Own(c) => std::sync::Arc::new(c),
-            },
+            result: body.build.map(|b| {
+                let config = match b.config {
+                    Config::Defaults => tconfig::shared_defaults(),
+                    Config::Own(c) => std::sync::Arc::new(c),
+                };
+                (b.resources, b.vars, config)
+            }),
             looked_up: body.looked_up,
             inputs,
         })
     }
 
-    /// Stores `dir`'s build (`resources`, `vars`, `config`), which depended on `inputs` (their
-    /// states now, in `sources`); `path_of` names the file behind each id. A build that ran
-    /// Helm is not stored, nor one whose objects name a file outside its inputs.
-    #[allow(clippy::too_many_arguments)]
+    /// Stores `dir`'s build (`resources`, `vars`, `config`, or why it failed), which depended
+    /// on `inputs` (their states now, in `sources`); `path_of` names the file behind each id.
+    /// A build that ran Helm is not stored, nor one whose objects name a file outside its
+    /// inputs.
     pub(super) fn save(
         &self,
         dir: &Path,
-        (resources, vars, config): (&[Resource], &[VarEntry], &tconfig::Shared),
+        build: Result<(&[Resource], &[VarEntry], &tconfig::Shared), &RenderError>,
         looked_up: bool,
         inputs: &Inputs,
         sources: &FileTable,
         path_of: impl Fn(FileId) -> Option<PathBuf>,
     ) {
-        if inputs.is_volatile() || !resources.iter().all(|r| ids_within(r, &inputs.ids)) {
+        let outside = |(resources, _, _): &(&[Resource], _, _)| {
+            !resources.iter().all(|r| ids_within(r, &inputs.ids))
+        };
+        if inputs.is_volatile() || build.as_ref().is_ok_and(outside) {
             return;
         }
         let header = Header {
@@ -345,13 +389,15 @@ impl RenderStore {
                 .filter_map(|id| path_of(*id).map(|p| (id.0, p)))
                 .collect(),
             looked_up,
-            resources,
-            vars,
-            config: if tconfig::is_shared_defaults(config) {
-                Config::Defaults
-            } else {
-                Config::Own(&**config)
-            },
+            build: build.map(|(resources, vars, config)| BuiltRef {
+                resources,
+                vars,
+                config: if tconfig::is_shared_defaults(config) {
+                    Config::Defaults
+                } else {
+                    Config::Own(&**config)
+                },
+            }),
         };
         match self.write(dir, &header, &body) {
             Ok(()) => self.written.fetch_add(1, Ordering::Relaxed),
@@ -372,7 +418,9 @@ impl RenderStore {
             .map_err(|e| format!("{}: {e}", self.dir.display()))?;
         tmp.write_all(&bytes)
             .map_err(|e| format!("{}: {e}", tmp.path().display()))?;
-        let to = self.entry(dir);
+        // The entry used last becomes the second; the one before it goes.
+        let [to, second] = self.entries(dir);
+        let _ = std::fs::rename(&to, &second);
         tmp.persist(&to)
             .map_err(|e| format!("{}: {e}", to.display()))?;
         Ok(())
@@ -540,13 +588,14 @@ mod tests {
         assert_eq!(stats.hits, 0);
     }
 
-    /// An entry that cannot be read back is a miss; a build that failed is not stored.
+    /// An entry that cannot be read back is a miss. A failed build is stored and taken back
+    /// with its error, until what it read (or found missing) changes.
     #[test]
-    fn a_damaged_entry_is_a_miss_and_failures_are_not_stored() {
+    fn a_damaged_entry_is_a_miss_and_failures_are_stored_too() {
         let (_d, root, cache) = repo();
         build(&root, &cache, "overlay").0.expect("renders");
         let store = RenderStore::open_for(&cache, &root, "test build").expect("opens");
-        let entry = store.entry(&root.join("overlay"));
+        let [entry, _] = store.entries(&root.join("overlay"));
         let bytes = std::fs::read(&entry).expect("stored");
         std::fs::write(&entry, &bytes[..bytes.len() / 2]).expect("truncate");
         let (out, stats) = build(&root, &cache, "overlay");
@@ -559,7 +608,15 @@ mod tests {
         );
         let (out, stats) = build(&root, &cache, "bad");
         assert!(out.is_err());
-        assert_eq!((stats.misses, stats.written), (1, 0));
+        assert_eq!((stats.misses, stats.written), (1, 1));
+        let (again, stats) = build(&root, &cache, "bad");
+        assert_eq!((stats.hits, stats.misses), (1, 0));
+        assert_eq!(again, out);
+        assert_eq!(again, uncached(&root, "bad"));
+        write(&root, "bad/missing.yaml", &cm("m", "found"));
+        let (now, stats) = build(&root, &cache, "bad");
+        assert_eq!((stats.hits, stats.misses), (0, 1));
+        assert!(now.expect("renders now").contains("name: m"));
     }
 
     /// Another build of kgate neither reads nor keeps this one's entries.
@@ -584,7 +641,14 @@ mod tests {
         let config = tconfig::shared_defaults();
         let table = FileTable::new(&root, 1 << 20);
         let save = |inputs: &Inputs| {
-            store.save(&root, (&[], &[], &config), false, inputs, &table, |_| None);
+            store.save(
+                &root,
+                Ok((&[], &[], &config)),
+                false,
+                inputs,
+                &table,
+                |_| None,
+            );
         };
         let ((), volatile) = super::super::memo::recording(super::super::memo::note_volatile);
         save(&volatile);
@@ -592,5 +656,48 @@ mod tests {
         let ((), plain) = super::super::memo::recording(|| {});
         save(&plain);
         assert_eq!(store.stats().written, 1);
+    }
+
+    /// A directory keeps its last two builds: after an edit and its revert (REF's contents
+    /// and the working tree's, for `kgate diff --since`), both are taken back.
+    #[test]
+    fn a_directory_keeps_its_last_two_builds() {
+        let (_d, root, cache) = repo();
+        build(&root, &cache, "overlay").0.expect("renders");
+        write(&root, "base/cm.yaml", &cm("a", "two"));
+        assert_eq!(build(&root, &cache, "overlay").1.hits, 0);
+        write(&root, "base/cm.yaml", &cm("a", "one"));
+        let (out, stats) = build(&root, &cache, "overlay");
+        assert_eq!((stats.hits, stats.misses), (1, 0));
+        assert_eq!(out, uncached(&root, "overlay"));
+        write(&root, "base/cm.yaml", &cm("a", "two"));
+        assert_eq!(build(&root, &cache, "overlay").1.hits, 1);
+        // A third version replaces the one used least recently ("one"): "two" stays.
+        // (Recency is the places' order, not file times, which can tie.)
+        write(&root, "base/cm.yaml", &cm("a", "three"));
+        assert_eq!(build(&root, &cache, "overlay").1.hits, 0);
+        write(&root, "base/cm.yaml", &cm("a", "two"));
+        assert_eq!(build(&root, &cache, "overlay").1.hits, 1);
+        write(&root, "base/cm.yaml", &cm("a", "one"));
+        assert_eq!(build(&root, &cache, "overlay").1.hits, 0);
+    }
+
+    /// A path the file table hides (one REF's tree has not) is missing for the cache's checks,
+    /// which never ask the table for it: that question sends `kgate diff --since` to REF's
+    /// exported tree.
+    #[test]
+    fn a_hidden_path_is_missing_without_being_asked() {
+        let (_d, root, cache) = repo();
+        let store = RenderStore::open_for(&cache, &root, "test build").expect("opens");
+        let table = FileTable::new(&root, 1 << 20).hiding([root.join("base")]);
+        assert_eq!(
+            store.state(&table, &root.join("base/cm.yaml")),
+            State::Missing
+        );
+        assert!(table.hidden_reads().is_empty());
+        assert!(matches!(
+            store.state(&table, &root.join("overlay/kustomization.yaml")),
+            State::File(_)
+        ));
     }
 }
