@@ -484,7 +484,12 @@ pub fn check_prepared(
             let input = repo::repo_scope_input(&graph, config, &context);
             let results = match keeping.and_then(|k| k.repo).filter(|r| r.input == input) {
                 Some(same) => same.results.clone(),
-                None => repo::repo_scope_results(&policies, &input, &context, &registry.not_run),
+                None => repo::stored_repo_results(
+                    store.as_deref(),
+                    &input,
+                    || repo::repo_scope_results(&policies, &input, &context, &registry.not_run),
+                    (&policies, &context, &registry.not_run),
+                ),
             };
             RepoResults { input, results }
         })

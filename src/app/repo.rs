@@ -52,6 +52,48 @@ pub fn repo_scope_results(
         .evaluate_repo(input, &context.for_root(None), enabled)
 }
 
+/// The repository-scope rules' results for `input`, from the render cache when a run before
+/// stored them for the same input, policies, context and enabled rules; else `compute`d (and
+/// stored when no rule failed: a failure may be a time limit, which another run may not hit).
+pub fn stored_repo_results(
+    store: Option<&crate::render::RenderStore>,
+    input: &serde_json::Value,
+    compute: impl FnOnce() -> Vec<Result<crate::policy::RepoViolation, crate::policy::EvalError>>,
+    (policies, context, not_run): (
+        &crate::policy::PolicySet,
+        &crate::policy::context::ContextSettings,
+        &[String],
+    ),
+) -> Vec<Result<crate::policy::RepoViolation, crate::policy::EvalError>> {
+    let Some(store) = store else {
+        return compute();
+    };
+    let mut key = blake3::Hasher::new();
+    key.update(&policies.fingerprint());
+    for part in [
+        serde_json::to_string(input).unwrap_or_default(),
+        serde_json::to_string(&context.for_root(None)).unwrap_or_default(),
+        not_run.join("\n"),
+    ] {
+        key.update(&(part.len() as u64).to_le_bytes());
+        key.update(part.as_bytes());
+    }
+    let key = *key.finalize().as_bytes();
+    let stored = store
+        .get("repository-rules", &key)
+        .and_then(|bytes| postcard::from_bytes::<Vec<crate::policy::RepoViolation>>(&bytes).ok());
+    if let Some(violations) = stored {
+        return violations.into_iter().map(Ok).collect();
+    }
+    let results = compute();
+    let violations: Option<Vec<&crate::policy::RepoViolation>> =
+        results.iter().map(|r| r.as_ref().ok()).collect();
+    if let Some(bytes) = violations.and_then(|v| postcard::to_stdvec(&v).ok()) {
+        store.put("repository-rules", &key, &bytes);
+    }
+    results
+}
+
 /// Findings of the repository-scope rules. With `--changed-since`, only those about a changed
 /// file or a directory holding one (a structure problem elsewhere is not this change's).
 pub fn repo_findings(

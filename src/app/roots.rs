@@ -906,7 +906,11 @@ pub fn check_roots(
     let hands_back = settings.keep.is_some() && settings.reuse.is_none();
     if hands_back {
         renderer = renderer.recording_reads();
-    } else {
+    }
+    // With the render cache, builds are counted even when the memo is handed back: what the
+    // other check does not find in the memo it finds in the cache (copying every build into
+    // the memo and out of it again was a tenth of a cached `diff --since`).
+    if !hands_back || settings.store.is_some() {
         renderer = renderer.expecting(super::build_uses::expected_builds(
             settings.graph,
             scan_root,

@@ -178,6 +178,9 @@ pub struct PolicySet {
     root_program: Option<Arc<regorus::rvm::program::Program>>,
     /// The time limit per object and the memory limit (`set_limits`).
     limits: (Duration, Option<u64>),
+    /// What tells these policies from others: the BLAKE3 hash of every policy file's path
+    /// and text and of the users' data (results stored across runs are keyed by it).
+    fingerprint: [u8; 32],
 }
 
 fn is_test_file(path: &str) -> bool {
@@ -288,7 +291,23 @@ impl PolicySet {
             sources.iter().filter(|s| !is_test_file(&s.path)),
             user.sources.iter().filter(|s| !is_test_file(&s.path)),
         );
+        let fingerprint = {
+            let mut h = blake3::Hasher::new();
+            for s in sources.iter().chain(&user.sources) {
+                for part in [s.path.as_bytes(), s.text.as_bytes()] {
+                    h.update(&(part.len() as u64).to_le_bytes());
+                    h.update(part);
+                }
+            }
+            h.update(
+                serde_json::to_string(&user.data)
+                    .unwrap_or_default()
+                    .as_bytes(),
+            );
+            *h.finalize().as_bytes()
+        };
         Ok(PolicySet {
+            fingerprint,
             engine,
             tripped: Arc::default(),
             gathers: Arc::new(gathers),
@@ -301,6 +320,11 @@ impl PolicySet {
             root_program,
             limits: (EVAL_TIME_LIMIT, None),
         })
+    }
+
+    /// The BLAKE3 hash of every policy file and of the users' data.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        self.fingerprint
     }
 
     pub fn rules(&self) -> &[PolicyRule] {

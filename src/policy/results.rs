@@ -6,7 +6,7 @@ use crate::yaml::PathSegment;
 use super::{EvalError, Violation};
 
 /// A violation of a repository-scope rule: a message about a file or directory.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RepoViolation {
     pub rule: String,
     pub message: String,

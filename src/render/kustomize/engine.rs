@@ -152,9 +152,10 @@ impl Renderer {
     /// per root rendered, one per `resources` entry of each build that names it): the memo
     /// drops a build after its last use, which takes it rather than a copy. A directory not
     /// counted keeps its build; one used more often than counted is built again once. Not
-    /// for a renderer whose [`Renderer::memo`] another reuses.
+    /// for a renderer whose [`Renderer::memo`] another reuses, unless it has the render cache
+    /// (where the other finds what the memo let go); call after [`Renderer::with_store`].
     pub fn expecting(mut self, uses: HashMap<PathBuf, usize>) -> Renderer {
-        if !self.hands_over {
+        if !self.hands_over || self.store.is_some() {
             self.uses = Uses::new(uses);
         }
         self

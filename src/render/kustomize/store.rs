@@ -410,20 +410,43 @@ impl RenderStore {
         };
     }
 
+    /// The bytes stored under `name` for `key` by [`RenderStore::put`] (one value per name: the
+    /// repository-rule results of the last input), if the key is the same.
+    pub fn get(&self, name: &str, key: &[u8; 32]) -> Option<Vec<u8>> {
+        let bytes = crate::source::read_bytes_bounded(&self.dir.join(name), MAX_ENTRY).ok()?;
+        let rest = bytes.strip_prefix(key.as_slice())?;
+        Some(rest.to_vec())
+    }
+
+    /// Stores `bytes` under `name` for `key`, replacing what was there.
+    pub fn put(&self, name: &str, key: &[u8; 32], bytes: &[u8]) {
+        let mut all = key.to_vec();
+        all.extend_from_slice(bytes);
+        if let Err(e) = self.write_file(&self.dir.join(name), &all) {
+            if let Ok(mut first) = self.error.lock() {
+                first.get_or_insert(e);
+            }
+        }
+    }
+
+    /// Writes `bytes` aside and renames them to `to`: a concurrent run reads all or nothing.
+    fn write_file(&self, to: &Path, bytes: &[u8]) -> Result<(), String> {
+        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)
+            .map_err(|e| format!("{}: {e}", self.dir.display()))?;
+        tmp.write_all(bytes)
+            .map_err(|e| format!("{}: {e}", tmp.path().display()))?;
+        tmp.persist(to)
+            .map_err(|e| format!("{}: {e}", to.display()))?;
+        Ok(())
+    }
+
     fn write(&self, dir: &Path, header: &Header, body: &BodyRef<'_>) -> Result<(), String> {
         let mut bytes = postcard::to_stdvec(header).map_err(|e| e.to_string())?;
         bytes.extend(postcard::to_stdvec(body).map_err(|e| e.to_string())?);
-        // Written aside and renamed into place: a concurrent run reads a whole entry or none.
-        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)
-            .map_err(|e| format!("{}: {e}", self.dir.display()))?;
-        tmp.write_all(&bytes)
-            .map_err(|e| format!("{}: {e}", tmp.path().display()))?;
         // The entry used last becomes the second; the one before it goes.
         let [to, second] = self.entries(dir);
         let _ = std::fs::rename(&to, &second);
-        tmp.persist(&to)
-            .map_err(|e| format!("{}: {e}", to.display()))?;
-        Ok(())
+        self.write_file(&to, &bytes)
     }
 }
 
