@@ -188,6 +188,15 @@ fn the_render_cache_reports_what_an_uncached_check_reports() {
     assert_ne!(warm, cold, "the edits change the report");
     let (reused, built) = counts(&line);
     assert!(reused > 0 && built < cold_built, "{line}");
+
+    // An app loses its staging overlay: the graph changes, and with it the repository rules'
+    // input, whose stored results no longer apply (`missing-environment-overlay`).
+    std::fs::remove_dir_all(repo.join("apps/svc-0005/overlays/staging")).unwrap();
+    let (uncached, _) = check_cached(&repo, None, &[]);
+    let (warm_after_removal, _) = check_cached(&repo, Some(&cache), &[]);
+    assert_eq!(warm_after_removal, uncached);
+    assert!(uncached.contains("apps/svc-0005/overlays/staging"));
+    assert_ne!(warm_after_removal, warm);
 }
 
 /// `(reused, built)` of a `render cache: R builds reused, B built (S stored)` line.

@@ -422,10 +422,10 @@ impl RenderStore {
     pub fn put(&self, name: &str, key: &[u8; 32], bytes: &[u8]) {
         let mut all = key.to_vec();
         all.extend_from_slice(bytes);
-        if let Err(e) = self.write_file(&self.dir.join(name), &all) {
-            if let Ok(mut first) = self.error.lock() {
-                first.get_or_insert(e);
-            }
+        if let Err(e) = self.write_file(&self.dir.join(name), &all)
+            && let Ok(mut first) = self.error.lock()
+        {
+            first.get_or_insert(e);
         }
     }
 
@@ -722,5 +722,19 @@ mod tests {
             store.state(&table, &root.join("overlay/kustomization.yaml")),
             State::File(_)
         ));
+    }
+
+    /// A value stored under a name is returned for its key only.
+    #[test]
+    fn a_named_value_is_returned_for_its_key_only() {
+        let (_d, root, cache) = repo();
+        let store = RenderStore::open_for(&cache, &root, "test build").expect("opens");
+        assert_eq!(store.get("results", &[1; 32]), None);
+        store.put("results", &[1; 32], b"one");
+        assert_eq!(store.get("results", &[1; 32]).as_deref(), Some(&b"one"[..]));
+        assert_eq!(store.get("results", &[2; 32]), None);
+        store.put("results", &[2; 32], b"two");
+        assert_eq!(store.get("results", &[1; 32]), None);
+        assert_eq!(store.get("results", &[2; 32]).as_deref(), Some(&b"two"[..]));
     }
 }
