@@ -537,7 +537,15 @@ impl Renderer {
         let after = super::openapi::build_state();
         if !after.has_custom() {
             let looked_up = after.builtin_lookups > before.builtin_lookups;
-            if let Some(store) = &self.store {
+            // A failure located where the directory was referenced from (no kustomization in
+            // it) belongs to that referrer: another one would be told its own line.
+            let at_referrer =
+                |e: &RenderError| from.is_some_and(|(f, p)| e.file == f && e.pos == p);
+            if let Some(store) = self
+                .store
+                .as_ref()
+                .filter(|_| !result.as_ref().is_err_and(at_referrer))
+            {
                 let path_of = |id: FileId| self.file_path(id);
                 let build = (result.as_ref()).map(|(r, v, tc)| (r.as_slice(), v.as_slice(), tc));
                 store.save(dir, build, looked_up, &inputs, &self.sources, path_of);

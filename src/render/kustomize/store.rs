@@ -737,4 +737,32 @@ mod tests {
         assert_eq!(store.get("results", &[1; 32]), None);
         assert_eq!(store.get("results", &[2; 32]).as_deref(), Some(&b"two"[..]));
     }
+
+    /// A directory without a kustomization fails where it is referenced from: that failure is
+    /// not stored, so a second referrer is told its own line.
+    #[test]
+    fn a_failure_at_the_referrer_is_not_served_to_another() {
+        let (_d, root, cache) = repo();
+        write(&root, "d/readme.txt", "no kustomization here\n");
+        write(&root, "a/kustomization.yaml", "resources:\n- ../d\n");
+        write(
+            &root,
+            "b/kustomization.yaml",
+            "namePrefix: b-\nresources:\n- ../d\n",
+        );
+        let (a, _) = build(&root, &cache, "a");
+        let (b, stats) = build(&root, &cache, "b");
+        assert_eq!(stats.hits, 0);
+        assert_eq!((&a, &b), (&uncached(&root, "a"), &uncached(&root, "b")));
+        let err = Renderer::new(&root)
+            .with_store(Arc::new(
+                RenderStore::open_for(&cache, &root, "test build").expect("opens"),
+            ))
+            .render(&root.join("b"))
+            .expect_err("no kustomization in d");
+        assert_eq!(
+            (err.file, err.pos.line),
+            (root.join("b/kustomization.yaml"), 3)
+        );
+    }
 }
