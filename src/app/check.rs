@@ -486,9 +486,10 @@ pub fn check_prepared(
                 Some(same) => same.results.clone(),
                 None => repo::stored_repo_results(
                     store.as_deref(),
+                    &policies,
                     &input,
-                    || repo::repo_scope_results(&policies, &input, &context, &registry.not_run),
-                    (&policies, &context, &registry.not_run),
+                    &context,
+                    &registry.not_run,
                 ),
             };
             RepoResults { input, results }

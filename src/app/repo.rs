@@ -52,33 +52,29 @@ pub fn repo_scope_results(
         .evaluate_repo(input, &context.for_root(None), enabled)
 }
 
-/// The repository-scope rules' results for `input`, from the render cache when a run before
-/// stored them for the same input, policies, context and enabled rules; else `compute`d (and
-/// stored when no rule failed: a failure may be a time limit, which another run may not hit).
+/// [`repo_scope_results`] from the render cache when a run before stored them for the same
+/// input, policies, context and enabled rules; else evaluated (and stored when no rule
+/// failed: a failure may be a time limit, which another run may not hit).
 pub fn stored_repo_results(
     store: Option<&crate::render::RenderStore>,
+    policies: &crate::policy::PolicySet,
     input: &serde_json::Value,
-    compute: impl FnOnce() -> Vec<Result<crate::policy::RepoViolation, crate::policy::EvalError>>,
-    (policies, context, not_run): (
-        &crate::policy::PolicySet,
-        &crate::policy::context::ContextSettings,
-        &[String],
-    ),
+    context: &crate::policy::context::ContextSettings,
+    not_run: &[String],
 ) -> Vec<Result<crate::policy::RepoViolation, crate::policy::EvalError>> {
+    let compute = || repo_scope_results(policies, input, context, not_run);
     let Some(store) = store else {
         return compute();
     };
-    let mut key = blake3::Hasher::new();
-    key.update(&policies.fingerprint());
-    for part in [
+    let parts = [
         serde_json::to_string(input).unwrap_or_default(),
         serde_json::to_string(&context.for_root(None)).unwrap_or_default(),
         not_run.join("\n"),
-    ] {
-        key.update(&(part.len() as u64).to_le_bytes());
-        key.update(part.as_bytes());
-    }
-    let key = *key.finalize().as_bytes();
+    ];
+    let fingerprint = policies.fingerprint();
+    let key = crate::source::hash_parts(
+        std::iter::once(fingerprint.as_slice()).chain(parts.iter().map(|p| p.as_bytes())),
+    );
     let stored = store
         .get("repository-rules", &key)
         .and_then(|bytes| postcard::from_bytes::<Vec<crate::policy::RepoViolation>>(&bytes).ok());

@@ -291,21 +291,12 @@ impl PolicySet {
             sources.iter().filter(|s| !is_test_file(&s.path)),
             user.sources.iter().filter(|s| !is_test_file(&s.path)),
         );
-        let fingerprint = {
-            let mut h = blake3::Hasher::new();
-            for s in sources.iter().chain(&user.sources) {
-                for part in [s.path.as_bytes(), s.text.as_bytes()] {
-                    h.update(&(part.len() as u64).to_le_bytes());
-                    h.update(part);
-                }
-            }
-            h.update(
-                serde_json::to_string(&user.data)
-                    .unwrap_or_default()
-                    .as_bytes(),
-            );
-            *h.finalize().as_bytes()
-        };
+        let data = serde_json::to_string(&user.data).unwrap_or_default();
+        let fingerprint = crate::source::hash_parts(
+            (sources.iter().chain(&user.sources))
+                .flat_map(|s| [s.path.as_bytes(), s.text.as_bytes()])
+                .chain([data.as_bytes()]),
+        );
         Ok(PolicySet {
             fingerprint,
             engine,

@@ -7,6 +7,17 @@ use std::path::{Path, PathBuf};
 
 pub use table::{FileTable, ReadError, lexical, read_bytes_bounded, read_text_bounded};
 
+/// The BLAKE3 hash of `parts`, each preceded by its length (so that no two different lists
+/// of parts hash alike): what the render cache keys its entries and stored results by.
+pub fn hash_parts<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    for p in parts {
+        h.update(&(p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    *h.finalize().as_bytes()
+}
+
 /// A file under the scanned root.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SourceFile {

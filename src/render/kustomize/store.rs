@@ -147,12 +147,7 @@ fn forget_unused(cache_root: &Path, current: &Path) {
 
 /// A short hex name for `parts`.
 fn digest(parts: &[&[u8]]) -> String {
-    let mut h = blake3::Hasher::new();
-    for p in parts {
-        h.update(&(p.len() as u64).to_le_bytes());
-        h.update(p);
-    }
-    h.finalize().to_hex()[..32].to_owned()
+    blake3::Hash::from(crate::source::hash_parts(parts.iter().copied())).to_hex()[..32].to_owned()
 }
 
 /// What tells this build of kgate from another: its version and commit, and its executable
