@@ -96,6 +96,8 @@ pub struct Kept {
     pub walked: Vec<std::path::PathBuf>,
     /// Its policy results by content (`None` with Gatekeeper constraints).
     pub results: Option<roots::ResultsMemo>,
+    /// The render cache it used (its files' states are known).
+    pub store: Option<std::sync::Arc<crate::render::RenderStore>>,
 }
 
 /// What `kgate diff --since REF` asks of a check besides keeping its renders: for REF's
@@ -112,6 +114,9 @@ pub struct Keeping<'a> {
     /// The working tree's policy results by content: REF's objects and roots equal to the
     /// working tree's are not evaluated again.
     pub results: Option<&'a roots::ResultsMemo>,
+    /// The working tree's render cache: the states it took of files REF has the same are
+    /// not taken again.
+    pub store: Option<&'a crate::render::RenderStore>,
 }
 
 /// How another revision's tree differs from the working tree's, for a check of that
@@ -130,7 +135,7 @@ pub struct RefFiles<'a> {
 
 /// The repository-scope rules' input and results.
 pub struct RepoResults {
-    pub input: serde_json::Value,
+    pub input: std::sync::Arc<serde_json::Value>,
     pub results: Vec<Result<crate::policy::RepoViolation, crate::policy::EvalError>>,
 }
 
@@ -152,6 +157,9 @@ pub struct Prepared {
     affected: Option<crate::model::Affected>,
     /// The files `contents` gave other contents than the disk's.
     differing: std::collections::BTreeSet<std::path::PathBuf>,
+    /// Whether discovery, the graph and the selection are another check's (`Shared`): the
+    /// repository rules' input is then that check's too.
+    graph_shared: bool,
     timings: Vec<(&'static str, std::time::Duration)>,
 }
 
@@ -273,6 +281,7 @@ pub fn prepare_from(
     // A bad flag is reported before the repository is walked.
     let version = s.kube_version(opts.kube_version.as_deref())?;
     let pool = thread_pool(opts.jobs)?;
+    let graph_shared = shared.as_ref().is_some_and(Shared::has_selection);
     let (policies, user_sources, selection) = match shared {
         Some(Shared {
             policies,
@@ -315,6 +324,7 @@ pub fn prepare_from(
         entries: selection.entries,
         affected: selection.affected,
         differing,
+        graph_shared,
         timings: vec![("load policies, discover, graph, select", clock.elapsed())],
     })
 }
@@ -421,6 +431,7 @@ pub fn check_prepared(
         entries,
         affected,
         differing,
+        graph_shared,
         mut timings,
     } = prepared;
     let mut differing = differing;
@@ -444,6 +455,13 @@ pub fn check_prepared(
     let store = (opts.cache_dir.as_ref())
         .and_then(|dir| crate::render::RenderStore::open(dir, &s.repo_root).ok())
         .map(std::sync::Arc::new);
+    // The working tree's states of the files REF has the same (its file table serves them).
+    if let (Some(store), Some(theirs)) = (&store, keeping.and_then(|k| k.store)) {
+        let sources = &s.sources;
+        store.seed_states(theirs, |p| {
+            !sources.is_hidden(p) && !differing.iter().any(|d| p.starts_with(d))
+        });
+    }
     // The affected roots and the selected entry points (checked as roots of their own).
     let keep: Option<std::collections::BTreeSet<String>> =
         affected.as_ref().filter(|_| keeping.is_some()).map(|a| {
@@ -481,8 +499,16 @@ pub fn check_prepared(
     // other thread while it has no root to take (they were a serial tenth of a check).
     let repo_scope = || {
         whole_repo.then(|| {
-            let input = repo::repo_scope_input(&graph, config, &context);
-            let results = match keeping.and_then(|k| k.repo).filter(|r| r.input == input) {
+            // The same graph and configuration: the same input (REF checked in place).
+            let theirs = keeping.and_then(|k| k.repo);
+            if let Some(same) = theirs.filter(|_| graph_shared) {
+                return RepoResults {
+                    input: same.input.clone(),
+                    results: same.results.clone(),
+                };
+            }
+            let input = std::sync::Arc::new(repo::repo_scope_input(&graph, config, &context));
+            let results = match theirs.filter(|r| r.input == input) {
                 Some(same) => same.results.clone(),
                 None => repo::stored_repo_results(
                     store.as_deref(),
@@ -592,7 +618,7 @@ pub fn check_prepared(
         suppressed,
         sources: s.sources.clone(),
         timings,
-        render_cache: store.map(|st| st.stats()),
+        render_cache: store.as_ref().map(|st| st.stats()),
     };
     let kept = Kept {
         rendered: rendered.rendered,
@@ -603,6 +629,7 @@ pub fn check_prepared(
         repo: repo_results,
         walked,
         results: rendered.results,
+        store,
     };
     Ok((result, kept))
 }

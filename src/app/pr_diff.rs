@@ -303,6 +303,8 @@ struct Side {
     /// Whether its graph is the working tree's (REF checked in place with the working tree's
     /// discovery, graph and selection, `Prepared::shared`): it reaches the same roots.
     shares_graph: bool,
+    /// The render cache its check used.
+    store: Option<Arc<crate::render::RenderStore>>,
 }
 
 impl Side {
@@ -333,6 +335,7 @@ impl Side {
             repo: kept.repo,
             results: kept.results,
             shares_graph: false,
+            store: kept.store,
         })
     }
 
@@ -627,6 +630,7 @@ const KEEP: Keeping<'static> = Keeping {
     repo: None,
     sources: None,
     results: None,
+    store: None,
 };
 
 /// `kgate diff --since REF [PATH...]`: the rendered difference and the findings difference
@@ -776,6 +780,7 @@ impl RefSide<'_> {
             repo: after.repo.as_ref(),
             sources: Some(&after.table),
             results: after.results.as_ref(),
+            store: after.store.as_deref(),
         };
         let before = Side {
             shares_graph,

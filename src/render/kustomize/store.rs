@@ -263,6 +263,39 @@ impl RenderStore {
         state
     }
 
+    /// Takes the states and canonical paths `other` found for the paths `same` accepts
+    /// (`kgate diff --since`'s REF side: the working tree's, for the files REF has the same),
+    /// so that they are not read and hashed again.
+    pub fn seed_states(&self, other: &RenderStore, same: impl Fn(&Path) -> bool) {
+        if std::ptr::eq(self, other) {
+            return;
+        }
+        let theirs: Vec<(PathBuf, State)> = match other.states.lock() {
+            Ok(states) => (states.iter())
+                .filter(|(p, _)| same(p))
+                .map(|(p, st)| (p.clone(), st.clone()))
+                .collect(),
+            Err(_) => return,
+        };
+        if let Ok(mut ours) = self.states.lock() {
+            for (p, st) in theirs {
+                ours.entry(p).or_insert(st);
+            }
+        }
+        let theirs: Vec<(PathBuf, Option<PathBuf>)> = match other.canonical.lock() {
+            Ok(canonical) => (canonical.iter())
+                .filter(|(p, to)| same(p) && to.as_deref().is_none_or(&same))
+                .map(|(p, to)| (p.clone(), to.clone()))
+                .collect(),
+            Err(_) => return,
+        };
+        if let Ok(mut ours) = self.canonical.lock() {
+            for (p, to) in theirs {
+                ours.entry(p).or_insert(to);
+            }
+        }
+    }
+
     fn canonical(&self, sources: &FileTable, path: &Path) -> Option<PathBuf> {
         if let Some(known) = self
             .canonical
@@ -717,6 +750,27 @@ mod tests {
             store.state(&table, &root.join("overlay/kustomization.yaml")),
             State::File(_)
         ));
+    }
+
+    /// Another store's states are taken for the paths the filter accepts only: those are
+    /// not read again, the others are.
+    #[test]
+    fn seeded_states_are_taken_where_the_other_side_has_the_same_files() {
+        let (_d, root, cache) = repo();
+        let theirs = RenderStore::open_for(&cache, &root, "test build").expect("opens");
+        let table = FileTable::new(&root, 1 << 20);
+        let (file, kust) = (
+            root.join("base/cm.yaml"),
+            root.join("base/kustomization.yaml"),
+        );
+        let (file_before, kust_before) = (theirs.state(&table, &file), theirs.state(&table, &kust));
+        write(&root, "base/cm.yaml", &cm("a", "two"));
+        write(&root, "base/kustomization.yaml", "resources: []\n");
+        let ours = RenderStore::open_for(&cache, &root, "test build").expect("opens");
+        ours.seed_states(&theirs, |p| p != kust);
+        let fresh = FileTable::new(&root, 1 << 20);
+        assert_eq!(ours.state(&fresh, &file), file_before, "taken, not read");
+        assert_ne!(ours.state(&fresh, &kust), kust_before, "read again");
     }
 
     /// A value stored under a name is returned for its key only.
