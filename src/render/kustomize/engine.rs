@@ -20,7 +20,7 @@ use super::kustomization::ReplacementEntry;
 use super::kustomization::{self, Kustomization, PatchEntry, VarEntry};
 use super::memo::{self, Inputs, Use, Uses};
 use super::namerefs::fix_name_references;
-use super::order::{ResId, legacy_cmp, legacy_cmp_with};
+use super::order::{LegacyKey, ResId};
 use super::patches::{self, LoadedPatch};
 use super::replacement::Replacement;
 use super::resource::{
@@ -427,9 +427,9 @@ impl Renderer {
             }) => {
                 let first: Vec<&str> = order_first.iter().map(String::as_str).collect();
                 let last: Vec<&str> = order_last.iter().map(String::as_str).collect();
-                resources.sort_by(|a, b| legacy_cmp_with(&id(a), &id(b), &first, &last));
+                resources = sorted(resources, |r| LegacyKey::new(&id(r), &first, &last));
             }
-            _ => resources.sort_by(|a, b| legacy_cmp(&id(a), &id(b))),
+            _ => resources = sorted(resources, |r| LegacyKey::default_order(&id(r))),
         }
         Ok(resources)
     }
@@ -935,6 +935,15 @@ impl Renderer {
 
 /// kgate never fetches: a root with a remote base or component is `render-unavailable` (a
 /// note naming the reference), not a `render-error`; nothing in the kustomization is wrong.
+/// `resources` in the order of `key` (stable: equal keys keep their order), each key
+/// computed once.
+fn sorted(resources: Vec<Resource>, key: impl Fn(&Resource) -> LegacyKey) -> Vec<Resource> {
+    let mut keyed: Vec<(LegacyKey, Resource)> =
+        resources.into_iter().map(|r| (key(&r), r)).collect();
+    keyed.sort_by(|(a, _), (b, _)| a.cmp(b));
+    keyed.into_iter().map(|(_, r)| r).collect()
+}
+
 fn remote_error(file: &Path, pos: Pos, entry: &str) -> RenderError {
     let mut err = RenderError::at(
         file,

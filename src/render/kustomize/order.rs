@@ -113,23 +113,63 @@ pub fn legacy_cmp(a: &ResId<'_>, b: &ResId<'_>) -> Ordering {
 /// The legacy order with the kinds to put first and last given (`sortOptions:
 /// legacySortOptions`), as kustomize's `SortOrderTransformer` compares.
 pub fn legacy_cmp_with(a: &ResId<'_>, b: &ResId<'_>, first: &[&str], last: &[&str]) -> Ordering {
-    let same_gvk = group_version(a.api_version) == group_version(b.api_version) && a.kind == b.kind;
-    if !same_gvk {
-        let (ta, tb) = (
-            type_order(a.kind, first, last),
-            type_order(b.kind, first, last),
-        );
-        if ta != tb {
-            return ta.cmp(&tb);
+    LegacyKey::new(a, first, last).cmp(&LegacyKey::new(b, first, last))
+}
+
+/// What the legacy order compares of a resource, computed once per resource: sorting a
+/// cluster root's thousand objects built two strings per comparison (4% of a `kgate diff`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct LegacyKey {
+    /// Group, version and kind.
+    gvk: (String, String, String),
+    type_order: i32,
+    /// `legacyGVKSortString`.
+    gvk_string: String,
+    /// `legacyResIDSortString`.
+    id_string: String,
+}
+
+impl LegacyKey {
+    /// `id`'s key, with the kinds to put first and last.
+    pub fn new(id: &ResId<'_>, first: &[&str], last: &[&str]) -> LegacyKey {
+        let (g, v) = group_version(id.api_version);
+        LegacyKey {
+            gvk: (g.to_owned(), v.to_owned(), id.kind.to_owned()),
+            type_order: type_order(id.kind, first, last),
+            gvk_string: gvk_sort_string(id),
+            id_string: id_sort_string(id),
         }
-        // kustomize puts a core-group Namespace after Namespaces of other groups.
-        let core = |id: &ResId<'_>| group_version(id.api_version).0.is_empty();
-        if a.kind == "Namespace" && b.kind == "Namespace" && (core(a) || core(b)) {
-            return gvk_sort_string(b).cmp(&gvk_sort_string(a));
-        }
-        return gvk_sort_string(a).cmp(&gvk_sort_string(b));
     }
-    id_sort_string(a).cmp(&id_sort_string(b))
+
+    /// `id`'s key in the default order.
+    pub fn default_order(id: &ResId<'_>) -> LegacyKey {
+        LegacyKey::new(id, &ORDER_FIRST, &ORDER_LAST)
+    }
+}
+
+impl Ord for LegacyKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let (a, b) = (self, other);
+        if a.gvk != b.gvk {
+            if a.type_order != b.type_order {
+                return a.type_order.cmp(&b.type_order);
+            }
+            // kustomize puts a core-group Namespace after Namespaces of other groups.
+            let namespace = |k: &LegacyKey| k.gvk.2 == "Namespace";
+            let core = |k: &LegacyKey| k.gvk.0.is_empty();
+            if namespace(a) && namespace(b) && (core(a) || core(b)) {
+                return b.gvk_string.cmp(&a.gvk_string);
+            }
+            return a.gvk_string.cmp(&b.gvk_string);
+        }
+        a.id_string.cmp(&b.id_string)
+    }
+}
+
+impl PartialOrd for LegacyKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 #[cfg(test)]
