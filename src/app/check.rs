@@ -160,6 +160,8 @@ pub struct Prepared {
     /// Whether discovery, the graph and the selection are another check's (`Shared`): the
     /// repository rules' input is then that check's too.
     graph_shared: bool,
+    /// The render cache, opened to load the policies (none for another check's policies).
+    store: Option<std::sync::Arc<crate::render::RenderStore>>,
     timings: Vec<(&'static str, std::time::Duration)>,
 }
 
@@ -282,6 +284,7 @@ pub fn prepare_from(
     let version = s.kube_version(opts.kube_version.as_deref())?;
     let pool = thread_pool(opts.jobs)?;
     let graph_shared = shared.as_ref().is_some_and(Shared::has_selection);
+    let mut store = None;
     let (policies, user_sources, selection) = match shared {
         Some(Shared {
             policies,
@@ -302,8 +305,13 @@ pub fn prepare_from(
             let config = &s.config;
             let user = crate::policy::user::UserPolicies::load(&s.user_policies(), &s.root)?;
             let user_sources = !user.sources.is_empty();
+            store = open_store(opts, &s);
+            let programs = store.as_deref().map(StoredPrograms);
             let (policies, selection) = walk_beside(opts, &s, &pool, user_sources, keep, || {
-                PolicySet::load_with_user(&crate::policy::builtin_sources(), &user)
+                let cache = programs
+                    .as_ref()
+                    .map(|p| p as &dyn crate::policy::ProgramCache);
+                PolicySet::load_cached(&crate::policy::builtin_sources(), &user, cache)
             });
             let mut policies = policies?;
             policies.set_limits(config.limits.policy_timeout, config.limits.policy_memory);
@@ -325,8 +333,32 @@ pub fn prepare_from(
         affected: selection.affected,
         differing,
         graph_shared,
+        store,
         timings: vec![("load policies, discover, graph, select", clock.elapsed())],
     })
+}
+
+/// The render cache of `opts` (none without a cache directory, or when it cannot be opened).
+fn open_store(
+    opts: &CheckOptions,
+    s: &Settings,
+) -> Option<std::sync::Arc<crate::render::RenderStore>> {
+    (opts.cache_dir.as_ref())
+        .and_then(|dir| crate::render::RenderStore::open(dir, &s.repo_root).ok())
+        .map(std::sync::Arc::new)
+}
+
+/// The policies' compiled programs in the render cache, as one named value.
+struct StoredPrograms<'a>(&'a crate::render::RenderStore);
+
+impl crate::policy::ProgramCache for StoredPrograms<'_> {
+    fn get(&self, key: &[u8; 32]) -> Option<Vec<u8>> {
+        self.0.get("policy-programs", key)
+    }
+
+    fn put(&self, key: &[u8; 32], bytes: &[u8]) {
+        self.0.put("policy-programs", key, bytes);
+    }
 }
 
 /// Discovery, the graph, the entry points and the selection of `opts` (on `pool`), with
@@ -432,6 +464,7 @@ pub fn check_prepared(
         affected,
         differing,
         graph_shared,
+        store,
         mut timings,
     } = prepared;
     let mut differing = differing;
@@ -452,9 +485,7 @@ pub fn check_prepared(
     // The render cache across runs (none for an exported tree: `cache_dir` is unset there).
     // REF's side checked in place opens its own: its file table serves REF's contents, so its
     // entries are checked against REF's files. One that cannot be opened leaves it uncached.
-    let store = (opts.cache_dir.as_ref())
-        .and_then(|dir| crate::render::RenderStore::open(dir, &s.repo_root).ok())
-        .map(std::sync::Arc::new);
+    let store = store.or_else(|| open_store(opts, &s));
     // The working tree's states of the files REF has the same (its file table serves them).
     if let (Some(store), Some(theirs)) = (&store, keeping.and_then(|k| k.store)) {
         let sources = &s.sources;

@@ -92,6 +92,73 @@ fn compile_unchecked(engine: &regorus::Engine, entries: &[String]) -> Option<Arc
     Compiler::compile_from_policy(&policy, &entries).ok()
 }
 
+/// Where programs compiled in a run before are kept (kgate's render cache), by the
+/// fingerprint of the policies they were compiled from.
+pub trait ProgramCache: Sync {
+    fn get(&self, key: &[u8; 32]) -> Option<Vec<u8>>;
+    fn put(&self, key: &[u8; 32], bytes: &[u8]);
+}
+
+/// The object rules' and the root rules' programs (`None`: that set runs in the
+/// interpreter) `cache` holds for `fingerprint`. Anything it cannot give back whole is a
+/// miss: the programs are compiled again.
+pub(super) fn stored_programs(
+    cache: &dyn ProgramCache,
+    fingerprint: &[u8; 32],
+) -> Option<(Option<Arc<Program>>, Option<Arc<Program>>)> {
+    let bytes = cache.get(fingerprint)?;
+    let (program, rest) = take_program(&bytes)?;
+    let (root_program, rest) = take_program(rest)?;
+    rest.is_empty().then_some((program, root_program))
+}
+
+/// One program as [`store_programs`] wrote it: a presence byte, then the length and the
+/// bytes of regorus' binary serialization.
+fn take_program(bytes: &[u8]) -> Option<(Option<Arc<Program>>, &[u8])> {
+    match bytes.split_first()? {
+        (0, rest) => Some((None, rest)),
+        (1, rest) => {
+            let (len, rest) = rest.split_first_chunk::<4>()?;
+            let len = usize::try_from(u32::from_le_bytes(*len)).ok()?;
+            let (program, rest) = (rest.get(..len)?, rest.get(len..)?);
+            match Program::deserialize_binary(program).ok()? {
+                regorus::rvm::program::DeserializationResult::Complete(p) => {
+                    Some((Some(Arc::new(p)), rest))
+                }
+                regorus::rvm::program::DeserializationResult::Partial(_) => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Keeps `programs` in `cache` for `fingerprint`; a program that cannot be serialized is
+/// not kept (the next run compiles it again).
+pub(super) fn store_programs(
+    cache: &dyn ProgramCache,
+    fingerprint: &[u8; 32],
+    (program, root_program): &(Option<Arc<Program>>, Option<Arc<Program>>),
+) {
+    let mut bytes = Vec::new();
+    for p in [program, root_program] {
+        match p {
+            None => bytes.push(0),
+            Some(p) => {
+                let Ok(binary) = p.serialize_binary() else {
+                    return;
+                };
+                let Ok(len) = u32::try_from(binary.len()) else {
+                    return;
+                };
+                bytes.push(1);
+                bytes.extend_from_slice(&len.to_le_bytes());
+                bytes.extend_from_slice(&binary);
+            }
+        }
+    }
+    cache.put(fingerprint, &bytes);
+}
+
 /// Whether the VM this binary links reports a rule body's error (a division by zero) rather
 /// than making the rule undefined: true with the vendored, patched regorus; false if kgate is
 /// ever built against upstream's (a `[patch]` is not honoured by every way of building a
@@ -257,6 +324,46 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A cache in memory, counting what is stored in it.
+    #[derive(Default)]
+    struct MemoryCache(std::sync::Mutex<(Option<Vec<u8>>, usize)>);
+
+    impl super::ProgramCache for MemoryCache {
+        fn get(&self, _key: &[u8; 32]) -> Option<Vec<u8>> {
+            self.0.lock().expect("lock").0.clone()
+        }
+
+        fn put(&self, _key: &[u8; 32], bytes: &[u8]) {
+            let mut stored = self.0.lock().expect("lock");
+            *stored = (Some(bytes.to_vec()), stored.1 + 1);
+        }
+    }
+
+    #[test]
+    fn stored_programs_are_taken_back_and_give_the_same_findings() {
+        let cache = MemoryCache::default();
+        let (sources, user) = (crate::policy::builtin_sources(), Default::default());
+        let load = || PolicySet::load_cached(&sources, &user, Some(&cache)).expect("loads");
+        let stores = || cache.0.lock().expect("lock").1;
+        let compiled = load();
+        assert_eq!(stores(), 1);
+        let taken_back = load();
+        assert_eq!(stores(), 1, "taken back, not compiled and stored again");
+        assert!(taken_back.program.is_some() && taken_back.root_program.is_some());
+        let context = json!({"environment": "prod", "production": true, "params": {}});
+        for object in objects() {
+            let findings =
+                |set: &PolicySet| set.evaluator().evaluate(object.clone(), &context, |_| true);
+            assert_eq!(findings(&compiled), findings(&taken_back), "{object}");
+        }
+        // A damaged entry is a miss: the programs are compiled and stored again.
+        if let Some(bytes) = &mut cache.0.lock().expect("lock").0 {
+            bytes.truncate(bytes.len() / 2);
+        }
+        assert!(load().program.is_some());
+        assert_eq!(stores(), 2);
     }
 
     /// One custom object rule (`my-rule`) made of `body`.

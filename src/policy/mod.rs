@@ -19,6 +19,7 @@ mod root_rules;
 pub mod testing;
 pub mod user;
 
+pub use compiled::ProgramCache;
 pub use guard::in_guarded_evaluation;
 pub use metadata::{MetadataError, RuleMetadata, is_rule_id, parse_metadata};
 
@@ -218,6 +219,24 @@ impl PolicySet {
         sources: &[PolicySource],
         user: &user::UserPolicies,
     ) -> Result<PolicySet, PolicyError> {
+        PolicySet::load_cached(sources, user, None)
+    }
+
+    /// [`PolicySet::load_with_user`], taking the programs compiled for the VM from `cache`
+    /// when a run before stored them for the same policies (compiling them was a third of
+    /// loading the policies), and storing them there when not.
+    pub fn load_cached(
+        sources: &[PolicySource],
+        user: &user::UserPolicies,
+        cache: Option<&dyn ProgramCache>,
+    ) -> Result<PolicySet, PolicyError> {
+        let data = serde_json::to_string(&user.data).unwrap_or_default();
+        let fingerprint = crate::source::hash_parts(
+            (sources.iter().chain(&user.sources))
+                .flat_map(|s| [s.path.as_bytes(), s.text.as_bytes()])
+                .chain([data.as_bytes()]),
+        );
+        let stored = cache.and_then(|c| compiled::stored_programs(c, &fingerprint));
         let mut engine = new_engine();
         if sources
             .iter()
@@ -264,14 +283,16 @@ impl PolicySet {
                 .iter()
                 .any(|r| r.info.source == s.path && (r.info.root_scope || r.info.repo_scope))
         };
-        let program = compiled::compilable(
-            texts_of(sources, user)
-                .filter(|s| !scoped(s))
-                .map(|s| s.text.as_str()),
-            guarded,
-        )
-        .then(|| compiled::compile(&engine, &gathers.all()))
-        .flatten();
+        let compile_program = || {
+            compiled::compilable(
+                texts_of(sources, user)
+                    .filter(|s| !scoped(s))
+                    .map(|s| s.text.as_str()),
+                guarded,
+            )
+            .then(|| compiled::compile(&engine, &gathers.all()))
+            .flatten()
+        };
         // The root gathers reach the root-scope rules and what they import (not the object
         // or repository rules).
         let other_rule = |s: &&PolicySource| {
@@ -279,23 +300,29 @@ impl PolicySet {
                 .iter()
                 .any(|r| r.info.source == s.path && !r.info.root_scope)
         };
-        let root_program = compiled::compilable(
-            texts_of(sources, user)
-                .filter(|s| !other_rule(s))
-                .map(|s| s.text.as_str()),
-            guarded,
-        )
-        .then(|| compiled::compile(&engine, &root_gathers.entries()))
-        .flatten();
+        let compile_root_program = || {
+            compiled::compilable(
+                texts_of(sources, user)
+                    .filter(|s| !other_rule(s))
+                    .map(|s| s.text.as_str()),
+                guarded,
+            )
+            .then(|| compiled::compile(&engine, &root_gathers.entries()))
+            .flatten()
+        };
+        let (program, root_program) = match stored {
+            Some(programs) => programs,
+            None => {
+                let programs = (compile_program(), compile_root_program());
+                if let Some(cache) = cache {
+                    compiled::store_programs(cache, &fingerprint, &programs);
+                }
+                programs
+            }
+        };
         let reads = reads::Reads::of(
             sources.iter().filter(|s| !is_test_file(&s.path)),
             user.sources.iter().filter(|s| !is_test_file(&s.path)),
-        );
-        let data = serde_json::to_string(&user.data).unwrap_or_default();
-        let fingerprint = crate::source::hash_parts(
-            (sources.iter().chain(&user.sources))
-                .flat_map(|s| [s.path.as_bytes(), s.text.as_bytes()])
-                .chain([data.as_bytes()]),
         );
         Ok(PolicySet {
             fingerprint,
