@@ -197,6 +197,24 @@ fn the_render_cache_reports_what_an_uncached_check_reports() {
     assert_eq!(warm_after_removal, uncached);
     assert!(uncached.contains("apps/svc-0005/overlays/staging"));
     assert_ne!(warm_after_removal, warm);
+
+    // No cluster lists an app's overlays any more: the clusters' kustomizations are scanned
+    // again (their scans are kept by text), and the graph deploys the app nowhere.
+    let mut unlisted = 0;
+    for cluster in std::fs::read_dir(repo.join("clusters")).unwrap() {
+        let file = cluster.unwrap().path().join("kustomization.yaml");
+        let text = std::fs::read_to_string(&file).unwrap();
+        let kept: Vec<&str> = (text.lines())
+            .filter(|l| !l.contains("apps/svc-0002/overlays/"))
+            .collect();
+        unlisted += text.lines().count() - kept.len();
+        std::fs::write(&file, kept.join("\n") + "\n").unwrap();
+    }
+    assert!(unlisted > 0, "a cluster listed the overlay");
+    let (uncached, _) = check_cached(&repo, None, &[]);
+    let (warm_after_unlisting, _) = check_cached(&repo, Some(&cache), &[]);
+    assert_eq!(warm_after_unlisting, uncached);
+    assert!(uncached.contains("\"app-not-deployed\""), "{uncached}");
 }
 
 /// `(reused, built)` of a `render cache: R builds reused, B built (S stored)` line.

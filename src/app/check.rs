@@ -298,7 +298,7 @@ pub fn prepare_from(
             selection: None,
             ..
         }) => {
-            let ((), selection) = walk_beside(opts, &s, &pool, user_sources, keep, || ());
+            let ((), selection) = walk_beside(opts, &s, &pool, user_sources, keep, None, || ());
             (policies, user_sources, selection?)
         }
         None => {
@@ -307,12 +307,14 @@ pub fn prepare_from(
             let user_sources = !user.sources.is_empty();
             store = open_store(opts, &s);
             let programs = store.as_deref().map(StoredPrograms);
-            let (policies, selection) = walk_beside(opts, &s, &pool, user_sources, keep, || {
-                let cache = programs
-                    .as_ref()
-                    .map(|p| p as &dyn crate::policy::ProgramCache);
-                PolicySet::load_cached(&crate::policy::builtin_sources(), &user, cache)
-            });
+            let walk_store = store.as_deref();
+            let (policies, selection) =
+                walk_beside(opts, &s, &pool, user_sources, keep, walk_store, || {
+                    let cache = programs
+                        .as_ref()
+                        .map(|p| p as &dyn crate::policy::ProgramCache);
+                    PolicySet::load_cached(&crate::policy::builtin_sources(), &user, cache)
+                });
             let mut policies = policies?;
             policies.set_limits(config.limits.policy_timeout, config.limits.policy_memory);
             (policies, user_sources, selection?)
@@ -370,12 +372,13 @@ fn walk_beside<T: Send>(
     pool: &rayon::ThreadPool,
     user_sources: bool,
     keep: bool,
+    store: Option<&crate::render::RenderStore>,
     load: impl FnOnce() -> T + Send,
 ) -> (T, Result<Selection, CheckError>) {
     std::thread::scope(|scope| {
         let loaded = scope.spawn(load);
         let since = scope.spawn(|| select::changed_since(opts, s));
-        let walked = pool.install(|| walk(s, user_sources, keep));
+        let walked = pool.install(|| walk(s, user_sources, keep, store));
         let loaded = joined(loaded);
         let since = joined(since);
         let selection = walked.and_then(|(mut discovery, graph, walked, entries)| {
@@ -393,12 +396,13 @@ fn walk_beside<T: Send>(
     })
 }
 
-/// The repository's discovery, its graph, the walked files (with `keep`) and the entry
-/// points' renders.
+/// The repository's discovery (with the kustomization scans `store` kept), its graph, the
+/// walked files (with `keep`) and the entry points' renders.
 fn walk(
     s: &Settings,
     user_sources: bool,
     keep: bool,
+    store: Option<&crate::render::RenderStore>,
 ) -> Result<
     (
         crate::discover::Discovery,
@@ -408,7 +412,15 @@ fn walk(
     ),
     CheckError,
 > {
-    let discovery = s.discover(&s.excludes(user_sources))?;
+    const SCANS: &str = "kustomization-scans";
+    let scans_key = crate::source::hash_parts([SCANS.as_bytes()]);
+    let scanned = store.map(|st| {
+        crate::discover::Scanned::from_bytes(&st.get(SCANS, &scans_key).unwrap_or_default())
+    });
+    let discovery = s.discover_with(&s.excludes(user_sources), scanned.as_ref())?;
+    if let (Some(st), Some(bytes)) = (store, scanned.and_then(|s| s.to_bytes())) {
+        st.put(SCANS, &scans_key, &bytes);
+    }
     let graph = s.graph(&discovery);
     let walked = if keep {
         walked_files(&discovery)

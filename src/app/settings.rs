@@ -223,11 +223,21 @@ impl Settings {
 
     /// Walks the paths with `excludes`.
     pub fn discover(&self, excludes: &[String]) -> Result<Discovery, CheckError> {
-        Ok(discover::discover(
+        self.discover_with(excludes, None)
+    }
+
+    /// [`Settings::discover`] with the kustomization scans of a run before.
+    pub fn discover_with(
+        &self,
+        excludes: &[String],
+        scanned: Option<&discover::Scanned>,
+    ) -> Result<Discovery, CheckError> {
+        Ok(discover::discover_with(
             &self.root,
             &self.paths,
             excludes,
             &self.sources,
+            scanned,
         )?)
     }
 

@@ -17,7 +17,7 @@ pub struct KustomizationError {
 }
 
 /// What discovery needs from one kustomization.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KustomizationInfo {
     /// `kind: Component`: applied by the kustomizations that list it, never rendered alone.
     pub is_component: bool,
@@ -163,7 +163,9 @@ fn info_of(path: &Path, text: &str, root: &Node) -> KustomizationInfo {
 }
 
 /// What a kustomization entry refers to, for the repository graph.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum RefKind {
     /// `resources:` (or the legacy `bases:`): a file, or a directory with a kustomization.
@@ -180,7 +182,7 @@ pub enum RefKind {
 }
 
 /// One path a kustomization refers to, where it says so.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Reference {
     /// Absolute and lexically normalised (the target may not exist).
     pub target: PathBuf,

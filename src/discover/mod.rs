@@ -6,6 +6,7 @@
 
 pub mod graph;
 pub mod kustomization;
+pub mod scanned;
 
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -17,6 +18,7 @@ pub use crate::model::kinds::KUSTOMIZATION_FILE_NAMES;
 use crate::source::FileTable;
 pub use crate::source::{SourceFile, relative};
 pub use kustomization::{KustomizationError, KustomizationInfo, normalize, scan};
+pub use scanned::Scanned;
 
 /// Something the walk could not enter or must refuse.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +85,17 @@ pub fn discover(
     paths: &[PathBuf],
     exclude: &[String],
     table: &FileTable,
+) -> Result<Discovery, DiscoverError> {
+    discover_with(root, paths, exclude, table, None)
+}
+
+/// [`discover`], taking the kustomizations' scans from `scanned` where a run before made them.
+pub fn discover_with(
+    root: &Path,
+    paths: &[PathBuf],
+    exclude: &[String],
+    table: &FileTable,
+    scanned: Option<&Scanned>,
 ) -> Result<Discovery, DiscoverError> {
     let mut gi = GitignoreBuilder::new(root);
     for pattern in exclude {
@@ -157,7 +170,12 @@ pub fn discover(
     let read: Vec<_> = found
         .kustomizations
         .par_iter()
-        .map(|k| table.text(&k.abs).map(|text| scan(&k.abs, &text).ok()))
+        .map(|k| {
+            table.text(&k.abs).map(|text| match scanned {
+                Some(scanned) => scanned.scan(&k.abs, &text),
+                None => scan(&k.abs, &text).ok(),
+            })
+        })
         .collect();
     for (k, read) in found.kustomizations.iter().zip(read) {
         match read {
