@@ -43,13 +43,24 @@ impl Inputs {
                 || self.nested.iter().any(|n| n.read_any(paths)))
     }
 
-    /// Every file the build (or one it used) read.
-    pub(super) fn all_reads(&self) -> BTreeSet<PathBuf> {
-        let mut out = self.reads.clone();
-        for n in &self.nested {
-            out.extend(n.all_reads());
+    /// Every file the build (or one it used) read, once each, in byte order. A cluster's
+    /// build has a thousand reads in two hundred nested builds: they are gathered by
+    /// reference and sorted once (merging sets level by level was 6% of a warm
+    /// `--changed-since`, most of it comparing paths component by component).
+    pub(super) fn all_reads(&self) -> Vec<PathBuf> {
+        fn gather<'a>(inputs: &'a Inputs, out: &mut Vec<&'a PathBuf>) {
+            out.extend(&inputs.reads);
+            for n in &inputs.nested {
+                gather(n, out);
+            }
         }
-        out
+        let mut all = Vec::new();
+        gather(self, &mut all);
+        all.sort_unstable_by(|a, b| {
+            (a.as_os_str().as_encoded_bytes()).cmp(b.as_os_str().as_encoded_bytes())
+        });
+        all.dedup();
+        all.into_iter().cloned().collect()
     }
 
     /// Every directory resolution of the build and those it used, once each.
