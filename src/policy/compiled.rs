@@ -100,12 +100,15 @@ pub trait ProgramCache: Sync {
 }
 
 /// The object rules' and the root rules' programs (`None`: that set runs in the
-/// interpreter) `cache` holds for `fingerprint`. Anything it cannot give back whole is a
+/// interpreter).
+pub(super) type Programs = (Option<Arc<Program>>, Option<Arc<Program>>);
+
+/// The [`Programs`] `cache` holds for `fingerprint`. Anything it cannot give back whole is a
 /// miss: the programs are compiled again.
 pub(super) fn stored_programs(
     cache: &dyn ProgramCache,
     fingerprint: &[u8; 32],
-) -> Option<(Option<Arc<Program>>, Option<Arc<Program>>)> {
+) -> Option<Programs> {
     let bytes = cache.get(fingerprint)?;
     let (program, rest) = take_program(&bytes)?;
     let (root_program, rest) = take_program(rest)?;
@@ -137,7 +140,7 @@ fn take_program(bytes: &[u8]) -> Option<(Option<Arc<Program>>, &[u8])> {
 pub(super) fn store_programs(
     cache: &dyn ProgramCache,
     fingerprint: &[u8; 32],
-    (program, root_program): &(Option<Arc<Program>>, Option<Arc<Program>>),
+    (program, root_program): &Programs,
 ) {
     let mut bytes = Vec::new();
     for p in [program, root_program] {
