@@ -541,16 +541,15 @@ impl Renderer {
             // it) belongs to that referrer: another one would be told its own line.
             let at_referrer =
                 |e: &RenderError| from.is_some_and(|(f, p)| e.file == f && e.pos == p);
-            if let Some(store) = self
-                .store
-                .as_ref()
-                .filter(|_| !result.as_ref().is_err_and(at_referrer))
-            {
+            let referrers_own = result.as_ref().is_err_and(at_referrer);
+            if let Some(store) = self.store.as_ref().filter(|_| !referrers_own) {
                 let path_of = |id: FileId| self.file_path(id);
                 let build = (result.as_ref()).map(|(r, v, tc)| (r.as_slice(), v.as_slice(), tc));
                 store.save(dir, build, looked_up, &inputs, &self.sources, path_of);
             }
-            if this_use != Use::Last {
+            // Nor is it kept in the memo: each referrer builds again (finding no kustomization
+            // takes a probe) and is told its own line.
+            if this_use != Use::Last && !referrers_own {
                 self.remember(dir, result.clone(), looked_up, inputs);
             }
         }

@@ -814,4 +814,29 @@ mod tests {
             (root.join("b/kustomization.yaml"), 3)
         );
     }
+
+    /// Nor does one renderer's memo serve it to another referrer: each root is told its own
+    /// line, whichever renders first.
+    #[test]
+    fn the_memo_keeps_no_failure_at_the_referrer() {
+        let (_d, root, _cache) = repo();
+        write(&root, "d/readme.txt", "no kustomization here\n");
+        write(&root, "a/kustomization.yaml", "resources:\n- ../d\n");
+        write(
+            &root,
+            "b/kustomization.yaml",
+            "namePrefix: b-\nresources:\n- ../d\n",
+        );
+        for order in [["a", "b"], ["b", "a"]] {
+            let r = Renderer::new(&root);
+            for dir in order {
+                let err = r
+                    .render(&root.join(dir))
+                    .expect_err("no kustomization in d");
+                let line = if dir == "a" { 2 } else { 3 };
+                let own = root.join(dir).join("kustomization.yaml");
+                assert_eq!((err.file, err.pos.line), (own, line), "{order:?}");
+            }
+        }
+    }
 }
