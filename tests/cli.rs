@@ -1118,3 +1118,34 @@ fn the_render_cache_defaults_to_the_users_cache_and_is_off_in_ci() {
     assert!(run(&[("CI", "true"), ("KGATE_CACHE_DIR", own_str)], &[]));
     assert!(own.join("CACHEDIR.TAG").is_file());
 }
+
+#[test]
+fn two_roots_listing_a_directory_without_a_kustomization_each_get_their_own_line() {
+    let tmp = scratch();
+    write(tmp.path(), "shared/README.md", b"not a kustomization\n");
+    write(
+        tmp.path(),
+        "a/kustomization.yaml",
+        b"resources:\n  - ../shared\n",
+    );
+    write(
+        tmp.path(),
+        "b/kustomization.yaml",
+        b"namePrefix: b-\nresources:\n  - ../shared\n",
+    );
+    // One worker, then the default: the order the roots render in must not matter.
+    for jobs in ["1", "2"] {
+        let j = json_of(&kgate_in(
+            tmp.path(),
+            &["check", "--format", "json", "--jobs", jobs, "--no-cache"],
+        ));
+        assert_eq!(
+            locations(&j),
+            vec![
+                loc("render-error", "a/kustomization.yaml", 2, 5),
+                loc("render-error", "b/kustomization.yaml", 3, 5)
+            ],
+            "--jobs {jobs}"
+        );
+    }
+}
