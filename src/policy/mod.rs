@@ -283,14 +283,16 @@ impl PolicySet {
                 .iter()
                 .any(|r| r.info.source == s.path && (r.info.root_scope || r.info.repo_scope))
         };
-        let compile_program = || {
+        // `entries` compiled for the VM when the texts they may reach (all but those
+        // `leave_out` names) call no builtin kgate extends.
+        let compile = |leave_out: &dyn Fn(&&PolicySource) -> bool, entries: &[String]| {
             compiled::compilable(
                 texts_of(sources, user)
-                    .filter(|s| !scoped(s))
+                    .filter(|s| !leave_out(s))
                     .map(|s| s.text.as_str()),
                 guarded,
             )
-            .then(|| compiled::compile(&engine, &gathers.all()))
+            .then(|| compiled::compile(&engine, entries))
             .flatten()
         };
         // The root gathers reach the root-scope rules and what they import (not the object
@@ -300,20 +302,13 @@ impl PolicySet {
                 .iter()
                 .any(|r| r.info.source == s.path && !r.info.root_scope)
         };
-        let compile_root_program = || {
-            compiled::compilable(
-                texts_of(sources, user)
-                    .filter(|s| !other_rule(s))
-                    .map(|s| s.text.as_str()),
-                guarded,
-            )
-            .then(|| compiled::compile(&engine, &root_gathers.entries()))
-            .flatten()
-        };
         let (program, root_program) = match stored {
             Some(programs) => programs,
             None => {
-                let programs = (compile_program(), compile_root_program());
+                let programs = (
+                    compile(&scoped, &gathers.all()),
+                    compile(&other_rule, &root_gathers.entries()),
+                );
                 if let Some(cache) = cache {
                     compiled::store_programs(cache, &fingerprint, &programs);
                 }

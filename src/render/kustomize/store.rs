@@ -792,13 +792,7 @@ mod tests {
     #[test]
     fn a_failure_at_the_referrer_is_not_served_to_another() {
         let (_d, root, cache) = repo();
-        write(&root, "d/readme.txt", "no kustomization here\n");
-        write(&root, "a/kustomization.yaml", "resources:\n- ../d\n");
-        write(
-            &root,
-            "b/kustomization.yaml",
-            "namePrefix: b-\nresources:\n- ../d\n",
-        );
+        two_referrers(&root);
         let (a, _) = build(&root, &cache, "a");
         let (b, stats) = build(&root, &cache, "b");
         assert_eq!(stats.hits, 0);
@@ -815,18 +809,23 @@ mod tests {
         );
     }
 
+    /// `a` and `b` list `d`, which has no kustomization, at lines 2 and 3.
+    fn two_referrers(root: &Path) {
+        write(root, "d/readme.txt", "no kustomization here\n");
+        write(root, "a/kustomization.yaml", "resources:\n- ../d\n");
+        write(
+            root,
+            "b/kustomization.yaml",
+            "namePrefix: b-\nresources:\n- ../d\n",
+        );
+    }
+
     /// Nor does one renderer's memo serve it to another referrer: each root is told its own
     /// line, whichever renders first.
     #[test]
     fn the_memo_keeps_no_failure_at_the_referrer() {
         let (_d, root, _cache) = repo();
-        write(&root, "d/readme.txt", "no kustomization here\n");
-        write(&root, "a/kustomization.yaml", "resources:\n- ../d\n");
-        write(
-            &root,
-            "b/kustomization.yaml",
-            "namePrefix: b-\nresources:\n- ../d\n",
-        );
+        two_referrers(&root);
         for order in [["a", "b"], ["b", "a"]] {
             let r = Renderer::new(&root);
             for dir in order {
