@@ -932,8 +932,6 @@ impl Renderer {
     }
 }
 
-/// kgate never fetches: a root with a remote base or component is `render-unavailable` (a
-/// note naming the reference), not a `render-error`; nothing in the kustomization is wrong.
 /// `resources` in the order of `key` (stable: equal keys keep their order), each key
 /// computed once.
 fn sorted(resources: Vec<Resource>, key: impl Fn(&Resource) -> LegacyKey) -> Vec<Resource> {
@@ -943,6 +941,8 @@ fn sorted(resources: Vec<Resource>, key: impl Fn(&Resource) -> LegacyKey) -> Vec
     keyed.into_iter().map(|(_, r)| r).collect()
 }
 
+/// kgate never fetches: a root with a remote base or component is `render-unavailable` (a
+/// note naming the reference), not a `render-error`; nothing in the kustomization is wrong.
 fn remote_error(file: &Path, pos: Pos, entry: &str) -> RenderError {
     let mut err = RenderError::at(
         file,

@@ -9,10 +9,10 @@
 //! Correctness rests on the read recording of `memo.rs`: a build reaches files only through
 //! the renderer's `read_text`, `read_bytes` and `probe`, each noted. A failed build is stored
 //! too (its failure depends on what it read up to it). Builds that ran Helm (whose reads kgate
-//! does not see) or ran under a custom OpenAPI schema are not stored. Entries live under one directory per repository and kgate build (version,
-//! commit, executable), so another build of kgate never reads them; an entry that cannot be
-//! read back is a miss, never an error. The hash is BLAKE3: a pull request cannot forge
-//! content that matches a stored build's.
+//! does not see) or ran under a custom OpenAPI schema are not stored. Entries live under one
+//! directory per repository and kgate build (version, commit, executable), so another build
+//! of kgate never reads them; an entry that cannot be read back is a miss, never an error.
+//! The hash is BLAKE3: a pull request cannot forge content that matches a stored build's.
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
@@ -270,30 +270,10 @@ impl RenderStore {
         if std::ptr::eq(self, other) {
             return;
         }
-        let theirs: Vec<(PathBuf, State)> = match other.states.lock() {
-            Ok(states) => (states.iter())
-                .filter(|(p, _)| same(p))
-                .map(|(p, st)| (p.clone(), st.clone()))
-                .collect(),
-            Err(_) => return,
-        };
-        if let Ok(mut ours) = self.states.lock() {
-            for (p, st) in theirs {
-                ours.entry(p).or_insert(st);
-            }
-        }
-        let theirs: Vec<(PathBuf, Option<PathBuf>)> = match other.canonical.lock() {
-            Ok(canonical) => (canonical.iter())
-                .filter(|(p, to)| same(p) && to.as_deref().is_none_or(&same))
-                .map(|(p, to)| (p.clone(), to.clone()))
-                .collect(),
-            Err(_) => return,
-        };
-        if let Ok(mut ours) = self.canonical.lock() {
-            for (p, to) in theirs {
-                ours.entry(p).or_insert(to);
-            }
-        }
+        copy_where(&other.states, &self.states, |p, _| same(p));
+        copy_where(&other.canonical, &self.canonical, |p, to| {
+            same(p) && to.as_deref().is_none_or(&same)
+        });
     }
 
     fn canonical(&self, sources: &FileTable, path: &Path) -> Option<PathBuf> {
@@ -475,6 +455,27 @@ impl RenderStore {
         let [to, second] = self.entries(dir);
         let _ = std::fs::rename(&to, &second);
         self.write_file(&to, &bytes)
+    }
+}
+
+/// Copies into `to` the entries of `from` that `keep` accepts and `to` has not.
+fn copy_where<V: Clone>(
+    from: &Mutex<HashMap<PathBuf, V>>,
+    to: &Mutex<HashMap<PathBuf, V>>,
+    keep: impl Fn(&Path, &V) -> bool,
+) {
+    let Ok(theirs) = from.lock() else {
+        return;
+    };
+    let taken: Vec<(PathBuf, V)> = (theirs.iter())
+        .filter(|(p, v)| keep(p, v))
+        .map(|(p, v)| (p.clone(), v.clone()))
+        .collect();
+    drop(theirs);
+    if let Ok(mut ours) = to.lock() {
+        for (p, v) in taken {
+            ours.entry(p).or_insert(v);
+        }
     }
 }
 
