@@ -522,3 +522,84 @@ fn graph_human_json_and_dot() {
         .collect();
     assert_eq!(dangling, [("argocd/prod.yaml".to_owned(), 14)]);
 }
+
+/// A base reached through a symbolic link to its directory: a change to the base's file
+/// (which git names by its real path) reaches the overlay that lists the link, in
+/// `--changed-since` and in `kgate diff --since`, and the graph names the base, not the link.
+#[test]
+fn a_change_reached_through_a_directory_link_affects_the_roots_listing_the_link() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    write(
+        r,
+        "shared/web/kustomization.yaml",
+        "resources: [deployment.yaml]\n",
+    );
+    write(
+        r,
+        "shared/web/deployment.yaml",
+        &DEPLOYMENT.replace("NAME", "web"),
+    );
+    std::fs::create_dir_all(r.join("apps")).unwrap();
+    std::os::unix::fs::symlink("../shared/web", r.join("apps/web")).unwrap();
+    write(
+        r,
+        "envs/prod/kustomization.yaml",
+        "namespace: web-prod\nresources: [../../apps/web]\n",
+    );
+    write(r, ".kgate.yaml", "environments: [dev, prod]\n");
+    git(r, &["init", "-q"]);
+    git(r, &["add", "-A"]);
+    git(r, &["commit", "-qm", "init"]);
+
+    let graph = common::kgate(r, &["graph", "."]);
+    let graph = String::from_utf8_lossy(&graph.stdout);
+    assert!(
+        graph.contains("envs/prod [root]\n  shared/web [root]\n"),
+        "{graph}"
+    );
+
+    write(
+        r,
+        "shared/web/deployment.yaml",
+        &DEPLOYMENT.replace("NAME", "web").replace(":1.0", ":latest"),
+    );
+    let run = check(r, &["--changed-since", "HEAD", "--explain"]);
+    assert_eq!(
+        explained_roots(&run.stderr),
+        ["envs/prod", "shared/web"],
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("seen through symbolic links at: 1 paths\n  apps/web/deployment.yaml\n"),
+        "{}",
+        run.stderr
+    );
+    let latest: Vec<&serde_json::Value> = run.report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "image-latest-tag")
+        .collect();
+    assert_eq!(latest.len(), 1, "{}", run.report);
+    assert_eq!(
+        latest[0]["roots"],
+        serde_json::json!(["envs/prod", "shared/web"])
+    );
+
+    let out = common::kgate(r, &["diff", "--since", "HEAD", "-f", "json"]);
+    let diff: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let roots: Vec<&str> = diff["roots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|root| root["root"].as_str().unwrap())
+        .collect();
+    assert_eq!(roots, ["envs/prod", "shared/web"], "{diff}");
+    assert_eq!(
+        diff["roots"][0]["objects"][0]["fields"][0]["after"],
+        "registry.example.com/web:latest"
+    );
+}

@@ -530,7 +530,8 @@ pub fn check_prepared(
         .as_ref()
         .filter(|a| a.everything.is_none())
         .map(|a| {
-            super::object_scope::ObjectScope::new(&graph, &a.changed.iter().cloned().collect())
+            let reached = a.changed.iter().chain(&a.seen_at_links).cloned().collect();
+            super::object_scope::ObjectScope::new(&graph, &reached)
         });
     let checks = ObjectChecks {
         rules: &registry.by_id,

@@ -32,6 +32,7 @@ pub fn select_affected(
     schema_dirs: &[PathBuf],
     graph: &RepoGraph,
     changed: BTreeSet<String>,
+    seen_at_links: BTreeSet<String>,
 ) -> Affected {
     let rel_dir = |d: &Path| {
         let r = discover::relative(root, &crate::discover::normalize(d));
@@ -57,10 +58,14 @@ pub fn select_affected(
             hit.then(|| format!("{c} changes {what}"))
         })
     });
-    let roots = graph.affected_roots(&changed).into_iter().collect();
+    // A changed file is changed at every link that leads to it too.
+    let mut reached = changed.clone();
+    reached.extend(seen_at_links.iter().cloned());
+    let roots = graph.affected_roots(&reached).into_iter().collect();
     Affected {
-        files: changed.iter().cloned().collect(),
+        files: reached.into_iter().collect(),
         changed: changed.into_iter().collect(),
+        seen_at_links: seen_at_links.into_iter().collect(),
         everything,
         roots,
         // Counted by the check.
@@ -88,6 +93,7 @@ pub fn select(
     let affected = match changed {
         Some(changed) => {
             let schema_dirs = s.schema_dirs();
+            let seen_at_links = discovery.seen_at_links(&s.root, &changed);
             let affected = select_affected(
                 &s.root,
                 &s.config,
@@ -95,6 +101,7 @@ pub fn select(
                 &schema_dirs,
                 graph,
                 changed,
+                seen_at_links,
             );
             narrow_to_affected(&s.root, &affected, discovery);
             Some(affected)
@@ -176,7 +183,7 @@ pub fn select_entries(
         entries.retain(|e| shard_of(&e.id, n) == i - 1);
     }
     if let Some(a) = affected.filter(|a| a.everything.is_none()) {
-        let changed: BTreeSet<String> = a.changed.iter().cloned().collect();
+        let changed: BTreeSet<String> = a.changed.iter().chain(&a.seen_at_links).cloned().collect();
         // A Helm entry point also reads value files outside the chart (and `--set-file`s).
         let reads = |e: &EntryRender| {
             e.helm.as_ref().is_some_and(|h| {

@@ -311,6 +311,15 @@ fn explain(a: &kgate::model::Affected) -> String {
     for f in &a.changed {
         s.push_str(&format!("  {f}\n"));
     }
+    if !a.seen_at_links.is_empty() {
+        s.push_str(&format!(
+            "seen through symbolic links at: {} paths\n",
+            a.seen_at_links.len()
+        ));
+        for f in &a.seen_at_links {
+            s.push_str(&format!("  {f}\n"));
+        }
+    }
     match &a.everything {
         Some(why) => s.push_str(&format!("checking everything: {why}\n")),
         None => {

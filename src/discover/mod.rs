@@ -9,7 +9,7 @@ pub mod kustomization;
 pub mod scanned;
 
 use rayon::prelude::*;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
@@ -49,7 +49,26 @@ pub struct Discovery {
     /// from discovery's parse: the graph's edges.
     pub references: HashMap<PathBuf, Vec<kustomization::Reference>>,
     pub problems: Vec<WalkProblem>,
+    /// The symbolic links the walk met whose target is inside the scanned root: each link's
+    /// path and its target, made canonical (absolute), sorted. The walk does not follow
+    /// them (the targets are walked where they are); the references and changes through
+    /// them are resolved with [`Discovery::through_links`] and [`Discovery::seen_at_links`].
+    pub links: Vec<Link>,
 }
+
+/// A symbolic link inside the scanned root whose target is inside it too.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Link {
+    /// Where the link is (absolute, as walked).
+    pub path: PathBuf,
+    /// What it resolves to, canonical.
+    pub target: PathBuf,
+    /// Whether the target is a directory.
+    pub dir: bool,
+}
+
+/// How many links one path may pass through (Linux gives up at 40 too: `ELOOP`).
+const MAX_LINK_HOPS: usize = 40;
 
 impl Discovery {
     /// The YAML files that may hold ConfigMaps and Secrets (plain manifests and the partial
@@ -61,7 +80,77 @@ impl Discovery {
             .cloned()
             .collect()
     }
+
+    /// `path` (absolute and lexical, as references are) resolved through the directory links
+    /// it passes (as kustomize's loader resolves a directory before reading from it), or
+    /// `None` when it passes none. A path naming a file link itself is kept: the file is
+    /// read through the link, under the link's path.
+    pub fn through_links(&self, path: &Path) -> Option<PathBuf> {
+        self.follow(path, false)
+    }
+
+    /// [`Discovery::through_links`], also through a file link named itself: the file the
+    /// content is.
+    pub fn real_file(&self, path: &Path) -> Option<PathBuf> {
+        self.follow(path, true)
+    }
+
+    fn follow(&self, path: &Path, file_links: bool) -> Option<PathBuf> {
+        if self.links.is_empty() {
+            return None;
+        }
+        let mut at = path.to_path_buf();
+        for _ in 0..MAX_LINK_HOPS {
+            let Some((link, rest)) = self.links.iter().find_map(|l| {
+                let rest = at.strip_prefix(&l.path).ok()?;
+                (l.dir || file_links || !rest.as_os_str().is_empty()).then_some((l, rest))
+            }) else {
+                return (at != path).then_some(at);
+            };
+            at = crate::source::lexical(&link.target.join(rest));
+        }
+        // A loop of links: left as written (reading through it fails where it is read).
+        None
+    }
+
+    /// The paths (relative to `root`) at which a change to `changed` is also seen through
+    /// the links: a changed file under a link's target, at the link. Transitive (a link
+    /// inside another's target), bounded for links that loop.
+    pub fn seen_at_links(&self, root: &Path, changed: &BTreeSet<String>) -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        if self.links.is_empty() {
+            return seen;
+        }
+        let mut fresh: Vec<String> = changed.iter().cloned().collect();
+        for _ in 0..MAX_LINK_HOPS {
+            let mut next = Vec::new();
+            for c in &fresh {
+                let abs = root.join(c);
+                for l in &self.links {
+                    let Ok(rest) = abs.strip_prefix(&l.target) else {
+                        continue;
+                    };
+                    let alias = relative(root, &l.path.join(rest));
+                    if seen.len() < MAX_ALIASES
+                        && !changed.contains(&alias)
+                        && seen.insert(alias.clone())
+                    {
+                        next.push(alias);
+                    }
+                }
+            }
+            if next.is_empty() {
+                break;
+            }
+            fresh = next;
+        }
+        seen
+    }
 }
+
+/// How many paths a change may be seen at through links (a link into its own parent makes
+/// the chain endless).
+const MAX_ALIASES: usize = 10_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoverError {
@@ -118,8 +207,10 @@ pub fn discover_with(
             explicit.push(path.clone());
             continue;
         }
-        walk_dir(root, path, &excludes, &mut yaml_files, &mut found.problems);
+        walk_dir(root, path, &excludes, &mut yaml_files, &mut found);
     }
+    found.links.sort();
+    found.links.dedup();
     // A table standing for another revision's tree hides what that tree does not hold, and
     // lists the files only that tree holds as the walk would.
     yaml_files.retain(|p| !table.is_hidden(p));
@@ -185,12 +276,22 @@ pub fn discover_with(
             }),
             // One that does not parse is a root whose rendering reports why (`render-error`).
             Ok(None) => {}
-            Ok(Some((info, references))) => {
+            Ok(Some((info, mut references))) => {
                 if info.is_component {
                     found.components.push(k.clone());
                 }
+                // Through a directory link, a reference lands on the link's target; a patch
+                // or generator input read through a link is a partial file where it is too.
+                let resolved = |p: &PathBuf| found.real_file(p);
+                partial.extend(info.non_manifests.iter().filter_map(resolved));
+                disabled.extend(info.disabled.iter().filter_map(resolved));
                 partial.extend(info.non_manifests);
                 disabled.extend(info.disabled);
+                for r in &mut references {
+                    if let Some(target) = found.through_links(&r.target) {
+                        r.target = target;
+                    }
+                }
                 found.references.insert(k.abs.clone(), references);
             }
         }
@@ -248,7 +349,7 @@ fn walk_dir(
     dir: &Path,
     excludes: &Gitignore,
     out: &mut Vec<PathBuf>,
-    problems: &mut Vec<WalkProblem>,
+    into: &mut Discovery,
 ) {
     let excludes_for_filter = excludes.clone();
     // In parallel (a serial walk was a sixth of a one-app `--changed-since`, one core idle),
@@ -270,41 +371,46 @@ fn walk_dir(
                 .is_ignore()
         })
         .build_parallel();
-    let found: std::sync::Mutex<Found> = std::sync::Mutex::new((Vec::new(), Vec::new()));
+    let found: std::sync::Mutex<Found> = std::sync::Mutex::new(Found::default());
     walker.run(|| {
         let found = &found;
         let mut mine = Finds {
-            files: Vec::new(),
-            problems: Vec::new(),
+            found: Found::default(),
             into: found,
         };
         Box::new(move |entry| {
-            visit(root, dir, entry, &mut mine.files, &mut mine.problems);
+            visit(root, dir, entry, &mut mine.found);
             ignore::WalkState::Continue
         })
     });
-    let (mut files, mut found_problems) = found.into_inner().unwrap_or_else(|p| p.into_inner());
-    files.sort();
-    found_problems.sort_by(|a: &(PathBuf, WalkProblem), b| a.0.cmp(&b.0));
-    out.extend(files);
-    problems.extend(found_problems.into_iter().map(|(_, p)| p));
+    let mut found = found.into_inner().unwrap_or_else(|p| p.into_inner());
+    found.files.sort();
+    found.problems.sort_by(|a, b| a.0.cmp(&b.0));
+    out.extend(found.files);
+    (into.problems).extend(found.problems.into_iter().map(|(_, p)| p));
+    into.links.extend(found.links);
 }
 
-/// The YAML files a walk found, and its problems keyed by path.
-type Found = (Vec<PathBuf>, Vec<(PathBuf, WalkProblem)>);
+/// What a walk found: the YAML files, its problems keyed by path, the links inside the root.
+#[derive(Default)]
+struct Found {
+    files: Vec<PathBuf>,
+    problems: Vec<(PathBuf, WalkProblem)>,
+    links: Vec<Link>,
+}
 
 /// One walking thread's finds, handed over when the thread is done with them.
 struct Finds<'a> {
-    files: Vec<PathBuf>,
-    problems: Vec<(PathBuf, WalkProblem)>,
+    found: Found,
     into: &'a std::sync::Mutex<Found>,
 }
 
 impl Drop for Finds<'_> {
     fn drop(&mut self) {
         let mut all = self.into.lock().unwrap_or_else(|p| p.into_inner());
-        all.0.append(&mut self.files);
-        all.1.append(&mut self.problems);
+        all.files.append(&mut self.found.files);
+        all.problems.append(&mut self.found.problems);
+        all.links.append(&mut self.found.links);
     }
 }
 
@@ -313,9 +419,13 @@ fn visit(
     root: &Path,
     dir: &Path,
     entry: Result<ignore::DirEntry, ignore::Error>,
-    out: &mut Vec<PathBuf>,
-    problems: &mut Vec<(PathBuf, WalkProblem)>,
+    found: &mut Found,
 ) {
+    let Found {
+        files: out,
+        problems,
+        links,
+    } = found;
     let mut problem = |path: &Path, message: String| {
         problems.push((
             path.to_path_buf(),
@@ -348,8 +458,17 @@ fn visit(
                 }
             }
             // Inside the root the target is walked on its own; a file link is read here.
-            Ok(target) if target.is_file() && is_yaml(path) => out.push(path.to_path_buf()),
-            Ok(_) => {}
+            // Either is kept: a change to the target is a change seen at the link too.
+            Ok(target) => {
+                if target.is_file() && is_yaml(path) {
+                    out.push(path.to_path_buf());
+                }
+                links.push(Link {
+                    path: path.to_path_buf(),
+                    dir: target.is_dir(),
+                    target,
+                });
+            }
             Err(e) => {
                 if is_yaml(path) {
                     problem(path, format!("broken symlink: {e}"));
@@ -579,5 +698,77 @@ patches:
         assert!(found.manifests.is_empty());
         assert_eq!(found.problems.len(), 1);
         assert_eq!(found.problems[0].rel, "link.yaml");
+    }
+
+    #[test]
+    fn links_inside_the_root_resolve_references_and_carry_changes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = fs::canonicalize(tmp.path()).unwrap();
+        write(
+            &root,
+            "shared/web/kustomization.yaml",
+            "resources: [app.yaml]\n",
+        );
+        write(&root, "shared/web/app.yaml", "kind: ConfigMap\n");
+        write(&root, "shared/patch.yaml", "kind: ConfigMap\n");
+        write(
+            &root,
+            "envs/prod/kustomization.yaml",
+            "resources: [../../apps/web, ../../apps/web/app.yaml]\npatches: [{path: ../../apps/patch.yaml}]\n",
+        );
+        fs::create_dir_all(root.join("apps")).unwrap();
+        std::os::unix::fs::symlink("../shared/web", root.join("apps/web")).unwrap();
+        std::os::unix::fs::symlink("../shared/patch.yaml", root.join("apps/patch.yaml")).unwrap();
+        // A link into its own parent: resolving stops, changes are seen a bounded number of
+        // times.
+        std::os::unix::fs::symlink(".", root.join("shared/web/again")).unwrap();
+        let found = discover(
+            &root,
+            std::slice::from_ref(&root),
+            &[],
+            &FileTable::new(&root, u64::MAX),
+        )
+        .unwrap();
+        let links: Vec<(String, String, bool)> = (found.links.iter())
+            .map(|l| (relative(&root, &l.path), relative(&root, &l.target), l.dir))
+            .collect();
+        assert_eq!(
+            links,
+            [
+                ("apps/patch.yaml".into(), "shared/patch.yaml".into(), false),
+                ("apps/web".into(), "shared/web".into(), true),
+                ("shared/web/again".into(), "shared/web".into(), true),
+            ]
+        );
+        // The directory link is resolved, the file link named itself is kept (read through
+        // it), a file under the directory link is the target's.
+        let refs = &found.references[&root.join("envs/prod/kustomization.yaml")];
+        let targets: Vec<String> = refs.iter().map(|r| relative(&root, &r.target)).collect();
+        assert_eq!(
+            targets,
+            ["shared/web", "shared/web/app.yaml", "apps/patch.yaml"]
+        );
+        assert_eq!(
+            found.through_links(&root.join("apps/web/again/again/app.yaml")),
+            Some(root.join("shared/web/app.yaml"))
+        );
+        assert_eq!(found.through_links(&root.join("envs/prod")), None);
+        // The patch is partial both where it is and at its link.
+        let partials: Vec<&str> = found.partials.iter().map(|p| p.rel.as_str()).collect();
+        assert_eq!(partials, ["apps/patch.yaml", "shared/patch.yaml"]);
+
+        let changed = |paths: &[&str]| paths.iter().map(|p| p.to_string()).collect();
+        let seen = found.seen_at_links(&root, &changed(&["shared/patch.yaml", "README.md"]));
+        assert_eq!(seen, changed(&["apps/patch.yaml"]));
+        let seen = found.seen_at_links(&root, &changed(&["shared/web/app.yaml"]));
+        assert!(seen.contains("apps/web/app.yaml"));
+        assert!(seen.contains("apps/web/again/app.yaml"));
+        assert!(seen.contains("shared/web/again/again/app.yaml"));
+        assert!(seen.len() <= MAX_ALIASES);
+        assert!(
+            found
+                .seen_at_links(&root, &changed(&["envs/prod/kustomization.yaml"]))
+                .is_empty()
+        );
     }
 }

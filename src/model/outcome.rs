@@ -108,6 +108,9 @@ pub fn annotation_reason(annotations: Option<&crate::yaml::Node>, rule: &str) ->
 pub struct Affected {
     /// Files changed since the revision (relative to the scanned root).
     pub changed: Vec<String>,
+    /// Where else the changed files are seen: the same files at the symbolic links that lead
+    /// to them (relative to the scanned root).
+    pub seen_at_links: Vec<String>,
     /// Why everything is checked, when a change touches the configuration or policies.
     pub everything: Option<String>,
     /// Roots checked: those whose files (transitively) include a changed file.
