@@ -55,6 +55,8 @@ pub(super) struct Since {
     pub untracked: Vec<String>,
     /// Git's `info/attributes` file (`rev-parse --git-path`), existing or not.
     pub info_attributes: PathBuf,
+    /// REF's commit as git resolved it (its object id), when the first question told it.
+    pub commit: Option<String>,
 }
 
 /// Files changed since `reference`, relative to `scan_root` (`../` for files of the
@@ -101,11 +103,12 @@ pub(super) fn since(
     let answer = answer?.ok();
     let text = answer.as_deref().map(String::from_utf8_lossy);
     let lines: Vec<&str> = text.as_deref().map_or(Vec::new(), |t| t.lines().collect());
-    let (top, info_attributes, raw, listed) = match lines[..] {
-        [top, info, _commit] => {
+    let (top, info_attributes, raw, listed, commit) = match lines[..] {
+        [top, info, commit] => {
             let top = PathBuf::from(top);
             let top = std::fs::canonicalize(&top).unwrap_or(top);
-            (top, scan_root.join(info), raw?, listed?)
+            let commit = Some(commit.to_owned());
+            (top, scan_root.join(info), raw?, listed?, commit)
         }
         _ => {
             let (top, info) = top_step_by_step(scan_root, reference)?;
@@ -113,7 +116,7 @@ pub(super) fn since(
                 raw_diff(&top, reference)?,
                 list_untracked(&top, directories)?,
             );
-            (top, info, raw, listed)
+            (top, info, raw, listed, None)
         }
     };
     let untracked: Vec<String> = fields(&listed)
@@ -137,6 +140,7 @@ pub(super) fn since(
         raw,
         untracked,
         info_attributes,
+        commit,
     })
 }
 

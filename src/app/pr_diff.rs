@@ -658,7 +658,8 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
     let (contents, prepared) = std::thread::scope(|scope| {
         let contents = scope.spawn(|| {
             let clock = std::time::Instant::now();
-            let contents = super::pr_diff_ref::ref_contents(&since, reference, &settings);
+            let cache = opts.cache_dir.as_deref();
+            let contents = super::pr_diff_ref::ref_contents(&since, reference, &settings, cache);
             (contents, clock.elapsed())
         });
         let prepared = super::check::prepare(&limited(opts, changed), RefFiles::default(), true);

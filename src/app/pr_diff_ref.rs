@@ -608,13 +608,18 @@ struct GitState {
 /// The untracked paths, REF's tree and git's checkout configuration: independent git calls,
 /// at once (each costs a process start, ~10-20 ms, more than its work). The changes since
 /// `reference` and the untracked paths that are not ignored are `since`'s.
-fn git_state(since: &Since, reference: &str, outside: &[PathBuf]) -> Result<GitState, CheckError> {
+fn git_state(
+    since: &Since,
+    reference: &str,
+    outside: &[PathBuf],
+    cache: Option<&Path>,
+    repo_root: &Path,
+) -> Result<GitState, CheckError> {
     let top = since.top.as_path();
     let (absent, tree, config) = std::thread::scope(|scope| {
         let absent = scope.spawn(|| absent(top, &since.untracked, outside));
         let config = scope.spawn(|| checkout_config(top, &since.info_attributes));
-        let args = ["ls-tree", "-r", "-z", "--full-tree", "--end-of-options"];
-        let tree = git(top, &[&args[..], &[reference]].concat());
+        let tree = ref_tree(top, since.commit.as_deref(), reference, cache, repo_root);
         (joined(absent), tree, joined(config))
     });
     Ok(GitState {
@@ -622,6 +627,32 @@ fn git_state(since: &Since, reference: &str, outside: &[PathBuf]) -> Result<GitS
         tree: tree?,
         config: config?,
     })
+}
+
+/// REF's tree, recursively (`git ls-tree -r -z`). A commit names its tree for good, so the
+/// listing of a commit git resolved is kept in the render cache under its object id (listing
+/// a 3,000-file tree is ~20 ms of git's CPU beside the working tree's first phase, on every
+/// `kgate diff --since` against the same REF).
+fn ref_tree(
+    top: &Path,
+    commit: Option<&str>,
+    reference: &str,
+    cache: Option<&Path>,
+    repo_root: &Path,
+) -> Result<Vec<u8>, CheckError> {
+    let args = ["ls-tree", "-r", "-z", "--full-tree", "--end-of-options"];
+    let Some((commit, cache)) = commit.zip(cache) else {
+        return git(top, &[&args[..], &[reference]].concat());
+    };
+    let stored = crate::render::StoredValue::new(cache, repo_root, "ref-tree");
+    // The top level too: the listing's paths are from it.
+    let key = crate::source::hash_parts([commit.as_bytes(), top.as_os_str().as_encoded_bytes()]);
+    if let Some(tree) = stored.get(&key) {
+        return Ok(tree);
+    }
+    let tree = git(top, &[&args[..], &[commit]].concat())?;
+    stored.put(&key, &tree);
+    Ok(tree)
 }
 
 /// The paths of REF's tree entries with `mode` (`git ls-tree -r -z` output).
@@ -714,11 +745,12 @@ pub(super) fn ref_contents(
     since: &Since,
     reference: &str,
     settings: &Settings,
+    cache: Option<&Path>,
 ) -> Result<RefTree, CheckError> {
     use RefTree::Export;
     let top = since.top.as_path();
     let outside = outside_table(settings);
-    let state = git_state(since, reference, &outside)?;
+    let state = git_state(since, reference, &outside, cache, &settings.repo_root)?;
     let Some(mut hidden) = state.absent else {
         return Ok(Export(
             "an untracked path REF's tree would list or read differently",
@@ -920,6 +952,74 @@ mod tests {
         assert!(!as_blob(&[("working-tree-encoding", "UTF-16")], &plain));
         assert!(has_filter(&attrs(&[("filter", "lfs")])));
         assert!(!has_filter(&attrs(&[("filter", "unset"), ("text", "set")])));
+    }
+
+    #[test]
+    fn refs_tree_listing_is_kept_under_its_commit() {
+        let repo = tempfile::tempdir().unwrap();
+        let top = std::fs::canonicalize(repo.path()).unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let run = |args: &[&str]| {
+            let out = Command::new("git")
+                .arg("-C")
+                .arg(&top)
+                .args(args)
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{out:?}");
+            String::from_utf8(out.stdout).unwrap().trim().to_owned()
+        };
+        run(&["init", "-q"]);
+        std::fs::write(top.join("a.yaml"), "a: 1\n").unwrap();
+        run(&["add", "-A"]);
+        run(&[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qm",
+            "one",
+        ]);
+        let first = run(&["rev-parse", "HEAD"]);
+        let listing =
+            |commit: &str| ref_tree(&top, Some(commit), "HEAD", Some(cache.path()), &top).unwrap();
+        // No cache directory yet: listed by git, nothing kept.
+        let listed = listing(&first);
+        assert!(String::from_utf8_lossy(&listed).ends_with("\ta.yaml\0"));
+        let stored = crate::render::StoredValue::new(cache.path(), &top, "ref-tree");
+        let key = crate::source::hash_parts([first.as_bytes(), top.as_os_str().as_encoded_bytes()]);
+        assert_eq!(stored.get(&key), None);
+        // Once the cache exists, the listing is kept and taken back (a stand-in proves it).
+        crate::render::RenderStore::open(cache.path(), &top).unwrap();
+        assert_eq!(listing(&first), listed);
+        assert_eq!(stored.get(&key), Some(listed.clone()));
+        stored.put(&key, b"stand-in");
+        assert_eq!(listing(&first), b"stand-in");
+        // Another commit is another listing.
+        std::fs::write(top.join("b.yaml"), "b: 1\n").unwrap();
+        run(&["add", "-A"]);
+        run(&[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qm",
+            "two",
+        ]);
+        let second = run(&["rev-parse", "HEAD"]);
+        assert!(String::from_utf8_lossy(&listing(&second)).ends_with("\tb.yaml\0"));
+        // Without the commit's id or a cache, git is asked.
+        assert_eq!(
+            ref_tree(&top, None, &first, Some(cache.path()), &top).unwrap(),
+            listed
+        );
+        assert_eq!(
+            ref_tree(&top, Some(&first), &first, None, &top).unwrap(),
+            listed
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub mod manifest;
 
 use std::path::{Path, PathBuf};
 
-pub use kustomize::{Memo, RenderStore, Renderer, Resource};
+pub use kustomize::{Memo, RenderStore, Renderer, Resource, StoredValue};
 
 use crate::yaml::Pos;
 

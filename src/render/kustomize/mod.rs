@@ -29,4 +29,4 @@ pub mod vars;
 pub use super::RenderError;
 pub use engine::{Memo, Renderer};
 pub use resource::{RemovedField, Resource, TemplateOrigin};
-pub use store::RenderStore;
+pub use store::{RenderStore, StoredValue};

@@ -171,6 +171,54 @@ fn build_identity() -> String {
     )
 }
 
+/// The directory of `repo_root`'s caches under `cache_root`, and the name of `build`'s in it.
+fn places(cache_root: &Path, repo_root: &Path, build: &str) -> (PathBuf, String) {
+    let repo = cache_root.join(digest(&[repo_root.as_os_str().as_encoded_bytes()]));
+    (repo, digest(&[build.as_bytes()]))
+}
+
+/// A named value of the cache of `repo_root` under `cache_root`, outside an open
+/// [`RenderStore`]: for a question asked beside the run's first phase, which opens the store
+/// (and may be creating it) meanwhile. [`StoredValue::put`] writes only into a cache that
+/// exists: a first run's value is kept by the next one.
+pub struct StoredValue {
+    path: PathBuf,
+}
+
+/// The bytes of the value stored at `path` after `key`, if it is `key`'s.
+fn value_for(path: &Path, key: &[u8; 32]) -> Option<Vec<u8>> {
+    let bytes = crate::source::read_bytes_bounded(path, MAX_ENTRY).ok()?;
+    Some(bytes.strip_prefix(key.as_slice())?.to_vec())
+}
+
+impl StoredValue {
+    pub fn new(cache_root: &Path, repo_root: &Path, name: &str) -> StoredValue {
+        let (repo, build) = places(cache_root, repo_root, &build_identity());
+        StoredValue {
+            path: repo.join(build).join(name),
+        }
+    }
+
+    /// The bytes stored for `key`, if the value is `key`'s (see [`RenderStore::get`]).
+    pub fn get(&self, key: &[u8; 32]) -> Option<Vec<u8>> {
+        value_for(&self.path, key)
+    }
+
+    /// Stores `bytes` for `key`, replacing what was there; nothing when the cache's directory
+    /// is missing or cannot be written (the cache is an optimisation).
+    pub fn put(&self, key: &[u8; 32], bytes: &[u8]) {
+        let Some(dir) = self.path.parent().filter(|d| d.is_dir()) else {
+            return;
+        };
+        let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir) else {
+            return;
+        };
+        if tmp.write_all(key).is_ok() && tmp.write_all(bytes).is_ok() {
+            let _ = tmp.persist(&self.path);
+        }
+    }
+}
+
 impl RenderStore {
     /// The cache of `repo_root` (canonical) under `cache_root`, created when missing. Entries
     /// another build of kgate wrote for this repository are removed.
@@ -179,8 +227,7 @@ impl RenderStore {
     }
 
     fn open_for(cache_root: &Path, repo_root: &Path, build: &str) -> std::io::Result<RenderStore> {
-        let repo = cache_root.join(digest(&[repo_root.as_os_str().as_encoded_bytes()]));
-        let name = digest(&[build.as_bytes()]);
+        let (repo, name) = places(cache_root, repo_root, build);
         let dir = repo.join(&name);
         std::fs::create_dir_all(&dir)?;
         // Tell backup tools the directory holds nothing of value (the Cache Directory
@@ -421,9 +468,7 @@ impl RenderStore {
     /// The bytes stored under `name` for `key` by [`RenderStore::put`] (one value per name: the
     /// repository-rule results of the last input), if the key is the same.
     pub fn get(&self, name: &str, key: &[u8; 32]) -> Option<Vec<u8>> {
-        let bytes = crate::source::read_bytes_bounded(&self.dir.join(name), MAX_ENTRY).ok()?;
-        let rest = bytes.strip_prefix(key.as_slice())?;
-        Some(rest.to_vec())
+        value_for(&self.dir.join(name), key)
     }
 
     /// Stores `bytes` under `name` for `key`, replacing what was there.
