@@ -172,12 +172,8 @@ fn a_template_the_engine_cannot_compile_is_one_finding_and_the_rest_is_checked()
     );
 }
 
-#[test]
-fn referential_templates_see_the_root_as_inventory() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("template.yaml"),
-        r#"apiVersion: templates.gatekeeper.sh/v1
+/// A referential template (it reads `data.inventory`): an Ingress host used by another Ingress.
+const UNIQUE_INGRESS_HOST: &str = r#"apiVersion: templates.gatekeeper.sh/v1
 kind: ConstraintTemplate
 metadata:
   name: k8suniqueingresshost
@@ -213,9 +209,12 @@ spec:
     kinds:
       - apiGroups: ["networking.k8s.io"]
         kinds: ["Ingress"]
-"#,
-    )
-    .unwrap();
+"#;
+
+#[test]
+fn referential_templates_see_the_root_as_inventory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("template.yaml"), UNIQUE_INGRESS_HOST).unwrap();
     let ingress = |name: &str, host: &str| {
         format!(
             "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: {name}\nspec:\n  rules:\n  - host: {host}\n"
@@ -349,4 +348,40 @@ fn a_template_calling_external_data_is_one_note_not_an_error_per_object() {
             && message.contains("K8sExternalData/signed"),
         "{message}"
     );
+}
+
+/// With `--changed-since`, only the changed Ingress is reported, but the inventory it is
+/// checked against is still its whole root: the Ingress it conflicts with lives in another
+/// namespace, unchanged (objects of unaffected namespaces are otherwise left out).
+#[test]
+fn referential_templates_see_the_whole_root_under_changed_since() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    common::write(r, "gatekeeper/template.yaml", UNIQUE_INGRESS_HOST);
+    let ingress = |name: &str, namespace: &str, host: &str| {
+        format!(
+            "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: {name}\n  namespace: {namespace}\nspec:\n  rules:\n  - host: {host}\n"
+        )
+    };
+    common::write(r, "site/a.yaml", &ingress("a", "x", "docs.example.com"));
+    common::write(r, "site/b.yaml", &ingress("b", "y", "shop.example.com"));
+    common::write(
+        r,
+        "site/kustomization.yaml",
+        "resources: [a.yaml, b.yaml]\n",
+    );
+    common::git(r, &["init", "-q"]);
+    common::git(r, &["add", "-A"]);
+    common::git(r, &["commit", "-qm", "init"]);
+    common::write(r, "site/a.yaml", &ingress("a", "x", "shop.example.com"));
+    let out = common::check(r, &["--changed-since", "HEAD"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "k8suniqueingresshost-unique-ingress-host")
+        .map(|f| f["object"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a"], "{report}");
 }

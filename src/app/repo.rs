@@ -251,7 +251,12 @@ pub fn repo_definitions(
     sources: &FileTable,
     root: &Path,
 ) -> (Vec<serde_json::Value>, Vec<GatekeeperObject>) {
-    let mut files: Vec<PathBuf> = discovery.manifests.iter().map(|m| m.abs.clone()).collect();
+    // Those a narrowed check leaves out too: a custom resource or a constraint's objects are
+    // checked against the definitions of the whole repository.
+    let mut files: Vec<PathBuf> = (discovery.manifests.iter())
+        .chain(&discovery.narrowed_out)
+        .map(|m| m.abs.clone())
+        .collect();
     for dir in schema_dirs {
         // A symlink whose target leaves the schema directory is not read (the directory
         // itself is confined to the repository when the settings are resolved).

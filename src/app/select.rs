@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Config;
 use crate::discover::graph::RepoGraph;
-use crate::discover::{self, Discovery};
+use crate::discover::{self, Discovery, SourceFile};
 use crate::model::Affected;
 use crate::render::entry::EntryRender;
 
@@ -130,9 +130,7 @@ pub fn narrow_to_affected(root: &Path, affected: &Affected, discovery: &mut Disc
                 .parent()
                 .is_some_and(|d| roots.contains(discover::relative(root, d).as_str()))
     });
-    discovery
-        .manifests
-        .retain(|m| files.contains(m.rel.as_str()));
+    narrow_manifests(discovery, |m| files.contains(m.rel.as_str()));
     // A chart is a root of its own: rendered (a Helm process) only when the change reaches it.
     discovery.charts.retain(|c| {
         c.abs
@@ -151,6 +149,17 @@ pub fn changed_since(
     Some(super::changes::changed_since(&s.root, reference))
 }
 
+/// Keeps the plain manifests `keep` accepts, setting the others aside (their definitions
+/// still apply).
+fn narrow_manifests(discovery: &mut Discovery, keep: impl Fn(&SourceFile) -> bool) {
+    let (kept, out): (Vec<SourceFile>, Vec<SourceFile>) = std::mem::take(&mut discovery.manifests)
+        .into_iter()
+        .partition(keep);
+    discovery.manifests = kept;
+    discovery.narrowed_out.extend(out);
+    discovery.narrowed_out.sort();
+}
+
 /// Keeps the `i`-th of `n` parts (1-based) of the roots and plain files.
 pub fn narrow_to_shard(root: &Path, (i, n): (usize, usize), discovery: &mut Discovery) {
     let mine = |rel: &str| shard_of(rel, n) == i - 1;
@@ -161,7 +170,7 @@ pub fn narrow_to_shard(root: &Path, (i, n): (usize, usize), discovery: &mut Disc
                 .parent()
                 .is_some_and(|d| mine(&discover::relative(root, d)))
     });
-    discovery.manifests.retain(|m| mine(&m.rel));
+    narrow_manifests(discovery, |m| mine(&m.rel));
     // Charts too: every shard rendered every chart, and reported its findings once per shard.
     discovery.charts.retain(|c| {
         c.abs

@@ -54,6 +54,10 @@ pub struct Discovery {
     /// them (the targets are walked where they are); the references and changes through
     /// them are resolved with [`Discovery::through_links`] and [`Discovery::seen_at_links`].
     pub links: Vec<Link>,
+    /// Plain manifests `--changed-since` or `--shard` left out of the check: not checked, but
+    /// what they define (CustomResourceDefinitions, Gatekeeper templates and constraints)
+    /// still applies to the objects that are.
+    pub narrowed_out: Vec<SourceFile>,
 }
 
 /// A symbolic link inside the scanned root whose target is inside it too.
