@@ -12,47 +12,89 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
-/// The namespace an object lands in, as the root-scope rules read it (`""` when unset).
-fn namespace(object: &Value) -> &str {
-    object
-        .pointer("/metadata/namespace")
-        .and_then(Value::as_str)
-        .unwrap_or("")
+/// What the focus reads of an object: the namespace it lands in, as the root-scope rules
+/// read it (`""` when unset or not a string), and, for a Namespace, the one it names.
+/// Implemented for the JSON the rules see and for the rendered node it comes from, which
+/// read the same (a node's string is the JSON string, anything else is none).
+pub trait Placed {
+    fn namespace(&self) -> &str;
+    /// The namespace a `v1` Namespace object names.
+    fn names_namespace(&self) -> Option<&str>;
 }
 
-/// The namespaces findings on `object` may depend on: its own, and for a Namespace the one
-/// it names (whose NetworkPolicies decide its findings).
-fn related_namespaces<'a>(object: &'a Value, into: &mut HashSet<&'a str>) {
-    into.insert(namespace(object));
-    let is_namespace = object.get("kind").and_then(Value::as_str) == Some("Namespace")
-        && object.get("apiVersion").and_then(Value::as_str) == Some("v1");
-    if let Some(name) = object.pointer("/metadata/name").and_then(Value::as_str)
-        && is_namespace
-    {
-        into.insert(name);
+impl<T: Placed> Placed for &T {
+    fn namespace(&self) -> &str {
+        (**self).namespace()
+    }
+
+    fn names_namespace(&self) -> Option<&str> {
+        (**self).names_namespace()
     }
 }
 
-/// `objects` with every object outside the affected objects' namespaces replaced by `{}`,
-/// or `None` when that leaves out nothing (every object kept: evaluate the root as it is).
-pub fn focus(objects: &[Value], affected: &[bool]) -> Option<Vec<Value>> {
+impl Placed for Value {
+    fn namespace(&self) -> &str {
+        self.pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+
+    fn names_namespace(&self) -> Option<&str> {
+        let is_namespace = self.get("kind").and_then(Value::as_str) == Some("Namespace")
+            && self.get("apiVersion").and_then(Value::as_str) == Some("v1");
+        let name = self.pointer("/metadata/name").and_then(Value::as_str);
+        name.filter(|_| is_namespace)
+    }
+}
+
+impl Placed for crate::yaml::Node {
+    fn namespace(&self) -> &str {
+        self.get("metadata")
+            .and_then(|m| m.get("namespace"))
+            .and_then(crate::yaml::Node::as_str)
+            .unwrap_or("")
+    }
+
+    fn names_namespace(&self) -> Option<&str> {
+        let str_at = |key: &str| self.get(key).and_then(crate::yaml::Node::as_str);
+        let is_namespace =
+            str_at("kind") == Some("Namespace") && str_at("apiVersion") == Some("v1");
+        let name = self.get("metadata").and_then(|m| m.get("name"));
+        name.and_then(crate::yaml::Node::as_str)
+            .filter(|_| is_namespace)
+    }
+}
+
+/// Which of `objects` the root-scope rules must see when only the `affected` ones count:
+/// those in the namespaces findings on an affected object may depend on (its own, and for a
+/// Namespace the one it names, whose NetworkPolicies decide its findings). `None` when that
+/// leaves out nothing (every object kept: evaluate the root as it is).
+pub fn kept<O: Placed>(objects: &[O], affected: &[bool]) -> Option<Vec<bool>> {
     // Every object affected (any check without --changed-since): nothing to look at.
     if affected.iter().all(|a| *a) {
         return None;
     }
     let mut namespaces = HashSet::new();
     for (object, _) in objects.iter().zip(affected).filter(|(_, a)| **a) {
-        related_namespaces(object, &mut namespaces);
+        namespaces.insert(object.namespace());
+        namespaces.extend(object.names_namespace());
     }
-    let kept = |o: &Value| namespaces.contains(namespace(o));
-    if objects.iter().all(kept) {
-        return None;
-    }
+    let kept: Vec<bool> = (objects.iter())
+        .map(|o| namespaces.contains(o.namespace()))
+        .collect();
+    (!kept.iter().all(|k| *k)).then_some(kept)
+}
+
+/// `objects` with every object outside the affected objects' namespaces replaced by `{}`
+/// (see [`kept`]), or `None` when that leaves out nothing.
+pub fn focus(objects: &[Value], affected: &[bool]) -> Option<Vec<Value>> {
+    let kept = kept(objects, affected)?;
     Some(
         objects
             .iter()
-            .map(|o| {
-                if kept(o) {
+            .zip(kept)
+            .map(|(o, kept)| {
+                if kept {
                     o.clone()
                 } else {
                     Value::Object(serde_json::Map::new())
@@ -101,6 +143,42 @@ mod tests {
         let focused = focus(&objects, &[true, false, false, false]).unwrap();
         assert_eq!(&focused[..3], &objects[..3]);
         assert_eq!(focused[3], json!({}));
+    }
+
+    #[test]
+    fn rendered_nodes_are_kept_as_their_json_is() {
+        let text = "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: a}\n---\n\
+                    apiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n---\n\
+                    apiVersion: v1\nkind: ConfigMap\nmetadata: {name: n, namespace: 7}\n---\n\
+                    apiVersion: v1\nkind: Role\nmetadata: {name: r, namespace: b}\n---\n\
+                    apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: c}\n---\n\
+                    apiVersion: example.com/v1\nkind: Namespace\nmetadata: {name: c}\n";
+        let (docs, err) = crate::yaml::parse_documents(text, crate::yaml::LoadLimits::default());
+        assert!(err.is_none());
+        let nodes: Vec<crate::yaml::Node> = docs.into_iter().map(|d| d.root).collect();
+        let json: Vec<Value> = nodes.iter().map(crate::yaml::Node::to_json).collect();
+        for affected in [
+            [true, false, false, false, false, false],
+            [false, true, false, false, false, false],
+            [false, false, true, false, false, false],
+            [false, false, false, false, false, true],
+        ] {
+            assert_eq!(
+                kept(&nodes, &affected),
+                kept(&json, &affected),
+                "{affected:?}"
+            );
+        }
+        // The Namespace brings the cluster level (a non-string namespace reads as none) and
+        // the namespace it names; another group's `Namespace` names none.
+        assert_eq!(
+            kept(&nodes, &[false, true, false, false, false, false]),
+            Some(vec![false, true, true, true, false, true])
+        );
+        assert_eq!(
+            kept(&nodes, &[false, false, false, false, false, true]),
+            Some(vec![false, true, true, false, false, true])
+        );
     }
 
     #[test]

@@ -593,9 +593,25 @@ fn check_rendered(
         affected.iter().filter(|a| **a).count(),
         std::sync::atomic::Ordering::Relaxed,
     );
+    // Only the objects something reads are made JSON: with some objects unaffected, the
+    // affected ones and the objects of their namespaces, which is all root-scope rules that
+    // relate objects within a namespace see (`root_focus`); the others stand as `{}` in
+    // place. Every object when all are affected, or when a rule or Gatekeeper's inventory
+    // needs the whole root. (A cluster root is ~1,000 objects; a one-app change affects a
+    // handful.)
+    let kept = if affected.iter().all(|a| *a) || ev.needs_whole_root(enabled) {
+        None
+    } else {
+        let nodes: Vec<&crate::yaml::Node> = resources.iter().map(|r| &r.node).collect();
+        super::root_focus::kept(&nodes, &affected)
+    };
     let inputs: Vec<serde_json::Value> = resources
         .iter()
-        .map(|r| crate::validate::as_stored(r.node.to_json()))
+        .enumerate()
+        .map(|(i, r)| match &kept {
+            Some(kept) if !kept[i] => serde_json::Value::Object(serde_json::Map::new()),
+            _ => crate::validate::as_stored(r.node.to_json()),
+        })
         .collect();
     ev.set_inventory(&inputs);
     let context_key = s.reads.context_key(&context).to_string();
@@ -628,10 +644,16 @@ fn check_rendered(
     let root_results = if deferred || !affected.iter().any(|a| *a) {
         Vec::new()
     } else {
-        let focus = super::root_focus::focus(&inputs, &affected);
+        // Left out already (`kept`): the objects are the focus. Else the whole root's objects
+        // are focused here when a rule needs them all.
+        let focus = match &kept {
+            Some(_) => None,
+            None => super::root_focus::focus(&inputs, &affected),
+        };
+        let focus = focus.as_deref().or(kept.as_ref().map(|_| &inputs[..]));
         // The focus follows from the objects and which of them are affected.
-        let focused = focus.as_ref().map(|_| &affected[..]);
-        let mut evaluate = || ev.evaluate_root(&inputs, focus.as_deref(), &context, enabled);
+        let focused = focus.map(|_| &affected[..]);
+        let mut evaluate = || ev.evaluate_root(&inputs, focus, &context, enabled);
         if s.memo_roots {
             memoized(
                 s,

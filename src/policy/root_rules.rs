@@ -122,6 +122,17 @@ impl Evaluator {
         root_violations(results)
     }
 
+    /// Whether what is evaluated over a root needs every object of it even when findings on
+    /// only some of them count: an enabled root-scope rule that relates objects beyond one
+    /// namespace (no `custom.relatesWithin: namespace`), or Gatekeeper's inventory.
+    pub fn needs_whole_root(&self, enabled: impl Fn(&str) -> bool) -> bool {
+        self.gatekeeper.is_some()
+            || self
+                .rules
+                .iter()
+                .any(|r| r.info.root_scope && !r.namespace_local && enabled(&r.info.id))
+    }
+
     /// Whether some root-scope rule is `enabled`.
     fn any_root_rule(&self, enabled: impl Fn(&str) -> bool) -> bool {
         self.rules
