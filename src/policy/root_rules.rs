@@ -335,6 +335,23 @@ mod tests {
     }
 
     #[test]
+    fn only_a_rule_relating_objects_across_namespaces_needs_the_whole_root() {
+        let builtin = PolicySet::builtin().expect("loads").evaluator();
+        assert!(!builtin.needs_whole_root(|_| true));
+        let body = "deny contains \"m\" if { some o in input.objects; o.kind == \"X\" }";
+        let global = PolicySet::load(&custom(body)).expect("loads").evaluator();
+        assert!(global.needs_whole_root(|_| true));
+        assert!(!global.needs_whole_root(|id| id != "my-rule"));
+        let mut local = custom(body);
+        local[0].text = (local[0].text).replace(
+            "scope: root\n",
+            "scope: root\n#   relatesWithin: namespace\n",
+        );
+        let local = PolicySet::load(&local).expect("loads").evaluator();
+        assert!(!local.needs_whole_root(|_| true));
+    }
+
+    #[test]
     fn keyed_multi_value_rules_stay_in_the_interpreter() {
         // regorus' VM gives `s["a"]` no values here; the interpreter gives "one".
         let set = PolicySet::load(&custom(
