@@ -296,6 +296,51 @@ fn a_vendored_dependency_renders_offline() {
     assert_eq!(report["summary"]["objects"], 2);
 }
 
+/// A library chart (`type: library`: templates for other charts) renders no objects and is
+/// no error, with Helm or without it (`helm template` refuses to install one); the chart
+/// using it, vendored, renders the library's template.
+#[test]
+fn a_library_chart_is_no_render_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    std::fs::create_dir(r.join(".git")).unwrap();
+    let library = "apiVersion: v2\nname: common\nversion: 0.1.0\ntype: library\n";
+    let helper = "{{- define \"common.image\" -}}nginx:latest{{- end -}}\n";
+    write(r, "charts/common/Chart.yaml", library);
+    write(r, "charts/common/templates/_image.tpl", helper);
+    write(
+        r,
+        "charts/app/Chart.yaml",
+        "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n  - name: common\n    version: 0.1.0\n    repository: file://../common\n",
+    );
+    write(r, "charts/app/charts/common/Chart.yaml", library);
+    write(r, "charts/app/charts/common/templates/_image.tpl", helper);
+    write(
+        r,
+        "charts/app/templates/pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  containers:\n    - name: app\n      image: {{ include \"common.image\" . }}\n",
+    );
+    let without = check(r, None);
+    let roots: Vec<Vec<String>> = summary(&without).into_iter().map(|f| f.2).collect();
+    assert_eq!(roots, [["charts/app"]], "{without:#}");
+    let Some(helm) = common::helm::helm() else {
+        return;
+    };
+    let report = check(r, Some(&helm));
+    let findings = summary(&report);
+    assert!(
+        !findings.iter().any(|f| f.0.starts_with("render")),
+        "{report:#}"
+    );
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.0 == "image-latest-tag" && f.2 == ["charts/app"]),
+        "{report:#}"
+    );
+    assert_eq!(report["summary"]["roots"], 2);
+}
+
 #[test]
 fn kgate_render_inflates_helm_charts_as_kubectl_does() {
     let Some(helm) = common::helm::helm() else {

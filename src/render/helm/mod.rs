@@ -349,6 +349,18 @@ fn run(
     Ok(Arc::from(String::from_utf8_lossy(&out.stdout).as_ref()))
 }
 
+/// Whether the chart in `chart` is a library chart (`type: library`): templates for other
+/// charts, which renders no objects (`helm template` refuses it: not installable).
+pub fn is_library(chart: &Path) -> bool {
+    let Ok(text) = read_chart_file(&chart.join("Chart.yaml")) else {
+        return false;
+    };
+    let (docs, _) = crate::yaml::parse_documents(&text, crate::yaml::LoadLimits::default());
+    docs.first()
+        .and_then(|d| d.root.str_at(&["type"]))
+        .is_some_and(|t| t == "library")
+}
+
 /// Every dependency `Chart.yaml` declares is vendored under `charts/` (a directory with
 /// that chart, or an archive named after it).
 pub fn check_dependencies(chart: &Path, chart_label: &str) -> Result<(), HelmError> {

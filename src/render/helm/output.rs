@@ -256,6 +256,10 @@ pub fn render_chart(
     label: &str,
     file_id: &dyn Fn(&Path) -> FileId,
 ) -> Result<Vec<Resource>, RenderError> {
+    // A library chart is checked where a chart that depends on it renders.
+    if super::is_library(chart_dir) {
+        return Ok(Vec::new());
+    }
     let release = chart_dir.file_name().map_or_else(
         || "release-name".to_owned(),
         |n| n.to_string_lossy().into_owned(),
