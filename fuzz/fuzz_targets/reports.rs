@@ -89,6 +89,7 @@ fuzz_target!(|data: &[u8]| {
         rules: Vec::new(),
         affected: (byte(1) & 1 == 1).then(|| Affected {
             changed: vec![field(0)],
+            seen_at_links: vec![field(3)],
             everything: None,
             roots: vec![field(1)],
             files: vec![field(2)],
