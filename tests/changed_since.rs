@@ -10,6 +10,13 @@ use common::{git, write};
 
 const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: NAME\nspec:\n  selector: {matchLabels: {app: NAME}}\n  template:\n    metadata: {labels: {app: NAME}}\n    spec:\n      containers:\n        - name: app\n          image: registry.example.com/NAME:1.0\n";
 
+/// Makes `r` a git repository whose first commit holds everything in it.
+fn commit_all(r: &Path) {
+    git(r, &["init", "-q"]);
+    git(r, &["add", "-A"]);
+    git(r, &["commit", "-qm", "init"]);
+}
+
 /// Two apps with a base and dev/prod overlays, a shared component, two clusters.
 fn repo() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
@@ -55,9 +62,7 @@ fn repo() -> tempfile::TempDir {
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: loose}\n",
     );
     write(r, ".kgate.yaml", "environments: [dev, prod]\n");
-    git(r, &["init", "-q"]);
-    git(r, &["add", "-A"]);
-    git(r, &["commit", "-qm", "init"]);
+    commit_all(r);
     tmp
 }
 
@@ -548,9 +553,7 @@ fn a_change_reached_through_a_directory_link_affects_the_roots_listing_the_link(
         "namespace: web-prod\nresources: [../../apps/web]\n",
     );
     write(r, ".kgate.yaml", "environments: [dev, prod]\n");
-    git(r, &["init", "-q"]);
-    git(r, &["add", "-A"]);
-    git(r, &["commit", "-qm", "init"]);
+    commit_all(r);
 
     let graph = common::kgate(r, &["graph", "."]);
     let graph = String::from_utf8_lossy(&graph.stdout);
@@ -624,9 +627,7 @@ fn definitions_in_files_left_out_still_apply() {
     };
     write(r, "app/widget.yaml", &widget("1"));
     write(r, "app/kustomization.yaml", "resources: [widget.yaml]\n");
-    git(r, &["init", "-q"]);
-    git(r, &["add", "-A"]);
-    git(r, &["commit", "-qm", "init"]);
+    commit_all(r);
     write(r, "app/widget.yaml", &widget("big"));
     let rules = |report: &serde_json::Value| -> Vec<String> {
         (report["findings"].as_array().unwrap().iter())

@@ -172,6 +172,14 @@ fn a_template_the_engine_cannot_compile_is_one_finding_and_the_rest_is_checked()
     );
 }
 
+/// The Ingresses `UNIQUE_INGRESS_HOST` reports.
+fn conflicting(report: &serde_json::Value) -> Vec<&str> {
+    (report["findings"].as_array().unwrap().iter())
+        .filter(|f| f["rule"] == "k8suniqueingresshost-unique-ingress-host")
+        .map(|f| f["object"]["name"].as_str().unwrap())
+        .collect()
+}
+
 /// A referential template (it reads `data.inventory`): an Ingress host used by another Ingress.
 const UNIQUE_INGRESS_HOST: &str = r#"apiVersion: templates.gatekeeper.sh/v1
 kind: ConstraintTemplate
@@ -231,14 +239,7 @@ fn referential_templates_see_the_root_as_inventory() {
     )
     .unwrap();
     let report = check(dir.path());
-    let names: Vec<&str> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule"] == "k8suniqueingresshost-unique-ingress-host")
-        .map(|f| f["object"]["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["a", "b"], "{report}");
+    assert_eq!(conflicting(&report), ["a", "b"], "{report}");
 }
 
 /// Gatekeeper compiles each template apart: two templates may ship different versions of the
@@ -376,12 +377,5 @@ fn referential_templates_see_the_whole_root_under_changed_since() {
     common::write(r, "site/a.yaml", &ingress("a", "x", "shop.example.com"));
     let out = common::check(r, &["--changed-since", "HEAD"]);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let names: Vec<&str> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule"] == "k8suniqueingresshost-unique-ingress-host")
-        .map(|f| f["object"]["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["a"], "{report}");
+    assert_eq!(conflicting(&report), ["a"], "{report}");
 }

@@ -970,18 +970,14 @@ mod tests {
             assert!(out.status.success(), "{out:?}");
             String::from_utf8(out.stdout).unwrap().trim().to_owned()
         };
+        let commit = |file: &str| {
+            std::fs::write(top.join(file), "a: 1\n").unwrap();
+            run(&["add", "-A"]);
+            let author = ["-c", "user.name=t", "-c", "user.email=t@t"];
+            run(&[&author[..], &["commit", "-qm", file]].concat());
+        };
         run(&["init", "-q"]);
-        std::fs::write(top.join("a.yaml"), "a: 1\n").unwrap();
-        run(&["add", "-A"]);
-        run(&[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "commit",
-            "-qm",
-            "one",
-        ]);
+        commit("a.yaml");
         let first = run(&["rev-parse", "HEAD"]);
         let listing =
             |commit: &str| ref_tree(&top, Some(commit), "HEAD", Some(cache.path()), &top).unwrap();
@@ -998,17 +994,7 @@ mod tests {
         stored.put(&key, b"stand-in");
         assert_eq!(listing(&first), b"stand-in");
         // Another commit is another listing.
-        std::fs::write(top.join("b.yaml"), "b: 1\n").unwrap();
-        run(&["add", "-A"]);
-        run(&[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "commit",
-            "-qm",
-            "two",
-        ]);
+        commit("b.yaml");
         let second = run(&["rev-parse", "HEAD"]);
         assert!(String::from_utf8_lossy(&listing(&second)).ends_with("\tb.yaml\0"));
         // Without the commit's id or a cache, git is asked.

@@ -618,13 +618,7 @@ patches:
         write(&root, "tests/chainsaw/upgrade/chainsaw-test.yaml", "a: 1");
         write(&root, "tests/chainsaw/upgrade/assert-workload.yaml", "a: 1");
         write(&root, "docs/error-pages.yaml", "a: 1");
-        let found = discover(
-            &root,
-            std::slice::from_ref(&root),
-            &[],
-            &FileTable::new(&root, u64::MAX),
-        )
-        .unwrap();
+        let found = discover_all(&root);
         assert_eq!(
             rels(&found.not_deployed),
             [
@@ -692,16 +686,21 @@ patches:
         let root = fs::canonicalize(tmp.path()).unwrap();
         std::os::unix::fs::symlink(outside.path().join("secret.yaml"), root.join("link.yaml"))
             .unwrap();
-        let found = discover(
-            &root,
-            std::slice::from_ref(&root),
-            &[],
-            &FileTable::new(&root, u64::MAX),
-        )
-        .unwrap();
+        let found = discover_all(&root);
         assert!(found.manifests.is_empty());
         assert_eq!(found.problems.len(), 1);
         assert_eq!(found.problems[0].rel, "link.yaml");
+    }
+
+    /// Everything under `root`, walked.
+    fn discover_all(root: &Path) -> Discovery {
+        discover(
+            root,
+            &[root.to_path_buf()],
+            &[],
+            &FileTable::new(root, u64::MAX),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -726,13 +725,7 @@ patches:
         // A link into its own parent: resolving stops, changes are seen a bounded number of
         // times.
         std::os::unix::fs::symlink(".", root.join("shared/web/again")).unwrap();
-        let found = discover(
-            &root,
-            std::slice::from_ref(&root),
-            &[],
-            &FileTable::new(&root, u64::MAX),
-        )
-        .unwrap();
+        let found = discover_all(&root);
         let links: Vec<(String, String, bool)> = (found.links.iter())
             .map(|l| (relative(&root, &l.path), relative(&root, &l.target), l.dir))
             .collect();
