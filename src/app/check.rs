@@ -172,7 +172,27 @@ pub fn prepare(
     files: RefFiles<'_>,
     keep: bool,
 ) -> Result<Prepared, CheckError> {
-    prepare_from(opts, files, keep, None)
+    prepare_from(opts, files, keep, None, None)
+}
+
+/// Where a check's changed files come from when its caller asks git itself (`kgate diff
+/// --since` asks once for both sides): called beside the walk, as `--changed-since`'s own
+/// question to git is.
+pub type ChangedFiles<'a> = Box<
+    dyn FnOnce() -> Result<std::collections::BTreeSet<String>, super::changes::ChangesError>
+        + Send
+        + 'a,
+>;
+
+/// [`prepare`], the changed files given by `changed` (instead of `opts`) once the walk
+/// needs them.
+pub fn prepare_changed(
+    opts: &CheckOptions,
+    files: RefFiles<'_>,
+    keep: bool,
+    changed: ChangedFiles<'_>,
+) -> Result<Prepared, CheckError> {
+    prepare_from(opts, files, keep, None, Some(changed))
 }
 
 /// What a check of another revision in the same paths takes from a prepared check instead
@@ -256,6 +276,7 @@ pub fn prepare_from(
     files: RefFiles<'_>,
     keep: bool,
     shared: Option<Shared>,
+    changed: Option<ChangedFiles<'_>>,
 ) -> Result<Prepared, CheckError> {
     let clock = std::time::Instant::now();
     let mut s = Settings::resolve(opts)?;
@@ -298,7 +319,8 @@ pub fn prepare_from(
             selection: None,
             ..
         }) => {
-            let ((), selection) = walk_beside(opts, &s, &pool, user_sources, keep, None, || ());
+            let ((), selection) =
+                walk_beside(opts, &s, &pool, (user_sources, keep), None, changed, || ());
             (policies, user_sources, selection?)
         }
         None => {
@@ -308,13 +330,20 @@ pub fn prepare_from(
             store = open_store(opts, &s);
             let programs = store.as_deref().map(StoredPrograms);
             let walk_store = store.as_deref();
-            let (policies, selection) =
-                walk_beside(opts, &s, &pool, user_sources, keep, walk_store, || {
+            let (policies, selection) = walk_beside(
+                opts,
+                &s,
+                &pool,
+                (user_sources, keep),
+                walk_store,
+                changed,
+                || {
                     let cache = programs
                         .as_ref()
                         .map(|p| p as &dyn crate::policy::ProgramCache);
                     PolicySet::load_cached(&crate::policy::builtin_sources(), &user, cache)
-                });
+                },
+            );
             let mut policies = policies?;
             policies.set_limits(config.limits.policy_timeout, config.limits.policy_memory);
             (policies, user_sources, selection?)
@@ -370,14 +399,17 @@ fn walk_beside<T: Send>(
     opts: &CheckOptions,
     s: &Settings,
     pool: &rayon::ThreadPool,
-    user_sources: bool,
-    keep: bool,
+    (user_sources, keep): (bool, bool),
     store: Option<&crate::render::RenderStore>,
+    changed: Option<ChangedFiles<'_>>,
     load: impl FnOnce() -> T + Send,
 ) -> (T, Result<Selection, CheckError>) {
     std::thread::scope(|scope| {
         let loaded = scope.spawn(load);
-        let since = scope.spawn(|| select::changed_since(opts, s));
+        let since = scope.spawn(|| match changed {
+            Some(changed) => Some(changed()),
+            None => select::changed_since(opts, s),
+        });
         let walked = pool.install(|| walk(s, user_sources, keep, store));
         let loaded = joined(loaded);
         let since = joined(since);

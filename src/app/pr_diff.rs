@@ -270,10 +270,10 @@ fn export_tree_into(base: &Path, top: &Path, reference: &str) -> Result<TempTree
 }
 
 /// `opts` limited to what `changed` can affect (as `check --changed-since`).
-fn limited(opts: &CheckOptions, changed: &BTreeSet<String>) -> CheckOptions {
+fn limited(opts: &CheckOptions, changed: Option<&BTreeSet<String>>) -> CheckOptions {
     CheckOptions {
         changed_since: None,
-        changed_files: Some(changed.clone()),
+        changed_files: changed.cloned(),
         ..opts.clone()
     }
 }
@@ -314,7 +314,7 @@ impl Side {
         changed: &BTreeSet<String>,
         keeping: &Keeping<'_>,
     ) -> Result<Side, CheckError> {
-        let prepared = super::check::prepare(&limited(opts, changed), keeping.files, false)?;
+        let prepared = super::check::prepare(&limited(opts, Some(changed)), keeping.files, false)?;
         Side::finish(prepared, keeping)
     }
 
@@ -650,27 +650,41 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
         clock = std::time::Instant::now();
     };
     let settings = Settings::resolve(opts)?;
-    let since = super::changes::since(&settings.root, reference, true)?;
-    let (changed, top) = (&since.files, since.top.as_path());
-    lap("changed files", &mut timings);
     // REF's git questions cost process starts more than work: the working tree's first
-    // phase (policies, discovery, graph, selection) runs meanwhile.
-    let (contents, prepared) = std::thread::scope(|scope| {
-        let contents = scope.spawn(|| {
+    // phase (policies, discovery, graph) runs meanwhile, its selection waiting for the
+    // changed files only (as `check --changed-since` asks git beside its walk).
+    let (files_tx, files_rx) = std::sync::mpsc::channel();
+    let settings_ref = &settings;
+    let (asked, prepared) = std::thread::scope(|scope| {
+        let asked = scope.spawn(move || {
             let clock = std::time::Instant::now();
+            let since = super::changes::since(&settings_ref.root, reference, true);
+            // (A failure is this thread's to report: the walk is told only that it failed.)
+            let files = (since.as_ref().map(|s| s.files.clone()))
+                .map_err(|e| super::changes::ChangesError::Git(e.to_string()));
+            let _ = files_tx.send(files);
+            let since = since?;
             let cache = opts.cache_dir.as_deref();
-            let contents = super::pr_diff_ref::ref_contents(&since, reference, &settings, cache);
-            (contents, clock.elapsed())
+            let contents = super::pr_diff_ref::ref_contents(&since, reference, settings_ref, cache);
+            Ok::<_, CheckError>((since, contents, clock.elapsed()))
         });
-        let prepared = super::check::prepare(&limited(opts, changed), RefFiles::default(), true);
-        (joined(contents), prepared)
+        let changed: super::check::ChangedFiles<'_> = Box::new(move || {
+            files_rx
+                .recv()
+                .unwrap_or_else(|e| Err(super::changes::ChangesError::Git(e.to_string())))
+        });
+        let prepared =
+            super::check::prepare_changed(&limited(opts, None), RefFiles::default(), true, changed);
+        (joined(asked), prepared)
     });
-    let ((contents, git_time), prepared) = (contents, prepared);
+    // A REF git cannot read is the user's error, whatever the walk made of it.
+    let (since, contents, git_time) = asked?;
     let (contents, prepared) = (contents?, prepared?);
+    let (changed, top) = (&since.files, since.top.as_path());
     lap(
         &format!(
-            "REF's contents of the edited files (git: {:.1} ms); meanwhile, prepare the working \
-             tree (policies, discover, graph, select)",
+            "changed files and REF's contents of the edited files (git: {:.1} ms); meanwhile, \
+             prepare the working tree (policies, discover, graph, select)",
             git_time.as_secs_f64() * 1000.0
         ),
         &mut timings,
@@ -815,7 +829,7 @@ impl RefSide<'_> {
         timings: &mut Timings,
     ) -> Result<(Side, Result<Prepared, CheckError>, bool), CheckError> {
         let clock = std::time::Instant::now();
-        let opts = limited(self.opts, self.changed);
+        let opts = limited(self.opts, Some(self.changed));
         let shared = prepared.shared(files);
         let shares_graph = shared.has_selection();
         let what = if shares_graph {
@@ -826,7 +840,7 @@ impl RefSide<'_> {
         let (after, at_ref) = std::thread::scope(|scope| {
             let at_ref = scope.spawn(|| {
                 let clock = std::time::Instant::now();
-                let at_ref = super::check::prepare_from(&opts, files, false, Some(shared));
+                let at_ref = super::check::prepare_from(&opts, files, false, Some(shared), None);
                 (at_ref, clock.elapsed())
             });
             let after = Side::finish(prepared, &KEEP).map(|a| (a, clock.elapsed()));
