@@ -127,12 +127,7 @@ fn a_base_change_checks_the_base_its_overlays_and_the_clusters_including_them() 
         "{}",
         run.stderr
     );
-    let latest: Vec<&serde_json::Value> = run.report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule"] == "image-latest-tag")
-        .collect();
+    let latest = findings_with(&run.report, "image-latest-tag");
     assert_eq!(latest.len(), 1);
 
     // Committed on a branch: the same set against the first commit.
@@ -307,6 +302,13 @@ fn generated_monorepo_one_base_change() {
 }
 
 /// Findings of `rule` with the names of their objects.
+/// The findings of `rule` in `report`.
+fn findings_with<'a>(report: &'a serde_json::Value, rule: &str) -> Vec<&'a serde_json::Value> {
+    (report["findings"].as_array().unwrap().iter())
+        .filter(|f| f["rule"] == rule)
+        .collect()
+}
+
 fn objects_with(report: &serde_json::Value, rule: &str) -> Vec<String> {
     let mut names: Vec<String> = report["findings"]
         .as_array()
@@ -580,12 +582,7 @@ fn a_change_reached_through_a_directory_link_affects_the_roots_listing_the_link(
         "{}",
         run.stderr
     );
-    let latest: Vec<&serde_json::Value> = run.report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule"] == "image-latest-tag")
-        .collect();
+    let latest = findings_with(&run.report, "image-latest-tag");
     assert_eq!(latest.len(), 1, "{}", run.report);
     assert_eq!(
         latest[0]["roots"],
