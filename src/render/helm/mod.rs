@@ -352,29 +352,31 @@ fn run(
 /// Whether the chart in `chart` is a library chart (`type: library`): templates for other
 /// charts, which renders no objects (`helm template` refuses it: not installable).
 pub fn is_library(chart: &Path) -> bool {
-    let Ok(text) = read_chart_file(&chart.join("Chart.yaml")) else {
-        return false;
-    };
+    let meta = chart_yaml(chart).ok().flatten();
+    meta.is_some_and(|m| m.str_at(&["type"]) == Some("library"))
+}
+
+/// The first document of the chart's `Chart.yaml` (`None` when it has none), or why the file
+/// could not be read.
+fn chart_yaml(chart: &Path) -> Result<Option<crate::yaml::Node>, crate::source::ReadError> {
+    let text = read_chart_file(&chart.join("Chart.yaml"))?;
     let (docs, _) = crate::yaml::parse_documents(&text, crate::yaml::LoadLimits::default());
-    docs.first()
-        .and_then(|d| d.root.str_at(&["type"]))
-        .is_some_and(|t| t == "library")
+    Ok(docs.into_iter().next().map(|d| d.root))
 }
 
 /// Every dependency `Chart.yaml` declares is vendored under `charts/` (a directory with
 /// that chart, or an archive named after it).
 pub fn check_dependencies(chart: &Path, chart_label: &str) -> Result<(), HelmError> {
-    let Ok(text) = read_chart_file(&chart.join("Chart.yaml")) else {
+    let Ok(meta) = chart_yaml(chart) else {
         return Err(HelmError::Chart {
             chart: chart_label.to_owned(),
             message: "no Chart.yaml".to_owned(),
         });
     };
-    let (docs, _) = crate::yaml::parse_documents(&text, crate::yaml::LoadLimits::default());
-    let Some(doc) = docs.first() else {
+    let Some(meta) = meta else {
         return Ok(());
     };
-    let Some(crate::yaml::Value::Seq(deps)) = doc.root.get("dependencies").map(|d| &d.value) else {
+    let Some(crate::yaml::Value::Seq(deps)) = meta.get("dependencies").map(|d| &d.value) else {
         return Ok(());
     };
     let vendored = vendored_charts(&chart.join("charts"));
@@ -408,9 +410,8 @@ fn vendored_charts(dir: &Path) -> Vec<String> {
         let p = e.path();
         let file = e.file_name().to_string_lossy().into_owned();
         if p.is_dir() {
-            let text = read_chart_file(&p.join("Chart.yaml")).unwrap_or_default();
-            let (docs, _) = crate::yaml::parse_documents(&text, crate::yaml::LoadLimits::default());
-            if let Some(n) = docs.first().and_then(|d| d.root.str_at(&["name"])) {
+            let meta = chart_yaml(&p).ok().flatten();
+            if let Some(n) = meta.as_ref().and_then(|m| m.str_at(&["name"])) {
                 out.push(n.to_owned());
             }
             out.push(file);

@@ -185,6 +185,18 @@ pub struct StoredValue {
     path: PathBuf,
 }
 
+/// Writes `bytes` aside in `dir` and renames them to `to`: a concurrent run reads all or
+/// nothing.
+fn write_atomically(dir: &Path, to: &Path, bytes: &[u8]) -> Result<(), String> {
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    tmp.write_all(bytes)
+        .map_err(|e| format!("{}: {e}", tmp.path().display()))?;
+    tmp.persist(to)
+        .map_err(|e| format!("{}: {e}", to.display()))?;
+    Ok(())
+}
+
 /// The bytes of the value stored at `path` after `key`, if it is `key`'s.
 fn value_for(path: &Path, key: &[u8; 32]) -> Option<Vec<u8>> {
     let bytes = crate::source::read_bytes_bounded(path, MAX_ENTRY).ok()?;
@@ -210,12 +222,7 @@ impl StoredValue {
         let Some(dir) = self.path.parent().filter(|d| d.is_dir()) else {
             return;
         };
-        let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir) else {
-            return;
-        };
-        if tmp.write_all(key).is_ok() && tmp.write_all(bytes).is_ok() {
-            let _ = tmp.persist(&self.path);
-        }
+        let _ = write_atomically(dir, &self.path, &[key.as_slice(), bytes].concat());
     }
 }
 
@@ -482,15 +489,9 @@ impl RenderStore {
         }
     }
 
-    /// Writes `bytes` aside and renames them to `to`: a concurrent run reads all or nothing.
+    /// Writes `bytes` to `to` in the cache's directory (see [`write_atomically`]).
     fn write_file(&self, to: &Path, bytes: &[u8]) -> Result<(), String> {
-        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)
-            .map_err(|e| format!("{}: {e}", self.dir.display()))?;
-        tmp.write_all(bytes)
-            .map_err(|e| format!("{}: {e}", tmp.path().display()))?;
-        tmp.persist(to)
-            .map_err(|e| format!("{}: {e}", to.display()))?;
-        Ok(())
+        write_atomically(&self.dir, to, bytes)
     }
 
     fn write(&self, dir: &Path, header: &Header, body: &BodyRef<'_>) -> Result<(), String> {
