@@ -133,9 +133,10 @@ pub struct RefFiles<'a> {
     pub present: &'a [std::path::PathBuf],
 }
 
-/// The repository-scope rules' input and results.
+/// The repository-scope rules' results, with the key of what they were computed from.
 pub struct RepoResults {
-    pub input: std::sync::Arc<serde_json::Value>,
+    /// What the results were computed from ([`repo::repo_results_key`]).
+    pub key: [u8; 32],
     pub results: Vec<Result<crate::policy::RepoViolation, crate::policy::EvalError>>,
 }
 
@@ -303,6 +304,13 @@ pub fn prepare_from(
         .collect();
     // A bad flag is reported before the repository is walked.
     let version = s.kube_version(opts.kube_version.as_deref())?;
+    if shared.is_none() {
+        // A bad setting is reported where the validators are made.
+        let by_name = s.kube_versions_by_name().unwrap_or_default();
+        crate::validate::load_schemas_beside(
+            std::iter::once(version).chain(by_name.into_iter().map(|(_, v)| v)),
+        );
+    }
     let pool = thread_pool(opts.jobs)?;
     let graph_shared = shared.as_ref().is_some_and(Shared::has_selection);
     let mut store = None;
@@ -579,22 +587,24 @@ pub fn check_prepared(
             let theirs = keeping.and_then(|k| k.repo);
             if let Some(same) = theirs.filter(|_| graph_shared) {
                 return RepoResults {
-                    input: same.input.clone(),
+                    key: same.key,
                     results: same.results.clone(),
                 };
             }
-            let input = std::sync::Arc::new(repo::repo_scope_input(&graph, config, &context));
-            let results = match theirs.filter(|r| r.input == input) {
+            let key =
+                repo::repo_results_key(&policies, &graph, config, &context, &registry.not_run);
+            let results = match theirs.filter(|r| r.key == key) {
                 Some(same) => same.results.clone(),
                 None => repo::stored_repo_results(
                     store.as_deref(),
                     &policies,
-                    &input,
+                    &key,
+                    || repo::repo_scope_input(&graph, config, &context),
                     &context,
                     &registry.not_run,
                 ),
             };
-            RepoResults { input, results }
+            RepoResults { key, results }
         })
     };
     let (rendered, repo_scope) = pool.install(|| {
@@ -665,13 +675,13 @@ pub fn check_prepared(
             affected.as_ref(),
         ));
     }
-    if let Some(RepoResults { input, results }) = repo_scope {
+    if let Some(RepoResults { key, results }) = repo_scope {
         findings.extend(repo::repo_findings(
             results.clone(),
             &registry.by_id,
             affected.as_ref(),
         ));
-        repo_results = keeping.map(|_| RepoResults { input, results });
+        repo_results = keeping.map(|_| RepoResults { key, results });
     }
     findings.extend(rendered.findings);
     findings.extend(file_findings);
