@@ -75,7 +75,10 @@ impl Registry {
 
 /// Runs the whole pipeline.
 pub fn check(opts: &CheckOptions) -> Result<CheckResult, CheckError> {
-    check_keeping(opts, None).map(|(result, _)| result)
+    check_keeping(opts, None).map(|(result, kept)| {
+        roots::drop_aside(kept);
+        result
+    })
 }
 
 /// What a check rendered, for `kgate diff --since`: the rendered objects of the kustomization
@@ -717,6 +720,9 @@ pub fn check_prepared(
         results: rendered.results,
         store,
     };
+    // The policies, schemas and discovery are freed on a thread of their own, as the roots'
+    // builds are: the report need not wait for it.
+    roots::drop_aside((policies, validators, discovery, entries));
     Ok((result, kept))
 }
 

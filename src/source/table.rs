@@ -465,10 +465,13 @@ pub fn read_bytes_bounded(path: &Path, max_size: u64) -> Result<Arc<[u8]>, ReadE
 /// Reads at most `max_size` bytes of `path`; a longer file is refused with its length.
 fn read_bounded(path: &Path, max_size: u64) -> Cached {
     let file = std::fs::File::open(path).map_err(|e| ReadError::Io(e.to_string()))?;
-    let len = file
-        .metadata()
-        .map_err(|e| ReadError::Io(e.to_string()))?
-        .len();
+    let meta = file.metadata().map_err(|e| ReadError::Io(e.to_string()))?;
+    // The error reading it would give, without the read (the render cache asks every
+    // directory a build depended on whether it is a file first).
+    if meta.is_dir() {
+        return Err(ReadError::Io(std::io::Error::from_raw_os_error(21).to_string()));
+    }
+    let len = meta.len();
     if len > max_size {
         return Err(ReadError::TooLarge {
             len,
