@@ -113,13 +113,13 @@ pub struct Keeping<'a> {
     /// The working tree's repository-scope results, reused when REF's input is the same.
     pub repo: Option<&'a RepoResults>,
     /// The working tree's file table: what it read is not read again (`contents` override it).
-    pub sources: Option<&'a crate::source::FileTable>,
+    pub sources: Option<&'a std::sync::Arc<crate::source::FileTable>>,
     /// The working tree's policy results by content: REF's objects and roots equal to the
     /// working tree's are not evaluated again.
     pub results: Option<&'a roots::ResultsMemo>,
     /// The working tree's render cache: the states it took of files REF has the same are
     /// not taken again.
-    pub store: Option<&'a crate::render::RenderStore>,
+    pub store: Option<&'a std::sync::Arc<crate::render::RenderStore>>,
 }
 
 /// How another revision's tree differs from the working tree's, for a check of that
@@ -543,10 +543,7 @@ pub fn check_prepared(
     let store = store.or_else(|| open_store(opts, &s));
     // The working tree's states of the files REF has the same (its file table serves them).
     if let (Some(store), Some(theirs)) = (&store, keeping.and_then(|k| k.store)) {
-        let sources = &s.sources;
-        store.seed_states(theirs, |p| {
-            !sources.is_hidden(p) && !differing.iter().any(|d| p.starts_with(d))
-        });
+        store.seed_states(theirs, differing.iter().cloned().collect());
     }
     // The affected roots and the selected entry points (checked as roots of their own).
     let keep: Option<std::collections::BTreeSet<String>> =

@@ -795,7 +795,7 @@ impl RefSide<'_> {
             repo: after.repo.as_ref(),
             sources: Some(&after.table),
             results: after.results.as_ref(),
-            store: after.store.as_deref(),
+            store: after.store.as_ref(),
         };
         let before = Side {
             shares_graph,

@@ -34,6 +34,8 @@ pub struct FileTable {
     /// Each path [`FileTable::canonicalize`] resolved, by the path as asked and by each
     /// component's canonical parent joined with its name, with whether it is a directory.
     canonical: Mutex<HashMap<PathBuf, (PathBuf, bool)>>,
+    /// Tables over the same files whose reads this one takes ([`FileTable::seed_from`]).
+    bases: Mutex<Vec<Arc<FileTable>>>,
 }
 
 /// The paths a table hides, and those of them asked for; the files it holds that the disk
@@ -63,6 +65,7 @@ impl FileTable {
             files: Mutex::new(HashMap::new()),
             hidden: Hidden::default(),
             canonical: Mutex::new(HashMap::new()),
+            bases: Mutex::new(Vec::new()),
         }
     }
 
@@ -358,6 +361,9 @@ impl FileTable {
         if let Some(hit) = self.lock().get(&abs) {
             return hit.clone();
         }
+        if let Some(theirs) = self.read_by_bases(&abs, 0) {
+            return self.lock().entry(abs).or_insert(theirs).clone();
+        }
         // Read outside the lock: other workers keep reading their own files meanwhile. Two
         // workers racing on one file both read it once; the first result is kept.
         let read = read_bounded(&abs, self.max_size);
@@ -393,20 +399,38 @@ impl FileTable {
         self.lock().insert(self.path(path), content);
     }
 
-    /// Take every file `other` has read (and not yet read here), for a table over the same
-    /// files: `kgate diff --since`'s REF side, whose few differing files are then preloaded.
-    pub fn seed_from(&self, other: &FileTable) {
-        if std::ptr::eq(self, other) || self.max_size != other.max_size {
+    /// Take every file `other` reads (and this table has not read, nor hides), for a table
+    /// over the same files: `kgate diff --since`'s REF side, whose few differing files are
+    /// preloaded. Taken when asked for, not copied now (a copy of the working tree's 3,000
+    /// files was a few milliseconds on the diff's serial path, twice).
+    pub fn seed_from(&self, other: &Arc<FileTable>) {
+        if std::ptr::eq(self, &**other) || self.max_size != other.max_size {
             return;
         }
-        let theirs = other.lock().clone();
-        let mut ours = self.lock();
-        for (path, content) in theirs {
-            if self.is_hidden(&path) {
-                continue;
-            }
-            ours.entry(path).or_insert(content);
+        let mut bases = self
+            .bases
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !bases.iter().any(|b| Arc::ptr_eq(b, other)) {
+            bases.push(other.clone());
         }
+    }
+
+    /// What a table this one was seeded from holds for `abs` (`depth` bounds a chain of them).
+    fn read_by_bases(&self, abs: &Path, depth: usize) -> Option<Cached> {
+        const MAX_DEPTH: usize = 8;
+        if depth >= MAX_DEPTH {
+            return None;
+        }
+        let bases = self
+            .bases
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        bases.iter().find_map(|b| {
+            let held = b.lock().get(abs).cloned();
+            held.or_else(|| b.read_by_bases(abs, depth + 1))
+        })
     }
 
     /// Every path read (or tried) so far, as the table keys it.
@@ -469,7 +493,9 @@ fn read_bounded(path: &Path, max_size: u64) -> Cached {
     // The error reading it would give, without the read (the render cache asks every
     // directory a build depended on whether it is a file first).
     if meta.is_dir() {
-        return Err(ReadError::Io(std::io::Error::from_raw_os_error(21).to_string()));
+        return Err(ReadError::Io(
+            std::io::Error::from_raw_os_error(21).to_string(),
+        ));
     }
     let len = meta.len();
     if len > max_size {
@@ -536,6 +562,7 @@ mod tests {
         let abs = dir.path().join("a.yaml");
         assert_eq!(&*table.text(&abs).expect("preloaded"), "a: ref\n");
         let seeded = FileTable::new(dir.path(), 10);
+        let table = Arc::new(table);
         seeded.seed_from(&table);
         std::fs::remove_file(&abs).expect("remove");
         assert_eq!(&*seeded.text(&abs).expect("seeded"), "a: ref\n");
@@ -553,7 +580,7 @@ mod tests {
         std::fs::write(dir.path().join("new/sub/a.yaml"), "a: 1\n").expect("write");
         std::fs::write(dir.path().join("added.yaml"), "b: 1\n").expect("write");
         std::fs::write(dir.path().join("kept.yaml"), "c: 1\n").expect("write");
-        let disk = FileTable::new(dir.path(), 100);
+        let disk = Arc::new(FileTable::new(dir.path(), 100));
         disk.text(Path::new("added.yaml")).expect("read");
         let at_ref = FileTable::new(dir.path(), 100)
             .hiding([dir.path().join("new"), dir.path().join("added.yaml")]);

@@ -17,8 +17,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
@@ -110,11 +110,27 @@ pub struct RenderStore {
     states: Mutex<HashMap<PathBuf, State>>,
     /// Each directory's canonical form, asked once per run.
     canonical: Mutex<HashMap<PathBuf, Option<PathBuf>>>,
+    /// The store whose states this one takes where the files are the same (`seed_states`).
+    seed: Mutex<Option<Seed>>,
     hits: AtomicUsize,
     misses: AtomicUsize,
     written: AtomicUsize,
     failed: AtomicUsize,
     error: Mutex<Option<String>>,
+}
+
+/// Another store over the same files, and the paths (a directory standing for what is under
+/// it) whose files differ between the two.
+struct Seed {
+    other: Arc<RenderStore>,
+    differing: Vec<PathBuf>,
+}
+
+impl Seed {
+    /// Whether `path` is the same on both sides: neither differing nor hidden in `sources`.
+    fn same(&self, sources: &FileTable, path: &Path) -> bool {
+        !sources.is_hidden(path) && !self.differing.iter().any(|d| path.starts_with(d))
+    }
 }
 
 /// The file whose time says when a repository's cache was last used.
@@ -256,6 +272,7 @@ impl RenderStore {
         Ok(RenderStore {
             dir,
             states: Mutex::new(HashMap::new()),
+            seed: Mutex::new(None),
             canonical: Mutex::new(HashMap::new()),
             hits: AtomicUsize::new(0),
             misses: AtomicUsize::new(0),
@@ -305,6 +322,9 @@ impl RenderStore {
         if sources.is_hidden(path) {
             return State::Missing;
         }
+        if let Some(theirs) = self.seeded(sources, path, |o| &o.states) {
+            return theirs;
+        }
         let state = match sources.bytes(path) {
             Ok(bytes) => State::File(*blake3::hash(&bytes).as_bytes()),
             Err(ReadError::Io(_)) if sources.is_dir(path) => State::Dir,
@@ -317,17 +337,34 @@ impl RenderStore {
         state
     }
 
-    /// Takes the states and canonical paths `other` found for the paths `same` accepts
-    /// (`kgate diff --since`'s REF side: the working tree's, for the files REF has the same),
-    /// so that they are not read and hashed again.
-    pub fn seed_states(&self, other: &RenderStore, same: impl Fn(&Path) -> bool) {
-        if std::ptr::eq(self, other) {
+    /// Takes the states and canonical paths `other` finds for the paths that are the same on
+    /// both sides (not under `differing`, nor hidden in the file table asked), so that they
+    /// are not read and hashed again: `kgate diff --since`'s REF side takes the working
+    /// tree's. Taken when asked for, not copied now (a copy of the working tree's states was a
+    /// few milliseconds on the diff's serial path).
+    pub fn seed_states(&self, other: &Arc<RenderStore>, differing: Vec<PathBuf>) {
+        if std::ptr::eq(self, &**other) {
             return;
         }
-        copy_where(&other.states, &self.states, |p, _| same(p));
-        copy_where(&other.canonical, &self.canonical, |p, to| {
-            same(p) && to.as_deref().is_none_or(&same)
-        });
+        if let Ok(mut seed) = self.seed.lock() {
+            *seed = Some(Seed {
+                other: other.clone(),
+                differing,
+            });
+        }
+    }
+
+    /// What the seeding store found for `path` in its map `of`, when `path` is the same on
+    /// both sides.
+    fn seeded<V: Clone>(
+        &self,
+        sources: &FileTable,
+        path: &Path,
+        of: impl Fn(&RenderStore) -> &Mutex<HashMap<PathBuf, V>>,
+    ) -> Option<V> {
+        let seed = self.seed.lock().ok()?;
+        let seed = seed.as_ref().filter(|s| s.same(sources, path))?;
+        of(&seed.other).lock().ok()?.get(path).cloned()
     }
 
     fn canonical(&self, sources: &FileTable, path: &Path) -> Option<PathBuf> {
@@ -337,6 +374,16 @@ impl RenderStore {
             .ok()
             .and_then(|c| c.get(path).cloned())
         {
+            return known;
+        }
+        // The other side's answer holds where the path, and where it leads, are the same.
+        let theirs = self.seeded(sources, path, |o| &o.canonical).filter(|to| {
+            to.as_deref().is_none_or(|to| {
+                (self.seed.lock().ok())
+                    .is_some_and(|s| s.as_ref().is_some_and(|s| s.same(sources, to)))
+            })
+        });
+        if let Some(known) = theirs {
             return known;
         }
         let canon = sources.canonicalize(path).ok();
@@ -505,26 +552,6 @@ impl RenderStore {
 }
 
 /// Copies into `to` the entries of `from` that `keep` accepts and `to` has not.
-fn copy_where<V: Clone>(
-    from: &Mutex<HashMap<PathBuf, V>>,
-    to: &Mutex<HashMap<PathBuf, V>>,
-    keep: impl Fn(&Path, &V) -> bool,
-) {
-    let Ok(theirs) = from.lock() else {
-        return;
-    };
-    let taken: Vec<(PathBuf, V)> = (theirs.iter())
-        .filter(|(p, v)| keep(p, v))
-        .map(|(p, v)| (p.clone(), v.clone()))
-        .collect();
-    drop(theirs);
-    if let Ok(mut ours) = to.lock() {
-        for (p, v) in taken {
-            ours.entry(p).or_insert(v);
-        }
-    }
-}
-
 /// Whether every file id of `r` is unknown or one of `ids`.
 fn ids_within(r: &Resource, ids: &BTreeSet<FileId>) -> bool {
     let ok = |id: &FileId| *id == FileId::UNKNOWN || ids.contains(id);
@@ -573,7 +600,6 @@ fn remap_node(n: &mut Node, new_id: &impl Fn(FileId) -> FileId) {
 mod tests {
     use super::*;
     use crate::render::Renderer;
-    use std::sync::Arc;
 
     fn write(root: &Path, rel: &str, text: &str) {
         let p = root.join(rel);
@@ -799,8 +825,8 @@ mod tests {
         ));
     }
 
-    /// Another store's states are taken for the paths the filter accepts only: those are
-    /// not read again, the others are.
+    /// Another store's states are taken for the paths that are the same on both sides only:
+    /// those are not read again, the differing ones are.
     #[test]
     fn seeded_states_are_taken_where_the_other_side_has_the_same_files() {
         let (_d, root, cache) = repo();
@@ -814,7 +840,7 @@ mod tests {
         write(&root, "base/cm.yaml", &cm("a", "two"));
         write(&root, "base/kustomization.yaml", "resources: []\n");
         let ours = RenderStore::open_for(&cache, &root, "test build").expect("opens");
-        ours.seed_states(&theirs, |p| p != kust);
+        ours.seed_states(&Arc::new(theirs), vec![kust.clone()]);
         let fresh = FileTable::new(&root, 1 << 20);
         assert_eq!(ours.state(&fresh, &file), file_before, "taken, not read");
         assert_ne!(ours.state(&fresh, &kust), kust_before, "read again");
