@@ -193,7 +193,8 @@ impl FileTable {
         let bytes = path.as_os_str().as_encoded_bytes();
         let names_dir = bytes.ends_with(b"/") || bytes.ends_with(b"/.");
         let not_dir = || Err(std::io::Error::from_raw_os_error(NOT_A_DIRECTORY));
-        if let Some((known, is_dir)) = memo().get(path).cloned() {
+        let known = memo().get(path).cloned();
+        if let Some((known, is_dir)) = known.or_else(|| self.resolved_by_bases(path, 0)) {
             return if names_dir && !is_dir {
                 not_dir()
             } else {
@@ -214,6 +215,7 @@ impl FileTable {
                 Component::Normal(name) => {
                     let next = at.join(name);
                     let known = memo().get(&next).cloned();
+                    let known = known.or_else(|| self.resolved_by_bases(&next, 0));
                     (at, is_dir) = match known {
                         Some(real) => real,
                         None => {
@@ -414,6 +416,28 @@ impl FileTable {
         if !bases.iter().any(|b| Arc::ptr_eq(b, other)) {
             bases.push(other.clone());
         }
+    }
+
+    /// What a table this one was seeded from resolved `path` to, with whether it is a
+    /// directory: the same disk answers both (a table whose file set differs from the disk's
+    /// resolves lexically and never asks).
+    fn resolved_by_bases(&self, path: &Path, depth: usize) -> Option<(PathBuf, bool)> {
+        const MAX_DEPTH: usize = 8;
+        if depth >= MAX_DEPTH {
+            return None;
+        }
+        let bases = self
+            .bases
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        bases.iter().find_map(|b| {
+            let held = (b.canonical.lock())
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(path)
+                .cloned();
+            held.or_else(|| b.resolved_by_bases(path, depth + 1))
+        })
     }
 
     /// What a table this one was seeded from holds for `abs` (`depth` bounds a chain of them).
@@ -756,5 +780,14 @@ mod tests {
                 }
             }
         }
+        // A table seeded from this one takes what it resolved, without asking the disk.
+        let seeded = FileTable::new(&root, 1 << 20);
+        seeded.seed_from(&Arc::new(table));
+        std::fs::remove_dir_all(root.join("shared")).expect("remove");
+        assert_eq!(
+            seeded.canonicalize(&root.join("apps/link/../deep")).ok(),
+            Some(root.join("shared/deep"))
+        );
+        assert!(seeded.canonicalize(&root.join("shared")).is_err());
     }
 }

@@ -323,6 +323,9 @@ impl RenderStore {
             return State::Missing;
         }
         if let Some(theirs) = self.seeded(sources, path, |o| &o.states) {
+            if let Ok(mut s) = self.states.lock() {
+                s.insert(path.to_owned(), theirs.clone());
+            }
             return theirs;
         }
         let state = match sources.bytes(path) {
@@ -383,10 +386,10 @@ impl RenderStore {
                     .is_some_and(|s| s.as_ref().is_some_and(|s| s.same(sources, to)))
             })
         });
-        if let Some(known) = theirs {
-            return known;
-        }
-        let canon = sources.canonicalize(path).ok();
+        let canon = match theirs {
+            Some(known) => known,
+            None => sources.canonicalize(path).ok(),
+        };
         if let Ok(mut c) = self.canonical.lock() {
             c.insert(path.to_owned(), canon.clone());
         }
