@@ -194,7 +194,7 @@ impl FileTable {
         let names_dir = bytes.ends_with(b"/") || bytes.ends_with(b"/.");
         let not_dir = || Err(std::io::Error::from_raw_os_error(NOT_A_DIRECTORY));
         let known = memo().get(path).cloned();
-        if let Some((known, is_dir)) = known.or_else(|| self.resolved_by_bases(path, 0)) {
+        if let Some((known, is_dir)) = known.or_else(|| self.resolved_by_bases(path)) {
             return if names_dir && !is_dir {
                 not_dir()
             } else {
@@ -215,7 +215,7 @@ impl FileTable {
                 Component::Normal(name) => {
                     let next = at.join(name);
                     let known = memo().get(&next).cloned();
-                    let known = known.or_else(|| self.resolved_by_bases(&next, 0));
+                    let known = known.or_else(|| self.resolved_by_bases(&next));
                     (at, is_dir) = match known {
                         Some(real) => real,
                         None => {
@@ -363,7 +363,7 @@ impl FileTable {
         if let Some(hit) = self.lock().get(&abs) {
             return hit.clone();
         }
-        if let Some(theirs) = self.read_by_bases(&abs, 0) {
+        if let Some(theirs) = self.read_by_bases(&abs) {
             return self.lock().entry(abs).or_insert(theirs).clone();
         }
         // Read outside the lock: other workers keep reading their own files meanwhile. Two
@@ -421,27 +421,26 @@ impl FileTable {
     /// What a table this one was seeded from resolved `path` to, with whether it is a
     /// directory: the same disk answers both (a table whose file set differs from the disk's
     /// resolves lexically and never asks).
-    fn resolved_by_bases(&self, path: &Path, depth: usize) -> Option<(PathBuf, bool)> {
-        const MAX_DEPTH: usize = 8;
-        if depth >= MAX_DEPTH {
-            return None;
-        }
-        let bases = self
-            .bases
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
-        bases.iter().find_map(|b| {
-            let held = (b.canonical.lock())
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .get(path)
-                .cloned();
-            held.or_else(|| b.resolved_by_bases(path, depth + 1))
-        })
+    fn resolved_by_bases(&self, path: &Path) -> Option<(PathBuf, bool)> {
+        self.from_bases(
+            &|b| {
+                (b.canonical.lock())
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .get(path)
+                    .cloned()
+            },
+            0,
+        )
     }
 
-    /// What a table this one was seeded from holds for `abs` (`depth` bounds a chain of them).
-    fn read_by_bases(&self, abs: &Path, depth: usize) -> Option<Cached> {
+    /// What a table this one was seeded from holds for `abs`.
+    fn read_by_bases(&self, abs: &Path) -> Option<Cached> {
+        self.from_bases(&|b| b.lock().get(abs).cloned(), 0)
+    }
+
+    /// The first answer `held` gives for a table this one was seeded from, or one those were
+    /// seeded from (`depth` bounds the chain).
+    fn from_bases<V>(&self, held: &dyn Fn(&FileTable) -> Option<V>, depth: usize) -> Option<V> {
         const MAX_DEPTH: usize = 8;
         if depth >= MAX_DEPTH {
             return None;
@@ -451,10 +450,9 @@ impl FileTable {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
-        bases.iter().find_map(|b| {
-            let held = b.lock().get(abs).cloned();
-            held.or_else(|| b.read_by_bases(abs, depth + 1))
-        })
+        bases
+            .iter()
+            .find_map(|b| held(b).or_else(|| b.from_bases(held, depth + 1)))
     }
 
     /// Every path read (or tried) so far, as the table keys it.
