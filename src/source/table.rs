@@ -422,7 +422,7 @@ impl FileTable {
     /// directory: the same disk answers both (a table whose file set differs from the disk's
     /// resolves lexically and never asks).
     fn resolved_by_bases(&self, path: &Path) -> Option<(PathBuf, bool)> {
-        self.from_bases(
+        self.held_by_bases(
             &|b| {
                 (b.canonical.lock())
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -435,12 +435,12 @@ impl FileTable {
 
     /// What a table this one was seeded from holds for `abs`.
     fn read_by_bases(&self, abs: &Path) -> Option<Cached> {
-        self.from_bases(&|b| b.lock().get(abs).cloned(), 0)
+        self.held_by_bases(&|b| b.lock().get(abs).cloned(), 0)
     }
 
     /// The first answer `held` gives for a table this one was seeded from, or one those were
     /// seeded from (`depth` bounds the chain).
-    fn from_bases<V>(&self, held: &dyn Fn(&FileTable) -> Option<V>, depth: usize) -> Option<V> {
+    fn held_by_bases<V>(&self, held: &dyn Fn(&FileTable) -> Option<V>, depth: usize) -> Option<V> {
         const MAX_DEPTH: usize = 8;
         if depth >= MAX_DEPTH {
             return None;
@@ -452,7 +452,7 @@ impl FileTable {
             .clone();
         bases
             .iter()
-            .find_map(|b| held(b).or_else(|| b.from_bases(held, depth + 1)))
+            .find_map(|b| held(b).or_else(|| b.held_by_bases(held, depth + 1)))
     }
 
     /// Every path read (or tried) so far, as the table keys it.
