@@ -554,7 +554,6 @@ impl RenderStore {
     }
 }
 
-/// Copies into `to` the entries of `from` that `keep` accepts and `to` has not.
 /// Whether every file id of `r` is unknown or one of `ids`.
 fn ids_within(r: &Resource, ids: &BTreeSet<FileId>) -> bool {
     let ok = |id: &FileId| *id == FileId::UNKNOWN || ids.contains(id);
