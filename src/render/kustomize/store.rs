@@ -322,7 +322,7 @@ impl RenderStore {
         if sources.is_hidden(path) {
             return State::Missing;
         }
-        if let Some(theirs) = self.seeded(sources, path, |o| &o.states) {
+        if let Some(theirs) = self.seeded(sources, path, |o| &o.states, |_, _| true) {
             if let Ok(mut s) = self.states.lock() {
                 s.insert(path.to_owned(), theirs.clone());
             }
@@ -358,16 +358,18 @@ impl RenderStore {
     }
 
     /// What the seeding store found for `path` in its map `of`, when `path` is the same on
-    /// both sides.
+    /// both sides and `holds` accepts the answer.
     fn seeded<V: Clone>(
         &self,
         sources: &FileTable,
         path: &Path,
         of: impl Fn(&RenderStore) -> &Mutex<HashMap<PathBuf, V>>,
+        holds: impl Fn(&Seed, &V) -> bool,
     ) -> Option<V> {
         let seed = self.seed.lock().ok()?;
         let seed = seed.as_ref().filter(|s| s.same(sources, path))?;
-        of(&seed.other).lock().ok()?.get(path).cloned()
+        let found = of(&seed.other).lock().ok()?.get(path).cloned()?;
+        holds(seed, &found).then_some(found)
     }
 
     fn canonical(&self, sources: &FileTable, path: &Path) -> Option<PathBuf> {
@@ -380,12 +382,12 @@ impl RenderStore {
             return known;
         }
         // The other side's answer holds where the path, and where it leads, are the same.
-        let theirs = self.seeded(sources, path, |o| &o.canonical).filter(|to| {
-            to.as_deref().is_none_or(|to| {
-                (self.seed.lock().ok())
-                    .is_some_and(|s| s.as_ref().is_some_and(|s| s.same(sources, to)))
-            })
-        });
+        let theirs = self.seeded(
+            sources,
+            path,
+            |o| &o.canonical,
+            |seed, to| to.as_deref().is_none_or(|to| seed.same(sources, to)),
+        );
         let canon = match theirs {
             Some(known) => known,
             None => sources.canonicalize(path).ok(),
