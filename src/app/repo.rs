@@ -14,21 +14,6 @@ use crate::policy::gatekeeper::GatekeeperObject;
 use crate::source::FileTable;
 use crate::yaml::Pos;
 
-/// Runs the repository-scope rules (structure conventions) once over the repository graph.
-pub fn repo_scope_findings(
-    policies: &crate::policy::PolicySet,
-    graph: &crate::discover::graph::RepoGraph,
-    config: &Config,
-    context: &crate::policy::context::ContextSettings,
-    rules: &std::collections::BTreeMap<String, RuleInfo>,
-    not_run: &[String],
-    affected: Option<&Affected>,
-) -> Vec<Finding> {
-    let input = repo_scope_input(graph, config, context);
-    let results = repo_scope_results(policies, &input, context, not_run);
-    repo_findings(results, rules, affected)
-}
-
 /// What the repository-scope rules are evaluated on.
 pub fn repo_scope_input(
     graph: &crate::discover::graph::RepoGraph,
