@@ -15,7 +15,7 @@
 //! The hash is BLAKE3: a pull request cannot forge content that matches a stored build's.
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -217,6 +217,29 @@ fn write_atomically(dir: &Path, to: &Path, bytes: &[u8]) -> Result<(), String> {
 fn value_for(path: &Path, key: &[u8; 32]) -> Option<Vec<u8>> {
     let bytes = crate::source::read_bytes_bounded(path, MAX_ENTRY).ok()?;
     Some(bytes.strip_prefix(key.as_slice())?.to_vec())
+}
+
+/// An entry's header, read ahead of its body, and the file left at the body: the header is
+/// what tells a stale entry, and a cluster's body (a thousand objects, ~1 MB) is then never
+/// read for nothing. An entry is its header's length (4 bytes, little-endian), the header,
+/// the body; one that is not (cut short, too large, another layout) is a miss.
+fn read_header(path: &Path) -> Option<(Header, std::io::Take<std::fs::File>)> {
+    let file = std::fs::File::open(path).ok()?;
+    let len = file.metadata().ok().filter(|m| m.is_file())?.len();
+    if len > MAX_ENTRY {
+        return None;
+    }
+    let mut file = file.take(len);
+    let mut head_len = [0u8; 4];
+    file.read_exact(&mut head_len).ok()?;
+    let head_len = u64::from(u32::from_le_bytes(head_len));
+    if head_len > len - 4 {
+        return None;
+    }
+    let mut head = vec![0u8; usize::try_from(head_len).ok()?];
+    file.read_exact(&mut head).ok()?;
+    let header = postcard::from_bytes(&head).ok()?;
+    Some((header, file))
 }
 
 impl StoredValue {
@@ -423,17 +446,17 @@ impl RenderStore {
         file_id: impl Fn(&Path) -> FileId,
     ) -> Option<Restored> {
         let places = self.entries(dir);
-        let (place, bytes, header, at) = places.iter().enumerate().find_map(|(place, path)| {
-            let bytes = crate::source::read_bytes_bounded(path, MAX_ENTRY).ok()?;
-            let (header, rest) = postcard::take_from_bytes::<Header>(&bytes).ok()?;
+        let (place, header, mut file) = places.iter().enumerate().find_map(|(place, path)| {
+            let (header, file) = read_header(path)?;
             let holds = header.dir == dir
                 && (header.reads.iter()).all(|(p, s)| self.state(sources, p) == *s)
                 && (header.resolved.iter())
                     .all(|(from, to)| self.canonical(sources, from).as_ref() == Some(to));
-            let at = bytes.len() - rest.len();
-            holds.then_some((place, bytes, header, at))
+            holds.then_some((place, header, file))
         })?;
-        let mut body: Body = postcard::from_bytes(&bytes[at..]).ok()?;
+        let mut rest = Vec::with_capacity(usize::try_from(file.limit()).ok()?);
+        file.read_to_end(&mut rest).ok()?;
+        let mut body: Body = postcard::from_bytes(&rest).ok()?;
         if place == 1 {
             self.swap(&places);
         }
@@ -547,7 +570,10 @@ impl RenderStore {
     }
 
     fn write(&self, dir: &Path, header: &Header, body: &BodyRef<'_>) -> Result<(), String> {
-        let mut bytes = postcard::to_stdvec(header).map_err(|e| e.to_string())?;
+        let head = postcard::to_stdvec(header).map_err(|e| e.to_string())?;
+        let head_len = u32::try_from(head.len()).map_err(|e| e.to_string())?;
+        let mut bytes = head_len.to_le_bytes().to_vec();
+        bytes.extend(head);
         bytes.extend(postcard::to_stdvec(body).map_err(|e| e.to_string())?);
         // The entry used last becomes the second; the one before it goes.
         let [to, second] = self.entries(dir);
@@ -745,6 +771,43 @@ mod tests {
         let (now, stats) = build(&root, &cache, "bad");
         assert_eq!((stats.hits, stats.misses), (0, 1));
         assert!(now.expect("renders now").contains("name: m"));
+    }
+
+    /// An entry is its header's length, the header, the body: each way of breaking that
+    /// layout (the header read ahead of the body) is a miss, never an error nor a short read
+    /// taken for a build, and the build is made and stored again.
+    #[test]
+    fn an_entry_with_a_broken_layout_is_a_miss() {
+        let (_d, root, cache) = repo();
+        build(&root, &cache, "overlay").0.expect("renders");
+        let store = RenderStore::open_for(&cache, &root, "test build").expect("opens");
+        let [entry, second] = store.entries(&root.join("overlay"));
+        let good = std::fs::read(&entry).expect("stored");
+        let head_len = u32::from_le_bytes(good[..4].try_into().expect("4 bytes")) as usize;
+        assert!(4 + head_len < good.len(), "a header, then a body");
+        let overstated = [&(u32::MAX).to_le_bytes()[..], &good[4..]].concat();
+        let past_the_end = [&((good.len() - 3) as u32).to_le_bytes()[..], &good[4..]].concat();
+        let broken: [(&str, Vec<u8>); 6] = [
+            ("empty", Vec::new()),
+            ("shorter than the length", good[..3].to_vec()),
+            ("header cut", good[..4 + head_len / 2].to_vec()),
+            ("body cut", good[..4 + head_len + 1].to_vec()),
+            ("length past the end", past_the_end),
+            ("length overstated", overstated),
+        ];
+        for (what, bytes) in broken {
+            std::fs::write(&entry, &bytes).expect("damage");
+            let _ = std::fs::remove_file(&second);
+            let (out, stats) = build(&root, &cache, "overlay");
+            // The base's entry still holds; the overlay's is a miss and written again.
+            assert_eq!(
+                (stats.hits, stats.misses, stats.written),
+                (1, 1, 1),
+                "{what}"
+            );
+            assert_eq!(out, uncached(&root, "overlay"), "{what}");
+            assert_eq!(std::fs::read(&entry).expect("rewritten"), good, "{what}");
+        }
     }
 
     /// Another build of kgate neither reads nor keeps this one's entries.
