@@ -219,27 +219,57 @@ fn value_for(path: &Path, key: &[u8; 32]) -> Option<Vec<u8>> {
     Some(bytes.strip_prefix(key.as_slice())?.to_vec())
 }
 
-/// An entry's header, read ahead of its body, and the file left at the body: the header is
-/// what tells a stale entry, and a cluster's body (a thousand objects, ~1 MB) is then never
-/// read for nothing. An entry is its header's length (4 bytes, little-endian), the header,
-/// the body; one that is not (cut short, too large, another layout) is a miss.
-fn read_header(path: &Path) -> Option<(Header, std::io::Take<std::fs::File>)> {
-    let file = std::fs::File::open(path).ok()?;
-    let len = file.metadata().ok().filter(|m| m.is_file())?.len();
-    if len > MAX_ENTRY {
-        return None;
+/// An entry's header, read ahead of its body: the header is what tells a stale entry, and a
+/// cluster's body (a thousand objects, ~1 MB) is then never read for nothing. An entry is
+/// its header's length (4 bytes, little-endian), the header, the body; one that is not (cut
+/// short, too large, another layout) is a miss.
+struct Opened {
+    header: Header,
+    /// The body as far as the first read reached (a small entry's whole body).
+    body: Vec<u8>,
+    /// The file, left where `body` ends, bounded to the entry's length.
+    rest: std::io::Take<std::fs::File>,
+}
+
+/// What the first read of an entry takes: most entries whole, a cluster's header.
+const FIRST_READ: u64 = 64 << 10;
+
+impl Opened {
+    fn open(path: &Path) -> Option<Opened> {
+        let file = std::fs::File::open(path).ok()?;
+        let len = file.metadata().ok().filter(|m| m.is_file())?.len();
+        if len > MAX_ENTRY || len < 4 {
+            return None;
+        }
+        let mut rest = file.take(len);
+        let mut bytes = vec![0u8; usize::try_from(len.min(FIRST_READ)).ok()?];
+        rest.read_exact(&mut bytes).ok()?;
+        let head_end = 4 + u64::from(u32::from_le_bytes(bytes[..4].try_into().ok()?));
+        if head_end > len {
+            return None;
+        }
+        let head_end = usize::try_from(head_end).ok()?;
+        if head_end > bytes.len() {
+            let read = bytes.len();
+            bytes.resize(head_end, 0);
+            rest.read_exact(&mut bytes[read..]).ok()?;
+        }
+        let header = postcard::from_bytes(&bytes[4..head_end]).ok()?;
+        Some(Opened {
+            header,
+            body: bytes.split_off(head_end),
+            rest,
+        })
     }
-    let mut file = file.take(len);
-    let mut head_len = [0u8; 4];
-    file.read_exact(&mut head_len).ok()?;
-    let head_len = u64::from(u32::from_le_bytes(head_len));
-    if head_len > len - 4 {
-        return None;
+
+    /// The header and the whole body.
+    fn read_body(mut self) -> Option<(Header, Vec<u8>)> {
+        let read = self.body.len();
+        self.body
+            .resize(read + usize::try_from(self.rest.limit()).ok()?, 0);
+        self.rest.read_exact(&mut self.body[read..]).ok()?;
+        Some((self.header, self.body))
     }
-    let mut head = vec![0u8; usize::try_from(head_len).ok()?];
-    file.read_exact(&mut head).ok()?;
-    let header = postcard::from_bytes(&head).ok()?;
-    Some((header, file))
 }
 
 impl StoredValue {
@@ -446,16 +476,16 @@ impl RenderStore {
         file_id: impl Fn(&Path) -> FileId,
     ) -> Option<Restored> {
         let places = self.entries(dir);
-        let (place, header, mut file) = places.iter().enumerate().find_map(|(place, path)| {
-            let (header, file) = read_header(path)?;
+        let (place, opened) = places.iter().enumerate().find_map(|(place, path)| {
+            let opened = Opened::open(path)?;
+            let header = &opened.header;
             let holds = header.dir == dir
                 && (header.reads.iter()).all(|(p, s)| self.state(sources, p) == *s)
                 && (header.resolved.iter())
                     .all(|(from, to)| self.canonical(sources, from).as_ref() == Some(to));
-            holds.then_some((place, header, file))
+            holds.then_some((place, opened))
         })?;
-        let mut rest = Vec::with_capacity(usize::try_from(file.limit()).ok()?);
-        file.read_to_end(&mut rest).ok()?;
+        let (header, rest) = opened.read_body()?;
         let mut body: Body = postcard::from_bytes(&rest).ok()?;
         if place == 1 {
             self.swap(&places);
