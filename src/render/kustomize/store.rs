@@ -238,7 +238,7 @@ impl Opened {
     fn open(path: &Path) -> Option<Opened> {
         let file = std::fs::File::open(path).ok()?;
         let len = file.metadata().ok().filter(|m| m.is_file())?.len();
-        if len > MAX_ENTRY || len < 4 {
+        if !(4..=MAX_ENTRY).contains(&len) {
             return None;
         }
         let mut rest = file.take(len);
