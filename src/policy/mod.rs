@@ -276,7 +276,12 @@ impl PolicySet {
         rules.sort_by(|a, b| a.info.id.cmp(&b.info.id));
         let gathers = add_gathers(&mut engine, &rules)?;
         let root_gathers = root_rules::add_root_gathers(&mut engine, &rules)?;
-        analyse_modules(&engine)?;
+        // Programs are stored only after the same policies (same fingerprint, same build of
+        // kgate) passed this analysis: with them, it would only be done again (~4 ms of CPU
+        // beside the walk of every warm run).
+        if stored.is_none() {
+            analyse_modules(&engine)?;
+        }
         let guarded = engine_guarded(sources, user);
         let scoped = |s: &&PolicySource| {
             rules
