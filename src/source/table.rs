@@ -52,6 +52,19 @@ enum Kind {
     Other,
 }
 
+impl Kind {
+    /// What `meta` (of a path that exists) says the path is.
+    fn of(meta: &std::fs::Metadata) -> Kind {
+        if meta.is_file() {
+            Kind::File
+        } else if meta.is_dir() {
+            Kind::Dir
+        } else {
+            Kind::Other
+        }
+    }
+}
+
 /// The paths a table hides, and those of them asked for; the files it holds that the disk
 /// has not (see `with_present`) and their directories.
 #[derive(Debug, Default)]
@@ -176,24 +189,12 @@ impl FileTable {
     /// same question of a table this one was seeded from is the same question of the disk.
     fn on_disk_kind(&self, path: &Path) -> Kind {
         let path = self.on_disk(path);
-        let known = |t: &FileTable| {
-            (t.kinds.lock())
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .get(&path)
-                .copied()
-        };
+        let known = |t: &FileTable| locked(&t.kinds).get(&path).copied();
         if let Some(kind) = known(self).or_else(|| self.held_by_bases(&known, 0)) {
             return kind;
         }
-        let kind = match std::fs::metadata(&path) {
-            Ok(m) if m.is_file() => Kind::File,
-            Ok(m) if m.is_dir() => Kind::Dir,
-            Ok(_) => Kind::Other,
-            Err(_) => Kind::Missing,
-        };
-        (self.kinds.lock())
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(path, kind);
+        let kind = std::fs::metadata(&path).map_or(Kind::Missing, |m| Kind::of(&m));
+        locked(&self.kinds).insert(path, kind);
         kind
     }
 
@@ -220,11 +221,7 @@ impl FileTable {
     fn resolved(&self, path: &Path) -> std::io::Result<PathBuf> {
         use std::path::Component;
         const NOT_A_DIRECTORY: i32 = 20;
-        let memo = || {
-            self.canonical
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-        };
+        let memo = || locked(&self.canonical);
         if !path.is_absolute() {
             return std::fs::canonicalize(path);
         }
@@ -377,11 +374,7 @@ impl FileTable {
     /// The hidden paths a read asked for (as the table keys them): what a caller checking a
     /// git revision in the working tree's paths cannot answer without that revision's tree.
     pub fn hidden_reads(&self) -> Vec<PathBuf> {
-        let asked = self
-            .hidden
-            .asked
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let asked = locked(&self.hidden.asked);
         asked.iter().cloned().collect()
     }
 
@@ -393,11 +386,7 @@ impl FileTable {
     pub fn bytes(&self, path: &Path) -> Result<Arc<[u8]>, ReadError> {
         let abs = self.root.join(path);
         if self.is_hidden(&abs) {
-            self.hidden
-                .asked
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .insert(abs);
+            locked(&self.hidden.asked).insert(abs);
             return Err(ReadError::Io(NOT_FOUND.to_owned()));
         }
         if let Some(hit) = self.lock().get(&abs) {
@@ -413,10 +402,7 @@ impl FileTable {
         // asks whether a path it could not read is a directory), asked of the same path when
         // the table's file set is the disk's.
         if let Some(kind) = kind.filter(|_| self.hidden.is_empty()) {
-            (self.kinds.lock())
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .entry(abs.clone())
-                .or_insert(kind);
+            locked(&self.kinds).entry(abs.clone()).or_insert(kind);
         }
         self.lock().entry(abs).or_insert(read).clone()
     }
@@ -458,10 +444,7 @@ impl FileTable {
         if std::ptr::eq(self, &**other) || self.max_size != other.max_size {
             return;
         }
-        let mut bases = self
-            .bases
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut bases = locked(&self.bases);
         if !bases.iter().any(|b| Arc::ptr_eq(b, other)) {
             bases.push(other.clone());
         }
@@ -471,15 +454,7 @@ impl FileTable {
     /// directory: the same disk answers both (a table whose file set differs from the disk's
     /// resolves lexically and never asks).
     fn resolved_by_bases(&self, path: &Path) -> Option<(PathBuf, bool)> {
-        self.held_by_bases(
-            &|b| {
-                (b.canonical.lock())
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .get(path)
-                    .cloned()
-            },
-            0,
-        )
+        self.held_by_bases(&|b| locked(&b.canonical).get(path).cloned(), 0)
     }
 
     /// What a table this one was seeded from holds for `abs`.
@@ -494,11 +469,7 @@ impl FileTable {
         if depth >= MAX_DEPTH {
             return None;
         }
-        let bases = self
-            .bases
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
+        let bases = locked(&self.bases).clone();
         bases
             .iter()
             .find_map(|b| held(b).or_else(|| b.held_by_bases(held, depth + 1)))
@@ -510,12 +481,14 @@ impl FileTable {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Cached>> {
-        // A worker that panicked while holding the lock left the map consistent (inserts are
-        // single calls), so a poisoned lock is still usable.
-        self.files
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        locked(&self.files)
     }
+}
+
+/// `m` locked. A worker that panicked while holding one of the table's locks left what it
+/// guards consistent (inserts are single calls), so a poisoned lock is still usable.
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl SourceText for FileTable {
@@ -582,14 +555,7 @@ fn read_bounded_telling(path: &Path, max_size: u64) -> (Cached, Option<Kind>) {
         Ok(meta) => meta,
         Err(e) => return (Err(ReadError::Io(e.to_string())), None),
     };
-    let kind = if meta.is_file() {
-        Kind::File
-    } else if meta.is_dir() {
-        Kind::Dir
-    } else {
-        Kind::Other
-    };
-    (read_open(file, &meta, max_size), Some(kind))
+    (read_open(file, &meta, max_size), Some(Kind::of(&meta)))
 }
 
 fn read_open(file: std::fs::File, meta: &std::fs::Metadata, max_size: u64) -> Cached {
