@@ -5,6 +5,17 @@ package kgate.lib.root
 # The namespace an object lands in ("" when unset: kustomize leaves it to the apply).
 namespace(obj) := object.get(obj, ["metadata", "namespace"], "")
 
+# The indexes of the objects to look for findings on: `input.subjects` when kgate reports
+# findings on only some objects of the root (those a change affects, with --changed-since and
+# diff --since), else every object. Rules iterate these for the object a finding is about,
+# and every object for what it is related to.
+subjects := input.subjects if {
+	is_array(input.subjects)
+} else := [i | some i, _ in input.objects]
+
+# `subjects` as a set, for membership.
+subject_set := {i | some i in subjects}
+
 # Every namespace objects of the root land in (for indexes built once per namespace).
 namespaces := {namespace(obj) | some obj in input.objects}
 

@@ -47,6 +47,7 @@ deny contains violation if {
 	some k, entry in keyed
 	same_as_previous(k)
 	i := entry[1]
+	i in root.subject_set
 	obj := input.objects[i]
 	j := first[entry[0]]
 	violation := {

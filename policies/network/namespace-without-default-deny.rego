@@ -24,7 +24,8 @@ package kgate.rules.network.namespace_without_default_deny
 import data.kgate.lib.root
 
 deny contains violation if {
-	some i, ns in input.objects
+	some i in root.subjects
+	ns := input.objects[i]
 	ns.kind == "Namespace"
 	ns.apiVersion == "v1"
 	name := ns.metadata.name

@@ -21,7 +21,8 @@ package kgate.rules.reliability.hpa_target_missing
 import data.kgate.lib.root
 
 deny contains violation if {
-	some i, hpa in input.objects
+	some i in root.subjects
+	hpa := input.objects[i]
 	hpa.kind == "HorizontalPodAutoscaler"
 	root.group(hpa) == "autoscaling"
 	ref := object.get(hpa, ["spec", "scaleTargetRef"], {})

@@ -24,7 +24,8 @@ import data.kgate.lib.root
 
 deny contains violation if {
 	data.kgate.production == true
-	some i, obj in input.objects
+	some i in root.subjects
+	obj := input.objects[i]
 	obj.kind in {"Deployment", "StatefulSet"}
 	root.group(obj) == "apps"
 	object.get(obj, ["spec", "replicas"], 1) > 1

@@ -27,6 +27,7 @@ import data.kgate.lib.root
 
 deny contains violation if {
 	some pod in root.pods
+	pod.index in root.subject_set
 	some ref in references(pod)
 	not object.get(ref, "optional", false) == true
 	not provided(ref.kind, ref.name, root.namespace(pod.object))

@@ -24,7 +24,8 @@ package kgate.rules.reliability.service_selects_no_pod
 import data.kgate.lib.root
 
 deny contains violation if {
-	some i, svc in input.objects
+	some i in root.subjects
+	svc := input.objects[i]
 	svc.kind == "Service"
 	svc.apiVersion == "v1"
 	object.get(svc, ["spec", "type"], "ClusterIP") != "ExternalName"

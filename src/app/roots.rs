@@ -658,10 +658,17 @@ fn check_rendered(
             None => super::root_focus::focus(&inputs, &affected),
         };
         let focus = focus.as_deref().or(kept.as_ref().map(|_| &inputs[..]));
-        // The focus follows from the objects and which of them are affected.
-        let focused = focus.map(|_| &affected[..]);
-        let mut evaluate = || ev.evaluate_root(&inputs, focus, &context, enabled);
+        // Findings on unaffected objects are dropped below: the rules need not look for
+        // them (`input.subjects`).
+        let subjects: Option<Vec<usize>> = (!affected.iter().all(|a| *a)).then(|| {
+            let indexes = affected.iter().enumerate().filter(|(_, a)| **a);
+            indexes.map(|(i, _)| i).collect()
+        });
+        let mut evaluate =
+            || ev.evaluate_root(&inputs, focus, subjects.as_deref(), &context, enabled);
         if s.memo_roots {
+            // The focus and the subjects follow from the objects and which are affected.
+            let focused = subjects.as_ref().map(|_| &affected[..]);
             memoized(
                 s,
                 |s| root_key(&inputs, &context_key, s.reads, focused),

@@ -73,9 +73,14 @@ fn root_violations(
         .collect()
 }
 
-/// `{"objects": objects}` as a regorus value.
-fn objects_input(objects: &[serde_json::Value]) -> regorus::Value {
-    regorus::Value::from(serde_json::json!({ "objects": objects }))
+/// `{"objects": objects, "subjects": subjects}` as a regorus value (no `subjects` when every
+/// object is one).
+fn objects_input(objects: &[serde_json::Value], subjects: Option<&[usize]>) -> regorus::Value {
+    let mut input = serde_json::json!({ "objects": objects });
+    if let Some(subjects) = subjects {
+        input["subjects"] = serde_json::json!(subjects);
+    }
+    regorus::Value::from(input)
 }
 
 impl Evaluator {
@@ -83,16 +88,20 @@ impl Evaluator {
     /// `input.objects` is the list, and a violation names the object it concerns by index
     /// (`object`), with a `path` inside that object. With `focus` (the same list, the objects
     /// no finding of interest can depend on replaced by `{}`: see `app::root_focus`), rules
-    /// declaring `custom.relatesWithin: namespace` see the focused list instead.
+    /// declaring `custom.relatesWithin: namespace` see the focused list instead. With
+    /// `subjects` (the indexes of the objects whose findings count, in order), the input
+    /// names them as `input.subjects`, and the built-in rules look for findings on those
+    /// objects only (`data.kgate.lib.root.subjects`); findings on the others may be left out.
     pub fn evaluate_root(
         &mut self,
         objects: &[serde_json::Value],
         focus: Option<&[serde_json::Value]>,
+        subjects: Option<&[usize]>,
         context: &serde_json::Value,
         enabled: impl Fn(&str) -> bool,
     ) -> Vec<Result<Violation, EvalError>> {
         let Some(focus) = focus else {
-            let input = objects_input(objects);
+            let input = objects_input(objects, subjects);
             let entry = self.root_gathers.all.clone();
             return root_violations(self.run_root(&entry, &input, context, enabled));
         };
@@ -108,12 +117,12 @@ impl Evaluator {
         let mut results = Vec::new();
         if self.any_root_rule(is_local) {
             let entry = self.root_gathers.local.clone();
-            results = self.run_root(&entry, &objects_input(focus), context, is_local);
+            results = self.run_root(&entry, &objects_input(focus, subjects), context, is_local);
         }
         let is_global = |id: &str| !local.contains(id) && enabled(id);
         if self.any_root_rule(is_global) {
             let entry = self.root_gathers.global.clone();
-            let input = objects_input(objects);
+            let input = objects_input(objects, subjects);
             results.extend(self.run_root(&entry, &input, context, is_global));
         }
         // Back in rule order, as one evaluation over the whole root gives them: the rules
@@ -239,7 +248,7 @@ mod tests {
         focus[0] = json!({});
         for context in [json!({"production": true}), json!({"production": false})] {
             let vm = compiled.root_vm.as_mut().expect("a VM");
-            let input = super::objects_input(&objects);
+            let input = super::objects_input(&objects, None);
             let entry = set.root_gathers.all.clone();
             let data = || json!({"kgate": context.clone()});
             assert!(
@@ -247,21 +256,66 @@ mod tests {
                 "runs in the VM"
             );
             for focus in [None, Some(&focus[..])] {
-                let a = compiled.evaluate_root(&objects, focus, &context, |_| true);
-                let b = interpreted.evaluate_root(&objects, focus, &context, |_| true);
+                let a = compiled.evaluate_root(&objects, focus, None, &context, |_| true);
+                let b = interpreted.evaluate_root(&objects, focus, None, &context, |_| true);
                 assert_eq!(a, b);
                 let rules: std::collections::BTreeSet<_> =
                     a.iter().flatten().map(|v| v.rule.as_str()).collect();
                 assert!(rules.len() >= 4, "{a:#?}");
             }
             let only = |id: &str| id == "hpa-target-missing";
-            let a = compiled.evaluate_root(&objects, None, &context, only);
-            assert_eq!(a, interpreted.evaluate_root(&objects, None, &context, only));
+            let a = compiled.evaluate_root(&objects, None, None, &context, only);
+            assert_eq!(
+                a,
+                interpreted.evaluate_root(&objects, None, None, &context, only)
+            );
             assert!(
                 matches!(&a[..], [Ok(v)] if v.rule == "hpa-target-missing"),
                 "{a:?}"
             );
         }
+    }
+
+    #[test]
+    fn subjects_keep_the_findings_on_them_and_drop_the_others() {
+        // Every built-in root rule, with and without a focus, in the VM and the interpreter:
+        // naming subjects gives exactly the findings on those objects of the whole run.
+        let set = PolicySet::builtin().expect("built-in policies");
+        let mut compiled = set.evaluator();
+        let mut interpreted = set.evaluator();
+        interpreted.root_vm = None;
+        let objects = root();
+        let context = json!({"production": true});
+        let whole = compiled.evaluate_root(&objects, None, None, &context, |_| true);
+        let on = |i: usize| {
+            let kept: Vec<_> = (whole.iter())
+                .filter(|r| matches!(r, Ok(v) if v.object == Some(i)))
+                .cloned()
+                .collect();
+            kept
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        for subjects in [
+            vec![0],
+            vec![1],
+            vec![4],
+            vec![3, 4],
+            vec![5, 9, 10],
+            vec![],
+        ] {
+            let expected: Vec<_> = subjects.iter().flat_map(|i| on(*i)).collect();
+            for ev in [&mut compiled, &mut interpreted] {
+                let mut got = ev.evaluate_root(&objects, None, Some(&subjects), &context, |_| true);
+                let mut want = expected.clone();
+                let key = |r: &Result<super::Violation, super::EvalError>| format!("{r:?}");
+                got.sort_by_key(key);
+                want.sort_by_key(key);
+                assert_eq!(got, want, "subjects {subjects:?}");
+            }
+            seen.extend(expected.iter().flatten().map(|v| v.rule.clone()));
+        }
+        // The subjects above carry a finding of every built-in root rule.
+        assert!(seen.len() >= 5, "{seen:?}");
     }
 
     #[test]
@@ -279,7 +333,7 @@ mod tests {
             })
             .collect();
         let vm = ev.root_vm.as_mut().expect("a VM");
-        let input = super::objects_input(&objects);
+        let input = super::objects_input(&objects, None);
         let data = || json!({"kgate": {}});
         let entry = set.root_gathers.all.clone();
         assert!(vm.run(&json!({}), data, &input, &entry).is_some());
@@ -309,12 +363,12 @@ mod tests {
             assert!(set.root_program.is_some(), "compiled: {body}");
             let mut ev = set.evaluator();
             let vm = ev.root_vm.as_mut().expect("a VM");
-            let input = super::objects_input(&objects);
+            let input = super::objects_input(&objects, None);
             let entry = set.root_gathers.all.clone();
             let alone = vm.run(&json!({}), || json!({"kgate": {}}), &input, &entry);
             assert!(alone.is_none(), "{body}: the VM gave {alone:?}");
             for focus in [None, Some(&objects[..])] {
-                let out = ev.evaluate_root(&objects, focus, &json!({}), |_| true);
+                let out = ev.evaluate_root(&objects, focus, None, &json!({}), |_| true);
                 assert!(
                     matches!(&out[..], [Err(e)] if e.rule == "my-rule"),
                     "{body}: {out:?}"
@@ -327,7 +381,7 @@ mod tests {
         .expect("loads");
         let out = set
             .evaluator()
-            .evaluate_root(&objects, None, &json!({}), |_| true);
+            .evaluate_root(&objects, None, None, &json!({}), |_| true);
         assert!(
             matches!(&out[..], [Ok(v)] if v.object == Some(0)),
             "{out:?}"
@@ -365,7 +419,7 @@ mod tests {
         ];
         let out = set
             .evaluator()
-            .evaluate_root(&objects, None, &json!({}), |_| true);
+            .evaluate_root(&objects, None, None, &json!({}), |_| true);
         assert!(matches!(&out[..], [Ok(v)] if v.message == "one"), "{out:?}");
     }
 
@@ -379,7 +433,7 @@ mod tests {
         let objects = vec![json!({"kind": "X", "metadata": {"name": "web"}})];
         let out = set
             .evaluator()
-            .evaluate_root(&objects, None, &json!({}), |_| true);
+            .evaluate_root(&objects, None, None, &json!({}), |_| true);
         assert!(matches!(&out[..], [Ok(v)] if v.message == "m"), "{out:?}");
     }
 }
