@@ -3,7 +3,7 @@
 //! stages (discovery, the graph, manifests, entry points, suppressions) and the reports'
 //! source snippets all read through it, so the bound holds by construction.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -28,18 +28,18 @@ type Cached = Result<Arc<[u8]>, ReadError>;
 pub struct FileTable {
     root: PathBuf,
     max_size: u64,
-    files: Mutex<HashMap<PathBuf, Cached>>,
+    files: Mutex<super::PathMap<Cached>>,
     /// Paths on disk that are not part of the files this table stands for (see `hide`).
     hidden: Hidden,
     /// Each path [`FileTable::canonicalize`] resolved, by the path as asked and by each
     /// component's canonical parent joined with its name, with whether it is a directory.
-    canonical: Mutex<HashMap<PathBuf, (PathBuf, bool)>>,
+    canonical: Mutex<super::PathMap<(PathBuf, bool)>>,
     /// Tables over the same files whose reads this one takes ([`FileTable::seed_from`]).
     bases: Mutex<Vec<Arc<FileTable>>>,
     /// What the disk said each path is, by the path as asked of it: a composed build asks of
     /// every overlay directory and kustomization file name several times (14,000 `stat`
     /// calls over 6,000 paths in a one-app run of the 200-app monorepo).
-    kinds: Mutex<HashMap<PathBuf, Kind>>,
+    kinds: Mutex<super::PathMap<Kind>>,
 }
 
 /// What a path is on disk, following symbolic links (as [`Path::exists`], [`Path::is_file`]
@@ -89,11 +89,11 @@ impl FileTable {
         FileTable {
             root: root.to_path_buf(),
             max_size,
-            files: Mutex::new(HashMap::new()),
+            files: Mutex::default(),
             hidden: Hidden::default(),
-            canonical: Mutex::new(HashMap::new()),
+            canonical: Mutex::default(),
             bases: Mutex::new(Vec::new()),
-            kinds: Mutex::new(HashMap::new()),
+            kinds: Mutex::default(),
         }
     }
 
@@ -480,7 +480,7 @@ impl FileTable {
         self.lock().keys().cloned().collect()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Cached>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, super::PathMap<Cached>> {
         locked(&self.files)
     }
 }

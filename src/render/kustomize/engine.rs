@@ -30,6 +30,7 @@ use super::tconfig::{self, Shared, TransformerConfig};
 use super::transformers::{add_hashes, apply_replacements, builtin_transformations, transform};
 use super::vars::{add_var, merge_vars, resolve_vars};
 use crate::model::kinds::is_remote;
+use crate::source::PathMap;
 use crate::yaml::{self, FileId, Node, Pos, Value};
 
 /// The position of an infinite or NaN number, which kustomize cannot write as JSON.
@@ -73,7 +74,7 @@ type Entry = (Built, bool, Arc<Inputs>);
 /// differ in a known set ([`Renderer::with_memo`], which takes the builds it reuses out, so
 /// that its last user of each takes the build itself rather than a copy).
 pub struct Memo {
-    entries: Mutex<HashMap<PathBuf, Entry>>,
+    entries: Mutex<PathMap<Entry>>,
     files: Arc<Mutex<FileTable>>,
 }
 
@@ -94,11 +95,11 @@ pub struct Renderer {
     /// Where file contents come from: the check's one file table when shared
     /// ([`Renderer::with_sources`]), so a file discovery already read is not read again.
     sources: Arc<crate::source::FileTable>,
-    cache: Mutex<HashMap<PathBuf, Entry>>,
+    cache: Mutex<PathMap<Entry>>,
     /// Components parsed, by path: every overlay using a component reads the same file.
-    parsed: Mutex<HashMap<PathBuf, Arc<Kustomization>>>,
+    parsed: Mutex<PathMap<Arc<Kustomization>>>,
     /// The top-level steps of every kustomization directory built ([`TopSteps`]).
-    tops: Mutex<HashMap<PathBuf, Arc<TopSteps>>>,
+    tops: Mutex<PathMap<Arc<TopSteps>>>,
     /// Files read, by [`FileId`] (index 0 is the unknown file): shared with the renderer
     /// whose memo this one reuses, so the reused objects' ids name the same files.
     files: Arc<Mutex<FileTable>>,
@@ -121,7 +122,7 @@ pub struct Renderer {
 #[derive(Default)]
 struct FileTable {
     paths: Vec<PathBuf>,
-    ids: HashMap<PathBuf, FileId>,
+    ids: PathMap<FileId>,
 }
 
 impl Renderer {
@@ -132,12 +133,12 @@ impl Renderer {
             repo_root: std::fs::canonicalize(repo_root).unwrap_or_else(|_| repo_root.to_owned()),
             max_file_size,
             sources: Arc::new(crate::source::FileTable::new(repo_root, max_file_size)),
-            cache: Mutex::new(HashMap::new()),
-            parsed: Mutex::new(HashMap::new()),
-            tops: Mutex::new(HashMap::new()),
+            cache: Mutex::default(),
+            parsed: Mutex::default(),
+            tops: Mutex::default(),
             files: Arc::new(Mutex::new(FileTable {
                 paths: vec![PathBuf::new()],
-                ids: HashMap::new(),
+                ids: PathMap::default(),
             })),
             used: Mutex::new(BTreeSet::new()),
             helm: None,
@@ -207,7 +208,7 @@ impl Renderer {
                 .map(|mut c| std::mem::take(&mut *c))
                 .unwrap_or_default()
         } else {
-            HashMap::new()
+            PathMap::default()
         };
         Memo {
             entries: Mutex::new(entries),

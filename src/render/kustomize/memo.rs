@@ -178,7 +178,7 @@ pub(super) fn recording<T>(build: impl FnOnce() -> T) -> (T, Arc<Inputs>) {
 /// have one user (their cluster).
 #[derive(Default)]
 pub(super) struct Uses {
-    left: Mutex<HashMap<PathBuf, usize>>,
+    left: Mutex<crate::source::PathMap<usize>>,
 }
 
 /// What one use of a directory's build is.
@@ -195,7 +195,7 @@ pub(super) enum Use {
 impl Uses {
     pub(super) fn new(counts: HashMap<PathBuf, usize>) -> Uses {
         Uses {
-            left: Mutex::new(counts),
+            left: Mutex::new(counts.into_iter().collect()),
         }
     }
 

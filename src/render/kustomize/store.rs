@@ -14,7 +14,7 @@
 //! of kgate never reads them; an entry that cannot be read back is a miss, never an error.
 //! The hash is BLAKE3: a pull request cannot forge content that matches a stored build's.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,7 +28,7 @@ use super::memo::Inputs;
 use super::resource::Resource;
 use super::tconfig::{self, TransformerConfig};
 use crate::model::CacheStats;
-use crate::source::{FileTable, ReadError};
+use crate::source::{FileTable, PathMap, ReadError};
 use crate::yaml::{FileId, Node, Value};
 
 /// Entries larger than this are not read back (a cluster of a thousand objects is ~1 MB).
@@ -107,9 +107,9 @@ pub(super) struct Restored {
 pub struct RenderStore {
     dir: PathBuf,
     /// Each path's state, asked once per run.
-    states: Mutex<HashMap<PathBuf, State>>,
+    states: Mutex<PathMap<State>>,
     /// Each directory's canonical form, asked once per run.
-    canonical: Mutex<HashMap<PathBuf, Option<PathBuf>>>,
+    canonical: Mutex<PathMap<Option<PathBuf>>>,
     /// The store whose states this one takes where the files are the same (`seed_states`).
     seed: Mutex<Option<Seed>>,
     hits: AtomicUsize,
@@ -324,9 +324,9 @@ impl RenderStore {
         forget_unused(cache_root, &repo);
         Ok(RenderStore {
             dir,
-            states: Mutex::new(HashMap::new()),
+            states: Mutex::default(),
             seed: Mutex::new(None),
-            canonical: Mutex::new(HashMap::new()),
+            canonical: Mutex::default(),
             hits: AtomicUsize::new(0),
             misses: AtomicUsize::new(0),
             written: AtomicUsize::new(0),
@@ -416,7 +416,7 @@ impl RenderStore {
         &self,
         sources: &FileTable,
         path: &Path,
-        of: impl Fn(&RenderStore) -> &Mutex<HashMap<PathBuf, V>>,
+        of: impl Fn(&RenderStore) -> &Mutex<PathMap<V>>,
         holds: impl Fn(&Seed, &V) -> bool,
     ) -> Option<V> {
         let seed = self.seed.lock().ok()?;
