@@ -39,7 +39,9 @@ pub struct FileTable {
     /// What the disk said each path is, by the path as asked of it: a composed build asks of
     /// every overlay directory and kustomization file name several times (14,000 `stat`
     /// calls over 6,000 paths in a one-app run of the 200-app monorepo).
-    kinds: Mutex<super::PathMap<Kind>>,
+    /// (A memo of the disk's answers, keyed by the path's bytes: `Path`'s hash walks it
+    /// byte by byte for its components, and a path spelled another way is asked again.)
+    kinds: Mutex<std::collections::HashMap<std::ffi::OsString, Kind, foldhash::fast::RandomState>>,
 }
 
 /// What a path is on disk, following symbolic links (as [`Path::exists`], [`Path::is_file`]
@@ -189,12 +191,12 @@ impl FileTable {
     /// same question of a table this one was seeded from is the same question of the disk.
     fn on_disk_kind(&self, path: &Path) -> Kind {
         let path = self.on_disk(path);
-        let known = |t: &FileTable| locked(&t.kinds).get(&path).copied();
+        let known = |t: &FileTable| locked(&t.kinds).get(path.as_os_str()).copied();
         if let Some(kind) = known(self).or_else(|| self.held_by_bases(&known, 0)) {
             return kind;
         }
         let kind = std::fs::metadata(&path).map_or(Kind::Missing, |m| Kind::of(&m));
-        locked(&self.kinds).insert(path, kind);
+        locked(&self.kinds).insert(path.into_os_string(), kind);
         kind
     }
 
@@ -402,7 +404,9 @@ impl FileTable {
         // asks whether a path it could not read is a directory), asked of the same path when
         // the table's file set is the disk's.
         if let Some(kind) = kind.filter(|_| self.hidden.is_empty()) {
-            locked(&self.kinds).entry(abs.clone()).or_insert(kind);
+            locked(&self.kinds)
+                .entry(abs.clone().into_os_string())
+                .or_insert(kind);
         }
         self.lock().entry(abs).or_insert(read).clone()
     }

@@ -28,11 +28,14 @@ use super::memo::Inputs;
 use super::resource::Resource;
 use super::tconfig::{self, TransformerConfig};
 use crate::model::CacheStats;
-use crate::source::{FileTable, PathMap, ReadError};
+use crate::source::{FileTable, ReadError};
 use crate::yaml::{FileId, Node, Value};
 
 /// Entries larger than this are not read back (a cluster of a thousand objects is ~1 MB).
 const MAX_ENTRY: u64 = 1 << 30;
+
+/// A memo keyed by a path's bytes (see `RenderStore::states`).
+type ByteMap<V> = std::collections::HashMap<std::ffi::OsString, V, foldhash::fast::RandomState>;
 
 /// What a path was when a build used it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,10 +109,13 @@ pub(super) struct Restored {
 /// The render cache of one repository for this build of kgate.
 pub struct RenderStore {
     dir: PathBuf,
-    /// Each path's state, asked once per run.
-    states: Mutex<PathMap<State>>,
+    /// Each path's state, asked once per run. (These two maps only remember what the file
+    /// table answers, so they are keyed by the path's bytes: `Path`'s hash walks it byte by
+    /// byte for its components, and a path spelled another way is asked again, with the same
+    /// answer.)
+    states: Mutex<ByteMap<State>>,
     /// Each directory's canonical form, asked once per run.
-    canonical: Mutex<PathMap<Option<PathBuf>>>,
+    canonical: Mutex<ByteMap<Option<PathBuf>>>,
     /// The store whose states this one takes where the files are the same (`seed_states`).
     seed: Mutex<Option<Seed>>,
     hits: AtomicUsize,
@@ -369,7 +375,12 @@ impl RenderStore {
     /// tree has not, for `kgate diff --since`'s REF side) is missing, without asking the table
     /// for it (that question is what tells the diff REF's tree is needed).
     fn state(&self, sources: &FileTable, path: &Path) -> State {
-        if let Some(known) = self.states.lock().ok().and_then(|s| s.get(path).cloned()) {
+        if let Some(known) = self
+            .states
+            .lock()
+            .ok()
+            .and_then(|s| s.get(path.as_os_str()).cloned())
+        {
             return known;
         }
         if sources.is_hidden(path) {
@@ -377,7 +388,7 @@ impl RenderStore {
         }
         if let Some(theirs) = self.seeded(sources, path, |o| &o.states, |_, _| true) {
             if let Ok(mut s) = self.states.lock() {
-                s.insert(path.to_owned(), theirs.clone());
+                s.insert(path.as_os_str().to_owned(), theirs.clone());
             }
             return theirs;
         }
@@ -388,7 +399,7 @@ impl RenderStore {
             Err(e) => State::Refused(e.to_string()),
         };
         if let Ok(mut s) = self.states.lock() {
-            s.insert(path.to_owned(), state.clone());
+            s.insert(path.as_os_str().to_owned(), state.clone());
         }
         state
     }
@@ -416,12 +427,16 @@ impl RenderStore {
         &self,
         sources: &FileTable,
         path: &Path,
-        of: impl Fn(&RenderStore) -> &Mutex<PathMap<V>>,
+        of: impl Fn(&RenderStore) -> &Mutex<ByteMap<V>>,
         holds: impl Fn(&Seed, &V) -> bool,
     ) -> Option<V> {
         let seed = self.seed.lock().ok()?;
         let seed = seed.as_ref().filter(|s| s.same(sources, path))?;
-        let found = of(&seed.other).lock().ok()?.get(path).cloned()?;
+        let found = of(&seed.other)
+            .lock()
+            .ok()?
+            .get(path.as_os_str())
+            .cloned()?;
         holds(seed, &found).then_some(found)
     }
 
@@ -430,7 +445,7 @@ impl RenderStore {
             .canonical
             .lock()
             .ok()
-            .and_then(|c| c.get(path).cloned())
+            .and_then(|c| c.get(path.as_os_str()).cloned())
         {
             return known;
         }
@@ -446,7 +461,7 @@ impl RenderStore {
             None => sources.canonicalize(path).ok(),
         };
         if let Ok(mut c) = self.canonical.lock() {
-            c.insert(path.to_owned(), canon.clone());
+            c.insert(path.as_os_str().to_owned(), canon.clone());
         }
         canon
     }
