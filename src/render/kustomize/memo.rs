@@ -63,13 +63,24 @@ impl Inputs {
         all.into_iter().cloned().collect()
     }
 
-    /// Every directory resolution of the build and those it used, once each.
-    pub(super) fn all_resolved(&self) -> BTreeSet<(PathBuf, PathBuf)> {
-        let mut out: BTreeSet<_> = self.resolved.iter().cloned().collect();
-        for n in &self.nested {
-            out.extend(n.all_resolved());
+    /// Every directory resolution of the build and those it used, once each, in byte order
+    /// (gathered by reference and sorted once, as [`Inputs::all_reads`]: merging sets level
+    /// by level compared paths component by component).
+    pub(super) fn all_resolved(&self) -> Vec<(PathBuf, PathBuf)> {
+        fn gather<'a>(inputs: &'a Inputs, out: &mut Vec<&'a (PathBuf, PathBuf)>) {
+            out.extend(&inputs.resolved);
+            for n in &inputs.nested {
+                gather(n, out);
+            }
         }
-        out
+        let mut all = Vec::new();
+        gather(self, &mut all);
+        fn bytes(p: &Path) -> &[u8] {
+            p.as_os_str().as_encoded_bytes()
+        }
+        all.sort_unstable_by(|a, b| (bytes(&a.0), bytes(&a.1)).cmp(&(bytes(&b.0), bytes(&b.1))));
+        all.dedup();
+        all.into_iter().cloned().collect()
     }
 
     /// Whether the build or one it used ran something whose inputs are not recorded.

@@ -564,7 +564,7 @@ impl RenderStore {
                     (p, s)
                 })
                 .collect(),
-            resolved: inputs.all_resolved().into_iter().collect(),
+            resolved: inputs.all_resolved(),
         };
         let body = BodyRef {
             files: (inputs.ids.iter())
