@@ -650,6 +650,27 @@ impl RepoGraph {
         out
     }
 
+    /// Whether one of `node`'s own inputs (`own_inputs`) is in `changed` ([`hits`]).
+    fn own_inputs_hit(&self, node: &GraphNode, changed: &BTreeSet<String>) -> bool {
+        let id = node.id.as_str();
+        let itself = match node.kind {
+            NodeKind::File => hits(id, changed),
+            // `id/`: what is under the directory.
+            NodeKind::Directory | NodeKind::Chart => {
+                changed.iter().any(|c| c != id && at_or_under(c, id))
+            }
+            _ => false,
+        };
+        let file = (node.file.as_deref())
+            .filter(|_| node.kind != NodeKind::EntryPoint)
+            .is_some_and(|f| hits(f, changed));
+        itself
+            || file
+            || (!node.exists
+                && (KUSTOMIZATION_FILE_NAMES.iter())
+                    .any(|name| changed.contains(&format!("{id}/{name}"))))
+    }
+
     /// The edges from `id` a closure follows (all but Flux `dependsOn`).
     fn uses<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a Edge> + 'a {
         let from = self.edges.partition_point(|e| e.from.as_str() < id);
@@ -678,17 +699,17 @@ impl RepoGraph {
                 .or_default()
                 .push(e.from.as_str());
         }
-        // Every node, and the targets that are none (a closure reaches those too).
-        let ids = self.nodes.iter().map(|n| n.id.as_str()).chain(
-            self.edges
-                .iter()
-                .map(|e| e.to.as_str())
-                .filter(|to| self.node(to).is_none()),
-        );
+        // Every node, and the targets that are none (a closure reaches those too), whose own
+        // inputs changed (as `own_inputs` gives them, asked without making them: this runs
+        // over every node and edge of the graph, up to three times per `diff --since`).
+        let nodes = (self.nodes.iter())
+            .filter(|n| self.own_inputs_hit(n, changed))
+            .map(|n| n.id.as_str());
+        let dangling = (self.edges.iter())
+            .map(|e| e.to.as_str())
+            .filter(|to| hits(to, changed) && self.node(to).is_none());
         let mut reached: HashSet<&str> = HashSet::new();
-        let mut stack: Vec<&str> = ids
-            .filter(|id| self.own_inputs(id).iter().any(|f| hits(f, changed)))
-            .collect();
+        let mut stack: Vec<&str> = nodes.chain(dangling).collect();
         while let Some(id) = stack.pop() {
             if reached.insert(id) {
                 stack.extend(users.get(id).into_iter().flatten().copied());
