@@ -22,3 +22,14 @@ test_wrong_kind_fires if {
 test_existing_target_passes if {
 	count(hpa_target_missing.deny) == 0 with input as {"objects": [hpa("Deployment", "web"), deployment("web")]}
 }
+
+# With `input.subjects` (the objects a change affects), findings are looked for on those only.
+test_only_subjects_are_looked_at if {
+	objects := [hpa("Deployment", "gone"), deployment("web"), hpa("Deployment", "missing")]
+	count(hpa_target_missing.deny) == 2 with input as {"objects": objects}
+	result := hpa_target_missing.deny with input as {"objects": objects, "subjects": [2]}
+	count(result) == 1
+	some v in result
+	v.object == 2
+	count(hpa_target_missing.deny) == 0 with input as {"objects": objects, "subjects": [1]}
+}
