@@ -12,6 +12,12 @@ pub use table::{FileTable, ReadError, lexical, read_bytes_bounded, read_text_bou
 /// hash) was ~6% of a warm one-app check. Iteration order is unspecified as with `HashMap`.
 pub type PathMap<V> = std::collections::HashMap<PathBuf, V, foldhash::fast::RandomState>;
 
+/// A memo of answers keyed by a path's bytes: `Path`'s hash walks it byte by byte to skip
+/// separators and `.` components, and a memo need not equate two spellings of one path (the
+/// other spelling is asked again, and answered the same). Not for a map whose entries must be
+/// found under any spelling.
+pub type ByteMap<V> = std::collections::HashMap<std::ffi::OsString, V, foldhash::fast::RandomState>;
+
 /// The BLAKE3 hash of `parts`, each preceded by its length (so that no two different lists
 /// of parts hash alike): what the render cache keys its entries and stored results by.
 pub fn hash_parts<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> [u8; 32] {

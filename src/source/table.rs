@@ -39,9 +39,8 @@ pub struct FileTable {
     /// What the disk said each path is, by the path as asked of it: a composed build asks of
     /// every overlay directory and kustomization file name several times (14,000 `stat`
     /// calls over 6,000 paths in a one-app run of the 200-app monorepo).
-    /// (A memo of the disk's answers, keyed by the path's bytes: `Path`'s hash walks it
-    /// byte by byte for its components, and a path spelled another way is asked again.)
-    kinds: Mutex<std::collections::HashMap<std::ffi::OsString, Kind, foldhash::fast::RandomState>>,
+    /// (A memo of the disk's answers: a [`super::ByteMap`].)
+    kinds: Mutex<super::ByteMap<Kind>>,
 }
 
 /// What a path is on disk, following symbolic links (as [`Path::exists`], [`Path::is_file`]

@@ -28,14 +28,11 @@ use super::memo::Inputs;
 use super::resource::Resource;
 use super::tconfig::{self, TransformerConfig};
 use crate::model::CacheStats;
-use crate::source::{FileTable, ReadError};
+use crate::source::{ByteMap, FileTable, ReadError};
 use crate::yaml::{FileId, Node, Value};
 
 /// Entries larger than this are not read back (a cluster of a thousand objects is ~1 MB).
 const MAX_ENTRY: u64 = 1 << 30;
-
-/// A memo keyed by a path's bytes (see `RenderStore::states`).
-type ByteMap<V> = std::collections::HashMap<std::ffi::OsString, V, foldhash::fast::RandomState>;
 
 /// What a path was when a build used it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,9 +107,7 @@ pub(super) struct Restored {
 pub struct RenderStore {
     dir: PathBuf,
     /// Each path's state, asked once per run. (These two maps only remember what the file
-    /// table answers, so they are keyed by the path's bytes: `Path`'s hash walks it byte by
-    /// byte for its components, and a path spelled another way is asked again, with the same
-    /// answer.)
+    /// table answers: [`ByteMap`]s.)
     states: Mutex<ByteMap<State>>,
     /// Each directory's canonical form, asked once per run.
     canonical: Mutex<ByteMap<Option<PathBuf>>>,
