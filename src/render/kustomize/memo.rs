@@ -30,6 +30,12 @@ pub struct Inputs {
     pub ids: BTreeSet<FileId>,
 }
 
+/// A path's bytes, the order stored inputs are kept in (comparing `Path`s goes component
+/// by component).
+fn bytes(p: &Path) -> &[u8] {
+    p.as_os_str().as_encoded_bytes()
+}
+
 impl Inputs {
     /// Whether the build (or one it used) read one of `paths` or a path under one (a
     /// directory among `paths` stands for everything in it: a build that only probed a path
@@ -48,37 +54,45 @@ impl Inputs {
     /// reference and sorted once (merging sets level by level was 6% of a warm
     /// `--changed-since`, most of it comparing paths component by component).
     pub(super) fn all_reads(&self) -> Vec<PathBuf> {
-        fn gather<'a>(inputs: &'a Inputs, out: &mut Vec<&'a PathBuf>) {
-            out.extend(&inputs.reads);
-            for n in &inputs.nested {
-                gather(n, out);
-            }
-        }
-        let mut all = Vec::new();
-        gather(self, &mut all);
-        all.sort_unstable_by(|a, b| {
-            (a.as_os_str().as_encoded_bytes()).cmp(b.as_os_str().as_encoded_bytes())
-        });
-        all.dedup();
-        all.into_iter().cloned().collect()
+        self.gathered(|i| &i.reads, |a, b| bytes(a).cmp(bytes(b)))
     }
 
     /// Every directory resolution of the build and those it used, once each, in byte order
-    /// (gathered by reference and sorted once, as [`Inputs::all_reads`]: merging sets level
-    /// by level compared paths component by component).
+    /// (gathered as [`Inputs::all_reads`]).
     pub(super) fn all_resolved(&self) -> Vec<(PathBuf, PathBuf)> {
-        fn gather<'a>(inputs: &'a Inputs, out: &mut Vec<&'a (PathBuf, PathBuf)>) {
-            out.extend(&inputs.resolved);
+        self.gathered(
+            |i| &i.resolved,
+            |a, b| (bytes(&a.0), bytes(&a.1)).cmp(&(bytes(&b.0), bytes(&b.1))),
+        )
+    }
+
+    /// `part` of this build's inputs and of every build it used, gathered by reference,
+    /// sorted once by `order` and copied once each.
+    fn gathered<'a, T, C>(
+        &'a self,
+        part: fn(&'a Inputs) -> &'a C,
+        order: impl Fn(&T, &T) -> std::cmp::Ordering,
+    ) -> Vec<T>
+    where
+        &'a C: IntoIterator<Item = &'a T>,
+        T: Clone + PartialEq + 'a,
+        C: 'a,
+    {
+        fn gather<'a, T: 'a, C: 'a>(
+            inputs: &'a Inputs,
+            part: fn(&'a Inputs) -> &'a C,
+            out: &mut Vec<&'a T>,
+        ) where
+            &'a C: IntoIterator<Item = &'a T>,
+        {
+            out.extend(part(inputs));
             for n in &inputs.nested {
-                gather(n, out);
+                gather(n, part, out);
             }
         }
         let mut all = Vec::new();
-        gather(self, &mut all);
-        fn bytes(p: &Path) -> &[u8] {
-            p.as_os_str().as_encoded_bytes()
-        }
-        all.sort_unstable_by(|a, b| (bytes(&a.0), bytes(&a.1)).cmp(&(bytes(&b.0), bytes(&b.1))));
+        gather(self, part, &mut all);
+        all.sort_unstable_by(|a, b| order(a, b));
         all.dedup();
         all.into_iter().cloned().collect()
     }
