@@ -439,6 +439,13 @@ fn walk_beside<T: Send>(
     })
 }
 
+/// Where the render cache keeps the files' hashes by their stat (`source::Digests`).
+const DIGESTS: &str = "file-digests";
+
+fn digests_key() -> [u8; 32] {
+    crate::source::hash_parts([DIGESTS.as_bytes()])
+}
+
 /// The repository's discovery (with the kustomization scans `store` kept), its graph, the
 /// walked files (with `keep`) and the entry points' renders.
 fn walk(
@@ -457,6 +464,12 @@ fn walk(
 > {
     const SCANS: &str = "kustomization-scans";
     let scans_key = crate::source::hash_parts([SCANS.as_bytes()]);
+    if let Some(st) = store {
+        let bytes = st.get(DIGESTS, &digests_key()).unwrap_or_default();
+        (s.sources).with_digests(std::sync::Arc::new(crate::source::Digests::from_bytes(
+            &bytes,
+        )));
+    }
     let scanned = store.map(|st| {
         crate::discover::Scanned::from_bytes(&st.get(SCANS, &scans_key).unwrap_or_default())
     });
@@ -706,6 +719,13 @@ pub fn check_prepared(
         timings,
         render_cache: store.as_ref().map(|st| st.stats()),
     };
+    // What this run learnt of the files' hashes, for the next one.
+    if let (Some(st), Some(bytes)) = (
+        &store,
+        (s.sources.digest_index()).and_then(|d| d.to_bytes()),
+    ) {
+        st.put(DIGESTS, &digests_key(), &bytes);
+    }
     let kept = Kept {
         rendered: rendered.rendered,
         graph,

@@ -272,8 +272,10 @@ pub fn repo_definitions(
 ) -> (Vec<serde_json::Value>, Vec<GatekeeperObject>) {
     // Those a narrowed check leaves out too: a custom resource or a constraint's objects are
     // checked against the definitions of the whole repository.
+    // A plain one (known by its hash to hold neither) is not read.
     let mut files: Vec<PathBuf> = (discovery.manifests.iter())
         .chain(&discovery.narrowed_out)
+        .filter(|m| !discovery.plain.contains(&m.abs))
         .map(|m| m.abs.clone())
         .collect();
     for dir in schema_dirs {

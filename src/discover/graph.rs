@@ -272,6 +272,7 @@ pub fn build(
         .manifests
         .iter()
         .chain(&discovery.partials)
+        .filter(|m| !discovery.plain.contains(&m.abs))
         .collect();
     manifests.par_iter().for_each(|m| {
         let _ = table.bytes(&m.abs);
@@ -288,6 +289,11 @@ pub fn build(
     }
 }
 
+/// Whether `text` may hold an Argo CD or Flux object (what [`build`] parses for entry points).
+pub fn may_name_entry_points(text: &str) -> bool {
+    text.contains("argoproj.io") || text.contains("toolkit.fluxcd.io")
+}
+
 /// Argo CD and Flux objects in `file` that deploy paths of this repository. Paths in them are
 /// relative to the repository root, which is the scanned root here.
 fn entry_points(b: &mut Builder<'_>, abs: &Path, rel: &str) {
@@ -295,7 +301,7 @@ fn entry_points(b: &mut Builder<'_>, abs: &Path, rel: &str) {
         return;
     };
     // Most manifests are neither; skip the parse.
-    if !text.contains("argoproj.io") && !text.contains("toolkit.fluxcd.io") {
+    if !may_name_entry_points(&text) {
         return;
     }
     let (docs, _) = yaml::parse_documents(&text, LoadLimits::default());

@@ -58,6 +58,10 @@ pub struct Discovery {
     /// what they define (CustomResourceDefinitions, Gatekeeper templates and constraints)
     /// still applies to the objects that are.
     pub narrowed_out: Vec<SourceFile>,
+    /// Manifests and partials a run before found to be plain (see [`may_matter_elsewhere`]),
+    /// by their content's hash ([`Scanned::is_plain`]): neither the graph (for entry points)
+    /// nor the repository's definitions read them.
+    pub plain: std::collections::HashSet<PathBuf>,
 }
 
 /// A symbolic link inside the scanned root whose target is inside it too.
@@ -265,11 +269,9 @@ pub fn discover_with(
     let read: Vec<_> = found
         .kustomizations
         .par_iter()
-        .map(|k| {
-            table.text(&k.abs).map(|text| match scanned {
-                Some(scanned) => scanned.scan(&k.abs, &text),
-                None => scan(&k.abs, &text).ok(),
-            })
+        .map(|k| match scanned {
+            Some(scanned) => scanned.scan_file(table, &k.abs),
+            None => table.text(&k.abs).map(|text| scan(&k.abs, &text).ok()),
         })
         .collect();
     for (k, read) in found.kustomizations.iter().zip(read) {
@@ -317,11 +319,29 @@ pub fn discover_with(
             .partition(|m| partial.contains(&m.abs));
     found.manifests = manifests;
     found.partials = partials;
+    if let Some(scanned) = scanned {
+        let files: Vec<&SourceFile> = found.manifests.iter().chain(&found.partials).collect();
+        found.plain = files
+            .par_iter()
+            .filter(|m| scanned.is_plain(table, &m.abs))
+            .map(|m| m.abs.clone())
+            .collect();
+    }
     found.charts.sort();
     found.charts.dedup();
     found.problems.sort_by(|a, b| a.rel.cmp(&b.rel));
     found.problems.dedup();
     Ok(found)
+}
+
+/// Whether `text` may hold an object that matters beyond its file: an Argo CD or Flux object
+/// (an entry point of the graph), a CustomResourceDefinition or a Gatekeeper template or
+/// constraint (definitions the whole repository's objects are checked against). A manifest
+/// that holds none is plain: a run with its content's hash known does not read it for them.
+pub fn may_matter_elsewhere(text: &str) -> bool {
+    graph::may_name_entry_points(text)
+        || text.contains("CustomResourceDefinition")
+        || text.contains("gatekeeper.sh/")
 }
 
 /// A kuttl or chainsaw test file that is not applied as it is: the chainsaw test, or a file whose name has the word `assert` or `error(s)`,

@@ -1,10 +1,12 @@
 //! The repository's files as the stages see them: paths relative to the scanned root, and
 //! (see `FileTable`) each file read once, bounded by `limits.maxFileSize`.
 
+mod digests;
 mod table;
 
 use std::path::{Path, PathBuf};
 
+pub use digests::Digests;
 pub use table::{FileTable, ReadError, lexical, read_bytes_bounded, read_text_bounded};
 
 /// A map keyed by path with a fast hasher: a run looks thousands of paths up in the file

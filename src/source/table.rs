@@ -41,6 +41,12 @@ pub struct FileTable {
     /// calls over 6,000 paths in a one-app run of the 200-app monorepo).
     /// (A memo of the disk's answers: a [`super::ByteMap`].)
     kinds: Mutex<super::ByteMap<Kind>>,
+    /// Files known by their hash without a read ([`FileTable::digest`]), when attached.
+    digests: std::sync::OnceLock<Arc<super::Digests>>,
+    /// What [`FileTable::digest`] said of each path (by its bytes) while `digests` is used.
+    digested: Mutex<super::ByteMap<Result<[u8; 32], ReadError>>>,
+    /// When the table was made, before any read of it.
+    created: std::time::SystemTime,
 }
 
 /// What a path is on disk, following symbolic links (as [`Path::exists`], [`Path::is_file`]
@@ -95,6 +101,99 @@ impl FileTable {
             canonical: Mutex::default(),
             bases: Mutex::new(Vec::new()),
             kinds: Mutex::default(),
+            digests: std::sync::OnceLock::new(),
+            digested: Mutex::default(),
+            created: std::time::SystemTime::now(),
+        }
+    }
+
+    /// Lets [`FileTable::digest`] know files by `index` instead of reading them (the first
+    /// index attached stays). Used only while the table's file set is the disk's and it takes
+    /// no other table's reads.
+    pub fn with_digests(&self, index: Arc<super::Digests>) {
+        let _ = self.digests.set(index);
+    }
+
+    /// The index attached by [`FileTable::with_digests`].
+    pub fn digest_index(&self) -> Option<&Arc<super::Digests>> {
+        self.digests.get()
+    }
+
+    /// The BLAKE3 hash of `path`'s bytes (as [`FileTable::bytes`] gives them, with its
+    /// errors). A file the attached index knows as it is on disk now is not read; one that
+    /// is read is recorded there when its last change has settled (see `digests.rs`).
+    pub fn digest(&self, path: &Path) -> Result<[u8; 32], ReadError> {
+        let abs = self.root.join(path);
+        let index = self
+            .digests
+            .get()
+            .filter(|_| self.hidden.is_empty() && locked(&self.bases).is_empty());
+        let Some(index) = index else {
+            return self.bytes(&abs).map(|b| *blake3::hash(&b).as_bytes());
+        };
+        let memo = locked(&self.digested).get(abs.as_os_str()).cloned();
+        if let Some(known) = memo {
+            return known;
+        }
+        let digest = self.digest_with(index, &abs);
+        locked(&self.digested).insert(abs.into_os_string(), digest.clone());
+        digest
+    }
+
+    /// [`FileTable::digest`] of `abs` with `index`: of the content in hand, else known by the
+    /// index from its stat, else of the content read now.
+    fn digest_with(&self, index: &super::Digests, abs: &Path) -> Result<[u8; 32], ReadError> {
+        let hash = |b: &[u8]| *blake3::hash(b).as_bytes();
+        let in_hand = self.lock().get(abs).cloned();
+        if let Some(content) = in_hand {
+            let digest = hash(&content?);
+            if !index.confirm(abs.as_os_str(), &digest) {
+                self.record(index, abs, digest);
+            }
+            return Ok(digest);
+        }
+        let kind = |kind: Kind| {
+            locked(&self.kinds)
+                .entry(abs.as_os_str().to_owned())
+                .or_insert(kind);
+        };
+        let meta = match std::fs::metadata(abs) {
+            Ok(meta) => Some(meta),
+            // What reading a missing path says, without trying to open it.
+            Err(e) if e.raw_os_error().is_some_and(|n| n == 2 || n == 20) => {
+                kind(Kind::Missing);
+                return Err(ReadError::Io(e.to_string()));
+            }
+            Err(_) => None,
+        };
+        // What reading a directory says, without opening it.
+        if meta.as_ref().is_some_and(std::fs::Metadata::is_dir) {
+            kind(Kind::Dir);
+            return Err(ReadError::Io(
+                std::io::Error::from_raw_os_error(21).to_string(),
+            ));
+        }
+        let stat = meta
+            .filter(|m| m.is_file() && m.len() <= self.max_size)
+            .and_then(|m| super::digests::Stat::of(&m));
+        if let Some(digest) = stat.and_then(|stat| index.get(abs.as_os_str(), &stat)) {
+            kind(Kind::File);
+            return Ok(digest);
+        }
+        let digest = hash(&self.bytes(abs)?);
+        self.record(index, abs, digest);
+        Ok(digest)
+    }
+
+    /// Records `abs`'s `digest` in `index` with the file's stat now, when its last change is
+    /// settled before the table was made (its content, read since, is then the stat's).
+    fn record(&self, index: &super::Digests, abs: &Path, digest: [u8; 32]) {
+        let stat = std::fs::metadata(abs)
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .and_then(|m| super::digests::Stat::of(&m));
+        if let Some(stat) = stat.filter(|s| s.settled_before(self.created)) {
+            index.record(abs.as_os_str(), stat, digest);
         }
     }
 
@@ -480,7 +579,9 @@ impl FileTable {
 
     /// Every path read (or tried) so far, as the table keys it.
     pub fn paths(&self) -> Vec<PathBuf> {
-        self.lock().keys().cloned().collect()
+        let mut all: Vec<PathBuf> = self.lock().keys().cloned().collect();
+        all.extend(locked(&self.digested).keys().map(PathBuf::from));
+        all
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, super::PathMap<Cached>> {
@@ -601,6 +702,79 @@ fn read_open(file: std::fs::File, meta: &std::fs::Metadata, max_size: u64) -> Ca
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::Digests;
+    use std::time::{Duration, SystemTime};
+
+    /// A table made `after` from now (so that files written now count as settled).
+    fn table_made(root: &Path, after: Duration, index: Arc<Digests>) -> FileTable {
+        let mut table = FileTable::new(root, 100);
+        table.created = SystemTime::now() + after;
+        table.with_digests(index);
+        table
+    }
+
+    #[test]
+    fn a_file_the_index_knows_as_it_is_is_not_read_and_a_changed_one_is() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let a = dir.path().join("a.yaml");
+        std::fs::write(&a, "a: 1\n").expect("write");
+        let real = *blake3::hash(b"a: 1\n").as_bytes();
+        let later = Duration::from_secs(10);
+        // A settled file read now is recorded, and known by the next run's index.
+        let first = Arc::new(Digests::default());
+        assert_eq!(
+            table_made(dir.path(), later, first.clone()).digest(&a),
+            Ok(real)
+        );
+        let next = Arc::new(Digests::from_bytes(&first.to_bytes().expect("recorded")));
+        assert_eq!(table_made(dir.path(), later, next).digest(&a), Ok(real));
+        // An index entry for the file's stat as it is now is taken without reading the file
+        // (the recorded hash is not the content's here, so a read would show).
+        let stat = super::super::digests::Stat::of(&std::fs::metadata(&a).expect("stat"));
+        let forged = Digests::default();
+        forged.record(a.as_os_str(), stat.expect("unix"), [1; 32]);
+        let forged = Arc::new(Digests::from_bytes(&forged.to_bytes().expect("entry")));
+        let table = table_made(dir.path(), later, forged.clone());
+        assert_eq!(table.digest(&a), Ok([1; 32]));
+        assert!(
+            table.paths().contains(&a),
+            "what was hashed is listed as read"
+        );
+        // Rewritten, the file's stat is another: it is read.
+        std::fs::write(&a, "a: 2\n").expect("write");
+        let changed = *blake3::hash(b"a: 2\n").as_bytes();
+        assert_eq!(
+            table_made(dir.path(), later, forged).digest(&a),
+            Ok(changed)
+        );
+    }
+
+    #[test]
+    fn a_file_changed_just_before_the_run_is_hashed_but_not_recorded() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let a = dir.path().join("a.yaml");
+        std::fs::write(&a, "a: 1\n").expect("write");
+        let index = Arc::new(Digests::default());
+        let table = table_made(dir.path(), Duration::ZERO, index.clone());
+        assert_eq!(table.digest(&a), Ok(*blake3::hash(b"a: 1\n").as_bytes()));
+        assert_eq!(index.to_bytes(), None);
+    }
+
+    #[test]
+    fn a_digest_fails_as_a_read_does() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
+        std::fs::write(dir.path().join("big.yaml"), "x".repeat(200)).expect("write");
+        let plain = FileTable::new(dir.path(), 100);
+        let indexed = table_made(dir.path(), Duration::ZERO, Arc::new(Digests::default()));
+        for name in ["sub", "missing.yaml", "missing/deeper.yaml", "big.yaml"] {
+            let path = dir.path().join(name);
+            let read = plain.bytes(&path).map(|b| *blake3::hash(&b).as_bytes());
+            assert!(read.is_err(), "{name}");
+            assert_eq!(indexed.digest(&path), read, "{name}");
+            assert_eq!(indexed.is_dir(&path), name == "sub", "{name}");
+        }
+    }
 
     #[test]
     fn files_are_read_once_and_bounded() {

@@ -387,8 +387,8 @@ impl RenderStore {
             }
             return theirs;
         }
-        let state = match sources.bytes(path) {
-            Ok(bytes) => State::File(*blake3::hash(&bytes).as_bytes()),
+        let state = match sources.digest(path) {
+            Ok(digest) => State::File(digest),
             Err(ReadError::Io(_)) if sources.is_dir(path) => State::Dir,
             Err(ReadError::Io(_)) => State::Missing,
             Err(e) => State::Refused(e.to_string()),
