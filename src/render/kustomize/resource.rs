@@ -445,9 +445,10 @@ impl UniqueAdder {
     }
 }
 
-type OwnedId = (String, String, String, String, String);
+/// An object's id as [`UniqueAdder`] compares it (group, version, kind, name, namespace).
+pub(super) type OwnedId = (String, String, String, String, String);
 
-fn owned_key(r: &Resource) -> OwnedId {
+pub(super) fn owned_key(r: &Resource) -> OwnedId {
     let ((group, version), kind, name, namespace) = r.id_key();
     (
         group.to_owned(),

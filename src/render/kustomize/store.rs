@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use super::RenderError;
 use super::kustomization::VarEntry;
 use super::memo::Inputs;
-use super::resource::Resource;
+use super::resource::{OwnedId, Resource, owned_key};
 use super::tconfig::{self, TransformerConfig};
 use crate::model::CacheStats;
 use crate::source::{ByteMap, FileTable, ReadError};
@@ -49,9 +49,32 @@ enum State {
 /// without decoding them).
 #[derive(Serialize, Deserialize)]
 struct Header {
+    /// Whether the build failed: first, so that [`RenderStore::failed_before`] reads only it.
+    failed: bool,
     dir: PathBuf,
     reads: Vec<(PathBuf, State)>,
     resolved: Vec<(PathBuf, PathBuf)>,
+    /// The ids of a build's objects (as a kustomization adding them compares them), and
+    /// whether it has no variables and the default transformer configuration: what a
+    /// kustomization failing at a later resource needs of it ([`RenderStore::peek`]).
+    ids: Vec<OwnedId>,
+    plain: bool,
+}
+
+/// What [`RenderStore::failed_before`] reads of a header.
+#[derive(Deserialize)]
+struct HeaderStart {
+    failed: bool,
+}
+
+/// What a valid entry says of its build without its objects ([`RenderStore::peek`]).
+pub(super) enum Peeked {
+    Failed(RenderError, Inputs),
+    Built {
+        ids: Vec<OwnedId>,
+        plain: bool,
+        inputs: Inputs,
+    },
 }
 
 /// The build itself (or why it failed: a failure depends on what was read up to it as a
@@ -479,12 +502,57 @@ impl RenderStore {
         restored
     }
 
-    fn read_valid(
-        &self,
-        dir: &Path,
-        sources: &FileTable,
-        file_id: impl Fn(&Path) -> FileId,
-    ) -> Option<Restored> {
+    /// Whether `dir`'s entry used last holds a failed build (whatever it depended on): a
+    /// kustomization that failed then is likely to fail at the same resource now.
+    pub(super) fn failed_before(&self, dir: &Path) -> bool {
+        let [last, _] = self.entries(dir);
+        let Ok(mut file) = std::fs::File::open(last) else {
+            return false;
+        };
+        let mut start = [0u8; 5];
+        file.read_exact(&mut start).is_ok()
+            && postcard::from_bytes::<HeaderStart>(&start[4..]).is_ok_and(|h| h.failed)
+    }
+
+    /// What `dir`'s stored build says of itself when everything it depended on still holds
+    /// in `sources`, without decoding its objects: its failure, or its objects' ids.
+    pub(super) fn peek(&self, dir: &Path, sources: &FileTable) -> Option<Peeked> {
+        let peeked = self.peek_valid(dir, sources);
+        let counter = if peeked.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        peeked
+    }
+
+    fn peek_valid(&self, dir: &Path, sources: &FileTable) -> Option<Peeked> {
+        let opened = self.valid_entry(dir, sources)?;
+        if !opened.header.failed {
+            let Header {
+                reads,
+                resolved,
+                ids,
+                plain,
+                ..
+            } = opened.header;
+            let reads = reads.into_iter().map(|(p, _)| p).collect();
+            return Some(Peeked::Built {
+                ids,
+                plain,
+                inputs: Inputs::restored(reads, resolved, BTreeSet::new()),
+            });
+        }
+        let (header, rest) = opened.read_body()?;
+        let body: Body = postcard::from_bytes(&rest).ok()?;
+        let reads = header.reads.into_iter().map(|(p, _)| p).collect();
+        let inputs = Inputs::restored(reads, header.resolved, BTreeSet::new());
+        body.build.err().map(|e| Peeked::Failed(e, inputs))
+    }
+
+    /// `dir`'s entry whose dependencies all hold in `sources`, made the one used last.
+    fn valid_entry(&self, dir: &Path, sources: &FileTable) -> Option<Opened> {
         let places = self.entries(dir);
         let (place, opened) = places.iter().enumerate().find_map(|(place, path)| {
             let opened = Opened::open(path)?;
@@ -495,11 +563,21 @@ impl RenderStore {
                     .all(|(from, to)| self.canonical(sources, from).as_ref() == Some(to));
             holds.then_some((place, opened))
         })?;
-        let (header, rest) = opened.read_body()?;
-        let mut body: Body = postcard::from_bytes(&rest).ok()?;
         if place == 1 {
             self.swap(&places);
         }
+        Some(opened)
+    }
+
+    fn read_valid(
+        &self,
+        dir: &Path,
+        sources: &FileTable,
+        file_id: impl Fn(&Path) -> FileId,
+    ) -> Option<Restored> {
+        let opened = self.valid_entry(dir, sources)?;
+        let (header, rest) = opened.read_body()?;
+        let mut body: Body = postcard::from_bytes(&rest).ok()?;
         let mut ids: Vec<(u32, FileId)> = (body.files.iter())
             .map(|(old, path)| (*old, file_id(path)))
             .collect();
@@ -551,7 +629,17 @@ impl RenderStore {
         if inputs.is_volatile() || build.as_ref().is_ok_and(outside) {
             return;
         }
+        let (ids, plain) = match &build {
+            Ok((resources, vars, config)) => (
+                resources.iter().map(owned_key).collect(),
+                vars.is_empty() && tconfig::is_shared_defaults(config),
+            ),
+            Err(_) => (Vec::new(), false),
+        };
         let header = Header {
+            failed: build.is_err(),
+            ids,
+            plain,
             dir: dir.to_owned(),
             reads: (inputs.all_reads().into_iter())
                 .map(|p| {
@@ -811,6 +899,80 @@ mod tests {
         let (now, stats) = build(&root, &cache, "bad");
         assert_eq!((stats.hits, stats.misses), (0, 1));
         assert!(now.expect("renders now").contains("name: m"));
+    }
+
+    /// A kustomization that failed at one of its resources fails again at it, told from the
+    /// stored builds' headers: the builds before it are not decoded (one whose objects
+    /// were damaged is not rebuilt), and the error is the one a full build gives, also when
+    /// an entry before it now fails or clashes.
+    #[test]
+    fn a_failure_ahead_is_told_without_decoding_the_builds_before_it() {
+        let (_d, root, cache) = repo();
+        for (app, name) in [("a1", "one"), ("a2", "two"), ("a3", "three")] {
+            write(
+                &root,
+                &format!("{app}/kustomization.yaml"),
+                "resources:\n- cm.yaml\n",
+            );
+            write(&root, &format!("{app}/cm.yaml"), &cm(name, app));
+        }
+        write(
+            &root,
+            "b/kustomization.yaml",
+            "resources:\n- missing.yaml\n",
+        );
+        write(
+            &root,
+            "cluster/kustomization.yaml",
+            "commonAnnotations:\n  c: d\nresources:\n- ../a1\n- ../a2\n- ../b\n- ../a3\n",
+        );
+        let (first, _) = build(&root, &cache, "cluster");
+        let expected = uncached(&root, "cluster");
+        assert!(expected.as_ref().is_err_and(|e| e.contains("missing.yaml")));
+        assert_eq!(first, expected);
+        // a2's objects are damaged (its header kept): a full composition would miss and
+        // rebuild it. Only a1 (changed) and the cluster are built and written.
+        let store = RenderStore::open_for(&cache, &root, "test build").expect("opens");
+        let [entry, _] = store.entries(&root.join("a2"));
+        let bytes = std::fs::read(&entry).expect("stored");
+        let head = 4 + u32::from_le_bytes(bytes[..4].try_into().expect("length")) as usize;
+        std::fs::write(&entry, &bytes[..head + 1]).expect("truncate");
+        write(&root, "a1/cm.yaml", &cm("one", "changed"));
+        let (out, stats) = build(&root, &cache, "cluster");
+        assert_eq!(out, uncached(&root, "cluster"));
+        assert_eq!(stats.written, 2, "{stats:?}");
+        // The failure stored for the cluster depends on what the composition read: a change
+        // to the broken overlay is seen.
+        write(&root, "b/missing.yaml", &cm("m", "found"));
+        let (out, _) = build(&root, &cache, "cluster");
+        assert!(out.as_ref().is_ok_and(|o| o.contains("name: m")), "{out:?}");
+        assert_eq!(out, uncached(&root, "cluster"));
+        std::fs::remove_file(root.join("b/missing.yaml")).expect("remove");
+        assert_eq!(
+            build(&root, &cache, "cluster").0,
+            uncached(&root, "cluster")
+        );
+        // An entry before the failing one now clashes with another: that error comes first.
+        write(&root, "a2/cm.yaml", &cm("one", "clash"));
+        let (out, _) = build(&root, &cache, "cluster");
+        assert!(
+            out.as_ref()
+                .is_err_and(|e| e.contains("already registered")),
+            "{out:?}"
+        );
+        assert_eq!(out, uncached(&root, "cluster"));
+        // An entry before it now fails itself: its error comes first.
+        write(&root, "a2/cm.yaml", &cm("two", "fine"));
+        build(&root, &cache, "cluster")
+            .0
+            .expect_err("still failing");
+        write(&root, "a1/kustomization.yaml", "resources:\n- gone.yaml\n");
+        let (out, _) = build(&root, &cache, "cluster");
+        assert!(
+            out.as_ref().is_err_and(|e| e.contains("gone.yaml")),
+            "{out:?}"
+        );
+        assert_eq!(out, uncached(&root, "cluster"));
     }
 
     /// An entry is its header's length, the header, the body: each way of breaking that
