@@ -96,13 +96,14 @@ impl Scanned {
         Ok(scan)
     }
 
-    /// What to keep for the next run when this one scanned something new: this run's scans,
-    /// and the ones before it unless they outnumber them (scans of older contents would pile
-    /// up); `None` when there is nothing new.
+    /// What to keep for the next run when this one scanned enough that is new
+    /// ([`crate::source::worth_writing`]): this run's scans, and the ones before it unless
+    /// they outnumber them (scans of older contents would pile up); `None` otherwise.
     pub fn to_bytes(&self) -> Option<Vec<u8>> {
         let used = lock(&self.used);
         let plain = lock(&self.used_plain);
-        if used.1 == 0 && plain.1 == 0 {
+        // A kustomization or two edited between runs is scanned again instead.
+        if !crate::source::worth_writing(used.1 + plain.1, used.0.len() + plain.0.len()) {
             return None;
         }
         let mut scans: Vec<([u8; 32], Scan)> =

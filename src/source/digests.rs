@@ -127,14 +127,16 @@ impl Digests {
         self.lock().insert(path.to_owned(), entry);
     }
 
-    /// What to keep for the next run when this one recorded something new: this run's
+    /// What to keep for the next run when this one recorded enough that is new: this run's
     /// entries and the earlier ones it did not look at (unless there are too many), sorted;
-    /// `None` when there is nothing new.
+    /// `None` when nothing is new, or too little to be worth rewriting the index (a file
+    /// or two being edited between runs is hashed again by the next run instead: writing
+    /// thousands of entries was 5 ms at the end of every warm one-app run).
     pub fn to_bytes(&self) -> Option<Vec<u8>> {
-        if self.fresh.load(Ordering::Relaxed) == 0 {
+        let seen = self.lock();
+        if !worth_writing(self.fresh.load(Ordering::Relaxed), seen.len()) {
             return None;
         }
-        let seen = self.lock();
         let mut all: Vec<(&OsString, &Entry)> = seen.iter().collect();
         if self.known.len() + seen.len() <= MAX_KEPT {
             all.extend(self.known.iter().filter(|(k, _)| !seen.contains_key(*k)));
@@ -143,11 +145,22 @@ impl Digests {
         postcard::to_stdvec(&all).ok()
     }
 
+    /// How many entries this run recorded anew.
+    pub fn fresh(&self) -> usize {
+        self.fresh.load(Ordering::Relaxed)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, super::ByteMap<Entry>> {
         self.seen
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// Whether `fresh` new answers among `total` are worth rewriting a whole index of answers
+/// kept across runs for (more than one in 32 of them, or any when there are few).
+pub fn worth_writing(fresh: usize, total: usize) -> bool {
+    fresh > 0 && fresh > total / 32
 }
 
 #[cfg(test)]
@@ -188,6 +201,32 @@ mod tests {
         let next = Digests::from_bytes(&index.to_bytes().expect("new"));
         assert!(next.confirm("/r/a.yaml".as_ref(), &[7; 32]));
         assert!(!next.confirm("/r/a.yaml".as_ref(), &[8; 32]));
+    }
+
+    #[test]
+    fn a_few_new_entries_among_many_are_not_written() {
+        let index = Digests::default();
+        for i in 0..100 {
+            index.record(format!("/r/{i}.yaml").as_ref(), stat(100), [7; 32]);
+        }
+        let next = Digests::from_bytes(&index.to_bytes().expect("all new"));
+        for i in 0..100 {
+            assert!(
+                next.get(format!("/r/{i}.yaml").as_ref(), &stat(100))
+                    .is_some()
+            );
+        }
+        next.record("/r/0.yaml".as_ref(), stat(101), [8; 32]);
+        assert_eq!(next.fresh(), 1);
+        assert_eq!(
+            next.to_bytes(),
+            None,
+            "one change in a hundred is hashed again"
+        );
+        for i in 1..10 {
+            next.record(format!("/r/{i}.yaml").as_ref(), stat(101), [8; 32]);
+        }
+        assert!(next.to_bytes().is_some());
     }
 
     #[test]

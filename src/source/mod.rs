@@ -6,7 +6,7 @@ mod table;
 
 use std::path::{Path, PathBuf};
 
-pub use digests::Digests;
+pub use digests::{Digests, worth_writing};
 pub use table::{FileTable, ReadError, lexical, read_bytes_bounded, read_text_bounded};
 
 /// A map keyed by path with a fast hasher: a run looks thousands of paths up in the file

@@ -117,7 +117,17 @@ pub struct Renderer {
     hands_over: bool,
     /// The render cache across runs ([`Renderer::with_store`]).
     store: Option<Arc<super::store::RenderStore>>,
+    /// Builds taken from the store ahead of their turn, by directory (`None`: no valid
+    /// entry), see [`Renderer::ahead_of_turn`].
+    prefetched: Mutex<PathMap<Option<super::store::Restored>>>,
+    /// How many builds were served from `prefetched` (for the tests).
+    #[cfg(test)]
+    taken_ahead: std::sync::atomic::AtomicUsize,
 }
+
+/// A kustomization with at least this many resources has the stored builds of its second
+/// half read on a second thread ([`Renderer::ahead_of_turn`]).
+const PREFETCH_FROM: usize = 32;
 
 #[derive(Default)]
 struct FileTable {
@@ -146,6 +156,9 @@ impl Renderer {
             uses: Uses::default(),
             hands_over: false,
             store: None,
+            prefetched: Mutex::default(),
+            #[cfg(test)]
+            taken_ahead: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -573,6 +586,13 @@ impl Renderer {
     /// `dir`'s build from the render cache, its files given ids of this run.
     fn restore(&self, dir: &Path) -> Option<super::store::Restored> {
         let store = self.store.as_ref()?;
+        if let Some(ahead) = (self.prefetched.lock().ok()).and_then(|mut p| p.remove(dir)) {
+            store.count(ahead.is_some());
+            #[cfg(test)]
+            self.taken_ahead
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return ahead;
+        }
         store.load(dir, &self.sources, |p| self.file_id(p))
     }
 
@@ -683,17 +703,40 @@ impl Renderer {
             return Err(e);
         }
         let mut adder = super::resource::UniqueAdder::new(ra);
-        for item in &k.resources {
-            let (loaded, loaded_vars, loaded_tc) =
-                self.load_resource(k, dir, &item.value, item.pos, stack)?;
-            for r in loaded {
-                adder.add(ra, r, &k.file, item.pos)?;
+        let (mid, ahead) = self.ahead_of_turn(k, dir);
+        std::thread::scope(|scope| {
+            let mut helper = (!ahead.is_empty()).then(|| {
+                scope.spawn(|| {
+                    let store = self.store.as_ref()?;
+                    // Under the canonical path each is built by (a link resolved here).
+                    let load = |d: &PathBuf| {
+                        let d = self.sources.canonicalize(d).ok()?;
+                        let found = store.load_ahead(&d, &self.sources, |p| self.file_id(p));
+                        Some((d, found))
+                    };
+                    Some(ahead.iter().filter_map(load).collect::<Vec<_>>())
+                })
+            });
+            for (i, item) in k.resources.iter().enumerate() {
+                if i == mid
+                    && let Some(Ok(Some(found))) = helper.take().map(|h| h.join())
+                    && let Ok(mut prefetched) = self.prefetched.lock()
+                {
+                    prefetched.extend(found);
+                }
+                let (loaded, loaded_vars, loaded_tc) =
+                    self.load_resource(k, dir, &item.value, item.pos, stack)?;
+                for r in loaded {
+                    adder.add(ra, r, &k.file, item.pos)?;
+                }
+                tconfig::absorb(tc, &loaded_tc)
+                    .map_err(|e| RenderError::at(&k.file, item.pos, e))?;
+                for v in loaded_vars {
+                    add_var(vars, v, &k.file, item.pos)?;
+                }
             }
-            tconfig::absorb(tc, &loaded_tc).map_err(|e| RenderError::at(&k.file, item.pos, e))?;
-            for v in loaded_vars {
-                add_var(vars, v, &k.file, item.pos)?;
-            }
-        }
+            Ok::<(), RenderError>(())
+        })?;
         let own = self.load_configurations(k, dir)?;
         tconfig::absorb_own(tc, own.as_ref())
             .map_err(|e| RenderError::at(&k.file, k.pos_of("configurations"), e))?;
@@ -736,6 +779,37 @@ impl Renderer {
             r.transformations.extend(ran.iter().cloned());
         }
         merge_vars(k, ra, vars)
+    }
+
+    /// How many builds were taken ahead of their turn and then used, and how many are
+    /// still waiting for it (for the tests).
+    #[cfg(test)]
+    pub(crate) fn ahead_of_turn_counts(&self) -> (usize, usize) {
+        let used = self.taken_ahead.load(std::sync::atomic::Ordering::Relaxed);
+        (used, self.prefetched.lock().map_or(0, |p| p.len()))
+    }
+
+    /// Where the second half of `k`'s resources starts, and the directories among them whose
+    /// stored builds a second thread takes from the store while this one builds the first
+    /// half (none for a kustomization of fewer than [`PREFETCH_FROM`] resources, without a
+    /// store, or under a custom schema). A cluster composes two hundred stored overlays on
+    /// one thread while the other, done with the smaller roots, waits. The paths are joined
+    /// lexically and made canonical on the second thread.
+    fn ahead_of_turn(&self, k: &Kustomization, dir: &Path) -> (usize, Vec<PathBuf>) {
+        let n = k.resources.len();
+        if self.store.is_none() || n < PREFETCH_FROM || super::openapi::build_state().has_custom() {
+            return (n, Vec::new());
+        }
+        let mid = n / 2;
+        let Ok(memo) = self.cache.lock() else {
+            return (n, Vec::new());
+        };
+        let ahead = (k.resources[mid..].iter())
+            .filter(|item| !is_remote(&item.value))
+            .map(|item| crate::source::lexical(&dir.join(&item.value)))
+            .filter(|d| !memo.contains_key(d))
+            .collect();
+        (mid, ahead)
     }
 
     /// The error `k`'s resources fail with, told without decoding the stored builds before
