@@ -1,0 +1,472 @@
+//! The render cache's tests: builds stored, taken back, and missed when what they read
+//! changed.
+
+use super::*;
+use crate::render::Renderer;
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+    std::fs::write(p, text).expect("write");
+}
+
+fn cm(name: &str, value: &str) -> String {
+    format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  k: {value}\n")
+}
+
+/// A temporary repository (canonical) with an overlay over `base/`, and a cache beside.
+fn repo() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let top = std::fs::canonicalize(dir.path()).expect("canonical");
+    let root = top.join("repo");
+    write(&root, "base/kustomization.yaml", "resources:\n- cm.yaml\n");
+    write(&root, "base/cm.yaml", &cm("a", "one"));
+    write(
+        &root,
+        "overlay/kustomization.yaml",
+        "resources:\n- ../base\nnamePrefix: x-\nconfigMapGenerator:\n- name: gen\n  literals: [a=b]\n",
+    );
+    (dir, root, top.join("cache"))
+}
+
+/// `kustomize build overlay` through a fresh renderer on the cache, and the cache's
+/// counts after it.
+fn build(root: &Path, cache: &Path, dir: &str) -> (Result<String, String>, CacheStats) {
+    let store = Arc::new(RenderStore::open_for(cache, root, "test build").expect("opens"));
+    let r = Renderer::new(root).with_store(store.clone());
+    let out = r
+        .render_with_provenance(&root.join(dir), root)
+        .map_err(|e| e.message);
+    (out, store.stats())
+}
+
+fn uncached(root: &Path, dir: &str) -> Result<String, String> {
+    Renderer::new(root)
+        .render_with_provenance(&root.join(dir), root)
+        .map_err(|e| e.message)
+}
+
+#[test]
+fn an_unchanged_build_is_reused_with_its_provenance() {
+    let (_d, root, cache) = repo();
+    let (first, stats) = build(&root, &cache, "overlay");
+    assert_eq!((stats.hits, stats.misses, stats.written), (0, 2, 2));
+    let (second, stats) = build(&root, &cache, "overlay");
+    assert_eq!((stats.hits, stats.misses, stats.written), (1, 0, 0));
+    assert_eq!(first, second);
+    assert_eq!(second, uncached(&root, "overlay"));
+    assert!(second.expect("renders").contains("base/cm.yaml:6"));
+}
+
+#[test]
+fn a_changed_file_rebuilds_what_read_it() {
+    let (_d, root, cache) = repo();
+    build(&root, &cache, "overlay").0.expect("renders");
+    write(&root, "base/cm.yaml", &cm("a", "two"));
+    let (out, stats) = build(&root, &cache, "overlay");
+    assert_eq!((stats.hits, stats.misses), (0, 2));
+    assert!(out.clone().expect("renders").contains("k: two"));
+    assert_eq!(out, uncached(&root, "overlay"));
+    // The overlay alone changed: the base comes from the cache.
+    write(
+        &root,
+        "overlay/kustomization.yaml",
+        "resources:\n- ../base\n",
+    );
+    let (out, stats) = build(&root, &cache, "overlay");
+    assert_eq!((stats.hits, stats.misses), (1, 1));
+    assert_eq!(out, uncached(&root, "overlay"));
+}
+
+/// A file that appears where the build found none (a second kustomization file) changes
+/// the build as much as an edited one.
+#[test]
+fn a_file_appearing_where_a_build_probed_rebuilds_it() {
+    let (_d, root, cache) = repo();
+    build(&root, &cache, "overlay").0.expect("renders");
+    write(&root, "base/kustomization.yml", "resources: []\n");
+    let (out, stats) = build(&root, &cache, "overlay");
+    assert_eq!(stats.hits, 0);
+    let message = out.expect_err("two kustomization files");
+    assert_eq!(Err(message), uncached(&root, "overlay"));
+}
+
+/// A symbolic link pointed at another directory changes the build although no file it
+/// read changed.
+#[test]
+fn a_link_pointed_elsewhere_rebuilds_what_went_through_it() {
+    let (_d, root, cache) = repo();
+    write(&root, "other/kustomization.yaml", "resources:\n- cm.yaml\n");
+    write(&root, "other/cm.yaml", &cm("b", "other"));
+    std::os::unix::fs::symlink(root.join("base"), root.join("link")).expect("link");
+    write(&root, "top/kustomization.yaml", "resources:\n- ../link\n");
+    assert!(
+        build(&root, &cache, "top")
+            .0
+            .expect("renders")
+            .contains("name: a")
+    );
+    std::fs::remove_file(root.join("link")).expect("unlink");
+    std::os::unix::fs::symlink(root.join("other"), root.join("link")).expect("link");
+    let (out, stats) = build(&root, &cache, "top");
+    assert!(out.clone().expect("renders").contains("name: b"), "{out:?}");
+    assert_eq!(out, uncached(&root, "top"));
+    // `other` was never built before: the top build missed, and so did it.
+    assert_eq!(stats.hits, 0);
+}
+
+/// An entry that cannot be read back is a miss. A failed build is stored and taken back
+/// with its error, until what it read (or found missing) changes.
+#[test]
+fn a_damaged_entry_is_a_miss_and_failures_are_stored_too() {
+    let (_d, root, cache) = repo();
+    build(&root, &cache, "overlay").0.expect("renders");
+    let store = RenderStore::open_for(&cache, &root, "test build").expect("opens");
+    let [entry, _] = store.entries(&root.join("overlay"));
+    let bytes = std::fs::read(&entry).expect("stored");
+    std::fs::write(&entry, &bytes[..bytes.len() / 2]).expect("truncate");
+    let (out, stats) = build(&root, &cache, "overlay");
+    assert_eq!((stats.hits, stats.misses, stats.written), (1, 1, 1));
+    assert_eq!(out, uncached(&root, "overlay"));
+    write(
+        &root,
+        "bad/kustomization.yaml",
+        "resources:\n- missing.yaml\n",
+    );
+    let (out, stats) = build(&root, &cache, "bad");
+    assert!(out.is_err());
+    assert_eq!((stats.misses, stats.written), (1, 1));
+    let (again, stats) = build(&root, &cache, "bad");
+    assert_eq!((stats.hits, stats.misses), (1, 0));
+    assert_eq!(again, out);
+    assert_eq!(again, uncached(&root, "bad"));
+    write(&root, "bad/missing.yaml", &cm("m", "found"));
+    let (now, stats) = build(&root, &cache, "bad");
+    assert_eq!((stats.hits, stats.misses), (0, 1));
+    assert!(now.expect("renders now").contains("name: m"));
+}
+
+/// A kustomization that failed at one of its resources fails again at it, told from the
+/// stored builds' headers: the builds before it are not decoded (one whose objects
+/// were damaged is not rebuilt), and the error is the one a full build gives, also when
+/// an entry before it now fails or clashes.
+#[test]
+fn a_failure_ahead_is_told_without_decoding_the_builds_before_it() {
+    let (_d, root, cache) = repo();
+    for (app, name) in [("a1", "one"), ("a2", "two"), ("a3", "three")] {
+        write(
+            &root,
+            &format!("{app}/kustomization.yaml"),
+            "resources:\n- cm.yaml\n",
+        );
+        write(&root, &format!("{app}/cm.yaml"), &cm(name, app));
+    }
+    write(
+        &root,
+        "b/kustomization.yaml",
+        "resources:\n- missing.yaml\n",
+    );
+    write(
+        &root,
+        "cluster/kustomization.yaml",
+        "commonAnnotations:\n  c: d\nresources:\n- ../a1\n- ../a2\n- ../b\n- ../a3\n",
+    );
+    let (first, _) = build(&root, &cache, "cluster");
+    let expected = uncached(&root, "cluster");
+    assert!(expected.as_ref().is_err_and(|e| e.contains("missing.yaml")));
+    assert_eq!(first, expected);
+    // a2's objects are damaged (its header kept): a full composition would miss and
+    // rebuild it. Only a1 (changed) and the cluster are built and written.
+    let store = RenderStore::open_for(&cache, &root, "test build").expect("opens");
+    let [entry, _] = store.entries(&root.join("a2"));
+    let bytes = std::fs::read(&entry).expect("stored");
+    let head = 4 + u32::from_le_bytes(bytes[..4].try_into().expect("length")) as usize;
+    std::fs::write(&entry, &bytes[..head + 1]).expect("truncate");
+    write(&root, "a1/cm.yaml", &cm("one", "changed"));
+    let (out, stats) = build(&root, &cache, "cluster");
+    assert_eq!(out, uncached(&root, "cluster"));
+    assert_eq!(stats.written, 2, "{stats:?}");
+    // The failure stored for the cluster depends on what the composition read: a change
+    // to the broken overlay is seen.
+    write(&root, "b/missing.yaml", &cm("m", "found"));
+    let (out, _) = build(&root, &cache, "cluster");
+    assert!(out.as_ref().is_ok_and(|o| o.contains("name: m")), "{out:?}");
+    assert_eq!(out, uncached(&root, "cluster"));
+    std::fs::remove_file(root.join("b/missing.yaml")).expect("remove");
+    assert_eq!(
+        build(&root, &cache, "cluster").0,
+        uncached(&root, "cluster")
+    );
+    // An entry before the failing one now clashes with another: that error comes first.
+    write(&root, "a2/cm.yaml", &cm("one", "clash"));
+    let (out, _) = build(&root, &cache, "cluster");
+    assert!(
+        out.as_ref()
+            .is_err_and(|e| e.contains("already registered")),
+        "{out:?}"
+    );
+    assert_eq!(out, uncached(&root, "cluster"));
+    // An entry before it now fails itself: its error comes first.
+    write(&root, "a2/cm.yaml", &cm("two", "fine"));
+    build(&root, &cache, "cluster")
+        .0
+        .expect_err("still failing");
+    write(&root, "a1/kustomization.yaml", "resources:\n- gone.yaml\n");
+    let (out, _) = build(&root, &cache, "cluster");
+    assert!(
+        out.as_ref().is_err_and(|e| e.contains("gone.yaml")),
+        "{out:?}"
+    );
+    assert_eq!(out, uncached(&root, "cluster"));
+}
+
+/// A kustomization of many resources has the stored builds of its second half taken on
+/// another thread: the composition is the one a full build gives, each build is read
+/// once, and none is left waiting.
+#[test]
+fn a_large_composition_takes_its_second_half_ahead_of_turn() {
+    let (_d, root, cache) = repo();
+    let mut cluster = String::from("commonAnnotations:\n  c: d\nresources:\n");
+    for i in 0..40 {
+        write(
+            &root,
+            &format!("a{i}/kustomization.yaml"),
+            "resources:\n- cm.yaml\n",
+        );
+        write(&root, &format!("a{i}/cm.yaml"), &cm(&format!("cm{i}"), "v"));
+        cluster.push_str(&format!("- ../a{i}\n"));
+    }
+    // One entry through a link: taken ahead under the path it resolves to.
+    write(
+        &root,
+        "linked/kustomization.yaml",
+        "resources:\n- cm.yaml\n",
+    );
+    write(&root, "linked/cm.yaml", &cm("linked", "v"));
+    std::os::unix::fs::symlink(root.join("linked"), root.join("via-link")).expect("link");
+    cluster.push_str("- ../via-link\n- ../base\n");
+    write(&root, "cluster/kustomization.yaml", &cluster);
+    build(&root, &cache, "cluster").0.expect("renders");
+    write(&root, "a30/cm.yaml", &cm("cm30", "changed"));
+    let store = Arc::new(RenderStore::open_for(&cache, &root, "test build").expect("opens"));
+    let r = Renderer::new(&root).with_store(store.clone());
+    let out = r.render_with_provenance(&root.join("cluster"), &root);
+    let out = out.map_err(|e| e.message);
+    assert_eq!(out, uncached(&root, "cluster"));
+    assert!(out.expect("renders").contains("k: changed"));
+    let stats = store.stats();
+    // 39 apps, the linked one and the base stored; a30 and the cluster built again.
+    assert_eq!(
+        (stats.hits, stats.misses, stats.written),
+        (41, 2, 2),
+        "{stats:?}"
+    );
+    // The second half (21 of 42 entries, a30's a miss) was taken ahead, all of it used.
+    assert_eq!(r.ahead_of_turn_counts(), (21, 0));
+}
+
+/// An entry is its header's length, the header, the body: each way of breaking that
+/// layout (the header read ahead of the body) is a miss, never an error nor a short read
+/// taken for a build, and the build is made and stored again.
+#[test]
+fn an_entry_with_a_broken_layout_is_a_miss() {
+    let (_d, root, cache) = repo();
+    build(&root, &cache, "overlay").0.expect("renders");
+    let store = RenderStore::open_for(&cache, &root, "test build").expect("opens");
+    let [entry, second] = store.entries(&root.join("overlay"));
+    let good = std::fs::read(&entry).expect("stored");
+    let head_len = u32::from_le_bytes(good[..4].try_into().expect("4 bytes")) as usize;
+    assert!(4 + head_len < good.len(), "a header, then a body");
+    let overstated = [&(u32::MAX).to_le_bytes()[..], &good[4..]].concat();
+    let past_the_end = [&((good.len() - 3) as u32).to_le_bytes()[..], &good[4..]].concat();
+    let broken: [(&str, Vec<u8>); 6] = [
+        ("empty", Vec::new()),
+        ("shorter than the length", good[..3].to_vec()),
+        ("header cut", good[..4 + head_len / 2].to_vec()),
+        ("body cut", good[..4 + head_len + 1].to_vec()),
+        ("length past the end", past_the_end),
+        ("length overstated", overstated),
+    ];
+    for (what, bytes) in broken {
+        std::fs::write(&entry, &bytes).expect("damage");
+        let _ = std::fs::remove_file(&second);
+        let (out, stats) = build(&root, &cache, "overlay");
+        // The base's entry still holds; the overlay's is a miss and written again.
+        assert_eq!(
+            (stats.hits, stats.misses, stats.written),
+            (1, 1, 1),
+            "{what}"
+        );
+        assert_eq!(out, uncached(&root, "overlay"), "{what}");
+        assert_eq!(std::fs::read(&entry).expect("rewritten"), good, "{what}");
+    }
+}
+
+/// Another build of kgate neither reads nor keeps this one's entries.
+#[test]
+fn another_build_of_kgate_starts_afresh() {
+    let (_d, root, cache) = repo();
+    build(&root, &cache, "overlay").0.expect("renders");
+    let other = Arc::new(RenderStore::open_for(&cache, &root, "other build").expect("opens"));
+    let r = Renderer::new(&root).with_store(other.clone());
+    r.render(&root.join("overlay")).expect("renders");
+    assert_eq!(other.stats().hits, 0);
+    let (_, stats) = build(&root, &cache, "overlay");
+    assert_eq!(stats.hits, 0, "the other build removed this one's entries");
+    assert!(cache.join("CACHEDIR.TAG").is_file());
+}
+
+/// A build that ran something kgate does not watch (Helm) is never stored.
+#[test]
+fn a_volatile_build_is_not_stored() {
+    let (_d, root, cache) = repo();
+    let store = RenderStore::open_for(&cache, &root, "test build").expect("opens");
+    let config = tconfig::shared_defaults();
+    let table = FileTable::new(&root, 1 << 20);
+    let save = |inputs: &Inputs| {
+        store.save(
+            &root,
+            Ok((&[], &[], &config)),
+            false,
+            inputs,
+            &table,
+            |_| None,
+        );
+    };
+    let ((), volatile) = super::super::memo::recording(super::super::memo::note_volatile);
+    save(&volatile);
+    assert_eq!(store.stats().written, 0);
+    let ((), plain) = super::super::memo::recording(|| {});
+    save(&plain);
+    assert_eq!(store.stats().written, 1);
+}
+
+/// A directory keeps its last two builds: after an edit and its revert (REF's contents
+/// and the working tree's, for `kgate diff --since`), both are taken back.
+#[test]
+fn a_directory_keeps_its_last_two_builds() {
+    let (_d, root, cache) = repo();
+    build(&root, &cache, "overlay").0.expect("renders");
+    write(&root, "base/cm.yaml", &cm("a", "two"));
+    assert_eq!(build(&root, &cache, "overlay").1.hits, 0);
+    write(&root, "base/cm.yaml", &cm("a", "one"));
+    let (out, stats) = build(&root, &cache, "overlay");
+    assert_eq!((stats.hits, stats.misses), (1, 0));
+    assert_eq!(out, uncached(&root, "overlay"));
+    write(&root, "base/cm.yaml", &cm("a", "two"));
+    assert_eq!(build(&root, &cache, "overlay").1.hits, 1);
+    // A third version replaces the one used least recently ("one"): "two" stays.
+    // (Recency is the places' order, not file times, which can tie.)
+    write(&root, "base/cm.yaml", &cm("a", "three"));
+    assert_eq!(build(&root, &cache, "overlay").1.hits, 0);
+    write(&root, "base/cm.yaml", &cm("a", "two"));
+    assert_eq!(build(&root, &cache, "overlay").1.hits, 1);
+    write(&root, "base/cm.yaml", &cm("a", "one"));
+    assert_eq!(build(&root, &cache, "overlay").1.hits, 0);
+}
+
+/// A path the file table hides (one REF's tree has not) is missing for the cache's checks,
+/// which never ask the table for it: that question sends `kgate diff --since` to REF's
+/// exported tree.
+#[test]
+fn a_hidden_path_is_missing_without_being_asked() {
+    let (_d, root, cache) = repo();
+    let store = RenderStore::open_for(&cache, &root, "test build").expect("opens");
+    let table = FileTable::new(&root, 1 << 20).hiding([root.join("base")]);
+    assert_eq!(
+        store.state(&table, &root.join("base/cm.yaml")),
+        State::Missing
+    );
+    assert!(table.hidden_reads().is_empty());
+    assert!(matches!(
+        store.state(&table, &root.join("overlay/kustomization.yaml")),
+        State::File(_)
+    ));
+}
+
+/// Another store's states are taken for the paths that are the same on both sides only:
+/// those are not read again, the differing ones are.
+#[test]
+fn seeded_states_are_taken_where_the_other_side_has_the_same_files() {
+    let (_d, root, cache) = repo();
+    let theirs = RenderStore::open_for(&cache, &root, "test build").expect("opens");
+    let table = FileTable::new(&root, 1 << 20);
+    let (file, kust) = (
+        root.join("base/cm.yaml"),
+        root.join("base/kustomization.yaml"),
+    );
+    let (file_before, kust_before) = (theirs.state(&table, &file), theirs.state(&table, &kust));
+    write(&root, "base/cm.yaml", &cm("a", "two"));
+    write(&root, "base/kustomization.yaml", "resources: []\n");
+    let ours = RenderStore::open_for(&cache, &root, "test build").expect("opens");
+    ours.seed_states(&Arc::new(theirs), vec![kust.clone()]);
+    let fresh = FileTable::new(&root, 1 << 20);
+    assert_eq!(ours.state(&fresh, &file), file_before, "taken, not read");
+    assert_ne!(ours.state(&fresh, &kust), kust_before, "read again");
+}
+
+/// A value stored under a name is returned for its key only.
+#[test]
+fn a_named_value_is_returned_for_its_key_only() {
+    let (_d, root, cache) = repo();
+    let store = RenderStore::open_for(&cache, &root, "test build").expect("opens");
+    assert_eq!(store.get("results", &[1; 32]), None);
+    store.put("results", &[1; 32], b"one");
+    assert_eq!(store.get("results", &[1; 32]).as_deref(), Some(&b"one"[..]));
+    assert_eq!(store.get("results", &[2; 32]), None);
+    store.put("results", &[2; 32], b"two");
+    assert_eq!(store.get("results", &[1; 32]), None);
+    assert_eq!(store.get("results", &[2; 32]).as_deref(), Some(&b"two"[..]));
+}
+
+/// A directory without a kustomization fails where it is referenced from: that failure is
+/// not stored, so a second referrer is told its own line.
+#[test]
+fn a_failure_at_the_referrer_is_not_served_to_another() {
+    let (_d, root, cache) = repo();
+    two_referrers(&root);
+    let (a, _) = build(&root, &cache, "a");
+    let (b, stats) = build(&root, &cache, "b");
+    assert_eq!(stats.hits, 0);
+    assert_eq!((&a, &b), (&uncached(&root, "a"), &uncached(&root, "b")));
+    let err = Renderer::new(&root)
+        .with_store(Arc::new(
+            RenderStore::open_for(&cache, &root, "test build").expect("opens"),
+        ))
+        .render(&root.join("b"))
+        .expect_err("no kustomization in d");
+    assert_eq!(
+        (err.file, err.pos.line),
+        (root.join("b/kustomization.yaml"), 3)
+    );
+}
+
+/// `a` and `b` list `d`, which has no kustomization, at lines 2 and 3.
+fn two_referrers(root: &Path) {
+    write(root, "d/readme.txt", "no kustomization here\n");
+    write(root, "a/kustomization.yaml", "resources:\n- ../d\n");
+    write(
+        root,
+        "b/kustomization.yaml",
+        "namePrefix: b-\nresources:\n- ../d\n",
+    );
+}
+
+/// Nor does one renderer's memo serve it to another referrer: each root is told its own
+/// line, whichever renders first.
+#[test]
+fn the_memo_keeps_no_failure_at_the_referrer() {
+    let (_d, root, _cache) = repo();
+    two_referrers(&root);
+    for order in [["a", "b"], ["b", "a"]] {
+        let r = Renderer::new(&root);
+        for dir in order {
+            let err = r
+                .render(&root.join(dir))
+                .expect_err("no kustomization in d");
+            let line = if dir == "a" { 2 } else { 3 };
+            let own = root.join(dir).join("kustomization.yaml");
+            assert_eq!((err.file, err.pos.line), (own, line), "{order:?}");
+        }
+    }
+}
