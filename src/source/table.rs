@@ -47,6 +47,9 @@ pub struct FileTable {
     digested: Mutex<super::ByteMap<Result<[u8; 32], ReadError>>>,
     /// When the table was made, before any read of it.
     created: std::time::SystemTime,
+    /// Whether some content was preloaded ([`FileTable::preload`]): the table then serves
+    /// what the disk has not, and the digest index (of the disk's files) is left alone.
+    preloaded: std::sync::atomic::AtomicBool,
 }
 
 /// What a path is on disk, following symbolic links (as [`Path::exists`], [`Path::is_file`]
@@ -104,6 +107,7 @@ impl FileTable {
             digests: std::sync::OnceLock::new(),
             digested: Mutex::default(),
             created: std::time::SystemTime::now(),
+            preloaded: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -124,10 +128,13 @@ impl FileTable {
     /// is read is recorded there when its last change has settled (see `digests.rs`).
     pub fn digest(&self, path: &Path) -> Result<[u8; 32], ReadError> {
         let abs = self.root.join(path);
-        let index = self
-            .digests
-            .get()
-            .filter(|_| self.hidden.is_empty() && locked(&self.bases).is_empty());
+        // Only for the disk's files as they are: a table hiding or preloading files, or
+        // taking another's reads, could pair a disk stat with content the disk has not.
+        let index = self.digests.get().filter(|_| {
+            self.hidden.is_empty()
+                && !self.preloaded.load(std::sync::atomic::Ordering::Relaxed)
+                && locked(&self.bases).is_empty()
+        });
         let Some(index) = index else {
             return self.bytes(&abs).map(|b| *blake3::hash(&b).as_bytes());
         };
@@ -526,6 +533,7 @@ impl FileTable {
     /// Serve `bytes` as the content of `path` from now on, instead of what is on disk (a
     /// file's content at a git revision, for `kgate diff --since`), bounded as a read is.
     pub fn preload(&self, path: &Path, bytes: Arc<[u8]>) {
+        (self.preloaded).store(true, std::sync::atomic::Ordering::Relaxed);
         let len = bytes.len() as u64;
         let content = if len > self.max_size {
             Err(ReadError::TooLarge {
@@ -757,6 +765,23 @@ mod tests {
         let index = Arc::new(Digests::default());
         let table = table_made(dir.path(), Duration::ZERO, index.clone());
         assert_eq!(table.digest(&a), Ok(*blake3::hash(b"a: 1\n").as_bytes()));
+        assert_eq!(index.to_bytes(), None);
+    }
+
+    /// A table serving content the disk has not (REF's, for `kgate diff --since`) must not
+    /// record it against the disk's stat: the working tree's next run would take REF's hash.
+    #[test]
+    fn preloaded_content_is_hashed_but_never_recorded() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let a = dir.path().join("a.yaml");
+        std::fs::write(&a, "a: disk\n").expect("write");
+        let index = Arc::new(Digests::default());
+        let table = table_made(dir.path(), Duration::from_secs(10), index.clone());
+        table.preload(&a, Arc::from(&b"a: ref\n"[..]));
+        assert_eq!(table.digest(&a), Ok(*blake3::hash(b"a: ref\n").as_bytes()));
+        std::fs::write(dir.path().join("b.yaml"), "b: 1\n").expect("write");
+        assert!(table.digest(&dir.path().join("b.yaml")).is_ok());
+        assert_eq!(index.fresh(), 0);
         assert_eq!(index.to_bytes(), None);
     }
 
