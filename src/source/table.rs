@@ -159,49 +159,62 @@ impl FileTable {
             }
             return Ok(digest);
         }
-        let kind = |kind: Kind| {
-            locked(&self.kinds)
-                .entry(abs.as_os_str().to_owned())
-                .or_insert(kind);
-        };
         let meta = match std::fs::metadata(abs) {
             Ok(meta) => Some(meta),
             // What reading a missing path says, without trying to open it.
             Err(e) if e.raw_os_error().is_some_and(|n| n == 2 || n == 20) => {
-                kind(Kind::Missing);
+                self.note_kind(abs, Kind::Missing);
                 return Err(ReadError::Io(e.to_string()));
             }
             Err(_) => None,
         };
         // What reading a directory says, without opening it.
         if meta.as_ref().is_some_and(std::fs::Metadata::is_dir) {
-            kind(Kind::Dir);
-            return Err(ReadError::Io(
-                std::io::Error::from_raw_os_error(21).to_string(),
-            ));
+            self.note_kind(abs, Kind::Dir);
+            return Err(is_a_directory());
         }
         let stat = meta
             .filter(|m| m.is_file() && m.len() <= self.max_size)
             .and_then(|m| super::digests::Stat::of(&m));
         if let Some(digest) = stat.and_then(|stat| index.get(abs.as_os_str(), &stat)) {
-            kind(Kind::File);
+            self.note_kind(abs, Kind::File);
             return Ok(digest);
         }
         let digest = hash(&self.bytes(abs)?);
-        self.record(index, abs, digest);
+        // The stat taken before the read: had the file changed since, its change time would
+        // be after it, and the entry never hit.
+        self.record_stat(index, abs, stat, digest);
         Ok(digest)
     }
 
-    /// Records `abs`'s `digest` in `index` with the file's stat now, when its last change is
-    /// settled before the table was made (its content, read since, is then the stat's).
+    /// Records `abs`'s `digest` in `index` with the file's stat now (see `record_stat`).
     fn record(&self, index: &super::Digests, abs: &Path, digest: [u8; 32]) {
         let stat = std::fs::metadata(abs)
             .ok()
             .filter(std::fs::Metadata::is_file)
             .and_then(|m| super::digests::Stat::of(&m));
+        self.record_stat(index, abs, stat, digest);
+    }
+
+    /// Records `abs`'s `digest` as of `stat` in `index` when the file's last change is
+    /// settled before the table was made (its content, read since, is then the stat's).
+    fn record_stat(
+        &self,
+        index: &super::Digests,
+        abs: &Path,
+        stat: Option<super::digests::Stat>,
+        digest: [u8; 32],
+    ) {
         if let Some(stat) = stat.filter(|s| s.settled_before(self.created)) {
             index.record(abs.as_os_str(), stat, digest);
         }
+    }
+
+    /// Remembers what the disk said `abs` is (the first answer stays).
+    fn note_kind(&self, abs: &Path, kind: Kind) {
+        locked(&self.kinds)
+            .entry(abs.as_os_str().to_owned())
+            .or_insert(kind);
     }
 
     /// This table with `paths` (absolute; a directory stands for everything under it)
@@ -509,9 +522,7 @@ impl FileTable {
         // asks whether a path it could not read is a directory), asked of the same path when
         // the table's file set is the disk's.
         if let Some(kind) = kind.filter(|_| self.hidden.is_empty()) {
-            locked(&self.kinds)
-                .entry(abs.clone().into_os_string())
-                .or_insert(kind);
+            self.note_kind(&abs, kind);
         }
         self.lock().entry(abs).or_insert(read).clone()
     }
@@ -670,13 +681,16 @@ fn read_bounded_telling(path: &Path, max_size: u64) -> (Cached, Option<Kind>) {
     (read_open(file, &meta, max_size), Some(Kind::of(&meta)))
 }
 
+/// What reading a directory as a file says (`EISDIR`).
+fn is_a_directory() -> ReadError {
+    ReadError::Io(std::io::Error::from_raw_os_error(21).to_string())
+}
+
 fn read_open(file: std::fs::File, meta: &std::fs::Metadata, max_size: u64) -> Cached {
     // The error reading it would give, without the read (the render cache asks every
     // directory a build depended on whether it is a file first).
     if meta.is_dir() {
-        return Err(ReadError::Io(
-            std::io::Error::from_raw_os_error(21).to_string(),
-        ));
+        return Err(is_a_directory());
     }
     let len = meta.len();
     if len > max_size {

@@ -61,6 +61,15 @@ struct Header {
     plain: bool,
 }
 
+impl Header {
+    /// The inputs of the build it describes, read back: its reads and resolutions, with
+    /// `ids` the ids its objects' files have in this run.
+    fn into_inputs(self, ids: BTreeSet<FileId>) -> Inputs {
+        let reads = self.reads.into_iter().map(|(p, _)| p).collect();
+        Inputs::restored(reads, self.resolved, ids)
+    }
+}
+
 /// What [`RenderStore::failed_before`] reads of a header.
 #[derive(Deserialize)]
 struct HeaderStart {
@@ -537,24 +546,16 @@ impl RenderStore {
     fn peek_valid(&self, dir: &Path, sources: &FileTable) -> Option<Peeked> {
         let opened = self.valid_entry(dir, sources)?;
         if !opened.header.failed {
-            let Header {
-                reads,
-                resolved,
-                ids,
-                plain,
-                ..
-            } = opened.header;
-            let reads = reads.into_iter().map(|(p, _)| p).collect();
+            let mut header = opened.header;
             return Some(Peeked::Built {
-                ids,
-                plain,
-                inputs: Inputs::restored(reads, resolved, BTreeSet::new()),
+                ids: std::mem::take(&mut header.ids),
+                plain: header.plain,
+                inputs: header.into_inputs(BTreeSet::new()),
             });
         }
         let (header, rest) = opened.read_body()?;
         let body: Body = postcard::from_bytes(&rest).ok()?;
-        let reads = header.reads.into_iter().map(|(p, _)| p).collect();
-        let inputs = Inputs::restored(reads, header.resolved, BTreeSet::new());
+        let inputs = header.into_inputs(BTreeSet::new());
         body.build.err().map(|e| Peeked::Failed(e, inputs))
     }
 
@@ -598,12 +599,7 @@ impl RenderStore {
                 remap(r, &new_id);
             }
         }
-        let reads = header.reads.into_iter().map(|(p, _)| p).collect();
-        let inputs = Inputs::restored(
-            reads,
-            header.resolved,
-            ids.iter().map(|(_, id)| *id).collect(),
-        );
+        let inputs = header.into_inputs(ids.iter().map(|(_, id)| *id).collect());
         Some(Restored {
             result: body.build.map(|b| {
                 let config = match b.config {
