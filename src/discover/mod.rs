@@ -215,7 +215,7 @@ pub fn discover_with(
             explicit.push(path.clone());
             continue;
         }
-        walk_dir(root, path, &excludes, &mut yaml_files, &mut found);
+        walk_dir(root, path, &excludes, table, &mut yaml_files, &mut found);
     }
     found.links.sort();
     found.links.dedup();
@@ -372,10 +372,14 @@ fn walk_dir(
     root: &Path,
     dir: &Path,
     excludes: &Gitignore,
+    table: &FileTable,
     out: &mut Vec<PathBuf>,
     into: &mut Discovery,
 ) {
     let excludes_for_filter = excludes.clone();
+    // What the walk sees of the disk is told to the file table, which then need not ask
+    // again: its paths are canonical when the walked directory is (links are not followed).
+    let canonical = std::fs::canonicalize(dir).is_ok_and(|c| c == dir);
     // In parallel (a serial walk was a sixth of a one-app `--changed-since`, one core idle),
     // each thread keeping its own finds; sorted by path afterwards, which is the order of a
     // depth-first walk by file name (`Path` orders by component).
@@ -401,6 +405,8 @@ fn walk_dir(
         let mut mine = Finds {
             found: Found::default(),
             into: found,
+            table,
+            canonical,
         };
         Box::new(move |entry| {
             visit(root, dir, entry, &mut mine.found);
@@ -415,22 +421,30 @@ fn walk_dir(
     into.links.extend(found.links);
 }
 
-/// What a walk found: the YAML files, its problems keyed by path, the links inside the root.
+/// What a walk found: the YAML files, its problems keyed by path, the links inside the root,
+/// and every directory and regular file it saw (each with whether it is a directory).
 #[derive(Default)]
 struct Found {
     files: Vec<PathBuf>,
     problems: Vec<(PathBuf, WalkProblem)>,
     links: Vec<Link>,
+    seen: Vec<(PathBuf, bool)>,
 }
 
 /// One walking thread's finds, handed over when the thread is done with them.
 struct Finds<'a> {
     found: Found,
     into: &'a std::sync::Mutex<Found>,
+    table: &'a FileTable,
+    /// Whether the walked directory is canonical (then so is every path the walk gives).
+    canonical: bool,
 }
 
 impl Drop for Finds<'_> {
     fn drop(&mut self) {
+        // Told by each walking thread as it ends, not on the serial path after the walk.
+        self.table
+            .walked(std::mem::take(&mut self.found.seen), self.canonical);
         let mut all = self.into.lock().unwrap_or_else(|p| p.into_inner());
         all.files.append(&mut self.found.files);
         all.problems.append(&mut self.found.problems);
@@ -449,6 +463,7 @@ fn visit(
         files: out,
         problems,
         links,
+        seen,
     } = found;
     let mut problem = |path: &Path, message: String| {
         problems.push((
@@ -500,6 +515,9 @@ fn visit(
             }
         }
         return;
+    }
+    if ft.is_dir() || ft.is_file() {
+        seen.push((path.to_path_buf(), ft.is_dir()));
     }
     if ft.is_file() && (is_yaml(path) || file_name(path) == "Kustomization") {
         out.push(path.to_path_buf());
@@ -566,6 +584,47 @@ mod tests {
 
     fn rels(files: &[SourceFile]) -> Vec<&str> {
         files.iter().map(|f| f.rel.as_str()).collect()
+    }
+
+    #[test]
+    fn what_the_walk_saw_is_known_to_the_table_without_asking_the_disk_again() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = fs::canonicalize(tmp.path()).unwrap();
+        write(&root, "apps/web/deployment.yaml", "a: 1");
+        write(&root, "apps/web/notes.txt", "x");
+        write(&root, "generated/out.yaml", "a: 1");
+        write(&root, ".gitignore", "generated/\n");
+        std::os::unix::fs::symlink(root.join("apps/web"), root.join("apps/link")).unwrap();
+        let table = FileTable::new(&root, u64::MAX);
+        table.with_digests(std::sync::Arc::new(crate::source::Digests::from_bytes(&[])));
+        discover(&root, std::slice::from_ref(&root), &[], &table).unwrap();
+        // Gone from the disk: what the table says of them now is what the walk saw.
+        fs::rename(root.join("apps"), root.join("moved")).unwrap();
+        fs::rename(root.join("generated"), root.join("moved-too")).unwrap();
+        let web = root.join("apps/web");
+        assert!(table.is_dir(&web));
+        assert!(table.is_file(&web.join("notes.txt")));
+        assert_eq!(table.canonicalize(&web).unwrap(), web);
+        let is_a_directory = std::io::Error::from_raw_os_error(21).to_string();
+        assert_eq!(
+            table.digest(&web),
+            Err(crate::source::ReadError::Io(is_a_directory))
+        );
+        // Neither an ignored directory nor a link is walked: the disk is asked.
+        assert!(!table.is_dir(&root.join("generated")));
+        assert!(table.canonicalize(&root.join("apps/link")).is_err());
+
+        // A walk through a link gives paths that are not canonical: only their kinds are kept.
+        let tmp2 = tempfile::tempdir().unwrap();
+        let other = fs::canonicalize(tmp2.path()).unwrap();
+        write(&other, "real/apps/web/deployment.yaml", "a: 1");
+        std::os::unix::fs::symlink(other.join("real"), other.join("via")).unwrap();
+        let via = other.join("via");
+        let table = FileTable::new(&via, u64::MAX);
+        discover(&via, std::slice::from_ref(&via), &[], &table).unwrap();
+        fs::rename(other.join("real/apps"), other.join("moved")).unwrap();
+        assert!(table.is_dir(&via.join("apps/web")));
+        assert!(table.canonicalize(&via.join("apps/web")).is_err());
     }
 
     #[test]

@@ -159,6 +159,10 @@ impl FileTable {
             }
             return Ok(digest);
         }
+        // A directory a walk listed is not asked again (what reading it says, as below).
+        if locked(&self.kinds).get(abs.as_os_str()) == Some(&Kind::Dir) {
+            return Err(is_a_directory());
+        }
         let meta = match std::fs::metadata(abs) {
             Ok(meta) => Some(meta),
             // What reading a missing path says, without trying to open it.
@@ -207,6 +211,27 @@ impl FileTable {
     ) {
         if let Some(stat) = stat.filter(|s| s.settled_before(self.created)) {
             index.record(abs.as_os_str(), stat, digest);
+        }
+    }
+
+    /// What a walk of the disk saw: each path (absolute) with whether it is a directory, none
+    /// of them a link (the walk does not follow them). What each is, and when `canonical`
+    /// (the walked directory was canonical, so every path under it is) its canonical form,
+    /// are then known without asking the disk: a one-app run of the 200-app monorepo asked
+    /// `stat` of 2,600 directories the walk had just listed.
+    pub fn walked(&self, seen: Vec<(PathBuf, bool)>, canonical: bool) {
+        let kind = |is_dir: bool| if is_dir { Kind::Dir } else { Kind::File };
+        {
+            let mut kinds = locked(&self.kinds);
+            for (path, is_dir) in &seen {
+                (kinds.entry(path.as_os_str().to_owned())).or_insert(kind(*is_dir));
+            }
+        }
+        if canonical {
+            let mut memo = locked(&self.canonical);
+            for (path, is_dir) in seen {
+                memo.entry(path.clone()).or_insert((path, is_dir));
+            }
         }
     }
 
