@@ -658,14 +658,19 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
     let (asked, prepared) = std::thread::scope(|scope| {
         let asked = scope.spawn(move || {
             let clock = std::time::Instant::now();
-            let since = super::changes::since(&settings_ref.root, reference, true);
+            let (since, beside) = std::thread::scope(|scope| {
+                let beside = scope.spawn(|| super::pr_diff_ref::beside(&settings_ref.root));
+                let since = super::changes::since(&settings_ref.root, reference, true);
+                (since, joined(beside))
+            });
             // (A failure is this thread's to report: the walk is told only that it failed.)
             let files = (since.as_ref().map(|s| s.files.clone()))
                 .map_err(|e| super::changes::ChangesError::Git(e.to_string()));
             let _ = files_tx.send(files);
             let since = since?;
             let cache = opts.cache_dir.as_deref();
-            let contents = super::pr_diff_ref::ref_contents(&since, reference, settings_ref, cache);
+            let contents =
+                super::pr_diff_ref::ref_contents(&since, beside, reference, settings_ref, cache);
             Ok::<_, CheckError>((since, contents, clock.elapsed()))
         });
         let changed: super::check::ChangedFiles<'_> = Box::new(move || {

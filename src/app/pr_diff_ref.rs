@@ -317,9 +317,10 @@ fn untracked_matters(top: &Path, path: &str, outside: &[PathBuf]) -> bool {
         .any(|o| abs.starts_with(o) || o.starts_with(&abs))
 }
 
-/// The work tree's ignored untracked paths, from the top level, a wholly untracked
-/// directory as one path ending in `/` (the others are [`Since::untracked`]).
-fn ignored(top: &Path) -> Result<Vec<String>, CheckError> {
+/// The work tree's ignored untracked paths, from the top level wherever `dir` is in the
+/// work tree, a wholly untracked directory as one path ending in `/` (the others are
+/// [`Since::untracked`]).
+fn ignored(dir: &Path) -> Result<Vec<String>, CheckError> {
     let args = [
         "ls-files",
         "-z",
@@ -327,25 +328,51 @@ fn ignored(top: &Path) -> Result<Vec<String>, CheckError> {
         "--exclude-standard",
         "--directory",
         "--ignored",
+        "--full-name",
+        "--",
+        ":/",
     ];
-    let out = git(top, &args)?;
+    let out = git(dir, &args)?;
     Ok(fields(&out)
         .map(|f| String::from_utf8_lossy(f).into_owned())
         .collect())
 }
 
+/// The answers of REF's side's git questions that need nothing of [`Since`]'s: asked
+/// beside its own (each git process costs its start, 5-20 ms, more than its work, and a
+/// round of them waited for the one before).
+pub(super) struct Beside {
+    /// The ignored untracked paths ([`ignored`]).
+    ignored: Result<Vec<String>, CheckError>,
+    /// `git config`'s checkout settings ([`checkout_settings`]).
+    settings: Result<Option<Vec<u8>>, CheckError>,
+}
+
+/// [`Beside`]'s questions, asked in `dir` (anywhere in the work tree), at once.
+pub(super) fn beside(dir: &Path) -> Beside {
+    std::thread::scope(|scope| {
+        let settings = scope.spawn(|| checkout_settings(dir));
+        let ignored = ignored(dir);
+        Beside {
+            ignored,
+            settings: joined(settings),
+        }
+    })
+}
+
 /// The untracked paths (absolute), `None` when one of them leaves REF's side to the export.
-/// `others`: the untracked paths that are not ignored.
+/// `others`: the untracked paths that are not ignored; `ignored`: those that are.
 fn absent(
     top: &Path,
     others: &[String],
+    ignored: Vec<String>,
     outside: &[PathBuf],
 ) -> Result<Option<Vec<PathBuf>>, CheckError> {
     // A wholly untracked directory (`dir/`, even empty) is hidden as a whole: what lists
     // directories lists them through the file table, and a file REF has under it (removed
     // since) leaves REF to the export (`removals_in_place`).
     let mut paths = others.to_vec();
-    paths.extend(ignored(top)?);
+    paths.extend(ignored);
     if paths.iter().any(|p| untracked_matters(top, p, outside)) {
         return Ok(None);
     }
@@ -387,11 +414,16 @@ fn git_as_checkout(top: &Path, args: &[&str]) -> Result<Option<Vec<u8>>, CheckEr
     }
 }
 
-/// `core.autocrlf`, `core.eol` and where else than the tree attributes come from (`info`:
-/// git's `info/attributes` file).
-fn checkout_config(top: &Path, info: &Path) -> Result<CheckoutConfig, CheckError> {
+/// `git config`'s `core.autocrlf`, `core.eol` and `core.attributesFile`, asked in `dir`
+/// (anywhere in the work tree), as [`checkout_config`] takes them.
+fn checkout_settings(dir: &Path) -> Result<Option<Vec<u8>>, CheckError> {
     let pattern = "^core\\.(autocrlf|eol|attributesfile)$";
-    let out = git_as_checkout(top, &["config", "-z", "--get-regexp", pattern])?;
+    git_as_checkout(dir, &["config", "-z", "--get-regexp", pattern])
+}
+
+/// `core.autocrlf`, `core.eol` and where else than the tree attributes come from, from
+/// [`checkout_settings`]'s answer `out` (`info`: git's `info/attributes` file).
+fn checkout_config(out: Option<Vec<u8>>, info: &Path) -> CheckoutConfig {
     let mut config = CheckoutConfig::default();
     let mut attributes_file = false;
     // `key\nvalue\0` for each.
@@ -411,7 +443,7 @@ fn checkout_config(top: &Path, info: &Path) -> Result<CheckoutConfig, CheckError
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
         .is_some_and(|d| d.join("git/attributes").is_file());
     config.attributes_outside_tree = attributes_file || user_file || info.is_file();
-    Ok(config)
+    config
 }
 
 /// The checkout attributes of a path: `(name, value)` for each that is not unspecified.
@@ -598,34 +630,32 @@ pub(super) struct AtRef {
     pub present: Vec<PathBuf>,
 }
 
-/// The outputs of the git calls `ref_contents` makes at once.
+/// What git says of REF's side besides the changes.
 struct GitState {
     absent: Option<Vec<PathBuf>>,
     tree: Vec<u8>,
     config: CheckoutConfig,
 }
 
-/// The untracked paths, REF's tree and git's checkout configuration: independent git calls,
-/// at once (each costs a process start, ~10-20 ms, more than its work). The changes since
-/// `reference` and the untracked paths that are not ignored are `since`'s.
+/// The untracked paths, REF's tree and git's checkout configuration, from the answers asked
+/// beside `since`'s ([`Beside`]) and REF's tree (kept in the render cache). The changes
+/// since `reference` and the untracked paths that are not ignored are `since`'s.
 fn git_state(
     since: &Since,
+    beside: Beside,
     reference: &str,
     outside: &[PathBuf],
     cache: Option<&Path>,
     repo_root: &Path,
 ) -> Result<GitState, CheckError> {
     let top = since.top.as_path();
-    let (absent, tree, config) = std::thread::scope(|scope| {
-        let absent = scope.spawn(|| absent(top, &since.untracked, outside));
-        let config = scope.spawn(|| checkout_config(top, &since.info_attributes));
-        let tree = ref_tree(top, since.commit.as_deref(), reference, cache, repo_root);
-        (joined(absent), tree, joined(config))
-    });
+    let absent = absent(top, &since.untracked, beside.ignored?, outside)?;
+    let config = checkout_config(beside.settings?, &since.info_attributes);
+    let tree = ref_tree(top, since.commit.as_deref(), reference, cache, repo_root)?;
     Ok(GitState {
-        absent: absent?,
-        tree: tree?,
-        config: config?,
+        absent,
+        tree,
+        config,
     })
 }
 
@@ -743,6 +773,7 @@ pub(super) enum RefTree {
 /// tree.
 pub(super) fn ref_contents(
     since: &Since,
+    beside: Beside,
     reference: &str,
     settings: &Settings,
     cache: Option<&Path>,
@@ -750,7 +781,14 @@ pub(super) fn ref_contents(
     use RefTree::Export;
     let top = since.top.as_path();
     let outside = outside_table(settings);
-    let state = git_state(since, reference, &outside, cache, &settings.repo_root)?;
+    let state = git_state(
+        since,
+        beside,
+        reference,
+        &outside,
+        cache,
+        &settings.repo_root,
+    )?;
     let Some(mut hidden) = state.absent else {
         return Ok(Export(
             "an untracked path REF's tree would list or read differently",
