@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::sync::OnceLock;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 pub use crate::model::kube_version::{KubeVersion, UnsupportedVersion, newest, supported};
 
@@ -34,39 +34,105 @@ pub fn embedded_versions() -> Vec<KubeVersion> {
         .collect()
 }
 
-fn gunzip(bytes: &[u8]) -> Value {
+/// The decompressed text of embedded gzip `bytes`.
+fn gunzip_text(bytes: &[u8]) -> String {
     let mut text = String::new();
     flate2::read::GzDecoder::new(bytes)
         .read_to_string(&mut text)
         .expect("embedded schemas are valid gzip (checked by a unit test)");
-    serde_json::from_str(&text).expect("embedded schemas are valid JSON (checked by a unit test)")
+    text
 }
 
-/// One Kubernetes version's definitions (`$defs`) and which one describes each apiVersion/kind.
+/// One Kubernetes version's definitions (`$defs`), each parsed on first use, and which one
+/// describes each apiVersion/kind. A check validates a handful of kinds, whose schemas
+/// refer to a few dozen of the 600 definitions: parsing them all into values was nearly
+/// all of the load every run makes beside its walk.
 pub struct KubeSchemas {
-    pub defs: Map<String, Value>,
+    /// The version's whole document, as embedded (compact JSON).
+    text: String,
+    defs: HashMap<String, LazyDef>,
     pub by_gvk: HashMap<(String, String), String>,
 }
 
-fn index(defs: &Map<String, Value>) -> HashMap<(String, String), String> {
+/// A definition: where its JSON is in the document, and its value once parsed.
+struct LazyDef {
+    range: std::ops::Range<usize>,
+    parsed: OnceLock<Value>,
+}
+
+impl KubeSchemas {
+    fn load(text: String) -> KubeSchemas {
+        let members = object_members(&text, "\"$defs\":");
+        let by_gvk = index(&text, &members);
+        let defs = members
+            .into_iter()
+            .map(|(name, range)| {
+                let parsed = OnceLock::new();
+                (name, LazyDef { range, parsed })
+            })
+            .collect();
+        KubeSchemas { text, defs, by_gvk }
+    }
+
+    /// The definition `name`, parsed on first use.
+    pub fn def(&self, name: &str) -> Option<&Value> {
+        let def = self.defs.get(name)?;
+        Some(def.parsed.get_or_init(|| {
+            serde_json::from_str(&self.text[def.range.clone()])
+                .expect("embedded schemas are valid JSON (checked by a unit test)")
+        }))
+    }
+
+    /// How many definitions there are.
+    pub fn len(&self) -> usize {
+        self.defs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.defs.is_empty()
+    }
+}
+
+/// One entry of a definition's `x-kubernetes-group-version-kind`.
+#[derive(serde::Deserialize)]
+struct GroupVersionKind {
+    #[serde(default)]
+    group: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    kind: String,
+}
+
+/// Which definition describes each apiVersion/kind: from each definition's own
+/// `x-kubernetes-group-version-kind`, read without parsing the rest of it. `defs`: each
+/// definition's name and range in `text`, in the document's order (which breaks ties).
+fn index(
+    text: &str,
+    defs: &[(String, std::ops::Range<usize>)],
+) -> HashMap<(String, String), String> {
+    const GVK: &str = "x-kubernetes-group-version-kind";
     let mut by_gvk = HashMap::new();
-    for (name, def) in defs {
-        let Some(Value::Array(gvks)) = def.get("x-kubernetes-group-version-kind") else {
+    for (name, range) in defs {
+        let Some(gvks) = members_from(text, range.start)
+            .into_iter()
+            .find(|(key, _)| key == GVK)
+            .and_then(|(_, r)| serde_json::from_str::<Vec<GroupVersionKind>>(&text[r]).ok())
+        else {
             continue;
         };
         for g in gvks {
-            let s = |k: &str| g.get(k).and_then(Value::as_str).unwrap_or("");
-            let api_version = if s("group").is_empty() {
-                s("version").to_owned()
+            let api_version = if g.group.is_empty() {
+                g.version.clone()
             } else {
-                format!("{}/{}", s("group"), s("version"))
+                format!("{}/{}", g.group, g.version)
             };
             // A definition whose name ends with its kind describes it; list kinds and shared
             // types (`DeleteOptions` is listed under every group) come second.
             let entry = by_gvk
-                .entry((api_version, s("kind").to_owned()))
+                .entry((api_version, g.kind.clone()))
                 .or_insert_with(|| name.clone());
-            if name.ends_with(&format!(".{}", s("kind"))) {
+            if name.ends_with(&format!(".{}", g.kind)) {
                 *entry = name.clone();
             }
         }
@@ -81,17 +147,7 @@ pub fn kube(v: KubeVersion) -> &'static KubeSchemas {
         .iter()
         .position(|(m, _)| *m == v.minor)
         .expect("KubeVersion values are only made for embedded versions");
-    slots[i].get_or_init(|| {
-        let mut doc = gunzip(EMBEDDED[i].1);
-        // Taken, not cloned: a copy of the 300 KB of definitions (and the drop of the
-        // document) was 40% of this load.
-        let defs = match doc.get_mut("$defs").map(Value::take) {
-            Some(Value::Object(m)) => m,
-            _ => Map::new(),
-        };
-        let by_gvk = index(&defs);
-        KubeSchemas { defs, by_gvk }
-    })
+    slots[i].get_or_init(|| KubeSchemas::load(gunzip_text(EMBEDDED[i].1)))
 }
 
 /// The vendored custom resource schema of `api_version`/`kind`, parsed on first use.
@@ -113,13 +169,7 @@ struct CrdEntry {
 
 fn crd_text() -> &'static str {
     static TEXT: OnceLock<String> = OnceLock::new();
-    TEXT.get_or_init(|| {
-        let mut text = String::new();
-        flate2::read::GzDecoder::new(CRD_CATALOG)
-            .read_to_string(&mut text)
-            .expect("embedded schemas are valid gzip (checked by a unit test)");
-        text
-    })
+    TEXT.get_or_init(|| gunzip_text(CRD_CATALOG))
 }
 
 fn crd_index() -> &'static HashMap<(String, String), CrdEntry> {
@@ -157,11 +207,20 @@ fn crd_index() -> &'static HashMap<(String, String), CrdEntry> {
 /// generator writes it): each key with the byte range of its value, found by matching
 /// brackets outside strings, without building the values.
 fn object_members(text: &str, prefix: &str) -> Vec<(String, std::ops::Range<usize>)> {
+    match text.find(prefix) {
+        Some(at) => members_from(text, at + prefix.len()),
+        None => Vec::new(),
+    }
+}
+
+/// The members of the JSON object whose `{` is at `open` in `text` (compact JSON), as
+/// [`object_members`] finds them.
+fn members_from(text: &str, open: usize) -> Vec<(String, std::ops::Range<usize>)> {
     let bytes = text.as_bytes();
-    let Some(at) = text.find(prefix) else {
+    if bytes.get(open) != Some(&b'{') {
         return Vec::new();
-    };
-    let mut i = at + prefix.len() + 1; // past the object's `{`
+    }
+    let mut i = open + 1; // past the object's `{`
     let mut out = Vec::new();
     while i < bytes.len() && bytes[i] == b'"' {
         let key_end = string_end(bytes, i);
@@ -225,12 +284,13 @@ fn value_end(bytes: &[u8], mut i: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Map;
 
     #[test]
     fn every_embedded_version_loads_and_indexes_workloads() {
         for v in supported() {
             let k = kube(v);
-            assert!(k.defs.len() > 500, "{v}: {} definitions", k.defs.len());
+            assert!(k.len() > 500, "{v}: {} definitions", k.len());
             assert_eq!(
                 k.by_gvk
                     .get(&("apps/v1".to_owned(), "Deployment".to_owned()))
@@ -240,6 +300,52 @@ mod tests {
             );
         }
         assert!(crd_schema("templates.gatekeeper.sh/v1", "ConstraintTemplate").is_some());
+    }
+
+    fn gunzip(bytes: &[u8]) -> Value {
+        serde_json::from_str(&gunzip_text(bytes)).unwrap()
+    }
+
+    /// The index as it was made from the whole document parsed.
+    fn index_of_whole(defs: &Map<String, Value>) -> HashMap<(String, String), String> {
+        let mut by_gvk = HashMap::new();
+        for (name, def) in defs {
+            let Some(Value::Array(gvks)) = def.get("x-kubernetes-group-version-kind") else {
+                continue;
+            };
+            for g in gvks {
+                let s = |k: &str| g.get(k).and_then(Value::as_str).unwrap_or("");
+                let api_version = if s("group").is_empty() {
+                    s("version").to_owned()
+                } else {
+                    format!("{}/{}", s("group"), s("version"))
+                };
+                let entry = by_gvk
+                    .entry((api_version, s("kind").to_owned()))
+                    .or_insert_with(|| name.clone());
+                if name.ends_with(&format!(".{}", s("kind"))) {
+                    *entry = name.clone();
+                }
+            }
+        }
+        by_gvk
+    }
+
+    /// Every version's definitions, split and parsed one by one, are the whole document's,
+    /// and so is the index made without parsing them.
+    #[test]
+    fn the_lazy_kubernetes_definitions_equal_the_whole_document() {
+        for (minor, bytes) in EMBEDDED {
+            let whole = gunzip(bytes);
+            let defs = whole["$defs"].as_object().unwrap();
+            let k = kube(KubeVersion { minor: *minor });
+            assert_eq!(k.len(), defs.len(), "1.{minor}");
+            for (name, def) in defs {
+                assert_eq!(k.def(name), Some(def), "1.{minor} {name}");
+            }
+            assert_eq!(k.by_gvk, index_of_whole(defs), "1.{minor}");
+            assert!(k.def("io.k8s.api.example.v1.Nothing").is_none());
+        }
     }
 
     /// Splitting the catalog finds every schema the whole-document parse finds, each equal.

@@ -164,10 +164,9 @@ impl Validator {
         let mut doc = if let Some(s) = self.repo_crds.get(&key) {
             custom(s)
         } else if let Some(name) = catalog::kube(self.version).by_gvk.get(&key) {
-            let defs = &catalog::kube(self.version).defs;
             json!({
                 "$schema": DRAFT,
-                "$defs": closure(defs, name),
+                "$defs": closure(catalog::kube(self.version), name),
                 "$ref": format!("#/$defs/{name}"),
             })
         } else {
@@ -332,14 +331,14 @@ pub fn as_stored(mut object: Value) -> Value {
 
 /// The definitions `name` refers to, directly or not (a kind's schema without the other
 /// 600 definitions of the API, so it compiles fast).
-fn closure(defs: &Map<String, Value>, name: &str) -> Map<String, Value> {
+fn closure(defs: &catalog::KubeSchemas, name: &str) -> Map<String, Value> {
     let mut out = Map::new();
     let mut todo = vec![name.to_owned()];
     while let Some(n) = todo.pop() {
         if out.contains_key(&n) {
             continue;
         }
-        let Some(def) = defs.get(&n) else {
+        let Some(def) = defs.def(&n) else {
             continue;
         };
         refs(def, &mut todo);
