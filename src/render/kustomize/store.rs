@@ -77,6 +77,7 @@ struct HeaderStart {
 }
 
 /// What a valid entry says of its build without its objects ([`RenderStore::peek`]).
+#[derive(Clone)]
 pub(super) enum Peeked {
     Failed(RenderError, Inputs),
     Built {
@@ -143,6 +144,8 @@ pub struct RenderStore {
     states: Mutex<ByteMap<State>>,
     /// Each directory's canonical form, asked once per run.
     canonical: Mutex<ByteMap<Option<PathBuf>>>,
+    /// What [`RenderStore::peek`] found of each directory's entry this run.
+    peeked: Mutex<ByteMap<Option<Peeked>>>,
     /// The store whose states this one takes where the files are the same (`seed_states`).
     seed: Mutex<Option<Seed>>,
     hits: AtomicUsize,
@@ -360,6 +363,7 @@ impl RenderStore {
             states: Mutex::default(),
             seed: Mutex::new(None),
             canonical: Mutex::default(),
+            peeked: Mutex::default(),
             hits: AtomicUsize::new(0),
             misses: AtomicUsize::new(0),
             written: AtomicUsize::new(0),
@@ -537,8 +541,18 @@ impl RenderStore {
 
     /// What `dir`'s stored build says of itself when everything it depended on still holds
     /// in `sources`, without decoding its objects: its failure, or its objects' ids.
+    /// Asked once per run of each entry: the three prod clusters of a monorepo share their
+    /// overlays, and each read and checked the same 150 entries (the states it depends on
+    /// are the run's, so the answer is too, until the entry is saved again).
     pub(super) fn peek(&self, dir: &Path, sources: &FileTable) -> Option<Peeked> {
-        let peeked = self.peek_valid(dir, sources);
+        let known = (self.peeked.lock().ok()).and_then(|m| m.get(dir.as_os_str()).cloned());
+        let peeked = known.unwrap_or_else(|| {
+            let peeked = self.peek_valid(dir, sources);
+            if let Ok(mut m) = self.peeked.lock() {
+                m.insert(dir.as_os_str().to_owned(), peeked.clone());
+            }
+            peeked
+        });
         self.count(peeked.is_some());
         peeked
     }
@@ -629,6 +643,9 @@ impl RenderStore {
         let outside = |(resources, _, _): &(&[Resource], _, _)| {
             !resources.iter().all(|r| ids_within(r, &inputs.ids))
         };
+        if let Ok(mut m) = self.peeked.lock() {
+            m.remove(dir.as_os_str());
+        }
         if inputs.is_volatile() || build.as_ref().is_ok_and(outside) {
             return;
         }

@@ -220,6 +220,51 @@ fn a_failure_ahead_is_told_without_decoding_the_builds_before_it() {
     assert_eq!(out, uncached(&root, "cluster"));
 }
 
+/// Clusters sharing their overlays (the prod clusters of a monorepo) peek each shared entry
+/// once per run: a second cluster takes what the first found, even of an entry damaged
+/// since; an entry saved meanwhile is read again.
+#[test]
+fn a_shared_entry_is_peeked_once_per_run() {
+    let (_d, root, cache) = repo();
+    for (app, name) in [("a1", "one"), ("a2", "two")] {
+        write(
+            &root,
+            &format!("{app}/kustomization.yaml"),
+            "resources:\n- cm.yaml\n",
+        );
+        write(&root, &format!("{app}/cm.yaml"), &cm(name, app));
+    }
+    write(
+        &root,
+        "b/kustomization.yaml",
+        "resources:\n- missing.yaml\n",
+    );
+    for c in ["c1", "c2"] {
+        write(
+            &root,
+            &format!("{c}/kustomization.yaml"),
+            &format!("commonAnnotations:\n  c: {c}\nresources:\n- ../a1\n- ../a2\n- ../b\n"),
+        );
+        build(&root, &cache, c).0.expect_err("b is broken");
+    }
+    write(&root, "a1/cm.yaml", &cm("one", "changed"));
+    let store = Arc::new(RenderStore::open_for(&cache, &root, "test build").expect("opens"));
+    let render = |c: &str| {
+        Renderer::new(&root)
+            .with_store(store.clone())
+            .render_with_provenance(&root.join(c), &root)
+            .map_err(|e| e.message)
+    };
+    assert_eq!(render("c1"), uncached(&root, "c1"));
+    // a1 and c1 built and written; a2 and b peeked.
+    assert_eq!(store.stats().written, 2, "{:?}", store.stats());
+    let [a2, _] = store.entries(&root.join("a2"));
+    std::fs::write(&a2, b"").expect("truncate");
+    assert_eq!(render("c2"), uncached(&root, "c2"));
+    // a2 was not read again (it would have been built and written), a1's new entry was.
+    assert_eq!(store.stats().written, 3, "{:?}", store.stats());
+}
+
 /// A kustomization of many resources has the stored builds of its second half taken on
 /// another thread: the composition is the one a full build gives, each build is read
 /// once, and none is left waiting.
