@@ -150,9 +150,8 @@ pub struct RenderStore {
     seed: Mutex<Option<Seed>>,
     hits: AtomicUsize,
     misses: AtomicUsize,
-    written: AtomicUsize,
-    failed: AtomicUsize,
-    error: Mutex<Option<String>>,
+    /// The entries' writes, on a thread of their own, and what they came to.
+    writer: writer::Writer,
 }
 
 /// Another store over the same files, and the paths (a directory standing for what is under
@@ -359,6 +358,7 @@ impl RenderStore {
         let _ = std::fs::write(repo.join(LAST_USED), "");
         forget_unused(cache_root, &repo);
         Ok(RenderStore {
+            writer: writer::Writer::new(dir.clone()),
             dir,
             states: Mutex::default(),
             seed: Mutex::new(None),
@@ -366,20 +366,19 @@ impl RenderStore {
             peeked: Mutex::default(),
             hits: AtomicUsize::new(0),
             misses: AtomicUsize::new(0),
-            written: AtomicUsize::new(0),
-            failed: AtomicUsize::new(0),
-            error: Mutex::new(None),
         })
     }
 
-    /// How the cache served the run so far.
+    /// How the cache served the run so far, once the entries saved so far are written.
     pub fn stats(&self) -> CacheStats {
+        self.writer.flush();
+        let outcome = &self.writer.outcome;
         CacheStats {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
-            written: self.written.load(Ordering::Relaxed),
-            failed: self.failed.load(Ordering::Relaxed),
-            error: self.error.lock().ok().and_then(|e| e.clone()),
+            written: outcome.written.load(Ordering::Relaxed),
+            failed: outcome.failed.load(Ordering::Relaxed),
+            error: outcome.error.lock().ok().and_then(|e| e.clone()),
         }
     }
 
@@ -684,15 +683,9 @@ impl RenderStore {
                 },
             }),
         };
-        match self.write(dir, &header, &body) {
-            Ok(()) => self.written.fetch_add(1, Ordering::Relaxed),
-            Err(e) => {
-                if let Ok(mut first) = self.error.lock() {
-                    first.get_or_insert(e);
-                }
-                self.failed.fetch_add(1, Ordering::Relaxed)
-            }
-        };
+        if let Err(e) = self.write(dir, &header, &body) {
+            self.writer.outcome.count(Err(e));
+        }
     }
 
     /// The bytes stored under `name` for `key` by [`RenderStore::put`] (one value per name: the
@@ -705,10 +698,8 @@ impl RenderStore {
     pub fn put(&self, name: &str, key: &[u8; 32], bytes: &[u8]) {
         let mut all = key.to_vec();
         all.extend_from_slice(bytes);
-        if let Err(e) = self.write_file(&self.dir.join(name), &all)
-            && let Ok(mut first) = self.error.lock()
-        {
-            first.get_or_insert(e);
+        if let Err(e) = self.write_file(&self.dir.join(name), &all) {
+            self.writer.outcome.note_error(e);
         }
     }
 
@@ -717,16 +708,16 @@ impl RenderStore {
         write_atomically(&self.dir, to, bytes)
     }
 
+    /// Encodes `dir`'s entry and queues it for the writing thread.
     fn write(&self, dir: &Path, header: &Header, body: &BodyRef<'_>) -> Result<(), String> {
         let head = postcard::to_stdvec(header).map_err(|e| e.to_string())?;
         let head_len = u32::try_from(head.len()).map_err(|e| e.to_string())?;
         let mut bytes = head_len.to_le_bytes().to_vec();
         bytes.extend(head);
         bytes.extend(postcard::to_stdvec(body).map_err(|e| e.to_string())?);
-        // The entry used last becomes the second; the one before it goes.
         let [to, second] = self.entries(dir);
-        let _ = std::fs::rename(&to, &second);
-        self.write_file(&to, &bytes)
+        self.writer.write(writer::Entry { to, second, bytes });
+        Ok(())
     }
 }
 
@@ -773,6 +764,8 @@ fn remap_node(n: &mut Node, new_id: &impl Fn(FileId) -> FileId) {
         _ => {}
     }
 }
+
+mod writer;
 
 #[cfg(test)]
 mod tests;
