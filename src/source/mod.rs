@@ -42,6 +42,40 @@ pub struct SourceFile {
 /// `path` relative to `root`, with `/` separators. A path outside `root` (a base an overlay
 /// under the scanned directory pulls in from elsewhere in the repository) gets `../` steps.
 pub fn relative(root: &Path, path: &Path) -> String {
+    match plainly_under(root, path) {
+        Some(rest) => rest.to_owned(),
+        None => relative_by_components(root, path),
+    }
+}
+
+/// The part of `path` after `root` when it is already what [`relative`] makes of it: valid
+/// UTF-8 without an empty, `.` or `..` component (a walked path under the root always is).
+/// Walking the components was most of `relative`'s time, and it runs for every file,
+/// reference and rendered object of a repository.
+#[cfg(unix)]
+fn plainly_under<'a>(root: &Path, path: &'a Path) -> Option<&'a str> {
+    let root = root.as_os_str().as_encoded_bytes();
+    if root.is_empty() {
+        return None;
+    }
+    let rest = path.as_os_str().as_encoded_bytes().strip_prefix(root)?;
+    let rest = if root.ends_with(b"/") {
+        rest
+    } else {
+        rest.strip_prefix(b"/")?
+    };
+    let rest = std::str::from_utf8(rest).ok()?;
+    let plain = !rest.is_empty() && rest.split('/').all(|c| !matches!(c, "" | "." | ".."));
+    plain.then_some(rest)
+}
+
+#[cfg(not(unix))]
+fn plainly_under<'a>(_root: &Path, _path: &'a Path) -> Option<&'a str> {
+    None
+}
+
+/// [`relative`] by the paths' components.
+fn relative_by_components(root: &Path, path: &Path) -> String {
     // Most paths are under the root: their components after it, without the general case's
     // allocation per component (this runs for every file and reference of a repository).
     if let Ok(rest) = path.strip_prefix(root) {
@@ -80,8 +114,40 @@ pub fn relative(root: &Path, path: &Path) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::relative;
+    use super::{relative, relative_by_components};
     use std::path::Path;
+
+    /// The plain paths' shortcut says what the components say, wherever it applies.
+    #[test]
+    fn the_shortcut_agrees_with_the_components() {
+        let roots = ["/repo", "/repo/", "/", ".", "", "/repo/apps", "repo", "/re"];
+        let paths = [
+            "/repo/apps/a/kustomization.yaml",
+            "/repo",
+            "/repo/",
+            "/repo/apps//a",
+            "/repo/./a",
+            "/repo/a/.",
+            "/repo/a/../b",
+            "/repository/x",
+            "/repo/apps/a",
+            "/x/y",
+            "./a/b",
+            "a/b",
+            "repo/a",
+            "/repo/ü/x.yaml",
+        ];
+        for root in roots {
+            for path in paths {
+                let (root, path) = (Path::new(root), Path::new(path));
+                assert_eq!(
+                    relative(root, path),
+                    relative_by_components(root, path),
+                    "{root:?} {path:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn relative_paths_inside_and_outside_the_root() {
