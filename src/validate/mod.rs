@@ -53,6 +53,21 @@ pub struct Validator {
 /// (apiVersion, kind).
 type Gvk = (String, String);
 
+/// The embedded kinds' schemas compiled so far, by Kubernetes minor version, strictness and
+/// kind: `kgate diff --since` checks REF's side with validators of its own, which compiled
+/// the working tree's schemas again on the diff's serial path.
+type EmbeddedCompiled = Mutex<HashMap<(u32, bool, Gvk), Option<Arc<Compiled>>>>;
+
+fn embedded_compiled() -> &'static EmbeddedCompiled {
+    static COMPILED: std::sync::OnceLock<EmbeddedCompiled> = std::sync::OnceLock::new();
+    COMPILED.get_or_init(EmbeddedCompiled::default)
+}
+
+/// `m` locked; a panic while it was held left what it guards whole (inserts are one call).
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// One validator per Kubernetes version in use: the default, and those `kubeVersions` in
 /// `.kgate.yaml` assigns to environments or clusters.
 pub struct Validators {
@@ -187,7 +202,29 @@ impl Validator {
         if let Some(hit) = self.compiled.lock().ok().and_then(|c| c.get(&key).cloned()) {
             return hit;
         }
-        let compiled = self.schema_document(api_version, kind).and_then(|schema| {
+        // An embedded schema (no CRD of the repository's for the kind) is the same for every
+        // validator of this version and strictness: compiled once per process.
+        let embedded = !self.repo_crds.contains_key(&key);
+        let shared_key = (self.version.minor, self.strict, key.clone());
+        let shared = embedded
+            .then(|| locked(embedded_compiled()).get(&shared_key).cloned())
+            .flatten();
+        let compiled = match shared {
+            Some(compiled) => compiled,
+            None => self.compile(api_version, kind),
+        };
+        if embedded {
+            locked(embedded_compiled()).insert(shared_key, compiled.clone());
+        }
+        if let Ok(mut c) = self.compiled.lock() {
+            c.insert(key, compiled.clone());
+        }
+        compiled
+    }
+
+    /// The schema of an apiVersion/kind compiled, if kgate has one.
+    fn compile(&self, api_version: &str, kind: &str) -> Option<Arc<Compiled>> {
+        self.schema_document(api_version, kind).and_then(|schema| {
             let validator = jsonschema::draft202012::options()
                 .should_validate_formats(false)
                 .build(&schema)
@@ -200,11 +237,7 @@ impl Validator {
                 has_cel,
                 has_defaults,
             }))
-        });
-        if let Ok(mut c) = self.compiled.lock() {
-            c.insert(key, compiled.clone());
-        }
-        compiled
+        })
     }
 
     /// Every schema problem of one object, as violations of the schema rules.

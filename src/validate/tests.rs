@@ -331,3 +331,31 @@ fn constraint_templates_are_validated_with_kgates_own_schema() {
         "{p:?}"
     );
 }
+
+/// A second validator of the same version and strictness takes an embedded kind's compiled
+/// schema from the first (REF's side of a diff); another version, another strictness or a
+/// repository CRD for the kind compiles its own.
+#[test]
+fn embedded_schemas_are_compiled_once_per_version_and_strictness() {
+    let compiled = |val: &Validator| val.compiled_for("apps/v1", "Deployment").expect("known");
+    let first = compiled(&v(30, false));
+    assert!(Arc::ptr_eq(&first, &compiled(&v(30, false))));
+    assert!(!Arc::ptr_eq(&first, &compiled(&v(30, true))));
+    assert!(!Arc::ptr_eq(&first, &compiled(&v(29, false))));
+    let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "deployments.apps"},
+        "spec": {"group": "apps", "names": {"kind": "Deployment", "plural": "deployments"}, "scope": "Namespaced",
+            "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {
+                "type": "object", "properties": {"spec": {"type": "object", "properties": {
+                    "replicas": {"type": "string"}}}}}}}]}});
+    let mut own = v(30, false);
+    own.add_crd(&crd);
+    let theirs = compiled(&own);
+    assert!(!Arc::ptr_eq(&first, &theirs));
+    // The repository's schema is the one checked: replicas must be a string there.
+    let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "d"}, "spec": {"replicas": 2}});
+    assert!(!problems(&own, deployment.clone()).is_empty());
+    // And the shared one is still the embedded schema.
+    assert!(Arc::ptr_eq(&first, &compiled(&v(30, false))));
+}
