@@ -542,7 +542,9 @@ pub fn check_prepared(
     if let Some(base) = keeping.and_then(|k| k.sources) {
         s.sources.seed_from(base);
         // Its builds that read a file under a hidden directory are not reused either.
-        differing.extend(base.paths().into_iter().filter(|p| s.sources.is_hidden(p)));
+        if s.sources.hides_any() {
+            differing.extend(base.paths().into_iter().filter(|p| s.sources.is_hidden(p)));
+        }
     }
     let mut clock = std::time::Instant::now();
     let mut lap = |what: &'static str, timings: &mut Vec<_>| {

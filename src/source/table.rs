@@ -280,6 +280,11 @@ impl FileTable {
         self.hidden.present.iter().cloned().collect()
     }
 
+    /// Whether this table hides any path ([`FileTable::hiding`]).
+    pub fn hides_any(&self) -> bool {
+        !self.hidden.paths.is_empty()
+    }
+
     /// Whether `path` (absolute, or relative to the root) is hidden or under a hidden
     /// directory.
     pub fn is_hidden(&self, path: &Path) -> bool {
