@@ -146,6 +146,17 @@ fn a_damaged_entry_is_a_miss_and_failures_are_stored_too() {
     assert!(now.expect("renders now").contains("name: m"));
 }
 
+/// Each of `apps` (directory, ConfigMap name) a kustomization of one ConfigMap, and `b/` one
+/// whose resource is missing.
+fn apps_and_a_broken_one(root: &Path, apps: &[(&str, &str)]) {
+    for (app, name) in apps {
+        let kustomization = format!("{app}/kustomization.yaml");
+        write(root, &kustomization, "resources:\n- cm.yaml\n");
+        write(root, &format!("{app}/cm.yaml"), &cm(name, app));
+    }
+    write(root, "b/kustomization.yaml", "resources:\n- missing.yaml\n");
+}
+
 /// A kustomization that failed at one of its resources fails again at it, told from the
 /// stored builds' headers: the builds before it are not decoded (one whose objects
 /// were damaged is not rebuilt), and the error is the one a full build gives, also when
@@ -153,19 +164,7 @@ fn a_damaged_entry_is_a_miss_and_failures_are_stored_too() {
 #[test]
 fn a_failure_ahead_is_told_without_decoding_the_builds_before_it() {
     let (_d, root, cache) = repo();
-    for (app, name) in [("a1", "one"), ("a2", "two"), ("a3", "three")] {
-        write(
-            &root,
-            &format!("{app}/kustomization.yaml"),
-            "resources:\n- cm.yaml\n",
-        );
-        write(&root, &format!("{app}/cm.yaml"), &cm(name, app));
-    }
-    write(
-        &root,
-        "b/kustomization.yaml",
-        "resources:\n- missing.yaml\n",
-    );
+    apps_and_a_broken_one(&root, &[("a1", "one"), ("a2", "two"), ("a3", "three")]);
     write(
         &root,
         "cluster/kustomization.yaml",
@@ -226,19 +225,7 @@ fn a_failure_ahead_is_told_without_decoding_the_builds_before_it() {
 #[test]
 fn a_shared_entry_is_peeked_once_per_run() {
     let (_d, root, cache) = repo();
-    for (app, name) in [("a1", "one"), ("a2", "two")] {
-        write(
-            &root,
-            &format!("{app}/kustomization.yaml"),
-            "resources:\n- cm.yaml\n",
-        );
-        write(&root, &format!("{app}/cm.yaml"), &cm(name, app));
-    }
-    write(
-        &root,
-        "b/kustomization.yaml",
-        "resources:\n- missing.yaml\n",
-    );
+    apps_and_a_broken_one(&root, &[("a1", "one"), ("a2", "two")]);
     for c in ["c1", "c2"] {
         write(
             &root,
