@@ -1,9 +1,12 @@
 //! The render cache's entries written on a thread of their own. Creating a file costs the
 //! kernel more than writing it (ext4 looks for a free inode past the recently deleted ones:
 //! 2.5% of a one-app `--changed-since`), and a cluster's entry was written on the thread that
-//! then finishes the cluster, the run's last and longest. The builds only queue their
-//! entries; the thread writes them in order, and [`Writer::flush`] waits for it.
+//! then finishes the cluster, the run's last and longest. A build queues its entry when the
+//! thread is idle, and writes it itself when the thread is busy: a cold run writes hundreds
+//! of entries, which one thread alone finished writing well after the builds were done.
+//! [`Writer::flush`] waits for what was queued.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Sender, channel};
@@ -56,6 +59,8 @@ pub(super) struct Writer {
     dir: PathBuf,
     queue: Mutex<Option<Sender<Job>>>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The places of the queued entries not written yet.
+    pending: Arc<Mutex<HashSet<PathBuf>>>,
     pub outcome: Arc<Outcome>,
 }
 
@@ -65,24 +70,38 @@ impl Writer {
             dir,
             queue: Mutex::new(None),
             thread: Mutex::new(None),
+            pending: Arc::default(),
             outcome: Arc::default(),
         }
     }
 
-    /// Queues `entry` (written at once when no thread can be started).
+    /// Queues `entry` when the thread is idle, else writes it here (and when no thread can
+    /// be started); one whose place has an entry queued is queued after it, in order.
     pub fn write(&self, entry: Entry) {
+        let inline = {
+            let pending = locked(&self.pending);
+            !pending.is_empty() && !pending.contains(&entry.to)
+        };
+        if inline {
+            return self.outcome.count(write(&self.dir, entry));
+        }
         let Ok(mut queue) = self.queue.lock() else {
             return self.outcome.count(write(&self.dir, entry));
         };
         if queue.is_none() {
             let (tx, rx) = channel::<Job>();
             let (dir, outcome) = (self.dir.clone(), self.outcome.clone());
+            let pending = self.pending.clone();
             let started = std::thread::Builder::new()
                 .name("kgate-cache".into())
                 .spawn(move || {
                     for job in rx {
                         match job {
-                            Job::Write(entry) => outcome.count(write(&dir, entry)),
+                            Job::Write(entry) => {
+                                let to = entry.to.clone();
+                                outcome.count(write(&dir, entry));
+                                locked(&pending).remove(&to);
+                            }
                             Job::Flush(done) => {
                                 let _ = done.send(());
                             }
@@ -99,9 +118,11 @@ impl Writer {
                 Err(_) => return self.outcome.count(write(&self.dir, entry)),
             }
         }
+        locked(&self.pending).insert(entry.to.clone());
         if let Some(Err(refused)) = queue.as_ref().map(|tx| tx.send(Job::Write(entry))) {
             // The thread is gone (it cannot be, short of a panic): written here instead.
             if let Job::Write(entry) = refused.0 {
+                locked(&self.pending).remove(&entry.to);
                 self.outcome.count(write(&self.dir, entry));
             }
         }
@@ -130,6 +151,11 @@ impl Drop for Writer {
             let _ = handle.join();
         }
     }
+}
+
+/// `m` locked; a panic while it was held left what it guards whole (one call each).
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Writes `entry` in `dir`: the entry used last becomes the second, the one before it goes.
