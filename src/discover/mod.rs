@@ -422,7 +422,7 @@ fn walk_dir(
 }
 
 /// What a walk found: the YAML files, its problems keyed by path, the links inside the root,
-/// and every directory and regular file it saw (each with whether it is a directory).
+/// and the directories and YAML files it saw (each with whether it is a directory).
 #[derive(Default)]
 struct Found {
     files: Vec<PathBuf>,
@@ -516,10 +516,13 @@ fn visit(
         }
         return;
     }
-    if ft.is_dir() || ft.is_file() {
+    let listed = ft.is_file() && (is_yaml(path) || file_name(path) == "Kustomization");
+    // Directories and the files kgate reads: a repository's other files (source code,
+    // vendored trees) would only grow the table's memos.
+    if ft.is_dir() || listed {
         seen.push((path.to_path_buf(), ft.is_dir()));
     }
-    if ft.is_file() && (is_yaml(path) || file_name(path) == "Kustomization") {
+    if listed {
         out.push(path.to_path_buf());
     }
 }
@@ -603,7 +606,9 @@ mod tests {
         fs::rename(root.join("generated"), root.join("moved-too")).unwrap();
         let web = root.join("apps/web");
         assert!(table.is_dir(&web));
-        assert!(table.is_file(&web.join("notes.txt")));
+        assert!(table.is_file(&web.join("deployment.yaml")));
+        // Only the files kgate reads are kept: another is asked of the disk.
+        assert!(!table.is_file(&web.join("notes.txt")));
         assert_eq!(table.canonicalize(&web).unwrap(), web);
         let is_a_directory = std::io::Error::from_raw_os_error(21).to_string();
         assert_eq!(

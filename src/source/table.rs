@@ -214,7 +214,7 @@ impl FileTable {
         }
     }
 
-    /// What a walk of the disk saw: each path (absolute) with whether it is a directory, none
+    /// What a walk of the disk saw: paths (absolute) with whether each is a directory, none
     /// of them a link (the walk does not follow them). What each is, and when `canonical`
     /// (the walked directory was canonical, so every path under it is) its canonical form,
     /// are then known without asking the disk: a one-app run of the 200-app monorepo asked
