@@ -20,6 +20,13 @@ pub type PathMap<V> = std::collections::HashMap<PathBuf, V, foldhash::fast::Rand
 /// found under any spelling.
 pub type ByteMap<V> = std::collections::HashMap<std::ffi::OsString, V, foldhash::fast::RandomState>;
 
+/// `m` locked. Every memo and queue guarded this way is changed by single calls, so a
+/// worker that panicked while holding the lock left it consistent: a poisoned lock is still
+/// usable.
+pub fn locked<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The BLAKE3 hash of `parts`, each preceded by its length (so that no two different lists
 /// of parts hash alike): what the render cache keys its entries and stored results by.
 pub fn hash_parts<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> [u8; 32] {

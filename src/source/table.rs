@@ -8,6 +8,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use super::locked;
 use crate::model::SourceText;
 
 /// Why a file's content is not available.
@@ -636,12 +637,6 @@ impl FileTable {
     fn lock(&self) -> std::sync::MutexGuard<'_, super::PathMap<Cached>> {
         locked(&self.files)
     }
-}
-
-/// `m` locked. A worker that panicked while holding one of the table's locks left what it
-/// guards consistent (inserts are single calls), so a poisoned lock is still usable.
-fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl SourceText for FileTable {

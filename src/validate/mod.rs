@@ -63,11 +63,6 @@ fn embedded_compiled() -> &'static EmbeddedCompiled {
     COMPILED.get_or_init(EmbeddedCompiled::default)
 }
 
-/// `m` locked; a panic while it was held left what it guards whole (inserts are one call).
-fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 /// One validator per Kubernetes version in use: the default, and those `kubeVersions` in
 /// `.kgate.yaml` assigns to environments or clusters.
 pub struct Validators {
@@ -207,14 +202,18 @@ impl Validator {
         let embedded = !self.repo_crds.contains_key(&key);
         let shared_key = (self.version.minor, self.strict, key.clone());
         let shared = embedded
-            .then(|| locked(embedded_compiled()).get(&shared_key).cloned())
+            .then(|| {
+                crate::source::locked(embedded_compiled())
+                    .get(&shared_key)
+                    .cloned()
+            })
             .flatten();
         let compiled = match shared {
             Some(compiled) => compiled,
             None => self.compile(api_version, kind),
         };
         if embedded {
-            locked(embedded_compiled()).insert(shared_key, compiled.clone());
+            crate::source::locked(embedded_compiled()).insert(shared_key, compiled.clone());
         }
         if let Ok(mut c) = self.compiled.lock() {
             c.insert(key, compiled.clone());

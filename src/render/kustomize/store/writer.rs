@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, Mutex};
 
+use crate::source::locked;
+
 /// What the writes came to: how many were written, how many failed, and the first error.
 #[derive(Default)]
 pub(super) struct Outcome {
@@ -151,11 +153,6 @@ impl Drop for Writer {
             let _ = handle.join();
         }
     }
-}
-
-/// `m` locked; a panic while it was held left what it guards whole (one call each).
-fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Writes `entry` in `dir`: the entry used last becomes the second, the one before it goes.
