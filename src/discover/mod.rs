@@ -445,7 +445,7 @@ impl Drop for Finds<'_> {
         // Told by each walking thread as it ends, not on the serial path after the walk.
         self.table
             .walked(std::mem::take(&mut self.found.seen), self.canonical);
-        let mut all = self.into.lock().unwrap_or_else(|p| p.into_inner());
+        let mut all = crate::source::locked(self.into);
         all.files.append(&mut self.found.files);
         all.problems.append(&mut self.found.problems);
         all.links.append(&mut self.found.links);

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use super::kustomization::{KustomizationInfo, Reference};
+use crate::source::locked;
 
 /// What [`super::scan`] gave for one kustomization (`None`: it does not parse, and its
 /// rendering reports why).
@@ -53,7 +54,7 @@ impl Scanned {
                 _ => return false,
             }
         };
-        let mut used = lock(&self.used_plain);
+        let mut used = locked(&self.used_plain);
         used.0.insert(digest);
         used.1 += usize::from(fresh);
         true
@@ -90,7 +91,7 @@ impl Scanned {
             Some(known) => (known.clone(), false),
             None => (super::scan(path, &text()?).ok(), true),
         };
-        let mut used = lock(&self.used);
+        let mut used = locked(&self.used);
         used.1 += usize::from(fresh);
         used.0.insert(key, scan.clone());
         Ok(scan)
@@ -100,8 +101,8 @@ impl Scanned {
     /// ([`crate::source::worth_writing`]): this run's scans, and the ones before it unless
     /// they outnumber them (scans of older contents would pile up); `None` otherwise.
     pub fn to_bytes(&self) -> Option<Vec<u8>> {
-        let used = lock(&self.used);
-        let plain = lock(&self.used_plain);
+        let used = locked(&self.used);
+        let plain = locked(&self.used_plain);
         // A kustomization or two edited between runs is scanned again instead.
         if !crate::source::worth_writing(used.1 + plain.1, used.0.len() + plain.0.len()) {
             return None;
@@ -123,10 +124,6 @@ impl Scanned {
         plains.sort_unstable();
         postcard::to_stdvec(&(scans, plains)).ok()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

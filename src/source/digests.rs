@@ -151,9 +151,7 @@ impl Digests {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, super::ByteMap<Entry>> {
-        self.seen
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        super::locked(&self.seen)
     }
 }
 
