@@ -97,8 +97,8 @@ pub struct Kept {
     pub repo: Option<RepoResults>,
     /// Every file discovery's walk listed (kept only when asked), before the selection.
     pub walked: Vec<std::path::PathBuf>,
-    /// Its policy results by content (`None` with Gatekeeper constraints).
-    pub results: Option<roots::ResultsMemo>,
+    /// How many object and root evaluations results by content spared it.
+    pub results_reused: (usize, usize),
     /// The render cache it used (its files' states are known).
     pub store: Option<std::sync::Arc<crate::render::RenderStore>>,
 }
@@ -114,9 +114,9 @@ pub struct Keeping<'a> {
     pub repo: Option<&'a RepoResults>,
     /// The working tree's file table: what it read is not read again (`contents` override it).
     pub sources: Option<&'a std::sync::Arc<crate::source::FileTable>>,
-    /// The working tree's policy results by content: REF's objects and roots equal to the
-    /// working tree's are not evaluated again.
-    pub results: Option<&'a roots::ResultsMemo>,
+    /// Policy results by content shared with the other side's check: objects and roots
+    /// equal on both sides are evaluated once.
+    pub results: Option<&'a roots::SharedResults>,
     /// The working tree's render cache: the states it took of files REF has the same are
     /// not taken again.
     pub store: Option<&'a std::sync::Arc<crate::render::RenderStore>>,
@@ -736,7 +736,7 @@ pub fn check_prepared(
         sources: s.sources.clone(),
         repo: repo_results,
         walked,
-        results: rendered.results,
+        results_reused: rendered.results_reused,
         store,
     };
     // The policies, schemas and discovery are freed on a thread of their own, as the roots'

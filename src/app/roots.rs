@@ -25,8 +25,9 @@ pub struct RootsOutcome {
     /// Objects evaluated: with `--changed-since`, those the change can affect.
     pub evaluated: usize,
     /// Every file a render read (resources and patches): checked through rendering, so not
-    /// again as plain manifests.
-    pub consumed: BTreeSet<PathBuf>,
+    /// again as plain manifests. (A hash set: ordering a repository's few thousand paths took
+    /// milliseconds, each comparison walking both paths' components.)
+    pub consumed: std::collections::HashSet<PathBuf>,
     /// The rendered objects (or the render error) of the kustomization roots named in
     /// `RootSettings::keep`, by root.
     pub rendered: Rendered,
@@ -34,8 +35,8 @@ pub struct RootsOutcome {
     pub memo: Option<crate::render::Memo>,
     /// How many times Helm ran.
     pub helm_runs: usize,
-    /// The policy results by content, with `RootSettings::keep` (`None` with Gatekeeper).
-    pub results: Option<ResultsMemo>,
+    /// How many object and root evaluations the results by content spared this check.
+    pub results_reused: (usize, usize),
 }
 
 /// Rendered roots handed back to the caller (`kgate diff --since` compares them rather than
@@ -62,7 +63,10 @@ struct Shared<'a> {
     validators: &'a crate::validate::Validators,
     /// Policy results by content (see [`ResultsMemo`]). `None` when results depend on the
     /// root's other objects (Gatekeeper's inventory).
-    memo: Option<Mutex<ResultsMemo>>,
+    memo: Option<SharedResults>,
+    /// How many object and root evaluations the memo spared this check (another check
+    /// sharing the memo counts its own).
+    hits: [std::sync::atomic::AtomicUsize; 2],
     /// Whether rules across objects are memoized too: only for `kgate diff --since` (its
     /// checks keep their renders), whose REF side starts from the working tree's results
     /// (within one check, hashing every root's objects costs about what the few equal roots
@@ -103,31 +107,18 @@ type PolicyResults = Vec<Result<Violation, EvalError>>;
 /// the working tree). Results, not findings: a finding's location comes from the object's
 /// provenance, which may differ where the content does not, so findings are made again
 /// from each root's own objects.
-#[derive(Default, Clone)]
+#[derive(Default)]
 pub struct ResultsMemo {
     /// Object rules, by the object and the context ([`memo_key`]).
     objects: HashMap<u64, PolicyResults>,
     /// Rules across objects (`custom.scope: root`), by every object in order and the context
     /// ([`root_key`]).
     roots: HashMap<u64, PolicyResults>,
-    /// How many object and root evaluations it spared.
-    hits: (usize, usize),
 }
 
-impl ResultsMemo {
-    /// How many object and root evaluations it spared.
-    pub fn hits(&self) -> (usize, usize) {
-        self.hits
-    }
-
-    /// Another check's results, to start from (its hits not counted).
-    fn seed(&self) -> ResultsMemo {
-        ResultsMemo {
-            hits: (0, 0),
-            ..self.clone()
-        }
-    }
-}
+/// A [`ResultsMemo`] two checks share while they run (`kgate diff --since` checks both
+/// sides at once): whichever evaluates an input first spares the other.
+pub type SharedResults = std::sync::Arc<Mutex<ResultsMemo>>;
 
 /// The memo key: the object and the context, without what no policy reads (the root path,
 /// the cluster, annotations no rule declares it reads). `context_key` is the root's context
@@ -159,29 +150,44 @@ fn root_key(
     h.finish()
 }
 
-/// The results of `compute` for `key` in the memo's map `of`, computed once.
+/// Which results a memo lookup is for (and which hit counter it counts in).
+#[derive(Clone, Copy)]
+enum Memoized {
+    Objects = 0,
+    Roots = 1,
+}
+
+impl ResultsMemo {
+    fn map(&mut self, of: Memoized) -> &mut HashMap<u64, PolicyResults> {
+        match of {
+            Memoized::Objects => &mut self.objects,
+            Memoized::Roots => &mut self.roots,
+        }
+    }
+}
+
+/// The results of `compute` for `key` among the memo's results `of`, computed once.
 fn memoized(
     s: &Shared<'_>,
     key: impl Fn(&Shared<'_>) -> u64,
-    of: impl Fn(&mut ResultsMemo) -> (&mut HashMap<u64, PolicyResults>, &mut usize),
+    of: Memoized,
     compute: impl FnOnce() -> PolicyResults,
 ) -> PolicyResults {
     let Some(memo) = &s.memo else {
         return compute();
     };
     let key = key(s);
-    let hit = memo.lock().ok().and_then(|mut m| {
-        let (map, hits) = of(&mut m);
-        let hit = map.get(&key).cloned();
-        *hits += usize::from(hit.is_some());
-        hit
-    });
+    let hit = memo
+        .lock()
+        .ok()
+        .and_then(|mut m| m.map(of).get(&key).cloned());
     if let Some(hit) = hit {
+        s.hits[of as usize].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return hit;
     }
     let fresh = compute();
     if let Ok(mut m) = memo.lock() {
-        of(&mut m).0.insert(key, fresh.clone());
+        m.map(of).insert(key, fresh.clone());
     }
     fresh
 }
@@ -633,7 +639,7 @@ fn check_rendered(
             let policy = memoized(
                 s,
                 |s| memo_key(input, &context_key, s.reads),
-                |m| (&mut m.objects, &mut m.hits.0),
+                Memoized::Objects,
                 || ev.evaluate(input.clone(), &context, enabled),
             );
             results.extend(policy);
@@ -672,7 +678,7 @@ fn check_rendered(
             memoized(
                 s,
                 |s| root_key(&inputs, &context_key, s.reads, focused),
-                |m| (&mut m.roots, &mut m.hits.1),
+                Memoized::Roots,
                 evaluate,
             )
         } else {
@@ -904,9 +910,9 @@ pub struct RootSettings<'a> {
     /// Another render's memo over the same paths, and the files whose content differs from
     /// it: its builds that read none of them are reused (`kgate diff --since`'s REF side).
     pub reuse: Option<(&'a crate::render::Memo, &'a BTreeSet<PathBuf>)>,
-    /// Policy results of another check with the same policies and configuration (`kgate
-    /// diff --since`'s working tree, for REF's side): equal inputs are not evaluated again.
-    pub results: Option<&'a ResultsMemo>,
+    /// Policy results shared with another check with the same policies and configuration
+    /// (`kgate diff --since`'s two sides): equal inputs are evaluated once.
+    pub results: Option<&'a SharedResults>,
     /// The render cache across runs.
     pub store: Option<std::sync::Arc<crate::render::RenderStore>>,
 }
@@ -966,7 +972,8 @@ pub fn check_roots(
         memo: policies
             .gatekeeper_rules()
             .is_empty()
-            .then(|| Mutex::new(settings.results.map(ResultsMemo::seed).unwrap_or_default())),
+            .then(|| settings.results.cloned().unwrap_or_default()),
+        hits: Default::default(),
         memo_roots: settings.keep.is_some(),
         reads: policies.reads(),
         bases: settings.bases,
@@ -1022,10 +1029,10 @@ pub fn check_roots(
         findings.extend(f);
         objects += n;
     }
-    let (results, unused_results) = match settings.keep {
-        Some(_) => (shared.memo.and_then(|m| m.into_inner().ok()), None),
-        None => (None, shared.memo),
-    };
+    let results_reused = (
+        shared.hits[0].load(std::sync::atomic::Ordering::Relaxed),
+        shared.hits[1].load(std::sync::atomic::Ordering::Relaxed),
+    );
     // An entry point's own file is where its options (and Argo CD values) are read from,
     // and still a manifest of its own.
     let consumed = renderer
@@ -1043,7 +1050,8 @@ pub fn check_roots(
         .affected_objects
         .load(std::sync::atomic::Ordering::Relaxed);
     let rendered = shared.kept.into_inner().unwrap_or_default();
-    drop_aside((renderer, unused_results));
+    let results = shared.memo;
+    drop_aside((renderer, results));
     RootsOutcome {
         findings: merge_across_roots(findings),
         roots: dirs.len() + entries.len() + charts.len(),
@@ -1053,7 +1061,7 @@ pub fn check_roots(
         rendered,
         memo,
         helm_runs: helm.runs(),
-        results,
+        results_reused,
     }
 }
 
