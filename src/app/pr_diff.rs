@@ -298,7 +298,8 @@ struct Side {
     table: Arc<FileTable>,
     /// How the render cache served its check.
     render_cache: Option<crate::model::CacheStats>,
-    /// How many object and root evaluations those spared it.
+    /// How many object and root evaluations the results by content (shared with the other
+    /// side) spared its check.
     results_reused: (usize, usize),
     /// Whether its graph is the working tree's (REF checked in place with the working tree's
     /// discovery, graph and selection, `Prepared::shared`): it reaches the same roots.
@@ -772,10 +773,10 @@ struct RefSide<'a> {
 impl RefSide<'_> {
     /// The working tree's check, then REF's in the same paths with REF's contents of the
     /// edited files and without the paths REF's tree has not (`at`), reusing the working
-    /// tree's renders that read none of them. The two share their policy results by
-    /// content. When Helm ran on
-    /// either side (it reads its charts and values from disk) or REF's check needs REF's tree
-    /// (`Side::needs_ref_tree`), REF's side is checked in an export after all.
+    /// tree's renders that read none of them and sharing its policy results by content.
+    /// When Helm ran on either side (it reads its charts and values from disk) or REF's check
+    /// needs REF's tree (`Side::needs_ref_tree`), REF's side is checked in an export after
+    /// all.
     fn in_place(
         &self,
         at: &AtRef,
@@ -788,55 +789,41 @@ impl RefSide<'_> {
             present: &at.present,
         };
         let results = super::roots::SharedResults::default();
-        let (after, before) = self.working_tree_then_ref(prepared, files, &results, timings)?;
+        let (after, prepared, shares_graph) =
+            self.working_tree_and_ref_prepared(prepared, files, &results, timings)?;
         if after.helm_runs > 0 {
             let why = "Helm ran (it reads the disk)";
             let (before, tree) = self.export_and_check(None, why, timings)?;
             return Ok((before, after, Some(tree)));
         }
-        let before = before?;
-        if before.needs_ref_tree() {
-            let why = "REF's check needs its tree (Helm, a hidden path read)";
-            let (before, tree) = self.export_and_check(None, why, timings)?;
-            return Ok((before, after, Some(tree)));
-        }
-        Ok((Some(before), after, None))
-    }
-
-    /// The working tree's check, then REF's, reusing the working tree's renders that read
-    /// none of the edited files; REF's first phase runs beside the working tree's check.
-    fn working_tree_then_ref(
-        &self,
-        prepared: Prepared,
-        files: RefFiles<'_>,
-        results: &super::roots::SharedResults,
-        timings: &mut Timings,
-    ) -> Result<(Side, Result<Side, CheckError>), CheckError> {
-        let (after, prepared, shares_graph) =
-            self.working_tree_and_ref_prepared(prepared, files, results, timings)?;
         let clock = std::time::Instant::now();
         let keeping = Keeping {
             files,
             reuse: after.memo.as_ref(),
             repo: after.repo.as_ref(),
             sources: Some(&after.table),
-            results: Some(results),
+            results: Some(&results),
             store: after.store.as_ref(),
         };
-        let before = prepared.and_then(|p| Side::finish(p, &keeping));
-        let before = before.map(|b| Side { shares_graph, ..b });
-        if let Ok(b) = &before {
-            let (objects, roots) = b.results_reused;
-            timings.push((
-                format!(
-                    "check REF in the working tree's paths, reusing its renders \
-                     ({objects} object and {roots} root results reused)"
-                ),
-                clock.elapsed(),
-            ));
-            b.phases(timings);
+        let before = Side {
+            shares_graph,
+            ..Side::finish(prepared?, &keeping)?
+        };
+        let (objects, roots) = before.results_reused;
+        timings.push((
+            format!(
+                "check REF in the working tree's paths, reusing its renders \
+                 ({objects} object and {roots} root results reused)"
+            ),
+            clock.elapsed(),
+        ));
+        before.phases(timings);
+        if before.needs_ref_tree() {
+            let why = "REF's check needs its tree (Helm, a hidden path read)";
+            let (before, tree) = self.export_and_check(None, why, timings)?;
+            return Ok((before, after, Some(tree)));
         }
-        Ok((after, before))
+        Ok((Some(before), after, None))
     }
 
     /// The working tree's check, and REF's first phase meanwhile on a thread of its own:
