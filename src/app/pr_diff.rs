@@ -818,6 +818,8 @@ impl RefSide<'_> {
             clock.elapsed(),
         ));
         before.phases(timings);
+        // Freed as the sides are, off the diff's serial path.
+        super::roots::drop_aside(results);
         if before.needs_ref_tree() {
             let why = "REF's check needs its tree (Helm, a hidden path read)";
             let (before, tree) = self.export_and_check(None, why, timings)?;

@@ -116,8 +116,8 @@ pub struct ResultsMemo {
     roots: HashMap<u64, PolicyResults>,
 }
 
-/// A [`ResultsMemo`] two checks share while they run (`kgate diff --since` checks both
-/// sides at once): whichever evaluates an input first spares the other.
+/// A [`ResultsMemo`] two checks share: `kgate diff --since`'s REF side, checked after the
+/// working tree's, finds the working tree's results there (no copy is made of them).
 pub type SharedResults = std::sync::Arc<Mutex<ResultsMemo>>;
 
 /// The memo key: the object and the context, without what no policy reads (the root path,
