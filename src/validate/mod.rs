@@ -210,11 +210,14 @@ impl Validator {
             .flatten();
         let compiled = match shared {
             Some(compiled) => compiled,
-            None => self.compile(api_version, kind),
+            None => {
+                let compiled = self.compile(api_version, kind);
+                if embedded {
+                    crate::source::locked(embedded_compiled()).insert(shared_key, compiled.clone());
+                }
+                compiled
+            }
         };
-        if embedded {
-            crate::source::locked(embedded_compiled()).insert(shared_key, compiled.clone());
-        }
         if let Ok(mut c) = self.compiled.lock() {
             c.insert(key, compiled.clone());
         }
