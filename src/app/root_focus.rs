@@ -85,29 +85,24 @@ pub fn kept<O: Placed>(objects: &[O], affected: &[bool]) -> Option<Vec<bool>> {
     (!kept.iter().all(|k| *k)).then_some(kept)
 }
 
-/// `objects` with every object outside the affected objects' namespaces replaced by `{}`
-/// (see [`kept`]), or `None` when that leaves out nothing.
-pub fn focus(objects: &[Value], affected: &[bool]) -> Option<Vec<Value>> {
-    let kept = kept(objects, affected)?;
-    Some(
-        objects
-            .iter()
-            .zip(kept)
-            .map(|(o, kept)| {
-                if kept {
-                    o.clone()
-                } else {
-                    Value::Object(serde_json::Map::new())
-                }
-            })
-            .collect(),
-    )
+/// `objects` with every object [`kept`] leaves out (`keep`) replaced by `blank` (`{}`), in
+/// place.
+pub fn focused<T: Clone>(objects: &[T], keep: &[bool], blank: impl Fn() -> T) -> Vec<T> {
+    (objects.iter().zip(keep))
+        .map(|(o, kept)| if *kept { o.clone() } else { blank() })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The focus of `objects` as the JSON the rules see (`None`: nothing left out).
+    fn focus(objects: &[Value], affected: &[bool]) -> Option<Vec<Value>> {
+        let keep = kept(objects, affected)?;
+        Some(focused(objects, &keep, || json!({})))
+    }
 
     fn obj(kind: &str, ns: Option<&str>, name: &str) -> Value {
         let mut o = json!({"apiVersion": "v1", "kind": kind, "metadata": {"name": name}});

@@ -628,10 +628,20 @@ fn check_rendered(
         .collect();
     ev.set_inventory(&inputs);
     let context_key = s.reads.context_key(&context).to_string();
+    // Each object made a policy input once, when a rule first needs it: the object rules and
+    // the rules across objects share it.
+    let converted: Vec<std::cell::OnceCell<regorus::Value>> =
+        inputs.iter().map(|_| std::cell::OnceCell::new()).collect();
+    let rego = |i: usize| {
+        converted[i]
+            .get_or_init(|| crate::policy::value::rego_value(&inputs[i]))
+            .clone()
+    };
     let mut per_object: Vec<Vec<Result<Violation, EvalError>>> = inputs
         .iter()
         .zip(&affected)
-        .map(|(input, affected)| {
+        .enumerate()
+        .map(|(i, (input, affected))| {
             if !affected {
                 return Vec::new();
             }
@@ -640,7 +650,7 @@ fn check_rendered(
                 s,
                 |s| memo_key(input, &context_key, s.reads),
                 Memoized::Objects,
-                || ev.evaluate(input.clone(), &context, enabled),
+                || ev.evaluate_value(input, || rego(i), &context, enabled),
             );
             results.extend(policy);
             results
@@ -657,21 +667,30 @@ fn check_rendered(
     let root_results = if deferred || !affected.iter().any(|a| *a) {
         Vec::new()
     } else {
-        // Left out already (`kept`): the objects are the focus. Else the whole root's objects
-        // are focused here when a rule needs them all.
-        let focus = match &kept {
-            Some(_) => None,
-            None => super::root_focus::focus(&inputs, &affected),
+        // Left out already (`kept`): the objects are the focus (`Some(None)`). Else the whole
+        // root's objects are focused here when a rule needs them all: those kept, the others
+        // `{}` in place.
+        let focus: Option<Option<Vec<bool>>> = match &kept {
+            Some(_) => Some(None),
+            None => super::root_focus::kept(&inputs, &affected).map(Some),
         };
-        let focus = focus.as_deref().or(kept.as_ref().map(|_| &inputs[..]));
         // Findings on unaffected objects are dropped below: the rules need not look for
         // them (`input.subjects`).
         let subjects: Option<Vec<usize>> = (!affected.iter().all(|a| *a)).then(|| {
             let indexes = affected.iter().enumerate().filter(|(_, a)| **a);
             indexes.map(|(i, _)| i).collect()
         });
-        let mut evaluate =
-            || ev.evaluate_root(&inputs, focus, subjects.as_deref(), &context, enabled);
+        let mut evaluate = || {
+            let objects: Vec<regorus::Value> = (0..inputs.len()).map(rego).collect();
+            let focus: Option<Vec<regorus::Value>> = focus.as_ref().map(|keep| match keep {
+                None => objects.clone(),
+                Some(keep) => {
+                    super::root_focus::focused(&objects, keep, regorus::Value::new_object)
+                }
+            });
+            let focus = focus.as_deref();
+            ev.evaluate_root_values(&objects, focus, subjects.as_deref(), &context, enabled)
+        };
         if s.memo_roots {
             // The focus and the subjects follow from the objects and which are affected.
             let focused = subjects.as_ref().map(|_| &affected[..]);

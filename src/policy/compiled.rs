@@ -233,7 +233,7 @@ impl Vm {
     ) -> Option<regorus::Value> {
         if self.data.as_ref() != Some(key) {
             self.data = None;
-            self.vm.set_data(regorus::Value::from(data())).ok()?;
+            self.vm.set_data(super::value::rego_value(&data())).ok()?;
             self.data = Some(key.clone());
         }
         self.vm.set_input(input.clone());

@@ -18,6 +18,7 @@ mod results;
 mod root_rules;
 pub mod testing;
 pub mod user;
+pub mod value;
 
 pub use compiled::ProgramCache;
 pub use guard::in_guarded_evaluation;
@@ -712,9 +713,21 @@ impl Evaluator {
         context: &serde_json::Value,
         enabled: impl Fn(&str) -> bool,
     ) -> Vec<Result<Violation, EvalError>> {
+        self.evaluate_value(&object, || value::rego_value(&object), context, enabled)
+    }
+
+    /// [`Evaluator::evaluate`] of `object`, with `input` giving it converted
+    /// ([`value::rego_value`]) when a rule applies.
+    pub fn evaluate_value(
+        &mut self,
+        object: &serde_json::Value,
+        input: impl FnOnce() -> regorus::Value,
+        context: &serde_json::Value,
+        enabled: impl Fn(&str) -> bool,
+    ) -> Vec<Result<Violation, EvalError>> {
         let mut out = Vec::new();
         if let Some((g, engine)) = &mut self.gatekeeper {
-            out.extend(g.evaluate(engine, &object, &enabled));
+            out.extend(g.evaluate(engine, object, &enabled));
         }
         // Objects no enabled rule applies to cost nothing, not even a context switch.
         let kind = object
@@ -743,7 +756,7 @@ impl Evaluator {
             .any(|r| for_kind(r) && tripped.contains(&r.info.id));
         let rules = Arc::clone(&self.rules);
         let gather = self.gathers.for_kind(kind).to_owned();
-        let input = regorus::Value::from(object);
+        let input = input();
         let compiled = match (&mut self.vm, gathered) {
             (Some(vm), true) => {
                 let key = self.reads.context_key(context);
@@ -860,7 +873,7 @@ impl Evaluator {
         context: &serde_json::Value,
         enabled: impl Fn(&str) -> bool,
     ) -> Vec<Result<RepoViolation, EvalError>> {
-        let repo = regorus::Value::from(repo.clone());
+        let repo = value::rego_value(repo);
         self.run_scoped(|r| r.repo_scope, &repo, context, enabled)
             .into_iter()
             .flat_map(|(id, result)| match result {

@@ -12,6 +12,7 @@ use super::{
     EvalError, Evaluator, PolicyError, PolicyRule, PolicySource, Violation, add_policy,
     context_data, violations_of,
 };
+use crate::policy::value::rego_value;
 
 const ROOT_GATHER_PACKAGE: &str = "kgate_internal.root_gather";
 
@@ -74,11 +75,19 @@ fn root_violations(
 }
 
 /// `{"objects": objects, "subjects": subjects}` as a regorus value (no `subjects` when every
-/// object is one).
-fn objects_input(objects: &[serde_json::Value], subjects: Option<&[usize]>) -> regorus::Value {
-    let mut input = serde_json::json!({ "objects": objects });
+/// object is one). The objects are shared, not copied.
+fn objects_input(objects: &[regorus::Value], subjects: Option<&[usize]>) -> regorus::Value {
+    let mut input = std::collections::BTreeMap::new();
+    input.insert(
+        regorus::Value::from("objects"),
+        regorus::Value::from(objects.to_vec()),
+    );
     if let Some(subjects) = subjects {
-        input["subjects"] = serde_json::json!(subjects);
+        let indexes = subjects.iter().map(|i| regorus::Value::from(*i as u64));
+        input.insert(
+            regorus::Value::from("subjects"),
+            regorus::Value::from(indexes.collect::<Vec<_>>()),
+        );
     }
     regorus::Value::from(input)
 }
@@ -96,6 +105,20 @@ impl Evaluator {
         &mut self,
         objects: &[serde_json::Value],
         focus: Option<&[serde_json::Value]>,
+        subjects: Option<&[usize]>,
+        context: &serde_json::Value,
+        enabled: impl Fn(&str) -> bool,
+    ) -> Vec<Result<Violation, EvalError>> {
+        let objects: Vec<regorus::Value> = objects.iter().map(rego_value).collect();
+        let focus: Option<Vec<regorus::Value>> = focus.map(|f| f.iter().map(rego_value).collect());
+        self.evaluate_root_values(&objects, focus.as_deref(), subjects, context, enabled)
+    }
+
+    /// [`Evaluator::evaluate_root`] of objects already converted ([`rego_value`]).
+    pub fn evaluate_root_values(
+        &mut self,
+        objects: &[regorus::Value],
+        focus: Option<&[regorus::Value]>,
         subjects: Option<&[usize]>,
         context: &serde_json::Value,
         enabled: impl Fn(&str) -> bool,
@@ -190,6 +213,27 @@ mod tests {
     use super::super::{PolicySet, PolicySource};
     use serde_json::{Value, json};
 
+    fn rego_values(objects: &[Value]) -> Vec<regorus::Value> {
+        objects
+            .iter()
+            .map(crate::policy::value::rego_value)
+            .collect()
+    }
+
+    /// The input made of shared objects is the one regorus made of the JSON document.
+    #[test]
+    fn the_input_is_the_json_documents() {
+        let objects = root();
+        assert_eq!(
+            super::objects_input(&rego_values(&objects), Some(&[0, 2])),
+            regorus::Value::from(json!({"objects": objects, "subjects": [0, 2]}))
+        );
+        assert_eq!(
+            super::objects_input(&rego_values(&objects), None),
+            regorus::Value::from(json!({"objects": objects}))
+        );
+    }
+
     /// A root touching every built-in root rule, with findings for each.
     fn root() -> Vec<Value> {
         let deployment = |name: &str, ns: &str, app: &str| {
@@ -248,7 +292,7 @@ mod tests {
         focus[0] = json!({});
         for context in [json!({"production": true}), json!({"production": false})] {
             let vm = compiled.root_vm.as_mut().expect("a VM");
-            let input = super::objects_input(&objects, None);
+            let input = super::objects_input(&rego_values(&objects), None);
             let entry = set.root_gathers.all.clone();
             let data = || json!({"kgate": context.clone()});
             assert!(
@@ -333,7 +377,7 @@ mod tests {
             })
             .collect();
         let vm = ev.root_vm.as_mut().expect("a VM");
-        let input = super::objects_input(&objects, None);
+        let input = super::objects_input(&rego_values(&objects), None);
         let data = || json!({"kgate": {}});
         let entry = set.root_gathers.all.clone();
         assert!(vm.run(&json!({}), data, &input, &entry).is_some());
@@ -363,7 +407,7 @@ mod tests {
             assert!(set.root_program.is_some(), "compiled: {body}");
             let mut ev = set.evaluator();
             let vm = ev.root_vm.as_mut().expect("a VM");
-            let input = super::objects_input(&objects, None);
+            let input = super::objects_input(&rego_values(&objects), None);
             let entry = set.root_gathers.all.clone();
             let alone = vm.run(&json!({}), || json!({"kgate": {}}), &input, &entry);
             assert!(alone.is_none(), "{body}: the VM gave {alone:?}");
