@@ -25,11 +25,14 @@ app_of_overlay := {overlay: app |
 apps_by_path := {app.path: app | some app in input.apps}
 
 # The app whose directory holds `path`, if any: the longest matching prefix (an app may sit
-# inside another's directory).
+# inside another's directory). The prefixes are indexed by the parts' own indexes (1 to
+# count - 1, ascending), not a range of numbers: kgate guards that builtin in the interpreter,
+# which would keep the repository rules out of the VM.
 owner(path) := apps_by_path[prefixes[count(prefixes) - 1]] if {
 	parts := split(path, "/")
 	prefixes := [prefix |
-		some n in numbers.range(1, count(parts) - 1)
+		some n, _ in parts
+		n > 0
 		prefix := concat("/", array.slice(parts, 0, n))
 		apps_by_path[prefix]
 	]

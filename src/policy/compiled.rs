@@ -99,9 +99,13 @@ pub trait ProgramCache: Sync {
     fn put(&self, key: &[u8; 32], bytes: &[u8]);
 }
 
-/// The object rules' and the root rules' programs (`None`: that set runs in the
-/// interpreter).
-pub(super) type Programs = (Option<Arc<Program>>, Option<Arc<Program>>);
+/// The object rules', the root rules' and the repository rules' programs (`None`: that set
+/// runs in the interpreter).
+pub(super) type Programs = (
+    Option<Arc<Program>>,
+    Option<Arc<Program>>,
+    Option<Arc<Program>>,
+);
 
 /// The [`Programs`] `cache` holds for `fingerprint`. Anything it cannot give back whole is a
 /// miss: the programs are compiled again.
@@ -112,7 +116,9 @@ pub(super) fn stored_programs(
     let bytes = cache.get(fingerprint)?;
     let (program, rest) = take_program(&bytes)?;
     let (root_program, rest) = take_program(rest)?;
-    rest.is_empty().then_some((program, root_program))
+    let (repo_program, rest) = take_program(rest)?;
+    rest.is_empty()
+        .then_some((program, root_program, repo_program))
 }
 
 /// One program as [`store_programs`] wrote it: a presence byte, then the length and the
@@ -140,10 +146,10 @@ fn take_program(bytes: &[u8]) -> Option<(Option<Arc<Program>>, &[u8])> {
 pub(super) fn store_programs(
     cache: &dyn ProgramCache,
     fingerprint: &[u8; 32],
-    (program, root_program): &Programs,
+    (program, root_program, repo_program): &Programs,
 ) {
     let mut bytes = Vec::new();
-    for p in [program, root_program] {
+    for p in [program, root_program, repo_program] {
         match p {
             None => bytes.push(0),
             Some(p) => {

@@ -14,6 +14,7 @@ pub mod gatekeeper;
 mod guard;
 mod metadata;
 pub mod reads;
+mod repo_rules;
 mod results;
 mod root_rules;
 pub mod testing;
@@ -178,6 +179,9 @@ pub struct PolicySet {
     /// The root-scope rules' gathers, and compiled for the RVM (`root_rules`).
     root_gathers: Arc<root_rules::RootGathers>,
     root_program: Option<Arc<regorus::rvm::program::Program>>,
+    /// The repository-scope rules' gather, and compiled for the RVM (`repo_rules`).
+    repo_gather: String,
+    repo_program: Option<Arc<regorus::rvm::program::Program>>,
     /// The time limit per object and the memory limit (`set_limits`).
     limits: (Duration, Option<u64>),
     /// What tells these policies from others: the BLAKE3 hash of every policy file's path
@@ -277,6 +281,7 @@ impl PolicySet {
         rules.sort_by(|a, b| a.info.id.cmp(&b.info.id));
         let gathers = add_gathers(&mut engine, &rules)?;
         let root_gathers = root_rules::add_root_gathers(&mut engine, &rules)?;
+        let repo_gather = repo_rules::add_repo_gather(&mut engine, &rules)?;
         // Programs are stored only after the same policies (same fingerprint, same build of
         // kgate) passed this analysis: with them, it would only be done again (~4 ms of CPU
         // beside the walk of every warm run).
@@ -308,12 +313,19 @@ impl PolicySet {
                 .iter()
                 .any(|r| r.info.source == s.path && !r.info.root_scope)
         };
-        let (program, root_program) = match stored {
+        // The repository gather reaches the repository-scope rules and what they import.
+        let not_repo_rule = |s: &&PolicySource| {
+            rules
+                .iter()
+                .any(|r| r.info.source == s.path && !r.info.repo_scope)
+        };
+        let (program, root_program, repo_program) = match stored {
             Some(programs) => programs,
             None => {
                 let programs = (
                     compile(&scoped, &gathers.all()),
                     compile(&other_rule, &root_gathers.entries()),
+                    compile(&not_repo_rule, std::slice::from_ref(&repo_gather)),
                 );
                 if let Some(cache) = cache {
                     compiled::store_programs(cache, &fingerprint, &programs);
@@ -337,6 +349,8 @@ impl PolicySet {
             program,
             root_gathers: Arc::new(root_gathers),
             root_program,
+            repo_gather,
+            repo_program,
             limits: (EVAL_TIME_LIMIT, None),
         })
     }
@@ -413,6 +427,8 @@ impl PolicySet {
             root_gathers: Arc::clone(&self.root_gathers),
             root_vm: (self.root_program.as_ref())
                 .map(|p| compiled::Vm::new(Arc::clone(p), self.limits.0, self.limits.1)),
+            repo: (self.repo_program.as_ref()).map(|p| (Arc::clone(p), self.repo_gather.clone())),
+            limits: self.limits,
         }
     }
 }
@@ -694,6 +710,9 @@ pub struct Evaluator {
     vm: Option<compiled::Vm>,
     root_gathers: Arc<root_rules::RootGathers>,
     root_vm: Option<compiled::Vm>,
+    /// The repository-scope rules' program and gather (a VM is made when they run, once).
+    repo: Option<(Arc<regorus::rvm::program::Program>, String)>,
+    limits: (Duration, Option<u64>),
 }
 
 /// Prepared engines kept per evaluator: more distinct contexts than this (many clusters with
@@ -862,25 +881,6 @@ impl Evaluator {
         if let Some((_, engines)) = &mut self.gatekeeper {
             engines.set_inventory(objects);
         }
-    }
-
-    /// Runs the repository-scope rules (`custom.scope: repo`) once on `repo` (the repository
-    /// graph as `app::repo_input` builds it): a violation names the file or directory it concerns
-    /// (`file`, relative to the scanned root) and optionally a `line`.
-    pub fn evaluate_repo(
-        &mut self,
-        repo: &serde_json::Value,
-        context: &serde_json::Value,
-        enabled: impl Fn(&str) -> bool,
-    ) -> Vec<Result<RepoViolation, EvalError>> {
-        let repo = value::rego_value(repo);
-        self.run_scoped(|r| r.repo_scope, &repo, context, enabled)
-            .into_iter()
-            .flat_map(|(id, result)| match result {
-                Ok(value) => repo_violations_of(&id, &value),
-                Err(e) => vec![Err(e)],
-            })
-            .collect()
     }
 
     /// Evaluates each enabled rule `scoped` selects, one by one, on `input`: the rule's
