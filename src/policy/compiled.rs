@@ -350,6 +350,25 @@ mod tests {
         }
     }
 
+    /// The programs are compiled from the engine the load analysed: the same programs, byte
+    /// for byte, as compiling from the engine as the policies were added to it.
+    #[test]
+    fn programs_from_the_analysed_engine_are_the_same() {
+        let set = PolicySet::builtin().expect("built-in policies");
+        let bytes = |p: &Option<std::sync::Arc<super::Program>>| {
+            p.as_ref()
+                .map(|p| p.serialize_binary().expect("serializes"))
+        };
+        let fresh = |entries: &[String]| bytes(&super::compile(&set.engine, entries));
+        assert!(set.program.is_some() && set.root_program.is_some() && set.repo_program.is_some());
+        assert_eq!(bytes(&set.program), fresh(&set.gathers.all()));
+        assert_eq!(bytes(&set.root_program), fresh(&set.root_gathers.entries()));
+        assert_eq!(
+            bytes(&set.repo_program),
+            fresh(std::slice::from_ref(&set.repo_gather))
+        );
+    }
+
     #[test]
     fn stored_programs_are_taken_back_and_give_the_same_findings() {
         let cache = MemoryCache::default();

@@ -285,9 +285,12 @@ impl PolicySet {
         // Programs are stored only after the same policies (same fingerprint, same build of
         // kgate) passed this analysis: with them, it would only be done again (~4 ms of CPU
         // beside the walk of every warm run).
-        if stored.is_none() {
-            analyse_modules(&engine)?;
-        }
+        // The analysed engine is what the programs are compiled from: each compile would
+        // otherwise analyse every module again (three programs, three analyses).
+        let analysed = match stored {
+            None => Some(analyse_modules(&engine)?),
+            Some(_) => None,
+        };
         let guarded = engine_guarded(sources, user);
         let scoped = |s: &&PolicySource| {
             rules
@@ -303,7 +306,7 @@ impl PolicySet {
                     .map(|s| s.text.as_str()),
                 guarded,
             )
-            .then(|| compiled::compile(&engine, entries))
+            .then(|| compiled::compile(analysed.as_ref().unwrap_or(&engine), entries))
             .flatten()
         };
         // The root gathers reach the root-scope rules and what they import (not the object
@@ -592,12 +595,15 @@ fn add_gathers(engine: &mut regorus::Engine, rules: &[PolicyRule]) -> Result<Gat
 }
 
 /// Analyses every module added to `engine`, reporting the first invalid one with its file.
-fn analyse_modules(engine: &regorus::Engine) -> Result<(), PolicyError> {
+/// Returns a copy of `engine` with its modules analysed (regorus keeps that until a module
+/// or the data changes).
+fn analyse_modules(engine: &regorus::Engine) -> Result<regorus::Engine, PolicyError> {
     // regorus analyses modules when first evaluating, not when adding them: analyse now,
     // so that an invalid policy is a usage error at load (with its file and line), not a
     // `policy-error` on every object.
     // (Evaluating the query `true` prepares every module but evaluates no rule.)
-    if let Err(e) = engine.clone().eval_query("true".to_owned(), false) {
+    let mut analysed = engine.clone();
+    if let Err(e) = analysed.eval_query("true".to_owned(), false) {
         let message = e.to_string();
         let path = message
             .lines()
@@ -607,7 +613,7 @@ fn analyse_modules(engine: &regorus::Engine) -> Result<(), PolicyError> {
             .to_owned();
         return Err(PolicyError::Load { path, message });
     }
-    Ok(())
+    Ok(analysed)
 }
 
 /// Adds one Rego file, turning regorus' `anyhow` error into kgate's own. Rego v1 first;
