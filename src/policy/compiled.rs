@@ -257,6 +257,38 @@ impl Vm {
     }
 }
 
+impl super::Evaluator {
+    /// The `deny` of each enabled rule `scoped` selects, by id from the gather rule `entry`
+    /// run in `vm` on `input` (with `data.kgate` for `context`); `None` when one of the rules
+    /// `scoped` selects was stopped (the gather holds it: the interpreter runs the others),
+    /// the VM fails, or the gather leaves a rule out.
+    pub(super) fn run_gather(
+        &self,
+        vm: &mut Vm,
+        (entry, input): (&str, &regorus::Value),
+        context: &serde_json::Value,
+        scoped: impl Fn(&crate::model::rules::RuleInfo) -> bool,
+        enabled: impl Fn(&str) -> bool,
+    ) -> Option<Vec<(String, Result<regorus::Value, super::EvalError>)>> {
+        let selected = self.rules.iter().filter(|r| scoped(&r.info));
+        if selected.clone().any(|r| self.tripped.contains(&r.info.id)) {
+            return None;
+        }
+        let key = self.reads.context_key(context);
+        let data = || super::context_data(&self.user_data, key.clone());
+        let Some(regorus::Value::Object(results)) = vm.run(&key, data, input, entry) else {
+            return None;
+        };
+        selected
+            .filter(|r| enabled(&r.info.id))
+            .map(|r| {
+                let value = results.get(&regorus::Value::from(r.info.id.as_str()))?;
+                Some((r.info.id.clone(), Ok(value.clone())))
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{PolicySet, PolicySource};

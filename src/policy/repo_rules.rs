@@ -4,12 +4,11 @@
 //! twentieth of an uncached check. Any VM error, panic or unexpected result sends them to
 //! the interpreter, rule by rule, which reports errors as it always did.
 
-use std::sync::Arc;
-
 use super::{
     EvalError, Evaluator, PolicyError, PolicyRule, PolicySource, RepoViolation, add_policy,
-    context_data, repo_violations_of,
+    repo_violations_of,
 };
+use crate::model::rules::RuleInfo;
 
 const REPO_GATHER_PACKAGE: &str = "kgate_internal.repo_gather";
 
@@ -68,24 +67,10 @@ impl Evaluator {
         enabled: &impl Fn(&str) -> bool,
     ) -> Option<Vec<(String, Result<regorus::Value, EvalError>)>> {
         let (program, entry) = self.repo.clone()?;
-        let rules = Arc::clone(&self.rules);
-        if (rules.iter()).any(|r| r.info.repo_scope && self.tripped.contains(&r.info.id)) {
-            return None;
-        }
         // Run once per check: the VM is made here, not with every evaluator.
         let mut vm = super::compiled::Vm::new(program, self.limits.0, self.limits.1);
-        let key = self.reads.context_key(context);
-        let data = || context_data(&self.user_data, key.clone());
-        let Some(regorus::Value::Object(results)) = vm.run(&key, data, input, &entry) else {
-            return None;
-        };
-        (rules.iter())
-            .filter(|r| r.info.repo_scope && enabled(&r.info.id))
-            .map(|r| {
-                let value = results.get(&regorus::Value::from(r.info.id.as_str()))?;
-                Some((r.info.id.clone(), Ok(value.clone())))
-            })
-            .collect()
+        let scoped = |r: &RuleInfo| r.repo_scope;
+        self.run_gather(&mut vm, (&entry, input), context, scoped, enabled)
     }
 }
 

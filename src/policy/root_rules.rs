@@ -6,12 +6,12 @@
 //! the root's rules to the interpreter, rule by rule, which reports errors as it always did.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use super::{
     EvalError, Evaluator, PolicyError, PolicyRule, PolicySource, Violation, add_policy,
-    context_data, violations_of,
+    violations_of,
 };
+use crate::model::rules::RuleInfo;
 use crate::policy::value::rego_value;
 
 const ROOT_GATHER_PACKAGE: &str = "kgate_internal.root_gather";
@@ -181,27 +181,13 @@ impl Evaluator {
         context: &serde_json::Value,
         enabled: impl Fn(&str) -> bool,
     ) -> Vec<(String, Result<regorus::Value, EvalError>)> {
-        let tripped = Arc::clone(&self.tripped);
-        let rules = Arc::clone(&self.rules);
-        // A stopped rule is part of the gather: the interpreter runs the others one by one.
-        let stopped = rules
-            .iter()
-            .any(|r| r.info.root_scope && tripped.contains(&r.info.id));
-        if !stopped && let Some(vm) = &mut self.root_vm {
-            let key = self.reads.context_key(context);
-            let data = || context_data(&self.user_data, key.clone());
-            if let Some(regorus::Value::Object(results)) = vm.run(&key, data, input, entry) {
-                let picked: Option<Vec<_>> = rules
-                    .iter()
-                    .filter(|r| r.info.root_scope && enabled(&r.info.id))
-                    .map(|r| {
-                        let value = results.get(&regorus::Value::from(r.info.id.as_str()))?;
-                        Some((r.info.id.clone(), Ok(value.clone())))
-                    })
-                    .collect();
-                if let Some(picked) = picked {
-                    return picked;
-                }
+        // The VM is lent to the run and given back (a panic in it is caught).
+        if let Some(mut vm) = self.root_vm.take() {
+            let scoped = |r: &RuleInfo| r.root_scope;
+            let picked = self.run_gather(&mut vm, (entry, input), context, scoped, &enabled);
+            self.root_vm = Some(vm);
+            if let Some(picked) = picked {
+                return picked;
             }
         }
         self.run_scoped(|r| r.root_scope, input, context, enabled)
