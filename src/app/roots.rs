@@ -667,13 +667,10 @@ fn check_rendered(
     let root_results = if deferred || !affected.iter().any(|a| *a) {
         Vec::new()
     } else {
-        // Left out already (`kept`): the objects are the focus (`Some(None)`). Else the whole
-        // root's objects are focused here when a rule needs them all: those kept, the others
-        // `{}` in place.
-        let focus: Option<Option<Vec<bool>>> = match &kept {
-            Some(_) => Some(None),
-            None => super::root_focus::kept(&inputs, &affected).map(Some),
-        };
+        // The objects `kept` keeps, the others `{}` in place (as they are in the inputs
+        // already when `kept` left them out). Without `kept`, the whole root's objects are
+        // focused here when a rule needs them all.
+        let focus = (kept.clone()).or_else(|| super::root_focus::kept(&inputs, &affected));
         // Findings on unaffected objects are dropped below: the rules need not look for
         // them (`input.subjects`).
         let subjects: Option<Vec<usize>> = (!affected.iter().all(|a| *a)).then(|| {
@@ -682,14 +679,10 @@ fn check_rendered(
         });
         let mut evaluate = || {
             let objects: Vec<regorus::Value> = (0..inputs.len()).map(rego).collect();
-            let focus: Option<Vec<regorus::Value>> = focus.as_ref().map(|keep| match keep {
-                None => objects.clone(),
-                Some(keep) => {
-                    super::root_focus::focused(&objects, keep, regorus::Value::new_object)
-                }
-            });
+            let focus: Option<Vec<regorus::Value>> = (focus.as_ref())
+                .map(|keep| super::root_focus::focused(&objects, keep, regorus::Value::new_object));
             let focus = focus.as_deref();
-            ev.evaluate_root_values(&objects, focus, subjects.as_deref(), &context, enabled)
+            ev.evaluate_root(&objects, focus, subjects.as_deref(), &context, enabled)
         };
         if s.memo_roots {
             // The focus and the subjects follow from the objects and which are affected.

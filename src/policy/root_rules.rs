@@ -12,7 +12,6 @@ use super::{
     violations_of,
 };
 use crate::model::rules::RuleInfo;
-use crate::policy::value::rego_value;
 
 const ROOT_GATHER_PACKAGE: &str = "kgate_internal.root_gather";
 
@@ -101,21 +100,9 @@ impl Evaluator {
     /// `subjects` (the indexes of the objects whose findings count, in order), the input
     /// names them as `input.subjects`, and the built-in rules look for findings on those
     /// objects only (`data.kgate.lib.root.subjects`); findings on the others may be left out.
+    /// The objects are converted already (`value::rego_value`): `app::roots` shares them
+    /// with the object rules.
     pub fn evaluate_root(
-        &mut self,
-        objects: &[serde_json::Value],
-        focus: Option<&[serde_json::Value]>,
-        subjects: Option<&[usize]>,
-        context: &serde_json::Value,
-        enabled: impl Fn(&str) -> bool,
-    ) -> Vec<Result<Violation, EvalError>> {
-        let objects: Vec<regorus::Value> = objects.iter().map(rego_value).collect();
-        let focus: Option<Vec<regorus::Value>> = focus.map(|f| f.iter().map(rego_value).collect());
-        self.evaluate_root_values(&objects, focus.as_deref(), subjects, context, enabled)
-    }
-
-    /// [`Evaluator::evaluate_root`] of objects already converted ([`rego_value`]).
-    pub fn evaluate_root_values(
         &mut self,
         objects: &[regorus::Value],
         focus: Option<&[regorus::Value]>,
@@ -206,6 +193,33 @@ mod tests {
             .collect()
     }
 
+    /// [`Evaluator::evaluate_root`] of JSON objects, converted as `app::roots` does.
+    trait EvaluateJson {
+        fn evaluate_root_json(
+            &mut self,
+            objects: &[Value],
+            focus: Option<&[Value]>,
+            subjects: Option<&[usize]>,
+            context: &Value,
+            enabled: impl Fn(&str) -> bool,
+        ) -> Vec<Result<crate::policy::Violation, crate::policy::EvalError>>;
+    }
+
+    impl EvaluateJson for crate::policy::Evaluator {
+        fn evaluate_root_json(
+            &mut self,
+            objects: &[Value],
+            focus: Option<&[Value]>,
+            subjects: Option<&[usize]>,
+            context: &Value,
+            enabled: impl Fn(&str) -> bool,
+        ) -> Vec<Result<crate::policy::Violation, crate::policy::EvalError>> {
+            let focus = focus.map(rego_values);
+            let objects = rego_values(objects);
+            self.evaluate_root(&objects, focus.as_deref(), subjects, context, enabled)
+        }
+    }
+
     /// The input made of shared objects is the one regorus made of the JSON document.
     #[test]
     fn the_input_is_the_json_documents() {
@@ -286,18 +300,18 @@ mod tests {
                 "runs in the VM"
             );
             for focus in [None, Some(&focus[..])] {
-                let a = compiled.evaluate_root(&objects, focus, None, &context, |_| true);
-                let b = interpreted.evaluate_root(&objects, focus, None, &context, |_| true);
+                let a = compiled.evaluate_root_json(&objects, focus, None, &context, |_| true);
+                let b = interpreted.evaluate_root_json(&objects, focus, None, &context, |_| true);
                 assert_eq!(a, b);
                 let rules: std::collections::BTreeSet<_> =
                     a.iter().flatten().map(|v| v.rule.as_str()).collect();
                 assert!(rules.len() >= 4, "{a:#?}");
             }
             let only = |id: &str| id == "hpa-target-missing";
-            let a = compiled.evaluate_root(&objects, None, None, &context, only);
+            let a = compiled.evaluate_root_json(&objects, None, None, &context, only);
             assert_eq!(
                 a,
-                interpreted.evaluate_root(&objects, None, None, &context, only)
+                interpreted.evaluate_root_json(&objects, None, None, &context, only)
             );
             assert!(
                 matches!(&a[..], [Ok(v)] if v.rule == "hpa-target-missing"),
@@ -316,7 +330,7 @@ mod tests {
         interpreted.root_vm = None;
         let objects = root();
         let context = json!({"production": true});
-        let whole = compiled.evaluate_root(&objects, None, None, &context, |_| true);
+        let whole = compiled.evaluate_root_json(&objects, None, None, &context, |_| true);
         let on = |i: usize| {
             let kept: Vec<_> = (whole.iter())
                 .filter(|r| matches!(r, Ok(v) if v.object == Some(i)))
@@ -335,7 +349,8 @@ mod tests {
         ] {
             let expected: Vec<_> = subjects.iter().flat_map(|i| on(*i)).collect();
             for ev in [&mut compiled, &mut interpreted] {
-                let mut got = ev.evaluate_root(&objects, None, Some(&subjects), &context, |_| true);
+                let mut got =
+                    ev.evaluate_root_json(&objects, None, Some(&subjects), &context, |_| true);
                 let mut want = expected.clone();
                 let key = |r: &Result<super::Violation, super::EvalError>| format!("{r:?}");
                 got.sort_by_key(key);
@@ -398,7 +413,7 @@ mod tests {
             let alone = vm.run(&json!({}), || json!({"kgate": {}}), &input, &entry);
             assert!(alone.is_none(), "{body}: the VM gave {alone:?}");
             for focus in [None, Some(&objects[..])] {
-                let out = ev.evaluate_root(&objects, focus, None, &json!({}), |_| true);
+                let out = ev.evaluate_root_json(&objects, focus, None, &json!({}), |_| true);
                 assert!(
                     matches!(&out[..], [Err(e)] if e.rule == "my-rule"),
                     "{body}: {out:?}"
@@ -411,7 +426,7 @@ mod tests {
         .expect("loads");
         let out = set
             .evaluator()
-            .evaluate_root(&objects, None, None, &json!({}), |_| true);
+            .evaluate_root_json(&objects, None, None, &json!({}), |_| true);
         assert!(
             matches!(&out[..], [Ok(v)] if v.object == Some(0)),
             "{out:?}"
@@ -449,7 +464,7 @@ mod tests {
         ];
         let out = set
             .evaluator()
-            .evaluate_root(&objects, None, None, &json!({}), |_| true);
+            .evaluate_root_json(&objects, None, None, &json!({}), |_| true);
         assert!(matches!(&out[..], [Ok(v)] if v.message == "one"), "{out:?}");
     }
 
@@ -463,7 +478,7 @@ mod tests {
         let objects = vec![json!({"kind": "X", "metadata": {"name": "web"}})];
         let out = set
             .evaluator()
-            .evaluate_root(&objects, None, None, &json!({}), |_| true);
+            .evaluate_root_json(&objects, None, None, &json!({}), |_| true);
         assert!(matches!(&out[..], [Ok(v)] if v.message == "m"), "{out:?}");
     }
 }
