@@ -790,6 +790,19 @@ impl Evaluator {
             }
             _ => None,
         };
+        // The interpreter's engine is prepared only when the VM gave no results.
+        let gathered_violations = |results: &regorus::Value, out: &mut Vec<_>| {
+            for rule in rules.iter().filter(|r| enabled(&r.info.id)) {
+                let key = regorus::Value::from(rule.info.id.as_str());
+                if let Some(value) = results.as_object().ok().and_then(|m| m.get(&key)) {
+                    out.extend(violations_of(&rule.info.id, value));
+                }
+            }
+        };
+        if let Some(all @ regorus::Value::Object(_)) = &compiled {
+            gathered_violations(all, &mut out);
+            return out;
+        }
         let mut engine = match self.engine_for(context) {
             Ok(engine) => engine,
             Err(e) => {
@@ -804,17 +817,7 @@ impl Evaluator {
             None => None,
         };
         match all {
-            Some(regorus::Value::Object(results)) => {
-                for rule in rules.iter() {
-                    if !enabled(&rule.info.id) {
-                        continue;
-                    }
-                    let key = regorus::Value::from(rule.info.id.as_str());
-                    if let Some(value) = results.get(&key) {
-                        out.extend(violations_of(&rule.info.id, value));
-                    }
-                }
-            }
+            Some(all @ regorus::Value::Object(_)) => gathered_violations(&all, &mut out),
             // Undefined (no rule produced a set) or an error somewhere: evaluate rule by rule
             // so that an error is attributed to the rule that raised it.
             _ => {
@@ -1082,14 +1085,20 @@ mod tests {
         let pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}});
         let rule = |body: &str| PolicySet::load(&user_rule(body)).unwrap();
         let env_only = rule("deny contains data.kgate.environment if true");
+        let mut in_vm = env_only.evaluator();
+        // The interpreter's (below, without the VM).
         let mut ev = env_only.evaluator();
+        ev.vm = None;
         for root in ["a/overlays/dev", "b/overlays/dev", "a/overlays/prod"] {
             let env = root.rsplit('/').next().unwrap();
-            let out = ev.evaluate(pod.clone(), &ctx(root, env), |_| true);
-            assert_eq!(out[0].as_ref().unwrap().message, env);
+            for ev in [&mut in_vm, &mut ev] {
+                let out = ev.evaluate(pod.clone(), &ctx(root, env), |_| true);
+                assert_eq!(out[0].as_ref().unwrap().message, env);
+            }
         }
-        // Two roots of one environment share a prepared engine.
+        // Two roots of one environment share a prepared engine; the VM's results need none.
         assert_eq!(ev.engines.len(), 2);
+        assert!(in_vm.vm.is_some() && in_vm.engines.is_empty());
 
         let root_reader = rule("deny contains data.kgate.root if true");
         assert!(root_reader.reads_root());

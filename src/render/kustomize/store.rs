@@ -717,12 +717,39 @@ impl RenderStore {
         let size = 4096 + 2048 * objects + 128 * header.reads.len();
         let mut bytes = Vec::with_capacity(size);
         bytes.extend([0; 4]);
-        let mut bytes = postcard::to_extend(header, bytes).map_err(|e| e.to_string())?;
+        append(header, &mut bytes)?;
         let head_len = u32::try_from(bytes.len() - 4).map_err(|e| e.to_string())?;
         bytes[..4].copy_from_slice(&head_len.to_le_bytes());
-        let bytes = postcard::to_extend(body, bytes).map_err(|e| e.to_string())?;
+        append(body, &mut bytes)?;
         let [to, second] = self.entries(dir);
         self.writer.write(writer::Entry { to, second, bytes });
+        Ok(())
+    }
+}
+
+/// Appends `value`'s postcard encoding to `bytes`.
+fn append(value: &impl Serialize, bytes: &mut Vec<u8>) -> Result<(), String> {
+    postcard::serialize_with_flavor(value, Appending(bytes)).map_err(|e| e.to_string())
+}
+
+/// postcard's output appended to a vector a slice at a time: its `ExtendFlavor` copied every
+/// slice byte by byte (a fifth of saving a cluster's entry, in the paths and strings).
+struct Appending<'a>(&'a mut Vec<u8>);
+
+impl postcard::ser_flavors::Flavor for Appending<'_> {
+    type Output = ();
+
+    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
+        self.0.push(byte);
+        Ok(())
+    }
+
+    fn try_extend(&mut self, bytes: &[u8]) -> postcard::Result<()> {
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<()> {
         Ok(())
     }
 }

@@ -502,3 +502,19 @@ fn the_memo_keeps_no_failure_at_the_referrer() {
         }
     }
 }
+
+#[test]
+fn an_entry_is_encoded_as_postcard_encodes_it() {
+    // The appending flavor copies slices at once; the bytes must be postcard's own.
+    let value = (
+        vec![PathBuf::from("apps/a/kustomization.yaml"), PathBuf::new()],
+        "text with ünïcode".to_owned(),
+        (7u8, u64::MAX, -3i64, 1.5f64, b"bytes".to_vec()),
+        Some(vec![Some(2u32), None]),
+    );
+    let mut bytes = vec![9, 9];
+    append(&value, &mut bytes).expect("encodes");
+    let mut expected = vec![9, 9];
+    expected.extend(postcard::to_stdvec(&value).expect("encodes"));
+    assert_eq!(bytes, expected);
+}
