@@ -10,6 +10,7 @@
 //! vendored regorus (`vendor/regorus.patch`) and strict builtin errors, which `Vm::new` sets:
 //! upstream's VM makes that rule undefined, and a broken rule would pass.
 
+use std::io::Read;
 use std::num::{NonZeroU32, NonZeroU64};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -113,15 +114,19 @@ pub(super) fn stored_programs(
     cache: &dyn ProgramCache,
     fingerprint: &[u8; 32],
 ) -> Option<Programs> {
-    let bytes = cache.get(fingerprint)?;
-    let (program, rest) = take_program(&bytes)?;
+    programs_from(&cache.get(fingerprint)?)
+}
+
+/// The programs [`programs_bytes`] wrote.
+fn programs_from(bytes: &[u8]) -> Option<Programs> {
+    let (program, rest) = take_program(bytes)?;
     let (root_program, rest) = take_program(rest)?;
     let (repo_program, rest) = take_program(rest)?;
     rest.is_empty()
         .then_some((program, root_program, repo_program))
 }
 
-/// One program as [`store_programs`] wrote it: a presence byte, then the length and the
+/// One program as [`programs_bytes`] wrote it: a presence byte, then the length and the
 /// bytes of regorus' binary serialization.
 fn take_program(bytes: &[u8]) -> Option<(Option<Arc<Program>>, &[u8])> {
     match bytes.split_first()? {
@@ -146,26 +151,51 @@ fn take_program(bytes: &[u8]) -> Option<(Option<Arc<Program>>, &[u8])> {
 pub(super) fn store_programs(
     cache: &dyn ProgramCache,
     fingerprint: &[u8; 32],
-    (program, root_program, repo_program): &Programs,
+    programs: &Programs,
 ) {
+    if let Some(bytes) = programs_bytes(programs) {
+        cache.put(fingerprint, &bytes);
+    }
+}
+
+/// `programs` serialized, each program as [`take_program`] reads it back.
+fn programs_bytes((program, root_program, repo_program): &Programs) -> Option<Vec<u8>> {
     let mut bytes = Vec::new();
     for p in [program, root_program, repo_program] {
         match p {
             None => bytes.push(0),
             Some(p) => {
-                let Ok(binary) = p.serialize_binary() else {
-                    return;
-                };
-                let Ok(len) = u32::try_from(binary.len()) else {
-                    return;
-                };
+                let binary = p.serialize_binary().ok()?;
+                let len = u32::try_from(binary.len()).ok()?;
                 bytes.push(1);
                 bytes.extend_from_slice(&len.to_le_bytes());
                 bytes.extend_from_slice(&binary);
             }
         }
     }
-    cache.put(fingerprint, &bytes);
+    Some(bytes)
+}
+
+/// The built-in library's programs as this source tree compiles them, so that a run without
+/// a cache (a CI runner's first) does not compile them: the fingerprint of the policies they
+/// were compiled from (32 bytes), then [`programs_bytes`] compressed with gzip. Written by
+/// `KGATE_BLESS_PROGRAMS=1 cargo test --lib embedded_programs`; the test fails when they
+/// are not the programs the tree compiles.
+const EMBEDDED: &[u8] = include_bytes!("builtin-programs.bin");
+
+/// The embedded programs, when they were compiled from the policies of `fingerprint` (the
+/// built-in library alone, as this tree has it) and this build's VM is the one they were
+/// compiled for (see [`vm_reports_body_errors`]).
+pub(super) fn embedded_programs(fingerprint: &[u8; 32]) -> Option<Programs> {
+    let (of, compressed) = EMBEDDED.split_first_chunk::<32>()?;
+    if of != fingerprint || !vm_reports_body_errors() {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    flate2::read::GzDecoder::new(compressed)
+        .read_to_end(&mut bytes)
+        .ok()?;
+    programs_from(&bytes)
 }
 
 /// Whether the VM this binary links reports a rule body's error (a division by zero) rather
@@ -380,6 +410,57 @@ mod tests {
             let mut stored = self.0.lock().expect("lock");
             *stored = (Some(bytes.to_vec()), stored.1 + 1);
         }
+    }
+
+    /// The embedded programs are those this tree compiles for the built-in library, and a
+    /// load of the library takes them instead of compiling. `KGATE_BLESS_PROGRAMS=1` writes
+    /// them when they are not (a policy or regorus changed).
+    #[test]
+    fn embedded_programs_are_those_this_tree_compiles() {
+        use std::io::Read;
+        let (sources, user) = (crate::policy::builtin_sources(), Default::default());
+        let cache = MemoryCache::default();
+        let compiled = PolicySet::load_programs(&sources, &user, Some(&cache), false)
+            .expect("built-in policies");
+        let fresh = cache.0.lock().expect("lock").0.clone().expect("stored");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/policy/builtin-programs.bin"
+        );
+        if std::env::var_os("KGATE_BLESS_PROGRAMS").is_some() {
+            let mut gz = flate2::write::GzEncoder::new(
+                compiled.fingerprint.to_vec(),
+                flate2::Compression::best(),
+            );
+            std::io::Write::write_all(&mut gz, &fresh).expect("compresses");
+            std::fs::write(path, gz.finish().expect("compresses")).expect("writes");
+            return;
+        }
+        let (of, compressed) = (super::EMBEDDED.split_first_chunk::<32>())
+            .expect("builtin-programs.bin holds a fingerprint (KGATE_BLESS_PROGRAMS=1 writes it)");
+        assert_eq!(
+            of, &compiled.fingerprint,
+            "the embedded programs are of other policies: KGATE_BLESS_PROGRAMS=1 cargo test --lib embedded_programs"
+        );
+        let mut embedded = Vec::new();
+        flate2::read::GzDecoder::new(compressed)
+            .read_to_end(&mut embedded)
+            .expect("decompresses");
+        assert!(
+            embedded == fresh,
+            "the embedded programs are not those this tree compiles: KGATE_BLESS_PROGRAMS=1 cargo test --lib embedded_programs"
+        );
+        // Taken by a load (into its cache, too), not compiled again.
+        let taken = MemoryCache::default();
+        let set = PolicySet::load_cached(&sources, &user, Some(&taken)).expect("loads");
+        assert_eq!(taken.0.lock().expect("lock").0.as_ref(), Some(&fresh));
+        assert!(set.program.is_some() && set.root_program.is_some() && set.repo_program.is_some());
+        // Another library's programs are compiled.
+        let mut other = sources.clone();
+        other[0].text.push_str("\n# changed\n");
+        let fingerprint = PolicySet::load(&other).expect("loads").fingerprint;
+        assert!(super::embedded_programs(&fingerprint).is_none());
+        assert!(super::embedded_programs(&compiled.fingerprint).is_some());
     }
 
     /// The programs are compiled from the engine the load analysed: the same programs, byte

@@ -142,8 +142,10 @@ impl Tripped {
 
 /// The generated rules that evaluate every object rule applicable to a kind at once.
 struct Gathers {
-    /// Kind -> rule path, for kinds some rule names in `custom.kinds`.
-    by_kind: std::collections::HashMap<String, String>,
+    /// Kind -> rule path, for kinds some rule names in `custom.kinds` (in order: the
+    /// program's entry points are listed in this order, and the embedded programs must be
+    /// the same bytes from one compile to the next).
+    by_kind: std::collections::BTreeMap<String, String>,
     /// For other kinds: the rules that apply to every kind.
     any_kind: String,
 }
@@ -235,6 +237,17 @@ impl PolicySet {
         user: &user::UserPolicies,
         cache: Option<&dyn ProgramCache>,
     ) -> Result<PolicySet, PolicyError> {
+        PolicySet::load_programs(sources, user, cache, true)
+    }
+
+    /// [`PolicySet::load_cached`]; without `embedded`, not taking the built-in library's
+    /// programs from those this tree embeds (the test that checks them compiles them).
+    fn load_programs(
+        sources: &[PolicySource],
+        user: &user::UserPolicies,
+        cache: Option<&dyn ProgramCache>,
+        embedded: bool,
+    ) -> Result<PolicySet, PolicyError> {
         let data = serde_json::to_string(&user.data).unwrap_or_default();
         let fingerprint = crate::source::hash_parts(
             (sources.iter().chain(&user.sources))
@@ -242,6 +255,16 @@ impl PolicySet {
                 .chain([data.as_bytes()]),
         );
         let stored = cache.and_then(|c| compiled::stored_programs(c, &fingerprint));
+        // Taken into the cache, which is read faster than they are decompressed.
+        let stored = stored.or_else(|| {
+            let programs = embedded
+                .then(|| compiled::embedded_programs(&fingerprint))
+                .flatten()?;
+            if let Some(cache) = cache {
+                compiled::store_programs(cache, &fingerprint, &programs);
+            }
+            Some(programs)
+        });
         let mut engine = new_engine();
         if sources
             .iter()
@@ -284,7 +307,8 @@ impl PolicySet {
         let repo_gather = repo_rules::add_repo_gather(&mut engine, &rules)?;
         // Programs are stored only after the same policies (same fingerprint, same build of
         // kgate) passed this analysis: with them, it would only be done again (~4 ms of CPU
-        // beside the walk of every warm run).
+        // beside the walk of every warm run). The embedded ones are the built-in library's,
+        // which passed it when the test that checks them compiled them.
         // The analysed engine is what the programs are compiled from: each compile would
         // otherwise analyse every module again (three programs, three analyses).
         let analysed = match stored {
@@ -563,7 +587,7 @@ fn add_gathers(engine: &mut regorus::Engine, rules: &[PolicyRule]) -> Result<Gat
     kinds.sort_unstable();
     kinds.dedup();
     let mut gather = format!("package {GATHER_PACKAGE}\n\n");
-    let mut gathers = std::collections::HashMap::new();
+    let mut gathers = std::collections::BTreeMap::new();
     let mut add_gather = |name: &str, kind: Option<&str>| {
         gather.push_str(&format!("{name} := {{\n"));
         for r in object_rules.iter().filter(|r| {
