@@ -5,6 +5,8 @@
 //! Which fields refer to which kinds comes from the build's transformer configuration:
 //! kustomize's own `namereference.yaml` and the `nameReference` of `configurations:` files.
 
+use std::sync::Arc;
+
 use super::RenderError;
 use super::fieldspec::{FieldSpec, group_version};
 use super::resource::{Resource, get_mut, set};
@@ -185,13 +187,32 @@ fn specs_of<'a>(
 }
 
 fn selected_specs<'a>(refs: &'a [NameBackRef], api_version: &str, kind: &str) -> SelectedSpecs<'a> {
-    let selected = refs
-        .iter()
-        .enumerate()
-        .flat_map(|(i, nr)| nr.referrers.iter().map(move |s| (i, s)))
-        .filter(|(_, s)| s.selects(api_version, kind))
-        .collect();
-    std::rc::Rc::new(selected)
+    let select = || -> Vec<(usize, usize)> {
+        (refs.iter().enumerate())
+            .flat_map(|(i, nr)| nr.referrers.iter().enumerate().map(move |(j, s)| (i, j, s)))
+            .filter(|(_, _, s)| s.selects(api_version, kind))
+            .map(|(i, j, _)| (i, j))
+            .collect()
+    };
+    let at = |(i, j): &(usize, usize)| (*i, &refs[*i].referrers[*j]);
+    if !super::tconfig::is_shared_name_reference(refs) {
+        return std::rc::Rc::new(select().iter().map(at).collect());
+    }
+    // The default configuration's (nearly every build's), found once per kind for the whole
+    // process: each root's build looked through its three hundred specs again.
+    type Selected = std::collections::HashMap<(String, String), Arc<[(usize, usize)]>>;
+    static DEFAULTS: std::sync::LazyLock<std::sync::Mutex<Selected>> =
+        std::sync::LazyLock::new(Default::default);
+    let key = (api_version.to_owned(), kind.to_owned());
+    let known = DEFAULTS.lock().ok().and_then(|m| m.get(&key).cloned());
+    let found = known.unwrap_or_else(|| {
+        let found: Arc<[(usize, usize)]> = select().into();
+        if let Ok(mut m) = DEFAULTS.lock() {
+            m.insert(key, Arc::clone(&found));
+        }
+        found
+    });
+    std::rc::Rc::new(found.iter().map(at).collect())
 }
 
 /// kustomize's `nameref.Filter.setMapping`: a reference held as a map (`{name, namespace}`)
@@ -453,6 +474,31 @@ mod tests {
 
     fn refs() -> &'static [NameBackRef] {
         &TransformerConfig::builtin().name_reference
+    }
+
+    #[test]
+    fn the_default_configurations_specs_are_found_once_for_the_process() {
+        let shared = super::super::tconfig::shared_defaults();
+        let copy = shared.name_reference.clone();
+        assert!(super::super::tconfig::is_shared_name_reference(&shared.name_reference));
+        assert!(!super::super::tconfig::is_shared_name_reference(&copy));
+        for (api_version, kind, some) in [
+            ("apps/v1", "Deployment", true),
+            ("v1", "Pod", true),
+            ("batch/v1", "CronJob", true),
+            ("example.com/v1", "Unknown", false),
+        ] {
+            let found = |refs: &[NameBackRef]| -> Vec<(usize, FieldSpec)> {
+                (selected_specs(refs, api_version, kind).iter())
+                    .map(|(i, s)| (*i, (*s).clone()))
+                    .collect()
+            };
+            let computed = found(&copy);
+            // The second time from the process' memo: the same specs, in the same order.
+            assert_eq!(found(&shared.name_reference), computed, "{kind}");
+            assert_eq!(found(&shared.name_reference), computed, "{kind}");
+            assert_eq!(!computed.is_empty(), some, "{kind}");
+        }
     }
 
     const APP: &str = "apiVersion: v1

@@ -25,6 +25,11 @@ pub struct Selector {
 
 /// `pattern` matches the whole of `value` (kustomize anchors selector fields).
 fn full_match(pattern: &str, value: &str) -> Result<bool, String> {
+    // Most targets name a kind or a name outright: no pattern to build and look up (a patch
+    // is tried on every object of its kustomization, twice per name).
+    if super::patterns::is_literal(pattern) && !pattern.contains('.') {
+        return Ok(pattern == value);
+    }
     super::patterns::is_match(&format!("^(?:{pattern})$"), value)
         .map_err(|e| format!("invalid regular expression `{pattern}`: {e}"))
 }
@@ -241,6 +246,30 @@ pub(super) fn target_selects(
 mod tests {
     use super::*;
     use crate::render::kustomize::resource::{set, test_resource, text};
+
+    #[test]
+    fn a_plain_pattern_matches_the_whole_value_only() {
+        for (pattern, value, matches) in [
+            ("web", "web", true),
+            ("web", "web-1", false),
+            ("web", "my-web", false),
+            ("", "", true),
+            ("", "web", false),
+            ("web", "web\n", false),
+            ("a.c", "abc", true),
+            ("a.c", "a.c", true),
+            ("we(b|x)", "wex", true),
+            ("Deploy.*", "Deployment", true),
+        ] {
+            assert_eq!(
+                full_match(pattern, value),
+                Ok(matches),
+                "{pattern} ~ {value:?}"
+            );
+            let anchored = super::super::patterns::is_match(&format!("^(?:{pattern})$"), value);
+            assert_eq!(anchored, Ok(matches), "{pattern} ~ {value:?} as a regex");
+        }
+    }
 
     fn web() -> Resource {
         test_resource(

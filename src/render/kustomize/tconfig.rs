@@ -262,6 +262,12 @@ pub fn is_shared_defaults(config: &Shared) -> bool {
     Arc::ptr_eq(config, &SHARED)
 }
 
+/// Whether `refs` is the defaults' shared `nameReference` list itself (not a copy): what is
+/// derived from it holds for the whole process.
+pub fn is_shared_name_reference(refs: &[NameBackRef]) -> bool {
+    std::ptr::eq(refs, SHARED.name_reference.as_slice())
+}
+
 /// The defaults merged into an empty accumulation (kustomize's `ra.MergeConfig` of
 /// `MakeDefaultConfig()`), once.
 fn accumulated_builtin() -> &'static TransformerConfig {
