@@ -871,13 +871,13 @@ impl Renderer {
         // In order, as the resources loop adds them.
         let mut seen = std::collections::HashSet::new();
         for (item, peeked) in entries {
-            let (ids, plain) = match peeked {
+            let (ids, plain): (Arc<[_]>, _) = match peeked {
                 Some(super::store::Peeked::Failed(e, inputs)) => {
-                    memo::note_all(&Arc::new(inputs));
+                    memo::note_all(&inputs);
                     return Some(e);
                 }
                 Some(super::store::Peeked::Built { ids, plain, inputs }) => {
-                    memo::note_all(&Arc::new(inputs));
+                    memo::note_all(&inputs);
                     (ids, plain)
                 }
                 // In the memo, or to build: taken as the loop takes it.
@@ -889,7 +889,7 @@ impl Renderer {
                     ),
                 },
             };
-            if !plain || !ids.into_iter().all(|id| seen.insert(id)) {
+            if !plain || !ids.iter().all(|id| seen.insert(id.clone())) {
                 return None;
             }
         }

@@ -480,7 +480,9 @@ mod tests {
     fn the_default_configurations_specs_are_found_once_for_the_process() {
         let shared = super::super::tconfig::shared_defaults();
         let copy = shared.name_reference.clone();
-        assert!(super::super::tconfig::is_shared_name_reference(&shared.name_reference));
+        assert!(super::super::tconfig::is_shared_name_reference(
+            &shared.name_reference
+        ));
         assert!(!super::super::tconfig::is_shared_name_reference(&copy));
         for (api_version, kind, some) in [
             ("apps/v1", "Deployment", true),

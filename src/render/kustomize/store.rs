@@ -78,12 +78,14 @@ struct HeaderStart {
 
 /// What a valid entry says of its build without its objects ([`RenderStore::peek`]).
 #[derive(Clone)]
+/// Shared, not copied: the run's memo of peeks hands out each one (a clone of its inputs'
+/// paths was a tenth of a peek).
 pub(super) enum Peeked {
-    Failed(RenderError, Inputs),
+    Failed(RenderError, Arc<Inputs>),
     Built {
-        ids: Vec<OwnedId>,
+        ids: Arc<[OwnedId]>,
         plain: bool,
-        inputs: Inputs,
+        inputs: Arc<Inputs>,
     },
 }
 
@@ -561,14 +563,14 @@ impl RenderStore {
         if !opened.header.failed {
             let mut header = opened.header;
             return Some(Peeked::Built {
-                ids: std::mem::take(&mut header.ids),
+                ids: std::mem::take(&mut header.ids).into(),
                 plain: header.plain,
-                inputs: header.into_inputs(BTreeSet::new()),
+                inputs: Arc::new(header.into_inputs(BTreeSet::new())),
             });
         }
         let (header, rest) = opened.read_body()?;
         let body: Body = postcard::from_bytes(&rest).ok()?;
-        let inputs = header.into_inputs(BTreeSet::new());
+        let inputs = Arc::new(header.into_inputs(BTreeSet::new()));
         body.build.err().map(|e| Peeked::Failed(e, inputs))
     }
 
