@@ -11,6 +11,7 @@ mod compiled;
 pub mod context;
 pub mod findings;
 pub mod gatekeeper;
+mod gathers;
 mod guard;
 mod metadata;
 pub mod reads;
@@ -35,7 +36,7 @@ use crate::model::rules::RuleInfo;
 
 include!(concat!(env!("OUT_DIR"), "/builtin_policies.rs"));
 
-const GATHER_PACKAGE: &str = "kgate_internal.gather";
+use gathers::{Gathers, add_gathers};
 
 /// Wall-clock budget for evaluating all rules on one object: untrusted input must not be able
 /// to hang the gate.
@@ -137,29 +138,6 @@ impl Tripped {
                 "{e}; the rule is not evaluated on the remaining objects of this run (see limits.policyTimeout and limits.policyMemory)"
             ),
         }
-    }
-}
-
-/// The generated rules that evaluate every object rule applicable to a kind at once.
-struct Gathers {
-    /// Kind -> rule path, for kinds some rule names in `custom.kinds` (in order: the
-    /// program's entry points are listed in this order, and the embedded programs must be
-    /// the same bytes from one compile to the next).
-    by_kind: std::collections::BTreeMap<String, String>,
-    /// For other kinds: the rules that apply to every kind.
-    any_kind: String,
-}
-
-impl Gathers {
-    fn for_kind(&self, kind: &str) -> &str {
-        self.by_kind.get(kind).unwrap_or(&self.any_kind)
-    }
-
-    fn all(&self) -> Vec<String> {
-        std::iter::once(&self.any_kind)
-            .chain(self.by_kind.values())
-            .cloned()
-            .collect()
     }
 }
 
@@ -569,53 +547,6 @@ fn user_rule(r: user::UserRule) -> PolicyRule {
         query: r.query,
         namespace_local: false,
     }
-}
-
-/// Adds the gather module to `engine`: per kind, one rule collecting the `deny` of every
-/// object rule that applies to it.
-fn add_gathers(engine: &mut regorus::Engine, rules: &[PolicyRule]) -> Result<Gathers, PolicyError> {
-    // Per kind, one rule gathers every applicable rule's `deny`, so an object is evaluated
-    // in one call, shared helpers (the container list) are computed once per object, and
-    // a Service does not pay for the thirty workload rules. A complete rule (one object):
-    // regorus evaluates a rule path, and the entries of a partial object rule are separate
-    // paths, not `results` itself.
-    let object_rules: Vec<&PolicyRule> = rules.iter().filter(|r| r.info.is_object_rule()).collect();
-    let mut kinds: Vec<&str> = object_rules
-        .iter()
-        .flat_map(|r| r.info.kinds.iter().map(String::as_str))
-        .collect();
-    kinds.sort_unstable();
-    kinds.dedup();
-    let mut gather = format!("package {GATHER_PACKAGE}\n\n");
-    let mut gathers = std::collections::BTreeMap::new();
-    let mut add_gather = |name: &str, kind: Option<&str>| {
-        gather.push_str(&format!("{name} := {{\n"));
-        for r in object_rules.iter().filter(|r| {
-            r.info.kinds.is_empty() || kind.is_some_and(|k| r.info.kinds.iter().any(|x| x == k))
-        }) {
-            gather.push_str(&format!("\t{:?}: {},\n", r.info.id, r.query));
-        }
-        gather.push_str("}\n");
-        format!("data.{GATHER_PACKAGE}.{name}")
-    };
-    let any_kind = add_gather("results", None);
-    for (i, kind) in kinds.iter().enumerate() {
-        gathers.insert(
-            (*kind).to_owned(),
-            add_gather(&format!("results_{i}"), Some(kind)),
-        );
-    }
-    add_policy(
-        engine,
-        &PolicySource {
-            path: "kgate-gather.rego".to_owned(),
-            text: gather,
-        },
-    )?;
-    Ok(Gathers {
-        by_kind: gathers,
-        any_kind,
-    })
 }
 
 /// Analyses every module added to `engine`, reporting the first invalid one with its file.
