@@ -3,6 +3,7 @@
 
 pub mod emit;
 pub mod engine;
+mod failure;
 pub mod fieldspec;
 pub mod generators;
 pub mod hash;

@@ -518,3 +518,52 @@ fn an_entry_is_encoded_as_postcard_encodes_it() {
     expected.extend(postcard::to_stdvec(&value).expect("encodes"));
     assert_eq!(bytes, expected);
 }
+
+/// The failed build's entry lists its resources up to the failing one: after a change to one
+/// of them, the others are taken from that list without opening their entries (one damaged
+/// whole is not rebuilt), and the error is the one a full build gives. The list holds only
+/// while the kustomization's own file does.
+#[test]
+fn a_failure_is_told_from_the_list_its_entry_keeps() {
+    let (_d, root, cache) = repo();
+    apps_and_a_broken_one(&root, &[("a1", "one"), ("a2", "two"), ("a3", "three")]);
+    let cluster = "commonAnnotations:\n  c: d\nresources:\n- ../a1\n- ../a2\n- ../b\n- ../a3\n";
+    write(&root, "cluster/kustomization.yaml", cluster);
+    let (first, _) = build(&root, &cache, "cluster");
+    assert!(first.as_ref().is_err_and(|e| e.contains("missing.yaml")));
+    let store = RenderStore::open_for(&cache, &root, "test build").expect("opens");
+    let damage = |dir: &str| {
+        let [entry, _] = store.entries(&root.join(dir));
+        std::fs::write(entry, b"").expect("damage");
+    };
+    damage("a2");
+    write(&root, "a1/cm.yaml", &cm("one", "changed"));
+    let (out, stats) = build(&root, &cache, "cluster");
+    assert_eq!(out, uncached(&root, "cluster"));
+    // a1 and the cluster built; a2 not even opened (it would have been built again).
+    assert_eq!(stats.written, 2, "{stats:?}");
+    // The list is kept by the failure told from it: a second change is told the same way.
+    damage("a2");
+    write(&root, "a1/cm.yaml", &cm("one", "changed again"));
+    let (out, stats) = build(&root, &cache, "cluster");
+    assert_eq!(out, uncached(&root, "cluster"));
+    assert_eq!(stats.written, 2, "{stats:?}");
+    // A changed list of resources: the entries are read (a2's, damaged, is built again).
+    damage("a2");
+    write(
+        &root,
+        "cluster/kustomization.yaml",
+        &format!("{cluster}# a comment\n"),
+    );
+    let (out, stats) = build(&root, &cache, "cluster");
+    assert_eq!(out, uncached(&root, "cluster"));
+    assert_eq!(stats.written, 2, "a2 and the cluster: {stats:?}");
+    // The failing resource itself changed: not told from the list.
+    write(&root, "b/kustomization.yaml", "resources:\n- gone.yaml\n");
+    let (out, _) = build(&root, &cache, "cluster");
+    assert!(
+        out.as_ref().is_err_and(|e| e.contains("gone.yaml")),
+        "{out:?}"
+    );
+    assert_eq!(out, uncached(&root, "cluster"));
+}
