@@ -94,7 +94,7 @@ pub struct Renderer {
     max_file_size: u64,
     /// Where file contents come from: the check's one file table when shared
     /// ([`Renderer::with_sources`]), so a file discovery already read is not read again.
-    pub(super) sources: Arc<crate::source::FileTable>,
+    sources: Arc<crate::source::FileTable>,
     cache: Mutex<PathMap<Entry>>,
     /// Components parsed, by path: every overlay using a component reads the same file.
     parsed: Mutex<PathMap<Arc<Kustomization>>>,
@@ -116,10 +116,7 @@ pub struct Renderer {
     /// Whether [`Renderer::memo`] hands the builds over ([`Renderer::recording_reads`]).
     hands_over: bool,
     /// The render cache across runs ([`Renderer::with_store`]).
-    pub(super) store: Option<Arc<super::store::RenderStore>>,
-    /// What each kustomization whose resources loop failed at a resource's build took
-    /// before it, for its failed build's entry (`failure.rs`).
-    pub(super) failure_logs: Mutex<PathMap<Vec<super::store::ItemLog>>>,
+    store: Option<Arc<super::store::RenderStore>>,
     /// Builds taken from the store ahead of their turn, by directory (`None`: no valid
     /// entry), see [`Renderer::ahead_of_turn`].
     prefetched: Mutex<PathMap<Option<super::store::Restored>>>,
@@ -159,7 +156,6 @@ impl Renderer {
             uses: Uses::default(),
             hands_over: false,
             store: None,
-            failure_logs: Mutex::default(),
             prefetched: Mutex::default(),
             #[cfg(test)]
             taken_ahead: std::sync::atomic::AtomicUsize::new(0),
@@ -480,19 +476,14 @@ impl Renderer {
     /// The file table `path`'s existence is asked of (the file set may be another
     /// revision's: `kgate diff --since`), the question noted as an input of the build under
     /// way (a build that found a path missing depends on it as one that read it does).
-    pub(super) fn probe(&self, path: &Path) -> &crate::source::FileTable {
+    fn probe(&self, path: &Path) -> &crate::source::FileTable {
         if self.record_reads {
             memo::note_read(crate::source::lexical(&self.sources.path(path)));
         }
         &self.sources
     }
 
-    pub(super) fn canonical_dir(
-        &self,
-        dir: &Path,
-        from: &Path,
-        pos: Pos,
-    ) -> Result<PathBuf, RenderError> {
+    fn canonical_dir(&self, dir: &Path, from: &Path, pos: Pos) -> Result<PathBuf, RenderError> {
         let canon = self
             .probe(dir)
             .canonicalize(dir)
@@ -557,7 +548,6 @@ impl Renderer {
             return restored.result;
         }
         let (result, inputs) = memo::recording(|| self.accumulate_uncached(dir, stack, from));
-        let items = self.take_failure_log(dir);
         let after = super::openapi::build_state();
         if !after.has_custom() {
             let looked_up = after.builtin_lookups > before.builtin_lookups;
@@ -568,9 +558,7 @@ impl Renderer {
             let referrers_own = result.as_ref().is_err_and(at_referrer);
             if let Some(store) = self.store.as_ref().filter(|_| !referrers_own) {
                 let path_of = |id: FileId| self.file_path(id);
-                let build = (result.as_ref())
-                    .map(|(r, v, tc)| (r.as_slice(), v.as_slice(), tc))
-                    .map_err(|e| (e, items.as_slice()));
+                let build = (result.as_ref()).map(|(r, v, tc)| (r.as_slice(), v.as_slice(), tc));
                 store.save(dir, build, looked_up, &inputs, &self.sources, path_of);
             }
             // Nor is it kept in the memo: each referrer builds again (finding no kustomization
@@ -714,8 +702,6 @@ impl Renderer {
         {
             return Err(e);
         }
-        let logs = self.logs_items(k, ra.is_empty());
-        let mut taken = Vec::new();
         let mut adder = super::resource::UniqueAdder::new(ra);
         let (mid, ahead) = self.ahead_of_turn(k, dir);
         std::thread::scope(|scope| {
@@ -738,39 +724,10 @@ impl Renderer {
                 {
                     prefetched.extend(found);
                 }
-                let mut load = || self.load_resource(k, dir, &item.value, item.pos, stack);
-                let (loaded, inputs) = if logs {
-                    let (loaded, inputs) = memo::recording(load);
-                    (loaded, Some(inputs))
-                } else {
-                    (load(), None)
-                };
-                let (loaded, loaded_vars, loaded_tc) = match (loaded, inputs) {
-                    (Ok(loaded), inputs) => {
-                        let plain = loaded.1.is_empty() && tconfig::is_shared_defaults(&loaded.2);
-                        let (start, count) = (ra.len(), loaded.0.len());
-                        if let Some(inputs) = inputs {
-                            taken.push(super::store::Taken {
-                                index: i,
-                                inputs,
-                                added: start..start,
-                                loaded: count,
-                                plain,
-                            });
-                        }
-                        loaded
-                    }
-                    (Err(e), Some(inputs)) => {
-                        self.keep_failure_log(k, dir, ra, &taken, (i, inputs));
-                        return Err(e);
-                    }
-                    (Err(e), None) => return Err(e),
-                };
+                let (loaded, loaded_vars, loaded_tc) =
+                    self.load_resource(k, dir, &item.value, item.pos, stack)?;
                 for r in loaded {
                     adder.add(ra, r, &k.file, item.pos)?;
-                }
-                if let Some(t) = taken.last_mut().filter(|t| t.index == i) {
-                    t.added.end = ra.len();
                 }
                 tconfig::absorb(tc, &loaded_tc)
                     .map_err(|e| RenderError::at(&k.file, item.pos, e))?;
@@ -855,9 +812,88 @@ impl Renderer {
         (mid, ahead)
     }
 
-    /// Whether `dir`'s build in this run's memo failed (`None`: not in the memo).
-    pub(super) fn memo_failed(&self, dir: &Path) -> Option<bool> {
-        (self.cache.lock().ok()).and_then(|c| c.get(dir).map(|(built, _, _)| built.is_err()))
+    /// The error `k`'s resources fail with, told without decoding the stored builds before
+    /// the failing one. The resources are added in order and the first error ends the build,
+    /// so when a directory's build is known to fail (in the memo, or stored and still valid)
+    /// and every entry before it adds cleanly (no id met twice, no variables, the default
+    /// transformer configuration), the build fails with that error; the stored builds before
+    /// it need only their ids, which their headers hold. A cluster of two hundred overlays
+    /// with one broken overlay decoded every overlay before it, run after run, to fail the
+    /// same way. Only tried for a kustomization whose last stored build failed; `None`
+    /// (build as usual) whenever an entry is anything else (a file, a remote, a missing path).
+    fn failure_ahead(
+        &self,
+        k: &Kustomization,
+        dir: &Path,
+        stack: &mut Vec<PathBuf>,
+    ) -> Option<RenderError> {
+        let store = self.store.as_ref()?;
+        if k.resources.len() < 2
+            || super::openapi::build_state().has_custom()
+            || !store.failed_before(dir)
+        {
+            return None;
+        }
+        // Each entry's directory and what is known of its build, up to the first failure.
+        let mut entries = Vec::new();
+        let mut fails = false;
+        for item in &k.resources {
+            let path = dir.join(&item.value);
+            if is_remote(&item.value)
+                || !self.probe(&path).exists(&path)
+                || !self.sources.is_dir(&path)
+            {
+                return None;
+            }
+            let sub = self.canonical_dir(&path, &k.file, item.pos).ok()?;
+            if stack.contains(&sub) {
+                return None;
+            }
+            let in_memo = (self.cache.lock().ok())
+                .and_then(|c| c.get(&sub).map(|(built, _, _)| built.is_err()));
+            let peeked = match in_memo {
+                Some(failed) => {
+                    fails = failed;
+                    None
+                }
+                None => store.peek(&sub, &self.sources).inspect(|p| {
+                    fails = matches!(p, super::store::Peeked::Failed(..));
+                }),
+            };
+            entries.push((item, peeked));
+            if fails {
+                break;
+            }
+        }
+        if !fails {
+            return None;
+        }
+        // In order, as the resources loop adds them.
+        let mut seen = std::collections::HashSet::new();
+        for (item, peeked) in entries {
+            let (ids, plain): (Arc<[_]>, _) = match peeked {
+                Some(super::store::Peeked::Failed(e, inputs)) => {
+                    memo::note_all(&inputs);
+                    return Some(e);
+                }
+                Some(super::store::Peeked::Built { ids, plain, inputs }) => {
+                    memo::note_all(&inputs);
+                    (ids, plain)
+                }
+                // In the memo, or to build: taken as the loop takes it.
+                None => match self.load_resource(k, dir, &item.value, item.pos, stack) {
+                    Err(e) => return Some(e),
+                    Ok((resources, vars, tc)) => (
+                        resources.iter().map(super::resource::owned_key).collect(),
+                        vars.is_empty() && tconfig::is_shared_defaults(&tc),
+                    ),
+                },
+            };
+            if !plain || !ids.iter().all(|id| seen.insert(id.clone())) {
+                return None;
+            }
+        }
+        None
     }
 
     /// Reads the patches of one list (files under the load restrictor, or inline text).

@@ -102,15 +102,6 @@ impl Inputs {
         self.volatile || self.nested.iter().any(|n| n.is_volatile())
     }
 
-    /// The inputs of two parts of a build together (what a kustomization read to take a
-    /// resource, and what the resource's build read).
-    pub(super) fn joined(first: Arc<Inputs>, second: Arc<Inputs>) -> Inputs {
-        Inputs {
-            nested: vec![first, second],
-            ..Inputs::default()
-        }
-    }
-
     /// The inputs of a build read back from the render cache: its reads and resolutions
     /// (already flat) and the ids its objects' files have in this run.
     pub(super) fn restored(

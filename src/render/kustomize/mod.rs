@@ -3,7 +3,6 @@
 
 pub mod emit;
 pub mod engine;
-mod failure;
 pub mod fieldspec;
 pub mod generators;
 pub mod hash;

@@ -96,7 +96,6 @@ struct BodyRef<'a> {
     files: Vec<(u32, PathBuf)>,
     looked_up: bool,
     build: Result<BuiltRef<'a>, &'a RenderError>,
-    items: Vec<ItemSummary>,
 }
 
 #[derive(Serialize)]
@@ -111,63 +110,6 @@ struct Body {
     files: Vec<(u32, PathBuf)>,
     looked_up: bool,
     build: Result<Built, RenderError>,
-    items: Vec<ItemSummary>,
-}
-
-/// One resource of a kustomization whose build failed at a resource's own build, up to and
-/// including that one (`failure.rs`): what it is and what its build depended on, as
-/// positions in the entry's `reads` and `resolved`, and the ids of its objects.
-#[derive(Serialize, Deserialize)]
-struct ItemSummary {
-    value: String,
-    sub: PathBuf,
-    reads: Vec<u32>,
-    resolved: Vec<u32>,
-    ids: Vec<OwnedId>,
-    plain: bool,
-}
-
-/// One resource's build as a kustomization that failed at a later one used it (or the one it
-/// failed at, its last): given to [`RenderStore::save`] with the failure.
-pub(super) struct ItemLog {
-    pub value: String,
-    /// The directory, canonical.
-    pub sub: PathBuf,
-    /// What taking it read, its probe and resolution by the kustomization included.
-    pub inputs: Arc<Inputs>,
-    pub ids: Arc<[OwnedId]>,
-    pub plain: bool,
-}
-
-/// A resource the resources loop of a kustomization that logs them took
-/// (`Renderer::logs_items`): its position, what taking it read, where its objects went in
-/// the accumulation and how many there were, and whether it was plain (no variables, the
-/// default transformer configuration).
-pub(super) struct Taken {
-    pub index: usize,
-    pub inputs: Arc<Inputs>,
-    pub added: std::ops::Range<usize>,
-    pub loaded: usize,
-    pub plain: bool,
-}
-
-/// The resources of a failed build, read back from its entry whatever holds now (see
-/// [`RenderStore::failure_index`]).
-pub(super) struct FailureIndex {
-    reads: Vec<(PathBuf, State)>,
-    resolved: Vec<(PathBuf, PathBuf)>,
-    error: RenderError,
-    items: Vec<ItemSummary>,
-}
-
-/// A resource of a [`FailureIndex`] whose build depended on nothing that changed.
-pub(super) struct KnownItem {
-    pub sub: PathBuf,
-    pub ids: Arc<[OwnedId]>,
-    pub plain: bool,
-    pub inputs: Arc<Inputs>,
-    /// The failure, for the last resource.
-    pub failure: Option<RenderError>,
 }
 
 #[derive(Deserialize)]
@@ -176,9 +118,6 @@ struct Built {
     vars: Vec<VarEntry>,
     config: Config<TransformerConfig>,
 }
-
-/// A build's objects, variables and configuration, to be stored ([`RenderStore::save`]).
-pub(super) type BuildRef<'a> = (&'a [Resource], &'a [VarEntry], &'a tconfig::Shared);
 
 /// A build as the engine holds it (`engine.rs`' `Accumulated`).
 pub(super) type Build = (Vec<Resource>, Vec<VarEntry>, tconfig::Shared);
@@ -635,24 +574,6 @@ impl RenderStore {
         body.build.err().map(|e| Peeked::Failed(e, inputs))
     }
 
-    /// The resources of `dir`'s last build when it failed at one of them, whether or not
-    /// what it depended on still holds ([`FailureIndex::known`] tells it per resource).
-    pub(super) fn failure_index(&self, dir: &Path) -> Option<FailureIndex> {
-        let [last, _] = self.entries(dir);
-        let (header, rest) = Opened::open(&last)?.read_body()?;
-        if !header.failed || header.dir != dir {
-            return None;
-        }
-        let body: Body = postcard::from_bytes(&rest).ok()?;
-        let error = body.build.err()?;
-        (!body.items.is_empty()).then_some(FailureIndex {
-            reads: header.reads,
-            resolved: header.resolved,
-            error,
-            items: body.items,
-        })
-    }
-
     /// `dir`'s entry whose dependencies all hold in `sources`, made the one used last.
     fn valid_entry(&self, dir: &Path, sources: &FileTable) -> Option<Opened> {
         let places = self.entries(dir);
@@ -707,15 +628,14 @@ impl RenderStore {
         })
     }
 
-    /// Stores `dir`'s build (`resources`, `vars`, `config`, or why it failed and, when at a
-    /// resource's own build, what it took up to it: `failure.rs`), which depended on `inputs`
-    /// (their states now, in `sources`); `path_of` names the file behind each id.
+    /// Stores `dir`'s build (`resources`, `vars`, `config`, or why it failed), which depended
+    /// on `inputs` (their states now, in `sources`); `path_of` names the file behind each id.
     /// A build that ran Helm is not stored, nor one whose objects name a file outside its
     /// inputs.
     pub(super) fn save(
         &self,
         dir: &Path,
-        build: Result<BuildRef<'_>, (&RenderError, &[ItemLog])>,
+        build: Result<(&[Resource], &[VarEntry], &tconfig::Shared), &RenderError>,
         looked_up: bool,
         inputs: &Inputs,
         sources: &FileTable,
@@ -750,12 +670,7 @@ impl RenderStore {
                 .collect(),
             resolved: inputs.all_resolved(),
         };
-        let (build, items) = match build {
-            Ok(built) => (Ok(built), Vec::new()),
-            Err((e, items)) => (Err(e), summaries(&header, items)),
-        };
         let body = BodyRef {
-            items,
             files: (inputs.ids.iter())
                 .filter_map(|id| path_of(*id).map(|p| (id.0, p)))
                 .collect(),
@@ -811,78 +726,6 @@ impl RenderStore {
         let [to, second] = self.entries(dir);
         self.writer.write(writer::Entry { to, second, bytes });
         Ok(())
-    }
-}
-
-/// `items` as positions in `header`'s reads and resolutions; none when one's input is not
-/// among them (an index is then not worth having).
-fn summaries(header: &Header, items: &[ItemLog]) -> Vec<ItemSummary> {
-    let reads: std::collections::HashMap<&Path, u32> = (header.reads.iter())
-        .enumerate()
-        .filter_map(|(i, (p, _))| Some((p.as_path(), u32::try_from(i).ok()?)))
-        .collect();
-    let resolved: std::collections::HashMap<(&Path, &Path), u32> = (header.resolved.iter())
-        .enumerate()
-        .filter_map(|(i, (a, b))| Some(((a.as_path(), b.as_path()), u32::try_from(i).ok()?)))
-        .collect();
-    let summary = |item: &ItemLog| -> Option<ItemSummary> {
-        Some(ItemSummary {
-            value: item.value.clone(),
-            sub: item.sub.clone(),
-            reads: (item.inputs.all_reads().iter())
-                .map(|p| reads.get(p.as_path()).copied())
-                .collect::<Option<_>>()?,
-            resolved: (item.inputs.all_resolved().iter())
-                .map(|(a, b)| resolved.get(&(a.as_path(), b.as_path())).copied())
-                .collect::<Option<_>>()?,
-            ids: item.ids.to_vec(),
-            plain: item.plain,
-        })
-    };
-    items
-        .iter()
-        .map(summary)
-        .collect::<Option<_>>()
-        .unwrap_or_default()
-}
-
-impl FailureIndex {
-    /// Whether `file` (the kustomization's own) is as the failed build read it: a failure
-    /// told at one of its lines, or its list of resources, would otherwise be another.
-    pub(super) fn file_holds(&self, store: &RenderStore, sources: &FileTable, file: &Path) -> bool {
-        (self.reads.iter()).any(|(p, s)| p == file && store.state(sources, p) == *s)
-    }
-
-    /// The `i`th resource, `value` in the kustomization now, when it was that resource then
-    /// and nothing its build depended on changed.
-    pub(super) fn known(
-        &self,
-        i: usize,
-        value: &str,
-        store: &RenderStore,
-        sources: &FileTable,
-    ) -> Option<KnownItem> {
-        let item = self.items.get(i).filter(|item| item.value == value)?;
-        let reads = (item.reads.iter())
-            .map(|&r| self.reads.get(usize::try_from(r).ok()?))
-            .collect::<Option<Vec<_>>>()?;
-        let resolved = (item.resolved.iter())
-            .map(|&r| self.resolved.get(usize::try_from(r).ok()?).cloned())
-            .collect::<Option<Vec<_>>>()?;
-        let holds = reads.iter().all(|(p, s)| store.state(sources, p) == *s)
-            && (resolved.iter())
-                .all(|(from, to)| store.canonical(sources, from).as_ref() == Some(to));
-        if !holds {
-            return None;
-        }
-        let reads = reads.into_iter().map(|(p, _)| p.clone()).collect();
-        Some(KnownItem {
-            sub: item.sub.clone(),
-            ids: item.ids.clone().into(),
-            plain: item.plain,
-            inputs: Arc::new(Inputs::restored(reads, resolved, BTreeSet::new())),
-            failure: (i + 1 == self.items.len()).then(|| self.error.clone()),
-        })
     }
 }
 
