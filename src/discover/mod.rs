@@ -414,7 +414,9 @@ fn walk_dir(
         })
     });
     let mut found = found.into_inner().unwrap_or_else(|p| p.into_inner());
-    found.files.sort();
+    found
+        .files
+        .sort_unstable_by(|a, b| crate::source::path_order(a, b));
     found.problems.sort_by(|a, b| a.0.cmp(&b.0));
     out.extend(found.files);
     (into.problems).extend(found.problems.into_iter().map(|(_, p)| p));

@@ -46,6 +46,16 @@ pub struct SourceFile {
     pub abs: PathBuf,
 }
 
+/// The order of `Path`'s `Ord` (component by component) for paths without empty or `.`
+/// components nor a trailing separator (a walk's), found from their bytes with the separator as the lowest: sorting a
+/// walk's two thousand files by component was 2.5% of a warm one-app `--changed-since`.
+pub fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
+    fn key(p: &Path) -> impl Iterator<Item = u8> + '_ {
+        (p.as_os_str().as_encoded_bytes().iter()).map(|&c| if c == b'/' { 0 } else { c })
+    }
+    key(a).cmp(key(b))
+}
+
 /// `path` relative to `root`, with `/` separators. A path outside `root` (a base an overlay
 /// under the scanned directory pulls in from elsewhere in the repository) gets `../` steps.
 pub fn relative(root: &Path, path: &Path) -> String {
@@ -121,8 +131,36 @@ fn relative_by_components(root: &Path, path: &Path) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{relative, relative_by_components};
+    use super::{path_order, relative, relative_by_components};
     use std::path::Path;
+
+    /// A walk's paths sort by their bytes, the separator lowest, as `Path` sorts them.
+    #[test]
+    fn walked_paths_sort_as_paths_do() {
+        let paths = [
+            "/r/a",
+            "/r/a/b",
+            "/r/a.b",
+            "/r/a-b",
+            "/r/a/b.yaml",
+            "/r/a/b/c",
+            "/r/a.b/c",
+            "/r/ab",
+            "/r/A",
+            "/r/a0",
+            "/r",
+            "/r/é",
+            "/r/e/z",
+            "/r/e.z",
+            "/s",
+        ];
+        for a in paths {
+            for b in paths {
+                let (a, b) = (Path::new(a), Path::new(b));
+                assert_eq!(path_order(a, b), a.cmp(b), "{a:?} {b:?}");
+            }
+        }
+    }
 
     /// The plain paths' shortcut says what the components say, wherever it applies.
     #[test]

@@ -869,7 +869,8 @@ impl Renderer {
             return None;
         }
         // In order, as the resources loop adds them.
-        let mut seen = std::collections::HashSet::new();
+        let mut seen =
+            std::collections::HashSet::with_hasher(foldhash::fast::RandomState::default());
         for (item, peeked) in entries {
             let (ids, plain): (Arc<[_]>, _) = match peeked {
                 Some(super::store::Peeked::Failed(e, inputs)) => {

@@ -16,8 +16,10 @@ use crate::yaml::FileId;
 /// The files a build read (their contents) and those it gave provenance ids to.
 #[derive(Debug, Default, Clone)]
 pub struct Inputs {
-    /// What the build read itself.
-    reads: BTreeSet<PathBuf>,
+    /// What the build read itself, in the order it read it, a path possibly more than once
+    /// ([`Inputs::all_reads`] sorts and dedups: inserting each read in a sorted set compared
+    /// paths component by component, ~2% of a warm one-app `--changed-since`).
+    reads: Vec<PathBuf>,
     /// The inputs of the builds it used (nested directories, built or from the memo), shared
     /// rather than copied: a cluster's build uses hundreds of overlays, and a flat set of
     /// their thousands of paths cost several percent of `diff --since`.
@@ -105,7 +107,7 @@ impl Inputs {
     /// The inputs of a build read back from the render cache: its reads and resolutions
     /// (already flat) and the ids its objects' files have in this run.
     pub(super) fn restored(
-        reads: BTreeSet<PathBuf>,
+        reads: Vec<PathBuf>,
         resolved: Vec<(PathBuf, PathBuf)>,
         ids: BTreeSet<FileId>,
     ) -> Inputs {
@@ -134,7 +136,7 @@ fn on_top(f: impl FnOnce(&mut Inputs)) {
 /// The build under way on this thread read `path`.
 pub(super) fn note_read(path: PathBuf) {
     on_top(|top| {
-        top.reads.insert(path);
+        top.reads.push(path);
     });
 }
 

@@ -419,7 +419,7 @@ impl Resource {
 /// Adds objects like [`add_unique`], remembering the ids already added: a cluster root adds
 /// a thousand objects, and comparing each with every other was quadratic.
 pub(super) struct UniqueAdder {
-    seen: std::collections::HashSet<OwnedId>,
+    seen: std::collections::HashSet<OwnedId, foldhash::fast::RandomState>,
 }
 
 impl UniqueAdder {
