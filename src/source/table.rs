@@ -224,12 +224,15 @@ impl FileTable {
         let kind = |is_dir: bool| if is_dir { Kind::Dir } else { Kind::File };
         {
             let mut kinds = locked(&self.kinds);
+            // Sized once for the walk, not grown (and rehashed) a doubling at a time.
+            kinds.reserve(seen.len());
             for (path, is_dir) in &seen {
                 (kinds.entry(path.as_os_str().to_owned())).or_insert(kind(*is_dir));
             }
         }
         if canonical {
             let mut memo = locked(&self.canonical);
+            memo.reserve(seen.len());
             for (path, is_dir) in seen {
                 memo.entry(path.clone()).or_insert((path, is_dir));
             }
