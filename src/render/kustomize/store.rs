@@ -76,10 +76,10 @@ struct HeaderStart {
     failed: bool,
 }
 
-/// What a valid entry says of its build without its objects ([`RenderStore::peek`]).
+/// What a valid entry says of its build without its objects ([`RenderStore::peek`]). Its
+/// parts are shared, not copied: the run's memo of peeks hands out each one (a clone of its
+/// inputs' paths was a tenth of a peek).
 #[derive(Clone)]
-/// Shared, not copied: the run's memo of peeks hands out each one (a clone of its inputs'
-/// paths was a tenth of a peek).
 pub(super) enum Peeked {
     Failed(RenderError, Arc<Inputs>),
     Built {
