@@ -48,13 +48,7 @@ impl Evaluator {
             Some(results) => results,
             None => self.run_scoped(|r| r.repo_scope, &repo, context, enabled),
         };
-        results
-            .into_iter()
-            .flat_map(|(id, result)| match result {
-                Ok(value) => repo_violations_of(&id, &value),
-                Err(e) => vec![Err(e)],
-            })
-            .collect()
+        super::results::all_violations(results, repo_violations_of)
     }
 
     /// The `deny` of each enabled repository-scope rule on `input` from the gather in the

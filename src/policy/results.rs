@@ -15,6 +15,20 @@ pub struct RepoViolation {
     pub line: Option<u32>,
 }
 
+/// The violations (or errors) of each rule's results, read by `of` (root and repository
+/// rules, whose `deny` is evaluated per rule).
+pub(super) fn all_violations<T>(
+    results: Vec<(String, Result<regorus::Value, EvalError>)>,
+    of: impl Fn(&str, &regorus::Value) -> Vec<Result<T, EvalError>>,
+) -> Vec<Result<T, EvalError>> {
+    (results.into_iter())
+        .flat_map(|(id, result)| match result {
+            Ok(value) => of(&id, &value),
+            Err(e) => vec![Err(e)],
+        })
+        .collect()
+}
+
 pub(super) fn repo_violations_of(
     rule: &str,
     value: &regorus::Value,

@@ -64,13 +64,7 @@ pub(super) fn add_root_gathers(
 fn root_violations(
     results: Vec<(String, Result<regorus::Value, EvalError>)>,
 ) -> Vec<Result<Violation, EvalError>> {
-    results
-        .into_iter()
-        .flat_map(|(id, result)| match result {
-            Ok(value) => violations_of(&id, &value),
-            Err(e) => vec![Err(e)],
-        })
-        .collect()
+    super::results::all_violations(results, violations_of)
 }
 
 /// `{"objects": objects, "subjects": subjects}` as a regorus value (no `subjects` when every
@@ -194,30 +188,17 @@ mod tests {
     }
 
     /// [`Evaluator::evaluate_root`] of JSON objects, converted as `app::roots` does.
-    trait EvaluateJson {
-        fn evaluate_root_json(
-            &mut self,
-            objects: &[Value],
-            focus: Option<&[Value]>,
-            subjects: Option<&[usize]>,
-            context: &Value,
-            enabled: impl Fn(&str) -> bool,
-        ) -> Vec<Result<crate::policy::Violation, crate::policy::EvalError>>;
-    }
-
-    impl EvaluateJson for crate::policy::Evaluator {
-        fn evaluate_root_json(
-            &mut self,
-            objects: &[Value],
-            focus: Option<&[Value]>,
-            subjects: Option<&[usize]>,
-            context: &Value,
-            enabled: impl Fn(&str) -> bool,
-        ) -> Vec<Result<crate::policy::Violation, crate::policy::EvalError>> {
-            let focus = focus.map(rego_values);
-            let objects = rego_values(objects);
-            self.evaluate_root(&objects, focus.as_deref(), subjects, context, enabled)
-        }
+    fn evaluate_root_json(
+        ev: &mut crate::policy::Evaluator,
+        objects: &[Value],
+        focus: Option<&[Value]>,
+        subjects: Option<&[usize]>,
+        context: &Value,
+        enabled: impl Fn(&str) -> bool,
+    ) -> Vec<Result<crate::policy::Violation, crate::policy::EvalError>> {
+        let focus = focus.map(rego_values);
+        let objects = rego_values(objects);
+        ev.evaluate_root(&objects, focus.as_deref(), subjects, context, enabled)
     }
 
     /// The input made of shared objects is the one regorus made of the JSON document.
@@ -300,18 +281,20 @@ mod tests {
                 "runs in the VM"
             );
             for focus in [None, Some(&focus[..])] {
-                let a = compiled.evaluate_root_json(&objects, focus, None, &context, |_| true);
-                let b = interpreted.evaluate_root_json(&objects, focus, None, &context, |_| true);
+                let a =
+                    evaluate_root_json(&mut compiled, &objects, focus, None, &context, |_| true);
+                let b =
+                    evaluate_root_json(&mut interpreted, &objects, focus, None, &context, |_| true);
                 assert_eq!(a, b);
                 let rules: std::collections::BTreeSet<_> =
                     a.iter().flatten().map(|v| v.rule.as_str()).collect();
                 assert!(rules.len() >= 4, "{a:#?}");
             }
             let only = |id: &str| id == "hpa-target-missing";
-            let a = compiled.evaluate_root_json(&objects, None, None, &context, only);
+            let a = evaluate_root_json(&mut compiled, &objects, None, None, &context, only);
             assert_eq!(
                 a,
-                interpreted.evaluate_root_json(&objects, None, None, &context, only)
+                evaluate_root_json(&mut interpreted, &objects, None, None, &context, only)
             );
             assert!(
                 matches!(&a[..], [Ok(v)] if v.rule == "hpa-target-missing"),
@@ -330,7 +313,7 @@ mod tests {
         interpreted.root_vm = None;
         let objects = root();
         let context = json!({"production": true});
-        let whole = compiled.evaluate_root_json(&objects, None, None, &context, |_| true);
+        let whole = evaluate_root_json(&mut compiled, &objects, None, None, &context, |_| true);
         let on = |i: usize| {
             let kept: Vec<_> = (whole.iter())
                 .filter(|r| matches!(r, Ok(v) if v.object == Some(i)))
@@ -350,7 +333,7 @@ mod tests {
             let expected: Vec<_> = subjects.iter().flat_map(|i| on(*i)).collect();
             for ev in [&mut compiled, &mut interpreted] {
                 let mut got =
-                    ev.evaluate_root_json(&objects, None, Some(&subjects), &context, |_| true);
+                    evaluate_root_json(ev, &objects, None, Some(&subjects), &context, |_| true);
                 let mut want = expected.clone();
                 let key = |r: &Result<super::Violation, super::EvalError>| format!("{r:?}");
                 got.sort_by_key(key);
@@ -413,7 +396,7 @@ mod tests {
             let alone = vm.run(&json!({}), || json!({"kgate": {}}), &input, &entry);
             assert!(alone.is_none(), "{body}: the VM gave {alone:?}");
             for focus in [None, Some(&objects[..])] {
-                let out = ev.evaluate_root_json(&objects, focus, None, &json!({}), |_| true);
+                let out = evaluate_root_json(&mut ev, &objects, focus, None, &json!({}), |_| true);
                 assert!(
                     matches!(&out[..], [Err(e)] if e.rule == "my-rule"),
                     "{body}: {out:?}"
@@ -424,9 +407,14 @@ mod tests {
             "deny contains {\"msg\": \"m\", \"object\": i} if { some i, o in input.objects; o.kind == \"X\" }",
         ))
         .expect("loads");
-        let out = set
-            .evaluator()
-            .evaluate_root_json(&objects, None, None, &json!({}), |_| true);
+        let out = evaluate_root_json(
+            &mut set.evaluator(),
+            &objects,
+            None,
+            None,
+            &json!({}),
+            |_| true,
+        );
         assert!(
             matches!(&out[..], [Ok(v)] if v.object == Some(0)),
             "{out:?}"
@@ -462,9 +450,14 @@ mod tests {
             json!({"ns": "a", "v": "one"}),
             json!({"ns": "b", "v": "two"}),
         ];
-        let out = set
-            .evaluator()
-            .evaluate_root_json(&objects, None, None, &json!({}), |_| true);
+        let out = evaluate_root_json(
+            &mut set.evaluator(),
+            &objects,
+            None,
+            None,
+            &json!({}),
+            |_| true,
+        );
         assert!(matches!(&out[..], [Ok(v)] if v.message == "one"), "{out:?}");
     }
 
@@ -476,9 +469,14 @@ mod tests {
         .expect("loads");
         assert!(set.root_program.is_none());
         let objects = vec![json!({"kind": "X", "metadata": {"name": "web"}})];
-        let out = set
-            .evaluator()
-            .evaluate_root_json(&objects, None, None, &json!({}), |_| true);
+        let out = evaluate_root_json(
+            &mut set.evaluator(),
+            &objects,
+            None,
+            None,
+            &json!({}),
+            |_| true,
+        );
         assert!(matches!(&out[..], [Ok(v)] if v.message == "m"), "{out:?}");
     }
 }
