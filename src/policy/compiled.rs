@@ -191,11 +191,16 @@ pub(super) fn embedded_programs(fingerprint: &[u8; 32]) -> Option<Programs> {
     if of != fingerprint || !vm_reports_body_errors() {
         return None;
     }
+    programs_from(&gunzip(compressed)?)
+}
+
+/// The bytes gzip `compressed` holds.
+fn gunzip(compressed: &[u8]) -> Option<Vec<u8>> {
     let mut bytes = Vec::new();
     flate2::read::GzDecoder::new(compressed)
         .read_to_end(&mut bytes)
         .ok()?;
-    programs_from(&bytes)
+    Some(bytes)
 }
 
 /// Whether the VM this binary links reports a rule body's error (a division by zero) rather
@@ -417,7 +422,6 @@ mod tests {
     /// them when they are not (a policy or regorus changed).
     #[test]
     fn embedded_programs_are_those_this_tree_compiles() {
-        use std::io::Read;
         let (sources, user) = (crate::policy::builtin_sources(), Default::default());
         let cache = MemoryCache::default();
         let compiled = PolicySet::load_programs(&sources, &user, Some(&cache), false)
@@ -442,10 +446,7 @@ mod tests {
             of, &compiled.fingerprint,
             "the embedded programs are of other policies: KGATE_BLESS_PROGRAMS=1 cargo test --lib embedded_programs"
         );
-        let mut embedded = Vec::new();
-        flate2::read::GzDecoder::new(compressed)
-            .read_to_end(&mut embedded)
-            .expect("decompresses");
+        let embedded = super::gunzip(compressed).expect("decompresses");
         assert!(
             embedded == fresh,
             "the embedded programs are not those this tree compiles: KGATE_BLESS_PROGRAMS=1 cargo test --lib embedded_programs"

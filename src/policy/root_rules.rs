@@ -201,6 +201,21 @@ mod tests {
         ev.evaluate_root(&objects, focus.as_deref(), subjects, context, enabled)
     }
 
+    /// Every root rule of `set` on `objects`, with an empty context.
+    fn findings_of(
+        set: &PolicySet,
+        objects: &[Value],
+    ) -> Vec<Result<crate::policy::Violation, crate::policy::EvalError>> {
+        evaluate_root_json(
+            &mut set.evaluator(),
+            objects,
+            None,
+            None,
+            &json!({}),
+            |_| true,
+        )
+    }
+
     /// The input made of shared objects is the one regorus made of the JSON document.
     #[test]
     fn the_input_is_the_json_documents() {
@@ -407,14 +422,7 @@ mod tests {
             "deny contains {\"msg\": \"m\", \"object\": i} if { some i, o in input.objects; o.kind == \"X\" }",
         ))
         .expect("loads");
-        let out = evaluate_root_json(
-            &mut set.evaluator(),
-            &objects,
-            None,
-            None,
-            &json!({}),
-            |_| true,
-        );
+        let out = findings_of(&set, &objects);
         assert!(
             matches!(&out[..], [Ok(v)] if v.object == Some(0)),
             "{out:?}"
@@ -450,14 +458,7 @@ mod tests {
             json!({"ns": "a", "v": "one"}),
             json!({"ns": "b", "v": "two"}),
         ];
-        let out = evaluate_root_json(
-            &mut set.evaluator(),
-            &objects,
-            None,
-            None,
-            &json!({}),
-            |_| true,
-        );
+        let out = findings_of(&set, &objects);
         assert!(matches!(&out[..], [Ok(v)] if v.message == "one"), "{out:?}");
     }
 
@@ -469,14 +470,7 @@ mod tests {
         .expect("loads");
         assert!(set.root_program.is_none());
         let objects = vec![json!({"kind": "X", "metadata": {"name": "web"}})];
-        let out = evaluate_root_json(
-            &mut set.evaluator(),
-            &objects,
-            None,
-            None,
-            &json!({}),
-            |_| true,
-        );
+        let out = findings_of(&set, &objects);
         assert!(matches!(&out[..], [Ok(v)] if v.message == "m"), "{out:?}");
     }
 }
