@@ -473,7 +473,8 @@ mod tests {
             p.as_ref()
                 .map(|p| p.serialize_binary().expect("serializes"))
         };
-        let fresh = |entries: &[String]| bytes(&super::compile(&set.engine, entries));
+        let engine = set.engine.get().expect("made");
+        let fresh = |entries: &[String]| bytes(&super::compile(engine, entries));
         assert!(set.program.is_some() && set.root_program.is_some() && set.repo_program.is_some());
         assert_eq!(bytes(&set.program), fresh(&set.gathers.all()));
         assert_eq!(bytes(&set.root_program), fresh(&set.root_gathers.entries()));

@@ -1,7 +1,7 @@
 //! The generated gather rules of the object rules: per kind, one rule collecting the `deny`
 //! of every object rule that applies to it, so that an object is evaluated in one call.
 
-use super::{PolicyError, PolicyRule, PolicySource, add_policy};
+use super::{PolicyError, PolicyRule, PolicySource};
 
 const GATHER_PACKAGE: &str = "kgate_internal.gather";
 
@@ -31,7 +31,7 @@ impl Gathers {
 /// Adds the gather module to `engine`: per kind, one rule collecting the `deny` of every
 /// object rule that applies to it.
 pub(super) fn add_gathers(
-    engine: &mut regorus::Engine,
+    modules: &mut super::lazy::Modules,
     rules: &[PolicyRule],
 ) -> Result<Gathers, PolicyError> {
     // Per kind, one rule gathers every applicable rule's `deny`, so an object is evaluated
@@ -65,13 +65,10 @@ pub(super) fn add_gathers(
             add_gather(&format!("results_{i}"), Some(kind)),
         );
     }
-    add_policy(
-        engine,
-        &PolicySource {
-            path: "kgate-gather.rego".to_owned(),
-            text: gather,
-        },
-    )?;
+    modules.add(&PolicySource {
+        path: "kgate-gather.rego".to_owned(),
+        text: gather,
+    })?;
     Ok(Gathers {
         by_kind: gathers,
         any_kind,

@@ -13,6 +13,7 @@ pub mod findings;
 pub mod gatekeeper;
 mod gathers;
 mod guard;
+mod lazy;
 mod metadata;
 pub mod reads;
 mod repo_rules;
@@ -144,7 +145,8 @@ impl Tripped {
 /// All loaded policies, ready to be cloned into per-thread evaluators.
 #[derive(Clone)]
 pub struct PolicySet {
-    engine: regorus::Engine,
+    /// The interpreter's engine, made when first needed when the programs were stored.
+    engine: Arc<lazy::LazyEngine>,
     gathers: Arc<Gathers>,
     tripped: Arc<Tripped>,
     /// What some policy may read of the context and of objects.
@@ -243,31 +245,28 @@ impl PolicySet {
             }
             Some(programs)
         });
-        let mut engine = new_engine();
-        if sources
-            .iter()
-            .chain(&user.sources)
-            .any(|s| budget::needs_sprintf_guard(&s.text))
-        {
-            budget::install_sprintf(&mut engine);
-        }
+        let sprintf =
+            (sources.iter().chain(&user.sources)).any(|s| budget::needs_sprintf_guard(&s.text));
         // The repository's own policies only: the built-in ones are kgate's, and the
         // replacements cost a little on every call.
-        if user
-            .sources
-            .iter()
-            .any(|s| budget::needs_expansion_guard(&s.text))
-        {
-            budget::install_expanders(&mut engine);
-        }
+        let expanders = (user.sources.iter()).any(|s| budget::needs_expansion_guard(&s.text));
+        // With all three programs in hand the interpreter is only a fallback: its modules
+        // are listed, and parsed when first needed (`lazy`).
+        let all_stored = stored
+            .as_ref()
+            .is_some_and(|(p, r, g)| p.is_some() && r.is_some() && g.is_some());
+        let mut modules = match all_stored {
+            true => lazy::Modules::later(sprintf, expanders),
+            false => lazy::Modules::now(sprintf, expanders),
+        };
         let mut rules: Vec<PolicyRule> = Vec::new();
         for src in sources.iter().filter(|s| !is_test_file(&s.path)) {
-            if let Some(rule) = builtin_rule(&mut engine, src, &rules)? {
+            if let Some(rule) = builtin_rule(&mut modules, src, &rules)? {
                 rules.push(rule);
             }
         }
         for src in user.sources.iter().filter(|s| !is_test_file(&s.path)) {
-            add_policy(&mut engine, src)?;
+            modules.add(src)?;
         }
         for r in user.rules() {
             if let Some(other) = rules.iter().find(|b| b.info.id == r.id) {
@@ -280,18 +279,18 @@ impl PolicySet {
             rules.push(user_rule(r));
         }
         rules.sort_by(|a, b| a.info.id.cmp(&b.info.id));
-        let gathers = add_gathers(&mut engine, &rules)?;
-        let root_gathers = root_rules::add_root_gathers(&mut engine, &rules)?;
-        let repo_gather = repo_rules::add_repo_gather(&mut engine, &rules)?;
+        let gathers = add_gathers(&mut modules, &rules)?;
+        let root_gathers = root_rules::add_root_gathers(&mut modules, &rules)?;
+        let repo_gather = repo_rules::add_repo_gather(&mut modules, &rules)?;
         // Programs are stored only after the same policies (same fingerprint, same build of
         // kgate) passed this analysis: with them, it would only be done again (~4 ms of CPU
         // beside the walk of every warm run). The embedded ones are the built-in library's,
         // which passed it when the test that checks them compiled them.
         // The analysed engine is what the programs are compiled from: each compile would
         // otherwise analyse every module again (three programs, three analyses).
-        let analysed = match stored {
-            None => Some(analyse_modules(&engine)?),
-            Some(_) => None,
+        let analysed = match (&stored, modules.engine()) {
+            (None, Some(engine)) => Some(analyse_modules(engine)?),
+            _ => None,
         };
         let guarded = engine_guarded(sources, user);
         let scoped = |s: &&PolicySource| {
@@ -308,7 +307,11 @@ impl PolicySet {
                     .map(|s| s.text.as_str()),
                 guarded,
             )
-            .then(|| compiled::compile(analysed.as_ref().unwrap_or(&engine), entries))
+            .then(|| {
+                analysed
+                    .as_ref()
+                    .and_then(|a| compiled::compile(a, entries))
+            })
             .flatten()
         };
         // The root gathers reach the root-scope rules and what they import (not the object
@@ -344,7 +347,7 @@ impl PolicySet {
         );
         Ok(PolicySet {
             fingerprint,
-            engine,
+            engine: Arc::new(modules.into_lazy()),
             tripped: Arc::default(),
             gathers: Arc::new(gathers),
             reads: Arc::new(reads),
@@ -374,8 +377,7 @@ impl PolicySet {
     /// once as a `policy-error` and not evaluated again in the run.
     pub fn set_limits(&mut self, timeout: Duration, memory: u64) {
         self.limits = (timeout, Some(memory));
-        self.engine
-            .set_execution_timer_config(timer_config(timeout));
+        Arc::make_mut(&mut self.engine).set_timeout(timeout);
         regorus::set_global_memory_limit(Some(memory));
     }
 
@@ -469,11 +471,11 @@ impl<'a> EvaluatorPool<'a> {
 /// Adds one built-in file to `engine`: the rule it defines, checked against its file name
 /// and the `rules` loaded so far, or `None` for a library file.
 fn builtin_rule(
-    engine: &mut regorus::Engine,
+    modules: &mut lazy::Modules,
     src: &PolicySource,
     rules: &[PolicyRule],
 ) -> Result<Option<PolicyRule>, PolicyError> {
-    let package = add_policy(engine, src)?;
+    let package = modules.add(src)?;
     let meta = parse_metadata(&src.text).map_err(|source| PolicyError::Metadata {
         path: src.path.clone(),
         source,
@@ -656,7 +658,7 @@ fn timer_config(limit: Duration) -> ExecutionTimerConfig {
 /// Evaluates rules on objects; one per thread.
 pub struct Evaluator {
     /// The loaded policies, not yet prepared for any `data`.
-    base: regorus::Engine,
+    base: Arc<lazy::LazyEngine>,
     gathers: Arc<Gathers>,
     tripped: Arc<Tripped>,
     /// Engines prepared for a `data.kgate` each (the key), most recently created last.
@@ -819,7 +821,12 @@ impl Evaluator {
         let index = match self.engines.iter().position(|(k, _)| *k == key) {
             Some(i) => i,
             None => {
-                let mut engine = self.base.clone();
+                let mut engine = (self.base.get())
+                    .map_err(|message| EvalError {
+                        rule: "kgate".to_owned(),
+                        message: message.to_owned(),
+                    })?
+                    .clone();
                 engine
                     .add_data(regorus::Value::from(context_data(
                         &self.user_data,

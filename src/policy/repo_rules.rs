@@ -5,8 +5,7 @@
 //! the interpreter, rule by rule, which reports errors as it always did.
 
 use super::{
-    EvalError, Evaluator, PolicyError, PolicyRule, PolicySource, RepoViolation, add_policy,
-    repo_violations_of,
+    EvalError, Evaluator, PolicyError, PolicyRule, PolicySource, RepoViolation, repo_violations_of,
 };
 use crate::model::rules::RuleInfo;
 
@@ -15,7 +14,7 @@ const REPO_GATHER_PACKAGE: &str = "kgate_internal.repo_gather";
 /// Adds the repository gather module to `engine`: every repository-scope rule's `deny` by
 /// its id. Returns the gather's rule path.
 pub(super) fn add_repo_gather(
-    engine: &mut regorus::Engine,
+    modules: &mut super::lazy::Modules,
     rules: &[PolicyRule],
 ) -> Result<String, PolicyError> {
     let mut text = format!("package {REPO_GATHER_PACKAGE}\n\nall := {{\n");
@@ -23,13 +22,10 @@ pub(super) fn add_repo_gather(
         text.push_str(&format!("\t{:?}: {},\n", r.info.id, r.query));
     }
     text.push_str("}\n");
-    add_policy(
-        engine,
-        &PolicySource {
-            path: "kgate-repo-gather.rego".to_owned(),
-            text,
-        },
-    )?;
+    modules.add(&PolicySource {
+        path: "kgate-repo-gather.rego".to_owned(),
+        text,
+    })?;
     Ok(format!("data.{REPO_GATHER_PACKAGE}.all"))
 }
 

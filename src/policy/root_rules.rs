@@ -8,8 +8,7 @@
 use std::collections::HashSet;
 
 use super::{
-    EvalError, Evaluator, PolicyError, PolicyRule, PolicySource, Violation, add_policy,
-    violations_of,
+    EvalError, Evaluator, PolicyError, PolicyRule, PolicySource, Violation, violations_of,
 };
 use crate::model::rules::RuleInfo;
 
@@ -33,7 +32,7 @@ impl RootGathers {
 
 /// Adds the root gather module to `engine`.
 pub(super) fn add_root_gathers(
-    engine: &mut regorus::Engine,
+    modules: &mut super::lazy::Modules,
     rules: &[PolicyRule],
 ) -> Result<RootGathers, PolicyError> {
     let mut text = format!("package {ROOT_GATHER_PACKAGE}\n\n");
@@ -50,13 +49,10 @@ pub(super) fn add_root_gathers(
         local: add("local", |r| r.namespace_local),
         global: add("global", |r| !r.namespace_local),
     };
-    add_policy(
-        engine,
-        &PolicySource {
-            path: "kgate-root-gather.rego".to_owned(),
-            text,
-        },
-    )?;
+    modules.add(&PolicySource {
+        path: "kgate-root-gather.rego".to_owned(),
+        text,
+    })?;
     Ok(gathers)
 }
 
