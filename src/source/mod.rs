@@ -2,17 +2,14 @@
 //! (see `FileTable`) each file read once, bounded by `limits.maxFileSize`.
 
 mod digests;
+mod path_map;
 mod table;
 
 use std::path::{Path, PathBuf};
 
 pub use digests::{Digests, worth_writing};
+pub use path_map::PathMap;
 pub use table::{FileTable, ReadError, lexical, read_bytes_bounded, read_text_bounded};
-
-/// A map keyed by path with a fast hasher: a run looks thousands of paths up in the file
-/// table, the render cache and the renderer's memo, where SipHash (and `Path`'s per-byte
-/// hash) was ~6% of a warm one-app check. Iteration order is unspecified as with `HashMap`.
-pub type PathMap<V> = std::collections::HashMap<PathBuf, V, foldhash::fast::RandomState>;
 
 /// A memo of answers keyed by a path's bytes: `Path`'s hash walks it byte by byte to skip
 /// separators and `.` components, and a memo need not equate two spellings of one path (the

@@ -632,7 +632,7 @@ impl FileTable {
 
     /// Every path read (or tried) so far, as the table keys it.
     pub fn paths(&self) -> Vec<PathBuf> {
-        let mut all: Vec<PathBuf> = self.lock().keys().cloned().collect();
+        let mut all: Vec<PathBuf> = self.lock().keys().map(Path::to_path_buf).collect();
         all.extend(locked(&self.digested).keys().map(PathBuf::from));
         all
     }

@@ -237,7 +237,7 @@ impl Renderer {
         if let Ok(mut entries) = memo.entries.lock() {
             let reusable: Vec<PathBuf> = (entries.iter())
                 .filter(|(_, (_, _, inputs))| !inputs.read_any(changed))
-                .map(|(dir, _)| dir.clone())
+                .map(|(dir, _)| dir.to_path_buf())
                 .collect();
             let taken = reusable
                 .into_iter()
