@@ -18,7 +18,7 @@ pub fn expected_builds(
     scan_root: &Path,
     roots: &[PathBuf],
     entries: &[EntryRender],
-) -> HashMap<PathBuf, usize> {
+) -> crate::source::PathMap<usize> {
     let mut count = Count {
         graph,
         by_from: HashMap::new(),

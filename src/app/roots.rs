@@ -27,7 +27,7 @@ pub struct RootsOutcome {
     /// Every file a render read (resources and patches): checked through rendering, so not
     /// again as plain manifests. (A hash set: ordering a repository's few thousand paths took
     /// milliseconds, each comparison walking both paths' components.)
-    pub consumed: std::collections::HashSet<PathBuf>,
+    pub consumed: crate::source::PathSet,
     /// The rendered objects (or the render error) of the kustomization roots named in
     /// `RootSettings::keep`, by root.
     pub rendered: Rendered,

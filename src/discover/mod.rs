@@ -9,7 +9,7 @@ pub mod kustomization;
 pub mod scanned;
 
 use rayon::prelude::*;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
@@ -47,7 +47,7 @@ pub struct Discovery {
     pub components: Vec<SourceFile>,
     /// The local paths each kustomization that parses refers to (by its absolute path),
     /// from discovery's parse: the graph's edges.
-    pub references: HashMap<PathBuf, Vec<kustomization::Reference>>,
+    pub references: crate::source::PathMap<Vec<kustomization::Reference>>,
     pub problems: Vec<WalkProblem>,
     /// The symbolic links the walk met whose target is inside the scanned root: each link's
     /// path and its target, made canonical (absolute), sorted. The walk does not follow
@@ -61,7 +61,7 @@ pub struct Discovery {
     /// Manifests and partials a run before found to be plain (see [`may_matter_elsewhere`]),
     /// by their content's hash ([`Scanned::is_plain`]): neither the graph (for entry points)
     /// nor the repository's definitions read them.
-    pub plain: std::collections::HashSet<PathBuf>,
+    pub plain: crate::source::PathSet,
 }
 
 /// A symbolic link inside the scanned root whose target is inside it too.
@@ -248,7 +248,7 @@ pub fn discover_with(
             found.manifests.push(file);
         }
     }
-    let explicit_files: HashSet<PathBuf> = explicit.iter().cloned().collect();
+    let explicit_files: crate::source::PathSet = explicit.iter().cloned().collect();
     for p in explicit {
         let rel = relative(root, &p);
         let file = SourceFile { rel, abs: p };
@@ -262,8 +262,8 @@ pub fn discover_with(
     found.manifests.dedup();
     found.kustomizations.sort();
     found.kustomizations.dedup();
-    let mut partial: HashSet<PathBuf> = HashSet::new();
-    let mut disabled: HashSet<PathBuf> = HashSet::new();
+    let mut partial = crate::source::PathSet::default();
+    let mut disabled = crate::source::PathSet::default();
     // Each kustomization is read and parsed on its own (on the current thread pool), then
     // taken in order.
     let read: Vec<_> = found
@@ -825,7 +825,10 @@ patches:
         );
         // The directory link is resolved, the file link named itself is kept (read through
         // it), a file under the directory link is the target's.
-        let refs = &found.references[&root.join("envs/prod/kustomization.yaml")];
+        let refs = (found
+            .references
+            .get(&root.join("envs/prod/kustomization.yaml")))
+        .expect("scanned");
         let targets: Vec<String> = refs.iter().map(|r| relative(&root, &r.target)).collect();
         assert_eq!(
             targets,

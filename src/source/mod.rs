@@ -8,7 +8,7 @@ mod table;
 use std::path::{Path, PathBuf};
 
 pub use digests::{Digests, worth_writing};
-pub use path_map::PathMap;
+pub use path_map::{PathMap, PathSet};
 pub use table::{FileTable, ReadError, lexical, read_bytes_bounded, read_text_bounded};
 
 /// A memo of answers keyed by a path's bytes: `Path`'s hash walks it byte by byte to skip

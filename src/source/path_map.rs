@@ -150,6 +150,55 @@ impl<V> IntoIterator for PathMap<V> {
     }
 }
 
+/// A `HashSet<PathBuf>` with the paths' bytes hashed, as [`PathMap`]'s keys are.
+#[derive(Debug, Clone, Default)]
+pub struct PathSet(PathMap<()>);
+
+impl PathSet {
+    pub fn contains(&self, path: &Path) -> bool {
+        self.0.contains_key(path)
+    }
+
+    /// Whether `path` was not in the set.
+    pub fn insert(&mut self, path: PathBuf) -> bool {
+        self.0.insert(path, ()).is_none()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Path> {
+        self.0.keys()
+    }
+}
+
+impl Extend<PathBuf> for PathSet {
+    fn extend<I: IntoIterator<Item = PathBuf>>(&mut self, items: I) {
+        self.0.extend(items.into_iter().map(|p| (p, ())));
+    }
+}
+
+impl FromIterator<PathBuf> for PathSet {
+    fn from_iter<I: IntoIterator<Item = PathBuf>>(items: I) -> Self {
+        let mut set = PathSet::default();
+        set.extend(items);
+        set
+    }
+}
+
+impl rayon::iter::FromParallelIterator<PathBuf> for PathSet {
+    fn from_par_iter<I: rayon::iter::IntoParallelIterator<Item = PathBuf>>(items: I) -> Self {
+        use rayon::iter::ParallelIterator;
+        let all: Vec<PathBuf> = items.into_par_iter().collect();
+        all.into_iter().collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,5 +257,14 @@ mod tests {
         let mut all: Vec<(PathBuf, u32)> = map.into_iter().collect();
         all.sort();
         assert_eq!(all, vec![(PathBuf::from("/a/d"), 4)]);
+    }
+
+    #[test]
+    fn a_set_holds_a_path_under_every_spelling() {
+        let mut set: PathSet = [PathBuf::from("/a/b/")].into_iter().collect();
+        assert!(set.contains(Path::new("/a/./b")));
+        assert!(!set.insert(PathBuf::from("/a//b")));
+        assert!(set.insert(PathBuf::from("/a/c")));
+        assert_eq!(set.len(), 2);
     }
 }

@@ -11,7 +11,7 @@
 //! that read files, as `impl Renderer` blocks), `transformers.rs`, `patches.rs`,
 //! `namerefs.rs` and `vars.rs`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -168,7 +168,7 @@ impl Renderer {
     /// counted keeps its build; one used more often than counted is built again once. Not
     /// for a renderer whose [`Renderer::memo`] another reuses, unless it has the render cache
     /// (where the other finds what the memo let go); call after [`Renderer::with_store`].
-    pub fn expecting(mut self, uses: HashMap<PathBuf, usize>) -> Renderer {
+    pub fn expecting(mut self, uses: PathMap<usize>) -> Renderer {
         if !self.hands_over || self.store.is_some() {
             self.uses = Uses::new(uses);
         }

@@ -7,7 +7,7 @@
 //! nested directory's inputs added to its user's when it is done (or served from the memo).
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -220,9 +220,9 @@ pub(super) enum Use {
 }
 
 impl Uses {
-    pub(super) fn new(counts: HashMap<PathBuf, usize>) -> Uses {
+    pub(super) fn new(counts: crate::source::PathMap<usize>) -> Uses {
         Uses {
-            left: Mutex::new(counts.into_iter().collect()),
+            left: Mutex::new(counts),
         }
     }
 
@@ -350,7 +350,7 @@ mod tests {
         );
         let renderer = Renderer::new(&root)
             .with_store(store.clone())
-            .expecting([(root.join("base"), 2)].into());
+            .expecting([(root.join("base"), 2)].into_iter().collect());
         let base = root.join("base");
         let asked = || {
             let s = store.stats();
@@ -366,7 +366,11 @@ mod tests {
 
     #[test]
     fn counted_uses_end_with_the_last_and_extra_uses_are_uncounted() {
-        let uses = Uses::new([(PathBuf::from("/a"), 2), (PathBuf::from("/b"), 1)].into());
+        let uses = Uses::new(
+            [(PathBuf::from("/a"), 2), (PathBuf::from("/b"), 1)]
+                .into_iter()
+                .collect(),
+        );
         assert_eq!(uses.take(Path::new("/a")), Use::More);
         assert_eq!(uses.take(Path::new("/a")), Use::Last);
         assert_eq!(uses.take(Path::new("/b")), Use::Last);
