@@ -70,6 +70,88 @@ impl Header {
     }
 }
 
+/// A header decoded for `dir`, each read checked as it is decoded (`holds`): decoding stops
+/// at the first that no longer holds. A stale cluster's header lists every file of its
+/// two hundred overlays (~200 KB); the changed file is usually among the first few
+/// hundred, and decoding the rest was most of telling the entry stale.
+struct CheckedHeader<'a, F> {
+    dir: &'a Path,
+    holds: F,
+}
+
+/// Why decoding stopped: the header is another directory's, or a read no longer holds.
+const STALE: &str = "stale";
+
+impl<'de, F: FnMut(&Path, &State) -> bool> serde::de::DeserializeSeed<'de>
+    for CheckedHeader<'_, F>
+{
+    type Value = Header;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Header, D::Error> {
+        // Header's fields, in order (postcard encodes a struct as the tuple of its fields).
+        d.deserialize_tuple(6, self)
+    }
+}
+
+impl<'de, F: FnMut(&Path, &State) -> bool> serde::de::Visitor<'de> for CheckedHeader<'_, F> {
+    type Value = Header;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an entry's header")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(mut self, mut seq: A) -> Result<Header, A::Error> {
+        use serde::de::Error;
+        let missing = || A::Error::custom("header cut short");
+        let failed: bool = seq.next_element()?.ok_or_else(missing)?;
+        let dir: PathBuf = seq.next_element()?.ok_or_else(missing)?;
+        if dir != self.dir {
+            return Err(A::Error::custom(STALE));
+        }
+        let reads = seq
+            .next_element_seed(CheckedReads(&mut self.holds))?
+            .ok_or_else(missing)?;
+        Ok(Header {
+            failed,
+            dir,
+            reads,
+            resolved: seq.next_element()?.ok_or_else(missing)?,
+            ids: seq.next_element()?.ok_or_else(missing)?,
+            plain: seq.next_element()?.ok_or_else(missing)?,
+        })
+    }
+}
+
+/// A header's reads, each checked as it is decoded (see [`CheckedHeader`]).
+struct CheckedReads<'f, F>(&'f mut F);
+
+impl<'de, F: FnMut(&Path, &State) -> bool> serde::de::DeserializeSeed<'de> for CheckedReads<'_, F> {
+    type Value = Vec<(PathBuf, State)>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, F: FnMut(&Path, &State) -> bool> serde::de::Visitor<'de> for CheckedReads<'_, F> {
+    type Value = Vec<(PathBuf, State)>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("the reads of a build")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut reads = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
+        while let Some((path, state)) = seq.next_element::<(PathBuf, State)>()? {
+            if !(self.0)(&path, &state) {
+                return Err(serde::de::Error::custom(STALE));
+            }
+            reads.push((path, state));
+        }
+        Ok(reads)
+    }
+}
+
 /// What [`RenderStore::failed_before`] reads of a header.
 #[derive(Deserialize)]
 struct HeaderStart {
@@ -272,7 +354,8 @@ struct Opened {
 const FIRST_READ: u64 = 64 << 10;
 
 impl Opened {
-    fn open(path: &Path) -> Option<Opened> {
+    /// The entry at `path` when its header is `dir`'s and every read `holds`.
+    fn open(path: &Path, dir: &Path, holds: impl FnMut(&Path, &State) -> bool) -> Option<Opened> {
         let file = std::fs::File::open(path).ok()?;
         let len = file.metadata().ok().filter(|m| m.is_file())?.len();
         if !(4..=MAX_ENTRY).contains(&len) {
@@ -291,7 +374,10 @@ impl Opened {
             bytes.resize(head_end, 0);
             rest.read_exact(&mut bytes[read..]).ok()?;
         }
-        let header = postcard::from_bytes(&bytes[4..head_end]).ok()?;
+        let mut decoder = postcard::Deserializer::from_bytes(&bytes[4..head_end]);
+        let header =
+            serde::de::DeserializeSeed::deserialize(CheckedHeader { dir, holds }, &mut decoder)
+                .ok()?;
         Some(Opened {
             header,
             body: bytes.split_off(head_end),
@@ -578,12 +664,10 @@ impl RenderStore {
     fn valid_entry(&self, dir: &Path, sources: &FileTable) -> Option<Opened> {
         let places = self.entries(dir);
         let (place, opened) = places.iter().enumerate().find_map(|(place, path)| {
-            let opened = Opened::open(path)?;
+            let opened = Opened::open(path, dir, |p, s| self.state(sources, p) == *s)?;
             let header = &opened.header;
-            let holds = header.dir == dir
-                && (header.reads.iter()).all(|(p, s)| self.state(sources, p) == *s)
-                && (header.resolved.iter())
-                    .all(|(from, to)| self.canonical(sources, from).as_ref() == Some(to));
+            let holds = (header.resolved.iter())
+                .all(|(from, to)| self.canonical(sources, from).as_ref() == Some(to));
             holds.then_some((place, opened))
         })?;
         if place == 1 {

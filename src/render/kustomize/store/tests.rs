@@ -518,3 +518,52 @@ fn an_entry_is_encoded_as_postcard_encodes_it() {
     expected.extend(postcard::to_stdvec(&value).expect("encodes"));
     assert_eq!(bytes, expected);
 }
+
+#[test]
+fn a_header_is_decoded_only_up_to_its_first_stale_read() {
+    let header = Header {
+        failed: false,
+        dir: PathBuf::from("/r/app"),
+        reads: (0..5)
+            .map(|i| (PathBuf::from(format!("/r/f{i}")), State::File([i; 32])))
+            .collect(),
+        resolved: vec![(PathBuf::from("/r/l"), PathBuf::from("/r/t"))],
+        ids: Vec::new(),
+        plain: true,
+    };
+    let bytes = postcard::to_stdvec(&header).expect("encodes");
+    let decode = |dir: &str, stale_at: Option<usize>| {
+        let mut asked = Vec::new();
+        let seed = CheckedHeader {
+            dir: Path::new(dir),
+            holds: |p: &Path, _: &State| {
+                asked.push(p.to_path_buf());
+                stale_at != Some(asked.len() - 1)
+            },
+        };
+        let got = serde::de::DeserializeSeed::deserialize(
+            seed,
+            &mut postcard::Deserializer::from_bytes(&bytes),
+        );
+        (got.ok(), asked.len())
+    };
+    let (whole, asked) = decode("/r/app", None);
+    let whole = whole.expect("every read holds");
+    assert_eq!(asked, 5);
+    assert_eq!(
+        (whole.dir, whole.reads),
+        (header.dir.clone(), header.reads.clone())
+    );
+    assert_eq!(
+        (whole.resolved, whole.plain),
+        (header.resolved.clone(), true)
+    );
+    // The second read is stale: the other three are not decoded, nor asked about.
+    let (stale, asked) = decode("/r/app", Some(1));
+    assert!(stale.is_none());
+    assert_eq!(asked, 2);
+    // Another directory's entry: no read is asked about.
+    let (other, asked) = decode("/r/other", None);
+    assert!(other.is_none());
+    assert_eq!(asked, 0);
+}
