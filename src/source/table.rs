@@ -392,8 +392,12 @@ impl FileTable {
                 Ok(known)
             };
         }
-        let (mut at, mut is_dir) = (PathBuf::new(), true);
-        for component in path.components() {
+        // Most paths asked for lie in a directory resolved before: the walk starts there
+        // (from the root, each component was joined and looked up again).
+        let (mut at, mut is_dir, rest) =
+            self.known_ancestor(path)
+                .unwrap_or((PathBuf::new(), true, path));
+        for component in rest.components() {
             if !is_dir {
                 return not_dir();
             }
@@ -431,6 +435,21 @@ impl FileTable {
         } else {
             Ok(at)
         }
+    }
+
+    /// The nearest directory above `path` this table resolved before, what it resolved to,
+    /// and the rest of `path` below it.
+    fn known_ancestor<'p>(&self, path: &'p Path) -> Option<(PathBuf, bool, &'p Path)> {
+        let memo = locked(&self.canonical);
+        let mut up = path.parent();
+        // The top directory is not worth it: resolving from it walks every component.
+        while let Some(dir) = up.filter(|d| d.parent().is_some()) {
+            if let Some((real, is_dir)) = memo.get(dir) {
+                return Some((real.clone(), *is_dir, path.strip_prefix(dir).ok()?));
+            }
+            up = dir.parent();
+        }
+        None
     }
 
     /// The entries of the directory `dir` (absolute, or relative to the root) in this table's
@@ -1138,6 +1157,11 @@ mod tests {
             "loop",
             "loop/x",
             "..",
+            // Below directories resolved above (the walk starts at the nearest one).
+            "apps/link/missing",
+            "apps/link/../deep/.",
+            "apps/a/file-link/x",
+            "apps/a/base/file.yaml/y/z",
         ];
         // Twice: the second round answers from what the first remembered.
         for _ in 0..2 {
