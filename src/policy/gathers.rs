@@ -28,7 +28,7 @@ impl Gathers {
     }
 }
 
-/// Adds the gather module to `engine`: per kind, one rule collecting the `deny` of every
+/// Adds the gather module to `modules`: per kind, one rule collecting the `deny` of every
 /// object rule that applies to it.
 pub(super) fn add_gathers(
     modules: &mut super::lazy::Modules,

@@ -468,7 +468,7 @@ impl<'a> EvaluatorPool<'a> {
     }
 }
 
-/// Adds one built-in file to `engine`: the rule it defines, checked against its file name
+/// Adds one built-in file to `modules`: the rule it defines, checked against its file name
 /// and the `rules` loaded so far, or `None` for a library file.
 fn builtin_rule(
     modules: &mut lazy::Modules,

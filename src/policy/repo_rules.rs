@@ -11,7 +11,7 @@ use crate::model::rules::RuleInfo;
 
 const REPO_GATHER_PACKAGE: &str = "kgate_internal.repo_gather";
 
-/// Adds the repository gather module to `engine`: every repository-scope rule's `deny` by
+/// Adds the repository gather module to `modules`: every repository-scope rule's `deny` by
 /// its id. Returns the gather's rule path.
 pub(super) fn add_repo_gather(
     modules: &mut super::lazy::Modules,

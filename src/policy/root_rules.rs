@@ -30,7 +30,7 @@ impl RootGathers {
     }
 }
 
-/// Adds the root gather module to `engine`.
+/// Adds the root gather module to `modules`.
 pub(super) fn add_root_gathers(
     modules: &mut super::lazy::Modules,
     rules: &[PolicyRule],
