@@ -1149,3 +1149,30 @@ fn two_roots_listing_a_directory_without_a_kustomization_each_get_their_own_line
         );
     }
 }
+
+/// `--timings` lists the parts of the first phase under it (they overlap: the policies and
+/// git's answer are made beside the walk), and git's only when it was asked.
+#[test]
+fn timings_list_the_parts_of_the_first_phase() {
+    let out = common::bin()
+        .args(["check", "--format", "json", "--timings", "--no-cache"])
+        .arg(repo().join("examples/clean"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let at = |label: &str| {
+        stderr
+            .lines()
+            .position(|l| l.split_once(" ms ").map(|(_, rest)| rest.trim()) == Some(label))
+    };
+    let phase = at("load policies, discover, graph, select").expect("the first phase");
+    for part in [
+        "policies, beside the walk",
+        "walk, kustomization scans, graph, entry points",
+        "select",
+    ] {
+        assert!(at(part).is_some_and(|i| i > phase), "{part}:\n{stderr}");
+    }
+    assert_eq!(at("git, for the changed files, beside the walk"), None);
+}

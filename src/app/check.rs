@@ -317,6 +317,7 @@ pub fn prepare_from(
     let pool = thread_pool(opts.jobs)?;
     let graph_shared = shared.as_ref().is_some_and(Shared::has_selection);
     let mut store = None;
+    let mut parts = Vec::new();
     let (policies, user_sources, selection) = match shared {
         Some(Shared {
             policies,
@@ -330,8 +331,9 @@ pub fn prepare_from(
             selection: None,
             ..
         }) => {
-            let ((), selection) =
+            let ((), selection, took) =
                 walk_beside(opts, &s, &pool, (user_sources, keep), None, changed, || ());
+            parts = took;
             (policies, user_sources, selection?)
         }
         None => {
@@ -341,7 +343,7 @@ pub fn prepare_from(
             store = open_store(opts, &s);
             let programs = store.as_deref().map(StoredPrograms);
             let walk_store = store.as_deref();
-            let (policies, selection) = walk_beside(
+            let (policies, selection, took) = walk_beside(
                 opts,
                 &s,
                 &pool,
@@ -355,6 +357,7 @@ pub fn prepare_from(
                     PolicySet::load_cached(&crate::policy::builtin_sources(), &user, cache)
                 },
             );
+            parts = took;
             let mut policies = policies?;
             policies.set_limits(config.limits.policy_timeout, config.limits.policy_memory);
             (policies, user_sources, selection?)
@@ -376,7 +379,9 @@ pub fn prepare_from(
         differing,
         graph_shared,
         store,
-        timings: vec![("load policies, discover, graph, select", clock.elapsed())],
+        timings: std::iter::once(("load policies, discover, graph, select", clock.elapsed()))
+            .chain(parts)
+            .collect(),
     })
 }
 
@@ -406,6 +411,8 @@ impl crate::policy::ProgramCache for StoredPrograms<'_> {
 /// Discovery, the graph, the entry points and the selection of `opts` (on `pool`), with
 /// `load` (compiling the policies) and git's answer to `--changed-since` beside them: they
 /// wait on nothing the walk does (together about a third of a `--changed-since` run's start).
+/// Also how long each part took (`--timings`: they overlap, so they add up to more than the
+/// phase).
 fn walk_beside<T: Send>(
     opts: &CheckOptions,
     s: &Settings,
@@ -414,16 +421,38 @@ fn walk_beside<T: Send>(
     store: Option<&crate::render::RenderStore>,
     changed: Option<ChangedFiles<'_>>,
     load: impl FnOnce() -> T + Send,
-) -> (T, Result<Selection, CheckError>) {
+) -> (
+    T,
+    Result<Selection, CheckError>,
+    Vec<(&'static str, std::time::Duration)>,
+) {
+    fn timed<R>(f: impl FnOnce() -> R) -> (R, std::time::Duration) {
+        let clock = std::time::Instant::now();
+        let r = f();
+        (r, clock.elapsed())
+    }
     std::thread::scope(|scope| {
-        let loaded = scope.spawn(load);
-        let since = scope.spawn(|| match changed {
-            Some(changed) => Some(changed()),
-            None => select::changed_since(opts, s),
+        let loaded = scope.spawn(|| timed(load));
+        let since = scope.spawn(|| {
+            timed(|| match changed {
+                Some(changed) => Some(changed()),
+                None => select::changed_since(opts, s),
+            })
         });
-        let walked = pool.install(|| walk(s, user_sources, keep, store));
-        let loaded = joined(loaded);
-        let since = joined(since);
+        let (walked, walk_took) = timed(|| pool.install(|| walk(s, user_sources, keep, store)));
+        let (loaded, load_took) = joined(loaded);
+        let (since, since_took) = joined(since);
+        let mut took = vec![
+            ("  policies, beside the walk", load_took),
+            (
+                "  walk, kustomization scans, graph, entry points",
+                walk_took,
+            ),
+        ];
+        if since.is_some() {
+            took.push(("  git, for the changed files, beside the walk", since_took));
+        }
+        let select_clock = std::time::Instant::now();
         let selection = walked.and_then(|(mut discovery, graph, walked, entries)| {
             let (affected, entries) =
                 select::select(opts, s, &graph, &mut discovery, entries, since)?;
@@ -435,7 +464,8 @@ fn walk_beside<T: Send>(
                 affected,
             })
         });
-        (loaded, selection)
+        took.push(("  select", select_clock.elapsed()));
+        (loaded, selection, took)
     })
 }
 
