@@ -331,7 +331,7 @@ pub fn prepare_from(
             selection: None,
             ..
         }) => {
-            let ((), selection, took) =
+            let (_, selection, took) =
                 walk_beside(opts, &s, &pool, (user_sources, keep), None, changed, || ());
             parts = took;
             (policies, user_sources, selection?)
@@ -343,7 +343,7 @@ pub fn prepare_from(
             store = open_store(opts, &s);
             let programs = store.as_deref().map(StoredPrograms);
             let walk_store = store.as_deref();
-            let (policies, selection, took) = walk_beside(
+            let ((policies, load_took), selection, took) = walk_beside(
                 opts,
                 &s,
                 &pool,
@@ -357,7 +357,9 @@ pub fn prepare_from(
                     PolicySet::load_cached(&crate::policy::builtin_sources(), &user, cache)
                 },
             );
-            parts = took;
+            parts = std::iter::once(("  policies, beside the walk", load_took))
+                .chain(took)
+                .collect();
             let mut policies = policies?;
             policies.set_limits(config.limits.policy_timeout, config.limits.policy_memory);
             (policies, user_sources, selection?)
@@ -408,11 +410,14 @@ impl crate::policy::ProgramCache for StoredPrograms<'_> {
     }
 }
 
+/// A value and how long making it took (for `--timings`).
+type Took<T> = (T, std::time::Duration);
+
 /// Discovery, the graph, the entry points and the selection of `opts` (on `pool`), with
 /// `load` (compiling the policies) and git's answer to `--changed-since` beside them: they
 /// wait on nothing the walk does (together about a third of a `--changed-since` run's start).
-/// Also how long each part took (`--timings`: they overlap, so they add up to more than the
-/// phase).
+/// Also how long `load` and each other part took (`--timings`: they overlap, so they add
+/// up to more than the phase).
 fn walk_beside<T: Send>(
     opts: &CheckOptions,
     s: &Settings,
@@ -422,9 +427,9 @@ fn walk_beside<T: Send>(
     changed: Option<ChangedFiles<'_>>,
     load: impl FnOnce() -> T + Send,
 ) -> (
-    T,
+    Took<T>,
     Result<Selection, CheckError>,
-    Vec<(&'static str, std::time::Duration)>,
+    Vec<Took<&'static str>>,
 ) {
     fn timed<R>(f: impl FnOnce() -> R) -> (R, std::time::Duration) {
         let clock = std::time::Instant::now();
@@ -440,15 +445,12 @@ fn walk_beside<T: Send>(
             })
         });
         let (walked, walk_took) = timed(|| pool.install(|| walk(s, user_sources, keep, store)));
-        let (loaded, load_took) = joined(loaded);
+        let loaded = joined(loaded);
         let (since, since_took) = joined(since);
-        let mut took = vec![
-            ("  policies, beside the walk", load_took),
-            (
-                "  walk, kustomization scans, graph, entry points",
-                walk_took,
-            ),
-        ];
+        let mut took = vec![(
+            "  walk, kustomization scans, graph, entry points",
+            walk_took,
+        )];
         if since.is_some() {
             took.push(("  git, for the changed files, beside the walk", since_took));
         }
