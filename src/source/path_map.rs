@@ -63,10 +63,6 @@ fn owned_key(path: PathBuf) -> OsString {
 }
 
 impl<V> PathMap<V> {
-    pub fn with_capacity(n: usize) -> Self {
-        PathMap(Inner::with_capacity_and_hasher(n, Default::default()))
-    }
-
     pub fn get(&self, path: &Path) -> Option<&V> {
         self.0.get(&*key(path))
     }
@@ -113,14 +109,6 @@ impl<V> PathMap<V> {
 
     pub fn keys(&self) -> impl Iterator<Item = &Path> {
         self.0.keys().map(Path::new)
-    }
-
-    pub fn values(&self) -> impl Iterator<Item = &V> {
-        self.0.values()
-    }
-
-    pub fn retain(&mut self, mut keep: impl FnMut(&Path, &mut V) -> bool) {
-        self.0.retain(|k, v| keep(Path::new(k), v));
     }
 }
 
@@ -170,10 +158,6 @@ impl PathSet {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &Path> {
-        self.0.keys()
     }
 }
 
@@ -253,7 +237,7 @@ mod tests {
             Some((PathBuf::from("/a/b"), 11))
         );
         map.entry(PathBuf::from("/a/d")).or_insert(4);
-        map.retain(|p, _| p != Path::new("/a/c"));
+        map.remove(Path::new("/a/c"));
         let mut all: Vec<(PathBuf, u32)> = map.into_iter().collect();
         all.sort();
         assert_eq!(all, vec![(PathBuf::from("/a/d"), 4)]);
