@@ -68,6 +68,14 @@ pub struct Conventions {
 #[derive(Debug, Clone)]
 enum Segment {
     AnyDepth,
+    /// A segment without placeholders or wildcards (`overlays`): compared as it is.
+    Literal(String),
+    /// A whole segment captured (`{env}`).
+    Capture(&'static str),
+    /// Anything else (`{env}-{region}`, `*-eu`): a regular expression. Matching one with its
+    /// captures for every segment of every root's path was most of classifying the roots
+    /// (the graph's serial part, ~4 ms for the 200-app monorepo's 800 roots), and the
+    /// default patterns need none.
     One(regex::Regex),
 }
 
@@ -87,6 +95,14 @@ fn compile_pattern(pattern: &str) -> Result<Vec<Segment>, String> {
         .map(|seg| {
             if seg == "**" {
                 return Ok(Segment::AnyDepth);
+            }
+            if !seg.contains(['{', '}', '*']) {
+                return Ok(Segment::Literal(seg.to_owned()));
+            }
+            if let Some(name) = seg.strip_prefix('{').and_then(|r| r.strip_suffix('}'))
+                && let Some(name) = ["env", "cluster", "region"].into_iter().find(|n| *n == name)
+            {
+                return Ok(Segment::Capture(name));
             }
             let mut re = String::from("^");
             let mut rest = seg;
@@ -119,6 +135,19 @@ fn match_prefix(pattern: &[Segment], parts: &[&str]) -> Option<Vec<(String, Stri
         None => Some(Vec::new()),
         Some((Segment::AnyDepth, rest)) => {
             (0..=parts.len()).find_map(|skip| match_prefix(rest, &parts[skip..]))
+        }
+        Some((Segment::Literal(literal), rest)) => {
+            let (first, tail) = parts.split_first()?;
+            if first != literal {
+                return None;
+            }
+            match_prefix(rest, tail)
+        }
+        Some((Segment::Capture(name), rest)) => {
+            let (first, tail) = parts.split_first()?;
+            let mut out = vec![((*name).to_owned(), (*first).to_owned())];
+            out.extend(match_prefix(rest, tail)?);
+            Some(out)
         }
         Some((Segment::One(re), rest)) => {
             let (first, tail) = parts.split_first()?;
@@ -264,6 +293,45 @@ mod tests {
                 .contains("unknown placeholder")
         );
         assert!(validate_pattern("x/{env").unwrap_err().contains("unclosed"));
+    }
+
+    /// Plain names and whole-segment placeholders are matched without a regular expression
+    /// (the defaults need none), and mean what the expression meant: a `.` is a dot.
+    #[test]
+    fn plain_segments_need_no_regular_expression() {
+        let shapes = |pattern: &str| -> Vec<String> {
+            (compile_pattern(pattern).unwrap().iter())
+                .map(|s| match s {
+                    Segment::AnyDepth => "**".to_owned(),
+                    Segment::Literal(l) => format!("={l}"),
+                    Segment::Capture(n) => format!("{{{n}}}"),
+                    Segment::One(re) => format!("~{re}"),
+                })
+                .collect()
+        };
+        assert_eq!(shapes("**/overlays/{env}"), ["**", "=overlays", "{env}"]);
+        assert_eq!(
+            shapes("**/clusters/{cluster}"),
+            ["**", "=clusters", "{cluster}"]
+        );
+        assert_eq!(
+            shapes("k8s.v1/{cluster}.{region}/*"),
+            [
+                "=k8s.v1",
+                "~^(?P<cluster>[^/]+?)\\.(?P<region>[^/]+?)$",
+                "~^[^/]*$"
+            ]
+        );
+        let envs = vec!["dev".to_owned()];
+        let c = Conventions::new(&["k8s.v1/{env}".to_owned()], &[], &envs).unwrap();
+        assert_eq!(c.classify("k8s.v1/dev"), (Some("dev".into()), None));
+        assert_eq!(c.classify("k8sxv1/dev"), (None, None));
+        assert_eq!(c.classify("k8s.v1"), (None, None));
+        assert!(
+            validate_pattern("x/{team}")
+                .unwrap_err()
+                .contains("unknown placeholder")
+        );
     }
 
     #[test]
