@@ -43,11 +43,11 @@ pub struct FileTable {
     /// every overlay directory and kustomization file name several times (14,000 `stat`
     /// calls over 6,000 paths in a one-app run of the 200-app monorepo).
     /// (A memo of the disk's answers: a [`super::ByteMap`].)
-    kinds: Mutex<super::ByteMap<Kind>>,
+    kinds: std::sync::RwLock<super::ByteMap<Kind>>,
     /// Files known by their hash without a read ([`FileTable::digest`]), when attached.
     digests: std::sync::OnceLock<Arc<super::Digests>>,
     /// What [`FileTable::digest`] said of each path (by its bytes) while `digests` is used.
-    digested: Mutex<super::ByteMap<Result<[u8; 32], ReadError>>>,
+    digested: std::sync::RwLock<super::ByteMap<Result<[u8; 32], ReadError>>>,
     /// When the table was made, before any read of it.
     created: std::time::SystemTime,
     /// Whether some content was preloaded ([`FileTable::preload`]): the table then serves
@@ -106,9 +106,9 @@ impl FileTable {
             hidden: Hidden::default(),
             canonical: Mutex::default(),
             bases: Mutex::new(Vec::new()),
-            kinds: Mutex::default(),
+            kinds: std::sync::RwLock::default(),
             digests: std::sync::OnceLock::new(),
-            digested: Mutex::default(),
+            digested: std::sync::RwLock::default(),
             created: std::time::SystemTime::now(),
             preloaded: std::sync::atomic::AtomicBool::new(false),
         }
@@ -141,12 +141,12 @@ impl FileTable {
         let Some(index) = index else {
             return self.bytes(&abs).map(|b| *blake3::hash(&b).as_bytes());
         };
-        let memo = locked(&self.digested).get(abs.as_os_str()).cloned();
+        let memo = read(&self.digested).get(abs.as_os_str()).cloned();
         if let Some(known) = memo {
             return known;
         }
         let digest = self.digest_with(index, &abs);
-        locked(&self.digested).insert(abs.into_os_string(), digest.clone());
+        written(&self.digested).insert(abs.into_os_string(), digest.clone());
         digest
     }
 
@@ -163,7 +163,7 @@ impl FileTable {
             return Ok(digest);
         }
         // A directory a walk listed is not asked again (what reading it says, as below).
-        if locked(&self.kinds).get(abs.as_os_str()) == Some(&Kind::Dir) {
+        if read(&self.kinds).get(abs.as_os_str()) == Some(&Kind::Dir) {
             return Err(is_a_directory());
         }
         let meta = match std::fs::metadata(abs) {
@@ -171,7 +171,7 @@ impl FileTable {
             // What reading a missing path says, without trying to open it.
             Err(e) if e.raw_os_error().is_some_and(|n| n == 2 || n == 20) => {
                 self.note_kind(abs, Kind::Missing);
-                return Err(ReadError::Io(e.to_string()));
+                return Err(ReadError::Io(io_message(&e)));
             }
             Err(_) => None,
         };
@@ -225,7 +225,7 @@ impl FileTable {
     pub fn walked(&self, seen: Vec<(PathBuf, bool)>, canonical: bool) {
         let kind = |is_dir: bool| if is_dir { Kind::Dir } else { Kind::File };
         {
-            let mut kinds = locked(&self.kinds);
+            let mut kinds = written(&self.kinds);
             // Sized once for the walk, not grown (and rehashed) a doubling at a time.
             kinds.reserve(seen.len());
             for (path, is_dir) in &seen {
@@ -243,7 +243,7 @@ impl FileTable {
 
     /// Remembers what the disk said `abs` is (the first answer stays).
     fn note_kind(&self, abs: &Path, kind: Kind) {
-        locked(&self.kinds)
+        written(&self.kinds)
             .entry(abs.as_os_str().to_owned())
             .or_insert(kind);
     }
@@ -305,11 +305,11 @@ impl FileTable {
     /// set differs from the
     /// disk's, which happens only for a tree without symbolic links) resolved lexically, so
     /// that a `..` after a directory only the file set has still leads somewhere.
-    fn on_disk(&self, path: &Path) -> PathBuf {
+    fn on_disk<'p>(&self, path: &'p Path) -> std::borrow::Cow<'p, Path> {
         if self.hidden.is_empty() {
-            path.to_path_buf()
+            std::borrow::Cow::Borrowed(path)
         } else {
-            lexical(&self.root.join(path))
+            std::borrow::Cow::Owned(lexical(&self.root.join(path)))
         }
     }
 
@@ -345,12 +345,18 @@ impl FileTable {
     /// same question of a table this one was seeded from is the same question of the disk.
     fn on_disk_kind(&self, path: &Path) -> Kind {
         let path = self.on_disk(path);
-        let known = |t: &FileTable| locked(&t.kinds).get(path.as_os_str()).copied();
+        let known = |t: &FileTable| read(&t.kinds).get(path.as_os_str()).copied();
         if let Some(kind) = known(self).or_else(|| self.held_by_bases(&known, 0)) {
             return kind;
         }
-        let kind = std::fs::metadata(&path).map_or(Kind::Missing, |m| Kind::of(&m));
-        locked(&self.kinds).insert(path.into_os_string(), kind);
+        // A cluster's `../../apps/x/overlays/prod` is that directory when every directory
+        // its `..` leave is its own real path: known by the walk under its lexical form (a
+        // one-app run asked `stat` of some 600 such spellings).
+        let lexically = (self.linkless_lexical(&path))
+            .and_then(|plain| read(&self.kinds).get(plain.as_os_str()).copied());
+        let kind = lexically
+            .unwrap_or_else(|| std::fs::metadata(&path).map_or(Kind::Missing, |m| Kind::of(&m)));
+        written(&self.kinds).insert(path.into_owned().into_os_string(), kind);
         kind
     }
 
@@ -568,7 +574,7 @@ impl FileTable {
     /// Every path read (or tried) so far, as the table keys it.
     pub fn paths(&self) -> Vec<PathBuf> {
         let mut all: Vec<PathBuf> = self.lock().keys().map(Path::to_path_buf).collect();
-        all.extend(locked(&self.digested).keys().map(PathBuf::from));
+        all.extend(read(&self.digested).keys().map(PathBuf::from));
         all
     }
 
@@ -632,7 +638,7 @@ fn read_bounded_telling(path: &Path, max_size: u64) -> (Cached, Option<Kind>) {
                 std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
             );
             return (
-                Err(ReadError::Io(e.to_string())),
+                Err(ReadError::Io(io_message(&e))),
                 missing.then_some(Kind::Missing),
             );
         }
@@ -646,7 +652,22 @@ fn read_bounded_telling(path: &Path, max_size: u64) -> (Cached, Option<Kind>) {
 
 /// What reading a directory as a file says (`EISDIR`).
 fn is_a_directory() -> ReadError {
-    ReadError::Io(std::io::Error::from_raw_os_error(21).to_string())
+    ReadError::Io(io_message(&std::io::Error::from_raw_os_error(21)))
+}
+
+/// `e.to_string()`. The messages of a missing path (`ENOENT`), of a file in the middle of a
+/// path (`ENOTDIR`) and of a directory read as a file (`EISDIR`) are formatted once per
+/// process: the C library looks each up in the locale's catalogue, and a warm one-app run
+/// tells some 1,500 missing paths (kustomize's other kustomization file names) from files.
+fn io_message(e: &std::io::Error) -> String {
+    static MESSAGES: [std::sync::OnceLock<String>; 3] = [const { std::sync::OnceLock::new() }; 3];
+    const CODES: [i32; 3] = [2, 20, 21];
+    let Some(i) = (e.raw_os_error()).and_then(|code| CODES.iter().position(|c| *c == code)) else {
+        return e.to_string();
+    };
+    MESSAGES[i]
+        .get_or_init(|| std::io::Error::from_raw_os_error(CODES[i]).to_string())
+        .clone()
 }
 
 fn read_open(file: std::fs::File, meta: &std::fs::Metadata, max_size: u64) -> Cached {
@@ -682,6 +703,20 @@ fn read_open(file: std::fs::File, meta: &std::fs::Metadata, max_size: u64) -> Ca
         });
     }
     Ok(Arc::from(buf))
+}
+
+/// `lock` read. What it guards is changed by single calls (as [`locked`] says), so a poisoned
+/// lock is still usable. (The table's kinds are read from both cores at once while the graph
+/// is built: a mutex made them wait on each other.)
+fn read<T>(lock: &std::sync::RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// `lock` written (see [`read`]).
+fn written<T>(lock: &std::sync::RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
@@ -1042,6 +1077,40 @@ mod tests {
         // A path the seed never asked about is asked of the disk as it is now.
         std::fs::create_dir(root.join("later")).expect("mkdir");
         assert_eq!(answers(&seeded, &root.join("later")), (true, false, true));
+    }
+
+    #[test]
+    fn io_messages_are_the_errors_own() {
+        for code in [2, 20, 21, 13] {
+            let e = std::io::Error::from_raw_os_error(code);
+            assert_eq!(io_message(&e), e.to_string());
+            assert_eq!(io_message(&e), e.to_string(), "formatted once, the same");
+        }
+        let custom = std::io::Error::other("no such thing");
+        assert_eq!(io_message(&custom), "no such thing");
+    }
+
+    /// A path through `..` out of directories the walk saw as their own real paths is the
+    /// walk's path of its lexical form: answered from the walk, not the disk.
+    #[cfg(unix)]
+    #[test]
+    fn a_path_through_real_directories_is_known_by_its_lexical_form() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = std::fs::canonicalize(dir.path()).expect("canonical temp dir");
+        std::fs::create_dir_all(root.join("clusters/dev")).expect("mkdir");
+        std::fs::create_dir_all(root.join("d")).expect("mkdir");
+        std::os::unix::fs::symlink(root.join("d"), root.join("link")).expect("link");
+        let table = FileTable::new(&root, 1 << 20);
+        // What the walk saw, `ghost` included: gone from the disk since.
+        let seen = ["clusters", "clusters/dev", "d", "ghost"];
+        table.walked(seen.map(|p| (root.join(p), true)).to_vec(), true);
+        let through = root.join("clusters/dev/../../ghost");
+        assert!(table.is_dir(&through), "as the walk saw it");
+        assert!(table.exists(&through));
+        // Not through a link: `link/..` is the link target's parent, asked of the disk.
+        let _ = table.canonicalize(&root.join("link"));
+        assert!(!table.is_dir(&root.join("link/../ghost")));
+        assert!(!table.is_dir(&root.join("clusters/dev/../missing")));
     }
 
     #[cfg(unix)]

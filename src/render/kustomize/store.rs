@@ -225,9 +225,9 @@ pub struct RenderStore {
     dir: PathBuf,
     /// Each path's state, asked once per run. (These two maps only remember what the file
     /// table answers: [`ByteMap`]s.)
-    states: Mutex<ByteMap<State>>,
+    states: std::sync::RwLock<ByteMap<State>>,
     /// Each directory's canonical form, asked once per run.
-    canonical: Mutex<ByteMap<Option<PathBuf>>>,
+    canonical: std::sync::RwLock<ByteMap<Option<PathBuf>>>,
     /// What [`RenderStore::peek`] found of each directory's entry this run.
     peeked: Mutex<ByteMap<Option<Peeked>>>,
     /// The store whose states this one takes where the files are the same (`seed_states`).
@@ -448,9 +448,9 @@ impl RenderStore {
         Ok(RenderStore {
             writer: writer::Writer::new(dir.clone()),
             dir,
-            states: Mutex::default(),
+            states: std::sync::RwLock::default(),
             seed: Mutex::new(None),
-            canonical: Mutex::default(),
+            canonical: std::sync::RwLock::default(),
             peeked: Mutex::default(),
             hits: AtomicUsize::new(0),
             misses: AtomicUsize::new(0),
@@ -495,7 +495,7 @@ impl RenderStore {
     fn state(&self, sources: &FileTable, path: &Path) -> State {
         if let Some(known) = self
             .states
-            .lock()
+            .read()
             .ok()
             .and_then(|s| s.get(path.as_os_str()).cloned())
         {
@@ -505,7 +505,7 @@ impl RenderStore {
             return State::Missing;
         }
         if let Some(theirs) = self.seeded(sources, path, |o| &o.states, |_, _| true) {
-            if let Ok(mut s) = self.states.lock() {
+            if let Ok(mut s) = self.states.write() {
                 s.insert(path.as_os_str().to_owned(), theirs.clone());
             }
             return theirs;
@@ -516,7 +516,7 @@ impl RenderStore {
             Err(ReadError::Io(_)) => State::Missing,
             Err(e) => State::Refused(e.to_string()),
         };
-        if let Ok(mut s) = self.states.lock() {
+        if let Ok(mut s) = self.states.write() {
             s.insert(path.as_os_str().to_owned(), state.clone());
         }
         state
@@ -545,13 +545,13 @@ impl RenderStore {
         &self,
         sources: &FileTable,
         path: &Path,
-        of: impl Fn(&RenderStore) -> &Mutex<ByteMap<V>>,
+        of: impl Fn(&RenderStore) -> &std::sync::RwLock<ByteMap<V>>,
         holds: impl Fn(&Seed, &V) -> bool,
     ) -> Option<V> {
         let seed = self.seed.lock().ok()?;
         let seed = seed.as_ref().filter(|s| s.same(sources, path))?;
         let found = of(&seed.other)
-            .lock()
+            .read()
             .ok()?
             .get(path.as_os_str())
             .cloned()?;
@@ -561,7 +561,7 @@ impl RenderStore {
     fn canonical(&self, sources: &FileTable, path: &Path) -> Option<PathBuf> {
         if let Some(known) = self
             .canonical
-            .lock()
+            .read()
             .ok()
             .and_then(|c| c.get(path.as_os_str()).cloned())
         {
@@ -578,7 +578,7 @@ impl RenderStore {
             Some(known) => known,
             None => sources.canonicalize(path).ok(),
         };
-        if let Ok(mut c) = self.canonical.lock() {
+        if let Ok(mut c) = self.canonical.write() {
             c.insert(path.as_os_str().to_owned(), canon.clone());
         }
         canon

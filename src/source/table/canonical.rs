@@ -96,7 +96,7 @@ impl FileTable {
     /// `path` with each `..` applied lexically, when it has one and each directory a `..`
     /// leaves is known to resolve to itself (so that `realpath` leaves it for its lexical
     /// parent too); `None` otherwise.
-    fn linkless_lexical(&self, path: &Path) -> Option<PathBuf> {
+    pub(super) fn linkless_lexical(&self, path: &Path) -> Option<PathBuf> {
         use std::path::Component;
         memchr::memmem::find(path.as_os_str().as_encoded_bytes(), b"/..")?;
         let memo = locked(&self.canonical);
