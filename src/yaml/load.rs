@@ -142,7 +142,10 @@ enum Frame {
         entries: Vec<Entry>,
         merges: Vec<(Node, Pos)>,
         pending: Option<PendingKey>,
-        seen: HashMap<String, u32>,
+        /// The keys met so far by name, with their lines: kept from [`INDEXED_FROM`] keys
+        /// on (a smaller mapping is searched, as most are: a map and a copy of every key for
+        /// each mapping were a tenth of parsing).
+        seen: Option<HashMap<String, u32, foldhash::fast::RandomState>>,
         start: Pos,
         anchor: usize,
     },
@@ -153,6 +156,9 @@ struct PendingKey {
     pos: Pos,
     is_merge: bool,
 }
+
+/// From how many keys a mapping's keys are looked up in an index rather than searched.
+const INDEXED_FROM: usize = 16;
 
 struct Builder {
     limits: LoadLimits,
@@ -381,7 +387,7 @@ impl Builder {
                         entries: Vec::new(),
                         merges: Vec::new(),
                         pending: None,
-                        seen: HashMap::new(),
+                        seen: None,
                         start,
                         anchor,
                     }
@@ -497,7 +503,11 @@ impl Builder {
                 }
                 Some(k) if k.is_merge => merges.push((node, k.pos)),
                 Some(k) => {
-                    if let Some(first_line) = seen.get(&k.key) {
+                    let first_line = match seen {
+                        Some(index) => index.get(&k.key).copied(),
+                        None => (entries.iter().find(|e| e.key == k.key)).map(|e| e.key_pos.line),
+                    };
+                    if let Some(first_line) = first_line {
                         if self.limits.duplicate_keys_last_wins
                             && let Some(e) = entries.iter_mut().find(|e| e.key == k.key)
                         {
@@ -509,11 +519,24 @@ impl Builder {
                             pos: k.pos,
                             kind: YamlErrorKind::DuplicateKey {
                                 key: k.key,
-                                first_line: *first_line,
+                                first_line,
                             },
                         });
                     }
-                    seen.insert(k.key.clone(), k.pos.line);
+                    match seen {
+                        Some(index) => {
+                            index.insert(k.key.clone(), k.pos.line);
+                        }
+                        None if entries.len() + 1 >= INDEXED_FROM => {
+                            let mut index = HashMap::default();
+                            for e in entries.iter() {
+                                index.insert(e.key.clone(), e.key_pos.line);
+                            }
+                            index.insert(k.key.clone(), k.pos.line);
+                            *seen = Some(index);
+                        }
+                        None => {}
+                    }
                     entries.push(Entry {
                         key: k.key,
                         key_pos: k.pos,

@@ -105,6 +105,43 @@ fn duplicate_keys_are_errors_with_both_lines() {
     );
 }
 
+/// Large mappings are indexed past a number of keys: a duplicate is found on either side
+/// of that point, with the first key's line, and last-wins keeps working.
+#[test]
+fn duplicate_keys_in_large_mappings_are_found() {
+    let keys: String = (0..20).map(|i| format!("k{i}: {i}\n")).collect();
+    for (dup, first_line) in [("k3", 4), ("k18", 19), ("k0", 1)] {
+        let (_, err) = parse_err(&format!("{keys}{dup}: x\n"));
+        assert_eq!(err.pos.line, 21, "{dup}");
+        assert_eq!(
+            err.kind,
+            YamlErrorKind::DuplicateKey {
+                key: dup.into(),
+                first_line
+            }
+        );
+    }
+    let limits = LoadLimits {
+        duplicate_keys_last_wins: true,
+        ..LoadLimits::default()
+    };
+    let (docs, err) = parse_documents(&format!("{keys}k3: x\nk19: z\n"), limits);
+    assert!(err.is_none(), "{err:?}");
+    let root = &docs[0].root;
+    assert_eq!(
+        root.get("k3").map(|n| n.value.clone()),
+        Some(Value::String("x".into()))
+    );
+    assert_eq!(
+        root.get("k19").map(|n| n.value.clone()),
+        Some(Value::String("z".into()))
+    );
+    let Value::Map(entries) = &root.value else {
+        panic!("map");
+    };
+    assert_eq!(entries.len(), 20);
+}
+
 #[test]
 fn syntax_errors_keep_earlier_documents() {
     let (docs, err) = parse_err("a: 1\n---\nb: [1, 2\n");
