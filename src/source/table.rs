@@ -351,8 +351,13 @@ impl FileTable {
         }
         // A cluster's `../../apps/x/overlays/prod` is that directory when every directory
         // its `..` leave is its own real path: known by the walk under its lexical form (a
-        // one-app run asked `stat` of some 600 such spellings).
-        let lexically = (self.linkless_lexical(&path))
+        // one-app run asked `stat` of some 600 such spellings). Not a path ending in `/`,
+        // which `stat` refuses for a file and the lexical form drops.
+        let bytes = path.as_os_str().as_encoded_bytes();
+        let names_dir = bytes.ends_with(b"/") || bytes.ends_with(b"/.");
+        let lexically = (!names_dir)
+            .then(|| self.linkless_lexical(&path))
+            .flatten()
             .and_then(|plain| read(&self.kinds).get(plain.as_os_str()).copied());
         let kind = lexically
             .unwrap_or_else(|| std::fs::metadata(&path).map_or(Kind::Missing, |m| Kind::of(&m)));
@@ -1111,6 +1116,11 @@ mod tests {
         let _ = table.canonicalize(&root.join("link"));
         assert!(!table.is_dir(&root.join("link/../ghost")));
         assert!(!table.is_dir(&root.join("clusters/dev/../missing")));
+        // A file named with a trailing `/` is asked of the disk, which refuses it.
+        std::fs::write(root.join("f.yaml"), "a: 1\n").expect("write");
+        table.walked(vec![(root.join("f.yaml"), false)], true);
+        assert!(table.is_file(&root.join("clusters/dev/../../f.yaml")));
+        assert!(!table.exists(&root.join("clusters/dev/../../f.yaml/")));
     }
 
     #[cfg(unix)]
