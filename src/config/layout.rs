@@ -74,7 +74,7 @@ enum Segment {
     Capture(&'static str),
     /// Anything else (`{env}-{region}`, `*-eu`): a regular expression. Matching one with its
     /// captures for every segment of every root's path was most of classifying the roots
-    /// (the graph's serial part, ~4 ms for the 200-app monorepo's 800 roots), and the
+    /// (the graph build's serial part, ~3 ms for the 200-app monorepo's 800 roots), and the
     /// default patterns need none.
     One(regex::Regex),
 }
