@@ -79,6 +79,9 @@ enum Segment {
     One(regex::Regex),
 }
 
+/// The placeholders a path pattern may capture.
+const PLACEHOLDERS: [&str; 3] = ["env", "cluster", "region"];
+
 pub const DEFAULT_ENVIRONMENT_PATHS: &[&str] = &["**/overlays/{env}"];
 pub const DEFAULT_CLUSTER_PATHS: &[&str] = &["**/clusters/{cluster}"];
 
@@ -100,7 +103,7 @@ fn compile_pattern(pattern: &str) -> Result<Vec<Segment>, String> {
                 return Ok(Segment::Literal(seg.to_owned()));
             }
             if let Some(name) = seg.strip_prefix('{').and_then(|r| r.strip_suffix('}'))
-                && let Some(name) = ["env", "cluster", "region"].into_iter().find(|n| *n == name)
+                && let Some(name) = PLACEHOLDERS.into_iter().find(|n| *n == name)
             {
                 return Ok(Segment::Capture(name));
             }
@@ -112,7 +115,7 @@ fn compile_pattern(pattern: &str) -> Result<Vec<Segment>, String> {
                     .find('}')
                     .ok_or_else(|| format!("unclosed `{{` in `{pattern}`"))?;
                 let name = &rest[open + 1..open + close];
-                if !matches!(name, "env" | "cluster" | "region") {
+                if !PLACEHOLDERS.contains(&name) {
                     return Err(format!(
                         "unknown placeholder `{{{name}}}` in `{pattern}` (expected {{env}}, {{cluster}} or {{region}})"
                     ));
