@@ -113,7 +113,17 @@ fn index(
 ) -> HashMap<(String, String), String> {
     const GVK: &str = "x-kubernetes-group-version-kind";
     let mut by_gvk = HashMap::new();
+    // Most definitions name no kind: a search of their text tells it without listing their
+    // members (which scanned the whole document a second time, a byte at a time).
+    let named = memchr::memmem::Finder::new(b"\"x-kubernetes-group-version-kind\":");
     for (name, range) in defs {
+        if text
+            .as_bytes()
+            .get(range.clone())
+            .is_none_or(|def| named.find(def).is_none())
+        {
+            continue;
+        }
         let Some(gvks) = members_from(text, range.start)
             .into_iter()
             .find(|(key, _)| key == GVK)
