@@ -142,10 +142,10 @@ enum Frame {
         entries: Vec<Entry>,
         merges: Vec<(Node, Pos)>,
         pending: Option<PendingKey>,
-        /// The keys met so far by name, with their lines: kept from [`INDEXED_FROM`] keys
-        /// on; a smaller mapping, as most are, is searched instead (a map and a copy of every
-        /// key for each mapping were 0.9% of a whole check's instructions).
-        seen: Option<HashMap<String, u32, foldhash::fast::RandomState>>,
+        /// Where each key met so far is in `entries`: kept from [`INDEXED_FROM`] keys on; a
+        /// smaller mapping, as most are, is searched instead (a map and a copy of every key
+        /// for each mapping were 0.9% of a whole check's instructions).
+        seen: Option<HashMap<String, usize, foldhash::fast::RandomState>>,
         start: Pos,
         anchor: usize,
     },
@@ -503,14 +503,12 @@ impl Builder {
                 }
                 Some(k) if k.is_merge => merges.push((node, k.pos)),
                 Some(k) => {
-                    let first_line = match seen {
+                    let earlier = match seen {
                         Some(index) => index.get(&k.key).copied(),
-                        None => (entries.iter().find(|e| e.key == k.key)).map(|e| e.key_pos.line),
+                        None => entries.iter().position(|e| e.key == k.key),
                     };
-                    if let Some(first_line) = first_line {
-                        if self.limits.duplicate_keys_last_wins
-                            && let Some(e) = entries.iter_mut().find(|e| e.key == k.key)
-                        {
+                    if let Some(e) = earlier.and_then(|i| entries.get_mut(i)) {
+                        if self.limits.duplicate_keys_last_wins {
                             e.key_pos = k.pos;
                             e.value = node;
                             return Ok(());
@@ -519,20 +517,19 @@ impl Builder {
                             pos: k.pos,
                             kind: YamlErrorKind::DuplicateKey {
                                 key: k.key,
-                                first_line,
+                                first_line: e.key_pos.line,
                             },
                         });
                     }
                     match seen {
                         Some(index) => {
-                            index.insert(k.key.clone(), k.pos.line);
+                            index.insert(k.key.clone(), entries.len());
                         }
                         None if entries.len() + 1 >= INDEXED_FROM => {
-                            let mut index = HashMap::default();
-                            for e in entries.iter() {
-                                index.insert(e.key.clone(), e.key_pos.line);
-                            }
-                            index.insert(k.key.clone(), k.pos.line);
+                            let mut index: HashMap<_, _, _> = (entries.iter().enumerate())
+                                .map(|(i, e)| (e.key.clone(), i))
+                                .collect();
+                            index.insert(k.key.clone(), entries.len());
                             *seen = Some(index);
                         }
                         None => {}
