@@ -353,9 +353,7 @@ impl FileTable {
         // its `..` leave is its own real path: known by the walk under its lexical form (a
         // one-app run asked `stat` of some 600 such spellings). Not a path ending in `/`,
         // which `stat` refuses for a file and the lexical form drops.
-        let bytes = path.as_os_str().as_encoded_bytes();
-        let names_dir = bytes.ends_with(b"/") || bytes.ends_with(b"/.");
-        let lexically = (!names_dir)
+        let lexically = (!canonical::names_dir(&path))
             .then(|| self.linkless_lexical(&path))
             .flatten()
             .and_then(|plain| read(&self.kinds).get(plain.as_os_str()).copied());

@@ -20,10 +20,7 @@ impl FileTable {
         if !path.is_absolute() {
             return std::fs::canonicalize(path);
         }
-        // `file/` and `file/.` name a directory (`components`, and so `Path` equality, drop
-        // the trailing part).
-        let bytes = path.as_os_str().as_encoded_bytes();
-        let names_dir = bytes.ends_with(b"/") || bytes.ends_with(b"/.");
+        let names_dir = names_dir(path);
         let not_dir = || Err(std::io::Error::from_raw_os_error(NOT_A_DIRECTORY));
         let known = memo().get(path).cloned();
         if let Some((known, is_dir)) = known.or_else(|| self.resolved_by_bases(path)) {
@@ -129,4 +126,11 @@ impl FileTable {
         }
         None
     }
+}
+
+/// Whether `path` is spelled as a directory (`file/`, `file/.`): `components`, and so `Path`
+/// equality and lexical forms, drop the trailing part, which `stat` does not.
+pub(super) fn names_dir(path: &Path) -> bool {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    bytes.ends_with(b"/") || bytes.ends_with(b"/.")
 }
