@@ -120,12 +120,25 @@ pub struct ResultsMemo {
 /// working tree's, finds the working tree's results there (no copy is made of them).
 pub type SharedResults = std::sync::Arc<Mutex<ResultsMemo>>;
 
+/// A hasher for memo keys, keyed once per process at random. Objects whose keys are equal
+/// share results, so with a fixed key (SipHash's `DefaultHasher::new()` is keyed with zeros)
+/// a pull request could search offline for a clean object and a violating one whose keys
+/// collide, and the violating one would be reported clean. The memo lives for one run, so
+/// no key needs to be the same in two processes.
+fn memo_hasher() -> std::collections::hash_map::DefaultHasher {
+    use std::hash::BuildHasher;
+    static KEYS: std::sync::OnceLock<std::collections::hash_map::RandomState> =
+        std::sync::OnceLock::new();
+    KEYS.get_or_init(std::collections::hash_map::RandomState::new)
+        .build_hasher()
+}
+
 /// The memo key: the object and the context, without what no policy reads (the root path,
 /// the cluster, annotations no rule declares it reads). `context_key` is the root's context
 /// as [`Reads::context_key`] leaves it, serialized once per root.
 fn memo_key(input: &serde_json::Value, context_key: &str, reads: &Reads) -> u64 {
     use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut h = memo_hasher();
     reads.hash_object(input, &mut h);
     context_key.hash(&mut h);
     h.finish()
@@ -140,7 +153,7 @@ fn root_key(
     affected: Option<&[bool]>,
 ) -> u64 {
     use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut h = memo_hasher();
     inputs.len().hash(&mut h);
     for input in inputs {
         reads.hash_object(input, &mut h);
@@ -1097,6 +1110,22 @@ mod tests {
             rel: rel.to_owned(),
             abs: Path::new("/repo").join(rel),
         }
+    }
+
+    #[test]
+    fn memo_keys_are_not_keyed_with_the_fixed_zero_key() {
+        use std::hash::{Hash, Hasher};
+        let input = serde_json::json!({"kind": "Pod", "metadata": {"name": "a"}});
+        let reads = Reads::of(&[], &[]);
+        let mut fixed = std::collections::hash_map::DefaultHasher::new();
+        reads.hash_object(&input, &mut fixed);
+        "{}".hash(&mut fixed);
+        // Equal with probability 2^-64 under a random key; always equal under the zero key.
+        assert_ne!(memo_key(&input, "{}", &reads), fixed.finish());
+        assert_eq!(
+            memo_key(&input, "{}", &reads),
+            memo_key(&input, "{}", &reads)
+        );
     }
 
     #[test]

@@ -110,6 +110,9 @@ impl Reads {
             Value::Object(m) => {
                 h.write_u8(b'{');
                 for (k, v) in m {
+                    // Tagged, so that a key beginning with `}` is not read as the end of an
+                    // object: keys equal for two different objects would share results.
+                    h.write_u8(b'k');
                     k.hash(h);
                     match (k.as_str(), v, &self.annotations) {
                         ("metadata", Value::Object(meta), Some(prefixes)) => {
@@ -123,11 +126,13 @@ impl Reads {
                                     for (ak, av) in a.iter().filter(|(ak, _)| {
                                         prefixes.iter().any(|p| ak.starts_with(p.as_str()))
                                     }) {
+                                        h.write_u8(b'k');
                                         mk.hash(h);
                                         ak.hash(h);
                                         self.hash_object(av, h);
                                     }
                                 } else {
+                                    h.write_u8(b'k');
                                     mk.hash(h);
                                     self.hash_object(mv, h);
                                 }
@@ -252,5 +257,22 @@ mod tests {
             ..Reads::default()
         };
         assert_ne!(hash(&all, &a), hash(&all, &b));
+    }
+
+    /// Without a tag before each key, both wrote `{p {o {a 0} Zk 0} } c 0}`: the key `}Zk`
+    /// read as the end of `o`'s object and the key `Zk`, the key `}c` as the end of `p`'s.
+    #[test]
+    fn a_key_beginning_with_a_closing_brace_is_not_the_end_of_an_object() {
+        let reads = Reads::default();
+        let a = json!({"p": {"o": {"a": null}, "Zk": null}, "}c": null});
+        let b = json!({"p": {"o": {"a": null, "}Zk": null}}, "c": null});
+        assert_ne!(hash(&reads, &a), hash(&reads, &b));
+        let annotated = Reads {
+            annotations: Some(vec![String::new()]),
+            ..Reads::default()
+        };
+        let a = json!({"metadata": {"o": {"a": null}, "Zk": null}, "}c": null});
+        let b = json!({"metadata": {"o": {"a": null, "}Zk": null}}, "c": null});
+        assert_ne!(hash(&annotated, &a), hash(&annotated, &b));
     }
 }
