@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
@@ -77,10 +77,21 @@ struct Entry {
     digest: [u8; 32],
 }
 
+/// An entry an earlier run left, and whether this run found it still true.
+#[derive(Debug)]
+struct Known {
+    entry: Entry,
+    /// Set without a lock: thousands of files are confirmed in a run, from every thread
+    /// (a shared map of them, a path copied into it each, kept the walk's two threads
+    /// waiting on each other).
+    seen: AtomicBool,
+}
+
 /// The index an earlier run left, and what this run confirmed or added.
 #[derive(Debug, Default)]
 pub struct Digests {
-    known: HashMap<OsString, Entry, foldhash::fast::RandomState>,
+    known: HashMap<OsString, Known, foldhash::fast::RandomState>,
+    /// The entries this run recorded anew (a known entry found true is marked in `known`).
     seen: Mutex<super::ByteMap<Entry>>,
     /// How many of `seen` the earlier run had not (or had with another stat).
     fresh: AtomicUsize,
@@ -90,7 +101,14 @@ impl Digests {
     /// The index [`Digests::to_bytes`] wrote (empty when the bytes do not decode).
     pub fn from_bytes(bytes: &[u8]) -> Digests {
         let known = postcard::from_bytes::<Vec<(OsString, Entry)>>(bytes)
-            .map(|v| v.into_iter().collect())
+            .map(|v| {
+                v.into_iter()
+                    .map(|(path, entry)| {
+                        let seen = AtomicBool::new(false);
+                        (path, Known { entry, seen })
+                    })
+                    .collect()
+            })
             .unwrap_or_default();
         Digests {
             known,
@@ -100,17 +118,17 @@ impl Digests {
 
     /// The hash recorded for `path` when the file is still as `stat` says.
     pub fn get(&self, path: &std::ffi::OsStr, stat: &Stat) -> Option<[u8; 32]> {
-        let entry = self.known.get(path).filter(|e| e.stat == *stat)?;
-        self.lock().insert(path.to_owned(), *entry);
-        Some(entry.digest)
+        let known = self.known.get(path).filter(|k| k.entry.stat == *stat)?;
+        known.seen.store(true, Ordering::Relaxed);
+        Some(known.entry.digest)
     }
 
     /// Keeps the entry for `path` when the earlier run recorded this very content (no stat
     /// needed: the content was read in this run); whether it did.
     pub fn confirm(&self, path: &std::ffi::OsStr, digest: &[u8; 32]) -> bool {
-        match self.known.get(path).filter(|e| e.digest == *digest) {
-            Some(entry) => {
-                self.lock().insert(path.to_owned(), *entry);
+        match self.known.get(path).filter(|k| k.entry.digest == *digest) {
+            Some(known) => {
+                known.seen.store(true, Ordering::Relaxed);
                 true
             }
             None => false,
@@ -121,7 +139,7 @@ impl Digests {
     /// read the content after `stat`'s change time was settled (see the module's comment).
     pub fn record(&self, path: &std::ffi::OsStr, stat: Stat, digest: [u8; 32]) {
         let entry = Entry { stat, digest };
-        if self.known.get(path) != Some(&entry) {
+        if self.known.get(path).map(|k| &k.entry) != Some(&entry) {
             self.fresh.fetch_add(1, Ordering::Relaxed);
         }
         self.lock().insert(path.to_owned(), entry);
@@ -134,12 +152,23 @@ impl Digests {
     /// thousands of entries was 5 ms at the end of every warm one-app run).
     pub fn to_bytes(&self) -> Option<Vec<u8>> {
         let seen = self.lock();
-        if !worth_writing(self.fresh.load(Ordering::Relaxed), seen.len()) {
+        let confirmed = || {
+            (self.known.iter())
+                .filter(|(p, k)| k.seen.load(Ordering::Relaxed) && !seen.contains_key(*p))
+        };
+        let total = seen.len() + confirmed().count();
+        if !worth_writing(self.fresh.load(Ordering::Relaxed), total) {
             return None;
         }
         let mut all: Vec<(&OsString, &Entry)> = seen.iter().collect();
         if self.known.len() + seen.len() <= MAX_KEPT {
-            all.extend(self.known.iter().filter(|(k, _)| !seen.contains_key(*k)));
+            all.extend(
+                (self.known.iter())
+                    .filter(|(p, _)| !seen.contains_key(*p))
+                    .map(|(p, k)| (p, &k.entry)),
+            );
+        } else {
+            all.extend(confirmed().map(|(p, k)| (p, &k.entry)));
         }
         all.sort_unstable_by(|a, b| a.0.as_encoded_bytes().cmp(b.0.as_encoded_bytes()));
         postcard::to_stdvec(&all).ok()

@@ -243,6 +243,10 @@ impl FileTable {
 
     /// Remembers what the disk said `abs` is (the first answer stays).
     fn note_kind(&self, abs: &Path, kind: Kind) {
+        // Most paths are known from the walk: a read lock and no copy of the path for them.
+        if read(&self.kinds).contains_key(abs.as_os_str()) {
+            return;
+        }
         written(&self.kinds)
             .entry(abs.as_os_str().to_owned())
             .or_insert(kind);
