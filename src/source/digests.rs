@@ -91,9 +91,9 @@ struct Known {
 #[derive(Debug, Default)]
 pub struct Digests {
     known: HashMap<OsString, Known, foldhash::fast::RandomState>,
-    /// The entries this run recorded anew (a known entry found true is marked in `known`).
-    seen: Mutex<super::ByteMap<Entry>>,
-    /// How many of `seen` the earlier run had not (or had with another stat).
+    /// The entries this run recorded (a known entry found true is marked in `known`).
+    recorded: Mutex<super::ByteMap<Entry>>,
+    /// How many of `recorded` the earlier run had not (or had with another stat).
     fresh: AtomicUsize,
 }
 
@@ -151,20 +151,23 @@ impl Digests {
     /// or two being edited between runs is hashed again by the next run instead: writing
     /// thousands of entries was 5 ms at the end of every warm one-app run).
     pub fn to_bytes(&self) -> Option<Vec<u8>> {
-        let seen = self.lock();
-        let confirmed = || {
-            (self.known.iter())
-                .filter(|(p, k)| k.seen.load(Ordering::Relaxed) && !seen.contains_key(*p))
-        };
-        let total = seen.len() + confirmed().count();
-        if !worth_writing(self.fresh.load(Ordering::Relaxed), total) {
+        let fresh = self.fresh.load(Ordering::Relaxed);
+        if fresh == 0 {
             return None;
         }
-        let mut all: Vec<(&OsString, &Entry)> = seen.iter().collect();
-        if self.known.len() + seen.len() <= MAX_KEPT {
+        let recorded = self.lock();
+        let confirmed = || {
+            (self.known.iter())
+                .filter(|(p, k)| k.seen.load(Ordering::Relaxed) && !recorded.contains_key(*p))
+        };
+        if !worth_writing(fresh, recorded.len() + confirmed().count()) {
+            return None;
+        }
+        let mut all: Vec<(&OsString, &Entry)> = recorded.iter().collect();
+        if self.known.len() + recorded.len() <= MAX_KEPT {
             all.extend(
                 (self.known.iter())
-                    .filter(|(p, _)| !seen.contains_key(*p))
+                    .filter(|(p, _)| !recorded.contains_key(*p))
                     .map(|(p, k)| (p, &k.entry)),
             );
         } else {
@@ -180,7 +183,7 @@ impl Digests {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, super::ByteMap<Entry>> {
-        super::locked(&self.seen)
+        super::locked(&self.recorded)
     }
 }
 
@@ -254,6 +257,24 @@ mod tests {
             next.record(format!("/r/{i}.yaml").as_ref(), stat(101), [8; 32]);
         }
         assert!(next.to_bytes().is_some());
+    }
+
+    #[test]
+    fn a_full_index_keeps_only_what_the_run_confirmed_or_recorded() {
+        let index = Digests::default();
+        for i in 0..MAX_KEPT {
+            index.record(format!("/r/{i}").as_ref(), stat(100), [7; 32]);
+        }
+        let next = Digests::from_bytes(&index.to_bytes().expect("all new"));
+        for i in 0..10 {
+            assert!(next.get(format!("/r/{i}").as_ref(), &stat(100)).is_some());
+        }
+        next.record("/r/new".as_ref(), stat(5), [9; 32]);
+        let again = Digests::from_bytes(&next.to_bytes().expect("one new among 11"));
+        assert_eq!(again.known.len(), 11);
+        assert!(again.get("/r/9".as_ref(), &stat(100)).is_some());
+        assert!(again.get("/r/new".as_ref(), &stat(5)).is_some());
+        assert!(again.get("/r/10".as_ref(), &stat(100)).is_none());
     }
 
     #[test]
