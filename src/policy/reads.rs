@@ -110,10 +110,7 @@ impl Reads {
             Value::Object(m) => {
                 h.write_u8(b'{');
                 for (k, v) in m {
-                    // Tagged, so that a key beginning with `}` is not read as the end of an
-                    // object: keys equal for two different objects would share results.
-                    h.write_u8(b'k');
-                    k.hash(h);
+                    hash_key(k, h);
                     match (k.as_str(), v, &self.annotations) {
                         ("metadata", Value::Object(meta), Some(prefixes)) => {
                             h.write_u8(b'{');
@@ -126,14 +123,12 @@ impl Reads {
                                     for (ak, av) in a.iter().filter(|(ak, _)| {
                                         prefixes.iter().any(|p| ak.starts_with(p.as_str()))
                                     }) {
-                                        h.write_u8(b'k');
-                                        mk.hash(h);
+                                        hash_key(mk, h);
                                         ak.hash(h);
                                         self.hash_object(av, h);
                                     }
                                 } else {
-                                    h.write_u8(b'k');
-                                    mk.hash(h);
+                                    hash_key(mk, h);
                                     self.hash_object(mv, h);
                                 }
                             }
@@ -164,6 +159,14 @@ impl Reads {
             Value::Null => h.write_u8(b'0'),
         }
     }
+}
+
+/// A map's key, tagged, so that a key beginning with `}` is not read as the end of the map:
+/// two different objects writing the same bytes would share their results.
+fn hash_key(key: &str, h: &mut impl std::hash::Hasher) {
+    use std::hash::Hash;
+    h.write_u8(b'k');
+    key.hash(h);
 }
 
 #[cfg(test)]
