@@ -49,17 +49,21 @@ fn commented_out_files(dir: &Path, text: &str) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Reads a kustomization's kind and the non-manifest files it references.
-/// The mapping a kustomization file holds; `None` for an empty file.
-fn parse_root(text: &str) -> Result<Option<Node>, KustomizationError> {
+/// A kustomization's documents, read as discovery reads them (a repeated key is an error).
+fn parsed(text: &str) -> Result<Vec<yaml::Document>, KustomizationError> {
     let (docs, err) = yaml::parse_documents(text, LoadLimits::default());
-    if let Some(e) = err {
-        return Err(KustomizationError {
+    match err {
+        Some(e) => Err(KustomizationError {
             pos: e.pos,
             message: e.to_string(),
-        });
+        }),
+        None => Ok(docs),
     }
-    let Some(root) = docs.into_iter().next().map(|d| d.root) else {
+}
+
+/// The mapping a kustomization's documents hold; `None` for an empty file.
+fn root_of(docs: &[yaml::Document]) -> Result<Option<&Node>, KustomizationError> {
+    let Some(root) = docs.first().map(|d| &d.root) else {
         return Ok(None);
     };
     match &root.value {
@@ -74,14 +78,34 @@ fn parse_root(text: &str) -> Result<Option<Node>, KustomizationError> {
 
 /// What discovery needs of one kustomization ([`KustomizationInfo`]) and the local paths it
 /// refers to ([`references`]), from a single parse (the parse is most of their cost).
-pub fn scan(
+pub fn scan(path: &Path, text: &str) -> Result<KustomizationScan, KustomizationError> {
+    scan_documents(path, text).0
+}
+
+/// What [`scan`] tells of one kustomization.
+pub type KustomizationScan = (KustomizationInfo, Vec<Reference>);
+
+/// The documents of a kustomization's text, when they parsed without error.
+pub type ParsedDocuments = Option<std::sync::Arc<Vec<yaml::Document>>>;
+
+/// [`scan`], with the documents it parsed when they parsed without error: the renderer
+/// builds from them instead of parsing again (`FileTable::keep_documents`).
+pub fn scan_documents(
     path: &Path,
     text: &str,
-) -> Result<(KustomizationInfo, Vec<Reference>), KustomizationError> {
-    Ok(match parse_root(text)? {
-        Some(root) => (info_of(path, text, &root), references_of(path, &root)),
+) -> (
+    Result<KustomizationScan, KustomizationError>,
+    ParsedDocuments,
+) {
+    let docs = match parsed(text) {
+        Ok(docs) => std::sync::Arc::new(docs),
+        Err(e) => return (Err(e), None),
+    };
+    let scanned = root_of(&docs).map(|root| match root {
+        Some(root) => (info_of(path, text, root), references_of(path, root)),
         None => Default::default(),
-    })
+    });
+    (scanned, Some(docs))
 }
 
 fn info_of(path: &Path, text: &str, root: &Node) -> KustomizationInfo {
@@ -193,8 +217,9 @@ pub struct Reference {
 /// Every local path `path` (a kustomization file) refers to, in file order per key. Remote
 /// bases and inline patches are not paths and are left out.
 pub fn references(path: &Path, text: &str) -> Result<Vec<Reference>, KustomizationError> {
-    Ok(match parse_root(text)? {
-        Some(root) => references_of(path, &root),
+    let docs = parsed(text)?;
+    Ok(match root_of(&docs)? {
+        Some(root) => references_of(path, root),
         None => Vec::new(),
     })
 }

@@ -17,7 +17,7 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 pub use crate::model::kinds::KUSTOMIZATION_FILE_NAMES;
 use crate::source::FileTable;
 pub use crate::source::{SourceFile, relative};
-pub use kustomization::{KustomizationError, KustomizationInfo, normalize, scan};
+pub use kustomization::{KustomizationError, KustomizationInfo, normalize, scan, scan_documents};
 pub use scanned::Scanned;
 
 /// Something the walk could not enter or must refuse.
@@ -271,7 +271,13 @@ pub fn discover_with(
         .par_iter()
         .map(|k| match scanned {
             Some(scanned) => scanned.scan_file(table, &k.abs),
-            None => table.text(&k.abs).map(|text| scan(&k.abs, &text).ok()),
+            None => table.text(&k.abs).map(|text| {
+                let (scan, documents) = scan_documents(&k.abs, &text);
+                if let Some(documents) = documents {
+                    table.keep_documents(&k.abs, text, documents);
+                }
+                scan.ok()
+            }),
         })
         .collect();
     for (k, read) in found.kustomizations.iter().zip(read) {

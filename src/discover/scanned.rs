@@ -64,7 +64,7 @@ impl Scanned {
     pub fn scan(&self, path: &Path, text: &str) -> Scan {
         let digest = *blake3::hash(text.as_bytes()).as_bytes();
         // The text is given: the scan cannot fail to read it.
-        self.scan_known(path, &digest, || Ok(text.into()))
+        self.scan_known(path, &digest, || Ok(text.into()), None)
             .unwrap_or_default()
     }
 
@@ -76,7 +76,7 @@ impl Scanned {
         path: &Path,
     ) -> Result<Scan, crate::source::ReadError> {
         let digest = table.digest(path)?;
-        self.scan_known(path, &digest, || table.text(path))
+        self.scan_known(path, &digest, || table.text(path), Some(table))
     }
 
     fn scan_known(
@@ -84,12 +84,21 @@ impl Scanned {
         path: &Path,
         digest: &[u8; 32],
         text: impl FnOnce() -> Result<std::sync::Arc<str>, crate::source::ReadError>,
+        keep: Option<&crate::source::FileTable>,
     ) -> Result<Scan, crate::source::ReadError> {
         let key =
             crate::source::hash_parts([path.as_os_str().as_encoded_bytes(), digest.as_slice()]);
         let (scan, fresh) = match self.known.get(&key) {
             Some(known) => (known.clone(), false),
-            None => (super::scan(path, &text()?).ok(), true),
+            None => {
+                let text = text()?;
+                let (scan, documents) = super::scan_documents(path, &text);
+                // The documents parsed, for the renderer (`FileTable::keep_documents`).
+                if let (Some(table), Some(documents)) = (keep, documents) {
+                    table.keep_documents(path, text, documents);
+                }
+                (scan.ok(), true)
+            }
         };
         let mut used = locked(&self.used);
         used.1 += usize::from(fresh);

@@ -12,6 +12,7 @@ use super::locked;
 use crate::model::SourceText;
 
 mod canonical;
+mod documents;
 
 /// Why a file's content is not available.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,6 +54,8 @@ pub struct FileTable {
     /// Whether some content was preloaded ([`FileTable::preload`]): the table then serves
     /// what the disk has not, and the digest index (of the disk's files) is left alone.
     preloaded: std::sync::atomic::AtomicBool,
+    /// Kustomizations discovery parsed, for the renderer to take (`documents.rs`).
+    documents: Mutex<super::ByteMap<documents::Kept>>,
 }
 
 /// What a path is on disk, following symbolic links (as [`Path::exists`], [`Path::is_file`]
@@ -111,6 +114,7 @@ impl FileTable {
             digested: std::sync::RwLock::default(),
             created: std::time::SystemTime::now(),
             preloaded: std::sync::atomic::AtomicBool::new(false),
+            documents: Mutex::default(),
         }
     }
 

@@ -626,7 +626,12 @@ impl Renderer {
         if let Some(known) = self.parsed.lock().ok().and_then(|p| p.get(file).cloned()) {
             return Ok(known);
         }
-        let fresh = Arc::new(kustomization::parse(file, text)?);
+        // Discovery's parse when it made one of this text (`FileTable::take_documents`).
+        let fresh = match self.sources.take_documents(file, text) {
+            Some(docs) => kustomization::from_documents(file, &docs)?,
+            None => kustomization::parse(file, text)?,
+        };
+        let fresh = Arc::new(fresh);
         if fresh.is_component
             && let Ok(mut p) = self.parsed.lock()
         {

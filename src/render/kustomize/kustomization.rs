@@ -438,7 +438,6 @@ impl Reader<'_> {
 
 /// Reads the kustomization at `file`.
 pub fn parse(file: &Path, text: &str) -> Result<Kustomization, RenderError> {
-    let r = Reader { file };
     // kustomize decodes a kustomization through go-yaml v2: a repeated key keeps the last value.
     let limits = LoadLimits {
         duplicate_keys_last_wins: true,
@@ -446,8 +445,15 @@ pub fn parse(file: &Path, text: &str) -> Result<Kustomization, RenderError> {
     };
     let (docs, err) = yaml::parse_documents(text, limits);
     if let Some(e) = err {
-        return Err(r.err(e.pos, e.to_string()));
+        return Err(Reader { file }.err(e.pos, e.to_string()));
     }
+    from_documents(file, &docs)
+}
+
+/// [`parse`] on the documents of a kustomization's text, parsed without error (as
+/// discovery parsed them: `FileTable::take_documents`).
+pub fn from_documents(file: &Path, docs: &[yaml::Document]) -> Result<Kustomization, RenderError> {
+    let r = Reader { file };
     let mut k = Kustomization {
         file: file.to_owned(),
         ..Kustomization::default()
