@@ -98,6 +98,8 @@ pub struct Renderer {
     cache: Mutex<PathMap<Entry>>,
     /// Components parsed, by path: every overlay using a component reads the same file.
     parsed: Mutex<PathMap<Arc<Kustomization>>>,
+    /// Patches parsed, by text: a component's inline patch is read by every overlay.
+    patches_parsed: super::patches::ParsedPatches,
     /// The top-level steps of every kustomization directory built ([`TopSteps`]).
     tops: Mutex<PathMap<Arc<TopSteps>>>,
     /// Files read, by [`FileId`] (index 0 is the unknown file): shared with the renderer
@@ -145,6 +147,7 @@ impl Renderer {
             sources: Arc::new(crate::source::FileTable::new(repo_root, max_file_size)),
             cache: Mutex::default(),
             parsed: Mutex::default(),
+            patches_parsed: Default::default(),
             tops: Mutex::default(),
             files: Arc::new(Mutex::new(FileTable {
                 paths: vec![PathBuf::new()],
@@ -915,6 +918,7 @@ impl Renderer {
             &|p| self.restricted_file(k, dir, &p.value, p.pos),
             &|f| self.file_id(f),
             &|f| self.read_text(f),
+            &self.patches_parsed,
         )
     }
 
