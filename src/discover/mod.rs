@@ -17,7 +17,7 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 pub use crate::model::kinds::KUSTOMIZATION_FILE_NAMES;
 use crate::source::FileTable;
 pub use crate::source::{SourceFile, relative};
-pub use kustomization::{KustomizationError, KustomizationInfo, normalize, scan, scan_documents};
+pub use kustomization::{KustomizationError, KustomizationInfo, normalize, scan};
 pub use scanned::Scanned;
 
 /// Something the walk could not enter or must refuse.
@@ -271,13 +271,9 @@ pub fn discover_with(
         .par_iter()
         .map(|k| match scanned {
             Some(scanned) => scanned.scan_file(table, &k.abs),
-            None => table.text(&k.abs).map(|text| {
-                let (scan, documents) = scan_documents(&k.abs, &text);
-                if let Some(documents) = documents {
-                    table.keep_documents(&k.abs, text, documents);
-                }
-                scan.ok()
-            }),
+            None => table
+                .text(&k.abs)
+                .map(|text| scan_keeping(table, &k.abs, text)),
         })
         .collect();
     for (k, read) in found.kustomizations.iter().zip(read) {
@@ -338,6 +334,21 @@ pub fn discover_with(
     found.problems.sort_by(|a, b| a.rel.cmp(&b.rel));
     found.problems.dedup();
     Ok(found)
+}
+
+/// [`scan`] of the kustomization `path` read from `table` (its `text`), keeping the documents
+/// it parsed in the table for the renderer, which then need not parse them again
+/// (`FileTable::keep_documents`).
+fn scan_keeping(
+    table: &FileTable,
+    path: &Path,
+    text: std::sync::Arc<str>,
+) -> Option<kustomization::KustomizationScan> {
+    let (scan, documents) = kustomization::scan_documents(path, &text);
+    if let Some(documents) = documents {
+        table.keep_documents(path, text, documents);
+    }
+    scan.ok()
 }
 
 /// Whether `text` may hold an object that matters beyond its file: an Argo CD or Flux object

@@ -92,12 +92,11 @@ impl Scanned {
             Some(known) => (known.clone(), false),
             None => {
                 let text = text()?;
-                let (scan, documents) = super::scan_documents(path, &text);
-                // The documents parsed, for the renderer (`FileTable::keep_documents`).
-                if let (Some(table), Some(documents)) = (keep, documents) {
-                    table.keep_documents(path, text, documents);
-                }
-                (scan.ok(), true)
+                let scan = match keep {
+                    Some(table) => super::scan_keeping(table, path, text),
+                    None => super::scan(path, &text).ok(),
+                };
+                (scan, true)
             }
         };
         let mut used = locked(&self.used);
