@@ -550,7 +550,9 @@ impl Renderer {
             }
             return restored.result;
         }
-        let (result, inputs) = memo::recording(|| self.accumulate_uncached(dir, stack, from));
+        let mut gathers = false;
+        let (result, inputs) =
+            memo::recording(|| self.accumulate_uncached(dir, stack, from, &mut gathers));
         let after = super::openapi::build_state();
         if !after.has_custom() {
             let looked_up = after.builtin_lookups > before.builtin_lookups;
@@ -562,7 +564,10 @@ impl Renderer {
             if let Some(store) = self.store.as_ref().filter(|_| !referrers_own) {
                 let path_of = |id: FileId| self.file_path(id);
                 let build = (result.as_ref()).map(|(r, v, tc)| (r.as_slice(), v.as_slice(), tc));
-                store.save(dir, build, looked_up, &inputs, &self.sources, path_of);
+                match build {
+                    Ok(_) if gathers => store.forget(dir),
+                    _ => store.save(dir, build, looked_up, &inputs, &self.sources, path_of),
+                }
             }
             // Nor is it kept in the memo: each referrer builds again (finding no kustomization
             // takes a probe) and is told its own line.
@@ -648,8 +653,11 @@ impl Renderer {
         dir: &Path,
         stack: &mut Vec<PathBuf>,
         from: Option<(&Path, Pos)>,
+        gathers: &mut bool,
     ) -> Result<Accumulated, RenderError> {
         let k = self.load_kustomization(dir, from)?;
+        *gathers =
+            k.gathers_only(|entry| !is_remote(entry) && self.sources.is_dir(&dir.join(entry)));
         if !k.is_component
             && let Ok(mut tops) = self.tops.lock()
         {

@@ -153,6 +153,33 @@ pub enum ReplacementEntry {
 }
 
 impl Kustomization {
+    /// Whether this kustomization only gathers the builds of other kustomizations: two or more
+    /// `resources`, every one a directory (`is_dir`, given the entry as written), and no step
+    /// of its own but the metadata transformers (namespace, name affixes, labels,
+    /// annotations, images, replicas), each one pass over the objects. A cluster listing two
+    /// hundred overlays is one. Its build is not worth storing (see `RenderStore::forget`):
+    /// the entry would repeat its directories' entries, and restoring it cost as much as
+    /// building it again from theirs.
+    pub fn gathers_only(&self, is_dir: impl Fn(&str) -> bool) -> bool {
+        self.resources.len() >= 2
+            && self.components.is_empty()
+            && self.config_map_generator.is_empty()
+            && self.secret_generator.is_empty()
+            && self.patches_strategic_merge.is_empty()
+            && self.patches.is_empty()
+            && self.patches_json6902.is_empty()
+            && self.plugins.is_empty()
+            && self.replacements.is_empty()
+            && self.vars.is_empty()
+            && self.configurations.is_empty()
+            && self.openapi_version.is_none()
+            && self.openapi_path.is_none()
+            && self.crds.is_empty()
+            && self.helm_charts.is_empty()
+            && self.helm_globals.is_none()
+            && self.resources.iter().all(|r| is_dir(&r.value))
+    }
+
     /// The line of a top-level field (line 1 when absent).
     pub fn pos_of(&self, key: &str) -> Pos {
         self.field_pos

@@ -614,6 +614,19 @@ impl RenderStore {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Removes `dir`'s entries: its build succeeded and is not stored
+    /// ([`super::kustomization::Kustomization::gathers_only`]), so an entry left from before
+    /// could only be stale (validated in vain by every run) or a failure that would send the
+    /// next run looking for it again (`failed_before`).
+    pub(super) fn forget(&self, dir: &Path) {
+        if let Ok(mut m) = self.peeked.lock() {
+            m.remove(dir.as_os_str());
+        }
+        for entry in self.entries(dir) {
+            let _ = std::fs::remove_file(entry);
+        }
+    }
+
     /// Whether `dir`'s entry used last holds a failed build (whatever it depended on): a
     /// kustomization that failed then is likely to fail at the same resource now.
     pub(super) fn failed_before(&self, dir: &Path) -> bool {
