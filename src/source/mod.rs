@@ -47,10 +47,26 @@ pub struct SourceFile {
 /// components nor a trailing separator (a walk's), found from their bytes with the separator as the lowest: sorting a
 /// walk's two thousand files by component was 2.5% of a warm one-app `--changed-since`.
 pub fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
-    fn key(p: &Path) -> impl Iterator<Item = u8> + '_ {
-        (p.as_os_str().as_encoded_bytes().iter()).map(|&c| if c == b'/' { 0 } else { c })
+    let (a, b) = (
+        a.as_os_str().as_encoded_bytes(),
+        b.as_os_str().as_encoded_bytes(),
+    );
+    // Only the first differing byte is mapped (no path holds a NUL, so the mapping keeps
+    // bytes apart); the common prefix, most of two paths of one repository, is skipped eight
+    // bytes at a time (the byte-mapping iterator was 9 M instructions of a one-app run).
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n && a[i..i + 8] == b[i..i + 8] {
+        i += 8;
     }
-    key(a).cmp(key(b))
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    let key = |c: u8| if c == b'/' { 0 } else { c };
+    match (a.get(i), b.get(i)) {
+        (Some(&x), Some(&y)) => key(x).cmp(&key(y)),
+        _ => a.len().cmp(&b.len()),
+    }
 }
 
 /// `path` relative to `root`, with `/` separators. A path outside `root` (a base an overlay
@@ -150,6 +166,13 @@ mod tests {
             "/r/e/z",
             "/r/e.z",
             "/s",
+            "/tmp/mono/apps/svc-0007/base/deployment.yaml",
+            "/tmp/mono/apps/svc-0007/base/kustomization.yaml",
+            "/tmp/mono/apps/svc-0007/base",
+            "/tmp/mono/apps/svc-0007-base",
+            "/tmp/mono/apps/svc-0007.base/x",
+            "/tmp/mono/apps/svc-00070/base",
+            "/tmp/mono/apps/svc-0007/overlays/prod/kustomization.yaml",
         ];
         for a in paths {
             for b in paths {
