@@ -248,17 +248,22 @@ fn members_from(text: &str, open: usize) -> Vec<(String, std::ops::Range<usize>)
     out
 }
 
-/// The index just past the JSON string that starts at `i`.
+/// The index just past the JSON string that starts at `i`. Most of a schema's text is in
+/// its descriptions' strings: they are crossed by `memchr` to the next quote or backslash
+/// (byte by byte, the index was ~6 M instructions of every run).
 fn string_end(bytes: &[u8], mut i: usize) -> usize {
     i += 1;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' => i += 2,
-            b'"' => return i + 1,
-            _ => i += 1,
+    while let Some(at) = bytes
+        .get(i..)
+        .and_then(|rest| memchr::memchr2(b'"', b'\\', rest))
+    {
+        i += at;
+        if bytes[i] == b'"' {
+            return i + 1;
         }
+        i += 2;
     }
-    i
+    bytes.len().max(i)
 }
 
 /// The index just past the JSON value that starts at `i`.
@@ -385,6 +390,18 @@ mod tests {
                 ("a\"b".to_owned(), r#"[1,"]}"]"#.to_owned()),
                 ("c".to_owned(), r#"{"d":{}}"#.to_owned()),
                 ("e".to_owned(), "2".to_owned()),
+            ]
+        );
+        // An escaped backslash ends before the quote that closes the string.
+        let text = r#"{"s":{"x\\":"\\","y":"\"\\\""}}"#;
+        let got: Vec<(String, &str)> = (object_members(text, "\"s\":").into_iter())
+            .map(|(k, r)| (k, &text[r]))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("x\\".to_owned(), r#""\\""#),
+                ("y".to_owned(), r#""\"\\\"""#)
             ]
         );
     }
