@@ -637,7 +637,7 @@ impl Renderer {
         // Discovery's parse when it made one of this text (`FileTable::take_documents`).
         let fresh = match self.sources.take_documents(file, text) {
             Some(docs) => kustomization::from_documents(file, &docs)?,
-            None => kustomization::parse(file, text)?,
+            None => super::store::parse_kustomization(self.store.as_deref(), file, text)?,
         };
         let fresh = Arc::new(fresh);
         if fresh.is_component

@@ -465,16 +465,21 @@ impl Reader<'_> {
 
 /// Reads the kustomization at `file`.
 pub fn parse(file: &Path, text: &str) -> Result<Kustomization, RenderError> {
+    from_documents(file, &documents(file, text)?)
+}
+
+/// The YAML documents of the kustomization `file`'s `text`, as [`parse`] reads them.
+pub fn documents(file: &Path, text: &str) -> Result<Vec<yaml::Document>, RenderError> {
     // kustomize decodes a kustomization through go-yaml v2: a repeated key keeps the last value.
     let limits = LoadLimits {
         duplicate_keys_last_wins: true,
         ..LoadLimits::default()
     };
     let (docs, err) = yaml::parse_documents(text, limits);
-    if let Some(e) = err {
-        return Err(Reader { file }.err(e.pos, e.to_string()));
+    match err {
+        Some(e) => Err(Reader { file }.err(e.pos, e.to_string())),
+        None => Ok(docs),
     }
-    from_documents(file, &docs)
 }
 
 /// [`parse`] on the documents of a kustomization's text, parsed without error (as

@@ -200,6 +200,73 @@ fn a_build_that_only_gathers_others_is_not_stored() {
     }
 }
 
+/// A long kustomization's documents are stored and taken back by the next run while its
+/// text is the same (a cluster that only gathers is built every run, and parsing it was
+/// most of what was left); another text, or stored bytes that do not decode, are parsed.
+#[test]
+fn a_long_kustomizations_documents_are_stored_and_taken_back() {
+    let (_d, root, cache) = repo();
+    apps_and_a_broken_one(&root, &[("a1", "one"), ("a2", "two"), ("a3", "three")]);
+    let padding = "# a long kustomization\n".repeat(200);
+    let text =
+        format!("{padding}commonAnnotations:\n  c: d\nresources:\n- ../a1\n- ../a2\n- ../a3\n");
+    assert!(text.len() >= STORED_PARSE);
+    write(&root, "cluster/kustomization.yaml", &text);
+    let (first, _) = build(&root, &cache, "cluster");
+    assert_eq!(first, uncached(&root, "cluster"));
+    let file = root.join("cluster/kustomization.yaml");
+    let name = format!(
+        "kustomization-{}",
+        digest(&[file.as_os_str().as_encoded_bytes()])
+    );
+    let key = crate::source::hash_parts([text.as_bytes()]);
+    let store = RenderStore::open_for(&cache, &root, "test build").expect("opens");
+    let stored = store.get(&name, &key).expect("stored");
+    let docs: Vec<(usize, Node)> = postcard::from_bytes(&stored).expect("decodes");
+    let parsed = super::super::kustomization::documents(&file, &text).expect("parses");
+    assert_eq!(docs, [(0, parsed[0].root.clone())]);
+    // Taken back: stored documents saying otherwise (a3 left out: still a build that only
+    // gathers, so none of its own is stored) are what the run builds.
+    let fewer = super::super::kustomization::documents(&file, &text.replace("- ../a3\n", ""))
+        .expect("parses");
+    let fewer: Vec<(usize, &Node)> = fewer.iter().map(|d| (d.index, &d.root)).collect();
+    store.put(
+        &name,
+        &key,
+        &postcard::to_allocvec(&fewer).expect("encodes"),
+    );
+    let (out, _) = build(&root, &cache, "cluster");
+    let out = out.expect("renders");
+    assert!(
+        out.contains("name: two") && !out.contains("name: three"),
+        "{out}"
+    );
+    // Bytes that do not decode, or another text, are parsed.
+    store.put(&name, &key, b"\xff\xff");
+    assert_eq!(build(&root, &cache, "cluster").0, first);
+    store.put(
+        &name,
+        &key,
+        &postcard::to_allocvec(&fewer).expect("encodes"),
+    );
+    write(
+        &root,
+        "cluster/kustomization.yaml",
+        &format!("{text}# edited\n"),
+    );
+    assert_eq!(build(&root, &cache, "cluster").0, first);
+    // Short kustomizations are not stored.
+    let short = "resources:\n- ../a1\n";
+    write(&root, "short/kustomization.yaml", short);
+    build(&root, &cache, "short").0.expect("renders");
+    let file = root.join("short/kustomization.yaml");
+    let name = format!(
+        "kustomization-{}",
+        digest(&[file.as_os_str().as_encoded_bytes()])
+    );
+    assert!(!store.dir.join(name).exists());
+}
+
 /// A kustomization that failed at one of its resources fails again at it, told from the
 /// stored builds' headers: the builds before it are not decoded (one whose objects
 /// were damaged is not rebuilt), and the error is the one a full build gives, also when
