@@ -292,8 +292,8 @@ const STORED_PARSE: usize = 4096;
 /// same text when `store` has them, else parsed (and the documents stored when the text is
 /// long). A cluster listing two hundred overlays is built from their entries every run (a
 /// build that only gathers others is not stored), and parsing its kustomization again was
-/// ~2.5 M instructions a run; its documents decode in a tenth of that. Short texts are
-/// parsed: reading a file of their own would cost about as much.
+/// ~2.5 M instructions a run; decoding its documents costs a fraction of that. Short texts
+/// are parsed: reading a file of their own would cost about as much.
 pub(super) fn parse_kustomization(
     store: Option<&RenderStore>,
     file: &Path,
