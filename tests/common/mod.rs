@@ -31,6 +31,13 @@ pub fn bin() -> Command {
         "KGATE_CACHE_DIR",
         concat!(env!("CARGO_TARGET_TMPDIR"), "/render-cache"),
     );
+    // The Helm the tests find (`helm::helm`: also the project-local install) is the one kgate
+    // runs: a plain `cargo test` after `ci/install-helm.sh` has no KGATE_HELM, and the tests
+    // expecting Helm's renders got none.
+    let local = repo().join("target/tools/helm/helm");
+    if std::env::var_os("KGATE_HELM").is_none() && local.is_file() {
+        c.env("KGATE_HELM", local);
+    }
     c
 }
 
