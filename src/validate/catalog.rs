@@ -10,6 +10,8 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+use crate::yaml::json_members::{members_from, object_members};
+
 pub use crate::model::kube_version::{KubeVersion, UnsupportedVersion, newest, supported};
 
 macro_rules! versions {
@@ -211,89 +213,6 @@ fn crd_index() -> &'static HashMap<(String, String), CrdEntry> {
         }
         out
     })
-}
-
-/// The members of the JSON object that follows `prefix` in `text` (compact JSON, as the
-/// generator writes it): each key with the byte range of its value, found by matching
-/// brackets outside strings, without building the values.
-fn object_members(text: &str, prefix: &str) -> Vec<(String, std::ops::Range<usize>)> {
-    match text.find(prefix) {
-        Some(at) => members_from(text, at + prefix.len()),
-        None => Vec::new(),
-    }
-}
-
-/// The members of the JSON object whose `{` is at `open` in `text` (compact JSON), as
-/// [`object_members`] finds them.
-fn members_from(text: &str, open: usize) -> Vec<(String, std::ops::Range<usize>)> {
-    let bytes = text.as_bytes();
-    if bytes.get(open) != Some(&b'{') {
-        return Vec::new();
-    }
-    let mut i = open + 1; // past the object's `{`
-    let mut out = Vec::new();
-    while i < bytes.len() && bytes[i] == b'"' {
-        let key_end = string_end(bytes, i);
-        let key: String = serde_json::from_str(&text[i..key_end])
-            .expect("embedded catalog keys are JSON strings (checked by a unit test)");
-        let start = key_end + 1; // past `:`
-        let end = value_end(bytes, start);
-        out.push((key, start..end));
-        i = if bytes.get(end) == Some(&b',') {
-            end + 1
-        } else {
-            end
-        };
-    }
-    out
-}
-
-/// The index just past the JSON string that starts at `i`. Most of a schema's text is in
-/// its descriptions' strings: they are crossed by `memchr` to the next quote or backslash
-/// (byte by byte, the index was ~6 M instructions of every run).
-fn string_end(bytes: &[u8], mut i: usize) -> usize {
-    i += 1;
-    while let Some(at) = bytes
-        .get(i..)
-        .and_then(|rest| memchr::memchr2(b'"', b'\\', rest))
-    {
-        i += at;
-        if bytes[i] == b'"' {
-            return i + 1;
-        }
-        i += 2;
-    }
-    bytes.len().max(i)
-}
-
-/// The index just past the JSON value that starts at `i`.
-fn value_end(bytes: &[u8], mut i: usize) -> usize {
-    let mut depth = 0usize;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => {
-                i = string_end(bytes, i);
-                if depth == 0 {
-                    return i;
-                }
-                continue;
-            }
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => {
-                if depth == 0 {
-                    return i; // the end of the enclosing object: a scalar ends here
-                }
-                depth -= 1;
-                if depth == 0 {
-                    return i + 1;
-                }
-            }
-            b',' if depth == 0 => return i,
-            _ => {}
-        }
-        i += 1;
-    }
-    i
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! event stream of `saphyr-parser` (see README, "Design notes"), which also lets kgate bound
 //! alias expansion itself and report duplicate keys the way the Kubernetes API server does.
 
+pub mod json_members;
 mod load;
 mod scalar;
 
