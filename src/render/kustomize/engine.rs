@@ -656,8 +656,8 @@ impl Renderer {
         gathers: &mut bool,
     ) -> Result<Accumulated, RenderError> {
         let k = self.load_kustomization(dir, from)?;
-        *gathers =
-            k.gathers_only(|entry| !is_remote(entry) && self.sources.is_dir(&dir.join(entry)));
+        *gathers = self.store.is_some()
+            && k.gathers_only(|entry| !is_remote(entry) && self.sources.is_dir(&dir.join(entry)));
         if !k.is_component
             && let Ok(mut tops) = self.tops.lock()
         {
