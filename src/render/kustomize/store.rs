@@ -288,6 +288,14 @@ fn digest(parts: &[&[u8]]) -> String {
 /// Kustomizations at least this long have their documents stored ([`parse_kustomization`]).
 const STORED_PARSE: usize = 4096;
 
+/// The name of the value holding `file`'s stored documents (see [`parse_kustomization`]).
+fn parse_entry_name(file: &Path) -> String {
+    format!(
+        "kustomization-{}",
+        digest(&[file.as_os_str().as_encoded_bytes()])
+    )
+}
+
 /// The kustomization `file` holds as `text`: from the documents a run before parsed from the
 /// same text when `store` has them, else parsed (and the documents stored when the text is
 /// long). A cluster listing two hundred overlays is built from their entries every run (a
@@ -303,10 +311,7 @@ pub(super) fn parse_kustomization(
     let Some(store) = store.filter(|_| text.len() >= STORED_PARSE) else {
         return super::kustomization::parse(file, text);
     };
-    let name = format!(
-        "kustomization-{}",
-        digest(&[file.as_os_str().as_encoded_bytes()])
-    );
+    let name = parse_entry_name(file);
     let key = crate::source::hash_parts([text.as_bytes()]);
     let stored = (store.get(&name, &key))
         .and_then(|bytes| postcard::from_bytes::<Vec<(usize, Node)>>(&bytes).ok());

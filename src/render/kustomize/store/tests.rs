@@ -215,10 +215,7 @@ fn a_long_kustomizations_documents_are_stored_and_taken_back() {
     let (first, _) = build(&root, &cache, "cluster");
     assert_eq!(first, uncached(&root, "cluster"));
     let file = root.join("cluster/kustomization.yaml");
-    let name = format!(
-        "kustomization-{}",
-        digest(&[file.as_os_str().as_encoded_bytes()])
-    );
+    let name = parse_entry_name(&file);
     let key = crate::source::hash_parts([text.as_bytes()]);
     let store = RenderStore::open_for(&cache, &root, "test build").expect("opens");
     let stored = store.get(&name, &key).expect("stored");
@@ -260,10 +257,7 @@ fn a_long_kustomizations_documents_are_stored_and_taken_back() {
     write(&root, "short/kustomization.yaml", short);
     build(&root, &cache, "short").0.expect("renders");
     let file = root.join("short/kustomization.yaml");
-    let name = format!(
-        "kustomization-{}",
-        digest(&[file.as_os_str().as_encoded_bytes()])
-    );
+    let name = parse_entry_name(&file);
     assert!(!store.dir.join(name).exists());
 }
 
