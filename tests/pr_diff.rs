@@ -1648,3 +1648,65 @@ fn an_entry_point_is_a_root_of_the_diff() {
         ["modified ConfigMap plain: /data/a /data/tier"]
     );
 }
+
+/// REF's side takes from the working tree's render what the change does not reach: with the
+/// render cache warm from a check of the committed tree, REF reads from the cache only the
+/// changed base and its three overlays (their builds at REF) and builds the five clusters
+/// again, every other overlay they gather coming from the working tree's memo (its render
+/// kept them for REF). It read each of them from the cache again before (13 builds).
+#[test]
+fn ref_takes_the_builds_the_change_does_not_reach_from_the_working_tree() {
+    let (tmp, repo) = monorepo();
+    let cache = tmp.path().join("cache");
+    let run = |args: &[&str]| {
+        common::bin()
+            .args(args)
+            .env("KGATE_CACHE_DIR", &cache)
+            .current_dir(&repo)
+            .output()
+            .expect("kgate runs")
+    };
+    assert!(
+        run(&["check", ".", "--format", "json"])
+            .status
+            .code()
+            .is_some()
+    );
+    edit(
+        &repo,
+        "apps/svc-0000/base/deployment.yaml",
+        "containerPort: 8080",
+        "containerPort: 8081",
+    );
+    // One worker: two roots asking for one build at once would each read it.
+    let out = run(&[
+        "diff",
+        "--since",
+        "HEAD",
+        "--timings",
+        "-f",
+        "json",
+        "-j",
+        "1",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = |side: &str| {
+        stderr
+            .lines()
+            .find_map(|l| l.strip_prefix(side))
+            .unwrap_or_else(|| panic!("no {side} line in {stderr}"))
+            .to_owned()
+    };
+    assert_eq!(
+        line("REF: render cache: "),
+        "4 builds reused, 5 built (0 stored)",
+        "{stderr}"
+    );
+    // What it reports is what REF's tree exported and checked alone gives.
+    let report = diff(&repo);
+    assert_eq!(common::report(&out), report);
+    let roots: Vec<&str> = (report["roots"].as_array().unwrap().iter())
+        .map(|r| r["root"].as_str().unwrap())
+        .collect();
+    assert_eq!(roots, SVC0_ALL, "{report}");
+}

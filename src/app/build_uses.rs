@@ -5,19 +5,25 @@
 //! kustomization lists. The renderer's memo drops a build after its last use
 //! (`Renderer::expecting`); a use the count misses only costs a second build.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use crate::discover::graph::{Edge, EdgeKind, NodeKind, RepoGraph};
+use crate::discover::graph::{Edge, EdgeKind, NodeKind, NodeSet, RepoGraph};
 use crate::render::entry::EntryRender;
 use crate::source::{lexical, relative};
 
 /// The counts, keyed by the directories' canonical paths (the renderer's memo keys).
+/// `then_ref`: the files a change since REF edited (relative to the scanned root), when
+/// REF's side is rendered next from this render's memo (`kgate diff --since`): each build
+/// the change does not reach is also counted once per request REF's render of the builds it
+/// reaches makes, so that this render keeps it for REF rather than REF reading it from the
+/// render cache again (see [`Count::ref_requests`]).
 pub fn expected_builds(
     graph: &RepoGraph,
     scan_root: &Path,
     roots: &[PathBuf],
     entries: &[EntryRender],
+    then_ref: Option<&BTreeSet<String>>,
 ) -> crate::source::PathMap<usize> {
     let mut count = Count {
         graph,
@@ -43,6 +49,10 @@ pub fn expected_builds(
     }
     while let Some(id) = count.todo.pop() {
         count.build(&id, &mut Vec::new());
+    }
+    if let Some(changed) = then_ref {
+        let roots: Vec<String> = roots.iter().map(|d| relative(scan_root, d)).collect();
+        count.ref_requests(&roots, &graph.affected_nodes(changed));
     }
     let canonical = std::fs::canonicalize(scan_root).unwrap_or_else(|_| scan_root.to_owned());
     count
@@ -72,6 +82,56 @@ impl Count<'_> {
             std::collections::hash_map::Entry::Vacant(n) => {
                 n.insert(1);
                 self.todo.push(id.to_owned());
+            }
+        }
+    }
+
+    /// The requests REF's render makes of this render's memo: REF builds again each root
+    /// and kustomization the change reaches (`affected`), once, and asks for each build it
+    /// names that the change does not reach, which the memo can serve.
+    fn ref_requests(&mut self, roots: &[String], affected: &NodeSet<'_>) {
+        let mut built: HashSet<String> = HashSet::new();
+        let mut todo: Vec<String> = (roots.iter())
+            .filter(|r| affected.contains(r.as_str()))
+            .cloned()
+            .collect();
+        while let Some(id) = todo.pop() {
+            if built.insert(id.clone()) {
+                self.ref_build(&id, affected, &mut todo, &mut Vec::new());
+            }
+        }
+    }
+
+    /// REF's build of `id` (reached by the change): what it asks the memo for, and the
+    /// kustomizations it builds again (`todo`).
+    fn ref_build(
+        &mut self,
+        id: &str,
+        affected: &NodeSet<'_>,
+        todo: &mut Vec<String>,
+        applying: &mut Vec<String>,
+    ) {
+        let edges = self.by_from.get(id).cloned().unwrap_or_default();
+        for e in edges {
+            match e.kind {
+                EdgeKind::Resource
+                    if self
+                        .graph
+                        .node(&e.to)
+                        .is_some_and(|n| n.kind == NodeKind::Root) =>
+                {
+                    if affected.contains(e.to.as_str()) {
+                        todo.push(e.to.clone());
+                    } else {
+                        *self.uses.entry(e.to.clone()).or_default() += 1;
+                    }
+                }
+                EdgeKind::Component if !applying.contains(&e.to) => {
+                    applying.push(e.to.clone());
+                    self.ref_build(&e.to, affected, todo, applying);
+                    applying.pop();
+                }
+                _ => {}
             }
         }
     }
@@ -178,7 +238,13 @@ mod tests {
             note: None,
             generated_from: None,
         };
-        let uses = expected_builds(&graph, root, &[root.join("c1"), root.join("c2")], &[entry]);
+        let uses = expected_builds(
+            &graph,
+            root,
+            &[root.join("c1"), root.join("c2")],
+            &[entry],
+            None,
+        );
         let of = |id: &str| uses.get(&root.join(id)).copied();
         assert_eq!(of("c1"), Some(2));
         assert_eq!(of("c2"), Some(1));
@@ -188,5 +254,58 @@ mod tests {
         assert_eq!(of("unused"), None);
         assert_eq!(of("comp"), None);
         assert_eq!(of("base/deploy.yaml"), None);
+    }
+
+    /// The working tree's side of `diff --since` also counts what REF's render will ask its
+    /// memo for: REF builds the cluster and the overlay the change reaches again, and asks
+    /// for the overlay it does not reach, once (not for that overlay's base, which comes
+    /// with it, nor for the changed base, which REF builds itself).
+    #[test]
+    fn refs_requests_are_counted_for_the_builds_the_change_does_not_reach() {
+        let mut nodes = vec![
+            node("cluster", NodeKind::Root),
+            node("o1", NodeKind::Root),
+            node("o2", NodeKind::Root),
+            node("b1", NodeKind::Root),
+            node("b2", NodeKind::Root),
+            node("b1/deploy.yaml", NodeKind::File),
+            node("b2/deploy.yaml", NodeKind::File),
+        ];
+        for n in &mut nodes {
+            if n.kind == NodeKind::Root {
+                n.file = Some(format!("{}/kustomization.yaml", n.id));
+            }
+        }
+        nodes.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut edges = vec![
+            edge("cluster", "o1", EdgeKind::Resource, 2),
+            edge("cluster", "o2", EdgeKind::Resource, 3),
+            edge("o1", "b1", EdgeKind::Resource, 2),
+            edge("o2", "b2", EdgeKind::Resource, 2),
+            edge("b1", "b1/deploy.yaml", EdgeKind::Resource, 2),
+            edge("b2", "b2/deploy.yaml", EdgeKind::Resource, 2),
+        ];
+        edges.sort_by(|a, b| a.from.cmp(&b.from));
+        let graph = RepoGraph {
+            nodes,
+            edges,
+            ..RepoGraph::default()
+        };
+        let root = Path::new("/repo");
+        let roots = [root.join("cluster"), root.join("o1"), root.join("o2")];
+        let changed: BTreeSet<String> = ["b1/deploy.yaml".to_owned()].into();
+        let alone = expected_builds(&graph, root, &roots, &[], None);
+        let then_ref = expected_builds(&graph, root, &roots, &[], Some(&changed));
+        let of = |uses: &crate::source::PathMap<usize>, id: &str| uses.get(&root.join(id)).copied();
+        for id in ["cluster", "o1", "o2", "b1", "b2"] {
+            assert_eq!(
+                of(&alone, id),
+                Some(if id == "o1" || id == "o2" { 2 } else { 1 })
+            );
+        }
+        assert_eq!(of(&then_ref, "o2"), Some(3));
+        for id in ["cluster", "o1", "b1", "b2"] {
+            assert_eq!(of(&then_ref, id), of(&alone, id), "{id}");
+        }
     }
 }

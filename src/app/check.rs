@@ -120,6 +120,9 @@ pub struct Keeping<'a> {
     /// The working tree's render cache: the states it took of files REF has the same are
     /// not taken again.
     pub store: Option<&'a std::sync::Arc<crate::render::RenderStore>>,
+    /// Whether REF's side is checked next from this check's memo (the working tree's side
+    /// checked in place): its render keeps the builds REF will ask for.
+    pub ref_next: bool,
 }
 
 /// How another revision's tree differs from the working tree's, for a check of that
@@ -677,6 +680,7 @@ pub fn check_prepared(
                         scope: scope.as_ref(),
                         keep: keep.as_ref(),
                         reuse,
+                        ref_next: keeping.is_some_and(|k| k.ref_next),
                         results: keeping.and_then(|k| k.results),
                         store: store.clone(),
                     },

@@ -143,6 +143,11 @@ impl<'g> ObjectScope<'g> {
         (nodes, reach)
     }
 
+    /// The changed files (relative to the scanned root).
+    pub fn changed_files(&self) -> &BTreeSet<String> {
+        &self.changed
+    }
+
     /// Whether `path` (relative to the scanned root) is one of the changed files.
     pub fn changed(&self, path: &str) -> bool {
         self.changed.contains(path)

@@ -632,6 +632,7 @@ const KEEP: Keeping<'static> = Keeping {
     sources: None,
     results: None,
     store: None,
+    ref_next: false,
 };
 
 /// `kgate diff --since REF [PATH...]`: the rendered difference and the findings difference
@@ -804,6 +805,7 @@ impl RefSide<'_> {
             sources: Some(&after.table),
             results: Some(&results),
             store: after.store.as_ref(),
+            ref_next: false,
         };
         let before = Side {
             shares_graph,
@@ -850,6 +852,7 @@ impl RefSide<'_> {
         };
         let keeping = Keeping {
             results: Some(results),
+            ref_next: true,
             ..KEEP
         };
         let (after, at_ref) = std::thread::scope(|scope| {

@@ -935,6 +935,9 @@ pub struct RootSettings<'a> {
     /// Another render's memo over the same paths, and the files whose content differs from
     /// it: its builds that read none of them are reused (`kgate diff --since`'s REF side).
     pub reuse: Option<(&'a crate::render::Memo, &'a BTreeSet<PathBuf>)>,
+    /// Whether another check (`kgate diff --since`'s REF side) reuses this one's memo next,
+    /// rendering again what `scope`'s change reaches.
+    pub ref_next: bool,
     /// Policy results shared with another check with the same policies and configuration
     /// (`kgate diff --since`'s two sides): equal inputs are evaluated once.
     pub results: Option<&'a SharedResults>,
@@ -978,11 +981,16 @@ pub fn check_roots(
     // other check does not find in the memo it finds in the cache (copying every build into
     // the memo and out of it again was a tenth of a cached `diff --since`).
     if !hands_back || settings.store.is_some() {
+        // The working tree's side of `diff --since` keeps what REF's render will ask for.
+        let then_ref = (settings.scope)
+            .filter(|_| hands_back && settings.ref_next)
+            .map(|s| s.changed_files());
         renderer = renderer.expecting(super::build_uses::expected_builds(
             settings.graph,
             scan_root,
             &dirs,
             settings.entries,
+            then_ref,
         ));
     }
     let charts = chart_dirs(settings.charts);

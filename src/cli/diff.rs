@@ -28,6 +28,9 @@ pub struct DiffArgs {
     /// With --since: the lowest severity of an added finding that fails (exit code 1).
     #[arg(long, value_name = "SEVERITY", default_value = "error", value_parser = parse_severity)]
     pub fail_on: Severity,
+    /// With --since: worker threads [default: all cores].
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
     /// With --since: print how long each phase took (stderr).
     #[arg(long)]
     pub timings: bool,
@@ -109,6 +112,7 @@ fn run_since(args: &DiffArgs, reference: &str) -> u8 {
         paths,
         config: args.config.clone(),
         cache_dir: args.cache.dir(),
+        jobs: args.jobs.map(usize::from),
         ..CheckOptions::default()
     };
     let diff = match kgate::app::pr_diff::pr_diff(&opts, reference) {

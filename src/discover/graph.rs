@@ -110,6 +110,9 @@ fn hits(input: &str, changed: &BTreeSet<String>) -> bool {
     }
 }
 
+/// A set of node ids ([`RepoGraph::affected_nodes`]).
+pub type NodeSet<'a> = HashSet<&'a str, foldhash::fast::RandomState>;
+
 /// An edge whose target does not exist.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dangling {
@@ -698,7 +701,23 @@ impl RepoGraph {
     /// targets) whose own inputs changed, rather than one closure per root (each cluster's
     /// holds thousands of paths).
     pub fn affected_roots(&self, changed: &BTreeSet<String>) -> BTreeSet<String> {
-        let mut users: HashMap<&str, Vec<&str>> = HashMap::new();
+        let reached = self.affected_nodes(changed);
+        self.nodes
+            .iter()
+            .filter(|n| {
+                matches!(n.kind, NodeKind::Root | NodeKind::Chart)
+                    && reached.contains(n.id.as_str())
+            })
+            .map(|n| n.id.clone())
+            .collect()
+    }
+
+    /// Every node (and missing target) a change to any of `changed` can affect: those whose
+    /// closure holds a changed input ([`RepoGraph::touched`]).
+    pub fn affected_nodes(&self, changed: &BTreeSet<String>) -> NodeSet<'_> {
+        // (foldhash: std's SipHash of every edge's target was most of this.)
+        let mut users: HashMap<&str, Vec<&str>, foldhash::fast::RandomState> =
+            HashMap::with_capacity_and_hasher(self.nodes.len(), Default::default());
         for e in self.edges.iter().filter(|e| e.kind != EdgeKind::DependsOn) {
             users
                 .entry(e.to.as_str())
@@ -714,21 +733,14 @@ impl RepoGraph {
         let dangling = (self.edges.iter())
             .map(|e| e.to.as_str())
             .filter(|to| hits(to, changed) && self.node(to).is_none());
-        let mut reached: HashSet<&str> = HashSet::new();
+        let mut reached = NodeSet::default();
         let mut stack: Vec<&str> = nodes.chain(dangling).collect();
         while let Some(id) = stack.pop() {
             if reached.insert(id) {
                 stack.extend(users.get(id).into_iter().flatten().copied());
             }
         }
-        self.nodes
-            .iter()
-            .filter(|n| {
-                matches!(n.kind, NodeKind::Root | NodeKind::Chart)
-                    && reached.contains(n.id.as_str())
-            })
-            .map(|n| n.id.clone())
-            .collect()
+        reached
     }
 
     /// Graphviz.

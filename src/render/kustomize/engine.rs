@@ -24,7 +24,7 @@ use super::order::{LegacyKey, ResId};
 use super::patches::{self, LoadedPatch};
 use super::replacement::Replacement;
 use super::resource::{
-    Resource, Transformation, get_mut, get_str, kustomize_input, map, set, text,
+    Resource, Transformation, get_mut, kustomize_input, map, read_objects, set, text,
 };
 use super::tconfig::{self, Shared, TransformerConfig};
 use super::transformers::{add_hashes, apply_replacements, builtin_transformations, transform};
@@ -32,16 +32,6 @@ use super::vars::{add_var, merge_vars, resolve_vars};
 use crate::model::kinds::is_remote;
 use crate::source::PathMap;
 use crate::yaml::{self, FileId, Node, Pos, Value};
-
-/// The position of an infinite or NaN number, which kustomize cannot write as JSON.
-fn non_finite(n: &Node) -> Option<Pos> {
-    match &n.value {
-        Value::Float(f) if !f.is_finite() => Some(n.start),
-        Value::Seq(items) => items.iter().find_map(non_finite),
-        Value::Map(entries) => entries.iter().find_map(|e| non_finite(&e.value)),
-        _ => None,
-    }
-}
 
 /// What a render's top-level steps ([`Renderer::finish`]) need of its kustomization, kept
 /// for every directory built: a root whose build came from the memo (an overlay a cluster
@@ -237,9 +227,10 @@ impl Renderer {
     /// for one renderer and not for the other), taking them out of `memo`, and its file ids.
     pub fn with_memo(mut self, memo: &Memo, changed: &BTreeSet<PathBuf>) -> Renderer {
         self.files = memo.files.clone();
+        let changed = memo::Differing::new(changed);
         if let Ok(mut entries) = memo.entries.lock() {
             let reusable: Vec<PathBuf> = (entries.iter())
-                .filter(|(_, (_, _, inputs))| !inputs.read_any(changed))
+                .filter(|(_, (_, _, inputs))| !inputs.read_any(&changed))
                 .map(|(dir, _)| dir.to_path_buf())
                 .collect();
             let taken = reusable
@@ -1136,65 +1127,4 @@ fn remote_error(file: &Path, pos: Pos, entry: &str) -> RenderError {
     );
     err.unavailable = true;
     err
-}
-
-/// Objects of a resource file (multi-document; `kind: List` expanded).
-fn read_objects(
-    file: &Path,
-    text: Result<Arc<str>, crate::source::ReadError>,
-    from: &Path,
-    pos: Pos,
-    id: FileId,
-) -> Result<Vec<Resource>, RenderError> {
-    let text = text.map_err(|e| RenderError::at(from, pos, format!("{}: {e}", file.display())))?;
-    let (docs, err) = yaml::parse_documents(&text, kustomize_input(id));
-    if let Some(e) = err {
-        return Err(RenderError::at(file, e.pos, e.to_string()));
-    }
-    for d in &docs {
-        if let Some(pos) = non_finite(&d.root) {
-            return Err(RenderError::at(
-                file,
-                pos,
-                "json: unsupported value: infinity or NaN cannot be rendered",
-            ));
-        }
-    }
-    let mut out = Vec::new();
-    for d in docs {
-        push_object(d.root, file, &mut out)?;
-    }
-    Ok(out)
-}
-
-fn push_object(node: Node, file: &Path, out: &mut Vec<Resource>) -> Result<(), RenderError> {
-    match &node.value {
-        Value::Null => return Ok(()),
-        Value::Map(_) => {}
-        _ => {
-            return Err(RenderError::at(
-                file,
-                node.start,
-                "a resource must be a YAML mapping",
-            ));
-        }
-    }
-    let kind = get_str(&node, &["kind"]).to_owned();
-    if kind.is_empty() {
-        return Err(RenderError::at(
-            file,
-            node.start,
-            "missing Resource metadata: an object needs `kind`",
-        ));
-    }
-    if kind.ends_with("List")
-        && let Some(Value::Seq(items)) = node.get("items").map(|n| &n.value)
-    {
-        for item in items.clone() {
-            push_object(item, file, out)?;
-        }
-        return Ok(());
-    }
-    out.push(Resource::loaded(node, file));
-    Ok(())
 }

@@ -498,6 +498,77 @@ pub(super) fn test_resource(yaml: &str) -> Resource {
     all.remove(0)
 }
 
+/// The position of an infinite or NaN number, which kustomize cannot write as JSON.
+fn non_finite(n: &Node) -> Option<Pos> {
+    match &n.value {
+        Value::Float(f) if !f.is_finite() => Some(n.start),
+        Value::Seq(items) => items.iter().find_map(non_finite),
+        Value::Map(entries) => entries.iter().find_map(|e| non_finite(&e.value)),
+        _ => None,
+    }
+}
+
+/// Objects of a resource file (multi-document; `kind: List` expanded).
+pub(super) fn read_objects(
+    file: &Path,
+    text: Result<std::sync::Arc<str>, crate::source::ReadError>,
+    from: &Path,
+    pos: Pos,
+    id: FileId,
+) -> Result<Vec<Resource>, RenderError> {
+    let text = text.map_err(|e| RenderError::at(from, pos, format!("{}: {e}", file.display())))?;
+    let (docs, err) = crate::yaml::parse_documents(&text, kustomize_input(id));
+    if let Some(e) = err {
+        return Err(RenderError::at(file, e.pos, e.to_string()));
+    }
+    for d in &docs {
+        if let Some(pos) = non_finite(&d.root) {
+            return Err(RenderError::at(
+                file,
+                pos,
+                "json: unsupported value: infinity or NaN cannot be rendered",
+            ));
+        }
+    }
+    let mut out = Vec::new();
+    for d in docs {
+        push_object(d.root, file, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn push_object(node: Node, file: &Path, out: &mut Vec<Resource>) -> Result<(), RenderError> {
+    match &node.value {
+        Value::Null => return Ok(()),
+        Value::Map(_) => {}
+        _ => {
+            return Err(RenderError::at(
+                file,
+                node.start,
+                "a resource must be a YAML mapping",
+            ));
+        }
+    }
+    let kind = get_str(&node, &["kind"]).to_owned();
+    if kind.is_empty() {
+        return Err(RenderError::at(
+            file,
+            node.start,
+            "missing Resource metadata: an object needs `kind`",
+        ));
+    }
+    if kind.ends_with("List")
+        && let Some(Value::Seq(items)) = node.get("items").map(|n| &n.value)
+    {
+        for item in items.clone() {
+            push_object(item, file, out)?;
+        }
+        return Ok(());
+    }
+    out.push(Resource::loaded(node, file));
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
