@@ -134,10 +134,17 @@ pub(super) fn transform(
             },
         );
     }
-    apply_labels(k, ra, tc);
-    stamp(ra, "labels");
-    apply_common_labels(k, ra, tc);
-    stamp(ra, "commonLabels");
+    // After the first stamp no node lacks a source, so a step that made nothing (its field
+    // unset) is not stamped: each stamp walks every node of every object (a cluster's
+    // thousand objects, five times).
+    if !k.labels.is_empty() {
+        apply_labels(k, ra, tc);
+        stamp(ra, "labels");
+    }
+    if !k.common_labels.is_empty() {
+        apply_common_labels(k, ra, tc);
+        stamp(ra, "commonLabels");
+    }
     if !k.common_annotations.is_empty() {
         for r in ra.iter_mut() {
             apply_specs(r, &tc.common_annotations, &mut |n| {
@@ -146,10 +153,12 @@ pub(super) fn transform(
         }
         stamp(ra, "commonAnnotations");
     }
-    for p in json {
-        apply_patch(ra, p)?;
+    if !json.is_empty() {
+        for p in json {
+            apply_patch(ra, p)?;
+        }
+        stamp(ra, "patchesJson6902");
     }
-    stamp(ra, "patchesJson6902");
     apply_replicas(k, ra, kid, &tc.replicas)?;
     // kustomize's image filter rewrites images where they are; it never creates one.
     let image_specs: Vec<FieldSpec> = configured_only(&tc.images, &builtin::IMAGES)
