@@ -12,6 +12,9 @@ use crate::discover::graph::{Edge, EdgeKind, NodeKind, NodeSet, RepoGraph};
 use crate::render::entry::EntryRender;
 use crate::source::{lexical, relative};
 
+/// (foldhash: std's SipHash of every edge's and request's path was most of the count.)
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// The counts, keyed by the directories' canonical paths (the renderer's memo keys).
 /// `then_ref`: the files a change since REF edited (relative to the scanned root), when
 /// REF's side is rendered next from this render's memo (`kgate diff --since`): each build
@@ -27,8 +30,8 @@ pub fn expected_builds(
 ) -> crate::source::PathMap<usize> {
     let mut count = Count {
         graph,
-        by_from: HashMap::new(),
-        uses: HashMap::new(),
+        by_from: FastMap::default(),
+        uses: FastMap::default(),
         todo: Vec::new(),
     };
     for e in &graph.edges {
@@ -65,9 +68,9 @@ pub fn expected_builds(
 struct Count<'g> {
     graph: &'g RepoGraph,
     /// The `resources` and `components` edges of each node.
-    by_from: HashMap<&'g str, Vec<&'g Edge>>,
+    by_from: FastMap<&'g str, Vec<&'g Edge>>,
     /// The requests for each kustomization; one first asked for is queued to be built (once).
-    uses: HashMap<String, usize>,
+    uses: FastMap<String, usize>,
     todo: Vec<String>,
 }
 

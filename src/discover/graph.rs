@@ -580,24 +580,29 @@ impl RepoGraph {
     /// so rules across a root's objects run only on the roots that are deployed.
     /// Each base with the nodes that use it as a resource.
     pub fn bases(&self) -> BTreeMap<String, Vec<String>> {
-        let mut used: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        let mut deployed = BTreeSet::new();
+        // Most `resources` edges name files: only those naming a kustomization are gathered
+        // (cloning every edge's ends into the map first was ~1% of a one-app check).
+        let roots: NodeSet<'_> = (self.nodes.iter())
+            .filter(|n| n.kind == NodeKind::Root)
+            .map(|n| n.id.as_str())
+            .collect();
+        let deployed: NodeSet<'_> = (self.edges.iter())
+            .filter(|e| e.kind == EdgeKind::Deploys)
+            .map(|e| e.to.as_str())
+            .collect();
+        let mut used: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         for e in &self.edges {
-            match e.kind {
-                EdgeKind::Resource if e.from != e.to => {
-                    used.entry(e.to.clone()).or_default().push(e.from.clone());
-                }
-                EdgeKind::Deploys => {
-                    deployed.insert(e.to.as_str());
-                }
-                _ => {}
+            if e.kind == EdgeKind::Resource
+                && e.from != e.to
+                && roots.contains(e.to.as_str())
+                && !deployed.contains(e.to.as_str())
+            {
+                used.entry(e.to.as_str()).or_default().push(e.from.clone());
             }
         }
-        used.retain(|id, _| {
-            !deployed.contains(id.as_str())
-                && self.node(id).is_some_and(|n| n.kind == NodeKind::Root)
-        });
-        used
+        used.into_iter()
+            .map(|(id, users)| (id.to_owned(), users))
+            .collect()
     }
 
     /// Edges of entry points whose target path does not exist. (A kustomization's missing
