@@ -197,25 +197,34 @@ mod tests {
         }
     }
 
+    /// A graph of `nodes` and `edges` (sorted as the graph keeps them).
+    fn graph(mut nodes: Vec<GraphNode>, mut edges: Vec<Edge>) -> RepoGraph {
+        nodes.sort_by(|a, b| a.id.cmp(&b.id));
+        edges.sort_by(|a, b| a.from.cmp(&b.from));
+        RepoGraph {
+            nodes,
+            edges,
+            ..RepoGraph::default()
+        }
+    }
+
     /// Two clusters over one overlay and its base, a component naming a second base, and an
     /// entry point deploying a cluster: each build is asked for once per root, per user's
     /// entry and per component application; what is not rendered is not counted.
     #[test]
     fn uses_follow_resources_components_and_entry_points() {
-        let mut nodes = vec![
-            node("base", NodeKind::Root),
-            node("extra", NodeKind::Root),
-            node("overlay", NodeKind::Root),
-            node("comp", NodeKind::Component),
-            node("c1", NodeKind::Root),
-            node("c2", NodeKind::Root),
-            node("unused", NodeKind::Root),
-            node("base/deploy.yaml", NodeKind::File),
-        ];
-        nodes.sort_by(|a, b| a.id.cmp(&b.id));
-        let graph = RepoGraph {
-            nodes,
-            edges: vec![
+        let graph = graph(
+            vec![
+                node("base", NodeKind::Root),
+                node("extra", NodeKind::Root),
+                node("overlay", NodeKind::Root),
+                node("comp", NodeKind::Component),
+                node("c1", NodeKind::Root),
+                node("c2", NodeKind::Root),
+                node("unused", NodeKind::Root),
+                node("base/deploy.yaml", NodeKind::File),
+            ],
+            vec![
                 edge("overlay", "base", EdgeKind::Resource, 2),
                 edge("overlay", "comp", EdgeKind::Component, 4),
                 edge("comp", "extra", EdgeKind::Resource, 2),
@@ -227,8 +236,7 @@ mod tests {
                 edge("base", "base/deploy.yaml", EdgeKind::Resource, 2),
                 edge("unused", "base", EdgeKind::Resource, 2),
             ],
-            ..RepoGraph::default()
-        };
+        );
         let root = Path::new("/repo");
         let entry = EntryRender {
             id: "Kustomization flux-system/c1".into(),
@@ -265,35 +273,24 @@ mod tests {
     /// with it, nor for the changed base, which REF builds itself).
     #[test]
     fn refs_requests_are_counted_for_the_builds_the_change_does_not_reach() {
-        let mut nodes = vec![
-            node("cluster", NodeKind::Root),
-            node("o1", NodeKind::Root),
-            node("o2", NodeKind::Root),
-            node("b1", NodeKind::Root),
-            node("b2", NodeKind::Root),
-            node("b1/deploy.yaml", NodeKind::File),
-            node("b2/deploy.yaml", NodeKind::File),
-        ];
-        for n in &mut nodes {
-            if n.kind == NodeKind::Root {
-                n.file = Some(format!("{}/kustomization.yaml", n.id));
-            }
-        }
-        nodes.sort_by(|a, b| a.id.cmp(&b.id));
-        let mut edges = vec![
-            edge("cluster", "o1", EdgeKind::Resource, 2),
-            edge("cluster", "o2", EdgeKind::Resource, 3),
-            edge("o1", "b1", EdgeKind::Resource, 2),
-            edge("o2", "b2", EdgeKind::Resource, 2),
-            edge("b1", "b1/deploy.yaml", EdgeKind::Resource, 2),
-            edge("b2", "b2/deploy.yaml", EdgeKind::Resource, 2),
-        ];
-        edges.sort_by(|a, b| a.from.cmp(&b.from));
-        let graph = RepoGraph {
-            nodes,
-            edges,
-            ..RepoGraph::default()
-        };
+        let roots = ["cluster", "o1", "o2", "b1", "b2"];
+        let files = ["b1/deploy.yaml", "b2/deploy.yaml"];
+        let graph = graph(
+            (roots.iter().map(|id| node(id, NodeKind::Root)))
+                .chain(files.iter().map(|id| node(id, NodeKind::File)))
+                .collect(),
+            [
+                ("cluster", "o1"),
+                ("cluster", "o2"),
+                ("o1", "b1"),
+                ("o2", "b2"),
+                ("b1", "b1/deploy.yaml"),
+                ("b2", "b2/deploy.yaml"),
+            ]
+            .iter()
+            .map(|(from, to)| edge(from, to, EdgeKind::Resource, 2))
+            .collect(),
+        );
         let root = Path::new("/repo");
         let roots = [root.join("cluster"), root.join("o1"), root.join("o2")];
         let changed: BTreeSet<String> = ["b1/deploy.yaml".to_owned()].into();

@@ -14,6 +14,7 @@ use super::values::{ValuesLayer, point_at_values};
 use super::{Helm, HelmError, Template};
 use crate::render::RenderError;
 use crate::render::kustomize::Resource;
+use crate::render::kustomize::resource::{ObjectSource, push_object};
 use crate::yaml::{FileId, LoadLimits, Node, Pos, Schema, Value};
 
 /// One document of the stream: the `# Source:` path (as Helm prints it) and its text.
@@ -114,7 +115,7 @@ pub fn objects(
                 point_at_values(&mut node, id, &template_lines, layers, file_id)
             };
             let first = out.len();
-            push(node, &file, &mut out)?;
+            push_object(node, &file, &mut out, &RENDERED)?;
             for r in &mut out[first..] {
                 r.template_origins.clone_from(&pointed.origins);
                 r.removed_fields.clone_from(&pointed.removed);
@@ -124,37 +125,11 @@ pub fn objects(
     Ok(out)
 }
 
-fn push(node: Node, file: &Path, out: &mut Vec<Resource>) -> Result<(), RenderError> {
-    match &node.value {
-        Value::Null => return Ok(()),
-        Value::Map(_) => {}
-        _ => {
-            return Err(RenderError::at(
-                file,
-                node.start,
-                "helm rendered a document that is not a YAML mapping",
-            ));
-        }
-    }
-    let kind = node.str_at(&["kind"]).unwrap_or("").to_owned();
-    if kind.is_empty() {
-        return Err(RenderError::at(
-            file,
-            node.start,
-            "missing Resource metadata: an object helm rendered has no `kind`",
-        ));
-    }
-    if kind.ends_with("List")
-        && let Some(Value::Seq(items)) = node.get("items").map(|n| &n.value)
-    {
-        for item in items.clone() {
-            push(item, file, out)?;
-        }
-        return Ok(());
-    }
-    out.push(Resource::loaded(node, file));
-    Ok(())
-}
+/// Helm's rendered documents.
+const RENDERED: ObjectSource = ObjectSource {
+    not_a_mapping: "helm rendered a document that is not a YAML mapping",
+    no_kind: "missing Resource metadata: an object helm rendered has no `kind`",
+};
 
 /// `map[i]`: the template position of rendered line `i + 1` (empty: keep positions).
 fn relocate(node: &mut Node, map: &[Pos]) {

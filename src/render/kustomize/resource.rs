@@ -532,36 +532,47 @@ pub(super) fn read_objects(
     }
     let mut out = Vec::new();
     for d in docs {
-        push_object(d.root, file, &mut out)?;
+        push_object(d.root, file, &mut out, &RESOURCE_FILE)?;
     }
     Ok(out)
 }
 
-fn push_object(node: Node, file: &Path, out: &mut Vec<Resource>) -> Result<(), RenderError> {
+/// Who made the documents [`push_object`] takes, for its messages.
+pub(crate) struct ObjectSource {
+    /// Said of a document that is not a mapping.
+    pub not_a_mapping: &'static str,
+    /// Said of an object without a `kind`.
+    pub no_kind: &'static str,
+}
+
+/// A resource file's documents.
+const RESOURCE_FILE: ObjectSource = ObjectSource {
+    not_a_mapping: "a resource must be a YAML mapping",
+    no_kind: "missing Resource metadata: an object needs `kind`",
+};
+
+/// `node` as objects of `out` (a `kind: List` expanded, a null document skipped), or why it
+/// is not one.
+pub(crate) fn push_object(
+    node: Node,
+    file: &Path,
+    out: &mut Vec<Resource>,
+    source: &ObjectSource,
+) -> Result<(), RenderError> {
     match &node.value {
         Value::Null => return Ok(()),
         Value::Map(_) => {}
-        _ => {
-            return Err(RenderError::at(
-                file,
-                node.start,
-                "a resource must be a YAML mapping",
-            ));
-        }
+        _ => return Err(RenderError::at(file, node.start, source.not_a_mapping)),
     }
     let kind = get_str(&node, &["kind"]).to_owned();
     if kind.is_empty() {
-        return Err(RenderError::at(
-            file,
-            node.start,
-            "missing Resource metadata: an object needs `kind`",
-        ));
+        return Err(RenderError::at(file, node.start, source.no_kind));
     }
     if kind.ends_with("List")
         && let Some(Value::Seq(items)) = node.get("items").map(|n| &n.value)
     {
         for item in items.clone() {
-            push_object(item, file, out)?;
+            push_object(item, file, out, source)?;
         }
         return Ok(());
     }
