@@ -5,6 +5,7 @@
 //! Which fields refer to which kinds comes from the build's transformer configuration:
 //! kustomize's own `namereference.yaml` and the `nameReference` of `configurations:` files.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::RenderError;
@@ -138,17 +139,19 @@ pub(super) fn fix_name_references(
         .collect();
     // kustomize's `previousIdSelectedByGvk`: empty parts of the configured kind match any.
     // Computed once per build, not once per referring object.
-    let candidates: Vec<Vec<&Referee>> = refs
+    let candidates: Vec<Candidates> = refs
         .iter()
         .map(|nr| {
-            referees
-                .iter()
-                .filter(|t| {
-                    t.kind == nr.kind
-                        && (nr.group.is_empty() || nr.group == t.group)
-                        && (nr.version.is_empty() || nr.version == t.version)
-                })
-                .collect()
+            Candidates::new(
+                referees
+                    .iter()
+                    .filter(|t| {
+                        t.kind == nr.kind
+                            && (nr.group.is_empty() || nr.group == t.group)
+                            && (nr.version.is_empty() || nr.version == t.version)
+                    })
+                    .collect(),
+            )
         })
         .collect();
     for r in ra.iter_mut() {
@@ -242,10 +245,34 @@ fn check_reference_maps(r: &Resource, specs: &[(usize, &FieldSpec)]) -> Result<(
 }
 
 /// The referring object, as a reference in it is resolved: its namespace and affixes.
+/// The objects one name reference can point at, in order, and those known by each of their
+/// previous names (what a reference holds).
+struct Candidates<'a> {
+    all: Vec<&'a Referee>,
+    by_name: HashMap<&'a str, Vec<&'a Referee>, foldhash::fast::RandomState>,
+}
+
+impl<'a> Candidates<'a> {
+    fn new(all: Vec<&'a Referee>) -> Candidates<'a> {
+        let mut by_name: HashMap<&str, Vec<&Referee>, _> = HashMap::default();
+        for t in &all {
+            let mut names: Vec<&str> = t.prev_id_names.iter().map(String::as_str).collect();
+            names.dedup();
+            for n in names {
+                let listed = by_name.entry(n).or_insert_with(Vec::new);
+                if !listed.last().is_some_and(|l| std::ptr::eq(*l, *t)) {
+                    listed.push(*t);
+                }
+            }
+        }
+        Candidates { all, by_name }
+    }
+}
+
 struct Referrer<'a> {
     /// The kind the reference points at (from the name-reference config).
     kind: &'a str,
-    candidates: &'a [&'a Referee],
+    candidates: &'a Candidates<'a>,
     namespace: &'a str,
     cluster_scoped: bool,
     /// A RoleBinding's ServiceAccount subjects' namespaces: objects there may be referred
@@ -274,7 +301,7 @@ fn by_map_candidates<'a>(referrer: &Referrer<'a>, holder_ns: Option<&str>) -> Ve
     // `GroupedByOriginalNamespace` keys: the effective namespace (a literal `namespace: ""`
     // in the reference matches none).
     let in_ns = |t_ns: &str, ns: &str| !ns.is_empty() && same_namespace(t_ns, ns);
-    let all = referrer.candidates.iter().copied();
+    let all = referrer.candidates.all.iter().copied();
     let pool: Vec<&Referee> = match holder_ns {
         None => all.collect(),
         Some(ns) => {
@@ -316,9 +343,9 @@ fn fix_references_in(
     r: &mut Resource,
     refs: &[NameBackRef],
     specs: &[(usize, &FieldSpec)],
-    candidates: &[Vec<&Referee>],
+    candidates: &[Candidates],
 ) -> Result<(), String> {
-    if specs.iter().all(|(i, _)| candidates[*i].is_empty()) {
+    if specs.iter().all(|(i, _)| candidates[*i].all.is_empty()) {
         return Ok(());
     }
     let referrer_ns = r.namespace().to_owned();
@@ -326,7 +353,7 @@ fn fix_references_in(
     let subject_namespaces = role_binding_subject_namespaces(r);
     let affixes = (r.prefixes.clone(), r.suffixes.clone());
     for &(i, spec) in specs {
-        if candidates[i].is_empty() {
+        if candidates[i].all.is_empty() {
             continue;
         }
         let referrer = Referrer {
@@ -429,18 +456,25 @@ fn update(
         return Ok(());
     }
     let holder_ns = holder.get("namespace").and_then(Node::as_str);
-    let pool: Vec<&Referee> = if by_map {
-        by_map_candidates(referrer, holder_ns)
-    } else {
-        let all = referrer.candidates.iter().copied();
-        all.filter(|t| reachable(referrer, t)).collect()
+    // A map reference's candidates depend on its namespace; another's are the reachable
+    // ones known by the name it holds (filtering every candidate for every reference of
+    // every object was most of a cluster's name references).
+    let by_namespace = by_map.then(|| by_map_candidates(referrer, holder_ns));
+    let pool = |name: &str| -> Vec<&Referee> {
+        match &by_namespace {
+            Some(pool) => pool.clone(),
+            None => (referrer.candidates.by_name.get(name).into_iter().flatten())
+                .copied()
+                .filter(|t| reachable(referrer, t))
+                .collect(),
+        }
     };
     let affixes = (referrer.prefixes, referrer.suffixes);
     let mut new_namespace = None;
     if let Some(target) = get_mut(holder, field) {
         match &mut target.value {
             Value::String(name) => {
-                if let Some(t) = resolve(&pool, name, affixes, by_map)? {
+                if let Some(t) = resolve(&pool(name), name, affixes, by_map)? {
                     *name = t.name.clone();
                     if !t.cluster_scoped && !t.namespace.is_empty() {
                         new_namespace = t.namespace_node.clone();
@@ -450,7 +484,7 @@ fn update(
             Value::Seq(items) => {
                 for i in items.iter_mut() {
                     if let Value::String(name) = &mut i.value
-                        && let Some(t) = resolve(&pool, name, affixes, by_map)?
+                        && let Some(t) = resolve(&pool(name), name, affixes, by_map)?
                     {
                         *name = t.name.clone();
                     }
