@@ -244,7 +244,6 @@ fn check_reference_maps(r: &Resource, specs: &[(usize, &FieldSpec)]) -> Result<(
     Ok(())
 }
 
-/// The referring object, as a reference in it is resolved: its namespace and affixes.
 /// The objects one name reference can point at, in order, and those known by each of their
 /// previous names (what a reference holds).
 struct Candidates<'a> {
@@ -256,10 +255,9 @@ impl<'a> Candidates<'a> {
     fn new(all: Vec<&'a Referee>) -> Candidates<'a> {
         let mut by_name: HashMap<&str, Vec<&Referee>, _> = HashMap::default();
         for t in &all {
-            let mut names: Vec<&str> = t.prev_id_names.iter().map(String::as_str).collect();
-            names.dedup();
-            for n in names {
-                let listed = by_name.entry(n).or_insert_with(Vec::new);
+            for n in &t.prev_id_names {
+                let listed = by_name.entry(n.as_str()).or_insert_with(Vec::new);
+                // Once per object, though it may have had the name more than once.
                 if !listed.last().is_some_and(|l| std::ptr::eq(*l, *t)) {
                     listed.push(*t);
                 }
@@ -269,6 +267,7 @@ impl<'a> Candidates<'a> {
     }
 }
 
+/// The referring object, as a reference in it is resolved: its namespace and affixes.
 struct Referrer<'a> {
     /// The kind the reference points at (from the name-reference config).
     kind: &'a str,
@@ -508,6 +507,42 @@ mod tests {
 
     fn refs() -> &'static [NameBackRef] {
         &TransformerConfig::builtin().name_reference
+    }
+
+    /// The candidates known by a name are those with it among their previous names, each
+    /// once and in their order, whatever else they were called.
+    #[test]
+    fn candidates_are_listed_once_per_name_in_order() {
+        let referee = |id: &str, names: &[&str]| Referee {
+            id: id.to_owned(),
+            kind: "ConfigMap".to_owned(),
+            group: String::new(),
+            version: "v1".to_owned(),
+            org_namespace: String::new(),
+            name: id.to_owned(),
+            namespace: String::new(),
+            cluster_scoped: false,
+            prefixes: Vec::new(),
+            suffixes: Vec::new(),
+            prev_id_names: names.iter().map(|n| (*n).to_owned()).collect(),
+            namespace_node: None,
+        };
+        let (a, b, c) = (
+            referee("a", &["cm", "a", "cm"]),
+            referee("b", &["cm"]),
+            referee("c", &["other"]),
+        );
+        let candidates = Candidates::new(vec![&a, &b, &c]);
+        let ids = |name: &str| -> Vec<&str> {
+            (candidates.by_name.get(name).into_iter().flatten())
+                .map(|t| t.id.as_str())
+                .collect()
+        };
+        assert_eq!(ids("cm"), ["a", "b"]);
+        assert_eq!(ids("a"), ["a"]);
+        assert_eq!(ids("other"), ["c"]);
+        assert!(ids("b").is_empty());
+        assert_eq!(candidates.all.len(), 3);
     }
 
     #[test]
