@@ -51,7 +51,7 @@ pub fn expected_builds(
         }
     }
     while let Some(id) = count.todo.pop() {
-        count.build(&id, &mut Vec::new());
+        count.build(&id);
     }
     if let Some(changed) = then_ref {
         let roots: Vec<String> = roots.iter().map(|d| relative(scan_root, d)).collect();
@@ -74,10 +74,17 @@ struct Count<'g> {
     todo: Vec<String>,
 }
 
-impl Count<'_> {
+impl<'g> Count<'g> {
+    /// Whether `id` is a kustomization (a build the memo holds).
+    fn is_kustomization(&self, id: &str) -> bool {
+        self.graph
+            .node(id)
+            .is_some_and(|n| n.kind == NodeKind::Root)
+    }
+
     /// One request for `id`'s build, when it is a kustomization.
     fn used(&mut self, id: &str) {
-        if self.graph.node(id).is_none_or(|n| n.kind != NodeKind::Root) {
+        if !self.is_kustomization(id) {
             return;
         }
         match self.uses.entry(id.to_owned()) {
@@ -87,6 +94,40 @@ impl Count<'_> {
                 self.todo.push(id.to_owned());
             }
         }
+    }
+
+    /// The requests building `id` makes.
+    fn build(&mut self, id: &str) {
+        for to in self.requests(id) {
+            self.used(to);
+        }
+    }
+
+    /// The `resources` entries building `id` asks for, in order: its own, and those of each
+    /// component it applies (once per application; a component already being applied is
+    /// skipped, against a cycle).
+    fn requests(&self, id: &str) -> Vec<&'g str> {
+        fn gather<'g>(
+            by_from: &FastMap<&'g str, Vec<&'g Edge>>,
+            id: &str,
+            applying: &mut Vec<&'g str>,
+            out: &mut Vec<&'g str>,
+        ) {
+            for e in by_from.get(id).into_iter().flatten() {
+                match e.kind {
+                    EdgeKind::Resource => out.push(&e.to),
+                    EdgeKind::Component if !applying.contains(&e.to.as_str()) => {
+                        applying.push(&e.to);
+                        gather(by_from, &e.to, applying, out);
+                        applying.pop();
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut out = Vec::new();
+        gather(&self.by_from, id, &mut Vec::new(), &mut out);
+        out
     }
 
     /// The requests REF's render makes of this render's memo: REF builds again each root
@@ -99,59 +140,18 @@ impl Count<'_> {
             .cloned()
             .collect();
         while let Some(id) = todo.pop() {
-            if built.insert(id.clone()) {
-                self.ref_build(&id, affected, &mut todo, &mut Vec::new());
+            if !built.insert(id.clone()) {
+                continue;
             }
-        }
-    }
-
-    /// REF's build of `id` (reached by the change): what it asks the memo for, and the
-    /// kustomizations it builds again (`todo`).
-    fn ref_build(
-        &mut self,
-        id: &str,
-        affected: &NodeSet<'_>,
-        todo: &mut Vec<String>,
-        applying: &mut Vec<String>,
-    ) {
-        let edges = self.by_from.get(id).cloned().unwrap_or_default();
-        for e in edges {
-            match e.kind {
-                EdgeKind::Resource
-                    if self
-                        .graph
-                        .node(&e.to)
-                        .is_some_and(|n| n.kind == NodeKind::Root) =>
-                {
-                    if affected.contains(e.to.as_str()) {
-                        todo.push(e.to.clone());
-                    } else {
-                        *self.uses.entry(e.to.clone()).or_default() += 1;
-                    }
+            for to in self.requests(&id) {
+                if !self.is_kustomization(to) {
+                    continue;
                 }
-                EdgeKind::Component if !applying.contains(&e.to) => {
-                    applying.push(e.to.clone());
-                    self.ref_build(&e.to, affected, todo, applying);
-                    applying.pop();
+                if affected.contains(to) {
+                    todo.push(to.to_owned());
+                } else {
+                    *self.uses.entry(to.to_owned()).or_default() += 1;
                 }
-                _ => {}
-            }
-        }
-    }
-
-    /// The requests building `id` makes (a kustomization, or a component applied once);
-    /// `applying` holds the components being applied, against a cycle.
-    fn build(&mut self, id: &str, applying: &mut Vec<String>) {
-        let edges = self.by_from.get(id).cloned().unwrap_or_default();
-        for e in edges {
-            match e.kind {
-                EdgeKind::Resource => self.used(&e.to),
-                EdgeKind::Component if !applying.contains(&e.to) => {
-                    applying.push(e.to.clone());
-                    self.build(&e.to, applying);
-                    applying.pop();
-                }
-                _ => {}
             }
         }
     }
