@@ -2,8 +2,9 @@
 # The whole gate against the reference it replaces, in the same run (results in
 # benches/RESULTS.md): `kgate check` on the generated 200-app monorepo (5 runs, wall and CPU),
 # without the render cache (the untimed first run would otherwise fill it and the timed runs
-# would measure cached runs; CI starts without one), then the `kubectl kustomize` loop over the same kustomization roots (components excluded,
-# as benches/common/mod.rs counts them), then the ratio of the loop to kgate's median wall.
+# would measure cached runs; CI starts without one), then the `kubectl kustomize` loop over
+# the same kustomization roots (components excluded, as benches/common/mod.rs counts them),
+# then the ratio of the loop to kgate's median wall.
 # Usage: benches/ratio.sh [APPS]   (KGATE=path/to/kgate; KUBECTL_ROOTS=N times only the first
 # N roots and extrapolates). Run it on an otherwise idle machine: both sides share its cores.
 set -euo pipefail

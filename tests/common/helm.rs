@@ -4,8 +4,13 @@
 
 use std::path::PathBuf;
 
+/// Where `ci/install-helm.sh` puts the project's copy of Helm.
+pub fn project_copy() -> PathBuf {
+    super::repo().join("target/tools/helm/helm")
+}
+
 pub fn helm() -> Option<PathBuf> {
-    let local = super::repo().join("target/tools/helm/helm");
+    let local = project_copy();
     let found = std::env::var_os("KGATE_HELM")
         .map(PathBuf::from)
         .filter(|p| p.is_file())

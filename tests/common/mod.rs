@@ -34,7 +34,7 @@ pub fn bin() -> Command {
     // The Helm the tests find (`helm::helm`: also the project-local install) is the one kgate
     // runs: a plain `cargo test` after `ci/install-helm.sh` has no KGATE_HELM, and the tests
     // expecting Helm's renders got none.
-    let local = repo().join("target/tools/helm/helm");
+    let local = helm::project_copy();
     if std::env::var_os("KGATE_HELM").is_none() && local.is_file() {
         c.env("KGATE_HELM", local);
     }
