@@ -8,6 +8,7 @@ pub mod check;
 pub mod commands;
 pub mod drift;
 pub mod init;
+mod object_diff;
 pub mod object_scope;
 pub mod objects;
 pub mod pr_diff;

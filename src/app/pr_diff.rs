@@ -6,14 +6,14 @@
 //! REF's side is checked in the working tree's paths with REF's file set (`pr_diff_ref`), or,
 //! when that cannot express the change, in REF's tree exported with `git archive` into a
 //! temporary directory (in RAM when it fits), read only: the user's work tree and index are
-//! never touched. Each side is
-//! rendered once, by its check, which hands the renders of the affected roots back. Objects
-//! are matched by apiVersion, kind, namespace and name, generated ConfigMaps and Secrets by
-//! their name without the content hash (a changed literal is a modified ConfigMap, not a
-//! removed and an added one). Secret values are never part of the result.
+//! never touched. Each side is rendered once, by its check, which hands the renders of the
+//! affected roots back; `object_diff` compares each root's two renders object by object
+//! (generated ConfigMaps and Secrets by their name without the content hash, so a changed
+//! literal is a modified ConfigMap, not a removed and an added one). Secret values are never
+//! part of the result.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -23,9 +23,7 @@ use serde_json::Value;
 
 use crate::discover::graph::{NodeKind, RepoGraph};
 use crate::model::Finding;
-use crate::render::kustomize::resource::Origin;
 use crate::render::{RenderError, Renderer, Resource};
-use crate::yaml::Node;
 
 use super::roots::Rendered;
 use crate::source::relative;
@@ -423,173 +421,6 @@ fn error_text(root: &Path, e: &RenderError) -> String {
     )
 }
 
-/// A rendered object, ready to compare (borrowed from its render).
-struct Object<'a> {
-    api_version: &'a str,
-    kind: &'a str,
-    namespace: Option<&'a str>,
-    name: &'a str,
-    node: &'a Node,
-}
-
-/// `name` without the `-<10 characters>` suffix a generator's content hash adds.
-fn without_hash(name: &str) -> &str {
-    match name.rsplit_once('-') {
-        Some((stem, hash))
-            if hash.len() == 10 && hash.bytes().all(|b| b.is_ascii_alphanumeric()) =>
-        {
-            stem
-        }
-        _ => name,
-    }
-}
-
-fn objects_by_key(resources: &[Resource]) -> BTreeMap<String, Object<'_>> {
-    let mut out = BTreeMap::new();
-    for r in resources {
-        let (api_version, kind, name) = (r.api_version(), r.kind(), r.name());
-        let generated =
-            matches!(r.origin, Origin::Generator { .. }) && matches!(kind, "ConfigMap" | "Secret");
-        let namespace = Some(r.namespace()).filter(|n| !n.is_empty());
-        let mut key = format!("{api_version} {kind} {} ", namespace.unwrap_or(""));
-        if generated {
-            key.push_str(without_hash(name));
-            key.push_str(" (generated)");
-        } else {
-            key.push_str(name);
-        }
-        while out.contains_key(&key) {
-            key.push('\'');
-        }
-        let object = Object {
-            api_version,
-            kind,
-            namespace,
-            name,
-            node: &r.node,
-        };
-        out.insert(key, object);
-    }
-    out
-}
-
-fn escape(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
-}
-
-/// The smallest differing subtrees of `before` and `after`, by JSON pointer.
-pub fn diff_values(before: &Value, after: &Value, pointer: &str, out: &mut Vec<FieldChange>) {
-    match (before, after) {
-        (Value::Object(a), Value::Object(b)) => {
-            let keys = a.keys().chain(b.keys().filter(|k| !a.contains_key(*k)));
-            for k in keys {
-                let p = format!("{pointer}/{}", escape(k));
-                match (a.get(k), b.get(k)) {
-                    (Some(x), Some(y)) => diff_values(x, y, &p, out),
-                    (x, y) => out.push(FieldChange {
-                        pointer: p,
-                        before: x.cloned(),
-                        after: y.cloned(),
-                    }),
-                }
-            }
-        }
-        (Value::Array(a), Value::Array(b)) => {
-            for i in 0..a.len().max(b.len()) {
-                let p = format!("{pointer}/{i}");
-                match (a.get(i), b.get(i)) {
-                    (Some(x), Some(y)) => diff_values(x, y, &p, out),
-                    (x, y) => out.push(FieldChange {
-                        pointer: p,
-                        before: x.cloned(),
-                        after: y.cloned(),
-                    }),
-                }
-            }
-        }
-        _ if before != after => out.push(FieldChange {
-            pointer: pointer.to_owned(),
-            before: Some(before.clone()),
-            after: Some(after.clone()),
-        }),
-        _ => {}
-    }
-}
-
-fn is_secret_value(kind: &str, pointer: &str) -> bool {
-    kind == "Secret"
-        && ["/data", "/stringData"]
-            .iter()
-            .any(|p| pointer == *p || pointer.starts_with(&format!("{p}/")))
-}
-
-/// `v` with a Secret's values replaced by [`HIDDEN`].
-fn hide_secret(kind: &str, mut v: Value) -> Value {
-    if kind == "Secret" {
-        for field in ["data", "stringData"] {
-            if let Some(Value::Object(m)) = v.get_mut(field) {
-                for x in m.values_mut() {
-                    *x = Value::String(HIDDEN.to_owned());
-                }
-            }
-        }
-    }
-    v
-}
-
-/// A Secret's value (or its whole `data`) as reports show it.
-fn hide_all(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.keys()
-                .map(|k| (k.clone(), Value::String(HIDDEN.to_owned())))
-                .collect(),
-        ),
-        _ => Value::String(HIDDEN.to_owned()),
-    }
-}
-
-/// The object differences of one root, sorted by kind, namespace and name. Objects are
-/// converted to JSON only when they differ: most of a root is the same on both sides.
-fn compare(before: &BTreeMap<String, Object>, after: &BTreeMap<String, Object>) -> Vec<ObjectDiff> {
-    let mut out = Vec::new();
-    let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
-    for key in keys {
-        let (change, o, fields) = match (before.get(key), after.get(key)) {
-            (Some(b), Some(a)) if b.node.same_value(a.node) => continue,
-            (Some(b), Some(a)) => {
-                let mut fields = Vec::new();
-                diff_values(&b.node.to_json(), &a.node.to_json(), "", &mut fields);
-                if fields.is_empty() {
-                    continue;
-                }
-                for f in fields
-                    .iter_mut()
-                    .filter(|f| is_secret_value(a.kind, &f.pointer))
-                {
-                    f.before = f.before.as_ref().map(hide_all);
-                    f.after = f.after.as_ref().map(hide_all);
-                }
-                (Change::Modified, a, fields)
-            }
-            (Some(b), None) => (Change::Removed, b, Vec::new()),
-            (None, Some(a)) => (Change::Added, a, Vec::new()),
-            (None, None) => continue,
-        };
-        out.push(ObjectDiff {
-            api_version: o.api_version.to_owned(),
-            kind: o.kind.to_owned(),
-            namespace: o.namespace.map(str::to_owned),
-            name: o.name.to_owned(),
-            change,
-            fields,
-            object: (change != Change::Modified).then(|| hide_secret(o.kind, o.node.to_json())),
-        });
-    }
-    out.sort_by(|a, b| (&a.kind, &a.namespace, &a.name).cmp(&(&b.kind, &b.namespace, &b.name)));
-    out
-}
-
 /// `opts` with its paths (and configuration file) moved from the working tree at `top` into
 /// REF's exported tree at `tree`; `None` when none of the paths exists at REF.
 fn options_at_ref(opts: &CheckOptions, paths: &[PathBuf], top: &Path, tree: &Path) -> CheckOptions {
@@ -958,7 +789,7 @@ fn root_diff(id: &str, before: Option<&Side>, after: &Side) -> Option<RootDiff> 
         after: a.as_ref().err().cloned(),
     };
     let objects = match (&b, &a) {
-        (Ok(b), Ok(a)) => compare(&objects_by_key(b), &objects_by_key(a)),
+        (Ok(b), Ok(a)) => super::object_diff::compare_renders(b, a),
         _ => Vec::new(),
     };
     // An unchanged failure at both sides is not news of this change.
@@ -1001,36 +832,5 @@ fn findings_diff(before: Vec<Finding>, after: Vec<Finding>) -> FindingsDiff {
     FindingsDiff {
         added: only(after, &had),
         resolved: only(before, &has),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn values_differ_at_the_smallest_subtree() {
-        let mut out = Vec::new();
-        diff_values(
-            &json!({"spec": {"replicas": 2, "a/b": [1, 2]}}),
-            &json!({"spec": {"replicas": 3, "a/b": [1], "new": {"x": 1}}}),
-            "",
-            &mut out,
-        );
-        let pointers: Vec<&str> = out.iter().map(|f| f.pointer.as_str()).collect();
-        assert_eq!(pointers, ["/spec/replicas", "/spec/a~1b/1", "/spec/new"]);
-        assert_eq!(out[2].before, None);
-        assert_eq!(out[2].after, Some(json!({"x": 1})));
-    }
-
-    #[test]
-    fn generator_hashes_are_stripped_and_secret_values_hidden() {
-        assert_eq!(without_hash("web-config-2k7h9mf8dc"), "web-config");
-        assert_eq!(without_hash("web-config"), "web-config");
-        assert!(is_secret_value("Secret", "/data/password"));
-        assert!(!is_secret_value("ConfigMap", "/data/password"));
-        let v = hide_secret("Secret", json!({"data": {"a": "c2VjcmV0"}}));
-        assert_eq!(v, json!({"data": {"a": HIDDEN}}));
     }
 }
