@@ -31,6 +31,9 @@ impl Reach {
     }
 }
 
+/// A root's layers (the nodes it includes, itself too) and where their objects come from.
+type Layers = (BTreeSet<String>, Reach);
+
 /// Which objects of each root a change can affect.
 #[derive(Debug)]
 pub struct ObjectScope<'g> {
@@ -38,7 +41,7 @@ pub struct ObjectScope<'g> {
     /// Kustomization nodes whose own inputs changed, with the sources of their objects.
     changed_layers: BTreeMap<String, Reach>,
     /// For every root asked about: the nodes it includes (its layers).
-    layers_of: std::sync::Mutex<BTreeMap<String, (BTreeSet<String>, Reach)>>,
+    layers_of: std::sync::Mutex<BTreeMap<String, std::sync::Arc<Layers>>>,
     graph: &'g RepoGraph,
 }
 
@@ -162,29 +165,66 @@ impl<'g> ObjectScope<'g> {
         source: &str,
         files: impl IntoIterator<Item = &'a str>,
     ) -> bool {
+        self.in_root(root).affects(source, files)
+    }
+
+    /// The scope of `root`'s objects, for asking of each (a cluster root has a thousand): its
+    /// layers are walked once per root and check.
+    pub fn in_root(&self, root: &str) -> RootScope<'_> {
+        let walked = (self.layers_of.lock().ok()).map(|mut cache| {
+            cache
+                .entry(root.to_owned())
+                .or_insert_with(|| std::sync::Arc::new(self.walk(root)))
+                .clone()
+        });
+        // Only the changed layers the root includes can affect its objects.
+        let changed_layers = match &walked {
+            Some(w) => (self.changed_layers.iter())
+                .filter(|(layer, _)| w.0.contains(*layer))
+                .map(|(_, reach)| reach)
+                .collect(),
+            None => Vec::new(),
+        };
+        RootScope {
+            changed: &self.changed,
+            reach: walked,
+            changed_layers,
+        }
+    }
+}
+
+/// What decides which objects of one root a change can affect ([`ObjectScope::in_root`]).
+pub struct RootScope<'s> {
+    changed: &'s BTreeSet<String>,
+    /// The root's layers and where their objects come from; `None`: unknown (all affected).
+    reach: Option<std::sync::Arc<Layers>>,
+    /// The sources of the changed layers among the root's.
+    changed_layers: Vec<&'s Reach>,
+}
+
+impl RootScope<'_> {
+    /// Whether the change can affect the root's object read from `source` whose values come
+    /// from `files` (paths relative to the scanned root).
+    pub fn affects<'a>(&self, source: &str, files: impl IntoIterator<Item = &'a str>) -> bool {
         if self.changed.contains(source) {
             return true;
         }
         if files.into_iter().any(|f| self.changed.contains(f)) {
             return true;
         }
-        let Ok(mut cache) = self.layers_of.lock() else {
-            return true;
-        };
-        if !cache.contains_key(root) {
-            let walked = self.walk(root);
-            cache.insert(root.to_owned(), walked);
-        }
-        let Some((layers, reach)) = cache.get(root) else {
+        let Some(walked) = &self.reach else {
             return true;
         };
         // Provenance the graph does not know: be safe.
-        if !reach.contains(source) {
+        if !walked.1.contains(source) {
             return true;
         }
-        self.changed_layers
-            .iter()
-            .any(|(layer, sources)| layers.contains(layer) && sources.contains(source))
+        self.changed_layers.iter().any(|r| r.contains(source))
+    }
+
+    /// Whether `path` (relative to the scanned root) is one of the changed files.
+    pub fn changed(&self, path: &str) -> bool {
+        self.changed.contains(path)
     }
 }
 

@@ -15,7 +15,7 @@ use crate::policy::{EvalError, Evaluator, EvaluatorPool, PolicySet, Violation};
 use crate::render::{RenderError, Renderer, Resource};
 use crate::yaml::Pos;
 
-use super::object_scope::ObjectScope;
+use super::object_scope::{ObjectScope, RootScope};
 
 /// What checking the roots produced.
 pub struct RootsOutcome {
@@ -608,11 +608,13 @@ fn check_rendered(
         .for_context(context["environment"].as_str(), context["cluster"].as_str());
     let roots = [rel.clone()];
     let enabled = |id: &str| !s.disabled.iter().any(|d| d == id);
+    let in_root = (s.scope.zip(scope_root)).map(|(scope, root)| scope.in_root(root));
     let affected: Vec<bool> = resources
         .iter()
-        .map(|r| match (s.scope, scope_root) {
-            (Some(scope), Some(root)) => affects(s, scope, root, r),
-            _ => true,
+        .map(|r| {
+            in_root
+                .as_ref()
+                .is_none_or(|in_root| affects(s, in_root, r))
         })
         .collect();
     s.affected_objects.fetch_add(
@@ -740,22 +742,21 @@ fn check_rendered(
     (out, count)
 }
 
-/// Whether the change can affect the rendered object `r` of the root `root` (a graph node).
-fn affects(s: &Shared<'_>, scope: &ObjectScope<'_>, root: &str, r: &Resource) -> bool {
+/// Whether the change can affect the rendered object `r` of a root (`in_root`: its scope).
+fn affects(s: &Shared<'_>, in_root: &RootScope<'_>, r: &Resource) -> bool {
     let mut ids = Vec::new();
     collect_files(&r.node, &mut ids);
-    let changed = |id: crate::yaml::FileId| {
-        let Ok(mut known) = s.changed_ids.lock() else {
-            return true;
-        };
-        *known.entry(id).or_insert_with(|| {
-            s.renderer
-                .file_path(id)
-                .is_some_and(|p| scope.changed(&relative(s.scan_root, &p)))
-        })
+    let from_changed_file = match s.changed_ids.lock() {
+        Ok(mut known) => ids.into_iter().any(|id| {
+            *known.entry(id).or_insert_with(|| {
+                (s.renderer.file_path(id))
+                    .is_some_and(|p| in_root.changed(&relative(s.scan_root, &p)))
+            })
+        }),
+        Err(_) => true,
     };
-    ids.into_iter().any(changed)
-        || scope.affects(root, &relative(s.scan_root, &r.source), std::iter::empty())
+    let source = crate::source::relative_str(s.scan_root, &r.source);
+    from_changed_file || in_root.affects(&source, std::iter::empty())
 }
 
 /// The distinct files the nodes of `node` come from.

@@ -72,9 +72,14 @@ pub fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
 /// `path` relative to `root`, with `/` separators. A path outside `root` (a base an overlay
 /// under the scanned directory pulls in from elsewhere in the repository) gets `../` steps.
 pub fn relative(root: &Path, path: &Path) -> String {
+    relative_str(root, path).into_owned()
+}
+
+/// [`relative`], borrowed from `path` when it is plainly under `root` (the usual case).
+pub fn relative_str<'a>(root: &Path, path: &'a Path) -> std::borrow::Cow<'a, str> {
     match plainly_under(root, path) {
-        Some(rest) => rest.to_owned(),
-        None => relative_by_components(root, path),
+        Some(rest) => std::borrow::Cow::Borrowed(rest),
+        None => std::borrow::Cow::Owned(relative_by_components(root, path)),
     }
 }
 
