@@ -95,7 +95,31 @@ impl FieldSpec {
     /// the way and the final field are created (the final one as an empty map, for `f` to
     /// fill); otherwise a missing path is skipped.
     pub fn visit(&self, obj: &mut Node, f: &mut dyn FnMut(&mut Node)) {
-        visit(obj, self, 0, f);
+        visit(obj, self, Walk::whole(self), 0, f);
+    }
+
+    /// Calls `f` on every existing node at this spec's path without its last segment (the
+    /// holders of the field the spec names), creating nothing, as [`FieldSpec::visit`] of
+    /// the shorter spec without `create` would (a null list on the way still becomes empty).
+    pub fn visit_parents(&self, obj: &mut Node, f: &mut dyn FnMut(&mut Node)) {
+        let end = self.path.len().saturating_sub(1);
+        visit(obj, self, Walk { end, create: false }, 0, f);
+    }
+}
+
+/// How far along a spec's path [`visit`] goes, and whether it creates what is missing.
+#[derive(Clone, Copy)]
+struct Walk {
+    end: usize,
+    create: bool,
+}
+
+impl Walk {
+    fn whole(spec: &FieldSpec) -> Walk {
+        Walk {
+            end: spec.path.len(),
+            create: spec.create,
+        }
     }
 }
 
@@ -122,17 +146,23 @@ fn visit_ref(node: &Node, path: &[String], f: &mut dyn FnMut(&Node)) {
     }
 }
 
-fn visit(node: &mut Node, spec: &FieldSpec, depth: usize, f: &mut dyn FnMut(&mut Node)) {
-    let Some(first) = spec.path.get(depth) else {
+fn visit(
+    node: &mut Node,
+    spec: &FieldSpec,
+    walk: Walk,
+    depth: usize,
+    f: &mut dyn FnMut(&mut Node),
+) {
+    let Some(first) = spec.path[..walk.end].get(depth) else {
         f(node);
         return;
     };
     let is_seq = spec.seq_segments.contains(&depth);
-    let create = spec.create && !is_seq;
+    let create = walk.create && !is_seq;
     match &mut node.value {
         Value::Seq(items) => {
             for item in items {
-                visit(item, spec, depth, f);
+                visit(item, spec, walk, depth, f);
             }
         }
         Value::Map(entries) => {
@@ -142,10 +172,10 @@ fn visit(node: &mut Node, spec: &FieldSpec, depth: usize, f: &mut dyn FnMut(&mut
                 } else if e.value.value == Value::Null && create {
                     e.value.value = Value::Map(Vec::new());
                 }
-                visit(&mut e.value, spec, depth + 1, f);
+                visit(&mut e.value, spec, walk, depth + 1, f);
             } else if create {
                 let mut child = Node::synthetic(Value::Map(Vec::new()));
-                visit(&mut child, spec, depth + 1, f);
+                visit(&mut child, spec, walk, depth + 1, f);
                 entries.push(Entry {
                     key: first.clone(),
                     key_pos: Pos::default(),
@@ -284,6 +314,45 @@ mod tests {
         let mut two = parse("spec: {volumeClaimTemplates: [{metadata: {name: a}}, {}]}\n");
         spec.visit(&mut two, &mut |_| visited += 1);
         assert_eq!(visited, 2, "labels created in each item");
+    }
+
+    /// `visit_parents` visits (and changes) what `visit` of the spec without its last
+    /// segment and without `create` does.
+    #[test]
+    fn parents_are_visited_as_by_the_shorter_spec_that_creates_nothing() {
+        let parse = |t: &str| {
+            yaml::parse_documents(t, LoadLimits::default())
+                .0
+                .remove(0)
+                .root
+        };
+        let docs = [
+            "spec: {volumes: [{configMap: {name: a}}, {secret: {}}, {configMap: {name: b}}]}\n",
+            "spec: {volumes: null}\n",
+            "spec: {replicas: 1}\n",
+            "spec: {volumes: [{configMap: null}]}\n",
+        ];
+        for path in [
+            "spec/volumes[]/configMap/name",
+            "spec/volumes/configMap/name",
+        ] {
+            for create in [false, true] {
+                let spec = FieldSpec::new(path, create);
+                let shorter = FieldSpec {
+                    path: spec.path[..spec.path.len() - 1].to_vec(),
+                    create: false,
+                    ..spec.clone()
+                };
+                for doc in docs {
+                    let (mut a, mut b) = (parse(doc), parse(doc));
+                    let (mut seen_a, mut seen_b) = (Vec::new(), Vec::new());
+                    spec.visit_parents(&mut a, &mut |n| seen_a.push(n.to_json()));
+                    shorter.visit(&mut b, &mut |n| seen_b.push(n.to_json()));
+                    assert_eq!(seen_a, seen_b, "{path} {doc}");
+                    assert_eq!(a.to_json(), b.to_json(), "{path} {doc}");
+                }
+            }
+        }
     }
 
     #[test]

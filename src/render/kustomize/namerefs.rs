@@ -16,8 +16,6 @@ use crate::yaml::{Node, Value};
 
 /// An object references may point at: where it started and where it ended up.
 struct Referee {
-    /// kustomize's id of the object as it is now (`Kind.version.group/name.namespace`).
-    id: String,
     kind: String,
     group: String,
     version: String,
@@ -33,6 +31,22 @@ struct Referee {
     /// The object's `metadata.namespace` node: a reference given its namespace points at
     /// where that came from (`--provenance`).
     namespace_node: Option<Node>,
+}
+
+impl Referee {
+    /// kustomize's id of the object as it is now (`Kind.version.group/name.namespace`, as
+    /// `Resource::id`), for errors only: made when one is told, not for every object.
+    fn id(&self) -> String {
+        let or = |s: &str, none: &'static str| if s.is_empty() { none } else { s }.to_owned();
+        format!(
+            "{}.{}.{}/{}.{}",
+            self.kind,
+            or(&self.version, "[noVer]"),
+            or(&self.group, "[noGrp]"),
+            self.name,
+            or(&self.namespace, "[noNs]")
+        )
+    }
 }
 
 /// An unset namespace is the `default` namespace.
@@ -82,7 +96,7 @@ fn resolve<'a>(
     {
         return Ok(Some(first));
     }
-    let ids: Vec<&str> = same.iter().map(|t| t.id.as_str()).collect();
+    let ids: Vec<String> = same.iter().map(|t| t.id()).collect();
     Err(format!(
         "found multiple possible referrals: {}",
         ids.join(", ")
@@ -119,7 +133,6 @@ pub(super) fn fix_name_references(
     let referees: Vec<Referee> = ra
         .iter()
         .map(|r| Referee {
-            id: r.id(),
             kind: r.kind().to_owned(),
             group: group_version(r.api_version()).0.to_owned(),
             version: group_version(r.api_version()).1.to_owned(),
@@ -381,13 +394,8 @@ fn fix_field(node: &mut Node, spec: &FieldSpec, referrer: &Referrer) -> Result<(
     };
     // kustomize's `roleRefFilter`: only a `roleRef` reads the kind it names.
     let role_ref = parent_path.last().is_some_and(|p| p == "roleRef") && last == "name";
-    let parent_spec = FieldSpec {
-        path: parent_path.to_vec(),
-        create: false,
-        ..spec.clone()
-    };
     let mut failed: Result<(), String> = Ok(());
-    parent_spec.visit(node, &mut |parent| {
+    spec.visit_parents(node, &mut |parent| {
         if failed.is_err() {
             return;
         }
@@ -514,7 +522,6 @@ mod tests {
     #[test]
     fn candidates_are_listed_once_per_name_in_order() {
         let referee = |id: &str, names: &[&str]| Referee {
-            id: id.to_owned(),
             kind: "ConfigMap".to_owned(),
             group: String::new(),
             version: "v1".to_owned(),
@@ -535,7 +542,7 @@ mod tests {
         let candidates = Candidates::new(vec![&a, &b, &c]);
         let ids = |name: &str| -> Vec<&str> {
             (candidates.by_name.get(name).into_iter().flatten())
-                .map(|t| t.id.as_str())
+                .map(|t| t.name.as_str())
                 .collect()
         };
         assert_eq!(ids("cm"), ["a", "b"]);
