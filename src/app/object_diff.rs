@@ -5,13 +5,69 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::render::Resource;
 use crate::render::kustomize::resource::Origin;
 use crate::yaml::Node;
 
-use super::pr_diff::{Change, FieldChange, HIDDEN, ObjectDiff};
+/// What a Secret's values become in every output.
+pub const HIDDEN: &str = "(hidden)";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    Added,
+    Removed,
+    Modified,
+}
+
+impl Change {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Added => "added",
+            Change::Removed => "removed",
+            Change::Modified => "modified",
+        }
+    }
+}
+
+/// One object added, removed or modified in a root.
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectDiff {
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: Option<String>,
+    /// The name in the working tree (at REF for a removed object).
+    pub name: String,
+    pub change: Change,
+    /// The changed fields of a modified object (empty for added and removed ones).
+    pub fields: Vec<FieldChange>,
+    /// The whole object of an added or removed one (Secret values hidden), for the human,
+    /// markdown and HTML reports.
+    #[serde(skip)]
+    pub object: Option<Value>,
+}
+
+impl ObjectDiff {
+    /// `Deployment shop-prod/web`.
+    pub fn title(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{} {ns}/{}", self.kind, self.name),
+            None => format!("{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// A field that differs: its JSON pointer and its value on each side (`null`: absent).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldChange {
+    pub pointer: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
 
 /// A rendered object, ready to compare (borrowed from its render).
 struct Object<'a> {

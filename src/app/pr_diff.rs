@@ -19,7 +19,6 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::discover::graph::{NodeKind, RepoGraph};
 use crate::model::Finding;
@@ -29,14 +28,13 @@ use super::roots::Rendered;
 use crate::source::relative;
 
 use super::changes::ChangesError;
+pub use super::object_diff::{Change, FieldChange, HIDDEN, ObjectDiff};
+
 use super::check::{Keeping, Prepared, RefFiles};
 use super::pr_diff_ref::{AtRef, RefTree};
 use super::schedule::joined;
 use super::settings::{CheckError, CheckOptions, Settings};
 use crate::source::FileTable;
-
-/// What a Secret's values become in every output.
-pub const HIDDEN: &str = "(hidden)";
 
 /// The whole comparison (`kgate diff --since REF -f json` prints it as it serializes).
 #[derive(Debug, Clone, Serialize)]
@@ -80,60 +78,6 @@ impl SideErrors {
     pub fn is_empty(&self) -> bool {
         self.before.is_none() && self.after.is_none()
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Change {
-    Added,
-    Removed,
-    Modified,
-}
-
-impl Change {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Change::Added => "added",
-            Change::Removed => "removed",
-            Change::Modified => "modified",
-        }
-    }
-}
-
-/// One object added, removed or modified in a root.
-#[derive(Debug, Clone, Serialize)]
-pub struct ObjectDiff {
-    #[serde(rename = "apiVersion")]
-    pub api_version: String,
-    pub kind: String,
-    pub namespace: Option<String>,
-    /// The name in the working tree (at REF for a removed object).
-    pub name: String,
-    pub change: Change,
-    /// The changed fields of a modified object (empty for added and removed ones).
-    pub fields: Vec<FieldChange>,
-    /// The whole object of an added or removed one (Secret values hidden), for the human,
-    /// markdown and HTML reports.
-    #[serde(skip)]
-    pub object: Option<Value>,
-}
-
-impl ObjectDiff {
-    /// `Deployment shop-prod/web`.
-    pub fn title(&self) -> String {
-        match &self.namespace {
-            Some(ns) => format!("{} {ns}/{}", self.kind, self.name),
-            None => format!("{} {}", self.kind, self.name),
-        }
-    }
-}
-
-/// A field that differs: its JSON pointer and its value on each side (`null`: absent).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FieldChange {
-    pub pointer: String,
-    pub before: Option<Value>,
-    pub after: Option<Value>,
 }
 
 /// Findings (by fingerprint) only the working tree has, and only REF has.
