@@ -16,6 +16,7 @@ mod pr_diff_ref;
 pub mod pr_diff_report;
 pub mod repo;
 pub mod repo_input;
+mod results_memo;
 pub mod root_focus;
 pub mod roots;
 mod schedule;
