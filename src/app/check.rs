@@ -123,6 +123,9 @@ pub struct Keeping<'a> {
     /// Whether REF's side is checked next from this check's memo (the working tree's side
     /// checked in place): its render keeps the builds REF will ask for.
     pub ref_next: bool,
+    /// Called when every root of this check is rendered, with its memo
+    /// (`roots::RootSettings::on_rendered`).
+    pub on_rendered: Option<&'a (dyn Fn(roots::RendersDone) + Sync)>,
 }
 
 /// How another revision's tree differs from the working tree's, for a check of that
@@ -681,6 +684,7 @@ pub fn check_prepared(
                         keep: keep.as_ref(),
                         reuse,
                         ref_next: keeping.is_some_and(|k| k.ref_next),
+                        on_rendered: keeping.and_then(|k| k.on_rendered),
                         results: keeping.and_then(|k| k.results),
                         store: store.clone(),
                     },

@@ -408,6 +408,7 @@ const KEEP: Keeping<'static> = Keeping {
     results: None,
     store: None,
     ref_next: false,
+    on_rendered: None,
 };
 
 /// `kgate diff --since REF [PATH...]`: the rendered difference and the findings difference
@@ -535,6 +536,13 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
     })
 }
 
+/// REF's side checked in place beside the working tree's ([`RefSide::working_tree_and_ref`]):
+/// checked (and how long it took), or only prepared, to check after the working tree's.
+enum RefCheck {
+    Done(Result<Side, CheckError>, std::time::Duration),
+    Prepared(Result<Prepared, CheckError>),
+}
+
 /// What checking REF's side needs.
 struct RefSide<'a> {
     opts: &'a CheckOptions,
@@ -565,34 +573,42 @@ impl RefSide<'_> {
             present: &at.present,
         };
         let results = super::roots::SharedResults::default();
-        let (after, prepared, shares_graph) =
-            self.working_tree_and_ref_prepared(prepared, files, &results, timings)?;
+        let (after, at_ref, shares_graph) =
+            self.working_tree_and_ref(prepared, files, &results, timings)?;
         if after.helm_runs > 0 {
             let why = "Helm ran (it reads the disk)";
             let (before, tree) = self.export_and_check(None, why, timings)?;
             return Ok((before, after, Some(tree)));
         }
-        let clock = std::time::Instant::now();
-        let keeping = Keeping {
-            files,
-            reuse: after.memo.as_ref(),
-            repo: after.repo.as_ref(),
-            sources: Some(&after.table),
-            results: Some(&results),
-            store: after.store.as_ref(),
-            ref_next: false,
+        let (before, took, when) = match at_ref {
+            RefCheck::Done(before, took) => (before, took, "beside the working tree's last checks"),
+            // The working tree's check did not hand its memo over: REF's side after it.
+            RefCheck::Prepared(prepared) => {
+                let clock = std::time::Instant::now();
+                let keeping = Keeping {
+                    files,
+                    reuse: after.memo.as_ref(),
+                    repo: after.repo.as_ref(),
+                    sources: Some(&after.table),
+                    results: Some(&results),
+                    store: after.store.as_ref(),
+                    ..KEEP
+                };
+                let before = prepared.and_then(|p| Side::finish(p, &keeping));
+                (before, clock.elapsed(), "after the working tree's check")
+            }
         };
         let before = Side {
             shares_graph,
-            ..Side::finish(prepared?, &keeping)?
+            ..before?
         };
         let (objects, roots) = before.results_reused;
         timings.push((
             format!(
-                "check REF in the working tree's paths, reusing its renders \
+                "check REF in the working tree's paths, reusing its renders, {when} \
                  ({objects} object and {roots} root results reused)"
             ),
-            clock.elapsed(),
+            took,
         ));
         before.phases(timings);
         // Freed as the sides are, off the diff's serial path.
@@ -605,17 +621,20 @@ impl RefSide<'_> {
         Ok((Some(before), after, None))
     }
 
-    /// The working tree's check, and REF's first phase meanwhile on a thread of its own:
-    /// the working tree's policies (the configuration and the policies are the same on both
-    /// sides in place), and its discovery, graph and selection when REF's files cannot
-    /// change them (`Prepared::shared`, then `true`), else REF's own.
-    fn working_tree_and_ref_prepared(
+    /// The working tree's check, and REF's on a thread of its own: its first phase at once
+    /// (the working tree's policies, as the configuration and the policies are the same on
+    /// both sides in place, and its discovery, graph and selection when REF's files cannot
+    /// change them: `Prepared::shared`, then `true`, else REF's own), its check as soon as
+    /// every root of the working tree is rendered (`Keeping::on_rendered` hands the memo
+    /// over; the working tree's last roots are then being evaluated, on one worker while the
+    /// other has nothing left to take).
+    fn working_tree_and_ref(
         &self,
         prepared: Prepared,
         files: RefFiles<'_>,
         results: &super::roots::SharedResults,
         timings: &mut Timings,
-    ) -> Result<(Side, Result<Prepared, CheckError>, bool), CheckError> {
+    ) -> Result<(Side, RefCheck, bool), CheckError> {
         let clock = std::time::Instant::now();
         let opts = limited(self.opts, Some(self.changed));
         let shared = prepared.shared(files);
@@ -625,18 +644,43 @@ impl RefSide<'_> {
         } else {
             "prepare REF (the working tree's policies; discover, graph, select), meanwhile"
         };
-        let keeping = Keeping {
-            results: Some(results),
-            ref_next: true,
-            ..KEEP
-        };
-        let (after, at_ref) = std::thread::scope(|scope| {
-            let at_ref = scope.spawn(|| {
+        let (after, (at_ref, prepare_time)) = std::thread::scope(|scope| {
+            let (done_tx, done_rx) = std::sync::mpsc::channel::<super::roots::RendersDone>();
+            let opts = &opts;
+            let at_ref = scope.spawn(move || {
                 let clock = std::time::Instant::now();
-                let at_ref = super::check::prepare_from(&opts, files, false, Some(shared), None);
-                (at_ref, clock.elapsed())
+                let prepared = super::check::prepare_from(opts, files, false, Some(shared), None);
+                let prepare_time = clock.elapsed();
+                // Closed without a message: the working tree's check ended without handing
+                // its memo over (it failed, or had nothing to render).
+                let done = match done_rx.recv() {
+                    Ok(done) if done.helm_runs == 0 => done,
+                    _ => return (RefCheck::Prepared(prepared), prepare_time),
+                };
+                let clock = std::time::Instant::now();
+                let keeping = Keeping {
+                    files,
+                    reuse: Some(&done.memo),
+                    sources: Some(&done.sources),
+                    results: Some(results),
+                    store: done.store.as_ref(),
+                    ..KEEP
+                };
+                let before = prepared.and_then(|p| Side::finish(p, &keeping));
+                (RefCheck::Done(before, clock.elapsed()), prepare_time)
             });
+            let hand_over = move |done: super::roots::RendersDone| {
+                let _ = done_tx.send(done);
+            };
+            let keeping = Keeping {
+                results: Some(results),
+                ref_next: true,
+                on_rendered: Some(&hand_over),
+                ..KEEP
+            };
             let after = Side::finish(prepared, &keeping).map(|a| (a, clock.elapsed()));
+            // Closes the channel, should the memo not have been handed over.
+            drop(hand_over);
             (after, joined(at_ref))
         });
         let (after, after_time) = after?;
@@ -645,7 +689,6 @@ impl RefSide<'_> {
             after_time,
         ));
         after.phases(timings);
-        let (at_ref, prepare_time) = at_ref;
         timings.push((what.into(), prepare_time));
         Ok((after, at_ref, shares_graph))
     }

@@ -98,6 +98,24 @@ struct Shared<'a> {
     /// Roots whose render to keep (`RootSettings::keep`), and what was kept.
     keep: Option<&'a BTreeSet<String>>,
     kept: Mutex<Rendered>,
+    /// Units of work whose render has not returned yet, and what to call when none is left
+    /// ([`RootSettings::on_rendered`]).
+    renders_left: std::sync::atomic::AtomicUsize,
+    all_rendered: Option<&'a (dyn Fn() + Sync)>,
+}
+
+impl Shared<'_> {
+    /// One unit of work's render has returned (a root's, or a whole entry point's or chart's).
+    fn rendered(&self) {
+        let left = self
+            .renders_left
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        if left == 1
+            && let Some(f) = self.all_rendered
+        {
+            f();
+        }
+    }
 }
 
 /// The results of `compute` for `key` among the memo's results `of`, computed once.
@@ -233,6 +251,7 @@ fn check_root(
 ) -> (Vec<Finding>, usize) {
     let rel = relative(s.scan_root, dir);
     let rendered = s.renderer.render(dir);
+    s.rendered();
     if let (Err(_), Ok(mut failed)) = (&rendered, s.failed.lock()) {
         failed.insert(rel.clone());
     }
@@ -865,6 +884,24 @@ pub struct RootSettings<'a> {
     pub results: Option<&'a SharedResults>,
     /// The render cache across runs.
     pub store: Option<std::sync::Arc<crate::render::RenderStore>>,
+    /// Called once, on the worker that renders last, when every root is rendered and only
+    /// checks remain, with the memo handed over (`RootsOutcome::memo` is then `None`): with
+    /// `keep`, and no `reuse`. `kgate diff --since` starts REF's side then, beside the
+    /// working tree's last checks.
+    pub on_rendered: Option<&'a (dyn Fn(RendersDone) + Sync)>,
+}
+
+/// What a check's renders leave for another check once every root is rendered
+/// ([`RootSettings::on_rendered`]).
+pub struct RendersDone {
+    /// The renderer's memo (see [`RootsOutcome::memo`]).
+    pub memo: crate::render::Memo,
+    /// How many times Helm ran (it reads the disk: the other check cannot reuse).
+    pub helm_runs: usize,
+    /// The check's file table.
+    pub sources: std::sync::Arc<crate::source::FileTable>,
+    /// The render cache.
+    pub store: Option<std::sync::Arc<crate::render::RenderStore>>,
 }
 
 /// One unit of `check_roots`' work.
@@ -918,6 +955,21 @@ pub fn check_roots(
     let charts = chart_dirs(settings.charts);
     let entries = settings.entries;
     let context = settings.context;
+    // Once: the memo is handed over to the other check at most once.
+    let handed_over = std::sync::atomic::AtomicBool::new(false);
+    let hand_over = || {
+        let Some(f) = settings.on_rendered.filter(|_| hands_back) else {
+            return;
+        };
+        if !handed_over.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            f(RendersDone {
+                memo: renderer.memo(),
+                helm_runs: helm.runs(),
+                sources: settings.checks.sources.clone(),
+                store: settings.store.clone(),
+            });
+        }
+    };
     let shared = Shared {
         scan_root,
         renderer: &renderer,
@@ -942,6 +994,10 @@ pub fn check_roots(
         changed_ids: Mutex::new(HashMap::new()),
         keep: settings.keep,
         kept: Mutex::new(BTreeMap::new()),
+        renders_left: std::sync::atomic::AtomicUsize::new(
+            dirs.len() + entries.len() + charts.len(),
+        ),
+        all_rendered: Some(&hand_over),
     };
     let evaluators = EvaluatorPool::new(policies);
     if let Some(p) = settings.progress {
@@ -973,6 +1029,10 @@ pub fn check_roots(
             Work::Entry(e) => check_entry(&shared, ev, &helm, e, context),
             Work::Chart(dir) => check_chart(&shared, ev, &helm, dir, context),
         });
+        // A root counts as rendered in `check_root`, before its checks.
+        if !matches!(work[i], Work::Root(_)) {
+            shared.rendered();
+        }
         if let (Some(p), Work::Root(_)) = (settings.progress, &work[i]) {
             p.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
@@ -1000,7 +1060,8 @@ pub fn check_roots(
             })
         })
         .collect();
-    let memo = hands_back.then(|| renderer.memo());
+    let handed_over = handed_over.load(std::sync::atomic::Ordering::Acquire);
+    let memo = (hands_back && !handed_over).then(|| renderer.memo());
     let evaluated = shared
         .affected_objects
         .load(std::sync::atomic::Ordering::Relaxed);
