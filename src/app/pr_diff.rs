@@ -540,7 +540,8 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
 /// checked (and how long it took), or only prepared, to check after the working tree's.
 enum RefCheck {
     Done(Result<Side, CheckError>, std::time::Duration),
-    Prepared(Result<Prepared, CheckError>),
+    /// (Boxed: a prepared check is large.)
+    Prepared(Box<Result<Prepared, CheckError>>),
 }
 
 /// What checking REF's side needs.
@@ -594,7 +595,7 @@ impl RefSide<'_> {
                     store: after.store.as_ref(),
                     ..KEEP
                 };
-                let before = prepared.and_then(|p| Side::finish(p, &keeping));
+                let before = (*prepared).and_then(|p| Side::finish(p, &keeping));
                 (before, clock.elapsed(), "after the working tree's check")
             }
         };
@@ -655,7 +656,7 @@ impl RefSide<'_> {
                 // its memo over (it failed, or had nothing to render).
                 let done = match done_rx.recv() {
                     Ok(done) if done.helm_runs == 0 => done,
-                    _ => return (RefCheck::Prepared(prepared), prepare_time),
+                    _ => return (RefCheck::Prepared(Box::new(prepared)), prepare_time),
                 };
                 let clock = std::time::Instant::now();
                 let keeping = Keeping {
