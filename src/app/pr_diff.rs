@@ -539,8 +539,8 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
 /// REF's side checked in place beside the working tree's ([`RefSide::working_tree_and_ref`]):
 /// checked (and how long it took), or only prepared, to check after the working tree's.
 enum RefCheck {
-    Done(Result<Side, CheckError>, std::time::Duration),
-    /// (Boxed: a prepared check is large.)
+    // (Boxed: a side and a prepared check are large, and of different sizes.)
+    Done(Box<Result<Side, CheckError>>, std::time::Duration),
     Prepared(Box<Result<Prepared, CheckError>>),
 }
 
@@ -582,7 +582,9 @@ impl RefSide<'_> {
             return Ok((before, after, Some(tree)));
         }
         let (before, took, when) = match at_ref {
-            RefCheck::Done(before, took) => (before, took, "beside the working tree's last checks"),
+            RefCheck::Done(before, took) => {
+                (*before, took, "beside the working tree's last checks")
+            }
             // The working tree's check did not hand its memo over: REF's side after it.
             RefCheck::Prepared(prepared) => {
                 let clock = std::time::Instant::now();
@@ -668,7 +670,10 @@ impl RefSide<'_> {
                     ..KEEP
                 };
                 let before = prepared.and_then(|p| Side::finish(p, &keeping));
-                (RefCheck::Done(before, clock.elapsed()), prepare_time)
+                (
+                    RefCheck::Done(Box::new(before), clock.elapsed()),
+                    prepare_time,
+                )
             });
             let hand_over = move |done: super::roots::RendersDone| {
                 let _ = done_tx.send(done);
