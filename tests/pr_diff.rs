@@ -1589,6 +1589,12 @@ fn a_change_inside_a_chart_is_exported_from_the_start_and_one_elsewhere_is_not()
         timings.contains("check REF in the working tree's paths"),
         "{timings}"
     );
+    // Started from the working tree's memo as soon as its roots were rendered, not after
+    // its whole check.
+    assert!(
+        timings.contains("reusing its renders, beside the working tree's last checks"),
+        "{timings}"
+    );
     assert!(!timings.contains("export REF"), "{timings}");
     assert_eq!(summary(&diff(&repo))["apps/svc-0000/base"], [PORT_CHANGE]);
     std::fs::write(
