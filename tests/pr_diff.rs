@@ -1708,6 +1708,11 @@ fn ref_takes_the_builds_the_change_does_not_reach_from_the_working_tree() {
         "4 builds reused, 5 built (0 stored)",
         "{stderr}"
     );
+    // One worker in all: REF's side waits for the working tree's whole check.
+    assert!(
+        stderr.contains("reusing its renders, after the working tree's check"),
+        "{stderr}"
+    );
     // What it reports is what REF's tree exported and checked alone gives.
     let report = diff(&repo);
     assert_eq!(common::report(&out), report);

@@ -678,10 +678,12 @@ impl RefSide<'_> {
             let hand_over = move |done: super::roots::RendersDone| {
                 let _ = done_tx.send(done);
             };
+            // One worker asked for (`-j 1`): REF's side after the working tree's, not beside.
+            let one_worker = self.opts.jobs == Some(1);
             let keeping = Keeping {
                 results: Some(results),
                 ref_next: true,
-                on_rendered: Some(&hand_over),
+                on_rendered: (!one_worker).then_some(&hand_over as _),
                 ..KEEP
             };
             let after = Side::finish(prepared, &keeping).map(|a| (a, clock.elapsed()));
