@@ -177,27 +177,12 @@ pub fn diff_values(before: &Value, after: &Value, pointer: &str, out: &mut Vec<F
             let keys = a.keys().chain(b.keys().filter(|k| !a.contains_key(*k)));
             for k in keys {
                 let p = format!("{pointer}/{}", escape(k));
-                match (a.get(k), b.get(k)) {
-                    (Some(x), Some(y)) => diff_values(x, y, &p, out),
-                    (x, y) => out.push(FieldChange {
-                        pointer: p,
-                        before: x.cloned(),
-                        after: y.cloned(),
-                    }),
-                }
+                diff_members(a.get(k), b.get(k), p, out);
             }
         }
         (Value::Array(a), Value::Array(b)) => {
             for i in 0..a.len().max(b.len()) {
-                let p = format!("{pointer}/{i}");
-                match (a.get(i), b.get(i)) {
-                    (Some(x), Some(y)) => diff_values(x, y, &p, out),
-                    (x, y) => out.push(FieldChange {
-                        pointer: p,
-                        before: x.cloned(),
-                        after: y.cloned(),
-                    }),
-                }
+                diff_members(a.get(i), b.get(i), format!("{pointer}/{i}"), out);
             }
         }
         _ if before != after => out.push(FieldChange {
@@ -206,6 +191,24 @@ pub fn diff_values(before: &Value, after: &Value, pointer: &str, out: &mut Vec<F
             after: Some(after.clone()),
         }),
         _ => {}
+    }
+}
+
+/// One member (at `pointer`) of two objects or arrays: compared further when both sides
+/// have it, else a change of its own.
+fn diff_members(
+    before: Option<&Value>,
+    after: Option<&Value>,
+    pointer: String,
+    out: &mut Vec<FieldChange>,
+) {
+    match (before, after) {
+        (Some(x), Some(y)) => diff_values(x, y, &pointer, out),
+        (x, y) => out.push(FieldChange {
+            pointer,
+            before: x.cloned(),
+            after: y.cloned(),
+        }),
     }
 }
 
