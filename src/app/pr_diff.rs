@@ -417,9 +417,9 @@ const KEEP: Keeping<'static> = Keeping {
 /// Each side is rendered once: the check of each side (limited to what the change can
 /// affect, as `check --changed-since`) keeps the renders of the affected roots, and those are
 /// compared. When the change edits, adds or removes files (see `pr_diff_ref`), REF's side is
-/// checked in the working tree's paths with REF's file set, after the working tree's,
-/// reusing every render that read none of the changed paths; otherwise REF's tree is
-/// exported and both sides are checked at once.
+/// checked in the working tree's paths with REF's file set, from the moment the working
+/// tree's roots are rendered (beside its last checks), reusing every render that read none
+/// of the changed paths; otherwise REF's tree is exported and both sides are checked at once.
 pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckError> {
     let mut timings = Vec::new();
     let mut clock = std::time::Instant::now();
@@ -556,7 +556,8 @@ struct RefSide<'a> {
 }
 
 impl RefSide<'_> {
-    /// The working tree's check, then REF's in the same paths with REF's contents of the
+    /// The working tree's check, and REF's (once the working tree's roots are rendered, see
+    /// [`RefSide::working_tree_and_ref`]) in the same paths with REF's contents of the
     /// edited files and without the paths REF's tree has not (`at`), reusing the working
     /// tree's renders that read none of them and sharing its policy results by content.
     /// When Helm ran on either side (it reads its charts and values from disk) or REF's check

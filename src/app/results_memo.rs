@@ -25,8 +25,9 @@ pub struct ResultsMemo {
     roots: HashMap<u64, PolicyResults>,
 }
 
-/// A [`ResultsMemo`] two checks share: `kgate diff --since`'s REF side, checked after the
-/// working tree's, finds the working tree's results there (no copy is made of them).
+/// A [`ResultsMemo`] two checks share: `kgate diff --since`'s REF side, checked once the
+/// working tree's roots are rendered, finds the working tree's results there (those computed
+/// by then; no copy is made of them).
 pub type SharedResults = std::sync::Arc<Mutex<ResultsMemo>>;
 
 /// A hasher for memo keys, keyed once per process at random. Objects whose keys are equal
