@@ -126,6 +126,47 @@ pub struct Keeping<'a> {
     /// Called when every root of this check is rendered, with its memo
     /// (`roots::RootSettings::on_rendered`).
     pub on_rendered: Option<&'a (dyn Fn(roots::RendersDone) + Sync)>,
+    /// Where this check's repository-scope results go as soon as they are made (for REF's
+    /// side, which starts before this check ends).
+    pub repo_out: Option<&'a RepoHandoff>,
+}
+
+/// A check's repository-scope results, handed to another check that runs beside it: given
+/// once made ([`RepoHandoff::publish`]), or never ([`RepoHandoff::end`], when the check is
+/// over, with or without them).
+#[derive(Default)]
+pub struct RepoHandoff {
+    slot: std::sync::Mutex<(Option<RepoResults>, bool)>,
+    ready: std::sync::Condvar,
+}
+
+impl RepoHandoff {
+    pub fn publish(&self, results: &RepoResults) {
+        if let Ok(mut slot) = self.slot.lock() {
+            slot.0 = Some(RepoResults {
+                key: results.key,
+                results: results.results.clone(),
+            });
+        }
+        self.ready.notify_all();
+    }
+
+    /// No results will come (after those given, if any).
+    pub fn end(&self) {
+        if let Ok(mut slot) = self.slot.lock() {
+            slot.1 = true;
+        }
+        self.ready.notify_all();
+    }
+
+    /// The results, once given; `None` when the check ended without them.
+    pub fn wait(&self) -> Option<RepoResults> {
+        let mut slot = self.slot.lock().ok()?;
+        while slot.0.is_none() && !slot.1 {
+            slot = self.ready.wait(slot).ok()?;
+        }
+        slot.0.take()
+    }
 }
 
 /// How another revision's tree differs from the working tree's, for a check of that
@@ -635,7 +676,7 @@ pub fn check_prepared(
     // The repository rules need only the graph: they run beside the roots, on the pool's
     // other thread while it has no root to take (they were a serial tenth of a check).
     let repo_scope = || {
-        whole_repo.then(|| {
+        let results = whole_repo.then(|| {
             // The same graph and configuration: the same input (REF checked in place).
             let theirs = keeping.and_then(|k| k.repo);
             if let Some(same) = theirs.filter(|_| graph_shared) {
@@ -658,7 +699,11 @@ pub fn check_prepared(
                 ),
             };
             RepoResults { key, results }
-        })
+        });
+        if let (Some(r), Some(to)) = (&results, keeping.and_then(|k| k.repo_out)) {
+            to.publish(r);
+        }
+        results
     };
     let (rendered, repo_scope) = pool.install(|| {
         rayon::join(
@@ -800,4 +845,39 @@ fn walked_files(discovery: &crate::discover::Discovery) -> Vec<std::path::PathBu
     .flatten()
     .map(|f| f.abs.clone())
     .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn results(key: u8) -> RepoResults {
+        RepoResults {
+            key: [key; 32],
+            results: Vec::new(),
+        }
+    }
+
+    /// REF's side waits for the working tree's repository results only until they are given
+    /// or the working tree's check is over: never forever.
+    #[test]
+    fn a_handoff_gives_what_was_published_or_nothing_once_ended() {
+        let given = RepoHandoff::default();
+        let got = std::thread::scope(|scope| {
+            let waiter = scope.spawn(|| given.wait().map(|r| r.key));
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            given.publish(&results(7));
+            given.end();
+            waiter.join().expect("waiter")
+        });
+        assert_eq!(got, Some([7; 32]));
+        let ended = RepoHandoff::default();
+        let got = std::thread::scope(|scope| {
+            let waiter = scope.spawn(|| ended.wait().map(|r| r.key));
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            ended.end();
+            waiter.join().expect("waiter")
+        });
+        assert_eq!(got, None);
+    }
 }

@@ -409,6 +409,7 @@ const KEEP: Keeping<'static> = Keeping {
     store: None,
     ref_next: false,
     on_rendered: None,
+    repo_out: None,
 };
 
 /// `kgate diff --since REF [PATH...]`: the rendered difference and the findings difference
@@ -536,6 +537,15 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
     })
 }
 
+/// Ends a [`super::check::RepoHandoff`] when dropped.
+struct EndsHandoff<'a>(&'a super::check::RepoHandoff);
+
+impl Drop for EndsHandoff<'_> {
+    fn drop(&mut self) {
+        self.0.end();
+    }
+}
+
 /// REF's side checked in place beside the working tree's ([`RefSide::working_tree_and_ref`]):
 /// checked (and how long it took), or only prepared, to check after the working tree's.
 enum RefCheck {
@@ -648,9 +658,13 @@ impl RefSide<'_> {
         } else {
             "prepare REF (the working tree's policies; discover, graph, select), meanwhile"
         };
+        // The working tree's repository-scope results, for REF's (the same input when the
+        // graph is shared): made beside the working tree's first roots, long before REF starts.
+        let repo = super::check::RepoHandoff::default();
+        let whole_repo = opts.shard.is_none_or(|(i, _)| i == 1);
         let (after, (at_ref, prepare_time)) = std::thread::scope(|scope| {
             let (done_tx, done_rx) = std::sync::mpsc::channel::<super::roots::RendersDone>();
-            let opts = &opts;
+            let (opts, repo) = (&opts, &repo);
             let at_ref = scope.spawn(move || {
                 let clock = std::time::Instant::now();
                 let prepared = super::check::prepare_from(opts, files, false, Some(shared), None);
@@ -661,10 +675,12 @@ impl RefSide<'_> {
                     Ok(done) if done.helm_runs == 0 => done,
                     _ => return (RefCheck::Prepared(Box::new(prepared)), prepare_time),
                 };
+                let theirs = whole_repo.then(|| repo.wait()).flatten();
                 let clock = std::time::Instant::now();
                 let keeping = Keeping {
                     files,
                     reuse: Some(&done.memo),
+                    repo: theirs.as_ref(),
                     sources: Some(&done.sources),
                     results: Some(results),
                     store: done.store.as_ref(),
@@ -685,9 +701,13 @@ impl RefSide<'_> {
                 results: Some(results),
                 ref_next: true,
                 on_rendered: (!one_worker).then_some(&hand_over as _),
+                repo_out: Some(repo),
                 ..KEEP
             };
+            // However the check ends (a panic included), REF's side waits no longer.
+            let ended = EndsHandoff(repo);
             let after = Side::finish(prepared, &keeping).map(|a| (a, clock.elapsed()));
+            drop(ended);
             // Closes the channel, should the memo not have been handed over.
             drop(hand_over);
             (after, joined(at_ref))
