@@ -143,10 +143,7 @@ pub struct RepoHandoff {
 impl RepoHandoff {
     pub fn publish(&self, results: &RepoResults) {
         if let Ok(mut slot) = self.slot.lock() {
-            slot.0 = Some(RepoResults {
-                key: results.key,
-                results: results.results.clone(),
-            });
+            slot.0 = Some(results.clone());
         }
         self.ready.notify_all();
     }
@@ -184,6 +181,7 @@ pub struct RefFiles<'a> {
 }
 
 /// The repository-scope rules' results, with the key of what they were computed from.
+#[derive(Clone)]
 pub struct RepoResults {
     /// What the results were computed from ([`repo::repo_results_key`]).
     pub key: [u8; 32],
@@ -680,10 +678,7 @@ pub fn check_prepared(
             // The same graph and configuration: the same input (REF checked in place).
             let theirs = keeping.and_then(|k| k.repo);
             if let Some(same) = theirs.filter(|_| graph_shared) {
-                return RepoResults {
-                    key: same.key,
-                    results: same.results.clone(),
-                };
+                return same.clone();
             }
             let key =
                 repo::repo_results_key(&policies, &graph, config, &context, &registry.not_run);

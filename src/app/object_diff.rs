@@ -121,23 +121,16 @@ fn identity<'a>(
 fn objects_by_key(resources: &[Resource]) -> BTreeMap<String, Object<'_>> {
     let mut out = BTreeMap::new();
     for r in resources {
-        let (object, generated) = object_of(r);
-        let mut key = format!(
-            "{} {} {} ",
-            object.api_version,
-            object.kind,
-            object.namespace.unwrap_or("")
-        );
+        let of = object_of(r);
+        let (api_version, kind, namespace, name, generated) = identity(&of);
+        let mut key = format!("{api_version} {kind} {} {name}", namespace.unwrap_or(""));
         if generated {
-            key.push_str(without_hash(object.name));
             key.push_str(" (generated)");
-        } else {
-            key.push_str(object.name);
         }
         while out.contains_key(&key) {
             key.push('\'');
         }
-        out.insert(key, object);
+        out.insert(key, of.0);
     }
     out
 }
