@@ -141,17 +141,19 @@ fn objects_by_key(resources: &[Resource]) -> BTreeMap<String, Object<'_>> {
 /// as [`objects_by_key`] would pair them (the same keys in the same order; a key met twice
 /// pairs its occurrences in order), without formatting a key or building a map.
 pub(super) fn compare_renders(before: &[Resource], after: &[Resource]) -> Vec<ObjectDiff> {
+    use rayon::prelude::*;
+    // A cluster's thousand pairs are split between the workers: the comparison of the
+    // largest root was most of the diff's last lap.
+    const PAIRS_PER_TASK: usize = 128;
     let aligned = before.len() == after.len()
-        && before
-            .iter()
-            .zip(after)
+        && (before.par_iter().zip(after))
+            .with_min_len(PAIRS_PER_TASK)
             .all(|(b, a)| identity(&object_of(b)) == identity(&object_of(a)));
     if !aligned {
         return compare(&objects_by_key(before), &objects_by_key(after));
     }
-    let mut out: Vec<ObjectDiff> = before
-        .iter()
-        .zip(after)
+    let mut out: Vec<ObjectDiff> = (before.par_iter().zip(after))
+        .with_min_len(PAIRS_PER_TASK)
         .filter(|(b, a)| !b.node.same_value(&a.node))
         .filter_map(|(b, a)| modified(&object_of(b).0, &object_of(a).0))
         .collect();
