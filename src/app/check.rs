@@ -129,6 +129,9 @@ pub struct Keeping<'a> {
     /// Where this check's repository-scope results go as soon as they are made (for REF's
     /// side, which starts before this check ends).
     pub repo_out: Option<&'a RepoHandoff>,
+    /// The other check's plan of its roots (`roots::RendersDone::plan`), taken when this
+    /// check shares its discovery, graph and selection.
+    pub plan: Option<&'a roots::RootsPlan>,
 }
 
 /// A check's repository-scope results, handed to another check that runs beside it: given
@@ -658,13 +661,20 @@ pub fn check_prepared(
     lap("CRDs and Gatekeeper templates", &mut timings);
     let validators = Validators::new(version, strict, s.kube_versions_by_name()?, &crds);
     let context = ContextSettings::from_config(config);
-    let scope = affected
-        .as_ref()
-        .filter(|a| a.everything.is_none())
-        .map(|a| {
-            let reached = a.changed.iter().chain(&a.seen_at_links).cloned().collect();
-            super::object_scope::ObjectScope::new(&graph, &reached)
-        });
+    let plan = match keeping.and_then(|k| k.plan).filter(|_| graph_shared) {
+        Some(theirs) => theirs.clone(),
+        None => roots::RootsPlan {
+            bases: std::sync::Arc::new(graph.bases()),
+            scope: (affected.as_ref())
+                .filter(|a| a.everything.is_none())
+                .map(|a| {
+                    let reached = a.changed.iter().chain(&a.seen_at_links).cloned().collect();
+                    super::object_scope::ObjectScope::new(&graph, &reached).known()
+                }),
+            order: Default::default(),
+        },
+    };
+    let scope = (plan.scope.clone()).map(|k| super::object_scope::ObjectScope::sharing(&graph, k));
     let checks = ObjectChecks {
         rules: &registry.by_id,
         disabled: &registry.not_run,
@@ -715,7 +725,7 @@ pub fn check_prepared(
                         validators: &validators,
                         progress: opts.progress.as_deref(),
                         entries: &entries,
-                        bases: &graph.bases(),
+                        plan: &plan,
                         graph: &graph,
                         charts: &discovery.charts,
                         helm: &s.helm(version, &crds),

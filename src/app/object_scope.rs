@@ -37,12 +37,20 @@ type Layers = (BTreeSet<String>, Reach);
 /// Which objects of each root a change can affect.
 #[derive(Debug)]
 pub struct ObjectScope<'g> {
+    known: std::sync::Arc<ScopeKnown>,
+    graph: &'g RepoGraph,
+}
+
+/// What an [`ObjectScope`] found of a change in a graph: another check of the same change in
+/// the same graph (`kgate diff --since`'s REF side, in place) takes it rather than finding
+/// it again on its serial path ([`ObjectScope::sharing`]).
+#[derive(Debug, Default)]
+pub struct ScopeKnown {
     changed: BTreeSet<String>,
     /// Kustomization nodes whose own inputs changed, with the sources of their objects.
     changed_layers: BTreeMap<String, Reach>,
     /// For every root asked about: the nodes it includes (its layers).
     layers_of: std::sync::Mutex<BTreeMap<String, std::sync::Arc<Layers>>>,
-    graph: &'g RepoGraph,
 }
 
 /// Edges along which a node's objects come into the node that uses it.
@@ -56,24 +64,36 @@ fn carries_objects(kind: EdgeKind) -> bool {
 impl<'g> ObjectScope<'g> {
     /// The scope of `changed` (paths relative to the scanned root, as the graph's).
     pub fn new(graph: &'g RepoGraph, changed: &BTreeSet<String>) -> ObjectScope<'g> {
-        let mut scope = ObjectScope {
-            changed: changed.clone(),
-            changed_layers: BTreeMap::new(),
-            layers_of: std::sync::Mutex::new(BTreeMap::new()),
+        let known = |changed_layers| {
+            std::sync::Arc::new(ScopeKnown {
+                changed: changed.clone(),
+                changed_layers,
+                layers_of: Default::default(),
+            })
+        };
+        let bare = ObjectScope {
+            known: known(BTreeMap::new()),
             graph,
         };
-        let layers: Vec<String> = graph
-            .nodes
-            .iter()
+        let changed_layers = (graph.nodes.iter())
             .filter(|n| matches!(n.kind, NodeKind::Root | NodeKind::Component))
-            .filter(|n| scope.own_inputs_changed(&n.id))
-            .map(|n| n.id.clone())
+            .filter(|n| bare.own_inputs_changed(&n.id))
+            .map(|n| (n.id.clone(), bare.walk(&n.id).1))
             .collect();
-        for id in layers {
-            let (_, reach) = scope.walk(&id);
-            scope.changed_layers.insert(id, reach);
+        ObjectScope {
+            known: known(changed_layers),
+            graph,
         }
-        scope
+    }
+
+    /// The scope `known` describes, in `graph`: the graph `known` was found in, or a copy.
+    pub fn sharing(graph: &'g RepoGraph, known: std::sync::Arc<ScopeKnown>) -> ObjectScope<'g> {
+        ObjectScope { known, graph }
+    }
+
+    /// What it found, for [`ObjectScope::sharing`].
+    pub fn known(&self) -> std::sync::Arc<ScopeKnown> {
+        self.known.clone()
     }
 
     fn edges_from(&self, id: &str) -> &[crate::discover::graph::Edge] {
@@ -91,20 +111,17 @@ impl<'g> ObjectScope<'g> {
             return false;
         };
         let file_changed = match &node.file {
-            Some(f) => self.changed.contains(f),
+            Some(f) => self.known.changed.contains(f),
             // A directory that becomes a kustomization.
-            None => self.changed.iter().any(|c| at_or_under(c, id)),
+            None => self.known.changed.iter().any(|c| at_or_under(c, id)),
         };
         file_changed
             || self.edges_from(id).iter().any(|e| match e.kind {
                 EdgeKind::Patch | EdgeKind::Generator | EdgeKind::Config => {
-                    self.changed.contains(&e.to)
-                        || self
-                            .changed
-                            .iter()
-                            .any(|c| c != &e.to && at_or_under(c, &e.to))
+                    self.known.changed.contains(&e.to)
+                        || (self.known.changed.iter()).any(|c| c != &e.to && at_or_under(c, &e.to))
                 }
-                EdgeKind::Component => self.graph.touched(&e.to, &self.changed),
+                EdgeKind::Component => self.graph.touched(&e.to, &self.known.changed),
                 _ => false,
             })
     }
@@ -148,12 +165,12 @@ impl<'g> ObjectScope<'g> {
 
     /// The changed files (relative to the scanned root).
     pub fn changed_files(&self) -> &BTreeSet<String> {
-        &self.changed
+        &self.known.changed
     }
 
     /// Whether `path` (relative to the scanned root) is one of the changed files.
     pub fn changed(&self, path: &str) -> bool {
-        self.changed.contains(path)
+        self.known.changed.contains(path)
     }
 
     /// Whether the change can affect an object of `root` (a graph node id: a kustomization
@@ -171,7 +188,7 @@ impl<'g> ObjectScope<'g> {
     /// The scope of `root`'s objects, for asking of each (a cluster root has a thousand): its
     /// layers are walked once per root and check.
     pub fn in_root(&self, root: &str) -> RootScope<'_> {
-        let walked = (self.layers_of.lock().ok()).map(|mut cache| {
+        let walked = (self.known.layers_of.lock().ok()).map(|mut cache| {
             cache
                 .entry(root.to_owned())
                 .or_insert_with(|| std::sync::Arc::new(self.walk(root)))
@@ -179,14 +196,14 @@ impl<'g> ObjectScope<'g> {
         });
         // Only the changed layers the root includes can affect its objects.
         let changed_layers = match &walked {
-            Some(w) => (self.changed_layers.iter())
+            Some(w) => (self.known.changed_layers.iter())
                 .filter(|(layer, _)| w.0.contains(*layer))
                 .map(|(_, reach)| reach)
                 .collect(),
             None => Vec::new(),
         };
         RootScope {
-            changed: &self.changed,
+            changed: &self.known.changed,
             reach: walked,
             changed_layers,
         }
@@ -335,5 +352,28 @@ mod tests {
         assert!(s.affects("cluster", "a/base/deploy.yaml", []));
         assert!(s.affects("cluster", "b/base/deploy.yaml", []));
         assert!(!s.affects("b/prod", "b/base/deploy.yaml", []));
+    }
+
+    #[test]
+    fn a_copy_of_the_graph_shares_what_the_scope_found_and_answers_alike() {
+        let s = scope(&["a/prod/patch.yaml"]);
+        // A root asked about in one is walked for both.
+        assert!(s.affects("cluster", "a/base/deploy.yaml", []));
+        let copy = Box::leak(Box::new(graph()));
+        let shared = ObjectScope::sharing(copy, s.known());
+        let walked = |s: &ObjectScope<'_>| s.known.layers_of.lock().map(|l| l.len()).unwrap_or(0);
+        assert_eq!(walked(&shared), 1);
+        for (root, source) in [
+            ("cluster", "a/base/deploy.yaml"),
+            ("cluster", "b/base/deploy.yaml"),
+            ("a/prod", "a/base/deploy.yaml"),
+            ("a/base", "a/base/deploy.yaml"),
+        ] {
+            assert_eq!(
+                shared.affects(root, source, []),
+                s.affects(root, source, [])
+            );
+        }
+        assert_eq!(walked(&s), 3);
     }
 }

@@ -410,6 +410,7 @@ const KEEP: Keeping<'static> = Keeping {
     ref_next: false,
     on_rendered: None,
     repo_out: None,
+    plan: None,
 };
 
 /// `kgate diff --since REF [PATH...]`: the rendered difference and the findings difference
@@ -684,6 +685,7 @@ impl RefSide<'_> {
                     sources: Some(&done.sources),
                     results: Some(results),
                     store: done.store.as_ref(),
+                    plan: Some(&done.plan),
                     ..KEEP
                 };
                 let before = prepared.and_then(|p| Side::finish(p, &keeping));
