@@ -242,46 +242,15 @@ pub struct RenderStore {
 /// it) whose files differ between the two.
 struct Seed {
     other: Arc<RenderStore>,
-    /// With whether each is [`plain`].
-    differing: Vec<(PathBuf, bool)>,
+    differing: Vec<PathBuf>,
 }
 
 impl Seed {
     /// Whether `path` is the same on both sides: neither differing nor hidden in `sources`.
     fn same(&self, sources: &FileTable, path: &Path) -> bool {
         !sources.is_hidden(path)
-            && !(self.differing.iter()).any(|(d, plain)| at_or_under(path, d, *plain))
+            && !(self.differing.iter()).any(|d| super::memo::at_or_under(path, d))
     }
-}
-
-/// Whether `path` is `dir` or under it, as [`Path::starts_with`] says: by their bytes when
-/// `dir` is [`plain`] (and `path` too, for a no), which the file table's paths are.
-/// Comparing components was ~1,400 instructions a path, asked for every path the builds REF's
-/// side of a diff restores read.
-fn at_or_under(path: &Path, dir: &Path, dir_plain: bool) -> bool {
-    let (p, d) = (
-        path.as_os_str().as_encoded_bytes(),
-        dir.as_os_str().as_encoded_bytes(),
-    );
-    if dir_plain {
-        // `dir`'s components are its bytes between slashes: a prefix of `path`'s ending at a
-        // slash is a prefix of its components, whatever follows.
-        if p.starts_with(d) && (p.len() == d.len() || p[d.len()] == b'/') {
-            return true;
-        }
-        if plain(p) {
-            return false;
-        }
-    }
-    path.starts_with(dir)
-}
-
-/// Whether `p` has no empty or `.` component (`//`, `/./`, a trailing `/` or `/.`, a
-/// leading `./`): its components are then its bytes between slashes.
-fn plain(p: &[u8]) -> bool {
-    !(p.is_empty() || p == b"." || p.starts_with(b"./"))
-        && memchr::memchr_iter(b'/', p)
-            .all(|i| !matches!(&p[i + 1..], [] | [b'/', ..] | [b'.'] | [b'.', b'/', ..]))
 }
 
 /// The file whose time says when a repository's cache was last used.
@@ -611,12 +580,7 @@ impl RenderStore {
         if let Ok(mut seed) = self.seed.lock() {
             *seed = Some(Seed {
                 other: other.clone(),
-                differing: (differing.into_iter())
-                    .map(|d| {
-                        let plain = plain(d.as_os_str().as_encoded_bytes());
-                        (d, plain)
-                    })
-                    .collect(),
+                differing,
             });
         }
     }
