@@ -125,7 +125,7 @@ pub struct Keeping<'a> {
     pub ref_next: bool,
     /// Called when every root of this check is rendered, with its memo
     /// (`roots::RootSettings::on_rendered`).
-    pub on_rendered: Option<&'a (dyn Fn(roots::RendersDone) + Sync)>,
+    pub on_rendered: Option<&'a (dyn Fn(roots::Rendering) + Sync)>,
     /// Where this check's repository-scope results go as soon as they are made (for REF's
     /// side, which starts before this check ends).
     pub repo_out: Option<&'a RepoHandoff>,

@@ -538,6 +538,43 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
     })
 }
 
+/// The working tree's memo, once its check hands it over (`None`: it ended without). Once
+/// its last render is under way, REF's thread waits yielding rather than asleep: woken from
+/// sleep, on an idle virtual CPU, it started 0-5 ms after the hand-over (traced), on the
+/// diff's serial path.
+fn handed_over(
+    rx: &std::sync::mpsc::Receiver<super::roots::Rendering>,
+) -> Option<super::roots::RendersDone> {
+    use super::roots::Rendering;
+    use std::sync::mpsc::TryRecvError;
+    // Beyond this, a long last render is waited for asleep.
+    const YIELDING: std::time::Duration = std::time::Duration::from_millis(100);
+    // With one CPU the render would share it with the waiting.
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    let yielding = if cpus > 1 {
+        YIELDING
+    } else {
+        std::time::Duration::ZERO
+    };
+    let mut since: Option<std::time::Instant> = None;
+    loop {
+        let got = match since {
+            Some(t) if t.elapsed() < yielding => match rx.try_recv() {
+                Err(TryRecvError::Empty) => {
+                    std::thread::yield_now();
+                    continue;
+                }
+                got => got.ok(),
+            },
+            _ => rx.recv().ok(),
+        };
+        match got? {
+            Rendering::OneLeft => since = Some(std::time::Instant::now()),
+            Rendering::Done(done) => return Some(done),
+        }
+    }
+}
+
 /// Ends a [`super::check::RepoHandoff`] when dropped.
 struct EndsHandoff<'a>(&'a super::check::RepoHandoff);
 
@@ -664,7 +701,7 @@ impl RefSide<'_> {
         let repo = super::check::RepoHandoff::default();
         let whole_repo = opts.shard.is_none_or(|(i, _)| i == 1);
         let (after, (at_ref, prepare_time)) = std::thread::scope(|scope| {
-            let (done_tx, done_rx) = std::sync::mpsc::channel::<super::roots::RendersDone>();
+            let (done_tx, done_rx) = std::sync::mpsc::channel::<super::roots::Rendering>();
             let (opts, repo) = (&opts, &repo);
             let at_ref = scope.spawn(move || {
                 let clock = std::time::Instant::now();
@@ -672,8 +709,8 @@ impl RefSide<'_> {
                 let prepare_time = clock.elapsed();
                 // Closed without a message: the working tree's check ended without handing
                 // its memo over (it failed, or had nothing to render).
-                let done = match done_rx.recv() {
-                    Ok(done) if done.helm_runs == 0 => done,
+                let done = match handed_over(&done_rx) {
+                    Some(done) if done.helm_runs == 0 => done,
                     _ => return (RefCheck::Prepared(Box::new(prepared)), prepare_time),
                 };
                 let theirs = whole_repo.then(|| repo.wait()).flatten();
@@ -694,8 +731,8 @@ impl RefSide<'_> {
                     prepare_time,
                 )
             });
-            let hand_over = move |done: super::roots::RendersDone| {
-                let _ = done_tx.send(done);
+            let hand_over = move |rendering: super::roots::Rendering| {
+                let _ = done_tx.send(rendering);
             };
             // One worker asked for (`-j 1`): REF's side after the working tree's, not beside.
             let one_worker = self.opts.jobs == Some(1);
@@ -850,5 +887,47 @@ fn findings_diff(before: Vec<Finding>, after: Vec<Finding>) -> FindingsDiff {
     FindingsDiff {
         added: only(after, &had),
         resolved: only(before, &has),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::roots::{Rendering, RendersDone};
+
+    fn done() -> Rendering {
+        let root = std::path::Path::new("/");
+        Rendering::Done(RendersDone {
+            plan: Default::default(),
+            memo: crate::render::Renderer::new(root).memo(),
+            helm_runs: 0,
+            sources: std::sync::Arc::new(crate::source::FileTable::new(root, 1 << 20)),
+            store: None,
+        })
+    }
+
+    #[test]
+    fn the_memo_is_waited_for_until_handed_over_or_the_check_ends() {
+        // Handed over while REF's thread waits yielding, after the last render began.
+        let (tx, rx) = std::sync::mpsc::channel();
+        tx.send(Rendering::OneLeft).expect("send");
+        let sender = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            tx.send(done()).expect("send");
+        });
+        assert!(handed_over(&rx).is_some());
+        sender.join().expect("sender");
+        // Handed over at once (a single root), or never: the check ended without.
+        let (tx, rx) = std::sync::mpsc::channel();
+        tx.send(done()).expect("send");
+        assert!(handed_over(&rx).is_some());
+        for one_left in [false, true] {
+            let (tx, rx) = std::sync::mpsc::channel();
+            if one_left {
+                tx.send(Rendering::OneLeft).expect("send");
+            }
+            drop(tx);
+            assert!(handed_over(&rx).is_none());
+        }
     }
 }

@@ -102,6 +102,8 @@ struct Shared<'a> {
     /// ([`RootSettings::on_rendered`]).
     renders_left: std::sync::atomic::AtomicUsize,
     all_rendered: Option<&'a (dyn Fn() + Sync)>,
+    /// What to call when one render is left (of two or more).
+    one_left: Option<&'a (dyn Fn() + Sync)>,
 }
 
 impl Shared<'_> {
@@ -110,9 +112,12 @@ impl Shared<'_> {
         let left = self
             .renders_left
             .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
-        if left == 1
-            && let Some(f) = self.all_rendered
-        {
+        let call = match left {
+            1 => self.all_rendered,
+            2 => self.one_left,
+            _ => None,
+        };
+        if let Some(f) = call {
             f();
         }
     }
@@ -908,7 +913,15 @@ pub struct RootSettings<'a> {
     /// checks remain, with the memo handed over (`RootsOutcome::memo` is then `None`): with
     /// `keep`, and no `reuse`. `kgate diff --since` starts REF's side then, beside the
     /// working tree's last checks.
-    pub on_rendered: Option<&'a (dyn Fn(RendersDone) + Sync)>,
+    pub on_rendered: Option<&'a (dyn Fn(Rendering) + Sync)>,
+}
+
+/// How far a check that hands its memo over is in its renders ([`RootSettings::on_rendered`]).
+pub enum Rendering {
+    /// One root (of two or more) is left to render: the memo comes soon.
+    OneLeft,
+    /// Every root is rendered: the memo, handed over.
+    Done(RendersDone),
 }
 
 /// What a check works out of its roots before rendering them: the same for another check of
@@ -1055,18 +1068,24 @@ pub fn check_roots(
     let context = settings.context;
     // Once: the memo is handed over to the other check at most once.
     let handed_over = std::sync::atomic::AtomicBool::new(false);
+    let on_rendered = settings.on_rendered.filter(|_| hands_back);
+    let one_left = || {
+        if let Some(f) = on_rendered {
+            f(Rendering::OneLeft);
+        }
+    };
     let hand_over = || {
-        let Some(f) = settings.on_rendered.filter(|_| hands_back) else {
+        let Some(f) = on_rendered else {
             return;
         };
         if !handed_over.swap(true, std::sync::atomic::Ordering::AcqRel) {
-            f(RendersDone {
+            f(Rendering::Done(RendersDone {
                 plan: settings.plan.clone(),
                 memo: renderer.memo(),
                 helm_runs: helm.runs(),
                 sources: settings.checks.sources.clone(),
                 store: settings.store.clone(),
-            });
+            }));
         }
     };
     let shared = Shared {
@@ -1097,6 +1116,7 @@ pub fn check_roots(
             dirs.len() + entries.len() + charts.len(),
         ),
         all_rendered: Some(&hand_over),
+        one_left: Some(&one_left),
     };
     let evaluators = EvaluatorPool::new(policies);
     if let Some(p) = settings.progress {
