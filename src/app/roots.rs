@@ -959,8 +959,11 @@ pub struct RendersDone {
 struct RendersFirst {
     started: std::sync::atomic::AtomicUsize,
     pending: Mutex<std::collections::VecDeque<(usize, RootRender)>>,
-    checked: Mutex<Vec<Option<(Vec<Finding>, usize)>>>,
+    checked: Mutex<Vec<Option<Checked>>>,
 }
+
+/// A root's findings and how many objects it checked.
+type Checked = (Vec<Finding>, usize);
 
 impl RendersFirst {
     fn new(works: usize) -> RendersFirst {
@@ -987,7 +990,7 @@ impl RendersFirst {
     /// Checks the renders waiting once all `total` works have begun (before, the worker
     /// goes on to the next work). Every worker ends its last work here, so no render is left
     /// unchecked: the last one pushed is checked by the worker that pushed it at the latest.
-    fn check_all(&self, total: usize, check: impl Fn(RootRender) -> (Vec<Finding>, usize)) {
+    fn check_all(&self, total: usize, check: impl Fn(RootRender) -> Checked) {
         if self.started.load(std::sync::atomic::Ordering::Acquire) < total {
             return;
         }
@@ -1004,7 +1007,7 @@ impl RendersFirst {
     }
 
     /// The results by work: `in_order`'s, with the checks made here in place.
-    fn merged(self, out: Vec<Option<(Vec<Finding>, usize)>>) -> Vec<(Vec<Finding>, usize)> {
+    fn merged(self, out: Vec<Option<Checked>>) -> Vec<Checked> {
         let mut checked = self.checked.into_inner().unwrap_or_default();
         (out.into_iter().enumerate())
             .map(|(i, o)| {
@@ -1155,7 +1158,7 @@ pub fn check_roots(
     // renders after it back (a third of a cluster's time, traced).
     let renders_first = settings.on_rendered.is_some() && hands_back;
     let checks = RendersFirst::new(work.len());
-    let per_root: Vec<Option<(Vec<Finding>, usize)>> = super::schedule::in_order(&order, |i| {
+    let per_root: Vec<Option<Checked>> = super::schedule::in_order(&order, |i| {
         checks.start();
         let out = match work[i] {
             Work::Root(dir) if renders_first => {
