@@ -15,7 +15,7 @@ use super::objects::ObjectChecks;
 use super::schedule::joined;
 use super::settings::Settings;
 pub use super::settings::{CheckError, CheckOptions, Progress};
-use super::{objects, repo, roots, select};
+use super::{handover, objects, repo, roots, select};
 
 /// Every rule of this check: the engine's, the policies' and the Gatekeeper templates', with
 /// which are disabled or not run.
@@ -125,13 +125,13 @@ pub struct Keeping<'a> {
     pub ref_next: bool,
     /// Called when every root of this check is rendered, with its memo
     /// (`roots::RootSettings::on_rendered`).
-    pub on_rendered: Option<&'a (dyn Fn(roots::Rendering) + Sync)>,
+    pub on_rendered: Option<&'a (dyn Fn(handover::Rendering) + Sync)>,
     /// Where this check's repository-scope results go as soon as they are made (for REF's
     /// side, which starts before this check ends).
     pub repo_out: Option<&'a RepoHandoff>,
-    /// The other check's plan of its roots (`roots::RendersDone::plan`), taken when this
+    /// The other check's plan of its roots (`handover::RendersDone::plan`), taken when this
     /// check shares its discovery, graph and selection.
-    pub plan: Option<&'a roots::RootsPlan>,
+    pub plan: Option<&'a handover::RootsPlan>,
 }
 
 /// A check's repository-scope results, handed to another check that runs beside it: given
@@ -663,7 +663,7 @@ pub fn check_prepared(
     let context = ContextSettings::from_config(config);
     let plan = match keeping.and_then(|k| k.plan).filter(|_| graph_shared) {
         Some(theirs) => theirs.clone(),
-        None => roots::RootsPlan {
+        None => handover::RootsPlan {
             bases: std::sync::Arc::new(graph.bases()),
             scope: (affected.as_ref())
                 .filter(|a| a.everything.is_none())

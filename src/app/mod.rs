@@ -7,6 +7,7 @@ pub mod changes;
 pub mod check;
 pub mod commands;
 pub mod drift;
+pub mod handover;
 pub mod init;
 mod object_diff;
 pub mod object_scope;

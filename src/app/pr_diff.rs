@@ -543,9 +543,9 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
 /// sleep, on an idle virtual CPU, it started 0-5 ms after the hand-over (traced), on the
 /// diff's serial path.
 fn handed_over(
-    rx: &std::sync::mpsc::Receiver<super::roots::Rendering>,
-) -> Option<super::roots::RendersDone> {
-    use super::roots::Rendering;
+    rx: &std::sync::mpsc::Receiver<super::handover::Rendering>,
+) -> Option<super::handover::RendersDone> {
+    use super::handover::Rendering;
     use std::sync::mpsc::TryRecvError;
     // Beyond this, a long last render is waited for asleep.
     const YIELDING: std::time::Duration = std::time::Duration::from_millis(100);
@@ -701,7 +701,7 @@ impl RefSide<'_> {
         let repo = super::check::RepoHandoff::default();
         let whole_repo = opts.shard.is_none_or(|(i, _)| i == 1);
         let (after, (at_ref, prepare_time)) = std::thread::scope(|scope| {
-            let (done_tx, done_rx) = std::sync::mpsc::channel::<super::roots::Rendering>();
+            let (done_tx, done_rx) = std::sync::mpsc::channel::<super::handover::Rendering>();
             let (opts, repo) = (&opts, &repo);
             let at_ref = scope.spawn(move || {
                 let clock = std::time::Instant::now();
@@ -731,7 +731,7 @@ impl RefSide<'_> {
                     prepare_time,
                 )
             });
-            let hand_over = move |rendering: super::roots::Rendering| {
+            let hand_over = move |rendering: super::handover::Rendering| {
                 let _ = done_tx.send(rendering);
             };
             // One worker asked for (`-j 1`): REF's side after the working tree's, not beside.
@@ -893,7 +893,7 @@ fn findings_diff(before: Vec<Finding>, after: Vec<Finding>) -> FindingsDiff {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::roots::{Rendering, RendersDone};
+    use crate::app::handover::{Rendering, RendersDone};
 
     fn done() -> Rendering {
         let root = std::path::Path::new("/");

@@ -15,9 +15,11 @@ use crate::policy::{EvalError, Evaluator, EvaluatorPool, PolicySet, Violation};
 use crate::render::{RenderError, Renderer, Resource};
 use crate::yaml::Pos;
 
+use super::handover::{Rendering, RendersDone, RootsPlan};
 use super::object_scope::{ObjectScope, RootScope};
 use super::results_memo::{Memoized, PolicyResults, memo_key, root_key};
 pub use super::results_memo::{ResultsMemo, SharedResults};
+use super::schedule::RendersFirst;
 
 /// What checking the roots produced.
 pub struct RootsOutcome {
@@ -260,6 +262,9 @@ fn check_root(
 
 /// A kustomization root rendered, named as the graph names it, and counted as rendered.
 type RootRender = (String, Result<Vec<Resource>, RenderError>);
+
+/// A root's findings and how many objects it checked.
+type Checked = (Vec<Finding>, usize);
 
 /// [`check_root`]'s render.
 fn render_root(s: &Shared<'_>, dir: &Path) -> RootRender {
@@ -914,108 +919,6 @@ pub struct RootSettings<'a> {
     /// `keep`, and no `reuse`. `kgate diff --since` starts REF's side then, beside the
     /// working tree's last checks.
     pub on_rendered: Option<&'a (dyn Fn(Rendering) + Sync)>,
-}
-
-/// How far a check that hands its memo over is in its renders ([`RootSettings::on_rendered`]).
-pub enum Rendering {
-    /// One root (of two or more) is left to render: the memo comes soon.
-    OneLeft,
-    /// Every root is rendered: the memo, handed over.
-    Done(RendersDone),
-}
-
-/// What a check works out of its roots before rendering them: the same for another check of
-/// the same discovery, graph and selection, which takes it rather than working it out again
-/// on its serial path (REF's side of `kgate diff --since` checked in place, ~2 ms).
-#[derive(Clone, Default)]
-pub struct RootsPlan {
-    /// Roots that are only bases of other roots, with their users (`RepoGraph::bases`).
-    pub bases: std::sync::Arc<BTreeMap<String, Vec<String>>>,
-    /// What the object scope found of the change (`ObjectScope::known`), with
-    /// `--changed-since`.
-    pub scope: Option<std::sync::Arc<super::object_scope::ScopeKnown>>,
-    /// The kustomization roots, costliest first (`schedule::costliest_first`), once ordered.
-    pub order: std::sync::Arc<std::sync::OnceLock<Vec<usize>>>,
-}
-
-/// What a check's renders leave for another check once every root is rendered
-/// ([`RootSettings::on_rendered`]).
-pub struct RendersDone {
-    /// What the check worked out of its roots.
-    pub plan: RootsPlan,
-    /// The renderer's memo (see [`RootsOutcome::memo`]).
-    pub memo: crate::render::Memo,
-    /// How many times Helm ran (it reads the disk: the other check cannot reuse).
-    pub helm_runs: usize,
-    /// The check's file table.
-    pub sources: std::sync::Arc<crate::source::FileTable>,
-    /// The render cache.
-    pub store: Option<std::sync::Arc<crate::render::RenderStore>>,
-}
-
-/// The roots rendered and not yet checked, when every root is rendered before any is
-/// checked (`check_roots` of a check that hands its memo over): a worker renders while roots
-/// are left to start, then checks what is rendered, whoever rendered it.
-struct RendersFirst {
-    started: std::sync::atomic::AtomicUsize,
-    pending: Mutex<std::collections::VecDeque<(usize, RootRender)>>,
-    checked: Mutex<Vec<Option<Checked>>>,
-}
-
-/// A root's findings and how many objects it checked.
-type Checked = (Vec<Finding>, usize);
-
-impl RendersFirst {
-    fn new(works: usize) -> RendersFirst {
-        RendersFirst {
-            started: std::sync::atomic::AtomicUsize::new(0),
-            pending: Mutex::new(std::collections::VecDeque::new()),
-            checked: Mutex::new(vec![None; works]),
-        }
-    }
-
-    /// A work begins.
-    fn start(&self) {
-        self.started
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-    }
-
-    /// Work `i`'s render, to check once every work has begun.
-    fn rendered(&self, i: usize, render: RootRender) {
-        if let Ok(mut p) = self.pending.lock() {
-            p.push_back((i, render));
-        }
-    }
-
-    /// Checks the renders waiting once all `total` works have begun (before, the worker
-    /// goes on to the next work). Every worker ends its last work here, so no render is left
-    /// unchecked: the last one pushed is checked by the worker that pushed it at the latest.
-    fn check_all(&self, total: usize, check: impl Fn(RootRender) -> Checked) {
-        if self.started.load(std::sync::atomic::Ordering::Acquire) < total {
-            return;
-        }
-        loop {
-            let next = self.pending.lock().ok().and_then(|mut p| p.pop_front());
-            let Some((i, render)) = next else {
-                return;
-            };
-            let out = check(render);
-            if let Ok(mut c) = self.checked.lock() {
-                c[i] = Some(out);
-            }
-        }
-    }
-
-    /// The results by work: `in_order`'s, with the checks made here in place.
-    fn merged(self, out: Vec<Option<Checked>>) -> Vec<Checked> {
-        let mut checked = self.checked.into_inner().unwrap_or_default();
-        (out.into_iter().enumerate())
-            .map(|(i, o)| {
-                o.or_else(|| checked.get_mut(i).and_then(Option::take))
-                    .unwrap_or_default()
-            })
-            .collect()
-    }
 }
 
 /// One unit of `check_roots`' work.

@@ -7,7 +7,9 @@
 //! Taking the costliest first and handing out the next root to whichever thread is free (a
 //! longest-processing-time-first schedule) ends with small roots on every thread.
 
+use std::collections::VecDeque;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
@@ -56,6 +58,71 @@ pub fn in_order<T: Send>(order: &[usize], f: impl Fn(usize) -> T + Sync) -> Vec<
         .collect();
     out.sort_unstable_by_key(|(i, _)| *i);
     out.into_iter().map(|(_, t)| t).collect()
+}
+
+/// The roots rendered and not yet checked, when every root is rendered before any is
+/// checked (`roots::check_roots` of a check that hands its memo over): a worker renders while roots
+/// are left to start, then checks what is rendered, whoever rendered it.
+pub(super) struct RendersFirst<R, C> {
+    started: std::sync::atomic::AtomicUsize,
+    pending: Mutex<VecDeque<(usize, R)>>,
+    checked: Mutex<Vec<Option<C>>>,
+}
+
+impl<R, C> RendersFirst<R, C> {
+    pub(super) fn new(works: usize) -> RendersFirst<R, C> {
+        RendersFirst {
+            started: std::sync::atomic::AtomicUsize::new(0),
+            pending: Mutex::new(VecDeque::new()),
+            checked: Mutex::new((0..works).map(|_| None).collect()),
+        }
+    }
+
+    /// A work begins.
+    pub(super) fn start(&self) {
+        self.started
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// Work `i`'s render, to check once every work has begun.
+    pub(super) fn rendered(&self, i: usize, render: R) {
+        if let Ok(mut p) = self.pending.lock() {
+            p.push_back((i, render));
+        }
+    }
+
+    /// Checks the renders waiting once all `total` works have begun (before, the worker
+    /// goes on to the next work). Every worker ends its last work here, so no render is left
+    /// unchecked: the last one pushed is checked by the worker that pushed it at the latest.
+    pub(super) fn check_all(&self, total: usize, check: impl Fn(R) -> C) {
+        if self.started.load(std::sync::atomic::Ordering::Acquire) < total {
+            return;
+        }
+        loop {
+            let next = self.pending.lock().ok().and_then(|mut p| p.pop_front());
+            let Some((i, render)) = next else {
+                return;
+            };
+            let out = check(render);
+            if let Ok(mut c) = self.checked.lock() {
+                c[i] = Some(out);
+            }
+        }
+    }
+
+    /// The results by work: `in_order`'s, with the checks made here in place.
+    pub(super) fn merged(self, out: Vec<Option<C>>) -> Vec<C>
+    where
+        C: Default,
+    {
+        let mut checked = self.checked.into_inner().unwrap_or_default();
+        (out.into_iter().enumerate())
+            .map(|(i, o)| {
+                o.or_else(|| checked.get_mut(i).and_then(Option::take))
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
 }
 
 /// A scoped thread's result; its panic (a bug, not a user error) goes on in the caller.
@@ -113,5 +180,37 @@ mod tests {
             order,
             "one worker: in order"
         );
+    }
+
+    #[test]
+    fn renders_first_checks_every_render_once_after_the_last_work_began() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .expect("pool");
+        let order = [4, 2, 0, 1, 3];
+        let works = RendersFirst::new(order.len());
+        let checked_before_all_began = AtomicUsize::new(0);
+        let out: Vec<Option<usize>> = pool.install(|| {
+            in_order(&order, |i| {
+                works.start();
+                // Work 3 is checked as it is done (as an entry point is), the others later.
+                let out = if i == 3 {
+                    Some(30)
+                } else {
+                    works.rendered(i, i * 10);
+                    None
+                };
+                works.check_all(order.len(), |rendered| {
+                    if works.started.load(Ordering::Acquire) < order.len() {
+                        checked_before_all_began.fetch_add(1, Ordering::Relaxed);
+                    }
+                    rendered + 1
+                });
+                out
+            })
+        });
+        assert_eq!(works.merged(out), [1, 11, 21, 30, 41]);
+        assert_eq!(checked_before_all_began.load(Ordering::Relaxed), 0);
     }
 }
