@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
-/// How far a check that hands its memo over is in its renders ([`super::roots::RootSettings::on_rendered`]).
+/// How far a check that hands its memo over is in its renders
+/// ([`super::roots::RootSettings::on_rendered`]).
 pub enum Rendering {
     /// One root (of two or more) is left to render: the memo comes soon.
     OneLeft,

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod drift;
 pub mod handover;
 pub mod init;
+mod merge;
 mod object_diff;
 pub mod object_scope;
 pub mod objects;

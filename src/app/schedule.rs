@@ -60,11 +60,11 @@ pub fn in_order<T: Send>(order: &[usize], f: impl Fn(usize) -> T + Sync) -> Vec<
     out.into_iter().map(|(_, t)| t).collect()
 }
 
-/// The roots rendered and not yet checked, when every root is rendered before any is
-/// checked (`roots::check_roots` of a check that hands its memo over): a worker renders while roots
+/// The roots rendered and not yet checked, when every root is rendered before any is checked
+/// (`roots::check_roots` of a check that hands its memo over): a worker renders while roots
 /// are left to start, then checks what is rendered, whoever rendered it.
 pub(super) struct RendersFirst<R, C> {
-    started: std::sync::atomic::AtomicUsize,
+    started: AtomicUsize,
     pending: Mutex<VecDeque<(usize, R)>>,
     checked: Mutex<Vec<Option<C>>>,
 }
@@ -72,7 +72,7 @@ pub(super) struct RendersFirst<R, C> {
 impl<R, C> RendersFirst<R, C> {
     pub(super) fn new(works: usize) -> RendersFirst<R, C> {
         RendersFirst {
-            started: std::sync::atomic::AtomicUsize::new(0),
+            started: AtomicUsize::new(0),
             pending: Mutex::new(VecDeque::new()),
             checked: Mutex::new((0..works).map(|_| None).collect()),
         }
@@ -80,8 +80,7 @@ impl<R, C> RendersFirst<R, C> {
 
     /// A work begins.
     pub(super) fn start(&self) {
-        self.started
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        self.started.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Work `i`'s render, to check once every work has begun.
@@ -95,7 +94,7 @@ impl<R, C> RendersFirst<R, C> {
     /// goes on to the next work). Every worker ends its last work here, so no render is left
     /// unchecked: the last one pushed is checked by the worker that pushed it at the latest.
     pub(super) fn check_all(&self, total: usize, check: impl Fn(R) -> C) {
-        if self.started.load(std::sync::atomic::Ordering::Acquire) < total {
+        if self.started.load(Ordering::Acquire) < total {
             return;
         }
         loop {
@@ -110,7 +109,8 @@ impl<R, C> RendersFirst<R, C> {
         }
     }
 
-    /// The results by work: `in_order`'s, with the checks made here in place.
+    /// The results by work: `in_order`'s, with the checks made here in place (every render
+    /// is checked by then: see [`RendersFirst::check_all`]).
     pub(super) fn merged(self, out: Vec<Option<C>>) -> Vec<C>
     where
         C: Default,
@@ -118,8 +118,9 @@ impl<R, C> RendersFirst<R, C> {
         let mut checked = self.checked.into_inner().unwrap_or_default();
         (out.into_iter().enumerate())
             .map(|(i, o)| {
-                o.or_else(|| checked.get_mut(i).and_then(Option::take))
-                    .unwrap_or_default()
+                let result = o.or_else(|| checked.get_mut(i).and_then(Option::take));
+                debug_assert!(result.is_some(), "work {i} rendered and never checked");
+                result.unwrap_or_default()
             })
             .collect()
     }
