@@ -214,7 +214,71 @@ pub struct Prepared {
     graph_shared: bool,
     /// The render cache, opened to load the policies (none for another check's policies).
     store: Option<std::sync::Arc<crate::render::RenderStore>>,
+    /// Its definitions, when made ahead ([`Prepared::define`]).
+    defined: Option<Definitions>,
     timings: Vec<(&'static str, std::time::Duration)>,
+}
+
+/// What a check makes of the repository before rendering it: its thread pool, the CRDs and
+/// Gatekeeper templates (with the templates' problems), the rules and the validators. REF's
+/// side of `kgate diff --since` makes them while it waits for the working tree's memo
+/// ([`Prepared::define`]): after the hand-over they were 1-7 ms of its serial path (a fresh
+/// pool's threads started, traced); any other check makes them in [`check_prepared`].
+struct Definitions {
+    pool: rayon::ThreadPool,
+    crds: Vec<serde_json::Value>,
+    gatekeeper_problems: Vec<crate::policy::gatekeeper::LoadProblem>,
+    registry: Registry,
+    validators: Validators,
+    /// How often its render will ask for each build, counted for a check that reuses
+    /// another's memo (`build_uses::expected_builds`).
+    expected: Option<crate::source::PathMap<usize>>,
+    took: std::time::Duration,
+}
+
+impl Prepared {
+    /// Makes its definitions now rather than when it is checked, with the counts of the
+    /// builds its render will ask for, as a check that reuses another's memo counts them.
+    pub fn define(&mut self) -> Result<(), CheckError> {
+        if self.defined.is_none() {
+            let mut defined = definitions(self)?;
+            let dirs = roots::root_dirs(&self.discovery.kustomizations, &self.discovery.components);
+            defined.expected = Some(super::build_uses::expected_builds(
+                &self.graph,
+                &self.s.root,
+                &dirs,
+                &self.entries,
+                None,
+            ));
+            self.defined = Some(defined);
+        }
+        Ok(())
+    }
+}
+
+/// [`Definitions`] of `p`, its policies given the Gatekeeper templates.
+fn definitions(p: &mut Prepared) -> Result<Definitions, CheckError> {
+    let clock = std::time::Instant::now();
+    let pool = thread_pool(p.opts.jobs)?;
+    let s = &p.s;
+    let (mut crds, gatekeeper) = pool
+        .install(|| repo::repo_definitions(&p.discovery, &s.schema_dirs(), &s.sources, &s.root));
+    crds.extend(crate::policy::gatekeeper::constraint_crds(&gatekeeper));
+    let (gatekeeper, gatekeeper_problems) =
+        crate::policy::gatekeeper::Gatekeeper::load(&gatekeeper);
+    p.policies.set_gatekeeper(gatekeeper);
+    let registry = Registry::new(&s.config, &p.policies)?;
+    let took = clock.elapsed();
+    let validators = Validators::new(p.version, p.strict, s.kube_versions_by_name()?, &crds);
+    Ok(Definitions {
+        pool,
+        crds,
+        gatekeeper_problems,
+        registry,
+        validators,
+        expected: None,
+        took,
+    })
 }
 
 /// The first phase of the check of `opts`, with `files` read instead of the disk's (see
@@ -429,6 +493,7 @@ pub fn prepare_from(
         differing,
         graph_shared,
         store,
+        defined: None,
         timings: std::iter::once(("load policies, discover, graph, select", clock.elapsed()))
             .chain(parts)
             .collect(),
@@ -598,13 +663,18 @@ pub fn check_prepared(
     prepared: Prepared,
     keeping: Option<&Keeping<'_>>,
 ) -> Result<(CheckResult, Kept), CheckError> {
+    let mut prepared = prepared;
+    let defined = match prepared.defined.take() {
+        Some(defined) => defined,
+        None => definitions(&mut prepared)?,
+    };
     let Prepared {
         opts,
         s,
-        mut policies,
+        policies,
         user_sources: _,
         version,
-        strict,
+        strict: _,
         discovery,
         graph,
         walked,
@@ -613,8 +683,19 @@ pub fn check_prepared(
         differing,
         graph_shared,
         store,
+        defined: _,
         mut timings,
     } = prepared;
+    let Definitions {
+        pool,
+        crds,
+        gatekeeper_problems,
+        registry,
+        validators,
+        expected,
+        took,
+    } = defined;
+    timings.push(("CRDs and Gatekeeper templates", took));
     let mut differing = differing;
     let opts = &opts;
     let config = &s.config;
@@ -650,16 +731,6 @@ pub fn check_prepared(
     // Findings about the repository as a whole are reported once, by the first shard.
     let whole_repo = opts.shard.is_none_or(|(i, _)| i == 1);
 
-    let pool = thread_pool(opts.jobs)?;
-    let (mut crds, gatekeeper) =
-        pool.install(|| repo::repo_definitions(&discovery, &s.schema_dirs(), &s.sources, &s.root));
-    crds.extend(crate::policy::gatekeeper::constraint_crds(&gatekeeper));
-    let (gatekeeper, gatekeeper_problems) =
-        crate::policy::gatekeeper::Gatekeeper::load(&gatekeeper);
-    policies.set_gatekeeper(gatekeeper);
-    let registry = Registry::new(config, &policies)?;
-    lap("CRDs and Gatekeeper templates", &mut timings);
-    let validators = Validators::new(version, strict, s.kube_versions_by_name()?, &crds);
     let context = ContextSettings::from_config(config);
     let plan = match keeping.and_then(|k| k.plan).filter(|_| graph_shared) {
         Some(theirs) => theirs.clone(),
@@ -727,6 +798,7 @@ pub fn check_prepared(
                         entries: &entries,
                         plan: &plan,
                         graph: &graph,
+                        expected: std::sync::Mutex::new(expected),
                         charts: &discovery.charts,
                         helm: &s.helm(version, &crds),
                         missing_helm: config.helm.missing_severity,

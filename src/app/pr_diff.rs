@@ -539,12 +539,15 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
 }
 
 /// The working tree's memo, once its check hands it over (`None`: it ended without). Once
-/// its last render is under way, REF's thread waits yielding rather than asleep: woken from
-/// sleep, on an idle virtual CPU, it started 0-5 ms after the hand-over (traced), on the
-/// diff's serial path.
+/// its last render is under way, `on_one_left` is called (REF's side makes its definitions
+/// then, as a worker has nothing left to take), and REF's thread then waits yielding rather
+/// than asleep: woken from sleep, on an idle virtual CPU, it started 0-5 ms after the
+/// hand-over (traced), on the diff's serial path.
 fn handed_over(
     rx: &std::sync::mpsc::Receiver<super::handover::Rendering>,
+    on_one_left: impl FnOnce(),
 ) -> Option<super::handover::RendersDone> {
+    let mut on_one_left = Some(on_one_left);
     use super::handover::Rendering;
     use std::sync::mpsc::TryRecvError;
     // Beyond this, a long last render is waited for asleep.
@@ -569,7 +572,12 @@ fn handed_over(
             _ => rx.recv().ok(),
         };
         match got? {
-            Rendering::OneLeft => since = Some(std::time::Instant::now()),
+            Rendering::OneLeft => {
+                if let Some(f) = on_one_left.take() {
+                    f();
+                }
+                since = Some(std::time::Instant::now());
+            }
             Rendering::Done(done) => return Some(done),
         }
     }
@@ -705,11 +713,18 @@ impl RefSide<'_> {
             let (opts, repo) = (&opts, &repo);
             let at_ref = scope.spawn(move || {
                 let clock = std::time::Instant::now();
-                let prepared = super::check::prepare_from(opts, files, false, Some(shared), None);
+                let mut prepared =
+                    super::check::prepare_from(opts, files, false, Some(shared), None);
                 let prepare_time = clock.elapsed();
+                let define = || {
+                    let failed = prepared.as_mut().ok().and_then(|p| p.define().err());
+                    if let Some(e) = failed {
+                        prepared = Err(e);
+                    }
+                };
                 // Closed without a message: the working tree's check ended without handing
                 // its memo over (it failed, or had nothing to render).
-                let done = match handed_over(&done_rx) {
+                let done = match handed_over(&done_rx, define) {
                     Some(done) if done.helm_runs == 0 => done,
                     _ => return (RefCheck::Prepared(Box::new(prepared)), prepare_time),
                 };
@@ -915,19 +930,21 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(5));
             tx.send(done()).expect("send");
         });
-        assert!(handed_over(&rx).is_some());
+        let mut told = false;
+        assert!(handed_over(&rx, || told = true).is_some());
+        assert!(told, "told when one render is left");
         sender.join().expect("sender");
         // Handed over at once (a single root), or never: the check ended without.
         let (tx, rx) = std::sync::mpsc::channel();
         tx.send(done()).expect("send");
-        assert!(handed_over(&rx).is_some());
+        assert!(handed_over(&rx, || panic!("no render was left alone")).is_some());
         for one_left in [false, true] {
             let (tx, rx) = std::sync::mpsc::channel();
             if one_left {
                 tx.send(Rendering::OneLeft).expect("send");
             }
             drop(tx);
-            assert!(handed_over(&rx).is_none());
+            assert!(handed_over(&rx, || ()).is_none());
         }
     }
 }

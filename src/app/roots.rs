@@ -49,7 +49,7 @@ pub struct RootsOutcome {
 pub type Rendered = BTreeMap<String, Result<Vec<Resource>, RenderError>>;
 
 /// Kustomization directories that are roots (Components are not), sorted.
-fn root_dirs(kustomizations: &[SourceFile], components: &[SourceFile]) -> Vec<PathBuf> {
+pub(super) fn root_dirs(kustomizations: &[SourceFile], components: &[SourceFile]) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = kustomizations
         .iter()
         .filter(|k| !components.contains(k))
@@ -864,6 +864,8 @@ pub struct RootSettings<'a> {
     /// The repository graph: how often the render will ask for each build
     /// (`build_uses::expected_builds`).
     pub graph: &'a crate::discover::graph::RepoGraph,
+    /// Those counts made ahead for these roots and entry points (taken once).
+    pub expected: Mutex<Option<crate::source::PathMap<usize>>>,
     /// Helm chart directories (`Chart.yaml` files), each a root rendered by Helm.
     pub charts: &'a [SourceFile],
     /// How Helm runs (for charts and `helmCharts`).
@@ -934,13 +936,19 @@ pub fn check_roots(
         let then_ref = (settings.scope)
             .filter(|_| hands_back && settings.ref_next)
             .map(|s| s.changed_files());
-        renderer = renderer.expecting(super::build_uses::expected_builds(
-            settings.graph,
-            scan_root,
-            &dirs,
-            settings.entries,
-            then_ref,
-        ));
+        // Counted ahead (REF's side, while it waited), with no REF to count for.
+        let ahead = (settings.expected.lock().ok())
+            .and_then(|mut e| e.take())
+            .filter(|_| then_ref.is_none());
+        renderer = renderer.expecting(ahead.unwrap_or_else(|| {
+            super::build_uses::expected_builds(
+                settings.graph,
+                scan_root,
+                &dirs,
+                settings.entries,
+                then_ref,
+            )
+        }));
     }
     let charts = chart_dirs(settings.charts);
     let entries = settings.entries;
