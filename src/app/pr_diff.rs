@@ -547,9 +547,9 @@ fn handed_over(
     rx: &std::sync::mpsc::Receiver<super::handover::Rendering>,
     on_one_left: impl FnOnce(),
 ) -> Option<super::handover::RendersDone> {
-    let mut on_one_left = Some(on_one_left);
     use super::handover::Rendering;
     use std::sync::mpsc::TryRecvError;
+    let mut on_one_left = Some(on_one_left);
     // Beyond this, a long last render is waited for asleep.
     const YIELDING: std::time::Duration = std::time::Duration::from_millis(100);
     // With one CPU the render would share it with the waiting.

@@ -101,28 +101,19 @@ struct Shared<'a> {
     /// Roots whose render to keep (`RootSettings::keep`), and what was kept.
     keep: Option<&'a BTreeSet<String>>,
     kept: Mutex<Rendered>,
-    /// Units of work whose render has not returned yet, and what to call when none is left
-    /// ([`RootSettings::on_rendered`]).
+    /// Units of work whose render has not returned yet, and what to tell each time one
+    /// returns, with how many are left ([`RootSettings::on_rendered`]).
     renders_left: std::sync::atomic::AtomicUsize,
-    all_rendered: Option<&'a (dyn Fn() + Sync)>,
-    /// What to call when one render is left (of two or more).
-    one_left: Option<&'a (dyn Fn() + Sync)>,
+    on_left: &'a (dyn Fn(usize) + Sync),
 }
 
 impl Shared<'_> {
     /// One unit of work's render has returned (a root's, or a whole entry point's or chart's).
     fn rendered(&self) {
-        let left = self
+        let before = self
             .renders_left
             .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
-        let call = match left {
-            1 => self.all_rendered,
-            2 => self.one_left,
-            _ => None,
-        };
-        if let Some(f) = call {
-            f();
-        }
+        (self.on_left)(before - 1);
     }
 }
 
@@ -953,19 +944,13 @@ pub fn check_roots(
     let charts = chart_dirs(settings.charts);
     let entries = settings.entries;
     let context = settings.context;
-    // Once: the memo is handed over to the other check at most once.
-    let handed_over = std::sync::atomic::AtomicBool::new(false);
     let on_rendered = settings.on_rendered.filter(|_| hands_back);
-    let one_left = || {
-        if let Some(f) = on_rendered {
-            f(Rendering::OneLeft);
-        }
-    };
-    let hand_over = || {
-        let Some(f) = on_rendered else {
-            return;
-        };
-        if !handed_over.swap(true, std::sync::atomic::Ordering::AcqRel) {
+    // Whether the memo went to the other check (the count reaches none once).
+    let handed_over = std::sync::atomic::AtomicBool::new(false);
+    let on_left = |left: usize| match (on_rendered, left) {
+        (Some(f), 1) => f(Rendering::OneLeft),
+        (Some(f), 0) => {
+            handed_over.store(true, std::sync::atomic::Ordering::Release);
             f(Rendering::Done(RendersDone {
                 plan: settings.plan.clone(),
                 memo: renderer.memo(),
@@ -974,6 +959,7 @@ pub fn check_roots(
                 store: settings.store.clone(),
             }));
         }
+        _ => {}
     };
     let shared = Shared {
         scan_root,
@@ -1002,8 +988,7 @@ pub fn check_roots(
         renders_left: std::sync::atomic::AtomicUsize::new(
             dirs.len() + entries.len() + charts.len(),
         ),
-        all_rendered: Some(&hand_over),
-        one_left: Some(&one_left),
+        on_left: &on_left,
     };
     let evaluators = EvaluatorPool::new(policies);
     if let Some(p) = settings.progress {
@@ -1041,7 +1026,7 @@ pub fn check_roots(
     // A check that hands its memo over renders every root before it checks any: the other
     // check starts at its last render, which checks taken in between held back (traced:
     // three overlay checks put the hand-over 5.7 ms after the cluster's render).
-    let renders_first = settings.on_rendered.is_some() && hands_back;
+    let renders_first = on_rendered.is_some();
     let checks = RendersFirst::new(work.len());
     let per_root: Vec<Option<Checked>> = super::schedule::in_order(&order, |i| {
         checks.start();
