@@ -214,18 +214,54 @@ pub struct Prepared {
     graph_shared: bool,
     /// The render cache, opened to load the policies (none for another check's policies).
     store: Option<std::sync::Arc<crate::render::RenderStore>>,
+    /// The worker threads it walked with, for the jobs it was asked for then: its roots are
+    /// rendered on them too, unless [`Prepared::with_jobs`] asked for another number.
+    pool: Pool,
     /// Its definitions, when made ahead ([`Prepared::define`]).
     defined: Option<Definitions>,
     timings: Vec<(&'static str, std::time::Duration)>,
 }
 
-/// What a check makes of the repository before rendering it: its thread pool, the CRDs and
+/// A thread pool and the `--jobs` it was made for (`None`: one worker per core).
+#[derive(Clone)]
+struct Pool {
+    jobs: Option<usize>,
+    threads: std::sync::Arc<rayon::ThreadPool>,
+}
+
+impl Pool {
+    /// `jobs` worker threads (`None`: one per core).
+    fn new(jobs: Option<usize>) -> Result<Pool, CheckError> {
+        let threads = rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs.unwrap_or(0))
+            .build()
+            .map_err(|e| CheckError::Threads(e.to_string()))?;
+        Ok(Pool {
+            jobs,
+            threads: std::sync::Arc::new(threads),
+        })
+    }
+
+    /// This pool when it was made for `jobs`, else a new one. Two pools of a machine's
+    /// worth of threads each (the walk's, then the renders'; the working tree's and REF's
+    /// in `kgate diff --since`) had four threads contend for two cores, freshly started ones
+    /// with empty allocator heaps: ~5% of a warm one-app `--changed-since` and of a diff.
+    fn for_jobs(&self, jobs: Option<usize>) -> Result<Pool, CheckError> {
+        match self.jobs == jobs {
+            true => Ok(self.clone()),
+            false => Pool::new(jobs),
+        }
+    }
+}
+
+/// What a check makes of the repository before rendering it: its thread pool (the one it
+/// was prepared on, for the same jobs), the CRDs and
 /// Gatekeeper templates (with the templates' problems), the rules and the validators. REF's
 /// side of `kgate diff --since` makes them while it waits for the working tree's memo
 /// ([`Prepared::define`]): after the hand-over they were 1-7 ms of its serial path (a fresh
 /// pool's threads started, traced); any other check makes them in [`check_prepared`].
 struct Definitions {
-    pool: rayon::ThreadPool,
+    pool: std::sync::Arc<rayon::ThreadPool>,
     crds: Vec<serde_json::Value>,
     gatekeeper_problems: Vec<crate::policy::gatekeeper::LoadProblem>,
     registry: Registry,
@@ -259,7 +295,7 @@ impl Prepared {
 /// [`Definitions`] of `p`, its policies given the Gatekeeper templates.
 fn definitions(p: &mut Prepared) -> Result<Definitions, CheckError> {
     let clock = std::time::Instant::now();
-    let pool = thread_pool(p.opts.jobs)?;
+    let pool = p.pool.for_jobs(p.opts.jobs)?.threads;
     let s = &p.s;
     let (mut crds, gatekeeper) = pool
         .install(|| repo::repo_definitions(&p.discovery, &s.schema_dirs(), &s.sources, &s.root));
@@ -321,6 +357,8 @@ pub struct Shared {
     /// Discovery (narrowed), the graph, the files the walk listed, the entry points and the
     /// selection, when the other revision's files cannot change them.
     selection: Option<Selection>,
+    /// Its worker threads: a check beside it works on them rather than on threads of its own.
+    pool: Pool,
 }
 
 struct Selection {
@@ -340,6 +378,12 @@ impl Shared {
 
 impl Prepared {
     /// The rest of its check on `jobs` worker threads (`None`: every core).
+    /// The worker threads it was prepared on (its check's too, unless
+    /// [`Prepared::with_jobs`] asked for another number).
+    pub fn threads(&self) -> std::sync::Arc<rayon::ThreadPool> {
+        self.pool.threads.clone()
+    }
+
     pub fn with_jobs(mut self, jobs: Option<usize>) -> Prepared {
         self.opts.jobs = jobs;
         self
@@ -375,6 +419,7 @@ impl Prepared {
             policies: self.policies.fresh_copy(),
             sources: self.s.sources.clone(),
             user_sources: self.user_sources,
+            pool: self.pool.clone(),
             selection: same.then(|| Selection {
                 discovery: self.discovery.clone(),
                 graph: self.graph.clone(),
@@ -426,7 +471,10 @@ pub fn prepare_from(
             std::iter::once(version).chain(by_name.into_iter().map(|(_, v)| v)),
         );
     }
-    let pool = thread_pool(opts.jobs)?;
+    let pool = match &shared {
+        Some(shared) => shared.pool.for_jobs(opts.jobs)?,
+        None => Pool::new(opts.jobs)?,
+    };
     let graph_shared = shared.as_ref().is_some_and(Shared::has_selection);
     let mut store = None;
     let mut parts = Vec::new();
@@ -443,8 +491,15 @@ pub fn prepare_from(
             selection: None,
             ..
         }) => {
-            let (_, selection, took) =
-                walk_beside(opts, &s, &pool, (user_sources, keep), None, changed, || ());
+            let (_, selection, took) = walk_beside(
+                opts,
+                &s,
+                &pool.threads,
+                (user_sources, keep),
+                None,
+                changed,
+                || (),
+            );
             parts = took;
             (policies, user_sources, selection?)
         }
@@ -458,7 +513,7 @@ pub fn prepare_from(
             let ((policies, load_took), selection, took) = walk_beside(
                 opts,
                 &s,
-                &pool,
+                &pool.threads,
                 (user_sources, keep),
                 walk_store,
                 changed,
@@ -493,6 +548,7 @@ pub fn prepare_from(
         differing,
         graph_shared,
         store,
+        pool,
         defined: None,
         timings: std::iter::once(("load policies, discover, graph, select", clock.elapsed()))
             .chain(parts)
@@ -639,14 +695,6 @@ fn walk(
     Ok((discovery, graph, walked, entries))
 }
 
-/// `jobs` worker threads (`None`: one per core).
-fn thread_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, CheckError> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs.unwrap_or(0))
-        .build()
-        .map_err(|e| CheckError::Threads(e.to_string()))
-}
-
 /// The pipeline, handing back with `keep` the rendered objects of the affected roots
 /// (`opts.changed_files` or `changed_since` set), so a caller comparing renders does not
 /// render them again.
@@ -683,6 +731,7 @@ pub fn check_prepared(
         differing,
         graph_shared,
         store,
+        pool: _,
         defined: _,
         mut timings,
     } = prepared;
@@ -933,6 +982,52 @@ mod tests {
             key: [key; 32],
             results: Vec::new(),
         }
+    }
+
+    /// A check prepared beside another (REF's side of `kgate diff --since`) works on that
+    /// check's threads, and so do its renders, unless another number of workers is asked
+    /// for (the export's halves): then it has threads of its own.
+    #[test]
+    fn a_check_beside_another_works_on_its_threads_for_the_same_jobs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("kustomization.yaml"),
+            "resources:\n- cm.yaml\n",
+        )
+        .expect("write");
+        std::fs::write(
+            dir.path().join("cm.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+        )
+        .expect("write");
+        let opts = CheckOptions {
+            paths: vec![dir.path().to_owned()],
+            jobs: Some(2),
+            ..CheckOptions::default()
+        };
+        let first = prepare(&opts, RefFiles::default(), true).expect("prepared");
+        let beside = prepare_from(
+            &opts,
+            RefFiles::default(),
+            false,
+            Some(first.shared(RefFiles::default())),
+            None,
+        )
+        .expect("prepared beside");
+        let same = |a: &Pool, b: &Pool| std::sync::Arc::ptr_eq(&a.threads, &b.threads);
+        assert!(same(&first.pool, &beside.pool));
+        assert!(same(
+            &first.pool,
+            &first.pool.for_jobs(Some(2)).expect("pool")
+        ));
+        let other = first.pool.for_jobs(Some(1)).expect("pool");
+        assert!(!same(&first.pool, &other));
+        assert_eq!(other.threads.current_num_threads(), 1);
+        let mut alone = prepare(&opts, RefFiles::default(), false).expect("prepared");
+        assert!(!same(&first.pool, &alone.pool));
+        alone.define().expect("defined");
+        let defined = alone.defined.as_ref().expect("definitions");
+        assert!(std::sync::Arc::ptr_eq(&alone.pool.threads, &defined.pool));
     }
 
     /// REF's side waits for the working tree's repository results only until they are given

@@ -248,6 +248,9 @@ struct Side {
     shares_graph: bool,
     /// The render cache its check used.
     store: Option<Arc<crate::render::RenderStore>>,
+    /// The worker threads its check ran on: the comparison runs on the working tree's (a
+    /// pool of its own would start threads only for it).
+    pool: Arc<rayon::ThreadPool>,
 }
 
 impl Side {
@@ -263,6 +266,7 @@ impl Side {
 
     /// The rest of the check [`super::check::prepare`] began.
     fn finish(prepared: Prepared, keeping: &Keeping<'_>) -> Result<Side, CheckError> {
+        let pool = prepared.threads();
         let (result, kept) = super::check::check_prepared(prepared, Some(keeping))?;
         Ok(Side {
             root: result.root,
@@ -279,6 +283,7 @@ impl Side {
             results_reused: kept.results_reused,
             shares_graph: false,
             store: kept.store,
+            pool,
         })
     }
 
@@ -493,22 +498,22 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
         .as_ref()
         .filter(|b| !b.shares_graph)
         .map(|b| &b.graph);
-    let (mut ids, ref_ids): (BTreeSet<String>, _) = rayon::join(
-        || after.graph.affected_roots(changed),
-        || ref_graph.map(|g| g.affected_roots(changed)),
-    );
-    ids.extend(ref_ids.into_iter().flatten());
-    ids.extend(after.rendered.keys().cloned());
-    if let Some(b) = &before {
-        ids.extend(b.rendered.keys().cloned());
-    }
-    let roots: Vec<RootDiff> = {
+    let roots: Vec<RootDiff> = after.pool.install(|| {
+        let (mut ids, ref_ids): (BTreeSet<String>, _) = rayon::join(
+            || after.graph.affected_roots(changed),
+            || ref_graph.map(|g| g.affected_roots(changed)),
+        );
+        ids.extend(ref_ids.into_iter().flatten());
+        ids.extend(after.rendered.keys().cloned());
+        if let Some(b) = &before {
+            ids.extend(b.rendered.keys().cloned());
+        }
         use rayon::prelude::*;
         let ids: Vec<&String> = ids.iter().collect();
         ids.par_iter()
             .filter_map(|id| root_diff(id, before.as_ref(), &after))
             .collect()
-    };
+    });
     lap("compare both sides", &mut timings);
     let (mut before, mut after) = (before, after);
     let had = before.as_mut().map(|b| std::mem::take(&mut b.findings));
