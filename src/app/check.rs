@@ -275,17 +275,20 @@ struct Definitions {
 impl Prepared {
     /// Makes its definitions now rather than when it is checked, with the counts of the
     /// builds its render will ask for, as a check that reuses another's memo counts them.
-    pub fn define(&mut self) -> Result<(), CheckError> {
+    /// `counts`: the builds its render asks for, as another check of the same discovery,
+    /// graph and selection counted them (used only when this check shares those).
+    pub fn define(
+        &mut self,
+        counts: Option<crate::source::PathMap<usize>>,
+    ) -> Result<(), CheckError> {
         if self.defined.is_none() {
             let mut defined = definitions(self)?;
-            let dirs = roots::root_dirs(&self.discovery.kustomizations, &self.discovery.components);
-            defined.expected = Some(super::build_uses::expected_builds(
-                &self.graph,
-                &self.s.root,
-                &dirs,
-                &self.entries,
-                None,
-            ));
+            let counts = counts.filter(|_| self.graph_shared).unwrap_or_else(|| {
+                let (k, c) = (&self.discovery.kustomizations, &self.discovery.components);
+                let dirs = roots::root_dirs(k, c);
+                super::build_uses::expected_builds(&self.graph, &self.s.root, &dirs, &self.entries)
+            });
+            defined.expected = Some(counts);
             self.defined = Some(defined);
         }
         Ok(())
@@ -1025,7 +1028,7 @@ mod tests {
         assert_eq!(other.threads.current_num_threads(), 1);
         let mut alone = prepare(&opts, RefFiles::default(), false).expect("prepared");
         assert!(!same(&first.pool, &alone.pool));
-        alone.define().expect("defined");
+        alone.define(None).expect("defined");
         let defined = alone.defined.as_ref().expect("definitions");
         assert!(std::sync::Arc::ptr_eq(&alone.pool.threads, &defined.pool));
     }

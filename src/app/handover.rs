@@ -8,8 +8,10 @@ use std::sync::{Arc, OnceLock};
 /// How far a check that hands its memo over is in its renders
 /// ([`super::roots::RootSettings::on_rendered`]).
 pub enum Rendering {
-    /// One root (of two or more) is left to render: the memo comes soon.
-    OneLeft,
+    /// One root (of two or more) is left to render: the memo comes soon. With the counts of
+    /// the builds REF's render asks for, when the working tree's side counted them
+    /// (`build_uses::expected_builds_then_ref`).
+    OneLeft(Option<crate::source::PathMap<usize>>),
     /// Every root is rendered: the memo, handed over.
     Done(RendersDone),
 }

@@ -550,7 +550,7 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
 /// hand-over (traced), on the diff's serial path.
 fn handed_over(
     rx: &std::sync::mpsc::Receiver<super::handover::Rendering>,
-    on_one_left: impl FnOnce(),
+    on_one_left: impl FnOnce(Option<crate::source::PathMap<usize>>),
 ) -> Option<super::handover::RendersDone> {
     use super::handover::Rendering;
     use std::sync::mpsc::TryRecvError;
@@ -577,9 +577,9 @@ fn handed_over(
             _ => rx.recv().ok(),
         };
         match got? {
-            Rendering::OneLeft => {
+            Rendering::OneLeft(counts) => {
                 if let Some(f) = on_one_left.take() {
-                    f();
+                    f(counts);
                 }
                 since = Some(std::time::Instant::now());
             }
@@ -721,8 +721,8 @@ impl RefSide<'_> {
                 let mut prepared =
                     super::check::prepare_from(opts, files, false, Some(shared), None);
                 let prepare_time = clock.elapsed();
-                let define = || {
-                    let failed = prepared.as_mut().ok().and_then(|p| p.define().err());
+                let define = |counts| {
+                    let failed = prepared.as_mut().ok().and_then(|p| p.define(counts).err());
                     if let Some(e) = failed {
                         prepared = Err(e);
                     }
@@ -930,26 +930,26 @@ mod tests {
     fn the_memo_is_waited_for_until_handed_over_or_the_check_ends() {
         // Handed over while REF's thread waits yielding, after the last render began.
         let (tx, rx) = std::sync::mpsc::channel();
-        tx.send(Rendering::OneLeft).expect("send");
+        tx.send(Rendering::OneLeft(None)).expect("send");
         let sender = std::thread::spawn(move || {
             std::thread::sleep(std::time::Duration::from_millis(5));
             tx.send(done()).expect("send");
         });
         let mut told = false;
-        assert!(handed_over(&rx, || told = true).is_some());
+        assert!(handed_over(&rx, |_| told = true).is_some());
         assert!(told, "told when one render is left");
         sender.join().expect("sender");
         // Handed over at once (a single root), or never: the check ended without.
         let (tx, rx) = std::sync::mpsc::channel();
         tx.send(done()).expect("send");
-        assert!(handed_over(&rx, || panic!("no render was left alone")).is_some());
+        assert!(handed_over(&rx, |_| panic!("no render was left alone")).is_some());
         for one_left in [false, true] {
             let (tx, rx) = std::sync::mpsc::channel();
             if one_left {
-                tx.send(Rendering::OneLeft).expect("send");
+                tx.send(Rendering::OneLeft(None)).expect("send");
             }
             drop(tx);
-            assert!(handed_over(&rx, || ()).is_none());
+            assert!(handed_over(&rx, |_| ()).is_none());
         }
     }
 }

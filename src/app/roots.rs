@@ -922,7 +922,11 @@ pub fn check_roots(
     // With the render cache, builds are counted even when the memo is handed back: what the
     // other check does not find in the memo it finds in the cache (copying every build into
     // the memo and out of it again was a tenth of a cached `diff --since`).
+    // REF's own counts, when the working tree's side made them (handed over with
+    // `Rendering::OneLeft`).
+    let mut ref_counts = None;
     if !hands_back || settings.store.is_some() {
+        use super::build_uses::{expected_builds, expected_builds_then_ref};
         // The working tree's side of `diff --since` keeps what REF's render will ask for.
         let then_ref = (settings.scope)
             .filter(|_| hands_back && settings.ref_next)
@@ -931,16 +935,19 @@ pub fn check_roots(
         let ahead = (settings.expected.lock().ok())
             .and_then(|mut e| e.take())
             .filter(|_| then_ref.is_none());
-        renderer = renderer.expecting(ahead.unwrap_or_else(|| {
-            super::build_uses::expected_builds(
-                settings.graph,
-                scan_root,
-                &dirs,
-                settings.entries,
-                then_ref,
-            )
-        }));
+        let (graph, entries) = (settings.graph, settings.entries);
+        renderer = renderer.expecting(match (ahead, then_ref) {
+            (Some(ahead), _) => ahead,
+            (None, Some(changed)) => {
+                let (ours, refs) =
+                    expected_builds_then_ref(graph, scan_root, &dirs, entries, changed);
+                ref_counts = Some(refs);
+                ours
+            }
+            (None, None) => expected_builds(graph, scan_root, &dirs, entries),
+        });
     }
+    let ref_counts = Mutex::new(ref_counts);
     let charts = chart_dirs(settings.charts);
     let entries = settings.entries;
     let context = settings.context;
@@ -948,7 +955,9 @@ pub fn check_roots(
     // Whether the memo went to the other check (the count reaches none once).
     let handed_over = std::sync::atomic::AtomicBool::new(false);
     let on_left = |left: usize| match (on_rendered, left) {
-        (Some(f), 1) => f(Rendering::OneLeft),
+        (Some(f), 1) => f(Rendering::OneLeft(
+            ref_counts.lock().ok().and_then(|mut c| c.take()),
+        )),
         (Some(f), 0) => {
             handed_over.store(true, std::sync::atomic::Ordering::Release);
             f(Rendering::Done(RendersDone {
