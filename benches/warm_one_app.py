@@ -9,7 +9,8 @@ side (results in benches/RESULTS.md, sessions 14-19).
 - Times `kgate check . --changed-since HEAD` and `kgate diff --since HEAD` N times each,
   interleaved across the binaries, every run from a fresh copy of its binary's warm cache
   (what a pre-push after an edit finds). Wall p10 / p25 / median / p75, and the median CPU
-  (user + sys of kgate and its git processes).
+  (user + sys of kgate and its git processes); then each run's `diff --since` over the same
+  run's `--changed-since` (wall and CPU), p25 / median / p75, which drifts far less.
 
 The machine's speed drifts between sets by up to a quarter on shared 2-core machines: compare
 binaries within one run of this script, never across runs.
@@ -112,6 +113,16 @@ def main():
             cpu = statistics.median(c for _, c in got)
             print(f"{mode:14} {binaries[i]}: wall p10 {q(.1):4.0f} p25 {q(.25):4.0f} "
                   f"median {q(.5):4.0f} p75 {q(.75):4.0f} ms, CPU median {cpu:4.0f} ms")
+        # Each run's diff over the same run's one-app, for each binary: the two are seconds
+        # apart, so the machine's drift between spells (up to a quarter) mostly cancels,
+        # which the ratio of the two medians does not.
+        for i, b in enumerate(binaries):
+            pairs = list(zip(times[("changed-since", i)], times[("diff --since", i)]))
+            for what, k in (("wall", 0), ("CPU", 1)):
+                ratios = sorted(d[k] / o[k] for o, d in pairs if o[k] > 0)
+                q = lambda f: ratios[int(f * (len(ratios) - 1))]
+                print(f"ratio diff / one-app, each run, {what:4} {b}: p25 {q(.25):.2f} "
+                      f"median {q(.5):.2f} p75 {q(.75):.2f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
