@@ -1257,10 +1257,10 @@ fn an_untracked_file_discovery_lists_is_not_listed_at_ref() {
 }
 
 /// An ignored file that REF's kustomization lists (and the working tree's no longer does)
-/// is on disk but not in REF's tree: REF's file table hides it, so REF's render fails for
-/// want of it, in place, with the export's message.
+/// is on disk but not in REF's tree: REF's check read it, which only REF's tree can answer,
+/// so REF's side is checked in its export, where the render fails for want of it.
 #[test]
-fn an_ignored_file_refs_render_lists_is_missing_at_ref() {
+fn an_ignored_file_refs_render_lists_sends_ref_to_the_export() {
     let (_tmp, repo) = monorepo();
     ignore(&repo, "*.local.yaml\n");
     std::fs::write(repo.join("apps/svc-0000/base/pdb.local.yaml"), PDB).unwrap();
@@ -1277,7 +1277,7 @@ fn an_ignored_file_refs_render_lists_is_missing_at_ref() {
         "- pdb.local.yaml\n",
         "",
     );
-    assert!(!exports(&repo));
+    assert!(exports(&repo));
     let report = diff(&repo);
     let failing_at_ref: Vec<&str> = report["roots"]
         .as_array()
@@ -1287,6 +1287,92 @@ fn an_ignored_file_refs_render_lists_is_missing_at_ref() {
         .map(|r| r["root"].as_str().unwrap())
         .collect();
     assert_eq!(failing_at_ref, SVC0_ALL);
+}
+
+/// An ignored file only the working tree's kustomization lists: REF's side reuses the
+/// working tree's renders and its file table's answers, which saw the file, so it is checked
+/// in its export instead, and the file is an addition at the working tree.
+#[test]
+fn an_ignored_file_the_working_tree_reads_sends_ref_to_the_export() {
+    let (_tmp, repo) = monorepo();
+    ignore(&repo, "*.local.yaml\n");
+    std::fs::write(repo.join("apps/svc-0000/base/pdb.local.yaml"), PDB).unwrap();
+    assert!(!exports(&repo), "an ignored file nothing reads");
+    edit(
+        &repo,
+        "apps/svc-0000/base/kustomization.yaml",
+        "- hpa.yaml\n",
+        "- hpa.yaml\n- pdb.local.yaml\n",
+    );
+    assert!(exports(&repo));
+    let report = diff(&repo);
+    let roots = summary(&report);
+    assert_eq!(roots.len(), SVC0_ALL.len(), "{report:#}");
+    for lines in roots.values() {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("added PodDisruptionBudget")),
+            "{report:#}"
+        );
+    }
+}
+
+/// An ignore file in a directory of REF's tree that git ignores (an untracked one it does
+/// not ignore is among the untracked paths): the walk skips what it names, which REF's
+/// checkout would list, so REF's side is exported from the start. So is an ignored file
+/// in the policies' directory, which the checks read outside the file table, and an ignored
+/// attributes file over a changed file.
+#[test]
+fn ignored_ignore_files_and_ignored_policies_send_ref_to_the_export() {
+    let (_tmp, repo) = monorepo();
+    ignore(&repo, ".ignore\n*.local.rego\n.gitattributes\n");
+    std::fs::create_dir_all(repo.join("policies")).unwrap();
+    std::fs::write(
+        repo.join("policies/extra.rego"),
+        "package kgate.rules.extra\n",
+    )
+    .unwrap();
+    let config = std::fs::read_to_string(repo.join(".kgate.yaml")).unwrap();
+    std::fs::write(
+        repo.join(".kgate.yaml"),
+        format!("{config}policies:\n  dirs: [policies]\n"),
+    )
+    .unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "a policies directory"]);
+    edit_port(&repo);
+    assert!(!exports(&repo));
+    let timings = diff_timings(&repo);
+    assert!(
+        timings.contains("check REF in the working tree's paths"),
+        "{timings}"
+    );
+    std::fs::write(repo.join("apps/svc-0001/.ignore"), "*.yaml\n").unwrap();
+    let timings = diff_timings(&repo);
+    assert!(
+        timings.contains("export REF (git archive | tar -x): an ignored ignore file"),
+        "{timings}"
+    );
+    diff(&repo);
+    std::fs::remove_file(repo.join("apps/svc-0001/.ignore")).unwrap();
+    std::fs::write(repo.join("policies/mine.local.rego"), "package x\n").unwrap();
+    let timings = diff_timings(&repo);
+    assert!(
+        timings.contains("export REF (git archive | tar -x): an untracked path"),
+        "{timings}"
+    );
+    diff(&repo);
+    // An ignored attributes file over the changed file: git would convert REF's content
+    // by it, as REF's checkout would not.
+    std::fs::remove_file(repo.join("policies/mine.local.rego")).unwrap();
+    std::fs::write(repo.join("apps/svc-0000/.gitattributes"), "*.yaml text\n").unwrap();
+    let timings = diff_timings(&repo);
+    assert!(
+        timings.contains("export REF (git archive | tar -x): an ignored attributes file"),
+        "{timings}"
+    );
+    diff(&repo);
 }
 
 /// The `--timings` lines of `kgate diff --since HEAD` in `repo`.

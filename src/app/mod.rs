@@ -16,6 +16,7 @@ pub mod objects;
 pub mod pr_diff;
 mod pr_diff_ref;
 pub mod pr_diff_report;
+mod ref_paths;
 pub mod repo;
 pub mod repo_input;
 mod results_memo;

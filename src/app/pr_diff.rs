@@ -683,6 +683,15 @@ impl RefSide<'_> {
             let (before, tree) = self.export_and_check(None, why, timings)?;
             return Ok((before, after, Some(tree)));
         }
+        // An ignored file either check read or found (`AtRef::paths`): REF's checkout has it
+        // not, which only REF's tree tells how the check takes.
+        let strays = (at.paths.as_ref())
+            .is_some_and(|paths| paths.any_stray(&[&after.table, &before.table], &at.hidden));
+        if strays {
+            let why = "a check read or found an ignored path REF's tree has not";
+            let (before, tree) = self.export_and_check(None, why, timings)?;
+            return Ok((before, after, Some(tree)));
+        }
         Ok((Some(before), after, None))
     }
 

@@ -477,6 +477,15 @@ impl FileTable {
         std::fs::metadata(self.on_disk(path)).ok().map(|m| m.len())
     }
 
+    /// Whether `f` holds for a file (absolute, as asked) whose content or hash this table
+    /// read, or that it found on disk (the walk's finds included): the files a check
+    /// depended on being there (`kgate diff --since` looks for one REF's tree has not).
+    pub fn any_file_touched(&self, f: impl Fn(&Path) -> bool) -> bool {
+        (self.lock().iter()).any(|(p, read)| read.is_ok() && f(p))
+            || (read(&self.digested).iter()).any(|(p, d)| d.is_ok() && f(Path::new(p)))
+            || (read(&self.kinds).iter()).any(|(p, k)| *k == Kind::File && f(Path::new(p)))
+    }
+
     /// The hidden paths a read asked for (as the table keys them): what a caller checking a
     /// git revision in the working tree's paths cannot answer without that revision's tree.
     pub fn hidden_reads(&self) -> Vec<PathBuf> {

@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::source::Digests;
 use std::time::{Duration, SystemTime};
