@@ -665,7 +665,7 @@ fn git_state(
 /// links in REF's tree, all of them (the file table then resolves paths as the disk does,
 /// so the file set it stands for must be said whole); else only those under the paths read
 /// outside the file table (`outside`), which REF's check would read as the working tree's.
-/// The others are found by what the checks touched ([`RefPaths::strays`]): the whole listing
+/// The others are found by what the checks touched ([`RefPaths::any_stray`]): the whole listing
 /// walked the work tree again, ~12 ms of git's CPU on a 2,400-file tree beside the walk.
 fn ignored_to_know(
     top: &Path,

@@ -67,7 +67,7 @@ impl RefPaths {
     /// Whether a directory of REF's tree holds, on disk, an ignore file (git's or the walk's
     /// `.ignore`) that REF's tree has not: an ignored one (an untracked one that is not is
     /// among git's untracked paths), which would make the walk skip what REF's checkout
-    /// lists. A `stat` of two names per directory (~2 ms for 1,200 directories), where
+    /// lists. A `stat` of two names per directory (2,400 on the 200-app benchmark), where
     /// git's listing of ignored paths walked the whole work tree.
     pub(super) fn ignore_file_ref_lacks(&self) -> bool {
         (self.dirs.iter()).any(|dir| [".gitignore", ".ignore"].iter().any(|n| self.lacks(dir, n)))
