@@ -1327,20 +1327,7 @@ fn an_ignored_file_the_working_tree_reads_sends_ref_to_the_export() {
 fn ignored_ignore_files_and_ignored_policies_send_ref_to_the_export() {
     let (_tmp, repo) = monorepo();
     ignore(&repo, ".ignore\n*.local.rego\n.gitattributes\n");
-    std::fs::create_dir_all(repo.join("policies")).unwrap();
-    std::fs::write(
-        repo.join("policies/extra.rego"),
-        "package kgate.rules.extra\n",
-    )
-    .unwrap();
-    let config = std::fs::read_to_string(repo.join(".kgate.yaml")).unwrap();
-    std::fs::write(
-        repo.join(".kgate.yaml"),
-        format!("{config}policies:\n  dirs: [policies]\n"),
-    )
-    .unwrap();
-    git(&repo, &["add", "-A"]);
-    git(&repo, &["commit", "-q", "-m", "a policies directory"]);
+    commit_policy(&repo, "extra.rego", "package kgate.rules.extra\n");
     edit_port(&repo);
     assert!(!exports(&repo));
     let timings = diff_timings(&repo);
@@ -1349,30 +1336,35 @@ fn ignored_ignore_files_and_ignored_policies_send_ref_to_the_export() {
         "{timings}"
     );
     std::fs::write(repo.join("apps/svc-0001/.ignore"), "*.yaml\n").unwrap();
-    let timings = diff_timings(&repo);
-    assert!(
-        timings.contains("export REF (git archive | tar -x): an ignored ignore file"),
-        "{timings}"
-    );
-    diff(&repo);
+    exported_for(&repo, "an ignored ignore file");
     std::fs::remove_file(repo.join("apps/svc-0001/.ignore")).unwrap();
     std::fs::write(repo.join("policies/mine.local.rego"), "package x\n").unwrap();
-    let timings = diff_timings(&repo);
-    assert!(
-        timings.contains("export REF (git archive | tar -x): an untracked path"),
-        "{timings}"
-    );
-    diff(&repo);
+    exported_for(&repo, "an untracked path");
     // An ignored attributes file over the changed file: git would convert REF's content
     // by it, as REF's checkout would not.
     std::fs::remove_file(repo.join("policies/mine.local.rego")).unwrap();
     std::fs::write(repo.join("apps/svc-0000/.gitattributes"), "*.yaml text\n").unwrap();
-    let timings = diff_timings(&repo);
-    assert!(
-        timings.contains("export REF (git archive | tar -x): an ignored attributes file"),
-        "{timings}"
-    );
-    diff(&repo);
+    exported_for(&repo, "an ignored attributes file");
+}
+
+/// Commits `policies/NAME` with `text`, the configuration naming that directory.
+fn commit_policy(repo: &Path, name: &str, text: &str) {
+    std::fs::create_dir_all(repo.join("policies")).unwrap();
+    std::fs::write(repo.join("policies").join(name), text).unwrap();
+    let config = std::fs::read_to_string(repo.join(".kgate.yaml")).unwrap();
+    let config = format!("{config}policies:\n  dirs: [policies]\n");
+    std::fs::write(repo.join(".kgate.yaml"), config).unwrap();
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "a policy"]);
+}
+
+/// Checks `kgate diff --since HEAD` in `repo` exports REF's tree from the start, saying
+/// why (`why` begins the reason), and reports what the forced export does.
+fn exported_for(repo: &Path, why: &str) {
+    let timings = diff_timings(repo);
+    let said = format!("export REF (git archive | tar -x): {why}");
+    assert!(timings.contains(&said), "{timings}");
+    diff(repo);
 }
 
 /// The `--timings` lines of `kgate diff --since HEAD` in `repo`.
@@ -1509,20 +1501,8 @@ fn an_object_equal_to_one_in_another_context_is_evaluated_again() {
 #[test]
 fn a_working_tree_check_that_fails_ends_the_diff() {
     let (_tmp, repo) = monorepo();
-    std::fs::create_dir_all(repo.join("policies")).unwrap();
-    std::fs::write(
-        repo.join("policies/broken.rego"),
-        "package kgate.rules.broken\n\ndeny contains m if {\n",
-    )
-    .unwrap();
-    let config = std::fs::read_to_string(repo.join(".kgate.yaml")).unwrap();
-    std::fs::write(
-        repo.join(".kgate.yaml"),
-        format!("{config}policies:\n  dirs: [policies]\n"),
-    )
-    .unwrap();
-    git(&repo, &["add", "-A"]);
-    git(&repo, &["commit", "-q", "-m", "a broken policy"]);
+    let broken = "package kgate.rules.broken\n\ndeny contains m if {\n";
+    commit_policy(&repo, "broken.rego", broken);
     edit(&repo, "apps/svc-0000/base/deployment.yaml", "8080", "8081");
     let mut child = common::bin()
         .args(["diff", "--since", "HEAD", "-f", "json"])
