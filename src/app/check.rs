@@ -255,11 +255,11 @@ impl Pool {
 }
 
 /// What a check makes of the repository before rendering it: its thread pool (the one it
-/// was prepared on, for the same jobs), the CRDs and
-/// Gatekeeper templates (with the templates' problems), the rules and the validators. REF's
-/// side of `kgate diff --since` makes them while it waits for the working tree's memo
-/// ([`Prepared::define`]): after the hand-over they were 1-7 ms of its serial path (a fresh
-/// pool's threads started, traced); any other check makes them in [`check_prepared`].
+/// was prepared on, for the same jobs), the CRDs and Gatekeeper templates (with the
+/// templates' problems), the rules and the validators. REF's side of `kgate diff --since`
+/// makes them while it waits for the working tree's memo ([`Prepared::define`]): after the
+/// hand-over they were 1-7 ms of its serial path (a fresh pool's threads started, traced);
+/// any other check makes them in [`check_prepared`].
 struct Definitions {
     pool: std::sync::Arc<rayon::ThreadPool>,
     crds: Vec<serde_json::Value>,

@@ -248,8 +248,8 @@ struct Side {
     shares_graph: bool,
     /// The render cache its check used.
     store: Option<Arc<crate::render::RenderStore>>,
-    /// The worker threads its check ran on: the comparison runs on the working tree's (a
-    /// pool of its own would start threads only for it).
+    /// The worker threads it was prepared on (`Prepared::threads`): the comparison runs on
+    /// the working tree's (a pool of its own would start threads only for it).
     pool: Arc<rayon::ThreadPool>,
 }
 

@@ -332,7 +332,7 @@ fn untracked_matters(top: &Path, path: &str, outside: &[PathBuf]) -> bool {
 /// from the top level wherever `dir` is in the work tree, a wholly untracked directory as
 /// one path ending in `/` (the others are [`Since::untracked`]).
 fn ignored(dir: &Path, pathspecs: &[String]) -> Result<Vec<String>, CheckError> {
-    let mut args = [
+    let mut args = vec![
         "ls-files",
         "-z",
         "--others",
@@ -341,11 +341,8 @@ fn ignored(dir: &Path, pathspecs: &[String]) -> Result<Vec<String>, CheckError> 
         "--ignored",
         "--full-name",
         "--",
-    ]
-    .map(str::to_owned)
-    .to_vec();
-    args.extend(pathspecs.iter().cloned());
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ];
+    args.extend(pathspecs.iter().map(String::as_str));
     let out = git(dir, &args)?;
     Ok(fields(&out)
         .map(|f| String::from_utf8_lossy(f).into_owned())
