@@ -173,6 +173,29 @@ fn a_base_field_changes_that_field_in_every_root_using_the_base() {
     assert_eq!(cluster["cluster"], "prod-eu-west");
 }
 
+/// Every overlay sets its own replicas: REF's overlays come out as the working tree's, and
+/// REF takes the clusters' builds as the working tree's (a cluster failing at another
+/// overlay fails the same way) rather than composing or restoring them; the report is the
+/// exported tree's all the same (`diff`).
+#[test]
+fn a_base_change_every_overlay_overrides_changes_the_base_only() {
+    let (_tmp, repo) = monorepo();
+    edit(
+        &repo,
+        "apps/svc-0000/base/deployment.yaml",
+        "replicas: 2",
+        "replicas: 3",
+    );
+    assert!(!exports(&repo));
+    assert_eq!(
+        summary(&diff(&repo)),
+        expect(
+            &["apps/svc-0000/base"],
+            "modified Deployment svc-0000: /spec/replicas"
+        )
+    );
+}
+
 #[test]
 fn an_overlay_replicas_and_image_tag_change_reaches_its_clusters_only() {
     let (_tmp, repo) = monorepo();

@@ -918,6 +918,13 @@ pub fn check_roots(
     let hands_back = settings.keep.is_some() && settings.reuse.is_none();
     if hands_back {
         renderer = renderer.recording_reads();
+        // REF's side, next, takes the builds the change reaches that come out the same there.
+        if let Some(scope) = settings.scope.filter(|_| settings.ref_next) {
+            let changed = (scope.changed_files().iter())
+                .map(|rel| scan_root.join(rel))
+                .collect();
+            renderer = renderer.keeping_reached(&changed);
+        }
     }
     // With the render cache, builds are counted even when the memo is handed back: what the
     // other check does not find in the memo it finds in the cache (copying every build into

@@ -15,6 +15,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+mod reached;
+
 use super::RenderError;
 use super::kustomization::ReplacementEntry;
 use super::kustomization::{self, Kustomization, PatchEntry, VarEntry};
@@ -59,6 +61,11 @@ type Built = Arc<Result<Accumulated, RenderError>>;
 /// A memoized build: with whether it looked the built-in OpenAPI schema up (see
 /// `openapi.rs`), and the files it read.
 type Entry = (Built, bool, Arc<Inputs>);
+/// A build that read a changed file, kept by the renderer whose memo another reuses
+/// ([`Renderer::keeping_reached`]): its result when another build may be compared with it
+/// (`None` for a root's own build, which no other build uses), whether it looked the
+/// built-in schema up, and its inputs.
+type Reached = (Option<Built>, bool, Arc<Inputs>);
 
 /// A renderer's memo and file ids, for another renderer over the same paths whose files
 /// differ in a known set ([`Renderer::with_memo`], which takes the builds it reuses out, so
@@ -66,6 +73,8 @@ type Entry = (Built, bool, Arc<Inputs>);
 pub struct Memo {
     entries: Mutex<PathMap<Entry>>,
     files: Arc<Mutex<FileTable>>,
+    /// Its builds that read a changed file ([`Renderer::keeping_reached`]).
+    reached: Mutex<PathMap<Reached>>,
 }
 
 impl Memo {
@@ -86,6 +95,13 @@ pub struct Renderer {
     /// ([`Renderer::with_sources`]), so a file discovery already read is not read again.
     sources: Arc<crate::source::FileTable>,
     cache: Mutex<PathMap<Entry>>,
+    /// The files changed for the renderer that reuses this one's memo next, and this one's
+    /// builds that read one of them ([`Renderer::keeping_reached`]).
+    reached: Option<(memo::Differing, Mutex<PathMap<Reached>>)>,
+    /// The other renderer's builds that read a file whose content differs for this one, and
+    /// those files ([`Renderer::with_memo`]): such a build whose own reads are the same and
+    /// whose used builds that differ come out equal here is this one's too (`cut_off`).
+    theirs: Option<(memo::Differing, PathMap<Reached>)>,
     /// Components parsed, by path: every overlay using a component reads the same file.
     parsed: Mutex<PathMap<Arc<Kustomization>>>,
     /// Patches parsed, by text: a component's inline patch is read by every overlay.
@@ -136,6 +152,8 @@ impl Renderer {
             max_file_size,
             sources: Arc::new(crate::source::FileTable::new(repo_root, max_file_size)),
             cache: Mutex::default(),
+            reached: None,
+            theirs: None,
             parsed: Mutex::default(),
             patches_parsed: Default::default(),
             tops: Mutex::default(),
@@ -173,6 +191,19 @@ impl Renderer {
     pub fn recording_reads(mut self) -> Renderer {
         self.record_reads = true;
         self.hands_over = true;
+        self
+    }
+
+    /// Keep what each build that reads one of `changed` (absolute paths: the files whose
+    /// content differs for the renderer that reuses this one's memo next) read and, when
+    /// another build uses it, its result, for [`Renderer::memo`]: that renderer takes such a
+    /// build as its own when what it reads itself is the same and the builds it uses that
+    /// differ come out equal (a base's change that every overlay overrides leaves the
+    /// clusters as they were). Call with [`Renderer::recording_reads`].
+    pub fn keeping_reached(mut self, changed: &BTreeSet<PathBuf>) -> Renderer {
+        if !changed.is_empty() {
+            self.reached = Some((memo::Differing::new(changed), Mutex::default()));
+        }
         self
     }
 
@@ -216,9 +247,13 @@ impl Renderer {
         } else {
             PathMap::default()
         };
+        let reached = (self.reached.as_ref().filter(|_| self.hands_over))
+            .and_then(|(_, r)| r.lock().ok().map(|mut r| std::mem::take(&mut *r)))
+            .unwrap_or_default();
         Memo {
             entries: Mutex::new(entries),
             files: self.files.clone(),
+            reached: Mutex::new(reached),
         }
     }
 
@@ -237,6 +272,12 @@ impl Renderer {
                 .into_iter()
                 .filter_map(|dir| entries.remove_entry(&dir));
             self.cache = Mutex::new(taken.collect());
+        }
+        let reached = (memo.reached.lock().ok())
+            .map(|mut r| std::mem::take(&mut *r))
+            .unwrap_or_default();
+        if !reached.is_empty() {
+            self.theirs = Some((changed, reached));
         }
         self
     }
@@ -506,10 +547,21 @@ impl Renderer {
         stack: &mut Vec<PathBuf>,
         from: Option<(&Path, Pos)>,
     ) -> Result<Accumulated, RenderError> {
+        let this_use = self.uses.take(dir);
+        self.accumulate_as(dir, stack, from, this_use)
+    }
+
+    /// [`Renderer::accumulate`] as the use `this_use` of `dir`'s build.
+    fn accumulate_as(
+        &self,
+        dir: &Path,
+        stack: &mut Vec<PathBuf>,
+        from: Option<(&Path, Pos)>,
+        this_use: Use,
+    ) -> Result<Accumulated, RenderError> {
         // What is memoized was built under the built-in schema and set no custom one; a hit
         // replays its only effect on the schema state, having looked the built-in one up.
         let before = super::openapi::build_state();
-        let this_use = self.uses.take(dir);
         if !before.has_custom()
             && let Some((hit, looked_up, inputs)) = self.cache.lock().ok().and_then(|mut c| {
                 if this_use == Use::Last {
@@ -528,6 +580,19 @@ impl Renderer {
             return Arc::try_unwrap(hit).unwrap_or_else(|shared| (*shared).clone());
         }
         if !before.has_custom()
+            && let Some((built, looked_up, inputs)) = self.cut_off(dir, stack)
+        {
+            if looked_up {
+                super::openapi::note_builtin_lookup();
+            }
+            memo::note_all(&inputs);
+            self.use_ids(inputs.ids.iter().copied());
+            if this_use != Use::Last {
+                self.remember_built(dir, Arc::clone(&built), looked_up, inputs);
+            }
+            return Arc::try_unwrap(built).unwrap_or_else(|shared| (*shared).clone());
+        }
+        if !before.has_custom()
             && let Some(restored) = self.restore(dir)
         {
             let inputs = Arc::new(restored.inputs);
@@ -535,15 +600,19 @@ impl Renderer {
                 super::openapi::note_builtin_lookup();
             }
             memo::note_all(&inputs);
+            let looked_up = restored.looked_up;
+            let kept =
+                self.keep_reached(dir, (&restored.result, looked_up), from, this_use, &inputs);
             if this_use != Use::Last {
-                let result = restored.result.clone();
-                self.remember(dir, result, restored.looked_up, inputs);
+                let built = kept.unwrap_or_else(|| Arc::new(restored.result.clone()));
+                self.remember_built(dir, built, restored.looked_up, inputs);
             }
             return restored.result;
         }
         let mut gathers = false;
-        let (result, inputs) =
-            memo::recording(|| self.accumulate_uncached(dir, stack, from, &mut gathers));
+        let (result, inputs) = memo::recording_build(dir, || {
+            self.accumulate_uncached(dir, stack, from, &mut gathers)
+        });
         let after = super::openapi::build_state();
         if !after.has_custom() {
             let looked_up = after.builtin_lookups > before.builtin_lookups;
@@ -562,23 +631,21 @@ impl Renderer {
             }
             // Nor is it kept in the memo: each referrer builds again (finding no kustomization
             // takes a probe) and is told its own line.
-            if this_use != Use::Last && !referrers_own {
-                self.remember(dir, result.clone(), looked_up, inputs);
+            if !referrers_own {
+                let kept = self.keep_reached(dir, (&result, looked_up), from, this_use, &inputs);
+                if this_use != Use::Last {
+                    let built = kept.unwrap_or_else(|| Arc::new(result.clone()));
+                    self.remember_built(dir, built, looked_up, inputs);
+                }
             }
         }
         result
     }
 
     /// Keeps `dir`'s build in the memo for its users to come.
-    fn remember(
-        &self,
-        dir: &Path,
-        result: Result<Accumulated, RenderError>,
-        looked_up: bool,
-        inputs: Arc<Inputs>,
-    ) {
+    fn remember_built(&self, dir: &Path, built: Built, looked_up: bool, inputs: Arc<Inputs>) {
         if let Ok(mut c) = self.cache.lock() {
-            c.insert(dir.to_owned(), (Arc::new(result), looked_up, inputs));
+            c.insert(dir.to_owned(), (built, looked_up, inputs));
         }
     }
 

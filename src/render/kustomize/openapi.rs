@@ -124,6 +124,11 @@ pub fn build_state() -> BuildSchema {
     BUILD.with(Cell::get)
 }
 
+/// Puts back a state [`build_state`] gave (what an abandoned attempt changed is undone).
+pub fn restore_build(state: BuildSchema) {
+    BUILD.with(|b| b.set(state));
+}
+
 /// Records that a memoized part of the build looked the built-in schema up.
 pub fn note_builtin_lookup() {
     BUILD.with(|b| {

@@ -11,7 +11,7 @@ use super::fieldspec::group_version;
 use crate::yaml::{Entry, FileId, LoadLimits, Node, Pos, Schema, Value};
 
 /// One object being built, with what kustomize remembers about it.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Resource {
     pub node: Node,
     /// The file the object was read from (the kustomization file for generated objects).

@@ -66,7 +66,7 @@ impl Header {
     /// `ids` the ids its objects' files have in this run.
     fn into_inputs(self, ids: BTreeSet<FileId>) -> Inputs {
         let reads = self.reads.into_iter().map(|(p, _)| p).collect();
-        Inputs::restored(reads, self.resolved, ids)
+        Inputs::restored(self.dir, reads, self.resolved, ids)
     }
 }
 

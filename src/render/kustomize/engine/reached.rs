@@ -1,0 +1,249 @@
+//! Early cutoff for `kgate diff --since`: the working tree's renderer keeps its builds that
+//! read a changed file ([`Renderer::keeping_reached`]), and REF's renderer, which reuses its
+//! memo, takes such a build as its own when REF's would come out the same (a base's change
+//! that every overlay overrides leaves the clusters that include them as they were, and a
+//! cluster failing at an overlay the change does not reach fails the same way).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{Accumulated, Built, Renderer, memo};
+use crate::render::RenderError;
+use crate::render::kustomize::memo::{Inputs, Use};
+use crate::render::kustomize::openapi;
+use crate::yaml::Pos;
+
+impl Renderer {
+    /// Keeps `dir`'s build, when it read a changed file ([`Renderer::keeping_reached`]), for
+    /// the renderer that reuses this one's memo next: its inputs, and its result (returned,
+    /// for the memo to share) unless only a root's render uses it (built for no referrer,
+    /// with no use to come): a cluster's thousand objects are not copied for nothing. A
+    /// failure is always kept (it is small, and a cluster failing at another overlay than
+    /// the changed ones fails the same way on the other side).
+    pub(super) fn keep_reached(
+        &self,
+        dir: &Path,
+        (result, looked_up): (&Result<Accumulated, RenderError>, bool),
+        from: Option<(&Path, Pos)>,
+        this_use: Use,
+        inputs: &Arc<Inputs>,
+    ) -> Option<Built> {
+        let (changed, reached) = self.reached.as_ref()?;
+        if !inputs.read_any(changed) {
+            return None;
+        }
+        let used_by_another = from.is_some() || this_use != Use::Last;
+        let built = (used_by_another || result.is_err()).then(|| Arc::new(result.clone()));
+        if let Ok(mut r) = reached.lock() {
+            r.insert(
+                dir.to_owned(),
+                (built.clone(), looked_up, Arc::clone(inputs)),
+            );
+        }
+        built
+    }
+
+    /// The other renderer's build of `dir` ([`Renderer::with_memo`]), which read a file
+    /// whose content differs here, when this renderer's would be the same: `dir`'s build is
+    /// a function of what it reads itself and of the results of the builds it uses (what
+    /// the memo's reuse already rests on). So when it read no differing file itself and
+    /// each build it used that read one comes out equal here (built here, as its users
+    /// will ask for it anyway), its result is this renderer's too, with those builds'
+    /// inputs in place of theirs. `None`: build as usual.
+    pub(super) fn cut_off(
+        &self,
+        dir: &Path,
+        stack: &mut Vec<PathBuf>,
+    ) -> Option<(Built, bool, Arc<Inputs>)> {
+        let (differing, theirs) = self.theirs.as_ref()?;
+        let (Some(built), looked_up, inputs) = theirs.get(dir)? else {
+            return None;
+        };
+        if inputs.is_volatile() || inputs.reads_itself_any(differing) {
+            return None;
+        }
+        // What the attempt builds must not leave its mark on the build under way (a custom
+        // schema set by a nested build): the state is put back whatever the outcome.
+        let state = openapi::build_state();
+        stack.push(dir.to_owned());
+        // Which builds it used read a differing file (asked once: ~500 instructions a read).
+        let reading: Vec<bool> = (inputs.nested().iter())
+            .map(|n| n.read_any(differing))
+            .collect();
+        let (same, ours) = memo::recording_apart(None, || {
+            let nested = inputs.nested().iter().zip(&reading);
+            nested.filter(|(_, r)| **r).all(|(nested, _)| {
+                let Some(sub) = nested.dir() else {
+                    return false;
+                };
+                let Some((Some(their_sub), their_looked_up, _)) = theirs.get(sub) else {
+                    return false;
+                };
+                if stack.iter().any(|d| d == sub) {
+                    return false;
+                }
+                let before = openapi::build_state();
+                // Asked as no counted use (the users to come take it from the memo), and
+                // from nowhere, so that a failure located at a referrer is neither kept nor
+                // equal to theirs.
+                let ours = self.accumulate_as(
+                    sub,
+                    stack,
+                    Some((Path::new(""), Pos::default())),
+                    Use::Unknown,
+                );
+                let after = openapi::build_state();
+                let our_looked_up = after.builtin_lookups > before.builtin_lookups;
+                !after.has_custom() && our_looked_up == *their_looked_up && ours == **their_sub
+            })
+        });
+        stack.pop();
+        openapi::restore_build(state);
+        same.then(|| {
+            #[cfg(test)]
+            CUT_OFF.with(|c| c.set(c.get() + 1));
+            let inputs = Arc::new(inputs.with_nested_from(&reading, ours));
+            (Arc::clone(built), *looked_up, inputs)
+        })
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many builds this thread's renderers took from the other renderer (for the tests).
+    static CUT_OFF: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::{Path, PathBuf};
+
+    use crate::render::Renderer;
+
+    fn write(root: &Path, rel: &str, text: &str) {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+
+    const BASE: &str = "apps/a/base/deployment.yaml";
+
+    fn deployment(replicas: &str) -> String {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\nspec:\n  replicas: {replicas}\n"
+        )
+    }
+
+    /// A repository whose base `apps/a/base` has two overlays, one that sets the replicas and
+    /// one that does not, under three clusters: one failing at a broken overlay after the
+    /// overriding one, one nesting a group of the overriding overlay, and one of the other.
+    fn repo() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = std::fs::canonicalize(dir.path()).expect("canonical");
+        let w = |rel: &str, text: &str| write(&root, rel, text);
+        w(
+            "apps/a/base/kustomization.yaml",
+            "resources:\n- deployment.yaml\n",
+        );
+        w(BASE, &deployment("3"));
+        w(
+            "apps/a/sets/kustomization.yaml",
+            "resources:\n- ../base\nreplicas:\n- name: a\n  count: 5\n",
+        );
+        w(
+            "apps/a/keeps/kustomization.yaml",
+            "resources:\n- ../base\nnamePrefix: k-\n",
+        );
+        w(
+            "apps/broken/kustomization.yaml",
+            "resources:\n- missing.yaml\n",
+        );
+        w(
+            "clusters/failing/kustomization.yaml",
+            "resources:\n- ../../apps/a/sets\n- ../../apps/broken\n",
+        );
+        w("group/kustomization.yaml", "resources:\n- ../apps/a/sets\n");
+        w(
+            "clusters/nesting/kustomization.yaml",
+            "resources:\n- ../../group\ncommonLabels:\n  c: n\n",
+        );
+        w(
+            "clusters/other/kustomization.yaml",
+            "resources:\n- ../../apps/a/keeps\n- ../../group\n",
+        );
+        (dir, root)
+    }
+
+    const ROOTS: [&str; 3] = ["clusters/failing", "clusters/nesting", "clusters/other"];
+
+    type Render = Result<Vec<String>, String>;
+
+    fn shown(r: &Renderer, root: &Path, dir: &str) -> Render {
+        r.render(&root.join(dir))
+            .map(|rs| {
+                rs.iter()
+                    .map(|r| crate::render::kustomize::emit::emit_document(&r.node))
+                    .collect()
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    /// The working tree's renders (the base as `working`), then REF's (the base as `at_ref`)
+    /// reusing its memo: REF's renders, how many builds REF took as the working tree's, and
+    /// what a renderer of its own renders at REF.
+    fn both_sides(working: &str, at_ref: &str) -> (Vec<Render>, usize, Vec<Render>) {
+        let (_dir, root) = repo();
+        let changed: BTreeSet<PathBuf> = [root.join(BASE)].into();
+        write(&root, BASE, working);
+        let first = Renderer::new(&root)
+            .recording_reads()
+            .keeping_reached(&changed);
+        for dir in ROOTS {
+            let _ = shown(&first, &root, dir);
+        }
+        let memo = first.memo();
+        write(&root, BASE, at_ref);
+        super::CUT_OFF.with(|c| c.set(0));
+        let second = Renderer::new(&root).with_memo(&memo, &changed);
+        let renders = ROOTS.iter().map(|d| shown(&second, &root, d)).collect();
+        let taken = super::CUT_OFF.with(std::cell::Cell::get);
+        let plain = Renderer::new(&root);
+        let expected = ROOTS.iter().map(|d| shown(&plain, &root, d)).collect();
+        (renders, taken, expected)
+    }
+
+    #[test]
+    fn builds_a_change_does_not_alter_are_taken_from_the_other_renderer() {
+        let (renders, taken, expected) = both_sides(&deployment("3"), &deployment("2"));
+        assert_eq!(renders, expected);
+        // The failing cluster (its overlays come out the same) and the group (its overlay
+        // sets the replicas); not `apps/a/sets` (its base differs) nor the clusters whose
+        // own build no other build uses (only their inputs were kept), nor `clusters/other`.
+        assert_eq!(taken, 2, "{renders:?}");
+        assert!(
+            renders[0]
+                .as_ref()
+                .is_err_and(|e| e.contains("missing.yaml"))
+        );
+        assert!(
+            renders[2]
+                .as_ref()
+                .is_ok_and(|r| r.iter().any(|o| o.contains("replicas: 2")))
+        );
+    }
+
+    #[test]
+    fn builds_a_change_alters_are_built_again() {
+        // At REF the base cannot be read: the overlay fails first, before the broken one.
+        let (renders, taken, expected) = both_sides(&deployment("3"), "kind: [");
+        assert_eq!(renders, expected);
+        assert_eq!(taken, 0, "{renders:?}");
+        assert!(
+            renders[0]
+                .as_ref()
+                .is_err_and(|e| e.contains("deployment.yaml") && !e.contains("missing.yaml")),
+            "{renders:?}"
+        );
+    }
+}
