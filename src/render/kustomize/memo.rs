@@ -31,8 +31,14 @@ pub struct Inputs {
     volatile: bool,
     pub ids: BTreeSet<FileId>,
     /// The directory built (`None`: a frame of no directory's build), so that a build whose
-    /// nested builds read a changed file can be matched with them ([`Inputs::nested_reading`]).
+    /// nested builds read a changed file can be matched with them (`engine/reached.rs`).
     dir: Option<PathBuf>,
+    /// [`Inputs::read_any`]'s answers for the first two sets of paths asked (by their
+    /// [`Differing::id`]): the working tree's renderer asks of each build it keeps, REF's of
+    /// each build it takes, cuts off or finds nested in one, and a nested build is shared by
+    /// its users. Without them the same reads were tested again at every level (~500
+    /// instructions a read).
+    answers: [std::sync::OnceLock<(u64, bool)>; 2],
 }
 
 /// A path's bytes, the order stored inputs are kept in (comparing `Path`s goes component
@@ -46,14 +52,18 @@ fn bytes(p: &Path) -> &[u8] {
 /// them), sorted. Looking each read's ancestors up as `Path`s in a `BTreeSet` compared them
 /// component by component: 17 M instructions of a `diff --since`.
 #[derive(Debug, Default)]
-pub struct Differing(Vec<Vec<u8>>);
+pub struct Differing(Vec<Vec<u8>>, u64);
 
 impl Differing {
     pub fn new(paths: &BTreeSet<PathBuf>) -> Differing {
         let mut normal: Vec<Vec<u8>> = paths.iter().map(|p| normal(p).into_owned()).collect();
         normal.sort_unstable();
         normal.dedup();
-        Differing(normal)
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        Differing(
+            normal,
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        )
     }
 
     /// Whether `read` or one of its ancestors (`Path::ancestors`) is among the paths.
@@ -143,9 +153,20 @@ impl Inputs {
     /// directory among `paths` stands for everything in it: a build that only probed a path
     /// inside a directory REF has not depends on it too).
     pub fn read_any(&self, paths: &Differing) -> bool {
-        !paths.0.is_empty()
-            && (self.reads.iter().any(|r| paths.holds_ancestor_of(r))
-                || self.nested.iter().any(|n| n.read_any(paths)))
+        if paths.0.is_empty() {
+            return false;
+        }
+        let known = |slot: &std::sync::OnceLock<(u64, bool)>| {
+            slot.get().filter(|(id, _)| *id == paths.1).map(|(_, a)| *a)
+        };
+        if let Some(answer) = self.answers.iter().find_map(known) {
+            return answer;
+        }
+        let answer = self.reads.iter().any(|r| paths.holds_ancestor_of(r))
+            || self.nested.iter().any(|n| n.read_any(paths));
+        // Kept in the first free slot (none left: asked again next time).
+        let _ = (self.answers.iter()).any(|slot| slot.set((paths.1, answer)).is_ok());
+        answer
     }
 
     /// Every file the build (or one it used) read, once each, in byte order. A cluster's
@@ -219,6 +240,7 @@ impl Inputs {
             volatile: false,
             ids,
             dir: Some(dir),
+            answers: Default::default(),
         }
     }
 
@@ -260,6 +282,7 @@ impl Inputs {
             volatile: self.volatile || ours.volatile,
             ids,
             dir: self.dir.clone(),
+            answers: Default::default(),
         }
     }
 }
@@ -438,6 +461,28 @@ mod tests {
         // Outside a build nothing is recorded.
         note_read(PathBuf::from("/c"));
         FRAMES.with(|f| assert!(f.borrow().is_empty()));
+    }
+
+    /// Answers are kept per set of paths: another set (a third, once both slots are taken,
+    /// included) is answered for itself, and a nested build's answer serves its users.
+    #[test]
+    fn answers_are_kept_per_set_of_paths() {
+        let ((_, inner), outer) = recording(|| {
+            note_read(PathBuf::from("/r/a.yaml"));
+            recording(|| note_read(PathBuf::from("/r/b/c.yaml")))
+        });
+        let outer = Arc::new(outer);
+        let set = |p: &str| Differing::new(&[PathBuf::from(p)].into());
+        let (b, a, none, b_again) = (set("/r/b"), set("/r/a.yaml"), set("/x"), set("/r/b/c.yaml"));
+        for _ in 0..2 {
+            assert!(inner.read_any(&b));
+            assert!(!inner.read_any(&a));
+            assert!(outer.read_any(&b));
+            assert!(outer.read_any(&a));
+            assert!(!outer.read_any(&none));
+            assert!(outer.read_any(&b_again));
+            assert!(!inner.read_any(&none));
+        }
     }
 
     /// The byte lookup answers as `Path::ancestors` and `Path` equality do, for the spellings
