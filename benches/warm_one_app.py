@@ -3,7 +3,9 @@
 side (results in benches/RESULTS.md, sessions 14-19).
 
 - Generates the 200-app monorepo (benches/gen_monorepo.py, seed 11) in a git repository and
-  edits one base file (`replicas: 2` -> `3` in apps/svc-0007/base/deployment.yaml).
+  edits one base file, apps/svc-0007/base/deployment.yaml: `--edit replicas` (the default,
+  `replicas: 2` -> `3`, which every overlay overrides: the clusters render as before) or
+  `--edit port` (`containerPort: 8080` -> `8081`, which reaches every overlay and cluster).
 - For each binary, warms a render cache on the committed tree (`kgate check .`, the edit
   stashed), then keeps REF's tree listing in it (one `kgate diff --since HEAD`).
 - Times `kgate check . --changed-since HEAD` and `kgate diff --since HEAD` N times each,
@@ -15,7 +17,7 @@ side (results in benches/RESULTS.md, sessions 14-19).
 The machine's speed drifts between sets by up to a quarter on shared 2-core machines: compare
 binaries within one run of this script, never across runs.
 
-Usage: benches/warm_one_app.py BIN [BIN...] [--runs N] [--apps N]
+Usage: benches/warm_one_app.py BIN [BIN...] [--runs N] [--apps N] [--edit replicas|port]
 """
 import argparse
 import os
@@ -29,6 +31,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EDITED = "apps/svc-0007/base/deployment.yaml"
+EDITS = {
+    "replicas": ("replicas: 2", "replicas: 3"),
+    "port": ("containerPort: 8080", "containerPort: 8081"),
+}
 MODES = {
     "changed-since": ["check", ".", "--changed-since", "HEAD", "--format", "json"],
     "diff --since": ["diff", "--since", "HEAD", "--format", "json"],
@@ -61,6 +67,7 @@ def main():
     p.add_argument("binaries", nargs="+")
     p.add_argument("--runs", type=int, default=21)
     p.add_argument("--apps", type=int, default=200)
+    p.add_argument("--edit", choices=sorted(EDITS), default="replicas")
     a = p.parse_args()
     binaries = [os.path.abspath(b) for b in a.binaries]
     work = tempfile.mkdtemp(prefix="kgate-warm-")
@@ -75,8 +82,9 @@ def main():
         path = os.path.join(repo, EDITED)
         with open(path) as f:
             text = f.read()
-        if "replicas: 2" not in text:
-            sys.exit(f"{EDITED}: no `replicas: 2` to edit")
+        before, after = EDITS[a.edit]
+        if before not in text:
+            sys.exit(f"{EDITED}: no `{before}` to edit")
         # A checkout's files are older than the run that checks them: kgate trusts the stat
         # of a file only when it last changed two seconds before the run (source::Digests,
         # as git's racy-clean rule), so files generated a moment ago would be read and hashed
@@ -88,7 +96,7 @@ def main():
             run(b, ["check", ".", "--format", "json"], repo, cache)
             warm.append(cache)
         with open(path, "w") as f:
-            f.write(text.replace("replicas: 2", "replicas: 3", 1))
+            f.write(text.replace(before, after, 1))
         for i, b in enumerate(binaries):
             # REF's tree listing is kept by commit: a pre-push after the first has it.
             scratch = os.path.join(work, "scratch")
