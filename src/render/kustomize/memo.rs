@@ -39,6 +39,9 @@ pub struct Inputs {
     /// its users. Without them the same reads were tested again at every level (~500
     /// instructions a read).
     answers: [std::sync::OnceLock<(u64, bool)>; 2],
+    /// Whether every read is spelled in normal form ([`is_normal`]): a build's recorded reads
+    /// are ([`note_read`] makes them so), and so are those the render cache kept of one.
+    normal_reads: bool,
 }
 
 /// A path's bytes, the order stored inputs are kept in (comparing `Path`s goes component
@@ -68,15 +71,20 @@ impl Differing {
 
     /// Whether `read` or one of its ancestors (`Path::ancestors`) is among the paths.
     fn holds_ancestor_of(&self, read: &Path) -> bool {
+        self.holds_ancestor_of_spelled(read, false)
+    }
+
+    /// [`Differing::holds_ancestor_of`], told whether `read` is known to be in normal form.
+    fn holds_ancestor_of_spelled(&self, read: &Path, known_normal: bool) -> bool {
         // A few (a diff's edited files): compared component by component, which stops at the
         // first that differs.
         if self.0.len() <= 4 {
             let read = bytes(read);
-            // A read spelled in normal form (as the renderer spells them) is under a path
+            // A read spelled in normal form (as the renderer records them) is under a path
             // when its bytes start with the path's up to a separator: ~30 instructions,
-            // against ~750 to compare components (asked of every read of every build the
-            // working tree keeps or REF cuts off).
-            if is_normal(read) {
+            // against ~750 to compare components, or ~400 to tell the spelling normal
+            // (asked of every read of every build the working tree keeps or REF reuses).
+            if known_normal || is_normal(read) {
                 return (self.0.iter()).any(|d| bytes_under(read, d));
             }
             return (self.0.iter()).any(|d| under(read, d));
@@ -162,7 +170,8 @@ impl Inputs {
         if let Some(answer) = self.answers.iter().find_map(known) {
             return answer;
         }
-        let answer = self.reads.iter().any(|r| paths.holds_ancestor_of(r))
+        let normal = self.normal_reads;
+        let answer = (self.reads.iter()).any(|r| paths.holds_ancestor_of_spelled(r, normal))
             || self.nested.iter().any(|n| n.read_any(paths));
         // Kept in the first free slot (none left: asked again next time).
         let _ = (self.answers.iter()).any(|slot| slot.set((paths.1, answer)).is_ok());
@@ -241,6 +250,8 @@ impl Inputs {
             ids,
             dir: Some(dir),
             answers: Default::default(),
+            // Kept from a build's recorded reads, by this very binary (the cache is per build).
+            normal_reads: true,
         }
     }
 
@@ -283,6 +294,7 @@ impl Inputs {
             ids,
             dir: self.dir.clone(),
             answers: Default::default(),
+            normal_reads: self.normal_reads,
         }
     }
 }
@@ -299,9 +311,15 @@ fn on_top(f: impl FnOnce(&mut Inputs)) {
     });
 }
 
-/// The build under way on this thread read `path`.
+/// The build under way on this thread read `path` (kept in normal form: the changed paths
+/// are looked for in reads by their bytes).
 pub(super) fn note_read(path: PathBuf) {
     on_top(|top| {
+        let path = if is_normal(bytes(&path)) {
+            path
+        } else {
+            path.components().collect()
+        };
         top.reads.push(path);
     });
 }
@@ -367,6 +385,7 @@ pub(super) fn recording_build<T>(dir: &Path, build: impl FnOnce() -> T) -> (T, A
 pub(super) fn recording_apart<T>(dir: Option<&Path>, build: impl FnOnce() -> T) -> (T, Inputs) {
     let frame = Inputs {
         dir: dir.map(Path::to_path_buf),
+        normal_reads: true,
         ..Inputs::default()
     };
     FRAMES.with(|frames| frames.borrow_mut().push(frame));
@@ -461,6 +480,24 @@ mod tests {
         // Outside a build nothing is recorded.
         note_read(PathBuf::from("/c"));
         FRAMES.with(|f| assert!(f.borrow().is_empty()));
+    }
+
+    /// A read spelled otherwise (`./x` in a kustomization) is recorded in normal form, and
+    /// found under a changed path by its bytes.
+    #[test]
+    fn reads_are_recorded_in_normal_form() {
+        let ((), inputs) = recording(|| {
+            note_read(PathBuf::from("/r/./a//b.yaml"));
+            note_read(PathBuf::from("/r/c/"));
+        });
+        assert_eq!(
+            inputs.all_reads(),
+            [PathBuf::from("/r/a/b.yaml"), PathBuf::from("/r/c")]
+        );
+        let set = |p: &str| Differing::new(&[PathBuf::from(p)].into());
+        assert!(inputs.read_any(&set("/r/a")));
+        assert!(inputs.read_any(&set("/r/c")));
+        assert!(!inputs.read_any(&set("/r/a/b")));
     }
 
     /// Answers are kept per set of paths: another set (a third, once both slots are taken,
