@@ -66,7 +66,7 @@ impl Renderer {
         // schema set by a nested build): the state is put back whatever the outcome.
         let state = openapi::build_state();
         stack.push(dir.to_owned());
-        // Which builds it used read a differing file (asked once: ~500 instructions a read).
+        // Which builds it used read a differing file (asked once for both uses below).
         let reading: Vec<bool> = (inputs.nested().iter())
             .map(|n| n.read_any(differing))
             .collect();
