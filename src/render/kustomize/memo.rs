@@ -33,11 +33,10 @@ pub struct Inputs {
     /// The directory built (`None`: a frame of no directory's build), so that a build whose
     /// nested builds read a changed file can be matched with them (`engine/reached.rs`).
     dir: Option<PathBuf>,
-    /// [`Inputs::read_any`]'s answers for the first two sets of paths asked (by their
-    /// [`Differing::id`]): the working tree's renderer asks of each build it keeps, REF's of
-    /// each build it takes, cuts off or finds nested in one, and a nested build is shared by
-    /// its users. Without them the same reads were tested again at every level (~500
-    /// instructions a read).
+    /// [`Inputs::read_any`]'s answers for the first two sets of paths asked (by the set's
+    /// id, unique in the process): the working tree's renderer asks of each build it keeps,
+    /// REF's of each build it takes, cuts off or finds nested in one, and a nested build is
+    /// shared by its users. Without them the same reads were tested again at every level.
     answers: [std::sync::OnceLock<(u64, bool)>; 2],
     /// Whether every read is spelled in normal form ([`is_normal`]): a build's recorded reads
     /// are ([`note_read`] makes them so), and so are those the render cache kept of one.
@@ -264,7 +263,7 @@ impl Inputs {
     /// or made a directory among them canonical.
     pub(super) fn reads_itself_any(&self, paths: &Differing) -> bool {
         !paths.0.is_empty()
-            && (self.reads.iter().any(|r| paths.holds_ancestor_of(r))
+            && ((self.reads.iter()).any(|r| paths.holds_ancestor_of_spelled(r, self.normal_reads))
                 || (self.resolved.iter())
                     .any(|(from, to)| paths.holds_ancestor_of(from) || paths.holds_ancestor_of(to)))
     }
@@ -373,7 +372,7 @@ pub(super) fn recording<T>(build: impl FnOnce() -> T) -> (T, Arc<Inputs>) {
     (out, inputs)
 }
 
-/// [`recording`] of `dir`'s build.
+/// Runs `dir`'s build recording its inputs, which also become inputs of the enclosing build.
 pub(super) fn recording_build<T>(dir: &Path, build: impl FnOnce() -> T) -> (T, Arc<Inputs>) {
     let (out, inputs) = recording_apart(Some(dir), build);
     let inputs = Arc::new(inputs);
