@@ -166,7 +166,7 @@ mod tests {
         w("group/kustomization.yaml", "resources:\n- ../apps/a/sets\n");
         w(
             "clusters/nesting/kustomization.yaml",
-            "resources:\n- ../../group\ncommonLabels:\n  c: n\n",
+            "resources:\n- ../../group\ncommonLabels:\n  c: x\n",
         );
         w(
             "clusters/other/kustomization.yaml",
@@ -193,9 +193,16 @@ mod tests {
     /// reusing its memo: REF's renders, how many builds REF took as the working tree's, and
     /// what a renderer of its own renders at REF.
     fn both_sides(working: &str, at_ref: &str) -> (Vec<Render>, usize, Vec<Render>) {
+        both_sides_with(&[(BASE, working, at_ref)])
+    }
+
+    /// [`both_sides`] with each of `changes` (file, working tree's text, REF's text).
+    fn both_sides_with(changes: &[(&str, &str, &str)]) -> (Vec<Render>, usize, Vec<Render>) {
         let (_dir, root) = repo();
-        let changed: BTreeSet<PathBuf> = [root.join(BASE)].into();
-        write(&root, BASE, working);
+        let changed: BTreeSet<PathBuf> = changes.iter().map(|(f, _, _)| root.join(f)).collect();
+        for (file, working, _) in changes {
+            write(&root, file, working);
+        }
         let first = Renderer::new(&root)
             .recording_reads()
             .keeping_reached(&changed);
@@ -203,7 +210,9 @@ mod tests {
             let _ = shown(&first, &root, dir);
         }
         let memo = first.memo();
-        write(&root, BASE, at_ref);
+        for (file, _, at_ref) in changes {
+            write(&root, file, at_ref);
+        }
         super::CUT_OFF.with(|c| c.set(0));
         let second = Renderer::new(&root).with_memo(&memo, &changed);
         let renders = ROOTS.iter().map(|d| shown(&second, &root, d)).collect();
@@ -217,10 +226,17 @@ mod tests {
     fn builds_a_change_does_not_alter_are_taken_from_the_other_renderer() {
         let (renders, taken, expected) = both_sides(&deployment("3"), &deployment("2"));
         assert_eq!(renders, expected);
-        // The failing cluster (its overlays come out the same) and the group (its overlay
-        // sets the replicas); not `apps/a/sets` (its base differs) nor the clusters whose
-        // own build no other build uses (only their inputs were kept), nor `clusters/other`.
-        assert_eq!(taken, 2, "{renders:?}");
+        // The failing cluster (its overlays come out the same), the group (its overlay sets
+        // the replicas) and the cluster nesting it (uncounted here, so its result was kept
+        // as for a build with users to come); not `apps/a/sets` or `apps/a/keeps` (their
+        // base differs), nor `clusters/other` (it uses `keeps`).
+        assert_eq!(taken, 3, "{renders:?}");
+        assert!(
+            renders[1]
+                .as_ref()
+                .is_ok_and(|r| r.iter().any(|o| o.contains("replicas: 5"))),
+            "{renders:?}"
+        );
         assert!(
             renders[0]
                 .as_ref()
@@ -243,6 +259,30 @@ mod tests {
             renders[0]
                 .as_ref()
                 .is_err_and(|e| e.contains("deployment.yaml") && !e.contains("missing.yaml")),
+            "{renders:?}"
+        );
+    }
+
+    #[test]
+    fn a_build_whose_own_file_differs_is_built_again() {
+        // The group's own kustomization adds a prefix at REF: its overlay comes out the same,
+        // but the group is built again, and so is the cluster nesting it; the failing
+        // cluster, reached only through the overlay, is still taken.
+        const GROUP: &str = "group/kustomization.yaml";
+        let (renders, taken, expected) = both_sides_with(&[
+            (BASE, &deployment("3"), &deployment("2")),
+            (
+                GROUP,
+                "resources:\n- ../apps/a/sets\n",
+                "resources:\n- ../apps/a/sets\nnamePrefix: g-\n",
+            ),
+        ]);
+        assert_eq!(renders, expected);
+        assert_eq!(taken, 1, "{renders:?}");
+        assert!(
+            renders[1]
+                .as_ref()
+                .is_ok_and(|r| r.iter().any(|o| o.contains("name: g-a"))),
             "{renders:?}"
         );
     }
