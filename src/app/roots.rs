@@ -916,15 +916,18 @@ pub fn check_roots(
     // A check that keeps its renders hands its memo back (`RootsOutcome::memo`) for another
     // check to reuse, unless it reuses another's itself (`kgate diff --since`'s REF side).
     let hands_back = settings.keep.is_some() && settings.reuse.is_none();
+    // The files the change edited, when REF's side of `diff --since` renders from this
+    // render's memo next.
+    let then_ref = (settings.scope)
+        .filter(|_| hands_back && settings.ref_next)
+        .map(|s| s.changed_files());
     if hands_back {
         renderer = renderer.recording_reads();
-        // REF's side, next, takes the builds the change reaches that come out the same there.
-        if let Some(scope) = settings.scope.filter(|_| settings.ref_next) {
-            let changed = (scope.changed_files().iter())
-                .map(|rel| scan_root.join(rel))
-                .collect();
-            renderer = renderer.keeping_reached(&changed);
-        }
+    }
+    // REF's side takes the builds the change reaches that come out the same there.
+    if let Some(changed) = then_ref {
+        let changed = changed.iter().map(|rel| scan_root.join(rel)).collect();
+        renderer = renderer.keeping_reached(&changed);
     }
     // With the render cache, builds are counted even when the memo is handed back: what the
     // other check does not find in the memo it finds in the cache (copying every build into
@@ -935,9 +938,6 @@ pub fn check_roots(
     if !hands_back || settings.store.is_some() {
         use super::build_uses::{expected_builds, expected_builds_then_ref};
         // The working tree's side of `diff --since` keeps what REF's render will ask for.
-        let then_ref = (settings.scope)
-            .filter(|_| hands_back && settings.ref_next)
-            .map(|s| s.changed_files());
         // Counted ahead (REF's side, while it waited), with no REF to count for.
         let ahead = (settings.expected.lock().ok())
             .and_then(|mut e| e.take())

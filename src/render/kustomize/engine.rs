@@ -562,15 +562,25 @@ impl Renderer {
         // What is memoized was built under the built-in schema and set no custom one; a hit
         // replays its only effect on the schema state, having looked the built-in one up.
         let before = super::openapi::build_state();
-        if !before.has_custom()
-            && let Some((hit, looked_up, inputs)) = self.cache.lock().ok().and_then(|mut c| {
+        // In the memo, or (REF's side of `diff --since`) the other renderer's build, taken
+        // when it comes out the same here (`cut_off`), kept for the users to come.
+        let served = (!before.has_custom()).then(|| {
+            let hit = self.cache.lock().ok().and_then(|mut c| {
                 if this_use == Use::Last {
                     c.remove(dir)
                 } else {
                     c.get(dir).cloned()
                 }
+            });
+            hit.or_else(|| {
+                let (built, looked_up, inputs) = self.cut_off(dir, stack)?;
+                if this_use != Use::Last {
+                    self.remember_built(dir, Arc::clone(&built), looked_up, inputs.clone());
+                }
+                Some((built, looked_up, inputs))
             })
-        {
+        });
+        if let Some((hit, looked_up, inputs)) = served.flatten() {
             if looked_up {
                 super::openapi::note_builtin_lookup();
             }
@@ -580,32 +590,18 @@ impl Renderer {
             return Arc::try_unwrap(hit).unwrap_or_else(|shared| (*shared).clone());
         }
         if !before.has_custom()
-            && let Some((built, looked_up, inputs)) = self.cut_off(dir, stack)
+            && let Some(restored) = self.restore(dir)
         {
+            let (inputs, looked_up) = (Arc::new(restored.inputs), restored.looked_up);
             if looked_up {
                 super::openapi::note_builtin_lookup();
             }
             memo::note_all(&inputs);
-            self.use_ids(inputs.ids.iter().copied());
-            if this_use != Use::Last {
-                self.remember_built(dir, Arc::clone(&built), looked_up, inputs);
-            }
-            return Arc::try_unwrap(built).unwrap_or_else(|shared| (*shared).clone());
-        }
-        if !before.has_custom()
-            && let Some(restored) = self.restore(dir)
-        {
-            let inputs = Arc::new(restored.inputs);
-            if restored.looked_up {
-                super::openapi::note_builtin_lookup();
-            }
-            memo::note_all(&inputs);
-            let looked_up = restored.looked_up;
             let kept =
                 self.keep_reached(dir, (&restored.result, looked_up), from, this_use, &inputs);
             if this_use != Use::Last {
                 let built = kept.unwrap_or_else(|| Arc::new(restored.result.clone()));
-                self.remember_built(dir, built, restored.looked_up, inputs);
+                self.remember_built(dir, built, looked_up, inputs);
             }
             return restored.result;
         }
