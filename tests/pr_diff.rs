@@ -1814,3 +1814,42 @@ fn ref_takes_the_builds_the_change_does_not_reach_from_the_working_tree() {
         .collect();
     assert_eq!(roots, SVC0_ALL, "{report}");
 }
+
+/// A comment that suppresses a finding changes no object: the clusters render the same at
+/// REF, so REF's side takes the working tree's checks of them (`roots/taken.rs`), yet each
+/// side's gate reads its own files, so the finding the comment suppresses is resolved (a
+/// side that took the working tree's gated findings would resolve nothing), and the report
+/// is the exported tree's.
+#[test]
+fn a_comment_suppressing_a_finding_resolves_it_though_every_root_renders_the_same() {
+    let (_tmp, repo) = monorepo();
+    let deployment = "apps/svc-0000/base/deployment.yaml";
+    edit(&repo, deployment, "runAsNonRoot: true", "privileged: true");
+    git(&repo, &["commit", "-q", "-am", "svc-0000 runs privileged"]);
+    edit(
+        &repo,
+        deployment,
+        "privileged: true",
+        "privileged: true # kgate:ignore privileged-container -- a node agent",
+    );
+    let report = diff(&repo);
+    assert_eq!(report["roots"], serde_json::json!([]));
+    assert_eq!(report["findings"]["added"], serde_json::json!([]));
+    assert_eq!(
+        finding_files(&report, "resolved"),
+        [format!("{deployment} privileged-container")]
+    );
+    let resolved = &report["findings"]["resolved"][0]["roots"];
+    let roots: Vec<&str> = (resolved.as_array().unwrap().iter())
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert_eq!(roots, SVC0_ALL, "{report}");
+    for jobs in ["1", "2"] {
+        let out = common::kgate(&repo, &["diff", "--since", "HEAD", "--timings", "-j", jobs]);
+        let timings = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            timings.contains("the working tree's checks of the roots rendering the same"),
+            "{timings}"
+        );
+    }
+}

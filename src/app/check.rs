@@ -101,6 +101,8 @@ pub struct Kept {
     pub results_reused: (usize, usize),
     /// The render cache it used (its files' states are known).
     pub store: Option<std::sync::Arc<crate::render::RenderStore>>,
+    /// The roots whose check it took from the other check's: they render as there.
+    pub taken: std::collections::BTreeSet<String>,
 }
 
 /// What `kgate diff --since REF` asks of a check besides keeping its renders: for REF's
@@ -132,6 +134,11 @@ pub struct Keeping<'a> {
     /// The other check's plan of its roots (`handover::RendersDone::plan`), taken when this
     /// check shares its discovery, graph and selection.
     pub plan: Option<&'a handover::RootsPlan>,
+    /// The working tree's checks of its roots that are no base (`roots/taken.rs`): given
+    /// with `ref_next`; taken, by REF's side sharing the working tree's graph, for the roots
+    /// that render the same. Taken ones are waited for after the roots' checks, on the
+    /// calling thread, which must be no worker of the pool.
+    pub root_checks: Option<&'a handover::RootChecks>,
 }
 
 /// A check's repository-scope results, handed to another check that runs beside it: given
@@ -833,6 +840,18 @@ pub fn check_prepared(
         }
         results
     };
+    // REF's side takes the working tree's checks only with its graph, plan and scope, and
+    // the same definitions to validate against (its own are made from REF's files).
+    let root_checks = keeping
+        .filter(|k| k.ref_next || graph_shared)
+        .filter(|k| {
+            k.ref_next
+                || k.sources.is_some_and(|theirs| {
+                    let dirs = s.schema_dirs();
+                    !repo::definitions_may_differ(&differing, &s.sources, theirs, &dirs)
+                })
+        })
+        .and_then(|k| k.root_checks);
     let (rendered, repo_scope) = pool.install(|| {
         rayon::join(
             || {
@@ -861,6 +880,7 @@ pub fn check_prepared(
                         on_rendered: keeping.and_then(|k| k.on_rendered),
                         results: keeping.and_then(|k| k.results),
                         store: store.clone(),
+                        root_checks,
                     },
                 )
             },
@@ -890,6 +910,26 @@ pub fn check_prepared(
     });
 
     lap("plain files", &mut timings);
+    let mut rendered = rendered;
+    if !rendered.taken.is_empty() {
+        let theirs = root_checks.and_then(|c| c.wait_for(&rendered.taken));
+        let theirs = theirs.ok_or_else(|| {
+            let roots: Vec<&str> = rendered.taken.iter().map(String::as_str).collect();
+            CheckError::Handover(roots.join(", "))
+        })?;
+        let mut findings = std::mem::take(&mut rendered.findings);
+        for checked in theirs {
+            findings.extend(checked.findings);
+            rendered.objects += checked.objects;
+            rendered.evaluated += checked.affected;
+        }
+        // Merged again: the taken findings are seen through roots this check did not render.
+        rendered.findings = roots::merge_across_roots(findings);
+        lap(
+            "the working tree's checks of the roots rendering the same",
+            &mut timings,
+        );
+    }
     let mut affected = affected;
     if let Some(a) = &mut affected {
         a.objects = rendered.objects;
@@ -952,6 +992,7 @@ pub fn check_prepared(
         walked,
         results_reused: rendered.results_reused,
         store,
+        taken: rendered.taken,
     };
     // The policies, schemas and discovery are freed on a thread of their own, as the roots'
     // builds are: the report need not wait for it.

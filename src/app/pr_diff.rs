@@ -251,6 +251,9 @@ struct Side {
     /// The worker threads it was prepared on (`Prepared::threads`): the comparison runs on
     /// the working tree's (a pool of its own would start threads only for it).
     pool: Arc<rayon::ThreadPool>,
+    /// REF's side checked in place: the roots whose check it took from the working tree's,
+    /// as they render the same (`roots/taken.rs`).
+    taken: BTreeSet<String>,
 }
 
 impl Side {
@@ -284,6 +287,7 @@ impl Side {
             shares_graph: false,
             store: kept.store,
             pool,
+            taken: kept.taken,
         })
     }
 
@@ -416,6 +420,7 @@ const KEEP: Keeping<'static> = Keeping {
     on_rendered: None,
     repo_out: None,
     plan: None,
+    root_checks: None,
 };
 
 /// `kgate diff --since REF [PATH...]`: the rendered difference and the findings difference
@@ -588,13 +593,25 @@ fn handed_over(
     }
 }
 
-/// Ends a [`super::check::RepoHandoff`] when dropped.
-struct EndsHandoff<'a>(&'a super::check::RepoHandoff);
+/// Ends a [`super::check::RepoHandoff`] and a [`super::handover::RootChecks`] when dropped.
+struct EndsHandoff<'a>(
+    &'a super::check::RepoHandoff,
+    &'a super::handover::RootChecks,
+);
 
 impl Drop for EndsHandoff<'_> {
     fn drop(&mut self) {
         self.0.end();
+        self.1.end();
     }
+}
+
+/// What the two checks in place share besides the working tree's memo.
+struct SharedInPlace<'a> {
+    /// Policy results by content.
+    results: &'a super::roots::SharedResults,
+    /// The working tree's checks of roots REF's side may take (`roots/taken.rs`).
+    root_checks: &'a super::handover::RootChecks,
 }
 
 /// REF's side checked in place beside the working tree's ([`RefSide::working_tree_and_ref`]):
@@ -636,8 +653,13 @@ impl RefSide<'_> {
             present: &at.present,
         };
         let results = super::roots::SharedResults::default();
+        let root_checks = super::handover::RootChecks::default();
+        let beside = SharedInPlace {
+            results: &results,
+            root_checks: &root_checks,
+        };
         let (after, at_ref, shares_graph) =
-            self.working_tree_and_ref(prepared, files, &results, timings)?;
+            self.working_tree_and_ref(prepared, files, beside, timings)?;
         if after.helm_runs > 0 {
             let why = "Helm ran (it reads the disk)";
             let (before, tree) = self.export_and_check(None, why, timings)?;
@@ -657,6 +679,7 @@ impl RefSide<'_> {
                     sources: Some(&after.table),
                     results: Some(&results),
                     store: after.store.as_ref(),
+                    root_checks: Some(&root_checks),
                     ..KEEP
                 };
                 let before = (*prepared).and_then(|p| Side::finish(p, &keeping));
@@ -706,7 +729,10 @@ impl RefSide<'_> {
         &self,
         prepared: Prepared,
         files: RefFiles<'_>,
-        results: &super::roots::SharedResults,
+        SharedInPlace {
+            results,
+            root_checks,
+        }: SharedInPlace<'_>,
         timings: &mut Timings,
     ) -> Result<(Side, RefCheck, bool), CheckError> {
         let clock = std::time::Instant::now();
@@ -752,6 +778,7 @@ impl RefSide<'_> {
                     results: Some(results),
                     store: done.store.as_ref(),
                     plan: Some(&done.plan),
+                    root_checks: Some(root_checks),
                     ..KEEP
                 };
                 let before = prepared.and_then(|p| Side::finish(p, &keeping));
@@ -770,10 +797,11 @@ impl RefSide<'_> {
                 ref_next: true,
                 on_rendered: (!one_worker).then_some(&hand_over as _),
                 repo_out: Some(repo),
+                root_checks: Some(root_checks),
                 ..KEEP
             };
             // However the check ends (a panic included), REF's side waits no longer.
-            let ended = EndsHandoff(repo);
+            let ended = EndsHandoff(repo, root_checks);
             let after = Side::finish(prepared, &keeping).map(|a| (a, clock.elapsed()));
             drop(ended);
             // Closes the channel, should the memo not have been handed over.
@@ -866,6 +894,10 @@ fn root_diff(id: &str, before: Option<&Side>, after: &Side) -> Option<RootDiff> 
             Some(s) if s.is_root(id) => s.render(id),
             _ => Ok(Cow::Borrowed(&[])),
         }
+    }
+    // REF's side took the root's check from the working tree's: it renders the same.
+    if before.is_some_and(|b| b.taken.contains(id)) {
+        return None;
     }
     let (b, a) = (render(before, id), render(Some(after), id));
     let errors = SideErrors {

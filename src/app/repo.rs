@@ -382,7 +382,7 @@ pub fn repo_definitions(
             let Ok(text) = sources.text(path) else {
                 return Vec::new();
             };
-            if !text.contains("CustomResourceDefinition") && !text.contains("gatekeeper.sh/") {
+            if !may_hold_definitions(&text) {
                 return Vec::new();
             }
             let rel = crate::source::relative(root, path);
@@ -402,6 +402,37 @@ pub fn repo_definitions(
         }
     }
     (crds, gatekeeper)
+}
+
+/// Whether a file's `text` may hold a definition [`repo_definitions`] reads.
+fn may_hold_definitions(text: &str) -> bool {
+    text.contains("CustomResourceDefinition") || text.contains("gatekeeper.sh/")
+}
+
+/// Whether [`repo_definitions`] may differ between two checks whose files differ in `paths`
+/// only (absolute; `ours` and `theirs` serve each check's contents, a path absent from one
+/// failing there or hidden by it, and not asked then, as a read would count as one that
+/// needs the other revision's tree): a path under a schema directory, or whose text on
+/// either side may hold a definition. A path neither side reads as a file (a directory) may
+/// hold anything.
+pub fn definitions_may_differ<'p>(
+    paths: impl IntoIterator<Item = &'p PathBuf>,
+    ours: &FileTable,
+    theirs: &FileTable,
+    schema_dirs: &[PathBuf],
+) -> bool {
+    let text = |table: &FileTable, path: &Path| {
+        if table.is_hidden(path) {
+            return Err(());
+        }
+        table.text(path).map_err(|_| ())
+    };
+    paths.into_iter().any(|path| {
+        let texts = [text(ours, path), text(theirs, path)];
+        schema_dirs.iter().any(|d| path.starts_with(d))
+            || texts.iter().all(Result::is_err)
+            || (texts.iter().flatten()).any(|t| may_hold_definitions(t))
+    })
 }
 
 /// A CustomResourceDefinition (`true`) or a Gatekeeper template or constraint (`false`).
@@ -489,6 +520,50 @@ mod tests {
     use super::*;
     use crate::discover::graph::{GraphNode, NodeKind, RepoGraph};
     use crate::policy::context::ContextSettings;
+
+    /// Two checks' definitions may differ when a differing file holds one on either side or
+    /// lies under a schema directory, or is no file; a path one side hides is absent there,
+    /// and not asked for (a hidden read sends `kgate diff --since` to REF's export).
+    #[test]
+    fn definitions_may_differ_when_a_differing_file_may_hold_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        let plain = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n";
+        let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n";
+        for (rel, text) in [
+            ("a.yaml", plain),
+            ("schemas/s.json", "{}"),
+            ("new.yaml", plain),
+        ] {
+            let path = root.join(rel);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, text).expect("write");
+        }
+        let theirs = FileTable::new(root, 1 << 20);
+        let ours = |at_ref: &str| {
+            let table = FileTable::new(root, 1 << 20).hiding([root.join("new.yaml")]);
+            table.preload(
+                &root.join("a.yaml"),
+                std::sync::Arc::from(at_ref.as_bytes()),
+            );
+            table
+        };
+        let schemas = [root.join("schemas")];
+        let differ = |ours: &FileTable, rel: &str| {
+            let paths = [root.join(rel)];
+            definitions_may_differ(&paths, ours, &theirs, &schemas)
+        };
+        let edited = ours("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n");
+        assert!(!differ(&edited, "a.yaml"));
+        assert!(differ(&ours(crd), "a.yaml"), "a CRD at REF");
+        assert!(differ(&edited, "schemas/s.json"));
+        assert!(differ(&edited, "schemas"), "a directory");
+        assert!(
+            !differ(&edited, "new.yaml"),
+            "added: plain in the working tree"
+        );
+        assert!(edited.hidden_reads().is_empty());
+    }
 
     #[test]
     fn the_repository_rules_key_follows_what_their_input_is_made_of() {

@@ -15,12 +15,17 @@ use crate::policy::{EvalError, Evaluator, EvaluatorPool, PolicySet, Violation};
 use crate::render::{RenderError, Renderer, Resource};
 use crate::yaml::Pos;
 
-use super::handover::{Rendering, RendersDone, RootsPlan};
+use super::handover::{Rendering, RendersDone, RootChecked, RootChecks, RootsPlan};
 pub use super::merge::merge_across_roots;
 use super::object_scope::{ObjectScope, RootScope};
 use super::results_memo::{Memoized, PolicyResults, memo_key, root_key};
 pub use super::results_memo::{ResultsMemo, SharedResults};
 use super::schedule::RendersFirst;
+
+mod bases;
+mod taken;
+
+use bases::{kept_base_findings, surely_covered};
 
 /// What checking the roots produced.
 pub struct RootsOutcome {
@@ -42,6 +47,10 @@ pub struct RootsOutcome {
     pub helm_runs: usize,
     /// How many object and root evaluations the results by content spared this check.
     pub results_reused: (usize, usize),
+    /// The roots whose check was taken from the other check's
+    /// ([`RootSettings::root_checks`]): their findings and counts are not in this outcome,
+    /// nor their renders in `rendered` (they render as the other check's).
+    pub taken: BTreeSet<String>,
 }
 
 /// Rendered roots handed back to the caller (`kgate diff --since` compares them rather than
@@ -105,6 +114,12 @@ struct Shared<'a> {
     /// returns, with how many are left ([`RootSettings::on_rendered`]).
     renders_left: std::sync::atomic::AtomicUsize,
     on_left: &'a (dyn Fn(usize) + Sync),
+    /// Where the checks of roots that are no base go, for the other check to take
+    /// ([`RootSettings::root_checks`]), and where this check takes them from.
+    checks_out: Option<&'a RootChecks>,
+    checks_in: Option<&'a RootChecks>,
+    /// The roots whose check this check took from the other (`taken::take_check`).
+    taken: Mutex<BTreeSet<String>>,
 }
 
 impl Shared<'_> {
@@ -247,7 +262,11 @@ fn check_root(
     ev: &mut Evaluator,
     dir: &Path,
     settings: &crate::policy::context::ContextSettings,
-) -> (Vec<Finding>, usize) {
+) -> Checked {
+    // Its findings and counts come with the other check's (`RootsOutcome::taken`).
+    if s.take_check(dir) {
+        return RootChecked::default();
+    }
     let rendered = render_root(s, dir);
     check_root_render(s, ev, rendered, settings)
 }
@@ -255,14 +274,15 @@ fn check_root(
 /// A kustomization root rendered, named as the graph names it, and counted as rendered.
 type RootRender = (String, Result<Vec<Resource>, RenderError>);
 
-/// A root's findings and how many objects it checked.
-type Checked = (Vec<Finding>, usize);
+/// A root's findings and how many objects it checked (and the change can affect).
+type Checked = RootChecked;
 
 /// [`check_root`]'s render.
 fn render_root(s: &Shared<'_>, dir: &Path) -> RootRender {
     let rel = relative(s.scan_root, dir);
     let rendered = s.renderer.render(dir);
     s.rendered();
+    s.publish_render(&rel, rendered.is_ok());
     if let (Err(_), Ok(mut failed)) = (&rendered, s.failed.lock()) {
         failed.insert(rel.clone());
     }
@@ -278,16 +298,17 @@ fn check_root_render(
     ev: &mut Evaluator,
     (rel, rendered): RootRender,
     settings: &crate::policy::context::ContextSettings,
-) -> (Vec<Finding>, usize) {
-    let resources = match rendered {
-        Ok(r) => r,
+) -> Checked {
+    let checked = match rendered {
+        Ok(resources) => check_rendered(s, ev, (&rel, &rel, Some(&rel)), resources, settings),
         Err(e) => {
             let finding = render_error_finding(s, &e, &rel);
             keep_render(s, &rel, Err(e));
-            return (vec![finding], 0);
+            RootChecked::failed(finding)
         }
     };
-    check_rendered(s, ev, (&rel, &rel, Some(&rel)), resources, settings)
+    s.publish_check(&rel, &checked);
+    checked
 }
 
 /// An Argo CD Application whose path is a chart: the chart rendered as Argo CD renders it
@@ -299,11 +320,11 @@ fn check_helm_entry(
     e: &crate::render::entry::EntryRender,
     source: &crate::render::entry::HelmSource,
     settings: &crate::policy::context::ContextSettings,
-) -> (Vec<Finding>, usize) {
+) -> Checked {
     let at_entry = |message: String, unavailable: bool| {
         let mut err = crate::render::RenderError::at(&s.scan_root.join(&e.file), e.pos, message);
         err.unavailable = unavailable;
-        (vec![render_error_finding(s, &err, &e.id)], 0)
+        RootChecked::failed(render_error_finding(s, &err, &e.id))
     };
     if let Some(remote) = &source.remote {
         return at_entry(
@@ -367,7 +388,7 @@ fn check_helm_entry(
             }
             f.message = format!("{} (rendering what {} deploys)", f.message, e.id);
             keep_render(s, &e.id, Err(err));
-            (vec![f], 0)
+            RootChecked::failed(f)
         }
     }
 }
@@ -379,7 +400,7 @@ fn check_chart(
     helm: &crate::render::helm::Helm,
     dir: &Path,
     settings: &crate::policy::context::ContextSettings,
-) -> (Vec<Finding>, usize) {
+) -> Checked {
     let rel = relative(s.scan_root, dir);
     let file_id = |f: &Path| s.renderer.file_id(f);
     match crate::render::helm::output::render_chart(helm, dir, &rel, &file_id) {
@@ -387,7 +408,7 @@ fn check_chart(
         Err(e) => {
             let finding = render_error_finding(s, &e, &rel);
             keep_render(s, &rel, Err(e));
-            (vec![finding], 0)
+            RootChecked::failed(finding)
         }
     }
 }
@@ -434,7 +455,7 @@ fn check_entry(
     helm: &crate::render::helm::Helm,
     e: &crate::render::entry::EntryRender,
     settings: &crate::policy::context::ContextSettings,
-) -> (Vec<Finding>, usize) {
+) -> Checked {
     if let Some(note) = &e.note {
         let mut err = crate::render::RenderError::at(
             &s.scan_root.join(&e.file),
@@ -442,7 +463,7 @@ fn check_entry(
             format!("{}: {note}", e.id),
         );
         err.unavailable = true;
-        return (vec![render_error_finding(s, &err, &e.id)], 0);
+        return RootChecked::failed(render_error_finding(s, &err, &e.id));
     }
     if let Some(source) = &e.helm {
         return check_helm_entry(s, ev, helm, e, source, settings);
@@ -461,7 +482,7 @@ fn check_entry(
             }
             f.message = format!("{} (building what {} deploys)", f.message, e.id);
             keep_render(s, &e.id, Err(err));
-            return (vec![f], 0);
+            return RootChecked::failed(f);
         }
     };
     // Fields the controller's options set were read from a kustomization that exists only
@@ -519,9 +540,9 @@ fn check_entry(
     }
     // The entry point's options apply to every object it deploys.
     let scope_root = (!s.scope.is_some_and(|sc| sc.changed(&e.file))).then_some(e.path.as_str());
-    let (mut found, n) = check_rendered(s, ev, (&e.id, &e.path, scope_root), resources, settings);
-    found.extend(extra);
-    (found, n)
+    let mut checked = check_rendered(s, ev, (&e.id, &e.path, scope_root), resources, settings);
+    checked.findings.extend(extra);
+    checked
 }
 
 fn restamp(node: &mut crate::yaml::Node, file: crate::yaml::FileId, pos: Pos) {
@@ -560,7 +581,7 @@ fn check_rendered(
     (name, context_path, scope_root): RootNames<'_>,
     resources: Vec<Resource>,
     settings: &crate::policy::context::ContextSettings,
-) -> (Vec<Finding>, usize) {
+) -> Checked {
     let rel = name.to_owned();
     let is_base = s.bases.contains_key(name);
     let context = settings.for_root(Some(context_path));
@@ -578,10 +599,9 @@ fn check_rendered(
                 .is_none_or(|in_root| affects(s, in_root, r))
         })
         .collect();
-    s.affected_objects.fetch_add(
-        affected.iter().filter(|a| **a).count(),
-        std::sync::atomic::Ordering::Relaxed,
-    );
+    let affected_count = affected.iter().filter(|a| **a).count();
+    s.affected_objects
+        .fetch_add(affected_count, std::sync::atomic::Ordering::Relaxed);
     // Only the objects something reads are made JSON: with some objects unaffected, the
     // affected ones and the objects of their namespaces, which is all root-scope rules that
     // relate objects within a namespace see (`root_focus`); the others stand as `{}` in
@@ -698,9 +718,13 @@ fn check_rendered(
             kept.push((rel, set_aside));
         }
     }
-    let count = resources.len();
+    let objects = resources.len();
     keep_render(s, name, Ok(resources));
-    (out, count)
+    RootChecked {
+        findings: out,
+        objects,
+        affected: affected_count,
+    }
 }
 
 /// Whether the change can affect the rendered object `r` of a root (`in_root`: its scope).
@@ -788,59 +812,6 @@ fn findings_of(
     out
 }
 
-/// Whether `base` is already known to be covered (`covered_by`) when every root is done: by
-/// a user that rendered (or that this check does not render), and is no base or is itself
-/// surely covered. Roots are checked costliest first, so a base's users are mostly done
-/// when it is.
-fn surely_covered(s: &Shared<'_>, base: &str) -> bool {
-    let (Ok(done), Ok(failed)) = (s.done.lock(), s.failed.lock()) else {
-        return false;
-    };
-    // A user this check does not render counts as rendered, as in `kept_base_findings`.
-    let rendered =
-        |user: &str| (!s.rendering.contains(user) || done.contains(user)) && !failed.contains(user);
-    covered_by(base, s.bases, &rendered, &mut BTreeSet::new())
-}
-
-/// Whether a rendered root covers the base `base`: a node using it rendered (`rendered`) and
-/// is deployed itself or a covered base. A base whose every user fails to render is checked
-/// alone rather than not at all.
-fn covered_by(
-    base: &str,
-    bases: &BTreeMap<String, Vec<String>>,
-    rendered: &dyn Fn(&str) -> bool,
-    seen: &mut BTreeSet<String>,
-) -> bool {
-    if !seen.insert(base.to_owned()) {
-        return false;
-    }
-    bases.get(base).into_iter().flatten().any(|user| {
-        rendered(user) && (!bases.contains_key(user) || covered_by(user, bases, rendered, seen))
-    })
-}
-
-/// The set-aside root-scope findings of the bases no rendered root covers (`covered_by`).
-fn kept_base_findings(s: &Shared<'_>) -> Vec<Finding> {
-    let failed = s.failed.lock().map(|f| f.clone()).unwrap_or_default();
-    let set_aside = s
-        .base_findings
-        .lock()
-        .map(|mut b| std::mem::take(&mut *b))
-        .unwrap_or_default();
-    set_aside
-        .into_iter()
-        .filter(|(base, _)| {
-            !covered_by(
-                base,
-                s.bases,
-                &|u| !failed.contains(u),
-                &mut BTreeSet::new(),
-            )
-        })
-        .flat_map(|(_, f)| f)
-        .collect()
-}
-
 /// Renders and checks every root among `kustomizations`.
 /// What checking roots needs from the configuration.
 pub struct RootSettings<'a> {
@@ -885,6 +856,10 @@ pub struct RootSettings<'a> {
     /// `keep`, and no `reuse`. `kgate diff --since` starts REF's side then, beside the
     /// working tree's last checks.
     pub on_rendered: Option<&'a (dyn Fn(Rendering) + Sync)>,
+    /// `kgate diff --since` in place (`roots/taken.rs`): the working tree's side, whose memo
+    /// REF's reuses next (`ref_next`), gives its checks of the roots that are no base here;
+    /// REF's side (`reuse`) takes such a root's check when the root renders the same.
+    pub root_checks: Option<&'a RootChecks>,
 }
 
 /// One unit of `check_roots`' work.
@@ -1005,6 +980,9 @@ pub fn check_roots(
             dirs.len() + entries.len() + charts.len(),
         ),
         on_left: &on_left,
+        checks_out: settings.root_checks.filter(|_| then_ref.is_some()),
+        checks_in: settings.root_checks.filter(|_| settings.reuse.is_some()),
+        taken: Mutex::new(BTreeSet::new()),
     };
     let evaluators = EvaluatorPool::new(policies);
     if let Some(p) = settings.progress {
@@ -1076,9 +1054,9 @@ pub fn check_roots(
     let per_root = checks.merged(per_root);
     let mut findings = kept_base_findings(&shared);
     let mut objects = 0;
-    for (f, n) in per_root {
-        findings.extend(f);
-        objects += n;
+    for checked in per_root {
+        findings.extend(checked.findings);
+        objects += checked.objects;
     }
     let results_reused = (
         shared.hits[0].load(std::sync::atomic::Ordering::Relaxed),
@@ -1102,6 +1080,7 @@ pub fn check_roots(
         .affected_objects
         .load(std::sync::atomic::Ordering::Relaxed);
     let rendered = shared.kept.into_inner().unwrap_or_default();
+    let taken = shared.taken.into_inner().unwrap_or_default();
     let results = shared.memo;
     drop_aside((renderer, results));
     RootsOutcome {
@@ -1114,6 +1093,7 @@ pub fn check_roots(
         memo,
         helm_runs: helm.runs(),
         results_reused,
+        taken,
     }
 }
 
@@ -1152,31 +1132,5 @@ mod tests {
             root_dirs(&kustomizations, &components),
             [PathBuf::from("/repo/apps/web/overlays/prod")]
         );
-    }
-
-    /// A base is covered through a user that rendered and is deployed, or through a chain of
-    /// bases ending at one; while that user is not done (`surely_covered`'s predicate), the
-    /// base is not known to be covered, and its rules across objects run.
-    #[test]
-    fn a_base_is_covered_through_rendered_users() {
-        let bases: BTreeMap<String, Vec<String>> = [
-            ("base".to_owned(), vec!["overlay".to_owned()]),
-            (
-                "overlay".to_owned(),
-                vec!["cluster-a".to_owned(), "cluster-b".to_owned()],
-            ),
-        ]
-        .into();
-        let covered = |rendered: &[&str]| {
-            covered_by(
-                "base",
-                &bases,
-                &|u| rendered.contains(&u),
-                &mut BTreeSet::new(),
-            )
-        };
-        assert!(covered(&["overlay", "cluster-b"]));
-        assert!(!covered(&["overlay"]), "no deployed user rendered yet");
-        assert!(!covered(&["cluster-a", "cluster-b"]), "the overlay failed");
     }
 }

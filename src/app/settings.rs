@@ -87,6 +87,10 @@ pub enum CheckError {
     Changes(#[from] crate::app::changes::ChangesError),
     #[error(transparent)]
     KubeVersion(#[from] crate::validate::UnsupportedVersion),
+    /// `kgate diff --since`: the working tree's check ended without the checks of roots REF's
+    /// side took from it (it failed: its error is the one reported).
+    #[error("the working tree's check ended before it checked {0}")]
+    Handover(String),
 }
 
 /// `CheckOptions` resolved: canonical paths, the scanned root, the configuration.

@@ -55,10 +55,54 @@ impl Renderer {
         dir: &Path,
         stack: &mut Vec<PathBuf>,
     ) -> Option<(Built, bool, Arc<Inputs>)> {
-        let (differing, theirs) = self.theirs.as_ref()?;
+        let (_, theirs) = self.theirs.as_ref()?;
         let (Some(built), looked_up, inputs) = theirs.get(dir)? else {
             return None;
         };
+        let (reading, ours) = self.comes_out_same(dir, inputs, stack)?;
+        #[cfg(test)]
+        CUT_OFF.with(|c| c.set(c.get() + 1));
+        let inputs = Arc::new(inputs.with_nested_from(&reading, ours));
+        Some((Arc::clone(built), *looked_up, inputs))
+    }
+
+    /// Whether the root `dir` renders here as it rendered for the other renderer
+    /// ([`Renderer::with_memo`]), which built it, reading a file whose content differs here:
+    /// a render is its build's result through the top-level steps its own kustomization
+    /// names, so it is the same when its build comes out the same ([`Renderer::cut_off`]'s
+    /// test). Asked of a root only the other renderer's render used, whose result it did not
+    /// keep (a cluster's thousand objects): the caller takes that render's outcome instead
+    /// (`kgate diff --since` takes the working tree's checks of the root).
+    pub fn renders_as_theirs(&self, dir: &Path) -> bool {
+        let Some((_, theirs)) = self.theirs.as_ref() else {
+            return false;
+        };
+        let Ok(dir) = self.canonical_dir(dir, dir, Pos::default()) else {
+            return false;
+        };
+        let Some((_, _, inputs)) = theirs.get(&dir) else {
+            return false;
+        };
+        openapi::begin_build();
+        let same = self.comes_out_same(&dir, inputs, &mut Vec::new()).is_some();
+        #[cfg(test)]
+        if same {
+            CUT_OFF.with(|c| c.set(c.get() + 1));
+        }
+        same
+    }
+
+    /// Whether `dir`'s build here, which read what `inputs` (the other renderer's) names,
+    /// comes out as the other renderer's: it read no differing file itself, and each build
+    /// it used that read one is built here (as its users will ask for it anyway) and comes
+    /// out equal. With which of its used builds were built here, and their inputs here.
+    fn comes_out_same(
+        &self,
+        dir: &Path,
+        inputs: &Inputs,
+        stack: &mut Vec<PathBuf>,
+    ) -> Option<(Vec<bool>, Inputs)> {
+        let (differing, theirs) = self.theirs.as_ref()?;
         if inputs.is_volatile() || inputs.reads_itself_any(differing) {
             return None;
         }
@@ -99,12 +143,7 @@ impl Renderer {
         });
         stack.pop();
         openapi::restore_build(state);
-        same.then(|| {
-            #[cfg(test)]
-            CUT_OFF.with(|c| c.set(c.get() + 1));
-            let inputs = Arc::new(inputs.with_nested_from(&reading, ours));
-            (Arc::clone(built), *looked_up, inputs)
-        })
+        same.then_some((reading, ours))
     }
 }
 
@@ -198,7 +237,28 @@ mod tests {
 
     /// [`both_sides`] with each of `changes` (file, working tree's text, REF's text).
     fn both_sides_with(changes: &[(&str, &str, &str)]) -> (Vec<Render>, usize, Vec<Render>) {
-        let (_dir, root) = repo();
+        let (_dir, root, memo, changed) = working_tree_then_ref(changes);
+        super::CUT_OFF.with(|c| c.set(0));
+        let second = Renderer::new(&root).with_memo(&memo, &changed);
+        let renders = ROOTS.iter().map(|d| shown(&second, &root, d)).collect();
+        let taken = super::CUT_OFF.with(std::cell::Cell::get);
+        let plain = Renderer::new(&root);
+        let expected = ROOTS.iter().map(|d| shown(&plain, &root, d)).collect();
+        (renders, taken, expected)
+    }
+
+    /// The working tree's renders of the roots (each of `changes` with its working tree's
+    /// text), then REF's texts written: the repository, the working tree's memo and the
+    /// changed files.
+    fn working_tree_then_ref(
+        changes: &[(&str, &str, &str)],
+    ) -> (
+        tempfile::TempDir,
+        PathBuf,
+        crate::render::Memo,
+        BTreeSet<PathBuf>,
+    ) {
+        let (dir, root) = repo();
         let changed: BTreeSet<PathBuf> = changes.iter().map(|(f, _, _)| root.join(f)).collect();
         for (file, working, _) in changes {
             write(&root, file, working);
@@ -213,13 +273,54 @@ mod tests {
         for (file, _, at_ref) in changes {
             write(&root, file, at_ref);
         }
-        super::CUT_OFF.with(|c| c.set(0));
+        (dir, root, memo, changed)
+    }
+
+    /// Which roots REF's renderer says render as the working tree's
+    /// (`Renderer::renders_as_theirs`, asked before each is rendered), with REF's renders
+    /// (and what a renderer of its own renders at REF).
+    fn rendering_as_theirs(
+        changes: &[(&str, &str, &str)],
+    ) -> (Vec<bool>, Vec<Render>, Vec<Render>) {
+        let (_dir, root, memo, changed) = working_tree_then_ref(changes);
         let second = Renderer::new(&root).with_memo(&memo, &changed);
-        let renders = ROOTS.iter().map(|d| shown(&second, &root, d)).collect();
-        let taken = super::CUT_OFF.with(std::cell::Cell::get);
+        let (same, renders) = ROOTS
+            .iter()
+            .map(|d| {
+                (
+                    second.renders_as_theirs(&root.join(d)),
+                    shown(&second, &root, d),
+                )
+            })
+            .unzip();
         let plain = Renderer::new(&root);
         let expected = ROOTS.iter().map(|d| shown(&plain, &root, d)).collect();
-        (renders, taken, expected)
+        (same, renders, expected)
+    }
+
+    /// A root renders as the working tree's when its build comes out the same: the
+    /// failing cluster and the nesting one (their overlay sets the replicas the base's change
+    /// sets), not the one using the overlay that keeps them; none when the base fails at REF;
+    /// not the nesting cluster when the group it nests differs itself. Asking builds nothing
+    /// twice and changes no render.
+    #[test]
+    fn a_root_renders_as_theirs_when_its_build_comes_out_the_same() {
+        let replicas = (BASE, deployment("3"), deployment("2"));
+        let replicas = (replicas.0, replicas.1.as_str(), replicas.2.as_str());
+        let (same, renders, expected) = rendering_as_theirs(&[replicas]);
+        assert_eq!(same, [true, true, false]);
+        assert_eq!(renders, expected);
+        let (same, renders, expected) = rendering_as_theirs(&[(BASE, replicas.1, "kind: [")]);
+        assert_eq!(same, [false, false, false]);
+        assert_eq!(renders, expected);
+        let group = (
+            "group/kustomization.yaml",
+            "resources:\n- ../apps/a/sets\n",
+            "resources:\n- ../apps/a/sets\nnamePrefix: g-\n",
+        );
+        let (same, renders, expected) = rendering_as_theirs(&[replicas, group]);
+        assert_eq!(same, [true, false, false]);
+        assert_eq!(renders, expected);
     }
 
     #[test]
