@@ -1853,3 +1853,51 @@ fn a_comment_suppressing_a_finding_resolves_it_though_every_root_renders_the_sam
         );
     }
 }
+
+/// The clusters REF's side takes from the working tree fail there as here (at svc-0001's
+/// broken prod overlay), and count as failed: svc-0000's prod overlay, which every prod
+/// cluster uses, is covered by none, so its findings across objects are kept on both sides
+/// (a REF side that took the clusters as rendered would drop them, and the diff would report
+/// them added).
+#[test]
+fn clusters_taken_from_the_working_tree_fail_as_there() {
+    let (_tmp, repo) = monorepo();
+    edit(
+        &repo,
+        "apps/svc-0001/overlays/prod/kustomization.yaml",
+        "- ../../base\n",
+        "- ../../base\n- missing.yaml\n",
+    );
+    git(
+        &repo,
+        &["commit", "-q", "-am", "svc-0001's prod overlay is broken"],
+    );
+    let check = common::kgate(&repo, &["check", ".", "-f", "json"]);
+    let check: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    let kept = (check["findings"].as_array().unwrap().iter()).any(|f| {
+        f["rule"] == "missing-pdb-in-production"
+            && f["roots"] == serde_json::json!(["apps/svc-0000/overlays/prod"])
+    });
+    assert!(kept, "{check}");
+    edit(
+        &repo,
+        "apps/svc-0000/base/deployment.yaml",
+        "replicas: 2",
+        "replicas: 3",
+    );
+    let report = diff(&repo);
+    assert_eq!(
+        summary(&report),
+        expect(
+            &["apps/svc-0000/base"],
+            "modified Deployment svc-0000: /spec/replicas"
+        )
+    );
+    assert_eq!(report["findings"]["added"], serde_json::json!([]));
+    assert_eq!(report["findings"]["resolved"], serde_json::json!([]));
+    let timings = diff_timings(&repo);
+    assert!(
+        timings.contains("the working tree's checks of the roots rendering the same"),
+        "{timings}"
+    );
+}
