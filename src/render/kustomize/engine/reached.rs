@@ -84,12 +84,15 @@ impl Renderer {
             return false;
         };
         openapi::begin_build();
-        let same = self.comes_out_same(&dir, inputs, &mut Vec::new()).is_some();
+        let Some((_, ours)) = self.comes_out_same(&dir, inputs, &mut Vec::new()) else {
+            return false;
+        };
         #[cfg(test)]
-        if same {
-            CUT_OFF.with(|c| c.set(c.get() + 1));
-        }
-        same
+        CUT_OFF.with(|c| c.set(c.get() + 1));
+        // Its files count as read here, as a render would have read them
+        // (`Renderer::files_read`: a check leaves them out of its plain manifests).
+        self.use_ids(inputs.ids.iter().chain(&ours.ids).copied());
+        true
     }
 
     /// Whether `dir`'s build here, which read what `inputs` (the other renderer's) names,
@@ -176,7 +179,8 @@ mod tests {
 
     /// A repository whose base `apps/a/base` has two overlays, one that sets the replicas and
     /// one that does not, under three clusters: one failing at a broken overlay after the
-    /// overriding one, one nesting a group of the overriding overlay, and one of the other.
+    /// overriding one, one nesting a group of the overriding overlay (and a file of its own),
+    /// and one of the other.
     fn repo() -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().expect("temp dir");
         let root = std::fs::canonicalize(dir.path()).expect("canonical");
@@ -205,7 +209,11 @@ mod tests {
         w("group/kustomization.yaml", "resources:\n- ../apps/a/sets\n");
         w(
             "clusters/nesting/kustomization.yaml",
-            "resources:\n- ../../group\ncommonLabels:\n  c: x\n",
+            "resources:\n- ../../group\n- extra.yaml\ncommonLabels:\n  c: x\n",
+        );
+        w(
+            "clusters/nesting/extra.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n",
         );
         w(
             "clusters/other/kustomization.yaml",
@@ -287,10 +295,12 @@ mod tests {
         let (same, renders) = ROOTS
             .iter()
             .map(|d| {
-                (
-                    second.renders_as_theirs(&root.join(d)),
-                    shown(&second, &root, d),
-                )
+                let same = second.renders_as_theirs(&root.join(d));
+                // A root taken is not rendered here, yet its files count as read.
+                let own = root.join(d).join("extra.yaml");
+                let read = second.files_read().contains(&own);
+                assert!(!same || !own.exists() || read, "{d}");
+                (same, shown(&second, &root, d))
             })
             .unzip();
         let plain = Renderer::new(&root);
@@ -302,7 +312,7 @@ mod tests {
     /// failing cluster and the nesting one (their overlay sets the replicas the base's change
     /// sets), not the one using the overlay that keeps them; none when the base fails at REF;
     /// not the nesting cluster when the group it nests differs itself. Asking builds nothing
-    /// twice and changes no render.
+    /// twice and changes no render; a root taken counts its own files as read.
     #[test]
     fn a_root_renders_as_theirs_when_its_build_comes_out_the_same() {
         let replicas = (BASE, deployment("3"), deployment("2"));
