@@ -2,10 +2,12 @@
 //! that are no base of another ([`super::RootSettings::root_checks`]), and REF's check takes
 //! such a root's as its own when the root renders the same at REF
 //! ([`crate::render::Renderer::renders_as_theirs`]). A root's findings follow from its
-//! objects, its environment and cluster, the policies, the configuration and the change's
-//! scope, which are the same on both sides in place with a shared graph; suppressions are
-//! applied later, by each side's gate, from its own files. A cluster whose overlays override
-//! what a base's change set is then neither composed, finished nor checked twice.
+//! objects, its environment and cluster, the policies, the configuration, the change's scope
+//! and the definitions objects are validated against (CRDs, Gatekeeper templates): the same
+//! on both sides in place with a shared graph, when no differing file may hold a definition
+//! (`check_prepared` asks `repo::definitions_may_differ`). Suppressions are applied later, by
+//! each side's gate, from its own files. A cluster whose overlays override what a base's
+//! change set is then neither composed, finished nor checked twice.
 
 use std::path::Path;
 
