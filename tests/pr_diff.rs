@@ -316,6 +316,18 @@ fn a_new_finding_fails_and_usage_errors_exit_2() {
 
     let unknown = common::kgate(&repo, &["diff", "--since", "no-such-ref"]);
     assert_eq!(unknown.status.code(), Some(2));
+    // Named by the flag the user gave (a shallow clone in CI meets it first).
+    let said = String::from_utf8_lossy(&unknown.stderr);
+    assert!(said.contains("--since no-such-ref: not a commit"), "{said}");
+    assert!(
+        said.contains("fetch-depth: 0") && !said.contains("--changed-since"),
+        "{said}"
+    );
+    let outside = tempfile::tempdir().unwrap();
+    let nowhere = common::kgate(outside.path(), &["diff", "--since", "HEAD"]);
+    assert_eq!(nowhere.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&nowhere.stderr);
+    assert!(said.contains("--since needs a git repository"), "{said}");
     let both = common::kgate(&repo, &["diff", "--since", "HEAD", "--env", "dev,prod"]);
     assert_eq!(both.status.code(), Some(2));
 }

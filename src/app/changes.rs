@@ -12,12 +12,43 @@ use crate::source::relative;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChangesError {
-    #[error("--changed-since needs a git repository, and {} is not in one: {message}", .dir.display())]
-    NotARepository { dir: PathBuf, message: String },
-    #[error("--changed-since {reference}: {message}")]
-    BadReference { reference: String, message: String },
+    #[error("{flag} needs a git repository, and {} is not in one: {message}", .dir.display())]
+    NotARepository {
+        flag: &'static str,
+        dir: PathBuf,
+        message: String,
+    },
+    #[error("{flag} {reference}: {message}")]
+    BadReference {
+        flag: &'static str,
+        reference: String,
+        message: String,
+    },
     #[error("cannot run git: {0}")]
     Git(String),
+}
+
+/// The flag that names the revision, as `check` takes it.
+const CHANGED_SINCE: &str = "--changed-since";
+
+impl ChangesError {
+    /// The error as a command whose flag `flag` named the revision tells it (`kgate diff
+    /// --since`).
+    pub fn named(self, flag: &'static str) -> ChangesError {
+        match self {
+            ChangesError::NotARepository { dir, message, .. } => {
+                ChangesError::NotARepository { flag, dir, message }
+            }
+            ChangesError::BadReference {
+                reference, message, ..
+            } => ChangesError::BadReference {
+                flag,
+                reference,
+                message,
+            },
+            other => other,
+        }
+    }
 }
 
 fn git(dir: &Path, args: &[&str]) -> Result<Result<Vec<u8>, String>, ChangesError> {
@@ -170,6 +201,7 @@ fn raw_diff(dir: &Path, reference: &str) -> Result<Vec<u8>, ChangesError> {
         "--",
     ];
     git(dir, &args)?.map_err(|message| ChangesError::BadReference {
+        flag: CHANGED_SINCE,
         reference: reference.to_owned(),
         message,
     })
@@ -200,6 +232,7 @@ fn top_step_by_step(scan_root: &Path, reference: &str) -> Result<(PathBuf, PathB
         Ok(out) => PathBuf::from(String::from_utf8_lossy(&out).trim()),
         Err(message) => {
             return Err(ChangesError::NotARepository {
+                flag: CHANGED_SINCE,
                 dir: scan_root.to_path_buf(),
                 message,
             });
@@ -225,6 +258,7 @@ fn top_step_by_step(scan_root: &Path, reference: &str) -> Result<(PathBuf, PathB
             message
         };
         return Err(ChangesError::BadReference {
+            flag: CHANGED_SINCE,
             reference: reference.to_owned(),
             message,
         });

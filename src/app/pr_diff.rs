@@ -450,7 +450,8 @@ pub fn pr_diff(opts: &CheckOptions, reference: &str) -> Result<PrDiff, CheckErro
             let clock = std::time::Instant::now();
             let (since, beside) = std::thread::scope(|scope| {
                 let beside = scope.spawn(|| super::pr_diff_ref::beside(&settings_ref.root));
-                let since = super::changes::since(&settings_ref.root, reference, true);
+                let since = super::changes::since(&settings_ref.root, reference, true)
+                    .map_err(|e| e.named("--since"));
                 (since, joined(beside))
             });
             // (A failure is this thread's to report: the walk is told only that it failed.)
