@@ -1424,6 +1424,15 @@ fn reused(timings: &str) -> (usize, usize) {
     (counts[0], counts[1])
 }
 
+/// Commits svc-0000's base Deployment running privileged (a finding in every root that
+/// renders it); returns the file.
+fn commit_privileged(repo: &Path) -> &'static str {
+    let deployment = "apps/svc-0000/base/deployment.yaml";
+    edit(repo, deployment, "runAsNonRoot: true", "privileged: true");
+    git(repo, &["commit", "-q", "-am", "svc-0000 runs privileged"]);
+    deployment
+}
+
 /// A root that renders the same at REF as in the working tree (a comment added above a
 /// committed finding moves its line, nothing else) reuses the policy results the working
 /// tree's check computed (the memo both share), yet still has its findings made from its own
@@ -1434,9 +1443,7 @@ fn reused(timings: &str) -> (usize, usize) {
 #[test]
 fn a_root_that_renders_the_same_reuses_results_and_keeps_its_finding() {
     let (_tmp, repo) = monorepo();
-    let deployment = "apps/svc-0000/base/deployment.yaml";
-    edit(&repo, deployment, "runAsNonRoot: true", "privileged: true");
-    git(&repo, &["commit", "-q", "-am", "svc-0000 runs privileged"]);
+    let deployment = commit_privileged(&repo);
     edit(
         &repo,
         deployment,
@@ -1835,9 +1842,7 @@ fn ref_takes_the_builds_the_change_does_not_reach_from_the_working_tree() {
 #[test]
 fn a_comment_suppressing_a_finding_resolves_it_though_every_root_renders_the_same() {
     let (_tmp, repo) = monorepo();
-    let deployment = "apps/svc-0000/base/deployment.yaml";
-    edit(&repo, deployment, "runAsNonRoot: true", "privileged: true");
-    git(&repo, &["commit", "-q", "-am", "svc-0000 runs privileged"]);
+    let deployment = commit_privileged(&repo);
     edit(
         &repo,
         deployment,
