@@ -597,12 +597,7 @@ impl Renderer {
                 super::openapi::note_builtin_lookup();
             }
             memo::note_all(&inputs);
-            let kept =
-                self.keep_reached(dir, (&restored.result, looked_up), from, this_use, &inputs);
-            if this_use != Use::Last {
-                let built = kept.unwrap_or_else(|| Arc::new(restored.result.clone()));
-                self.remember_built(dir, built, looked_up, inputs);
-            }
+            self.keep_build(dir, (&restored.result, looked_up), from, this_use, inputs);
             return restored.result;
         }
         let mut gathers = false;
@@ -628,14 +623,28 @@ impl Renderer {
             // Nor is it kept in the memo: each referrer builds again (finding no kustomization
             // takes a probe) and is told its own line.
             if !referrers_own {
-                let kept = self.keep_reached(dir, (&result, looked_up), from, this_use, &inputs);
-                if this_use != Use::Last {
-                    let built = kept.unwrap_or_else(|| Arc::new(result.clone()));
-                    self.remember_built(dir, built, looked_up, inputs);
-                }
+                self.keep_build(dir, (&result, looked_up), from, this_use, inputs);
             }
         }
         result
+    }
+
+    /// Keeps `dir`'s build (restored or built) for the renderer that reuses this one's memo
+    /// next when it read a changed file (`keep_reached`), and in the memo for its users to
+    /// come unless this is its last use (sharing the result kept for the other renderer).
+    fn keep_build(
+        &self,
+        dir: &Path,
+        (result, looked_up): (&Result<Accumulated, RenderError>, bool),
+        from: Option<(&Path, Pos)>,
+        this_use: Use,
+        inputs: Arc<Inputs>,
+    ) {
+        let kept = self.keep_reached(dir, (result, looked_up), from, this_use, &inputs);
+        if this_use != Use::Last {
+            let built = kept.unwrap_or_else(|| Arc::new(result.clone()));
+            self.remember_built(dir, built, looked_up, inputs);
+        }
     }
 
     /// Keeps `dir`'s build in the memo for its users to come.
