@@ -123,6 +123,20 @@ struct Shared<'a> {
 }
 
 impl Shared<'_> {
+    /// Root `rel` rendered (`ok`) or failed: done, failed, told to the other check, and
+    /// counted as rendered last (the last count hands the memo over, after which the other
+    /// check asks what was told).
+    fn root_rendered(&self, rel: &str, ok: bool) {
+        if let (false, Ok(mut failed)) = (ok, self.failed.lock()) {
+            failed.insert(rel.to_owned());
+        }
+        if let Ok(mut done) = self.done.lock() {
+            done.insert(rel.to_owned());
+        }
+        self.publish_render(rel, ok);
+        self.rendered();
+    }
+
     /// One unit of work's render has returned (a root's, or a whole entry point's or chart's).
     fn rendered(&self) {
         let before = self
@@ -281,14 +295,7 @@ type Checked = RootChecked;
 fn render_root(s: &Shared<'_>, dir: &Path) -> RootRender {
     let rel = relative(s.scan_root, dir);
     let rendered = s.renderer.render(dir);
-    s.rendered();
-    s.publish_render(&rel, rendered.is_ok());
-    if let (Err(_), Ok(mut failed)) = (&rendered, s.failed.lock()) {
-        failed.insert(rel.clone());
-    }
-    if let Ok(mut done) = s.done.lock() {
-        done.insert(rel.clone());
-    }
+    s.root_rendered(&rel, rendered.is_ok());
     (rel, rendered)
 }
 

@@ -45,13 +45,7 @@ impl Shared<'_> {
         if !self.renderer.renders_as_theirs(dir) {
             return false;
         }
-        self.rendered();
-        if let (false, Ok(mut failed)) = (ok, self.failed.lock()) {
-            failed.insert(rel.clone());
-        }
-        if let Ok(mut done) = self.done.lock() {
-            done.insert(rel.clone());
-        }
+        self.root_rendered(&rel, ok);
         if let Ok(mut taken) = self.taken.lock() {
             taken.insert(rel);
         }
