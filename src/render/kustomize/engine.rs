@@ -629,24 +629,6 @@ impl Renderer {
         result
     }
 
-    /// Keeps `dir`'s build (restored or built) for the renderer that reuses this one's memo
-    /// next when it read a changed file (`keep_reached`), and in the memo for its users to
-    /// come unless this is its last use (sharing the result kept for the other renderer).
-    fn keep_build(
-        &self,
-        dir: &Path,
-        (result, looked_up): (&Result<Accumulated, RenderError>, bool),
-        from: Option<(&Path, Pos)>,
-        this_use: Use,
-        inputs: Arc<Inputs>,
-    ) {
-        let kept = self.keep_reached(dir, (result, looked_up), from, this_use, &inputs);
-        if this_use != Use::Last {
-            let built = kept.unwrap_or_else(|| Arc::new(result.clone()));
-            self.remember_built(dir, built, looked_up, inputs);
-        }
-    }
-
     /// Keeps `dir`'s build in the memo for its users to come.
     fn remember_built(&self, dir: &Path, built: Built, looked_up: bool, inputs: Arc<Inputs>) {
         if let Ok(mut c) = self.cache.lock() {

@@ -43,6 +43,24 @@ impl Renderer {
         built
     }
 
+    /// Keeps `dir`'s build (restored or built) for the renderer that reuses this one's memo
+    /// next when it read a changed file (`keep_reached`), and in the memo for its users to
+    /// come unless this is its last use (sharing the result kept for the other renderer).
+    pub(super) fn keep_build(
+        &self,
+        dir: &Path,
+        (result, looked_up): (&Result<Accumulated, RenderError>, bool),
+        from: Option<(&Path, Pos)>,
+        this_use: Use,
+        inputs: Arc<Inputs>,
+    ) {
+        let kept = self.keep_reached(dir, (result, looked_up), from, this_use, &inputs);
+        if this_use != Use::Last {
+            let built = kept.unwrap_or_else(|| Arc::new(result.clone()));
+            self.remember_built(dir, built, looked_up, inputs);
+        }
+    }
+
     /// The other renderer's build of `dir` ([`Renderer::with_memo`]), which read a file
     /// whose content differs here, when this renderer's would be the same: `dir`'s build is
     /// a function of what it reads itself and of the results of the builds it uses (what
